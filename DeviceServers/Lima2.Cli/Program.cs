@@ -1,0 +1,5 @@
+using System.CommandLine;
+
+// lima2: a receiver's engine without Tango. Each sub-command lives in Commands/.
+var root = new RootCommand("lima2: stream, receive and process detector data without Tango");
+return root.Parse(args).Invoke();

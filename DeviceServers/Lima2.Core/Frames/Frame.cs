@@ -1,0 +1,89 @@
+using System.Runtime.InteropServices;
+
+namespace Lima2.Core.Frames;
+
+/// <summary>
+/// A detector frame on its way through a receiver: its pixels in a pooled buffer, its global index
+/// (the detector's frame number) and its receiver-local index. A frame may also carry the bytes it
+/// arrived in (e.g. a DECTRIS bslz4 chunk) so that saving writes them as they are.
+/// </summary>
+/// <remarks>
+/// Ownership is explicit and counted: a node that hands the frame to several consumers calls
+/// <see cref="Retain"/> once per extra consumer, and every consumer disposes it when done. The last
+/// <see cref="Dispose"/> returns the buffers to the pool.
+/// </remarks>
+public sealed class Frame : IDisposable
+{
+    private readonly PooledBuffer _pixels;
+    private PooledBuffer _encoded;
+    private int _encodedLength;
+    private int _references = 1;
+
+    public Frame(PooledBuffer pixels, FrameInfo info, long index, long receiverIndex)
+    {
+        if (pixels.IsEmpty || pixels.Array.Length < info.ByteSize)
+            throw new ArgumentException($"a {info} frame needs {info.ByteSize} bytes", nameof(pixels));
+        _pixels = pixels;
+        Info = info;
+        Index = index;
+        ReceiverIndex = receiverIndex;
+    }
+
+    public FrameInfo Info { get; }
+
+    /// <summary>Global frame index: the detector's frame number, 0-based.</summary>
+    public long Index { get; }
+
+    /// <summary>Index of this frame among the frames of its receiver, 0-based.</summary>
+    public long ReceiverIndex { get; }
+
+    /// <summary>Decoded pixels, row-major, little-endian.</summary>
+    public Memory<byte> Data => _pixels.Array.AsMemory(0, Info.ByteSize);
+
+    public Span<T> Pixels<T>() where T : unmanaged => MemoryMarshal.Cast<byte, T>(Data.Span);
+
+    /// <summary>How <see cref="EncodedData"/> is encoded; <see cref="FrameEncoding.Raw"/> when none is kept.</summary>
+    public FrameEncoding Encoding { get; private set; }
+
+    /// <summary>The bytes the frame arrived in, when kept for pass-through saving; empty otherwise.</summary>
+    public ReadOnlyMemory<byte> EncodedData => _encoded.IsEmpty ? default : _encoded.Array.AsMemory(0, _encodedLength);
+
+    /// <summary>Keeps the frame's wire bytes (already copied into <paramref name="buffer"/>) for saving as-is.</summary>
+    public void AttachEncoded(FrameEncoding encoding, PooledBuffer buffer, int length)
+    {
+        if (!_encoded.IsEmpty)
+            throw new InvalidOperationException("the frame already carries encoded data");
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, buffer.Array.Length);
+        _encoded = buffer;
+        _encodedLength = length;
+        Encoding = encoding;
+    }
+
+    /// <summary>Adds an owner; each owner disposes the frame once.</summary>
+    public Frame Retain()
+    {
+        if (Interlocked.Increment(ref _references) <= 1)
+            throw new ObjectDisposedException(nameof(Frame), $"frame {Index} was already released");
+        return this;
+    }
+
+    public void Dispose()
+    {
+        var left = Interlocked.Decrement(ref _references);
+        if (left > 0)
+            return;
+        if (left < 0)
+            throw new ObjectDisposedException(nameof(Frame), $"frame {Index} was released twice");
+        _pixels.Dispose();
+        _encoded.Dispose();
+    }
+
+    /// <summary>A frame over an array of its own, outside any pool (tests, tools).</summary>
+    public static Frame FromArray<T>(T[] pixels, int width, int height, long index = 0, long receiverIndex = 0)
+        where T : unmanaged
+    {
+        var info = new FrameInfo(width, height, PixelTypes.Of<T>());
+        var bytes = MemoryMarshal.AsBytes(pixels.AsSpan()).ToArray();
+        return new Frame(PooledBuffer.Unpooled(bytes), info, index, receiverIndex);
+    }
+}
