@@ -189,7 +189,8 @@ void from_attribute(DeviceAttribute& da, Value& v) {
 void from_device_data(const std::shared_ptr<DeviceData>& ddp, Value& v) {
     auto& dd = *ddp;
     v.owner = ddp;
-    v.view.type = dd.get_type();
+    dd.reset_exceptions(DeviceData::isempty_flag);
+    v.view.type = dd.is_empty() ? DEV_VOID : dd.get_type();
     switch (v.view.type) {
     case DEV_VOID:
         return;
