@@ -27,8 +27,9 @@ public static class ParamsJson
     public static string EnumName<TEnum>(TEnum value) where TEnum : struct, Enum =>
         JsonSerializer.Serialize(value, Options).Trim('"');
 
+    /// <summary>The document's JSON, with every field of its runtime type (a <c>ProcParams</c> writes its pipeline's fields).</summary>
     public static string Serialize<T>(T value, bool indented = false) =>
-        indented
-            ? JsonSerializer.Serialize(value, new JsonSerializerOptions(Options) { WriteIndented = true })
-            : JsonSerializer.Serialize(value, Options);
+        JsonSerializer.Serialize(value, value?.GetType() ?? typeof(T), indented ? Indented : Options);
+
+    private static readonly JsonSerializerOptions Indented = new(Options) { WriteIndented = true };
 }

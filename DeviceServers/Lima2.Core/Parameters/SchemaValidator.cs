@@ -61,12 +61,12 @@ public static class SchemaValidator
 
     private static void CheckBounds(JsonObject schema, double number, string where, List<ParamsError> errors)
     {
-        if (schema["minimum"] is JsonValue min && number < min.GetValue<double>())
-            errors.Add(new ParamsError(where, $"must be >= {Format(min)}"));
-        if (schema["exclusiveMinimum"] is JsonValue xmin && number <= xmin.GetValue<double>())
-            errors.Add(new ParamsError(where, $"must be > {Format(xmin)}"));
-        if (schema["maximum"] is JsonValue max && number > max.GetValue<double>())
-            errors.Add(new ParamsError(where, $"must be <= {Format(max)}"));
+        if (schema["minimum"] is JsonValue min && number < Value(min))
+            errors.Add(new ParamsError(where, $"must be >= {min.ToJsonString()}"));
+        if (schema["exclusiveMinimum"] is JsonValue xmin && number <= Value(xmin))
+            errors.Add(new ParamsError(where, $"must be > {xmin.ToJsonString()}"));
+        if (schema["maximum"] is JsonValue max && number > Value(max))
+            errors.Add(new ParamsError(where, $"must be <= {max.ToJsonString()}"));
     }
 
     private static bool HasType(JsonElement value, string type) => type switch
@@ -92,5 +92,5 @@ public static class SchemaValidator
 
     private static string Article(string type) => type is "object" or "array" or "integer" ? $"an {type}" : $"a {type}";
 
-    private static string Format(JsonValue bound) => bound.GetValue<double>().ToString(CultureInfo.InvariantCulture);
+    private static double Value(JsonValue bound) => double.Parse(bound.ToJsonString(), CultureInfo.InvariantCulture);
 }
