@@ -148,6 +148,19 @@ public sealed unsafe class ZmqMessage : IDisposable
 
     public ReadOnlySpan<byte> Span => new(Native.zmq_msg_data(Ptr), Length);
 
+    /// <summary>The part as <see cref="ReadOnlyMemory{T}"/> (for parsers that need one); valid as long as <see cref="Span"/>.</summary>
+    public ReadOnlyMemory<byte> Memory
+    {
+        get
+        {
+            _memory ??= new NativeMemoryView();
+            _memory.Reset((byte*)Native.zmq_msg_data(Ptr), Length);
+            return _memory.Memory;
+        }
+    }
+
+    private NativeMemoryView? _memory;
+
     /// <summary>Whether other parts of the same message follow this one.</summary>
     public bool More => Native.zmq_msg_more(Ptr) != 0;
 
@@ -160,6 +173,31 @@ public sealed unsafe class ZmqMessage : IDisposable
         Native.zmq_msg_close(Pointer);
         NativeMemory.AlignedFree(Pointer);
         Pointer = null;
+    }
+}
+
+/// <summary>A view of native memory as <see cref="Memory{T}"/>, re-pointed at each message part.</summary>
+internal sealed unsafe class NativeMemoryView : System.Buffers.MemoryManager<byte>
+{
+    private byte* _pointer;
+    private int _length;
+
+    public void Reset(byte* pointer, int length)
+    {
+        _pointer = pointer;
+        _length = length;
+    }
+
+    public override Span<byte> GetSpan() => new(_pointer, _length);
+
+    public override System.Buffers.MemoryHandle Pin(int elementIndex = 0) => new(_pointer + elementIndex);
+
+    public override void Unpin()
+    {
+    }
+
+    protected override void Dispose(bool disposing)
+    {
     }
 }
 
