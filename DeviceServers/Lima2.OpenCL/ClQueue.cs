@@ -48,7 +48,7 @@ public sealed unsafe class ClQueue : IDisposable
     }
 
     public void Read<T>(ClBuffer buffer, Span<T> destination, long offset = 0) where T : unmanaged =>
-        Read(buffer, System.Runtime.InteropServices.MemoryMarshal.AsBytes(destination), offset * sizeof(T));
+        Read(buffer, System.Runtime.InteropServices.MemoryMarshal.AsBytes(destination), offset * sizeof(T), blocking: true);
 
     /// <summary>Fills a buffer with a repeated value.</summary>
     public void Fill<T>(ClBuffer buffer, T value, long offset = 0, long count = -1) where T : unmanaged
