@@ -47,8 +47,8 @@ public sealed class Hdf5FrameSink : IFrameSink
         _datasetPath = NexusLayout.DatasetPath(saving);
         _filter = saving.Compression switch
         {
-            Core.Parameters.Compression.Zip => ChunkFilter.Deflate,
-            Core.Parameters.Compression.BshufLz4 => ChunkFilter.BitshuffleLz4,
+            SavingCompression.Zip => ChunkFilter.Deflate,
+            SavingCompression.BshufLz4 => ChunkFilter.BitshuffleLz4,
             _ => ChunkFilter.None,
         };
         _parallelism = Math.Max(1, options.Parallelism);

@@ -8,8 +8,6 @@ using Lima2.Acquisition.Tests.Hdf5;
 
 namespace Lima2.Acquisition.Tests.Saving;
 
-using Compression = Lima2.Core.Parameters.Compression;
-
 public sealed class Hdf5FrameSinkTests : IDisposable
 {
     private readonly SavingFolder _folder = new();
@@ -28,10 +26,10 @@ public sealed class Hdf5FrameSinkTests : IDisposable
     }
 
     [Theory]
-    [InlineData(Compression.None, new int[0])]
-    [InlineData(Compression.Zip, new[] { 1 })]
-    [InlineData(Compression.BshufLz4, new[] { 32008 })]
-    public async Task Frames_roll_over_files_and_read_back_pixel_exact_in_h5py(Compression compression, int[] filters)
+    [InlineData(SavingCompression.None, new int[0])]
+    [InlineData(SavingCompression.Zip, new[] { 1 })]
+    [InlineData(SavingCompression.BshufLz4, new[] { 32008 })]
+    public async Task Frames_roll_over_files_and_read_back_pixel_exact_in_h5py(SavingCompression compression, int[] filters)
     {
         await Save(_folder.Params(compression), Enumerable.Range(0, 7).Select(i => SavingFolder.Frame(i, i)), new SinkOptions(Parallelism: 3));
 
@@ -67,7 +65,7 @@ public sealed class Hdf5FrameSinkTests : IDisposable
             frame.AttachEncoded(FrameEncoding.BitshuffleLz4, PooledBuffer.Unpooled(chunk.ToArray()), chunk.Length);
             frames.Add(frame);
         }
-        await Save(_folder.Params(Compression.BshufLz4), frames);
+        await Save(_folder.Params(SavingCompression.BshufLz4), frames);
 
         var file = Path.Combine(_folder.Root, "data", "scan_0_00000.h5");
         var output = Python.Eval($"""

@@ -4,8 +4,6 @@ using Lima2.Acquisition.Tests.Hdf5;
 
 namespace Lima2.Acquisition.Tests.Saving;
 
-using Compression = Lima2.Core.Parameters.Compression;
-
 public sealed class MasterFileTests : IDisposable
 {
     private readonly SavingFolder _folder = new();
@@ -13,10 +11,10 @@ public sealed class MasterFileTests : IDisposable
     public void Dispose() => _folder.Dispose();
 
     [Theory]
-    [InlineData(2, 11, Compression.BshufLz4)]
-    [InlineData(3, 14, Compression.None)]
-    [InlineData(3, 2, Compression.Zip)]
-    public async Task The_master_virtual_dataset_shows_every_receivers_frames_in_global_order(int receivers, int total, Compression compression)
+    [InlineData(2, 11, SavingCompression.BshufLz4)]
+    [InlineData(3, 14, SavingCompression.None)]
+    [InlineData(3, 2, SavingCompression.Zip)]
+    public async Task The_master_virtual_dataset_shows_every_receivers_frames_in_global_order(int receivers, int total, SavingCompression compression)
     {
         var root = new SavingRoot(_folder.Root);
         for (var rank = 0; rank < receivers; rank++)

@@ -4,8 +4,6 @@ using Lima2.Core.Parameters;
 
 namespace Lima2.Acquisition.Tests.Saving;
 
-using Compression = Lima2.Core.Parameters.Compression;
-
 /// <summary>A saving root in a temporary folder, and frames whose pixels say which global frame they are.</summary>
 public sealed class SavingFolder : IDisposable
 {
@@ -23,7 +21,7 @@ public sealed class SavingFolder : IDisposable
     public static Frame Frame(long global, long receiverIndex) =>
         Lima2.Core.Frames.Frame.FromArray(Pixels(global), Info.Width, Info.Height, global, receiverIndex);
 
-    public SavingParams Params(Compression compression = Compression.None, int perFile = 3, int rank = 0, string basePath = "data") => new()
+    public SavingParams Params(SavingCompression compression = SavingCompression.None, int perFile = 3, int rank = 0, string basePath = "data") => new()
     {
         Enabled = true,
         BasePath = basePath,
