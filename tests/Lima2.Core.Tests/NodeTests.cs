@@ -141,3 +141,31 @@ public class NodeTests
         Assert.Equal(0, graph.Pool.InUse);
     }
 }
+
+public class FrameOwnershipTests
+{
+    [Fact]
+    public void A_released_frame_cannot_be_retained_again_and_its_buffer_goes_back_once()
+    {
+        using var pool = new FramePool(8, 16);
+        var frame = new Frame(pool.Rent(), new FrameInfo(2, 2, PixelType.Gray16), 0, 0);
+        frame.Retain();
+        frame.Dispose();
+        Assert.Equal(1, pool.InUse);
+        frame.Dispose();
+        Assert.Equal(0, pool.InUse);
+        Assert.Throws<ObjectDisposedException>(() => frame.Retain());
+        Assert.Throws<ObjectDisposedException>(() => frame.Dispose());
+        Assert.Equal(0, pool.InUse);
+    }
+
+    [Fact]
+    public void A_frame_released_after_its_pool_was_disposed_does_not_fail()
+    {
+        var pool = new FramePool(8, 16);
+        var frame = new Frame(pool.Rent(), new FrameInfo(2, 2, PixelType.Gray16), 0, 0);
+        pool.Dispose();
+        frame.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => pool.Rent());
+    }
+}
