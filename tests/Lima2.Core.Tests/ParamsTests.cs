@@ -39,7 +39,7 @@ public class ParamsTests
         Assert.Equal(100, proc.Statistics.RectRois[0].Dimensions.X);
         Assert.Equal(1024.5, proc.Statistics.ArcRois[0].Center.X);
         Assert.Equal(ProfileDirection.Vertical, proc.Profiles.Directions[0]);
-        Assert.Equal(Compression.BshufLz4, proc.Saving.Compression);
+        Assert.Equal(SavingCompression.BshufLz4, proc.Saving.Compression);
         Assert.Equal(FileExistsPolicy.Overwrite, proc.Saving.FileExistsPolicy);
         Assert.Equal(Rotation.R90, proc.RoiFlipRot.Rotation);
         Assert.Equal(Flip.LeftRight, proc.RoiFlipRot.Flip);

@@ -107,7 +107,7 @@ public sealed record CropDimensions
     [Minimum(0)] public int Y { get; init; }
 }
 
-public enum Compression
+public enum SavingCompression
 {
     None,
     Zip,
@@ -142,7 +142,7 @@ public sealed record SavingParams
     public FileExistsPolicy FileExistsPolicy { get; init; } = FileExistsPolicy.Abort;
     [Minimum(1)] public int NbFramesPerFile { get; init; } = 50;
     [Minimum(1)] public int NbFramesPerChunk { get; init; } = 1;
-    public Compression Compression { get; init; } = Compression.None;
+    public SavingCompression Compression { get; init; } = SavingCompression.None;
     public string NxEntryName { get; init; } = "entry_0000";
     public string NxInstrumentName { get; init; } = "instrument";
     public string NxDetectorName { get; init; } = "detector";

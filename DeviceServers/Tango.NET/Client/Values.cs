@@ -1,0 +1,60 @@
+namespace Tango.Client;
+
+/// <summary>A DevEncoded value: a format name (e.g. <c>DENSE_FRAME</c>) and opaque bytes.</summary>
+public sealed record DevEncoded(string Format, byte[] Data);
+
+/// <summary>A DevVarLongStringArray command argument or result.</summary>
+public sealed record LongStringArray(int[] Longs, string[] Strings);
+
+/// <summary>A DevVarDoubleStringArray command argument or result.</summary>
+public sealed record DoubleStringArray(double[] Doubles, string[] Strings);
+
+/// <summary>Where reads are served from (<c>Tango::DevSource</c>).</summary>
+public enum DevSource
+{
+    Dev,
+    Cache,
+    CacheDev,
+}
+
+/// <summary>Tango event kinds (<c>Tango::EventType</c>).</summary>
+public enum EventType
+{
+    Change = 0,
+    Quality = 1,
+    Periodic = 2,
+    Archive = 3,
+    User = 4,
+    AttrConf = 5,
+    DataReady = 6,
+}
+
+/// <summary>What <c>DeviceProxy.info()</c> returns.</summary>
+public sealed record DeviceInfo(string Name, string ClassName, string ServerId, string ServerHost, int ServerVersion,
+    string DocUrl, string DevType);
+
+/// <summary>A command's signature (<c>command_list_query</c>).</summary>
+public sealed record CommandInfo(string Name, TangoType InType, TangoType OutType, string InTypeDescription,
+    string OutTypeDescription, DispLevel DispLevel);
+
+/// <summary>An attribute's configuration (<c>attribute_query</c>).</summary>
+public sealed record AttributeInfo(
+    string Name,
+    TangoType DataType,
+    AttrDataFormat DataFormat,
+    AttrWriteType Writable,
+    int MaxDimX,
+    int MaxDimY,
+    string Description,
+    string Label,
+    string Unit,
+    string StandardUnit,
+    string DisplayUnit,
+    string Format,
+    string MinValue,
+    string MaxValue,
+    string MinAlarm,
+    string MaxAlarm,
+    DispLevel DispLevel,
+    string WritableAttrName,
+    IReadOnlyList<string> EnumLabels);
