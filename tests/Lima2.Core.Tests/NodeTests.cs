@@ -169,3 +169,39 @@ public class FrameOwnershipTests
         Assert.Throws<ObjectDisposedException>(() => pool.Rent());
     }
 }
+
+public class FrameHistoryTests
+{
+    [Fact]
+    public async Task The_history_keeps_the_last_frames_for_getters_and_gives_them_back_to_the_pool_on_dispose()
+    {
+        var info = new FrameInfo(4, 4, PixelType.Gray16);
+        var proc = new LegacyProcParams { Buffers = new Buffers { NbFramesBuffer = 3 } };
+        var graph = GraphBuilder.Build(proc, info, OverloadPolicy.BackPressure, 40 * info.ByteSize, new GraphParts { KeepFrames = true });
+        await GraphTests.FeedAsync(graph, 10);
+        await graph.CompleteAsync();
+        var history = graph.Find<FrameHistory>()!;
+
+        Assert.Equal(3, history.Capacity);
+        Assert.Equal(3, graph.Pool.InUse);
+        Assert.False(history.TryGet(6, out _));
+        Assert.True(history.TryGet(8, out var frame));
+        using (frame)
+            Assert.Equal(8, frame.Pixels<ushort>()[0]);
+        Assert.True(history.TryGet(-1, out var latest));
+        latest.Dispose();
+        Assert.Equal(9, latest.Index);
+        var pool = graph.Pool;
+        await graph.DisposeAsync();
+        Assert.Equal(0, pool.InUse);
+    }
+
+    [Fact]
+    public async Task The_history_never_holds_more_than_a_quarter_of_the_pool()
+    {
+        var info = new FrameInfo(4, 4, PixelType.Gray16);
+        var proc = new LegacyProcParams { Buffers = new Buffers { NbFramesBuffer = 100 } };
+        await using var graph = GraphBuilder.Build(proc, info, OverloadPolicy.BackPressure, 20 * info.ByteSize, new GraphParts { KeepFrames = true });
+        Assert.Equal(5, graph.Find<FrameHistory>()!.Capacity);
+    }
+}
