@@ -71,6 +71,7 @@ internal static unsafe class ServerCallbacks
         try
         {
             device.ReadProperties();
+            device.EndDelete();
             device.Init();
             return 0;
         }
@@ -86,6 +87,7 @@ internal static unsafe class ServerCallbacks
         var device = Dev(handle);
         try
         {
+            device.BeginDelete();
             device.Delete();
             return 0;
         }

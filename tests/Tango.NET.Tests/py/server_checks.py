@@ -218,6 +218,21 @@ def dynamic(d, port):
     return out
 
 
+def lifecycle(d, port, admin_name):
+    """Init keeps the C# object and runs Init again; the admin DevRestart builds a new one."""
+    out = {}
+    d.write_attribute("double_scalar", 5.0)
+    d.command_inout("SwitchStates")
+    d.command_inout("Init")
+    out["after Init"] = [d.read_attribute("double_scalar").value, str(d.state())]
+    before = list(d.command_inout("ListDevices"))
+    proxy(port, admin_name).command_inout("DevRestart", d.dev_name())
+    time.sleep(0.5)
+    out["after DevRestart"] = [d.read_attribute("double_scalar").value, str(d.state())]
+    out["devices"] = [before, list(d.command_inout("ListDevices"))]
+    return out
+
+
 def kill(port, admin):
     proxy(port, admin).command_inout("Kill")
     return {"killed": True}
@@ -231,5 +246,6 @@ if __name__ == "__main__":
         d = proxy(port, dev)
         d.set_timeout_millis(5000)
         result = {"roundtrip": lambda: roundtrip(d), "read_only": lambda: read_only(d), "failures": lambda: failures(d),
-                  "events": lambda: events(d), "polling": lambda: polling(d, port, sys.argv[4]), "dynamic": lambda: dynamic(d, port)}[check]()
+                  "events": lambda: events(d), "polling": lambda: polling(d, port, sys.argv[4]), "dynamic": lambda: dynamic(d, port),
+                  "lifecycle": lambda: lifecycle(d, port, sys.argv[4])}[check]()
     print("JSON:" + json.dumps(result, default=str))
