@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Tango.Server;
 
 namespace Tango.Interop;
 
@@ -108,6 +109,21 @@ internal static unsafe partial class ServerNative
 
     [LibraryImport(Lib, EntryPoint = "tns_attr_set_value")]
     internal static partial int AttrSetValue(nint attr, TnsData* data, long dimX, long dimY);
+
+    [LibraryImport(Lib, EntryPoint = "tns_attr_set_value_shared")]
+    internal static partial int AttrSetValueShared(nint attr, TnsData* data, long dimX, long dimY, NativeMutexHandle mutex);
+
+    [LibraryImport(Lib, EntryPoint = "tns_mutex_new")]
+    internal static partial nint MutexNew();
+
+    [LibraryImport(Lib, EntryPoint = "tns_mutex_free")]
+    internal static partial void MutexFree(nint mutex);
+
+    [LibraryImport(Lib, EntryPoint = "tns_mutex_lock")]
+    internal static partial void MutexLock(NativeMutexHandle mutex);
+
+    [LibraryImport(Lib, EntryPoint = "tns_mutex_unlock")]
+    internal static partial void MutexUnlock(NativeMutexHandle mutex);
 
     [LibraryImport(Lib, EntryPoint = "tns_attr_set_quality")]
     internal static partial int AttrSetQuality(nint attr, int quality);

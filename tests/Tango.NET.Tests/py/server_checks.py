@@ -191,6 +191,16 @@ def polling(d, port, admin_name):
     out["history"] = [int(h.value) for h in d.attribute_history("polled_counter", 5)]
     admin.command_inout("RemObjPolling", [d.dev_name(), "attribute", "polled_counter"])
     out["is_polled after removal"] = d.is_attribute_polled("polled_counter")
+    # the zero-copy image: polling, cache reads and device reads must each release the image's mutex
+    admin.command_inout("AddObjPolling", [[50], [d.dev_name(), "attribute", "ushort_image_ro"]])
+    time.sleep(0.5)
+    d.set_source(tango.DevSource.CACHE)
+    sums = [int(d.read_attribute("ushort_image_ro").value.sum()) for _ in range(3)]
+    d.set_source(tango.DevSource.DEV)
+    sums += [int(d.read_attribute("ushort_image_ro").value.sum()) for _ in range(3)]
+    admin.command_inout("RemObjPolling", [d.dev_name(), "attribute", "ushort_image_ro"])
+    d.set_source(tango.DevSource.CACHE_DEV)
+    out["shared image sums"] = sums
     return out
 
 
