@@ -127,7 +127,11 @@ public sealed partial class TangoNetTestDevice : Device
     [Command(InDescription = "-", OutDescription = "-")] public uint[] DevVarULongArray(uint[] v) => v;
     [Command(InDescription = "-", OutDescription = "-")] public ushort[] DevVarUShortArray(ushort[] v) => v;
     [Command(InDescription = "N/A", OutDescription = "N/A")] public void DevVoid() { }
-    [Command(DisplayLevel = DispLevel.Expert)] public void DumpExecutionState() => Console.WriteLine($"{Name}: {State}, {Status}");
+    [Command(DisplayLevel = DispLevel.Expert)] public void DumpExecutionState()
+    {
+        Logger.Info("execution state: {State}, {Status}", State, Status);
+        Logger.Debug("debug details of {Name}", Name);
+    }
     [Command] public void SwitchStates() => State = State == DevState.Running ? DevState.Fault : DevState.Running;
 
     private static T[] Ramp<T>(int n, Func<int, T> f) => Enumerable.Range(0, n).Select(f).ToArray();

@@ -113,6 +113,12 @@ internal static unsafe partial class ServerNative
     [LibraryImport(Lib, EntryPoint = "tns_attr_set_value_shared")]
     internal static partial int AttrSetValueShared(nint attr, TnsData* data, long dimX, long dimY, NativeMutexHandle mutex);
 
+    [LibraryImport(Lib, EntryPoint = "tns_log_enabled")]
+    internal static partial int LogEnabled(nint dev, int level);
+
+    [LibraryImport(Lib, EntryPoint = "tns_log")]
+    internal static partial int Log(nint dev, int level, byte* message);
+
     [LibraryImport(Lib, EntryPoint = "tns_mutex_new")]
     internal static partial nint MutexNew();
 

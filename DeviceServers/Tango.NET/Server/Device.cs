@@ -16,12 +16,17 @@ public abstract class Device
     private volatile bool _deleting;
     private int _inFlight;
     private string _status = "";
+    private NLog.Logger? _logger;
     private readonly Dictionary<string, AttrBinding> _dynamic = new(StringComparer.OrdinalIgnoreCase);
 
     internal ClassBinding Class { get; set; } = null!;
 
     /// <summary>The device name (domain/family/member), lower case as cppTango keeps it.</summary>
     public string Name { get; internal set; } = "";
+
+    /// <summary>This device's logger: messages go to Tango logging (-v levels, logging targets) as this device's.</summary>
+    public NLog.Logger Logger => _logger ??= NLog.LogManager.GetLogger($"{ClassName}.{Name}")
+        .WithProperty(TangoLogTarget.DeviceProperty, this);
 
     /// <summary>The Tango class name.</summary>
     public string ClassName => Class.Spec.Name;
@@ -211,6 +216,20 @@ public abstract class Device
         while (Volatile.Read(ref _inFlight) > 0 && Environment.TickCount64 < deadline)
             Thread.Sleep(1);
         _native = 0;
+    }
+
+    internal void Log(int level, Func<string> message)
+    {
+        if (!Enter(out var dev))
+            return;
+        try
+        {
+            TangoLogTarget.Log(dev, level, message());
+        }
+        finally
+        {
+            Exit();
+        }
     }
 
     /// <summary>delete_device starts: pushes from other threads are dropped from now on, until the next init.</summary>

@@ -55,6 +55,7 @@ public sealed class TangoServer
         Instance = args.FirstOrDefault(a => !a.StartsWith('-')) ?? "";
 
         DefineClasses();
+        TangoLogTarget.Install();
         // kept for the life of the process: a signal that comes after the shutdown must not kill it with 128+n
         _signals = new SignalHandlers(Shutdown);
         Exception? failure = null;

@@ -62,6 +62,9 @@ TNS_API int tns_server_init(int32_t argc, const char* const* argv) {
             g_argv.push_back(strdup(argv[i]));
         g_argv.push_back(nullptr);
         Tango::DServer::register_class_factory(class_factory);
+        // Tango's console logging target writes to stdout: line-buffer it, as a terminal would, so that logs
+        // reach a pipe or file while the server runs and not only when it exits
+        setvbuf(stdout, nullptr, _IOLBF, 0);
 
         // DServerSignal resets SIGINT and SIGQUIT to SIG_DFL process-wide, removing the runtime's handlers.
         struct sigaction old_int {}, old_quit {};
