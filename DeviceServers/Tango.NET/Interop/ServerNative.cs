@@ -92,6 +92,9 @@ internal static unsafe partial class ServerNative
     [LibraryImport(Lib, EntryPoint = "tns_server_init")]
     internal static partial int ServerInit(int argc, byte** argv);
 
+    [LibraryImport(Lib, EntryPoint = "tns_signal_unignore")]
+    internal static partial void SignalUnignore();
+
     [LibraryImport(Lib, EntryPoint = "tns_server_run")]
     internal static partial int ServerRun();
 

@@ -188,6 +188,7 @@ public sealed class TangoServer
 
         public SignalHandlers(Action shutdown)
         {
+            ServerNative.SignalUnignore();
             void Stop(PosixSignalContext ctx)
             {
                 ctx.Cancel = true;

@@ -54,6 +54,18 @@ tns::TnsClass* find_class(const std::string& name) {
 
 using tns::guarded;
 
+// A shell that starts a job in the background hands it SIGINT and SIGQUIT ignored, and .NET then never handles
+// them; a C++ server (sigwait) would still stop on them. Call before registering the .NET handlers.
+TNS_API void tns_signal_unignore() {
+    for (int sig : {SIGINT, SIGQUIT}) {
+        struct sigaction sa {};
+        if (sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN) {
+            sa.sa_handler = SIG_DFL;
+            sigaction(sig, &sa, nullptr);
+        }
+    }
+}
+
 // argv as the process got it: argv[0]'s basename is the server name, argv[1] the instance.
 TNS_API int tns_server_init(int32_t argc, const char* const* argv) {
     return guarded("tns_server_init", [&] {

@@ -40,6 +40,18 @@ public sealed class ServerLifecycleTests
     }
 
     [Fact]
+    public void SIGINT_stops_a_server_that_was_started_with_SIGINT_ignored_like_a_background_job()
+    {
+        var port = Lima2.TestSupport.FreePort.Next();
+        var command = $"trap '' INT; exec '{TangoNetTestServer.Executable}' bgjob -nodb -dlist {TangoNetTestServer.DeviceName} "
+                      + $"-ORBendPoint giop:tcp:127.0.0.1:{port}";
+        using var server = Lima2.TestSupport.ChildProcess.Start("/bin/bash", ["-c", command]);
+        server.WaitForOutput("Ready to accept request", TimeSpan.FromSeconds(20));
+        server.Signal(2);
+        Assert.Equal(0, server.WaitForExit(Exit));
+    }
+
+    [Fact]
     public void The_admin_device_Kill_command_ends_the_process_with_exit_code_0()
     {
         using var server = new TangoNetTestServer("kill");
