@@ -135,6 +135,44 @@ public sealed class PeerTests(PeerServer server) : IClassFixture<PeerServer>, ID
         Assert.Equal(TangoType.DevLong64, dataType); // PyTango's int
     }
 
+    [Theory]
+    [InlineData(EventType.Archive, "archive")]
+    [InlineData(EventType.User, "user_event")]
+    public void Archive_and_user_events_arrive(EventType type, string eventName)
+    {
+        var values = new BlockingCollection<(string Name, long Value)>();
+        using var subscription = _device.Subscribe("counter", type, e =>
+        {
+            Assert.False(e.IsError, e.Error?.ToString());
+            values.Add((e.EventName, e.Value!.Get<long>()));
+        });
+        _device.Command("PushOthers", 4711);
+        var seen = new List<(string, long)>();
+        while (values.TryTake(out var v, EventWait))
+        {
+            seen.Add(v);
+            if (v.Value == 4711)
+                break;
+        }
+        Assert.Contains((eventName, 4711L), seen);
+    }
+
+    [Fact]
+    public void An_error_pushed_by_the_server_arrives_as_an_error_event()
+    {
+        var errors = new BlockingCollection<EventData>();
+        using var subscription = _device.Subscribe("counter", EventType.Change, e =>
+        {
+            if (e.IsError)
+                errors.Add(e);
+        });
+        _device.Command("PushError", "PEER_Broken");
+        Assert.True(errors.TryTake(out var e, EventWait), "no error event");
+        Assert.Equal("PEER_Broken", e.Error!.Reason);
+        Assert.Equal("pushed on purpose", e.Error.Errors[0].Description);
+        Assert.Null(e.Value);
+    }
+
     [Fact]
     public void Subscribing_to_a_missing_attribute_fails_with_the_server_reason()
     {

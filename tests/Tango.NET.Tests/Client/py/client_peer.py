@@ -7,7 +7,7 @@ import enum
 import threading
 import time
 
-from tango import AttrWriteType, DevState
+from tango import AttrWriteType, DevFailed, DevState, Except
 from tango.server import Device, attribute, command
 
 
@@ -32,6 +32,7 @@ class ClientPeer(Device):
         self._counter = 0
         self.set_state(DevState.ON)
         self.set_change_event("counter", True, False)
+        self.set_archive_event("counter", True, False)
         self.set_data_ready_event("counter", True)
 
     acq_state = attribute(dtype=AcqState, access=AttrWriteType.READ_WRITE)
@@ -83,6 +84,20 @@ class ClientPeer(Device):
             self._counter += 1
             self.push_change_event("counter", self._counter)
         self.push_data_ready_event("counter", n)
+
+    @command(dtype_in=int)
+    def PushOthers(self, value):
+        """Pushes value as an archive event and as a user event."""
+        self.push_archive_event("counter", value)
+        self.push_event("counter", [], [], value)
+
+    @command(dtype_in=str)
+    def PushError(self, reason):
+        """Pushes a change event that carries an error with this reason instead of a value."""
+        try:
+            Except.throw_exception(reason, "pushed on purpose", "ClientPeer.PushError")
+        except DevFailed as error:
+            self.push_change_event("counter", error)
 
     @command(dtype_in="DevEncoded", dtype_out="DevEncoded")
     def EchoEncoded(self, value):
