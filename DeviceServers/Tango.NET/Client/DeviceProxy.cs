@@ -132,6 +132,29 @@ public sealed unsafe class DeviceProxy : IDisposable
         return TakeValues(values, static (in TnsData d) => ValueCodec.ToAttribute(d));
     }
 
+    /// <summary>
+    /// Reads a numeric attribute into <paramref name="destination"/> without allocating for the value: the frame
+    /// path, with one buffer (pooled or pinned) reused read after read. A fresh 2 MiB array per read costs a
+    /// large-object allocation and frequent gen2 collections; this copies the elements once, native to managed.
+    /// <typeparamref name="T"/> must be the element type itself (ushort for DevUShort, short for DevEnum).
+    /// </summary>
+    public AttributeReadInfo ReadInto<T>(string name, Span<T> destination)
+        where T : unmanaged
+    {
+        using var n = new NativeStrings(name);
+        ShimErrors.Check(ClientNative.Read(_handle, n.Pointers, 1, out var values));
+        try
+        {
+            TnsData d;
+            ShimErrors.Check(ClientNative.ValuesGet(values, 0, &d));
+            return ValueCodec.CopyInto(d, destination);
+        }
+        finally
+        {
+            ClientNative.ValuesFree(values);
+        }
+    }
+
     /// <summary>Reads an attribute's value converted to <typeparamref name="T"/> (scalar, T[] or T[,]).</summary>
     public T Read<T>(string name) => ReadAttribute(name).Get<T>();
 

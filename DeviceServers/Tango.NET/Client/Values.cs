@@ -9,6 +9,14 @@ public sealed record LongStringArray(int[] Longs, string[] Strings);
 /// <summary>A DevVarDoubleStringArray command argument or result.</summary>
 public sealed record DoubleStringArray(double[] Doubles, string[] Strings);
 
+/// <summary>What <c>DeviceProxy.ReadInto</c> read: the shape, quality and time of the value it copied.</summary>
+public readonly record struct AttributeReadInfo(string Name, TangoType Type, AttrDataFormat Format,
+    AttrQuality Quality, DateTimeOffset Time, int DimX, int DimY)
+{
+    /// <summary>How many elements were copied: DimX × DimY for an image, DimX otherwise (0 when INVALID).</summary>
+    public int Count { get; init; }
+}
+
 /// <summary>Where reads are served from (<c>Tango::DevSource</c>).</summary>
 public enum DevSource
 {

@@ -99,6 +99,18 @@ public sealed class PeerTests(PeerServer server) : IClassFixture<PeerServer>, ID
     }
 
     [Fact]
+    public void ReadInto_copies_an_image_into_the_caller_buffer_with_its_shape()
+    {
+        _device.Write("long_image", new[,] { { 1, 2, 3 }, { 4, 5, 6 } });
+        var buffer = new int[10];
+        var info = _device.ReadInto<int>("long_image", buffer);
+        Assert.Equal((AttrDataFormat.Image, 3, 2, 6, AttrQuality.Valid), (info.Format, info.DimX, info.DimY, info.Count, info.Quality));
+        Assert.Equal([1, 2, 3, 4, 5, 6, 0, 0, 0, 0], buffer);
+        Assert.Throws<InvalidCastException>(() => _device.ReadInto<double>("long_image", new double[10]));
+        Assert.Throws<ArgumentException>(() => _device.ReadInto<int>("long_image", new int[5]));
+    }
+
+    [Fact]
     public void Change_events_arrive_with_values_and_stop_after_dispose()
     {
         var values = new BlockingCollection<int>();
