@@ -25,15 +25,13 @@ public enum DevSource
     CacheDev,
 }
 
-/// <summary>Tango event kinds (<c>Tango::EventType</c>).</summary>
+/// <summary>The attribute event kinds a subscription can ask for (<c>Tango::EventType</c> values).</summary>
 public enum EventType
 {
     Change = 0,
-    Quality = 1,
     Periodic = 2,
     Archive = 3,
     User = 4,
-    AttrConf = 5,
     DataReady = 6,
 }
 

@@ -20,8 +20,9 @@ class AcqState(enum.IntEnum):
     terminate = 5
 
 
-# Shared by all devices of the process: Meet() returns only when two devices run it at the same time.
-_meeting = threading.Barrier(2)
+# Shared by all devices of the process: Meet(n) returns only when n devices run it at the same time.
+_meetings = {}
+_meetings_lock = threading.Lock()
 
 
 class ClientPeer(Device):
@@ -103,10 +104,12 @@ class ClientPeer(Device):
     def EchoEncoded(self, value):
         return value
 
-    @command(dtype_out=str)
-    def Meet(self):
-        """Waits (at most 5 s) until another device of this process runs Meet too: proves calls overlap."""
-        _meeting.wait(timeout=5)
+    @command(dtype_in=int, dtype_out=str)
+    def Meet(self, n):
+        """Waits (at most 5 s) until n devices of this process run Meet(n) together: proves calls overlap."""
+        with _meetings_lock:
+            barrier = _meetings.setdefault(n, threading.Barrier(n))
+        barrier.wait(timeout=5)
         return self.get_name()
 
     @command(dtype_in=float)
