@@ -94,7 +94,7 @@ public sealed class PeerTests(PeerServer server) : IClassFixture<PeerServer>, ID
     {
         using var device = new DeviceProxy(server.Url());
         device.Timeout = TimeSpan.FromMilliseconds(300);
-        var e = Assert.Throws<DevFailedException>(() => device.Command("Sleep", 1.5));
+        var e = Assert.Throws<DevFailedException>(() => device.Command("Sleep", 1.0));
         Assert.Contains(e.Errors, x => x.Reason == "API_DeviceTimedOut");
     }
 
@@ -190,6 +190,21 @@ public sealed class PeerTests(PeerServer server) : IClassFixture<PeerServer>, ID
     {
         var e = Assert.Throws<DevFailedException>(() => _device.Subscribe("nope", EventType.Change, _ => { }));
         Assert.Contains(e.Errors, x => x.Reason == "API_AttrNotFound");
+    }
+
+    [Fact]
+    public void A_stateless_subscription_to_a_server_that_is_down_succeeds_and_reports_the_error()
+    {
+        using var absent = new DeviceProxy($"tango://127.0.0.1:{FreePort.Next()}/test/peer/1#dbase=no");
+        var errors = new BlockingCollection<DevFailedException>();
+        Assert.Throws<DevFailedException>(() => absent.Subscribe("counter", EventType.Change, _ => { }));
+        using var subscription = absent.Subscribe("counter", EventType.Change, e =>
+        {
+            if (e.Error is not null)
+                errors.Add(e.Error);
+        }, stateless: true);
+        Assert.True(errors.TryTake(out var error, EventWait), "no error event");
+        Assert.Contains(error.Errors, x => x.Reason == "API_CantConnectToDevice");
     }
 
     [Fact]
