@@ -91,7 +91,7 @@ public sealed unsafe class DeviceProxy : IDisposable
             ShimErrors.Check(ClientNative.Command(_handle, n[0], null, out values));
         else
             ShimErrors.Check(ValueCodec.WithCommandArgument(argument, inType, d => ClientNative.Command(_handle, n[0], d, out values)));
-        return TakeValues(values, static (in TnsData d) => ValueCodec.ToCommandValue(d))[0];
+        return TakeValues(values, static (in TnsValue d) => ValueCodec.ToCommandValue(d))[0];
     }
 
     /// <summary>Runs a command and converts its result to <typeparamref name="T"/>.</summary>
@@ -131,7 +131,7 @@ public sealed unsafe class DeviceProxy : IDisposable
     {
         using var n = new NativeStrings(names);
         ShimErrors.Check(ClientNative.Read(_handle, n.Pointers, n.Count, out var values));
-        return TakeValues(values, static (in TnsData d) => ValueCodec.ToAttribute(d));
+        return TakeValues(values, static (in TnsValue d) => ValueCodec.ToAttribute(d));
     }
 
     /// <summary>
@@ -147,7 +147,7 @@ public sealed unsafe class DeviceProxy : IDisposable
         ShimErrors.Check(ClientNative.Read(_handle, n.Pointers, 1, out var values));
         try
         {
-            TnsData d;
+            TnsValue d;
             ShimErrors.Check(ClientNative.ValuesGet(values, 0, &d));
             return ValueCodec.CopyInto(d, destination);
         }
@@ -269,7 +269,7 @@ public sealed unsafe class DeviceProxy : IDisposable
 
     // ---- holders ----
 
-    internal delegate T ValueReader<out T>(in TnsData data);
+    internal delegate T ValueReader<out T>(in TnsValue data);
 
     /// <summary>Converts and frees a shim value holder; a failed element throws its own error stack.</summary>
     internal static IReadOnlyList<T> TakeValues<T>(nint values, ValueReader<T> read)
@@ -279,7 +279,7 @@ public sealed unsafe class DeviceProxy : IDisposable
             var result = new T[ClientNative.ValuesCount(values)];
             for (var i = 0; i < result.Length; i++)
             {
-                TnsData d;
+                TnsValue d;
                 ShimErrors.Check(ClientNative.ValuesGet(values, i, &d));
                 result[i] = read(d);
             }

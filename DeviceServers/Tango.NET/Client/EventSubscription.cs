@@ -94,7 +94,7 @@ internal sealed unsafe class EventSubscription(DeviceProxy proxy, EventType type
     // The event's value holder belongs to the shim and lives until the callback returns.
     private static DeviceAttribute ReadValue(nint values)
     {
-        TnsData d;
+        TnsValue d;
         ShimErrors.Check(ClientNative.ValuesGet(values, 0, &d));
         return ValueCodec.ToAttribute(d);
     }

@@ -6,13 +6,13 @@ using Tango.Interop;
 namespace Tango.Client;
 
 /// <summary>
-/// Managed values ⇄ the shim's <see cref="TnsData"/> view. Numbers are copied once, straight between native
+/// Managed values ⇄ the shim's <see cref="TnsValue"/> view. Numbers are copied once, straight between native
 /// memory and the managed array; arguments are passed pinned, without a copy, when they already have the
 /// element type Tango expects.
 /// </summary>
 internal static unsafe class ValueCodec
 {
-    internal delegate int DataCall(TnsData* data);
+    internal delegate int DataCall(TnsValue* data);
 
     /// <summary>The CLR type of one element of a Tango type (DevEnum travels as its short index).</summary>
     internal static Type ClrType(TangoType element) => element switch
@@ -63,7 +63,7 @@ internal static unsafe class ValueCodec
 
     // ---- native -> managed ----
 
-    internal static DeviceAttribute ToAttribute(in TnsData d)
+    internal static DeviceAttribute ToAttribute(in TnsValue d)
     {
         var type = (TangoType)d.Type;
         var format = (AttrDataFormat)d.Format;
@@ -91,7 +91,7 @@ internal static unsafe class ValueCodec
     }
 
     /// <summary>Copies the read part of a numeric attribute value into <paramref name="destination"/>.</summary>
-    internal static AttributeReadInfo CopyInto<T>(in TnsData d, Span<T> destination)
+    internal static AttributeReadInfo CopyInto<T>(in TnsValue d, Span<T> destination)
         where T : unmanaged
     {
         var type = (TangoType)d.Type;
@@ -104,7 +104,7 @@ internal static unsafe class ValueCodec
             DateTimeOffset.FromUnixTimeSeconds(d.TimeSec).AddTicks(d.TimeUsec * 10L), d.DimX, d.DimY) { Count = (int)d.Count };
     }
 
-    internal static object? ToCommandValue(in TnsData d)
+    internal static object? ToCommandValue(in TnsValue d)
     {
         var type = (TangoType)d.Type;
         switch (type)
@@ -155,7 +155,7 @@ internal static unsafe class ValueCodec
     /// <paramref name="type"/>.</summary>
     internal static int WithCommandArgument(object? value, TangoType type, DataCall call)
     {
-        var d = new TnsData { Type = (int)type, Format = -1 };
+        var d = new TnsValue { Type = (int)type, Format = -1 };
         switch (type)
         {
             case TangoType.DevVarLongStringArray:
@@ -185,7 +185,7 @@ internal static unsafe class ValueCodec
     internal static int WithAttributeValue(string name, object value, TangoType type, AttrDataFormat format, DataCall call)
     {
         using var nativeName = new NativeStrings(name);
-        var d = new TnsData { Type = (int)type, Format = (int)format, Name = nativeName[0] };
+        var d = new TnsValue { Type = (int)type, Format = (int)format, Name = nativeName[0] };
         if (type == TangoType.DevEncoded)
             return WithEncoded(ref d, value as DevEncoded ?? throw WrongValue(value, type), call);
         var array = ToArray(value, ClrType(type));
@@ -206,7 +206,7 @@ internal static unsafe class ValueCodec
         return WithElements(&d, array, type, call);
     }
 
-    private static int WithElements(TnsData* d, Array array, TangoType element, DataCall call)
+    private static int WithElements(TnsValue* d, Array array, TangoType element, DataCall call)
     {
         if (array.GetType().GetElementType() != ClrType(element))
             array = ToArray(array, ClrType(element));
@@ -218,7 +218,7 @@ internal static unsafe class ValueCodec
         }
     }
 
-    private static int WithStrings(ref TnsData d, string[] strings, bool second, DataCall call)
+    private static int WithStrings(ref TnsValue d, string[] strings, bool second, DataCall call)
     {
         using var native = new NativeStrings(strings);
         if (second)
@@ -231,15 +231,15 @@ internal static unsafe class ValueCodec
             d.Data = native.Pointers;
             d.Count = native.Count;
         }
-        fixed (TnsData* ptr = &d)
+        fixed (TnsValue* ptr = &d)
             return call(ptr);
     }
 
-    private static int WithEncoded(ref TnsData d, DevEncoded value, DataCall call)
+    private static int WithEncoded(ref TnsValue d, DevEncoded value, DataCall call)
     {
         using var format = new NativeStrings(value.Format);
         fixed (byte* bytes = value.Data)
-        fixed (TnsData* ptr = &d)
+        fixed (TnsValue* ptr = &d)
         {
             ptr->Text = format[0];
             ptr->Data = bytes;

@@ -1,14 +1,5 @@
 namespace Tango.Client;
 
-/// <summary>A DevEncoded value: a format name (e.g. <c>DENSE_FRAME</c>) and opaque bytes.</summary>
-public sealed record DevEncoded(string Format, byte[] Data);
-
-/// <summary>A DevVarLongStringArray command argument or result.</summary>
-public sealed record LongStringArray(int[] Longs, string[] Strings);
-
-/// <summary>A DevVarDoubleStringArray command argument or result.</summary>
-public sealed record DoubleStringArray(double[] Doubles, string[] Strings);
-
 /// <summary>What <c>DeviceProxy.ReadInto</c> read: the shape, quality and time of the value it copied.</summary>
 public readonly record struct AttributeReadInfo(string Name, TangoType Type, AttrDataFormat Format,
     AttrQuality Quality, DateTimeOffset Time, int DimX, int DimY)

@@ -4,7 +4,7 @@ namespace Tango.Interop;
 
 /// <summary>One Tango value as the shim sees it (native/client_common.hpp, <c>tns_data</c>).</summary>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct TnsData
+internal unsafe struct TnsValue
 {
     public int Type;
     public int Format;
@@ -51,7 +51,7 @@ internal static unsafe partial class ClientNative
     private const string Lib = ShimErrors.Library;
 
     [LibraryImport(Lib, EntryPoint = "tns_values_count")] internal static partial int ValuesCount(nint values);
-    [LibraryImport(Lib, EntryPoint = "tns_values_get")] internal static partial int ValuesGet(nint values, int i, TnsData* data);
+    [LibraryImport(Lib, EntryPoint = "tns_values_get")] internal static partial int ValuesGet(nint values, int i, TnsValue* data);
     [LibraryImport(Lib, EntryPoint = "tns_values_free")] internal static partial void ValuesFree(nint values);
 
     [LibraryImport(Lib, EntryPoint = "tns_table_rows")] internal static partial int TableRows(nint table);
@@ -69,9 +69,9 @@ internal static unsafe partial class ClientNative
     [LibraryImport(Lib, EntryPoint = "tns_proxy_set_timeout")] internal static partial int SetTimeout(ProxyHandle p, int millis);
     [LibraryImport(Lib, EntryPoint = "tns_proxy_get_timeout")] internal static partial int GetTimeout(ProxyHandle p, out int millis);
     [LibraryImport(Lib, EntryPoint = "tns_proxy_set_source")] internal static partial int SetSource(ProxyHandle p, int source);
-    [LibraryImport(Lib, EntryPoint = "tns_proxy_command")] internal static partial int Command(ProxyHandle p, byte* name, TnsData* arg, out nint values);
+    [LibraryImport(Lib, EntryPoint = "tns_proxy_command")] internal static partial int Command(ProxyHandle p, byte* name, TnsValue* arg, out nint values);
     [LibraryImport(Lib, EntryPoint = "tns_proxy_read")] internal static partial int Read(ProxyHandle p, byte** names, int count, out nint values);
-    [LibraryImport(Lib, EntryPoint = "tns_proxy_write")] internal static partial int Write(ProxyHandle p, TnsData* value);
+    [LibraryImport(Lib, EntryPoint = "tns_proxy_write")] internal static partial int Write(ProxyHandle p, TnsValue* value);
     [LibraryImport(Lib, EntryPoint = "tns_proxy_attribute_list")] internal static partial int AttributeList(ProxyHandle p, out nint table);
     [LibraryImport(Lib, EntryPoint = "tns_proxy_attribute_query")] internal static partial int AttributeQuery(ProxyHandle p, byte* name, out nint table);
     [LibraryImport(Lib, EntryPoint = "tns_proxy_command_query")] internal static partial int CommandQuery(ProxyHandle p, out nint table);

@@ -10,7 +10,7 @@
 //  - data/count: the elements (read part for attributes); strings are `const char* const*`; DEV_ENCODED bytes.
 //  - data2/count2: attributes: the written part; Var{Long,Double}StringArray: the strings; else unused.
 //  - text: DEV_ENCODED format.
-extern "C" struct tns_data {
+extern "C" struct tns_value {
     int32_t type;
     int32_t format;   // Tango::AttrDataFormat; -1 for command data
     int32_t quality;  // Tango::AttrQuality
@@ -27,10 +27,6 @@ extern "C" struct tns_data {
 
 namespace tns {
 
-// Makes the calling thread known to omnithread: cppTango's locks identify threads by omni_thread::self(),
-// which is NULL on .NET threads. The dummy is released when the thread ends.
-void ensure_omni_thread();
-
 // Runs f on an omni-known thread, guarded (no exception crosses the C ABI).
 template <typename F>
 int client_call(const char* origin, F&& f) noexcept {
@@ -40,9 +36,9 @@ int client_call(const char* origin, F&& f) noexcept {
     });
 }
 
-// Owns everything a tns_data view of a read value points at.
+// Owns everything a tns_value view of a read value points at.
 struct Value {
-    tns_data view{};
+    tns_value view{};
     std::shared_ptr<void> owner;            // the CORBA sequence or DeviceData the view points into
     std::vector<std::string> strings;
     std::vector<const char*> ptrs, ptrs2;
@@ -62,8 +58,8 @@ struct Table {
 
 void from_attribute(Tango::DeviceAttribute& da, Value& v);
 void from_device_data(const std::shared_ptr<Tango::DeviceData>& dd, Value& v);
-Tango::DeviceData to_device_data(const tns_data& in);
-void to_attribute(const tns_data& in, Tango::DeviceAttribute& da);
+Tango::DeviceData to_device_data(const tns_value& in);
+void to_attribute(const tns_value& in, Tango::DeviceAttribute& da);
 
 // Splits a flat cell array into rows of the given lengths (C# passes tables this way).
 std::vector<std::vector<std::string>> rows_of(const char* const* cells, const int32_t* row_lengths, int32_t rows);

@@ -1,4 +1,4 @@
-// Value marshalling between cppTango (DeviceAttribute, DeviceData) and the tns_data view: one type switch
+// Value marshalling between cppTango (DeviceAttribute, DeviceData) and the tns_value view: one type switch
 // per direction; sequences are viewed in place, never copied on the native side.
 #include "client_common.hpp"
 #include <algorithm>
@@ -259,7 +259,7 @@ void from_device_data(const std::shared_ptr<DeviceData>& ddp, Value& v) {
     }
 }
 
-DeviceData to_device_data(const tns_data& in) {
+DeviceData to_device_data(const tns_value& in) {
     DeviceData dd;
     switch (in.type) {
     case DEV_VOID:
@@ -315,7 +315,7 @@ DeviceData to_device_data(const tns_data& in) {
     return dd;
 }
 
-void to_attribute(const tns_data& in, DeviceAttribute& da) {
+void to_attribute(const tns_value& in, DeviceAttribute& da) {
     const int dim_x = in.format == SCALAR ? 1 : in.dim_x;
     const int dim_y = in.format == IMAGE ? in.dim_y : 0;
     switch (in.type) {

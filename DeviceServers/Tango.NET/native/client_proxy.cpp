@@ -7,28 +7,6 @@ using tns::Value;
 using tns::Values;
 using Proxy = Tango::DeviceProxy;
 
-namespace tns {
-
-namespace {
-struct OmniDummy {
-    bool created = false;
-    ~OmniDummy() {
-        if (created)
-            omni_thread::release_dummy();
-    }
-};
-}  // namespace
-
-void ensure_omni_thread() {
-    static thread_local OmniDummy dummy;
-    if (!dummy.created && omni_thread::self() == nullptr) {
-        omni_thread::create_dummy();
-        dummy.created = true;
-    }
-}
-
-}  // namespace tns
-
 namespace {
 
 Table* single_row(std::vector<std::string> row) {
@@ -44,7 +22,7 @@ Table* single_row(std::vector<std::string> row) {
 TNS_API int tns_values_count(const Values* v) { return static_cast<int>(v->items.size()); }
 
 // Copies the i-th value's view; a failed attribute read returns -1 with its errors on this thread's channel.
-TNS_API int tns_values_get(const Values* v, int i, tns_data* out) {
+TNS_API int tns_values_get(const Values* v, int i, tns_value* out) {
     const auto& item = v->items[static_cast<size_t>(i)];
     *out = item.view;
     if (item.errors.empty())
@@ -113,7 +91,7 @@ TNS_API int tns_proxy_set_source(Proxy* p, int32_t source) {
 }
 
 // in may be NULL for DevVoid; *out holds one value (type DEV_VOID when the command returns nothing).
-TNS_API int tns_proxy_command(Proxy* p, const char* name, const tns_data* in, Values** out) {
+TNS_API int tns_proxy_command(Proxy* p, const char* name, const tns_value* in, Values** out) {
     return client_call("tns_proxy_command", [&] {
         std::shared_ptr<Tango::DeviceData> result;
         if (in) {
@@ -142,7 +120,7 @@ TNS_API int tns_proxy_read(Proxy* p, const char* const* names, int32_t count, Va
     });
 }
 
-TNS_API int tns_proxy_write(Proxy* p, const tns_data* in) {
+TNS_API int tns_proxy_write(Proxy* p, const tns_value* in) {
     return client_call("tns_proxy_write", [&] {
         Tango::DeviceAttribute da;
         tns::to_attribute(*in, da);
