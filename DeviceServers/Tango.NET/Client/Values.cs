@@ -1,5 +1,13 @@
 namespace Tango.Client;
 
+/// <summary>What <c>DeviceProxy.ReadInto</c> read: the shape, quality and time of the value it copied.</summary>
+public readonly record struct AttributeReadInfo(string Name, TangoType Type, AttrDataFormat Format,
+    AttrQuality Quality, DateTimeOffset Time, int DimX, int DimY)
+{
+    /// <summary>How many elements were copied: DimX × DimY for an image, DimX otherwise (0 when INVALID).</summary>
+    public int Count { get; init; }
+}
+
 /// <summary>Where reads are served from (<c>Tango::DevSource</c>).</summary>
 public enum DevSource
 {
@@ -8,15 +16,13 @@ public enum DevSource
     CacheDev,
 }
 
-/// <summary>Tango event kinds (<c>Tango::EventType</c>).</summary>
+/// <summary>The attribute event kinds a subscription can ask for (<c>Tango::EventType</c> values).</summary>
 public enum EventType
 {
     Change = 0,
-    Quality = 1,
     Periodic = 2,
     Archive = 3,
     User = 4,
-    AttrConf = 5,
     DataReady = 6,
 }
 
