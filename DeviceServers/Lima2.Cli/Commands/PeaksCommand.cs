@@ -50,8 +50,8 @@ public static class PeaksCommand
             using var finder = PeakFinder.Create(model, frames.Info.PixelType, Options(r));
             Console.Error.WriteLine($"{frames.Count} frame(s) {frames.Info}, {model.NbBins} bins, {finder.Description}");
             var output = r.GetValue(OutOpt);
-            using var writer = output is null ? Console.Out : new StreamWriter(output.FullName);
-            writer.WriteLine("frame," + PeaksCsv.Header);
+            using var writer = new CsvPeakWriter(output is null ? Console.Out : new StreamWriter(output.FullName));
+            writer.Begin(SparseLayout.Of(model));
             var watch = Stopwatch.StartNew();
             long peaks = 0, hits = 0;
             for (var i = 0; i < frames.Count; i++)
@@ -60,10 +60,9 @@ public static class PeaksCommand
                 var result = finder.Process(frame);
                 peaks += result.NbPeaks;
                 if (result.IsHit) hits++;
-                foreach (var p in result.Peaks)
-                    writer.WriteLine($"{i},{PeaksCsv.Line(p)}");
+                writer.Write(result);
             }
-            writer.Flush();
+            writer.Complete();
             Console.Error.WriteLine($"{frames.Count} frame(s), {hits} hit(s) (min_nb_peaks {fai.MinNbPeaks}), {peaks} peak(s), {watch.Elapsed.TotalMilliseconds / Math.Max(1, frames.Count):F1} ms/frame");
             return 0;
         }
