@@ -59,6 +59,9 @@ public sealed class TangoNetTestFromPyTangoTests(TangoNetTestServer server) : IC
         Assert.Equal(("LIMA_Exception", "{\"error\": \"overrun\"}", "TangoNetTest::ThrowTwoErrors"), two[0]);
         Assert.Equal("LIMA_Cause", two[1].Reason);
         Assert.Equal(2, result.GetProperty("ThrowTwoErrors")[1].GetProperty("severity").GetInt32());
+
+        // cppTango checks a DevEnum write against the labels before C# sees it
+        Assert.Equal("API_WAttrOutsideLimit", Errors(result.GetProperty("bad enum"))[0].Reason);
     }
 
     [Fact]
