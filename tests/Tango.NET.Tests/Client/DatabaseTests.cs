@@ -166,7 +166,7 @@ public sealed class DatabaseTests(RegisteredTangoTest tangoTest) : IClassFixture
     }
 
     [Fact]
-    public void Device_attribute_properties_set_by_CSharp_configure_the_running_device()
+    public void Device_attribute_properties_are_put_read_and_deleted()
     {
         var device = tangoTest.Device;
         _db.PutDeviceAttributeProperty(device, new Dictionary<string, IReadOnlyDictionary<string, string[]>>

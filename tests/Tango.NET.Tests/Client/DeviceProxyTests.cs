@@ -88,6 +88,22 @@ public sealed class DeviceProxyTests(TangoTestServer server) : IClassFixture<Tan
     }
 
     [Fact]
+    public async Task One_proxy_serves_calls_from_many_threads_at_once()
+    {
+        var calls = Enumerable.Range(0, 8).Select(t => Task.Run(() =>
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                var value = t * 1000 + i;
+                Assert.Equal(value, _device.Command<int>("DevLong", value));
+                Assert.Equal(new[] { value, -value }, _device.Command("DevVarLongArray", new[] { value, -value }));
+                Assert.Equal("API_AttrNotFound", Assert.Throws<DevFailedException>(() => _device.ReadAttribute($"nothing{value}")).Reason);
+            }
+        }));
+        await Task.WhenAll(calls);
+    }
+
+    [Fact]
     public void Polling_is_started_queried_and_stopped()
     {
         Assert.False(_device.IsAttributePolled("long_scalar_rww"));
