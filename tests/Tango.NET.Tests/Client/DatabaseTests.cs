@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Lima2.TestSupport;
 using Tango.Client;
 
-namespace Tango.Tests.Client;
+namespace Tango.NET.Tests.Client;
 
 /// <summary>TangoTest registered in the embedded Tango database (scripts/tango-db.sh) under a fresh server
 /// name, running; unregistered when the test class is done.</summary>

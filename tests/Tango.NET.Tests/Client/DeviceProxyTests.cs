@@ -1,6 +1,6 @@
 using Tango.Client;
 
-namespace Tango.Tests.Client;
+namespace Tango.NET.Tests.Client;
 
 public sealed class DeviceProxyTests(TangoTestServer server) : IClassFixture<TangoTestServer>, IDisposable
 {

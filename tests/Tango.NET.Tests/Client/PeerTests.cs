@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Lima2.TestSupport;
 using Tango.Client;
 
-namespace Tango.Tests.Client;
+namespace Tango.NET.Tests.Client;
 
 /// <summary>What TangoTest 9.3.4 cannot show, against a PyTango device: DevEnum, DevEncoded, state spectra,
 /// Latin-1 strings, pushed events, timeouts, and calls that really run in parallel.</summary>
