@@ -5,4 +5,5 @@ using Lima2.Cli.Commands;
 var root = new RootCommand("lima2: stream, receive and process detector data without Tango");
 root.Subcommands.Add(StreamCommand.Create());
 root.Subcommands.Add(ReceiveCommand.Create());
+root.Subcommands.Add(PeaksCommand.Create());
 return await root.Parse(args).InvokeAsync();

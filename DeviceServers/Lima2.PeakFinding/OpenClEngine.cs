@@ -71,27 +71,26 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
         return p;
     }
 
+    /// <summary>Compiler options: only what changes the code (pixel type, Jungfrau, double sums); every
+    /// parameter is a kernel argument so that changing one never recompiles.</summary>
     internal static string BuildOptions(PeakFinderModel m, PixelType type, ClDevice device)
     {
-        var p = m.Params;
-        var c = m.Calibration;
-        var o = new List<string>
-        {
-            $"-DPIXEL_T={ClType(type, device)}",
-            $"-DHALF_PATCH={p.PatchSize / 2}",
-            $"-DCONNECTED={p.Connected}",
-            $"-DMODEL={(p.ErrorModel switch { ErrorModel.Azimuthal => 1, ErrorModel.Hybrid => 2, _ => 0 })}",
-            "-cl-fp32-correctly-rounded-divide-sqrt",
-        };
-        if (p.Pyfai0213Compat) o.Add("-DLEGACY");
-        if (c.Jungfrau is not null) o.Add("-DJUNGFRAU");
-        if (c.Dark is not null) o.Add("-DDO_DARK");
-        if (c.DarkVariance is not null) o.Add("-DDO_DARK_VARIANCE");
-        if (p.ErrorModel == ErrorModel.Variance) o.Add("-DUSE_VARIANCE");
-        if (p.Dummy is not null) o.Add("-DDO_DUMMY");
+        var o = new List<string> { $"-DPIXEL_T={ClType(type, device)}", "-cl-fp32-correctly-rounded-divide-sqrt" };
+        if (m.Calibration.Jungfrau is not null) o.Add("-DJUNGFRAU");
         if (device.SupportsDouble) o.Add("-DACC_DOUBLE");
         return string.Join(' ', o);
     }
+
+    /// <summary>The kernels' <c>flags</c> argument (FLAG_* in peakfinder.cl).</summary>
+    private static int Flags(PeakFinderModel m)
+    {
+        var p = m.Params;
+        var c = m.Calibration;
+        return (c.Dark is not null ? 1 : 0) | (c.DarkVariance is not null ? 2 : 0) | (p.ErrorModel == ErrorModel.Variance ? 4 : 0)
+            | (p.Dummy is not null ? 8 : 0) | (p.Pyfai0213Compat ? 16 : 0);
+    }
+
+    private static int ModelCode(ErrorModel model) => model switch { ErrorModel.Azimuthal => 1, ErrorModel.Hybrid => 2, _ => 0 };
 
     private static string ClType(PixelType type, ClDevice device) => type switch
     {
@@ -217,13 +216,14 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
                 {
                     _preprocess.Arg(0, image).Arg(1, e._pixels).Arg(2, valid).Arg(3, m.PixelCount).Arg(4, e._omega).Arg(5, e._dark)
                         .Arg(6, e._darkVariance).Arg(7, e._variance).Arg(8, e._gain).Arg(9, e._pedestal).Arg(10, e._invPhoton)
-                        .Arg(11, dummy).Arg(12, dd).Arg(13, _s).Arg(14, _v).Arg(15, _w);
+                        .Arg(11, dummy).Arg(12, dd).Arg(13, Flags(m)).Arg(14, _s).Arg(15, _v).Arg(16, _w);
                     _queue.Run(_preprocess, [valid]);
                 }
                 var local = e._clipLocal;
                 var accSize = e.Device.SupportsDouble ? 8 : 4;
                 _clip.Arg(0, _s).Arg(1, _v).Arg(2, _w).Arg(3, e._binStart).Arg(4, p.Cycle).Arg(5, (float)p.CutoffClip)
-                    .Arg(6, _avg).Arg(7, _std).LocalArg(8, 7L * local * accSize).LocalArg(9, 4L * local);
+                    .Arg(6, ModelCode(p.ErrorModel)).Arg(7, Flags(m)).Arg(8, _avg).Arg(9, _std)
+                    .LocalArg(10, 7L * local * accSize).LocalArg(11, 4L * local);
                 _queue.Run(_clip, [(long)m.NbBins * local], [local]);
                 return Pick(image, accumulate);
             }
@@ -247,13 +247,14 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
                 var accumulateNow = accumulate ? 1 : 0;
                 _background.Arg(0, image).Arg(1, m.PixelCount).Arg(2, e._omega).Arg(3, e._dark).Arg(4, e._darkVariance)
                     .Arg(5, e._variance).Arg(6, e._gain).Arg(7, e._pedestal).Arg(8, e._invPhoton).Arg(9, (float)(p.Dummy ?? 0))
-                    .Arg(10, (float)p.DeltaDummy).Arg(11, e._bgPos).Arg(12, _avg).Arg(13, _std).Arg(14, m.NbBins)
-                    .Arg(15, (float)p.Noise).Arg(16, (float)p.CutoffPick).Arg(17, _eBuf).Arg(18, _uBuf).Arg(19, _counters)
-                    .Arg(20, (int)_sparseIndex.Length).Arg(21, _sparseIndex).Arg(22, _sparseSignal).Arg(23, accumulateNow)
-                    .Arg(24, _accCorrected ?? _eBuf).Arg(25, _accPeaks ?? _eBuf);
+                    .Arg(10, (float)p.DeltaDummy).Arg(11, Flags(m)).Arg(12, e._bgPos).Arg(13, _avg).Arg(14, _std).Arg(15, m.NbBins)
+                    .Arg(16, (float)p.Noise).Arg(17, (float)p.CutoffPick).Arg(18, _eBuf).Arg(19, _uBuf).Arg(20, _counters)
+                    .Arg(21, (int)_sparseIndex.Length).Arg(22, _sparseIndex).Arg(23, _sparseSignal).Arg(24, accumulateNow)
+                    .Arg(25, _accCorrected ?? _eBuf).Arg(26, _accPeaks ?? _eBuf);
                 _queue.Run(_background, [m.PixelCount]);
-                _pick.Arg(0, _eBuf).Arg(1, _uBuf).Arg(2, m.Height).Arg(3, m.Width).Arg(4, (float)p.CutoffPick).Arg(5, _counters)
-                    .Arg(6, (int)_peakIndex.Length).Arg(7, _peakIndex).Arg(8, _peaks);
+                _pick.Arg(0, _eBuf).Arg(1, _uBuf).Arg(2, m.Height).Arg(3, m.Width).Arg(4, (float)p.CutoffPick)
+                    .Arg(5, p.PatchSize / 2).Arg(6, p.Connected).Arg(7, Flags(m)).Arg(8, _counters)
+                    .Arg(9, (int)_peakIndex.Length).Arg(10, _peakIndex).Arg(11, _peaks);
                 _queue.Run(_pick, [m.Width, m.Height]);
                 Span<int> counts = stackalloc int[2];
                 _queue.Read(_counters, counts);

@@ -76,14 +76,22 @@ public sealed partial class TangoNetTestDevice
         _pushing = true;
         _pusher = new Thread(() =>
         {
-            for (var i = 0; i < count && _pushing; i++)
+            try
             {
-                var v = Interlocked.Increment(ref _counter);
-                PushChangeEvent("counter", v);
-                PushArchiveEvent("counter", v);
-                PushUserEvent("counter", v);
-                PushDataReadyEvent("counter", v);
-                Thread.Sleep(10);
+                for (var i = 0; i < count && _pushing; i++)
+                {
+                    var v = Interlocked.Increment(ref _counter);
+                    PushChangeEvent("counter", v);
+                    PushArchiveEvent("counter", v);
+                    PushUserEvent("counter", v);
+                    PushDataReadyEvent("counter", v);
+                    Thread.Sleep(10);
+                }
+            }
+            catch (DevFailedException e)
+            {
+                // e.g. the device monitor timed out while Init or shutdown deleted the device
+                Console.Error.WriteLine($"{Name}: pushing stopped: {e}");
             }
         }) { Name = "pusher", IsBackground = true };
         _pusher.Start();

@@ -30,6 +30,7 @@ public sealed record GraphOptions
 /// The first exception in any node faults the graph: the frames still inside are released and counted
 /// (<see cref="GraphCounters.DroppedFault"/>), <see cref="Aborted"/> tells the channel to stop, and
 /// <see cref="CompleteAsync"/> throws a <see cref="GraphFaultedException"/> naming the node and the frame.
+/// The graph owns its consumers: <see cref="DisposeAsync"/> disposes them and their sinks.
 /// </remarks>
 public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
 {
@@ -224,6 +225,13 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
             {
                 // the fault was the caller's to observe; disposing only releases the frames
             }
+        }
+        foreach (var consumer in _consumers)
+        {
+            if (consumer is IDisposable disposable)
+                disposable.Dispose();
+            if (consumer is SinkNode sink)
+                await sink.Sink.DisposeAsync().ConfigureAwait(false);
         }
         _runtime.Dispose();
         foreach (var pool in _pools)

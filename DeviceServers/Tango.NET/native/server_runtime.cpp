@@ -54,6 +54,18 @@ tns::TnsClass* find_class(const std::string& name) {
 
 using tns::guarded;
 
+// A shell that starts a job in the background hands it SIGINT and SIGQUIT ignored, and .NET then never handles
+// them; a C++ server (sigwait) would still stop on them. Call before registering the .NET handlers.
+TNS_API void tns_signal_unignore() {
+    for (int sig : {SIGINT, SIGQUIT}) {
+        struct sigaction sa {};
+        if (sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN) {
+            sa.sa_handler = SIG_DFL;
+            sigaction(sig, &sa, nullptr);
+        }
+    }
+}
+
 // argv as the process got it: argv[0]'s basename is the server name, argv[1] the instance.
 TNS_API int tns_server_init(int32_t argc, const char* const* argv) {
     return guarded("tns_server_init", [&] {
@@ -62,6 +74,9 @@ TNS_API int tns_server_init(int32_t argc, const char* const* argv) {
             g_argv.push_back(strdup(argv[i]));
         g_argv.push_back(nullptr);
         Tango::DServer::register_class_factory(class_factory);
+        // Tango's console logging target writes to stdout: line-buffer it, as a terminal would, so that logs
+        // reach a pipe or file while the server runs and not only when it exits
+        setvbuf(stdout, nullptr, _IOLBF, 0);
 
         // DServerSignal resets SIGINT and SIGQUIT to SIG_DFL process-wide, removing the runtime's handlers.
         struct sigaction old_int {}, old_quit {};

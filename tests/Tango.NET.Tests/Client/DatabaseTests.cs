@@ -194,6 +194,42 @@ public sealed class DatabaseTests(RegisteredTangoTest tangoTest) : IClassFixture
     }
 
     [Fact]
+    public void With_the_cache_source_only_polled_attributes_can_be_read()
+    {
+        using var device = new DeviceProxy(tangoTest.Url);
+        device.PollAttribute("long_scalar", TimeSpan.FromMilliseconds(100));
+        try
+        {
+            device.Source = DevSource.Cache;
+            Assert.IsType<int>(ReadOnceFilled(device, "long_scalar").Value);
+            Assert.Contains(Assert.Throws<DevFailedException>(() => device.ReadAttribute("short_scalar_ro")).Errors,
+                e => e.Reason == "API_AttrNotPolled");
+            device.Source = DevSource.Dev;
+            Assert.IsType<short>(device.Read<short>("short_scalar_ro"));
+        }
+        finally
+        {
+            device.StopPollAttribute("long_scalar");
+        }
+    }
+
+    // The polling buffer is empty until the first poll: API_NoDataYet until then.
+    private static DeviceAttribute ReadOnceFilled(DeviceProxy device, string attribute)
+    {
+        for (var i = 0; ; i++)
+        {
+            try
+            {
+                return device.ReadAttribute(attribute);
+            }
+            catch (DevFailedException e) when (i < 50 && e.Errors.Any(x => x.Reason == "API_NoDataYet"))
+            {
+                Thread.Sleep(50);
+            }
+        }
+    }
+
+    [Fact]
     public void Periodic_events_of_a_polled_attribute_arrive()
     {
         using var device = new DeviceProxy(tangoTest.Url);

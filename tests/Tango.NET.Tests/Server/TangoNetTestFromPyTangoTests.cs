@@ -105,6 +105,8 @@ public sealed class TangoNetTestFromPyTangoTests(TangoNetTestServer server) : IC
         Assert.Equal(5, history.Length);
         Assert.Equal(history.Order(), history);
         Assert.False(result.GetProperty("is_polled after removal").GetBoolean());
+        // 251 x 251 pixels of x + y: each sum of the six reads (cache and device) is 251 * 251 * 250
+        Assert.Equal(Enumerable.Repeat(251L * 251 * 250, 6), result.GetProperty("shared image sums").EnumerateArray().Select(e => e.GetInt64()));
     }
 
     [Fact]

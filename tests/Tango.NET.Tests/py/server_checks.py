@@ -191,6 +191,16 @@ def polling(d, port, admin_name):
     out["history"] = [int(h.value) for h in d.attribute_history("polled_counter", 5)]
     admin.command_inout("RemObjPolling", [d.dev_name(), "attribute", "polled_counter"])
     out["is_polled after removal"] = d.is_attribute_polled("polled_counter")
+    # the zero-copy image: polling, cache reads and device reads must each release the image's mutex
+    admin.command_inout("AddObjPolling", [[50], [d.dev_name(), "attribute", "ushort_image_ro"]])
+    time.sleep(0.5)
+    d.set_source(tango.DevSource.CACHE)
+    sums = [int(d.read_attribute("ushort_image_ro").value.sum()) for _ in range(3)]
+    d.set_source(tango.DevSource.DEV)
+    sums += [int(d.read_attribute("ushort_image_ro").value.sum()) for _ in range(3)]
+    admin.command_inout("RemObjPolling", [d.dev_name(), "attribute", "ushort_image_ro"])
+    d.set_source(tango.DevSource.CACHE_DEV)
+    out["shared image sums"] = sums
     return out
 
 
@@ -218,6 +228,21 @@ def dynamic(d, port):
     return out
 
 
+def lifecycle(d, port, admin_name):
+    """Init keeps the C# object and runs Init again; the admin DevRestart builds a new one."""
+    out = {}
+    d.write_attribute("double_scalar", 5.0)
+    d.command_inout("SwitchStates")
+    d.command_inout("Init")
+    out["after Init"] = [d.read_attribute("double_scalar").value, str(d.state())]
+    before = list(d.command_inout("ListDevices"))
+    proxy(port, admin_name).command_inout("DevRestart", d.dev_name())
+    time.sleep(0.5)
+    out["after DevRestart"] = [d.read_attribute("double_scalar").value, str(d.state())]
+    out["devices"] = [before, list(d.command_inout("ListDevices"))]
+    return out
+
+
 def kill(port, admin):
     proxy(port, admin).command_inout("Kill")
     return {"killed": True}
@@ -231,5 +256,6 @@ if __name__ == "__main__":
         d = proxy(port, dev)
         d.set_timeout_millis(5000)
         result = {"roundtrip": lambda: roundtrip(d), "read_only": lambda: read_only(d), "failures": lambda: failures(d),
-                  "events": lambda: events(d), "polling": lambda: polling(d, port, sys.argv[4]), "dynamic": lambda: dynamic(d, port)}[check]()
+                  "events": lambda: events(d), "polling": lambda: polling(d, port, sys.argv[4]), "dynamic": lambda: dynamic(d, port),
+                  "lifecycle": lambda: lifecycle(d, port, sys.argv[4])}[check]()
     print("JSON:" + json.dumps(result, default=str))
