@@ -23,6 +23,7 @@ public static class PeaksBench
     private static readonly Option<double> FpsOpt = new("--fps-seconds") { Description = "also measure frames/s for this long (0: off)", DefaultValueFactory = _ => 0 };
     private static readonly Option<int> ThreadsOpt = new("--threads") { Description = "concurrent callers in the frames/s mode", DefaultValueFactory = _ => 3 };
     private static readonly Option<int> QueuesOpt = new("--queues") { Description = "OpenCL queues (0: 1 on CPUs, 3 on GPUs)", DefaultValueFactory = _ => 0 };
+    private static readonly Option<bool> ProfileOpt = new("--profile") { Description = "print the device time of each OpenCL command" };
     private static readonly Option<bool> Uint16Opt = new("--uint16") { Description = "frames/s mode on the frame converted to uint16 (Jungfrau-like)" };
 
     public static Command Create()
@@ -30,7 +31,7 @@ public static class PeaksBench
         var command = new Command("bench", "time the peak finder against pyFAI's OCL_PeakFinder on the same frame");
         command.Arguments.Add(FramesArg);
         foreach (var o in new Option[] { PoniOpt, MaskOpt, ParamsOpt, ShapeOpt, DtypeOpt, PlatformOpt, DeviceOpt, NoFallbackOpt,
-                     RepeatOpt, NoPyfaiOpt, NoReferenceOpt, FpsOpt, ThreadsOpt, QueuesOpt, Uint16Opt })
+                     RepeatOpt, NoPyfaiOpt, NoReferenceOpt, FpsOpt, ThreadsOpt, QueuesOpt, Uint16Opt, ProfileOpt })
             command.Options.Add(o);
         command.SetAction(Run);
         return command;
@@ -46,13 +47,15 @@ public static class PeaksBench
             var repeat = Math.Max(1, r.GetValue(RepeatOpt));
             Console.WriteLine($"frame {frames.Info} ({frames.Info.PixelCount / 1e6:F2} Mpx), {model.NbBins} bins, error model {fai.ErrorModel.ToString().ToLowerInvariant()}, " +
                 $"patch {fai.PatchSize}, connected {fai.Connected}, {Environment.ProcessorCount} CPU threads");
-            var options = Options(r, "opencl") with { Queues = r.GetValue(QueuesOpt) };
+            var options = Options(r, "opencl") with { Queues = r.GetValue(QueuesOpt), Profiling = r.GetValue(ProfileOpt) };
             double? ours = null;
             using (var finder = PeakFinder.Create(model, frames.Info.PixelType, options))
             {
                 var (median, min, peaks) = Time(finder, frame, repeat);
                 ours = median;
                 Console.WriteLine($"ours OpenCL   {finder.Device!.Name,-40} median {median,8:F2} ms  min {min,8:F2} ms  {peaks} peaks");
+                foreach (var (name, (total, count)) in finder.Profile.OrderByDescending(x => x.Value.Total))
+                    Console.WriteLine($"    {name,-20} {total.TotalMilliseconds / count,8:F3} ms/frame on the device");
                 if (r.GetValue(FpsOpt) > 0)
                     FramesPerSecond(r, finder, model, frames.Info);
             }
