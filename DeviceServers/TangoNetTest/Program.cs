@@ -1,3 +1,5 @@
-// TangoNetTest is being written (issue: Tango.NET binding); it will start its Tango server here.
-Console.Error.WriteLine("TangoNetTest: not built yet");
-return 1;
+using Tango.Server;
+using TangoNetTest;
+
+// TangoNetTest <instance> [-v4] [-nodb -dlist sys/tg_test/1] [-ORBendPoint giop:tcp:127.0.0.1:PORT]
+return TangoServer.Run(args, typeof(TangoNetTestDevice), typeof(TangoNetDynamicDevice));

@@ -1,0 +1,158 @@
+using System.Linq.Expressions;
+using System.Reflection;
+using Tango.Interop;
+
+namespace Tango.Server;
+
+/// <summary>An attribute and the code behind it. <see cref="Id"/> is what the native side calls back with.</summary>
+internal sealed class AttrBinding(AttributeSpec spec, Func<Device, object?>? read, Action<Device, object?>? write,
+    Func<Device, bool>? allowed)
+{
+    public int Id { get; set; }
+    public AttributeSpec Spec { get; } = spec;
+    public Func<Device, object?>? Read { get; } = read;
+    public Action<Device, object?>? Write { get; } = write;
+    public Func<Device, bool>? Allowed { get; } = allowed;
+    public ValueShape Shape { get; } = TypeMap.Shape(spec.Format);
+
+    /// <summary>Calls <paramref name="register"/> with the native description of this attribute.</summary>
+    public unsafe int Describe(Func<nint, int> register)
+    {
+        using var arena = new NativeArena();
+        var props = Spec.Properties.SelectMany(p => new[] { p.Key, p.Value }).ToArray();
+        var desc = new TnsAttrDesc
+        {
+            Name = arena.Str(Spec.Name),
+            Id = Id,
+            Type = (int)Spec.Type,
+            Format = (int)Spec.Format,
+            WriteType = (int)Spec.Access,
+            MaxX = Spec.MaxX,
+            MaxY = Spec.MaxY,
+            DispLevel = (int)Spec.DisplayLevel,
+            Memorized = Spec.Memorized,
+            AllowedStates = Registry.StateMask(Spec.AllowedStates),
+            HasAllowedCallback = Allowed is null ? 0 : 1,
+            ChangeEvent = Spec.PushChangeEvent ? Spec.CheckChangeCriteria ? 2 : 1 : 0,
+            ArchiveEvent = Spec.PushArchiveEvent ? Spec.CheckArchiveCriteria ? 2 : 1 : 0,
+            DataReadyEvent = Spec.DataReadyEvent ? 1 : 0,
+            PollingPeriod = Spec.PollingPeriod,
+            PropCount = Spec.Properties.Count,
+            Props = arena.Strs(props),
+            EnumLabelCount = Spec.EnumLabels.Count,
+            EnumLabels = arena.Strs(Spec.EnumLabels),
+            Assoc = arena.Str(Spec.WriteAttribute),
+        };
+        return register((nint)(&desc));
+    }
+}
+
+/// <summary>A command and the method behind it.</summary>
+internal sealed class CmdBinding(CommandSpec spec, Func<Device, object?, object?> invoke, Func<Device, bool>? allowed)
+{
+    public int Id { get; set; }
+    public CommandSpec Spec { get; } = spec;
+    public Func<Device, object?, object?> Invoke { get; } = invoke;
+    public Func<Device, bool>? Allowed { get; } = allowed;
+    public (TangoType Element, ValueShape Shape) In { get; } = TypeMap.Shape(spec.InType);
+    public (TangoType Element, ValueShape Shape) Out { get; } = TypeMap.Shape(spec.OutType);
+}
+
+/// <summary>A Tango class of this server: its description, bindings and native index.</summary>
+internal sealed class ClassBinding
+{
+    public required ClassSpec Spec { get; init; }
+    public required Func<Device> Factory { get; init; }
+    public required IReadOnlyDictionary<string, AttrBinding> Attributes { get; init; }
+    public required IReadOnlyList<CmdBinding> Commands { get; init; }
+    public int Index { get; set; }
+
+    public static ClassBinding From(ClassSpec spec)
+    {
+        var t = spec.DeviceType;
+        var attributes = new Dictionary<string, AttrBinding>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (a, p) in spec.Attributes)
+        {
+            var read = a.Access == AttrWriteType.Write ? null : Getter(t, p);
+            var write = a.Access is AttrWriteType.Read or AttrWriteType.ReadWithWrite ? null : Setter(t, p);
+            attributes.Add(a.Name, Registry.Add(new AttrBinding(a, read, write, Allowed(spec, a.Name))));
+        }
+        var commands = spec.Commands
+            .Select(c => Registry.Add(new CmdBinding(c.Spec, Invoker(t, c.Method), Allowed(spec, c.Spec.Name))))
+            .ToList();
+        var ctor = Expression.Lambda<Func<Device>>(Expression.New(t)).Compile();
+        return new ClassBinding { Spec = spec, Factory = ctor, Attributes = attributes, Commands = commands };
+    }
+
+    private static Func<Device, bool>? Allowed(ClassSpec spec, string name)
+    {
+        if (!spec.AllowedMethods.TryGetValue(name, out var m))
+            return null;
+        var d = Expression.Parameter(typeof(Device));
+        return Expression.Lambda<Func<Device, bool>>(Expression.Call(Expression.Convert(d, spec.DeviceType), m), d).Compile();
+    }
+
+    private static Func<Device, object?> Getter(Type t, PropertyInfo p)
+    {
+        var d = Expression.Parameter(typeof(Device));
+        var body = Expression.Convert(Expression.Property(Expression.Convert(d, t), p), typeof(object));
+        return Expression.Lambda<Func<Device, object?>>(body, d).Compile();
+    }
+
+    private static Action<Device, object?> Setter(Type t, PropertyInfo p)
+    {
+        var d = Expression.Parameter(typeof(Device));
+        var v = Expression.Parameter(typeof(object));
+        var body = Expression.Assign(Expression.Property(Expression.Convert(d, t), p), Expression.Convert(v, p.PropertyType));
+        return Expression.Lambda<Action<Device, object?>>(body, d, v).Compile();
+    }
+
+    private static Func<Device, object?, object?> Invoker(Type t, MethodInfo m)
+    {
+        var d = Expression.Parameter(typeof(Device));
+        var arg = Expression.Parameter(typeof(object));
+        var parameters = m.GetParameters();
+        Expression call = Expression.Call(Expression.Convert(d, t), m,
+            parameters.Select(p => Expression.Convert(arg, p.ParameterType)));
+        call = m.ReturnType == typeof(void)
+            ? Expression.Block(call, Expression.Constant(null, typeof(object)))
+            : Expression.Convert(call, typeof(object));
+        return Expression.Lambda<Func<Device, object?, object?>>(call, d, arg).Compile();
+    }
+}
+
+/// <summary>Every attribute and command binding of the process, by the id the native side calls back with.</summary>
+internal static class Registry
+{
+    private static readonly Lock Gate = new();
+    private static AttrBinding[] _attributes = [];
+    private static CmdBinding[] _commands = [];
+
+    public static AttrBinding Attribute(int id) => Volatile.Read(ref _attributes)[id];
+
+    public static CmdBinding Command(int id) => Volatile.Read(ref _commands)[id];
+
+    // Copy on write: the lookups on ORB threads take no lock.
+    public static AttrBinding Add(AttrBinding b)
+    {
+        lock (Gate)
+        {
+            b.Id = _attributes.Length;
+            Volatile.Write(ref _attributes, [.. _attributes, b]);
+        }
+        return b;
+    }
+
+    public static CmdBinding Add(CmdBinding b)
+    {
+        lock (Gate)
+        {
+            b.Id = _commands.Length;
+            Volatile.Write(ref _commands, [.. _commands, b]);
+        }
+        return b;
+    }
+
+    public static uint StateMask(IReadOnlyList<DevState> states) =>
+        states.Aggregate(0u, (mask, s) => mask | (1u << (int)s));
+}

@@ -1,0 +1,250 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Tango.Interop;
+
+namespace Tango.Server;
+
+/// <summary>
+/// The entry points cppTango's threads call. None may let an exception escape (that would abort the process):
+/// failures go back as the thread's error stack and return -1, and the shim raises them as DevFailed.
+/// </summary>
+internal static unsafe class ServerCallbacks
+{
+    public static TnsCallbacks Table() => new()
+    {
+        Create = &Create,
+        Destroy = &Destroy,
+        Init = &Init,
+        Uninit = &Uninit,
+        State = &State,
+        Status = &Status,
+        ReadAttr = &ReadAttr,
+        WriteAttr = &WriteAttr,
+        IsAllowed = &IsAllowed,
+        Command = &Command,
+    };
+
+    private static Device Dev(nint handle) => (Device)GCHandle.FromIntPtr(handle).Target!;
+
+    [UnmanagedCallersOnly]
+    private static nint Create(int cls, nint native, byte* name)
+    {
+        var deviceName = new string((sbyte*)name);
+        try
+        {
+            var server = TangoServer.Current!;
+            var binding = server.ClassAt(cls);
+            var device = binding.Factory();
+            device.Attach(native, deviceName.ToLowerInvariant(), binding);
+            server.Added(device);
+            return GCHandle.ToIntPtr(GCHandle.Alloc(device));
+        }
+        catch (Exception e)
+        {
+            Report(e, deviceName);
+            return 0;
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void Destroy(nint handle)
+    {
+        try
+        {
+            var gc = GCHandle.FromIntPtr(handle);
+            var device = (Device)gc.Target!;
+            device.Detach();
+            TangoServer.Current?.Removed(device);
+            gc.Free();
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"Tango.NET: destroying a device failed: {e}");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int Init(nint handle)
+    {
+        var device = Dev(handle);
+        try
+        {
+            device.ReadProperties();
+            device.EndDelete();
+            device.Init();
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return Report(e, $"{device.Name} init_device");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int Uninit(nint handle)
+    {
+        var device = Dev(handle);
+        try
+        {
+            device.BeginDelete();
+            device.Delete();
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return Report(e, $"{device.Name} delete_device");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int State(nint handle, int* state)
+    {
+        try
+        {
+            *state = (int)Dev(handle).ReadState();
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return Report(e, "State");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int Status(nint handle)
+    {
+        try
+        {
+            var device = Dev(handle);
+            device.Status = device.ReadStatus();
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return Report(e, "Status");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int ReadAttr(nint handle, int id, nint attr)
+    {
+        var binding = Registry.Attribute(id);
+        try
+        {
+            var value = binding.Read!(Dev(handle));
+            if (value is ISharedImage shared)
+                return SetShared(attr, binding, shared);
+            using var pinned = PinnedValue.Create(value, binding.Spec.Type, binding.Shape);
+            var data = pinned.Data;
+            ShimErrors.Check(ServerNative.AttrSetValue(attr, &data, pinned.DimX, pinned.DimY));
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return Report(e, binding.Spec.Name);
+        }
+    }
+
+    // The buffer is on the pinned object heap, so its address stays valid after this callback returns.
+    private static int SetShared(nint attr, AttrBinding binding, ISharedImage image)
+    {
+        var data = new TnsData
+        {
+            Type = (int)binding.Spec.Type,
+            Num = Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(image.Buffer)),
+            NumLen = image.Buffer.Length,
+        };
+        ShimErrors.Check(ServerNative.AttrSetValueShared(attr, &data, image.Width, image.Height, image.Mutex));
+        return 0;
+    }
+
+    [UnmanagedCallersOnly]
+    private static int WriteAttr(nint handle, int id, nint wattr)
+    {
+        var binding = Registry.Attribute(id);
+        try
+        {
+            TnsData data;
+            long dimX, dimY;
+            ShimErrors.Check(ServerNative.WAttrGetValue(wattr, &data, &dimX, &dimY));
+            var value = ValueDecoder.Decode(data, binding.Spec.Type, binding.Shape, binding.Spec.ClrType, dimX, dimY);
+            binding.Write!(Dev(handle), value);
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return Report(e, binding.Spec.Name);
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int IsAllowed(nint handle, int kind, int id, int* allowed)
+    {
+        var name = kind == 0 ? Registry.Attribute(id).Spec.Name : Registry.Command(id).Spec.Name;
+        try
+        {
+            var check = kind == 0 ? Registry.Attribute(id).Allowed : Registry.Command(id).Allowed;
+            *allowed = check is null || check(Dev(handle)) ? 1 : 0;
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return Report(e, name);
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int Command(nint handle, int id, TnsData* input, nint output)
+    {
+        var binding = Registry.Command(id);
+        try
+        {
+            var (inElement, inShape) = binding.In;
+            var arg = ValueDecoder.Decode(*input, inElement, inShape, binding.Spec.InClr, 0, 0);
+            var result = binding.Invoke(Dev(handle), arg);
+            var (outElement, outShape) = binding.Out;
+            if (outShape == ValueShape.Void)
+                return 0;
+            using var pinned = PinnedValue.Create(result, outElement, outShape);
+            var data = pinned.Data;
+            ShimErrors.Check(ServerNative.CmdSetResult(output, (int)binding.Spec.OutType, &data));
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return Report(e, binding.Spec.Name);
+        }
+    }
+
+    /// <summary>Leaves <paramref name="e"/> as the thread's error stack: a DevFailedException keeps its errors,
+    /// any other exception becomes one error whose reason is its type name.</summary>
+    private static int Report(Exception e, string origin)
+    {
+        try
+        {
+            if (e is TargetInvocationException { InnerException: { } inner })
+                e = inner;
+            IReadOnlyList<DevError> errors = e is DevFailedException df
+                ? df.Errors
+                : [new DevError(e.GetType().Name, e.Message, origin)];
+            ServerNative.CallbackErrorClear();
+            using var arena = new NativeArena();
+            foreach (var err in errors)
+                ServerNative.CallbackErrorAdd(arena.Str(err.Reason), arena.Str(err.Description), arena.Str(err.Origin),
+                    (int)err.Severity);
+        }
+        catch
+        {
+            // reporting must not throw across the boundary; the shim then raises a generic error
+        }
+        return -1;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void Install()
+    {
+        var table = Table();
+        ShimErrors.Check(ServerNative.SetCallbacks(&table));
+    }
+}

@@ -1,0 +1,148 @@
+using System.Text.Json;
+using Tango;
+using Tango.Server;
+
+namespace TangoNetTest;
+
+// What TangoTest lacks and a C# device server needs: DevEnum, DevEncoded, errors with several entries, commands
+// refused by state, events pushed from code, dynamic attributes and devices created at run time. Expert level,
+// so that operator GUIs show TangoTest's interface only.
+public sealed partial class TangoNetTestDevice
+{
+    private Thread? _pusher;
+    private volatile bool _pushing;
+    private int _counter;
+
+    public enum Mode { Idle, Acquiring, Saving }
+
+    [ClassProperty(Description = "A class-wide greeting, to show class properties")]
+    public string Greeting { get; set; } = "hello";
+
+    [Attr("greeting", DisplayLevel = DispLevel.Expert)] public string GreetingAttr => Greeting;
+
+    [Attr("enum_scalar", DisplayLevel = DispLevel.Expert, Memorized = true)] public Mode EnumScalar { get; set; }
+
+    [Attr("encoded_scalar", DisplayLevel = DispLevel.Expert)] public DevEncoded EncodedScalar { get; set; } = new("raw", [1, 2, 3]);
+
+    [Attr("state_scalar", DisplayLevel = DispLevel.Expert)] public DevState StateScalar => State;
+
+    [Attr("limited", DisplayLevel = DispLevel.Expert, Unit = "mm", Label = "Limited value", MinValue = 0, MaxValue = 10,
+        MinAlarm = 1, MaxAlarm = 9, Description = "A value with limits and alarms")]
+    public double Limited { get; set; } = 5;
+
+    /// <summary>Pushed by code: a change event per increment, and a data-ready event.</summary>
+    [Attr("counter", DisplayLevel = DispLevel.Expert, PushChangeEvent = true, PushArchiveEvent = true, DataReadyEvent = true)]
+    public int Counter => _counter;
+
+    [Attr("polled_counter", DisplayLevel = DispLevel.Expert)] public int PolledCounter => Interlocked.Increment(ref _counter);
+
+    /// <summary>Allowed only while RUNNING (a refused call says API_CommandNotAllowed).</summary>
+    [Command(DisplayLevel = DispLevel.Expert, AllowedStates = [DevState.Running])]
+    public void OnlyWhenRunning() { }
+
+    /// <summary>Allowed by the IsXxxAllowed convention: only when the counter is even.</summary>
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public int EvenOnly() => _counter;
+
+    public bool IsEvenOnlyAllowed() => _counter % 2 == 0;
+
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public void ThrowError(string message) => throw new InvalidOperationException(message);
+
+    /// <summary>Two errors, as Lima2 raises them: a LIMA_Exception with a JSON description, over a cause.</summary>
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public void ThrowTwoErrors(string json) => throw new DevFailedException([
+        new DevError("LIMA_Exception", json, "TangoNetTest::ThrowTwoErrors"),
+        new DevError("LIMA_Cause", "the underlying cause", "processing", ErrSeverity.Panic),
+    ]);
+
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public DevEncoded DevEncodedEcho(DevEncoded v) => v;
+
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public DevState DevStateEcho(DevState v) => v;
+
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public bool[] DevVarBooleanArray(bool[] v) => v;
+
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public void SetStatusText(string status) => Status = status;
+
+    /// <summary>Pushes <paramref name="count"/> change/archive/user/data-ready events from a C# thread.</summary>
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public void PushEvents(int count)
+    {
+        StopPushing();
+        _pushing = true;
+        _pusher = new Thread(() =>
+        {
+            try
+            {
+                for (var i = 0; i < count && _pushing; i++)
+                {
+                    var v = Interlocked.Increment(ref _counter);
+                    PushChangeEvent("counter", v);
+                    PushArchiveEvent("counter", v);
+                    PushUserEvent("counter", v);
+                    PushDataReadyEvent("counter", v);
+                    Thread.Sleep(10);
+                }
+            }
+            catch (DevFailedException e)
+            {
+                // e.g. the device monitor timed out while Init or shutdown deleted the device
+                Console.Error.WriteLine($"{Name}: pushing stopped: {e}");
+            }
+        }) { Name = "pusher", IsBackground = true };
+        _pusher.Start();
+    }
+
+    /// <summary>Adds a read/write DevDouble attribute to this device only.</summary>
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public void AddDynamicAttribute(string name)
+    {
+        var value = 0.0;
+        AddAttribute(name, () => value, v => value = v, new AttrAttribute { Unit = "V" });
+    }
+
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public void RemoveDynamicAttribute(string name) => RemoveAttribute(name);
+
+    /// <summary>Creates a TangoNetDynamic device while the server runs.</summary>
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public void CreateDevice(string name) => Server.CreateDevice("TangoNetDynamic", name);
+
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public void DeleteDevice(string name) => Server.DeleteDevice(name);
+
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public string[] ListDevices() => Server.Devices.Select(d => $"{d.ClassName}::{d.Name}").Order().ToArray();
+
+    /// <summary>A JSON summary of what the device read from its properties.</summary>
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public string Properties() => JsonSerializer.Serialize(new { UShort_image_ro_size, Greeting });
+
+    protected override void Delete() => StopPushing();
+
+    private void StopPushing()
+    {
+        _pushing = false;
+        _pusher?.Join();
+        _pusher = null;
+    }
+}
+
+/// <summary>A second class: the devices TangoNetTest creates and deletes at run time.</summary>
+[TangoClass("TangoNetDynamic")]
+public sealed class TangoNetDynamicDevice : Device
+{
+    [DeviceProperty] public string Label { get; set; } = "none";
+
+    [Attr("label")] public string LabelAttr => Label;
+
+    [Attr("value")] public double Value { get; set; }
+
+    protected override void Init() => State = DevState.On;
+
+    protected override string ReadStatus() => $"{Name} holds {Value}";
+}

@@ -1,0 +1,74 @@
+using Tango.NET.Tests.Fixtures;
+
+namespace Tango.NET.Tests.Server;
+
+/// <summary>How a C# server stops: each test starts its own TangoNetTest.</summary>
+public sealed class ServerLifecycleTests
+{
+    private static readonly TimeSpan Exit = TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public void SIGTERM_shuts_the_server_down_cleanly()
+    {
+        using var server = new TangoNetTestServer("sigterm");
+        server.Process.Signal(15);
+        Assert.Equal(0, server.Process.WaitForExit(Exit));
+    }
+
+    [Fact]
+    public void Repeated_signals_shut_down_once_and_SIGHUP_is_ignored()
+    {
+        using var server = new TangoNetTestServer("signals");
+        server.Process.Signal(1);
+        Thread.Sleep(300);
+        Assert.False(server.Process.HasExited, server.Process.Output);
+        server.Process.Signal(15);
+        server.Process.Signal(2);
+        server.Process.Signal(15);
+        Assert.Equal(0, server.Process.WaitForExit(Exit));
+    }
+
+    [Fact]
+    public void SIGTERM_while_a_csharp_thread_pushes_events_stops_the_pusher_before_the_device_goes()
+    {
+        using var server = new TangoNetTestServer("pushing");
+        Lima2.TestSupport.Python.Eval("import tango; tango.DeviceProxy('tango://127.0.0.1:" + server.Port + "/"
+            + TangoNetTestServer.DeviceName + "#dbase=no').command_inout('PushEvents', 100000)");
+        Thread.Sleep(300);
+        server.Process.Signal(15);
+        Assert.Equal(0, server.Process.WaitForExit(Exit));
+    }
+
+    [Fact]
+    public void SIGINT_stops_a_server_that_was_started_with_SIGINT_ignored_like_a_background_job()
+    {
+        var port = Lima2.TestSupport.FreePort.Next();
+        var command = $"trap '' INT; exec '{TangoNetTestServer.Executable}' bgjob -nodb -dlist {TangoNetTestServer.DeviceName} "
+                      + $"-ORBendPoint giop:tcp:127.0.0.1:{port}";
+        using var server = Lima2.TestSupport.ChildProcess.Start("/bin/bash", ["-c", command]);
+        server.WaitForOutput("Ready to accept request", TimeSpan.FromSeconds(20));
+        server.Signal(2);
+        Assert.Equal(0, server.WaitForExit(Exit));
+    }
+
+    [Fact]
+    public void The_admin_device_Kill_command_ends_the_process_with_exit_code_0()
+    {
+        using var server = new TangoNetTestServer("kill");
+        server.Check("kill", server.AdminName);
+        Assert.Equal(0, server.Process.WaitForExit(Exit));
+    }
+
+    [Fact]
+    public void Init_reruns_the_devices_Init_and_DevRestart_builds_a_new_device_object()
+    {
+        using var server = new TangoNetTestServer("restart");
+        var result = server.Check("lifecycle", null, server.AdminName);
+        var afterInit = result.GetProperty("after Init");
+        Assert.Equal(5.0, afterInit[0].GetDouble()); // same C# object: the written value stays
+        Assert.Equal("RUNNING", afterInit[1].GetString()); // Init ran again: FAULT from SwitchStates is gone
+        Assert.Equal(1.5, result.GetProperty("after DevRestart")[0].GetDouble()); // a fresh object: the default
+        var devices = result.GetProperty("devices");
+        Assert.Equal(devices[0].ToString(), devices[1].ToString());
+    }
+}

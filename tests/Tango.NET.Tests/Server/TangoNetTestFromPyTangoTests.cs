@@ -1,0 +1,130 @@
+using System.Text.Json;
+using Tango.NET.Tests.Fixtures;
+
+namespace Tango.NET.Tests.Server;
+
+/// <summary>PyTango, the real peer, drives the C# TangoNetTest server (one server for all these tests).</summary>
+public sealed class TangoNetTestFromPyTangoTests(TangoNetTestServer server) : IClassFixture<TangoNetTestServer>
+{
+    /// <summary>Each entry of a check is [ok, sent, got]: every failing one is listed.</summary>
+    private static void AllSame(JsonElement result)
+    {
+        var failures = result.EnumerateObject()
+            .Where(p => p.Value.ValueKind == JsonValueKind.Array && p.Value[0].ValueKind == JsonValueKind.False)
+            .Select(p => $"{p.Name}: sent {p.Value[1]} got {p.Value[2]}")
+            .ToList();
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    private static (string Reason, string Desc, string Origin)[] Errors(JsonElement e) =>
+        e.EnumerateArray().Select(x => (x.GetProperty("reason").GetString()!, x.GetProperty("desc").GetString()!,
+            x.GetProperty("origin").GetString()!)).ToArray();
+
+    [Fact]
+    public void Every_type_round_trips_through_attributes_and_commands()
+    {
+        var result = server.Check("roundtrip");
+        AllSame(result);
+        // the check covered every kind it claims to: scalars, spectra, images, rww and each DevXxx command
+        var names = result.EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Equal(34, names.Count(n => n.StartsWith("attr ", StringComparison.Ordinal)));
+        Assert.Equal(27, names.Count(n => n.StartsWith("cmd ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Read_only_attributes_serve_the_values_computed_in_csharp_with_their_configuration()
+    {
+        var result = server.Check("read_only");
+        AllSame(result);
+        Assert.Equal([251, 251], result.GetProperty("ushort_image_ro_shape").EnumerateArray().Select(e => e.GetInt32()));
+        var aboveMax = Errors(result.GetProperty("limited above max"));
+        Assert.Equal("API_WAttrOutsideLimit", aboveMax[0].Reason);
+        Assert.Equal("ATTR_ALARM", result.GetProperty("limited quality").GetString());
+    }
+
+    [Fact]
+    public void Exceptions_arrive_as_DevFailed_with_reason_description_and_origin()
+    {
+        var result = server.Check("failures");
+
+        var thrown = Errors(result.GetProperty("throw_exception"));
+        Assert.Equal(("TangoTest_Exception", "Exception thrown on purpose by throw_exception", "throw_exception"), thrown[0]);
+
+        var plain = Errors(result.GetProperty("ThrowError"));
+        Assert.Equal(("InvalidOperationException", "it broke", "ThrowError"), plain[0]);
+
+        // the server sends two errors; the client's command_inout stacks its API_CommandFailed under them
+        var two = Errors(result.GetProperty("ThrowTwoErrors"));
+        Assert.Equal(["LIMA_Exception", "LIMA_Cause", "API_CommandFailed"], two.Select(e => e.Reason));
+        Assert.Equal(("LIMA_Exception", "{\"error\": \"overrun\"}", "TangoNetTest::ThrowTwoErrors"), two[0]);
+        Assert.Equal("LIMA_Cause", two[1].Reason);
+        Assert.Equal(2, result.GetProperty("ThrowTwoErrors")[1].GetProperty("severity").GetInt32());
+    }
+
+    [Fact]
+    public void Commands_are_refused_by_state_and_by_IsAllowed_and_status_is_what_code_set()
+    {
+        var result = server.Check("failures");
+        Assert.Equal("RUNNING", result.GetProperty("state before").GetString());
+        Assert.Equal(JsonValueKind.Null, result.GetProperty("OnlyWhenRunning (running)").ValueKind);
+        Assert.Equal("FAULT", result.GetProperty("state after switch").GetString());
+        Assert.Equal("API_CommandNotAllowed", Errors(result.GetProperty("OnlyWhenRunning (fault)"))[0].Reason);
+        var evenOnly = result.GetProperty("EvenOnly");
+        if (result.GetProperty("counter even").GetBoolean())
+            Assert.Equal(JsonValueKind.Null, evenOnly.ValueKind);
+        else
+            Assert.Equal("API_CommandNotAllowed", Errors(evenOnly)[0].Reason);
+        Assert.Equal("all good", result.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public void Change_archive_user_and_data_ready_events_pushed_from_a_csharp_thread_reach_a_subscriber()
+    {
+        var result = server.Check("events");
+        Assert.Empty(result.GetProperty("errors").EnumerateArray());
+        var received = result.GetProperty("received");
+        foreach (var kind in new[] { "change", "archive", "user", "data_ready" })
+        {
+            var values = received.GetProperty(kind).EnumerateArray().Select(e => e.GetInt32()).ToList();
+            Assert.True(values.Count >= 20, $"{kind}: {values.Count} events");
+            // consecutive counter values, in order (cppTango may repeat the first one)
+            var distinct = values.Distinct().ToList();
+            Assert.Equal(Enumerable.Range(distinct[0], distinct.Count), distinct);
+        }
+    }
+
+    [Fact]
+    public void Polling_set_through_the_admin_device_serves_cache_reads_and_history()
+    {
+        var result = server.Check("polling", null, server.AdminName);
+        Assert.True(result.GetProperty("is_polled").GetBoolean());
+        Assert.Equal(100, result.GetProperty("period").GetInt32());
+        var cache = result.GetProperty("cache reads").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        Assert.True(cache[1] >= cache[0]);
+        var history = result.GetProperty("history").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        Assert.Equal(5, history.Length);
+        Assert.Equal(history.Order(), history);
+        Assert.False(result.GetProperty("is_polled after removal").GetBoolean());
+        // 251 x 251 pixels of x + y: each sum of the six reads (cache and device) is 251 * 251 * 250
+        Assert.Equal(Enumerable.Repeat(251L * 251 * 250, 6), result.GetProperty("shared image sums").EnumerateArray().Select(e => e.GetInt64()));
+    }
+
+    [Fact]
+    public void Dynamic_attributes_and_devices_come_and_go_at_run_time()
+    {
+        var result = server.Check("dynamic");
+        Assert.True(result.GetProperty("listed").GetBoolean());
+        Assert.Equal(3.5, result.GetProperty("read").GetDouble());
+        Assert.Equal("V", result.GetProperty("unit").GetString());
+        Assert.False(result.GetProperty("listed after removal").GetBoolean());
+
+        Assert.Contains("TangoNetDynamic::test/dyn/1", result.GetProperty("devices").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("ON", result.GetProperty("dyn state").GetString());
+        Assert.Equal("test/dyn/1 holds 2.5", result.GetProperty("dyn status").GetString());
+        Assert.Equal("none", result.GetProperty("dyn label").GetString());
+        Assert.Equal("TangoNet_DeviceExists", Errors(result.GetProperty("duplicate"))[0].Reason);
+        Assert.DoesNotContain("TangoNetDynamic::test/dyn/1",
+            result.GetProperty("devices after delete").EnumerateArray().Select(e => e.GetString()));
+        Assert.NotEqual(JsonValueKind.Null, result.GetProperty("deleted device").ValueKind);
+    }
+}
