@@ -118,6 +118,9 @@ public sealed record FaiParams
         return (p ?? throw new ArgumentException("fai parameters: null document", nameof(json))).Validated();
     }
 
+    /// <summary>Reads the block as embedded in the SMX processing parameters (<c>SmxProcParams.Fai</c>).</summary>
+    public static FaiParams Parse(JsonElement block) => Parse(block.GetRawText());
+
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     /// <summary>Checks value ranges; throws <see cref="ArgumentException"/> naming the field.</summary>
@@ -149,6 +152,9 @@ public sealed record FaiParams
 /// <summary>Lima2's <c>gpu</c> block: which OpenCL device runs the finder.</summary>
 public sealed record GpuParams
 {
+    public static GpuParams Parse(JsonElement block) => block.ValueKind == JsonValueKind.Object
+        ? block.Deserialize<GpuParams>(FaiParams.Json) ?? new GpuParams() : new GpuParams();
+
     [JsonPropertyName("platform_idx")] public int PlatformIdx { get; init; }
     [JsonPropertyName("device_idx")] public int DeviceIdx { get; init; }
     [JsonPropertyName("ocl_cpu_fallback_enabled")] public bool OclCpuFallbackEnabled { get; init; } = true;
@@ -158,6 +164,9 @@ public sealed record GpuParams
 /// <summary>Lima2's <c>jfrau</c> block: Jungfrau gain and pedestal correction.</summary>
 public sealed record JungfrauParams
 {
+    public static JungfrauParams Parse(JsonElement block) => block.ValueKind == JsonValueKind.Object
+        ? block.Deserialize<JungfrauParams>(FaiParams.Json) ?? new JungfrauParams() : new JungfrauParams();
+
     /// <summary>.npy of shape (3, H, W): ADU per keV for gain stages G0, G1, G2.</summary>
     [JsonPropertyName("gain_path")] public string? GainPath { get; init; }
 

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Lima2.Core.Frames;
+using Lima2.Core.IO;
 using Lima2.OpenCL;
 using Lima2.PeakFinding;
 using static Lima2.Cli.Commands.PeaksCommand;
@@ -41,8 +42,8 @@ public static class PeaksBench
     {
         try
         {
-            using var frames = OpenFrames(r);
-            using var frame = frames.Read(0);
+            var frames = OpenFrames(r);
+            using var frame = ReadFrame(frames, 0);
             var (model, fai) = BuildModel(r, frames.Info);
             var repeat = Math.Max(1, r.GetValue(RepeatOpt));
             Console.WriteLine($"frame {frames.Info} ({frames.Info.PixelCount / 1e6:F2} Mpx), {model.NbBins} bins, error model {fai.ErrorModel.ToString().ToLowerInvariant()}, " +
@@ -100,8 +101,7 @@ public static class PeaksBench
     {
         var seconds = r.GetValue(FpsOpt);
         var threads = Math.Max(1, r.GetValue(ThreadsOpt));
-        using var source = OpenFrames(r);
-        using var original = source.Read(0);
+        using var original = ReadFrame(OpenFrames(r), 0);
         var frame = original;
         PeakFinder? u16Finder = null;
         if (r.GetValue(Uint16Opt) && info.PixelType != PixelType.Gray16)
@@ -169,8 +169,8 @@ public static class PeaksBench
         {
             var framePath = Path.Combine(dir.FullName, "frame.npy");
             var maskPath = Path.Combine(dir.FullName, "mask.npy");
-            WriteNpy(framePath, frame);
-            NpyFile.Write<byte>(maskPath, model.Mask, model.Height, model.Width);
+            NpyFile.Write(framePath, frame);
+            NpyFile.Write(maskPath, model.Mask, "|u1", model.Height, model.Width);
             var script = PyFaiOracle.WriteScript();
             var args = new List<string> { script, framePath, r.GetValue(PoniOpt)!.FullName, model.NbBins.ToString(CultureInfo.InvariantCulture),
                 PyFaiOracle.Params(fai), "--mask", maskPath, "--repeat", repeat.ToString(CultureInfo.InvariantCulture) };
@@ -192,21 +192,6 @@ public static class PeaksBench
         finally
         {
             dir.Delete(recursive: true);
-        }
-    }
-
-    private static void WriteNpy(string path, Frame f)
-    {
-        var (h, w) = (f.Info.Height, f.Info.Width);
-        switch (f.Info.PixelType)
-        {
-            case PixelType.Gray32s: NpyFile.Write<int>(path, f.Pixels<int>(), h, w); break;
-            case PixelType.Gray32: NpyFile.Write<uint>(path, f.Pixels<uint>(), h, w); break;
-            case PixelType.Gray32f: NpyFile.Write<float>(path, f.Pixels<float>(), h, w); break;
-            case PixelType.Gray16: NpyFile.Write<ushort>(path, f.Pixels<ushort>(), h, w); break;
-            case PixelType.Gray16s: NpyFile.Write<short>(path, f.Pixels<short>(), h, w); break;
-            case PixelType.Gray8: NpyFile.Write<byte>(path, f.Pixels<byte>(), h, w); break;
-            default: throw new NotSupportedException($"{f.Info.PixelType.ToLimaName()} frames for pyFAI");
         }
     }
 }
