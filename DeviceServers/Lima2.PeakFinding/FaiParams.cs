@@ -87,10 +87,11 @@ public sealed record FaiParams
     /// <summary>Radius of each pixel (m), instead of computing it from a geometry.</summary>
     [JsonPropertyName("radius2d_path")] public string? Radius2dPath { get; init; }
 
-    /// <summary>Lima2 reads pyFAI's bins from here; this implementation builds equal-width bins itself and
-    /// only checks the count against this file's length.</summary>
+    /// <summary>Lima2 reads pyFAI's bin centres from here; this implementation builds equal-width bins itself
+    /// and takes only their number from this file (when nb_bins is 0).</summary>
     [JsonPropertyName("radius1d_path")] public string? Radius1dPath { get; init; }
 
+    /// <summary>Lima2's precomputed pyFAI CSR matrix; not read: the bins are rebuilt from the radius map.</summary>
     [JsonPropertyName("csr_path")] public string? CsrPath { get; init; }
     [JsonPropertyName("cl_source_path")] public string? ClSourcePath { get; init; }
     [JsonPropertyName("dense_intensity_factor")] public double DenseIntensityFactor { get; init; } = 1;

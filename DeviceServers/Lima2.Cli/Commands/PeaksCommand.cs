@@ -90,10 +90,9 @@ public static class PeaksCommand
     {
         var fai = ReadParams(r.GetValue(ParamsOpt));
         var geometry = Geometry.FromPoniFile(r.GetValue(PoniOpt)!.FullName);
-        var maskFile = r.GetValue(MaskOpt)?.FullName ?? fai.MaskPath;
+        var maskFile = r.GetValue(MaskOpt)?.FullName;
         var mask = maskFile is null ? null : ReadMask(maskFile, info);
-        var calibration = Calibration.Load(fai, null, info.Width, info.Height);
-        return (PeakFinderModel.Create(info.Width, info.Height, geometry, mask, fai, calibration), fai);
+        return (PeakFinderModel.Load(info.Width, info.Height, fai, geometry, null, mask), fai);
     }
 
     internal static FaiParams ReadParams(string? text)
