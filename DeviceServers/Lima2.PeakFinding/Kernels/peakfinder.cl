@@ -60,19 +60,19 @@ inline float3 preprocess(float value, int p, float w, global const float *dark, 
     return (float3)(s, v, w);
 }
 
-/* One work-item per unmasked pixel, in bin order: the clipping kernel then reads contiguous memory. */
+/* One work-item per unmasked pixel, in bin order: the clipping kernel then reads contiguous memory. Only the
+ * frame is gathered; the calibration arrays given here are already permuted into bin order. */
 kernel void preprocess_sorted(global const PIXEL_T *image, global const int *pixels, int nvalid, int npix,
-                              global const float *omega, global const float *dark, global const float *dark_variance,
-                              global const float *variance, global const float *gain, global const float *pedestal,
+                              global const float *omega_s, global const float *dark_s, global const float *dark_variance_s,
+                              global const float *variance_s, global const float *gain, global const float *pedestal,
                               float inv_photon, float dummy, float delta_dummy, int flags,
                               global float *S, global float *V, global float *W)
 {
     int k = get_global_id(0);
     if (k >= nvalid)
         return;
-    int p = pixels[k];
-    float value = read_pixel(image, p, gain, pedestal, npix, inv_photon);
-    float3 r = preprocess(value, p, omega[p], dark, dark_variance, variance, dummy, delta_dummy, flags);
+    float value = read_pixel(image, pixels[k], gain, pedestal, npix, inv_photon);
+    float3 r = preprocess(value, k, omega_s[k], dark_s, dark_variance_s, variance_s, dummy, delta_dummy, flags);
     S[k] = r.x;
     V[k] = r.y;
     W[k] = r.z;
