@@ -229,3 +229,36 @@ public class SimulatorTests
         public void ReportLost(long frameIndex, string reason) => throw new InvalidOperationException(reason);
     }
 }
+
+public class ChannelRunnerTests
+{
+    [Fact]
+    public async Task A_simulated_run_into_a_faulting_graph_stops_the_channel_and_reports_the_fault()
+    {
+        var det = new SimulatorDet { Generator = new GeneratorParams { Width = 32, Height = 16 } };
+        await using var channel = new SimulatorChannel(new Acquisition { NbFrames = 0, ExpoTime = 1 }, det);
+        var start = await channel.StartAsync(default);
+        await using var graph = GraphBuilder.Build(new FailingProcParams(), start.Frame, OverloadPolicy.BackPressure, 1 << 20);
+        var result = await ChannelRunner.RunAsync(channel, graph, default).WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.False(result.Succeeded);
+        Assert.IsType<GraphFaultedException>(result.Error);
+        Assert.Equal("aborted by the graph", result.Channel!.EndReason);
+        Assert.True(result.Graph.Counters.Balanced);
+        Assert.Equal(result.Channel.Delivered, result.Graph.Counters.Received);
+    }
+
+    [Fact]
+    public async Task A_finite_simulated_run_ends_with_every_frame_processed()
+    {
+        var det = new SimulatorDet { Generator = new GeneratorParams { Width = 32, Height = 16 } };
+        await using var channel = new SimulatorChannel(new Acquisition { NbFrames = 30, ExpoTime = 1 }, det, rank: 1, receivers: 2);
+        var start = await channel.StartAsync(default);
+        await using var graph = GraphBuilder.Build(new LegacyProcParams(), start.Frame, OverloadPolicy.BackPressure, 1 << 20);
+        var result = await ChannelRunner.RunAsync(channel, graph, default);
+
+        Assert.True(result.Succeeded);
+        Assert.Equal(15, result.Graph.Counters.Processed);
+        Assert.Equal(29, result.Graph.Counters.LastProcessedIndex);
+    }
+}

@@ -9,7 +9,7 @@ public sealed record GraphOptions
 {
     public OverloadPolicy Policy { get; init; } = OverloadPolicy.BackPressure;
 
-    /// <summary>Most bytes the graph's frame pools may hold (input frames plus re-shaped frames).</summary>
+    /// <summary>Most bytes of the input frame pool the graph makes (the builder also fits re-shaped frames under it).</summary>
     public long MemoryCapBytes { get; init; } = 1L << 30;
 
     /// <summary>Frames the entry queue holds (proc_params fifo.nb_fifo_frames).</summary>
@@ -30,6 +30,7 @@ public sealed record GraphOptions
 /// The first exception in any node faults the graph: the frames still inside are released and counted
 /// (<see cref="GraphCounters.DroppedFault"/>), <see cref="Aborted"/> tells the channel to stop, and
 /// <see cref="CompleteAsync"/> throws a <see cref="GraphFaultedException"/> naming the node and the frame.
+/// The graph owns its consumers: <see cref="DisposeAsync"/> disposes them and their sinks.
 /// </remarks>
 public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
 {
@@ -225,6 +226,13 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
                 // the fault was the caller's to observe; disposing only releases the frames
             }
         }
+        foreach (var consumer in _consumers)
+        {
+            if (consumer is IDisposable disposable)
+                disposable.Dispose();
+            if (consumer is SinkNode sink)
+                await sink.Sink.DisposeAsync().ConfigureAwait(false);
+        }
         _runtime.Dispose();
         foreach (var pool in _pools)
             pool.Dispose();
@@ -244,7 +252,7 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
             if (!await branch.Entry.SendAsync(ticket).ConfigureAwait(false))
             {
                 ticket.Failed = true;
-                _runtime.Release(ticket, null);
+                _runtime.Release(ticket);
             }
     }
 }
@@ -359,7 +367,7 @@ internal sealed class GraphRuntime(GraphCounters counters) : IDisposable
     }
 
     /// <summary>A branch is done with the ticket: drop its frame reference; the last branch settles the count.</summary>
-    public void Release(Ticket ticket, string? node)
+    public void Release(Ticket ticket)
     {
         ticket.Frame.Dispose();
         if (Interlocked.Decrement(ref ticket.Pending) == 0)

@@ -21,6 +21,12 @@ public sealed record GraphParts
     /// <summary>Readers of the mask, flat-field and background files (.npy built in).</summary>
     public ReferenceImages ReferenceImages { get; init; } = ReferenceImages.Default;
 
+    /// <summary>
+    /// Keep the last proc_params buffers.nb_frames_buffer processed frames for getters (<see cref="FrameHistory"/>),
+    /// at most a quarter of the frame pool.
+    /// </summary>
+    public bool KeepFrames { get; init; }
+
     /// <summary>An input pool shared with the channel; null = the graph makes one within its memory cap.</summary>
     public FramePool? InputPool { get; init; }
 }
@@ -28,7 +34,7 @@ public sealed record GraphParts
 /// <summary>
 /// Builds a receiver's <see cref="FrameGraph"/> from its proc_params: the graph's shape is data. Steps, in order:
 /// checkpoint <c>input</c> → background → flatfield → mask → roi_flip_rot; branches: roi_statistics, roi_profiles,
-/// accumulation, one sink per enabled dense saving channel, then the extra consumers.
+/// accumulation, frame history (if asked), one sink per enabled dense saving channel, then the extra consumers.
 /// </summary>
 public static class GraphBuilder
 {
@@ -101,6 +107,13 @@ public static class GraphBuilder
         };
         if (accumulation is { Enabled: true })
             consumers.Add(new AccumulationNode(frame, accumulation.NbFrames));
+        if (parts.KeepFrames)
+        {
+            var poolCapacity = reshapedPool?.Capacity
+                               ?? parts.InputPool?.Capacity
+                               ?? (int)Math.Min(int.MaxValue, options.MemoryCapBytes / input.ByteSize);
+            consumers.Add(new FrameHistory(Math.Min(proc.Buffers.NbFramesBuffer, Math.Max(1, poolCapacity / 4))));
+        }
         if (parts.SinkFactory is { } makeSink)
             foreach (var (name, saving) in DenseSavingChannels(proc))
                 if (saving.Enabled)

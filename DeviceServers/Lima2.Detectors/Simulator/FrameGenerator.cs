@@ -209,7 +209,7 @@ public sealed class DiffractionGenerator : FrameGenerator
         if (!_p.PoissonNoise)
             return;
         for (var x = 0; x < row.Length; x++)
-            row[x] = random.Poisson(row[x]);
+            row[x] = PoissonSampler.Sample(row[x], random.NextUInt64());
     }
 }
 
@@ -229,32 +229,6 @@ public struct RandomStream(ulong seed, ulong key1, ulong key2)
 
     /// <summary>Uniform in [0, 1).</summary>
     public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
-
-    /// <summary>
-    /// A Poisson count of mean <paramref name="mean"/>: inversion below 30, above it the normal approximation
-    /// (mean + sqrt(mean)·z, rounded, never negative), whose error is far below the noise itself.
-    /// </summary>
-    public float Poisson(float mean)
-    {
-        if (mean <= 0)
-            return 0;
-        if (mean < 30)
-        {
-            var u = NextDouble();
-            var p = Math.Exp(-mean);
-            var cumulative = p;
-            var k = 0;
-            while (u > cumulative && k < 200)
-            {
-                k++;
-                p *= mean / k;
-                cumulative += p;
-            }
-            return k;
-        }
-        var z = Math.Sqrt(-2 * Math.Log(1 - NextDouble())) * Math.Cos(2 * Math.PI * NextDouble());
-        return (float)Math.Max(0, Math.Round(mean + Math.Sqrt(mean) * z));
-    }
 
     private static ulong Mix(ulong z)
     {

@@ -105,8 +105,8 @@ public sealed class SimulatorChannel : IDetectorChannel
                     pooled.Dispose();
                     throw;
                 }
+                delivered++; // the target owns the frame from here on, even if the hand-over is cancelled
                 await target.SubmitAsync(frame, token).ConfigureAwait(false);
-                delivered++;
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
