@@ -165,7 +165,8 @@ public sealed unsafe class Hdf5File : IDisposable
     /// <summary>
     /// A virtual dataset of <paramref name="frames"/> frames interleaving <paramref name="sources"/> (each a frame
     /// dataset of the same geometry): source frame k goes to virtual frame <c>Start + k·Stride</c>. Frames no
-    /// source has read as 0.
+    /// source has read as 0, and so do sources whose file is missing; a source file that exists must hold at least the
+    /// frames mapped from it (libhdf5 1.10 refuses to read the dataset otherwise).
     /// </summary>
     public void CreateVirtualFrameDataset(string path, FrameInfo frame, long frames, IEnumerable<VirtualSource> sources)
     {

@@ -23,6 +23,9 @@ public sealed record PeakFinderOptions
 
     /// <summary>Where compiled OpenCL programs are kept; null = <see cref="ClProgram.DefaultCacheDirectory"/>.</summary>
     public string? ProgramCache { get; init; }
+
+    /// <summary>Time every OpenCL command on the device (<see cref="PeakFinder.Profile"/>); costs a little.</summary>
+    public bool Profiling { get; init; }
 }
 
 /// <summary>
@@ -66,6 +69,10 @@ public sealed class PeakFinder : IDisposable
 
     public long Hits => Interlocked.Read(ref _hits);
 
+    /// <summary>Device time per OpenCL command (total, count) since creation, with <see cref="PeakFinderOptions.Profiling"/>.</summary>
+    public IReadOnlyDictionary<string, (TimeSpan Total, long Count)> Profile =>
+        (_engine as OpenClEngine)?.Profile ?? new Dictionary<string, (TimeSpan, long)>();
+
     /// <summary>Creates the finder for frames of <paramref name="pixelType"/>.</summary>
     /// <exception cref="OpenClException">OpenCL was required and no device could be used.</exception>
     public static PeakFinder Create(PeakFinderModel model, PixelType pixelType, PeakFinderOptions? options = null)
@@ -83,7 +90,7 @@ public sealed class PeakFinder : IDisposable
             return new PeakFinder(model, new ReferenceEngine(model), null);
         }
         var queues = options.Queues > 0 ? options.Queues : device.IsCpu ? 1 : 3;
-        var engine = new OpenClEngine(model, pixelType, device, queues, options.ProgramCache ?? ClProgram.DefaultCacheDirectory);
+        var engine = new OpenClEngine(model, pixelType, device, queues, options.ProgramCache ?? ClProgram.DefaultCacheDirectory, options.Profiling);
         return new PeakFinder(model, engine, device);
     }
 

@@ -76,18 +76,30 @@ public sealed partial class TangoNetTestDevice
         _pushing = true;
         _pusher = new Thread(() =>
         {
-            for (var i = 0; i < count && _pushing; i++)
+            try
             {
-                var v = Interlocked.Increment(ref _counter);
-                PushChangeEvent("counter", v);
-                PushArchiveEvent("counter", v);
-                PushUserEvent("counter", v);
-                PushDataReadyEvent("counter", v);
-                Thread.Sleep(10);
+                for (var i = 0; i < count && _pushing; i++)
+                {
+                    var v = Interlocked.Increment(ref _counter);
+                    PushChangeEvent("counter", v);
+                    PushArchiveEvent("counter", v);
+                    PushUserEvent("counter", v);
+                    PushDataReadyEvent("counter", v);
+                    Thread.Sleep(10);
+                }
+            }
+            catch (DevFailedException e)
+            {
+                // e.g. the device monitor timed out while Init or shutdown deleted the device
+                Console.Error.WriteLine($"{Name}: pushing stopped: {e}");
             }
         }) { Name = "pusher", IsBackground = true };
         _pusher.Start();
     }
+
+    /// <summary>Polling set by code: [period in ms, 0 to stop], [attribute name].</summary>
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public void Poll(LongStringArray periodAndName) => PollAttribute(periodAndName.Strings[0], periodAndName.Longs[0]);
 
     /// <summary>Adds a read/write DevDouble attribute to this device only.</summary>
     [Command(DisplayLevel = DispLevel.Expert)]

@@ -85,13 +85,20 @@ public sealed partial class TangoNetTestDevice : Device
     [Attr("ulong64_image_ro", Format = "%d", MaxX = Image, MaxY = Image)] public ulong[,] ULong64ImageRo { get; } = Grid(Image, Image, (x, y) => (ulong)(x + y) << 33);
     [Attr("ulong_image_ro", Format = "%d", MaxX = Image, MaxY = Image)] public uint[,] ULongImageRo { get; } = Grid(Image, Image, (x, y) => (uint)(x * y));
     [Attr("ushort_image", Format = "%d", MaxX = Image, MaxY = Image)] public ushort[,] UShortImage { get; set; } = new ushort[1, 1];
+    /// <summary>Served without a copy (the benchmark's image); its size is the UShort_image_ro_size property.</summary>
     [Attr("ushort_image_ro", MinValue = 0, MaxValue = 255, Format = "%d", MaxX = 8192, MaxY = 8192, Description = "An unsigned short image attribute")]
-    public ushort[,] UShortImageRo { get; private set; } = new ushort[1, 1];
+    public SharedImage<ushort> UShortImageRo { get; private set; } = new(1, 1);
 
     protected override void Init()
     {
         var n = Math.Clamp(UShort_image_ro_size, 1, 8192);
-        UShortImageRo = Grid(n, n, (x, y) => (ushort)(x + y));
+        if (UShortImageRo.Width != n)
+            UShortImageRo = new SharedImage<ushort>(n, n);
+        UShortImageRo.Update(pixels =>
+        {
+            for (var i = 0; i < pixels.Length; i++)
+                pixels[i] = (ushort)(i % n + i / n);
+        });
         State = DevState.Running;
         Status = "The device is in RUNNING state.";
     }
@@ -120,7 +127,11 @@ public sealed partial class TangoNetTestDevice : Device
     [Command(InDescription = "-", OutDescription = "-")] public uint[] DevVarULongArray(uint[] v) => v;
     [Command(InDescription = "-", OutDescription = "-")] public ushort[] DevVarUShortArray(ushort[] v) => v;
     [Command(InDescription = "N/A", OutDescription = "N/A")] public void DevVoid() { }
-    [Command(DisplayLevel = DispLevel.Expert)] public void DumpExecutionState() => Console.WriteLine($"{Name}: {State}, {Status}");
+    [Command(DisplayLevel = DispLevel.Expert)] public void DumpExecutionState()
+    {
+        Logger.Info("execution state: {State}, {Status}", State, Status);
+        Logger.Debug("debug details of {Name}", Name);
+    }
     [Command] public void SwitchStates() => State = State == DevState.Running ? DevState.Fault : DevState.Running;
 
     private static T[] Ramp<T>(int n, Func<int, T> f) => Enumerable.Range(0, n).Select(f).ToArray();

@@ -71,7 +71,7 @@ public readonly ref struct DectrisImage
         }
         catch (InvalidDataException e)
         {
-            throw new DectrisFormatException($"frame {Frame}: {e.Message}");
+            throw new DectrisFormatException($"frame {Frame}: {e.Message}", Frame);
         }
     }
 
@@ -94,7 +94,11 @@ public ref struct DectrisMessage
 }
 
 /// <summary>A message that is not what a DECTRIS detector sends; the text says what is wrong with it.</summary>
-public sealed class DectrisFormatException(string message) : Exception(message);
+/// <param name="frame">the frame number, when the message got as far as saying it</param>
+public sealed class DectrisFormatException(string message, long? frame = null) : Exception(message)
+{
+    public long? Frame { get; } = frame;
+}
 
 /// <summary>The parts of a multipart message, however they were received.</summary>
 public interface IMessageParts

@@ -93,6 +93,18 @@ public static class StreamV1
 
     private static DectrisImage DecodeImage<TParts>(TParts parts, JsonFields first) where TParts : IMessageParts
     {
+        try
+        {
+            return DecodeImageParts(parts, first);
+        }
+        catch (DectrisFormatException e) when (e.Frame is null && first.Frame >= 0)
+        {
+            throw new DectrisFormatException(e.Message, first.Frame);
+        }
+    }
+
+    private static DectrisImage DecodeImageParts<TParts>(TParts parts, JsonFields first) where TParts : IMessageParts
+    {
         if (parts.Count is not (4 or 5))
             throw new DectrisFormatException($"an image message has 4 parts (+1 appendix), frame {first.Frame} has {parts.Count}");
         if (first.Frame < 0)

@@ -93,7 +93,18 @@ public static class StreamV2
                 case "series_id": series = reader.ReadInt64(); break;
                 case "image_id": frame = reader.ReadInt64(); break;
                 case "data":
-                    image = ReadData(reader);
+                    try
+                    {
+                        image = ReadData(reader);
+                    }
+                    catch (DectrisFormatException e) when (frame >= 0)
+                    {
+                        throw new DectrisFormatException($"image {frame}: {e.Message}", frame);
+                    }
+                    catch (Exception e) when (frame >= 0 && e is CborContentException or InvalidOperationException or OverflowException or FormatException)
+                    {
+                        throw new DectrisFormatException($"image {frame}: malformed CBOR: {e.Message}", frame);
+                    }
                     hasData = true;
                     break;
                 default: reader.SkipValue(); break;

@@ -3,15 +3,19 @@
  * as documented in research/peakfinding.md; the algorithm's parameters and pyFAI 0.21.3 compatibility
  * switch (LEGACY) match the C# reference engine.
  *
- * Build-time options:
- *   PIXEL_T          type of the frame's pixels (uchar, char, ushort, short, uint, int, float)
+ * Build-time options (only these trigger a compilation; every other setting is a kernel argument):
+ *   PIXEL_T          type of the frame's pixels (uchar, char, ushort, short, uint, int, float, double)
  *   JUNGFRAU         raw ushort pixels hold a 2-bit gain stage and a 14-bit ADC value
- *   DO_DARK, DO_DARK_VARIANCE, USE_VARIANCE, DO_DUMMY
  *   ACC_DOUBLE       accumulate bin sums in double (cl_khr_fp64)
- *   LEGACY           pyFAI 0.21.3 rules (sigma / sum(w), no border/mask voiding in picking)
- *   MODEL            0 poisson/variance, 1 azimuthal, 2 hybrid
- *   HALF_PATCH, CONNECTED
+ * Run-time flags (argument `flags`): FLAG_DARK, FLAG_DARK_VARIANCE, FLAG_VARIANCE (variance array instead of
+ * Poisson), FLAG_DUMMY, FLAG_LEGACY (pyFAI 0.21.3 rules: sigma normalised by sum(w), no border/mask voiding in
+ * picking, no e > 0 condition). Error model (argument `model`): 0 poisson/variance, 1 azimuthal, 2 hybrid.
  */
+#define FLAG_DARK 1
+#define FLAG_DARK_VARIANCE 2
+#define FLAG_VARIANCE 4
+#define FLAG_DUMMY 8
+#define FLAG_LEGACY 16
 #pragma OPENCL FP_CONTRACT OFF /* no fused multiply-add: the C# reference rounds every step */
 
 #ifdef ACC_DOUBLE
@@ -39,44 +43,36 @@ inline float read_pixel(global const PIXEL_T *image, int p, global const float *
 
 /* (signal, variance, normalisation); normalisation 0 marks an invalid pixel */
 inline float3 preprocess(float value, int p, float w, global const float *dark, global const float *dark_variance,
-                         global const float *variance, float dummy, float delta_dummy)
+                         global const float *variance, float dummy, float delta_dummy, int flags)
 {
     if (w == 0.0f)
         return (float3)(0.0f);
-#ifdef DO_DUMMY
-    if ((delta_dummy != 0.0f) ? (fabs(value - dummy) <= delta_dummy) : (value == dummy))
+    if ((flags & FLAG_DUMMY) && ((delta_dummy != 0.0f) ? (fabs(value - dummy) <= delta_dummy) : (value == dummy)))
         return (float3)(0.0f);
-#endif
     float s = value;
-#ifdef USE_VARIANCE
-    float v = variance[p];
-#else
-    float v = fmax(value, 1.0f);
-#endif
-#ifdef DO_DARK
-    s -= dark[p];
-#endif
-#ifdef DO_DARK_VARIANCE
-    v += dark_variance[p];
-#endif
+    float v = (flags & FLAG_VARIANCE) ? variance[p] : fmax(value, 1.0f);
+    if (flags & FLAG_DARK)
+        s -= dark[p];
+    if (flags & FLAG_DARK_VARIANCE)
+        v += dark_variance[p];
     if (isnan(s) || isnan(v))
         return (float3)(0.0f);
     return (float3)(s, v, w);
 }
 
-/* One work-item per unmasked pixel, in bin order: the clipping kernel then reads contiguous memory. */
+/* One work-item per unmasked pixel, in bin order: the clipping kernel then reads contiguous memory. Only the
+ * frame is gathered; the calibration arrays given here are already permuted into bin order. */
 kernel void preprocess_sorted(global const PIXEL_T *image, global const int *pixels, int nvalid, int npix,
-                              global const float *omega, global const float *dark, global const float *dark_variance,
-                              global const float *variance, global const float *gain, global const float *pedestal,
-                              float inv_photon, float dummy, float delta_dummy,
+                              global const float *omega_s, global const float *dark_s, global const float *dark_variance_s,
+                              global const float *variance_s, global const float *gain, global const float *pedestal,
+                              float inv_photon, float dummy, float delta_dummy, int flags,
                               global float *S, global float *V, global float *W)
 {
     int k = get_global_id(0);
     if (k >= nvalid)
         return;
-    int p = pixels[k];
-    float value = read_pixel(image, p, gain, pedestal, npix, inv_photon);
-    float3 r = preprocess(value, p, omega[p], dark, dark_variance, variance, dummy, delta_dummy);
+    float value = read_pixel(image, pixels[k], gain, pedestal, npix, inv_photon);
+    float3 r = preprocess(value, k, omega_s[k], dark_s, dark_variance_s, variance_s, dummy, delta_dummy, flags);
     S[k] = r.x;
     V[k] = r.y;
     W[k] = r.z;
@@ -96,27 +92,20 @@ inline void add_pixel(acc_t *a, float s, float v, float w)
 }
 
 /* mean, clipping std, reported std; NaN when the bin is empty */
-inline float3 bin_stats(const acc_t *a)
+inline float3 bin_stats(const acc_t *a, int model, int legacy)
 {
     if (!(a[2] > 0))
         return (float3)(NAN);
     acc_t mean = a[0] / a[2];
-#ifdef LEGACY
-    acc_t poisson = a[1] / a[2];
-    acc_t azim = a[4] / a[2] - mean * mean;
-#else
-    acc_t poisson = a[1] / a[3];
-    acc_t azim = (a[5] - 2 * mean * a[6] + mean * mean * a[3]) / a[3];
-#endif
+    acc_t poisson = legacy ? a[1] / a[2] : a[1] / a[3];
+    acc_t azim = legacy ? a[4] / a[2] - mean * mean : (a[5] - 2 * mean * a[6] + mean * mean * a[3]) / a[3];
     float az = (float)sqrt(fmax(azim, (acc_t)0));
     float po = (float)sqrt(poisson);
-#if MODEL == 1
-    return (float3)((float)mean, az, az);
-#elif MODEL == 2
-    return (float3)((float)mean, az, po);
-#else
+    if (model == 1)
+        return (float3)((float)mean, az, az);
+    if (model == 2)
+        return (float3)((float)mean, az, po);
     return (float3)((float)mean, po, po);
-#endif
 }
 
 /* Sums the work-group's partial sums (and counts) into a[] of every work-item. */
@@ -148,7 +137,7 @@ inline int reduce(acc_t *a, int count, local acc_t *scratch, local int *counts)
  * alive against the previous statistics and sums the survivors in the same pass; a rejected pixel gets
  * W = 0 and never comes back. */
 kernel void sigma_clip(global const float *S, global const float *V, global float *W, global const int *bin_start,
-                       int cycle, float cutoff, global float *avg, global float *std,
+                       int cycle, float cutoff, int model, int flags, global float *avg, global float *std,
                        local acc_t *scratch, local int *counts)
 {
     int bin = get_group_id(0);
@@ -162,7 +151,8 @@ kernel void sigma_clip(global const float *S, global const float *V, global floa
             add_pixel(a, S[k], V[k], w);
     }
     reduce(a, 0, scratch, counts);
-    float3 st = bin_stats(a);
+    int legacy = flags & FLAG_LEGACY;
+    float3 st = bin_stats(a, model, legacy);
     int nbpix = max(3, b1 - b0);
     for (int c = 0; c < cycle; c++) {
         if (!(isfinite(st.x) && isfinite(st.y)))
@@ -187,7 +177,7 @@ kernel void sigma_clip(global const float *S, global const float *V, global floa
         if (rejected == 0)
             break;
         nbpix = max(3, nbpix - rejected);
-        st = bin_stats(a);
+        st = bin_stats(a, model, legacy);
     }
     if (lid == 0) {
         avg[bin] = isfinite(st.x) ? st.x : 0.0f;
@@ -199,7 +189,7 @@ kernel void sigma_clip(global const float *S, global const float *V, global floa
  * along the radius; sparsify (e > max(noise, cutoff_pick U)); optional accumulation. */
 kernel void background(global const PIXEL_T *image, int npix, global const float *omega, global const float *dark,
                        global const float *dark_variance, global const float *variance, global const float *gain,
-                       global const float *pedestal, float inv_photon, float dummy, float delta_dummy,
+                       global const float *pedestal, float inv_photon, float dummy, float delta_dummy, int flags,
                        global const float *bg_pos, global const float *avg, global const float *std, int nbins,
                        float noise, float cutoff_pick, global float *E, global float *U,
                        global int *counters, int sparse_capacity, global int *sparse_index, global float *sparse_signal,
@@ -209,13 +199,12 @@ kernel void background(global const PIXEL_T *image, int npix, global const float
     if (p >= npix)
         return;
     float value = read_pixel(image, p, gain, pedestal, npix, inv_photon);
-    float3 r = preprocess(value, p, omega[p], dark, dark_variance, variance, dummy, delta_dummy);
+    float3 r = preprocess(value, p, omega[p], dark, dark_variance, variance, dummy, delta_dummy, flags);
     float pos = bg_pos[p];
     float bg = INFINITY, sb = 0.0f;
     if (!isnan(pos)) {
-#ifndef LEGACY
-        pos = fmin(pos, (float)(nbins - 1));
-#endif
+        if (!(flags & FLAG_LEGACY))
+            pos = fmin(pos, (float)(nbins - 1));
         int j = min(convert_int_rtz(pos), nbins - 1);
         float f = pos - j;
         if (j + 1 < nbins) {
@@ -247,40 +236,37 @@ kernel void background(global const PIXEL_T *image, int npix, global const float
 }
 
 /* peakfinder8-style picking: a pixel is a peak when it is intense (e >= cutoff U), the maximum of its patch
- * and at least CONNECTED pixels of the patch are intense. Centroid, sum and sigma over patch pixels with e > 0. */
+ * and at least `connected` pixels of the patch are intense. Centroid, sum and sigma over patch pixels with e > 0. */
 kernel void pick(global const float *E, global const float *U, int height, int width, float cutoff_pick,
-                 global int *counters, int peak_capacity, global int *peak_index, global float4 *peaks)
+                 int half_patch, int connected, int flags, global int *counters, int peak_capacity, global int *peak_index, global float4 *peaks)
 {
     int col = get_global_id(0), row = get_global_id(1);
     if (row >= height || col >= width)
         return;
     int p = row * width + col;
     float ec = E[p];
-    if (!(ec >= cutoff_pick * U[p]))
+    int legacy = flags & FLAG_LEGACY;
+    if (!(ec >= cutoff_pick * U[p]) || (!legacy && !(ec > 0.0f)))
         return;
-#ifndef LEGACY
-    if (!(ec > 0.0f))
-        return;
-#endif
     int active = 0;
     float local_max = 0.0f, sum_int = 0.0f, sum_var = 0.0f, som0 = 0.0f, som1 = 0.0f;
-    for (int di = -HALF_PATCH; di <= HALF_PATCH; di++) {
-        for (int dj = -HALF_PATCH; dj <= HALF_PATCH; dj++) {
+    for (int di = -half_patch; di <= half_patch; di++) {
+        for (int dj = -half_patch; dj <= half_patch; dj++) {
             int r = row + di, c = col + dj;
             float e = -1.0f, u = 0.0f;
             if (r >= 0 && r < height && c >= 0 && c < width) {
                 e = E[r * width + c];
                 u = U[r * width + c];
             }
-#ifdef LEGACY
-            if (e >= cutoff_pick * u)
-                active++;
-#else
-            if (e <= 0.0f && u <= 0.0f)
-                return; /* touches the border or an unusable pixel */
-            if (e > 0.0f && e >= cutoff_pick * u)
-                active++;
-#endif
+            if (legacy) {
+                if (e >= cutoff_pick * u)
+                    active++;
+            } else {
+                if (e <= 0.0f && u <= 0.0f)
+                    return; /* touches the border or an unusable pixel */
+                if (e > 0.0f && e >= cutoff_pick * u)
+                    active++;
+            }
             local_max = fmax(local_max, e);
             if (e > 0.0f) {
                 som0 += di * e;
@@ -290,7 +276,7 @@ kernel void pick(global const float *E, global const float *U, int height, int w
             }
         }
     }
-    if (ec == local_max && active >= CONNECTED) {
+    if (ec == local_max && active >= connected) {
         int at = atomic_inc(counters + 1);
         if (at < peak_capacity) {
             peak_index[at] = p;

@@ -9,10 +9,12 @@ namespace Tango.Client;
 /// concurrently. Failures throw <see cref="DevFailedException"/> with the server's error stack.
 /// </summary>
 /// <remarks>
-/// The *Async methods run the blocking call on the thread pool. cppTango's own asynchronous requests would
-/// save those threads, but they need a process-wide callback thread (push model) and a second marshalling path;
-/// Lima2 fans out to a handful of receivers with calls of milliseconds, where a pool thread per call costs
-/// nothing measurable, and sync and async share one code path (marshalling, errors, omni thread setup).
+/// The *Async methods run the blocking call on a thread of its own. cppTango's own asynchronous requests would
+/// save that thread, but they need a process-wide callback thread (push model) and a second marshalling path;
+/// Lima2 fans out control commands of milliseconds to a handful of receivers, where starting a thread costs
+/// tens of microseconds, and sync and async share one code path (marshalling, errors, omni thread setup).
+/// Not the thread pool: a call blocked in native code does not count as blocked for the pool, so fanning
+/// out to more devices than the pool has threads would serialise the calls while the pool slowly grows.
 /// omniORB serves concurrent calls to one device on separate connections.
 /// </remarks>
 public sealed unsafe class DeviceProxy : IDisposable
@@ -97,10 +99,10 @@ public sealed unsafe class DeviceProxy : IDisposable
         ValueCodec.ConvertTo<T>(Command(name, argument) ?? throw new InvalidOperationException($"command {name} returned nothing"));
 
     public Task<object?> CommandAsync(string name, object? argument = null, CancellationToken cancellation = default) =>
-        Task.Run(() => Command(name, argument), cancellation);
+        OnOwnThread(() => Command(name, argument), cancellation);
 
     public Task<T> CommandAsync<T>(string name, object? argument = null, CancellationToken cancellation = default) =>
-        Task.Run(() => Command<T>(name, argument), cancellation);
+        OnOwnThread(() => Command<T>(name, argument), cancellation);
 
     /// <summary>The signatures of all commands (<c>command_list_query</c>).</summary>
     public IReadOnlyList<CommandInfo> CommandListQuery()
@@ -132,14 +134,37 @@ public sealed unsafe class DeviceProxy : IDisposable
         return TakeValues(values, static (in TnsValue d) => ValueCodec.ToAttribute(d));
     }
 
+    /// <summary>
+    /// Reads a numeric attribute into <paramref name="destination"/> without allocating for the value: the frame
+    /// path, with one buffer (pooled or pinned) reused read after read. A fresh 2 MiB array per read costs a
+    /// large-object allocation and frequent gen2 collections; this copies the elements once, native to managed.
+    /// <typeparamref name="T"/> must be the element type itself (ushort for DevUShort, short for DevEnum).
+    /// </summary>
+    public AttributeReadInfo ReadInto<T>(string name, Span<T> destination)
+        where T : unmanaged
+    {
+        using var n = new NativeStrings(name);
+        ShimErrors.Check(ClientNative.Read(_handle, n.Pointers, 1, out var values));
+        try
+        {
+            TnsValue d;
+            ShimErrors.Check(ClientNative.ValuesGet(values, 0, &d));
+            return ValueCodec.CopyInto(d, destination);
+        }
+        finally
+        {
+            ClientNative.ValuesFree(values);
+        }
+    }
+
     /// <summary>Reads an attribute's value converted to <typeparamref name="T"/> (scalar, T[] or T[,]).</summary>
     public T Read<T>(string name) => ReadAttribute(name).Get<T>();
 
     public Task<DeviceAttribute> ReadAsync(string name, CancellationToken cancellation = default) =>
-        Task.Run(() => ReadAttribute(name), cancellation);
+        OnOwnThread(() => ReadAttribute(name), cancellation);
 
     public Task<T> ReadAsync<T>(string name, CancellationToken cancellation = default) =>
-        Task.Run(() => Read<T>(name), cancellation);
+        OnOwnThread(() => Read<T>(name), cancellation);
 
     /// <summary>Writes an attribute: a scalar, an array (SPECTRUM) or a [y, x] array (IMAGE), converted to the
     /// attribute's type (its configuration is fetched once per proxy).</summary>
@@ -153,7 +178,11 @@ public sealed unsafe class DeviceProxy : IDisposable
 
     public Task WriteAsync<T>(string name, T value, CancellationToken cancellation = default)
         where T : notnull =>
-        Task.Run(() => Write(name, value), cancellation);
+        OnOwnThread(() =>
+        {
+            Write(name, value);
+            return true;
+        }, cancellation);
 
     public IReadOnlyList<string> GetAttributeList() => TakeRow(ClientNative.AttributeList(_handle, out var table), table);
 
@@ -234,6 +263,9 @@ public sealed unsafe class DeviceProxy : IDisposable
     }
 
     public override string ToString() => $"DeviceProxy({Name})";
+
+    private static Task<T> OnOwnThread<T>(Func<T> call, CancellationToken cancellation) =>
+        Task.Factory.StartNew(call, cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     // ---- holders ----
 

@@ -90,6 +90,20 @@ internal static unsafe class ValueCodec
         };
     }
 
+    /// <summary>Copies the read part of a numeric attribute value into <paramref name="destination"/>.</summary>
+    internal static AttributeReadInfo CopyInto<T>(in TnsValue d, Span<T> destination)
+        where T : unmanaged
+    {
+        var type = (TangoType)d.Type;
+        if (type is TangoType.DevString or TangoType.DevEncoded || ClrType(type) != typeof(T))
+            throw new InvalidCastException($"{NativeText.Read(d.Name)} holds {type}, not {typeof(T).Name}");
+        if (d.Count > destination.Length)
+            throw new ArgumentException($"{NativeText.Read(d.Name)} has {d.Count} elements: the destination holds {destination.Length}", nameof(destination));
+        new ReadOnlySpan<T>(d.Data, (int)d.Count).CopyTo(destination);
+        return new AttributeReadInfo(NativeText.Read(d.Name), type, (AttrDataFormat)d.Format, (AttrQuality)d.Quality,
+            DateTimeOffset.FromUnixTimeSeconds(d.TimeSec).AddTicks(d.TimeUsec * 10L), d.DimX, d.DimY) { Count = (int)d.Count };
+    }
+
     internal static object? ToCommandValue(in TnsValue d)
     {
         var type = (TangoType)d.Type;

@@ -1,13 +1,12 @@
 namespace Tango.Client;
 
-/// <summary>A DevEncoded value: a format name (e.g. <c>DENSE_FRAME</c>) and opaque bytes.</summary>
-public sealed record DevEncoded(string Format, byte[] Data);
-
-/// <summary>A DevVarLongStringArray command argument or result.</summary>
-public sealed record LongStringArray(int[] Longs, string[] Strings);
-
-/// <summary>A DevVarDoubleStringArray command argument or result.</summary>
-public sealed record DoubleStringArray(double[] Doubles, string[] Strings);
+/// <summary>What <c>DeviceProxy.ReadInto</c> read: the shape, quality and time of the value it copied.</summary>
+public readonly record struct AttributeReadInfo(string Name, TangoType Type, AttrDataFormat Format,
+    AttrQuality Quality, DateTimeOffset Time, int DimX, int DimY)
+{
+    /// <summary>How many elements were copied: DimX × DimY for an image, DimX otherwise (0 when INVALID).</summary>
+    public int Count { get; init; }
+}
 
 /// <summary>Where reads are served from (<c>Tango::DevSource</c>).</summary>
 public enum DevSource
@@ -17,15 +16,13 @@ public enum DevSource
     CacheDev,
 }
 
-/// <summary>Tango event kinds (<c>Tango::EventType</c>).</summary>
+/// <summary>The attribute event kinds a subscription can ask for (<c>Tango::EventType</c> values).</summary>
 public enum EventType
 {
     Change = 0,
-    Quality = 1,
     Periodic = 2,
     Archive = 3,
     User = 4,
-    AttrConf = 5,
     DataReady = 6,
 }
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Tango.Server;
 
 namespace Tango.Interop;
 
@@ -91,6 +92,9 @@ internal static unsafe partial class ServerNative
     [LibraryImport(Lib, EntryPoint = "tns_server_init")]
     internal static partial int ServerInit(int argc, byte** argv);
 
+    [LibraryImport(Lib, EntryPoint = "tns_signal_unignore")]
+    internal static partial void SignalUnignore();
+
     [LibraryImport(Lib, EntryPoint = "tns_server_run")]
     internal static partial int ServerRun();
 
@@ -108,6 +112,27 @@ internal static unsafe partial class ServerNative
 
     [LibraryImport(Lib, EntryPoint = "tns_attr_set_value")]
     internal static partial int AttrSetValue(nint attr, TnsData* data, long dimX, long dimY);
+
+    [LibraryImport(Lib, EntryPoint = "tns_attr_set_value_shared")]
+    internal static partial int AttrSetValueShared(nint attr, TnsData* data, long dimX, long dimY, NativeMutexHandle mutex);
+
+    [LibraryImport(Lib, EntryPoint = "tns_log_enabled")]
+    internal static partial int LogEnabled(nint dev, int level);
+
+    [LibraryImport(Lib, EntryPoint = "tns_log")]
+    internal static partial int Log(nint dev, int level, byte* message);
+
+    [LibraryImport(Lib, EntryPoint = "tns_mutex_new")]
+    internal static partial nint MutexNew();
+
+    [LibraryImport(Lib, EntryPoint = "tns_mutex_free")]
+    internal static partial void MutexFree(nint mutex);
+
+    [LibraryImport(Lib, EntryPoint = "tns_mutex_lock")]
+    internal static partial void MutexLock(NativeMutexHandle mutex);
+
+    [LibraryImport(Lib, EntryPoint = "tns_mutex_unlock")]
+    internal static partial void MutexUnlock(NativeMutexHandle mutex);
 
     [LibraryImport(Lib, EntryPoint = "tns_attr_set_quality")]
     internal static partial int AttrSetQuality(nint attr, int quality);

@@ -13,14 +13,20 @@ public abstract class Device
 {
     private nint _native;
     private volatile bool _alive;
+    private volatile bool _deleting;
     private int _inFlight;
     private string _status = "";
+    private NLog.Logger? _logger;
     private readonly Dictionary<string, AttrBinding> _dynamic = new(StringComparer.OrdinalIgnoreCase);
 
     internal ClassBinding Class { get; set; } = null!;
 
     /// <summary>The device name (domain/family/member), lower case as cppTango keeps it.</summary>
     public string Name { get; internal set; } = "";
+
+    /// <summary>This device's logger: messages go to Tango logging (-v levels, logging targets) as this device's.</summary>
+    public NLog.Logger Logger => _logger ??= NLog.LogManager.GetLogger($"{ClassName}.{Name}")
+        .WithProperty(TangoLogTarget.DeviceProperty, this);
 
     /// <summary>The Tango class name.</summary>
     public string ClassName => Class.Spec.Name;
@@ -81,6 +87,8 @@ public abstract class Device
     /// <summary>Tells data-ready subscribers that new data is available (declare with <c>DataReadyEvent = true</c>).</summary>
     public unsafe void PushDataReadyEvent(string attribute, int counter) => WithNative(dev =>
     {
+        if (_deleting)
+            return 0;
         using var arena = new NativeArena();
         return ServerNative.DevPushDataReady(dev, arena.Str(attribute), counter);
     });
@@ -135,6 +143,8 @@ public abstract class Device
 
     private unsafe void Push(string attribute, int kind, object value, AttrQuality quality)
     {
+        if (_deleting)
+            return;
         var binding = FindAttribute(attribute)
                       ?? throw new DevFailedException("API_AttrNotFound", $"{attribute} attribute not found", Name);
         using var pinned = PinnedValue.Create(value, binding.Spec.Type, binding.Shape);
@@ -207,6 +217,25 @@ public abstract class Device
             Thread.Sleep(1);
         _native = 0;
     }
+
+    internal void Log(int level, Func<string> message)
+    {
+        if (!Enter(out var dev))
+            return;
+        try
+        {
+            TangoLogTarget.Log(dev, level, message());
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>delete_device starts: pushes from other threads are dropped from now on, until the next init.</summary>
+    internal void BeginDelete() => _deleting = true;
+
+    internal void EndDelete() => _deleting = false;
 
     internal unsafe void ReadProperties()
     {

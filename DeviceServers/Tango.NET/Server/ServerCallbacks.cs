@@ -71,6 +71,7 @@ internal static unsafe class ServerCallbacks
         try
         {
             device.ReadProperties();
+            device.EndDelete();
             device.Init();
             return 0;
         }
@@ -86,6 +87,7 @@ internal static unsafe class ServerCallbacks
         var device = Dev(handle);
         try
         {
+            device.BeginDelete();
             device.Delete();
             return 0;
         }
@@ -131,6 +133,8 @@ internal static unsafe class ServerCallbacks
         try
         {
             var value = binding.Read!(Dev(handle));
+            if (value is ISharedImage shared)
+                return SetShared(attr, binding, shared);
             using var pinned = PinnedValue.Create(value, binding.Spec.Type, binding.Shape);
             var data = pinned.Data;
             ShimErrors.Check(ServerNative.AttrSetValue(attr, &data, pinned.DimX, pinned.DimY));
@@ -140,6 +144,19 @@ internal static unsafe class ServerCallbacks
         {
             return Report(e, binding.Spec.Name);
         }
+    }
+
+    // The buffer is on the pinned object heap, so its address stays valid after this callback returns.
+    private static int SetShared(nint attr, AttrBinding binding, ISharedImage image)
+    {
+        var data = new TnsData
+        {
+            Type = (int)binding.Spec.Type,
+            Num = Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(image.Buffer)),
+            NumLen = image.Buffer.Length,
+        };
+        ShimErrors.Check(ServerNative.AttrSetValueShared(attr, &data, image.Width, image.Height, image.Mutex));
+        return 0;
     }
 
     [UnmanagedCallersOnly]
@@ -224,7 +241,6 @@ internal static unsafe class ServerCallbacks
         return -1;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
     internal static void Install()
     {
         var table = Table();

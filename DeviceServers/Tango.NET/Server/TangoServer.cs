@@ -16,6 +16,7 @@ public sealed class TangoServer
     private static TangoServer? _current;
     private readonly List<ClassBinding> _classes;
     private readonly ConcurrentDictionary<string, Device> _devices = new(StringComparer.OrdinalIgnoreCase);
+    private SignalHandlers? _signals;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public TangoServer(params Type[] deviceClasses)
@@ -54,7 +55,9 @@ public sealed class TangoServer
         Instance = args.FirstOrDefault(a => !a.StartsWith('-')) ?? "";
 
         DefineClasses();
-        using var signals = new SignalHandlers(Shutdown);
+        TangoLogTarget.Install();
+        // kept for the life of the process: a signal that comes after the shutdown must not kill it with 128+n
+        _signals = new SignalHandlers(Shutdown);
         Exception? failure = null;
         // Util::init blocks most signals on its thread, and server_run must run on the thread that ran init.
         var thread = new Thread(() =>
@@ -178,12 +181,14 @@ public sealed class TangoServer
     }
 
     /// <summary>POSIX signals: cppTango's own signal thread never sees them (see the spike, pitfall 1).</summary>
-    private sealed class SignalHandlers : IDisposable
+    private sealed class SignalHandlers
     {
+        // referenced so that the registrations stay alive (a collected registration unregisters)
         private readonly PosixSignalRegistration[] _registrations;
 
         public SignalHandlers(Action shutdown)
         {
+            ServerNative.SignalUnignore();
             void Stop(PosixSignalContext ctx)
             {
                 ctx.Cancel = true;
@@ -203,12 +208,6 @@ public sealed class TangoServer
                 PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Stop),
                 PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx => ctx.Cancel = true),
             ];
-        }
-
-        public void Dispose()
-        {
-            foreach (var r in _registrations)
-                r.Dispose();
         }
     }
 }

@@ -51,6 +51,13 @@ public static class TypeMap
     /// <summary>The attribute data type and format of a property type; enums become DevEnum.</summary>
     public static (TangoType Type, AttrDataFormat Format) ForAttribute(Type clr)
     {
+        if (clr.IsGenericType && clr.GetGenericTypeDefinition() == typeof(SharedImage<>))
+        {
+            var (pixel, _) = ForAttribute(clr.GetGenericArguments()[0]);
+            if (pixel is TangoType.DevString or TangoType.DevEnum or TangoType.DevEncoded or TangoType.DevState)
+                throw new NotSupportedException($"{clr}: shared images hold numbers");
+            return (pixel, AttrDataFormat.Image);
+        }
         var (element, format) = clr.IsArray
             ? (clr.GetElementType()!, clr.GetArrayRank() == 1 ? AttrDataFormat.Spectrum : AttrDataFormat.Image)
             : (clr, AttrDataFormat.Scalar);

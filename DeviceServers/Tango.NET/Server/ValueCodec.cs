@@ -13,6 +13,7 @@ internal unsafe struct PinnedValue : IDisposable
 {
     private GCHandle _pin;
     private void* _block;
+    private NativeMutexHandle? _locked;
     public TnsData Data;
     public long DimX;
     public long DimY;
@@ -24,6 +25,8 @@ internal unsafe struct PinnedValue : IDisposable
         if (_block is not null)
             NativeMemory.Free(_block);
         _block = null;
+        _locked?.Unlock();
+        _locked = null;
     }
 
     /// <summary>Lays out <paramref name="value"/> as <paramref name="shape"/> of <paramref name="element"/>s.</summary>
@@ -70,6 +73,14 @@ internal unsafe struct PinnedValue : IDisposable
                 var ls = (LongStringArray)value;
                 SetStrings(ls.Strings);
                 Pin(ls.Longs);
+                break;
+            case ValueShape.Image when value is ISharedImage shared:
+                // pushed events are copied by cppTango before this returns: hold the pixels still until then
+                shared.Mutex.Lock();
+                _locked = shared.Mutex;
+                Data.Num = Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(shared.Buffer));
+                Data.NumLen = shared.Buffer.Length;
+                (DimX, DimY) = (shared.Width, shared.Height);
                 break;
             case ValueShape.DoubleString:
                 var ds = (DoubleStringArray)value;

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Lima2.TestSupport;
 using Tango.Client;
 
-namespace Tango.Tests.Client;
+namespace Tango.NET.Tests.Client;
 
 /// <summary>TangoTest registered in the embedded Tango database (scripts/tango-db.sh) under a fresh server
 /// name, running; unregistered when the test class is done.</summary>
@@ -166,7 +166,7 @@ public sealed class DatabaseTests(RegisteredTangoTest tangoTest) : IClassFixture
     }
 
     [Fact]
-    public void Device_attribute_properties_set_by_CSharp_configure_the_running_device()
+    public void Device_attribute_properties_are_put_read_and_deleted()
     {
         var device = tangoTest.Device;
         _db.PutDeviceAttributeProperty(device, new Dictionary<string, IReadOnlyDictionary<string, string[]>>
@@ -191,6 +191,42 @@ public sealed class DatabaseTests(RegisteredTangoTest tangoTest) : IClassFixture
         Assert.Equal(("TangoTest", tangoTest.Server), (device.Info().ClassName, device.Info().ServerId));
         Assert.Equal(DevState.Running, device.State());
         Assert.Equal(tangoTest.Device, device.Name);
+    }
+
+    [Fact]
+    public void With_the_cache_source_only_polled_attributes_can_be_read()
+    {
+        using var device = new DeviceProxy(tangoTest.Url);
+        device.PollAttribute("long_scalar", TimeSpan.FromMilliseconds(100));
+        try
+        {
+            device.Source = DevSource.Cache;
+            Assert.IsType<int>(ReadOnceFilled(device, "long_scalar").Value);
+            Assert.Contains(Assert.Throws<DevFailedException>(() => device.ReadAttribute("short_scalar_ro")).Errors,
+                e => e.Reason == "API_AttrNotPolled");
+            device.Source = DevSource.Dev;
+            Assert.IsType<short>(device.Read<short>("short_scalar_ro"));
+        }
+        finally
+        {
+            device.StopPollAttribute("long_scalar");
+        }
+    }
+
+    // The polling buffer is empty until the first poll: API_NoDataYet until then.
+    private static DeviceAttribute ReadOnceFilled(DeviceProxy device, string attribute)
+    {
+        for (var i = 0; ; i++)
+        {
+            try
+            {
+                return device.ReadAttribute(attribute);
+            }
+            catch (DevFailedException e) when (i < 50 && e.Errors.Any(x => x.Reason == "API_NoDataYet"))
+            {
+                Thread.Sleep(50);
+            }
+        }
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 using Lima2.TestSupport;
 
-namespace Tango.Tests.Client;
+namespace Tango.NET.Tests.Client;
 
 /// <summary>A Tango server started -nodb on a free loopback port, killed when the test class is done.</summary>
 public abstract class NoDbServer : IDisposable
@@ -34,7 +34,7 @@ public abstract class NoDbServer : IDisposable
 public sealed class TangoTestServer() : NoDbServer("/usr/lib/tango/TangoTest", ["test"], ["sys/tg_test/7", "sys/tg_test/8"]);
 
 /// <summary>The PyTango device of py/client_peer.py (enum, encoded, pushed events, slow and rendezvous commands).</summary>
-public sealed class PeerServer() : NoDbServer(Python.Interpreter, [Script, "peer"], ["test/peer/1", "test/peer/2"])
+public sealed class PeerServer() : NoDbServer(Python.Interpreter, [Script, "peer"], ["test/peer/1", "test/peer/2", "test/peer/3", "test/peer/4"])
 {
     public static string Script => Path.Combine(RepoPaths.Root, "tests", "Tango.NET.Tests", "Client", "py", "client_peer.py");
 }

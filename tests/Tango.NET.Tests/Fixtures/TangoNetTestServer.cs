@@ -20,7 +20,7 @@ public sealed class TangoNetTestServer : IDisposable
         Instance = instance;
         Port = FreePort.Next();
         Process = ChildProcess.Start(Executable,
-            [instance, "-nodb", "-dlist", DeviceName, "-ORBendPoint", $"giop:tcp:127.0.0.1:{Port}", .. extraArgs]);
+            [instance, .. extraArgs, "-nodb", "-dlist", DeviceName, "-ORBendPoint", $"giop:tcp:127.0.0.1:{Port}"]);
         Process.WaitForOutput("Ready to accept request", TimeSpan.FromSeconds(20));
     }
 

@@ -23,6 +23,7 @@ public sealed class ClassDescriptionTests
     [InlineData(typeof(float[]), TangoType.DevFloat, AttrDataFormat.Spectrum)]
     [InlineData(typeof(string[]), TangoType.DevString, AttrDataFormat.Spectrum)]
     [InlineData(typeof(ushort[,]), TangoType.DevUShort, AttrDataFormat.Image)]
+    [InlineData(typeof(SharedImage<ushort>), TangoType.DevUShort, AttrDataFormat.Image)]
     public void Attribute_type_and_format_follow_the_csharp_type(Type clr, TangoType type, AttrDataFormat format) =>
         Assert.Equal((type, format), TypeMap.ForAttribute(clr));
 
@@ -46,6 +47,13 @@ public sealed class ClassDescriptionTests
     [InlineData(typeof(DevEncoded[]))]
     public void Types_Tango_cannot_carry_are_refused(Type clr) =>
         Assert.Throws<NotSupportedException>(() => TypeMap.ForAttribute(clr));
+
+    [Fact]
+    public void A_shared_image_is_a_read_only_image_of_numbers()
+    {
+        Assert.Throws<ArgumentException>(() => AttributeSpec.Create("img", typeof(SharedImage<ushort>), true, true, null));
+        Assert.Throws<NotSupportedException>(() => TypeMap.ForAttribute(typeof(SharedImage<DevState>)));
+    }
 
     [Fact]
     public void Enum_labels_are_the_names_and_sparse_enums_are_refused()

@@ -29,10 +29,76 @@ public sealed class ServerLifecycleTests
     }
 
     [Fact]
+    public void SIGTERM_while_a_csharp_thread_pushes_events_stops_the_pusher_before_the_device_goes()
+    {
+        using var server = new TangoNetTestServer("pushing");
+        Lima2.TestSupport.Python.Eval("import tango; tango.DeviceProxy('tango://127.0.0.1:" + server.Port + "/"
+            + TangoNetTestServer.DeviceName + "#dbase=no').command_inout('PushEvents', 100000)");
+        Thread.Sleep(300);
+        server.Process.Signal(15);
+        Assert.Equal(0, server.Process.WaitForExit(Exit));
+    }
+
+    [Fact]
+    public void SIGINT_stops_a_server_that_was_started_with_SIGINT_ignored_like_a_background_job()
+    {
+        var port = Lima2.TestSupport.FreePort.Next();
+        var command = $"trap '' INT; exec '{TangoNetTestServer.Executable}' bgjob -nodb -dlist {TangoNetTestServer.DeviceName} "
+                      + $"-ORBendPoint giop:tcp:127.0.0.1:{port}";
+        using var server = Lima2.TestSupport.ChildProcess.Start("/bin/bash", ["-c", command]);
+        server.WaitForOutput("Ready to accept request", TimeSpan.FromSeconds(20));
+        server.Signal(2);
+        Assert.Equal(0, server.WaitForExit(Exit));
+    }
+
+    [Fact]
+    public void With_a_file_database_devices_and_properties_come_from_the_file()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            // cppTango's file database wants a device list for every class of the server
+            File.WriteAllText(file, """
+                TangoNetTest/filetest/DEVICE/TangoNetTest: "sys/tg_test/7"
+                TangoNetTest/filetest/DEVICE/TangoNetDynamic: "test/dynfile/1"
+                sys/tg_test/7->UShort_image_ro_size: 32
+                test/dynfile/1->Label: "from file"
+
+                """); // the parser wants the last line ended
+            var port = Lima2.TestSupport.FreePort.Next();
+            using var server = Lima2.TestSupport.ChildProcess.Start(TangoNetTestServer.Executable,
+                ["filetest", $"-file={file}", "-ORBendPoint", $"giop:tcp:127.0.0.1:{port}"],
+                new Dictionary<string, string?> { ["TANGO_HOST"] = null });
+            server.WaitForOutput("Ready to accept request", TimeSpan.FromSeconds(20));
+            var output = Lima2.TestSupport.Python.Eval(
+                $"import tango; p = lambda n: tango.DeviceProxy('tango://127.0.0.1:{port}/' + n + '#dbase=no'); "
+                + "print(p('sys/tg_test/7').read_attribute('ushort_image_ro').value.shape, p('test/dynfile/1').label)");
+            Assert.Contains("(32, 32) from file", output);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void The_admin_device_Kill_command_ends_the_process_with_exit_code_0()
     {
         using var server = new TangoNetTestServer("kill");
         server.Check("kill", server.AdminName);
         Assert.Equal(0, server.Process.WaitForExit(Exit));
+    }
+
+    [Fact]
+    public void Init_reruns_the_devices_Init_and_DevRestart_builds_a_new_device_object()
+    {
+        using var server = new TangoNetTestServer("restart");
+        var result = server.Check("lifecycle", null, server.AdminName);
+        var afterInit = result.GetProperty("after Init");
+        Assert.Equal(5.0, afterInit[0].GetDouble()); // same C# object: the written value stays
+        Assert.Equal("RUNNING", afterInit[1].GetString()); // Init ran again: FAULT from SwitchStates is gone
+        Assert.Equal(1.5, result.GetProperty("after DevRestart")[0].GetDouble()); // a fresh object: the default
+        var devices = result.GetProperty("devices");
+        Assert.Equal(devices[0].ToString(), devices[1].ToString());
     }
 }

@@ -191,6 +191,21 @@ def polling(d, port, admin_name):
     out["history"] = [int(h.value) for h in d.attribute_history("polled_counter", 5)]
     admin.command_inout("RemObjPolling", [d.dev_name(), "attribute", "polled_counter"])
     out["is_polled after removal"] = d.is_attribute_polled("polled_counter")
+    # polling started and stopped by the device's own code
+    d.command_inout("Poll", [[250], ["long_scalar"]])
+    out["polled by code"] = [d.is_attribute_polled("long_scalar"), d.get_attribute_poll_period("long_scalar")]
+    d.command_inout("Poll", [[0], ["long_scalar"]])
+    out["polled by code after stop"] = d.is_attribute_polled("long_scalar")
+    # the zero-copy image: polling, cache reads and device reads must each release the image's mutex
+    admin.command_inout("AddObjPolling", [[50], [d.dev_name(), "attribute", "ushort_image_ro"]])
+    time.sleep(0.5)
+    d.set_source(tango.DevSource.CACHE)
+    sums = [int(d.read_attribute("ushort_image_ro").value.sum()) for _ in range(3)]
+    d.set_source(tango.DevSource.DEV)
+    sums += [int(d.read_attribute("ushort_image_ro").value.sum()) for _ in range(3)]
+    admin.command_inout("RemObjPolling", [d.dev_name(), "attribute", "ushort_image_ro"])
+    d.set_source(tango.DevSource.CACHE_DEV)
+    out["shared image sums"] = sums
     return out
 
 
@@ -218,9 +233,27 @@ def dynamic(d, port):
     return out
 
 
+def lifecycle(d, port, admin_name):
+    """Init keeps the C# object and runs Init again; the admin DevRestart builds a new one."""
+    out = {}
+    d.write_attribute("double_scalar", 5.0)
+    d.command_inout("SwitchStates")
+    d.command_inout("Init")
+    out["after Init"] = [d.read_attribute("double_scalar").value, str(d.state())]
+    before = list(d.command_inout("ListDevices"))
+    proxy(port, admin_name).command_inout("DevRestart", d.dev_name())
+    time.sleep(0.5)
+    out["after DevRestart"] = [d.read_attribute("double_scalar").value, str(d.state())]
+    out["devices"] = [before, list(d.command_inout("ListDevices"))]
+    return out
+
+
 def kill(port, admin):
-    proxy(port, admin).command_inout("Kill")
-    return {"killed": True}
+    """Kill twice: the second one arrives while the first shutdown runs, or finds the server gone."""
+    a = proxy(port, admin)
+    a.command_inout("Kill")
+    second = call_error(lambda: a.command_inout("Kill"))
+    return {"second": second}
 
 
 if __name__ == "__main__":
@@ -231,5 +264,6 @@ if __name__ == "__main__":
         d = proxy(port, dev)
         d.set_timeout_millis(5000)
         result = {"roundtrip": lambda: roundtrip(d), "read_only": lambda: read_only(d), "failures": lambda: failures(d),
-                  "events": lambda: events(d), "polling": lambda: polling(d, port, sys.argv[4]), "dynamic": lambda: dynamic(d, port)}[check]()
+                  "events": lambda: events(d), "polling": lambda: polling(d, port, sys.argv[4]), "dynamic": lambda: dynamic(d, port),
+                  "lifecycle": lambda: lifecycle(d, port, sys.argv[4])}[check]()
     print("JSON:" + json.dumps(result, default=str))

@@ -7,7 +7,7 @@ import enum
 import threading
 import time
 
-from tango import AttrWriteType, DevState
+from tango import AttrWriteType, DevFailed, DevState, Except
 from tango.server import Device, attribute, command
 
 
@@ -20,8 +20,9 @@ class AcqState(enum.IntEnum):
     terminate = 5
 
 
-# Shared by all devices of the process: Meet() returns only when two devices run it at the same time.
-_meeting = threading.Barrier(2)
+# Shared by all devices of the process: Meet(n) returns only when n devices run it at the same time.
+_meetings = {}
+_meetings_lock = threading.Lock()
 
 
 class ClientPeer(Device):
@@ -32,6 +33,7 @@ class ClientPeer(Device):
         self._counter = 0
         self.set_state(DevState.ON)
         self.set_change_event("counter", True, False)
+        self.set_archive_event("counter", True, False)
         self.set_data_ready_event("counter", True)
 
     acq_state = attribute(dtype=AcqState, access=AttrWriteType.READ_WRITE)
@@ -84,14 +86,30 @@ class ClientPeer(Device):
             self.push_change_event("counter", self._counter)
         self.push_data_ready_event("counter", n)
 
+    @command(dtype_in=int)
+    def PushOthers(self, value):
+        """Pushes value as an archive event and as a user event."""
+        self.push_archive_event("counter", value)
+        self.push_event("counter", [], [], value)
+
+    @command(dtype_in=str)
+    def PushError(self, reason):
+        """Pushes a change event that carries an error with this reason instead of a value."""
+        try:
+            Except.throw_exception(reason, "pushed on purpose", "ClientPeer.PushError")
+        except DevFailed as error:
+            self.push_change_event("counter", error)
+
     @command(dtype_in="DevEncoded", dtype_out="DevEncoded")
     def EchoEncoded(self, value):
         return value
 
-    @command(dtype_out=str)
-    def Meet(self):
-        """Waits (at most 5 s) until another device of this process runs Meet too: proves calls overlap."""
-        _meeting.wait(timeout=5)
+    @command(dtype_in=int, dtype_out=str)
+    def Meet(self, n):
+        """Waits (at most 5 s) until n devices of this process run Meet(n) together: proves calls overlap."""
+        with _meetings_lock:
+            barrier = _meetings.setdefault(n, threading.Barrier(n))
+        barrier.wait(timeout=5)
         return self.get_name()
 
     @command(dtype_in=float)

@@ -3,7 +3,7 @@ using FsCheck.Fluent;
 using Lima2.Compression;
 using Lima2.TestSupport;
 
-namespace Lima2.Acquisition.Tests.Compression;
+namespace Lima2.Acquisition.Tests.Codecs;
 
 public class BitshuffleLz4Tests
 {

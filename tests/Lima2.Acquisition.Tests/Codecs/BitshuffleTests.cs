@@ -2,7 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using Lima2.Compression;
 
-namespace Lima2.Acquisition.Tests.Compression;
+namespace Lima2.Acquisition.Tests.Codecs;
 
 public class BitshuffleTests
 {

@@ -1,0 +1,42 @@
+"""PyTango against TangoNetTest registered in a real Tango DB (TANGO_HOST): `db_checks.py <check> <device>`."""
+import json
+import sys
+import time
+
+import tango
+
+
+def exported(db, pattern):
+    return list(db.get_device_exported(pattern))
+
+
+def first(device):
+    db = tango.Database()
+    d = tango.DeviceProxy(device)
+    out = {"ushort_image_ro shape": list(d.read_attribute("ushort_image_ro").value.shape),
+           "properties": json.loads(d.command_inout("Properties"))}
+    d.write_attribute("enum_scalar", 2)
+    d.command_inout("CreateDevice", "test/dyndb/1")
+    dyn = tango.DeviceProxy("test/dyndb/1")
+    out["dyn state"] = str(dyn.state())
+    out["dyn label"] = dyn.read_attribute("label").value
+    out["exported after create"] = exported(db, "test/dyndb/*")
+    out["dyn class"] = db.get_class_for_device("test/dyndb/1")
+    d.command_inout("DeleteDevice", "test/dyndb/1")
+    out["exported after delete"] = exported(db, "test/dyndb/*")
+    try:
+        db.get_device_info("test/dyndb/1")
+        out["defined after delete"] = True
+    except tango.DevFailed:
+        out["defined after delete"] = False
+    return out
+
+
+def second(device):
+    d = tango.DeviceProxy(device)
+    return {"enum_scalar": int(d.read_attribute("enum_scalar").value)}
+
+
+if __name__ == "__main__":
+    check, device = sys.argv[1], sys.argv[2]
+    print("JSON:" + json.dumps({"first": first, "second": second}[check](device)))
