@@ -44,6 +44,7 @@ public sealed class PeakFinder : IDisposable
     private readonly object _accLock = new();
     private readonly float[]? _accCorrected, _accPeaks;
     private long _processed, _hits;
+    private int _disposed;
 
     private PeakFinder(PeakFinderModel model, IPeakEngine engine, ClDevice? device)
     {
@@ -133,5 +134,9 @@ public sealed class PeakFinder : IDisposable
         };
     }
 
-    public void Dispose() => _engine.Dispose();
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            _engine.Dispose();
+    }
 }
