@@ -97,6 +97,10 @@ public sealed partial class TangoNetTestDevice
         _pusher.Start();
     }
 
+    /// <summary>Polling set by code: [period in ms, 0 to stop], [attribute name].</summary>
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public void Poll(LongStringArray periodAndName) => PollAttribute(periodAndName.Strings[0], periodAndName.Longs[0]);
+
     /// <summary>Adds a read/write DevDouble attribute to this device only.</summary>
     [Command(DisplayLevel = DispLevel.Expert)]
     public void AddDynamicAttribute(string name)

@@ -38,6 +38,9 @@ internal static unsafe partial class H5
     private static nint Open()
     {
         var library = NativeLibrary.Load(Library);
+        // No clean-up at process exit: libhdf5 would close again the files whose close failed (a full disk) and
+        // crash in H5F__close_cb. Every file is closed explicitly by its owner anyway.
+        H5dont_atexit();
         if (H5open() < 0)
             throw new Hdf5Exception("H5open failed");
         return library;
@@ -116,11 +119,12 @@ internal static unsafe partial class H5
         var messages = (List<string>)GCHandle.FromIntPtr(data).Target!;
         var function = Marshal.PtrToStringUTF8(error->Function);
         var description = Marshal.PtrToStringUTF8(error->Description);
-        messages.Add($"{description} ({function})");
+        messages.Add($"{description?.ReplaceLineEndings(" ")} ({function})");
         return 0;
     }
 
     [LibraryImport(Library)] private static partial int H5open();
+    [LibraryImport(Library)] private static partial int H5dont_atexit();
     [LibraryImport(Library)] private static partial int H5Eset_auto2(long stack, nint function, nint data);
     [LibraryImport(Library)] private static partial int H5Ewalk2(long stack, int direction, delegate* unmanaged<uint, ErrorRecord*, nint, int> function, nint data);
     [LibraryImport(Library)] private static partial int H5Eclear2(long stack);

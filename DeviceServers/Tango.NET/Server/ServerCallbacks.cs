@@ -241,7 +241,6 @@ internal static unsafe class ServerCallbacks
         return -1;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
     internal static void Install()
     {
         var table = Table();

@@ -191,6 +191,11 @@ def polling(d, port, admin_name):
     out["history"] = [int(h.value) for h in d.attribute_history("polled_counter", 5)]
     admin.command_inout("RemObjPolling", [d.dev_name(), "attribute", "polled_counter"])
     out["is_polled after removal"] = d.is_attribute_polled("polled_counter")
+    # polling started and stopped by the device's own code
+    d.command_inout("Poll", [[250], ["long_scalar"]])
+    out["polled by code"] = [d.is_attribute_polled("long_scalar"), d.get_attribute_poll_period("long_scalar")]
+    d.command_inout("Poll", [[0], ["long_scalar"]])
+    out["polled by code after stop"] = d.is_attribute_polled("long_scalar")
     # the zero-copy image: polling, cache reads and device reads must each release the image's mutex
     admin.command_inout("AddObjPolling", [[50], [d.dev_name(), "attribute", "ushort_image_ro"]])
     time.sleep(0.5)
@@ -244,8 +249,11 @@ def lifecycle(d, port, admin_name):
 
 
 def kill(port, admin):
-    proxy(port, admin).command_inout("Kill")
-    return {"killed": True}
+    """Kill twice: the second one arrives while the first shutdown runs, or finds the server gone."""
+    a = proxy(port, admin)
+    a.command_inout("Kill")
+    second = call_error(lambda: a.command_inout("Kill"))
+    return {"second": second}
 
 
 if __name__ == "__main__":
