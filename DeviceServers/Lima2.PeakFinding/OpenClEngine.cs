@@ -30,6 +30,8 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
     public OpenClEngine(PeakFinderModel model, PixelType pixelType, ClDevice device, int slots, string? cacheDirectory, bool profiling = false)
     {
         _profiling = profiling;
+        if (model.Calibration.Jungfrau is not null && pixelType != PixelType.Gray16)
+            throw new ArgumentException($"Jungfrau correction needs gray16 frames, not {pixelType.ToLimaName()}");
         _m = model;
         _type = pixelType;
         _ctx = ClRuntime.Context(device);
@@ -94,12 +96,11 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
         return p;
     }
 
-    /// <summary>Compiler options: only what changes the code (pixel type, Jungfrau, double sums); every
+    /// <summary>Compiler options: only what changes the code (pixel type, double sums); every
     /// parameter is a kernel argument so that changing one never recompiles.</summary>
     internal static string BuildOptions(PeakFinderModel m, PixelType type, ClDevice device)
     {
         var o = new List<string> { $"-DPIXEL_T={ClType(type, device)}", "-cl-fp32-correctly-rounded-divide-sqrt" };
-        if (m.Calibration.Jungfrau is not null) o.Add("-DJUNGFRAU");
         if (device.SupportsDouble) o.Add("-DACC_DOUBLE");
         return string.Join(' ', o);
     }
@@ -110,7 +111,7 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
         var p = m.Params;
         var c = m.Calibration;
         return (c.Dark is not null ? 1 : 0) | (c.DarkVariance is not null ? 2 : 0) | (p.ErrorModel == ErrorModel.Variance ? 4 : 0)
-            | (p.Dummy is not null ? 8 : 0) | (p.Pyfai0213Compat ? 16 : 0);
+            | (p.Dummy is not null ? 8 : 0) | (p.Pyfai0213Compat ? 16 : 0) | (c.Jungfrau is not null ? 32 : 0);
     }
 
     private static int ModelCode(ErrorModel model) => model switch { ErrorModel.Azimuthal => 1, ErrorModel.Hybrid => 2, _ => 0 };
@@ -137,7 +138,8 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
         var slot = _free.Take();
         try
         {
-            return slot.Run(frame, accumulate);
+            lock (slot) // only DrainAccumulated contends: it waits for the frame in flight
+                return slot.Run(frame, accumulate);
         }
         finally
         {
@@ -149,7 +151,8 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
     {
         var tmp = new float[corrected.Length];
         foreach (var slot in _slots)
-            slot.Drain(corrected, peaks, tmp);
+            lock (slot)
+                slot.Drain(corrected, peaks, tmp);
     }
 
     public void Dispose()

@@ -36,7 +36,8 @@ public sealed record PeakFinderOptions
 /// Thread safety: <see cref="Process"/> may be called from several threads at once (the receiver's processing
 /// threads); the OpenCL engine runs up to <see cref="PeakFinderOptions.Queues"/> frames concurrently, the C#
 /// engine as many as there are callers. Accumulated frames are published on the frame that completes each
-/// acc_nb_frames_xfer period; with concurrent callers, frames still in flight then count in the next period.
+/// acc_nb_frames_xfer period; with concurrent callers, a frame processed at the same time as the publishing one
+/// counts in that period or the next, never twice and never lost.
 /// </remarks>
 public sealed class PeakFinder : IDisposable
 {
@@ -44,6 +45,7 @@ public sealed class PeakFinder : IDisposable
     private readonly object _accLock = new();
     private readonly float[]? _accCorrected, _accPeaks;
     private long _processed, _hits;
+    private int _disposed;
 
     private PeakFinder(PeakFinderModel model, IPeakEngine engine, ClDevice? device)
     {
@@ -133,5 +135,9 @@ public sealed class PeakFinder : IDisposable
         };
     }
 
-    public void Dispose() => _engine.Dispose();
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            _engine.Dispose();
+    }
 }

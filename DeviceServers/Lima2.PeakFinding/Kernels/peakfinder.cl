@@ -5,9 +5,9 @@
  *
  * Build-time options (only these trigger a compilation; every other setting is a kernel argument):
  *   PIXEL_T          type of the frame's pixels (uchar, char, ushort, short, uint, int, float, double)
- *   JUNGFRAU         raw ushort pixels hold a 2-bit gain stage and a 14-bit ADC value
  *   ACC_DOUBLE       accumulate bin sums in double (cl_khr_fp64)
- * Run-time flags (argument `flags`): FLAG_DARK, FLAG_DARK_VARIANCE, FLAG_VARIANCE (variance array instead of
+ * Run-time flags (argument `flags`): FLAG_JUNGFRAU (raw ushort pixels hold a 2-bit gain stage and a 14-bit ADC
+ * value), FLAG_DARK, FLAG_DARK_VARIANCE, FLAG_VARIANCE (variance array instead of
  * Poisson), FLAG_DUMMY, FLAG_LEGACY (pyFAI 0.21.3 rules: sigma normalised by sum(w), no border/mask voiding in
  * picking, no e > 0 condition). Error model (argument `model`): 0 poisson/variance, 1 azimuthal, 2 hybrid.
  */
@@ -16,6 +16,7 @@
 #define FLAG_VARIANCE 4
 #define FLAG_DUMMY 8
 #define FLAG_LEGACY 16
+#define FLAG_JUNGFRAU 32
 #pragma OPENCL FP_CONTRACT OFF /* no fused multiply-add: the C# reference rounds every step */
 
 #ifdef ACC_DOUBLE
@@ -27,18 +28,16 @@ typedef float acc_t;
 
 
 inline float read_pixel(global const PIXEL_T *image, int p, global const float *gain, global const float *pedestal,
-                        int npix, float inv_photon)
+                        int npix, float inv_photon, int flags)
 {
-#ifdef JUNGFRAU
-    uint raw = image[p];
+    if (!(flags & FLAG_JUNGFRAU))
+        return (float)image[p];
+    uint raw = (uint)image[p];
     uint stage = raw >> 14;
     if (stage == 2u)
         return NAN;
     int at = (stage == 3u ? 2 : (int)stage) * npix + p;
     return ((float)(raw & 0x3FFFu) - pedestal[at]) / gain[at] * inv_photon;
-#else
-    return (float)image[p];
-#endif
 }
 
 /* (signal, variance, normalisation); normalisation 0 marks an invalid pixel */
@@ -71,7 +70,7 @@ kernel void preprocess_sorted(global const PIXEL_T *image, global const int *pix
     int k = get_global_id(0);
     if (k >= nvalid)
         return;
-    float value = read_pixel(image, pixels[k], gain, pedestal, npix, inv_photon);
+    float value = read_pixel(image, pixels[k], gain, pedestal, npix, inv_photon, flags);
     float3 r = preprocess(value, k, omega_s[k], dark_s, dark_variance_s, variance_s, dummy, delta_dummy, flags);
     S[k] = r.x;
     V[k] = r.y;
@@ -198,7 +197,7 @@ kernel void background(global const PIXEL_T *image, int npix, global const float
     int p = get_global_id(0);
     if (p >= npix)
         return;
-    float value = read_pixel(image, p, gain, pedestal, npix, inv_photon);
+    float value = read_pixel(image, p, gain, pedestal, npix, inv_photon, flags);
     float3 r = preprocess(value, p, omega[p], dark, dark_variance, variance, dummy, delta_dummy, flags);
     float pos = bg_pos[p];
     float bg = INFINITY, sb = 0.0f;
