@@ -120,6 +120,11 @@ status() {
 
 case "${1:-}" in
     up)
+        # Another checkout's embedded database (or a beamline's) already serves this TANGO_HOST: use it.
+        if tango_admin --ping-database >/dev/null 2>&1 && ! alive "$(pid_of databaseds)" DataBaseds; then
+            say "a Tango database already answers on $TANGO_HOST: using it"
+            exit 0
+        fi
         command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || die "MariaDB is not installed: run scripts/setup.sh"
         mkdir -p "$run" "$logs"
         start_mariadb

@@ -62,9 +62,17 @@ public sealed class Frame : IDisposable
     /// <summary>Adds an owner; each owner disposes the frame once.</summary>
     public Frame Retain()
     {
-        if (Interlocked.Increment(ref _references) <= 1)
-            throw new ObjectDisposedException(nameof(Frame), $"frame {Index} was already released");
-        return this;
+        // never resurrect a released frame: its buffers may already belong to another frame
+        var current = Volatile.Read(ref _references);
+        while (true)
+        {
+            if (current <= 0)
+                throw new ObjectDisposedException(nameof(Frame), $"frame {Index} was already released");
+            var seen = Interlocked.CompareExchange(ref _references, current + 1, current);
+            if (seen == current)
+                return this;
+            current = seen;
+        }
     }
 
     public void Dispose()

@@ -16,6 +16,7 @@ public sealed class FramePool : IDisposable
     private readonly ConcurrentBag<byte[]> _free = new();
     private readonly SemaphoreSlim _slots;
     private int _allocated;
+    private bool _disposed;
 
     public FramePool(int bufferBytes, long memoryCapBytes)
     {
@@ -68,6 +69,7 @@ public sealed class FramePool : IDisposable
 
     private byte[] Take()
     {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
         if (_free.TryTake(out var array))
             return array;
         Interlocked.Increment(ref _allocated);
@@ -76,11 +78,21 @@ public sealed class FramePool : IDisposable
 
     internal void Return(byte[] array)
     {
+        if (Volatile.Read(ref _disposed))
+            return;
         _free.Add(array);
         _slots.Release();
     }
 
-    public void Dispose() => _slots.Dispose();
+    /// <summary>
+    /// Stops renting. Buffers still rented may be returned afterwards (a frame released late): they are let go to
+    /// the GC instead of failing their owner's Dispose.
+    /// </summary>
+    public void Dispose()
+    {
+        Volatile.Write(ref _disposed, true);
+        _free.Clear();
+    }
 }
 
 /// <summary>One rented buffer; disposing it gives it back to its pool.</summary>

@@ -7,6 +7,26 @@ std::vector<Error>& last_errors() {
     return errors;
 }
 
+namespace {
+
+struct OmniDummy {
+    bool created = false;
+    ~OmniDummy() {
+        if (created)
+            omni_thread::release_dummy();
+    }
+};
+
+}  // namespace
+
+void ensure_omni_thread() {
+    static thread_local OmniDummy dummy;
+    if (!dummy.created && omni_thread::self() == nullptr) {
+        omni_thread::create_dummy();
+        dummy.created = true;
+    }
+}
+
 void set_error(const char* reason, const char* desc, const char* origin) {
     last_errors().assign(1, Error{reason ? reason : "", desc ? desc : "", origin ? origin : "", 1});
 }

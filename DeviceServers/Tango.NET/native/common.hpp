@@ -16,6 +16,11 @@ struct Error {
 // The errors of the last failed call on this thread, outermost first (as in DevFailed.errors).
 std::vector<Error>& last_errors();
 
+// Makes the calling thread known to omnithread: cppTango's locks (TangoMonitor) tell owners apart by
+// omni_thread::self(), which is NULL on threads omniORB did not create (.NET threads). The dummy is
+// released when the thread ends.
+void ensure_omni_thread();
+
 void set_error(const char* reason, const char* desc, const char* origin);
 void set_errors(const Tango::DevFailed& e);
 

@@ -76,10 +76,6 @@ namespace tns {
 
 extern tns_callbacks callbacks;
 
-// The calling thread as omniORB knows it: a dummy omni_thread for threads omniORB did not create (TangoMonitor
-// tells owners apart by omni_thread::self()), released when the thread ends.
-void ensure_omni_thread();
-
 // Before managed code runs on a thread cppTango created: unblock SIGRTMIN, the runtime's GC suspension signal.
 void enter_managed();
 

@@ -9,26 +9,6 @@ namespace tns {
 
 tns_callbacks callbacks{};
 
-namespace {
-
-struct OmniDummy {
-    bool created = false;
-    ~OmniDummy() {
-        if (created)
-            omni_thread::release_dummy();
-    }
-};
-
-}  // namespace
-
-void ensure_omni_thread() {
-    static thread_local OmniDummy dummy;
-    if (omni_thread::self() == nullptr) {
-        omni_thread::create_dummy();
-        dummy.created = true;
-    }
-}
-
 void enter_managed() {
     static thread_local bool unblocked = false;
     if (!unblocked) {

@@ -1,0 +1,138 @@
+using System.ComponentModel;
+using Lima2.Core.Frames;
+
+namespace Lima2.Core.Parameters;
+
+/// <summary>The <c>acq</c> block of <c>acq_params</c>: what every detector plugin understands.</summary>
+public sealed record Acquisition
+{
+    [Description("number of frames; 0 = endless, until Stop")]
+    [Minimum(0)] public long NbFrames { get; init; } = 1;
+
+    [Description("exposure time in µs")]
+    [ExclusiveMinimum(0)] public long ExpoTime { get; init; } = 1000;
+
+    [Description("latency time between frames in µs")]
+    [Minimum(0)] public long LatencyTime { get; init; }
+
+    public TriggerMode TriggerMode { get; init; } = TriggerMode.Internal;
+
+    [Minimum(1)] public long NbFramesPerTrigger { get; init; } = 1;
+}
+
+/// <summary>
+/// The <c>acq_params</c> document (control and receivers): <c>acq</c> and the plugin's <c>det</c> block, e.g.
+/// <c>AcqParams&lt;SimulatorDet&gt;</c>. A plugin that saves raw frames itself (Dectris) adds a <c>saving</c> block
+/// in a record of its own.
+/// </summary>
+public sealed record AcqParams<TDet> where TDet : class, new()
+{
+    public Acquisition Acq { get; init; } = new();
+    public TDet Det { get; init; } = new();
+}
+
+public enum ImageSource
+{
+    Generator,
+    Loader,
+}
+
+public enum GeneratorType
+{
+    Gauss,
+    Diffraction,
+}
+
+/// <summary>The simulator's <c>det</c> block.</summary>
+public sealed record SimulatorDet
+{
+    public ImageSource ImageSource { get; init; } = ImageSource.Generator;
+
+    [Description("distinct images computed ahead and reused in turn (frame i shows image i % n); 0 = every frame computed")]
+    [Minimum(0)] public int NbPrefetchFrames { get; init; }
+
+    public GeneratorParams Generator { get; init; } = new();
+    public LoaderParams Loader { get; init; } = new();
+}
+
+public sealed record GeneratorParams
+{
+    public GeneratorType Type { get; init; } = GeneratorType.Gauss;
+    public GaussParams Gauss { get; init; } = new();
+    public DiffractionParams Diffraction { get; init; } = new();
+    public PixelType PixelType { get; init; } = PixelType.Gray16;
+    [Minimum(1)] [Maximum(1)] public int NbChannels { get; init; } = 1;
+    [Minimum(1)] [Maximum(16384)] public int Width { get; init; } = 1024;
+    [Minimum(1)] [Maximum(16384)] public int Height { get; init; } = 1024;
+}
+
+/// <summary>One Gaussian peak: centre, full width at half maximum and height (pixel value at the centre).</summary>
+public sealed record GaussPeak
+{
+    public double X0 { get; init; } = 512;
+    public double Y0 { get; init; } = 512;
+    [ExclusiveMinimum(0)] public double Fwhm { get; init; } = 32;
+    [Minimum(0)] public double Max { get; init; } = 1000;
+}
+
+public sealed record GaussParams
+{
+    public IReadOnlyList<GaussPeak> Peaks { get; init; } = [new GaussPeak()];
+
+    [Description("peak heights grow by this factor per frame: height(i) = max * (1 + grow_factor * i)")]
+    [Minimum(0)] public double GrowFactor { get; init; }
+}
+
+/// <summary>One powder ring: radius, Gaussian width (fwhm) and peak intensity, in pixels and counts.</summary>
+public sealed record Ring
+{
+    [Minimum(0)] public double Radius { get; init; } = 200;
+    [ExclusiveMinimum(0)] public double Fwhm { get; init; } = 4;
+    [Minimum(0)] public double Intensity { get; init; } = 50;
+}
+
+/// <summary>
+/// Diffraction-like frames: a radial background <c>offset + amplitude * exp(-r / decay)</c> around the beam centre,
+/// powder rings, randomly placed Gaussian Bragg peaks and Poisson noise, all seeded by (seed, global frame index).
+/// </summary>
+public sealed record DiffractionParams
+{
+    [Description("beam centre in pixels; negative = frame centre")]
+    public PointD BeamCenter { get; init; } = new() { X = -1, Y = -1 };
+
+    [Minimum(0)] public double BackgroundOffset { get; init; } = 5;
+    [Minimum(0)] public double BackgroundAmplitude { get; init; } = 100;
+    [ExclusiveMinimum(0)] public double BackgroundDecay { get; init; } = 300;
+
+    public IReadOnlyList<Ring> Rings { get; init; } = [new Ring()];
+
+    [Minimum(0)] public int NbBraggPeaks { get; init; } = 20;
+    [ExclusiveMinimum(0)] public double BraggFwhm { get; init; } = 3;
+    [Minimum(0)] public double BraggIntensityMin { get; init; } = 500;
+    [Minimum(0)] public double BraggIntensityMax { get; init; } = 5000;
+
+    public bool PoissonNoise { get; init; } = true;
+    public long Seed { get; init; } = 1;
+}
+
+/// <summary>Frames read from files (<c>image_source = loader</c>).</summary>
+public sealed record LoaderParams
+{
+    public string BasePath { get; init; } = "";
+    public string FilenameFormat { get; init; } = "{filename_prefix}_{file_number:05d}{filename_suffix}";
+    public string FilenamePrefix { get; init; } = "";
+    public string FilenameSuffix { get; init; } = ".h5";
+    [Minimum(0)] public int StartNumber { get; init; }
+    [Minimum(1)] public int NbFramesPerFile { get; init; } = 50;
+    public string DatasetPath { get; init; } = "/entry_0000/instrument/detector/data";
+    public string FileType { get; init; } = "nexus";
+    public FrameSlice FrameSlice { get; init; } = new();
+}
+
+/// <summary>Which frames of the files to play: start, count (0 = all) and stride.</summary>
+public sealed record FrameSlice
+{
+    [Minimum(0)] public long Start { get; init; }
+    [Minimum(0)] public long Count { get; init; }
+    [Minimum(1)] public long Stride { get; init; } = 1;
+}

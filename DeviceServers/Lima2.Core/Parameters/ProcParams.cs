@@ -1,0 +1,243 @@
+using System.ComponentModel;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Lima2.Core.Parameters;
+
+public sealed record Fifo
+{
+    [Description("frames the graph's entry queue holds before the overload policy applies")]
+    [Minimum(1)] public int NbFifoFrames { get; init; } = 64;
+
+    [Description("threads that process frames in parallel (order is kept)")]
+    [Minimum(1)] [Maximum(256)] public int NbThreads { get; init; } = 2;
+}
+
+/// <summary>Sizes of the buffers that devices read from (frames kept for getters, reduced-data rows).</summary>
+public sealed record Buffers
+{
+    [Minimum(1)] public int NbFramesBuffer { get; init; } = 100;
+    [Minimum(1)] public int NbInputFramesBuffer { get; init; } = 100;
+    [Description("frames' worth of ROI statistics rows kept until popped")]
+    [Minimum(1)] public int NbRoiStatisticsBuffer { get; init; } = 100;
+    [Description("frames' worth of ROI profile rows kept until popped")]
+    [Minimum(1)] public int NbRoiProfilesBuffer { get; init; } = 100;
+    [Minimum(1)] public int NbFrameIdxBuffer { get; init; } = 100;
+    [Minimum(1)] public int NbPeakCountersBuffer { get; init; } = 100;
+    [Minimum(1)] public int NbSparseFramesBuffer { get; init; } = 100;
+}
+
+/// <summary>ROI statistics: one row per ROI per frame, rect_rois first, then arc_rois.</summary>
+public sealed record Statistics
+{
+    public bool Enabled { get; init; }
+    public IReadOnlyList<RectRoi> RectRois { get; init; } = [];
+    public IReadOnlyList<ArcRoi> ArcRois { get; init; } = [];
+}
+
+public enum ProfileDirection
+{
+    Horizontal,
+    Vertical,
+}
+
+/// <summary>
+/// ROI profiles: for each ROI, one statistics record per column (horizontal, dimensions.x bins) or per row
+/// (vertical, dimensions.y bins). <c>directions[i]</c> belongs to <c>rois[i]</c>.
+/// </summary>
+public sealed record Profiles
+{
+    public bool Enabled { get; init; }
+    public IReadOnlyList<RectRoi> Rois { get; init; } = [];
+    public IReadOnlyList<ProfileDirection> Directions { get; init; } = [];
+}
+
+/// <summary>Sum of <c>nb_frames</c> consecutive frames of the receiver, published as one accumulated frame.</summary>
+public sealed record Accumulation
+{
+    public bool Enabled { get; init; }
+    [Minimum(1)] public int NbFrames { get; init; } = 10;
+}
+
+public enum Flip
+{
+    None,
+    LeftRight,
+    UpDown,
+    Both,
+}
+
+public enum Rotation
+{
+    [JsonStringEnumMemberName("0")] R0,
+    [JsonStringEnumMemberName("90")] R90,
+    [JsonStringEnumMemberName("180")] R180,
+    [JsonStringEnumMemberName("270")] R270,
+}
+
+public sealed record Binning
+{
+    [Minimum(1)] public int X { get; init; } = 1;
+    [Minimum(1)] public int Y { get; init; } = 1;
+}
+
+/// <summary>
+/// Geometry of the processed frame (Lima2's roi_flip_rot node): binning (sums bx × by blocks, saturating), then
+/// crop to <c>roi</c> (in binned pixels; dimensions 0 = whole frame), then flip, then rotation (clockwise).
+/// </summary>
+public sealed record RoiFlipRot
+{
+    public bool Enabled { get; init; }
+    public Binning Binning { get; init; } = new();
+    public CropRoi Roi { get; init; } = new();
+    public Flip Flip { get; init; } = Flip.None;
+    public Rotation Rotation { get; init; } = Rotation.R0;
+}
+
+/// <summary>A crop rectangle where dimensions of 0 mean "up to the frame's edge".</summary>
+public sealed record CropRoi
+{
+    public Point Topleft { get; init; } = new();
+    public CropDimensions Dimensions { get; init; } = new();
+}
+
+public sealed record CropDimensions
+{
+    [Minimum(0)] public int X { get; init; }
+    [Minimum(0)] public int Y { get; init; }
+}
+
+public enum SavingCompression
+{
+    None,
+    Zip,
+    BshufLz4,
+}
+
+public enum FileExistsPolicy
+{
+    Abort,
+    Overwrite,
+}
+
+public enum NbDimensions
+{
+    [JsonStringEnumMemberName("dim_3d_or_4d")] Dim3dOr4d,
+    [JsonStringEnumMemberName("dim_4d")] Dim4d,
+}
+
+/// <summary>One saving channel (<c>saving</c>, <c>saving_dense</c>, <c>saving_sparse</c>, ...).</summary>
+public sealed record SavingParams
+{
+    public bool Enabled { get; init; }
+    public string BasePath { get; init; } = "/tmp";
+
+    [Description("file name; fields: filename_prefix, filename_rank, file_number (with a format such as :05d), filename_suffix")]
+    public string FilenameFormat { get; init; } = "{filename_prefix}_{filename_rank}_{file_number:05d}{filename_suffix}";
+
+    public string FilenamePrefix { get; init; } = "lima2";
+    [Minimum(0)] public int FilenameRank { get; init; }
+    public string FilenameSuffix { get; init; } = ".h5";
+    [Minimum(0)] public int StartNumber { get; init; }
+    public FileExistsPolicy FileExistsPolicy { get; init; } = FileExistsPolicy.Abort;
+    [Minimum(1)] public int NbFramesPerFile { get; init; } = 50;
+    [Minimum(1)] public int NbFramesPerChunk { get; init; } = 1;
+    public SavingCompression Compression { get; init; } = SavingCompression.None;
+    public string NxEntryName { get; init; } = "entry_0000";
+    public string NxInstrumentName { get; init; } = "instrument";
+    public string NxDetectorName { get; init; } = "detector";
+    public NbDimensions NbDimensions { get; init; } = NbDimensions.Dim3dOr4d;
+    public bool IncludeFrameIdx { get; init; } = true;
+}
+
+/// <summary>Fields every pipeline's <c>proc_params</c> has.</summary>
+public abstract record ProcParams
+{
+    [Description("the processing class: LimaProcessingLegacy, LimaProcessingSmx, LimaProcessingXpcs, LimaProcessingFailing")]
+    [JsonRequired] public string ClassName { get; init; } = "";
+
+    public Fifo Fifo { get; init; } = new();
+    public Buffers Buffers { get; init; } = new();
+    public bool FrameIdxEnabled { get; init; }
+    public Statistics Statistics { get; init; } = new();
+    public Profiles Profiles { get; init; } = new();
+}
+
+/// <summary>Count-rate protection of the legacy pipeline (checked by the plugin, kept here for the schema).</summary>
+public sealed record MaxCountrateProtection
+{
+    public bool Enabled { get; init; }
+    [Minimum(0)] public double MaxCountrate { get; init; }
+    [Minimum(0)] public long PixelCapacityOverride { get; init; }
+    public bool AbortOnProtection { get; init; }
+    public string Command { get; init; } = "";
+    public IReadOnlyList<string> Args { get; init; } = [];
+}
+
+/// <summary><c>LimaProcessingLegacy</c>: corrections, geometry, statistics, profiles, accumulation, one saving channel.</summary>
+public sealed record LegacyProcParams : ProcParams
+{
+    public LegacyProcParams() => ClassName = ProcClassNames.Legacy;
+
+    public ReferenceImage Mask { get; init; } = new();
+    public ReferenceImage Flatfield { get; init; } = new();
+    public ReferenceImage Background { get; init; } = new();
+    public RoiFlipRot RoiFlipRot { get; init; } = new();
+    public Accumulation Accumulation { get; init; } = new();
+    public MaxCountrateProtection MaxCountrateProtection { get; init; } = new();
+    public SavingParams Saving { get; init; } = new();
+}
+
+/// <summary><c>LimaProcessingXpcs</c>: the legacy corrections plus dense and sparse saving.</summary>
+public sealed record XpcsProcParams : ProcParams
+{
+    public XpcsProcParams() => ClassName = ProcClassNames.Xpcs;
+
+    public ReferenceImage Mask { get; init; } = new();
+    public ReferenceImage Flatfield { get; init; } = new();
+    public ReferenceImage Background { get; init; } = new();
+    public Accumulation Accumulation { get; init; } = new();
+    public SavingParams SavingDense { get; init; } = new();
+    public SavingParams SavingSparse { get; init; } = new();
+}
+
+/// <summary>
+/// <c>LimaProcessingSmx</c>: the blocks only the SMX pipeline reads (<c>gpu</c>, <c>jfrau</c>, <c>fai</c>) are kept
+/// as raw JSON objects here; the peak-finding component types them (register a fuller record with
+/// <see cref="ProcParamsDocument.Register{T}"/> to replace this one).
+/// </summary>
+public sealed record SmxProcParams : ProcParams
+{
+    public SmxProcParams() => ClassName = ProcClassNames.Smx;
+
+    public string ProcMode { get; init; } = "fai";
+    [OpenObject] public JsonElement Gpu { get; init; } = EmptyObject;
+    [OpenObject] public JsonElement Jfrau { get; init; } = EmptyObject;
+    [OpenObject] public JsonElement Fai { get; init; } = EmptyObject;
+    public SavingParams SavingDense { get; init; } = new();
+    public SavingParams SavingSparse { get; init; } = new();
+    public SavingParams SavingAccumulationCorrected { get; init; } = new();
+    public SavingParams SavingAccumulationPeak { get; init; } = new();
+
+    private static readonly JsonElement EmptyObject = ParseEmptyObject();
+
+    private static JsonElement ParseEmptyObject()
+    {
+        using var document = JsonDocument.Parse("{}");
+        return document.RootElement.Clone();
+    }
+}
+
+/// <summary><c>LimaProcessingFailing</c>: a test pipeline whose graph faults on the first frame.</summary>
+public sealed record FailingProcParams : ProcParams
+{
+    public FailingProcParams() => ClassName = ProcClassNames.Failing;
+}
+
+public static class ProcClassNames
+{
+    public const string Legacy = "LimaProcessingLegacy";
+    public const string Smx = "LimaProcessingSmx";
+    public const string Xpcs = "LimaProcessingXpcs";
+    public const string Failing = "LimaProcessingFailing";
+}

@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Lima2.Core.Pipeline;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Lima2.Core.Parameters;
+
+public enum ChannelKind
+{
+    /// <summary>The built-in simulator (generator or loader, from acq_params det).</summary>
+    Simulator,
+
+    /// <summary>DECTRIS stream V1 (multipart JSON + blobs) over ZMQ PULL.</summary>
+    DectrisV1,
+
+    /// <summary>DECTRIS stream V2 (CBOR) over ZMQ PULL.</summary>
+    DectrisV2,
+}
+
+/// <summary>Where a receiver gets its frames.</summary>
+public sealed record ChannelConfig
+{
+    public ChannelKind Kind { get; set; } = ChannelKind.Simulator;
+
+    /// <summary>ZMQ endpoints to connect to, e.g. <c>tcp://127.0.0.1:9999</c> (not used by the simulator).</summary>
+    public List<string> Endpoints { get; set; } = [];
+
+    /// <summary>Receive timeout of the stream before it is declared dead, in ms (0 = none).</summary>
+    public int TimeoutMs { get; set; }
+}
+
+/// <summary>
+/// A receiver's server configuration file (YAML), e.g.
+/// <code>
+/// rank: 0
+/// nb_receivers: 2
+/// channel: { kind: dectris_v1, endpoints: [ "tcp://127.0.0.1:9999" ] }
+/// memory_cap: 4GiB
+/// overload_policy: back_pressure
+/// saving_root: /data/visitor
+/// </code>
+/// </summary>
+public sealed partial record ReceiverConfig
+{
+    /// <summary>This receiver's index among <see cref="NbReceivers"/> (frames i with i % n == rank).</summary>
+    public int Rank { get; set; }
+
+    public int NbReceivers { get; set; } = 1;
+
+    public ChannelConfig Channel { get; set; } = new();
+
+    /// <summary>Frame memory the receiver may hold: bytes, or with a unit (<c>512MiB</c>, <c>4GiB</c>, <c>2GB</c>).</summary>
+    public string MemoryCap { get; set; } = "1GiB";
+
+    public OverloadPolicy OverloadPolicy { get; set; } = OverloadPolicy.BackPressure;
+
+    /// <summary>Every saving base_path must lie under this directory.</summary>
+    public string SavingRoot { get; set; } = "/tmp";
+
+    [YamlIgnore]
+    public long MemoryCapBytes => ParseBytes(MemoryCap) ?? throw new FormatException($"memory_cap '{MemoryCap}' is not a size");
+
+    private static readonly IDeserializer Reader = new DeserializerBuilder()
+        .WithNamingConvention(UnderscoredNamingConvention.Instance)
+        .WithEnumNamingConvention(UnderscoredNamingConvention.Instance)
+        .Build();
+
+    private static readonly ISerializer Writer = new SerializerBuilder()
+        .WithNamingConvention(UnderscoredNamingConvention.Instance)
+        .WithEnumNamingConvention(UnderscoredNamingConvention.Instance)
+        .Build();
+
+    public static ReceiverConfig Load(string path) => Parse(File.ReadAllText(path), Path.GetFileName(path));
+
+    /// <summary>Parses and checks a configuration; errors name the field, or the line and column for YAML errors.</summary>
+    public static ReceiverConfig Parse(string yaml, string source = "config")
+    {
+        ReceiverConfig config;
+        try
+        {
+            config = Reader.Deserialize<ReceiverConfig?>(yaml) ?? new ReceiverConfig();
+        }
+        catch (YamlException e)
+        {
+            var reason = (e.InnerException ?? e).Message;
+            throw new ParamsException([new ParamsError($"{source}:{e.Start.Line}:{e.Start.Column}", reason)]);
+        }
+        ParamsValidator.ThrowIfAny(config.Validate());
+        return config;
+    }
+
+    public string ToYaml() => Writer.Serialize(this);
+
+    public IReadOnlyList<ParamsError> Validate()
+    {
+        var errors = new List<ParamsError>();
+        if (NbReceivers < 1)
+            errors.Add(new("nb_receivers", "must be >= 1"));
+        if (Rank < 0 || Rank >= NbReceivers)
+            errors.Add(new("rank", $"must be in [0, {NbReceivers - 1}]"));
+        if (ParseBytes(MemoryCap) is not { } bytes || bytes <= 0)
+            errors.Add(new("memory_cap", $"'{MemoryCap}' is not a positive size (e.g. 4GiB, 512MiB, 1000000)"));
+        if (Channel.Kind != ChannelKind.Simulator && Channel.Endpoints.Count == 0)
+            errors.Add(new("channel.endpoints", $"at least one endpoint is needed for {Channel.Kind}"));
+        if (Channel.TimeoutMs < 0)
+            errors.Add(new("channel.timeout_ms", "must be >= 0"));
+        if (!Path.IsPathFullyQualified(SavingRoot))
+            errors.Add(new("saving_root", $"'{SavingRoot}' must be an absolute path"));
+        return errors;
+    }
+
+    /// <summary>Bytes in <c>123</c>, <c>64KiB</c>, <c>512MiB</c>, <c>4GiB</c>, <c>2GB</c>, <c>1.5G</c>; null if not a size.</summary>
+    public static long? ParseBytes(string text)
+    {
+        var match = SizePattern().Match(text.Trim());
+        if (!match.Success)
+            return null;
+        var number = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        var unit = match.Groups[2].Value.ToUpperInvariant();
+        double scale = unit switch
+        {
+            "" or "B" => 1,
+            "K" or "KIB" => 1L << 10,
+            "M" or "MIB" => 1L << 20,
+            "G" or "GIB" => 1L << 30,
+            "T" or "TIB" => 1L << 40,
+            "KB" => 1e3,
+            "MB" => 1e6,
+            "GB" => 1e9,
+            "TB" => 1e12,
+            _ => double.NaN,
+        };
+        var bytes = number * scale;
+        return double.IsFinite(bytes) && bytes < long.MaxValue ? (long)bytes : null;
+    }
+
+    [GeneratedRegex(@"^(\d+(?:\.\d+)?)\s*([A-Za-z]*)$")]
+    private static partial Regex SizePattern();
+}

@@ -1,0 +1,148 @@
+using Lima2.Core.Frames;
+using Lima2.Core.IO;
+using Lima2.Core.Parameters;
+using Lima2.Core.Processing;
+
+namespace Lima2.Core.Pipeline;
+
+/// <summary>What a graph built from proc_params needs from outside the core.</summary>
+public sealed record GraphParts
+{
+    /// <summary>
+    /// Makes the sink of an enabled saving channel (e.g. the HDF5 writer): channel name (<c>saving</c>,
+    /// <c>saving_dense</c>), its parameters, and the geometry of the frames it will get. Null: saving channels are
+    /// left out.
+    /// </summary>
+    public Func<string, SavingParams, FrameInfo, IFrameSink>? SinkFactory { get; init; }
+
+    /// <summary>More branches (peak finding, live view, ...), given the geometry of the processed frames.</summary>
+    public Func<FrameInfo, IReadOnlyList<FrameConsumer>>? ExtraConsumers { get; init; }
+
+    /// <summary>Readers of the mask, flat-field and background files (.npy built in).</summary>
+    public ReferenceImages ReferenceImages { get; init; } = ReferenceImages.Default;
+
+    /// <summary>
+    /// Keep the last proc_params buffers.nb_frames_buffer processed frames for getters (<see cref="FrameHistory"/>),
+    /// at most a quarter of the frame pool.
+    /// </summary>
+    public bool KeepFrames { get; init; }
+
+    /// <summary>An input pool shared with the channel; null = the graph makes one within its memory cap.</summary>
+    public FramePool? InputPool { get; init; }
+}
+
+/// <summary>
+/// Builds a receiver's <see cref="FrameGraph"/> from its proc_params: the graph's shape is data. Steps, in order:
+/// checkpoint <c>input</c> → background → flatfield → mask → roi_flip_rot; branches: roi_statistics, roi_profiles,
+/// accumulation, frame history (if asked), one sink per enabled dense saving channel, then the extra consumers.
+/// </summary>
+public static class GraphBuilder
+{
+    /// <summary>Share of the memory cap given to re-shaped frames when roi_flip_rot is on.</summary>
+    private const double ReshapedShare = 1.0 / 3;
+
+    /// <param name="proc">a validated proc_params (see <see cref="ProcParamsValidator"/>)</param>
+    /// <param name="input">geometry of the channel's frames</param>
+    /// <param name="policy">overload policy of the run</param>
+    /// <param name="memoryCapBytes">most bytes of frames the graph holds</param>
+    /// <param name="parts">sinks and extra consumers</param>
+    public static FrameGraph Build(ProcParams proc, FrameInfo input, OverloadPolicy policy, long memoryCapBytes,
+        GraphParts? parts = null)
+    {
+        parts ??= new GraphParts();
+        var options = new GraphOptions
+        {
+            Policy = policy,
+            MemoryCapBytes = memoryCapBytes,
+            EntryCapacity = proc.Fifo.NbFifoFrames,
+            Parallelism = proc.Fifo.NbThreads,
+        };
+        var threads = proc.Fifo.NbThreads;
+        var transforms = new List<IFrameTransform> { new CheckpointTransform("input", input) };
+        var consumers = new List<FrameConsumer>();
+        FramePool? reshapedPool = null;
+        var frame = input;
+        byte[]? mask = null;
+
+        var corrections = proc switch
+        {
+            LegacyProcParams l => (l.Background, l.Flatfield, l.Mask),
+            XpcsProcParams x => (x.Background, x.Flatfield, x.Mask),
+            _ => (new ReferenceImage(), new ReferenceImage(), new ReferenceImage()),
+        };
+        if (corrections.Item1.Enabled)
+            transforms.Add(new BackgroundTransform(frame, Load(parts, corrections.Item1, "background", frame).Values));
+        if (corrections.Item2.Enabled)
+            transforms.Add(new FlatfieldTransform(frame, Load(parts, corrections.Item2, "flatfield", frame).Values));
+        if (corrections.Item3.Enabled)
+        {
+            mask = Load(parts, corrections.Item3, "mask", frame).Values.Select(v => v != 0 ? (byte)1 : (byte)0).ToArray();
+            transforms.Add(new MaskTransform(frame, mask));
+        }
+        if (proc is LegacyProcParams { RoiFlipRot.Enabled: true } legacy)
+        {
+            var share = (long)(memoryCapBytes * ReshapedShare);
+            var reshaped = RoiFlipRotTransform.OutputInfo(frame, legacy.RoiFlipRot);
+            reshapedPool = new FramePool(reshaped.ByteSize, Math.Max(share, reshaped.ByteSize));
+            options = options with { MemoryCapBytes = Math.Max(memoryCapBytes - share, input.ByteSize) };
+            var geometry = new RoiFlipRotTransform(frame, legacy.RoiFlipRot, reshapedPool);
+            transforms.Add(geometry);
+            if (mask is not null)
+                mask = geometry.MapMask(mask);
+            frame = geometry.Output;
+        }
+        if (proc is FailingProcParams)
+            transforms.Add(new FailingTransform(frame));
+
+        if (proc.Statistics is { Enabled: true } statistics && statistics.RectRois.Count + statistics.ArcRois.Count > 0)
+            consumers.Add(RoiStatisticsNode.FromParams(statistics, frame, mask, proc.Buffers.NbRoiStatisticsBuffer, threads));
+        if (proc.Profiles is { Enabled: true } profiles && profiles.Rois.Count > 0)
+            consumers.Add(new RoiProfilesNode(profiles.Rois, profiles.Directions, frame, mask,
+                proc.Buffers.NbRoiProfilesBuffer, threads));
+        var accumulation = proc switch
+        {
+            LegacyProcParams l => l.Accumulation,
+            XpcsProcParams x => x.Accumulation,
+            _ => null,
+        };
+        if (accumulation is { Enabled: true })
+            consumers.Add(new AccumulationNode(frame, accumulation.NbFrames));
+        if (parts.KeepFrames)
+        {
+            var poolCapacity = reshapedPool?.Capacity
+                               ?? parts.InputPool?.Capacity
+                               ?? (int)Math.Min(int.MaxValue, options.MemoryCapBytes / input.ByteSize);
+            consumers.Add(new FrameHistory(Math.Min(proc.Buffers.NbFramesBuffer, Math.Max(1, poolCapacity / 4))));
+        }
+        if (parts.SinkFactory is { } makeSink)
+            foreach (var (name, saving) in DenseSavingChannels(proc))
+                if (saving.Enabled)
+                    consumers.Add(new SinkNode(name, makeSink(name, saving, frame)));
+        if (parts.ExtraConsumers is { } extras)
+            consumers.AddRange(extras(frame));
+
+        var graph = new FrameGraph(input, transforms, consumers, options, parts.InputPool);
+        if (reshapedPool is not null)
+            graph.AddPool(reshapedPool);
+        return graph;
+    }
+
+    /// <summary>The saving channels that receive the processed dense frames, by name.</summary>
+    public static IEnumerable<(string Name, SavingParams Params)> DenseSavingChannels(ProcParams proc) => proc switch
+    {
+        LegacyProcParams l => [("saving", l.Saving)],
+        XpcsProcParams x => [("saving_dense", x.SavingDense)],
+        SmxProcParams s => [("saving_dense", s.SavingDense)],
+        _ => [],
+    };
+
+    private static (int Width, int Height, double[] Values) Load(GraphParts parts, ReferenceImage image, string what,
+        FrameInfo frame)
+    {
+        var loaded = parts.ReferenceImages.Read(image.Path, what);
+        if (loaded.Width != frame.Width || loaded.Height != frame.Height)
+            throw new ArgumentException(
+                $"{what}: {image.Path} is {loaded.Width}x{loaded.Height}, the frames are {frame.Width}x{frame.Height}");
+        return loaded;
+    }
+}

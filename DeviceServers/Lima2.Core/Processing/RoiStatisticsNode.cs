@@ -1,0 +1,61 @@
+using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
+using Lima2.Core.Pipeline;
+
+namespace Lima2.Core.Processing;
+
+/// <summary>
+/// Lima2's roi_counters node: per frame, one <see cref="RoiStatRow"/> per ROI (rect ROIs, then arc ROIs) into a
+/// bounded buffer that the processing device pops (<c>popRoiStatistics</c>).
+/// </summary>
+public sealed class RoiStatisticsNode : FrameConsumer<RoiStatRow[]>
+{
+    private readonly PixelRegion[] _regions;
+    private readonly int _parallelism;
+
+    /// <param name="regions">rasterised ROIs in output order</param>
+    /// <param name="bufferFrames">frames' worth of rows kept until popped</param>
+    /// <param name="parallelism">frames measured at once</param>
+    public RoiStatisticsNode(IReadOnlyList<PixelRegion> regions, int bufferFrames, int parallelism = 1)
+        : base("roi_statistics")
+    {
+        _regions = [.. regions];
+        _parallelism = Math.Max(1, parallelism);
+        Rows = new ReducedDataBuffer<RoiStatRow>(Math.Max(1, bufferFrames) * Math.Max(1, _regions.Length));
+    }
+
+    /// <summary>The node for a proc_params statistics block on frames of <paramref name="frame"/>'s geometry.</summary>
+    public static RoiStatisticsNode FromParams(Statistics statistics, FrameInfo frame, ReadOnlySpan<byte> mask,
+        int bufferFrames, int parallelism)
+    {
+        var regions = new List<PixelRegion>();
+        foreach (var roi in statistics.RectRois)
+            regions.Add(PixelRegion.Rectangle(roi, frame.Width, frame.Height, mask));
+        foreach (var arc in statistics.ArcRois)
+            regions.Add(PixelRegion.Arc(arc, frame.Width, frame.Height, mask));
+        return new RoiStatisticsNode(regions, bufferFrames, parallelism);
+    }
+
+    public int RoiCount => _regions.Length;
+
+    public IReadOnlyList<PixelRegion> Regions => _regions;
+
+    /// <summary>Rows waiting for <c>popRoiStatistics</c>, with the count of rows lost to a slow reader.</summary>
+    public ReducedDataBuffer<RoiStatRow> Rows { get; }
+
+    public override int MaxDegreeOfParallelism => _parallelism;
+
+    public override RoiStatRow[] Compute(Frame frame)
+    {
+        var rows = new RoiStatRow[_regions.Length];
+        for (var i = 0; i < _regions.Length; i++)
+            rows[i] = RoiStatRow.From(frame, RoiMath.Measure(frame, _regions[i]));
+        return rows;
+    }
+
+    public override ValueTask CommitAsync(Frame frame, RoiStatRow[] result, CancellationToken cancellationToken)
+    {
+        Rows.Push(result);
+        return default;
+    }
+}

@@ -1,0 +1,154 @@
+using Lima2.Compression;
+using Lima2.Core.Frames;
+using Lima2.Zmq;
+
+namespace Lima2.Detectors.Dectris;
+
+/// <summary>How a DECTRIS image payload is encoded.</summary>
+public enum DectrisEncoding
+{
+    /// <summary>Plain little-endian pixels (V1 <c>&lt;</c>, V2 plain typed array).</summary>
+    Raw,
+
+    /// <summary>One LZ4 block without header (V1 <c>lz4&lt;</c>).</summary>
+    Lz4Block,
+
+    /// <summary>HDF5 LZ4-filter chunk with its 12-byte header (V2 <c>"lz4"</c>).</summary>
+    Lz4Chunk,
+
+    /// <summary>HDF5 bitshuffle/LZ4 chunk (V1 <c>bs*-lz4&lt;</c>, V2 <c>"bslz4"</c>).</summary>
+    BitshuffleLz4,
+}
+
+public enum DectrisMessageKind
+{
+    Header,
+    Image,
+    End,
+}
+
+/// <summary>The series header (V1 <c>dheader-1.0</c>, V2 <c>start</c>).</summary>
+/// <param name="Detail">V1 <c>header_detail</c> (none, basic, all); V2: "basic"</param>
+/// <param name="Frame">frame geometry when the header says it (V1 basic/all, V2)</param>
+/// <param name="Images">images of the series (nimages × ntrigger) when the header says it</param>
+/// <param name="Appendix">V1 <c>header_appendix</c> / V2 <c>user_data</c> as text</param>
+public sealed record DectrisHeader(long Series, string Detail, FrameInfo? Frame, long? Images, string? Appendix);
+
+/// <summary>One image message, its payload still in the receive buffer.</summary>
+public readonly ref struct DectrisImage
+{
+    public long Series { get; init; }
+
+    /// <summary>The detector's frame number, 0-based (V1 <c>frame</c>, V2 <c>image_id</c>).</summary>
+    public long Frame { get; init; }
+
+    public FrameInfo Info { get; init; }
+
+    public DectrisEncoding Encoding { get; init; }
+
+    public ReadOnlySpan<byte> Payload { get; init; }
+
+    /// <summary>Decodes the payload into <paramref name="pixels"/> (<see cref="FrameInfo.ByteSize"/> bytes).</summary>
+    /// <exception cref="DectrisFormatException">the payload is corrupt or has the wrong size.</exception>
+    public void DecodeInto(Span<byte> pixels)
+    {
+        var size = Info.ByteSize;
+        pixels = pixels[..size];
+        try
+        {
+            var decoded = Encoding switch
+            {
+                DectrisEncoding.Raw => Copy(Payload, pixels),
+                DectrisEncoding.Lz4Block => Lz4.Decompress(Payload, pixels),
+                DectrisEncoding.Lz4Chunk => Lz4Chunk.Decode(Payload, pixels),
+                _ => BitshuffleLz4.ReadDecodedLength(Payload) == size
+                    ? BitshuffleLz4.Decode(Payload, pixels, Info.PixelType.SizeOf())
+                    : throw new InvalidDataException(
+                        $"the chunk announces {BitshuffleLz4.ReadDecodedLength(Payload)} bytes, a {Info} frame has {size}"),
+            };
+            if (decoded != size)
+                throw new InvalidDataException($"{decoded} bytes once decoded, a {Info} frame has {size}");
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DectrisFormatException($"frame {Frame}: {e.Message}", Frame);
+        }
+    }
+
+    private static int Copy(ReadOnlySpan<byte> payload, Span<byte> pixels)
+    {
+        if (payload.Length != pixels.Length)
+            return payload.Length;
+        payload.CopyTo(pixels);
+        return pixels.Length;
+    }
+}
+
+/// <summary>A decoded message: a header, an image or the end of the series.</summary>
+public ref struct DectrisMessage
+{
+    public DectrisMessageKind Kind;
+    public DectrisHeader? Header;
+    public DectrisImage Image;
+    public long Series;
+}
+
+/// <summary>A message that is not what a DECTRIS detector sends; the text says what is wrong with it.</summary>
+/// <param name="frame">the frame number, when the message got as far as saying it</param>
+public sealed class DectrisFormatException(string message, long? frame = null) : Exception(message)
+{
+    public long? Frame { get; } = frame;
+}
+
+/// <summary>The parts of a multipart message, however they were received.</summary>
+public interface IMessageParts
+{
+    int Count { get; }
+
+    ReadOnlySpan<byte> this[int index] { get; }
+}
+
+/// <summary>The parts of a ZeroMQ message, read in place.</summary>
+public readonly struct ZmqParts(ZmqMultipartMessage message) : IMessageParts
+{
+    public int Count => message.Count;
+
+    public ReadOnlySpan<byte> this[int index] => message[index].Span;
+}
+
+/// <summary>Parts held in arrays (tests, encoders).</summary>
+public readonly struct ArrayParts(IReadOnlyList<byte[]> parts) : IMessageParts
+{
+    public int Count => parts.Count;
+
+    public ReadOnlySpan<byte> this[int index] => parts[index];
+}
+
+internal static class PixelTypeNames
+{
+    /// <summary>DECTRIS <c>type</c> / V2 <c>image_dtype</c> names.</summary>
+    public static PixelType Parse(string name) => name switch
+    {
+        "uint8" => PixelType.Gray8,
+        "int8" => PixelType.Gray8s,
+        "uint16" => PixelType.Gray16,
+        "int16" => PixelType.Gray16s,
+        "uint32" => PixelType.Gray32,
+        "int32" => PixelType.Gray32s,
+        "float32" => PixelType.Gray32f,
+        "float64" => PixelType.Gray64f,
+        _ => throw new DectrisFormatException($"unknown pixel type '{name}'"),
+    };
+
+    public static string Name(PixelType type) => type switch
+    {
+        PixelType.Gray8 => "uint8",
+        PixelType.Gray8s => "int8",
+        PixelType.Gray16 => "uint16",
+        PixelType.Gray16s => "int16",
+        PixelType.Gray32 => "uint32",
+        PixelType.Gray32s => "int32",
+        PixelType.Gray32f => "float32",
+        _ => "float64",
+    };
+}

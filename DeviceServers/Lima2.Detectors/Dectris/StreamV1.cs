@@ -1,0 +1,310 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Lima2.Core.Frames;
+
+namespace Lima2.Detectors.Dectris;
+
+/// <summary>
+/// DECTRIS stream V1 ("legacy"): multipart messages of JSON parts and binary blobs —
+/// <c>dheader-1.0</c> (1, 2 or 8 parts for header_detail none/basic/all, plus an optional appendix),
+/// <c>dimage-1.0</c> + <c>dimage_d-1.0</c> + blob + <c>dconfig-1.0</c> (+ optional appendix),
+/// <c>dseries_end-1.0</c>.
+/// </summary>
+public static class StreamV1
+{
+    /// <summary>Decodes one multipart message; image payloads stay in the parts.</summary>
+    /// <exception cref="DectrisFormatException">the message is not a well-formed V1 message.</exception>
+    public static DectrisMessage Decode<TParts>(TParts parts) where TParts : IMessageParts
+    {
+        if (parts.Count == 0)
+            throw new DectrisFormatException("empty message");
+        var first = JsonFields.Read(parts[0], "part 1");
+        return first.Htype switch
+        {
+            "dheader-1.0" => new DectrisMessage { Kind = DectrisMessageKind.Header, Header = DecodeHeader(parts, first), Series = first.Series },
+            "dimage-1.0" => new DectrisMessage { Kind = DectrisMessageKind.Image, Image = DecodeImage(parts, first), Series = first.Series },
+            "dseries_end-1.0" => new DectrisMessage { Kind = DectrisMessageKind.End, Series = first.Series },
+            null => throw new DectrisFormatException("part 1 has no htype"),
+            var other => throw new DectrisFormatException($"unknown htype '{other}'"),
+        };
+    }
+
+    private static DectrisHeader DecodeHeader<TParts>(TParts parts, JsonFields first) where TParts : IMessageParts
+    {
+        var detail = first.HeaderDetail ?? throw new DectrisFormatException("dheader-1.0 without header_detail");
+        var expected = detail switch
+        {
+            "none" => 1,
+            "basic" => 2,
+            "all" => 8,
+            _ => throw new DectrisFormatException($"header_detail '{detail}' is none of none, basic, all"),
+        };
+        if (parts.Count != expected && parts.Count != expected + 1)
+            throw new DectrisFormatException(
+                $"a header with detail '{detail}' has {expected} parts (+1 appendix), this one has {parts.Count}");
+        FrameInfo? frame = null;
+        long? images = null;
+        if (expected >= 2)
+            (frame, images) = ReadConfig(parts[1]);
+        if (expected == 8)
+        {
+            foreach (var (index, htype) in new[] { (2, "dflatfield-1.0"), (4, "dpixelmask-1.0"), (6, "dcountrate_table-1.0") })
+            {
+                var found = JsonFields.Read(parts[index], $"part {index + 1}").Htype;
+                if (found != htype)
+                    throw new DectrisFormatException($"part {index + 1} of the header is '{found}', '{htype}' expected");
+            }
+        }
+        var appendix = parts.Count == expected + 1 ? Encoding.UTF8.GetString(parts[expected]) : null;
+        return new DectrisHeader(first.Series, detail, frame, images, appendix);
+    }
+
+    private static (FrameInfo?, long?) ReadConfig(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            using var config = JsonDocument.Parse(json.ToArray());
+            var root = config.RootElement;
+            long? Get(string key) => root.TryGetProperty(key, out var v) && v.TryGetInt64(out var n) ? n : null;
+            FrameInfo? frame = null;
+            if (Get("x_pixels_in_detector") is { } x && Get("y_pixels_in_detector") is { } y)
+            {
+                var type = Get("bit_depth_image") switch
+                {
+                    8 => PixelType.Gray8,
+                    16 => PixelType.Gray16,
+                    32 => PixelType.Gray32,
+                    null => (PixelType?)null,
+                    var bits => throw new DectrisFormatException($"bit_depth_image {bits} is none of 8, 16, 32"),
+                };
+                if (type is { } t)
+                    frame = new FrameInfo((int)x, (int)y, t);
+            }
+            long? images = Get("nimages") is { } n ? n * (Get("ntrigger") ?? 1) : null;
+            return (frame, images);
+        }
+        catch (JsonException e)
+        {
+            throw new DectrisFormatException($"the detector configuration (part 2) is not JSON: {e.Message}");
+        }
+    }
+
+    private static DectrisImage DecodeImage<TParts>(TParts parts, JsonFields first) where TParts : IMessageParts
+    {
+        try
+        {
+            return DecodeImageParts(parts, first);
+        }
+        catch (DectrisFormatException e) when (e.Frame is null && first.Frame >= 0)
+        {
+            throw new DectrisFormatException(e.Message, first.Frame);
+        }
+    }
+
+    private static DectrisImage DecodeImageParts<TParts>(TParts parts, JsonFields first) where TParts : IMessageParts
+    {
+        if (parts.Count is not (4 or 5))
+            throw new DectrisFormatException($"an image message has 4 parts (+1 appendix), frame {first.Frame} has {parts.Count}");
+        if (first.Frame < 0)
+            throw new DectrisFormatException("dimage-1.0 without a frame number");
+        var d = JsonFields.Read(parts[1], "part 2");
+        if (d.Htype != "dimage_d-1.0")
+            throw new DectrisFormatException($"part 2 of frame {first.Frame} is '{d.Htype}', 'dimage_d-1.0' expected");
+        if (d.Width <= 0 || d.Height <= 0)
+            throw new DectrisFormatException($"frame {first.Frame} has no valid shape [x, y]");
+        var type = PixelTypeNames.Parse(d.Type ?? throw new DectrisFormatException($"frame {first.Frame} has no type"));
+        var encoding = ParseEncoding(d.Encoding, type, first.Frame);
+        var blob = parts[2];
+        if (d.Size != blob.Length)
+            throw new DectrisFormatException($"frame {first.Frame}: dimage_d says {d.Size} bytes, the blob has {blob.Length}");
+        var info = new FrameInfo(d.Width, d.Height, type);
+        if (encoding == DectrisEncoding.Raw && blob.Length != info.ByteSize)
+            throw new DectrisFormatException($"frame {first.Frame}: a raw {info} frame has {info.ByteSize} bytes, the blob has {blob.Length}");
+        var config = JsonFields.Read(parts[3], "part 4");
+        if (config.Htype != "dconfig-1.0")
+            throw new DectrisFormatException($"part 4 of frame {first.Frame} is '{config.Htype}', 'dconfig-1.0' expected");
+        return new DectrisImage { Series = first.Series, Frame = first.Frame, Info = info, Encoding = encoding, Payload = blob };
+    }
+
+    /// <summary>The encoding grammar <c>[bs&lt;bits&gt;][-][lz4][&lt;|&gt;]</c>; only little-endian is accepted.</summary>
+    private static DectrisEncoding ParseEncoding(string? encoding, PixelType type, long frame)
+    {
+        switch (encoding)
+        {
+            case "<":
+                return DectrisEncoding.Raw;
+            case "lz4<":
+                return DectrisEncoding.Lz4Block;
+            case not null when encoding.StartsWith("bs", StringComparison.Ordinal) && encoding.EndsWith("-lz4<", StringComparison.Ordinal)
+                && int.TryParse(encoding.AsSpan(2, encoding.Length - 7), out var bits):
+                if (bits != 8 * type.SizeOf())
+                    throw new DectrisFormatException($"frame {frame}: encoding '{encoding}' does not fit {PixelTypeNames.Name(type)} pixels");
+                return DectrisEncoding.BitshuffleLz4;
+            default:
+                throw new DectrisFormatException($"frame {frame}: unsupported encoding '{encoding}'");
+        }
+    }
+
+    /// <summary>The fields of V1 JSON parts we use, read without building a document.</summary>
+    private struct JsonFields
+    {
+        public string? Htype;
+        public string? HeaderDetail;
+        public string? Type;
+        public string? Encoding;
+        public long Series;
+        public long Frame;
+        public long Size;
+        public int Width;
+        public int Height;
+
+        public static JsonFields Read(ReadOnlySpan<byte> json, string where)
+        {
+            var fields = new JsonFields { Frame = -1, Size = -1 };
+            try
+            {
+                var reader = new Utf8JsonReader(json);
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                    throw new DectrisFormatException($"{where} is not a JSON object");
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var name = reader.GetString();
+                    reader.Read();
+                    switch (name)
+                    {
+                        case "htype": fields.Htype = reader.GetString(); break;
+                        case "header_detail": fields.HeaderDetail = reader.GetString(); break;
+                        case "type": fields.Type = reader.GetString(); break;
+                        case "encoding": fields.Encoding = reader.GetString(); break;
+                        case "series": fields.Series = reader.GetInt64(); break;
+                        case "frame": fields.Frame = reader.GetInt64(); break;
+                        case "size": fields.Size = reader.GetInt64(); break;
+                        case "shape":
+                            if (reader.TokenType != JsonTokenType.StartArray || !reader.Read())
+                                throw new DectrisFormatException($"{where}: shape is not [x, y]");
+                            fields.Width = reader.GetInt32();
+                            reader.Read();
+                            fields.Height = reader.GetInt32();
+                            if (!reader.Read() || reader.TokenType != JsonTokenType.EndArray)
+                                throw new DectrisFormatException($"{where}: shape is not [x, y]");
+                            break;
+                        default: reader.Skip(); break;
+                    }
+                }
+                return fields;
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+            {
+                throw new DectrisFormatException($"{where} is not valid JSON: {e.Message}");
+            }
+        }
+    }
+}
+
+/// <summary>The JSON parts of a V1 image message: <c>dimage-1.0</c>, <c>dimage_d-1.0</c>, <c>dconfig-1.0</c>.</summary>
+public readonly record struct V1ImageParts(byte[] Image, byte[] Descriptor, byte[] Config);
+
+/// <summary>Builds V1 messages as a DECTRIS detector sends them (for the emulator and tests).</summary>
+public sealed class StreamV1Writer
+{
+    private readonly ArrayBufferWriter<byte> _json = new();
+
+    public static IReadOnlyList<byte[]> Header(long series, string detail, FrameInfo frame, long images, string? appendix = null)
+    {
+        var parts = new List<byte[]> { Json(new { htype = "dheader-1.0", series, header_detail = detail }) };
+        if (detail is "basic" or "all")
+        {
+            parts.Add(Json(new Dictionary<string, object>
+            {
+                ["x_pixels_in_detector"] = frame.Width,
+                ["y_pixels_in_detector"] = frame.Height,
+                ["bit_depth_image"] = 8 * frame.PixelType.SizeOf(),
+                ["bit_depth_readout"] = 8 * frame.PixelType.SizeOf(),
+                ["nimages"] = images,
+                ["ntrigger"] = 1,
+                ["compression"] = "bslz4",
+                ["description"] = "Lima2.Tango DECTRIS stream emulator",
+                ["count_time"] = 0.001,
+                ["frame_time"] = 0.001,
+            }));
+        }
+        if (detail == "all")
+        {
+            var pixels = frame.PixelCount;
+            parts.Add(Json(new { htype = "dflatfield-1.0", shape = new[] { frame.Width, frame.Height }, type = "float32" }));
+            parts.Add(MemoryMarshalOnes(pixels));
+            parts.Add(Json(new { htype = "dpixelmask-1.0", shape = new[] { frame.Width, frame.Height }, type = "uint32" }));
+            parts.Add(new byte[4 * pixels]);
+            parts.Add(Json(new { htype = "dcountrate_table-1.0", shape = new[] { 2, 2 }, type = "float32" }));
+            parts.Add(new byte[16]);
+        }
+        if (appendix is not null)
+            parts.Add(Encoding.UTF8.GetBytes(appendix));
+        return parts;
+    }
+
+    /// <summary>The JSON parts of an image message; it is sent as Image, Descriptor, the payload, Config.</summary>
+    public V1ImageParts ImageParts(long series, long frame, FrameInfo info, DectrisEncoding encoding, int payloadLength)
+    {
+        var encodingName = encoding switch
+        {
+            DectrisEncoding.Raw => "<",
+            DectrisEncoding.Lz4Block => "lz4<",
+            DectrisEncoding.BitshuffleLz4 => $"bs{8 * info.PixelType.SizeOf()}-lz4<",
+            _ => throw new ArgumentException($"V1 has no {encoding} encoding", nameof(encoding)),
+        };
+        var d = Write(w =>
+        {
+            w.WriteString("htype", "dimage_d-1.0");
+            w.WriteStartArray("shape");
+            w.WriteNumberValue(info.Width);
+            w.WriteNumberValue(info.Height);
+            w.WriteEndArray();
+            w.WriteString("type", PixelTypeNames.Name(info.PixelType));
+            w.WriteString("encoding", encodingName);
+            w.WriteNumber("size", payloadLength);
+        });
+        // The detector's hash is the MD5 of the dimage_d part (no reader checks it).
+        var hash = Convert.ToHexStringLower(MD5.HashData(d));
+        var image = Write(w =>
+        {
+            w.WriteString("htype", "dimage-1.0");
+            w.WriteNumber("series", series);
+            w.WriteNumber("frame", frame);
+            w.WriteString("hash", hash);
+        });
+        var config = Write(w =>
+        {
+            w.WriteString("htype", "dconfig-1.0");
+            w.WriteNumber("start_time", frame * 1_000_000);
+            w.WriteNumber("stop_time", frame * 1_000_000 + 994_000);
+            w.WriteNumber("real_time", 994_000);
+        });
+        return new V1ImageParts(image, d, config);
+    }
+
+    public static byte[] End(long series) => Json(new { htype = "dseries_end-1.0", series });
+
+    private byte[] Write(Action<Utf8JsonWriter> body)
+    {
+        _json.ResetWrittenCount();
+        using (var writer = new Utf8JsonWriter(_json))
+        {
+            writer.WriteStartObject();
+            body(writer);
+            writer.WriteEndObject();
+        }
+        return _json.WrittenSpan.ToArray();
+    }
+
+    private static byte[] Json<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value);
+
+    private static byte[] MemoryMarshalOnes(int count)
+    {
+        var ones = new float[count];
+        Array.Fill(ones, 1f);
+        return System.Runtime.InteropServices.MemoryMarshal.AsBytes(ones.AsSpan()).ToArray();
+    }
+}

@@ -1,0 +1,320 @@
+using System.Formats.Cbor;
+using Lima2.Core.Frames;
+
+namespace Lima2.Detectors.Dectris;
+
+/// <summary>
+/// DECTRIS stream V2: one CBOR message per ZeroMQ message, starting with the self-describe tag 55799, a map
+/// whose first key is <c>"type"</c> (<c>start</c>, <c>image</c>, <c>end</c>). Images are tag 40 multi-dimensional
+/// arrays <c>[[height, width], typed array]</c>, the typed array (RFC 8746 tag) holding a byte string or a tag
+/// 56500 <c>[algorithm, elem_size, bytes]</c> compressed one.
+/// </summary>
+public static class StreamV2
+{
+    public const ulong SelfDescribeTag = 55799;
+    public const ulong MultiDimArrayTag = 40;
+    public const ulong CompressionTag = 56500;
+
+    /// <summary>Decodes one message; image payloads stay in <paramref name="message"/>.</summary>
+    /// <exception cref="DectrisFormatException">the message is not a well-formed V2 message.</exception>
+    public static DectrisMessage Decode(ReadOnlyMemory<byte> message)
+    {
+        var bytes = message.Span;
+        if (bytes.Length < 3 || bytes[0] != 0xD9 || bytes[1] != 0xD9 || bytes[2] != 0xF7)
+            throw new DectrisFormatException("not a stream V2 message: no CBOR self-describe tag (D9 D9 F7)");
+        try
+        {
+            var reader = new CborReader(message, CborConformanceMode.Lax);
+            reader.ReadTag();
+            reader.ReadStartMap();
+            if (reader.PeekState() != CborReaderState.TextString || reader.ReadTextString() != "type")
+                throw new DectrisFormatException("the first key of a stream V2 message is not \"type\"");
+            var type = reader.ReadTextString();
+            return type switch
+            {
+                "start" => ReadStart(reader),
+                "image" => ReadImage(reader),
+                "end" => ReadEnd(reader),
+                _ => throw new DectrisFormatException($"unknown message type '{type}'"),
+            };
+        }
+        catch (Exception e) when (e is CborContentException or InvalidOperationException or OverflowException or FormatException)
+        {
+            throw new DectrisFormatException($"malformed CBOR: {e.Message}");
+        }
+    }
+
+    private static DectrisMessage ReadStart(CborReader reader)
+    {
+        long series = 0, images = -1;
+        int width = 0, height = 0;
+        PixelType? type = null;
+        string? userData = null;
+        while (reader.PeekState() != CborReaderState.EndMap)
+        {
+            switch (reader.ReadTextString())
+            {
+                case "series_id": series = reader.ReadInt64(); break;
+                case "image_size_x": width = reader.ReadInt32(); break;
+                case "image_size_y": height = reader.ReadInt32(); break;
+                case "image_dtype": type = PixelTypeNames.Parse(reader.ReadTextString()); break;
+                case "number_of_images": images = reader.ReadInt64(); break;
+                case "user_data" when reader.PeekState() == CborReaderState.TextString: userData = reader.ReadTextString(); break;
+                default: reader.SkipValue(); break;
+            }
+        }
+        FrameInfo? frame = width > 0 && height > 0 && type is { } t ? new FrameInfo(width, height, t) : null;
+        var header = new DectrisHeader(series, "basic", frame, images >= 0 ? images : null, userData);
+        return new DectrisMessage { Kind = DectrisMessageKind.Header, Header = header, Series = series };
+    }
+
+    private static DectrisMessage ReadEnd(CborReader reader)
+    {
+        long series = 0;
+        while (reader.PeekState() != CborReaderState.EndMap)
+        {
+            if (reader.ReadTextString() == "series_id")
+                series = reader.ReadInt64();
+            else
+                reader.SkipValue();
+        }
+        return new DectrisMessage { Kind = DectrisMessageKind.End, Series = series };
+    }
+
+    private static DectrisMessage ReadImage(CborReader reader)
+    {
+        long series = 0, frame = -1;
+        DectrisImage image = default;
+        var hasData = false;
+        while (reader.PeekState() != CborReaderState.EndMap)
+        {
+            switch (reader.ReadTextString())
+            {
+                case "series_id": series = reader.ReadInt64(); break;
+                case "image_id": frame = reader.ReadInt64(); break;
+                case "data":
+                    try
+                    {
+                        image = ReadData(reader);
+                    }
+                    catch (DectrisFormatException e) when (frame >= 0)
+                    {
+                        throw new DectrisFormatException($"image {frame}: {e.Message}", frame);
+                    }
+                    catch (Exception e) when (frame >= 0 && e is CborContentException or InvalidOperationException or OverflowException or FormatException)
+                    {
+                        throw new DectrisFormatException($"image {frame}: malformed CBOR: {e.Message}", frame);
+                    }
+                    hasData = true;
+                    break;
+                default: reader.SkipValue(); break;
+            }
+        }
+        if (frame < 0)
+            throw new DectrisFormatException("an image message without image_id");
+        if (!hasData)
+            throw new DectrisFormatException($"image {frame} has no data");
+        image = new DectrisImage { Series = series, Frame = frame, Info = image.Info, Encoding = image.Encoding, Payload = image.Payload };
+        return new DectrisMessage { Kind = DectrisMessageKind.Image, Image = image, Series = series };
+    }
+
+    /// <summary>The first channel of <c>data</c> (further threshold channels are not used by a receiver).</summary>
+    private static DectrisImage ReadData(CborReader reader)
+    {
+        var channels = reader.ReadStartMap();
+        if (channels == 0 || reader.PeekState() == CborReaderState.EndMap)
+            throw new DectrisFormatException("image data has no channel");
+        reader.ReadTextString();
+        if ((ulong)reader.ReadTag() != MultiDimArrayTag)
+            throw new DectrisFormatException("image data is not a tag 40 multi-dimensional array");
+        if (reader.ReadStartArray() != 2 || reader.ReadStartArray() != 2)
+            throw new DectrisFormatException("a multi-dimensional array is [[height, width], data]");
+        var height = reader.ReadInt32();
+        var width = reader.ReadInt32();
+        reader.ReadEndArray();
+        var tag = (ulong)reader.ReadTag();
+        var type = tag switch
+        {
+            64 => PixelType.Gray8,
+            72 => PixelType.Gray8s,
+            69 => PixelType.Gray16,
+            77 => PixelType.Gray16s,
+            70 => PixelType.Gray32,
+            78 => PixelType.Gray32s,
+            85 => PixelType.Gray32f,
+            86 => PixelType.Gray64f,
+            _ => throw new DectrisFormatException($"typed array tag {tag} is no little-endian pixel type"),
+        };
+        if (width <= 0 || height <= 0)
+            throw new DectrisFormatException($"image dimensions [{height}, {width}] are not positive");
+        var info = new FrameInfo(width, height, type);
+        DectrisEncoding encoding;
+        ReadOnlyMemory<byte> payload;
+        if (reader.PeekState() == CborReaderState.Tag)
+        {
+            if ((ulong)reader.ReadTag() != CompressionTag)
+                throw new DectrisFormatException("a typed array holds a byte string or a tag 56500 compressed one");
+            if (reader.ReadStartArray() != 3)
+                throw new DectrisFormatException("tag 56500 is [algorithm, elem_size, bytes]");
+            var algorithm = reader.ReadTextString();
+            var elemSize = reader.ReadInt32();
+            payload = reader.ReadDefiniteLengthByteString();
+            reader.ReadEndArray();
+            encoding = algorithm switch
+            {
+                "bslz4" => DectrisEncoding.BitshuffleLz4,
+                "lz4" => DectrisEncoding.Lz4Chunk,
+                _ => throw new DectrisFormatException($"unsupported compression '{algorithm}'"),
+            };
+            if (elemSize != type.SizeOf())
+                throw new DectrisFormatException($"compressed elem_size {elemSize} does not fit {PixelTypeNames.Name(type)} pixels");
+        }
+        else
+        {
+            payload = reader.ReadDefiniteLengthByteString();
+            encoding = DectrisEncoding.Raw;
+            if (payload.Length != info.ByteSize)
+                throw new DectrisFormatException($"a raw {info} frame has {info.ByteSize} bytes, the array has {payload.Length}");
+        }
+        reader.ReadEndArray();
+        while (reader.PeekState() != CborReaderState.EndMap)
+        {
+            reader.SkipValue();
+            reader.SkipValue();
+        }
+        reader.ReadEndMap();
+        return new DectrisImage { Info = info, Encoding = encoding, Payload = payload.Span };
+    }
+}
+
+/// <summary>Builds V2 messages as a DECTRIS detector sends them (for the emulator and tests).</summary>
+public sealed class StreamV2Writer
+{
+    private readonly CborWriter _writer = new(CborConformanceMode.Lax, convertIndefiniteLengthEncodings: false);
+    private readonly string _uniqueId = Ulid();
+    private byte[] _buffer = [];
+
+    public byte[] Start(long series, FrameInfo frame, long images, string? userData = null)
+    {
+        Begin("start", userData is null ? 9 : 10);
+        _writer.WriteTextString("series_id");
+        _writer.WriteInt64(series);
+        _writer.WriteTextString("series_unique_id");
+        _writer.WriteTextString(_uniqueId);
+        _writer.WriteTextString("channels");
+        _writer.WriteStartArray(1);
+        _writer.WriteTextString("threshold_1");
+        _writer.WriteEndArray();
+        _writer.WriteTextString("image_size_x");
+        _writer.WriteInt32(frame.Width);
+        _writer.WriteTextString("image_size_y");
+        _writer.WriteInt32(frame.Height);
+        _writer.WriteTextString("image_dtype");
+        _writer.WriteTextString(PixelTypeNames.Name(frame.PixelType));
+        _writer.WriteTextString("number_of_images");
+        _writer.WriteInt64(images);
+        _writer.WriteTextString("count_time");
+        _writer.WriteDouble(0.001);
+        if (userData is not null)
+        {
+            _writer.WriteTextString("user_data");
+            _writer.WriteTextString(userData);
+        }
+        _writer.WriteEndMap();
+        return _writer.Encode();
+    }
+
+    /// <summary>One image message, valid until the next call.</summary>
+    public ReadOnlyMemory<byte> Image(long series, long frame, FrameInfo info, DectrisEncoding encoding, ReadOnlySpan<byte> payload)
+    {
+        Begin("image", 8);
+        _writer.WriteTextString("series_id");
+        _writer.WriteInt64(series);
+        _writer.WriteTextString("series_unique_id");
+        _writer.WriteTextString(_uniqueId);
+        _writer.WriteTextString("image_id");
+        _writer.WriteInt64(frame);
+        foreach (var (key, ticks) in new[] { ("start_time", frame * 50_000L), ("stop_time", frame * 50_000L + 49_700), ("real_time", 49_700L) })
+        {
+            _writer.WriteTextString(key);
+            _writer.WriteStartArray(2);
+            _writer.WriteInt64(ticks);
+            _writer.WriteInt64(50_000_000);
+            _writer.WriteEndArray();
+        }
+        _writer.WriteTextString("data");
+        _writer.WriteStartMap(1);
+        _writer.WriteTextString("threshold_1");
+        _writer.WriteTag((CborTag)StreamV2.MultiDimArrayTag);
+        _writer.WriteStartArray(2);
+        _writer.WriteStartArray(2);
+        _writer.WriteInt32(info.Height);
+        _writer.WriteInt32(info.Width);
+        _writer.WriteEndArray();
+        _writer.WriteTag((CborTag)TypedArrayTag(info.PixelType));
+        if (encoding == DectrisEncoding.Raw)
+            _writer.WriteByteString(payload);
+        else
+        {
+            _writer.WriteTag((CborTag)StreamV2.CompressionTag);
+            _writer.WriteStartArray(3);
+            _writer.WriteTextString(encoding switch
+            {
+                DectrisEncoding.BitshuffleLz4 => "bslz4",
+                DectrisEncoding.Lz4Chunk => "lz4",
+                _ => throw new ArgumentException($"V2 has no {encoding} encoding", nameof(encoding)),
+            });
+            _writer.WriteInt32(info.PixelType.SizeOf());
+            _writer.WriteByteString(payload);
+            _writer.WriteEndArray();
+        }
+        _writer.WriteEndArray();
+        _writer.WriteEndMap();
+        _writer.WriteEndMap();
+        if (_buffer.Length < _writer.BytesWritten)
+            _buffer = new byte[_writer.BytesWritten];
+        return _buffer.AsMemory(0, _writer.Encode(_buffer));
+    }
+
+    public byte[] End(long series)
+    {
+        Begin("end", 3);
+        _writer.WriteTextString("series_id");
+        _writer.WriteInt64(series);
+        _writer.WriteTextString("series_unique_id");
+        _writer.WriteTextString(_uniqueId);
+        _writer.WriteEndMap();
+        return _writer.Encode();
+    }
+
+    private void Begin(string type, int keys)
+    {
+        _writer.Reset();
+        _writer.WriteTag(CborTag.SelfDescribeCbor);
+        _writer.WriteStartMap(keys);
+        _writer.WriteTextString("type");
+        _writer.WriteTextString(type);
+    }
+
+    private static ulong TypedArrayTag(PixelType type) => type switch
+    {
+        PixelType.Gray8 => 64,
+        PixelType.Gray8s => 72,
+        PixelType.Gray16 => 69,
+        PixelType.Gray16s => 77,
+        PixelType.Gray32 => 70,
+        PixelType.Gray32s => 78,
+        PixelType.Gray32f => 85,
+        _ => 86,
+    };
+
+    private static string Ulid()
+    {
+        const string alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+        return string.Create(26, Random.Shared, (chars, random) =>
+        {
+            for (var i = 0; i < chars.Length; i++)
+                chars[i] = alphabet[random.Next(alphabet.Length)];
+        });
+    }
+}

@@ -1,0 +1,249 @@
+using System.Runtime.InteropServices;
+using Lima2.Core.Frames;
+using Lima2.Hdf5.Native;
+
+namespace Lima2.Hdf5;
+
+/// <summary>How the chunks of a frame dataset are compressed (the filter declared on the dataset).</summary>
+public enum ChunkFilter
+{
+    None,
+
+    /// <summary>HDF5's deflate filter (zlib streams).</summary>
+    Deflate,
+
+    /// <summary>The bitshuffle filter 32008 with LZ4 (readers need the plugin, e.g. Debian's hdf5-filter-plugin).</summary>
+    BitshuffleLz4,
+}
+
+/// <summary>One source of a virtual frame dataset: its frames land at <c>Start</c>, <c>Start+Stride</c>, ...</summary>
+/// <param name="FileName">the source file, relative to the virtual dataset's file (resolved by HDF5 from its folder)</param>
+public sealed record VirtualSource(string FileName, string DatasetPath, long Frames, long Start, long Stride);
+
+/// <summary>
+/// An HDF5 file, addressed with absolute object paths (<c>/entry_0000/instrument/detector/data</c>);
+/// intermediate groups are created as needed.
+/// </summary>
+public sealed unsafe class Hdf5File : IDisposable
+{
+    private readonly FileHandle _file;
+
+    private Hdf5File(FileHandle file, string path)
+    {
+        _file = file;
+        Path = path;
+    }
+
+    public string Path { get; }
+
+    /// <summary>Creates a file; an existing one is truncated when <paramref name="overwrite"/>, an error otherwise.</summary>
+    public static Hdf5File Create(string path, bool overwrite)
+    {
+        H5.Enter();
+        if (!overwrite && File.Exists(path))
+            throw new IOException($"{path} already exists (file_exists_policy abort)");
+        using var fapl = new PropertyListHandle(H5.H5Pcreate(H5.FileAccess), "H5Pcreate(file access)");
+        // 1.10 object headers: needed by virtual datasets, and readable by every HDF5 ≥ 1.10 (h5py, silx, ...).
+        H5.Check(H5.H5Pset_libver_bounds(fapl.Id, H5.LibverV110, H5.LibverV110), "H5Pset_libver_bounds");
+        var flags = overwrite ? H5.AccessTruncate : H5.AccessExclusive;
+        return new Hdf5File(new FileHandle(H5.H5Fcreate(path, flags, H5.Default, fapl.Id), $"create {path}"), path);
+    }
+
+    public static Hdf5File OpenReadOnly(string path)
+    {
+        H5.Enter();
+        return new Hdf5File(new FileHandle(H5.H5Fopen(path, H5.AccessReadOnly, H5.Default), $"open {path}"), path);
+    }
+
+    internal long Id => _file.Id;
+
+    public bool Exists(string path)
+    {
+        H5.Enter();
+        return H5.Check(H5.H5Lexists(Id, path, H5.Default), $"{Path}: check {path}") > 0;
+    }
+
+    /// <summary>Creates a group (and its parents) with a NeXus class.</summary>
+    public void CreateGroup(string path, string? nxClass = null)
+    {
+        H5.Enter();
+        using var lcpl = IntermediateGroups();
+        using (new GroupHandle(H5.H5Gcreate2(Id, path, lcpl.Id, H5.Default, H5.Default), $"{Path}: create group {path}"))
+        {
+        }
+        if (nxClass is not null)
+            SetAttribute(path, "NX_class", nxClass);
+    }
+
+    /// <summary>A variable-length UTF-8 string attribute (h5py reads it as <c>str</c>).</summary>
+    public void SetAttribute(string objectPath, string name, string value)
+    {
+        H5.Enter();
+        using var type = new TypeHandle(H5.H5Tcopy(H5.StringType), "H5Tcopy");
+        H5.Check(H5.H5Tset_size(type.Id, H5.VariableSize), "H5Tset_size");
+        H5.Check(H5.H5Tset_cset(type.Id, H5.CharsetUtf8), "H5Tset_cset");
+        using var space = new SpaceHandle(H5.H5Screate(H5.ScalarSpace), "H5Screate");
+        using var attribute = new AttributeHandle(
+            H5.H5Acreate_by_name(Id, objectPath, name, type.Id, space.Id, H5.Default, H5.Default, H5.Default),
+            $"{Path}: create attribute {objectPath}@{name}");
+        var text = Marshal.StringToCoTaskMemUTF8(value);
+        try
+        {
+            H5.Check(H5.H5Awrite(attribute.Id, type.Id, &text), $"{Path}: write attribute {objectPath}@{name}");
+        }
+        finally
+        {
+            Marshal.FreeCoTaskMem(text);
+        }
+    }
+
+    /// <summary>A soft link <paramref name="linkPath"/> → <paramref name="target"/> (parents created).</summary>
+    public void CreateSoftLink(string target, string linkPath)
+    {
+        H5.Enter();
+        using var lcpl = IntermediateGroups();
+        H5.Check(H5.H5Lcreate_soft(target, Id, linkPath, lcpl.Id, H5.Default), $"{Path}: link {linkPath} -> {target}");
+    }
+
+    /// <summary>
+    /// A dataset of frames (N, H, W), extendible on axis 0, one frame per chunk (1, H, W), with
+    /// <paramref name="filter"/> declared so that readers decode the chunks.
+    /// </summary>
+    public Hdf5Dataset CreateFrameDataset(string path, FrameInfo frame, ChunkFilter filter, int deflateLevel = 1)
+    {
+        H5.Enter();
+        var dims = stackalloc ulong[] { 0, (ulong)frame.Height, (ulong)frame.Width };
+        var maxDims = stackalloc ulong[] { H5.Unlimited, (ulong)frame.Height, (ulong)frame.Width };
+        var chunk = stackalloc ulong[] { 1, (ulong)frame.Height, (ulong)frame.Width };
+        using var space = new SpaceHandle(H5.H5Screate_simple(3, dims, maxDims), "H5Screate_simple");
+        using var dcpl = new PropertyListHandle(H5.H5Pcreate(H5.DatasetCreate), "H5Pcreate(dataset create)");
+        H5.Check(H5.H5Pset_chunk(dcpl.Id, 3, chunk), "H5Pset_chunk");
+        switch (filter)
+        {
+            case ChunkFilter.Deflate:
+                H5.Check(H5.H5Pset_deflate(dcpl.Id, (uint)deflateLevel), "H5Pset_deflate");
+                break;
+            case ChunkFilter.BitshuffleLz4:
+                fixed (uint* values = Compression.BitshuffleLz4.FilterParameters)
+                    H5.Check(H5.H5Pset_filter(dcpl.Id, Compression.BitshuffleLz4.FilterId, H5.FilterOptional,
+                        (nuint)Compression.BitshuffleLz4.FilterParameters.Length, values), "H5Pset_filter(bitshuffle)");
+                break;
+        }
+        using var lcpl = IntermediateGroups();
+        var dataset = new DatasetHandle(
+            H5.H5Dcreate2(Id, path, H5.TypeOf(frame.PixelType), space.Id, lcpl.Id, dcpl.Id, H5.Default),
+            $"{Path}: create dataset {path}");
+        return new Hdf5Dataset(dataset, this, path, frame, 0);
+    }
+
+    /// <summary>Opens a dataset of frames (N, H, W) or of one frame (H, W).</summary>
+    public Hdf5Dataset OpenFrameDataset(string path)
+    {
+        H5.Enter();
+        var dataset = new DatasetHandle(H5.H5Dopen2(Id, path, H5.Default), $"{Path}: open {path}");
+        try
+        {
+            using var space = new SpaceHandle(H5.H5Dget_space(dataset.Id), "H5Dget_space");
+            var rank = (int)H5.Check(H5.H5Sget_simple_extent_ndims(space.Id), "H5Sget_simple_extent_ndims");
+            if (rank is not (2 or 3))
+                throw new Hdf5Exception($"{Path}:{path} has {rank} dimensions, frames are (N, H, W) or (H, W)");
+            var dims = stackalloc ulong[3];
+            H5.Check(H5.H5Sget_simple_extent_dims(space.Id, dims, null), "H5Sget_simple_extent_dims");
+            using var type = new TypeHandle(H5.H5Dget_type(dataset.Id), "H5Dget_type");
+            var pixel = PixelTypeOf(type.Id, path);
+            var frames = rank == 3 ? (long)dims[0] : 1;
+            var (height, width) = rank == 3 ? (dims[1], dims[2]) : (dims[0], dims[1]);
+            return new Hdf5Dataset(dataset, this, path, new FrameInfo((int)width, (int)height, pixel), frames, rank);
+        }
+        catch
+        {
+            dataset.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A virtual dataset of <paramref name="frames"/> frames interleaving <paramref name="sources"/> (each a frame
+    /// dataset of the same geometry): source frame k goes to virtual frame <c>Start + k·Stride</c>. Frames no
+    /// source has read as 0, and so do sources whose file is missing; a source file that exists must hold at least the
+    /// frames mapped from it (libhdf5 1.10 refuses to read the dataset otherwise).
+    /// </summary>
+    public void CreateVirtualFrameDataset(string path, FrameInfo frame, long frames, IEnumerable<VirtualSource> sources)
+    {
+        H5.Enter();
+        var dims = stackalloc ulong[] { (ulong)frames, (ulong)frame.Height, (ulong)frame.Width };
+        using var space = new SpaceHandle(H5.H5Screate_simple(3, dims, null), "H5Screate_simple");
+        using var dcpl = new PropertyListHandle(H5.H5Pcreate(H5.DatasetCreate), "H5Pcreate(dataset create)");
+        var fill = stackalloc byte[8];
+        H5.Check(H5.H5Pset_fill_value(dcpl.Id, H5.TypeOf(frame.PixelType), fill), "H5Pset_fill_value");
+        var sourceDims = stackalloc ulong[3];
+        var start = stackalloc ulong[3];
+        var stride = stackalloc ulong[3];
+        var count = stackalloc ulong[3];
+        var block = stackalloc ulong[] { 1, (ulong)frame.Height, (ulong)frame.Width };
+        foreach (var source in sources)
+        {
+            if (source.Frames <= 0)
+                continue;
+            if (source.Start < 0 || source.Stride <= 0 || source.Start + (source.Frames - 1) * source.Stride >= frames)
+                throw new ArgumentOutOfRangeException(nameof(sources), source, $"does not fit {frames} frames");
+            (sourceDims[0], sourceDims[1], sourceDims[2]) = ((ulong)source.Frames, (ulong)frame.Height, (ulong)frame.Width);
+            using var sourceSpace = new SpaceHandle(H5.H5Screate_simple(3, sourceDims, null), "H5Screate_simple");
+            using var selection = new SpaceHandle(H5.H5Screate_simple(3, dims, null), "H5Screate_simple");
+            (start[0], start[1], start[2]) = ((ulong)source.Start, 0, 0);
+            (stride[0], stride[1], stride[2]) = ((ulong)source.Stride, 1, 1);
+            (count[0], count[1], count[2]) = ((ulong)source.Frames, 1, 1);
+            H5.Check(H5.H5Sselect_hyperslab(selection.Id, H5.SelectSet, start, stride, count, block), "H5Sselect_hyperslab");
+            H5.Check(H5.H5Pset_virtual(dcpl.Id, selection.Id, source.FileName, source.DatasetPath, sourceSpace.Id),
+                $"H5Pset_virtual({source.FileName}:{source.DatasetPath})");
+        }
+        using var lcpl = IntermediateGroups();
+        using (new DatasetHandle(
+            H5.H5Dcreate2(Id, path, H5.TypeOf(frame.PixelType), space.Id, lcpl.Id, dcpl.Id, H5.Default),
+            $"{Path}: create virtual dataset {path}"))
+        {
+        }
+    }
+
+    /// <summary>Writes what is buffered to the disk.</summary>
+    public void Flush()
+    {
+        H5.Enter();
+        H5.Check(H5.H5Fflush(Id, 0), $"{Path}: flush");
+    }
+
+    /// <summary>Closes the file and reports a failure (a full disk shows here if not before).</summary>
+    public void Close()
+    {
+        H5.Enter();
+        _file.Close($"{Path}: close");
+    }
+
+    public void Dispose() => _file.Dispose();
+
+    private static PropertyListHandle IntermediateGroups()
+    {
+        var lcpl = new PropertyListHandle(H5.H5Pcreate(H5.LinkCreate), "H5Pcreate(link create)");
+        H5.Check(H5.H5Pset_create_intermediate_group(lcpl.Id, 1), "H5Pset_create_intermediate_group");
+        return lcpl;
+    }
+
+    private PixelType PixelTypeOf(long type, string path)
+    {
+        const int integer = 0, floating = 1;
+        var size = (int)H5.H5Tget_size(type);
+        var signed = H5.H5Tget_sign(type) == 1;
+        return (H5.H5Tget_class(type), size, signed) switch
+        {
+            (integer, 1, false) => PixelType.Gray8,
+            (integer, 1, true) => PixelType.Gray8s,
+            (integer, 2, false) => PixelType.Gray16,
+            (integer, 2, true) => PixelType.Gray16s,
+            (integer, 4, false) => PixelType.Gray32,
+            (integer, 4, true) => PixelType.Gray32s,
+            (floating, 4, _) => PixelType.Gray32f,
+            (floating, 8, _) => PixelType.Gray64f,
+            var other => throw new Hdf5Exception($"{Path}:{path} has pixels of {other.Item2} bytes that are no pixel type"),
+        };
+    }
+}

@@ -1,0 +1,257 @@
+using Lima2.Compression;
+using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
+using Lima2.Core.Pipeline;
+
+namespace Lima2.Hdf5.Saving;
+
+/// <summary>
+/// Saves one receiver's frames: files <c>{base_path}/{filename_format}</c> rolling over every
+/// <c>nb_frames_per_file</c>, frame <c>ReceiverIndex</c> at row <c>ReceiverIndex % nb_frames_per_file</c> of file
+/// <c>start_number + ReceiverIndex / nb_frames_per_file</c>, one chunk per frame written with direct chunk write.
+/// </summary>
+/// <remarks>
+/// bshuf_lz4 and zip chunks are compressed on the thread pool, up to <see cref="SinkOptions.Parallelism"/> frames at
+/// once, and written in order; a frame that arrived as a bitshuffle/LZ4 chunk (DECTRIS) is written as it came.
+/// Every failure (full disk, existing file with policy abort, ...) is thrown: nothing is dropped silently.
+/// </remarks>
+public sealed class Hdf5FrameSink : IFrameSink
+{
+    private readonly SavingParams _saving;
+    private readonly FrameInfo _frame;
+    private readonly SavingRoot _root;
+    private readonly string _folder;
+    private readonly string _datasetPath;
+    private readonly ChunkFilter _filter;
+    private readonly int _parallelism;
+    private readonly int _zipLevel;
+    private readonly long? _expectedFrames;
+    private readonly FramePool? _chunks;
+    private readonly Queue<Pending> _pending = new();
+
+    private Hdf5File? _file;
+    private Hdf5Dataset? _dataset;
+    private long _fileIndex = -1;
+    private long _rowsWritten;
+    private long _framesWritten;
+    private long _bytesWritten;
+    private int _filesCreated;
+
+    public Hdf5FrameSink(SavingParams saving, FrameInfo frame, SavingRoot root, SinkOptions? options = null)
+    {
+        options ??= new SinkOptions();
+        _saving = saving;
+        _frame = frame;
+        _root = root;
+        _folder = root.ResolveDirectory(saving.BasePath);
+        _datasetPath = NexusLayout.DatasetPath(saving);
+        _filter = saving.Compression switch
+        {
+            SavingCompression.Zip => ChunkFilter.Deflate,
+            SavingCompression.BshufLz4 => ChunkFilter.BitshuffleLz4,
+            _ => ChunkFilter.None,
+        };
+        _parallelism = Math.Max(1, options.Parallelism);
+        _zipLevel = options.ZipLevel;
+        _expectedFrames = options.ExpectedFrames;
+        if (_filter != ChunkFilter.None)
+        {
+            var bound = _filter == ChunkFilter.Deflate
+                ? Zlib.CompressBound(frame.ByteSize)
+                : BitshuffleLz4.MaxEncodedLength(frame.ByteSize, frame.PixelType.SizeOf());
+            _chunks = new FramePool(bound, (long)bound * (_parallelism + 1));
+        }
+        // The first file is created now so that a wrong path or an existing file stops the run before it starts.
+        OpenFile(0);
+    }
+
+    /// <summary>Frames written to disk so far.</summary>
+    public long FramesWritten => Interlocked.Read(ref _framesWritten);
+
+    /// <summary>Chunk bytes written so far (compressed size).</summary>
+    public long BytesWritten => Interlocked.Read(ref _bytesWritten);
+
+    public int FilesCreated => Volatile.Read(ref _filesCreated);
+
+    /// <summary>The folder the files go to, resolved inside the saving root.</summary>
+    public string Folder => _folder;
+
+    public string FilePath(long fileIndex) =>
+        _root.ResolveFile(_folder, FilenameFormat.Render(_saving, checked(_saving.StartNumber + (int)fileIndex)));
+
+    public async ValueTask WriteAsync(Frame frame, CancellationToken cancellationToken)
+    {
+        if (frame.Info != _frame)
+            throw new ArgumentException($"frame {frame.Index} is {frame.Info}, this saving channel was prepared for {_frame}");
+        while (_pending.Count >= _parallelism)
+            await WriteNextAsync().ConfigureAwait(false);
+        frame.Retain();
+        try
+        {
+            _pending.Enqueue(new Pending(frame, Encode(frame, cancellationToken)));
+        }
+        catch
+        {
+            frame.Dispose();
+            throw;
+        }
+    }
+
+    public async ValueTask CompleteAsync(CancellationToken cancellationToken)
+    {
+        while (_pending.Count > 0)
+            await WriteNextAsync().ConfigureAwait(false);
+        var planned = _expectedFrames is { } expected ? Math.Clamp(expected - _fileIndex * _saving.NbFramesPerFile, 0, _saving.NbFramesPerFile) : 0;
+        CloseFile(planned);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        while (_pending.TryDequeue(out var pending))
+        {
+            try
+            {
+                var chunk = await pending.Chunk.ConfigureAwait(false);
+                chunk.Buffer.Dispose();
+            }
+            catch (Exception)
+            {
+                // Already reported by the write that failed; here only the buffers go back.
+            }
+            pending.Frame.Dispose();
+        }
+        _dataset?.Dispose();
+        _file?.Dispose();
+        _chunks?.Dispose();
+    }
+
+    private Task<Chunk> Encode(Frame frame, CancellationToken cancellationToken)
+    {
+        var passThrough = frame.Encoding == FrameEncoding.BitshuffleLz4 && !frame.EncodedData.IsEmpty;
+        if (_filter == ChunkFilter.None || (_filter == ChunkFilter.BitshuffleLz4 && passThrough))
+            return Task.FromResult(default(Chunk));
+        return Task.Run(async () =>
+        {
+            var buffer = await _chunks!.RentAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var pixels = frame.Data.Span;
+                var length = _filter == ChunkFilter.Deflate
+                    ? Zlib.Compress(pixels, buffer.Array, _zipLevel)
+                    : BitshuffleLz4.Encode(pixels, buffer.Array, frame.Info.PixelType.SizeOf());
+                return new Chunk(buffer, length);
+            }
+            catch
+            {
+                buffer.Dispose();
+                throw;
+            }
+        }, cancellationToken);
+    }
+
+    private async Task WriteNextAsync()
+    {
+        var pending = _pending.Dequeue();
+        try
+        {
+            var chunk = await pending.Chunk.ConfigureAwait(false);
+            using (chunk.Buffer)
+            {
+                var frame = pending.Frame;
+                var bytes = chunk.Buffer.IsEmpty
+                    ? (_filter == ChunkFilter.BitshuffleLz4 ? frame.EncodedData : frame.Data)
+                    : chunk.Buffer.Array.AsMemory(0, chunk.Length);
+                WriteChunk(frame, bytes.Span);
+            }
+        }
+        finally
+        {
+            pending.Frame.Dispose();
+        }
+    }
+
+    private void WriteChunk(Frame frame, ReadOnlySpan<byte> chunk)
+    {
+        var perFile = _saving.NbFramesPerFile;
+        var fileIndex = frame.ReceiverIndex / perFile;
+        var row = frame.ReceiverIndex % perFile;
+        if (fileIndex != _fileIndex)
+        {
+            if (fileIndex < _fileIndex)
+                throw new InvalidOperationException($"frame {frame.Index} (receiver frame {frame.ReceiverIndex}) came after file {_fileIndex} was closed");
+            CloseFile(perFile);
+            OpenFile(fileIndex);
+        }
+        var dataset = _dataset!;
+        if (row >= dataset.Frames)
+            dataset.SetFrames(Math.Min(perFile, Math.Max(row + 1, 2 * dataset.Frames)));
+        dataset.WriteChunk(row, chunk);
+        _rowsWritten = Math.Max(_rowsWritten, row + 1);
+        Interlocked.Increment(ref _framesWritten);
+        Interlocked.Add(ref _bytesWritten, chunk.Length);
+    }
+
+    private void OpenFile(long fileIndex)
+    {
+        var path = FilePath(fileIndex);
+        var file = Hdf5File.Create(path, _saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
+        try
+        {
+            NexusLayout.CreateGroups(file, _saving);
+            _dataset = file.CreateFrameDataset(_datasetPath, _frame, _filter);
+            NexusLayout.Link(file, _saving);
+        }
+        catch
+        {
+            _dataset?.Dispose();
+            _dataset = null;
+            file.Dispose();
+            throw;
+        }
+        _file = file;
+        _fileIndex = fileIndex;
+        _rowsWritten = 0;
+        Interlocked.Increment(ref _filesCreated);
+    }
+
+    /// <summary>
+    /// Closes the current file with at least <paramref name="rows"/> rows: frames lost on the way keep their place
+    /// (read as 0), so the files and the master file's mapping stay aligned on the receiver's frame numbers.
+    /// </summary>
+    private void CloseFile(long rows)
+    {
+        if (_file is null)
+            return;
+        var (file, dataset) = (_file, _dataset!);
+        _file = null;
+        _dataset = null;
+        try
+        {
+            var extent = Math.Max(rows, _rowsWritten);
+            if (dataset.Frames != extent)
+                dataset.SetFrames(extent);
+        }
+        finally
+        {
+            dataset.Dispose();
+        }
+        try
+        {
+            file.Close();
+        }
+        finally
+        {
+            file.Dispose();
+        }
+    }
+
+    private readonly record struct Chunk(PooledBuffer Buffer, int Length);
+
+    private readonly record struct Pending(Frame Frame, Task<Chunk> Chunk);
+}
+
+/// <summary>How a saving sink uses the machine.</summary>
+/// <param name="Parallelism">frames compressed at once (bounded: one chunk buffer each)</param>
+/// <param name="ZipLevel">zlib level for compression zip (1 fastest … 9 smallest)</param>
+/// <param name="ExpectedFrames">frames this receiver should get, when known: the last file is sized for them</param>
+public sealed record SinkOptions(int Parallelism = 2, int ZipLevel = 1, long? ExpectedFrames = null);

@@ -1,0 +1,40 @@
+using Lima2.Core.Parameters;
+
+namespace Lima2.Hdf5.Saving;
+
+/// <summary>
+/// The NeXus layout shared by the receivers' files and the master file: <c>/{entry}/{instrument}/{detector}/data</c>
+/// (NXentry, NXinstrument, NXdetector) with <c>@interpretation=image</c>, the links <c>{entry}/measurement/data</c>
+/// and <c>{entry}/{instrument}/{detector}/plot/data</c> (an NXdata), and the <c>@default</c> chain for viewers.
+/// </summary>
+internal static class NexusLayout
+{
+    public static string DatasetPath(SavingParams saving) =>
+        $"/{saving.NxEntryName}/{saving.NxInstrumentName}/{saving.NxDetectorName}/data";
+
+    public static void CreateGroups(Hdf5File file, SavingParams saving)
+    {
+        var entry = $"/{saving.NxEntryName}";
+        var instrument = $"{entry}/{saving.NxInstrumentName}";
+        var detector = $"{instrument}/{saving.NxDetectorName}";
+        file.SetAttribute("/", "NX_class", "NXroot");
+        file.SetAttribute("/", "creator", "Lima2.Tango");
+        file.SetAttribute("/", "default", saving.NxEntryName);
+        file.CreateGroup(entry, "NXentry");
+        file.SetAttribute(entry, "default", $"{saving.NxInstrumentName}/{saving.NxDetectorName}/plot");
+        file.CreateGroup(instrument, "NXinstrument");
+        file.CreateGroup(detector, "NXdetector");
+        file.CreateGroup($"{entry}/measurement", "NXcollection");
+        file.CreateGroup($"{detector}/plot", "NXdata");
+        file.SetAttribute($"{detector}/plot", "signal", "data");
+    }
+
+    /// <summary>Called once the dataset exists.</summary>
+    public static void Link(Hdf5File file, SavingParams saving)
+    {
+        var data = DatasetPath(saving);
+        file.SetAttribute(data, "interpretation", "image");
+        file.CreateSoftLink(data, $"/{saving.NxEntryName}/measurement/data");
+        file.CreateSoftLink(data, $"/{saving.NxEntryName}/{saving.NxInstrumentName}/{saving.NxDetectorName}/plot/data");
+    }
+}

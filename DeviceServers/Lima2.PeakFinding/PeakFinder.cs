@@ -1,0 +1,137 @@
+using Lima2.Core.Frames;
+using Lima2.OpenCL;
+
+namespace Lima2.PeakFinding;
+
+public enum PeakFinderBackend
+{
+    /// <summary>The OpenCL device of <see cref="PeakFinderOptions.Gpu"/>, else the C# reference.</summary>
+    Auto,
+    OpenCl,
+    Reference,
+}
+
+public sealed record PeakFinderOptions
+{
+    public PeakFinderBackend Backend { get; init; } = PeakFinderBackend.Auto;
+
+    /// <summary>Lima2's <c>gpu</c> block: platform and device index, CPU fallback.</summary>
+    public GpuParams Gpu { get; init; } = new();
+
+    /// <summary>Frames processed at once on the OpenCL device (one queue each); 0 = 1 on CPUs, 3 on GPUs.</summary>
+    public int Queues { get; init; }
+
+    /// <summary>Where compiled OpenCL programs are kept; null = <see cref="ClProgram.DefaultCacheDirectory"/>.</summary>
+    public string? ProgramCache { get; init; }
+
+    /// <summary>Time every OpenCL command on the device (<see cref="PeakFinder.Profile"/>); costs a little.</summary>
+    public bool Profiling { get; init; }
+}
+
+/// <summary>
+/// The Bragg-peak finder of one acquisition: set up once (geometry, mask, calibration, <c>fai</c> parameters,
+/// device), then <see cref="Process"/> per frame gives the peaks, the hit decision and the sparse frame.
+/// </summary>
+/// <remarks>
+/// Thread safety: <see cref="Process"/> may be called from several threads at once (the receiver's processing
+/// threads); the OpenCL engine runs up to <see cref="PeakFinderOptions.Queues"/> frames concurrently, the C#
+/// engine as many as there are callers. Accumulated frames are published on the frame that completes each
+/// acc_nb_frames_xfer period; with concurrent callers, frames still in flight then count in the next period.
+/// </remarks>
+public sealed class PeakFinder : IDisposable
+{
+    private readonly IPeakEngine _engine;
+    private readonly object _accLock = new();
+    private readonly float[]? _accCorrected, _accPeaks;
+    private long _processed, _hits;
+
+    private PeakFinder(PeakFinderModel model, IPeakEngine engine, ClDevice? device)
+    {
+        Model = model;
+        _engine = engine;
+        Device = device;
+        if (model.Params.AccNbFramesXfer > 0)
+        {
+            _accCorrected = new float[model.PixelCount];
+            _accPeaks = new float[model.PixelCount];
+        }
+    }
+
+    public PeakFinderModel Model { get; }
+
+    /// <summary>The OpenCL device in use; null for the C# reference.</summary>
+    public ClDevice? Device { get; }
+
+    /// <summary>What runs the algorithm, for logs.</summary>
+    public string Description => _engine.Description;
+
+    public long FramesProcessed => Interlocked.Read(ref _processed);
+
+    public long Hits => Interlocked.Read(ref _hits);
+
+    /// <summary>Device time per OpenCL command (total, count) since creation, with <see cref="PeakFinderOptions.Profiling"/>.</summary>
+    public IReadOnlyDictionary<string, (TimeSpan Total, long Count)> Profile =>
+        (_engine as OpenClEngine)?.Profile ?? new Dictionary<string, (TimeSpan, long)>();
+
+    /// <summary>Creates the finder for frames of <paramref name="pixelType"/>.</summary>
+    /// <exception cref="OpenClException">OpenCL was required and no device could be used.</exception>
+    public static PeakFinder Create(PeakFinderModel model, PixelType pixelType, PeakFinderOptions? options = null)
+    {
+        options ??= new PeakFinderOptions();
+        if (options.Backend == PeakFinderBackend.Reference)
+            return new PeakFinder(model, new ReferenceEngine(model), null);
+        ClDevice device;
+        try
+        {
+            device = ClDevice.Select(options.Gpu.PlatformIdx, options.Gpu.DeviceIdx, options.Gpu.OclCpuFallbackEnabled);
+        }
+        catch (OpenClException) when (options.Backend == PeakFinderBackend.Auto)
+        {
+            return new PeakFinder(model, new ReferenceEngine(model), null);
+        }
+        var queues = options.Queues > 0 ? options.Queues : device.IsCpu ? 1 : 3;
+        var engine = new OpenClEngine(model, pixelType, device, queues, options.ProgramCache ?? ClProgram.DefaultCacheDirectory, options.Profiling);
+        return new PeakFinder(model, engine, device);
+    }
+
+    /// <summary>Finds the peaks of one frame. The frame stays owned by the caller.</summary>
+    /// <exception cref="ArgumentException">the frame's shape or pixel type is not the one set up.</exception>
+    public PeakFrameResult Process(Frame frame)
+    {
+        var p = Model.Params;
+        var accumulate = _accCorrected is not null;
+        var o = _engine.Process(frame, accumulate);
+        var hit = o.NbPeaks >= p.MinNbPeaks;
+        var n = Interlocked.Increment(ref _processed);
+        if (hit) Interlocked.Increment(ref _hits);
+        float[]? accCorrected = null, accPeaks = null;
+        if (accumulate && n % p.AccNbFramesXfer == 0)
+        {
+            lock (_accLock)
+            {
+                _engine.DrainAccumulated(_accCorrected!, _accPeaks!);
+                accCorrected = (float[])_accCorrected!.Clone();
+                accPeaks = (float[])_accPeaks!.Clone();
+                if (p.AccNbFramesReset > 0 && n % p.AccNbFramesReset == 0)
+                {
+                    Array.Clear(_accCorrected!);
+                    Array.Clear(_accPeaks!);
+                }
+            }
+        }
+        return new PeakFrameResult
+        {
+            FrameIndex = frame.Index,
+            ReceiverIndex = frame.ReceiverIndex,
+            Peaks = o.Peaks,
+            NbPeaks = o.NbPeaks,
+            IsHit = hit,
+            KeepDense = hit || !p.DenseSkipNohits,
+            Sparse = new SparseFrame(Model.Width, Model.Height, frame.Index, o.SparseIndex, o.SparseIntensity, o.BackgroundAvg, o.BackgroundStd),
+            AccumulatedCorrected = accCorrected,
+            AccumulatedPeaks = accPeaks,
+        };
+    }
+
+    public void Dispose() => _engine.Dispose();
+}

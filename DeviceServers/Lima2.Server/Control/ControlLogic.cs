@@ -1,0 +1,275 @@
+using Lima2.Core.Parameters;
+using Lima2.Protocol;
+
+namespace Lima2.Server.Control;
+
+/// <summary>
+/// The control device's logic: acquisition parameters, the state machine, and the receivers it watches and drives.
+/// </summary>
+/// <remarks>
+/// Lima2's clients (conductor, BLISS, the old client) write params to and Prepare/Start every device themselves;
+/// the control adds what needs one place: it validates the acquisition, starts the receivers that are still
+/// prepared when it starts (a receiver's Start is idempotent), fans Trigger, Stop and Reset out to all receivers
+/// in parallel, sums their frame counts, and follows their states with <see cref="Poll"/>: it goes IDLE when every
+/// receiver has finished, and FAULT, with the reason, when one fails or stops answering.
+/// </remarks>
+public sealed class ControlLogic : IDisposable
+{
+    private readonly IReadOnlyList<IReceiverLink> _receivers;
+    private readonly Lock _lock = new();
+    private AcqState _state = AcqState.Idle;
+    private string _reason = "idle: ready for an acquisition";
+    private string _acqParamsJson;
+    private long _framesAcquired;
+    private string? _uuid;
+
+    public ControlLogic(IReadOnlyList<IReceiverLink> receivers)
+    {
+        _receivers = receivers;
+        _acqParamsJson = ParamsDocument.Write(new AcqParams<SimulatorDet>());
+        AcqParams = new AcqParams<SimulatorDet>();
+    }
+
+    /// <summary>Raised (outside the lock) after each state change.</summary>
+    public event Action<AcqState>? StateChanged;
+
+    public AcqState State
+    {
+        get
+        {
+            lock (_lock)
+                return _state;
+        }
+    }
+
+    /// <summary>Why the device is in its state (the Tango Status).</summary>
+    public string Reason
+    {
+        get
+        {
+            lock (_lock)
+                return _reason;
+        }
+    }
+
+    public string? Uuid => _uuid;
+
+    public IReadOnlyList<IReceiverLink> Receivers => _receivers;
+
+    public AcqParams<SimulatorDet> AcqParams { get; private set; }
+
+    /// <summary>The JSON last written; writing checks it and refuses it (state unchanged) with every field error.</summary>
+    public string AcqParamsJson
+    {
+        get => _acqParamsJson;
+        set
+        {
+            var parsed = ParamsDocument.Parse<AcqParams<SimulatorDet>>(value, "acq_params");
+            ParamsValidator.ThrowIfAny(ParamsValidator.Validate(parsed));
+            lock (_lock)
+            {
+                if (_state == AcqState.Running)
+                    throw new StateException("acq_params cannot change while running: Stop first");
+                AcqParams = parsed;
+                _acqParamsJson = value;
+            }
+        }
+    }
+
+    /// <summary>Frames the receivers have received in this acquisition (as of the last poll).</summary>
+    public long NbFramesAcquired => Interlocked.Read(ref _framesAcquired);
+
+    public void Prepare(string uuid)
+    {
+        if (!Guid.TryParse(uuid, out _))
+            throw new ArgumentException($"Prepare: '{uuid}' is not a uuid");
+        Require("Prepare", AcqState.Idle);
+        foreach (var r in _receivers)
+            Ask(r, "answer", () => r.Read());
+        _uuid = uuid;
+        Interlocked.Exchange(ref _framesAcquired, 0);
+        Set(AcqState.Prepared, $"prepared {uuid}: {AcqParams.Acq.NbFrames} frames, {_receivers.Count} receivers");
+    }
+
+    public void Start()
+    {
+        Require("Start", AcqState.Prepared);
+        Set(AcqState.Running, $"running {_uuid}");
+        FanOut("start", r =>
+        {
+            if (r.Read().State == AcqState.Prepared)
+                r.Start();
+        });
+    }
+
+    public void Trigger()
+    {
+        Require("Trigger", AcqState.Running);
+        FanOut("trigger", r => r.Trigger());
+    }
+
+    /// <summary>Stops every receiver (each returns once its run has ended), then goes IDLE unless in FAULT.</summary>
+    public void Stop()
+    {
+        FanOut("stop", r => r.Stop(), throwFirst: false);
+        lock (_lock)
+            if (_state is AcqState.Prepared or AcqState.Running)
+                SetLocked(AcqState.Idle, $"stopped {_uuid}");
+        Raise();
+    }
+
+    /// <summary>Ends the acquisition on the control side: back to IDLE (a FAULT stays until Reset).</summary>
+    public void Close()
+    {
+        lock (_lock)
+        {
+            if (_state == AcqState.Fault)
+                return;
+            if (_state == AcqState.Running && _receivers.Count > 0)
+                throw new StateException("Close: the receivers are still running: Stop first, or wait for them to finish");
+            SetLocked(AcqState.Idle, $"closed {_uuid}");
+        }
+        Raise();
+    }
+
+    public void Reset()
+    {
+        FanOut("reset", r => r.Reset(), throwFirst: false);
+        Set(AcqState.Idle, "reset: ready for an acquisition");
+    }
+
+    /// <summary>
+    /// One look at the receivers: the summed frame count, then FAULT if one failed or does not answer while
+    /// prepared or running, or IDLE once all have finished a run.
+    /// </summary>
+    public void Poll()
+    {
+        var reads = _receivers.AsParallel().AsOrdered().Select(r =>
+        {
+            try
+            {
+                return (r, Snapshot: r.Read(), Error: (string?)null);
+            }
+            catch (Exception e)
+            {
+                return (r, Snapshot: (ReceiverSnapshot?)null, Error: e.Message);
+            }
+        }).ToList();
+        Interlocked.Exchange(ref _framesAcquired, reads.Sum(x => x.Snapshot?.FramesReceived ?? 0));
+        lock (_lock)
+        {
+            if (_state is not (AcqState.Prepared or AcqState.Running))
+                return;
+        }
+        var gone = reads.FirstOrDefault(x => x.Snapshot is null);
+        var failed = reads.FirstOrDefault(x => x.Snapshot?.State is AcqState.Fault or AcqState.Terminate);
+        string? fault = null;
+        if (gone.r is not null)
+            fault = $"receiver {gone.r.Name} does not answer: {gone.Error}";
+        else if (failed.r is not null)
+            fault = $"receiver {failed.r.Name} failed: {What(failed.r)}";
+        lock (_lock)
+        {
+            if (_state is not (AcqState.Prepared or AcqState.Running))
+                return;
+            if (fault is not null)
+                SetLocked(AcqState.Fault, fault);
+            else if (_state == AcqState.Running && reads.All(x => x.Snapshot!.State is AcqState.Idle or AcqState.Stopped))
+                SetLocked(AcqState.Idle, $"finished {_uuid}: {NbFramesAcquired} frames acquired");
+            else
+                return;
+        }
+        Raise();
+    }
+
+    private static string What(IReceiverLink r)
+    {
+        try
+        {
+            var text = r.LastError();
+            return text.TrimStart().StartsWith('{') ? LimaError.Parse(text)?.What ?? text : text;
+        }
+        catch (Exception e)
+        {
+            return $"(last_error unreadable: {e.Message})";
+        }
+    }
+
+    private void Require(string command, AcqState expected)
+    {
+        lock (_lock)
+            if (_state != expected)
+                throw new StateException(
+                    $"{command} needs acq_state {expected.ToString().ToLowerInvariant()}, it is {_state.ToString().ToLowerInvariant()}" +
+                    (_state == AcqState.Fault ? $" ({_reason}): Reset first" : ""));
+    }
+
+    private static void Ask(IReceiverLink r, string what, Action call)
+    {
+        try
+        {
+            call();
+        }
+        catch (Exception e)
+        {
+            throw new InvalidOperationException($"receiver {r.Name} did not {what}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Calls every receiver at once; the first failure is thrown after all have been called.</summary>
+    private void FanOut(string what, Action<IReceiverLink> call, bool throwFirst = true)
+    {
+        var errors = new Exception?[_receivers.Count];
+        Parallel.For(0, _receivers.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _receivers.Count) }, i =>
+        {
+            try
+            {
+                call(_receivers[i]);
+            }
+            catch (Exception e)
+            {
+                errors[i] = new InvalidOperationException($"receiver {_receivers[i].Name} did not {what}: {e.Message}", e);
+            }
+        });
+        if (throwFirst && errors.FirstOrDefault(e => e is not null) is { } first)
+        {
+            Set(AcqState.Fault, first.Message);
+            throw first;
+        }
+    }
+
+    private void Set(AcqState state, string reason)
+    {
+        lock (_lock)
+            SetLocked(state, reason);
+        Raise();
+    }
+
+    private AcqState? _pending;
+
+    private void SetLocked(AcqState state, string reason)
+    {
+        _reason = reason;
+        if (_state != state)
+            _pending = state;
+        _state = state;
+    }
+
+    private void Raise()
+    {
+        AcqState? changed;
+        lock (_lock)
+        {
+            changed = _pending;
+            _pending = null;
+        }
+        if (changed is { } s)
+            StateChanged?.Invoke(s);
+    }
+
+    public void Dispose()
+    {
+        foreach (var r in _receivers)
+            r.Dispose();
+    }
+}

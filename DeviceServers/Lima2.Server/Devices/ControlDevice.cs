@@ -1,0 +1,107 @@
+using Lima2.Protocol;
+using Lima2.Server.Control;
+using Tango;
+using Tango.Server;
+
+namespace Lima2.Server.Devices;
+
+/// <summary>
+/// LimaControl: the acquisition as a whole. Logic in <see cref="ControlLogic"/>; this class is its Tango surface.
+/// </summary>
+[TangoClass("LimaControl")]
+public sealed class ControlDevice : Device
+{
+    private ControlLogic? _logic;
+    private DetectorDescription _detector = DetectorDescription.For("simulator");
+    private Thread? _monitor;
+    private volatile bool _monitoring;
+
+    [DeviceProperty("receivers", Description = "receiver device names, in rank order")]
+    public string[] Receivers { get; set; } = [];
+
+    [DeviceProperty("receiver_topology", Description = "single | round_robin | uneven")]
+    public string ReceiverTopology { get; set; } = "round_robin";
+
+    [DeviceProperty("detector", Description = "the detector plugin: simulator | dectris_v1 | dectris_v2")]
+    public string Detector { get; set; } = "simulator";
+
+    [DeviceProperty("poll_period_ms", Description = "how often the receivers' states are read")]
+    public int PollPeriodMs { get; set; } = 50;
+
+    private ControlLogic Logic => _logic ?? throw new InvalidOperationException("the device is not initialised");
+
+    [Attr("acq_params", Description = "acquisition parameters (JSON); checked when written")]
+    public string AcqParams
+    {
+        get => Logic.AcqParamsJson;
+        set => LimaFailure.Guard($"{Name}/acq_params", () => Logic.AcqParamsJson = value);
+    }
+
+    [Attr("acq_state", PushChangeEvent = true)]
+    public AcqStateLabel AcqState => (AcqStateLabel)Logic.State;
+
+    [Attr("nb_frames_acquired", Unit = "frames", Description = "frames received by all receivers")]
+    public long NbFramesAcquired => Logic.NbFramesAcquired;
+
+    [Attr("det_info")] public string DetInfo => _detector.Info(Logic.AcqParams);
+
+    [Attr("det_status")] public string DetStatus => _detector.Status(Logic.State.ToString().ToLowerInvariant());
+
+    [Attr("det_capabilities")] public string DetCapabilities => _detector.Capabilities();
+
+    [Attr("version")] public string Version => Lima2Version.Core;
+
+    [Attr("log_level")] public LogLevelLabel LogLevel { get => Lima2Logging.Level; set => Lima2Logging.Level = value; }
+
+    [Command(InDescription = "acquisition uuid")]
+    public void Prepare(string uuid) => LimaFailure.Guard($"{Name}/Prepare", () => Logic.Prepare(uuid));
+
+    [Command] public void Start() => LimaFailure.Guard($"{Name}/Start", Logic.Start);
+
+    [Command] public void Trigger() => LimaFailure.Guard($"{Name}/Trigger", Logic.Trigger);
+
+    [Command] public void Stop() => LimaFailure.Guard($"{Name}/Stop", Logic.Stop);
+
+    [Command] public void Close() => LimaFailure.Guard($"{Name}/Close", Logic.Close);
+
+    [Command] public void Reset() => LimaFailure.Guard($"{Name}/Reset", Logic.Reset);
+
+    protected override void Init()
+    {
+        _detector = DetectorDescription.For(Detector);
+        _logic = new ControlLogic(Receivers.Select(r => (IReceiverLink)new TangoReceiverLink(r, TimeSpan.FromSeconds(10))).ToList());
+        _logic.StateChanged += s => PushChangeEvent("acq_state", (AcqStateLabel)s);
+        _monitoring = true;
+        _monitor = new Thread(Monitor) { Name = $"monitor {Name}", IsBackground = true };
+        _monitor.Start();
+        Logger.Info("control of {Count} receivers: {Receivers}", Receivers.Length, string.Join(", ", Receivers));
+    }
+
+    protected override void Delete()
+    {
+        _monitoring = false;
+        _monitor?.Join();
+        _logic?.Dispose();
+        _logic = null;
+    }
+
+    protected override DevState ReadState() => StateMapping.ToDevState(Logic.State);
+
+    protected override string ReadStatus() => Logic.Reason;
+
+    private void Monitor()
+    {
+        while (_monitoring)
+        {
+            try
+            {
+                _logic?.Poll();
+            }
+            catch (Exception e)
+            {
+                Logger.Warn(e, "polling the receivers failed");
+            }
+            Thread.Sleep(Math.Max(5, PollPeriodMs));
+        }
+    }
+}

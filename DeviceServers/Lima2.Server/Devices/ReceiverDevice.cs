@@ -1,0 +1,189 @@
+using Lima2.Core.Parameters;
+using Lima2.Core.Pipeline;
+using Lima2.PeakFinding;
+using Lima2.Protocol;
+using Lima2.Server.Processing;
+using Lima2.Server.Receiver;
+using Tango;
+using Tango.Server;
+
+namespace Lima2.Server.Devices;
+
+/// <summary>
+/// LimaReceiver: one data channel (simulator or DECTRIS stream), its processing graph and saving. Logic in
+/// <see cref="ReceiverLogic"/> and <see cref="PipelineRun"/>; this class is their Tango surface.
+/// </summary>
+[TangoClass("LimaReceiver")]
+public sealed class ReceiverDevice : Device, IProcessingHost
+{
+    private ReceiverLogic? _logic;
+
+    [DeviceProperty("rank", Description = "this receiver's index: it gets frames i with i % nb_receivers == rank")]
+    public int Rank { get; set; }
+
+    [DeviceProperty("nb_receivers")] public int NbReceivers { get; set; } = 1;
+
+    [DeviceProperty("channel", Description = "simulator | dectris_v1 | dectris_v2")]
+    public string Channel { get; set; } = "simulator";
+
+    [DeviceProperty("endpoint", Description = "ZMQ endpoint of a DECTRIS stream, e.g. tcp://127.0.0.1:9999")]
+    public string Endpoint { get; set; } = "";
+
+    [DeviceProperty("memory_cap", Description = "frame memory of the receiver, e.g. 1GiB")]
+    public string MemoryCap { get; set; } = "1GiB";
+
+    [DeviceProperty("overload_policy", Description = "back_pressure | drop")]
+    public string OverloadPolicyName { get; set; } = "back_pressure";
+
+    [DeviceProperty("saving_root", Description = "every saving base_path must lie under this directory")]
+    public string SavingRoot { get; set; } = "/tmp";
+
+    [DeviceProperty("peak_finder", Description = "auto | opencl | reference")]
+    public string PeakFinder { get; set; } = "auto";
+
+    private ReceiverLogic Logic => _logic ?? throw new InvalidOperationException("the device is not initialised");
+
+    [Attr("acq_params")]
+    public string AcqParams
+    {
+        get => Logic.AcqParamsJson;
+        set => LimaFailure.Guard($"{Name}/acq_params", () => Logic.AcqParamsJson = value);
+    }
+
+    [Attr("proc_params")]
+    public string ProcParams
+    {
+        get => Logic.ProcParamsJson;
+        set => LimaFailure.Guard($"{Name}/proc_params", () => Logic.ProcParamsJson = value);
+    }
+
+    [Attr("acq_state", PushChangeEvent = true)]
+    public AcqStateLabel AcqState => (AcqStateLabel)Logic.State;
+
+    [Attr("nb_frames_xferred", Unit = "frames", DataReadyEvent = true)]
+    public long NbFramesXferred => Logic.FramesTransferred;
+
+    [Attr("pipelines", MaxX = 256)] public string[] Pipelines => [.. Logic.Pipelines];
+
+    [Attr("current_pipeline")] public string CurrentPipeline => Logic.Current?.Uuid ?? "";
+
+    [Attr("recv_rank")] public int RecvRank => Rank;
+
+    [Attr("last_error")] public string LastError => Logic.LastError;
+
+    [Attr("log_level")] public LogLevelLabel LogLevel { get => Lima2Logging.Level; set => Lima2Logging.Level = value; }
+
+    // ---- what the beamline watches (pollable) ----
+
+    [Attr("nb_frames_received", Unit = "frames")] public long NbFramesReceived => Logic.FramesReceived;
+
+    [Attr("nb_frames_processed", Unit = "frames")] public long NbFramesProcessed => Logic.FramesProcessed;
+
+    [Attr("nb_frames_saved", Unit = "frames")] public long NbFramesSaved => Logic.FramesSaved;
+
+    [Attr("nb_frames_dropped", Unit = "frames")] public long NbFramesDropped => Logic.FramesDropped;
+
+    [Attr("roi_frame_idx", Description = "global index of the frame of the roi_* values (-1: none yet)")]
+    public long RoiFrameIdx => LatestRois() is [var first, ..] ? first.FrameIdx : -1;
+
+    [Attr("roi_sum", Description = "latest ROI sums, rect ROIs then arc ROIs")] public double[] RoiSum => [.. LatestRois().Select(r => r.Sum)];
+
+    [Attr("roi_avg")] public double[] RoiAvg => [.. LatestRois().Select(r => (double)r.Avg)];
+
+    [Attr("roi_std")] public double[] RoiStd => [.. LatestRois().Select(r => (double)r.Std)];
+
+    [Attr("roi_min")] public double[] RoiMin => [.. LatestRois().Select(r => (double)r.Min)];
+
+    [Attr("roi_max")] public double[] RoiMax => [.. LatestRois().Select(r => (double)r.Max)];
+
+    [Attr("nb_peaks", Description = "peaks in the latest frame (SMX)")] public int NbPeaks => Logic.Current?.Peaks?.LastPeaks ?? 0;
+
+    [Attr("nb_hits", Unit = "frames", Description = "frames with at least min_nb_peaks peaks (SMX)")]
+    public long NbHits => Logic.Current?.Peaks?.Hits ?? 0;
+
+    [Attr("hit_rate", Format = "%6.3f", Description = "hits / frames searched (SMX)")] public double HitRate => Logic.Current?.Peaks?.HitRate ?? 0;
+
+    // ---- commands ----
+
+    [Command(InDescription = "acquisition uuid")]
+    public void Prepare(string uuid) => LimaFailure.Guard($"{Name}/Prepare", () => Logic.Prepare(uuid));
+
+    [Command] public void Start() => LimaFailure.Guard($"{Name}/Start", Logic.Start);
+
+    [Command] public void Trigger() => LimaFailure.Guard($"{Name}/Trigger", Logic.Trigger);
+
+    [Command] public void Stop() => LimaFailure.Guard($"{Name}/Stop", Logic.Stop);
+
+    [Command] public void Reset() => LimaFailure.Guard($"{Name}/Reset", Logic.Reset);
+
+    /// <summary>Receivers end by themselves; kept for the old clients that send it.</summary>
+    [Command] public void Close() { }
+
+    [Command("erasePipeline", InDescription = "uuid of the pipeline to delete, with its processing device")]
+    public void ErasePipeline(string uuid) => LimaFailure.Guard($"{Name}/erasePipeline", () => Logic.ErasePipeline(uuid));
+
+    protected override void Init()
+    {
+        var setup = new ReceiverSetup(
+            Rank, NbReceivers,
+            ParseEnum<ChannelKind>(Channel, "channel"),
+            Endpoint,
+            ReceiverConfig.ParseBytes(MemoryCap) ?? throw new FormatException($"memory_cap '{MemoryCap}' is not a size"),
+            ParseEnum<OverloadPolicy>(OverloadPolicyName, "overload_policy"),
+            SavingRoot,
+            ParseEnum<PeakFinderBackend>(PeakFinder, "peak_finder"));
+        _logic = new ReceiverLogic(setup, this);
+        _logic.StateChanged += s => PushChangeEvent("acq_state", (AcqStateLabel)s);
+        _logic.Transferred += n => PushDataReadyEvent("nb_frames_xferred", n);
+        Logger.Info("receiver {Rank}/{Count} on {Channel}", Rank, NbReceivers, Channel);
+    }
+
+    protected override void Delete()
+    {
+        _logic?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _logic = null;
+    }
+
+    protected override DevState ReadState() => StateMapping.ToDevState(Logic.State);
+
+    protected override string ReadStatus() => Logic.Reason;
+
+    private Lima2.Core.Processing.RoiStatRow[] LatestRois() => Logic.Current?.LatestRoiStatistics() ?? [];
+
+    /// <summary><c>dectris_v1</c> → DectrisV1: the JSON spelling of the enums.</summary>
+    private static T ParseEnum<T>(string text, string property) where T : struct, Enum =>
+        Enum.TryParse<T>(text.Replace("_", ""), ignoreCase: true, out var value)
+            ? value
+            : throw new FormatException($"{property}: '{text}' is not one of {string.Join(", ", Enum.GetNames<T>())}");
+
+    // ---- processing devices: <domain>/limaprocessing/<uuid>@<rank> ----
+
+    string IProcessingHost.Create(PipelineRun run)
+    {
+        var domain = Name.Split('/')[0];
+        var device = $"{domain}/limaprocessing/{run.Uuid}@{Rank}";
+        ProcessingRegistry.Add(device, run);
+        try
+        {
+            Server.CreateDevice(run.ClassName, device);
+        }
+        catch
+        {
+            ProcessingRegistry.Remove(device);
+            throw;
+        }
+        return device;
+    }
+
+    void IProcessingHost.Delete(string deviceName)
+    {
+        try
+        {
+            Server.DeleteDevice(deviceName);
+        }
+        finally
+        {
+            ProcessingRegistry.Remove(deviceName);
+        }
+    }
+}

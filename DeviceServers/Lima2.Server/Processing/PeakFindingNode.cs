@@ -1,0 +1,157 @@
+using System.Text.Json;
+using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
+using Lima2.Core.Pipeline;
+using Lima2.PeakFinding;
+using Lima2.Protocol;
+
+namespace Lima2.Server.Processing;
+
+/// <summary>
+/// The SMX branch of a receiver's graph: Bragg peaks of every frame (pyFAI's sigma clipping and peakfinder8 via
+/// <see cref="PeakFinder"/>), peak counters for <c>popPeakCounters</c>, the last sparse frames for
+/// <c>getSparseFrame</c>, and the latest accumulated corrected and peak frames.
+/// </summary>
+public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposable
+{
+    private readonly PeakFinder _finder;
+    private readonly int _parallelism;
+    private readonly Queue<SparseFrame> _sparse = new();
+    private readonly int _sparseCapacity;
+    private readonly Lock _lock = new();
+    private long _frames;
+    private long _hits;
+    private long _peaks;
+    private int _lastPeaks;
+    private PeakFrameResult? _lastAccumulation;
+
+    public PeakFindingNode(PeakFinder finder, int sparseFrames, int peakCounterFrames, int parallelism) : base("peak_finding")
+    {
+        _finder = finder;
+        _sparseCapacity = Math.Max(1, sparseFrames);
+        _parallelism = Math.Max(1, parallelism);
+        Counters = new ReducedDataBuffer<PeakCounterRecord>(Math.Max(1, peakCounterFrames));
+    }
+
+    /// <summary>The finder for an SMX proc_params on frames of <paramref name="frame"/>'s geometry.</summary>
+    /// <param name="backend">auto (OpenCL if a device is found, else C#), opencl or reference</param>
+    public static PeakFindingNode Create(SmxProcParams proc, FrameInfo frame, PeakFinderBackend backend)
+    {
+        var fai = ParseBlock<FaiParams>(proc.Fai, "fai", FaiParams.Json).Validated();
+        var gpu = ParseBlock<GpuParams>(proc.Gpu, "gpu", FaiParams.Json);
+        var jungfrau = ParseBlock<JungfrauParams>(proc.Jfrau, "jfrau", FaiParams.Json);
+        var (radius, pixelSize) = Radius(fai, frame);
+        byte[]? mask = fai.MaskPath is { } maskPath
+            ? NpyFile.Read(maskPath).ToSingle().Select(v => v != 0 ? (byte)1 : (byte)0).ToArray()
+            : null;
+        var calibration = Calibration.Load(fai, jungfrau, frame.Width, frame.Height);
+        var model = PeakFinderModel.Create(frame.Width, frame.Height, radius, mask, fai, calibration, pixelSize);
+        var finder = PeakFinder.Create(model, frame.PixelType, new PeakFinderOptions { Backend = backend, Gpu = gpu });
+        return new PeakFindingNode(finder, proc.Buffers.NbSparseFramesBuffer, proc.Buffers.NbPeakCountersBuffer, proc.Fifo.NbThreads);
+    }
+
+    /// <summary>Validates the SMX blocks a proc_params carries, naming the field at fault.</summary>
+    public static void Validate(SmxProcParams proc)
+    {
+        ParseBlock<FaiParams>(proc.Fai, "fai", FaiParams.Json).Validated();
+        ParseBlock<GpuParams>(proc.Gpu, "gpu", FaiParams.Json);
+        ParseBlock<JungfrauParams>(proc.Jfrau, "jfrau", FaiParams.Json);
+    }
+
+    /// <summary>
+    /// Pixel radii in m: <c>fai.radius2d_path</c> when given, else a flat detector facing the beam at the frame's
+    /// centre with 75 µm pixels (the simulator's diffraction frames are drawn around that centre).
+    /// </summary>
+    private static (double[] Radius, double PixelSize) Radius(FaiParams fai, FrameInfo frame)
+    {
+        const double pixel = 75e-6;
+        if (fai.Radius2dPath is { } path)
+        {
+            var r = NpyFile.Read(path).ToSingle();
+            if (r.Length != frame.PixelCount)
+                throw new ArgumentException($"fai.radius2d_path: {path} has {r.Length} values, the frames have {frame.PixelCount} pixels");
+            return (r.Select(v => (double)v).ToArray(), pixel);
+        }
+        var radius = new double[frame.PixelCount];
+        double cx = (frame.Width - 1) / 2.0, cy = (frame.Height - 1) / 2.0;
+        for (var y = 0; y < frame.Height; y++)
+            for (var x = 0; x < frame.Width; x++)
+                radius[y * frame.Width + x] = Math.Sqrt((x - cx) * (x - cx) + (y - cy) * (y - cy)) * pixel;
+        return (radius, pixel);
+    }
+
+    private static T ParseBlock<T>(JsonElement block, string name, JsonSerializerOptions options) where T : new()
+    {
+        if (block.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+            return new T();
+        try
+        {
+            return block.Deserialize<T>(options) ?? new T();
+        }
+        catch (JsonException e)
+        {
+            throw new ParamsException([new ParamsError($"proc.{name}{(e.Path is { Length: > 1 } p ? p.TrimStart('$') : "")}",
+                e.Message.Split(". ")[0])]);
+        }
+    }
+
+    public string Description => _finder.Description;
+
+    public ReducedDataBuffer<PeakCounterRecord> Counters { get; }
+
+    public long Frames => Interlocked.Read(ref _frames);
+
+    public long Hits => Interlocked.Read(ref _hits);
+
+    public long TotalPeaks => Interlocked.Read(ref _peaks);
+
+    public int LastPeaks => Volatile.Read(ref _lastPeaks);
+
+    public double HitRate => Frames == 0 ? 0 : (double)Hits / Frames;
+
+    public override int MaxDegreeOfParallelism => _parallelism;
+
+    public override PeakFrameResult Compute(Frame frame) => _finder.Process(frame);
+
+    public override ValueTask CommitAsync(Frame frame, PeakFrameResult result, CancellationToken cancellationToken)
+    {
+        Counters.Push([new PeakCounterRecord((int)frame.Index, (int)frame.ReceiverIndex, result.NbPeaks)]);
+        lock (_lock)
+        {
+            _sparse.Enqueue(result.Sparse);
+            if (_sparse.Count > _sparseCapacity)
+                _sparse.Dequeue();
+            if (result.AccumulatedCorrected is not null)
+                _lastAccumulation = result;
+        }
+        Interlocked.Increment(ref _frames);
+        Interlocked.Add(ref _peaks, result.NbPeaks);
+        if (result.IsHit)
+            Interlocked.Increment(ref _hits);
+        Volatile.Write(ref _lastPeaks, result.NbPeaks);
+        return default;
+    }
+
+    /// <summary>The sparse frame of global index <paramref name="index"/> (-1: the newest), if still kept.</summary>
+    public SparseFrame? Sparse(long index)
+    {
+        lock (_lock)
+            return index < 0 ? _sparse.LastOrDefault() : _sparse.FirstOrDefault(s => s.FrameIndex == index);
+    }
+
+    /// <summary>The latest accumulation (corrected and peaks frames) and the frame that ended it.</summary>
+    public PeakFrameResult? LastAccumulation
+    {
+        get
+        {
+            lock (_lock)
+                return _lastAccumulation;
+        }
+    }
+
+    public int Width => _finder.Model.Width;
+
+    public int Height => _finder.Model.Height;
+
+    public void Dispose() => _finder.Dispose();
+}

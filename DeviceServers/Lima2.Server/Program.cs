@@ -1,0 +1,21 @@
+using Lima2.Server;
+using Lima2.Server.Devices;
+using Tango.Server;
+
+// Lima2Server <instance> [-v4] [-ORBendPoint giop:tcp:127.0.0.1:PORT]   (a Tango server, as Starter runs it)
+// Lima2Server --register <beamline.yaml>                                 (register servers, devices, properties)
+if (args is ["--register", var config, ..])
+    return Registration.Register(config, Console.Out);
+
+Type[] classes =
+[
+    typeof(ControlDevice), typeof(ReceiverDevice), typeof(LegacyProcessingDevice), typeof(SmxProcessingDevice),
+    typeof(XpcsProcessingDevice), typeof(FailingProcessingDevice),
+];
+var server = new TangoServer(classes);
+_ = server.Ready.ContinueWith(t =>
+{
+    if (t.IsCompletedSuccessfully && !args.Contains("-nodb"))
+        Schemas.Publish(Console.Error);
+}, TaskScheduler.Default);
+return server.Run(args);

@@ -1,0 +1,306 @@
+using System.Collections.Concurrent;
+using Lima2.Core.Parameters;
+using Lima2.Protocol;
+using Lima2.Server.Processing;
+
+namespace Lima2.Server.Receiver;
+
+/// <summary>Creates and deletes the processing device of a run (Tango devices in the server, a list in tests).</summary>
+public interface IProcessingHost
+{
+    /// <summary>Makes the run reachable as a processing device; returns the device name.</summary>
+    string Create(PipelineRun run);
+
+    void Delete(string deviceName);
+}
+
+/// <summary>
+/// The receiver device's logic: params written before Prepare, one <see cref="PipelineRun"/> per Prepare uuid (with its
+/// processing device), the state machine (IDLE → PREPARED → RUNNING → IDLE by itself at the end of its share), and
+/// the counters the beamline watches.
+/// </summary>
+public sealed class ReceiverLogic : IAsyncDisposable
+{
+    private readonly IProcessingHost _host;
+    private readonly ConcurrentDictionary<string, (PipelineRun Run, string Device)> _pipelines = new();
+    private readonly Lock _lock = new();
+    private AcqState _state = AcqState.Idle;
+    private string _reason = "idle: ready for an acquisition";
+    private string _acqParamsJson;
+    private string _procParamsJson;
+    private AcqParams<SimulatorDet> _acq = new();
+    private ProcParams _proc = new LegacyProcParams();
+    private PipelineRun? _current;
+    private Task? _running;
+    private CancellationTokenSource? _stop;
+    private string _lastError = LimaError.NoError;
+    private int _xferred;
+
+    public ReceiverLogic(ReceiverSetup setup, IProcessingHost host)
+    {
+        Setup = setup;
+        _host = host;
+        _acqParamsJson = ParamsDocument.Write(_acq);
+        _procParamsJson = ParamsDocument.Write(_proc);
+    }
+
+    public ReceiverSetup Setup { get; }
+
+    /// <summary>Raised outside the lock after each state change.</summary>
+    public event Action<AcqState>? StateChanged;
+
+    /// <summary>Raised when the receiver's share is done (nb_frames_xferred's data-ready event).</summary>
+    public event Action<int>? Transferred;
+
+    public AcqState State
+    {
+        get
+        {
+            lock (_lock)
+                return _state;
+        }
+    }
+
+    public string Reason
+    {
+        get
+        {
+            lock (_lock)
+                return _reason;
+        }
+    }
+
+    public string LastError => Volatile.Read(ref _lastError);
+
+    public PipelineRun? Current => Volatile.Read(ref _current);
+
+    public IReadOnlyList<string> Pipelines => _pipelines.Keys.Order().ToArray();
+
+    public string? ProcessingDevice(string uuid) => _pipelines.TryGetValue(uuid, out var p) ? p.Device : null;
+
+    public string AcqParamsJson
+    {
+        get => _acqParamsJson;
+        set
+        {
+            var parsed = ParamsDocument.Parse<AcqParams<SimulatorDet>>(value, "acq_params");
+            ParamsValidator.ThrowIfAny(ParamsValidator.Validate(parsed));
+            lock (_lock)
+            {
+                RefuseWhileRunning("acq_params");
+                _acq = parsed;
+                _acqParamsJson = value;
+            }
+        }
+    }
+
+    public string ProcParamsJson
+    {
+        get => _procParamsJson;
+        set
+        {
+            var parsed = ProcParamsDocument.Parse(value);
+            if (parsed is SmxProcParams smx)
+                PeakFindingNode.Validate(smx);
+            lock (_lock)
+            {
+                RefuseWhileRunning("proc_params");
+                _proc = parsed;
+                _procParamsJson = value;
+            }
+        }
+    }
+
+    // ---- counters (of the current run) ----
+
+    public long FramesReceived => Current?.Counters?.Received ?? 0;
+
+    public long FramesProcessed => Current?.Counters?.Processed ?? 0;
+
+    public long FramesDropped => Current?.Counters?.Dropped ?? 0;
+
+    public long FramesSaved => Current?.Saved ?? 0;
+
+    /// <summary>Frames handed on by this receiver: processed ones (what the conductor sums as nb_frames_xferred).</summary>
+    public long FramesTransferred => FramesProcessed;
+
+    public void Prepare(string uuid)
+    {
+        if (!Guid.TryParse(uuid, out _))
+            throw new ArgumentException($"Prepare: '{uuid}' is not a uuid");
+        AcqParams<SimulatorDet> acq;
+        ProcParams proc;
+        lock (_lock)
+        {
+            if (_state != AcqState.Idle)
+                throw new StateException($"Prepare needs acq_state idle, it is {Label(_state)}" +
+                                         (_state == AcqState.Fault ? $" ({_reason}): Reset first" : ""));
+            if (_pipelines.ContainsKey(uuid))
+                throw new ArgumentException($"Prepare: pipeline {uuid} exists already: use a new uuid or erasePipeline first");
+            acq = _acq;
+            proc = _proc;
+        }
+        var run = PipelineRun.PrepareAsync(uuid, Setup, acq, proc, CancellationToken.None).GetAwaiter().GetResult();
+        string device;
+        try
+        {
+            device = _host.Create(run);
+        }
+        catch
+        {
+            run.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+        _pipelines[uuid] = (run, device);
+        run.Finished += OnFinished;
+        Volatile.Write(ref _current, run);
+        _lastError = LimaError.NoError;
+        Set(AcqState.Prepared, $"prepared {uuid} ({proc.ClassName}, processing device {device})");
+    }
+
+    /// <summary>Starts the prepared run; a Start while this run is already started is a no-op (the control device
+    /// and a client may both send it).</summary>
+    public void Start()
+    {
+        PipelineRun run;
+        lock (_lock)
+        {
+            if (_state != AcqState.Prepared)
+            {
+                // already started (running, or even finished already): the second sender is too late, not wrong
+                if (_current is { } started && (_running is not null || started.IsFinished) && _state != AcqState.Fault)
+                    return;
+                throw new StateException($"Start needs acq_state prepared, it is {Label(_state)}");
+            }
+            run = _current!;
+            _stop = new CancellationTokenSource();
+            SetLocked(AcqState.Running, $"running {run.Uuid}");
+            var token = _stop.Token;
+            _running = Task.Run(() => run.RunAsync(token));
+        }
+        Raise();
+    }
+
+    public void Trigger()
+    {
+        if (State != AcqState.Running)
+            throw new StateException($"Trigger needs acq_state running, it is {Label(State)}");
+        Current?.Trigger();
+    }
+
+    /// <summary>Aborts the run and returns once it has ended (files closed); no-op when nothing runs.</summary>
+    public void Stop()
+    {
+        Task? running;
+        lock (_lock)
+        {
+            running = _running;
+            _stop?.Cancel();
+            if (_state == AcqState.Prepared)
+                SetLocked(AcqState.Idle, $"stopped before start ({_current?.Uuid})");
+        }
+        Raise();
+        running?.Wait(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Back to IDLE from any state: a running acquisition is aborted first.</summary>
+    public void Reset()
+    {
+        Stop();
+        lock (_lock)
+        {
+            _lastError = LimaError.NoError;
+            SetLocked(AcqState.Idle, "reset: ready for an acquisition");
+        }
+        Raise();
+    }
+
+    /// <summary>Deletes a pipeline and its processing device (refused while that pipeline runs).</summary>
+    public void ErasePipeline(string uuid)
+    {
+        if (!_pipelines.TryGetValue(uuid, out var entry))
+            throw new ArgumentException($"erasePipeline: no pipeline {uuid} (live: {string.Join(", ", Pipelines)})");
+        lock (_lock)
+            if (entry.Run == _current && _state is AcqState.Running)
+                throw new StateException($"erasePipeline: {uuid} is running: Stop first");
+        _pipelines.TryRemove(uuid, out _);
+        _host.Delete(entry.Device);
+        lock (_lock)
+        {
+            if (entry.Run == _current)
+            {
+                if (_state == AcqState.Prepared)
+                    SetLocked(AcqState.Idle, $"pipeline {uuid} erased");
+                _current = null;
+                _running = null;
+            }
+        }
+        Raise();
+        entry.Run.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    private void OnFinished(PipelineRun run)
+    {
+        lock (_lock)
+        {
+            if (run != _current)
+                return;
+            _running = null;
+            if (run.Error is { } error)
+            {
+                _lastError = error.ToJson();
+                SetLocked(AcqState.Fault, $"{run.Uuid} failed: {error.What}");
+            }
+            else if (_state == AcqState.Running)
+                SetLocked(AcqState.Idle, $"finished {run.Uuid}: {FramesReceived} frames received, {FramesSaved} saved, {FramesDropped} dropped");
+        }
+        Interlocked.Exchange(ref _xferred, (int)Math.Min(int.MaxValue, FramesTransferred));
+        Raise();
+        Transferred?.Invoke(_xferred);
+    }
+
+    private void RefuseWhileRunning(string what)
+    {
+        if (_state == AcqState.Running)
+            throw new StateException($"{what} cannot change while running: Stop first");
+    }
+
+    private static string Label(AcqState s) => s.ToString().ToLowerInvariant();
+
+    private AcqState? _pending;
+
+    private void Set(AcqState state, string reason)
+    {
+        lock (_lock)
+            SetLocked(state, reason);
+        Raise();
+    }
+
+    private void SetLocked(AcqState state, string reason)
+    {
+        _reason = reason;
+        if (_state != state)
+            _pending = state;
+        _state = state;
+    }
+
+    private void Raise()
+    {
+        AcqState? changed;
+        lock (_lock)
+        {
+            changed = _pending;
+            _pending = null;
+        }
+        if (changed is { } s)
+            StateChanged?.Invoke(s);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Stop();
+        foreach (var uuid in _pipelines.Keys.ToList())
+            if (_pipelines.TryRemove(uuid, out var entry))
+                await entry.Run.DisposeAsync().ConfigureAwait(false);
+    }
+}

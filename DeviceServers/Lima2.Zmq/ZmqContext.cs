@@ -1,0 +1,39 @@
+namespace Lima2.Zmq;
+
+/// <summary>A ZeroMQ context: the I/O threads its sockets share. Disposed after its sockets.</summary>
+public sealed class ZmqContext : IDisposable
+{
+    internal ZmqContextHandle Handle { get; } = ZmqContextHandle.Create();
+
+    public ZmqSocket CreateSocket(ZmqSocketType type) => new(ZmqSocketHandle.Create(Handle, (int)type), type);
+
+    public void Dispose() => Handle.Dispose();
+}
+
+public enum ZmqSocketType
+{
+    Pub = 1,
+    Sub = 2,
+    Pull = 7,
+    Push = 8,
+}
+
+/// <summary>The socket options we set (values of libzmq's <c>ZMQ_*</c> constants).</summary>
+public enum ZmqOption
+{
+    Subscribe = 6,
+    ReceiveBuffer = 12,
+    Linger = 17,
+    SendHighWaterMark = 23,
+    ReceiveHighWaterMark = 24,
+    ReceiveTimeout = 27,
+    SendTimeout = 28,
+}
+
+[Flags]
+public enum ZmqPollEvents : short
+{
+    None = 0,
+    In = 1,
+    Out = 2,
+}

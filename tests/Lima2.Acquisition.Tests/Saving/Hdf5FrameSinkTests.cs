@@ -1,0 +1,178 @@
+using Lima2.Compression;
+using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
+using Lima2.Hdf5;
+using Lima2.Hdf5.Saving;
+using Lima2.TestSupport;
+using Lima2.Acquisition.Tests.Hdf5;
+
+namespace Lima2.Acquisition.Tests.Saving;
+
+public sealed class Hdf5FrameSinkTests : IDisposable
+{
+    private readonly SavingFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private async Task Save(SavingParams saving, IEnumerable<Frame> frames, SinkOptions? options = null)
+    {
+        await using var sink = new Hdf5FrameSink(saving, SavingFolder.Info, new SavingRoot(_folder.Root), options);
+        foreach (var frame in frames)
+        {
+            await sink.WriteAsync(frame, CancellationToken.None);
+            frame.Dispose();
+        }
+        await sink.CompleteAsync(CancellationToken.None);
+    }
+
+    [Theory]
+    [InlineData(SavingCompression.None, new int[0])]
+    [InlineData(SavingCompression.Zip, new[] { 1 })]
+    [InlineData(SavingCompression.BshufLz4, new[] { 32008 })]
+    public async Task Frames_roll_over_files_and_read_back_pixel_exact_in_h5py(SavingCompression compression, int[] filters)
+    {
+        await Save(_folder.Params(compression), Enumerable.Range(0, 7).Select(i => SavingFolder.Frame(i, i)), new SinkOptions(Parallelism: 3));
+
+        var files = Directory.GetFiles(Path.Combine(_folder.Root, "data")).Select(f => Path.GetFileName(f)!).Order().ToArray();
+        Assert.Equal(["scan_0_00000.h5", "scan_0_00001.h5", "scan_0_00002.h5"], files);
+        for (var f = 0; f < 3; f++)
+        {
+            var view = H5PyView.Read(Path.Combine(_folder.Root, "data", files[f]), "/entry_0000/measurement/data");
+            var count = f < 2 ? 3 : 1;
+            Assert.Equal(new long[] { count, 10, 24 }, view.Shape);
+            Assert.Equal(filters, view.Filters);
+            Assert.Equal(Enumerable.Range(3 * f, count).SelectMany(i => SavingFolder.Bytes(i)), view.Data);
+            Assert.Equal("NXdetector", view.Group("/entry_0000/instrument/detector"));
+            Assert.Equal("NXdata", view.Group("/entry_0000/instrument/detector/plot"));
+            Assert.Equal("/entry_0000/instrument/detector/data", view.Link("/entry_0000/instrument/detector/plot/data"));
+            Assert.Equal("image", view.Attribute("/entry_0000/instrument/detector/data@interpretation"));
+        }
+    }
+
+    [Fact]
+    public async Task A_bitshuffle_chunk_that_came_with_the_frame_is_written_as_it_is()
+    {
+        var frames = new List<Frame>();
+        var chunks = new List<byte[]>();
+        for (var i = 0; i < 2; i++)
+        {
+            var pixels = SavingFolder.Bytes(i);
+            // A block size bitshuffle would not choose by itself: a recompressed chunk could not look the same.
+            var chunk = new byte[BitshuffleLz4.MaxEncodedLength(pixels.Length, 2, 64)];
+            chunk = chunk[..BitshuffleLz4.Encode(pixels, chunk, 2, 64)];
+            chunks.Add(chunk);
+            var frame = SavingFolder.Frame(i, i);
+            frame.AttachEncoded(FrameEncoding.BitshuffleLz4, PooledBuffer.Unpooled(chunk.ToArray()), chunk.Length);
+            frames.Add(frame);
+        }
+        await Save(_folder.Params(SavingCompression.BshufLz4), frames);
+
+        var file = Path.Combine(_folder.Root, "data", "scan_0_00000.h5");
+        var output = Python.Eval($"""
+            import h5py
+            with h5py.File("{file}") as f:
+                d = f["/entry_0000/instrument/detector/data"]
+                for i in range(2):
+                    print(d.id.read_direct_chunk((i, 0, 0))[1].hex())
+            """);
+        var stored = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(chunks.Select(c => Convert.ToHexStringLower(c)), stored);
+        Assert.Equal(Enumerable.Range(0, 2).SelectMany(i => SavingFolder.Bytes(i)),
+            H5PyView.Read(file, "/entry_0000/instrument/detector/data").Data);
+    }
+
+    [Fact]
+    public async Task An_existing_file_with_policy_abort_stops_before_anything_is_written_and_overwrite_replaces_it()
+    {
+        await Save(_folder.Params(), [SavingFolder.Frame(0, 0)]);
+        var error = Assert.Throws<IOException>(() => new Hdf5FrameSink(_folder.Params(), SavingFolder.Info, new SavingRoot(_folder.Root)));
+        Assert.Contains("scan_0_00000.h5 already exists", error.Message);
+
+        await Save(_folder.Params() with { FileExistsPolicy = FileExistsPolicy.Overwrite }, [SavingFolder.Frame(5, 0), SavingFolder.Frame(6, 1)]);
+        var view = H5PyView.Read(Path.Combine(_folder.Root, "data", "scan_0_00000.h5"), "/entry_0000/instrument/detector/data");
+        Assert.Equal(new long[] { 2, 10, 24 }, view.Shape);
+    }
+
+    [Theory]
+    [InlineData("../escape")]
+    [InlineData("data/../../escape")]
+    [InlineData("/etc")]
+    public void Paths_outside_the_saving_root_are_refused(string basePath)
+    {
+        var error = Assert.Throws<UnauthorizedAccessException>(() =>
+            new Hdf5FrameSink(_folder.Params(basePath: basePath), SavingFolder.Info, new SavingRoot(_folder.Root)));
+        Assert.Contains(basePath, error.Message);
+    }
+
+    [Fact]
+    public void A_symbolic_link_out_of_the_root_is_refused_and_nothing_is_created_beyond_it()
+    {
+        var outside = Directory.CreateTempSubdirectory("outside-").FullName;
+        try
+        {
+            Directory.CreateSymbolicLink(Path.Combine(_folder.Root, "link"), outside);
+            var error = Assert.Throws<UnauthorizedAccessException>(() =>
+                new Hdf5FrameSink(_folder.Params(basePath: "link/sub"), SavingFolder.Info, new SavingRoot(_folder.Root)));
+            Assert.Contains("through a link", error.Message);
+            Assert.Empty(Directory.GetFileSystemEntries(outside));
+
+            Directory.CreateDirectory(Path.Combine(_folder.Root, "data"));
+            File.CreateSymbolicLink(Path.Combine(_folder.Root, "data", "scan_0_00000.h5"), Path.Combine(outside, "victim.h5"));
+            Assert.Throws<UnauthorizedAccessException>(() =>
+                new Hdf5FrameSink(_folder.Params() with { FileExistsPolicy = FileExistsPolicy.Overwrite }, SavingFolder.Info, new SavingRoot(_folder.Root)));
+            Assert.Empty(Directory.GetFileSystemEntries(outside));
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_full_disk_is_a_clear_error_and_the_frames_written_are_counted()
+    {
+        var mount = Path.Combine(_folder.Root, "small");
+        Directory.CreateDirectory(mount);
+        using (var m = ChildProcess.Start("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mount]))
+            Assert.Equal(0, m.WaitForExit(TimeSpan.FromSeconds(10)));
+        try
+        {
+            var big = new FrameInfo(256, 256, PixelType.Gray16); // 128 KiB a frame, 1 MiB of disk
+            var saving = _folder.Params(basePath: "small", perFile: 100);
+            var sink = new Hdf5FrameSink(saving, big, new SavingRoot(_folder.Root));
+            Exception? error = null;
+            long offered = 0;
+            try
+            {
+                for (; offered < 20 && error is null; offered++)
+                {
+                    using var frame = Frame.FromArray(new ushort[big.PixelCount], big.Width, big.Height, offered, offered);
+                    try
+                    {
+                        await sink.WriteAsync(frame, CancellationToken.None);
+                    }
+                    catch (Exception e)
+                    {
+                        error = e;
+                    }
+                }
+                if (error is null)
+                    error = await Record.ExceptionAsync(() => sink.CompleteAsync(CancellationToken.None).AsTask());
+            }
+            finally
+            {
+                await sink.DisposeAsync();
+            }
+            Assert.IsType<Hdf5Exception>(error);
+            Assert.Contains("No space left on device", error.Message);
+            Assert.Contains("scan_0_00000.h5", error.Message);
+            Assert.InRange(sink.FramesWritten, 1, 7);
+            Assert.True(sink.FramesWritten < offered);
+        }
+        finally
+        {
+            using var u = ChildProcess.Start("umount", [mount]);
+            u.WaitForExit(TimeSpan.FromSeconds(10));
+        }
+    }
+}

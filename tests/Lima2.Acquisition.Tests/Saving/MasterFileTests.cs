@@ -1,0 +1,63 @@
+using Lima2.Core.Parameters;
+using Lima2.Hdf5.Saving;
+using Lima2.Acquisition.Tests.Hdf5;
+
+namespace Lima2.Acquisition.Tests.Saving;
+
+public sealed class MasterFileTests : IDisposable
+{
+    private readonly SavingFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    [Theory]
+    [InlineData(2, 11, SavingCompression.BshufLz4)]
+    [InlineData(3, 14, SavingCompression.None)]
+    [InlineData(3, 2, SavingCompression.Zip)]
+    public async Task The_master_virtual_dataset_shows_every_receivers_frames_in_global_order(int receivers, int total, SavingCompression compression)
+    {
+        var root = new SavingRoot(_folder.Root);
+        for (var rank = 0; rank < receivers; rank++)
+        {
+            await using var sink = new Hdf5FrameSink(_folder.Params(compression, perFile: 2, rank: rank), SavingFolder.Info, root);
+            for (long global = rank, local = 0; global < total; global += receivers, local++)
+            {
+                using var frame = SavingFolder.Frame(global, local);
+                await sink.WriteAsync(frame, CancellationToken.None);
+            }
+            await sink.CompleteAsync(CancellationToken.None);
+        }
+        var master = MasterFile.Write(_folder.Params(compression, perFile: 2), root, SavingFolder.Info, receivers, total);
+        Assert.Equal(Path.Combine(root.Root, "data", "scan_master.h5"), master);
+
+        var view = H5PyView.Read(master, "/entry_0000/measurement/data");
+        Assert.True(view.Virtual);
+        Assert.Equal(new long[] { total, 10, 24 }, view.Shape);
+        Assert.Equal(Enumerable.Range(0, total).SelectMany(g => SavingFolder.Bytes(g)), view.Data);
+    }
+
+    [Fact]
+    public async Task Frames_a_receiver_never_saved_read_as_zeros_in_the_master_file()
+    {
+        var root = new SavingRoot(_folder.Root);
+        for (var rank = 0; rank < 2; rank++)
+        {
+            var share = rank == 0 ? 4 : 3;
+            await using var sink = new Hdf5FrameSink(_folder.Params(perFile: 2, rank: rank), SavingFolder.Info, root,
+                new SinkOptions(ExpectedFrames: share));
+            // Receiver 1 stops after its first frame (global 1) of the 3 it should get (1, 3, 5).
+            for (long global = rank, local = 0; global < (rank == 0 ? 7 : 2); global += 2, local++)
+            {
+                using var frame = SavingFolder.Frame(global, local);
+                await sink.WriteAsync(frame, CancellationToken.None);
+            }
+            await sink.CompleteAsync(CancellationToken.None);
+        }
+        var master = MasterFile.Write(_folder.Params(perFile: 2), root, SavingFolder.Info, 2, 7);
+
+        var view = H5PyView.Read(master, "/entry_0000/instrument/detector/data");
+        var zeros = new byte[SavingFolder.Info.ByteSize];
+        var expected = Enumerable.Range(0, 7).SelectMany(g => g % 2 == 0 || g == 1 ? SavingFolder.Bytes(g) : zeros);
+        Assert.Equal(expected, view.Data);
+    }
+}

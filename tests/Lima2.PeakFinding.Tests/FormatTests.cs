@@ -1,0 +1,151 @@
+using FsCheck;
+using FsCheck.Fluent;
+using System.Runtime.InteropServices;
+using Lima2.Core.IO;
+using Lima2.TestSupport;
+
+namespace Lima2.PeakFinding.Tests;
+
+/// <summary>SMX_SPARSE_FRAME encoding, PONI parsing, .npy files, the fai JSON block.</summary>
+public sealed class FormatTests
+{
+    [Fact]
+    public void SMX_sparse_frames_decode_to_what_was_encoded()
+    {
+        Prop.ForAll(Gen.Choose(0, 300).ToArbitrary(), Gen.Choose(0, 40).ToArbitrary(), (n, bins) =>
+        {
+            var rng = new Random(n * 131 + bins);
+            var f = new SparseFrame(rng.Next(1, 65536), rng.Next(1, 65536), rng.Next(), Enumerable.Range(0, n).Select(_ => rng.Next()).ToArray(),
+                Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble()).ToArray(), Enumerable.Range(0, bins).Select(_ => (float)rng.NextDouble()).ToArray(),
+                Enumerable.Range(0, bins).Select(_ => (float)rng.NextDouble()).ToArray());
+            var g = SparseFrame.Decode(f.Encode());
+            return g.Width == f.Width && g.Height == f.Height && g.FrameIndex == f.FrameIndex && g.Index.SequenceEqual(f.Index)
+                && g.Intensity.SequenceEqual(f.Intensity) && g.BackgroundAvg.SequenceEqual(f.BackgroundAvg) && g.BackgroundStd.SequenceEqual(f.BackgroundStd);
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
+    public void Numpy_reads_an_SMX_sparse_frame_with_the_documented_layout()
+    {
+        var f = new SparseFrame(2070, 2167, 42, [5, 17, 4_000_000], [1.5f, 2.25f, 1000f], [10f, 11f], [3f, 3.5f]);
+        var path = Path.Combine(Path.GetTempPath(), $"lima2-smx-{Environment.ProcessId}.bin");
+        File.WriteAllBytes(path, f.Encode());
+        try
+        {
+            var output = Python.Eval($$"""
+                import struct, numpy
+                b = open("{{path}}", "rb").read()
+                w, h, nb_bins, nb_peaks, idx = struct.unpack("<HHIII", b[:16])
+                o = 16
+                index = numpy.frombuffer(b, "<i4", nb_peaks, o); o += 4 * nb_peaks
+                intensity = numpy.frombuffer(b, "<f4", nb_peaks, o); o += 4 * nb_peaks
+                avg = numpy.frombuffer(b, "<f4", nb_bins, o); o += 4 * nb_bins
+                std = numpy.frombuffer(b, "<f4", nb_bins, o); o += 4 * nb_bins
+                assert o == len(b)
+                print(w, h, nb_bins, nb_peaks, idx, list(index), list(intensity), list(avg), list(std))
+                """);
+            Assert.Equal("2070 2167 2 3 42 [5, 17, 4000000] [1.5, 2.25, 1000.0] [10.0, 11.0] [3.0, 3.5]", output.Trim());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void PONI_version_1_and_2_files_give_the_same_geometry()
+    {
+        var v2 = Geometry.ParsePoni("""
+            # Nota: C-Order, 1 refers to the Y axis, 2 to the X axis
+            # Calibration done at Sun Nov 22 00:00:00 2026
+            poni_version: 2
+            Detector: Detector
+            Detector_config: {"pixel1": 7.5e-05, "pixel2": 7.6e-05, "max_shape": [1024, 1024]}
+            Distance: 0.12
+            Poni1: 0.0383
+            Poni2: 0.0391
+            Rot1: 0.01
+            Rot2: -0.02
+            Rot3: 0.03
+            Wavelength: 1e-10
+            """);
+        var v1 = Geometry.ParsePoni("PixelSize1: 7.5e-05\nPixelSize2: 7.6e-05\nDistance: 0.12\nPoni1: 0.0383\nPoni2: 0.0391\nRot1: 0.01\nRot2: -0.02\nRot3: 0.03\nWavelength: 1e-10\n");
+        Assert.Equal(new Geometry(0.12, 0.0383, 0.0391, 0.01, -0.02, 0.03, 7.5e-5, 7.6e-5, 1e-10), v2);
+        Assert.Equal(v2, v1);
+    }
+
+    [Fact]
+    public void Radii_with_three_tilts_equal_pyFAIs_to_float32_precision()
+    {
+        var g = new Geometry(0.15, 0.0111, 0.0072, 0.05, -0.03, 0.2, 75e-6, 72e-6);
+        var dir = Directory.CreateTempSubdirectory("lima2-geom-");
+        try
+        {
+            var poni = Path.Combine(dir.FullName, "g.poni");
+            File.WriteAllText(poni, PyFaiOracle.Poni(g, 300, 200));
+            var ours = g.RadiusMeters(300, 200);
+            NpyFile.Write(Path.Combine(dir.FullName, "ours.npy"), MemoryMarshal.AsBytes(ours.AsSpan()), "<f8", 300, 200);
+            var output = Python.Eval($$"""
+                import numpy, pyFAI
+                ai = pyFAI.load("{{poni}}")
+                r = ai.array_from_unit((300, 200), "center", "r_m", scale=False)
+                ours = numpy.load("{{dir.FullName}}/ours.npy")
+                print(int((r.astype(numpy.float32) != ours.astype(numpy.float32)).sum()), float(numpy.abs(r - ours).max()))
+                """);
+            var parts = output.Trim().Split(' ');
+            Assert.Equal("0", parts[0]);
+            Assert.True(double.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) < 1e-15, output);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Fact]
+    public void The_fai_block_reads_Lima2_field_names_and_round_trips()
+    {
+        var p = FaiParams.Parse("""
+            {"error_model": "azimuthal", "cutoff_clip": 0, "cycle": 3, "cutoff_pick": 3.5, "noise": 0.5, "patch_size": 5,
+             "connected": 4, "min_nb_peaks": 12, "dense_skip_nohits": true, "dummy": -1, "delta_dummy": 0.5,
+             "normalization_factor": 2, "radius_max": 0.1, "acc_nb_frames_reset": 100, "acc_nb_frames_xfer": 10,
+             "mask_path": "m.npy", "dark_path": "d.npy", "flat_path": "f.npy", "solid_angle_path": "s.npy",
+             "polarization_path": "p.npy", "absorption_path": "a.npy", "dark_variance_path": "dv.npy",
+             "radius1d_path": "r1.npy", "radius2d_path": "r2.npy", "csr_path": "c.h5", "cl_source_path": "/cl",
+             "dense_intensity_factor": 1, "dense_intensity_offset": 0, "dense_pixel_type": "dense_int32"}
+            """);
+        Assert.Equal(ErrorModel.Azimuthal, p.ErrorModel);
+        Assert.Equal(12, p.MinNbPeaks);
+        Assert.Equal("s.npy", p.SolidAnglePath);
+        Assert.Equal(p, FaiParams.Parse(p.ToJson()));
+        Assert.Contains("\"error_model\": \"azimuthal\"", p.ToJson());
+    }
+
+    [Fact]
+    public void Calibration_arrays_written_by_numpy_load_with_the_frame_shape()
+    {
+        var dir = Directory.CreateTempSubdirectory("lima2-calib-");
+        try
+        {
+            Python.Eval($$"""
+                import numpy
+                numpy.save("{{dir.FullName}}/flat.npy", numpy.full((4, 5), 0.5, numpy.float64))
+                numpy.save("{{dir.FullName}}/dark.npy", numpy.arange(20, dtype=numpy.uint16).reshape(4, 5))
+                numpy.save("{{dir.FullName}}/gain.npy", numpy.ones((3, 4, 5), numpy.float32) * numpy.array([40, 4, 0.4], numpy.float32)[:, None, None])
+                numpy.save("{{dir.FullName}}/ped.npy", numpy.zeros((3, 4, 5), numpy.float32))
+                """);
+            var p = new FaiParams { FlatPath = $"{dir.FullName}/flat.npy", DarkPath = $"{dir.FullName}/dark.npy" };
+            var jf = new JungfrauParams { GainPath = $"{dir.FullName}/gain.npy", PedestalPath = $"{dir.FullName}/ped.npy", PhotonEnergy = 12 };
+            var c = Calibration.Load(p, jf, 5, 4);
+            Assert.All(c.Flat!, v => Assert.Equal(0.5f, v));
+            Assert.Equal(19f, c.Dark![19]);
+            Assert.Equal(4f, c.Jungfrau!.Gain[20 + 3]);
+            Assert.Equal(0.4f, c.Jungfrau.Gain[40 + 3]);
+            Assert.Contains("(4, 5)", Assert.Throws<ArgumentException>(() => Calibration.Load(p, null, 4, 5)).Message);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+}
