@@ -123,6 +123,22 @@ public sealed partial class TangoNetTestDevice
     [Command(DisplayLevel = DispLevel.Expert)]
     public void DeleteDevice(string name) => Server.DeleteDevice(name);
 
+    /// <summary>Creates and deletes a device from a plain .NET thread, as an acquisition thread would.</summary>
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public string CreateAndDeleteFromThread(string name)
+    {
+        string? status = null;
+        var thread = new Thread(() =>
+        {
+            var device = Server.CreateDevice("TangoNetDynamic", name);
+            status = $"{device.Name} {device.State}";
+            Server.DeleteDevice(name);
+        });
+        thread.Start();
+        thread.Join();
+        return status ?? "";
+    }
+
     [Command(DisplayLevel = DispLevel.Expert)]
     public string[] ListDevices() => Server.Devices.Select(d => $"{d.ClassName}::{d.Name}").Order().ToArray();
 

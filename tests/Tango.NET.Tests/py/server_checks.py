@@ -233,6 +233,8 @@ def dynamic(d, port):
     d.command_inout("DeleteDevice", "test/dyn/1")
     out["devices after delete"] = list(d.command_inout("ListDevices"))
     out["deleted device"] = call_error(lambda: proxy(port, "test/dyn/1").state())
+    out["from a thread"] = d.command_inout("CreateAndDeleteFromThread", "test/dyn/2")
+    out["devices at the end"] = list(d.command_inout("ListDevices"))
     return out
 
 
