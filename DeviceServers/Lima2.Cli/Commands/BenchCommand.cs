@@ -64,7 +64,7 @@ internal static class BenchCommand
         });
         var text = new StringBuilder();
         var (encode, decode, ratio) = Codec(source, info);
-        var rows = new List<Row>();
+        var rows = new List<Row> { await SinkAloneAsync(source, info, frames, root, token) };
         foreach (var encoding in new[] { DectrisEncoding.BitshuffleLz4, DectrisEncoding.Raw })
         {
             var name = encoding == DectrisEncoding.BitshuffleLz4 ? "bslz4" : "raw";
@@ -167,6 +167,32 @@ internal static class BenchCommand
             (long)frames * info.ByteSize, summary.SavedBytes, note);
         Directory.Delete(Path.Combine(root, basePath), recursive: true);
         return row;
+    }
+
+    /// <summary>The HDF5 writer by itself: frames from memory, raw chunks, direct chunk write.</summary>
+    private static async Task<Row> SinkAloneAsync(IFrameSource source, FrameInfo info, int frames, string root, CancellationToken token)
+    {
+        var pixels = new byte[info.ByteSize];
+        source.Render(0, pixels);
+        var saving = new SavingParams { Enabled = true, BasePath = "sink", FilenamePrefix = "bench", NbFramesPerFile = 1000, FileExistsPolicy = FileExistsPolicy.Overwrite };
+        var clock = Stopwatch.StartNew();
+        long bytes;
+        string file;
+        await using (var sink = new Hdf5.Saving.Hdf5FrameSink(saving, info, new Hdf5.Saving.SavingRoot(root), new Hdf5.Saving.SinkOptions(ExpectedFrames: frames)))
+        {
+            for (var i = 0; i < frames; i++)
+            {
+                using var frame = new Frame(PooledBuffer.Unpooled(pixels), info, i, i);
+                await sink.WriteAsync(frame, token);
+            }
+            await sink.CompleteAsync(token);
+            bytes = sink.BytesWritten;
+            file = sink.FilePath(0);
+        }
+        Sync([file]);
+        clock.Stop();
+        Directory.Delete(Path.Combine(root, "sink"), recursive: true);
+        return new Row("Hdf5FrameSink alone, raw chunks from memory", frames, clock.Elapsed.TotalSeconds, (long)frames * info.ByteSize, bytes, "HDF5 write path only");
     }
 
     private static async Task<Row> H5pyAsync(IFrameSource source, FrameInfo info, int frames, DectrisEncoding encoding, string root, CancellationToken token)

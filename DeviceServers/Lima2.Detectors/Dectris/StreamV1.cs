@@ -234,7 +234,7 @@ public sealed class StreamV1Writer
         {
             var pixels = frame.PixelCount;
             parts.Add(Json(new { htype = "dflatfield-1.0", shape = new[] { frame.Width, frame.Height }, type = "float32" }));
-            parts.Add(MemoryMarshalOnes(pixels));
+            parts.Add(Ones(pixels));
             parts.Add(Json(new { htype = "dpixelmask-1.0", shape = new[] { frame.Width, frame.Height }, type = "uint32" }));
             parts.Add(new byte[4 * pixels]);
             parts.Add(Json(new { htype = "dcountrate_table-1.0", shape = new[] { 2, 2 }, type = "float32" }));
@@ -301,7 +301,7 @@ public sealed class StreamV1Writer
 
     private static byte[] Json<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value);
 
-    private static byte[] MemoryMarshalOnes(int count)
+    private static byte[] Ones(int count)
     {
         var ones = new float[count];
         Array.Fill(ones, 1f);

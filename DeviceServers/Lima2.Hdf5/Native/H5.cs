@@ -29,11 +29,9 @@ internal static unsafe partial class H5
     private static readonly nint Handle = Open();
 
     public static readonly long DatasetCreate = Global("H5P_CLS_DATASET_CREATE_ID_g");
-    public static readonly long DatasetAccess = Global("H5P_CLS_DATASET_ACCESS_ID_g");
     public static readonly long LinkCreate = Global("H5P_CLS_LINK_CREATE_ID_g");
     public static readonly long FileAccess = Global("H5P_CLS_FILE_ACCESS_ID_g");
     public static readonly long StringType = Global("H5T_C_S1_g");
-    public static readonly long Int64Type = Global("H5T_STD_I64LE_g");
 
     private static nint Open()
     {
@@ -168,8 +166,6 @@ internal static unsafe partial class H5
     [LibraryImport(Library)] public static partial int H5Pset_create_intermediate_group(long plist, uint create);
     [LibraryImport(Library)] public static partial int H5Pset_libver_bounds(long plist, int low, int high);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] public static partial int H5Pset_virtual(long dcpl, long virtualSpace, string sourceFile, string sourceDataset, long sourceSpace);
-    [LibraryImport(Library)] public static partial int H5Pget_nfilters(long plist);
-    [LibraryImport(Library)] public static partial int H5Pget_filter2(long plist, uint index, uint* flags, nuint* count, uint* values, nuint nameLength, byte* name, uint* config);
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] public static partial long H5Dcreate2(long location, string name, long type, long space, long lcpl, long dcpl, long dapl);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] public static partial long H5Dopen2(long location, string name, long dapl);
@@ -177,12 +173,9 @@ internal static unsafe partial class H5
     [LibraryImport(Library)] public static partial int H5Dset_extent(long dataset, ulong* size);
     [LibraryImport(Library)] public static partial long H5Dget_space(long dataset);
     [LibraryImport(Library)] public static partial long H5Dget_type(long dataset);
-    [LibraryImport(Library)] public static partial long H5Dget_create_plist(long dataset);
     [LibraryImport(Library)] public static partial int H5Dwrite(long dataset, long memType, long memSpace, long fileSpace, long dxpl, void* buffer);
     [LibraryImport(Library)] public static partial int H5Dread(long dataset, long memType, long memSpace, long fileSpace, long dxpl, void* buffer);
     [LibraryImport(Library)] public static partial int H5Dwrite_chunk(long dataset, long dxpl, uint filters, ulong* offset, nuint size, void* buffer);
-    [LibraryImport(Library)] public static partial int H5Dread_chunk(long dataset, long dxpl, ulong* offset, uint* filters, void* buffer);
-    [LibraryImport(Library)] public static partial int H5Dget_chunk_storage_size(long dataset, ulong* offset, ulong* bytes);
 
     [LibraryImport(Library)] public static partial long H5Tcopy(long type);
     [LibraryImport(Library)] public static partial int H5Tclose(long type);

@@ -122,4 +122,24 @@ public sealed class StreamReceiveTests : IDisposable
             u.WaitForExit(TimeSpan.FromSeconds(10));
         }
     }
+
+    [Fact]
+    public void A_misbehaving_detector_gives_counted_rejections_and_losses_and_the_good_frames_are_saved()
+    {
+        var endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
+        using var receiver = Lima2Cli.Start("receive", Lima2Cli.Settings(_folder, "dectris_v1", endpoint, "bshuf_lz4"));
+        Python.Run(PythonScripts.Path("bad_v1_stream.py"), [endpoint]);
+        Assert.Equal(3, receiver.WaitForExit(Limit)); // 3: finished, frames lost
+        var output = receiver.Output;
+        Assert.Contains("received 6, processed 4, dropped 2 (overload 0, lost 2, fault 0); saved 4 frames", output);
+        Assert.Contains("rejected: 2 × malformed", output);
+        Assert.Contains("rejected: 1 × duplicate frame", output);
+        Assert.Contains("rejected: 1 × out of order", output);
+
+        var view = H5PyView.Read(Path.Combine(_folder, "out", "scan_master.h5"), "/entry_0000/measurement/data");
+        var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(view.Data).ToArray();
+        Assert.Equal(6 * 16 * 8, values.Length);
+        for (var f = 0; f < 6; f++)
+            Assert.All(values.AsSpan(f * 128, 128).ToArray(), v => Assert.Equal(f is 1 or 3 ? 0 : f, v));
+    }
 }
