@@ -38,7 +38,25 @@ public static class PeaksCommand
             command.Options.Add(o);
         command.SetAction(Run);
         command.Subcommands.Add(PeaksBench.Create());
+        var devices = new Command("devices", "list the OpenCL platforms and devices (indices for --platform/--device and the gpu block)");
+        devices.SetAction(_ => ListDevices());
+        command.Subcommands.Add(devices);
         return command;
+    }
+
+    private static int ListDevices()
+    {
+        var platforms = Lima2.OpenCL.ClPlatform.All();
+        if (platforms.Count == 0)
+            Console.WriteLine("no OpenCL platform (is an ICD installed, e.g. pocl-opencl-icd?)");
+        foreach (var p in platforms)
+        {
+            Console.WriteLine($"platform {p.Index}: {p.Name} ({p.Vendor}, {p.Version})");
+            foreach (var d in p.Devices())
+                Console.WriteLine($"  device {d.Index}: {d.Name} [{d.Type}] {d.ComputeUnits} CU, {d.GlobalMemory / (1 << 20)} MiB, " +
+                    $"max work-group {d.MaxWorkGroupSize}, {(d.SupportsDouble ? "fp64" : "no fp64")}, {d.Version}, driver {d.DriverVersion}");
+        }
+        return 0;
     }
 
     private static int Run(ParseResult r)
