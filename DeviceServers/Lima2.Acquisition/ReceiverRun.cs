@@ -112,29 +112,11 @@ public sealed class ReceiverRun : IAsyncDisposable
     {
         var graph = Graph;
         _clock.Start();
-        string? error = null;
-        ChannelSummary channel;
-        try
-        {
-            channel = await _channel.RunAsync(graph, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            channel = new ChannelSummary(0, 0, "channel failed");
-            error = e.Message;
-            graph.Abort(e.Message);
-        }
-        GraphSummary summary;
-        try
-        {
-            summary = await graph.CompleteAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (GraphFaultedException e)
-        {
-            summary = e.Summary;
-            error ??= e.Message;
-        }
+        var result = await ChannelRunner.RunAsync(_channel, graph, cancellationToken).ConfigureAwait(false);
         _clock.Stop();
+        var error = result.Error?.Message;
+        var channel = result.Channel ?? new ChannelSummary(0, 0, "channel failed");
+        var summary = result.Graph;
         string? master = null;
         if (error is null)
             master = WriteMasterFile(channel);

@@ -6,4 +6,5 @@ var root = new RootCommand("lima2: stream, receive and process detector data wit
 root.Subcommands.Add(StreamCommand.Create());
 root.Subcommands.Add(ReceiveCommand.Create());
 root.Subcommands.Add(PeaksCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 return await root.Parse(args).InvokeAsync();

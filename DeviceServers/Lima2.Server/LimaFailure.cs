@@ -6,8 +6,9 @@ using Tango;
 namespace Lima2.Server;
 
 /// <summary>
-/// Errors as Lima2's clients expect them: a DevFailed of two DevErrors, the first with reason
-/// <c>LIMA_Exception</c> and the JSON <c>{"what", "errinfo"}</c> payload, the second with the plain message.
+/// Errors as Lima2's clients expect them: reason <c>LIMA_Exception</c> and the JSON <c>{"what", "errinfo"}</c>
+/// payload. The server sends that one DevError; the client's cppTango adds its own (API_CommandFailed,
+/// API_AttributeFailed), so lima2-client sees the two errors it pretty-prints (<c>len(e.args) == 2</c>).
 /// </summary>
 public static class LimaFailure
 {
@@ -27,10 +28,7 @@ public static class LimaFailure
     public static DevFailedException From(Exception error, string origin) => error switch
     {
         DevFailedException { Reason: LimaError.Reason } already => already,
-        _ => new DevFailedException([
-            new DevError(LimaError.Reason, Payload(error).ToJson(), origin),
-            new DevError(error is DevFailedException d ? d.Reason : error.GetType().Name, error.Message, origin),
-        ]),
+        _ => new DevFailedException(LimaError.Reason, Payload(error).ToJson(), origin),
     };
 
     /// <summary>Runs device code and turns any failure into a LIMA_Exception DevFailed.</summary>

@@ -4,8 +4,11 @@ using Tango.Server;
 
 // Lima2Server <instance> [-v4] [-ORBendPoint giop:tcp:127.0.0.1:PORT]   (a Tango server, as Starter runs it)
 // Lima2Server --register <beamline.yaml>                                 (register servers, devices, properties)
+// Lima2Server --instances <beamline.yaml>                                (the server instances, control first)
 if (args is ["--register", var config, ..])
     return Registration.Register(config, Console.Out);
+if (args is ["--instances", var beamline, ..])
+    return Registration.ListInstances(beamline, Console.Out);
 
 Type[] classes =
 [

@@ -75,6 +75,23 @@ public static class Registration
         }
     }
 
+    public static int ListInstances(string path, TextWriter output)
+    {
+        try
+        {
+            var b = Beamline.Load(path);
+            output.WriteLine(b.ControlInstance);
+            for (var rank = 0; rank < b.Receivers.Count; rank++)
+                output.WriteLine(b.ReceiverInstance(rank));
+            return 0;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"Lima2Server --instances {path}: {e.Message}");
+            return 1;
+        }
+    }
+
     public static void Apply(Database db, Beamline b, TextWriter output)
     {
         var receivers = Enumerable.Range(0, b.Receivers.Count).Select(b.ReceiverDevice).ToArray();

@@ -60,8 +60,11 @@ public class GraphTests
         await using var graph = GraphBuilder.Build(proc, Small, OverloadPolicy.BackPressure, 1 << 20);
         await FeedAsync(graph, 40, receivers: 3, rank: 1);
         await graph.CompleteAsync();
-        var rows = graph.Find<RoiStatisticsNode>()!.Rows.Pop();
+        var node = graph.Find<RoiStatisticsNode>()!;
+        Assert.All(node.Latest, row => Assert.Equal(1 + 3 * 39, row.FrameIdx));
+        var rows = node.Rows.Pop();
 
+        Assert.Equal(2, node.Latest.Length);
         Assert.Equal(80, rows.Length);
         for (var i = 0; i < 40; i++)
         {

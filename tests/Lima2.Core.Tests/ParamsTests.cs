@@ -79,6 +79,31 @@ public class ParamsTests
     }
 
     [Fact]
+    public void Proc_params_with_any_rois_round_trip()
+    {
+        var rects =
+            from x in Gen.Choose(0, 2000)
+            from y in Gen.Choose(0, 2000)
+            from w in Gen.Choose(1, 500)
+            from h in Gen.Choose(1, 500)
+            select new RectRoi { Topleft = new Point { X = x, Y = y }, Dimensions = new Dimensions { X = w, Y = h } };
+        var arcs =
+            from c in Gen.Choose(-100, 2100)
+            from r in Gen.Choose(0, 1000)
+            from a in Gen.Choose(0, 360)
+            select new ArcRoi { Center = new PointD { X = c / 3.0, Y = c / 7.0 }, R1 = r, R2 = r + 0.5, A1 = a - 0.25, A2 = a + 90 };
+        Prop.ForAll(Gen.ListOf(rects).ToArbitrary(), Gen.ListOf(arcs).ToArbitrary(), (r, a) =>
+        {
+            var proc = new LegacyProcParams { Statistics = new Statistics { Enabled = true, RectRois = [.. r], ArcRois = [.. a] } };
+            var text = ParamsDocument.Write(proc);
+            var back = (LegacyProcParams)ProcParamsDocument.Parse(text);
+            return ParamsDocument.Write(back) == text
+                   && back.Statistics.RectRois.SequenceEqual(proc.Statistics.RectRois)
+                   && back.Statistics.ArcRois.SequenceEqual(proc.Statistics.ArcRois);
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
     public void Zero_exposure_is_refused_with_the_field_path()
     {
         var error = Fails(() => ParamsDocument.Parse<AcqParams<SimulatorDet>>("""{"acq": {"expo_time": 0}}"""));

@@ -20,7 +20,7 @@ public sealed record StreamerOptions(
     double? FramesPerSecond = null,
     int Prefetch = 0,
     long Series = 1,
-    int SendHighWaterMark = 256);
+    int SendHighWaterMark = 64);
 
 /// <summary>
 /// The stand-in detector: serves a series as a DECTRIS detector does (header, images, end) on PUSH sockets,
@@ -77,6 +77,9 @@ public sealed class DectrisStreamer : IDisposable
     {
         var info = _source.Info;
         var series = _options.Series;
+        // Prefetched frames are encoded before the series starts, so that the stream runs at the network's pace.
+        for (long image = 0; image < Math.Min(_options.Prefetch, _options.Frames); image++)
+            Payload(image);
         foreach (var socket in _sockets)
         {
             if (_options.Version == DectrisStreamVersion.V1)

@@ -132,6 +132,21 @@ internal static unsafe partial class H5
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] public static partial long H5Fcreate(string name, uint flags, long fcpl, long fapl);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] public static partial long H5Fopen(string name, uint flags, long fapl);
     [LibraryImport(Library)] public static partial int H5Fclose(long file);
+    [LibraryImport(Library)] public static partial int H5Fget_vfd_handle(long file, long fapl, int** handle);
+
+    /// <summary>
+    /// Marks a file's descriptor close-on-exec: libhdf5 opens without it, so every child process started while the
+    /// file is open (h5py checks, dd, ...) would inherit the descriptor and keep the file's lock after we close it.
+    /// </summary>
+    public static void CloseOnExec(long file, string what)
+    {
+        int* descriptor;
+        Check(H5Fget_vfd_handle(file, Default, &descriptor), what);
+        if (fcntl(*descriptor, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */) < 0)
+            throw new Hdf5Exception($"{what}: fcntl(FD_CLOEXEC) failed: {Marshal.GetLastPInvokeErrorMessage()}");
+    }
+
+    [LibraryImport("libc", SetLastError = true)] private static partial int fcntl(int descriptor, int command, int argument);
     [LibraryImport(Library)] public static partial int H5Fflush(long file, int scope);
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] public static partial long H5Gcreate2(long location, string name, long lcpl, long gcpl, long gapl);

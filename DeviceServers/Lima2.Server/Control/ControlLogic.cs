@@ -118,15 +118,23 @@ public sealed class ControlLogic : IDisposable
         Raise();
     }
 
-    /// <summary>Ends the acquisition on the control side: back to IDLE (a FAULT stays until Reset).</summary>
+    /// <summary>
+    /// Ends the acquisition on the control side: back to IDLE (a FAULT stays until Reset). Clients send it once the
+    /// receivers are done, possibly before the next poll has seen it: while RUNNING the receivers are asked.
+    /// </summary>
     public void Close()
     {
+        if (State == AcqState.Running)
+        {
+            var busy = _receivers.AsParallel().Where(r => r.Read().State is AcqState.Running or AcqState.Prepared)
+                .Select(r => r.Name).ToList();
+            if (busy.Count > 0)
+                throw new StateException($"Close: receivers still running ({string.Join(", ", busy)}): Stop first, or wait for them to finish");
+        }
         lock (_lock)
         {
             if (_state == AcqState.Fault)
                 return;
-            if (_state == AcqState.Running && _receivers.Count > 0)
-                throw new StateException("Close: the receivers are still running: Stop first, or wait for them to finish");
             SetLocked(AcqState.Idle, $"closed {_uuid}");
         }
         Raise();

@@ -12,6 +12,7 @@ namespace Lima2.Server.Devices;
 public sealed class ControlDevice : Device
 {
     private ControlLogic? _logic;
+    private EventPusher? _events;
     private DetectorDescription _detector = DetectorDescription.For("simulator");
     private Thread? _monitor;
     private volatile bool _monitoring;
@@ -70,7 +71,8 @@ public sealed class ControlDevice : Device
     {
         _detector = DetectorDescription.For(Detector);
         _logic = new ControlLogic(Receivers.Select(r => (IReceiverLink)new TangoReceiverLink(r, TimeSpan.FromSeconds(10))).ToList());
-        _logic.StateChanged += s => PushChangeEvent("acq_state", (AcqStateLabel)s);
+        _events = new EventPusher(Logger);
+        _logic.StateChanged += s => _events.Post(() => PushChangeEvent("acq_state", (AcqStateLabel)s));
         _monitoring = true;
         _monitor = new Thread(Monitor) { Name = $"monitor {Name}", IsBackground = true };
         _monitor.Start();
@@ -83,6 +85,8 @@ public sealed class ControlDevice : Device
         _monitor?.Join();
         _logic?.Dispose();
         _logic = null;
+        _events?.Dispose();
+        _events = null;
     }
 
     protected override DevState ReadState() => StateMapping.ToDevState(Logic.State);

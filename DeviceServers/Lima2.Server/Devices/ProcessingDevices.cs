@@ -26,6 +26,7 @@ public static class ProcessingRegistry
 public abstract class ProcessingDevice : Device
 {
     private PipelineRun? _run;
+    private EventPusher? _events;
 
     [ClassProperty("Version", Description = "version of the processing pipeline")]
     public string PipelineVersion { get; set; } = Lima2Version.Processing;
@@ -75,6 +76,7 @@ public abstract class ProcessingDevice : Device
             Status = "no pipeline: processing devices are made by their receiver's Prepare";
             return;
         }
+        _events = new EventPusher(Logger);
         _run.Finished += OnFinished;
         if (_run.IsFinished)
             OnFinished(_run);
@@ -85,6 +87,8 @@ public abstract class ProcessingDevice : Device
         if (_run is not null)
             _run.Finished -= OnFinished;
         _run = null;
+        _events?.Dispose();
+        _events = null;
     }
 
     protected override DevState ReadState() => _run switch
@@ -105,9 +109,12 @@ public abstract class ProcessingDevice : Device
 
     private void OnFinished(PipelineRun run)
     {
-        if (run.Error is not null)
-            PushDataReadyEvent("last_error", 1);
-        PushDataReadyEvent("is_finished", 1);
+        _events?.Post(() =>
+        {
+            if (run.Error is not null)
+                PushDataReadyEvent("last_error", 1);
+            PushDataReadyEvent("is_finished", 1);
+        });
     }
 }
 

@@ -17,6 +17,7 @@ namespace Lima2.Server.Devices;
 public sealed class ReceiverDevice : Device, IProcessingHost
 {
     private ReceiverLogic? _logic;
+    private EventPusher? _events;
 
     [DeviceProperty("rank", Description = "this receiver's index: it gets frames i with i % nb_receivers == rank")]
     public int Rank { get; set; }
@@ -133,8 +134,9 @@ public sealed class ReceiverDevice : Device, IProcessingHost
             SavingRoot,
             ParseEnum<PeakFinderBackend>(PeakFinder, "peak_finder"));
         _logic = new ReceiverLogic(setup, this);
-        _logic.StateChanged += s => PushChangeEvent("acq_state", (AcqStateLabel)s);
-        _logic.Transferred += n => PushDataReadyEvent("nb_frames_xferred", n);
+        _events = new EventPusher(Logger);
+        _logic.StateChanged += s => _events.Post(() => PushChangeEvent("acq_state", (AcqStateLabel)s));
+        _logic.Transferred += n => _events.Post(() => PushDataReadyEvent("nb_frames_xferred", n));
         Logger.Info("receiver {Rank}/{Count} on {Channel}", Rank, NbReceivers, Channel);
     }
 
@@ -142,6 +144,8 @@ public sealed class ReceiverDevice : Device, IProcessingHost
     {
         _logic?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _logic = null;
+        _events?.Dispose();
+        _events = null;
     }
 
     protected override DevState ReadState() => StateMapping.ToDevState(Logic.State);

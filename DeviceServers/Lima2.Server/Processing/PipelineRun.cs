@@ -183,7 +183,18 @@ public sealed class PipelineRun : IAsyncDisposable
         }
         DrainRoiStatistics();
         _finished = true;
-        Finished?.Invoke(this);
+        foreach (var handler in Finished?.GetInvocationList() ?? [])
+        {
+            try
+            {
+                ((Action<PipelineRun>)handler)(this);
+            }
+            catch (Exception e)
+            {
+                // a listener's failure (an event that cannot be pushed) must not hide the run's end from the others
+                Console.Error.WriteLine($"pipeline {Uuid}: a listener of the end of the run failed: {e.Message}");
+            }
+        }
     }
 
     private void Fail(Exception e) => Interlocked.CompareExchange(ref _error, LimaFailure.Payload(e), null);

@@ -131,5 +131,7 @@ public sealed class TangoNetTestFromPyTangoTests(TangoNetTestServer server) : IC
         Assert.DoesNotContain("TangoNetDynamic::test/dyn/1",
             result.GetProperty("devices after delete").EnumerateArray().Select(e => e.GetString()));
         Assert.NotEqual(JsonValueKind.Null, result.GetProperty("deleted device").ValueKind);
+        Assert.Equal("test/dyn/2 On", result.GetProperty("from a thread").GetString());
+        Assert.Equal(["TangoNetTest::sys/tg_test/1"], result.GetProperty("devices at the end").EnumerateArray().Select(e => e.GetString()));
     }
 }

@@ -115,6 +115,9 @@ def read_only(d):
     out["long64_spectrum_ro"] = [ls.dtype == np.int64 and ls[3] == 3_000_000_000, "int64, [3]=3e9", show(ls)]
     us = d.read_attribute("ulong64_spectrum_ro").value
     out["ulong64_spectrum_ro"] = [us.dtype == np.uint64 and int(us[255]) == 255 << 40, "uint64, [255]=255<<40", show(us)]
+    q = d.read_attribute("quality_scalar")
+    got = [q.value, str(q.quality), q.time.tv_sec, q.time.tv_usec]
+    out["quality_scalar"] = [got == [42.5, "ATTR_CHANGING", 1700000000, 250000], "[42.5, ATTR_CHANGING, 1700000000, 250000]", str(got)]
     st = d.read_attribute("state_scalar").value
     out["state_scalar"] = [st == d.state(), str(d.state()), str(st)]
     labels = list(d.get_attribute_config("enum_scalar").enum_labels)
@@ -230,6 +233,8 @@ def dynamic(d, port):
     d.command_inout("DeleteDevice", "test/dyn/1")
     out["devices after delete"] = list(d.command_inout("ListDevices"))
     out["deleted device"] = call_error(lambda: proxy(port, "test/dyn/1").state())
+    out["from a thread"] = d.command_inout("CreateAndDeleteFromThread", "test/dyn/2")
+    out["devices at the end"] = list(d.command_inout("ListDevices"))
     return out
 
 

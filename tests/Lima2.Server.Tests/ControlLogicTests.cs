@@ -1,0 +1,177 @@
+using Lima2.Protocol;
+using Lima2.Server.Control;
+
+namespace Lima2.Server.Tests;
+
+/// <summary>A receiver the test moves by hand; it can fail or vanish.</summary>
+internal sealed class FakeReceiver(string name) : IReceiverLink
+{
+    public string Name { get; } = name;
+    public AcqState State { get; set; } = AcqState.Idle;
+    public long Frames { get; set; }
+    public bool Gone { get; set; }
+    public string Error { get; set; } = LimaError.NoError;
+    public List<string> Calls { get; } = [];
+
+    public ReceiverSnapshot Read() => Gone ? throw new InvalidOperationException("API_DeviceNotExported") : new(State, Frames);
+
+    public string LastError() => Error;
+
+    public void Start()
+    {
+        Record("Start");
+        State = AcqState.Running;
+    }
+
+    public void Stop()
+    {
+        Record("Stop");
+        State = AcqState.Idle;
+    }
+
+    public void Trigger() => Record("Trigger");
+
+    public void Reset()
+    {
+        Record("Reset");
+        State = AcqState.Idle;
+    }
+
+    private void Record(string call)
+    {
+        if (Gone)
+            throw new InvalidOperationException("API_DeviceNotExported");
+        lock (Calls)
+            Calls.Add(call);
+    }
+
+    public void Dispose()
+    {
+    }
+}
+
+public sealed class ControlLogicTests
+{
+    private static readonly string Uuid = Guid.NewGuid().ToString();
+
+    private static (ControlLogic, FakeReceiver[]) System(int n = 2)
+    {
+        var receivers = Enumerable.Range(0, n).Select(i => new FakeReceiver($"id00/limareceiver/sim@{i}")).ToArray();
+        return (new ControlLogic(receivers), receivers);
+    }
+
+    [Fact]
+    public void Start_starts_the_receivers_still_prepared_and_the_control_goes_idle_when_all_have_finished()
+    {
+        var (control, receivers) = System(3);
+        var changes = new List<AcqState>();
+        control.StateChanged += changes.Add;
+        receivers[1].State = AcqState.Running; // a client started this one first
+        receivers[0].State = receivers[2].State = AcqState.Prepared;
+        control.Prepare(Uuid);
+        control.Start();
+        Assert.Equal(["Start"], receivers[0].Calls);
+        Assert.Empty(receivers[1].Calls);
+        Assert.Equal(["Start"], receivers[2].Calls);
+        receivers[0].State = AcqState.Idle;
+        receivers[0].Frames = 10;
+        receivers[1].Frames = 7;
+        control.Poll();
+        Assert.Equal(AcqState.Running, control.State);
+        Assert.Equal(17, control.NbFramesAcquired);
+        receivers[1].State = receivers[2].State = AcqState.Idle;
+        control.Poll();
+        Assert.Equal(AcqState.Idle, control.State);
+        Assert.Equal([AcqState.Prepared, AcqState.Running, AcqState.Idle], changes);
+        Assert.Contains("finished", control.Reason);
+    }
+
+    [Fact]
+    public void A_receiver_that_faults_puts_the_control_in_fault_with_its_error_and_reset_recovers()
+    {
+        var (control, receivers) = System();
+        control.Prepare(Uuid);
+        control.Start();
+        receivers[1].State = AcqState.Fault;
+        receivers[1].Error = new LimaError("disk full", new Dictionary<string, string>()).ToJson();
+        control.Poll();
+        Assert.Equal(AcqState.Fault, control.State);
+        Assert.Contains("sim@1 failed: disk full", control.Reason);
+        var refused = Assert.Throws<StateException>(() => control.Prepare(Guid.NewGuid().ToString()));
+        Assert.Contains("Reset first", refused.Message);
+        control.Reset();
+        Assert.Equal(AcqState.Idle, control.State);
+        Assert.All(receivers, r => Assert.Contains("Reset", r.Calls));
+    }
+
+    [Fact]
+    public void A_receiver_that_disappears_while_running_puts_the_control_in_fault_naming_it()
+    {
+        var (control, receivers) = System();
+        control.Prepare(Uuid);
+        control.Start();
+        receivers[0].Gone = true;
+        control.Poll();
+        Assert.Equal(AcqState.Fault, control.State);
+        Assert.Contains("sim@0 does not answer", control.Reason);
+    }
+
+    [Fact]
+    public void A_receiver_missing_while_idle_does_not_fault_but_prepare_says_which_one()
+    {
+        var (control, receivers) = System();
+        receivers[1].Gone = true;
+        control.Poll();
+        Assert.Equal(AcqState.Idle, control.State);
+        var e = Assert.Throws<InvalidOperationException>(() => control.Prepare(Uuid));
+        Assert.Contains("sim@1", e.Message);
+        Assert.Equal(AcqState.Idle, control.State);
+    }
+
+    [Fact]
+    public void Stop_stops_every_receiver_and_returns_to_idle()
+    {
+        var (control, receivers) = System();
+        foreach (var r in receivers)
+            r.State = AcqState.Prepared;
+        control.Prepare(Uuid);
+        control.Start();
+        control.Stop();
+        Assert.Equal(AcqState.Idle, control.State);
+        Assert.All(receivers, r => Assert.Equal(["Start", "Stop"], r.Calls));
+    }
+
+    [Fact]
+    public void Trigger_goes_to_every_receiver_only_while_running()
+    {
+        var (control, receivers) = System();
+        Assert.Throws<StateException>(control.Trigger);
+        foreach (var r in receivers)
+            r.State = AcqState.Prepared;
+        control.Prepare(Uuid);
+        control.Start();
+        control.Trigger();
+        Assert.All(receivers, r => Assert.Contains("Trigger", r.Calls));
+    }
+
+    [Fact]
+    public void Malformed_acq_params_are_refused_with_the_field_path_and_leave_the_previous_params()
+    {
+        var (control, _) = System();
+        control.AcqParamsJson = """{"acq": {"nb_frames": 5}}""";
+        var e = Assert.Throws<Lima2.Core.Parameters.ParamsException>(() =>
+            control.AcqParamsJson = """{"acq": {"nb_frames": -1, "expo_time": "fast"}}""");
+        Assert.Contains("acq_params.acq.nb_frames", e.Message);
+        Assert.Contains("acq_params.acq.expo_time", e.Message);
+        Assert.Equal(5, control.AcqParams.Acq.NbFrames);
+        Assert.Equal(AcqState.Idle, control.State);
+    }
+
+    [Fact]
+    public void Prepare_refuses_what_is_not_a_uuid()
+    {
+        var (control, _) = System();
+        Assert.Throws<ArgumentException>(() => control.Prepare("run-1"));
+        Assert.Equal(AcqState.Idle, control.State);
+    }
+}

@@ -1,0 +1,184 @@
+using System.Text.Json;
+using Lima2.Core.Frames;
+using Lima2.Core.IO;
+using Lima2.Core.Parameters;
+using Lima2.Detectors.Simulator;
+using Lima2.TestSupport;
+
+namespace Lima2.Server.Tests;
+
+/// <summary>One system (control + 2 receivers) for the tests that leave it healthy.</summary>
+public sealed class SystemFixture : IDisposable
+{
+    public Lima2System System { get; } = new();
+
+    public void Dispose() => System.Dispose();
+}
+
+/// <summary>
+/// Lima2Server processes on the embedded DataBaseds, driven by PyTango in the conductor's sequence
+/// (scripts/lima2-run.py): params, concurrent Prepare, Start, poll until idle, pops until empty, Close, erase.
+/// </summary>
+public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemFixture>
+{
+    private const int Frames = 120;
+    private const int Width = 128;
+    private const int Height = 96;
+
+    private static string AcqJson(int frames, long expoUs = 100) => $$$"""
+        {"acq": {"nb_frames": {{{frames}}}, "expo_time": {{{expoUs}}}, "latency_time": 0, "trigger_mode": "internal"},
+         "det": {"image_source": "generator",
+                 "generator": {"type": "diffraction", "pixel_type": "gray16", "width": {{{Width}}}, "height": {{{Height}}},
+                               "diffraction": {"nb_bragg_peaks": 4, "bragg_intensity_min": 3000, "bragg_intensity_max": 6000,
+                                               "rings": [], "seed": 7}
+                              }
+                }
+        }
+        """;
+
+    private static readonly SimulatorDet Det = ParamsDocument.Parse<AcqParams<SimulatorDet>>(AcqJson(1)).Det;
+
+    private string SmxJson(string prefix) => $$$"""
+        {"class_name": "LimaProcessingSmx",
+         "fifo": {"nb_fifo_frames": 32, "nb_threads": 1},
+         "statistics": {"enabled": true, "rect_rois": [{"topleft": {"x": 8, "y": 4}, "dimensions": {"x": 40, "y": 30}}]},
+         "fai": {"cutoff_pick": 5, "min_nb_peaks": 1, "error_model": "poisson", "nb_bins": 8},
+         "saving_dense": {"enabled": true, "base_path": "{{{fixture.System.Root}}}/data", "filename_prefix": "{{{prefix}}}",
+                          "nb_frames_per_file": 25, "file_exists_policy": "abort"}
+        }
+        """;
+
+    [Fact]
+    public void An_SMX_acquisition_accounts_for_every_frame_and_the_master_file_shows_the_simulators_frames()
+    {
+        var s = fixture.System.Run(AcqJson(Frames), SmxJson("smx"), "smx");
+        Assert.False(s.GetProperty("failed").GetBoolean(), s.ToString());
+        Assert.Equal(Frames, s.GetProperty("nb_frames_acquired").GetInt64());
+        Assert.Equal([Frames / 2, Frames / 2], Longs(s, "nb_frames_xferred"));
+        Assert.Equal([Frames / 2, Frames / 2], Longs(s, "nb_frames_saved"));
+        Assert.Equal([0, 0], Longs(s, "nb_frames_dropped"));
+        Assert.Equal(Enumerable.Range(0, Frames).Select(i => (long)i), Longs(s, "frame_idx"));
+        Assert.All(s.GetProperty("recv_idx").EnumerateArray(), p => Assert.Equal(p[1].GetInt32() / 2, p[0].GetInt32()));
+        Assert.Equal(Enumerable.Range(0, Frames).Select(i => (long)i), Longs(s, "roi_frames"));
+        Assert.Equal(["idle", "idle"], s.GetProperty("receiver_states").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("idle", s.GetProperty("control_state").GetString());
+        Assert.All(s.GetProperty("progress_counters").EnumerateArray(), c =>
+            Assert.Equal(Frames / 2, c.GetProperty("nb_frames_source").GetInt64()));
+        Assert.Empty(s.GetProperty("processing_exported_after_erase").EnumerateArray());
+        Assert.All(s.GetProperty("pipelines_after_erase").EnumerateArray(), p => Assert.Empty(p.EnumerateArray()));
+
+        var generator = FrameGenerator.Create(Det.Generator);
+        var frames = new ushort[Frames][];
+        for (var i = 0; i < Frames; i++)
+        {
+            var bytes = new byte[generator.Info.ByteSize];
+            generator.Render(i, bytes);
+            frames[i] = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(bytes).ToArray();
+        }
+
+        // ROI sums popped from both receivers equal the sums over the simulator's frames
+        var sums = s.GetProperty("roi_sums");
+        for (var i = 0; i < Frames; i++)
+        {
+            double expected = 0;
+            for (var y = 4; y < 34; y++)
+                for (var x = 8; x < 48; x++)
+                    expected += frames[i][y * Width + x];
+            Assert.Equal(expected, sums.GetProperty(i.ToString()).GetDouble());
+        }
+
+        // every planted peak is counted (two peaks closer than a patch may merge into one)
+        var counters = s.GetProperty("peak_counters");
+        var planted = Enumerable.Range(0, Frames).Select(i => generator.PlantedPeaks(i).Count).ToArray();
+        var found = Enumerable.Range(0, Frames).Select(i => counters.GetProperty(i.ToString()).GetInt32()).ToArray();
+        Assert.All(Enumerable.Range(0, Frames), i => Assert.InRange(found[i], planted[i] - 1, planted[i]));
+        Assert.True(found.Sum() >= planted.Sum() * 0.97, $"found {found.Sum()} of {planted.Sum()} planted peaks");
+
+        // the master file's VDS, read by h5py, holds the simulator's frames in global order
+        var master = Path.Combine(fixture.System.Root, "data", "smx_master.h5");
+        var npy = Path.Combine(fixture.System.Root, "vds.npy");
+        fixture.System.Python3("vds_dump.py", master, "/entry_0000/instrument/detector/data", npy);
+        var vds = NpyFile.Read(npy);
+        Assert.Equal([Frames, Height, Width], vds.Shape);
+        var pixels = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(vds.Data);
+        for (var i = 0; i < Frames; i++)
+            Assert.True(pixels.Slice(i * Width * Height, Width * Height).SequenceEqual(frames[i]), $"frame {i} differs");
+    }
+
+    [Fact]
+    public void Malformed_params_are_refused_as_LIMA_Exception_naming_the_field_and_change_nothing()
+    {
+        var sys = fixture.System;
+        var r = JsonDocument.Parse(sys.Python3("bad_params.py", sys.Control, sys.Receivers[0])).RootElement;
+        Assert.Equal(["idle", "prepared", "running", "stopped", "fault", "terminate"], Strings(r, "labels"));
+        foreach (var key in new[] { "ctrl_acq", "ctrl_json", "recv_proc", "recv_class", "start_idle", "prepare_bad_uuid" })
+            Assert.Equal("LIMA_Exception", r.GetProperty(key).GetProperty("reason").GetString());
+        Assert.Contains("acq_params.acq.nb_frames", r.GetProperty("ctrl_acq").GetProperty("what").GetString());
+        Assert.Contains("acq_params.acq.trigger_mode", r.GetProperty("ctrl_acq").GetProperty("what").GetString());
+        Assert.Contains("malformed JSON", r.GetProperty("ctrl_json").GetProperty("what").GetString());
+        Assert.Contains("proc.statistics.rect_rois[0].topleft.x", r.GetProperty("recv_proc").GetProperty("what").GetString());
+        Assert.Contains("unknown processing class 'LimaProcessingNope'", r.GetProperty("recv_class").GetProperty("what").GetString());
+        Assert.Contains("Start needs acq_state prepared, it is idle", r.GetProperty("start_idle").GetProperty("what").GetString());
+        // the client sees exactly the two errors lima2-client pretty-prints: ours and cppTango's own
+        foreach (var key in new[] { "ctrl_acq", "recv_proc", "start_idle" })
+            Assert.Equal(2, r.GetProperty(key).GetProperty("n").GetInt32());
+        Assert.Equal("API_CommandFailed", r.GetProperty("start_idle").GetProperty("second").GetString());
+        Assert.True(r.GetProperty("ctrl_acq_unchanged").GetBoolean());
+        Assert.True(r.GetProperty("recv_proc_unchanged").GetBoolean());
+        Assert.Equal(["idle", "idle"], Strings(r, "states"));
+        Assert.Equal("ON", r.GetProperty("tango_state").GetString());
+        Assert.Equal("acq_params", r.GetProperty("schema_ctrl").GetString());
+        Assert.Equal("acq_params", r.GetProperty("schema_recv").GetString());
+        Assert.Equal("LimaProcessingSmx", r.GetProperty("schema_smx").GetString());
+        Assert.Equal(["1.0.0"], Strings(r, "version_smx"));
+        Assert.Equal("Simulator", r.GetProperty("det_info").GetProperty("plugin").GetString());
+        Assert.Equal("core-1.0.0", r.GetProperty("version").GetString());
+    }
+
+    private static long[] Longs(JsonElement e, string name) => e.GetProperty(name).EnumerateArray().Select(x => x.GetInt64()).ToArray();
+
+    private static string[] Strings(JsonElement e, string name) => e.GetProperty(name).EnumerateArray().Select(x => x.GetString() ?? "").ToArray();
+}
+
+/// <summary>A receiver that dies mid-run: the control goes FAULT with the reason; Reset recovers once it is back.</summary>
+public sealed class ReceiverCrashTests
+{
+    [Fact]
+    public void A_receiver_killed_mid_run_puts_the_control_in_fault_naming_it_and_reset_recovers()
+    {
+        using var sys = new Lima2System();
+        var acq = Path.Combine(sys.Root, "long_acq.json");
+        var proc = Path.Combine(sys.Root, "long_proc.json");
+        File.WriteAllText(acq, """{"acq": {"nb_frames": 0, "expo_time": 20000}, "det": {"generator": {"width": 64, "height": 64}}}""");
+        File.WriteAllText(proc, """{"class_name": "LimaProcessingLegacy"}""");
+        sys.Python3("start_only.py", sys.Control, string.Join(",", sys.Receivers), acq, proc);
+        using var control = new Tango.Client.DeviceProxy(sys.Control);
+        WaitFor(() => control.Read<long>("nb_frames_acquired") > 4, "frames to flow");
+        Assert.Equal(2, control.Read<short>("acq_state"));
+
+        sys.Kill(sys.ReceiverInstance(1));
+        WaitFor(() => control.Read<short>("acq_state") == 4, "the control to go FAULT");
+        Assert.Equal(Tango.DevState.Fault, control.State());
+        Assert.Contains($"receiver {sys.Receivers[1]} does not answer", control.Status());
+
+        sys.StartServer(sys.ReceiverInstance(1));
+        control.Command("Reset");
+        Assert.Equal(0, control.Read<short>("acq_state"));
+        Assert.Equal(Tango.DevState.On, control.State());
+        var s = sys.Run("""{"acq": {"nb_frames": 10, "expo_time": 100}, "det": {"generator": {"width": 64, "height": 64}}}""",
+            """{"class_name": "LimaProcessingLegacy"}""", "after");
+        Assert.False(s.GetProperty("failed").GetBoolean(), s.ToString());
+        Assert.Equal(10, s.GetProperty("nb_frames_acquired").GetInt64());
+    }
+
+    private static void WaitFor(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"waited 20 s for {what}");
+            Thread.Sleep(50);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+using Lima2.TestSupport;
+using Tango.Client;
+
+namespace Lima2.Server.Tests;
+
+/// <summary>
+/// A Lima2 system on the embedded Tango DB: a beamline of its own (unique domain and instances) registered with
+/// <c>Lima2Server --register</c>, a control and n receivers started as Lima2Server processes; all removed when disposed.
+/// </summary>
+public sealed class Lima2System : IDisposable
+{
+    private readonly Dictionary<string, ChildProcess> _processes = [];
+
+    public Lima2System(int receivers = 2, string peakFinder = "reference")
+    {
+        var id = $"t{Environment.ProcessId}x{Guid.NewGuid().ToString("N")[..6]}";
+        Root = Directory.CreateTempSubdirectory("lima2-e2e-").FullName;
+        Config = Path.Combine(Root, "beamline.yaml");
+        var recv = string.Concat(Enumerable.Range(0, receivers).Select(_ =>
+            $"  - {{channel: simulator, memory_cap: 256MiB, peak_finder: {peakFinder}}}\n"));
+        File.WriteAllText(Config, $"""
+            server: Lima2Server
+            instance: {id}
+            domain: {id}
+            name: sim
+            saving_root: {Root}
+            receivers:
+            {recv}
+            """);
+        Instance = id;
+        Control = $"{id}/limacontrol/sim";
+        Receivers = Enumerable.Range(0, receivers).Select(r => $"{id}/limareceiver/sim@{r}").ToArray();
+        using (var register = ChildProcess.Start(Executable, ["--register", Config], EmbeddedTangoDb.Environment))
+            if (register.WaitForExit(TimeSpan.FromSeconds(30)) != 0)
+                throw new InvalidOperationException($"--register failed:\n{register.Output}");
+        var starting = new List<string> { $"{id}_control" };
+        starting.AddRange(Enumerable.Range(0, receivers).Select(r => $"{id}_recv{r}"));
+        foreach (var instance in starting)
+            StartServer(instance);
+    }
+
+    public static string Executable => Path.Combine(AppContext.BaseDirectory, "Lima2Server");
+
+    public string Root { get; }
+
+    public string Config { get; }
+
+    public string Instance { get; }
+
+    public string Control { get; }
+
+    public IReadOnlyList<string> Receivers { get; }
+
+    public string ReceiverInstance(int rank) => $"{Instance}_recv{rank}";
+
+    public void StartServer(string instance)
+    {
+        var process = ChildProcess.Start(Executable, [instance], EmbeddedTangoDb.Environment, Root);
+        _processes[instance] = process;
+        process.WaitForOutput("Ready to accept request", TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>SIGKILL, as a crash would.</summary>
+    public void Kill(string instance)
+    {
+        var process = _processes[instance];
+        process.Signal(9);
+        process.WaitForExit(TimeSpan.FromSeconds(10));
+        process.Dispose();
+        _processes.Remove(instance);
+    }
+
+    /// <summary>Runs scripts/lima2-run.py (the conductor's sequence) and returns its JSON summary.</summary>
+    public System.Text.Json.JsonElement Run(string acqJson, string procJson, string name = "run")
+    {
+        var acq = Path.Combine(Root, $"{name}_acq.json");
+        var proc = Path.Combine(Root, $"{name}_proc.json");
+        var summary = Path.Combine(Root, $"{name}_summary.json");
+        File.WriteAllText(acq, acqJson);
+        File.WriteAllText(proc, procJson);
+        Python.Run(Path.Combine(RepoPaths.Root, "scripts", "lima2-run.py"),
+            ["--control", Control, "--receivers", string.Join(",", Receivers), "--acq", acq, "--proc", proc, "--json", summary,
+             "--quiet", "--timeout", "90"], TimeSpan.FromSeconds(120), EmbeddedTangoDb.Environment);
+        return System.Text.Json.JsonDocument.Parse(File.ReadAllText(summary)).RootElement.Clone();
+    }
+
+    public string Python3(string script, params string[] arguments) =>
+        Python.Run(Path.Combine(AppContext.BaseDirectory, "py", script), arguments, TimeSpan.FromSeconds(60), EmbeddedTangoDb.Environment);
+
+    public void Dispose()
+    {
+        foreach (var p in _processes.Values)
+        {
+            p.Signal(15);
+            try
+            {
+                p.WaitForExit(TimeSpan.FromSeconds(10));
+            }
+            catch (TimeoutException)
+            {
+                // Dispose kills it
+            }
+            p.Dispose();
+        }
+        try
+        {
+            using var db = new Database();
+            foreach (var server in db.GetServerList($"Lima2Server/{Instance}_*"))
+                db.DeleteServer(server);
+        }
+        catch (Tango.DevFailedException)
+        {
+            // the database is shared and outlives us; a leftover registration is harmless
+        }
+        Directory.Delete(Root, recursive: true);
+    }
+}

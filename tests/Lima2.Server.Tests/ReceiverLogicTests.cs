@@ -1,0 +1,170 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using Lima2.Core.Parameters;
+using Lima2.Protocol;
+using Lima2.Server.Processing;
+using Lima2.Server.Receiver;
+
+namespace Lima2.Server.Tests;
+
+/// <summary>Processing "devices" as a list: what the receiver created and deleted.</summary>
+internal sealed class FakeHost : IProcessingHost
+{
+    public Dictionary<string, PipelineRun> Devices { get; } = [];
+
+    public string Create(PipelineRun run)
+    {
+        var name = $"test/limaprocessing/{run.Uuid}@{run.Setup.Rank}";
+        Devices[name] = run;
+        return name;
+    }
+
+    public void Delete(string deviceName) => Devices.Remove(deviceName);
+}
+
+public sealed class ReceiverLogicTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("lima2-recv-").FullName;
+
+    private const string Acq = """
+        {"acq": {"nb_frames": 30, "expo_time": 100},
+         "det": {"generator": {"type": "gauss", "width": 64, "height": 48, "gauss": {"peaks": [{"x0": 20, "y0": 20, "fwhm": 5, "max": 100}]}}}}
+        """;
+
+    private string Legacy(string extra = "") => $$$"""
+        {"class_name": "LimaProcessingLegacy",
+         "statistics": {"enabled": true, "rect_rois": [{"topleft": {"x": 10, "y": 10}, "dimensions": {"x": 20, "y": 20}}]},
+         "saving": {"enabled": true, "base_path": "{{{_root}}}/run", "filename_prefix": "r", "nb_frames_per_file": 10}{{{extra}}}}
+        """;
+
+    private ReceiverLogic Receiver(FakeHost host, int rank = 0, int receivers = 1) =>
+        new(new ReceiverSetup(rank, receivers, SavingRoot: _root), host);
+
+    private static void WaitFor(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out");
+            Thread.Sleep(10);
+        }
+    }
+
+    [Fact]
+    public async Task A_run_goes_prepared_running_then_idle_by_itself_with_every_frame_of_its_share_accounted_for()
+    {
+        var host = new FakeHost();
+        await using var receiver = Receiver(host, rank: 1, receivers: 2);
+        var states = new List<AcqState>();
+        receiver.StateChanged += s => { lock (states) states.Add(s); };
+        var transferred = -1;
+        receiver.Transferred += n => transferred = n;
+        receiver.AcqParamsJson = Acq;
+        receiver.ProcParamsJson = Legacy();
+        var uuid = Guid.NewGuid().ToString();
+        receiver.Prepare(uuid);
+        Assert.Equal(AcqState.Prepared, receiver.State);
+        Assert.Equal([uuid], receiver.Pipelines);
+        Assert.Single(host.Devices);
+        receiver.Start();
+        receiver.Start(); // a second sender (control and client) is not an error
+        WaitFor(() => receiver.State == AcqState.Idle);
+        Assert.Equal([AcqState.Prepared, AcqState.Running, AcqState.Idle], states);
+        Assert.Equal(15, receiver.FramesReceived);
+        Assert.Equal(15, receiver.FramesProcessed);
+        Assert.Equal(15, receiver.FramesSaved);
+        Assert.Equal(0, receiver.FramesDropped);
+        Assert.Equal(15, transferred);
+        var run = receiver.Current!;
+        Assert.True(run.IsFinished);
+        Assert.Null(run.Error);
+        var counters = JsonSerializer.Deserialize<Dictionary<string, long>>(run.ProgressCounters())!;
+        Assert.Equal(15, counters["nb_frames_source"]);
+
+        var rows = Rows(run.PopRoiStatistics(), 32);
+        Assert.Equal(Enumerable.Range(0, 15).Select(i => 1 + 2 * i), rows.Select(r => BinaryPrimitives.ReadInt32LittleEndian(r)));
+        Assert.Equal(Enumerable.Range(0, 15), rows.Select(r => BinaryPrimitives.ReadInt32LittleEndian(r.AsSpan(4))));
+        Assert.Empty(Rows(run.PopRoiStatistics(), 32));
+        var frame = run.GetFrame(-1);
+        Assert.Equal(EncodedLayouts.DenseFrame, frame.Format);
+        Assert.Equal(29UL, BinaryPrimitives.ReadUInt64LittleEndian(frame.Data.AsSpan(56)));
+        Assert.Throws<InvalidOperationException>(() => run.GetFrame(2)); // rank 1 never had an even frame
+
+        receiver.ErasePipeline(uuid);
+        Assert.Empty(receiver.Pipelines);
+        Assert.Empty(host.Devices);
+    }
+
+    [Fact]
+    public async Task Malformed_proc_params_are_refused_with_the_field_path_and_the_previous_ones_stay()
+    {
+        await using var receiver = Receiver(new FakeHost());
+        receiver.ProcParamsJson = Legacy();
+        var e = Assert.Throws<ParamsException>(() => receiver.ProcParamsJson = """{"class_name": "LimaProcessingLegacy", "fifo": {"nb_threads": 0}}""");
+        Assert.Contains("proc.fifo.nb_threads", e.Message);
+        var smx = Assert.Throws<ParamsException>(() => receiver.ProcParamsJson = """{"class_name": "LimaProcessingSmx", "fai": {"cutoff_pick": "high"}}""");
+        Assert.Contains("proc.fai.cutoff_pick", smx.Message);
+        Assert.Contains("\"LimaProcessingLegacy\"", receiver.ProcParamsJson);
+        Assert.Equal(AcqState.Idle, receiver.State);
+    }
+
+    [Fact]
+    public async Task A_ROI_outside_the_frame_fails_prepare_and_the_receiver_stays_idle_without_pipeline()
+    {
+        var host = new FakeHost();
+        await using var receiver = Receiver(host);
+        receiver.AcqParamsJson = Acq;
+        receiver.ProcParamsJson = """
+            {"class_name": "LimaProcessingLegacy",
+             "statistics": {"enabled": true, "rect_rois": [{"topleft": {"x": 60, "y": 0}, "dimensions": {"x": 20, "y": 20}}]}}
+            """;
+        var e = Assert.ThrowsAny<Exception>(() => receiver.Prepare(Guid.NewGuid().ToString()));
+        Assert.Contains("rect_rois[0]", e.Message);
+        Assert.Equal(AcqState.Idle, receiver.State);
+        Assert.Empty(receiver.Pipelines);
+        Assert.Empty(host.Devices);
+    }
+
+    [Fact]
+    public async Task The_failing_pipeline_puts_the_receiver_in_fault_with_last_error_and_reset_recovers()
+    {
+        await using var receiver = Receiver(new FakeHost());
+        receiver.AcqParamsJson = Acq;
+        receiver.ProcParamsJson = """{"class_name": "LimaProcessingFailing"}""";
+        receiver.Prepare(Guid.NewGuid().ToString());
+        receiver.Start();
+        WaitFor(() => receiver.State == AcqState.Fault);
+        var error = LimaError.Parse(receiver.LastError)!;
+        Assert.Contains("failed", error.What);
+        Assert.Equal(error.What, receiver.Current!.Error!.What);
+        var refused = Assert.Throws<StateException>(() => receiver.Prepare(Guid.NewGuid().ToString()));
+        Assert.Contains("Reset first", refused.Message);
+        receiver.Reset();
+        Assert.Equal(AcqState.Idle, receiver.State);
+        Assert.Equal(LimaError.NoError, receiver.LastError);
+    }
+
+    [Fact]
+    public async Task Stop_aborts_an_endless_run_and_returns_once_it_has_ended()
+    {
+        await using var receiver = Receiver(new FakeHost());
+        receiver.AcqParamsJson = Acq.Replace("\"nb_frames\": 30", "\"nb_frames\": 0");
+        receiver.ProcParamsJson = Legacy();
+        receiver.Prepare(Guid.NewGuid().ToString());
+        receiver.Start();
+        WaitFor(() => receiver.FramesProcessed > 5);
+        receiver.Stop();
+        Assert.Equal(AcqState.Idle, receiver.State);
+        var c = receiver.Current!.Counters!;
+        Assert.Equal(c.Received, c.Processed + c.Dropped);
+        Assert.True(receiver.Current.IsFinished);
+    }
+
+    private static List<byte[]> Rows(EncodedData encoded, int size)
+    {
+        Assert.Equal(EncodedLayouts.StructuredArray, encoded.Format);
+        return encoded.Data.Skip(EncodedLayouts.HeaderSize).Chunk(size).ToList();
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+}
