@@ -121,10 +121,4 @@ public static class PeaksCsv
         }
         return peaks;
     }
-
-    public static void Write(TextWriter writer, IEnumerable<Peak> peaks, bool header = true)
-    {
-        if (header) writer.WriteLine(Header);
-        foreach (var p in peaks) writer.WriteLine(Line(p));
-    }
 }

@@ -44,6 +44,7 @@ public static class PeaksBench
         {
             var frames = OpenFrames(r);
             using var frame = ReadFrame(frames, 0);
+            (frames as IDisposable)?.Dispose();
             var (model, fai) = BuildModel(r, frames.Info);
             var repeat = Math.Max(1, r.GetValue(RepeatOpt));
             Console.WriteLine($"frame {frames.Info} ({frames.Info.PixelCount / 1e6:F2} Mpx), {model.NbBins} bins, error model {fai.ErrorModel.ToString().ToLowerInvariant()}, " +
@@ -101,7 +102,9 @@ public static class PeaksBench
     {
         var seconds = r.GetValue(FpsOpt);
         var threads = Math.Max(1, r.GetValue(ThreadsOpt));
-        using var original = ReadFrame(OpenFrames(r), 0);
+        var source = OpenFrames(r);
+        using var original = ReadFrame(source, 0);
+        (source as IDisposable)?.Dispose();
         var frame = original;
         PeakFinder? u16Finder = null;
         if (r.GetValue(Uint16Opt) && info.PixelType != PixelType.Gray16)

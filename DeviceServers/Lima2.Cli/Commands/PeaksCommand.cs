@@ -16,14 +16,14 @@ public static class PeaksCommand
 {
     internal static readonly Argument<FileInfo> FramesArg = new("frames")
     {
-        Description = "frames: .npy (2-D or 3-D stack), or raw .bin/.bin.gz with --shape and --dtype (HDF5 needs Lima2.Hdf5, not merged yet)",
+        Description = "frames: HDF5 (.h5/.hdf5/.nxs, with --dataset), .npy (2-D or 3-D stack), or raw .bin/.bin.gz with --shape and --dtype",
     };
     internal static readonly Option<FileInfo> PoniOpt = new("--poni") { Description = "pyFAI PONI geometry file", Required = true };
     internal static readonly Option<FileInfo?> MaskOpt = new("--mask") { Description = "mask, 1 = masked: .npy, or raw uint8 .bin/.bin.gz" };
     internal static readonly Option<string?> ParamsOpt = new("--params") { Description = "SMX fai parameters: a JSON file or inline JSON" };
     internal static readonly Option<string?> ShapeOpt = new("--shape") { Description = "HxW of raw frames, e.g. 2167x2070" };
     internal static readonly Option<string> DtypeOpt = new("--dtype") { Description = "pixel type of raw frames: uint8 int8 uint16 int16 uint32 int32 float32", DefaultValueFactory = _ => "int32" };
-    internal static readonly Option<string?> DatasetOpt = new("--dataset") { Description = "dataset path inside an HDF5 file" };
+    internal static readonly Option<string> DatasetOpt = new("--dataset") { Description = "dataset of frames (N, H, W) or (H, W) inside an HDF5 file", DefaultValueFactory = _ => "/entry_0000/measurement/data" };
     internal static readonly Option<string> BackendOpt = new("--backend") { Description = "auto, opencl or reference", DefaultValueFactory = _ => "auto" };
     internal static readonly Option<int> PlatformOpt = new("--platform") { Description = "OpenCL platform index", DefaultValueFactory = _ => 0 };
     internal static readonly Option<int> DeviceOpt = new("--device") { Description = "OpenCL device index", DefaultValueFactory = _ => 0 };
@@ -38,14 +38,33 @@ public static class PeaksCommand
             command.Options.Add(o);
         command.SetAction(Run);
         command.Subcommands.Add(PeaksBench.Create());
+        var devices = new Command("devices", "list the OpenCL platforms and devices (indices for --platform/--device and the gpu block)");
+        devices.SetAction(_ => ListDevices());
+        command.Subcommands.Add(devices);
         return command;
+    }
+
+    private static int ListDevices()
+    {
+        var platforms = Lima2.OpenCL.ClPlatform.All();
+        if (platforms.Count == 0)
+            Console.WriteLine("no OpenCL platform (is an ICD installed, e.g. pocl-opencl-icd?)");
+        foreach (var p in platforms)
+        {
+            Console.WriteLine($"platform {p.Index}: {p.Name} ({p.Vendor}, {p.Version})");
+            foreach (var d in p.Devices())
+                Console.WriteLine($"  device {d.Index}: {d.Name} [{d.Type}] {d.ComputeUnits} CU, {d.GlobalMemory / (1 << 20)} MiB, " +
+                    $"max work-group {d.MaxWorkGroupSize}, {(d.SupportsDouble ? "fp64" : "no fp64")}, {d.Version}, driver {d.DriverVersion}");
+        }
+        return 0;
     }
 
     private static int Run(ParseResult r)
     {
         try
         {
-            var frames = OpenFrames(r);
+            using var opened = OpenFrames(r) as IDisposable;
+            var frames = (IFrameSource)opened!;
             var count = (int)(frames.Count ?? 1);
             var (model, fai) = BuildModel(r, frames.Info);
             using var finder = PeakFinder.Create(model, frames.Info.PixelType, Options(r));
@@ -67,7 +86,7 @@ public static class PeaksCommand
             Console.Error.WriteLine($"{count} frame(s), {hits} hit(s) (min_nb_peaks {fai.MinNbPeaks}), {peaks} peak(s), {watch.Elapsed.TotalMilliseconds / count:F1} ms/frame");
             return 0;
         }
-        catch (Exception e) when (e is ArgumentException or IOException or FormatException or NotSupportedException or Lima2.OpenCL.OpenClException)
+        catch (Exception e) when (e is ArgumentException or IOException or FormatException or NotSupportedException or Lima2.OpenCL.OpenClException or Lima2.Hdf5.Hdf5Exception or InvalidDataException)
         {
             Console.Error.WriteLine($"lima2 peaks: {e.Message}");
             return 2;
@@ -125,6 +144,7 @@ public static class PeaksCommand
     }
 
     /// <summary>The frames named on the command line. HDF5 plugs in here as one more <see cref="IFrameSource"/>.</summary>
+    /// <remarks>Every source returned is also <see cref="IDisposable"/>.</remarks>
     internal static IFrameSource OpenFrames(ParseResult r)
     {
         var file = r.GetValue(FramesArg)!;
@@ -132,7 +152,7 @@ public static class PeaksCommand
             throw new FileNotFoundException($"no frames file {file.FullName}");
         var name = file.Name.ToLowerInvariant();
         if (name.EndsWith(".h5") || name.EndsWith(".hdf5") || name.EndsWith(".nxs"))
-            throw new NotSupportedException($"{file.Name}: HDF5 input (dataset {r.GetValue(DatasetOpt) ?? "?"}) needs Lima2.Hdf5, which is not merged yet; use .npy or raw frames");
+            return Lima2.Detectors.Loader.Hdf5FrameSource.Open(file.FullName, r.GetValue(DatasetOpt)!);
         if (name.EndsWith(".npy"))
             return new NpyFrameSource(file.FullName);
         var shape = r.GetValue(ShapeOpt) ?? throw new ArgumentException($"{file.Name}: raw frames need --shape HxW");
@@ -156,7 +176,7 @@ public static class PeaksCommand
 }
 
 /// <summary>Raw little-endian frames back to back, optionally gzip-compressed (read whole).</summary>
-public sealed class RawFrameSource : IFrameSource
+public sealed class RawFrameSource : IFrameSource, IDisposable
 {
     private readonly byte[] _bytes;
 
@@ -175,6 +195,10 @@ public sealed class RawFrameSource : IFrameSource
 
     public void Render(long index, Span<byte> destination) => _bytes.AsSpan(checked((int)index * Info.ByteSize), Info.ByteSize).CopyTo(destination);
 
+    public void Dispose()
+    {
+    }
+
     internal static byte[] ReadAllBytes(string path)
     {
         if (!File.Exists(path))
@@ -189,7 +213,7 @@ public sealed class RawFrameSource : IFrameSource
 }
 
 /// <summary>A numpy .npy file holding one frame (H, W) or a stack (N, H, W).</summary>
-public sealed class NpyFrameSource : IFrameSource
+public sealed class NpyFrameSource : IFrameSource, IDisposable
 {
     private readonly NpyFile.NpyArray _array;
 
@@ -212,4 +236,8 @@ public sealed class NpyFrameSource : IFrameSource
     public long? Count { get; }
 
     public void Render(long index, Span<byte> destination) => _array.Data.AsSpan(checked((int)index * Info.ByteSize), Info.ByteSize).CopyTo(destination);
+
+    public void Dispose()
+    {
+    }
 }
