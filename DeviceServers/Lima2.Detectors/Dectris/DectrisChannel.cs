@@ -197,7 +197,11 @@ public sealed class DectrisChannel : IDetectorChannel
         {
             // Stop or abort while waiting for a buffer, a message slot or room in the decoding queue.
         }
-        delivery.Complete();
+        finally
+        {
+            // Frames already admitted are handed over or reported lost whatever ended the run.
+            delivery.Complete();
+        }
         return new ChannelSummary(Delivered, Lost, end);
     }
 
