@@ -40,7 +40,8 @@ internal static class BenchCommand
             var info = new FrameInfo(result.GetValue(width), result.GetValue(height), PixelType.Gray16);
             var root = result.GetValue(folder)!;
             Directory.CreateDirectory(root);
-            var markdown = await RunAsync(info, result.GetValue(frames), root, cancellationToken);
+            var commandLine = $"lima2 bench --frames {result.GetValue(frames)} --width {info.Width} --height {info.Height} --folder {root}";
+            var markdown = await RunAsync(info, result.GetValue(frames), root, commandLine, cancellationToken);
             Console.WriteLine(markdown);
             if (result.GetValue(report) is { } path)
                 WriteSection(path, markdown);
@@ -57,7 +58,7 @@ internal static class BenchCommand
                 $"| {Path} | {Frames} | {Seconds:F2} | {Frames / Seconds:F0} | {PixelBytes / Seconds / 1e9:F2} | {DiskBytes / Seconds / 1e9:F2} | {Note} |");
     }
 
-    private static async Task<string> RunAsync(FrameInfo info, int frames, string root, CancellationToken token)
+    private static async Task<string> RunAsync(FrameInfo info, int frames, string root, string commandLine, CancellationToken token)
     {
         var source = FrameGenerator.Create(new GeneratorParams
         {
@@ -97,6 +98,8 @@ internal static class BenchCommand
             $"saving (bslz4 chunks passed through, raw frames written uncompressed). h5py: `Bench/h5py_direct_chunk_writer.py` " +
             $"(ZMQ PULL, write_direct_chunk of each blob, dataset grown per frame). dd: `dd bs=4M conv=fdatasync` of as many " +
             $"bytes as lima2 wrote. Every time includes closing and syncing the files. GB/s pixels = decoded frame bytes per second."));
+        text.AppendLine();
+        text.AppendLine($"Command: `{commandLine}` (Release build).");
         text.AppendLine();
         text.AppendLine("| path | frames | s | frames/s | GB/s pixels | GB/s to disk | note |");
         text.AppendLine("|---|---|---|---|---|---|---|");
@@ -196,6 +199,7 @@ internal static class BenchCommand
         await using var run = await ReceiverRun.StartAsync(settings, token);
         var clock = Stopwatch.StartNew();
         var summary = await run.RunAsync(token);
+        var received = clock.Elapsed;
         Sync(summary.Files);
         clock.Stop();
         await streaming;
@@ -206,7 +210,8 @@ internal static class BenchCommand
         var note = bench.Policy == OverloadPolicy.Drop
             ? string.Create(CultureInfo.InvariantCulture,
                 $"overload: drop policy, saving zip; saved {summary.Saved}, dropped {summary.Counters.Dropped}; pool peak {memory.PoolPeakBytes / 1e6:F0} of {memory.Cap.PoolBytes / 1e6:F0} MB")
-            : $"{summary.Counters.Dropped} dropped, ROI stats on {summary.Counters.Processed}";
+            : string.Create(CultureInfo.InvariantCulture,
+                $"{summary.Counters.Dropped} dropped, ROI stats on {summary.Counters.Processed}; run {received.TotalSeconds:F2} s + fsync {(clock.Elapsed - received).TotalSeconds:F2} s");
         var path = $"lima2 receive, V1 {(bslz4 ? "bslz4" : "raw")}" + (bench.Compression is { } c ? $" → {ParamsJson.EnumName(c)}" : "");
         var row = new Row(path, frames, clock.Elapsed.TotalSeconds, (long)frames * info.ByteSize, summary.SavedBytes, note);
         Directory.Delete(Path.Combine(root, basePath), recursive: true);
@@ -216,6 +221,8 @@ internal static class BenchCommand
     /// <summary>Resets the kernel's peak RSS of this process (Linux clear_refs 5); returns the RSS now.</summary>
     private static long ResetPeakRss()
     {
+        // The earlier cases' pools are garbage by now: give their pages back so that "before" is this process's floor.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         File.WriteAllText("/proc/self/clear_refs", "5");
         return StatusBytes("VmRSS:");
     }
