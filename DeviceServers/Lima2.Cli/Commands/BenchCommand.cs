@@ -197,9 +197,12 @@ internal static class BenchCommand
         using var streamer = new DectrisStreamer(source, new StreamerOptions([endpoint], DectrisStreamVersion.V1, bench.Encoding, frames, Prefetch: 8));
         var streaming = streamer.RunAsync(token);
         await using var run = await ReceiverRun.StartAsync(settings, token);
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         var summary = await run.RunAsync(token);
         var received = clock.Elapsed;
+        // CPU of the whole process (receiver, streamer, ZeroMQ threads, kernel time of both ends) per frame.
+        var cpuPerFrame = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMilliseconds / frames;
         Sync(summary.Files);
         clock.Stop();
         await streaming;
@@ -211,7 +214,7 @@ internal static class BenchCommand
             ? string.Create(CultureInfo.InvariantCulture,
                 $"overload: drop policy, saving zip; saved {summary.Saved}, dropped {summary.Counters.Dropped}; pool peak {memory.PoolPeakBytes / 1e6:F0} of {memory.Cap.PoolBytes / 1e6:F0} MB")
             : string.Create(CultureInfo.InvariantCulture,
-                $"{summary.Counters.Dropped} dropped, ROI stats on {summary.Counters.Processed}; run {received.TotalSeconds:F2} s + fsync {(clock.Elapsed - received).TotalSeconds:F2} s");
+                $"{summary.Counters.Dropped} dropped, ROI stats on {summary.Counters.Processed}; run {received.TotalSeconds:F2} s + fsync {(clock.Elapsed - received).TotalSeconds:F2} s; CPU {cpuPerFrame:F1} ms/frame (with the streamer)");
         var path = $"lima2 receive, V1 {(bslz4 ? "bslz4" : "raw")}" + (bench.Compression is { } c ? $" → {ParamsJson.EnumName(c)}" : "");
         var row = new Row(path, frames, clock.Elapsed.TotalSeconds, (long)frames * info.ByteSize, summary.SavedBytes, note);
         Directory.Delete(Path.Combine(root, basePath), recursive: true);
