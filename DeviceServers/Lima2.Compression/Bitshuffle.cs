@@ -76,44 +76,71 @@ public static class Bitshuffle
     /// <summary>Elements (n × elemSize) to byte rows (elemSize × n).</summary>
     private static void ByteTranspose(ReadOnlySpan<byte> source, Span<byte> rows, int elemSize, int n)
     {
-        if (elemSize == 2)
+        var i = 0;
+        if (Avx2.IsSupported && elemSize is 2 or 4)
         {
-            var low = rows[..n];
-            var high = rows.Slice(n, n);
-            for (var i = 0; i < n; i++)
+            // 32 bytes at a time: gather byte j of each element within each 128-bit lane, then put the lanes' groups together.
+            var perLane = elemSize == 2
+                ? Vector256.Create((byte)0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15)
+                : Vector256.Create((byte)0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+            // elemSize 2: [low bytes of lane 0, of lane 1, high bytes of lane 0, of lane 1]; 4: byte j of both lanes side by side.
+            var lanes = elemSize == 2 ? Vector256.Create(0u, 1, 4, 5, 2, 3, 6, 7) : Vector256.Create(0u, 4, 1, 5, 2, 6, 3, 7);
+            var step = 32 / elemSize; // elements per vector
+            for (; i + step <= n; i += step)
             {
-                low[i] = source[2 * i];
-                high[i] = source[2 * i + 1];
+                var v = Avx2.Shuffle(Vector256.Create<byte>(source.Slice(i * elemSize, 32)), perLane).AsUInt32();
+                var grouped = Avx2.PermuteVar8x32(v, lanes).AsUInt64();
+                if (elemSize == 2)
+                {
+                    grouped.GetLower().AsByte().CopyTo(rows.Slice(i, 16));
+                    grouped.GetUpper().AsByte().CopyTo(rows.Slice(n + i, 16));
+                }
+                else
+                {
+                    for (var j = 0; j < 4; j++)
+                        BinaryPrimitives.WriteUInt64LittleEndian(rows.Slice(j * n + i, 8), grouped.GetElement(j));
+                }
             }
-            return;
         }
-        for (var j = 0; j < elemSize; j++)
-        {
-            var row = rows.Slice(j * n, n);
-            for (var i = 0; i < n; i++)
-                row[i] = source[i * elemSize + j];
-        }
+        for (; i < n; i++)
+            for (var j = 0; j < elemSize; j++)
+                rows[j * n + i] = source[i * elemSize + j];
     }
 
     private static void ByteUntranspose(ReadOnlySpan<byte> rows, Span<byte> destination, int elemSize, int n)
     {
-        if (elemSize == 2)
+        var i = 0;
+        if (Sse2.IsSupported && elemSize == 2)
         {
-            var low = rows[..n];
-            var high = rows.Slice(n, n);
-            for (var i = 0; i < n; i++)
+            for (; i + 16 <= n; i += 16)
             {
-                destination[2 * i] = low[i];
-                destination[2 * i + 1] = high[i];
+                var low = Vector128.Create<byte>(rows.Slice(i, 16));
+                var high = Vector128.Create<byte>(rows.Slice(n + i, 16));
+                Sse2.UnpackLow(low, high).CopyTo(destination.Slice(2 * i, 16));
+                Sse2.UnpackHigh(low, high).CopyTo(destination.Slice(2 * i + 16, 16));
             }
-            return;
         }
-        for (var j = 0; j < elemSize; j++)
+        else if (Sse2.IsSupported && elemSize == 4)
         {
-            var row = rows.Slice(j * n, n);
-            for (var i = 0; i < n; i++)
-                destination[i * elemSize + j] = row[i];
+            for (; i + 16 <= n; i += 16)
+            {
+                var b0 = Vector128.Create<byte>(rows.Slice(i, 16));
+                var b1 = Vector128.Create<byte>(rows.Slice(n + i, 16));
+                var b2 = Vector128.Create<byte>(rows.Slice(2 * n + i, 16));
+                var b3 = Vector128.Create<byte>(rows.Slice(3 * n + i, 16));
+                var p01 = Sse2.UnpackLow(b0, b1).AsUInt16();
+                var q01 = Sse2.UnpackHigh(b0, b1).AsUInt16();
+                var p23 = Sse2.UnpackLow(b2, b3).AsUInt16();
+                var q23 = Sse2.UnpackHigh(b2, b3).AsUInt16();
+                Sse2.UnpackLow(p01, p23).AsByte().CopyTo(destination.Slice(4 * i, 16));
+                Sse2.UnpackHigh(p01, p23).AsByte().CopyTo(destination.Slice(4 * i + 16, 16));
+                Sse2.UnpackLow(q01, q23).AsByte().CopyTo(destination.Slice(4 * i + 32, 16));
+                Sse2.UnpackHigh(q01, q23).AsByte().CopyTo(destination.Slice(4 * i + 48, 16));
+            }
         }
+        for (; i < n; i++)
+            for (var j = 0; j < elemSize; j++)
+                destination[i * elemSize + j] = rows[j * n + i];
     }
 
     /// <summary>One byte row of n bytes to 8 bit rows of <paramref name="m"/> = n/8 bytes.</summary>

@@ -46,13 +46,27 @@ public sealed unsafe class Hdf5File : IDisposable
         // 1.10 object headers: needed by virtual datasets, and readable by every HDF5 ≥ 1.10 (h5py, silx, ...).
         H5.Check(H5.H5Pset_libver_bounds(fapl.Id, H5.LibverV110, H5.LibverV110), "H5Pset_libver_bounds");
         var flags = overwrite ? H5.AccessTruncate : H5.AccessExclusive;
-        return new Hdf5File(new FileHandle(H5.H5Fcreate(path, flags, H5.Default, fapl.Id), $"create {path}"), path);
+        return Opened(new FileHandle(H5.H5Fcreate(path, flags, H5.Default, fapl.Id), $"create {path}"), path);
     }
 
     public static Hdf5File OpenReadOnly(string path)
     {
         H5.Enter();
-        return new Hdf5File(new FileHandle(H5.H5Fopen(path, H5.AccessReadOnly, H5.Default), $"open {path}"), path);
+        return Opened(new FileHandle(H5.H5Fopen(path, H5.AccessReadOnly, H5.Default), $"open {path}"), path);
+    }
+
+    private static Hdf5File Opened(FileHandle file, string path)
+    {
+        try
+        {
+            H5.CloseOnExec(file.Id, path);
+            return new Hdf5File(file, path);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
     }
 
     internal long Id => _file.Id;

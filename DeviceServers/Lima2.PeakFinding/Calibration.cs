@@ -1,3 +1,5 @@
+using Lima2.Core.IO;
+
 namespace Lima2.PeakFinding;
 
 /// <summary>Per-pixel calibration arrays (row-major, the frame's shape), all optional.</summary>
@@ -18,19 +20,29 @@ public sealed record Calibration
 
     public static Calibration None { get; } = new();
 
-    /// <summary>Loads the arrays named in <paramref name="fai"/> and <paramref name="jungfrau"/> (.npy files).</summary>
+    /// <summary>Loads the arrays named in <paramref name="fai"/> (through <paramref name="images"/>: .npy, and HDF5
+    /// once a reader is registered) and <paramref name="jungfrau"/> (.npy of shape (3, H, W)).</summary>
     /// <exception cref="FileNotFoundException">a named file does not exist.</exception>
     /// <exception cref="ArgumentException">an array does not have the frame's shape.</exception>
-    public static Calibration Load(FaiParams fai, JungfrauParams? jungfrau, int width, int height)
+    public static Calibration Load(FaiParams fai, JungfrauParams? jungfrau, int width, int height, ReferenceImages? images = null)
     {
-        float[]? Load(string? path, string field) => path is null ? null : ReadShaped(path, field, width, height, 1);
+        images ??= ReferenceImages.Default;
+        float[]? Load(string? path, string field)
+        {
+            if (path is null)
+                return null;
+            var (w, h, values) = images.Read(path, field);
+            if (w != width || h != height)
+                throw new ArgumentException($"{field}: {path} has shape ({h}, {w}), the frames are {height}x{width}");
+            return Array.ConvertAll(values, v => (float)v);
+        }
         JungfrauCorrection? jf = null;
         if (jungfrau is { GainPath: not null } || jungfrau is { PedestalPath: not null })
         {
             if (jungfrau.GainPath is null || jungfrau.PedestalPath is null)
                 throw new ArgumentException("jfrau: gain_path and pedestal_path go together");
-            jf = new JungfrauCorrection(ReadShaped(jungfrau.GainPath, "jfrau.gain_path", width, height, 3),
-                ReadShaped(jungfrau.PedestalPath, "jfrau.pedestal_path", width, height, 3), jungfrau.PhotonEnergy);
+            jf = new JungfrauCorrection(ReadPlanes(jungfrau.GainPath, "jfrau.gain_path", width, height),
+                ReadPlanes(jungfrau.PedestalPath, "jfrau.pedestal_path", width, height), jungfrau.PhotonEnergy);
         }
         return new Calibration
         {
@@ -45,20 +57,14 @@ public sealed record Calibration
         };
     }
 
-    private static float[] ReadShaped(string path, string field, int width, int height, int planes)
+    private static float[] ReadPlanes(string path, string field, int width, int height)
     {
-        NpyFile.Array a;
-        try
-        {
-            a = NpyFile.Read(path);
-        }
-        catch (FileNotFoundException e)
-        {
-            throw new FileNotFoundException($"{field}: {e.Message}", path, e);
-        }
-        if (a.Length != (long)planes * width * height)
-            throw new ArgumentException($"{field}: {path} has shape ({string.Join(", ", a.Shape)}), the frames are {height}x{width}{(planes > 1 ? $" (need {planes} planes)" : "")}");
-        return a.ToSingle();
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"{field}: {path} does not exist", path);
+        var a = NpyFile.Read(path);
+        if (a.Shape is not [3, var h, var w] || h != height || w != width)
+            throw new ArgumentException($"{field}: {path} has shape ({string.Join(", ", a.Shape)}), expected (3, {height}, {width})");
+        return Array.ConvertAll(a.ToDoubles(), v => (float)v);
     }
 
     internal void CheckShapes(int pixels)

@@ -87,10 +87,11 @@ public sealed record FaiParams
     /// <summary>Radius of each pixel (m), instead of computing it from a geometry.</summary>
     [JsonPropertyName("radius2d_path")] public string? Radius2dPath { get; init; }
 
-    /// <summary>Lima2 reads pyFAI's bins from here; this implementation builds equal-width bins itself and
-    /// only checks the count against this file's length.</summary>
+    /// <summary>Lima2 reads pyFAI's bin centres from here; this implementation builds equal-width bins itself
+    /// and takes only their number from this file (when nb_bins is 0).</summary>
     [JsonPropertyName("radius1d_path")] public string? Radius1dPath { get; init; }
 
+    /// <summary>Lima2's precomputed pyFAI CSR matrix; not read: the bins are rebuilt from the radius map.</summary>
     [JsonPropertyName("csr_path")] public string? CsrPath { get; init; }
     [JsonPropertyName("cl_source_path")] public string? ClSourcePath { get; init; }
     [JsonPropertyName("dense_intensity_factor")] public double DenseIntensityFactor { get; init; } = 1;
@@ -117,6 +118,9 @@ public sealed record FaiParams
         }
         return (p ?? throw new ArgumentException("fai parameters: null document", nameof(json))).Validated();
     }
+
+    /// <summary>Reads the block as embedded in the SMX processing parameters (<c>SmxProcParams.Fai</c>).</summary>
+    public static FaiParams Parse(JsonElement block) => Parse(block.GetRawText());
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
@@ -149,6 +153,9 @@ public sealed record FaiParams
 /// <summary>Lima2's <c>gpu</c> block: which OpenCL device runs the finder.</summary>
 public sealed record GpuParams
 {
+    public static GpuParams Parse(JsonElement block) => block.ValueKind == JsonValueKind.Object
+        ? block.Deserialize<GpuParams>(FaiParams.Json) ?? new GpuParams() : new GpuParams();
+
     [JsonPropertyName("platform_idx")] public int PlatformIdx { get; init; }
     [JsonPropertyName("device_idx")] public int DeviceIdx { get; init; }
     [JsonPropertyName("ocl_cpu_fallback_enabled")] public bool OclCpuFallbackEnabled { get; init; } = true;
@@ -158,6 +165,9 @@ public sealed record GpuParams
 /// <summary>Lima2's <c>jfrau</c> block: Jungfrau gain and pedestal correction.</summary>
 public sealed record JungfrauParams
 {
+    public static JungfrauParams Parse(JsonElement block) => block.ValueKind == JsonValueKind.Object
+        ? block.Deserialize<JungfrauParams>(FaiParams.Json) ?? new JungfrauParams() : new JungfrauParams();
+
     /// <summary>.npy of shape (3, H, W): ADU per keV for gain stages G0, G1, G2.</summary>
     [JsonPropertyName("gain_path")] public string? GainPath { get; init; }
 

@@ -17,14 +17,21 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
     private readonly ClContext _ctx;
     private readonly ClProgram _program;
     private readonly ClBuffer _pixels, _binStart, _omega, _bgPos, _dark, _darkVariance, _variance, _gain, _pedestal;
+    private readonly ClBuffer _omegaSorted, _darkSorted, _darkVarianceSorted, _varianceSorted;
     private readonly List<ClBuffer> _constants = new();
     private readonly BlockingCollection<Slot> _free;
     private readonly List<Slot> _slots = new();
     private readonly int _clipLocal;
     private readonly float _invPhoton;
 
-    public OpenClEngine(PeakFinderModel model, PixelType pixelType, ClDevice device, int slots, string? cacheDirectory)
+    private readonly bool _profiling;
+    private readonly ConcurrentDictionary<string, (TimeSpan Total, long Count)> _profile = new();
+
+    public OpenClEngine(PeakFinderModel model, PixelType pixelType, ClDevice device, int slots, string? cacheDirectory, bool profiling = false)
     {
+        _profiling = profiling;
+        if (model.Calibration.Jungfrau is not null && pixelType != PixelType.Gray16)
+            throw new ArgumentException($"Jungfrau correction needs gray16 frames, not {pixelType.ToLimaName()}");
         _m = model;
         _type = pixelType;
         _ctx = ClRuntime.Context(device);
@@ -45,6 +52,11 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
         _dark = Upload(c.Dark);
         _darkVariance = Upload(c.DarkVariance);
         _variance = Upload(model.Params.ErrorModel == ErrorModel.Variance ? c.Variance : null);
+        float[]? Sorted(float[]? a) => a is null ? null : Array.ConvertAll(model.BinPixels, p => a[p]);
+        _omegaSorted = Upload(Sorted(model.Omega));
+        _darkSorted = Upload(Sorted(c.Dark));
+        _darkVarianceSorted = Upload(Sorted(c.DarkVariance));
+        _varianceSorted = Upload(Sorted(model.Params.ErrorModel == ErrorModel.Variance ? c.Variance : null));
         _gain = Upload(c.Jungfrau?.Gain);
         _pedestal = Upload(c.Jungfrau?.Pedestal);
         _invPhoton = c.Jungfrau is { PhotonEnergy: > 0 } jf ? (float)(1 / jf.PhotonEnergy) : 1f;
@@ -62,6 +74,19 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
 
     public ClDevice Device { get; }
 
+    public IReadOnlyDictionary<string, (TimeSpan Total, long Count)> Profile => _profile;
+
+    private void Record(string name, ClEvent? evt)
+    {
+        if (evt is null)
+            return;
+        using (evt)
+        {
+            var d = evt.Duration;
+            _profile.AddOrUpdate(name, (d, 1), (_, t) => (t.Total + d, t.Count + 1));
+        }
+    }
+
     public string Description => $"OpenCL {Device.Name} ({Device.Platform.Name}), {_slots.Count} queue(s){(_program.FromCache ? ", cached binary" : "")}";
 
     private static int PowerOfTwoBelow(long n)
@@ -71,12 +96,11 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
         return p;
     }
 
-    /// <summary>Compiler options: only what changes the code (pixel type, Jungfrau, double sums); every
+    /// <summary>Compiler options: only what changes the code (pixel type, double sums); every
     /// parameter is a kernel argument so that changing one never recompiles.</summary>
     internal static string BuildOptions(PeakFinderModel m, PixelType type, ClDevice device)
     {
         var o = new List<string> { $"-DPIXEL_T={ClType(type, device)}", "-cl-fp32-correctly-rounded-divide-sqrt" };
-        if (m.Calibration.Jungfrau is not null) o.Add("-DJUNGFRAU");
         if (device.SupportsDouble) o.Add("-DACC_DOUBLE");
         return string.Join(' ', o);
     }
@@ -87,7 +111,7 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
         var p = m.Params;
         var c = m.Calibration;
         return (c.Dark is not null ? 1 : 0) | (c.DarkVariance is not null ? 2 : 0) | (p.ErrorModel == ErrorModel.Variance ? 4 : 0)
-            | (p.Dummy is not null ? 8 : 0) | (p.Pyfai0213Compat ? 16 : 0);
+            | (p.Dummy is not null ? 8 : 0) | (p.Pyfai0213Compat ? 16 : 0) | (c.Jungfrau is not null ? 32 : 0);
     }
 
     private static int ModelCode(ErrorModel model) => model switch { ErrorModel.Azimuthal => 1, ErrorModel.Hybrid => 2, _ => 0 };
@@ -114,7 +138,8 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
         var slot = _free.Take();
         try
         {
-            return slot.Run(frame, accumulate);
+            lock (slot) // only DrainAccumulated contends: it waits for the frame in flight
+                return slot.Run(frame, accumulate);
         }
         finally
         {
@@ -126,7 +151,8 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
     {
         var tmp = new float[corrected.Length];
         foreach (var slot in _slots)
-            slot.Drain(corrected, peaks, tmp);
+            lock (slot)
+                slot.Drain(corrected, peaks, tmp);
     }
 
     public void Dispose()
@@ -151,13 +177,14 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
         private ClBuffer<float> _sparseSignal;
         private ClBuffer<Float4> _peaks;
         private ClBuffer<float>? _accCorrected, _accPeaks;
+        private readonly List<(string, ClEvent?)> _events = new();
 
         public Slot(OpenClEngine e)
         {
             _e = e;
             var m = e._m;
             var ctx = e._ctx;
-            _queue = ctx.CreateQueue();
+            _queue = ctx.CreateQueue(profiling: e._profiling);
             _preprocess = e._program.CreateKernel("preprocess_sorted");
             _clip = e._program.CreateKernel("sigma_clip");
             _background = e._program.CreateKernel("background");
@@ -198,7 +225,7 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
                 }
                 else
                 {
-                    _queue.Write(_image, new ReadOnlySpan<byte>(pin.Pointer, (int)bytes), blocking: false);
+                    _events.Add(("write image", _queue.Write(_image, new ReadOnlySpan<byte>(pin.Pointer, (int)bytes), blocking: false, wantEvent: e._profiling)));
                     image = _image;
                 }
                 if (accumulate && _accCorrected is null)
@@ -214,17 +241,17 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
                 var valid = m.BinPixels.Length;
                 if (valid > 0)
                 {
-                    _preprocess.Arg(0, image).Arg(1, e._pixels).Arg(2, valid).Arg(3, m.PixelCount).Arg(4, e._omega).Arg(5, e._dark)
-                        .Arg(6, e._darkVariance).Arg(7, e._variance).Arg(8, e._gain).Arg(9, e._pedestal).Arg(10, e._invPhoton)
+                    _preprocess.Arg(0, image).Arg(1, e._pixels).Arg(2, valid).Arg(3, m.PixelCount).Arg(4, e._omegaSorted).Arg(5, e._darkSorted)
+                        .Arg(6, e._darkVarianceSorted).Arg(7, e._varianceSorted).Arg(8, e._gain).Arg(9, e._pedestal).Arg(10, e._invPhoton)
                         .Arg(11, dummy).Arg(12, dd).Arg(13, Flags(m)).Arg(14, _s).Arg(15, _v).Arg(16, _w);
-                    _queue.Run(_preprocess, [valid]);
+                    _events.Add((_preprocess.Name, _queue.Run(_preprocess, [valid], wantEvent: e._profiling)));
                 }
                 var local = e._clipLocal;
                 var accSize = e.Device.SupportsDouble ? 8 : 4;
                 _clip.Arg(0, _s).Arg(1, _v).Arg(2, _w).Arg(3, e._binStart).Arg(4, p.Cycle).Arg(5, (float)p.CutoffClip)
                     .Arg(6, ModelCode(p.ErrorModel)).Arg(7, Flags(m)).Arg(8, _avg).Arg(9, _std)
                     .LocalArg(10, 7L * local * accSize).LocalArg(11, 4L * local);
-                _queue.Run(_clip, [(long)m.NbBins * local], [local]);
+                _events.Add((_clip.Name, _queue.Run(_clip, [(long)m.NbBins * local], [local], wantEvent: e._profiling)));
                 return Pick(image, accumulate);
             }
             finally
@@ -251,13 +278,16 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
                     .Arg(16, (float)p.Noise).Arg(17, (float)p.CutoffPick).Arg(18, _eBuf).Arg(19, _uBuf).Arg(20, _counters)
                     .Arg(21, (int)_sparseIndex.Length).Arg(22, _sparseIndex).Arg(23, _sparseSignal).Arg(24, accumulateNow)
                     .Arg(25, _accCorrected ?? _eBuf).Arg(26, _accPeaks ?? _eBuf);
-                _queue.Run(_background, [m.PixelCount]);
+                _events.Add((_background.Name, _queue.Run(_background, [m.PixelCount], wantEvent: e._profiling)));
                 _pick.Arg(0, _eBuf).Arg(1, _uBuf).Arg(2, m.Height).Arg(3, m.Width).Arg(4, (float)p.CutoffPick)
                     .Arg(5, p.PatchSize / 2).Arg(6, p.Connected).Arg(7, Flags(m)).Arg(8, _counters)
                     .Arg(9, (int)_peakIndex.Length).Arg(10, _peakIndex).Arg(11, _peaks);
-                _queue.Run(_pick, [m.Width, m.Height]);
+                _events.Add((_pick.Name, _queue.Run(_pick, [m.Width, m.Height], wantEvent: e._profiling)));
                 Span<int> counts = stackalloc int[2];
                 _queue.Read(_counters, counts);
+                foreach (var (name, evt) in _events)
+                    e.Record(name, evt);
+                _events.Clear();
                 if (counts[0] > _sparseIndex.Length || counts[1] > _peakIndex.Length)
                 {
                     // more than the lists hold: grow them and redo the two passes (not accumulating twice)

@@ -23,6 +23,9 @@ public sealed record PeakFinderOptions
 
     /// <summary>Where compiled OpenCL programs are kept; null = <see cref="ClProgram.DefaultCacheDirectory"/>.</summary>
     public string? ProgramCache { get; init; }
+
+    /// <summary>Time every OpenCL command on the device (<see cref="PeakFinder.Profile"/>); costs a little.</summary>
+    public bool Profiling { get; init; }
 }
 
 /// <summary>
@@ -33,7 +36,8 @@ public sealed record PeakFinderOptions
 /// Thread safety: <see cref="Process"/> may be called from several threads at once (the receiver's processing
 /// threads); the OpenCL engine runs up to <see cref="PeakFinderOptions.Queues"/> frames concurrently, the C#
 /// engine as many as there are callers. Accumulated frames are published on the frame that completes each
-/// acc_nb_frames_xfer period; with concurrent callers, frames still in flight then count in the next period.
+/// acc_nb_frames_xfer period; with concurrent callers, a frame processed at the same time as the publishing one
+/// counts in that period or the next, never twice and never lost.
 /// </remarks>
 public sealed class PeakFinder : IDisposable
 {
@@ -41,6 +45,7 @@ public sealed class PeakFinder : IDisposable
     private readonly object _accLock = new();
     private readonly float[]? _accCorrected, _accPeaks;
     private long _processed, _hits;
+    private int _disposed;
 
     private PeakFinder(PeakFinderModel model, IPeakEngine engine, ClDevice? device)
     {
@@ -66,6 +71,10 @@ public sealed class PeakFinder : IDisposable
 
     public long Hits => Interlocked.Read(ref _hits);
 
+    /// <summary>Device time per OpenCL command (total, count) since creation, with <see cref="PeakFinderOptions.Profiling"/>.</summary>
+    public IReadOnlyDictionary<string, (TimeSpan Total, long Count)> Profile =>
+        (_engine as OpenClEngine)?.Profile ?? new Dictionary<string, (TimeSpan, long)>();
+
     /// <summary>Creates the finder for frames of <paramref name="pixelType"/>.</summary>
     /// <exception cref="OpenClException">OpenCL was required and no device could be used.</exception>
     public static PeakFinder Create(PeakFinderModel model, PixelType pixelType, PeakFinderOptions? options = null)
@@ -83,7 +92,7 @@ public sealed class PeakFinder : IDisposable
             return new PeakFinder(model, new ReferenceEngine(model), null);
         }
         var queues = options.Queues > 0 ? options.Queues : device.IsCpu ? 1 : 3;
-        var engine = new OpenClEngine(model, pixelType, device, queues, options.ProgramCache ?? ClProgram.DefaultCacheDirectory);
+        var engine = new OpenClEngine(model, pixelType, device, queues, options.ProgramCache ?? ClProgram.DefaultCacheDirectory, options.Profiling);
         return new PeakFinder(model, engine, device);
     }
 
@@ -126,5 +135,9 @@ public sealed class PeakFinder : IDisposable
         };
     }
 
-    public void Dispose() => _engine.Dispose();
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            _engine.Dispose();
+    }
 }

@@ -1,3 +1,5 @@
+using Lima2.Core.IO;
+
 namespace Lima2.PeakFinding;
 
 /// <summary>
@@ -57,6 +59,47 @@ public sealed class PeakFinderModel
 
     /// <summary>Combined normalisation per pixel; 0 where the pixel can never be valid.</summary>
     public float[] Omega { get; private set; } = [];
+
+    /// <summary>
+    /// Builds the model from the SMX parameter blocks as a receiver gets them: the radius map from
+    /// <c>fai.radius2d_path</c> (m) or else from <paramref name="geometry"/>; the mask from <c>fai.mask_path</c>
+    /// (1 = masked) unless <paramref name="mask"/> is given; the number of bins from <c>fai.nb_bins</c>, else the
+    /// length of <c>fai.radius1d_path</c>, else one per pixel of radius; the calibration arrays of <c>fai</c> and
+    /// <c>jfrau</c>. Files are read through <paramref name="images"/> (.npy, plus what is registered, e.g. HDF5).
+    /// </summary>
+    /// <exception cref="ArgumentException">neither a radius map nor a geometry, or inconsistent shapes.</exception>
+    /// <exception cref="FileNotFoundException">a named file does not exist (the message names the field).</exception>
+    public static PeakFinderModel Load(int width, int height, FaiParams fai, Geometry? geometry, JungfrauParams? jungfrau = null,
+        byte[]? mask = null, ReferenceImages? images = null)
+    {
+        fai = fai.Validated();
+        images ??= ReferenceImages.Default;
+        double[] Read(string path, string field)
+        {
+            var (w, h, values) = images.Read(path, field);
+            if (w != width || h != height)
+                throw new ArgumentException($"{field}: {path} has shape ({h}, {w}), the frames are {height}x{width}");
+            return values;
+        }
+        if (mask is null && fai.MaskPath is not null)
+            mask = Array.ConvertAll(Read(fai.MaskPath, "fai.mask_path"), v => v != 0 ? (byte)1 : (byte)0);
+        if (fai.NbBins == 0 && fai.Radius1dPath is not null)
+        {
+            if (!File.Exists(fai.Radius1dPath))
+                throw new FileNotFoundException($"fai.radius1d_path: {fai.Radius1dPath} does not exist", fai.Radius1dPath);
+            fai = fai with { NbBins = checked((int)NpyFile.Read(fai.Radius1dPath).Length) };
+        }
+        var calibration = Calibration.Load(fai, jungfrau, width, height, images);
+        if (fai.Radius2dPath is not null)
+        {
+            var radius = Read(fai.Radius2dPath, "fai.radius2d_path");
+            var pixel = geometry?.PixelSize1 ?? (fai.NbBins > 0 ? 1.0 : throw new ArgumentException("fai.radius2d_path without a geometry needs fai.nb_bins or fai.radius1d_path"));
+            return Create(width, height, radius, mask, fai, calibration, pixel);
+        }
+        return geometry is null
+            ? throw new ArgumentException("no geometry: give a PONI geometry or fai.radius2d_path")
+            : Create(width, height, geometry, mask, fai, calibration);
+    }
 
     /// <summary>Builds the model from a geometry.</summary>
     public static PeakFinderModel Create(int width, int height, Geometry geometry, byte[]? mask, FaiParams fai, Calibration? calibration = null) =>

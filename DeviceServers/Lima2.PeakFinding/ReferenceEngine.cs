@@ -44,7 +44,8 @@ internal sealed class ReferenceEngine : IPeakEngine
         }
         try
         {
-            return Run(frame, ws, accumulate);
+            lock (ws) // only DrainAccumulated contends: it waits for the frame in flight
+                return Run(frame, ws, accumulate);
         }
         finally
         {
@@ -277,14 +278,17 @@ internal sealed class ReferenceEngine : IPeakEngine
     {
         foreach (var ws in _all)
         {
-            if (ws.AccCorrected is null) continue;
-            for (var i = 0; i < corrected.Length; i++)
+            lock (ws)
             {
-                corrected[i] += ws.AccCorrected[i];
-                peaks[i] += ws.AccPeaks![i];
+                if (ws.AccCorrected is null) continue;
+                for (var i = 0; i < corrected.Length; i++)
+                {
+                    corrected[i] += ws.AccCorrected[i];
+                    peaks[i] += ws.AccPeaks![i];
+                }
+                Array.Clear(ws.AccCorrected);
+                Array.Clear(ws.AccPeaks!);
             }
-            Array.Clear(ws.AccCorrected);
-            Array.Clear(ws.AccPeaks!);
         }
     }
 

@@ -26,6 +26,10 @@ public sealed partial class TangoNetTestDevice
 
     [Attr("state_scalar", DisplayLevel = DispLevel.Expert)] public DevState StateScalar => State;
 
+    /// <summary>A value with its quality and acquisition time.</summary>
+    [Attr("quality_scalar", DisplayLevel = DispLevel.Expert)]
+    public AttrValue<double> QualityScalar => new(42.5, AttrQuality.Changing, DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_250));
+
     [Attr("limited", DisplayLevel = DispLevel.Expert, Unit = "mm", Label = "Limited value", MinValue = 0, MaxValue = 10,
         MinAlarm = 1, MaxAlarm = 9, Description = "A value with limits and alarms")]
     public double Limited { get; set; } = 5;
@@ -97,6 +101,10 @@ public sealed partial class TangoNetTestDevice
         _pusher.Start();
     }
 
+    /// <summary>Polling set by code: [period in ms, 0 to stop], [attribute name].</summary>
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public void Poll(LongStringArray periodAndName) => PollAttribute(periodAndName.Strings[0], periodAndName.Longs[0]);
+
     /// <summary>Adds a read/write DevDouble attribute to this device only.</summary>
     [Command(DisplayLevel = DispLevel.Expert)]
     public void AddDynamicAttribute(string name)
@@ -114,6 +122,22 @@ public sealed partial class TangoNetTestDevice
 
     [Command(DisplayLevel = DispLevel.Expert)]
     public void DeleteDevice(string name) => Server.DeleteDevice(name);
+
+    /// <summary>Creates and deletes a device from a plain .NET thread, as an acquisition thread would.</summary>
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public string CreateAndDeleteFromThread(string name)
+    {
+        string? status = null;
+        var thread = new Thread(() =>
+        {
+            var device = Server.CreateDevice("TangoNetDynamic", name);
+            status = $"{device.Name} {device.State}";
+            Server.DeleteDevice(name);
+        });
+        thread.Start();
+        thread.Join();
+        return status ?? "";
+    }
 
     [Command(DisplayLevel = DispLevel.Expert)]
     public string[] ListDevices() => Server.Devices.Select(d => $"{d.ClassName}::{d.Name}").Order().ToArray();

@@ -1,10 +1,10 @@
 // Tango.Bench: reads/s of a scalar (long_scalar) and of a 1024×1024 uint16 image (ushort_image_ro) served by
-// TangoTest (C++), a PyTango server and, when given, TangoNetTest (C#), all registered in the embedded Tango
+// TangoNetTest (C#), TangoTest (C++) and a PyTango server, all registered in the embedded Tango
 // database (so TangoTest serves 1024×1024 through its UShort_image_ro_size property). Two clients measure, one
 // after the other in every round: one PyTango process (the yardstick) and Tango.Client in this process.
 // Targets are interleaved within a round so load changes hit them alike. Prints Markdown for docs/BENCHMARKS.md.
 //
-// usage: Tango.Bench [--seconds 2] [--rounds 3] [--tangonettest PATH [--tangonettest-class TangoTest]]
+// usage: Tango.Bench [--seconds 2] [--rounds 3]
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -16,13 +16,13 @@ var seconds = double.Parse(Option("--seconds") ?? "2", CultureInfo.InvariantCult
 var rounds = int.Parse(Option("--rounds") ?? "3", CultureInfo.InvariantCulture);
 string[] attributes = ["long_scalar", "ushort_image_ro"];
 
-var servers = new List<Server>();
-if (Option("--tangonettest") is { } tangoNetTest)
-    servers.Add(new Server("TangoNetTest", Path.GetFullPath(tangoNetTest), [], Path.GetFileName(tangoNetTest),
-        Option("--tangonettest-class") ?? "TangoTest"));
-servers.Add(new Server("TangoTest", "/usr/lib/tango/TangoTest", [], "TangoTest", "TangoTest"));
-servers.Add(new Server("PyTango", Python.Interpreter, [Path.Combine(RepoPaths.Root, "bench", "py", "bench_server.py")],
-    "BenchServer", "BenchServer")); // PyTango names the server after the class
+List<Server> servers =
+[
+    new("TangoNetTest", Path.Combine(AppContext.BaseDirectory, "TangoNetTest"), [], "TangoNetTest", "TangoNetTest"),
+    new("TangoTest", "/usr/lib/tango/TangoTest", [], "TangoTest", "TangoTest"),
+    new("PyTango", Python.Interpreter, [Path.Combine(RepoPaths.Root, "bench", "py", "bench_server.py")],
+        "BenchServer", "BenchServer"), // PyTango names the server after the class
+];
 
 var tangoHost = EmbeddedTangoDb.TangoHost;
 var hostPort = tangoHost.Split(':');

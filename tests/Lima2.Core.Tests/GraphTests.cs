@@ -60,8 +60,11 @@ public class GraphTests
         await using var graph = GraphBuilder.Build(proc, Small, OverloadPolicy.BackPressure, 1 << 20);
         await FeedAsync(graph, 40, receivers: 3, rank: 1);
         await graph.CompleteAsync();
-        var rows = graph.Find<RoiStatisticsNode>()!.Rows.Pop();
+        var node = graph.Find<RoiStatisticsNode>()!;
+        Assert.All(node.Latest, row => Assert.Equal(1 + 3 * 39, row.FrameIdx));
+        var rows = node.Rows.Pop();
 
+        Assert.Equal(2, node.Latest.Length);
         Assert.Equal(80, rows.Length);
         for (var i = 0; i < 40; i++)
         {
@@ -225,5 +228,32 @@ public class GraphTests
         Assert.Equal(6, summary.Counters.Received);
         Assert.Equal(1, summary.Counters.DroppedLost);
         Assert.True(summary.Counters.Balanced);
+    }
+
+    private sealed class JitterTransform(FrameInfo info) : IFrameTransform
+    {
+        public string Name => "jitter";
+        public FrameInfo Output => info;
+
+        public async ValueTask<Frame> ApplyAsync(Frame input, CancellationToken cancellationToken)
+        {
+            await Task.Delay(Random.Shared.Next(0, 4), cancellationToken);
+            return input;
+        }
+    }
+
+    [Fact]
+    public async Task Parallel_steps_keep_the_receiver_order_for_sinks_and_rows()
+    {
+        var sink = new SlowSink(TimeSpan.Zero);
+        var stats = new RoiStatisticsNode([PixelRegion.Rectangle(0, 0, 1, 1, Small.Width, Small.Height)], 100, parallelism: 4);
+        var options = new GraphOptions { Parallelism = 4, EntryCapacity = 8, MemoryCapBytes = 32 * Small.ByteSize };
+        await using var graph = new FrameGraph(Small, [new JitterTransform(Small)], [stats, new SinkNode("saving", sink)], options);
+        await FeedAsync(graph, 60);
+        var summary = await graph.CompleteAsync();
+
+        Assert.Equal(60, summary.Counters.Processed);
+        Assert.Equal(Enumerable.Range(0, 60).Select(i => (long)i), sink.Written);
+        Assert.Equal(Enumerable.Range(0, 60), stats.Rows.Pop().Select(r => r.FrameIdx));
     }
 }

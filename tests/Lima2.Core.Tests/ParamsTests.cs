@@ -79,6 +79,31 @@ public class ParamsTests
     }
 
     [Fact]
+    public void Proc_params_with_any_rois_round_trip()
+    {
+        var rects =
+            from x in Gen.Choose(0, 2000)
+            from y in Gen.Choose(0, 2000)
+            from w in Gen.Choose(1, 500)
+            from h in Gen.Choose(1, 500)
+            select new RectRoi { Topleft = new Point { X = x, Y = y }, Dimensions = new Dimensions { X = w, Y = h } };
+        var arcs =
+            from c in Gen.Choose(-100, 2100)
+            from r in Gen.Choose(0, 1000)
+            from a in Gen.Choose(0, 360)
+            select new ArcRoi { Center = new PointD { X = c / 3.0, Y = c / 7.0 }, R1 = r, R2 = r + 0.5, A1 = a - 0.25, A2 = a + 90 };
+        Prop.ForAll(Gen.ListOf(rects).ToArbitrary(), Gen.ListOf(arcs).ToArbitrary(), (r, a) =>
+        {
+            var proc = new LegacyProcParams { Statistics = new Statistics { Enabled = true, RectRois = [.. r], ArcRois = [.. a] } };
+            var text = ParamsDocument.Write(proc);
+            var back = (LegacyProcParams)ProcParamsDocument.Parse(text);
+            return ParamsDocument.Write(back) == text
+                   && back.Statistics.RectRois.SequenceEqual(proc.Statistics.RectRois)
+                   && back.Statistics.ArcRois.SequenceEqual(proc.Statistics.ArcRois);
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
     public void Zero_exposure_is_refused_with_the_field_path()
     {
         var error = Fails(() => ParamsDocument.Parse<AcqParams<SimulatorDet>>("""{"acq": {"expo_time": 0}}"""));
@@ -293,4 +318,49 @@ internal sealed class TempDir : IDisposable
     public string Path { get; } = Directory.CreateTempSubdirectory("lima2-core-").FullName;
 
     public void Dispose() => Directory.Delete(Path, recursive: true);
+}
+
+public class YamlAndSavingRootTests
+{
+    [Fact]
+    public void A_yaml_proc_params_reads_like_its_json()
+    {
+        var yaml = """
+            class_name: LimaProcessingLegacy
+            fifo: {nb_fifo_frames: 16, nb_threads: 2}
+            statistics:
+              enabled: true
+              rect_rois:
+                - {topleft: {x: 1, y: 2}, dimensions: {x: 30, y: 40}}
+              arc_rois:
+                - {center: {x: 10.5, y: 20}, r1: 1, r2: 5, a1: -10, a2: 10}
+            saving:
+              enabled: yes_please
+              filename_prefix: "007"
+            """;
+        var error = Assert.Throws<ParamsException>(() => ProcParamsDocument.Parse(YamlJson.ToJson(yaml).ToJsonString()));
+        Assert.Equal("proc.saving.enabled: expected a boolean, got the string \"yes_please\"", error.Message);
+
+        var proc = (LegacyProcParams)ProcParamsDocument.Parse(YamlJson.ToJson(yaml.Replace("yes_please", "true")).ToJsonString());
+        Assert.Equal(40, proc.Statistics.RectRois[0].Dimensions.Y);
+        Assert.Equal(-10, proc.Statistics.ArcRois[0].A1);
+        Assert.Equal("007", proc.Saving.FilenamePrefix);
+        Assert.True(proc.Saving.Enabled);
+    }
+
+    [Theory]
+    [InlineData("/data/visitor", "/data/visitor/scan1", true)]
+    [InlineData("/data/visitor", "scan1/raw", true)]
+    [InlineData("/data/visitor", "/data/visitor", true)]
+    [InlineData("/data/visitor", "/data/visitor2/scan", false)]
+    [InlineData("/data/visitor", "../../etc", false)]
+    [InlineData("/data/visitor", "/etc", false)]
+    public void Saving_paths_must_stay_under_the_saving_root(string root, string basePath, bool allowed)
+    {
+        var proc = new LegacyProcParams { Saving = new SavingParams { Enabled = true, BasePath = basePath } };
+        var errors = ParamsValidator.ValidateSavingRoot(proc, root);
+        Assert.Equal(allowed, errors.Count == 0);
+        if (!allowed)
+            Assert.Equal($"proc.saving.base_path: '{basePath}' is outside the saving root {root}", errors.Single().ToString());
+    }
 }

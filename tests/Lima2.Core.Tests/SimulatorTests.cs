@@ -262,3 +262,34 @@ public class ChannelRunnerTests
         Assert.Equal(29, result.Graph.Counters.LastProcessedIndex);
     }
 }
+
+public class DropPolicyRunTests
+{
+    private sealed class SlowSink : IFrameSink
+    {
+        public async ValueTask WriteAsync(Frame frame, CancellationToken cancellationToken) => await Task.Delay(2, cancellationToken);
+        public ValueTask CompleteAsync(CancellationToken cancellationToken) => default;
+        public ValueTask DisposeAsync() => default;
+    }
+
+    [Fact]
+    public async Task A_simulator_overrunning_a_slow_graph_with_drop_policy_sees_every_frame_counted_once()
+    {
+        var det = new SimulatorDet { Generator = new GeneratorParams { Width = 64, Height = 64 }, NbPrefetchFrames = 4 };
+        await using var channel = new SimulatorChannel(new Acquisition { NbFrames = 300, ExpoTime = 1 }, det);
+        var start = await channel.StartAsync(default);
+        var proc = new LegacyProcParams { Fifo = new Fifo { NbFifoFrames = 2, NbThreads = 1 }, Saving = new SavingParams { Enabled = true } };
+        await using var graph = GraphBuilder.Build(proc, start.Frame, OverloadPolicy.Drop, 6L * start.Frame.ByteSize,
+            new GraphParts { SinkFactory = (_, _, _) => new SlowSink() });
+        var result = await ChannelRunner.RunAsync(channel, graph, default);
+        var counters = result.Graph.Counters;
+
+        Assert.True(result.Succeeded);
+        Assert.Equal(300, counters.Received);
+        Assert.Equal(300, result.Channel!.Delivered + result.Channel.Lost);
+        Assert.True(counters.DroppedOverload > 0);
+        Assert.Equal(300, counters.Processed + counters.DroppedOverload);
+        Assert.Equal(counters.Processed, counters.PerNode["saving"]);
+        Assert.InRange(graph.Pool.AllocatedBytes, 0, 6L * start.Frame.ByteSize);
+    }
+}

@@ -1,5 +1,7 @@
 using Lima2.Core.Frames;
 
+using Lima2.Core.IO;
+
 namespace Lima2.PeakFinding.Tests;
 
 /// <summary>Wrong input gives an error that says what is wrong.</summary>
@@ -115,7 +117,7 @@ public sealed class BadInputTests
     public void A_calibration_file_of_another_shape_is_refused_with_both_shapes()
     {
         var path = Path.Combine(Path.GetTempPath(), $"lima2-test-dark-{Environment.ProcessId}.npy");
-        NpyFile.Write<float>(path, new float[12], 3, 4);
+        NpyFile.Write(path, new byte[48], "<f4", 3, 4);
         try
         {
             var e = Assert.Throws<ArgumentException>(() => Calibration.Load(P with { DarkPath = path }, null, Synthetic.Width, Synthetic.Height));

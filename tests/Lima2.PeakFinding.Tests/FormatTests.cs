@@ -1,5 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
+using System.Runtime.InteropServices;
+using Lima2.Core.IO;
 using Lima2.TestSupport;
 
 namespace Lima2.PeakFinding.Tests;
@@ -82,7 +84,7 @@ public sealed class FormatTests
             var poni = Path.Combine(dir.FullName, "g.poni");
             File.WriteAllText(poni, PyFaiOracle.Poni(g, 300, 200));
             var ours = g.RadiusMeters(300, 200);
-            NpyFile.Write<double>(Path.Combine(dir.FullName, "ours.npy"), ours, 300, 200);
+            NpyFile.Write(Path.Combine(dir.FullName, "ours.npy"), MemoryMarshal.AsBytes(ours.AsSpan()), "<f8", 300, 200);
             var output = Python.Eval($$"""
                 import numpy, pyFAI
                 ai = pyFAI.load("{{poni}}")
@@ -120,21 +122,30 @@ public sealed class FormatTests
     }
 
     [Fact]
-    public void Npy_files_round_trip_through_numpy()
+    public void Calibration_arrays_written_by_numpy_load_with_the_frame_shape()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"lima2-npy-{Environment.ProcessId}.npy");
-        NpyFile.Write<ushort>(path, new ushort[] { 1, 2, 3, 65535, 5, 6 }, 2, 3);
+        var dir = Directory.CreateTempSubdirectory("lima2-calib-");
         try
         {
-            Assert.Equal("uint16 (2, 3) 65535", Python.Eval($"import numpy; a = numpy.load('{path}'); print(a.dtype, a.shape, a[1, 0])").Trim());
-            Python.Eval($"import numpy; numpy.save('{path}', numpy.arange(6, dtype=numpy.float64).reshape(3, 2))");
-            var a = NpyFile.Read(path);
-            Assert.Equal([3, 2], a.Shape);
-            Assert.Equal([0f, 1, 2, 3, 4, 5], a.ToSingle());
+            Python.Eval($$"""
+                import numpy
+                numpy.save("{{dir.FullName}}/flat.npy", numpy.full((4, 5), 0.5, numpy.float64))
+                numpy.save("{{dir.FullName}}/dark.npy", numpy.arange(20, dtype=numpy.uint16).reshape(4, 5))
+                numpy.save("{{dir.FullName}}/gain.npy", numpy.ones((3, 4, 5), numpy.float32) * numpy.array([40, 4, 0.4], numpy.float32)[:, None, None])
+                numpy.save("{{dir.FullName}}/ped.npy", numpy.zeros((3, 4, 5), numpy.float32))
+                """);
+            var p = new FaiParams { FlatPath = $"{dir.FullName}/flat.npy", DarkPath = $"{dir.FullName}/dark.npy" };
+            var jf = new JungfrauParams { GainPath = $"{dir.FullName}/gain.npy", PedestalPath = $"{dir.FullName}/ped.npy", PhotonEnergy = 12 };
+            var c = Calibration.Load(p, jf, 5, 4);
+            Assert.All(c.Flat!, v => Assert.Equal(0.5f, v));
+            Assert.Equal(19f, c.Dark![19]);
+            Assert.Equal(4f, c.Jungfrau!.Gain[20 + 3]);
+            Assert.Equal(0.4f, c.Jungfrau.Gain[40 + 3]);
+            Assert.Contains("(4, 5)", Assert.Throws<ArgumentException>(() => Calibration.Load(p, null, 4, 5)).Message);
         }
         finally
         {
-            File.Delete(path);
+            dir.Delete(true);
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Lima2.Core.Frames;
+using Lima2.Core.IO;
 using Lima2.TestSupport;
 
 namespace Lima2.PeakFinding.Tests;

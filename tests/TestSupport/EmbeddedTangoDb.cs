@@ -1,10 +1,12 @@
+using System.Runtime.InteropServices;
+
 namespace Lima2.TestSupport;
 
 /// <summary>
 /// The checkout's embedded Tango database (scripts/tango-db.sh: private MariaDB + Debian's DataBaseds on
 /// loopback). Suites share one instance: they start it if needed and never stop it; .ci/run stops it.
 /// </summary>
-public static class EmbeddedTangoDb
+public static partial class EmbeddedTangoDb
 {
     private static readonly Lazy<string> TangoHostValue = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -28,7 +30,13 @@ public static class EmbeddedTangoDb
         // "export TANGO_HOST=127.0.0.1:10000 ORBendPoint=..."
         var host = env.Output.Split(' ', StringSplitOptions.RemoveEmptyEntries)
             .Single(word => word.StartsWith("TANGO_HOST=", StringComparison.Ordinal))["TANGO_HOST=".Length..];
+        // cppTango reads TANGO_HOST with getenv: the managed environment alone does not reach it.
         System.Environment.SetEnvironmentVariable("TANGO_HOST", host);
+        if (SetEnv("TANGO_HOST", host, 1) != 0)
+            throw new InvalidOperationException($"setenv(TANGO_HOST) failed: errno {Marshal.GetLastPInvokeError()}");
         return host;
     }
+
+    [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int SetEnv(string name, string value, int overwrite);
 }

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Lima2.Core.Frames;
+using Lima2.Core.IO;
 using Lima2.OpenCL;
 using Lima2.PeakFinding;
 using static Lima2.Cli.Commands.PeaksCommand;
@@ -23,6 +24,7 @@ public static class PeaksBench
     private static readonly Option<double> FpsOpt = new("--fps-seconds") { Description = "also measure frames/s for this long (0: off)", DefaultValueFactory = _ => 0 };
     private static readonly Option<int> ThreadsOpt = new("--threads") { Description = "concurrent callers in the frames/s mode", DefaultValueFactory = _ => 3 };
     private static readonly Option<int> QueuesOpt = new("--queues") { Description = "OpenCL queues (0: 1 on CPUs, 3 on GPUs)", DefaultValueFactory = _ => 0 };
+    private static readonly Option<bool> ProfileOpt = new("--profile") { Description = "print the device time of each OpenCL command" };
     private static readonly Option<bool> Uint16Opt = new("--uint16") { Description = "frames/s mode on the frame converted to uint16 (Jungfrau-like)" };
 
     public static Command Create()
@@ -30,7 +32,7 @@ public static class PeaksBench
         var command = new Command("bench", "time the peak finder against pyFAI's OCL_PeakFinder on the same frame");
         command.Arguments.Add(FramesArg);
         foreach (var o in new Option[] { PoniOpt, MaskOpt, ParamsOpt, ShapeOpt, DtypeOpt, PlatformOpt, DeviceOpt, NoFallbackOpt,
-                     RepeatOpt, NoPyfaiOpt, NoReferenceOpt, FpsOpt, ThreadsOpt, QueuesOpt, Uint16Opt })
+                     RepeatOpt, NoPyfaiOpt, NoReferenceOpt, FpsOpt, ThreadsOpt, QueuesOpt, Uint16Opt, ProfileOpt })
             command.Options.Add(o);
         command.SetAction(Run);
         return command;
@@ -40,19 +42,21 @@ public static class PeaksBench
     {
         try
         {
-            using var frames = OpenFrames(r);
-            using var frame = frames.Read(0);
+            var frames = OpenFrames(r);
+            using var frame = ReadFrame(frames, 0);
             var (model, fai) = BuildModel(r, frames.Info);
             var repeat = Math.Max(1, r.GetValue(RepeatOpt));
             Console.WriteLine($"frame {frames.Info} ({frames.Info.PixelCount / 1e6:F2} Mpx), {model.NbBins} bins, error model {fai.ErrorModel.ToString().ToLowerInvariant()}, " +
                 $"patch {fai.PatchSize}, connected {fai.Connected}, {Environment.ProcessorCount} CPU threads");
-            var options = Options(r, "opencl") with { Queues = r.GetValue(QueuesOpt) };
+            var options = Options(r, "opencl") with { Queues = r.GetValue(QueuesOpt), Profiling = r.GetValue(ProfileOpt) };
             double? ours = null;
             using (var finder = PeakFinder.Create(model, frames.Info.PixelType, options))
             {
                 var (median, min, peaks) = Time(finder, frame, repeat);
                 ours = median;
                 Console.WriteLine($"ours OpenCL   {finder.Device!.Name,-40} median {median,8:F2} ms  min {min,8:F2} ms  {peaks} peaks");
+                foreach (var (name, (total, count)) in finder.Profile.OrderByDescending(x => x.Value.Total))
+                    Console.WriteLine($"    {name,-20} {total.TotalMilliseconds / count,8:F3} ms/frame on the device");
                 if (r.GetValue(FpsOpt) > 0)
                     FramesPerSecond(r, finder, model, frames.Info);
             }
@@ -97,8 +101,7 @@ public static class PeaksBench
     {
         var seconds = r.GetValue(FpsOpt);
         var threads = Math.Max(1, r.GetValue(ThreadsOpt));
-        using var source = OpenFrames(r);
-        using var original = source.Read(0);
+        using var original = ReadFrame(OpenFrames(r), 0);
         var frame = original;
         PeakFinder? u16Finder = null;
         if (r.GetValue(Uint16Opt) && info.PixelType != PixelType.Gray16)
@@ -124,9 +127,11 @@ public static class PeaksBench
         })).ToArray();
         Task.WaitAll(workers);
         var fps = count / stop.Elapsed.TotalSeconds;
-        var copy = CopyRate(f.Device!, frame.Info.ByteSize, seconds / 2);
-        Console.WriteLine($"frames/s      {frame.Info} on {f.Device!.Name}, {threads} callers: {fps:F1} frames/s " +
-            $"({fps * frame.Info.ByteSize / 1e9:F2} GB/s); host-to-device copy alone: {copy / frame.Info.ByteSize:F1} frames/s ({copy / 1e9:F2} GB/s)");
+        var (heap, driver) = CopyRates(f.Device!, frame.Info.ByteSize, seconds / 4);
+        var b = frame.Info.ByteSize;
+        Console.WriteLine($"frames/s      {frame.Info} on {f.Device!.Name}, {threads} callers: {fps:F1} frames/s ({fps * b / 1e9:F2} GB/s)");
+        Console.WriteLine($"copy limit    host-to-device alone: {heap / b:F1} frames/s ({heap / 1e9:F2} GB/s) from the .NET pinned heap, " +
+            $"{driver / b:F1} frames/s ({driver / 1e9:F2} GB/s) from driver-pinned memory");
         u16Finder?.Dispose();
         if (!ReferenceEquals(frame, original))
             frame.Dispose();
@@ -142,21 +147,36 @@ public static class PeaksBench
         _ => f.Data.Span[i],
     };
 
-    /// <summary>Bytes/s of blocking host-to-device copies of one frame from pinned memory.</summary>
-    private static double CopyRate(ClDevice device, int bytes, double seconds)
+    /// <summary>Bytes/s of blocking host-to-device copies of one frame, from a .NET pinned-heap array (what the
+    /// finder copies from) and from driver-pinned memory (CL_MEM_ALLOC_HOST_PTR, mapped): the PCIe limit.</summary>
+    private static unsafe (double Heap, double Driver) CopyRates(ClDevice device, int bytes, double seconds)
     {
         var ctx = ClRuntime.Context(device);
         using var queue = ctx.CreateQueue();
         using var buffer = ctx.CreateBuffer(bytes, ClMemFlags.ReadOnly);
-        var host = GC.AllocateUninitializedArray<byte>(bytes, pinned: true);
-        long n = 0;
-        var watch = Stopwatch.StartNew();
-        while (watch.Elapsed.TotalSeconds < seconds)
+        using var staging = ctx.CreateBuffer(bytes, ClMemFlags.ReadWrite | ClMemFlags.AllocHostPtr);
+        var mapped = queue.Map(staging, write: true);
+        try
         {
-            queue.Write(buffer, host);
-            n++;
+            var heap = GC.AllocateUninitializedArray<byte>(bytes, pinned: true);
+            double Rate(ReadOnlySpan<byte> source)
+            {
+                long n = 0;
+                var watch = Stopwatch.StartNew();
+                while (watch.Elapsed.TotalSeconds < seconds)
+                {
+                    queue.Write(buffer, source);
+                    n++;
+                }
+                return n * (double)bytes / watch.Elapsed.TotalSeconds;
+            }
+            return (Rate(heap), Rate(new ReadOnlySpan<byte>(mapped, bytes)));
         }
-        return n * (double)bytes / watch.Elapsed.TotalSeconds;
+        finally
+        {
+            queue.Unmap(staging, mapped);
+            queue.Finish();
+        }
     }
 
     private static (double Median, double Min, int Peaks, string Device, double Setup) PyFai(ParseResult r, Frame frame, PeakFinderModel model, FaiParams fai, int repeat)
@@ -166,8 +186,8 @@ public static class PeaksBench
         {
             var framePath = Path.Combine(dir.FullName, "frame.npy");
             var maskPath = Path.Combine(dir.FullName, "mask.npy");
-            WriteNpy(framePath, frame);
-            NpyFile.Write<byte>(maskPath, model.Mask, model.Height, model.Width);
+            NpyFile.Write(framePath, frame);
+            NpyFile.Write(maskPath, model.Mask, "|u1", model.Height, model.Width);
             var script = PyFaiOracle.WriteScript();
             var args = new List<string> { script, framePath, r.GetValue(PoniOpt)!.FullName, model.NbBins.ToString(CultureInfo.InvariantCulture),
                 PyFaiOracle.Params(fai), "--mask", maskPath, "--repeat", repeat.ToString(CultureInfo.InvariantCulture) };
@@ -189,21 +209,6 @@ public static class PeaksBench
         finally
         {
             dir.Delete(recursive: true);
-        }
-    }
-
-    private static void WriteNpy(string path, Frame f)
-    {
-        var (h, w) = (f.Info.Height, f.Info.Width);
-        switch (f.Info.PixelType)
-        {
-            case PixelType.Gray32s: NpyFile.Write<int>(path, f.Pixels<int>(), h, w); break;
-            case PixelType.Gray32: NpyFile.Write<uint>(path, f.Pixels<uint>(), h, w); break;
-            case PixelType.Gray32f: NpyFile.Write<float>(path, f.Pixels<float>(), h, w); break;
-            case PixelType.Gray16: NpyFile.Write<ushort>(path, f.Pixels<ushort>(), h, w); break;
-            case PixelType.Gray16s: NpyFile.Write<short>(path, f.Pixels<short>(), h, w); break;
-            case PixelType.Gray8: NpyFile.Write<byte>(path, f.Pixels<byte>(), h, w); break;
-            default: throw new NotSupportedException($"{f.Info.PixelType.ToLimaName()} frames for pyFAI");
         }
     }
 }

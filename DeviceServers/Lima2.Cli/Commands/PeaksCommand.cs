@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.IO.Compression;
-using System.Runtime.InteropServices;
 using Lima2.Core.Frames;
+using Lima2.Core.IO;
 using Lima2.PeakFinding;
 
 namespace Lima2.Cli.Commands;
@@ -45,25 +45,26 @@ public static class PeaksCommand
     {
         try
         {
-            using var frames = OpenFrames(r);
+            var frames = OpenFrames(r);
+            var count = (int)(frames.Count ?? 1);
             var (model, fai) = BuildModel(r, frames.Info);
             using var finder = PeakFinder.Create(model, frames.Info.PixelType, Options(r));
-            Console.Error.WriteLine($"{frames.Count} frame(s) {frames.Info}, {model.NbBins} bins, {finder.Description}");
+            Console.Error.WriteLine($"{count} frame(s) {frames.Info}, {model.NbBins} bins, {finder.Description}");
             var output = r.GetValue(OutOpt);
             using var writer = new CsvPeakWriter(output is null ? Console.Out : new StreamWriter(output.FullName));
             writer.Begin(SparseLayout.Of(model));
             var watch = Stopwatch.StartNew();
             long peaks = 0, hits = 0;
-            for (var i = 0; i < frames.Count; i++)
+            for (var i = 0; i < count; i++)
             {
-                using var frame = frames.Read(i);
+                using var frame = ReadFrame(frames, i);
                 var result = finder.Process(frame);
                 peaks += result.NbPeaks;
                 if (result.IsHit) hits++;
                 writer.Write(result);
             }
             writer.Complete();
-            Console.Error.WriteLine($"{frames.Count} frame(s), {hits} hit(s) (min_nb_peaks {fai.MinNbPeaks}), {peaks} peak(s), {watch.Elapsed.TotalMilliseconds / Math.Max(1, frames.Count):F1} ms/frame");
+            Console.Error.WriteLine($"{count} frame(s), {hits} hit(s) (min_nb_peaks {fai.MinNbPeaks}), {peaks} peak(s), {watch.Elapsed.TotalMilliseconds / count:F1} ms/frame");
             return 0;
         }
         catch (Exception e) when (e is ArgumentException or IOException or FormatException or NotSupportedException or Lima2.OpenCL.OpenClException)
@@ -89,10 +90,9 @@ public static class PeaksCommand
     {
         var fai = ReadParams(r.GetValue(ParamsOpt));
         var geometry = Geometry.FromPoniFile(r.GetValue(PoniOpt)!.FullName);
-        var maskFile = r.GetValue(MaskOpt)?.FullName ?? fai.MaskPath;
+        var maskFile = r.GetValue(MaskOpt)?.FullName;
         var mask = maskFile is null ? null : ReadMask(maskFile, info);
-        var calibration = Calibration.Load(fai, null, info.Width, info.Height);
-        return (PeakFinderModel.Create(info.Width, info.Height, geometry, mask, fai, calibration), fai);
+        return (PeakFinderModel.Load(info.Width, info.Height, fai, geometry, null, mask), fai);
     }
 
     internal static FaiParams ReadParams(string? text)
@@ -108,15 +108,24 @@ public static class PeaksCommand
     {
         byte[] mask;
         if (path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
-            mask = NpyFile.Read(path).ToSingle().Select(v => v != 0 ? (byte)1 : (byte)0).ToArray();
+            mask = NpyFile.Read(path).ToDoubles().Select(v => v != 0 ? (byte)1 : (byte)0).ToArray();
         else
-            mask = RawFrameFile.ReadAllBytes(path);
+            mask = RawFrameSource.ReadAllBytes(path);
         if (mask.Length != info.PixelCount)
             throw new ArgumentException($"mask {path} has {mask.Length} values, the frames have {info.Height}x{info.Width} = {info.PixelCount} pixels");
         return mask;
     }
 
-    internal static IFrameFile OpenFrames(ParseResult r)
+    /// <summary>Frame <paramref name="index"/> of a source, in a buffer of its own (owned by the caller).</summary>
+    internal static Frame ReadFrame(IFrameSource source, long index)
+    {
+        var bytes = GC.AllocateUninitializedArray<byte>(source.Info.ByteSize, pinned: true);
+        source.Render(index, bytes);
+        return new Frame(PooledBuffer.Unpooled(bytes), source.Info, index, index);
+    }
+
+    /// <summary>The frames named on the command line. HDF5 plugs in here as one more <see cref="IFrameSource"/>.</summary>
+    internal static IFrameSource OpenFrames(ParseResult r)
     {
         var file = r.GetValue(FramesArg)!;
         if (!file.Exists)
@@ -125,12 +134,12 @@ public static class PeaksCommand
         if (name.EndsWith(".h5") || name.EndsWith(".hdf5") || name.EndsWith(".nxs"))
             throw new NotSupportedException($"{file.Name}: HDF5 input (dataset {r.GetValue(DatasetOpt) ?? "?"}) needs Lima2.Hdf5, which is not merged yet; use .npy or raw frames");
         if (name.EndsWith(".npy"))
-            return new NpyFrameFile(file.FullName);
+            return new NpyFrameSource(file.FullName);
         var shape = r.GetValue(ShapeOpt) ?? throw new ArgumentException($"{file.Name}: raw frames need --shape HxW");
         var dims = shape.Split('x', 'X', ',');
         if (dims.Length != 2 || !int.TryParse(dims[0], out var h) || !int.TryParse(dims[1], out var w) || h <= 0 || w <= 0)
             throw new ArgumentException($"--shape: '{shape}' is not HxW");
-        return new RawFrameFile(file.FullName, new FrameInfo(w, h, ParseDtype(r.GetValue(DtypeOpt)!)));
+        return new RawFrameSource(file.FullName, new FrameInfo(w, h, ParseDtype(r.GetValue(DtypeOpt)!)));
     }
 
     private static PixelType ParseDtype(string dtype) => dtype switch
@@ -146,23 +155,12 @@ public static class PeaksCommand
     };
 }
 
-/// <summary>Frames of a file, read one at a time: the seam where HDF5 input (Lima2.Hdf5) plugs in.</summary>
-public interface IFrameFile : IDisposable
-{
-    FrameInfo Info { get; }
-
-    int Count { get; }
-
-    /// <summary>Frame <paramref name="index"/>, owned by the caller.</summary>
-    Frame Read(int index);
-}
-
 /// <summary>Raw little-endian frames back to back, optionally gzip-compressed (read whole).</summary>
-public sealed class RawFrameFile : IFrameFile
+public sealed class RawFrameSource : IFrameSource
 {
     private readonly byte[] _bytes;
 
-    public RawFrameFile(string path, FrameInfo info)
+    public RawFrameSource(string path, FrameInfo info)
     {
         Info = info;
         _bytes = ReadAllBytes(path);
@@ -173,10 +171,9 @@ public sealed class RawFrameFile : IFrameFile
 
     public FrameInfo Info { get; }
 
-    public int Count { get; }
+    public long? Count { get; }
 
-    public Frame Read(int index) =>
-        new(PooledBuffer.Unpooled(_bytes.AsSpan(index * Info.ByteSize, Info.ByteSize).ToArray()), Info, index, index);
+    public void Render(long index, Span<byte> destination) => _bytes.AsSpan(checked((int)index * Info.ByteSize), Info.ByteSize).CopyTo(destination);
 
     internal static byte[] ReadAllBytes(string path)
     {
@@ -189,43 +186,30 @@ public sealed class RawFrameFile : IFrameFile
         gz.CopyTo(ms);
         return ms.ToArray();
     }
-
-    public void Dispose()
-    {
-    }
 }
 
 /// <summary>A numpy .npy file holding one frame (H, W) or a stack (N, H, W).</summary>
-public sealed class NpyFrameFile : IFrameFile
+public sealed class NpyFrameSource : IFrameSource
 {
-    private readonly NpyFile.Array _array;
+    private readonly NpyFile.NpyArray _array;
 
-    public NpyFrameFile(string path)
+    public NpyFrameSource(string path)
     {
         _array = NpyFile.Read(path);
         var s = _array.Shape;
-        var type = _array.Dtype switch
-        {
-            "|u1" => PixelType.Gray8, "|i1" => PixelType.Gray8s, "<u2" => PixelType.Gray16, "<i2" => PixelType.Gray16s,
-            "<u4" => PixelType.Gray32, "<i4" => PixelType.Gray32s, "<f4" => PixelType.Gray32f, "<f8" => PixelType.Gray64f,
-            var d => throw new NotSupportedException($"{path}: dtype {d} is not a frame pixel type"),
-        };
+        var type = Enum.GetValues<PixelType>().Cast<PixelType?>().FirstOrDefault(t => t!.Value.ToNumpy()[1..] == _array.Dtype[1..]) // numpy writes |u1, PixelType says <u1
+            ?? throw new NotSupportedException($"{path}: dtype {_array.Dtype} is not a frame pixel type");
         (Count, Info) = s.Length switch
         {
-            2 => (1, new FrameInfo(s[1], s[0], type)),
-            3 => (s[0], new FrameInfo(s[2], s[1], type)),
+            2 => (1L, new FrameInfo(s[1], s[0], type)),
+            3 => ((long)s[0], new FrameInfo(s[2], s[1], type)),
             _ => throw new ArgumentException($"{path}: shape ({string.Join(", ", s)}) is neither a frame nor a stack of frames"),
         };
     }
 
     public FrameInfo Info { get; }
 
-    public int Count { get; }
+    public long? Count { get; }
 
-    public Frame Read(int index) =>
-        new(PooledBuffer.Unpooled(_array.Data.AsSpan(index * Info.ByteSize, Info.ByteSize).ToArray()), Info, index, index);
-
-    public void Dispose()
-    {
-    }
+    public void Render(long index, Span<byte> destination) => _array.Data.AsSpan(checked((int)index * Info.ByteSize), Info.ByteSize).CopyTo(destination);
 }

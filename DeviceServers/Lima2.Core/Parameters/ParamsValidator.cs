@@ -84,6 +84,28 @@ public static class ParamsValidator
         return errors;
     }
 
+    /// <summary>
+    /// Every enabled saving channel's base_path must lie under <paramref name="savingRoot"/> (the receiver's
+    /// configured root); relative paths are taken from the root. Symbolic links are not followed: check the
+    /// resolved path again where files are opened.
+    /// </summary>
+    public static IReadOnlyList<ParamsError> ValidateSavingRoot(ProcParams proc, string savingRoot, string root = ProcParamsDocument.Root)
+    {
+        var errors = new List<ParamsError>();
+        foreach (var (name, saving) in SavingChannels(proc))
+            if (saving.Enabled && ResolveUnder(savingRoot, saving.BasePath) is null)
+                errors.Add(new($"{root}.{name}.base_path", $"'{saving.BasePath}' is outside the saving root {savingRoot}"));
+        return errors;
+    }
+
+    /// <summary>The full path of <paramref name="path"/> taken from <paramref name="savingRoot"/>, or null if it leaves the root.</summary>
+    public static string? ResolveUnder(string savingRoot, string path)
+    {
+        var rootFull = Path.TrimEndingDirectorySeparator(Path.GetFullPath(savingRoot));
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path, rootFull));
+        return full == rootFull || full.StartsWith(rootFull + Path.DirectorySeparatorChar, StringComparison.Ordinal) ? full : null;
+    }
+
     /// <summary>Throws <see cref="ParamsException"/> when <paramref name="errors"/> is not empty.</summary>
     public static void ThrowIfAny(IReadOnlyList<ParamsError> errors)
     {

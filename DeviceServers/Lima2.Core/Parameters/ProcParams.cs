@@ -219,7 +219,13 @@ public sealed record SmxProcParams : ProcParams
     public SavingParams SavingAccumulationCorrected { get; init; } = new();
     public SavingParams SavingAccumulationPeak { get; init; } = new();
 
-    internal static JsonElement EmptyObject => JsonDocument.Parse("{}").RootElement;
+    private static readonly JsonElement EmptyObject = ParseEmptyObject();
+
+    private static JsonElement ParseEmptyObject()
+    {
+        using var document = JsonDocument.Parse("{}");
+        return document.RootElement.Clone();
+    }
 }
 
 /// <summary><c>LimaProcessingFailing</c>: a test pipeline whose graph faults on the first frame.</summary>

@@ -9,7 +9,7 @@ public sealed record GraphOptions
 {
     public OverloadPolicy Policy { get; init; } = OverloadPolicy.BackPressure;
 
-    /// <summary>Most bytes the graph's frame pools may hold (input frames plus re-shaped frames).</summary>
+    /// <summary>Most bytes of the input frame pool the graph makes (the builder also fits re-shaped frames under it).</summary>
     public long MemoryCapBytes { get; init; } = 1L << 30;
 
     /// <summary>Frames the entry queue holds (proc_params fifo.nb_fifo_frames).</summary>
@@ -252,7 +252,7 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
             if (!await branch.Entry.SendAsync(ticket).ConfigureAwait(false))
             {
                 ticket.Failed = true;
-                _runtime.Release(ticket, null);
+                _runtime.Release(ticket);
             }
     }
 }
@@ -367,7 +367,7 @@ internal sealed class GraphRuntime(GraphCounters counters) : IDisposable
     }
 
     /// <summary>A branch is done with the ticket: drop its frame reference; the last branch settles the count.</summary>
-    public void Release(Ticket ticket, string? node)
+    public void Release(Ticket ticket)
     {
         ticket.Frame.Dispose();
         if (Interlocked.Decrement(ref ticket.Pending) == 0)

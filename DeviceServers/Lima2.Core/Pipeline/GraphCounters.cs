@@ -16,7 +16,7 @@ public sealed class GraphCounters
     private long _droppedFault;
     private long _lastInputIndex = -1;
     private long _lastProcessedIndex = -1;
-    private readonly ConcurrentDictionary<string, StrongBox<long>> _perNode = new();
+    private readonly ConcurrentDictionary<string, Counter> _perNode = new();
 
     public long Received => Interlocked.Read(ref _received);
     public long Processed => Interlocked.Read(ref _processed);
@@ -65,9 +65,9 @@ public sealed class GraphCounters
     internal void OnDroppedLost() => Interlocked.Increment(ref _droppedLost);
     internal void OnDroppedFault() => Interlocked.Increment(ref _droppedFault);
 
-    internal void Register(string node) => _perNode.TryAdd(node, new StrongBox<long>());
+    internal void Register(string node) => _perNode.TryAdd(node, new Counter());
 
-    internal void OnNode(string node) => Interlocked.Increment(ref _perNode.GetOrAdd(node, _ => new StrongBox<long>()).Value);
+    internal void OnNode(string node) => Interlocked.Increment(ref _perNode.GetOrAdd(node, _ => new Counter()).Value);
 
     private static void Max(ref long target, long value)
     {
@@ -81,9 +81,9 @@ public sealed class GraphCounters
         }
     }
 
-    private sealed class StrongBox<T>
+    private sealed class Counter
     {
-        public T Value = default!;
+        public long Value;
     }
 }
 

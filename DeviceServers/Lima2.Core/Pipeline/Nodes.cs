@@ -56,7 +56,7 @@ public abstract class FrameConsumer<TResult>(string name) : FrameConsumer(name)
         var commit = new ActionBlock<(Ticket Ticket, TResult? Result)>(async item =>
         {
             await runtime.GuardAsync(this, item.Ticket, frame => CommitAsync(frame, item.Result!, runtime.Token)).ConfigureAwait(false);
-            runtime.Release(item.Ticket, Name);
+            runtime.Release(item.Ticket);
         }, runtime.Options(1, boundedCapacity));
         compute.LinkTo(commit, new DataflowLinkOptions { PropagateCompletion = true });
         return (compute, commit.Completion);

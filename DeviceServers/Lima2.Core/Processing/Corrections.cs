@@ -156,12 +156,20 @@ public sealed class CheckpointTransform(string name, FrameInfo frame) : IFrameTr
 
     public FrameInfo Output { get; } = frame;
 
-    /// <summary>Global index of the last frame that passed (-1 if none); frames pass in receiver order.</summary>
+    /// <summary>Highest global index that passed (-1 if none).</summary>
     public long LastIndex => Interlocked.Read(ref _lastIndex);
 
     public ValueTask<Frame> ApplyAsync(Frame input, CancellationToken cancellationToken)
     {
-        Interlocked.Exchange(ref _lastIndex, input.Index);
+        // frames of one step may pass in parallel: keep the highest
+        var seen = Interlocked.Read(ref _lastIndex);
+        while (input.Index > seen)
+        {
+            var previous = Interlocked.CompareExchange(ref _lastIndex, input.Index, seen);
+            if (previous == seen)
+                break;
+            seen = previous;
+        }
         return ValueTask.FromResult(input);
     }
 }

@@ -12,7 +12,10 @@ namespace Lima2.Core.Processing;
 public sealed class RoiFlipRotTransform : IFrameTransform
 {
     private readonly FramePool _pool;
-    private readonly int[] _source;
+    private readonly int _origin;
+    private readonly int _stepX;
+    private readonly int _stepY;
+    private const int Tile = 64;
     private readonly int _binX;
     private readonly int _binY;
     private readonly int _inputWidth;
@@ -28,23 +31,25 @@ public sealed class RoiFlipRotTransform : IFrameTransform
         Output = OutputInfo(input, geometry);
         if (pool.BufferBytes < Output.ByteSize)
             throw new ArgumentException($"roi_flip_rot: pool buffers of {pool.BufferBytes} bytes cannot hold {Output}");
-        _source = new int[Output.Width * Output.Height];
-        for (var oy = 0; oy < Output.Height; oy++)
-            for (var ox = 0; ox < Output.Width; ox++)
+        // every step is affine in (ox, oy), so the source of output pixel (ox, oy) is origin + ox·stepX + oy·stepY
+        int Source(int ox, int oy)
+        {
+            var (x, y) = geometry.Rotation switch
             {
-                var (x, y) = geometry.Rotation switch
-                {
-                    Rotation.R90 => (oy, height - 1 - ox),
-                    Rotation.R180 => (width - 1 - ox, height - 1 - oy),
-                    Rotation.R270 => (width - 1 - oy, ox),
-                    _ => (ox, oy),
-                };
-                if (geometry.Flip is Flip.LeftRight or Flip.Both)
-                    x = width - 1 - x;
-                if (geometry.Flip is Flip.UpDown or Flip.Both)
-                    y = height - 1 - y;
-                _source[oy * Output.Width + ox] = (y + cropY) * _binY * input.Width + (x + cropX) * _binX;
-            }
+                Rotation.R90 => (oy, height - 1 - ox),
+                Rotation.R180 => (width - 1 - ox, height - 1 - oy),
+                Rotation.R270 => (width - 1 - oy, ox),
+                _ => (ox, oy),
+            };
+            if (geometry.Flip is Flip.LeftRight or Flip.Both)
+                x = width - 1 - x;
+            if (geometry.Flip is Flip.UpDown or Flip.Both)
+                y = height - 1 - y;
+            return (y + cropY) * _binY * input.Width + (x + cropX) * _binX;
+        }
+        _origin = Source(0, 0);
+        _stepX = Source(1, 0) - _origin;
+        _stepY = Source(0, 1) - _origin;
     }
 
     public string Name => "roi_flip_rot";
@@ -82,15 +87,17 @@ public sealed class RoiFlipRotTransform : IFrameTransform
     {
         if (mask.Length != Input.Width * Input.Height)
             throw new ArgumentException($"roi_flip_rot: a mask of {mask.Length} pixels for {Input.Width}x{Input.Height} frames");
-        var result = new byte[_source.Length];
-        for (var i = 0; i < _source.Length; i++)
-        {
-            var used = true;
-            for (var by = 0; by < _binY && used; by++)
-                for (var bx = 0; bx < _binX && used; bx++)
-                    used = mask[_source[i] + by * _inputWidth + bx] != 0;
-            result[i] = used ? (byte)1 : (byte)0;
-        }
+        var result = new byte[Output.Width * Output.Height];
+        for (var oy = 0; oy < Output.Height; oy++)
+            for (var ox = 0; ox < Output.Width; ox++)
+            {
+                var source = _origin + ox * _stepX + oy * _stepY;
+                var used = true;
+                for (var by = 0; by < _binY && used; by++)
+                    for (var bx = 0; bx < _binX && used; bx++)
+                        used = mask[source + by * _inputWidth + bx] != 0;
+                result[oy * Output.Width + ox] = used ? (byte)1 : (byte)0;
+            }
         return result;
     }
 
@@ -136,25 +143,35 @@ public sealed class RoiFlipRotTransform : IFrameTransform
         }
     }
 
+    /// <summary>Output in 64×64 tiles, so that the rotated reads stay in cache.</summary>
     private void Map<T>(ReadOnlySpan<T> input, Span<T> output) where T : unmanaged, INumber<T>, IMinMaxValue<T>
     {
-        var source = _source;
-        if (_binX == 1 && _binY == 1)
-        {
-            for (var i = 0; i < source.Length; i++)
-                output[i] = input[source[i]];
-            return;
-        }
-        for (var i = 0; i < source.Length; i++)
-        {
-            var sum = 0.0;
-            for (var by = 0; by < _binY; by++)
+        var (width, height) = (Output.Width, Output.Height);
+        var binned = _binX != 1 || _binY != 1;
+        for (var ty = 0; ty < height; ty += Tile)
+            for (var tx = 0; tx < width; tx += Tile)
             {
-                var row = source[i] + by * _inputWidth;
-                for (var bx = 0; bx < _binX; bx++)
-                    sum += double.CreateTruncating(input[row + bx]);
+                var yEnd = Math.Min(height, ty + Tile);
+                var xEnd = Math.Min(width, tx + Tile);
+                for (var oy = ty; oy < yEnd; oy++)
+                {
+                    var source = _origin + tx * _stepX + oy * _stepY;
+                    var target = output.Slice(oy * width, width);
+                    for (var ox = tx; ox < xEnd; ox++, source += _stepX)
+                        target[ox] = binned ? Bin(input, source) : input[source];
+                }
             }
-            output[i] = BackgroundTransform.Saturate<T>(sum);
+    }
+
+    private T Bin<T>(ReadOnlySpan<T> input, int source) where T : unmanaged, INumber<T>, IMinMaxValue<T>
+    {
+        var sum = 0.0;
+        for (var by = 0; by < _binY; by++)
+        {
+            var row = source + by * _inputWidth;
+            for (var bx = 0; bx < _binX; bx++)
+                sum += double.CreateTruncating(input[row + bx]);
         }
+        return BackgroundTransform.Saturate<T>(sum);
     }
 }

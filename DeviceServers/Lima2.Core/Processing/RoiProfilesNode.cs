@@ -16,6 +16,7 @@ public sealed class RoiProfilesNode : FrameConsumer<RoiStatRow[]>
     private readonly Profile[] _profiles;
     private readonly int _parallelism;
     private readonly byte[]? _mask;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(Profile Profile, int Width, int Height), PixelRegion[]> _rowRegions = new();
 
     public RoiProfilesNode(IReadOnlyList<RectRoi> rois, IReadOnlyList<ProfileDirection> directions, FrameInfo frame,
         byte[]? mask, int bufferFrames, int parallelism = 1) : base("roi_profiles")
@@ -61,57 +62,79 @@ public sealed class RoiProfilesNode : FrameConsumer<RoiStatRow[]>
     /// <summary>The statistics of each bin of <paramref name="profile"/> on one frame.</summary>
     public void Measure(Frame frame, Profile profile, Span<RoiStats> bins)
     {
+        if (profile.Direction == ProfileDirection.Vertical)
+        {
+            // a row bin is a row segment: the vectorised ROI kernel over its unmasked runs, rasterised once
+            var rows = _rowRegions.GetOrAdd((profile, frame.Info.Width, frame.Info.Height), key => Enumerable
+                .Range(0, key.Profile.Height)
+                .Select(i => PixelRegion.Rectangle(key.Profile.X, key.Profile.Y + i, key.Profile.Width, 1, key.Width, key.Height, _mask))
+                .ToArray());
+            for (var i = 0; i < bins.Length; i++)
+                bins[i] = RoiMath.Measure(frame, rows[i]);
+            return;
+        }
         switch (frame.Info.PixelType)
         {
-            case PixelType.Gray8: Measure(frame.Pixels<byte>(), frame.Info.Width, profile, bins); break;
-            case PixelType.Gray8s: Measure(frame.Pixels<sbyte>(), frame.Info.Width, profile, bins); break;
-            case PixelType.Gray16: Measure(frame.Pixels<ushort>(), frame.Info.Width, profile, bins); break;
-            case PixelType.Gray16s: Measure(frame.Pixels<short>(), frame.Info.Width, profile, bins); break;
-            case PixelType.Gray32: Measure(frame.Pixels<uint>(), frame.Info.Width, profile, bins); break;
-            case PixelType.Gray32s: Measure(frame.Pixels<int>(), frame.Info.Width, profile, bins); break;
-            case PixelType.Gray32f: Measure(frame.Pixels<float>(), frame.Info.Width, profile, bins); break;
-            case PixelType.Gray64f: Measure(frame.Pixels<double>(), frame.Info.Width, profile, bins); break;
+            case PixelType.Gray8: Columns(frame.Pixels<byte>(), frame.Info.Width, profile, bins); break;
+            case PixelType.Gray8s: Columns(frame.Pixels<sbyte>(), frame.Info.Width, profile, bins); break;
+            case PixelType.Gray16: Columns(frame.Pixels<ushort>(), frame.Info.Width, profile, bins); break;
+            case PixelType.Gray16s: Columns(frame.Pixels<short>(), frame.Info.Width, profile, bins); break;
+            case PixelType.Gray32: Columns(frame.Pixels<uint>(), frame.Info.Width, profile, bins); break;
+            case PixelType.Gray32s: Columns(frame.Pixels<int>(), frame.Info.Width, profile, bins); break;
+            case PixelType.Gray32f: Columns(frame.Pixels<float>(), frame.Info.Width, profile, bins); break;
+            case PixelType.Gray64f: Columns(frame.Pixels<double>(), frame.Info.Width, profile, bins); break;
             default: throw new NotSupportedException(frame.Info.PixelType.ToString());
         }
     }
 
-    private void Measure<T>(ReadOnlySpan<T> pixels, int width, Profile profile, Span<RoiStats> bins)
+    /// <summary>Column bins, accumulated row by row (contiguous reads); two passes as <see cref="RoiMath"/>.</summary>
+    private void Columns<T>(ReadOnlySpan<T> pixels, int width, Profile profile, Span<RoiStats> bins)
         where T : unmanaged, INumberBase<T>
     {
-        var n = profile.Bins;
+        var n = profile.Width;
         var count = new long[n];
         var sum = new double[n];
         var min = new double[n];
         var max = new double[n];
         min.AsSpan().Fill(double.PositiveInfinity);
         max.AsSpan().Fill(double.NegativeInfinity);
-        var horizontal = profile.Direction == ProfileDirection.Horizontal;
         for (var y = profile.Y; y < profile.Y + profile.Height; y++)
-            for (var x = profile.X; x < profile.X + profile.Width; x++)
+        {
+            var row = pixels.Slice(y * width + profile.X, n);
+            var used = _mask is null ? default : _mask.AsSpan(y * width + profile.X, n);
+            for (var x = 0; x < n; x++)
             {
-                if (_mask is not null && _mask[y * width + x] == 0)
+                if (!used.IsEmpty && used[x] == 0)
                     continue;
-                var bin = horizontal ? x - profile.X : y - profile.Y;
-                var value = double.CreateTruncating(pixels[y * width + x]);
-                count[bin]++;
-                sum[bin] += value;
-                min[bin] = Math.Min(min[bin], value);
-                max[bin] = Math.Max(max[bin], value);
+                var value = double.CreateTruncating(row[x]);
+                count[x]++;
+                sum[x] += value;
+                if (value < min[x])
+                    min[x] = value;
+                if (value > max[x])
+                    max[x] = value;
             }
+        }
+        var avg = new double[n];
+        for (var x = 0; x < n; x++)
+            avg[x] = count[x] == 0 ? 0 : sum[x] / count[x];
         var squares = new double[n];
         for (var y = profile.Y; y < profile.Y + profile.Height; y++)
-            for (var x = profile.X; x < profile.X + profile.Width; x++)
+        {
+            var row = pixels.Slice(y * width + profile.X, n);
+            var used = _mask is null ? default : _mask.AsSpan(y * width + profile.X, n);
+            for (var x = 0; x < n; x++)
             {
-                if (_mask is not null && _mask[y * width + x] == 0)
+                if (!used.IsEmpty && used[x] == 0)
                     continue;
-                var bin = horizontal ? x - profile.X : y - profile.Y;
-                var d = double.CreateTruncating(pixels[y * width + x]) - sum[bin] / count[bin];
-                squares[bin] += d * d;
+                var d = double.CreateTruncating(row[x]) - avg[x];
+                squares[x] += d * d;
             }
-        for (var i = 0; i < n; i++)
-            bins[i] = count[i] == 0
+        }
+        for (var x = 0; x < n; x++)
+            bins[x] = count[x] == 0
                 ? default
-                : new RoiStats(count[i], sum[i], min[i], max[i], sum[i] / count[i], Math.Sqrt(squares[i] / count[i]));
+                : new RoiStats(count[x], sum[x], min[x], max[x], avg[x], Math.Sqrt(squares[x] / count[x]));
     }
 
     /// <summary>A profile's rectangle clipped to the frame, and its direction.</summary>

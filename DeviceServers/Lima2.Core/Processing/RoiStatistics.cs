@@ -35,7 +35,7 @@ public static class RoiMath
     {
         PixelType.Gray8 => Measure(frame.Pixels<byte>(), frame.Info.Width, region),
         PixelType.Gray8s => Measure(frame.Pixels<sbyte>(), frame.Info.Width, region),
-        PixelType.Gray16 => Measure(frame.Pixels<ushort>(), frame.Info.Width, region),
+        PixelType.Gray16 => MeasureU16(frame.Pixels<ushort>(), frame.Info.Width, region),
         PixelType.Gray16s => Measure(frame.Pixels<short>(), frame.Info.Width, region),
         PixelType.Gray32 => Measure(frame.Pixels<uint>(), frame.Info.Width, region),
         PixelType.Gray32s => Measure(frame.Pixels<int>(), frame.Info.Width, region),
@@ -51,6 +51,8 @@ public static class RoiMath
     public static RoiStats Measure<T>(ReadOnlySpan<T> pixels, int width, PixelRegion region)
         where T : unmanaged, INumberBase<T>, IComparisonOperators<T, T, bool>
     {
+        if (typeof(T) == typeof(ushort))
+            return MeasureU16(MemoryMarshal.Cast<T, ushort>(pixels), width, region);
         if (region.Count == 0)
             return default;
         var runs = region.Runs;
@@ -80,11 +82,6 @@ public static class RoiMath
     private static (double Sum, T Min, T Max) SumMinMax<T>(ReadOnlySpan<T> span)
         where T : unmanaged, INumberBase<T>, IComparisonOperators<T, T, bool>
     {
-        if (typeof(T) == typeof(ushort))
-        {
-            var (s, lo, hi) = SumMinMaxU16(MemoryMarshal.Cast<T, ushort>(span));
-            return (s, T.CreateTruncating(lo), T.CreateTruncating(hi));
-        }
         var min = span[0];
         var max = span[0];
         var sum = 0.0;
@@ -99,49 +96,8 @@ public static class RoiMath
         return (sum, min, max);
     }
 
-    /// <summary>The common detector case, vectorised: exact integer sum, min and max of 16-bit pixels.</summary>
-    private static (double Sum, ushort Min, ushort Max) SumMinMaxU16(ReadOnlySpan<ushort> span)
-    {
-        var i = 0;
-        ulong sum = 0;
-        ushort min = ushort.MaxValue, max = 0;
-        if (Vector.IsHardwareAccelerated && span.Length >= Vector<ushort>.Count)
-        {
-            var vmin = new Vector<ushort>(ushort.MaxValue);
-            var vmax = Vector<ushort>.Zero;
-            var vsum = Vector<ulong>.Zero;
-            var vectors = MemoryMarshal.Cast<ushort, Vector<ushort>>(span);
-            foreach (var v in vectors)
-            {
-                vmin = Vector.Min(vmin, v);
-                vmax = Vector.Max(vmax, v);
-                Vector.Widen(v, out var lo, out var hi);
-                var words = lo + hi;
-                Vector.Widen(words, out var a, out var b);
-                vsum += a + b;
-            }
-            i = vectors.Length * Vector<ushort>.Count;
-            sum = Vector.Sum(vsum);
-            for (var k = 0; k < Vector<ushort>.Count; k++)
-            {
-                min = Math.Min(min, vmin[k]);
-                max = Math.Max(max, vmax[k]);
-            }
-        }
-        for (; i < span.Length; i++)
-        {
-            var value = span[i];
-            sum += value;
-            min = Math.Min(min, value);
-            max = Math.Max(max, value);
-        }
-        return (sum, min, max);
-    }
-
     private static double SquaredDeviations<T>(ReadOnlySpan<T> span, double avg) where T : unmanaged, INumberBase<T>
     {
-        if (typeof(T) == typeof(ushort))
-            return SquaredDeviationsU16(MemoryMarshal.Cast<T, ushort>(span), avg);
         var squares = 0.0;
         foreach (var value in span)
         {
@@ -151,15 +107,54 @@ public static class RoiMath
         return squares;
     }
 
-    private static double SquaredDeviationsU16(ReadOnlySpan<ushort> span, double avg)
+    /// <summary>
+    /// The common detector case, vectorised with accumulators kept across runs (a masked ROI is many short runs):
+    /// exact integer sum, min and max, then the squared deviations in double.
+    /// </summary>
+    public static RoiStats MeasureU16(ReadOnlySpan<ushort> pixels, int width, PixelRegion region)
     {
-        var i = 0;
-        var squares = 0.0;
-        if (Vector.IsHardwareAccelerated && span.Length >= Vector<ushort>.Count)
+        if (region.Count == 0)
+            return default;
+        var lanes = Vector<ushort>.Count;
+        var vmin = new Vector<ushort>(ushort.MaxValue);
+        var vmax = Vector<ushort>.Zero;
+        var vsum = Vector<ulong>.Zero;
+        ulong sum = 0;
+        ushort min = ushort.MaxValue, max = 0;
+        foreach (var run in region.Runs)
         {
-            var vavg = new Vector<double>(avg);
-            var acc = Vector<double>.Zero;
-            var vectors = MemoryMarshal.Cast<ushort, Vector<ushort>>(span);
+            var span = pixels.Slice(run.Y * width + run.X, run.Length);
+            var vectors = Vector.IsHardwareAccelerated ? MemoryMarshal.Cast<ushort, Vector<ushort>>(span) : default;
+            foreach (var v in vectors)
+            {
+                vmin = Vector.Min(vmin, v);
+                vmax = Vector.Max(vmax, v);
+                Vector.Widen(v, out var lo, out var hi);
+                Vector.Widen(lo + hi, out var a, out var b);
+                vsum += a + b;
+            }
+            foreach (var value in span[(vectors.Length * lanes)..])
+            {
+                sum += value;
+                min = Math.Min(min, value);
+                max = Math.Max(max, value);
+            }
+        }
+        sum += Vector.Sum(vsum);
+        for (var k = 0; k < lanes; k++)
+        {
+            min = Math.Min(min, vmin[k]);
+            max = Math.Max(max, vmax[k]);
+        }
+        var count = region.Count;
+        var avg = (double)sum / count;
+        var vavg = new Vector<double>(avg);
+        var acc = Vector<double>.Zero;
+        var squares = 0.0;
+        foreach (var run in region.Runs)
+        {
+            var span = pixels.Slice(run.Y * width + run.X, run.Length);
+            var vectors = Vector.IsHardwareAccelerated ? MemoryMarshal.Cast<ushort, Vector<ushort>>(span) : default;
             foreach (var v in vectors)
             {
                 Vector.Widen(v, out var lo, out var hi);
@@ -168,15 +163,14 @@ public static class RoiMath
                 acc += Sq(Vector.ConvertToDouble(a), vavg) + Sq(Vector.ConvertToDouble(b), vavg)
                      + Sq(Vector.ConvertToDouble(c), vavg) + Sq(Vector.ConvertToDouble(d), vavg);
             }
-            i = vectors.Length * Vector<ushort>.Count;
-            squares = Vector.Sum(acc);
+            foreach (var value in span[(vectors.Length * lanes)..])
+            {
+                var dev = value - avg;
+                squares += dev * dev;
+            }
         }
-        for (; i < span.Length; i++)
-        {
-            var d = span[i] - avg;
-            squares += d * d;
-        }
-        return squares;
+        squares += Vector.Sum(acc);
+        return new RoiStats(count, sum, min, max, avg, Math.Sqrt(squares / count));
     }
 
     private static Vector<double> Sq(Vector<double> value, Vector<double> avg)

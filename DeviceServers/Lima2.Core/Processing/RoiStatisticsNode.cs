@@ -12,6 +12,7 @@ public sealed class RoiStatisticsNode : FrameConsumer<RoiStatRow[]>
 {
     private readonly PixelRegion[] _regions;
     private readonly int _parallelism;
+    private RoiStatRow[] _latest = [];
 
     /// <param name="regions">rasterised ROIs in output order</param>
     /// <param name="bufferFrames">frames' worth of rows kept until popped</param>
@@ -53,9 +54,13 @@ public sealed class RoiStatisticsNode : FrameConsumer<RoiStatRow[]>
         return rows;
     }
 
+    /// <summary>The rows of the newest frame measured (one per ROI), without taking anything from <see cref="Rows"/>.</summary>
+    public RoiStatRow[] Latest => Volatile.Read(ref _latest);
+
     public override ValueTask CommitAsync(Frame frame, RoiStatRow[] result, CancellationToken cancellationToken)
     {
         Rows.Push(result);
+        Volatile.Write(ref _latest, result);
         return default;
     }
 }

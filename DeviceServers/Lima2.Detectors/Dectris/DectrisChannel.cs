@@ -16,6 +16,7 @@ public enum DectrisStreamVersion
 /// <param name="Rank">this receiver's place among <paramref name="Receivers"/>: frames are dealt round robin</param>
 /// <param name="Frame">frame geometry when the header does not say it (V1 header_detail none)</param>
 /// <param name="KeepEncoded">keep bitshuffle/LZ4 payloads beside the pixels so saving writes them as they came</param>
+/// <param name="ReceiveHighWaterMark">messages ZeroMQ queues ahead of the channel (memory outside the frame pool)</param>
 public sealed record DectrisChannelOptions(
     string Endpoint,
     DectrisStreamVersion Version,
@@ -23,7 +24,7 @@ public sealed record DectrisChannelOptions(
     int Receivers = 1,
     FrameInfo? Frame = null,
     bool KeepEncoded = true,
-    int ReceiveHighWaterMark = 1000);
+    int ReceiveHighWaterMark = 64);
 
 /// <summary>
 /// A receiver's DECTRIS stream V1 or V2 channel (ZeroMQ PULL). Each image is decoded once, into a buffer of the

@@ -38,6 +38,9 @@ internal static unsafe partial class H5
     private static nint Open()
     {
         var library = NativeLibrary.Load(Library);
+        // No clean-up at process exit: libhdf5 would close again the files whose close failed (a full disk) and
+        // crash in H5F__close_cb. Every file is closed explicitly by its owner anyway.
+        H5dont_atexit();
         if (H5open() < 0)
             throw new Hdf5Exception("H5open failed");
         return library;
@@ -116,11 +119,12 @@ internal static unsafe partial class H5
         var messages = (List<string>)GCHandle.FromIntPtr(data).Target!;
         var function = Marshal.PtrToStringUTF8(error->Function);
         var description = Marshal.PtrToStringUTF8(error->Description);
-        messages.Add($"{description} ({function})");
+        messages.Add($"{description?.ReplaceLineEndings(" ")} ({function})");
         return 0;
     }
 
     [LibraryImport(Library)] private static partial int H5open();
+    [LibraryImport(Library)] private static partial int H5dont_atexit();
     [LibraryImport(Library)] private static partial int H5Eset_auto2(long stack, nint function, nint data);
     [LibraryImport(Library)] private static partial int H5Ewalk2(long stack, int direction, delegate* unmanaged<uint, ErrorRecord*, nint, int> function, nint data);
     [LibraryImport(Library)] private static partial int H5Eclear2(long stack);
@@ -128,6 +132,21 @@ internal static unsafe partial class H5
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] public static partial long H5Fcreate(string name, uint flags, long fcpl, long fapl);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] public static partial long H5Fopen(string name, uint flags, long fapl);
     [LibraryImport(Library)] public static partial int H5Fclose(long file);
+    [LibraryImport(Library)] public static partial int H5Fget_vfd_handle(long file, long fapl, int** handle);
+
+    /// <summary>
+    /// Marks a file's descriptor close-on-exec: libhdf5 opens without it, so every child process started while the
+    /// file is open (h5py checks, dd, ...) would inherit the descriptor and keep the file's lock after we close it.
+    /// </summary>
+    public static void CloseOnExec(long file, string what)
+    {
+        int* descriptor;
+        Check(H5Fget_vfd_handle(file, Default, &descriptor), what);
+        if (fcntl(*descriptor, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */) < 0)
+            throw new Hdf5Exception($"{what}: fcntl(FD_CLOEXEC) failed: {Marshal.GetLastPInvokeErrorMessage()}");
+    }
+
+    [LibraryImport("libc", SetLastError = true)] private static partial int fcntl(int descriptor, int command, int argument);
     [LibraryImport(Library)] public static partial int H5Fflush(long file, int scope);
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] public static partial long H5Gcreate2(long location, string name, long lcpl, long gcpl, long gapl);

@@ -5,9 +5,9 @@
  *
  * Build-time options (only these trigger a compilation; every other setting is a kernel argument):
  *   PIXEL_T          type of the frame's pixels (uchar, char, ushort, short, uint, int, float, double)
- *   JUNGFRAU         raw ushort pixels hold a 2-bit gain stage and a 14-bit ADC value
  *   ACC_DOUBLE       accumulate bin sums in double (cl_khr_fp64)
- * Run-time flags (argument `flags`): FLAG_DARK, FLAG_DARK_VARIANCE, FLAG_VARIANCE (variance array instead of
+ * Run-time flags (argument `flags`): FLAG_JUNGFRAU (raw ushort pixels hold a 2-bit gain stage and a 14-bit ADC
+ * value), FLAG_DARK, FLAG_DARK_VARIANCE, FLAG_VARIANCE (variance array instead of
  * Poisson), FLAG_DUMMY, FLAG_LEGACY (pyFAI 0.21.3 rules: sigma normalised by sum(w), no border/mask voiding in
  * picking, no e > 0 condition). Error model (argument `model`): 0 poisson/variance, 1 azimuthal, 2 hybrid.
  */
@@ -16,6 +16,7 @@
 #define FLAG_VARIANCE 4
 #define FLAG_DUMMY 8
 #define FLAG_LEGACY 16
+#define FLAG_JUNGFRAU 32
 #pragma OPENCL FP_CONTRACT OFF /* no fused multiply-add: the C# reference rounds every step */
 
 #ifdef ACC_DOUBLE
@@ -27,18 +28,16 @@ typedef float acc_t;
 
 
 inline float read_pixel(global const PIXEL_T *image, int p, global const float *gain, global const float *pedestal,
-                        int npix, float inv_photon)
+                        int npix, float inv_photon, int flags)
 {
-#ifdef JUNGFRAU
-    uint raw = image[p];
+    if (!(flags & FLAG_JUNGFRAU))
+        return (float)image[p];
+    uint raw = (uint)image[p];
     uint stage = raw >> 14;
     if (stage == 2u)
         return NAN;
     int at = (stage == 3u ? 2 : (int)stage) * npix + p;
     return ((float)(raw & 0x3FFFu) - pedestal[at]) / gain[at] * inv_photon;
-#else
-    return (float)image[p];
-#endif
 }
 
 /* (signal, variance, normalisation); normalisation 0 marks an invalid pixel */
@@ -60,19 +59,19 @@ inline float3 preprocess(float value, int p, float w, global const float *dark, 
     return (float3)(s, v, w);
 }
 
-/* One work-item per unmasked pixel, in bin order: the clipping kernel then reads contiguous memory. */
+/* One work-item per unmasked pixel, in bin order: the clipping kernel then reads contiguous memory. Only the
+ * frame is gathered; the calibration arrays given here are already permuted into bin order. */
 kernel void preprocess_sorted(global const PIXEL_T *image, global const int *pixels, int nvalid, int npix,
-                              global const float *omega, global const float *dark, global const float *dark_variance,
-                              global const float *variance, global const float *gain, global const float *pedestal,
+                              global const float *omega_s, global const float *dark_s, global const float *dark_variance_s,
+                              global const float *variance_s, global const float *gain, global const float *pedestal,
                               float inv_photon, float dummy, float delta_dummy, int flags,
                               global float *S, global float *V, global float *W)
 {
     int k = get_global_id(0);
     if (k >= nvalid)
         return;
-    int p = pixels[k];
-    float value = read_pixel(image, p, gain, pedestal, npix, inv_photon);
-    float3 r = preprocess(value, p, omega[p], dark, dark_variance, variance, dummy, delta_dummy, flags);
+    float value = read_pixel(image, pixels[k], gain, pedestal, npix, inv_photon, flags);
+    float3 r = preprocess(value, k, omega_s[k], dark_s, dark_variance_s, variance_s, dummy, delta_dummy, flags);
     S[k] = r.x;
     V[k] = r.y;
     W[k] = r.z;
@@ -198,7 +197,7 @@ kernel void background(global const PIXEL_T *image, int npix, global const float
     int p = get_global_id(0);
     if (p >= npix)
         return;
-    float value = read_pixel(image, p, gain, pedestal, npix, inv_photon);
+    float value = read_pixel(image, p, gain, pedestal, npix, inv_photon, flags);
     float3 r = preprocess(value, p, omega[p], dark, dark_variance, variance, dummy, delta_dummy, flags);
     float pos = bg_pos[p];
     float bg = INFINITY, sb = 0.0f;

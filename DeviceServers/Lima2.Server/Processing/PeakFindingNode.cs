@@ -40,12 +40,7 @@ public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposabl
         var fai = ParseBlock<FaiParams>(proc.Fai, "fai", FaiParams.Json).Validated();
         var gpu = ParseBlock<GpuParams>(proc.Gpu, "gpu", FaiParams.Json);
         var jungfrau = ParseBlock<JungfrauParams>(proc.Jfrau, "jfrau", FaiParams.Json);
-        var (radius, pixelSize) = Radius(fai, frame);
-        byte[]? mask = fai.MaskPath is { } maskPath
-            ? NpyFile.Read(maskPath).ToSingle().Select(v => v != 0 ? (byte)1 : (byte)0).ToArray()
-            : null;
-        var calibration = Calibration.Load(fai, jungfrau, frame.Width, frame.Height);
-        var model = PeakFinderModel.Create(frame.Width, frame.Height, radius, mask, fai, calibration, pixelSize);
+        var model = PeakFinderModel.Load(frame.Width, frame.Height, fai, SimulatorGeometry(frame), jungfrau);
         var finder = PeakFinder.Create(model, frame.PixelType, new PeakFinderOptions { Backend = backend, Gpu = gpu });
         return new PeakFindingNode(finder, proc.Buffers.NbSparseFramesBuffer, proc.Buffers.NbPeakCountersBuffer, proc.Fifo.NbThreads);
     }
@@ -59,25 +54,14 @@ public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposabl
     }
 
     /// <summary>
-    /// Pixel radii in m: <c>fai.radius2d_path</c> when given, else a flat detector facing the beam at the frame's
-    /// centre with 75 µm pixels (the simulator's diffraction frames are drawn around that centre).
+    /// The geometry used when <c>fai.radius2d_path</c> gives none: a flat detector facing the beam at the frame's
+    /// centre with 75 µm pixels, as the simulator draws its diffraction frames.
     /// </summary>
-    private static (double[] Radius, double PixelSize) Radius(FaiParams fai, FrameInfo frame)
+    private static Geometry SimulatorGeometry(FrameInfo frame)
     {
         const double pixel = 75e-6;
-        if (fai.Radius2dPath is { } path)
-        {
-            var r = NpyFile.Read(path).ToSingle();
-            if (r.Length != frame.PixelCount)
-                throw new ArgumentException($"fai.radius2d_path: {path} has {r.Length} values, the frames have {frame.PixelCount} pixels");
-            return (r.Select(v => (double)v).ToArray(), pixel);
-        }
-        var radius = new double[frame.PixelCount];
-        double cx = (frame.Width - 1) / 2.0, cy = (frame.Height - 1) / 2.0;
-        for (var y = 0; y < frame.Height; y++)
-            for (var x = 0; x < frame.Width; x++)
-                radius[y * frame.Width + x] = Math.Sqrt((x - cx) * (x - cx) + (y - cy) * (y - cy)) * pixel;
-        return (radius, pixel);
+        return new Geometry(Distance: 0.12, Poni1: frame.Height / 2.0 * pixel, Poni2: frame.Width / 2.0 * pixel,
+            Rot1: 0, Rot2: 0, Rot3: 0, PixelSize1: pixel, PixelSize2: pixel);
     }
 
     private static T ParseBlock<T>(JsonElement block, string name, JsonSerializerOptions options) where T : new()

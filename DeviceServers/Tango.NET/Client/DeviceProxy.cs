@@ -233,6 +233,8 @@ public sealed unsafe class DeviceProxy : IDisposable
     /// arrive as events with <see cref="EventData.Error"/> set. Exceptions thrown by the callback are traced
     /// and dropped. Dispose the result to unsubscribe; never from inside the callback.
     /// With <paramref name="stateless"/>, subscribing to a device that is down succeeds and connects later.
+    /// An event the server pushes within moments of Subscribe returning can be lost (ZeroMQ's slow joiner, seen
+    /// on a loaded machine): when the first value matters, rely on the initial callback or read the attribute.
     /// </summary>
     public IDisposable Subscribe(string attribute, EventType type, Action<EventData> callback, bool stateless = false)
     {

@@ -137,6 +137,9 @@ internal static unsafe partial class ServerNative
     [LibraryImport(Lib, EntryPoint = "tns_attr_set_quality")]
     internal static partial int AttrSetQuality(nint attr, int quality);
 
+    [LibraryImport(Lib, EntryPoint = "tns_attr_set_date")]
+    internal static partial int AttrSetDate(nint attr, long seconds, int microseconds);
+
     [LibraryImport(Lib, EntryPoint = "tns_wattr_get_value")]
     internal static partial int WAttrGetValue(nint wattr, TnsData* data, long* dimX, long* dimY);
 

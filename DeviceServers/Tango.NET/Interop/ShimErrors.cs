@@ -31,12 +31,11 @@ internal static unsafe partial class ShimErrors
             byte* reason, desc, origin;
             int severity;
             if (ErrorGet(i, &reason, &desc, &origin, &severity) == 0)
-                errors.Add(new DevError(Utf8(reason), Utf8(desc), Utf8(origin), (ErrSeverity)severity));
+                errors.Add(new DevError(Client.NativeText.Read(reason), Client.NativeText.Read(desc), Client.NativeText.Read(origin),
+                    (ErrSeverity)severity));
         }
         if (errors.Count == 0)
             errors.Add(new DevError("TangoNet_UnknownError", "the native call failed without an error", "tangoshim"));
         return new DevFailedException(errors);
     }
-
-    private static string Utf8(byte* s) => Marshal.PtrToStringUTF8((nint)s) ?? "";
 }

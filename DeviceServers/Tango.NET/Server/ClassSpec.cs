@@ -36,8 +36,9 @@ public sealed record AttributeSpec
         var access = options.WriteOnly || !readable ? AttrWriteType.Write
             : options.WriteAttribute is not null ? AttrWriteType.ReadWithWrite
             : writable ? AttrWriteType.ReadWrite : AttrWriteType.Read;
-        if (clr.IsGenericType && clr.GetGenericTypeDefinition() == typeof(SharedImage<>) && access != AttrWriteType.Read)
-            throw new ArgumentException($"attribute {name}: a SharedImage is read-only");
+        if (clr.IsGenericType && access != AttrWriteType.Read
+            && (clr.GetGenericTypeDefinition() == typeof(SharedImage<>) || clr.GetGenericTypeDefinition() == typeof(AttrValue<>)))
+            throw new ArgumentException($"attribute {name}: a {clr.Name} is read-only");
         if (access == AttrWriteType.Write && !writable)
             throw new ArgumentException($"attribute {name} is write-only but has no setter");
         var props = new List<KeyValuePair<string, string>>();

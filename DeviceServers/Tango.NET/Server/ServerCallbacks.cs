@@ -133,11 +133,24 @@ internal static unsafe class ServerCallbacks
         try
         {
             var value = binding.Read!(Dev(handle));
+            var qualified = value as IAttrValue;
+            if (qualified is not null)
+                value = qualified.Boxed;
             if (value is ISharedImage shared)
-                return SetShared(attr, binding, shared);
-            using var pinned = PinnedValue.Create(value, binding.Spec.Type, binding.Shape);
-            var data = pinned.Data;
-            ShimErrors.Check(ServerNative.AttrSetValue(attr, &data, pinned.DimX, pinned.DimY));
+                SetShared(attr, binding, shared);
+            else
+            {
+                using var pinned = PinnedValue.Create(value, binding.Spec.Type, binding.Shape);
+                var data = pinned.Data;
+                ShimErrors.Check(ServerNative.AttrSetValue(attr, &data, pinned.DimX, pinned.DimY));
+            }
+            if (qualified is { Quality: not AttrQuality.Valid })
+                ShimErrors.Check(ServerNative.AttrSetQuality(attr, (int)qualified.Quality));
+            if (qualified?.Time is { } time)
+            {
+                var us = time.ToUnixTimeMilliseconds() * 1000 + time.Ticks / 10 % 1000;
+                ShimErrors.Check(ServerNative.AttrSetDate(attr, us / 1_000_000, (int)(us % 1_000_000)));
+            }
             return 0;
         }
         catch (Exception e)
@@ -147,7 +160,7 @@ internal static unsafe class ServerCallbacks
     }
 
     // The buffer is on the pinned object heap, so its address stays valid after this callback returns.
-    private static int SetShared(nint attr, AttrBinding binding, ISharedImage image)
+    private static void SetShared(nint attr, AttrBinding binding, ISharedImage image)
     {
         var data = new TnsData
         {
@@ -156,7 +169,6 @@ internal static unsafe class ServerCallbacks
             NumLen = image.Buffer.Length,
         };
         ShimErrors.Check(ServerNative.AttrSetValueShared(attr, &data, image.Width, image.Height, image.Mutex));
-        return 0;
     }
 
     [UnmanagedCallersOnly]
@@ -241,7 +253,6 @@ internal static unsafe class ServerCallbacks
         return -1;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
     internal static void Install()
     {
         var table = Table();

@@ -51,6 +51,8 @@ public static class TypeMap
     /// <summary>The attribute data type and format of a property type; enums become DevEnum.</summary>
     public static (TangoType Type, AttrDataFormat Format) ForAttribute(Type clr)
     {
+        if (clr.IsGenericType && clr.GetGenericTypeDefinition() == typeof(AttrValue<>))
+            return ForAttribute(clr.GetGenericArguments()[0]);
         if (clr.IsGenericType && clr.GetGenericTypeDefinition() == typeof(SharedImage<>))
         {
             var (pixel, _) = ForAttribute(clr.GetGenericArguments()[0]);

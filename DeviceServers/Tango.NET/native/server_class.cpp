@@ -516,3 +516,12 @@ TNS_API int tns_dev_poll(void* dev, int32_t is_command, const char* name, int32_
         static_cast<tns::TnsDevice*>(dev)->poll(is_command != 0, name, period_ms);
     });
 }
+
+TNS_API int tns_attr_set_date(void* attr, int64_t seconds, int32_t microseconds) {
+    return guarded("tns_attr_set_date", [&] {
+        struct timeval tv;
+        tv.tv_sec = static_cast<time_t>(seconds);
+        tv.tv_usec = microseconds;
+        static_cast<Tango::Attribute*>(attr)->set_date(tv);
+    });
+}

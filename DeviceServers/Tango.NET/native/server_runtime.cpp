@@ -40,6 +40,41 @@ private:
     }
 };
 
+void request_shutdown() {
+    if (g_shutdown_requested.exchange(true))
+        return;
+    if (Tango::Util::instance(false)->is_svr_shutting_down())
+        return;
+    tns::ensure_omni_thread();
+    new ShutdownThread();  // an undetached omni_thread that nobody joins; it ends with the process
+}
+
+// The admin device's Kill, through the same once-only shutdown as the signals: cppTango's own Kill would start
+// a second, concurrent shutdown_ds when it comes during a signal's shutdown (or a second Kill).
+class GuardedKill : public Tango::Command {
+public:
+    explicit GuardedKill(Tango::Command& original)
+        : Tango::Command(original.get_name().c_str(), Tango::DEV_VOID, Tango::DEV_VOID,
+                         original.get_in_type_desc().c_str(), original.get_out_type_desc().c_str(),
+                         original.get_disp_level()) {}
+
+    CORBA::Any* execute(Tango::DeviceImpl*, const CORBA::Any&) override {
+        request_shutdown();
+        return insert();
+    }
+};
+
+void guard_admin_kill(Tango::Util* tg) {
+    auto& commands = tg->get_dserver_device()->get_device_class()->get_command_list();
+    for (auto& c : commands) {
+        if (c->get_lower_name() == "kill") {
+            Tango::Command* original = c;
+            c = new GuardedKill(*original);
+            delete original;
+        }
+    }
+}
+
 tns::TnsClass* find_class(const std::string& name) {
     for (auto* c : *Tango::Util::instance()->get_class_list()) {
         if (auto* t = dynamic_cast<tns::TnsClass*>(c)) {
@@ -88,6 +123,7 @@ TNS_API int tns_server_init(int32_t argc, const char* const* argv) {
         // Util::init blocked nearly every signal on this thread, SIGRTMIN (the GC's suspension signal) included.
         tns::enter_managed();
         tg->server_init(false);
+        guard_admin_kill(tg);
     });
 }
 
@@ -102,13 +138,7 @@ TNS_API int tns_server_run() {
 // From any thread, any number of times: shuts the server down once (a second concurrent shutdown_ds crashes).
 TNS_API int tns_server_request_shutdown() {
     return guarded("tns_server_request_shutdown", [] {
-        if (g_shutdown_requested.exchange(true))
-            return;
-        Tango::Util* tg = Tango::Util::instance(false);
-        if (tg->is_svr_shutting_down())
-            return;
-        tns::ensure_omni_thread();
-        new ShutdownThread();  // an undetached omni_thread that nobody joins; it ends with the process
+        request_shutdown();
     });
 }
 

@@ -129,4 +129,20 @@ public sealed class Hdf5FileTests : IDisposable
         var missing = Assert.Throws<Hdf5Exception>(() => file.OpenFrameDataset("/nope"));
         Assert.Contains("/nope", missing.Message);
     }
+
+    [Fact]
+    public void Child_processes_do_not_inherit_open_files_so_they_cannot_hold_their_lock()
+    {
+        var path = Path.Combine(_folder, "locked.h5");
+        using (var file = Hdf5File.Create(path, overwrite: false))
+        {
+            using var child = Lima2.TestSupport.ChildProcess.Start("sh", ["-c", "ls -l /proc/self/fd/"]);
+            child.WaitForExit(TimeSpan.FromSeconds(10));
+            Assert.DoesNotContain("locked.h5", child.Output);
+            Assert.Contains("/proc/", child.Output);
+        }
+        using (Hdf5File.OpenReadOnly(path))
+        {
+        }
+    }
 }

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Lima2.TestSupport;
 using Tango.Client;
 
-namespace Tango.Tests.Client;
+namespace Tango.NET.Tests.Client;
 
 /// <summary>Every attribute type and format of TangoTest, read and written from C#, cross-checked with PyTango.</summary>
 public sealed class AttributeTypeTests(TangoTestServer server) : IClassFixture<TangoTestServer>, IDisposable

@@ -1,6 +1,6 @@
 using Tango.Client;
 
-namespace Tango.Tests.Client;
+namespace Tango.NET.Tests.Client;
 
 /// <summary>TangoTest's DevXxx commands echo their argument: every command argument type round-trips.</summary>
 public sealed class CommandTests(TangoTestServer server) : IClassFixture<TangoTestServer>, IDisposable

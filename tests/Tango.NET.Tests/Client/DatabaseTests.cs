@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Lima2.TestSupport;
 using Tango.Client;
 
-namespace Tango.Tests.Client;
+namespace Tango.NET.Tests.Client;
 
 /// <summary>TangoTest registered in the embedded Tango database (scripts/tango-db.sh) under a fresh server
 /// name, running; unregistered when the test class is done.</summary>
@@ -166,7 +166,7 @@ public sealed class DatabaseTests(RegisteredTangoTest tangoTest) : IClassFixture
     }
 
     [Fact]
-    public void Device_attribute_properties_set_by_CSharp_configure_the_running_device()
+    public void Device_attribute_properties_are_put_read_and_deleted()
     {
         var device = tangoTest.Device;
         _db.PutDeviceAttributeProperty(device, new Dictionary<string, IReadOnlyDictionary<string, string[]>>

@@ -1,6 +1,6 @@
 using Tango.Client;
 
-namespace Tango.Tests.Client;
+namespace Tango.NET.Tests.Client;
 
 public sealed class DeviceProxyTests(TangoTestServer server) : IClassFixture<TangoTestServer>, IDisposable
 {
@@ -85,6 +85,22 @@ public sealed class DeviceProxyTests(TangoTestServer server) : IClassFixture<Tan
         Assert.Equal((251, 251), (values[2].DimX, values[2].DimY));
         Assert.All(values, v => Assert.Equal(AttrQuality.Valid, v.Quality));
         Assert.All(values, v => Assert.InRange(v.Time, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddMinutes(1)));
+    }
+
+    [Fact]
+    public async Task One_proxy_serves_calls_from_many_threads_at_once()
+    {
+        var calls = Enumerable.Range(0, 8).Select(t => Task.Run(() =>
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                var value = t * 1000 + i;
+                Assert.Equal(value, _device.Command<int>("DevLong", value));
+                Assert.Equal(new[] { value, -value }, _device.Command("DevVarLongArray", new[] { value, -value }));
+                Assert.Equal("API_AttrNotFound", Assert.Throws<DevFailedException>(() => _device.ReadAttribute($"nothing{value}")).Reason);
+            }
+        }));
+        await Task.WhenAll(calls);
     }
 
     [Fact]

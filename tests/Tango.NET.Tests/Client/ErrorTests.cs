@@ -1,7 +1,7 @@
 using Lima2.TestSupport;
 using Tango.Client;
 
-namespace Tango.Tests.Client;
+namespace Tango.NET.Tests.Client;
 
 public sealed class ErrorTests(TangoTestServer server) : IClassFixture<TangoTestServer>, IDisposable
 {

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Lima2.TestSupport;
 using Tango.Client;
 
-namespace Tango.Tests.Client;
+namespace Tango.NET.Tests.Client;
 
 /// <summary>What TangoTest 9.3.4 cannot show, against a PyTango device: DevEnum, DevEncoded, state spectra,
 /// Latin-1 strings, pushed events, timeouts, and calls that really run in parallel.</summary>
@@ -122,7 +122,8 @@ public sealed class PeerTests(PeerServer server) : IClassFixture<PeerServer>, ID
                    values.Add(e.Value!.Get<int>());
                }))
         {
-            first = Take(values); // the current value, pushed during subscribe
+            first = Take(values); // the current value, read during subscribe
+            first = PushUntil(() => _device.Command("Push", 1), values, v => v > first);
             _device.Command("Push", 3);
             Assert.Equal([first + 1, first + 2, first + 3], DistinctUntil(values, first + 3));
         }
@@ -142,8 +143,7 @@ public sealed class PeerTests(PeerServer server) : IClassFixture<PeerServer>, ID
             dataType = e.DataType;
             counters.Add(e.Counter);
         });
-        _device.Command("Push", 4);
-        Assert.Equal(4, Take(counters));
+        Assert.Equal(4, PushUntil(() => _device.Command("Push", 4), counters, c => c == 4));
         Assert.Equal(TangoType.DevLong64, dataType); // PyTango's int
     }
 
@@ -158,15 +158,8 @@ public sealed class PeerTests(PeerServer server) : IClassFixture<PeerServer>, ID
             Assert.False(e.IsError, e.Error?.ToString());
             values.Add((e.EventName, e.Value!.Get<long>()));
         });
-        _device.Command("PushOthers", 4711);
-        var seen = new List<(string, long)>();
-        while (values.TryTake(out var v, EventWait))
-        {
-            seen.Add(v);
-            if (v.Value == 4711)
-                break;
-        }
-        Assert.Contains((eventName, 4711L), seen);
+        var pushed = PushUntil(() => _device.Command("PushOthers", 4711), values, v => v.Value == 4711);
+        Assert.Equal((eventName, 4711L), pushed);
     }
 
     [Fact]
@@ -178,8 +171,7 @@ public sealed class PeerTests(PeerServer server) : IClassFixture<PeerServer>, ID
             if (e.IsError)
                 errors.Add(e);
         });
-        _device.Command("PushError", "PEER_Broken");
-        Assert.True(errors.TryTake(out var e, EventWait), "no error event");
+        var e = PushUntil(() => _device.Command("PushError", "PEER_Broken"), errors, _ => true);
         Assert.Equal("PEER_Broken", e.Error!.Reason);
         Assert.Equal("pushed on purpose", e.Error.Errors[0].Description);
         Assert.Null(e.Value);
@@ -217,8 +209,9 @@ public sealed class PeerTests(PeerServer server) : IClassFixture<PeerServer>, ID
             throw new InvalidOperationException("callback bug");
         });
         var first = Take(seen);
+        var second = PushUntil(() => _device.Command("Push", 1), seen, v => v > first);
         _device.Command("Push", 1);
-        Assert.Equal(first + 1, Take(seen));
+        Assert.Equal(second + 1, Take(seen));
     }
 
     [Fact]
@@ -247,6 +240,24 @@ public sealed class PeerTests(PeerServer server) : IClassFixture<PeerServer>, ID
     {
         var e = await Assert.ThrowsAsync<DevFailedException>(() => _device.CommandAsync("NoSuchCommand"));
         Assert.Equal("API_CommandNotFound", e.Reason);
+    }
+
+    // ZeroMQ drops what a publisher sends before a new subscriber's filter has reached it ("slow joiner"): an
+    // event pushed right after Subscribe returned was lost about once in five runs of this suite on a loaded
+    // machine (never in 8 + 8 isolated tries, C# and PyTango alike). Push until one arrives.
+    private static T PushUntil<T>(Action push, BlockingCollection<T> events, Func<T, bool> expected)
+    {
+        var deadline = DateTime.UtcNow + EventWait;
+        while (DateTime.UtcNow < deadline)
+        {
+            push();
+            while (events.TryTake(out var e, TimeSpan.FromMilliseconds(200)))
+            {
+                if (expected(e))
+                    return e;
+            }
+        }
+        throw new TimeoutException("the pushed event never arrived");
     }
 
     private static int Take(BlockingCollection<int> values) =>

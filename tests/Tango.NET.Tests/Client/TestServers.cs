@@ -1,6 +1,6 @@
 using Lima2.TestSupport;
 
-namespace Tango.Tests.Client;
+namespace Tango.NET.Tests.Client;
 
 /// <summary>A Tango server started -nodb on a free loopback port, killed when the test class is done.</summary>
 public abstract class NoDbServer : IDisposable

@@ -24,6 +24,7 @@ public sealed class ClassDescriptionTests
     [InlineData(typeof(string[]), TangoType.DevString, AttrDataFormat.Spectrum)]
     [InlineData(typeof(ushort[,]), TangoType.DevUShort, AttrDataFormat.Image)]
     [InlineData(typeof(SharedImage<ushort>), TangoType.DevUShort, AttrDataFormat.Image)]
+    [InlineData(typeof(AttrValue<float[]>), TangoType.DevFloat, AttrDataFormat.Spectrum)]
     public void Attribute_type_and_format_follow_the_csharp_type(Type clr, TangoType type, AttrDataFormat format) =>
         Assert.Equal((type, format), TypeMap.ForAttribute(clr));
 
@@ -52,6 +53,7 @@ public sealed class ClassDescriptionTests
     public void A_shared_image_is_a_read_only_image_of_numbers()
     {
         Assert.Throws<ArgumentException>(() => AttributeSpec.Create("img", typeof(SharedImage<ushort>), true, true, null));
+        Assert.Throws<ArgumentException>(() => AttributeSpec.Create("q", typeof(AttrValue<int>), true, true, null));
         Assert.Throws<NotSupportedException>(() => TypeMap.ForAttribute(typeof(SharedImage<DevState>)));
     }
 

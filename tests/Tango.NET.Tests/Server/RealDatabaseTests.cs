@@ -19,7 +19,8 @@ public sealed class RealDatabaseTests
         try
         {
             Admin(env, "--add-property", device, "UShort_image_ro_size", "64");
-            Python.Eval("import tango; tango.Database().put_class_property('TangoNetTest', {'Greeting': 'bonjour'})", env);
+            Python.Eval("import tango; db = tango.Database(); db.put_class_property('TangoNetTest', {'Greeting': 'bonjour'}); "
+                        + "db.put_class_attribute_property('TangoNetTest', {'limited': {'unit': 'cm'}})", env);
 
             JsonElement first;
             using (var server = Start(instance, env))
@@ -31,6 +32,7 @@ public sealed class RealDatabaseTests
             Assert.Equal([64, 64], first.GetProperty("ushort_image_ro shape").EnumerateArray().Select(e => e.GetInt32()));
             Assert.Equal(64, first.GetProperty("properties").GetProperty("UShort_image_ro_size").GetInt32());
             Assert.Equal("bonjour", first.GetProperty("properties").GetProperty("Greeting").GetString());
+            Assert.Equal("cm", first.GetProperty("limited unit").GetString()); // class attribute property beats the code's "mm"
             Assert.Equal("ON", first.GetProperty("dyn state").GetString());
             Assert.Equal(["test/dyndb/1"], first.GetProperty("exported after create").EnumerateArray().Select(e => e.GetString()));
             Assert.Equal("TangoNetDynamic", first.GetProperty("dyn class").GetString());
@@ -48,6 +50,8 @@ public sealed class RealDatabaseTests
         finally
         {
             Admin(env, "--delete-server", $"TangoNetTest/{instance}");
+            Python.Eval("import tango; db = tango.Database(); db.delete_class_property('TangoNetTest', ['Greeting']); "
+                        + "db.delete_class_attribute_property('TangoNetTest', {'limited': ['unit']})", env);
         }
     }
 

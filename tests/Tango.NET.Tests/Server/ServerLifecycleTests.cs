@@ -52,6 +52,36 @@ public sealed class ServerLifecycleTests
     }
 
     [Fact]
+    public void With_a_file_database_devices_and_properties_come_from_the_file()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            // cppTango's file database wants a device list for every class of the server
+            File.WriteAllText(file, """
+                TangoNetTest/filetest/DEVICE/TangoNetTest: "sys/tg_test/7"
+                TangoNetTest/filetest/DEVICE/TangoNetDynamic: "test/dynfile/1"
+                sys/tg_test/7->UShort_image_ro_size: 32
+                test/dynfile/1->Label: "from file"
+
+                """); // the parser wants the last line ended
+            var port = Lima2.TestSupport.FreePort.Next();
+            using var server = Lima2.TestSupport.ChildProcess.Start(TangoNetTestServer.Executable,
+                ["filetest", $"-file={file}", "-ORBendPoint", $"giop:tcp:127.0.0.1:{port}"],
+                new Dictionary<string, string?> { ["TANGO_HOST"] = null });
+            server.WaitForOutput("Ready to accept request", TimeSpan.FromSeconds(20));
+            var output = Lima2.TestSupport.Python.Eval(
+                $"import tango; p = lambda n: tango.DeviceProxy('tango://127.0.0.1:{port}/' + n + '#dbase=no'); "
+                + "print(p('sys/tg_test/7').read_attribute('ushort_image_ro').value.shape, p('test/dynfile/1').label)");
+            Assert.Contains("(32, 32) from file", output);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void The_admin_device_Kill_command_ends_the_process_with_exit_code_0()
     {
         using var server = new TangoNetTestServer("kill");

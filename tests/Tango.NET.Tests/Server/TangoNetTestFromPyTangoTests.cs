@@ -59,6 +59,9 @@ public sealed class TangoNetTestFromPyTangoTests(TangoNetTestServer server) : IC
         Assert.Equal(("LIMA_Exception", "{\"error\": \"overrun\"}", "TangoNetTest::ThrowTwoErrors"), two[0]);
         Assert.Equal("LIMA_Cause", two[1].Reason);
         Assert.Equal(2, result.GetProperty("ThrowTwoErrors")[1].GetProperty("severity").GetInt32());
+
+        // cppTango checks a DevEnum write against the labels before C# sees it
+        Assert.Equal("API_WAttrOutsideLimit", Errors(result.GetProperty("bad enum"))[0].Reason);
     }
 
     [Fact]
@@ -105,6 +108,8 @@ public sealed class TangoNetTestFromPyTangoTests(TangoNetTestServer server) : IC
         Assert.Equal(5, history.Length);
         Assert.Equal(history.Order(), history);
         Assert.False(result.GetProperty("is_polled after removal").GetBoolean());
+        Assert.Equal("[true,250]", result.GetProperty("polled by code").GetRawText().Replace(" ", ""));
+        Assert.False(result.GetProperty("polled by code after stop").GetBoolean());
         // 251 x 251 pixels of x + y: each sum of the six reads (cache and device) is 251 * 251 * 250
         Assert.Equal(Enumerable.Repeat(251L * 251 * 250, 6), result.GetProperty("shared image sums").EnumerateArray().Select(e => e.GetInt64()));
     }
@@ -126,5 +131,7 @@ public sealed class TangoNetTestFromPyTangoTests(TangoNetTestServer server) : IC
         Assert.DoesNotContain("TangoNetDynamic::test/dyn/1",
             result.GetProperty("devices after delete").EnumerateArray().Select(e => e.GetString()));
         Assert.NotEqual(JsonValueKind.Null, result.GetProperty("deleted device").ValueKind);
+        Assert.Equal("test/dyn/2 On", result.GetProperty("from a thread").GetString());
+        Assert.Equal(["TangoNetTest::sys/tg_test/1"], result.GetProperty("devices at the end").EnumerateArray().Select(e => e.GetString()));
     }
 }

@@ -15,6 +15,7 @@ def first(device):
     d = tango.DeviceProxy(device)
     out = {"ushort_image_ro shape": list(d.read_attribute("ushort_image_ro").value.shape),
            "properties": json.loads(d.command_inout("Properties"))}
+    out["limited unit"] = d.get_attribute_config("limited").unit
     d.write_attribute("enum_scalar", 2)
     d.command_inout("CreateDevice", "test/dyndb/1")
     dyn = tango.DeviceProxy("test/dyndb/1")

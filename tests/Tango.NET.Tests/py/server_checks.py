@@ -115,6 +115,9 @@ def read_only(d):
     out["long64_spectrum_ro"] = [ls.dtype == np.int64 and ls[3] == 3_000_000_000, "int64, [3]=3e9", show(ls)]
     us = d.read_attribute("ulong64_spectrum_ro").value
     out["ulong64_spectrum_ro"] = [us.dtype == np.uint64 and int(us[255]) == 255 << 40, "uint64, [255]=255<<40", show(us)]
+    q = d.read_attribute("quality_scalar")
+    got = [q.value, str(q.quality), q.time.tv_sec, q.time.tv_usec]
+    out["quality_scalar"] = [got == [42.5, "ATTR_CHANGING", 1700000000, 250000], "[42.5, ATTR_CHANGING, 1700000000, 250000]", str(got)]
     st = d.read_attribute("state_scalar").value
     out["state_scalar"] = [st == d.state(), str(d.state()), str(st)]
     labels = list(d.get_attribute_config("enum_scalar").enum_labels)
@@ -191,6 +194,11 @@ def polling(d, port, admin_name):
     out["history"] = [int(h.value) for h in d.attribute_history("polled_counter", 5)]
     admin.command_inout("RemObjPolling", [d.dev_name(), "attribute", "polled_counter"])
     out["is_polled after removal"] = d.is_attribute_polled("polled_counter")
+    # polling started and stopped by the device's own code
+    d.command_inout("Poll", [[250], ["long_scalar"]])
+    out["polled by code"] = [d.is_attribute_polled("long_scalar"), d.get_attribute_poll_period("long_scalar")]
+    d.command_inout("Poll", [[0], ["long_scalar"]])
+    out["polled by code after stop"] = d.is_attribute_polled("long_scalar")
     # the zero-copy image: polling, cache reads and device reads must each release the image's mutex
     admin.command_inout("AddObjPolling", [[50], [d.dev_name(), "attribute", "ushort_image_ro"]])
     time.sleep(0.5)
@@ -225,6 +233,8 @@ def dynamic(d, port):
     d.command_inout("DeleteDevice", "test/dyn/1")
     out["devices after delete"] = list(d.command_inout("ListDevices"))
     out["deleted device"] = call_error(lambda: proxy(port, "test/dyn/1").state())
+    out["from a thread"] = d.command_inout("CreateAndDeleteFromThread", "test/dyn/2")
+    out["devices at the end"] = list(d.command_inout("ListDevices"))
     return out
 
 
@@ -244,8 +254,11 @@ def lifecycle(d, port, admin_name):
 
 
 def kill(port, admin):
-    proxy(port, admin).command_inout("Kill")
-    return {"killed": True}
+    """Kill twice: the second one arrives while the first shutdown runs, or finds the server gone."""
+    a = proxy(port, admin)
+    a.command_inout("Kill")
+    second = call_error(lambda: a.command_inout("Kill"))
+    return {"second": second}
 
 
 if __name__ == "__main__":

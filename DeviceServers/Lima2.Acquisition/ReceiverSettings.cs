@@ -1,0 +1,62 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Lima2.Core.Parameters;
+using YamlDotNet.Serialization;
+
+namespace Lima2.Acquisition;
+
+/// <summary>
+/// Everything one receiver's run needs, read from one JSON or YAML file with three sections:
+/// <code>
+/// receiver: { rank: 0, nb_receivers: 1, channel: { kind: dectris_v1, endpoints: [tcp://127.0.0.1:9999] },
+///             memory_cap: 1GiB, overload_policy: back_pressure, saving_root: /data }
+/// acq_params: { acq: { nb_frames: 100, ... }, det: { ... simulator ... } }
+/// proc_params: { class_name: LimaProcessingLegacy, saving: { enabled: true, base_path: run1, ... }, ... }
+/// </code>
+/// </summary>
+public sealed record ReceiverSettings(ReceiverConfig Receiver, AcqParams<SimulatorDet> AcqParams, ProcParams ProcParams)
+{
+    public static ReceiverSettings Load(string path)
+    {
+        var text = File.ReadAllText(path);
+        var json = path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? text : YamlToJson(text, path);
+        return Parse(json, Path.GetFileName(path));
+    }
+
+    public static ReceiverSettings Parse(string json, string source = "settings")
+    {
+        var root = JsonNode.Parse(json) as JsonObject
+            ?? throw new FormatException($"{source}: the settings are an object with receiver, acq_params, proc_params");
+        foreach (var key in root.Select(p => p.Key))
+            if (key is not ("receiver" or "acq_params" or "proc_params"))
+                throw new FormatException($"{source}: unknown section '{key}' (receiver, acq_params, proc_params)");
+        // ReceiverConfig reads YAML, of which JSON is a subset.
+        var receiver = ReceiverConfig.Parse(root["receiver"]?.ToJsonString() ?? "{}", $"{source}: receiver");
+        var acq = ParamsDocument.Parse<AcqParams<SimulatorDet>>(root["acq_params"]?.ToJsonString() ?? "{}", "acq_params");
+        ParamsValidator.ThrowIfAny(ParamsValidator.Validate(acq));
+        var proc = ProcParamsDocument.Parse(root["proc_params"]?.ToJsonString()
+            ?? throw new FormatException($"{source}: proc_params is missing"));
+        return new ReceiverSettings(receiver, acq, proc);
+    }
+
+    private static string YamlToJson(string yaml, string path)
+    {
+        try
+        {
+            var value = new DeserializerBuilder().WithAttemptingUnquotedStringTypeDeserialization().Build().Deserialize<object?>(yaml);
+            return JsonSerializer.Serialize(Normalize(value));
+        }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            throw new FormatException($"{Path.GetFileName(path)} line {e.Start.Line}, column {e.Start.Column}: {e.Message}");
+        }
+    }
+
+    /// <summary>YAML mappings come as dictionaries keyed by object; JSON wants string keys.</summary>
+    private static object? Normalize(object? value) => value switch
+    {
+        IDictionary<object, object?> map => map.ToDictionary(p => p.Key.ToString()!, p => Normalize(p.Value)),
+        IList<object?> list => list.Select(Normalize).ToList(),
+        _ => value,
+    };
+}

@@ -1,0 +1,96 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
+using Lima2.Detectors.Dectris;
+using Lima2.Detectors.Loader;
+using Lima2.Detectors.Simulator;
+using Spectre.Console;
+
+namespace Lima2.Cli.Commands;
+
+/// <summary><c>lima2 stream</c>: the stand-in DECTRIS detector (stream V1 or V2 on ZMQ PUSH).</summary>
+internal static class StreamCommand
+{
+    public static Command Create()
+    {
+        var version = new Option<string>("--version") { Description = "stream version: v1 (multipart JSON + blobs) or v2 (CBOR)", DefaultValueFactory = _ => "v1" };
+        version.AcceptOnlyFromAmong("v1", "v2");
+        var encoding = new Option<string>("--encoding") { Description = "payload: raw, lz4 or bslz4", DefaultValueFactory = _ => "bslz4" };
+        encoding.AcceptOnlyFromAmong("raw", "lz4", "bslz4");
+        var endpoints = new Option<string[]>("--endpoint") { Description = "PUSH endpoint to bind, once per receiver (frame i goes to endpoint i % n)", DefaultValueFactory = _ => ["tcp://127.0.0.1:9999"], AllowMultipleArgumentsPerToken = true };
+        var frames = new Option<long>("--frames") { Description = "images in the series", DefaultValueFactory = _ => 100 };
+        var rate = new Option<double>("--rate") { Description = "frames per second; 0 = as fast as the receivers take them", DefaultValueFactory = _ => 0 };
+        var detail = new Option<string>("--detail") { Description = "V1 header_detail", DefaultValueFactory = _ => "basic" };
+        detail.AcceptOnlyFromAmong("none", "basic", "all");
+        var width = new Option<int>("--width") { Description = "simulated frame width", DefaultValueFactory = _ => 1024 };
+        var height = new Option<int>("--height") { Description = "simulated frame height", DefaultValueFactory = _ => 1024 };
+        var pixel = new Option<string>("--pixel-type") { Description = "simulated pixel type (gray8, gray16, gray32, ...)", DefaultValueFactory = _ => "gray16" };
+        var generator = new Option<string>("--generator") { Description = "simulated image: gauss or diffraction", DefaultValueFactory = _ => "diffraction" };
+        generator.AcceptOnlyFromAmong("gauss", "diffraction");
+        var file = new Option<string?>("--file") { Description = "serve the frames of this HDF5 file instead of the simulator" };
+        var dataset = new Option<string>("--dataset") { Description = "frame dataset in --file", DefaultValueFactory = _ => "/entry_0000/instrument/detector/data" };
+        var prefetch = new Option<int>("--prefetch") { Description = "distinct frames encoded once and sent in turn (0 = every frame encoded)", DefaultValueFactory = _ => 0 };
+        var noProgress = new Option<bool>("--no-progress") { Description = "no progress bar (logs, tests)" };
+
+        var command = new Command("stream", "serve a DECTRIS stream (V1 or V2) from the simulator or an HDF5 file");
+        foreach (var option in new Option[] { version, encoding, endpoints, frames, rate, detail, width, height, pixel, generator, file, dataset, prefetch, noProgress })
+            command.Options.Add(option);
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var v2 = result.GetValue(version) == "v2";
+            var payload = result.GetValue(encoding) switch
+            {
+                "raw" => DectrisEncoding.Raw,
+                "lz4" => v2 ? DectrisEncoding.Lz4Chunk : DectrisEncoding.Lz4Block,
+                _ => DectrisEncoding.BitshuffleLz4,
+            };
+            if (!PixelTypes.TryParseLimaName(result.GetValue(pixel)!, out var pixelType))
+                throw new ArgumentException($"--pixel-type {result.GetValue(pixel)} is no pixel type");
+            IFrameSource source = result.GetValue(file) is { } path
+                ? Hdf5FrameSource.Open(path, result.GetValue(dataset)!)
+                : FrameGenerator.Create(new GeneratorParams
+                {
+                    Type = result.GetValue(generator) == "gauss" ? GeneratorType.Gauss : GeneratorType.Diffraction,
+                    Width = result.GetValue(width),
+                    Height = result.GetValue(height),
+                    PixelType = pixelType,
+                });
+            var options = new StreamerOptions(result.GetValue(endpoints)!, v2 ? DectrisStreamVersion.V2 : DectrisStreamVersion.V1,
+                payload, result.GetValue(frames), result.GetValue(detail)!,
+                result.GetValue(rate) is > 0 and var fps ? fps : null, result.GetValue(prefetch));
+            try
+            {
+                using var streamer = new DectrisStreamer(source, options);
+                Console.WriteLine($"streaming {options.Frames} {source.Info} frames as {options.Version} {result.GetValue(encoding)} on {string.Join(", ", options.Endpoints)}");
+                var clock = Stopwatch.StartNew();
+                var run = streamer.RunAsync(cancellationToken);
+                if (result.GetValue(noProgress) || Console.IsOutputRedirected)
+                    await run;
+                else
+                {
+                    await AnsiConsole.Progress().StartAsync(async context =>
+                    {
+                        var task = context.AddTask("frames", maxValue: options.Frames);
+                        while (!run.IsCompleted)
+                        {
+                            task.Value = streamer.Sent;
+                            await Task.WhenAny(run, Task.Delay(100, CancellationToken.None));
+                        }
+                        task.Value = streamer.Sent;
+                    });
+                    await run;
+                }
+                var seconds = clock.Elapsed.TotalSeconds;
+                Console.WriteLine($"streamed {streamer.Sent} frames, {streamer.BytesSent / 1e6:F1} MB in {seconds:F2} s: " +
+                                  $"{streamer.Sent / seconds:F0} frames/s, {streamer.BytesSent / seconds / 1e9:F3} GB/s on the wire");
+                return 0;
+            }
+            finally
+            {
+                (source as IDisposable)?.Dispose();
+            }
+        });
+        return command;
+    }
+}

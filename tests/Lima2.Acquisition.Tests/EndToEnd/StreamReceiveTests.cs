@@ -1,0 +1,125 @@
+using Lima2.Acquisition.Tests.Hdf5;
+using Lima2.Core.Frames;
+using Lima2.TestSupport;
+
+namespace Lima2.Acquisition.Tests.EndToEnd;
+
+/// <summary><c>lima2 stream</c> → <c>lima2 receive</c> as separate processes over loopback ZMQ, files read back by h5py.</summary>
+public sealed class StreamReceiveTests : IDisposable
+{
+    private static readonly FrameInfo Info = new(48, 40, PixelType.Gray16);
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
+    private readonly string _folder = Directory.CreateTempSubdirectory("e2e-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private byte[] Input(int frames)
+    {
+        var bytes = Lima2Cli.Frames(Info, frames);
+        Lima2Cli.WriteInput(Path.Combine(_folder, "input.h5"), Info, bytes);
+        return bytes;
+    }
+
+    private static string[] StreamArgs(string version, string encoding, string folder, int frames, IEnumerable<string> endpoints) =>
+        ["stream", "--version", version, "--encoding", encoding, "--frames", frames.ToString(), "--file", Path.Combine(folder, "input.h5"),
+         "--dataset", "/frames", "--no-progress", .. endpoints.SelectMany(e => new[] { "--endpoint", e })];
+
+    [Theory]
+    [InlineData("v1", "bslz4", "bshuf_lz4", 32008)]
+    [InlineData("v1", "lz4", "zip", 1)]
+    [InlineData("v1", "raw", "none", 0)]
+    [InlineData("v2", "bslz4", "none", 0)]
+    [InlineData("v2", "lz4", "bshuf_lz4", 32008)]
+    [InlineData("v2", "raw", "zip", 1)]
+    public void Every_streamed_frame_is_saved_pixel_exact(string version, string encoding, string compression, int filter)
+    {
+        const int frames = 12;
+        var input = Input(frames);
+        var endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
+        using var receiver = Lima2Cli.Start("receive", Lima2Cli.Settings(_folder, $"dectris_{version}", endpoint, compression));
+        using var streamer = Lima2Cli.Start(StreamArgs(version, encoding, _folder, frames, [endpoint]));
+        Assert.Equal(0, streamer.WaitForExit(Limit));
+        Assert.True(receiver.WaitForExit(Limit) == 0, receiver.Output);
+        Assert.Contains("received 12, processed 12, dropped 0", receiver.Output);
+        Assert.Contains("saved 12 frames", receiver.Output);
+
+        var view = H5PyView.Read(Path.Combine(_folder, "out", "scan_master.h5"), "/entry_0000/measurement/data");
+        Assert.Equal(new long[] { frames, 40, 48 }, view.Shape);
+        Assert.Equal(input, view.Data);
+        var part = H5PyView.Read(Path.Combine(_folder, "out", "scan_0_00002.h5"), "/entry_0000/instrument/detector/data");
+        Assert.Equal(new long[] { 2, 40, 48 }, part.Shape);
+        Assert.Equal(filter == 0 ? [] : new[] { filter }, part.Filters);
+    }
+
+    [Theory]
+    [InlineData(2, "v1")]
+    [InlineData(3, "v2")]
+    public void The_master_file_interleaves_the_receivers_files_in_global_frame_order(int receivers, string version)
+    {
+        const int frames = 17;
+        var input = Input(frames);
+        var endpoints = Enumerable.Range(0, receivers).Select(_ => $"tcp://127.0.0.1:{FreePort.Next()}").ToArray();
+        var settings = Lima2Cli.Settings(_folder, $"dectris_{version}", endpoints[0], "bshuf_lz4", perFile: 2);
+        var processes = Enumerable.Range(0, receivers)
+            .Select(r => Lima2Cli.Start("receive", settings, "--rank", r.ToString(), "--receivers", receivers.ToString(), "--endpoint", endpoints[r]))
+            .ToList();
+        try
+        {
+            using var streamer = Lima2Cli.Start(StreamArgs(version, "bslz4", _folder, frames, endpoints));
+            Assert.Equal(0, streamer.WaitForExit(Limit));
+            foreach (var p in processes)
+                Assert.True(p.WaitForExit(Limit) == 0, p.Output);
+        }
+        finally
+        {
+            processes.ForEach(p => p.Dispose());
+        }
+        // Receiver r holds global frames r, r+n, ...; its first file holds two of them.
+        var first = H5PyView.Read(Path.Combine(_folder, "out", $"scan_{receivers - 1}_00000.h5"), "/entry_0000/instrument/detector/data");
+        Assert.Equal(input.AsSpan((receivers - 1) * Info.ByteSize, Info.ByteSize).ToArray(), first.Data[..Info.ByteSize]);
+        var master = H5PyView.Read(Path.Combine(_folder, "out", "scan_master.h5"), "/entry_0000/instrument/detector/data");
+        Assert.True(master.Virtual);
+        Assert.Equal(new long[] { frames, 40, 48 }, master.Shape);
+        Assert.Equal(input, master.Data);
+    }
+
+    [Fact]
+    public void An_existing_file_with_policy_abort_stops_the_receiver_with_a_clear_error()
+    {
+        Directory.CreateDirectory(Path.Combine(_folder, "out"));
+        File.WriteAllText(Path.Combine(_folder, "out", "scan_0_00000.h5"), "precious");
+        Input(3);
+        var endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
+        using var receiver = Lima2Cli.Start("receive", Lima2Cli.Settings(_folder, "dectris_v1", endpoint, "none"));
+        using var streamer = Lima2Cli.Start(StreamArgs("v1", "bslz4", _folder, 3, [endpoint]));
+        Assert.NotEqual(0, receiver.WaitForExit(Limit));
+        Assert.Contains("scan_0_00000.h5 already exists (file_exists_policy abort)", receiver.Output);
+        Assert.Equal("precious", File.ReadAllText(Path.Combine(_folder, "out", "scan_0_00000.h5")));
+    }
+
+    [Fact]
+    public void A_full_disk_ends_the_run_with_the_error_and_counts_what_was_saved()
+    {
+        var mount = Path.Combine(_folder, "small");
+        Directory.CreateDirectory(mount);
+        using (var m = ChildProcess.Start("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mount]))
+            Assert.Equal(0, m.WaitForExit(TimeSpan.FromSeconds(10)));
+        try
+        {
+            const int frames = 100; // 3.75 KiB each, uncompressed: 375 KiB do not fit
+            Input(frames);
+            var endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
+            using var receiver = Lima2Cli.Start("receive", Lima2Cli.Settings(_folder, "dectris_v1", endpoint, "none", perFile: 1000, savingRoot: mount));
+            using var streamer = Lima2Cli.Start(StreamArgs("v1", "bslz4", _folder, frames, [endpoint]));
+            Assert.Equal(1, receiver.WaitForExit(Limit));
+            Assert.Contains("No space left on device", receiver.Output);
+            var saved = int.Parse(System.Text.RegularExpressions.Regex.Match(receiver.Output, @"saved (\d+) frames").Groups[1].Value);
+            Assert.InRange(saved, 1, frames - 1);
+        }
+        finally
+        {
+            using var u = ChildProcess.Start("umount", ["-l", mount]);
+            u.WaitForExit(TimeSpan.FromSeconds(10));
+        }
+    }
+}
