@@ -18,6 +18,7 @@ Type[] classes =
 ];
 if (args is ["--pogo", var folder, ..])
     return Pogo.Write(folder, classes, Console.Out);
+NLog.GlobalDiagnosticsContext.Set("instance", args.FirstOrDefault(a => !a.StartsWith('-')) ?? "");
 var server = new TangoServer(classes);
 _ = server.Ready.ContinueWith(t =>
 {

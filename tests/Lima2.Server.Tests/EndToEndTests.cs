@@ -162,6 +162,8 @@ public sealed class ReceiverCrashTests
         Assert.Contains($"receiver {sys.Receivers[1]} does not answer", control.Status());
 
         sys.StartServer(sys.ReceiverInstance(1));
+        using (var db = new Tango.Client.Database())
+            WaitFor(() => !db.GetDeviceExported($"{sys.Instance}/limaprocessing/*@1").Any(), "the orphan processing device to go");
         control.Command("Reset");
         Assert.Equal(0, control.Read<short>("acq_state"));
         Assert.Equal(Tango.DevState.On, control.State());
