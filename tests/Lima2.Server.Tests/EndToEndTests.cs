@@ -135,6 +135,28 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
         Assert.Equal("core-1.0.0", r.GetProperty("version").GetString());
     }
 
+    [Fact]
+    public void The_old_client_sequence_gets_acq_state_change_events_and_one_data_ready_per_receiver_then_closes()
+    {
+        var sys = fixture.System;
+        var acq = Path.Combine(sys.Root, "old_acq.json");
+        var proc = Path.Combine(sys.Root, "old_proc.json");
+        File.WriteAllText(acq, AcqJson(30));
+        File.WriteAllText(proc, """{"class_name": "LimaProcessingLegacy"}""");
+        var r = JsonDocument.Parse(sys.Python3("old_client.py", sys.Control, string.Join(",", sys.Receivers), acq, proc)).RootElement;
+        Assert.True(r.GetProperty("all_xferred_events").GetBoolean(), r.ToString());
+        foreach (var name in sys.Receivers)
+        {
+            Assert.Equal(15, r.GetProperty("xferred").GetProperty(name).GetInt32());
+            // the first event is the value at subscription; then every transition, receivers idle by themselves
+            Assert.Equal(["idle", "prepared", "running", "idle"], Strings(r.GetProperty("seen"), name));
+        }
+        var control = Strings(r.GetProperty("seen"), sys.Control);
+        Assert.Equal(["idle", "prepared", "running"], control[..3]);
+        Assert.Equal("idle", control[^1]);
+        Assert.Equal(["idle", "idle", "idle"], Strings(r, "final"));
+    }
+
     private static long[] Longs(JsonElement e, string name) => e.GetProperty(name).EnumerateArray().Select(x => x.GetInt64()).ToArray();
 
     private static string[] Strings(JsonElement e, string name) => e.GetProperty(name).EnumerateArray().Select(x => x.GetString() ?? "").ToArray();
@@ -162,6 +184,8 @@ public sealed class ReceiverCrashTests
         Assert.Contains($"receiver {sys.Receivers[1]} does not answer", control.Status());
 
         sys.StartServer(sys.ReceiverInstance(1));
+        using (var db = new Tango.Client.Database())
+            WaitFor(() => !db.GetDeviceExported($"{sys.Instance}/limaprocessing/*@1").Any(), "the orphan processing device to go");
         control.Command("Reset");
         Assert.Equal(0, control.Read<short>("acq_state"));
         Assert.Equal(Tango.DevState.On, control.State());
