@@ -12,6 +12,12 @@ namespace Lima2.Acquisition;
 /// <summary>A moment of a run, for a progress line.</summary>
 public sealed record ReceiverProgress(TimeSpan Elapsed, long Received, long Processed, long Dropped, long Saved, long SavedBytes, long InputBytes);
 
+/// <summary>
+/// How a receiver's memory cap is shared: the channel's bound on received messages (ZeroMQ queue, kernel socket
+/// buffer, messages being decoded), the saving sinks' compressed-chunk buffers, and the frame pool, which gets the rest.
+/// </summary>
+public sealed record ReceiverMemory(long CapBytes, long ChannelBytes, long SinkBytes, long PoolBytes);
+
 /// <summary>How a run ended. <see cref="Error"/> is null when every frame went through without a fault.</summary>
 public sealed record ReceiverSummary(
     ChannelSummary Channel,
@@ -77,7 +83,8 @@ public sealed class ReceiverRun : IAsyncDisposable
             ChannelKind.Simulator => new SimulatorChannel(settings.AcqParams.Acq, settings.AcqParams.Det, config.Rank,
                 config.NbReceivers, Hdf5FrameSource.Open),
             var kind => new DectrisChannel(new DectrisChannelOptions(endpoint!,
-                kind == ChannelKind.DectrisV1 ? DectrisStreamVersion.V1 : DectrisStreamVersion.V2, config.Rank, config.NbReceivers)),
+                kind == ChannelKind.DectrisV1 ? DectrisStreamVersion.V1 : DectrisStreamVersion.V2, config.Rank, config.NbReceivers,
+                DecodeWorkers: settings.ProcParams.Fifo.NbThreads)),
         };
     }
 
@@ -87,18 +94,35 @@ public sealed class ReceiverRun : IAsyncDisposable
         var proc = _settings.ProcParams;
         ParamsValidator.ThrowIfAny(ParamsValidator.Validate(proc, start.Frame));
         var root = new SavingRoot(config.SavingRoot);
+        var sinkOptions = new SinkOptions(Parallelism: Math.Max(2, proc.Fifo.NbThreads), ExpectedFrames: start.ExpectedFrames);
         var parts = new GraphParts
         {
             SinkFactory = (_, saving, frame) =>
             {
-                var sink = new Hdf5FrameSink(saving with { FilenameRank = config.Rank }, frame, root,
-                    new SinkOptions(Parallelism: Math.Max(2, proc.Fifo.NbThreads), ExpectedFrames: start.ExpectedFrames));
+                var sink = new Hdf5FrameSink(saving with { FilenameRank = config.Rank }, frame, root, sinkOptions);
                 _sinks.Add(sink);
                 return sink;
             },
         };
-        return GraphBuilder.Build(proc, start.Frame, config.OverloadPolicy, config.MemoryCapBytes, parts);
+        // The cap covers every frame-sized buffer of the run: the channel's received messages and the sinks'
+        // compressed chunks come off it first, the frame pool gets the rest.
+        var channelBytes = _channel is DectrisChannel dectris ? dectris.BufferedBytesBound(start.Frame) : 0;
+        var sinkBytes = GraphBuilder.DenseSavingChannels(proc).Where(c => c.Params.Enabled)
+            .Sum(c => Hdf5FrameSink.BufferBytes(c.Params, start.Frame, sinkOptions));
+        var poolBytes = config.MemoryCapBytes - channelBytes - sinkBytes;
+        if (poolBytes < 2L * start.Frame.ByteSize)
+            throw new ArgumentException(
+                $"memory_cap {config.MemoryCap} leaves {Math.Max(0, poolBytes)} bytes for frames after {channelBytes} bytes of stream " +
+                $"buffers and {sinkBytes} bytes of saving buffers; {start.Frame} frames need at least {2L * start.Frame.ByteSize}");
+        Memory = new ReceiverMemory(config.MemoryCapBytes, channelBytes, sinkBytes, poolBytes);
+        return GraphBuilder.Build(proc, start.Frame, config.OverloadPolicy, poolBytes, parts);
     }
+
+    /// <summary>How the memory cap is shared, once the stream has started.</summary>
+    public ReceiverMemory? Memory { get; private set; }
+
+    /// <summary>Bytes the frame pool has allocated so far (it never frees them before the end): the run's peak.</summary>
+    public long PoolAllocatedBytes => _graph?.Pool.AllocatedBytes ?? 0;
 
     public ReceiverProgress Progress()
     {

@@ -9,6 +9,7 @@ using Lima2.Acquisition;
 using Lima2.Compression;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
+using Lima2.Core.Pipeline;
 using Lima2.Detectors.Dectris;
 using Lima2.Detectors.Simulator;
 
@@ -63,17 +64,26 @@ internal static class BenchCommand
             Type = GeneratorType.Diffraction, Width = info.Width, Height = info.Height, PixelType = PixelType.Gray16,
         });
         var text = new StringBuilder();
+        var loadBefore = File.ReadAllText("/proc/loadavg").Split(' ')[0];
         var (encode, decode, ratio) = Codec(source, info);
+        var costs = PerFrameCosts(source, info, root);
         var rows = new List<Row> { await SinkAloneAsync(source, info, frames, root, token) };
+        var ratios = new List<string>();
         foreach (var encoding in new[] { DectrisEncoding.BitshuffleLz4, DectrisEncoding.Raw })
         {
             var name = encoding == DectrisEncoding.BitshuffleLz4 ? "bslz4" : "raw";
             Console.Error.WriteLine($"lima2 bench: {name}");
-            var lima2 = await Lima2Async(source, info, frames, encoding, root, token);
-            rows.Add(lima2);
-            rows.Add(await H5pyAsync(source, info, frames, encoding, root, token));
-            rows.Add(Dd(lima2.DiskBytes, root, name));
+            var (lima2, _) = await Lima2Async(source, info, frames, new Lima2Case(encoding), root, token);
+            var h5py = await H5pyAsync(source, info, frames, encoding, root, token);
+            var dd = Dd(lima2.DiskBytes, root, name);
+            rows.AddRange([lima2, h5py, dd]);
+            ratios.Add(string.Create(CultureInfo.InvariantCulture,
+                $"V1 {name}: lima2 / h5py = {h5py.Seconds / lima2.Seconds:F2}× (goal ≥ 3), lima2 / dd = {lima2.DiskBytes / lima2.Seconds / (dd.DiskBytes / dd.Seconds) * 100:F0} % of the disk rate (goal ≥ 70 %)"));
         }
+        Console.Error.WriteLine("lima2 bench: overload");
+        var overload = new Lima2Case(DectrisEncoding.BitshuffleLz4, OverloadPolicy.Drop, SavingCompression.Zip, "256MiB");
+        var (overloadRow, memory) = await Lima2Async(source, info, frames, overload, root, token);
+        rows.Add(overloadRow);
         var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
         var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim();
         text.AppendLine(Begin);
@@ -82,7 +92,8 @@ internal static class BenchCommand
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({cpu}, load average {load} at the end), files in `{root}`; " +
             $"{frames} frames of {info} ({info.ByteSize / 1e6:F1} MB) per case, DECTRIS stream V1 over loopback TCP from " +
-            $"`DectrisStreamer` (8 distinct diffraction frames, encoded once). lima2: `ReceiverRun` with 2 rect ROIs and HDF5 " +
+            $"`DectrisStreamer` in the same process (8 distinct diffraction frames, encoded once). Load average {loadBefore} at the start. " +
+            $"lima2: `ReceiverRun` with 2 rect ROIs (200x200 and the whole frame), fifo.nb_threads 2 (2 decode workers), memory_cap 1GiB, and HDF5 " +
             $"saving (bslz4 chunks passed through, raw frames written uncompressed). h5py: `Bench/h5py_direct_chunk_writer.py` " +
             $"(ZMQ PULL, write_direct_chunk of each blob, dataset grown per frame). dd: `dd bs=4M conv=fdatasync` of as many " +
             $"bytes as lima2 wrote. Every time includes closing and syncing the files. GB/s pixels = decoded frame bytes per second."));
@@ -92,8 +103,23 @@ internal static class BenchCommand
         foreach (var row in rows)
             text.AppendLine(row.Markdown);
         text.AppendLine();
+        foreach (var line in ratios)
+            text.AppendLine($"- {line}");
+        text.AppendLine();
+        text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"Overload (last row): the same bslz4 stream as fast as it goes into a receiver that saves with zip (far slower than " +
+            $"the stream), overload_policy drop, memory_cap {overload.MemoryCap} = {memory.Cap.ChannelBytes / 1e6:F0} MB stream buffers " +
+            $"(RCVHWM {new DectrisChannelOptions("", DectrisStreamVersion.V1).ReceiveHighWaterMark} messages + the one being read + decode slots, each a raw frame, " +
+            $"+ 2 × RCVBUF) + {memory.Cap.SinkBytes / 1e6:F0} MB zip chunk buffers + {memory.Cap.PoolBytes / 1e6:F0} MB frame pool. " +
+            $"Frame pool allocated at its peak: {memory.PoolPeakBytes / 1e6:F0} MB of {memory.Cap.PoolBytes / 1e6:F0} MB. Process peak RSS during the case " +
+            $"{memory.PeakRssBytes / 1e6:F0} MB, {memory.RssBeforeBytes / 1e6:F0} MB before it (the bench process also holds the streamer, its 8 encoded " +
+            $"frames and ZeroMQ's send queue, the .NET runtime and the earlier cases' heap)."));
+        text.AppendLine();
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Bitshuffle/LZ4 on one core (one {info} frame, compression ratio {ratio:F2}): encode {encode:F2} GB/s, decode {decode:F2} GB/s of pixels."));
+        text.AppendLine();
+        text.AppendLine("Per-frame costs on one thread (Stopwatch, median of repeated runs, same frame): " +
+            string.Join("; ", costs.Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Name} {c.Milliseconds:F2} ms"))) + ".");
         text.AppendLine(End);
         return text.ToString();
     }
@@ -121,16 +147,28 @@ internal static class BenchCommand
         return (encode, decode, (double)info.ByteSize / length);
     }
 
-    private static async Task<Row> Lima2Async(IFrameSource source, FrameInfo info, int frames, DectrisEncoding encoding, string root, CancellationToken token)
+    /// <summary>One lima2 receive case: stream encoding, overload policy, saving compression, memory cap.</summary>
+    private sealed record Lima2Case(
+        DectrisEncoding Encoding,
+        OverloadPolicy Policy = OverloadPolicy.BackPressure,
+        SavingCompression? Compression = null,
+        string MemoryCap = "1GiB");
+
+    private sealed record MemoryUse(ReceiverMemory Cap, long PoolPeakBytes, long PeakRssBytes, long RssBeforeBytes);
+
+    private static async Task<(Row Row, MemoryUse Memory)> Lima2Async(IFrameSource source, FrameInfo info, int frames, Lima2Case bench,
+        string root, CancellationToken token)
     {
         var endpoint = $"tcp://127.0.0.1:{FreePort()}";
-        var bslz4 = encoding == DectrisEncoding.BitshuffleLz4;
-        var basePath = bslz4 ? "lima2-bslz4" : "lima2-raw";
+        var bslz4 = bench.Encoding == DectrisEncoding.BitshuffleLz4;
+        var compression = bench.Compression ?? (bslz4 ? SavingCompression.BshufLz4 : SavingCompression.None);
+        var basePath = $"lima2-{(bslz4 ? "bslz4" : "raw")}-{ParamsJson.EnumName(compression)}";
         var settings = new ReceiverSettings(
             new ReceiverConfig
             {
                 Channel = new ChannelConfig { Kind = ChannelKind.DectrisV1, Endpoints = [endpoint] },
-                MemoryCap = "1GiB",
+                MemoryCap = bench.MemoryCap,
+                OverloadPolicy = bench.Policy,
                 SavingRoot = root,
             },
             new AcqParams<SimulatorDet> { Acq = new Core.Parameters.Acquisition { NbFrames = frames } },
@@ -148,11 +186,12 @@ internal static class BenchCommand
                 Saving = new SavingParams
                 {
                     Enabled = true, BasePath = basePath, FilenamePrefix = "bench", NbFramesPerFile = 1000,
-                    Compression = bslz4 ? SavingCompression.BshufLz4 : SavingCompression.None,
+                    Compression = compression,
                     FileExistsPolicy = FileExistsPolicy.Overwrite,
                 },
             });
-        using var streamer = new DectrisStreamer(source, new StreamerOptions([endpoint], DectrisStreamVersion.V1, encoding, frames, Prefetch: 8));
+        var rssBefore = ResetPeakRss();
+        using var streamer = new DectrisStreamer(source, new StreamerOptions([endpoint], DectrisStreamVersion.V1, bench.Encoding, frames, Prefetch: 8));
         var streaming = streamer.RunAsync(token);
         await using var run = await ReceiverRun.StartAsync(settings, token);
         var clock = Stopwatch.StartNew();
@@ -160,13 +199,99 @@ internal static class BenchCommand
         Sync(summary.Files);
         clock.Stop();
         await streaming;
-        if (summary.Error is not null || summary.Saved != frames)
-            throw new InvalidOperationException($"lima2 saved {summary.Saved} of {frames} frames: {summary.Error}");
-        var note = $"{summary.Counters.Dropped} dropped, ROI stats on {summary.Counters.Processed}";
-        var row = new Row($"lima2 receive, V1 {(bslz4 ? "bslz4" : "raw")}", frames, clock.Elapsed.TotalSeconds,
-            (long)frames * info.ByteSize, summary.SavedBytes, note);
+        var memory = new MemoryUse(run.Memory!, run.PoolAllocatedBytes, PeakRss(), rssBefore);
+        if (summary.Error is not null || summary.Saved + summary.Counters.Dropped != frames
+            || (bench.Policy == OverloadPolicy.BackPressure && summary.Saved != frames))
+            throw new InvalidOperationException($"lima2 saved {summary.Saved} of {frames} frames, dropped {summary.Counters.Dropped}: {summary.Error}");
+        var note = bench.Policy == OverloadPolicy.Drop
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"overload: drop policy, saving zip; saved {summary.Saved}, dropped {summary.Counters.Dropped}; pool peak {memory.PoolPeakBytes / 1e6:F0} of {memory.Cap.PoolBytes / 1e6:F0} MB")
+            : $"{summary.Counters.Dropped} dropped, ROI stats on {summary.Counters.Processed}";
+        var path = $"lima2 receive, V1 {(bslz4 ? "bslz4" : "raw")}" + (bench.Compression is { } c ? $" → {ParamsJson.EnumName(c)}" : "");
+        var row = new Row(path, frames, clock.Elapsed.TotalSeconds, (long)frames * info.ByteSize, summary.SavedBytes, note);
         Directory.Delete(Path.Combine(root, basePath), recursive: true);
-        return row;
+        return (row, memory);
+    }
+
+    /// <summary>Resets the kernel's peak RSS of this process (Linux clear_refs 5); returns the RSS now.</summary>
+    private static long ResetPeakRss()
+    {
+        File.WriteAllText("/proc/self/clear_refs", "5");
+        return StatusBytes("VmRSS:");
+    }
+
+    private static long PeakRss() => StatusBytes("VmHWM:");
+
+    private static long StatusBytes(string field)
+    {
+        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
+        return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+    }
+
+    /// <summary>
+    /// What one frame costs on the bslz4 receive path, each step alone on this thread: decode, the copy of the
+    /// compressed bytes kept for pass-through, a raw frame's one copy, ROI statistics (the bench's two ROIs), and the
+    /// HDF5 direct chunk write of the compressed chunk (no sync).
+    /// </summary>
+    private static List<(string Name, double Milliseconds)> PerFrameCosts(IFrameSource source, FrameInfo info, string root)
+    {
+        var pixels = GC.AllocateUninitializedArray<byte>(info.ByteSize, pinned: true);
+        source.Render(0, pixels);
+        var chunk = new byte[BitshuffleLz4.MaxEncodedLength(info.ByteSize, 2)];
+        var length = BitshuffleLz4.Encode(pixels, chunk, 2);
+        var target = GC.AllocateUninitializedArray<byte>(info.ByteSize, pinned: true);
+        var regions = new[]
+        {
+            Core.Processing.PixelRegion.Rectangle(100, 100, 200, 200, info.Width, info.Height),
+            Core.Processing.PixelRegion.Rectangle(0, 0, info.Width, info.Height, info.Width, info.Height),
+        };
+        using var frame = new Frame(PooledBuffer.Unpooled(pixels), info, 0, 0);
+        var costs = new List<(string, double)>
+        {
+            ("bslz4 decode", Median(() => BitshuffleLz4.Decode(chunk.AsSpan(0, length), target, 2))),
+            ("copy of the bslz4 bytes", Median(() => chunk.AsSpan(0, length).CopyTo(target))),
+            ("copy of a raw frame", Median(() => pixels.AsSpan().CopyTo(target))),
+            ("ROI statistics", Median(() =>
+            {
+                foreach (var region in regions)
+                    Core.Processing.RoiMath.Measure(frame, region);
+            })),
+        };
+        var saving = new SavingParams
+        {
+            Enabled = true, BasePath = "costs", FilenamePrefix = "bench", NbFramesPerFile = 1000,
+            Compression = SavingCompression.BshufLz4, FileExistsPolicy = FileExistsPolicy.Overwrite,
+        };
+        var sink = new Hdf5.Saving.Hdf5FrameSink(saving, info, new Hdf5.Saving.SavingRoot(root));
+        var encodedBuffer = PooledBuffer.Unpooled(chunk);
+        var index = 0;
+        costs.Add(("HDF5 direct chunk write of the bslz4 chunk", Median(() =>
+        {
+            var passThrough = new Frame(PooledBuffer.Unpooled(pixels), info, index, index);
+            passThrough.AttachEncoded(FrameEncoding.BitshuffleLz4, encodedBuffer, length);
+            index++;
+            using (passThrough)
+                sink.WriteAsync(passThrough, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        })));
+        sink.CompleteAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        sink.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        Directory.Delete(Path.Combine(root, "costs"), recursive: true);
+        return costs;
+    }
+
+    /// <summary>Median time of 15 runs after one warm-up, in milliseconds.</summary>
+    private static double Median(Action work)
+    {
+        work();
+        var times = new double[15];
+        for (var i = 0; i < times.Length; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            work();
+            times[i] = clock.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(times);
+        return times[times.Length / 2];
     }
 
     /// <summary>The HDF5 writer by itself: frames from memory, raw chunks, direct chunk write.</summary>

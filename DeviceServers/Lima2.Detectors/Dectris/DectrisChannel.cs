@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
+using System.Threading.Tasks.Dataflow;
 using Lima2.Core.Frames;
 using Lima2.Core.Pipeline;
 using Lima2.Zmq;
@@ -16,7 +18,9 @@ public enum DectrisStreamVersion
 /// <param name="Rank">this receiver's place among <paramref name="Receivers"/>: frames are dealt round robin</param>
 /// <param name="Frame">frame geometry when the header does not say it (V1 header_detail none)</param>
 /// <param name="KeepEncoded">keep bitshuffle/LZ4 payloads beside the pixels so saving writes them as they came</param>
-/// <param name="ReceiveHighWaterMark">messages ZeroMQ queues ahead of the channel (memory outside the frame pool)</param>
+/// <param name="ReceiveHighWaterMark">whole messages ZeroMQ queues ahead of the channel (ZMQ_RCVHWM)</param>
+/// <param name="DecodeWorkers">frames decoded at once beside the receive thread (proc_params fifo.nb_threads)</param>
+/// <param name="ReceiveBufferBytes">the kernel's TCP receive buffer (ZMQ_RCVBUF; Linux books twice as much)</param>
 public sealed record DectrisChannelOptions(
     string Endpoint,
     DectrisStreamVersion Version,
@@ -24,32 +28,49 @@ public sealed record DectrisChannelOptions(
     int Receivers = 1,
     FrameInfo? Frame = null,
     bool KeepEncoded = true,
-    int ReceiveHighWaterMark = 64);
+    int ReceiveHighWaterMark = 2,
+    int DecodeWorkers = 2,
+    int ReceiveBufferBytes = 4 << 20)
+{
+    /// <summary>Messages held in this process outside the frame pool: ZeroMQ's queue, the one it is reading, and ours.</summary>
+    internal int MessagesHeld => ReceiveHighWaterMark + 1 + MessageSlots;
+
+    /// <summary>Received messages the channel holds while they wait for or go through decoding.</summary>
+    internal int MessageSlots => 2 * DecodeWorkers + 1;
+}
 
 /// <summary>
-/// A receiver's DECTRIS stream V1 or V2 channel (ZeroMQ PULL). Each image is decoded once, into a buffer of the
-/// target's pool; a bitshuffle/LZ4 payload is also kept as it came (one more copy of the compressed bytes).
+/// A receiver's DECTRIS stream V1 or V2 channel (ZeroMQ PULL). The receive thread only reads each message's
+/// description, checks it against the share and order, and rents the frame's buffer; the pixels are decoded by
+/// <see cref="DectrisChannelOptions.DecodeWorkers"/> workers straight from ZeroMQ's message into the pooled buffer
+/// (the one copy), a bitshuffle/LZ4 payload also kept as it came (one more copy of the compressed bytes), and the
+/// frames are handed over in order.
 /// </summary>
 /// <remarks>
 /// Every frame of this receiver's share is accounted for: delivered, or reported lost with its reason (corrupt
-/// payload, wrong geometry, never arrived). Messages that are not frames of the share — garbage, duplicates,
-/// frames arriving after their turn, frames of another receiver — are rejected and counted with their reason in
-/// <see cref="Rejections"/>; none of them stops the channel.
+/// payload, wrong geometry, never arrived, stopped before delivery). Messages that are not frames of the share —
+/// garbage, duplicates, frames arriving after their turn, frames of another receiver — are rejected and counted
+/// with their reason in <see cref="Rejections"/>; none of them stops the channel. Memory outside the frame pool is
+/// bounded: <see cref="BufferedBytesBound"/>.
 /// </remarks>
 public sealed class DectrisChannel : IDetectorChannel
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>Room for a message's JSON or CBOR fields beside its payload, in the memory bound.</summary>
+    private const int MessageOverheadBytes = 64 << 10;
+
     private readonly DectrisChannelOptions _options;
     private readonly ZmqContext _context = new();
     private readonly ZmqSocket _socket;
-    private readonly ZmqMultipartMessage _message = new();
     private readonly ConcurrentDictionary<string, long> _rejections = new();
+    private readonly ZmqMultipartMessage[] _slots;
+    private readonly Channel<ZmqMultipartMessage> _freeSlots = Channel.CreateUnbounded<ZmqMultipartMessage>();
 
     private DectrisHeader? _header;
     private FrameInfo _frame;
     private long? _expected;
-    private bool _pendingMessage;
+    private ZmqMultipartMessage? _pendingMessage;
     private long _delivered;
     private long _lost;
     private long _next;
@@ -59,9 +80,19 @@ public sealed class DectrisChannel : IDetectorChannel
     {
         if (options.Receivers < 1 || options.Rank < 0 || options.Rank >= options.Receivers)
             throw new ArgumentOutOfRangeException(nameof(options), $"rank {options.Rank} of {options.Receivers} receivers");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.DecodeWorkers);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.ReceiveHighWaterMark);
         _options = options;
+        _slots = new ZmqMultipartMessage[options.MessageSlots];
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            _slots[i] = new ZmqMultipartMessage();
+            _freeSlots.Writer.TryWrite(_slots[i]);
+        }
         _socket = _context.CreateSocket(ZmqSocketType.Pull);
         _socket.SetOption(ZmqOption.ReceiveHighWaterMark, options.ReceiveHighWaterMark);
+        if (options.ReceiveBufferBytes > 0)
+            _socket.SetOption(ZmqOption.ReceiveBuffer, options.ReceiveBufferBytes);
         _socket.SetOption(ZmqOption.ReceiveTimeout, (int)Tick.TotalMilliseconds);
         _socket.SetOption(ZmqOption.Linger, 0);
         _socket.Connect(options.Endpoint);
@@ -83,6 +114,16 @@ public sealed class DectrisChannel : IDetectorChannel
     /// <summary>The text of the last problem seen (rejection or loss), for logs and status.</summary>
     public string? LastProblem => Volatile.Read(ref _lastProblem);
 
+    /// <summary>
+    /// Most bytes of received messages this channel makes the process hold outside the frame pool, once the frame
+    /// geometry is known: ZeroMQ's queue (<see cref="DectrisChannelOptions.ReceiveHighWaterMark"/> messages), the
+    /// message ZeroMQ is reading, the channel's message slots, each at most a raw frame plus its fields, and the
+    /// kernel's socket buffer (twice <see cref="DectrisChannelOptions.ReceiveBufferBytes"/>). A receiver subtracts it
+    /// from its memory cap before sizing the frame pool.
+    /// </summary>
+    public long BufferedBytesBound(FrameInfo frame) =>
+        (long)_options.MessagesHeld * (frame.ByteSize + MessageOverheadBytes) + 2L * Math.Max(0, _options.ReceiveBufferBytes);
+
     public ValueTask<ChannelStart> StartAsync(CancellationToken cancellationToken) =>
         new(Task.Factory.StartNew(() => WaitForHeader(cancellationToken), cancellationToken,
             TaskCreationOptions.LongRunning, TaskScheduler.Default));
@@ -99,11 +140,12 @@ public sealed class DectrisChannel : IDetectorChannel
 
     private ChannelStart WaitForHeader(CancellationToken cancellationToken)
     {
+        var message = TakeSlot(cancellationToken);
         while (_header is null)
         {
-            if (!Receive(cancellationToken))
+            if (!Receive(message, cancellationToken))
                 throw new OperationCanceledException("stopped while waiting for the series header", cancellationToken);
-            var decoded = Decode(out var problem);
+            var decoded = Decode(message, out var problem);
             if (problem is not null)
                 Reject("malformed", problem);
             else if (decoded.Kind == DectrisMessageKind.Header)
@@ -114,19 +156,21 @@ public sealed class DectrisChannel : IDetectorChannel
         var frame = _header.Frame ?? _options.Frame;
         if (frame is null)
         {
-            // Header detail none: the first image says the geometry; it stays in the buffer for RunAsync.
+            // Header detail none: the first image says the geometry; it stays in its slot for RunAsync.
             while (frame is null)
             {
-                if (!Receive(cancellationToken))
+                if (!Receive(message, cancellationToken))
                     throw new OperationCanceledException("stopped while waiting for the first image", cancellationToken);
-                var decoded = Decode(out var problem);
+                var decoded = Decode(message, out var problem);
                 if (problem is null && decoded.Kind == DectrisMessageKind.Image)
                     frame = decoded.Image.Info;
                 else
                     Reject("malformed", problem ?? $"a {decoded.Kind} message came before the first image");
             }
-            _pendingMessage = true;
+            _pendingMessage = message;
         }
+        else
+            FreeSlot(message);
         _frame = frame.Value;
         if (_header.Images is { } images)
             _expected = Math.Max(0, (images - _options.Rank + _options.Receivers - 1) / _options.Receivers);
@@ -137,98 +181,111 @@ public sealed class DectrisChannel : IDetectorChannel
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, target.Aborted);
         var token = stop.Token;
+        var delivery = new Delivery(this, target, stop);
         var end = "stopped";
         try
         {
-            end = Receive(target, token);
+            end = Receive(target, delivery, token);
+            if (end != "stopped" && _expected is { } total)
+            {
+                // The frames of the share that never came are lost.
+                for (; _next < _options.Rank + total * _options.Receivers; _next += _options.Receivers)
+                    delivery.Lose(_next, $"frame {_next} never arrived");
+            }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            // Stop or abort while waiting for a buffer or a place in the graph's queue.
+            // Stop or abort while waiting for a buffer, a message slot or room in the decoding queue.
         }
-        if (end != "stopped" && _expected is { } total)
-        {
-            // The frames of the share that never came are lost.
-            for (; _next < _options.Rank + total * _options.Receivers; _next += _options.Receivers)
-                Lose(target, _next, $"frame {_next} never arrived");
-        }
+        delivery.Complete();
         return new ChannelSummary(Delivered, Lost, end);
     }
 
-    /// <summary>Receives and delivers until the end of the series; returns why it ended.</summary>
-    private string Receive(IFrameTarget target, CancellationToken token)
+    /// <summary>Receives and dispatches until the end of the series; returns why it ended.</summary>
+    private string Receive(IFrameTarget target, Delivery delivery, CancellationToken token)
     {
         while (!token.IsCancellationRequested)
         {
-            if (_expected is { } expected && Delivered + Lost >= expected)
+            if (_expected is { } expected && (_next - _options.Rank) / _options.Receivers >= expected)
                 return "all frames received";
-            if (!_pendingMessage && !Receive(token))
+            var message = _pendingMessage ?? TakeSlot(token);
+            var received = _pendingMessage is not null || Receive(message, token);
+            _pendingMessage = null;
+            if (!received)
+            {
+                FreeSlot(message);
                 break;
-            _pendingMessage = false;
-            var decoded = Decode(out var problem);
+            }
+            var decoded = Decode(message, out var problem);
             if (problem is not null)
             {
+                FreeSlot(message);
                 if (decoded.Kind == DectrisMessageKind.Image && decoded.Image.Frame >= 0)
-                    OnBrokenFrame(target, decoded.Image.Frame, problem);
+                {
+                    if (Admit(delivery, decoded.Image.Frame))
+                        delivery.Lose(decoded.Image.Frame, problem);
+                }
                 else
                     Reject("malformed", problem);
                 continue;
             }
-            if (decoded.Kind == DectrisMessageKind.End)
-                return "end of series";
-            if (decoded.Kind == DectrisMessageKind.Header)
+            if (decoded.Kind != DectrisMessageKind.Image)
             {
+                FreeSlot(message);
+                if (decoded.Kind == DectrisMessageKind.End)
+                    return "end of series";
                 Reject("header during the series", $"a second series header (series {decoded.Series}) came during series {_header!.Series}");
                 continue;
             }
-            Deliver(target, decoded.Image, token);
+            Dispatch(target, delivery, message, decoded.Image, token);
         }
         return "stopped";
     }
 
-    private void Deliver(IFrameTarget target, DectrisImage image, CancellationToken token)
+    /// <summary>Checks an image against the share, rents its buffers and queues it for decoding; the slot goes with it.</summary>
+    private void Dispatch(IFrameTarget target, Delivery delivery, ZmqMultipartMessage message, DectrisImage image, CancellationToken token)
     {
         var index = image.Frame;
-        if (!Admit(target, index))
-            return;
-        if (image.Series != _header!.Series)
+        if (!Admit(delivery, index))
         {
-            Lose(target, index, $"frame {index} belongs to series {image.Series}, not {_header.Series}");
+            FreeSlot(message);
             return;
         }
-        if (image.Info != _frame)
+        var problem = image.Series != _header!.Series ? $"frame {index} belongs to series {image.Series}, not {_header.Series}"
+            : image.Info != _frame ? $"frame {index} is {image.Info}, the series has {_frame} frames"
+            : null;
+        if (problem is not null)
         {
-            Lose(target, index, $"frame {index} is {image.Info}, the series has {_frame} frames");
+            FreeSlot(message);
+            delivery.Lose(index, problem);
             return;
         }
-        var rented = target.RentAsync(index, token).AsTask().GetAwaiter().GetResult();
-        if (rented is not { } pixels)
-        {
-            Interlocked.Increment(ref _lost); // counted by the target as an overload drop
-            return;
-        }
+        var job = new DecodeJob(message, Locate(message, image.Payload), image.Encoding, index);
         try
         {
-            image.DecodeInto(pixels.Array);
+            if (target.RentAsync(index, token).AsTask().GetAwaiter().GetResult() is not { } pixels)
+            {
+                Discard(job);
+                Interlocked.Increment(ref _lost); // counted by the target as an overload drop
+                return;
+            }
+            job.Pixels = pixels;
+            if (_options.KeepEncoded && image.Encoding == DectrisEncoding.BitshuffleLz4)
+                job.Encoded = RentEncoded(target, image.Payload.Length, token);
         }
-        catch (DectrisFormatException e)
+        catch
         {
-            pixels.Dispose();
-            Lose(target, index, e.Message);
-            return;
+            Discard(job);
+            throw;
         }
-        var frame = new Frame(pixels, _frame, index, (index - _options.Rank) / _options.Receivers);
-        if (_options.KeepEncoded && image.Encoding == DectrisEncoding.BitshuffleLz4)
-            KeepEncoded(target, frame, image.Payload, token);
-        target.SubmitAsync(frame, token).AsTask().GetAwaiter().GetResult();
-        Interlocked.Increment(ref _delivered);
+        delivery.Post(job);
     }
 
     /// <summary>
     /// Checks frame <paramref name="index"/> against this receiver's share and order; frames of the share
     /// skipped on the way are lost. False when the message is not to be delivered.
     /// </summary>
-    private bool Admit(IFrameTarget target, long index)
+    private bool Admit(Delivery delivery, long index)
     {
         var receivers = _options.Receivers;
         if (index % receivers != _options.Rank)
@@ -250,36 +307,29 @@ public sealed class DectrisChannel : IDetectorChannel
             return false;
         }
         for (; _next < index; _next += receivers)
-            Lose(target, _next, $"frame {_next} never arrived (frame {index} came instead)");
+            delivery.Lose(_next, $"frame {_next} never arrived (frame {index} came instead)");
         _next = index + receivers;
         return true;
     }
 
-    private void OnBrokenFrame(IFrameTarget target, long index, string problem)
-    {
-        if (Admit(target, index))
-            Lose(target, index, problem);
-    }
-
-    private void KeepEncoded(IFrameTarget target, Frame frame, ReadOnlySpan<byte> payload, CancellationToken token)
+    /// <summary>A pool buffer for a frame's bitshuffle/LZ4 bytes, or none (saving then compresses the pixels again).</summary>
+    private static PooledBuffer RentEncoded(IFrameTarget target, int length, CancellationToken token)
     {
         var pool = target.Pool;
-        if (payload.Length > pool.BufferBytes)
-            return; // incompressible frame: saving compresses the pixels again
-        PooledBuffer buffer;
+        if (length > pool.BufferBytes)
+            return default; // incompressible frame
         if (target.Policy == OverloadPolicy.BackPressure && pool.Capacity >= 2)
-            buffer = pool.RentAsync(token).AsTask().GetAwaiter().GetResult();
-        else if (!pool.TryRent(out buffer))
-            return;
-        payload.CopyTo(buffer.Array);
-        frame.AttachEncoded(FrameEncoding.BitshuffleLz4, buffer, payload.Length);
+            return pool.RentAsync(token).AsTask().GetAwaiter().GetResult();
+        return pool.TryRent(out var buffer) ? buffer : default;
     }
 
-    private void Lose(IFrameTarget target, long index, string reason)
+    /// <summary>Where the payload lies in the message, so that a decoder finds it again once the ref struct is gone.</summary>
+    private static PayloadLocation Locate(ZmqMultipartMessage message, ReadOnlySpan<byte> payload)
     {
-        Interlocked.Increment(ref _lost);
-        Volatile.Write(ref _lastProblem, reason);
-        target.ReportLost(index, reason);
+        for (var part = 0; part < message.Count; part++)
+            if (message[part].Span.Overlaps(payload, out var offset))
+                return new PayloadLocation(part, offset, payload.Length);
+        throw new InvalidOperationException("the image payload is not inside its message");
     }
 
     private void Reject(string kind, string reason)
@@ -288,26 +338,40 @@ public sealed class DectrisChannel : IDetectorChannel
         Volatile.Write(ref _lastProblem, reason);
     }
 
+    private ZmqMultipartMessage TakeSlot(CancellationToken cancellationToken) =>
+        _freeSlots.Reader.TryRead(out var slot) ? slot : _freeSlots.Reader.ReadAsync(cancellationToken).AsTask().GetAwaiter().GetResult();
+
+    private void FreeSlot(ZmqMultipartMessage slot) => _freeSlots.Writer.TryWrite(slot);
+
+    /// <summary>Gives back what a frame that will not be handed over holds: its message slot and buffers.</summary>
+    private void Discard(DecodeJob job)
+    {
+        if (job.Message is { } message)
+            FreeSlot(message);
+        job.Message = null;
+        job.Release();
+    }
+
     /// <summary>Waits for the next message; false when cancelled.</summary>
-    private bool Receive(CancellationToken cancellationToken)
+    private bool Receive(ZmqMultipartMessage message, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            if (_socket.Receive(_message))
+            if (_socket.Receive(message))
                 return true;
         }
         return false;
     }
 
-    /// <summary>Decodes the message in the buffer; a broken message gives its problem (and its frame number if known).</summary>
-    private DectrisMessage Decode(out string? problem)
+    /// <summary>Decodes a message's fields; a broken message gives its problem (and its frame number if known).</summary>
+    private DectrisMessage Decode(ZmqMultipartMessage message, out string? problem)
     {
         problem = null;
         try
         {
             return _options.Version == DectrisStreamVersion.V1
-                ? StreamV1.Decode(new ZmqParts(_message))
-                : StreamV2.Decode(_message[0].Memory);
+                ? StreamV1.Decode(new ZmqParts(message))
+                : StreamV2.Decode(message[0].Memory);
         }
         catch (DectrisFormatException e)
         {
@@ -323,9 +387,170 @@ public sealed class DectrisChannel : IDetectorChannel
 
     public ValueTask DisposeAsync()
     {
-        _message.Dispose();
+        foreach (var slot in _slots)
+            slot.Dispose();
         _socket.Dispose();
         _context.Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    private readonly record struct PayloadLocation(int Part, int Offset, int Length);
+
+    /// <summary>One admitted frame on its way from the receive thread to the target, or one lost frame.</summary>
+    private sealed class DecodeJob(ZmqMultipartMessage? message, PayloadLocation payload, DectrisEncoding encoding, long index)
+    {
+        public ZmqMultipartMessage? Message = message;
+        public readonly PayloadLocation Payload = payload;
+        public readonly DectrisEncoding Encoding = encoding;
+        public readonly long Index = index;
+        public PooledBuffer Pixels;
+        public PooledBuffer Encoded;
+        public int EncodedLength;
+        public string? Problem;
+
+        public static DecodeJob Lost(long index, string reason) => new(null, default, default, index) { Problem = reason };
+
+        public void Release()
+        {
+            Pixels.Dispose();
+            Encoded.Dispose();
+            Pixels = Encoded = default;
+        }
+    }
+
+    /// <summary>
+    /// The ordered, bounded path from the receive thread to the target: decoding on up to
+    /// <see cref="DectrisChannelOptions.DecodeWorkers"/> frames at once, then hand-over (or loss report) in the
+    /// order the receive thread admitted the frames.
+    /// </summary>
+    private sealed class Delivery
+    {
+        private readonly DectrisChannel _channel;
+        private readonly IFrameTarget _target;
+        private readonly CancellationTokenSource _stop;
+        private readonly CancellationToken _token;
+        private readonly TransformBlock<DecodeJob, DecodeJob> _decode;
+        private readonly ActionBlock<DecodeJob> _submit;
+
+        private Exception? _error;
+
+        /// <param name="stop">the run's stop: cancelled here too when the target fails</param>
+        public Delivery(DectrisChannel channel, IFrameTarget target, CancellationTokenSource stop)
+        {
+            _channel = channel;
+            _target = target;
+            _stop = stop;
+            _token = stop.Token;
+            var workers = channel._options.DecodeWorkers;
+            _decode = new TransformBlock<DecodeJob, DecodeJob>(Decode, new ExecutionDataflowBlockOptions
+            {
+                MaxDegreeOfParallelism = workers,
+                BoundedCapacity = 2 * workers,
+                EnsureOrdered = true,
+                SingleProducerConstrained = true,
+            });
+            _submit = new ActionBlock<DecodeJob>(SubmitAsync, new ExecutionDataflowBlockOptions { BoundedCapacity = 2 });
+            _decode.LinkTo(_submit, new DataflowLinkOptions { PropagateCompletion = true });
+        }
+
+        /// <summary>Queues a frame for decoding; waits while the decoders are busy (the receive thread's back-pressure).</summary>
+        public void Post(DecodeJob job)
+        {
+            bool accepted;
+            try
+            {
+                accepted = _decode.SendAsync(job, _token).GetAwaiter().GetResult();
+            }
+            catch
+            {
+                _channel.Discard(job);
+                throw;
+            }
+            if (!accepted)
+            {
+                _channel.Discard(job);
+                throw new OperationCanceledException("the frame delivery has stopped");
+            }
+        }
+
+        /// <summary>Reports a frame lost, in its turn among the frames being decoded.</summary>
+        public void Lose(long index, string reason) => Post(DecodeJob.Lost(index, reason));
+
+        /// <summary>Waits for every queued frame to be handed over or reported lost; throws the target's failure.</summary>
+        public void Complete()
+        {
+            _decode.Complete();
+            _submit.Completion.GetAwaiter().GetResult();
+            if (_error is not null)
+                throw new ChannelException($"the target failed to take a frame: {_error.Message}", _error);
+        }
+
+        private DecodeJob Decode(DecodeJob job)
+        {
+            if (job.Message is not { } message)
+                return job;
+            try
+            {
+                var (part, offset, length) = job.Payload;
+                var payload = message[part].Span.Slice(offset, length);
+                var image = new DectrisImage { Frame = job.Index, Info = _channel._frame, Encoding = job.Encoding, Payload = payload };
+                image.DecodeInto(job.Pixels.Array);
+                if (!job.Encoded.IsEmpty)
+                {
+                    payload.CopyTo(job.Encoded.Array);
+                    job.EncodedLength = length;
+                }
+            }
+            catch (DectrisFormatException e)
+            {
+                job.Problem = e.Message;
+                job.Release();
+            }
+            finally
+            {
+                job.Message = null;
+                _channel.FreeSlot(message);
+            }
+            return job;
+        }
+
+        private async Task SubmitAsync(DecodeJob job)
+        {
+            if (_error is not null)
+            {
+                job.Release(); // the target is broken: nothing more is handed to it
+                return;
+            }
+            if (job.Problem is null && _token.IsCancellationRequested)
+            {
+                job.Release();
+                job.Problem = $"frame {job.Index}: stopped before delivery";
+            }
+            if (job.Problem is { } reason)
+            {
+                Interlocked.Increment(ref _channel._lost);
+                Volatile.Write(ref _channel._lastProblem, reason);
+                _target.ReportLost(job.Index, reason);
+                return;
+            }
+            var options = _channel._options;
+            var frame = new Frame(job.Pixels, _channel._frame, job.Index, (job.Index - options.Rank) / options.Receivers);
+            if (!job.Encoded.IsEmpty)
+                frame.AttachEncoded(FrameEncoding.BitshuffleLz4, job.Encoded, job.EncodedLength);
+            try
+            {
+                await _target.SubmitAsync(frame, _token).ConfigureAwait(false);
+                Interlocked.Increment(ref _channel._delivered);
+            }
+            catch (OperationCanceledException) when (_token.IsCancellationRequested)
+            {
+                // Stopped while the graph's entry was full: the target counted the frame as dropped.
+            }
+            catch (Exception e)
+            {
+                _error = e;
+                _stop.Cancel();
+            }
+        }
     }
 }

@@ -45,25 +45,38 @@ public sealed class Hdf5FrameSink : IFrameSink
         _root = root;
         _folder = root.ResolveDirectory(saving.BasePath);
         _datasetPath = NexusLayout.DatasetPath(saving);
-        _filter = saving.Compression switch
-        {
-            SavingCompression.Zip => ChunkFilter.Deflate,
-            SavingCompression.BshufLz4 => ChunkFilter.BitshuffleLz4,
-            _ => ChunkFilter.None,
-        };
+        _filter = Filter(saving);
         _parallelism = Math.Max(1, options.Parallelism);
         _zipLevel = options.ZipLevel;
         _expectedFrames = options.ExpectedFrames;
-        if (_filter != ChunkFilter.None)
-        {
-            var bound = _filter == ChunkFilter.Deflate
-                ? Zlib.CompressBound(frame.ByteSize)
-                : BitshuffleLz4.MaxEncodedLength(frame.ByteSize, frame.PixelType.SizeOf());
-            _chunks = new FramePool(bound, (long)bound * (_parallelism + 1));
-        }
+        if (ChunkBytes(_filter, frame) is var bound and > 0)
+            _chunks = new FramePool(bound, (long)bound * ChunkBuffers(options));
         // The first file is created now so that a wrong path or an existing file stops the run before it starts.
         OpenFile(0);
     }
+
+    /// <summary>
+    /// Most bytes the sink holds for compressed chunks (one per frame compressed at once, plus one), outside the frame
+    /// pool: a receiver counts them in its memory cap.
+    /// </summary>
+    public static long BufferBytes(SavingParams saving, FrameInfo frame, SinkOptions options) =>
+        (long)ChunkBytes(Filter(saving), frame) * ChunkBuffers(options);
+
+    private static ChunkFilter Filter(SavingParams saving) => saving.Compression switch
+    {
+        SavingCompression.Zip => ChunkFilter.Deflate,
+        SavingCompression.BshufLz4 => ChunkFilter.BitshuffleLz4,
+        _ => ChunkFilter.None,
+    };
+
+    private static int ChunkBytes(ChunkFilter filter, FrameInfo frame) => filter switch
+    {
+        ChunkFilter.Deflate => Zlib.CompressBound(frame.ByteSize),
+        ChunkFilter.BitshuffleLz4 => BitshuffleLz4.MaxEncodedLength(frame.ByteSize, frame.PixelType.SizeOf()),
+        _ => 0,
+    };
+
+    private static int ChunkBuffers(SinkOptions options) => Math.Max(1, options.Parallelism) + 1;
 
     /// <summary>Frames written to disk so far.</summary>
     public long FramesWritten => Interlocked.Read(ref _framesWritten);
