@@ -61,7 +61,10 @@ internal unsafe struct PinnedValue : IDisposable
                 Pin(encoded.Data);
                 break;
             case ValueShape.Scalar:
-                Pin(NativeElements.ToArray(value, TangoTypeTable.Clr(element)));
+                var clr = TangoTypeTable.Clr(element);
+                var one = Array.CreateInstance(clr, 1);
+                one.SetValue(NativeElements.ConvertScalar(value, clr), 0);
+                Pin(one);
                 DimX = 1;
                 break;
             case ValueShape.LongString or ValueShape.DoubleString:
