@@ -44,7 +44,9 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
          "statistics": {"enabled": true, "rect_rois": [{"topleft": {"x": 8, "y": 4}, "dimensions": {"x": 40, "y": 30}}]},
          "fai": {"cutoff_pick": 5, "min_nb_peaks": 1, "error_model": "poisson", "nb_bins": 8},
          "saving_dense": {"enabled": true, "base_path": "{{{fixture.System.Root}}}/data", "filename_prefix": "{{{prefix}}}",
-                          "nb_frames_per_file": 25, "file_exists_policy": "abort"}
+                          "nb_frames_per_file": 25, "file_exists_policy": "abort"},
+         "saving_sparse": {"enabled": true, "base_path": "{{{fixture.System.Root}}}/data", "filename_prefix": "{{{prefix}}}_sparse",
+                           "nb_frames_per_file": 1000, "file_exists_policy": "abort"}
         }
         """;
 
@@ -93,6 +95,22 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
         var found = Enumerable.Range(0, Frames).Select(i => counters.GetProperty(i.ToString()).GetInt32()).ToArray();
         Assert.All(Enumerable.Range(0, Frames), i => Assert.InRange(found[i], planted[i] - 1, planted[i]));
         Assert.True(found.Sum() >= planted.Sum() * 0.97, $"found {found.Sum()} of {planted.Sum()} planted peaks");
+
+        // each receiver's sparse file (pyFAI layout + CXI peak tables), read by h5py, has its frames once, in its
+        // order, with the peak counts the device popped
+        var sparse = JsonDocument.Parse(Python.Eval($$"""
+            import h5py, json
+            rows = []
+            for rank in (0, 1):
+                with h5py.File(f"{{fixture.System.Root}}/data/smx_sparse_{rank}_00000.h5", "r") as f:
+                    s, p = f["/entry_0000/sparse_frames"], f["/entry_0000/peaks"]
+                    assert len(s["frame_ptr"]) == len(s["frame_idx"]) + 1
+                    rows += zip(s["frame_idx"][()].tolist(), p["nPeaks"][()].tolist())
+            print(json.dumps(rows))
+            """)).RootElement;
+        var sparseRows = sparse.EnumerateArray().Select(r => (Frame: r[0].GetInt32(), Peaks: r[1].GetInt32())).ToList();
+        Assert.Equal(Enumerable.Range(0, Frames), sparseRows.Select(r => r.Frame).Order());
+        Assert.All(sparseRows, r => Assert.Equal(found[r.Frame], r.Peaks));
 
         // the master file's VDS, read by h5py, holds the simulator's frames in global order
         var master = Path.Combine(fixture.System.Root, "data", "smx_master.h5");

@@ -130,7 +130,7 @@ public sealed class PipelineRun : IAsyncDisposable
             {
                 var extra = new List<FrameConsumer> { new FrameIdxNode(Proc.Buffers.NbFrameIdxBuffer) };
                 if (Proc is SmxProcParams smx)
-                    extra.Add(PeakFindingNode.Create(smx, frame, Setup.PeakFinder));
+                    extra.Add(PeakFindingNode.Create(smx, frame, Setup.PeakFinder, root, Setup.Rank));
                 if (Proc is XpcsProcParams)
                     extra.Add(new FillFactorNode(Proc.Buffers.NbFramesBuffer, Proc.Fifo.NbThreads));
                 return extra;
