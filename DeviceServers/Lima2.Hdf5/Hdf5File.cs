@@ -90,24 +90,34 @@ public sealed unsafe class Hdf5File : IDisposable
     }
 
     /// <summary>A variable-length UTF-8 string attribute (h5py reads it as <c>str</c>).</summary>
-    public void SetAttribute(string objectPath, string name, string value)
+    public void SetAttribute(string objectPath, string name, string value) => SetAttribute(objectPath, name, [value], scalar: true);
+
+    /// <summary>An array of variable-length UTF-8 strings (NeXus <c>@axes</c>).</summary>
+    public void SetAttribute(string objectPath, string name, string[] values) => SetAttribute(objectPath, name, values, scalar: false);
+
+    private void SetAttribute(string objectPath, string name, string[] values, bool scalar)
     {
         H5.Enter();
         using var type = new TypeHandle(H5.H5Tcopy(H5.StringType), "H5Tcopy");
         H5.Check(H5.H5Tset_size(type.Id, H5.VariableSize), "H5Tset_size");
         H5.Check(H5.H5Tset_cset(type.Id, H5.CharsetUtf8), "H5Tset_cset");
-        using var space = new SpaceHandle(H5.H5Screate(H5.ScalarSpace), "H5Screate");
+        var count = (ulong)values.Length;
+        using var space = new SpaceHandle(scalar ? H5.H5Screate(H5.ScalarSpace) : H5.H5Screate_simple(1, &count, null), "H5Screate");
         using var attribute = new AttributeHandle(
             H5.H5Acreate_by_name(Id, objectPath, name, type.Id, space.Id, H5.Default, H5.Default, H5.Default),
             $"{Path}: create attribute {objectPath}@{name}");
-        var text = Marshal.StringToCoTaskMemUTF8(value);
+        var texts = new nint[values.Length];
         try
         {
-            H5.Check(H5.H5Awrite(attribute.Id, type.Id, &text), $"{Path}: write attribute {objectPath}@{name}");
+            for (var i = 0; i < values.Length; i++)
+                texts[i] = Marshal.StringToCoTaskMemUTF8(values[i]);
+            fixed (nint* data = texts)
+                H5.Check(H5.H5Awrite(attribute.Id, type.Id, data), $"{Path}: write attribute {objectPath}@{name}");
         }
         finally
         {
-            Marshal.FreeCoTaskMem(text);
+            foreach (var text in texts)
+                Marshal.FreeCoTaskMem(text);
         }
     }
 
@@ -132,22 +142,63 @@ public sealed unsafe class Hdf5File : IDisposable
         using var space = new SpaceHandle(H5.H5Screate_simple(3, dims, maxDims), "H5Screate_simple");
         using var dcpl = new PropertyListHandle(H5.H5Pcreate(H5.DatasetCreate), "H5Pcreate(dataset create)");
         H5.Check(H5.H5Pset_chunk(dcpl.Id, 3, chunk), "H5Pset_chunk");
-        switch (filter)
-        {
-            case ChunkFilter.Deflate:
-                H5.Check(H5.H5Pset_deflate(dcpl.Id, (uint)deflateLevel), "H5Pset_deflate");
-                break;
-            case ChunkFilter.BitshuffleLz4:
-                fixed (uint* values = Compression.BitshuffleLz4.FilterParameters)
-                    H5.Check(H5.H5Pset_filter(dcpl.Id, Compression.BitshuffleLz4.FilterId, H5.FilterOptional,
-                        (nuint)Compression.BitshuffleLz4.FilterParameters.Length, values), "H5Pset_filter(bitshuffle)");
-                break;
-        }
+        SetFilter(dcpl, filter, deflateLevel);
         using var lcpl = IntermediateGroups();
         var dataset = new DatasetHandle(
             H5.H5Dcreate2(Id, path, H5.TypeOf(frame.PixelType), space.Id, lcpl.Id, dcpl.Id, H5.Default),
             $"{Path}: create dataset {path}");
         return new Hdf5Dataset(dataset, this, path, frame, 0);
+    }
+
+    /// <summary>
+    /// A series of rows appended over time (<see cref="Hdf5Series{T}"/>): shape (N) when <paramref name="rowWidth"/>
+    /// is 0, (N, rowWidth) otherwise; chunks of <paramref name="chunkRows"/> rows, compressed by <paramref name="filter"/>
+    /// in libhdf5's filter pipeline (bitshuffle needs the plugin at write time too).
+    /// </summary>
+    public Hdf5Series<T> CreateSeries<T>(string path, int rowWidth, int chunkRows, ChunkFilter filter = ChunkFilter.None,
+        int deflateLevel = 1) where T : unmanaged
+    {
+        H5.Enter();
+        ArgumentOutOfRangeException.ThrowIfNegative(rowWidth);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkRows);
+        var rank = rowWidth == 0 ? 1 : 2;
+        var dims = stackalloc ulong[] { 0, (ulong)rowWidth };
+        var maxDims = stackalloc ulong[] { H5.Unlimited, (ulong)rowWidth };
+        var chunk = stackalloc ulong[] { (ulong)chunkRows, (ulong)Math.Max(1, rowWidth) };
+        using var space = new SpaceHandle(H5.H5Screate_simple(rank, dims, maxDims), "H5Screate_simple");
+        using var dcpl = new PropertyListHandle(H5.H5Pcreate(H5.DatasetCreate), "H5Pcreate(dataset create)");
+        H5.Check(H5.H5Pset_chunk(dcpl.Id, rank, chunk), "H5Pset_chunk");
+        SetFilter(dcpl, filter, deflateLevel);
+        using var lcpl = IntermediateGroups();
+        var dataset = new DatasetHandle(H5.H5Dcreate2(Id, path, H5.TypeOf<T>(), space.Id, lcpl.Id, dcpl.Id, H5.Default),
+            $"{Path}: create dataset {path}");
+        return new Hdf5Series<T>(dataset, this, path, rowWidth);
+    }
+
+    /// <summary>
+    /// A fixed dataset of <paramref name="shape"/> (row-major, empty shape: a scalar) holding <paramref name="values"/>,
+    /// contiguous, for what is written once (axes, masks, parameters).
+    /// </summary>
+    public void WriteArray<T>(string path, ReadOnlySpan<T> values, params ReadOnlySpan<long> shape) where T : unmanaged
+    {
+        H5.Enter();
+        long count = 1;
+        foreach (var n in shape)
+            count *= n;
+        if (count != values.Length)
+            throw new ArgumentException($"{Path}:{path}: {values.Length} values for shape ({string.Join(", ", shape.ToArray())})");
+        var dims = stackalloc ulong[Math.Max(1, shape.Length)];
+        for (var i = 0; i < shape.Length; i++)
+            dims[i] = (ulong)shape[i];
+        using var space = new SpaceHandle(shape.Length == 0 ? H5.H5Screate(H5.ScalarSpace) : H5.H5Screate_simple(shape.Length, dims, null),
+            "H5Screate");
+        using var lcpl = IntermediateGroups();
+        using var dataset = new DatasetHandle(H5.H5Dcreate2(Id, path, H5.TypeOf<T>(), space.Id, lcpl.Id, H5.Default, H5.Default),
+            $"{Path}: create dataset {path}");
+        if (values.IsEmpty)
+            return;
+        fixed (T* data = values)
+            H5.Check(H5.H5Dwrite(dataset.Id, H5.TypeOf<T>(), H5.Default, H5.Default, H5.Default, data), $"{Path}: write {path}");
     }
 
     /// <summary>Opens a dataset of frames (N, H, W) or of one frame (H, W).</summary>
@@ -234,6 +285,21 @@ public sealed unsafe class Hdf5File : IDisposable
     }
 
     public void Dispose() => _file.Dispose();
+
+    private static void SetFilter(PropertyListHandle dcpl, ChunkFilter filter, int deflateLevel)
+    {
+        switch (filter)
+        {
+            case ChunkFilter.Deflate:
+                H5.Check(H5.H5Pset_deflate(dcpl.Id, (uint)deflateLevel), "H5Pset_deflate");
+                break;
+            case ChunkFilter.BitshuffleLz4:
+                fixed (uint* values = Compression.BitshuffleLz4.FilterParameters)
+                    H5.Check(H5.H5Pset_filter(dcpl.Id, Compression.BitshuffleLz4.FilterId, H5.FilterOptional,
+                        (nuint)Compression.BitshuffleLz4.FilterParameters.Length, values), "H5Pset_filter(bitshuffle)");
+                break;
+        }
+    }
 
     private static PropertyListHandle IntermediateGroups()
     {

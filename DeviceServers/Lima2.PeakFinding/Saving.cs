@@ -5,8 +5,12 @@ namespace Lima2.PeakFinding;
 /// <param name="Mask">1 = masked, row-major (pyFAI's <c>mask</c> dataset).</param>
 public sealed record SparseLayout(int Width, int Height, float[] Radius, byte[] Mask, FaiParams Params)
 {
+    /// <summary>Radius of each pixel centre (m), NaN where masked: pyFAI stores this image as the sparse group's
+    /// <c>mask</c> and densifies by interpolating the background at it.</summary>
+    public float[]? PixelRadius { get; init; }
+
     public static SparseLayout Of(PeakFinderModel m) =>
-        new(m.Width, m.Height, m.BinCenters.Select(c => (float)c).ToArray(), m.Mask, m.Params);
+        new(m.Width, m.Height, m.BinCenters.Select(c => (float)c).ToArray(), m.Mask, m.Params) { PixelRadius = m.Radius };
 }
 
 /// <summary>

@@ -5,6 +5,7 @@ using Tango.Server;
 // Lima2Server <instance> [-v4] [-ORBendPoint giop:tcp:127.0.0.1:PORT]   (a Tango server, as Starter runs it)
 // Lima2Server --register <beamline.yaml>                                 (register servers, devices, properties)
 // Lima2Server --instances <beamline.yaml>                                (the server instances, control first)
+// Lima2Server --pogo <folder>                                            (a Pogo XMI file per class)
 if (args is ["--register", var config, ..])
     return Registration.Register(config, Console.Out);
 if (args is ["--instances", var beamline, ..])
@@ -15,6 +16,9 @@ Type[] classes =
     typeof(ControlDevice), typeof(ReceiverDevice), typeof(LegacyProcessingDevice), typeof(SmxProcessingDevice),
     typeof(XpcsProcessingDevice), typeof(FailingProcessingDevice),
 ];
+if (args is ["--pogo", var folder, ..])
+    return Pogo.Write(folder, classes, Console.Out);
+NLog.GlobalDiagnosticsContext.Set("instance", args.FirstOrDefault(a => !a.StartsWith('-')) ?? "");
 var server = new TangoServer(classes);
 _ = server.Ready.ContinueWith(t =>
 {

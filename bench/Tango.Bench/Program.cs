@@ -2,7 +2,9 @@
 // TangoNetTest (C#), TangoTest (C++) and a PyTango server, all registered in the embedded Tango
 // database (so TangoTest serves 1024×1024 through its UShort_image_ro_size property). Two clients measure, one
 // after the other in every round: one PyTango process (the issue's yardstick) and Tango.Client in this process.
-// Targets are interleaved within a round so load changes hit them alike. Prints Markdown for docs/BENCHMARKS.md.
+// Targets are interleaved within a round so load changes hit them alike. For Tango.Client it also takes the server
+// process's CPU time per read (user + system, all threads), which a loaded machine changes far less than reads/s.
+// Prints Markdown for docs/BENCHMARKS.md.
 //
 // usage: Tango.Bench [--seconds 2] [--rounds 3]
 using System.Diagnostics;
@@ -28,7 +30,7 @@ var tangoHost = EmbeddedTangoDb.TangoHost;
 var hostPort = tangoHost.Split(':');
 using var db = new Database(hostPort[0], int.Parse(hostPort[1], CultureInfo.InvariantCulture));
 var processes = new List<ChildProcess>();
-var results = new List<(string Client, string Target, string Attribute, double Rate)>();
+var results = new List<(string Client, string Target, string Attribute, double Rate, double CpuUs)>();
 try
 {
     foreach (var s in servers)
@@ -58,15 +60,21 @@ try
         {
             var m = JsonDocument.Parse(line).RootElement;
             results.Add(("PyTango", m.GetProperty("target").GetString()!, m.GetProperty("attribute").GetString()!,
-                m.GetProperty("reads").GetInt64() / m.GetProperty("seconds").GetDouble()));
+                m.GetProperty("reads").GetInt64() / m.GetProperty("seconds").GetDouble(), double.NaN));
         }
         foreach (var attribute in attributes)
         {
-            foreach (var s in servers)
-                results.Add(("Tango.Client", s.Name, attribute, Measure(() => proxies[s.Name].ReadAttribute(attribute), seconds)));
+            foreach (var (s, p) in servers.Zip(processes))
+            {
+                var (rate, cpu) = Measure(() => proxies[s.Name].ReadAttribute(attribute), seconds, p.Id);
+                results.Add(("Tango.Client", s.Name, attribute, rate, cpu));
+            }
         }
-        foreach (var s in servers)
-            results.Add(("Tango.Client ReadInto", s.Name, "ushort_image_ro", Measure(() => proxies[s.Name].ReadInto<ushort>("ushort_image_ro", frame), seconds)));
+        foreach (var (s, p) in servers.Zip(processes))
+        {
+            var (rate, cpu) = Measure(() => proxies[s.Name].ReadInto<ushort>("ushort_image_ro", frame), seconds, p.Id);
+            results.Add(("Tango.Client ReadInto", s.Name, "ushort_image_ro", rate, cpu));
+        }
         Console.Error.WriteLine($"round {round}/{rounds} done");
     }
     Console.Error.WriteLine($"load after: {File.ReadAllText("/proc/loadavg").Trim()}");
@@ -99,10 +107,32 @@ foreach (var client in new[] { "PyTango", "Tango.Client", "Tango.Client ReadInto
         Console.WriteLine($"| {client} | {attribute} | {string.Join(" | ", cells)} |");
     }
 }
+Console.WriteLine();
+Console.WriteLine("Server CPU time per read (µs, user + system of the server process): median, ratio to TangoTest, (each round).");
+Console.WriteLine();
+Console.WriteLine($"| client | attribute | {string.Join(" | ", servers.Select(s => s.Name))} |");
+Console.WriteLine($"|---|---|{string.Concat(servers.Select(_ => "---|"))}");
+foreach (var client in new[] { "Tango.Client", "Tango.Client ReadInto" })
+{
+    foreach (var attribute in attributes.Where(a => Rates(client, "TangoTest", a).Length > 0))
+    {
+        var reference = Median(CpuTimes(client, "TangoTest", attribute));
+        var cells = servers.Select(s =>
+        {
+            var cpu = CpuTimes(client, s.Name, attribute);
+            var runs = string.Join(" / ", cpu.Select(c => c.ToString("F1", CultureInfo.InvariantCulture)));
+            return FormattableString.Invariant($"**{Median(cpu):F1}** {Median(cpu) / reference:F2}× ({runs})");
+        });
+        Console.WriteLine($"| {client} | {attribute} | {string.Join(" | ", cells)} |");
+    }
+}
 return 0;
 
 double[] Rates(string client, string target, string attribute) =>
     [.. results.Where(r => r.Client == client && r.Target == target && r.Attribute == attribute).Select(r => r.Rate)];
+
+double[] CpuTimes(string client, string target, string attribute) =>
+    [.. results.Where(r => r.Client == client && r.Target == target && r.Attribute == attribute).Select(r => r.CpuUs)];
 
 static double Median(double[] values)
 {
@@ -110,9 +140,12 @@ static double Median(double[] values)
     return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
 }
 
-static double Measure(Action read, double seconds)
+// Reads/s, and the server's CPU µs per read (clock ticks of 10 ms: 2 s of reads resolve it well enough).
+static (double Rate, double CpuUs) Measure(Action read, double seconds, int serverPid)
 {
     read(); // connection and first-call costs stay out of the measurement
+    using var server = Process.GetProcessById(serverPid);
+    var cpu0 = server.TotalProcessorTime;
     var reads = 0L;
     var clock = Stopwatch.StartNew();
     while (clock.Elapsed.TotalSeconds < seconds)
@@ -120,7 +153,9 @@ static double Measure(Action read, double seconds)
         read();
         reads++;
     }
-    return reads / clock.Elapsed.TotalSeconds;
+    var elapsed = clock.Elapsed.TotalSeconds;
+    server.Refresh();
+    return (reads / elapsed, (server.TotalProcessorTime - cpu0).TotalMicroseconds / reads);
 }
 
 string? Option(string name)

@@ -28,22 +28,8 @@ public sealed class TestFrame
         Mask = Gunzip(Path.Combine(dir, $"{name}_mask_u8.bin.gz"));
     }
 
-    /// <summary>testdata/peaks: RepoPaths.TestData, or the nearest shared/testdata above the checkout (worktrees
-    /// live one level deeper than the main checkout).</summary>
-    public static string Dir { get; } = FindDir();
-
-    private static string FindDir()
-    {
-        if (Directory.Exists(Path.Combine(RepoPaths.TestData, "peaks")))
-            return Path.Combine(RepoPaths.TestData, "peaks");
-        for (var d = new DirectoryInfo(RepoPaths.Root); d is not null; d = d.Parent)
-        {
-            var candidate = Path.Combine(d.FullName, "shared", "testdata", "peaks");
-            if (Directory.Exists(candidate))
-                return candidate;
-        }
-        throw new DirectoryNotFoundException($"no shared/testdata/peaks above {RepoPaths.Root}");
-    }
+    /// <summary>The frames' folder: testdata/peaks of the shared folder.</summary>
+    public static string Dir { get; } = Path.Combine(RepoPaths.TestData, "peaks");
 
     public static string Oracle(string file) => Path.Combine(Dir, "oracle", file);
 

@@ -44,7 +44,9 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
          "statistics": {"enabled": true, "rect_rois": [{"topleft": {"x": 8, "y": 4}, "dimensions": {"x": 40, "y": 30}}]},
          "fai": {"cutoff_pick": 5, "min_nb_peaks": 1, "error_model": "poisson", "nb_bins": 8},
          "saving_dense": {"enabled": true, "base_path": "{{{fixture.System.Root}}}/data", "filename_prefix": "{{{prefix}}}",
-                          "nb_frames_per_file": 25, "file_exists_policy": "abort"}
+                          "nb_frames_per_file": 25, "file_exists_policy": "abort"},
+         "saving_sparse": {"enabled": true, "base_path": "{{{fixture.System.Root}}}/data", "filename_prefix": "{{{prefix}}}_sparse",
+                           "nb_frames_per_file": 1000, "file_exists_policy": "abort"}
         }
         """;
 
@@ -94,6 +96,22 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
         Assert.All(Enumerable.Range(0, Frames), i => Assert.InRange(found[i], planted[i] - 1, planted[i]));
         Assert.True(found.Sum() >= planted.Sum() * 0.97, $"found {found.Sum()} of {planted.Sum()} planted peaks");
 
+        // each receiver's sparse file (pyFAI layout + CXI peak tables), read by h5py, has its frames once, in its
+        // order, with the peak counts the device popped
+        var sparse = JsonDocument.Parse(Python.Eval($$"""
+            import h5py, json
+            rows = []
+            for rank in (0, 1):
+                with h5py.File(f"{{fixture.System.Root}}/data/smx_sparse_{rank}_00000.h5", "r") as f:
+                    s, p = f["/entry_0000/sparse_frames"], f["/entry_0000/peaks"]
+                    assert len(s["frame_ptr"]) == len(s["frame_idx"]) + 1
+                    rows += zip(s["frame_idx"][()].tolist(), p["nPeaks"][()].tolist())
+            print(json.dumps(rows))
+            """)).RootElement;
+        var sparseRows = sparse.EnumerateArray().Select(r => (Frame: r[0].GetInt32(), Peaks: r[1].GetInt32())).ToList();
+        Assert.Equal(Enumerable.Range(0, Frames), sparseRows.Select(r => r.Frame).Order());
+        Assert.All(sparseRows, r => Assert.Equal(found[r.Frame], r.Peaks));
+
         // the master file's VDS, read by h5py, holds the simulator's frames in global order
         var master = Path.Combine(fixture.System.Root, "data", "smx_master.h5");
         var npy = Path.Combine(fixture.System.Root, "vds.npy");
@@ -135,6 +153,28 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
         Assert.Equal("core-1.0.0", r.GetProperty("version").GetString());
     }
 
+    [Fact]
+    public void The_old_client_sequence_gets_acq_state_change_events_and_one_data_ready_per_receiver_then_closes()
+    {
+        var sys = fixture.System;
+        var acq = Path.Combine(sys.Root, "old_acq.json");
+        var proc = Path.Combine(sys.Root, "old_proc.json");
+        File.WriteAllText(acq, AcqJson(30));
+        File.WriteAllText(proc, """{"class_name": "LimaProcessingLegacy"}""");
+        var r = JsonDocument.Parse(sys.Python3("old_client.py", sys.Control, string.Join(",", sys.Receivers), acq, proc)).RootElement;
+        Assert.True(r.GetProperty("all_xferred_events").GetBoolean(), r.ToString());
+        foreach (var name in sys.Receivers)
+        {
+            Assert.Equal(15, r.GetProperty("xferred").GetProperty(name).GetInt32());
+            // the first event is the value at subscription; then every transition, receivers idle by themselves
+            Assert.Equal(["idle", "prepared", "running", "idle"], Strings(r.GetProperty("seen"), name));
+        }
+        var control = Strings(r.GetProperty("seen"), sys.Control);
+        Assert.Equal(["idle", "prepared", "running"], control[..3]);
+        Assert.Equal("idle", control[^1]);
+        Assert.Equal(["idle", "idle", "idle"], Strings(r, "final"));
+    }
+
     private static long[] Longs(JsonElement e, string name) => e.GetProperty(name).EnumerateArray().Select(x => x.GetInt64()).ToArray();
 
     private static string[] Strings(JsonElement e, string name) => e.GetProperty(name).EnumerateArray().Select(x => x.GetString() ?? "").ToArray();
@@ -162,6 +202,8 @@ public sealed class ReceiverCrashTests
         Assert.Contains($"receiver {sys.Receivers[1]} does not answer", control.Status());
 
         sys.StartServer(sys.ReceiverInstance(1));
+        using (var db = new Tango.Client.Database())
+            WaitFor(() => !db.GetDeviceExported($"{sys.Instance}/limaprocessing/*@1").Any(), "the orphan processing device to go");
         control.Command("Reset");
         Assert.Equal(0, control.Read<short>("acq_state"));
         Assert.Equal(Tango.DevState.On, control.State());

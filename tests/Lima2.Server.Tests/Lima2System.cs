@@ -11,7 +11,7 @@ public sealed class Lima2System : IDisposable
 {
     private readonly Dictionary<string, ChildProcess> _processes = [];
 
-    public Lima2System(int receivers = 2, string peakFinder = "reference")
+    public Lima2System(int receivers = 2, string peakFinder = "reference", bool start = true)
     {
         var id = $"t{Environment.ProcessId}x{Guid.NewGuid().ToString("N")[..6]}";
         Root = Directory.CreateTempSubdirectory("lima2-e2e-").FullName;
@@ -33,10 +33,10 @@ public sealed class Lima2System : IDisposable
         using (var register = ChildProcess.Start(Executable, ["--register", Config], EmbeddedTangoDb.Environment))
             if (register.WaitForExit(TimeSpan.FromSeconds(30)) != 0)
                 throw new InvalidOperationException($"--register failed:\n{register.Output}");
-        var starting = new List<string> { $"{id}_control" };
-        starting.AddRange(Enumerable.Range(0, receivers).Select(r => $"{id}_recv{r}"));
-        foreach (var instance in starting)
-            StartServer(instance);
+        Instances = [$"{id}_control", .. Enumerable.Range(0, receivers).Select(r => $"{id}_recv{r}")];
+        if (start)
+            foreach (var instance in Instances)
+                StartServer(instance);
     }
 
     public static string Executable => Path.Combine(AppContext.BaseDirectory, "Lima2Server");
@@ -52,6 +52,9 @@ public sealed class Lima2System : IDisposable
     public IReadOnlyList<string> Receivers { get; }
 
     public string ReceiverInstance(int rank) => $"{Instance}_recv{rank}";
+
+    /// <summary>The server instances, control first.</summary>
+    public IReadOnlyList<string> Instances { get; }
 
     public void StartServer(string instance)
     {

@@ -81,10 +81,12 @@ public sealed class ReceiverLogicTests : IDisposable
         var counters = JsonSerializer.Deserialize<Dictionary<string, long>>(run.ProgressCounters())!;
         Assert.Equal(15, counters["nb_frames_source"]);
 
+        Assert.Equal(29, Assert.Single(run.LatestRoiStatistics()).FrameIdx); // the receiver's live ROI counters
         var rows = Rows(run.PopRoiStatistics(), 32);
         Assert.Equal(Enumerable.Range(0, 15).Select(i => 1 + 2 * i), rows.Select(r => BinaryPrimitives.ReadInt32LittleEndian(r)));
         Assert.Equal(Enumerable.Range(0, 15), rows.Select(r => BinaryPrimitives.ReadInt32LittleEndian(r.AsSpan(4))));
         Assert.Empty(Rows(run.PopRoiStatistics(), 32));
+        Assert.Equal(29, Assert.Single(run.LatestRoiStatistics()).FrameIdx); // popping leaves the live counters
         var frame = run.GetFrame(-1);
         Assert.Equal(EncodedLayouts.DenseFrame, frame.Format);
         Assert.Equal(29UL, BinaryPrimitives.ReadUInt64LittleEndian(frame.Data.AsSpan(56)));

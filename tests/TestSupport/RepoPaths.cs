@@ -5,10 +5,24 @@ public static class RepoPaths
 {
     public static string Root { get; } = FindRoot();
 
-    /// <summary>The shared folder beside the checkout (research notes, test vectors).</summary>
-    public static string Shared => Path.GetFullPath(Path.Combine(Root, "..", "shared"));
+    /// <summary>
+    /// The project's shared folder (research notes, test vectors): beside the checkout in CI and the main checkout,
+    /// further up for a git worktree that lives one level deeper.
+    /// </summary>
+    public static string Shared { get; } = FindShared();
 
     public static string TestData => Path.Combine(Shared, "testdata");
+
+    private static string FindShared()
+    {
+        for (var dir = new DirectoryInfo(Root).Parent; dir is not null; dir = dir.Parent)
+        {
+            var shared = Path.Combine(dir.FullName, "shared");
+            if (Directory.Exists(Path.Combine(shared, "testdata")))
+                return shared;
+        }
+        throw new DirectoryNotFoundException($"no shared/testdata above {Root}");
+    }
 
     private static string FindRoot()
     {

@@ -60,6 +60,19 @@ internal static unsafe partial class H5
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
     };
 
+    /// <summary>The little-endian file (and memory) type of an element type.</summary>
+    public static long TypeOf<T>() where T : unmanaged =>
+        typeof(T) == typeof(byte) ? Global("H5T_STD_U8LE_g")
+        : typeof(T) == typeof(ushort) ? Global("H5T_STD_U16LE_g")
+        : typeof(T) == typeof(uint) ? Global("H5T_STD_U32LE_g")
+        : typeof(T) == typeof(ulong) ? Global("H5T_STD_U64LE_g")
+        : typeof(T) == typeof(short) ? Global("H5T_STD_I16LE_g")
+        : typeof(T) == typeof(int) ? Global("H5T_STD_I32LE_g")
+        : typeof(T) == typeof(long) ? Global("H5T_STD_I64LE_g")
+        : typeof(T) == typeof(float) ? Global("H5T_IEEE_F32LE_g")
+        : typeof(T) == typeof(double) ? Global("H5T_IEEE_F64LE_g")
+        : throw new NotSupportedException($"no HDF5 type for {typeof(T).Name}");
+
     [ThreadStatic] private static bool _silenced;
 
     /// <summary>

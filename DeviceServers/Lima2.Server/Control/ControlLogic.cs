@@ -17,28 +17,32 @@ public sealed class ControlLogic : IDisposable
 {
     private readonly IReadOnlyList<IReceiverLink> _receivers;
     private readonly Lock _lock = new();
-    private AcqState _state = AcqState.Idle;
-    private string _reason = "idle: ready for an acquisition";
+    private readonly AcqStatus _status;
     private string _acqParamsJson;
     private long _framesAcquired;
     private string? _uuid;
 
     public ControlLogic(IReadOnlyList<IReceiverLink> receivers)
     {
+        _status = new AcqStatus(_lock, "idle: ready for an acquisition");
         _receivers = receivers;
         _acqParamsJson = ParamsDocument.Write(new AcqParams<SimulatorDet>());
         AcqParams = new AcqParams<SimulatorDet>();
     }
 
     /// <summary>Raised (outside the lock) after each state change.</summary>
-    public event Action<AcqState>? StateChanged;
+    public event Action<AcqState>? StateChanged
+    {
+        add => _status.Changed += value;
+        remove => _status.Changed -= value;
+    }
 
     public AcqState State
     {
         get
         {
             lock (_lock)
-                return _state;
+                return _status.State;
         }
     }
 
@@ -48,7 +52,7 @@ public sealed class ControlLogic : IDisposable
         get
         {
             lock (_lock)
-                return _reason;
+                return _status.Reason;
         }
     }
 
@@ -68,7 +72,7 @@ public sealed class ControlLogic : IDisposable
             ParamsValidator.ThrowIfAny(ParamsValidator.Validate(parsed));
             lock (_lock)
             {
-                if (_state == AcqState.Running)
+                if (_status.State == AcqState.Running)
                     throw new StateException("acq_params cannot change while running: Stop first");
                 AcqParams = parsed;
                 _acqParamsJson = value;
@@ -88,13 +92,13 @@ public sealed class ControlLogic : IDisposable
             Ask(r, "answer", () => r.Read());
         _uuid = uuid;
         Interlocked.Exchange(ref _framesAcquired, 0);
-        Set(AcqState.Prepared, $"prepared {uuid}: {AcqParams.Acq.NbFrames} frames, {_receivers.Count} receivers");
+        _status.Set(AcqState.Prepared, $"prepared {uuid}: {AcqParams.Acq.NbFrames} frames, {_receivers.Count} receivers");
     }
 
     public void Start()
     {
         Require("Start", AcqState.Prepared);
-        Set(AcqState.Running, $"running {_uuid}");
+        _status.Set(AcqState.Running, $"running {_uuid}");
         FanOut("start", r =>
         {
             if (r.Read().State == AcqState.Prepared)
@@ -113,9 +117,9 @@ public sealed class ControlLogic : IDisposable
     {
         FanOut("stop", r => r.Stop(), throwFirst: false);
         lock (_lock)
-            if (_state is AcqState.Prepared or AcqState.Running)
-                SetLocked(AcqState.Idle, $"stopped {_uuid}");
-        Raise();
+            if (_status.State is AcqState.Prepared or AcqState.Running)
+                _status.SetLocked(AcqState.Idle, $"stopped {_uuid}");
+        _status.Raise();
     }
 
     /// <summary>
@@ -133,17 +137,17 @@ public sealed class ControlLogic : IDisposable
         }
         lock (_lock)
         {
-            if (_state == AcqState.Fault)
+            if (_status.State == AcqState.Fault)
                 return;
-            SetLocked(AcqState.Idle, $"closed {_uuid}");
+            _status.SetLocked(AcqState.Idle, $"closed {_uuid}");
         }
-        Raise();
+        _status.Raise();
     }
 
     public void Reset()
     {
         FanOut("reset", r => r.Reset(), throwFirst: false);
-        Set(AcqState.Idle, "reset: ready for an acquisition");
+        _status.Set(AcqState.Idle, "reset: ready for an acquisition");
     }
 
     /// <summary>
@@ -166,7 +170,7 @@ public sealed class ControlLogic : IDisposable
         Interlocked.Exchange(ref _framesAcquired, reads.Sum(x => x.Snapshot?.FramesReceived ?? 0));
         lock (_lock)
         {
-            if (_state is not (AcqState.Prepared or AcqState.Running))
+            if (_status.State is not (AcqState.Prepared or AcqState.Running))
                 return;
         }
         var gone = reads.FirstOrDefault(x => x.Snapshot is null);
@@ -178,16 +182,16 @@ public sealed class ControlLogic : IDisposable
             fault = $"receiver {failed.r.Name} failed: {What(failed.r)}";
         lock (_lock)
         {
-            if (_state is not (AcqState.Prepared or AcqState.Running))
+            if (_status.State is not (AcqState.Prepared or AcqState.Running))
                 return;
             if (fault is not null)
-                SetLocked(AcqState.Fault, fault);
-            else if (_state == AcqState.Running && reads.All(x => x.Snapshot!.State is AcqState.Idle or AcqState.Stopped))
-                SetLocked(AcqState.Idle, $"finished {_uuid}: {NbFramesAcquired} frames acquired");
+                _status.SetLocked(AcqState.Fault, fault);
+            else if (_status.State == AcqState.Running && reads.All(x => x.Snapshot!.State is AcqState.Idle or AcqState.Stopped))
+                _status.SetLocked(AcqState.Idle, $"finished {_uuid}: {NbFramesAcquired} frames acquired");
             else
                 return;
         }
-        Raise();
+        _status.Raise();
     }
 
     private static string What(IReceiverLink r)
@@ -206,10 +210,10 @@ public sealed class ControlLogic : IDisposable
     private void Require(string command, AcqState expected)
     {
         lock (_lock)
-            if (_state != expected)
+            if (_status.State != expected)
                 throw new StateException(
-                    $"{command} needs acq_state {expected.ToString().ToLowerInvariant()}, it is {_state.ToString().ToLowerInvariant()}" +
-                    (_state == AcqState.Fault ? $" ({_reason}): Reset first" : ""));
+                    $"{command} needs acq_state {expected.ToString().ToLowerInvariant()}, it is {_status.State.ToString().ToLowerInvariant()}" +
+                    (_status.State == AcqState.Fault ? $" ({_status.Reason}): Reset first" : ""));
     }
 
     private static void Ask(IReceiverLink r, string what, Action call)
@@ -241,39 +245,11 @@ public sealed class ControlLogic : IDisposable
         });
         if (throwFirst && errors.FirstOrDefault(e => e is not null) is { } first)
         {
-            Set(AcqState.Fault, first.Message);
+            _status.Set(AcqState.Fault, first.Message);
             throw first;
         }
     }
 
-    private void Set(AcqState state, string reason)
-    {
-        lock (_lock)
-            SetLocked(state, reason);
-        Raise();
-    }
-
-    private AcqState? _pending;
-
-    private void SetLocked(AcqState state, string reason)
-    {
-        _reason = reason;
-        if (_state != state)
-            _pending = state;
-        _state = state;
-    }
-
-    private void Raise()
-    {
-        AcqState? changed;
-        lock (_lock)
-        {
-            changed = _pending;
-            _pending = null;
-        }
-        if (changed is { } s)
-            StateChanged?.Invoke(s);
-    }
 
     public void Dispose()
     {

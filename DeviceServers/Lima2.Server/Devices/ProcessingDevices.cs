@@ -72,8 +72,22 @@ public abstract class ProcessingDevice : Device
         _run = ProcessingRegistry.Find(Name);
         if (_run is null)
         {
+            // left in the DB by a receiver that crashed: its pipeline died with it, so the device goes too
             State = DevState.Fault;
             Status = "no pipeline: processing devices are made by their receiver's Prepare";
+            var server = Server;
+            var name = Name;
+            _ = server.Ready.ContinueWith(_ =>
+            {
+                try
+                {
+                    server.DeleteDevice(name);
+                }
+                catch (DevFailedException e)
+                {
+                    Logger.Warn("could not delete the orphan processing device {Name}: {Error}", name, e.Message);
+                }
+            }, TaskScheduler.Default);
             return;
         }
         _events = new EventPusher(Logger);

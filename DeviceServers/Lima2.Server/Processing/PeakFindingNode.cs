@@ -1,7 +1,9 @@
 using System.Text.Json;
+using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
+using Lima2.Hdf5.Saving;
 using Lima2.PeakFinding;
 using Lima2.Protocol;
 
@@ -10,11 +12,13 @@ namespace Lima2.Server.Processing;
 /// <summary>
 /// The SMX branch of a receiver's graph: Bragg peaks of every frame (pyFAI's sigma clipping and peakfinder8 via
 /// <see cref="PeakFinder"/>), peak counters for <c>popPeakCounters</c>, the last sparse frames for
-/// <c>getSparseFrame</c>, and the latest accumulated corrected and peak frames.
+/// <c>getSparseFrame</c>, the latest accumulated corrected and peak frames, and their saving channels
+/// (<c>saving_sparse</c>, <c>saving_accumulation_corrected</c>, <c>saving_accumulation_peak</c>).
 /// </summary>
 public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposable
 {
     private readonly PeakFinder _finder;
+    private readonly IPeakResultWriter _writer;
     private readonly int _parallelism;
     private readonly Queue<SparseFrame> _sparse = new();
     private readonly int _sparseCapacity;
@@ -25,9 +29,11 @@ public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposabl
     private int _lastPeaks;
     private PeakFrameResult? _lastAccumulation;
 
-    public PeakFindingNode(PeakFinder finder, int sparseFrames, int peakCounterFrames, int parallelism) : base("peak_finding")
+    public PeakFindingNode(PeakFinder finder, IPeakResultWriter writer, int sparseFrames, int peakCounterFrames, int parallelism)
+        : base("peak_finding")
     {
         _finder = finder;
+        _writer = writer;
         _sparseCapacity = Math.Max(1, sparseFrames);
         _parallelism = Math.Max(1, parallelism);
         Counters = new ReducedDataBuffer<PeakCounterRecord>(Math.Max(1, peakCounterFrames));
@@ -35,14 +41,29 @@ public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposabl
 
     /// <summary>The finder for an SMX proc_params on frames of <paramref name="frame"/>'s geometry.</summary>
     /// <param name="backend">auto (OpenCL if a device is found, else C#), opencl or reference</param>
-    public static PeakFindingNode Create(SmxProcParams proc, FrameInfo frame, PeakFinderBackend backend)
+    /// <param name="root">saving root of the receiver; the sparse and accumulation files go under it</param>
+    /// <param name="rank">this receiver's index, the files' <c>filename_rank</c></param>
+    public static PeakFindingNode Create(SmxProcParams proc, FrameInfo frame, PeakFinderBackend backend, SavingRoot root, int rank)
     {
         var fai = ParseBlock<FaiParams>(proc.Fai, "fai", FaiParams.Json).Validated();
         var gpu = ParseBlock<GpuParams>(proc.Gpu, "gpu", FaiParams.Json);
         var jungfrau = ParseBlock<JungfrauParams>(proc.Jfrau, "jfrau", FaiParams.Json);
         var model = PeakFinderModel.Load(frame.Width, frame.Height, fai, SimulatorGeometry(frame), jungfrau);
         var finder = PeakFinder.Create(model, frame.PixelType, new PeakFinderOptions { Backend = backend, Gpu = gpu });
-        return new PeakFindingNode(finder, proc.Buffers.NbSparseFramesBuffer, proc.Buffers.NbPeakCountersBuffer, proc.Fifo.NbThreads);
+        // Begin creates the first file of each enabled channel: a bad path or an existing file fails at Prepare.
+        var writer = new Hdf5PeakResultWriter(PeakSavingChannels.Of(proc, rank), root);
+        try
+        {
+            writer.Begin(SparseLayout.Of(model));
+        }
+        catch
+        {
+            writer.Dispose();
+            finder.Dispose();
+            throw;
+        }
+        return new PeakFindingNode(finder, writer, proc.Buffers.NbSparseFramesBuffer, proc.Buffers.NbPeakCountersBuffer,
+            proc.Fifo.NbThreads);
     }
 
     /// <summary>Validates the SMX blocks a proc_params carries, naming the field at fault.</summary>
@@ -113,6 +134,13 @@ public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposabl
         if (result.IsHit)
             Interlocked.Increment(ref _hits);
         Volatile.Write(ref _lastPeaks, result.NbPeaks);
+        _writer.Write(result);
+        return default;
+    }
+
+    public override ValueTask CompleteAsync(CancellationToken cancellationToken)
+    {
+        _writer.Complete();
         return default;
     }
 
@@ -137,5 +165,9 @@ public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposabl
 
     public int Height => _finder.Model.Height;
 
-    public void Dispose() => _finder.Dispose();
+    public void Dispose()
+    {
+        _writer.Dispose();
+        _finder.Dispose();
+    }
 }

@@ -37,10 +37,7 @@ public sealed class PipelineRun : IAsyncDisposable
 {
     private readonly IDetectorChannel _channel;
     private readonly List<Hdf5FrameSink> _sinks = [];
-    private readonly List<RoiStatRow> _staged = [];
-    private readonly Lock _stageLock = new();
     private FrameGraph? _graph;
-    private RoiStatRow[] _latestRois = [];
     private volatile bool _finished;
     private LimaError? _error;
 
@@ -133,7 +130,7 @@ public sealed class PipelineRun : IAsyncDisposable
             {
                 var extra = new List<FrameConsumer> { new FrameIdxNode(Proc.Buffers.NbFrameIdxBuffer) };
                 if (Proc is SmxProcParams smx)
-                    extra.Add(PeakFindingNode.Create(smx, frame, Setup.PeakFinder));
+                    extra.Add(PeakFindingNode.Create(smx, frame, Setup.PeakFinder, root, Setup.Rank));
                 if (Proc is XpcsProcParams)
                     extra.Add(new FillFactorNode(Proc.Buffers.NbFramesBuffer, Proc.Fifo.NbThreads));
                 return extra;
@@ -181,7 +178,6 @@ public sealed class PipelineRun : IAsyncDisposable
                 Fail(e);
             }
         }
-        DrainRoiStatistics();
         _finished = true;
         foreach (var handler in Finished?.GetInvocationList() ?? [])
         {
@@ -273,17 +269,7 @@ public sealed class PipelineRun : IAsyncDisposable
         return EncodedLayouts.Dense(frame);
     }
 
-    public EncodedData PopRoiStatistics()
-    {
-        DrainRoiStatistics();
-        RoiStatRow[] rows;
-        lock (_stageLock)
-        {
-            rows = [.. _staged];
-            _staged.Clear();
-        }
-        return Structured(rows);
-    }
+    public EncodedData PopRoiStatistics() => Structured(RoiStatistics?.Rows.Pop() ?? []);
 
     public EncodedData PopRoiProfiles() => Structured(_graph?.Find<RoiProfilesNode>()?.Rows.Pop() ?? []);
 
@@ -294,34 +280,7 @@ public sealed class PipelineRun : IAsyncDisposable
     public EncodedData PopFrameIdx() => EncodedLayouts.Structured<FrameIdxRecord>(_graph?.Find<FrameIdxNode>()?.Rows.Pop() ?? []);
 
     /// <summary>The ROI statistics of the newest frame measured (one row per ROI), for the receiver's counters.</summary>
-    public RoiStatRow[] LatestRoiStatistics()
-    {
-        DrainRoiStatistics();
-        lock (_stageLock)
-            return _latestRois;
-    }
-
-    /// <summary>
-    /// Moves new ROI rows from the node into this run's staging list, from which pops take them: reading the latest
-    /// values for the receiver's counters must not take rows away from the client that pops them. The staging
-    /// list is bounded like the node's buffer (oldest rows go first).
-    /// </summary>
-    private void DrainRoiStatistics()
-    {
-        var node = RoiStatistics;
-        if (node is null)
-            return;
-        var rows = node.Rows.Pop();
-        lock (_stageLock)
-        {
-            _staged.AddRange(rows);
-            var excess = _staged.Count - node.Rows.Capacity;
-            if (excess > 0)
-                _staged.RemoveRange(0, excess);
-            if (rows.Length >= node.RoiCount && node.RoiCount > 0)
-                _latestRois = rows[^node.RoiCount..];
-        }
-    }
+    public RoiStatRow[] LatestRoiStatistics() => RoiStatistics?.Latest ?? [];
 
     private static EncodedData Structured(RoiStatRow[] rows) =>
         EncodedLayouts.Structured<RoiStatisticsRecord>(rows.Select(r =>

@@ -24,8 +24,7 @@ public sealed class ReceiverLogic : IAsyncDisposable
     private readonly IProcessingHost _host;
     private readonly ConcurrentDictionary<string, (PipelineRun Run, string Device)> _pipelines = new();
     private readonly Lock _lock = new();
-    private AcqState _state = AcqState.Idle;
-    private string _reason = "idle: ready for an acquisition";
+    private readonly AcqStatus _status;
     private string _acqParamsJson;
     private string _procParamsJson;
     private AcqParams<SimulatorDet> _acq = new();
@@ -38,6 +37,7 @@ public sealed class ReceiverLogic : IAsyncDisposable
 
     public ReceiverLogic(ReceiverSetup setup, IProcessingHost host)
     {
+        _status = new AcqStatus(_lock, "idle: ready for an acquisition");
         Setup = setup;
         _host = host;
         _acqParamsJson = ParamsDocument.Write(_acq);
@@ -47,7 +47,11 @@ public sealed class ReceiverLogic : IAsyncDisposable
     public ReceiverSetup Setup { get; }
 
     /// <summary>Raised outside the lock after each state change.</summary>
-    public event Action<AcqState>? StateChanged;
+    public event Action<AcqState>? StateChanged
+    {
+        add => _status.Changed += value;
+        remove => _status.Changed -= value;
+    }
 
     /// <summary>Raised when the receiver's share is done (nb_frames_xferred's data-ready event).</summary>
     public event Action<int>? Transferred;
@@ -57,7 +61,7 @@ public sealed class ReceiverLogic : IAsyncDisposable
         get
         {
             lock (_lock)
-                return _state;
+                return _status.State;
         }
     }
 
@@ -66,7 +70,7 @@ public sealed class ReceiverLogic : IAsyncDisposable
         get
         {
             lock (_lock)
-                return _reason;
+                return _status.Reason;
         }
     }
 
@@ -132,9 +136,9 @@ public sealed class ReceiverLogic : IAsyncDisposable
         ProcParams proc;
         lock (_lock)
         {
-            if (_state != AcqState.Idle)
-                throw new StateException($"Prepare needs acq_state idle, it is {Label(_state)}" +
-                                         (_state == AcqState.Fault ? $" ({_reason}): Reset first" : ""));
+            if (_status.State != AcqState.Idle)
+                throw new StateException($"Prepare needs acq_state idle, it is {Label(_status.State)}" +
+                                         (_status.State == AcqState.Fault ? $" ({_status.Reason}): Reset first" : ""));
             if (_pipelines.ContainsKey(uuid))
                 throw new ArgumentException($"Prepare: pipeline {uuid} exists already: use a new uuid or erasePipeline first");
             acq = _acq;
@@ -155,7 +159,7 @@ public sealed class ReceiverLogic : IAsyncDisposable
         run.Finished += OnFinished;
         Volatile.Write(ref _current, run);
         _lastError = LimaError.NoError;
-        Set(AcqState.Prepared, $"prepared {uuid} ({proc.ClassName}, processing device {device})");
+        _status.Set(AcqState.Prepared, $"prepared {uuid} ({proc.ClassName}, processing device {device})");
     }
 
     /// <summary>Starts the prepared run; a Start while this run is already started is a no-op (the control device
@@ -165,20 +169,20 @@ public sealed class ReceiverLogic : IAsyncDisposable
         PipelineRun run;
         lock (_lock)
         {
-            if (_state != AcqState.Prepared)
+            if (_status.State != AcqState.Prepared)
             {
                 // already started (running, or even finished already): the second sender is too late, not wrong
-                if (_current is { } started && (_running is not null || started.IsFinished) && _state != AcqState.Fault)
+                if (_current is { } started && (_running is not null || started.IsFinished) && _status.State != AcqState.Fault)
                     return;
-                throw new StateException($"Start needs acq_state prepared, it is {Label(_state)}");
+                throw new StateException($"Start needs acq_state prepared, it is {Label(_status.State)}");
             }
             run = _current!;
             _stop = new CancellationTokenSource();
-            SetLocked(AcqState.Running, $"running {run.Uuid}");
+            _status.SetLocked(AcqState.Running, $"running {run.Uuid}");
             var token = _stop.Token;
             _running = Task.Run(() => run.RunAsync(token));
         }
-        Raise();
+        _status.Raise();
     }
 
     public void Trigger()
@@ -196,10 +200,10 @@ public sealed class ReceiverLogic : IAsyncDisposable
         {
             running = _running;
             _stop?.Cancel();
-            if (_state == AcqState.Prepared)
-                SetLocked(AcqState.Idle, $"stopped before start ({_current?.Uuid})");
+            if (_status.State == AcqState.Prepared)
+                _status.SetLocked(AcqState.Idle, $"stopped before start ({_current?.Uuid})");
         }
-        Raise();
+        _status.Raise();
         running?.Wait(TimeSpan.FromSeconds(30));
     }
 
@@ -210,9 +214,9 @@ public sealed class ReceiverLogic : IAsyncDisposable
         lock (_lock)
         {
             _lastError = LimaError.NoError;
-            SetLocked(AcqState.Idle, "reset: ready for an acquisition");
+            _status.SetLocked(AcqState.Idle, "reset: ready for an acquisition");
         }
-        Raise();
+        _status.Raise();
     }
 
     /// <summary>Deletes a pipeline and its processing device (refused while that pipeline runs).</summary>
@@ -221,7 +225,7 @@ public sealed class ReceiverLogic : IAsyncDisposable
         if (!_pipelines.TryGetValue(uuid, out var entry))
             throw new ArgumentException($"erasePipeline: no pipeline {uuid} (live: {string.Join(", ", Pipelines)})");
         lock (_lock)
-            if (entry.Run == _current && _state is AcqState.Running)
+            if (entry.Run == _current && _status.State is AcqState.Running)
                 throw new StateException($"erasePipeline: {uuid} is running: Stop first");
         _pipelines.TryRemove(uuid, out _);
         _host.Delete(entry.Device);
@@ -229,13 +233,13 @@ public sealed class ReceiverLogic : IAsyncDisposable
         {
             if (entry.Run == _current)
             {
-                if (_state == AcqState.Prepared)
-                    SetLocked(AcqState.Idle, $"pipeline {uuid} erased");
+                if (_status.State == AcqState.Prepared)
+                    _status.SetLocked(AcqState.Idle, $"pipeline {uuid} erased");
                 _current = null;
                 _running = null;
             }
         }
-        Raise();
+        _status.Raise();
         entry.Run.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
@@ -249,52 +253,24 @@ public sealed class ReceiverLogic : IAsyncDisposable
             if (run.Error is { } error)
             {
                 _lastError = error.ToJson();
-                SetLocked(AcqState.Fault, $"{run.Uuid} failed: {error.What}");
+                _status.SetLocked(AcqState.Fault, $"{run.Uuid} failed: {error.What}");
             }
-            else if (_state == AcqState.Running)
-                SetLocked(AcqState.Idle, $"finished {run.Uuid}: {FramesReceived} frames received, {FramesSaved} saved, {FramesDropped} dropped");
+            else if (_status.State == AcqState.Running)
+                _status.SetLocked(AcqState.Idle, $"finished {run.Uuid}: {FramesReceived} frames received, {FramesSaved} saved, {FramesDropped} dropped");
         }
         Interlocked.Exchange(ref _xferred, (int)Math.Min(int.MaxValue, FramesTransferred));
-        Raise();
+        _status.Raise();
         Transferred?.Invoke(_xferred);
     }
 
     private void RefuseWhileRunning(string what)
     {
-        if (_state == AcqState.Running)
+        if (_status.State == AcqState.Running)
             throw new StateException($"{what} cannot change while running: Stop first");
     }
 
     private static string Label(AcqState s) => s.ToString().ToLowerInvariant();
 
-    private AcqState? _pending;
-
-    private void Set(AcqState state, string reason)
-    {
-        lock (_lock)
-            SetLocked(state, reason);
-        Raise();
-    }
-
-    private void SetLocked(AcqState state, string reason)
-    {
-        _reason = reason;
-        if (_state != state)
-            _pending = state;
-        _state = state;
-    }
-
-    private void Raise()
-    {
-        AcqState? changed;
-        lock (_lock)
-        {
-            changed = _pending;
-            _pending = null;
-        }
-        if (changed is { } s)
-            StateChanged?.Invoke(s);
-    }
 
     public async ValueTask DisposeAsync()
     {

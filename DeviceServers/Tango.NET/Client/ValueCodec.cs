@@ -1,5 +1,3 @@
-using System.Collections;
-using System.Globalization;
 using System.Runtime.InteropServices;
 using Tango.Interop;
 
@@ -14,52 +12,11 @@ internal static unsafe class ValueCodec
 {
     internal delegate int DataCall(TnsValue* data);
 
-    /// <summary>The CLR type of one element of a Tango type (DevEnum travels as its short index).</summary>
-    internal static Type ClrType(TangoType element) => element switch
-    {
-        TangoType.DevBoolean => typeof(bool),
-        TangoType.DevShort or TangoType.DevEnum => typeof(short),
-        TangoType.DevUShort => typeof(ushort),
-        TangoType.DevLong => typeof(int),
-        TangoType.DevULong => typeof(uint),
-        TangoType.DevLong64 => typeof(long),
-        TangoType.DevULong64 => typeof(ulong),
-        TangoType.DevFloat => typeof(float),
-        TangoType.DevDouble => typeof(double),
-        TangoType.DevUChar => typeof(byte),
-        TangoType.DevState => typeof(DevState),
-        TangoType.DevString => typeof(string),
-        TangoType.DevEncoded => typeof(DevEncoded),
-        _ => throw Unsupported(element),
-    };
-
-    private static int ElementSize(TangoType element) => element switch
-    {
-        TangoType.DevBoolean or TangoType.DevUChar => 1,
-        TangoType.DevShort or TangoType.DevUShort or TangoType.DevEnum => 2,
-        TangoType.DevLong or TangoType.DevULong or TangoType.DevFloat or TangoType.DevState => 4,
-        TangoType.DevLong64 or TangoType.DevULong64 or TangoType.DevDouble => 8,
-        _ => throw Unsupported(element),
-    };
-
     /// <summary>A command argument type as (element type, is it a DevVar*Array).</summary>
-    internal static (TangoType Element, bool IsArray) CommandElement(TangoType type) => type switch
-    {
-        TangoType.DevVarCharArray => (TangoType.DevUChar, true),
-        TangoType.DevVarShortArray => (TangoType.DevShort, true),
-        TangoType.DevVarLongArray => (TangoType.DevLong, true),
-        TangoType.DevVarFloatArray => (TangoType.DevFloat, true),
-        TangoType.DevVarDoubleArray => (TangoType.DevDouble, true),
-        TangoType.DevVarUShortArray => (TangoType.DevUShort, true),
-        TangoType.DevVarULongArray => (TangoType.DevULong, true),
-        TangoType.DevVarStringArray => (TangoType.DevString, true),
-        TangoType.DevVarBooleanArray => (TangoType.DevBoolean, true),
-        TangoType.DevVarLong64Array => (TangoType.DevLong64, true),
-        TangoType.DevVarULong64Array => (TangoType.DevULong64, true),
-        TangoType.DevVarStateArray => (TangoType.DevState, true),
-        TangoType.ConstDevString => (TangoType.DevString, false),
-        _ => (type, false),
-    };
+    internal static (TangoType Element, bool IsArray) CommandElement(TangoType type) =>
+        TangoTypeTable.TryElementOfArray(type, out var element) ? (element, true)
+        : type == TangoType.ConstDevString ? (TangoType.DevString, false)
+        : (type, false);
 
     // ---- native -> managed ----
 
@@ -84,9 +41,9 @@ internal static unsafe class ValueCodec
             return null;
         return format switch
         {
-            AttrDataFormat.Scalar => ReadArray(type, data, count, [1]).GetValue(0),
-            AttrDataFormat.Image when (long)dimX * dimY == count => ReadArray(type, data, count, [dimY, dimX]),
-            _ => ReadArray(type, data, count, [checked((int)count)]),
+            AttrDataFormat.Scalar => NativeElements.Read(type, data, count, [1]).GetValue(0),
+            AttrDataFormat.Image when (long)dimX * dimY == count => NativeElements.Read(type, data, count, [dimY, dimX]),
+            _ => NativeElements.Read(type, data, count, [checked((int)count)]),
         };
     }
 
@@ -95,7 +52,7 @@ internal static unsafe class ValueCodec
         where T : unmanaged
     {
         var type = (TangoType)d.Type;
-        if (type is TangoType.DevString or TangoType.DevEncoded || ClrType(type) != typeof(T))
+        if (type is TangoType.DevString or TangoType.DevEncoded || TangoTypeTable.Clr(type) != typeof(T))
             throw new InvalidCastException($"{NativeText.Read(d.Name)} holds {type}, not {typeof(T).Name}");
         if (d.Count > destination.Length)
             throw new ArgumentException($"{NativeText.Read(d.Name)} has {d.Count} elements: the destination holds {destination.Length}", nameof(destination));
@@ -112,41 +69,17 @@ internal static unsafe class ValueCodec
             case TangoType.DevVoid:
                 return null;
             case TangoType.DevVarLongStringArray:
-                return new LongStringArray((int[])ReadArray(TangoType.DevLong, d.Data, d.Count, [checked((int)d.Count)]),
+                return new LongStringArray((int[])NativeElements.Read(TangoType.DevLong, d.Data, d.Count, [checked((int)d.Count)]),
                     NativeText.ReadArray((byte**)d.Data2, d.Count2));
             case TangoType.DevVarDoubleStringArray:
-                return new DoubleStringArray((double[])ReadArray(TangoType.DevDouble, d.Data, d.Count, [checked((int)d.Count)]),
+                return new DoubleStringArray((double[])NativeElements.Read(TangoType.DevDouble, d.Data, d.Count, [checked((int)d.Count)]),
                     NativeText.ReadArray((byte**)d.Data2, d.Count2));
             case TangoType.DevEncoded:
                 return new DevEncoded(NativeText.Read(d.Text), new ReadOnlySpan<byte>(d.Data, checked((int)d.Count)).ToArray());
         }
         var (element, isArray) = CommandElement(type);
-        var values = ReadArray(element, d.Data, d.Count, [checked((int)d.Count)]);
+        var values = NativeElements.Read(element, d.Data, d.Count, [checked((int)d.Count)]);
         return isArray ? values : values.GetValue(0);
-    }
-
-    private static Array ReadArray(TangoType element, void* data, long count, int[] lengths)
-    {
-        var array = Array.CreateInstance(ClrType(element), lengths);
-        if (element == TangoType.DevString)
-        {
-            var strings = NativeText.ReadArray((byte**)data, count);
-            for (var i = 0; i < strings.Length; i++)
-                SetFlat(array, i, strings[i]);
-            return array;
-        }
-        var bytes = checked((int)(count * ElementSize(element)));
-        if (bytes > 0)
-            new ReadOnlySpan<byte>(data, bytes).CopyTo(MemoryMarshal.CreateSpan(ref MemoryMarshal.GetArrayDataReference(array), bytes));
-        return array;
-    }
-
-    private static void SetFlat(Array array, int index, object? value)
-    {
-        if (array.Rank == 1)
-            array.SetValue(value, index);
-        else
-            array.SetValue(value, index / array.GetLength(1), index % array.GetLength(1));
     }
 
     // ---- managed -> native ----
@@ -174,7 +107,7 @@ internal static unsafe class ValueCodec
         var (element, isArray) = CommandElement(type);
         if (value is null || (!isArray && value is Array) || (isArray && value is string))
             throw WrongValue(value, type);
-        var array = ToArray(value, ClrType(element));
+        var array = NativeElements.ToArray(value, TangoTypeTable.Clr(element));
         if (element == TangoType.DevString)
             return WithStrings(ref d, Flatten(array).Cast<string>().ToArray(), second: false, call);
         return WithElements(&d, array, element, call);
@@ -188,7 +121,7 @@ internal static unsafe class ValueCodec
         var d = new TnsValue { Type = (int)type, Format = (int)format, Name = nativeName[0] };
         if (type == TangoType.DevEncoded)
             return WithEncoded(ref d, value as DevEncoded ?? throw WrongValue(value, type), call);
-        var array = ToArray(value, ClrType(type));
+        var array = NativeElements.ToArray(value, TangoTypeTable.Clr(type));
         switch (format)
         {
             case AttrDataFormat.Scalar when array.Length != 1:
@@ -208,8 +141,8 @@ internal static unsafe class ValueCodec
 
     private static int WithElements(TnsValue* d, Array array, TangoType element, DataCall call)
     {
-        if (array.GetType().GetElementType() != ClrType(element))
-            array = ToArray(array, ClrType(element));
+        if (array.GetType().GetElementType() != TangoTypeTable.Clr(element))
+            array = NativeElements.ToArray(array, TangoTypeTable.Clr(element));
         fixed (byte* p = &MemoryMarshal.GetArrayDataReference(array))
         {
             d->Data = p;
@@ -250,68 +183,24 @@ internal static unsafe class ValueCodec
 
     // ---- conversions ----
 
-    /// <summary>An array of <paramref name="element"/> holding <paramref name="value"/>: the value itself when it
-    /// already is one, an element-wise conversion of another array or sequence (same shape), or a one-element
-    /// array for a scalar.</summary>
-    internal static Array ToArray(object value, Type element)
-    {
-        switch (value)
-        {
-            case Array a when a.GetType().GetElementType() == element:
-                return a;
-            case Array a:
-            {
-                var lengths = Enumerable.Range(0, a.Rank).Select(a.GetLength).ToArray();
-                var result = Array.CreateInstance(element, lengths);
-                var i = 0;
-                foreach (var x in a)
-                    SetFlat(result, i++, ConvertScalar(x, element));
-                return result;
-            }
-            case IEnumerable e when value is not string:
-                return ToArray(e.Cast<object>().ToArray(), element);
-            default:
-            {
-                var result = Array.CreateInstance(element, 1);
-                result.SetValue(ConvertScalar(value, element), 0);
-                return result;
-            }
-        }
-    }
-
     internal static T ConvertTo<T>(object value)
     {
         if (value is T same)
             return same;
         var target = typeof(T);
         if (!target.IsArray)
-            return (T)ConvertScalar(value, target);
+            return (T)NativeElements.ConvertScalar(value, target);
         var element = target.GetElementType()!;
-        var converted = ToArray(value, element);
+        var converted = NativeElements.ToArray(value, element);
         if (converted.Rank == target.GetArrayRank())
             return (T)(object)converted;
         if (target.GetArrayRank() == 1)
-            return (T)(object)ToArray(Flatten(converted).ToArray(), element);
+            return (T)(object)NativeElements.ToArray(Flatten(converted).ToArray(), element);
         throw new InvalidCastException($"cannot convert a {value.GetType().Name} to {target.Name}");
-    }
-
-    internal static object ConvertScalar(object? value, Type target)
-    {
-        if (value is null)
-            throw new ArgumentNullException(nameof(value), $"a {target.Name} cannot be null");
-        if (target.IsInstanceOfType(value))
-            return value;
-        if (target.IsEnum)
-            return Enum.ToObject(target, Convert.ToInt64(value, CultureInfo.InvariantCulture));
-        if (value is Enum)
-            value = Convert.ToInt64(value, CultureInfo.InvariantCulture);
-        return Convert.ChangeType(value, target, CultureInfo.InvariantCulture);
     }
 
     private static IEnumerable<object?> Flatten(Array array) => array.Cast<object?>();
 
     private static ArgumentException WrongValue(object? value, TangoType type) =>
         new($"a {value?.GetType().Name ?? "null"} cannot be sent as {type}", nameof(value));
-
-    private static NotSupportedException Unsupported(TangoType type) => new($"Tango type {type} is not supported here");
 }

@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace Tango.Interop;
 
-/// <summary>NUL-terminated strings in native memory for the duration of one call that copies them.</summary>
+/// <summary>NUL-terminated Latin-1 strings (<see cref="NativeText"/>) in native memory for the duration of one call
+/// that copies them.</summary>
 internal sealed unsafe class NativeArena : IDisposable
 {
     private readonly List<nint> _blocks = [];
@@ -12,23 +12,22 @@ internal sealed unsafe class NativeArena : IDisposable
     {
         if (s is null)
             return null;
-        var p = (byte*)Alloc(s.Length + 1);
-        var n = Encoding.Latin1.GetBytes(s, new Span<byte>(p, s.Length));
-        p[n] = 0;
+        var p = (byte*)Alloc(NativeText.Size(s));
+        NativeText.Write(s, p);
         return p;
     }
 
     public byte** Strs(IReadOnlyList<string> strings)
     {
-        var table = (byte**)Alloc(Math.Max(1, strings.Count) * sizeof(byte*));
+        var table = (byte**)Alloc((nuint)(Math.Max(1, strings.Count) * sizeof(byte*)));
         for (var i = 0; i < strings.Count; i++)
             table[i] = Str(strings[i]);
         return table;
     }
 
-    private void* Alloc(int bytes)
+    private void* Alloc(nuint bytes)
     {
-        var p = NativeMemory.Alloc((nuint)bytes);
+        var p = NativeMemory.Alloc(bytes);
         _blocks.Add((nint)p);
         return p;
     }

@@ -31,7 +31,7 @@ internal static unsafe partial class ShimErrors
             byte* reason, desc, origin;
             int severity;
             if (ErrorGet(i, &reason, &desc, &origin, &severity) == 0)
-                errors.Add(new DevError(Client.NativeText.Read(reason), Client.NativeText.Read(desc), Client.NativeText.Read(origin),
+                errors.Add(new DevError(NativeText.Read(reason), NativeText.Read(desc), NativeText.Read(origin),
                     (ErrSeverity)severity));
         }
         if (errors.Count == 0)

@@ -14,40 +14,6 @@ internal enum ValueShape
 /// <summary>C# types to Tango types and back, for attributes and command arguments.</summary>
 public static class TypeMap
 {
-    private static readonly Dictionary<Type, TangoType> Scalars = new()
-    {
-        [typeof(bool)] = TangoType.DevBoolean,
-        [typeof(byte)] = TangoType.DevUChar,
-        [typeof(short)] = TangoType.DevShort,
-        [typeof(ushort)] = TangoType.DevUShort,
-        [typeof(int)] = TangoType.DevLong,
-        [typeof(uint)] = TangoType.DevULong,
-        [typeof(long)] = TangoType.DevLong64,
-        [typeof(ulong)] = TangoType.DevULong64,
-        [typeof(float)] = TangoType.DevFloat,
-        [typeof(double)] = TangoType.DevDouble,
-        [typeof(string)] = TangoType.DevString,
-        [typeof(DevState)] = TangoType.DevState,
-        [typeof(DevEncoded)] = TangoType.DevEncoded,
-    };
-
-    private static readonly Dictionary<TangoType, TangoType> ArrayOf = new()
-    {
-        [TangoType.DevUChar] = TangoType.DevVarCharArray,
-        [TangoType.DevShort] = TangoType.DevVarShortArray,
-        [TangoType.DevUShort] = TangoType.DevVarUShortArray,
-        [TangoType.DevLong] = TangoType.DevVarLongArray,
-        [TangoType.DevULong] = TangoType.DevVarULongArray,
-        [TangoType.DevLong64] = TangoType.DevVarLong64Array,
-        [TangoType.DevULong64] = TangoType.DevVarULong64Array,
-        [TangoType.DevFloat] = TangoType.DevVarFloatArray,
-        [TangoType.DevDouble] = TangoType.DevVarDoubleArray,
-        [TangoType.DevString] = TangoType.DevVarStringArray,
-        [TangoType.DevBoolean] = TangoType.DevVarBooleanArray,
-    };
-
-    private static readonly Dictionary<TangoType, TangoType> ElementOf = ArrayOf.ToDictionary(p => p.Value, p => p.Key);
-
     /// <summary>The attribute data type and format of a property type; enums become DevEnum.</summary>
     public static (TangoType Type, AttrDataFormat Format) ForAttribute(Type clr)
     {
@@ -71,7 +37,7 @@ public static class TypeMap
                 throw new NotSupportedException($"{clr}: DevEnum attributes are scalar");
             return (TangoType.DevEnum, format);
         }
-        if (!Scalars.TryGetValue(element, out var type) || (type == TangoType.DevEncoded && format != AttrDataFormat.Scalar))
+        if (!TangoTypeTable.TryElementOf(element, out var type) || (type == TangoType.DevEncoded && format != AttrDataFormat.Scalar))
             throw new NotSupportedException($"{clr} has no Tango attribute type");
         return (type, format);
     }
@@ -85,21 +51,17 @@ public static class TypeMap
             return TangoType.DevVarLongStringArray;
         if (clr == typeof(DoubleStringArray))
             return TangoType.DevVarDoubleStringArray;
-        if (clr.IsArray && clr.GetArrayRank() == 1 && Scalars.TryGetValue(clr.GetElementType()!, out var element)
-            && ArrayOf.TryGetValue(element, out var array))
+        // The server shim has no DevVarStateArray commands.
+        if (clr.IsArray && clr.GetArrayRank() == 1 && TangoTypeTable.TryElementOf(clr.GetElementType()!, out var element)
+            && TangoTypeTable.TryArrayOf(element, out var array) && array != TangoType.DevVarStateArray)
             return array;
-        if (Scalars.TryGetValue(clr, out var scalar) && scalar != TangoType.DevUChar)
+        if (TangoTypeTable.TryElementOf(clr, out var scalar) && scalar != TangoType.DevUChar)
             return scalar;
         throw new NotSupportedException($"{clr} has no Tango command argument type");
     }
 
     /// <summary>The C# type of one element of a Tango data type.</summary>
-    public static Type ClrElement(TangoType type) => type switch
-    {
-        TangoType.DevEnum => typeof(short),
-        _ => Scalars.FirstOrDefault(p => p.Value == type).Key
-             ?? throw new NotSupportedException($"{type} has no C# element type"),
-    };
+    public static Type ClrElement(TangoType type) => TangoTypeTable.Clr(type);
 
     /// <summary>Element type and layout of a command argument type.</summary>
     internal static (TangoType Element, ValueShape Shape) Shape(TangoType commandType) => commandType switch
@@ -107,7 +69,7 @@ public static class TypeMap
         TangoType.DevVoid => (TangoType.DevVoid, ValueShape.Void),
         TangoType.DevVarLongStringArray => (TangoType.DevLong, ValueShape.LongString),
         TangoType.DevVarDoubleStringArray => (TangoType.DevDouble, ValueShape.DoubleString),
-        _ when ElementOf.TryGetValue(commandType, out var e) => (e, ValueShape.Spectrum),
+        _ when TangoTypeTable.TryElementOfArray(commandType, out var e) => (e, ValueShape.Spectrum),
         _ => (commandType, ValueShape.Scalar),
     };
 

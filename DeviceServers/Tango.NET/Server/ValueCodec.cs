@@ -1,18 +1,17 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Text;
 using Tango.Interop;
 
 namespace Tango.Server;
 
 /// <summary>
-/// A C# value laid out as a <see cref="TnsData"/> for one native call: arrays are pinned in place, scalars and
-/// strings (Latin-1, as Tango clients expect) are written to a native block. Dispose after the call.
+/// A C# value laid out as a <see cref="TnsData"/> for one native call: arrays (scalars as one-element arrays) are
+/// pinned in place, strings written Latin-1 to a native block (<see cref="NativeStrings"/>). Dispose after the call.
 /// </summary>
 internal unsafe struct PinnedValue : IDisposable
 {
     private GCHandle _pin;
-    private void* _block;
+    private NativeStrings? _strings;
     private NativeMutexHandle? _locked;
     public TnsData Data;
     public long DimX;
@@ -22,9 +21,8 @@ internal unsafe struct PinnedValue : IDisposable
     {
         if (_pin.IsAllocated)
             _pin.Free();
-        if (_block is not null)
-            NativeMemory.Free(_block);
-        _block = null;
+        _strings?.Dispose();
+        _strings = null;
         _locked?.Unlock();
         _locked = null;
     }
@@ -63,16 +61,18 @@ internal unsafe struct PinnedValue : IDisposable
                 Pin(encoded.Data);
                 break;
             case ValueShape.Scalar:
-                _block = NativeMemory.AllocZeroed(8);
-                WriteScalar(value, element, (byte*)_block);
-                Data.Num = _block;
-                Data.NumLen = 1;
+                var clr = TangoTypeTable.Clr(element);
+                var one = Array.CreateInstance(clr, 1);
+                one.SetValue(NativeElements.ConvertScalar(value, clr), 0);
+                Pin(one);
                 DimX = 1;
                 break;
-            case ValueShape.LongString:
-                var ls = (LongStringArray)value;
-                SetStrings(ls.Strings);
-                Pin(ls.Longs);
+            case ValueShape.LongString or ValueShape.DoubleString:
+                var (numbers, strings) = shape == ValueShape.LongString
+                    ? ((Array)((LongStringArray)value).Longs, ((LongStringArray)value).Strings)
+                    : (((DoubleStringArray)value).Doubles, ((DoubleStringArray)value).Strings);
+                SetStrings(strings);
+                Pin(numbers);
                 break;
             case ValueShape.Image when value is ISharedImage shared:
                 // pushed events are copied by cppTango before this returns: hold the pixels still until then
@@ -81,11 +81,6 @@ internal unsafe struct PinnedValue : IDisposable
                 Data.Num = Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(shared.Buffer));
                 Data.NumLen = shared.Buffer.Length;
                 (DimX, DimY) = (shared.Width, shared.Height);
-                break;
-            case ValueShape.DoubleString:
-                var ds = (DoubleStringArray)value;
-                SetStrings(ds.Strings);
-                Pin(ds.Doubles);
                 break;
             default:
                 var array = (Array)value;
@@ -111,45 +106,11 @@ internal unsafe struct PinnedValue : IDisposable
         Data.NumLen = array.Length;
     }
 
-    /// <summary>One native block: the pointer table, then the NUL-terminated Latin-1 strings.</summary>
     private void SetStrings(IReadOnlyList<string> strings)
     {
-        var table = (nuint)(strings.Count * sizeof(byte*));
-        nuint total = table;
-        foreach (var s in strings)
-            total += (nuint)s.Length + 1; // Latin-1: at most one byte per UTF-16 unit
-        _block = NativeMemory.Alloc(total == 0 ? 1 : total);
-        var pointers = (byte**)_block;
-        var next = (byte*)_block + table;
-        for (var i = 0; i < strings.Count; i++)
-        {
-            pointers[i] = next;
-            var n = Encoding.Latin1.GetBytes(strings[i], new Span<byte>(next, strings[i].Length));
-            next[n] = 0;
-            next += n + 1;
-        }
-        Data.Str = pointers;
-        Data.StrLen = strings.Count;
-    }
-
-    private static void WriteScalar(object value, TangoType type, byte* p)
-    {
-        switch (type)
-        {
-            case TangoType.DevBoolean: *p = Convert.ToBoolean(value) ? (byte)1 : (byte)0; break;
-            case TangoType.DevUChar: *p = Convert.ToByte(value); break;
-            case TangoType.DevShort: *(short*)p = Convert.ToInt16(value); break;
-            case TangoType.DevEnum: *(short*)p = Convert.ToInt16(value); break;
-            case TangoType.DevUShort: *(ushort*)p = Convert.ToUInt16(value); break;
-            case TangoType.DevLong: *(int*)p = Convert.ToInt32(value); break;
-            case TangoType.DevULong: *(uint*)p = Convert.ToUInt32(value); break;
-            case TangoType.DevLong64: *(long*)p = Convert.ToInt64(value); break;
-            case TangoType.DevULong64: *(ulong*)p = Convert.ToUInt64(value); break;
-            case TangoType.DevFloat: *(float*)p = Convert.ToSingle(value); break;
-            case TangoType.DevDouble: *(double*)p = Convert.ToDouble(value); break;
-            case TangoType.DevState: *(int*)p = Convert.ToInt32(value); break;
-            default: throw new NotSupportedException($"{type} is not a scalar number");
-        }
+        _strings = new NativeStrings(strings);
+        Data.Str = _strings.Pointers;
+        Data.StrLen = _strings.Count;
     }
 }
 
@@ -168,68 +129,22 @@ internal static unsafe class ValueDecoder
             case ValueShape.Scalar when element == TangoType.DevEncoded:
                 return new DevEncoded(Str(d, 0), new ReadOnlySpan<byte>(d.Num, (int)d.NumLen).ToArray());
             case ValueShape.Scalar:
-                var scalar = ReadScalar(element, d.Num);
+                var scalar = NativeElements.Read(element, d.Num, 1, [1]).GetValue(0)!;
                 return target.IsEnum ? Enum.ToObject(target, scalar) : scalar;
             case ValueShape.LongString:
                 return new LongStringArray(new ReadOnlySpan<int>(d.Num, (int)d.NumLen).ToArray(), Strings(d));
             case ValueShape.DoubleString:
                 return new DoubleStringArray(new ReadOnlySpan<double>(d.Num, (int)d.NumLen).ToArray(), Strings(d));
         }
-        var elementType = TypeMap.ClrElement(element);
         if (shape == ValueShape.Spectrum)
             dimX = element == TangoType.DevString ? d.StrLen : d.NumLen;
-        var array = shape == ValueShape.Image
-            ? Array.CreateInstance(elementType, (int)dimY, (int)dimX)
-            : Array.CreateInstance(elementType, (int)dimX);
-        if (element == TangoType.DevString)
-        {
-            var strings = Strings(d);
-            if (array is string[] flat)
-                strings.CopyTo(flat, 0);
-            else
-                for (var i = 0; i < strings.Length; i++)
-                    array.SetValue(strings[i], i / (int)dimX, i % (int)dimX);
-            return array;
-        }
-        var bytes = checked((int)(array.Length * ElementSize(element)));
-        new ReadOnlySpan<byte>(d.Num, bytes).CopyTo(MemoryMarshal.CreateSpan(ref MemoryMarshal.GetArrayDataReference(array), bytes));
-        return array;
+        int[] lengths = shape == ValueShape.Image ? [(int)dimY, (int)dimX] : [(int)dimX];
+        return element == TangoType.DevString
+            ? NativeElements.Read(element, d.Str, d.StrLen, lengths)
+            : NativeElements.Read(element, d.Num, lengths.Aggregate(1L, (n, l) => n * l), lengths);
     }
 
-    private static long ElementSize(TangoType type) => type switch
-    {
-        TangoType.DevBoolean or TangoType.DevUChar => 1,
-        TangoType.DevShort or TangoType.DevUShort or TangoType.DevEnum => 2,
-        TangoType.DevLong or TangoType.DevULong or TangoType.DevFloat or TangoType.DevState => 4,
-        TangoType.DevLong64 or TangoType.DevULong64 or TangoType.DevDouble => 8,
-        _ => throw new NotSupportedException($"{type} is not a number"),
-    };
+    private static string Str(in TnsData d, long i) => i < d.StrLen ? NativeText.Read(d.Str[i]) : "";
 
-    private static object ReadScalar(TangoType type, void* p) => type switch
-    {
-        TangoType.DevBoolean => *(byte*)p != 0,
-        TangoType.DevUChar => *(byte*)p,
-        TangoType.DevShort or TangoType.DevEnum => *(short*)p,
-        TangoType.DevUShort => *(ushort*)p,
-        TangoType.DevLong => *(int*)p,
-        TangoType.DevULong => *(uint*)p,
-        TangoType.DevLong64 => *(long*)p,
-        TangoType.DevULong64 => *(ulong*)p,
-        TangoType.DevFloat => *(float*)p,
-        TangoType.DevDouble => *(double*)p,
-        TangoType.DevState => (DevState)(*(int*)p),
-        _ => throw new NotSupportedException($"{type} is not a scalar number"),
-    };
-
-    private static string Str(in TnsData d, long i) => i < d.StrLen ? Latin1(d.Str[i]) : "";
-
-    private static string Latin1(byte* s) => Encoding.Latin1.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(s));
-
-    private static string[] Strings(in TnsData d)
-    {
-        var result = new string[d.StrLen];
-        for (var i = 0; i < result.Length; i++)
-            result[i] = Latin1(d.Str[i]);
-        return result;
-    }
+    private static string[] Strings(in TnsData d) => NativeText.ReadArray(d.Str, d.StrLen);
 }

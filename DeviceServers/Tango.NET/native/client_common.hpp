@@ -10,6 +10,7 @@
 //  - data/count: the elements (read part for attributes); strings are `const char* const*`; DEV_ENCODED bytes.
 //  - data2/count2: attributes: the written part; Var{Long,Double}StringArray: the strings; else unused.
 //  - text: DEV_ENCODED format.
+// The server's callbacks use the smaller tns_data (server.hpp) instead: see the note there.
 extern "C" struct tns_value {
     int32_t type;
     int32_t format;   // Tango::AttrDataFormat; -1 for command data

@@ -1,8 +1,8 @@
-// Value marshalling between cppTango (DeviceAttribute, DeviceData) and the tns_value view: one type switch
-// per direction; sequences are viewed in place, never copied on the native side.
+// Value marshalling between cppTango (DeviceAttribute, DeviceData) and the tns_value view, dispatched on the
+// type table of values.hpp; read sequences are viewed in place, never copied on the native side.
 #include "client_common.hpp"
+#include "values.hpp"
 #include <algorithm>
-#include <cstring>
 
 namespace {
 
@@ -10,31 +10,7 @@ using namespace Tango;
 using tns::Error;
 using tns::Value;
 
-// element type, command array type, C element type, CORBA sequence
-#define TNS_NUMERIC_TYPES(X)                                                        \
-    X(DEV_BOOLEAN, DEVVAR_BOOLEANARRAY, DevBoolean, DevVarBooleanArray)             \
-    X(DEV_SHORT, DEVVAR_SHORTARRAY, DevShort, DevVarShortArray)                     \
-    X(DEV_USHORT, DEVVAR_USHORTARRAY, DevUShort, DevVarUShortArray)                 \
-    X(DEV_LONG, DEVVAR_LONGARRAY, DevLong, DevVarLongArray)                         \
-    X(DEV_ULONG, DEVVAR_ULONGARRAY, DevULong, DevVarULongArray)                     \
-    X(DEV_LONG64, DEVVAR_LONG64ARRAY, DevLong64, DevVarLong64Array)                 \
-    X(DEV_ULONG64, DEVVAR_ULONG64ARRAY, DevULong64, DevVarULong64Array)             \
-    X(DEV_FLOAT, DEVVAR_FLOATARRAY, DevFloat, DevVarFloatArray)                     \
-    X(DEV_DOUBLE, DEVVAR_DOUBLEARRAY, DevDouble, DevVarDoubleArray)                 \
-    X(DEV_UCHAR, DEVVAR_CHARARRAY, DevUChar, DevVarCharArray)
-
-[[noreturn]] void unsupported(int type, const char* what) {
-    Except::throw_exception("TangoNet_UnsupportedType",
-                            std::string(what) + ": unsupported Tango type " + std::to_string(type), "tangoshim");
-}
-
 // ---- reading (cppTango -> view) ----
-
-void view_strings(Value& v, const DevVarStringArray& seq, CORBA::ULong from, CORBA::ULong to,
-                  std::vector<const char*>& ptrs) {
-    for (CORBA::ULong i = from; i < to; ++i)
-        ptrs.push_back(seq[i].in());
-}
 
 // Splits an attribute sequence into its read part (data) and written part (data2).
 template <typename Seq>
@@ -60,8 +36,8 @@ void take_attribute_strings(DeviceAttribute& da, Value& v) {
     v.owner = own;
     const auto total = seq->length();
     const auto nread = std::min<CORBA::ULong>(total, da.get_nb_read());
-    view_strings(v, *seq, 0, nread, v.ptrs);
-    view_strings(v, *seq, nread, total, v.ptrs2);
+    tns::view_strings(*seq, 0, nread, v.ptrs);
+    tns::view_strings(*seq, nread, total, v.ptrs2);
     v.view.data = v.ptrs.data();
     v.view.count = static_cast<int64_t>(v.ptrs.size());
     v.view.data2 = v.ptrs2.data();
@@ -80,12 +56,7 @@ void take_attribute_encoded(DeviceAttribute& da, Value& v) {
     v.view.count = (*seq)[0].encoded_data.length();
 }
 
-// The State attribute arrives as a single state outside the sequences; other state attributes as a sequence.
 void take_attribute_state(DeviceAttribute& da, Value& v) {
-    if (da.get_data_format() != SCALAR) {
-        take_attribute_seq<DevVarStateArray>(da, v);
-        return;
-    }
     DevState st;
     if (!(da >> st))
         return;
@@ -97,45 +68,21 @@ void take_attribute_state(DeviceAttribute& da, Value& v) {
 
 // ---- commands ----
 
-// DevUChar is an attribute type only: no command carries a scalar of it.
-template <typename T>
-void dd_insert_scalar(DeviceData& dd, T x) { dd << x; }
-template <>
-void dd_insert_scalar<DevUChar>(DeviceData&, DevUChar) { unsupported(DEV_UCHAR, "command argument"); }
-
-template <typename T>
-T dd_extract_scalar(DeviceData& dd) {
-    T x{};
-    dd >> x;
-    return x;
-}
-template <>
-DevUChar dd_extract_scalar<DevUChar>(DeviceData&) { unsupported(DEV_UCHAR, "command result"); }
-
-template <typename T, typename Seq>
-Seq* make_seq(const void* data, int64_t count) {
-    auto* seq = new Seq();
-    seq->length(static_cast<CORBA::ULong>(count));
-    const T* p = static_cast<const T*>(data);
-    for (int64_t i = 0; i < count; ++i)
-        (*seq)[static_cast<CORBA::ULong>(i)] = p[i];
-    return seq;
-}
-
-DevVarStringArray* make_string_seq(const void* data, int64_t count) {
-    auto* seq = new DevVarStringArray();
-    seq->length(static_cast<CORBA::ULong>(count));
-    const auto* p = static_cast<const char* const*>(data);
-    for (int64_t i = 0; i < count; ++i)
-        (*seq)[static_cast<CORBA::ULong>(i)] = string_dup(p[i]);
-    return seq;
-}
-
 void set_strings(Value& v, const DevVarStringArray& seq, bool second) {
     auto& ptrs = second ? v.ptrs2 : v.ptrs;
-    view_strings(v, seq, 0, seq.length(), ptrs);
+    tns::view_strings(seq, 0, seq.length(), ptrs);
     (second ? v.view.data2 : v.view.data) = ptrs.data();
     (second ? v.view.count2 : v.view.count) = static_cast<int64_t>(ptrs.size());
+}
+
+// A DevVar{Long,Double}StringArray result: `numbers` is &Composite::lvalue or &Composite::dvalue.
+template <typename Composite, typename NumSeq>
+void take_numbers_and_strings(DeviceData& dd, NumSeq Composite::*numbers, Value& v) {
+    const Composite* seq = nullptr;
+    dd >> seq;
+    v.view.data = (seq->*numbers).get_buffer();
+    v.view.count = (seq->*numbers).length();
+    set_strings(v, seq->svalue, true);
 }
 
 }  // namespace
@@ -162,19 +109,14 @@ void from_attribute(DeviceAttribute& da, Value& v) {
     v.view.w_dim_y = da.get_written_dim_y();
     v.view.time_sec = da.time.tv_sec;
     v.view.time_usec = da.time.tv_usec;
-    switch (v.view.type) {
-#define X(elem, arr, T, Seq) \
-    case elem:               \
-        take_attribute_seq<Seq>(da, v); \
-        break;
-        TNS_NUMERIC_TYPES(X)
-#undef X
-    case DEV_ENUM:
-        take_attribute_seq<DevVarShortArray>(da, v);
-        break;
-    case DEV_STATE:
+    // The State attribute arrives as a single state outside the sequences.
+    if (v.view.type == DEV_STATE && da.get_data_format() == SCALAR) {
         take_attribute_state(da, v);
-        break;
+        return;
+    }
+    if (tns::for_attribute_element(v.view.type, [&](auto t) { take_attribute_seq<typename decltype(t)::seq>(da, v); }))
+        return;
+    switch (v.view.type) {
     case DEV_STRING:
         take_attribute_strings(da, v);
         break;
@@ -191,35 +133,27 @@ void from_device_data(const std::shared_ptr<DeviceData>& ddp, Value& v) {
     v.owner = ddp;
     dd.reset_exceptions(DeviceData::isempty_flag);
     v.view.type = dd.is_empty() ? DEV_VOID : dd.get_type();
+    if (tns::for_command_scalar(v.view.type, [&](auto t) {
+            auto box = std::make_shared<typename decltype(t)::type>();
+            dd >> *box;
+            v.owner = box;
+            v.view.data = box.get();
+            v.view.count = 1;
+        }))
+        return;
+    if (tns::for_command_array(v.view.type, [&](auto t) {
+            const typename decltype(t)::seq* seq = nullptr;
+            dd >> seq;
+            v.view.data = seq->get_buffer();
+            v.view.count = seq->length();
+        }))
+        return;
     switch (v.view.type) {
     case DEV_VOID:
         return;
-#define X(elem, arr, T, Seq)                                      \
-    case elem: {                                                  \
-        auto box = std::make_shared<T>(dd_extract_scalar<T>(dd)); \
-        v.owner = box;                                            \
-        v.view.data = box.get();                                  \
-        v.view.count = 1;                                         \
-        return;                                                   \
-    }                                                             \
-    case arr: {                                                   \
-        const Seq* seq = nullptr;                                 \
-        dd >> seq;                                                \
-        v.view.data = seq->get_buffer();                          \
-        v.view.count = seq->length();                             \
-        return;                                                   \
-    }
-        TNS_NUMERIC_TYPES(X)
-#undef X
-    case DEV_STATE: {
-        auto box = std::make_shared<DevState>(dd_extract_scalar<DevState>(dd));
-        v.owner = box;
-        v.view.data = box.get();
-        v.view.count = 1;
-        return;
-    }
     case DEV_STRING:
-        v.strings.emplace_back(dd_extract_scalar<std::string>(dd));
+        v.strings.emplace_back();
+        dd >> v.strings[0];
         v.ptrs.push_back(v.strings[0].c_str());
         v.view.data = v.ptrs.data();
         v.view.count = 1;
@@ -230,22 +164,12 @@ void from_device_data(const std::shared_ptr<DeviceData>& ddp, Value& v) {
         set_strings(v, *seq, false);
         return;
     }
-    case DEVVAR_LONGSTRINGARRAY: {
-        const DevVarLongStringArray* seq = nullptr;
-        dd >> seq;
-        v.view.data = seq->lvalue.get_buffer();
-        v.view.count = seq->lvalue.length();
-        set_strings(v, seq->svalue, true);
+    case DEVVAR_LONGSTRINGARRAY:
+        take_numbers_and_strings(dd, &DevVarLongStringArray::lvalue, v);
         return;
-    }
-    case DEVVAR_DOUBLESTRINGARRAY: {
-        const DevVarDoubleStringArray* seq = nullptr;
-        dd >> seq;
-        v.view.data = seq->dvalue.get_buffer();
-        v.view.count = seq->dvalue.length();
-        set_strings(v, seq->svalue, true);
+    case DEVVAR_DOUBLESTRINGARRAY:
+        take_numbers_and_strings(dd, &DevVarDoubleStringArray::dvalue, v);
         return;
-    }
     case DEV_ENCODED: {
         const DevEncoded* enc = nullptr;
         dd >> enc;
@@ -261,51 +185,29 @@ void from_device_data(const std::shared_ptr<DeviceData>& ddp, Value& v) {
 
 DeviceData to_device_data(const tns_value& in) {
     DeviceData dd;
+    if (for_command_scalar(in.type, [&](auto t) { dd << *static_cast<const typename decltype(t)::type*>(in.data); }) ||
+        for_command_array(in.type, [&](auto t) { dd << new_seq<typename decltype(t)::seq>(in.data, in.count); }))
+        return dd;
+    const auto* strings = static_cast<const char* const*>(in.data);
+    const auto* strings2 = static_cast<const char* const*>(in.data2);
     switch (in.type) {
     case DEV_VOID:
         break;
-#define X(elem, arr, T, Seq)                                         \
-    case elem:                                                       \
-        dd_insert_scalar<T>(dd, *static_cast<const T*>(in.data));    \
-        break;                                                       \
-    case arr:                                                        \
-        dd << make_seq<T, Seq>(in.data, in.count);                   \
-        break;
-        TNS_NUMERIC_TYPES(X)
-#undef X
-    case DEV_STATE:
-        dd << *static_cast<const DevState*>(in.data);
-        break;
     case DEV_STRING:
-        dd << static_cast<const char* const*>(in.data)[0];
+        dd << strings[0];
         break;
     case DEVVAR_STRINGARRAY:
-        dd << make_string_seq(in.data, in.count);
+        dd << new_strings(strings, in.count);
         break;
-    case DEVVAR_LONGSTRINGARRAY: {
-        auto* seq = new DevVarLongStringArray();
-        std::unique_ptr<DevVarLongArray> l(make_seq<DevLong, DevVarLongArray>(in.data, in.count));
-        std::unique_ptr<DevVarStringArray> s(make_string_seq(in.data2, in.count2));
-        seq->lvalue = *l;
-        seq->svalue = *s;
-        dd << seq;
+    case DEVVAR_LONGSTRINGARRAY:
+        dd << new_numbers_and_strings(&DevVarLongStringArray::lvalue, in.data, in.count, strings2, in.count2);
         break;
-    }
-    case DEVVAR_DOUBLESTRINGARRAY: {
-        auto* seq = new DevVarDoubleStringArray();
-        std::unique_ptr<DevVarDoubleArray> d(make_seq<DevDouble, DevVarDoubleArray>(in.data, in.count));
-        std::unique_ptr<DevVarStringArray> s(make_string_seq(in.data2, in.count2));
-        seq->dvalue = *d;
-        seq->svalue = *s;
-        dd << seq;
+    case DEVVAR_DOUBLESTRINGARRAY:
+        dd << new_numbers_and_strings(&DevVarDoubleStringArray::dvalue, in.data, in.count, strings2, in.count2);
         break;
-    }
     case DEV_ENCODED: {
         DevEncoded enc;
-        enc.encoded_format = string_dup(in.text ? in.text : "");
-        enc.encoded_data.length(static_cast<CORBA::ULong>(in.count));
-        if (in.count > 0)
-            std::memcpy(enc.encoded_data.get_buffer(), in.data, static_cast<size_t>(in.count));
+        fill_encoded(enc, in.text, in.data, in.count);
         dd << enc;
         break;
     }
@@ -318,33 +220,18 @@ DeviceData to_device_data(const tns_value& in) {
 void to_attribute(const tns_value& in, DeviceAttribute& da) {
     const int dim_x = in.format == SCALAR ? 1 : in.dim_x;
     const int dim_y = in.format == IMAGE ? in.dim_y : 0;
-    switch (in.type) {
-#define X(elem, arr, T, Seq)                                            \
-    case elem:                                                          \
-        da.insert(make_seq<T, Seq>(in.data, in.count), dim_x, dim_y);   \
-        break;
-        TNS_NUMERIC_TYPES(X)
-#undef X
-    case DEV_ENUM:
-        da.insert(make_seq<DevShort, DevVarShortArray>(in.data, in.count), dim_x, dim_y);
-        da.data_type = DEV_ENUM;
-        break;
-    case DEV_STATE:
-        da.insert(make_seq<DevState, DevVarStateArray>(in.data, in.count), dim_x, dim_y);
-        break;
-    case DEV_STRING:
-        da.insert(make_string_seq(in.data, in.count), dim_x, dim_y);
-        break;
-    case DEV_ENCODED: {
+    if (for_attribute_element(in.type, [&](auto t) {
+            da.insert(new_seq<typename decltype(t)::seq>(in.data, in.count), dim_x, dim_y);
+        })) {
+        if (in.type == DEV_ENUM)
+            da.data_type = DEV_ENUM;  // inserted as its short index
+    } else if (in.type == DEV_STRING) {
+        da.insert(new_strings(static_cast<const char* const*>(in.data), in.count), dim_x, dim_y);
+    } else if (in.type == DEV_ENCODED) {
         DevEncoded enc;
-        enc.encoded_format = string_dup(in.text ? in.text : "");
-        enc.encoded_data.length(static_cast<CORBA::ULong>(in.count));
-        if (in.count > 0)
-            std::memcpy(enc.encoded_data.get_buffer(), in.data, static_cast<size_t>(in.count));
+        fill_encoded(enc, in.text, in.data, in.count);
         da << enc;
-        break;
-    }
-    default:
+    } else {
         unsupported(in.type, "write attribute");
     }
     da.data_format = static_cast<AttrDataFormat>(in.format);

@@ -11,6 +11,9 @@ extern "C" {
 // element type for attributes, the argument type for commands. Numbers (bool = 1 byte, DevState = 4 bytes)
 // go through num/num_len, strings through str/str_len (Latin-1, NUL-terminated). DevEncoded: str[0] is the
 // format and num the bytes; DevVar{Long,Double}StringArray: num holds the numbers and str the strings.
+// The client's tns_value (client_common.hpp) views the same kinds of values but also carries what a read
+// returns (quality, time, read and written halves, dimensions, name) and is owned by tns::Value; this one
+// stays small because it crosses every server callback. Both convert through values.hpp's one type table.
 struct tns_data {
     int32_t type;
     int32_t reserved;

@@ -1,6 +1,7 @@
 // Images served without a copy: the reply points into a buffer C# keeps pinned, and a mutex that cppTango
 // releases once the reply has been sent keeps C# from rewriting the buffer meanwhile (ATTR_BY_USER model).
 #include "server.hpp"
+#include "values.hpp"
 
 namespace {
 
@@ -32,20 +33,13 @@ TNS_API int tns_attr_set_value_shared(void* attr_ptr, const tns_data* d, int64_t
         m->lock();
         locked = true;
         attr.set_user_attr_mutex(m);
-        switch (attr.get_data_type()) {
-        case Tango::DEV_BOOLEAN: set_borrowed<Tango::DevBoolean>(attr, *d, x, y); break;
-        case Tango::DEV_UCHAR: set_borrowed<Tango::DevUChar>(attr, *d, x, y); break;
-        case Tango::DEV_SHORT: set_borrowed<Tango::DevShort>(attr, *d, x, y); break;
-        case Tango::DEV_USHORT: set_borrowed<Tango::DevUShort>(attr, *d, x, y); break;
-        case Tango::DEV_LONG: set_borrowed<Tango::DevLong>(attr, *d, x, y); break;
-        case Tango::DEV_ULONG: set_borrowed<Tango::DevULong>(attr, *d, x, y); break;
-        case Tango::DEV_LONG64: set_borrowed<Tango::DevLong64>(attr, *d, x, y); break;
-        case Tango::DEV_ULONG64: set_borrowed<Tango::DevULong64>(attr, *d, x, y); break;
-        case Tango::DEV_FLOAT: set_borrowed<Tango::DevFloat>(attr, *d, x, y); break;
-        case Tango::DEV_DOUBLE: set_borrowed<Tango::DevDouble>(attr, *d, x, y); break;
-        default:
+        const int type = attr.get_data_type();
+        const bool number = type != Tango::DEV_STATE && type != Tango::DEV_ENUM &&
+                            tns::for_attribute_element(type, [&](auto t) {
+                                set_borrowed<typename decltype(t)::type>(attr, *d, x, y);
+                            });
+        if (!number)
             Tango::Except::throw_exception("TangoNet_UnsupportedType", "shared buffers hold numbers", "set_value");
-        }
     });
     if (rc != 0 && locked)
         m->unlock();

@@ -1,11 +1,10 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using Tango.Interop;
 
-namespace Tango.Client;
+namespace Tango.Interop;
 
 /// <summary>
-/// Strings for the shim. Tango strings are CORBA strings without an encoding; cppTango servers and PyTango 9
+/// Strings for the shim, for servers, clients and the error channel alike. Tango strings are CORBA strings without an encoding; cppTango servers and PyTango 9
 /// treat them as Latin-1, so every byte 0–255 maps to one char and any string read back writes back unchanged.
 /// Characters above U+00FF cannot travel and become '?'.
 /// </summary>
@@ -14,6 +13,18 @@ internal static unsafe class NativeText
     internal static readonly Encoding Encoding = Encoding.Latin1;
 
     internal static string Read(byte* s) => s == null ? "" : Encoding.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(s));
+
+    /// <summary>Writes <paramref name="s"/> NUL-terminated at <paramref name="destination"/>, which holds
+    /// <see cref="Size"/> bytes; returns the byte after the NUL.</summary>
+    internal static byte* Write(string s, byte* destination)
+    {
+        var n = Encoding.GetBytes(s, new Span<byte>(destination, s.Length));
+        destination[n] = 0;
+        return destination + n + 1;
+    }
+
+    /// <summary>Bytes <see cref="Write"/> needs: Latin-1 has at most one byte per UTF-16 unit, plus the NUL.</summary>
+    internal static nuint Size(string s) => (nuint)s.Length + 1;
 
     internal static string[] ReadArray(byte** strings, long count)
     {
@@ -58,17 +69,14 @@ internal sealed unsafe class NativeStrings : IDisposable
         var pointersSize = (nuint)(sizeof(byte*) * Math.Max(Count, 1));
         nuint textSize = 0;
         foreach (var s in strings)
-            textSize += (nuint)NativeText.Encoding.GetByteCount(s) + 1;
+            textSize += NativeText.Size(s);
         _block = (byte*)NativeMemory.Alloc(pointersSize + textSize);
         Pointers = (byte**)_block;
         var text = _block + pointersSize;
-        var end = text + textSize;
         for (var i = 0; i < Count; i++)
         {
             Pointers[i] = text;
-            var n = NativeText.Encoding.GetBytes(strings[i], new Span<byte>(text, (int)(end - text)));
-            text[n] = 0;
-            text += n + 1;
+            text = NativeText.Write(strings[i], text);
         }
     }
 
