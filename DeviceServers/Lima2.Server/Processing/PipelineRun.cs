@@ -96,7 +96,8 @@ public sealed class PipelineRun : IAsyncDisposable
         {
             ChannelKind.Simulator => new SimulatorChannel(acq.Acq, acq.Det, setup.Rank, setup.NbReceivers),
             var kind => new DectrisChannel(new DectrisChannelOptions(setup.Endpoint,
-                kind == ChannelKind.DectrisV1 ? DectrisStreamVersion.V1 : DectrisStreamVersion.V2, setup.Rank, setup.NbReceivers)),
+                kind == ChannelKind.DectrisV1 ? DectrisStreamVersion.V1 : DectrisStreamVersion.V2, setup.Rank, setup.NbReceivers,
+                DecodeWorkers: proc.Fifo.NbThreads)),
         };
         var run = new PipelineRun(uuid, setup, acq, proc, channel);
         try
