@@ -74,7 +74,7 @@ public sealed class SoakTests(Xunit.Abstractions.ITestOutputHelper output)
         var after = samples[^1].GetProperty("processes").EnumerateArray().ToList();
         var report = string.Join("\n", sys.Instances.Select((name, i) => $"{name}: " + string.Join(" | ", samples.Select((s, k) =>
             $"run {Checkpoints[k]}: {Figures(s.GetProperty("processes")[i])}")))) + $"\n{r.GetProperty("seconds").GetDouble():F1} s";
-        report += $", {runs.Sum(run => run.GetProperty("missed_finished_events").GetInt32())} is_finished DATA_READY events missed";
+        report += $", {runs.Sum(run => run.GetProperty("missing_finished_events").GetInt32())} is_finished DATA_READY events not there when the attribute said finished";
         output.WriteLine(report);
         for (var i = 0; i < sys.Instances.Count; i++)
         {
