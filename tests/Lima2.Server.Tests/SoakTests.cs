@@ -25,7 +25,7 @@ public sealed class SoakTests(Xunit.Abstractions.ITestOutputHelper output)
     // called once per run are re-JITted at tier 1 around run 30, +15 MB) and a 4 MB gen0 budget (else the GC lets
     // gen0 grow to tens of MB before collecting). What remains is glibc keeping freed native memory (cppTango, omniORB,
     // HDF5) in its heap: measured over 600 runs, malloc's in-use bytes stay flat (malloc_info), the live managed heap
-    // stays at ~2.5 MB (ClrMD), while RSS grows by 5-10 MB per receiver from run 50 to 200, slowing down (control:
+    // stays at ~2.5 MB (ClrMD), while RSS grows by 5-11 MB per receiver from run 50 to 200, slowing down (control:
     // < 0.2 MB). 20 MB is twice that: it catches a leak of 135 kB or more a run (e.g. a run's frame buffers kept alive);
     // smaller per-run leaks need more runs to show, while a leaked thread, file or device shows in the exact counts.
     private const long RssGrowthKb = 20 * 1024;
