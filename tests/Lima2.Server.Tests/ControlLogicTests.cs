@@ -87,6 +87,24 @@ public sealed class ControlLogicTests
     }
 
     [Fact]
+    public void Close_right_after_the_receivers_finished_counts_their_frames_without_waiting_for_a_poll()
+    {
+        var (control, receivers) = System();
+        foreach (var r in receivers)
+            r.State = AcqState.Prepared;
+        control.Prepare(Uuid);
+        control.Start();
+        foreach (var r in receivers)
+        {
+            r.State = AcqState.Idle;
+            r.Frames = 5;
+        }
+        control.Close();
+        Assert.Equal(AcqState.Idle, control.State);
+        Assert.Equal(10, control.NbFramesAcquired);
+    }
+
+    [Fact]
     public void A_receiver_that_faults_puts_the_control_in_fault_with_its_error_and_reset_recovers()
     {
         var (control, receivers) = System();

@@ -10,9 +10,15 @@ namespace Lima2.Server.Tests;
 public sealed class Lima2System : IDisposable
 {
     private readonly Dictionary<string, ChildProcess> _processes = [];
+    private readonly Dictionary<string, string?> _serverEnvironment;
 
-    public Lima2System(int receivers = 2, string peakFinder = "reference", bool start = true)
+    /// <param name="serverEnvironment">extra environment for the server processes (e.g. .NET runtime settings)</param>
+    public Lima2System(int receivers = 2, string peakFinder = "reference", bool start = true,
+        IReadOnlyDictionary<string, string?>? serverEnvironment = null)
     {
+        _serverEnvironment = new Dictionary<string, string?>(EmbeddedTangoDb.Environment);
+        foreach (var (key, value) in serverEnvironment ?? new Dictionary<string, string?>())
+            _serverEnvironment[key] = value;
         var id = $"t{Environment.ProcessId}x{Guid.NewGuid().ToString("N")[..6]}";
         Root = Directory.CreateTempSubdirectory("lima2-e2e-").FullName;
         Config = Path.Combine(Root, "beamline.yaml");
@@ -53,12 +59,15 @@ public sealed class Lima2System : IDisposable
 
     public string ReceiverInstance(int rank) => $"{Instance}_recv{rank}";
 
+    /// <summary>The process id of a running server instance.</summary>
+    public int ProcessId(string instance) => _processes[instance].Id;
+
     /// <summary>The server instances, control first.</summary>
     public IReadOnlyList<string> Instances { get; }
 
     public void StartServer(string instance)
     {
-        var process = ChildProcess.Start(Executable, [instance], EmbeddedTangoDb.Environment, Root);
+        var process = ChildProcess.Start(Executable, [instance], _serverEnvironment, Root);
         _processes[instance] = process;
         process.WaitForOutput("Ready to accept request", TimeSpan.FromSeconds(60));
     }

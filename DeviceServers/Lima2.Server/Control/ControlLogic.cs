@@ -124,16 +124,18 @@ public sealed class ControlLogic : IDisposable
 
     /// <summary>
     /// Ends the acquisition on the control side: back to IDLE (a FAULT stays until Reset). Clients send it once the
-    /// receivers are done, possibly before the next poll has seen it: while RUNNING the receivers are asked.
+    /// receivers are done, possibly before the next poll has seen it: while RUNNING the receivers are asked, and
+    /// their frame counts taken, so that nb_frames_acquired read after Close is the run's total.
     /// </summary>
     public void Close()
     {
         if (State == AcqState.Running)
         {
-            var busy = _receivers.AsParallel().Where(r => r.Read().State is AcqState.Running or AcqState.Prepared)
-                .Select(r => r.Name).ToList();
+            var reads = _receivers.AsParallel().Select(r => (r.Name, Snapshot: r.Read())).ToList();
+            var busy = reads.Where(x => x.Snapshot.State is AcqState.Running or AcqState.Prepared).Select(x => x.Name).ToList();
             if (busy.Count > 0)
                 throw new StateException($"Close: receivers still running ({string.Join(", ", busy)}): Stop first, or wait for them to finish");
+            Interlocked.Exchange(ref _framesAcquired, reads.Sum(x => x.Snapshot.FramesReceived));
         }
         lock (_lock)
         {
