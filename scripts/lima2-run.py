@@ -143,7 +143,9 @@ def main():
             say(f"  {xfer:6d}/{nb_frames} frames  {rate:8.0f} frames/s  hits {hits}  receivers {', '.join(states)}")
         if any(s == "fault" for s in states) or errors:
             break
-        if all(s == "idle" for s in states) and len(finished) == len(procs):
+        # The DATA_READY event says a pipeline finished; a subscription made just before Start can miss it (ZeroMQ
+        # joins late), so once the receivers are idle the is_finished attribute itself decides.
+        if all(s == "idle" for s in states) and (len(finished) == len(procs) or all(p.is_finished for p in procs)):
             t_idle = time.monotonic()
             break
         if now - t_start > args.timeout:
