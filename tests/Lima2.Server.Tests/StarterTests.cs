@@ -3,7 +3,15 @@ using Lima2.TestSupport;
 
 namespace Lima2.Server.Tests;
 
+/// <summary>
+/// Starter needs seconds of quiet start-up (it sleeps in its init, then pings every server it knows): it runs alone,
+/// not beside the suites' other systems.
+/// </summary>
+[CollectionDefinition(nameof(StarterTests), DisableParallelization = true)]
+public sealed class StarterCollection;
+
 /// <summary>The same system started by Debian's Starter through a StartDsPath symlink named Lima2Server.</summary>
+[Collection(nameof(StarterTests))]
 public sealed class StarterTests
 {
     [Fact]
@@ -25,7 +33,15 @@ public sealed class StarterTests
         try
         {
             using var starter = ChildProcess.Start("/usr/lib/tango/Starter", [host], env);
-            var started = JsonDocument.Parse(sys.Python3("starter_run.py", [starterDevice, .. servers])).RootElement;
+            JsonElement started;
+            try
+            {
+                started = JsonDocument.Parse(sys.Python3("starter_run.py", [starterDevice, .. servers])).RootElement;
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new InvalidOperationException($"{e.Message}\nStarter {(starter.HasExited ? $"exited ({starter.ExitCode})" : "runs")}:\n{starter.Output}", e);
+            }
             Assert.Equal(servers.Order(), started.GetProperty("running").EnumerateArray().Select(e => e.GetString()!).Order());
 
             var s = sys.Run("""{"acq": {"nb_frames": 20, "expo_time": 100}, "det": {"generator": {"width": 64, "height": 64}}}""",

@@ -13,7 +13,7 @@ while True:  # Starter answers some seconds after it starts (sleeps in its init)
         starter.ping()
         break
     except tango.DevFailed:
-        if time.monotonic() - t0 > 30:
+        if time.monotonic() - t0 > 90:
             raise
         time.sleep(0.2)
 starter.set_timeout_millis(10000)

@@ -4,7 +4,15 @@ using Tango.NET.Tests.Fixtures;
 
 namespace Tango.NET.Tests.Server;
 
+/// <summary>
+/// Starter needs seconds of quiet start-up (it sleeps in its init, then pings every server it knows): it runs alone,
+/// not beside the suite's other servers.
+/// </summary>
+[CollectionDefinition(nameof(StarterTests), DisableParallelization = true)]
+public sealed class StarterCollection;
+
 /// <summary>Debian's Starter finds TangoNetTest's apphost through StartDsPath, starts it and stops it.</summary>
+[Collection(nameof(StarterTests))]
 public sealed class StarterTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);

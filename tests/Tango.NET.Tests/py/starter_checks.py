@@ -21,7 +21,7 @@ def wait(pred, seconds):
 starter_name, server = sys.argv[1], sys.argv[2]
 starter = tango.DeviceProxy(starter_name)
 starter.set_timeout_millis(10000)
-wait(lambda: starter.state() is not None, 30)
+wait(lambda: starter.state() is not None, 90)
 running = lambda: server in list(starter.read_attribute("RunningServers").value or [])
 out = {}
 starter.command_inout("DevStart", server)
