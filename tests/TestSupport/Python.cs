@@ -9,7 +9,12 @@ public static class Python
     public static string Run(string script, IEnumerable<string> arguments, TimeSpan? timeout = null,
         IReadOnlyDictionary<string, string?>? environment = null)
     {
-        using var process = ChildProcess.Start(Interpreter, [script, .. arguments], environment);
+        // h5py readers of files our code wrote and closed take no HDF5 file lock: a child process that another test
+        // started in the instant a file was open may still hold an inherited descriptor, and its lock, for a while.
+        var env = new Dictionary<string, string?> { ["HDF5_USE_FILE_LOCKING"] = "FALSE" };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+            env[key] = value;
+        using var process = ChildProcess.Start(Interpreter, [script, .. arguments], env);
         var rc = process.WaitForExit(timeout ?? TimeSpan.FromSeconds(120));
         if (rc != 0)
             throw new InvalidOperationException($"{Path.GetFileName(script)} exited with {rc}:\n{process.Output}");
