@@ -1,7 +1,7 @@
 """soak.py CONTROL RECEIVERS ACQ PROC CHECKPOINTS PIDS: acquisitions back to back from this one client, in the
 conductor's sequence (concurrent Prepare, DATA_READY subscriptions, Start, poll until idle, pops, Close,
 unsubscribe, erasePipeline), up to the last of CHECKPOINTS (run numbers, comma-separated). After each checkpoint run
-it samples each server pid (comma-separated): VmRSS (kB), Threads, open fds, and the exported */limaprocessing/*
+it samples each server pid (comma-separated): VmRSS (kB), Threads, open fds, and the exported <domain>/limaprocessing/*
 devices. Prints one JSON summary."""
 import json, os, sys, threading, time, uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import tango
 
 ctrl = tango.DeviceProxy(sys.argv[1])
+domain = sys.argv[1].split("/")[0]  # this system's own: other test systems share the database
 recvs = [tango.DeviceProxy(n) for n in sys.argv[2].split(",")]
 acq, proc = json.load(open(sys.argv[3])), json.load(open(sys.argv[4]))
 checkpoints = [int(c) for c in sys.argv[5].split(",")]
@@ -28,7 +29,7 @@ def status(pid):
 
 def sample():
     time.sleep(0.5)  # let the servers' per-run threads (pipeline, event channels) wind down the same way both times
-    return {"processes": [status(p) for p in pids], "processing_exported": len(db.get_device_exported("*/limaprocessing/*"))}
+    return {"processes": [status(p) for p in pids], "processing_exported": len(db.get_device_exported(f"{domain}/limaprocessing/*"))}
 
 
 def parallel(calls):
