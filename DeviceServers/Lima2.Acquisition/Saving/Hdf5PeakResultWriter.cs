@@ -192,13 +192,7 @@ public sealed class Hdf5PeakResultWriter : IPeakResultWriter
             var entry = $"/{saving.NxEntryName}";
             var sparse = $"{entry}/sparse_frames";
             var peaks = $"{entry}/peaks";
-            file.SetAttribute("/", "NX_class", "NXroot");
-            file.SetAttribute("/", "creator", "Lima2.Tango");
-            file.SetAttribute("/", "default", saving.NxEntryName);
-            file.CreateGroup(entry, "NXentry");
-            file.SetAttribute(entry, "default", "sparse_frames");
-            file.CreateGroup($"{entry}/{saving.NxInstrumentName}", "NXinstrument");
-            file.CreateGroup($"{entry}/{saving.NxInstrumentName}/{saving.NxDetectorName}", "NXdetector");
+            NexusLayout.CreateEntry(file, saving, "sparse_frames");
             file.CreateGroup(sparse, "NXdata");
             file.SetAttribute(sparse, "signal", "background_avg");
             file.SetAttribute(sparse, "axes", [".", "radius"]);

@@ -162,17 +162,10 @@ public static class PeaksCommand
         return new RawFrameSource(file.FullName, new FrameInfo(w, h, ParseDtype(r.GetValue(DtypeOpt)!)));
     }
 
-    private static PixelType ParseDtype(string dtype) => dtype switch
-    {
-        "uint8" => PixelType.Gray8,
-        "int8" => PixelType.Gray8s,
-        "uint16" => PixelType.Gray16,
-        "int16" => PixelType.Gray16s,
-        "uint32" => PixelType.Gray32,
-        "int32" => PixelType.Gray32s,
-        "float32" => PixelType.Gray32f,
-        _ => PixelTypes.TryParseLimaName(dtype, out var t) ? t : throw new ArgumentException($"--dtype: unknown pixel type '{dtype}'"),
-    };
+    private static PixelType ParseDtype(string dtype) =>
+        PixelTypes.TryParseDtypeName(dtype, out var type) || PixelTypes.TryParseLimaName(dtype, out type)
+            ? type
+            : throw new ArgumentException($"--dtype: unknown pixel type '{dtype}'");
 }
 
 /// <summary>Raw little-endian frames back to back, optionally gzip-compressed (read whole).</summary>

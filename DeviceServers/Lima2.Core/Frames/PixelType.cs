@@ -30,6 +30,34 @@ public static class PixelTypes
     public static bool TryParseLimaName(string name, out PixelType type) =>
         Enum.TryParse(name, ignoreCase: true, out type) && Enum.IsDefined(type);
 
+    /// <summary>The numpy dtype name (<c>uint16</c>, <c>float32</c>, ...), as DECTRIS streams and numpy users spell it.</summary>
+    public static string ToDtypeName(this PixelType type) => type switch
+    {
+        PixelType.Gray8 => "uint8",
+        PixelType.Gray8s => "int8",
+        PixelType.Gray16 => "uint16",
+        PixelType.Gray16s => "int16",
+        PixelType.Gray32 => "uint32",
+        PixelType.Gray32s => "int32",
+        PixelType.Gray32f => "float32",
+        PixelType.Gray64f => "float64",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
+    };
+
+    public static bool TryParseDtypeName(string name, out PixelType type)
+    {
+        foreach (var candidate in Enum.GetValues<PixelType>())
+        {
+            if (candidate.ToDtypeName() == name)
+            {
+                type = candidate;
+                return true;
+            }
+        }
+        type = default;
+        return false;
+    }
+
     /// <summary>The numpy dtype string (little-endian), as h5py and PyTango clients spell it.</summary>
     public static string ToNumpy(this PixelType type) => type switch
     {

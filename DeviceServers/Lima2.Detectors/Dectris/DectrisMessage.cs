@@ -124,31 +124,9 @@ public readonly struct ArrayParts(IReadOnlyList<byte[]> parts) : IMessageParts
     public ReadOnlySpan<byte> this[int index] => parts[index];
 }
 
-internal static class PixelTypeNames
+internal static class DectrisPixelTypes
 {
-    /// <summary>DECTRIS <c>type</c> / V2 <c>image_dtype</c> names.</summary>
-    public static PixelType Parse(string name) => name switch
-    {
-        "uint8" => PixelType.Gray8,
-        "int8" => PixelType.Gray8s,
-        "uint16" => PixelType.Gray16,
-        "int16" => PixelType.Gray16s,
-        "uint32" => PixelType.Gray32,
-        "int32" => PixelType.Gray32s,
-        "float32" => PixelType.Gray32f,
-        "float64" => PixelType.Gray64f,
-        _ => throw new DectrisFormatException($"unknown pixel type '{name}'"),
-    };
-
-    public static string Name(PixelType type) => type switch
-    {
-        PixelType.Gray8 => "uint8",
-        PixelType.Gray8s => "int8",
-        PixelType.Gray16 => "uint16",
-        PixelType.Gray16s => "int16",
-        PixelType.Gray32 => "uint32",
-        PixelType.Gray32s => "int32",
-        PixelType.Gray32f => "float32",
-        _ => "float64",
-    };
+    /// <summary>A DECTRIS <c>type</c> / V2 <c>image_dtype</c> name (numpy's) as a pixel type.</summary>
+    public static PixelType Parse(string name) =>
+        PixelTypes.TryParseDtypeName(name, out var type) ? type : throw new DectrisFormatException($"unknown pixel type '{name}'");
 }

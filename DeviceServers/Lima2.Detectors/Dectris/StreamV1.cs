@@ -114,7 +114,7 @@ public static class StreamV1
             throw new DectrisFormatException($"part 2 of frame {first.Frame} is '{d.Htype}', 'dimage_d-1.0' expected");
         if (d.Width <= 0 || d.Height <= 0)
             throw new DectrisFormatException($"frame {first.Frame} has no valid shape [x, y]");
-        var type = PixelTypeNames.Parse(d.Type ?? throw new DectrisFormatException($"frame {first.Frame} has no type"));
+        var type = DectrisPixelTypes.Parse(d.Type ?? throw new DectrisFormatException($"frame {first.Frame} has no type"));
         var encoding = ParseEncoding(d.Encoding, type, first.Frame);
         var blob = parts[2];
         if (d.Size != blob.Length)
@@ -140,7 +140,7 @@ public static class StreamV1
             case not null when encoding.StartsWith("bs", StringComparison.Ordinal) && encoding.EndsWith("-lz4<", StringComparison.Ordinal)
                 && int.TryParse(encoding.AsSpan(2, encoding.Length - 7), out var bits):
                 if (bits != 8 * type.SizeOf())
-                    throw new DectrisFormatException($"frame {frame}: encoding '{encoding}' does not fit {PixelTypeNames.Name(type)} pixels");
+                    throw new DectrisFormatException($"frame {frame}: encoding '{encoding}' does not fit {type.ToDtypeName()} pixels");
                 return DectrisEncoding.BitshuffleLz4;
             default:
                 throw new DectrisFormatException($"frame {frame}: unsupported encoding '{encoding}'");
@@ -262,7 +262,7 @@ public sealed class StreamV1Writer
             w.WriteNumberValue(info.Width);
             w.WriteNumberValue(info.Height);
             w.WriteEndArray();
-            w.WriteString("type", PixelTypeNames.Name(info.PixelType));
+            w.WriteString("type", info.PixelType.ToDtypeName());
             w.WriteString("encoding", encodingName);
             w.WriteNumber("size", payloadLength);
         });

@@ -57,7 +57,7 @@ public static class StreamV2
                 case "series_id": series = reader.ReadInt64(); break;
                 case "image_size_x": width = reader.ReadInt32(); break;
                 case "image_size_y": height = reader.ReadInt32(); break;
-                case "image_dtype": type = PixelTypeNames.Parse(reader.ReadTextString()); break;
+                case "image_dtype": type = DectrisPixelTypes.Parse(reader.ReadTextString()); break;
                 case "number_of_images": images = reader.ReadInt64(); break;
                 case "user_data" when reader.PeekState() == CborReaderState.TextString: userData = reader.ReadTextString(); break;
                 default: reader.SkipValue(); break;
@@ -167,7 +167,7 @@ public static class StreamV2
                 _ => throw new DectrisFormatException($"unsupported compression '{algorithm}'"),
             };
             if (elemSize != type.SizeOf())
-                throw new DectrisFormatException($"compressed elem_size {elemSize} does not fit {PixelTypeNames.Name(type)} pixels");
+                throw new DectrisFormatException($"compressed elem_size {elemSize} does not fit {type.ToDtypeName()} pixels");
         }
         else
         {
@@ -210,7 +210,7 @@ public sealed class StreamV2Writer
         _writer.WriteTextString("image_size_y");
         _writer.WriteInt32(frame.Height);
         _writer.WriteTextString("image_dtype");
-        _writer.WriteTextString(PixelTypeNames.Name(frame.PixelType));
+        _writer.WriteTextString(frame.PixelType.ToDtypeName());
         _writer.WriteTextString("number_of_images");
         _writer.WriteInt64(images);
         _writer.WriteTextString("count_time");

@@ -7,23 +7,32 @@ namespace Lima2.Hdf5.Saving;
 /// (NXentry, NXinstrument, NXdetector) with <c>@interpretation=image</c>, the links <c>{entry}/measurement/data</c>
 /// and <c>{entry}/{instrument}/{detector}/plot/data</c> (an NXdata), and the <c>@default</c> chain for viewers.
 /// </summary>
-internal static class NexusLayout
+public static class NexusLayout
 {
     public static string DatasetPath(SavingParams saving) =>
         $"/{saving.NxEntryName}/{saving.NxInstrumentName}/{saving.NxDetectorName}/data";
 
-    public static void CreateGroups(Hdf5File file, SavingParams saving)
+    /// <summary>
+    /// The root, entry, instrument and detector groups every file of ours starts with; <paramref name="entryDefault"/>
+    /// is the entry's <c>@default</c> (the NXdata a viewer opens), relative to the entry.
+    /// </summary>
+    public static void CreateEntry(Hdf5File file, SavingParams saving, string entryDefault)
     {
         var entry = $"/{saving.NxEntryName}";
-        var instrument = $"{entry}/{saving.NxInstrumentName}";
-        var detector = $"{instrument}/{saving.NxDetectorName}";
         file.SetAttribute("/", "NX_class", "NXroot");
         file.SetAttribute("/", "creator", "Lima2.Tango");
         file.SetAttribute("/", "default", saving.NxEntryName);
         file.CreateGroup(entry, "NXentry");
-        file.SetAttribute(entry, "default", $"{saving.NxInstrumentName}/{saving.NxDetectorName}/plot");
-        file.CreateGroup(instrument, "NXinstrument");
-        file.CreateGroup(detector, "NXdetector");
+        file.SetAttribute(entry, "default", entryDefault);
+        file.CreateGroup($"{entry}/{saving.NxInstrumentName}", "NXinstrument");
+        file.CreateGroup($"{entry}/{saving.NxInstrumentName}/{saving.NxDetectorName}", "NXdetector");
+    }
+
+    public static void CreateGroups(Hdf5File file, SavingParams saving)
+    {
+        var entry = $"/{saving.NxEntryName}";
+        var detector = $"{entry}/{saving.NxInstrumentName}/{saving.NxDetectorName}";
+        CreateEntry(file, saving, $"{saving.NxInstrumentName}/{saving.NxDetectorName}/plot");
         file.CreateGroup($"{entry}/measurement", "NXcollection");
         file.CreateGroup($"{detector}/plot", "NXdata");
         file.SetAttribute($"{detector}/plot", "signal", "data");
