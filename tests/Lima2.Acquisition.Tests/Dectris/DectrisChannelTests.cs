@@ -1,35 +1,17 @@
 using System.Text;
 using Lima2.Core.Frames;
 using Lima2.Detectors.Dectris;
-using Lima2.TestSupport;
-using Lima2.Zmq;
 using static Lima2.Acquisition.Tests.Dectris.DectrisSamples;
 
 namespace Lima2.Acquisition.Tests.Dectris;
 
 public sealed class DectrisChannelTests : IDisposable
 {
-    private readonly ZmqContext _context = new();
-    private readonly ZmqSocket _push;
-    private readonly string _endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
-
-    public DectrisChannelTests()
-    {
-        _push = _context.CreateSocket(ZmqSocketType.Push);
-        _push.SetOption(ZmqOption.Linger, 1000);
-        _push.Bind(_endpoint);
-    }
+    private readonly StandInDetector _detector = new(lingerMilliseconds: 1000);
 
     public void Dispose()
     {
-        _push.Dispose();
-        _context.Dispose();
-    }
-
-    private void Send(IReadOnlyList<byte[]> parts)
-    {
-        for (var i = 0; i < parts.Count; i++)
-            _push.Send(parts[i], more: i < parts.Count - 1);
+        _detector.Dispose();
     }
 
     private static async Task<(RecordingTarget Target, Core.Pipeline.ChannelSummary Summary, DectrisChannel Channel)> Receive(
@@ -56,16 +38,16 @@ public sealed class DectrisChannelTests : IDisposable
     public async Task Every_frame_of_a_series_arrives_decoded_with_bitshuffle_chunks_kept(DectrisStreamVersion version, DectrisEncoding encoding)
     {
         const int frames = 6;
-        var (target, summary, _) = await Receive(new DectrisChannelOptions(_endpoint, version), () =>
+        var (target, summary, _) = await Receive(new DectrisChannelOptions(_detector.Endpoint, version), () =>
         {
             var v2 = new StreamV2Writer();
             if (version == DectrisStreamVersion.V1)
-                Send(StreamV1Writer.Header(1, "basic", Info, frames));
+                _detector.Send(StreamV1Writer.Header(1, "basic", Info, frames));
             else
-                Send([v2.Start(1, Info, frames)]);
+                _detector.Send([v2.Start(1, Info, frames)]);
             for (var f = 0; f < frames; f++)
-                Send(version == DectrisStreamVersion.V1 ? V1Image(f, encoding) : [V2Image(f, encoding)]);
-            Send([version == DectrisStreamVersion.V1 ? StreamV1Writer.End(1) : v2.End(1)]);
+                _detector.Send(version == DectrisStreamVersion.V1 ? V1Image(f, encoding) : [V2Image(f, encoding)]);
+            _detector.Send([version == DectrisStreamVersion.V1 ? StreamV1Writer.End(1) : v2.End(1)]);
         });
 
         Assert.Equal(frames, summary.Delivered);
@@ -89,26 +71,26 @@ public sealed class DectrisChannelTests : IDisposable
     public async Task Bad_messages_are_counted_with_their_reasons_and_every_frame_is_accounted_for()
     {
         const int frames = 10;
-        var (target, summary, channel) = await Receive(new DectrisChannelOptions(_endpoint, DectrisStreamVersion.V1), () =>
+        var (target, summary, channel) = await Receive(new DectrisChannelOptions(_detector.Endpoint, DectrisStreamVersion.V1), () =>
         {
-            Send([Encoding.UTF8.GetBytes("garbage before the header")]);
-            Send(StreamV1Writer.Header(1, "all", Info, frames, "appendix"));
-            Send(V1Image(0, DectrisEncoding.BitshuffleLz4));
-            Send([Encoding.UTF8.GetBytes("{\"htype\":\"dunknown-1.0\"}")]);
-            Send(V1Image(1, DectrisEncoding.Lz4Block));
-            Send(V1Image(1, DectrisEncoding.Lz4Block));                  // duplicate
+            _detector.Send([Encoding.UTF8.GetBytes("garbage before the header")]);
+            _detector.Send(StreamV1Writer.Header(1, "all", Info, frames, "appendix"));
+            _detector.Send(V1Image(0, DectrisEncoding.BitshuffleLz4));
+            _detector.Send([Encoding.UTF8.GetBytes("{\"htype\":\"dunknown-1.0\"}")]);
+            _detector.Send(V1Image(1, DectrisEncoding.Lz4Block));
+            _detector.Send(V1Image(1, DectrisEncoding.Lz4Block));                  // duplicate
             var truncated = V1Image(2, DectrisEncoding.BitshuffleLz4);
             truncated[2] = truncated[2][..(truncated[2].Length / 2)];   // blob shorter than its size: frame 2 lost
-            Send(truncated);
+            _detector.Send(truncated);
             var corrupt = V1Image(3, DectrisEncoding.BitshuffleLz4);
             corrupt[2][12] ^= 0xFF;                                    // first block length corrupt: frame 3 lost
-            Send(corrupt);
-            Send(V1Image(4, DectrisEncoding.Raw, new FrameInfo(5, 5, PixelType.Gray16))); // wrong size: frame 4 lost
-            Send(V1Image(6, DectrisEncoding.Raw));                      // frame 5 never arrives
-            Send(V1Image(5, DectrisEncoding.Raw));                      // ... and comes too late
-            Send(V1Image(7, DectrisEncoding.Raw).Take(3).ToList());     // missing dconfig part: frame 7 lost
-            Send(V1Image(8, DectrisEncoding.Raw));
-            Send([StreamV1Writer.End(1)]);                              // frame 9 never arrives
+            _detector.Send(corrupt);
+            _detector.Send(V1Image(4, DectrisEncoding.Raw, new FrameInfo(5, 5, PixelType.Gray16))); // wrong size: frame 4 lost
+            _detector.Send(V1Image(6, DectrisEncoding.Raw));                      // frame 5 never arrives
+            _detector.Send(V1Image(5, DectrisEncoding.Raw));                      // ... and comes too late
+            _detector.Send(V1Image(7, DectrisEncoding.Raw).Take(3).ToList());     // missing dconfig part: frame 7 lost
+            _detector.Send(V1Image(8, DectrisEncoding.Raw));
+            _detector.Send([StreamV1Writer.End(1)]);                              // frame 9 never arrives
         });
 
         Assert.Equal([0L, 1, 6, 8], target.Frames.Select(f => f.Index));
@@ -127,12 +109,12 @@ public sealed class DectrisChannelTests : IDisposable
     [Fact]
     public async Task A_receiver_takes_only_its_round_robin_share_and_numbers_it_from_zero()
     {
-        var (target, summary, channel) = await Receive(new DectrisChannelOptions(_endpoint, DectrisStreamVersion.V2, Rank: 1, Receivers: 3), () =>
+        var (target, summary, channel) = await Receive(new DectrisChannelOptions(_detector.Endpoint, DectrisStreamVersion.V2, Rank: 1, Receivers: 3), () =>
         {
             var v2 = new StreamV2Writer();
-            Send([v2.Start(1, Info, 8)]);
+            _detector.Send([v2.Start(1, Info, 8)]);
             foreach (var f in new[] { 1, 4, 5, 7 })
-                Send([V2Image(f, DectrisEncoding.BitshuffleLz4)]);
+                _detector.Send([V2Image(f, DectrisEncoding.BitshuffleLz4)]);
         });
         // Frames 1, 4, 7 are receiver 1's share of 8; frame 5 belongs to receiver 2. All three came: no end needed.
         Assert.Equal([1L, 4, 7], target.Frames.Select(f => f.Index));
@@ -144,12 +126,12 @@ public sealed class DectrisChannelTests : IDisposable
     [Fact]
     public async Task With_header_detail_none_the_first_image_gives_the_geometry()
     {
-        var (target, summary, _) = await Receive(new DectrisChannelOptions(_endpoint, DectrisStreamVersion.V1), () =>
+        var (target, summary, _) = await Receive(new DectrisChannelOptions(_detector.Endpoint, DectrisStreamVersion.V1), () =>
         {
-            Send(StreamV1Writer.Header(1, "none", Info, 0));
-            Send(V1Image(0, DectrisEncoding.BitshuffleLz4));
-            Send(V1Image(1, DectrisEncoding.BitshuffleLz4));
-            Send([StreamV1Writer.End(1)]);
+            _detector.Send(StreamV1Writer.Header(1, "none", Info, 0));
+            _detector.Send(V1Image(0, DectrisEncoding.BitshuffleLz4));
+            _detector.Send(V1Image(1, DectrisEncoding.BitshuffleLz4));
+            _detector.Send([StreamV1Writer.End(1)]);
         });
         Assert.Equal(2, summary.Delivered);
         Assert.Equal(Info, target.InputInfo);

@@ -1,8 +1,6 @@
 using Lima2.Core.Frames;
 using Lima2.Core.Pipeline;
 using Lima2.Detectors.Dectris;
-using Lima2.TestSupport;
-using Lima2.Zmq;
 using static Lima2.Acquisition.Tests.Dectris.DectrisSamples;
 
 namespace Lima2.Acquisition.Tests.Dectris;
@@ -10,27 +8,11 @@ namespace Lima2.Acquisition.Tests.Dectris;
 /// <summary>The channel's decode workers and its behaviour when the receiver cannot keep up.</summary>
 public sealed class DectrisParallelDecodeTests : IDisposable
 {
-    private readonly ZmqContext _context = new();
-    private readonly ZmqSocket _push;
-    private readonly string _endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
-
-    public DectrisParallelDecodeTests()
-    {
-        _push = _context.CreateSocket(ZmqSocketType.Push);
-        _push.SetOption(ZmqOption.Linger, 5000);
-        _push.Bind(_endpoint);
-    }
+    private readonly StandInDetector _detector = new();
 
     public void Dispose()
     {
-        _push.Dispose();
-        _context.Dispose();
-    }
-
-    private void Send(IReadOnlyList<byte[]> parts)
-    {
-        for (var i = 0; i < parts.Count; i++)
-            _push.Send(parts[i], more: i < parts.Count - 1);
+        _detector.Dispose();
     }
 
     private static readonly DectrisEncoding[] Encodings = [DectrisEncoding.BitshuffleLz4, DectrisEncoding.Raw, DectrisEncoding.Lz4Block];
@@ -41,9 +23,9 @@ public sealed class DectrisParallelDecodeTests : IDisposable
     public async Task Four_decode_workers_hand_frames_over_in_order_with_corrupt_ones_lost_in_their_turn()
     {
         const int frames = 60;
-        await using var channel = new DectrisChannel(new DectrisChannelOptions(_endpoint, DectrisStreamVersion.V1, DecodeWorkers: 4));
+        await using var channel = new DectrisChannel(new DectrisChannelOptions(_detector.Endpoint, DectrisStreamVersion.V1, DecodeWorkers: 4));
         var starting = channel.StartAsync(CancellationToken.None).AsTask();
-        Send(StreamV1Writer.Header(1, "basic", Info, frames));
+        _detector.Send(StreamV1Writer.Header(1, "basic", Info, frames));
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var start = await starting.WaitAsync(timeout.Token);
         var target = new RecordingTarget(start.Frame, buffers: 6);
@@ -53,9 +35,9 @@ public sealed class DectrisParallelDecodeTests : IDisposable
             var message = V1Image(f, Encodings[f % Encodings.Length]);
             if (Corrupt(f))
                 message[2][12] ^= 0xFF; // the first block's length no longer fits: found by the decoder, not the receive thread
-            Send(message);
+            _detector.Send(message);
         }
-        Send([StreamV1Writer.End(1)]);
+        _detector.Send([StreamV1Writer.End(1)]);
         var summary = await running;
 
         var corrupt = Enumerable.Range(0, frames).Where(Corrupt).Select(f => (long)f).ToList();
@@ -91,9 +73,9 @@ public sealed class DectrisParallelDecodeTests : IDisposable
     {
         const int frames = 80;
         const int capFrames = 5;
-        await using var channel = new DectrisChannel(new DectrisChannelOptions(_endpoint, DectrisStreamVersion.V1, DecodeWorkers: 3));
+        await using var channel = new DectrisChannel(new DectrisChannelOptions(_detector.Endpoint, DectrisStreamVersion.V1, DecodeWorkers: 3));
         var starting = channel.StartAsync(CancellationToken.None).AsTask();
-        Send(StreamV1Writer.Header(1, "basic", Info, frames));
+        _detector.Send(StreamV1Writer.Header(1, "basic", Info, frames));
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var start = await starting.WaitAsync(timeout.Token);
         var sink = new SlowSink();
@@ -104,8 +86,8 @@ public sealed class DectrisParallelDecodeTests : IDisposable
         {
             // As fast as the socket takes them: far faster than 15 ms a frame.
             for (var f = 0; f < frames; f++)
-                Send(V1Image(f, DectrisEncoding.BitshuffleLz4));
-            Send([StreamV1Writer.End(1)]);
+                _detector.Send(V1Image(f, DectrisEncoding.BitshuffleLz4));
+            _detector.Send([StreamV1Writer.End(1)]);
         });
         var result = await ChannelRunner.RunAsync(channel, graph, timeout.Token);
         await sending;

@@ -2,8 +2,6 @@ using Lima2.Acquisition.Tests.Saving;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Detectors.Dectris;
-using Lima2.TestSupport;
-using Lima2.Zmq;
 using static Lima2.Acquisition.Tests.Dectris.DectrisSamples;
 
 namespace Lima2.Acquisition.Tests.Dectris;
@@ -11,35 +9,19 @@ namespace Lima2.Acquisition.Tests.Dectris;
 /// <summary>How a DECTRIS receiver run shares its memory cap, and holds to it when it cannot keep up.</summary>
 public sealed class ReceiverMemoryTests : IDisposable
 {
-    private readonly ZmqContext _context = new();
-    private readonly ZmqSocket _push;
-    private readonly string _endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
+    private readonly StandInDetector _detector = new();
     private readonly SavingFolder _folder = new();
-
-    public ReceiverMemoryTests()
-    {
-        _push = _context.CreateSocket(ZmqSocketType.Push);
-        _push.SetOption(ZmqOption.Linger, 5000);
-        _push.Bind(_endpoint);
-    }
 
     public void Dispose()
     {
-        _push.Dispose();
-        _context.Dispose();
+        _detector.Dispose();
         _folder.Dispose();
-    }
-
-    private void Send(IReadOnlyList<byte[]> parts)
-    {
-        for (var i = 0; i < parts.Count; i++)
-            _push.Send(parts[i], more: i < parts.Count - 1);
     }
 
     private ReceiverSettings Settings(string memoryCap, int frames) => new(
         new ReceiverConfig
         {
-            Channel = new ChannelConfig { Kind = ChannelKind.DectrisV1, Endpoints = [_endpoint] },
+            Channel = new ChannelConfig { Kind = ChannelKind.DectrisV1, Endpoints = [_detector.Endpoint] },
             MemoryCap = memoryCap,
             OverloadPolicy = OverloadPolicy.Drop,
             SavingRoot = _folder.Root,
@@ -53,12 +35,12 @@ public sealed class ReceiverMemoryTests : IDisposable
         const int frames = 40;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var starting = ReceiverRun.StartAsync(Settings("10MiB", frames), timeout.Token);
-        Send(StreamV1Writer.Header(1, "basic", Info, frames));
+        _detector.Send(StreamV1Writer.Header(1, "basic", Info, frames));
         await using var run = await starting;
         var running = run.RunAsync(timeout.Token);
         for (var f = 0; f < frames; f++)
-            Send(V1Image(f, DectrisEncoding.BitshuffleLz4));
-        Send([StreamV1Writer.End(1)]);
+            _detector.Send(V1Image(f, DectrisEncoding.BitshuffleLz4));
+        _detector.Send([StreamV1Writer.End(1)]);
         var summary = await running;
 
         Assert.Null(summary.Error);
@@ -78,7 +60,7 @@ public sealed class ReceiverMemoryTests : IDisposable
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var starting = ReceiverRun.StartAsync(Settings("4MiB", 4), timeout.Token);
-        Send(StreamV1Writer.Header(1, "basic", Info, 4));
+        _detector.Send(StreamV1Writer.Header(1, "basic", Info, 4));
         var error = await Assert.ThrowsAsync<ArgumentException>(() => starting);
         Assert.Contains("memory_cap 4MiB", error.Message);
         Assert.Contains("stream buffers", error.Message);
