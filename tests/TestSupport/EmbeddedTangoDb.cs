@@ -1,12 +1,10 @@
-using System.Runtime.InteropServices;
-
 namespace Lima2.TestSupport;
 
 /// <summary>
 /// The checkout's embedded Tango database (scripts/tango-db.sh: private MariaDB + Debian's DataBaseds on
 /// loopback). Suites share one instance: they start it if needed and never stop it; .ci/run stops it.
 /// </summary>
-public static partial class EmbeddedTangoDb
+public static class EmbeddedTangoDb
 {
     private static readonly Lazy<string> TangoHostValue = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -30,13 +28,7 @@ public static partial class EmbeddedTangoDb
         // "export TANGO_HOST=127.0.0.1:10000 ORBendPoint=..."
         var host = env.Output.Split(' ', StringSplitOptions.RemoveEmptyEntries)
             .Single(word => word.StartsWith("TANGO_HOST=", StringComparison.Ordinal))["TANGO_HOST=".Length..];
-        // cppTango reads TANGO_HOST with getenv: the managed environment alone does not reach it.
-        System.Environment.SetEnvironmentVariable("TANGO_HOST", host);
-        if (SetEnv("TANGO_HOST", host, 1) != 0)
-            throw new InvalidOperationException($"setenv(TANGO_HOST) failed: errno {Marshal.GetLastPInvokeError()}");
+        NativeEnvironment.Set("TANGO_HOST", host); // cppTango reads it with getenv
         return host;
     }
-
-    [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int SetEnv(string name, string value, int overwrite);
 }
