@@ -228,6 +228,101 @@ public sealed unsafe class Hdf5File : IDisposable
     }
 
     /// <summary>
+    /// Reads a whole dataset of numbers as doubles, row-major: integers and floats of any size (libhdf5 converts
+    /// them), and enums over integers such as h5py's <c>bool</c> (their integer values).
+    /// </summary>
+    /// <exception cref="Hdf5Exception">no dataset at <paramref name="path"/>, or its values are not numbers.</exception>
+    public (long[] Shape, double[] Values) ReadNumbers(string path)
+    {
+        const int integer = 0, floating = 1, enumeration = 8;
+        H5.Enter();
+        CheckDataset(path);
+        using var dataset = new DatasetHandle(H5.H5Dopen2(Id, path, H5.Default), $"{Path}:{path} is not a dataset");
+        using var space = new SpaceHandle(H5.H5Dget_space(dataset.Id), "H5Dget_space");
+        var rank = (int)H5.Check(H5.H5Sget_simple_extent_ndims(space.Id), "H5Sget_simple_extent_ndims");
+        var dims = stackalloc ulong[Math.Max(1, rank)];
+        H5.Check(H5.H5Sget_simple_extent_dims(space.Id, dims, null), "H5Sget_simple_extent_dims");
+        var shape = new long[rank];
+        for (var i = 0; i < rank; i++)
+            shape[i] = (long)dims[i];
+        var values = new double[checked((int)shape.Aggregate(1L, (a, b) => a * b))];
+        using var type = new TypeHandle(H5.H5Dget_type(dataset.Id), "H5Dget_type");
+        switch (H5.H5Tget_class(type.Id))
+        {
+            case integer or floating:
+                fixed (double* data = values)
+                    H5.Check(H5.H5Dread(dataset.Id, H5.TypeOf<double>(), H5.Default, H5.Default, H5.Default, data),
+                        $"{Path}: read {path}");
+                break;
+            case enumeration:
+                ReadEnumValues(dataset, type, path, values);
+                break;
+            case var other:
+                throw new Hdf5Exception($"{Path}:{path} holds {ClassName(other)}, not numbers");
+        }
+        return (shape, values);
+    }
+
+    /// <summary>libhdf5 converts no enum to a number: read the enum in memory order, then its integers.</summary>
+    private void ReadEnumValues(DatasetHandle dataset, TypeHandle type, string path, double[] values)
+    {
+        using var native = new TypeHandle(H5.H5Tget_native_type(type.Id, 0 /* H5T_DIR_DEFAULT */), "H5Tget_native_type");
+        using var integer = new TypeHandle(H5.H5Tget_super(native.Id), "H5Tget_super");
+        var size = (int)H5.H5Tget_size(integer.Id);
+        var signed = H5.H5Tget_sign(integer.Id) == 1;
+        if (size is not (1 or 2 or 4 or 8))
+            throw new Hdf5Exception($"{Path}:{path} holds {size}-byte enums, not numbers");
+        var raw = new byte[values.Length * size];
+        fixed (byte* data = raw)
+            H5.Check(H5.H5Dread(dataset.Id, native.Id, H5.Default, H5.Default, H5.Default, data), $"{Path}: read {path}");
+        for (var i = 0; i < values.Length; i++)
+        {
+            var bytes = raw.AsSpan(i * size, size);
+            values[i] = (size, signed) switch
+            {
+                (1, false) => bytes[0],
+                (1, true) => (sbyte)bytes[0],
+                (2, false) => MemoryMarshal.Read<ushort>(bytes),
+                (2, true) => MemoryMarshal.Read<short>(bytes),
+                (4, false) => MemoryMarshal.Read<uint>(bytes),
+                (4, true) => MemoryMarshal.Read<int>(bytes),
+                (_, false) => MemoryMarshal.Read<ulong>(bytes),
+                _ => MemoryMarshal.Read<long>(bytes),
+            };
+        }
+    }
+
+    /// <summary>Says which part of <paramref name="path"/> is missing, rather than libhdf5's error stack.</summary>
+    private void CheckDataset(string path)
+    {
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0)
+            throw new Hdf5Exception($"{Path}: '{path}' names no dataset");
+        var walked = "";
+        for (var i = 0; i < parts.Length; i++)
+        {
+            walked += "/" + parts[i];
+            if (H5.Check(H5.H5Lexists(Id, walked, H5.Default), $"{Path}: check {walked}") <= 0)
+                throw new Hdf5Exception(i == parts.Length - 1
+                    ? $"{Path} has no dataset {path}"
+                    : $"{Path} has no dataset {path} (there is no {walked})");
+        }
+    }
+
+    private static string ClassName(int typeClass) => typeClass switch
+    {
+        2 => "times",
+        3 => "strings",
+        4 => "bitfields",
+        5 => "opaque values",
+        6 => "compound records",
+        7 => "references",
+        9 => "variable-length sequences",
+        10 => "arrays",
+        _ => $"values of type class {typeClass}",
+    };
+
+    /// <summary>
     /// A virtual dataset of <paramref name="frames"/> frames interleaving <paramref name="sources"/> (each a frame
     /// dataset of the same geometry): source frame k goes to virtual frame <c>Start + k·Stride</c>. Frames no
     /// source has read as 0, and so do sources whose file is missing; a source file that exists must hold at least the

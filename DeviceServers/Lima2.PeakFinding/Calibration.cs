@@ -22,20 +22,14 @@ public sealed record Calibration
 
     /// <summary>Loads the arrays named in <paramref name="fai"/> (through <paramref name="images"/>: .npy, and HDF5
     /// once a reader is registered) and <paramref name="jungfrau"/> (.npy of shape (3, H, W)).</summary>
-    /// <exception cref="FileNotFoundException">a named file does not exist.</exception>
-    /// <exception cref="ArgumentException">an array does not have the frame's shape.</exception>
+    /// <exception cref="ReferenceImageException">a <paramref name="fai"/> array cannot be read or does not have the frame's shape.</exception>
+    /// <exception cref="FileNotFoundException">a <paramref name="jungfrau"/> file does not exist.</exception>
+    /// <exception cref="ArgumentException">a <paramref name="jungfrau"/> array does not have the frame's shape.</exception>
     public static Calibration Load(FaiParams fai, JungfrauParams? jungfrau, int width, int height, ReferenceImages? images = null)
     {
         images ??= ReferenceImages.Default;
-        float[]? Load(string? path, string field)
-        {
-            if (path is null)
-                return null;
-            var (w, h, values) = images.Read(path, field);
-            if (w != width || h != height)
-                throw new ArgumentException($"{field}: {path} has shape ({h}, {w}), the frames are {height}x{width}");
-            return Array.ConvertAll(values, v => (float)v);
-        }
+        float[]? Load(string? path, string field) =>
+            path is null ? null : Array.ConvertAll(images.Read(path, field, width, height), v => (float)v);
         JungfrauCorrection? jf = null;
         if (jungfrau is { GainPath: not null } || jungfrau is { PedestalPath: not null })
         {

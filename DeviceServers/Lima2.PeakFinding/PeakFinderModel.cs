@@ -68,19 +68,14 @@ public sealed class PeakFinderModel
     /// <c>jfrau</c>. Files are read through <paramref name="images"/> (.npy, plus what is registered, e.g. HDF5).
     /// </summary>
     /// <exception cref="ArgumentException">neither a radius map nor a geometry, or inconsistent shapes.</exception>
-    /// <exception cref="FileNotFoundException">a named file does not exist (the message names the field).</exception>
+    /// <exception cref="ReferenceImageException">a named image cannot be read or has the wrong shape (names the field).</exception>
+    /// <exception cref="FileNotFoundException">the <c>fai.radius1d_path</c> file does not exist.</exception>
     public static PeakFinderModel Load(int width, int height, FaiParams fai, Geometry? geometry, JungfrauParams? jungfrau = null,
         byte[]? mask = null, ReferenceImages? images = null)
     {
         fai = fai.Validated();
         images ??= ReferenceImages.Default;
-        double[] Read(string path, string field)
-        {
-            var (w, h, values) = images.Read(path, field);
-            if (w != width || h != height)
-                throw new ArgumentException($"{field}: {path} has shape ({h}, {w}), the frames are {height}x{width}");
-            return values;
-        }
+        double[] Read(string path, string field) => images.Read(path, field, width, height);
         if (mask is null && fai.MaskPath is not null)
             mask = Array.ConvertAll(Read(fai.MaskPath, "fai.mask_path"), v => v != 0 ? (byte)1 : (byte)0);
         if (fai.NbBins == 0 && fai.Radius1dPath is not null)

@@ -106,8 +106,8 @@ public sealed class BadInputTests
     public void Missing_calibration_files_name_the_parameter_and_the_path()
     {
         var p = P with { FlatPath = "/nonexistent/flat.npy" };
-        var e = Assert.Throws<FileNotFoundException>(() => Calibration.Load(p, null, Synthetic.Width, Synthetic.Height));
-        Assert.Contains("fai.flat_path", e.Message);
+        var e = Assert.Throws<ReferenceImageException>(() => Calibration.Load(p, null, Synthetic.Width, Synthetic.Height));
+        Assert.Equal("fai.flat_path", e.Field);
         Assert.Contains("/nonexistent/flat.npy", e.Message);
         var jf = new JungfrauParams { GainPath = "/nonexistent/gain.npy", PedestalPath = "/nonexistent/ped.npy" };
         Assert.Contains("jfrau.gain_path", Assert.Throws<FileNotFoundException>(() => Calibration.Load(P, jf, 10, 10)).Message);
@@ -120,9 +120,10 @@ public sealed class BadInputTests
         NpyFile.Write(path, new byte[48], "<f4", 3, 4);
         try
         {
-            var e = Assert.Throws<ArgumentException>(() => Calibration.Load(P with { DarkPath = path }, null, Synthetic.Width, Synthetic.Height));
+            var e = Assert.Throws<ReferenceImageException>(() => Calibration.Load(P with { DarkPath = path }, null, Synthetic.Width, Synthetic.Height));
+            Assert.Equal("fai.dark_path", e.Field);
             Assert.Contains("(3, 4)", e.Message);
-            Assert.Contains($"{Synthetic.Height}x{Synthetic.Width}", e.Message);
+            Assert.Contains($"({Synthetic.Height}, {Synthetic.Width})", e.Message);
         }
         finally
         {

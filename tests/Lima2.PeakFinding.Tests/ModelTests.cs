@@ -27,7 +27,7 @@ public sealed class ModelTests
             Assert.Equal(fromGeometry.BackgroundPosition, loaded.BackgroundPosition);
             Assert.Equal(fromGeometry.Mask, loaded.Mask);
             Assert.Contains("radius2d_path", Assert.Throws<ArgumentException>(() => PeakFinderModel.Load(10, 10, new FaiParams(), null)).Message);
-            Assert.Contains("fai.mask_path", Assert.Throws<FileNotFoundException>(() =>
+            Assert.Contains("fai.mask_path", Assert.Throws<ReferenceImageException>(() =>
                 PeakFinderModel.Load(10, 10, new FaiParams { MaskPath = $"{dir}/none.npy" }, Synthetic.Geometry)).Message);
         }
         finally

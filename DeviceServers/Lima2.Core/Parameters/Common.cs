@@ -49,7 +49,9 @@ public sealed record ArcRoi
 public sealed record ReferenceImage
 {
     public bool Enabled { get; init; }
-    [Description("path of the reference image: .npy (numpy), or a format a registered reader understands (HDF5)")]
+    [Description("the reference image: a .npy file (numpy), or an HDF5 dataset written file.h5:/path/to/dataset " +
+                 "(silx's file.h5::/path/to/dataset also; .h5 .hdf5 .hdf .nxs .cxi) of shape (H, W) or (1, H, W); " +
+                 "any integer, float or bool type. A mask keeps the pixels where it is not 0")]
     public string Path { get; init; } = "";
 }
 

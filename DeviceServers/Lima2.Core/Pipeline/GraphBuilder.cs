@@ -18,7 +18,10 @@ public sealed record GraphParts
     /// <summary>More branches (peak finding, live view, ...), given the geometry of the processed frames.</summary>
     public Func<FrameInfo, IReadOnlyList<FrameConsumer>>? ExtraConsumers { get; init; }
 
-    /// <summary>Readers of the mask, flat-field and background files (.npy built in).</summary>
+    /// <summary>
+    /// Readers of the mask, flat-field and background files (.npy built in; Lima2.Hdf5's
+    /// <c>Hdf5ReferenceImageReader.Images</c> adds HDF5 datasets).
+    /// </summary>
     public ReferenceImages ReferenceImages { get; init; } = ReferenceImages.Default;
 
     /// <summary>
@@ -46,6 +49,7 @@ public static class GraphBuilder
     /// <param name="policy">overload policy of the run</param>
     /// <param name="memoryCapBytes">most bytes of frames the graph holds</param>
     /// <param name="parts">sinks and extra consumers</param>
+    /// <exception cref="ParamsException">a mask, flat field or background cannot be read or has the wrong shape.</exception>
     public static FrameGraph Build(ProcParams proc, FrameInfo input, OverloadPolicy policy, long memoryCapBytes,
         GraphParts? parts = null)
     {
@@ -71,12 +75,12 @@ public static class GraphBuilder
             _ => (new ReferenceImage(), new ReferenceImage(), new ReferenceImage()),
         };
         if (corrections.Item1.Enabled)
-            transforms.Add(new BackgroundTransform(frame, Load(parts, corrections.Item1, "background", frame).Values));
+            transforms.Add(new BackgroundTransform(frame, Load(parts, corrections.Item1, "background", frame)));
         if (corrections.Item2.Enabled)
-            transforms.Add(new FlatfieldTransform(frame, Load(parts, corrections.Item2, "flatfield", frame).Values));
+            transforms.Add(new FlatfieldTransform(frame, Load(parts, corrections.Item2, "flatfield", frame)));
         if (corrections.Item3.Enabled)
         {
-            mask = Load(parts, corrections.Item3, "mask", frame).Values.Select(v => v != 0 ? (byte)1 : (byte)0).ToArray();
+            mask = Load(parts, corrections.Item3, "mask", frame).Select(v => v != 0 ? (byte)1 : (byte)0).ToArray();
             transforms.Add(new MaskTransform(frame, mask));
         }
         if (proc is LegacyProcParams { RoiFlipRot.Enabled: true } legacy)
@@ -136,13 +140,16 @@ public static class GraphBuilder
         _ => [],
     };
 
-    private static (int Width, int Height, double[] Values) Load(GraphParts parts, ReferenceImage image, string what,
-        FrameInfo frame)
+    /// <summary>Reads a correction image; what is wrong with it becomes an error on its <c>path</c> field.</summary>
+    private static double[] Load(GraphParts parts, ReferenceImage image, string what, FrameInfo frame)
     {
-        var loaded = parts.ReferenceImages.Read(image.Path, what);
-        if (loaded.Width != frame.Width || loaded.Height != frame.Height)
-            throw new ArgumentException(
-                $"{what}: {image.Path} is {loaded.Width}x{loaded.Height}, the frames are {frame.Width}x{frame.Height}");
-        return loaded;
+        try
+        {
+            return parts.ReferenceImages.Read(image.Path, what, frame.Width, frame.Height);
+        }
+        catch (ReferenceImageException e)
+        {
+            throw new ParamsException([new ParamsError($"{ProcParamsDocument.Root}.{what}.path", e.Reason)]);
+        }
     }
 }

@@ -197,6 +197,8 @@ internal static unsafe partial class H5
     [LibraryImport(Library)] public static partial nuint H5Tget_size(long type);
     [LibraryImport(Library)] public static partial int H5Tget_class(long type);
     [LibraryImport(Library)] public static partial int H5Tget_sign(long type);
+    [LibraryImport(Library)] public static partial long H5Tget_super(long type);
+    [LibraryImport(Library)] public static partial long H5Tget_native_type(long type, int direction);
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] public static partial long H5Acreate_by_name(long location, string objectName, string attributeName, long type, long space, long acpl, long aapl, long lapl);
     [LibraryImport(Library)] public static partial int H5Awrite(long attribute, long type, void* buffer);
