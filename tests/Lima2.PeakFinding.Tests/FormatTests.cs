@@ -141,7 +141,7 @@ public sealed class FormatTests
             Assert.Equal(19f, c.Dark![19]);
             Assert.Equal(4f, c.Jungfrau!.Gain[20 + 3]);
             Assert.Equal(0.4f, c.Jungfrau.Gain[40 + 3]);
-            Assert.Contains("(4, 5)", Assert.Throws<ArgumentException>(() => Calibration.Load(p, null, 4, 5)).Message);
+            Assert.Contains("(4, 5)", Assert.Throws<ReferenceImageException>(() => Calibration.Load(p, null, 4, 5)).Message);
         }
         finally
         {
