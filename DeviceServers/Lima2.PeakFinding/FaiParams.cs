@@ -98,7 +98,8 @@ public sealed record FaiParams
     [JsonPropertyName("dense_intensity_offset")] public double DenseIntensityOffset { get; init; }
     [JsonPropertyName("dense_pixel_type")] public string? DensePixelType { get; init; }
 
-    /// <summary>Extension: number of radial bins; 0 = one per pixel of the largest radius (ceil(r_max/pixel)).</summary>
+    /// <summary>Extension: number of radial bins; 0 = one per two pixels of the largest radius (ceil(r_max/2·pixel)).
+    /// Bins much wider than the frame's powder rings leave the rings in the picked pixels.</summary>
     [JsonPropertyName("nb_bins")] public int NbBins { get; init; }
 
     /// <summary>Extension: reproduce pyFAI 0.21.3 exactly (σ normalised by Σω, no border/mask rule in picking)

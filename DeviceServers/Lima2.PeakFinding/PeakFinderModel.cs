@@ -64,7 +64,7 @@ public sealed class PeakFinderModel
     /// Builds the model from the SMX parameter blocks as a receiver gets them: the radius map from
     /// <c>fai.radius2d_path</c> (m) or else from <paramref name="geometry"/>; the mask from <c>fai.mask_path</c>
     /// (1 = masked) unless <paramref name="mask"/> is given; the number of bins from <c>fai.nb_bins</c>, else the
-    /// length of <c>fai.radius1d_path</c>, else one per pixel of radius; the calibration arrays of <c>fai</c> and
+    /// length of <c>fai.radius1d_path</c>, else one per two pixels of radius; the calibration arrays of <c>fai</c> and
     /// <c>jfrau</c>. Files are read through <paramref name="images"/> (.npy, plus what is registered, e.g. HDF5).
     /// </summary>
     /// <exception cref="ArgumentException">neither a radius map nor a geometry, or inconsistent shapes.</exception>
@@ -101,7 +101,7 @@ public sealed class PeakFinderModel
         Create(width, height, geometry.RadiusMeters(height, width), mask, fai, calibration, geometry.PixelSize1);
 
     /// <summary>Builds the model from a radius map in m.</summary>
-    /// <param name="pixelSize">m, used to choose the default number of bins (one per pixel of radius).</param>
+    /// <param name="pixelSize">m, used to choose the default number of bins (one per two pixels of radius).</param>
     public static PeakFinderModel Create(int width, int height, double[] radius, byte[]? mask, FaiParams fai, Calibration? calibration, double pixelSize)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
@@ -135,7 +135,7 @@ public sealed class PeakFinderModel
             throw new ArgumentException("the mask excludes every pixel: nothing to process");
         model.Mask = m;
 
-        var bins = fai.NbBins > 0 ? fai.NbBins : Math.Max(1, (int)Math.Ceiling(rmax / pixelSize));
+        var bins = fai.NbBins > 0 ? fai.NbBins : DefaultBins(rmax, pixelSize);
         var rmaxEdge = rmax * (1 + Math.Pow(2, -23));
         var delta = (rmaxEdge - rmin) / bins;
         model.NbBins = bins;
@@ -179,6 +179,15 @@ public sealed class PeakFinderModel
         model.Omega = CombinedOmega(n, fai, calibration, m);
         return model;
     }
+
+    /// <summary>
+    /// Bins two pixels of radius wide. One-pixel bins near the beam centre hold so few pixels that a bright Bragg
+    /// peak there makes most of a bin: the first mean is then so high that sigma clipping rejects every pixel, the
+    /// bin's background becomes 0 and its whole ring is picked (pyFAI does the same with such bins). Two-pixel bins
+    /// hold twice the pixels and still follow powder rings a few pixels wide, which much wider bins average away
+    /// (their pixels are then picked as peaks); for a large detector this is close to pyFAI's command-line default of 800 bins.
+    /// </summary>
+    private static int DefaultBins(double rmax, double pixelSize) => Math.Max(1, (int)Math.Ceiling(rmax / (2 * pixelSize)));
 
     private static float[] CombinedOmega(int n, FaiParams fai, Calibration c, byte[] mask)
     {
