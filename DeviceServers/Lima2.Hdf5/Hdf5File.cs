@@ -121,6 +121,28 @@ public sealed unsafe class Hdf5File : IDisposable
         }
     }
 
+    /// <summary>A scalar variable-length UTF-8 string dataset (h5py reads it as <c>bytes</c>, NeXus as a string field).</summary>
+    public void WriteString(string path, string value)
+    {
+        H5.Enter();
+        using var type = new TypeHandle(H5.H5Tcopy(H5.StringType), "H5Tcopy");
+        H5.Check(H5.H5Tset_size(type.Id, H5.VariableSize), "H5Tset_size");
+        H5.Check(H5.H5Tset_cset(type.Id, H5.CharsetUtf8), "H5Tset_cset");
+        using var space = new SpaceHandle(H5.H5Screate(H5.ScalarSpace), "H5Screate");
+        using var lcpl = IntermediateGroups();
+        using var dataset = new DatasetHandle(H5.H5Dcreate2(Id, path, type.Id, space.Id, lcpl.Id, H5.Default, H5.Default),
+            $"{Path}: create dataset {path}");
+        var text = Marshal.StringToCoTaskMemUTF8(value);
+        try
+        {
+            H5.Check(H5.H5Dwrite(dataset.Id, type.Id, H5.Default, H5.Default, H5.Default, &text), $"{Path}: write {path}");
+        }
+        finally
+        {
+            Marshal.FreeCoTaskMem(text);
+        }
+    }
+
     /// <summary>A soft link <paramref name="linkPath"/> → <paramref name="target"/> (parents created).</summary>
     public void CreateSoftLink(string target, string linkPath)
     {

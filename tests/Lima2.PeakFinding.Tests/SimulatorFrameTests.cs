@@ -23,8 +23,8 @@ public sealed class SimulatorFrameTests
     /// <summary>What the SMX pipeline assumes for simulator frames (Lima2.Server's PeakFindingNode.SimulatorGeometry).</summary>
     private static Geometry SimulatorGeometry(FrameInfo frame)
     {
-        const double pixel = 75e-6;
-        return new Geometry(0.12, frame.Height / 2.0 * pixel, frame.Width / 2.0 * pixel, 0, 0, 0, pixel, pixel);
+        const double pixel = FrameGenerator.PixelSize;
+        return new Geometry(DiffractionGenerator.Distance, frame.Height / 2.0 * pixel, frame.Width / 2.0 * pixel, 0, 0, 0, pixel, pixel);
     }
 
     [Fact]

@@ -55,7 +55,11 @@ public enum OverloadPolicy
 /// <summary>What a channel knows once its stream has started.</summary>
 /// <param name="Frame">geometry and pixel type of every frame of the stream</param>
 /// <param name="ExpectedFrames">frames this receiver will get, or null when endless or unknown</param>
-public sealed record ChannelStart(FrameInfo Frame, long? ExpectedFrames);
+public sealed record ChannelStart(FrameInfo Frame, long? ExpectedFrames)
+{
+    /// <summary>Detector and exposure facts for the saved files (the HDF5 sinks write them as NXdetector fields).</summary>
+    public DetectorMetadata? Metadata { get; init; }
+}
 
 /// <summary>How a channel's run ended.</summary>
 /// <param name="Delivered">frames handed to the target with SubmitAsync</param>

@@ -28,6 +28,21 @@ public abstract class FrameGenerator : IFrameSource
 
     public long? Count => null;
 
+    /// <summary>The simulated detector's pixel size, m (as a Pilatus/Eiger), written in the files' metadata.</summary>
+    public const double PixelSize = 75e-6;
+
+    /// <summary>Pixels saturate at the pixel type's largest value (integer types); null for float frames.</summary>
+    public long? SaturationValue => Info.PixelType switch
+    {
+        PixelType.Gray8 => byte.MaxValue,
+        PixelType.Gray8s => sbyte.MaxValue,
+        PixelType.Gray16 => ushort.MaxValue,
+        PixelType.Gray16s => short.MaxValue,
+        PixelType.Gray32 => uint.MaxValue,
+        PixelType.Gray32s => int.MaxValue,
+        _ => null,
+    };
+
     public static FrameGenerator Create(GeneratorParams parameters) => parameters.Type switch
     {
         GeneratorType.Gauss => new GaussGenerator(parameters),
@@ -136,9 +151,14 @@ public sealed class GaussGenerator(GeneratorParams parameters) : FrameGenerator(
 /// <summary>
 /// Diffraction-like frames: radial background and powder rings around the beam centre (a radial profile sampled
 /// every 1/16 pixel), Bragg peaks placed at random, then Poisson noise — all seeded by (seed, frame index).
+/// Radii are in pixels: the frames are those of a flat detector facing the beam, <see cref="FrameGenerator.PixelSize"/>
+/// pixels at <see cref="Distance"/> from the sample, the geometry the SMX pipeline assumes for simulator frames.
 /// </summary>
 public sealed class DiffractionGenerator : FrameGenerator
 {
+    /// <summary>Sample-to-detector distance of the simulated set-up, m.</summary>
+    public const double Distance = 0.12;
+
     private const int Oversampling = 16;
     private const int Margin = 8;
     private readonly DiffractionParams _p;

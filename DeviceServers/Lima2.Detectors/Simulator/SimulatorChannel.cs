@@ -68,7 +68,30 @@ public sealed class SimulatorChannel : IDetectorChannel
 
     public ValueTask<ChannelStart> StartAsync(CancellationToken cancellationToken) =>
         ValueTask.FromResult(new ChannelStart(_source.Info,
-            _acq.NbFrames == 0 ? null : Share(_acq.NbFrames, _rank, _receivers)));
+            _acq.NbFrames == 0 ? null : Share(_acq.NbFrames, _rank, _receivers)) { Metadata = Metadata() });
+
+    /// <summary>Exposure times; for generated frames also the simulated detector (for a loader it is unknown).</summary>
+    private DetectorMetadata Metadata()
+    {
+        var metadata = DetectorMetadata.FromAcquisition(_acq);
+        if (_source is not FrameGenerator generator)
+            return metadata;
+        metadata = metadata with
+        {
+            XPixelSize = FrameGenerator.PixelSize,
+            YPixelSize = FrameGenerator.PixelSize,
+            SaturationValue = generator.SaturationValue,
+        };
+        // the generator's centre counts pixel centres from 0; the files count from the first pixel's corner
+        return generator is DiffractionGenerator diffraction
+            ? metadata with
+            {
+                Distance = DiffractionGenerator.Distance,
+                BeamCenterX = diffraction.BeamCenter.X + 0.5,
+                BeamCenterY = diffraction.BeamCenter.Y + 0.5,
+            }
+            : metadata;
+    }
 
     /// <summary>Software (or emulated external) trigger: releases the next nb_frames_per_trigger frames.</summary>
     public void Trigger() => _triggers.Release();

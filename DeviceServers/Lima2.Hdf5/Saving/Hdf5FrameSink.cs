@@ -25,6 +25,7 @@ public sealed class Hdf5FrameSink : IFrameSink
     private readonly ChunkFilter _filter;
     private readonly int _parallelism;
     private readonly int _zipLevel;
+    private readonly DetectorMetadata? _metadata;
     private readonly long? _expectedFrames;
     private readonly FramePool? _chunks;
     private readonly Queue<Pending> _pending = new();
@@ -48,6 +49,7 @@ public sealed class Hdf5FrameSink : IFrameSink
         _filter = Filter(saving);
         _parallelism = Math.Max(1, options.Parallelism);
         _zipLevel = options.ZipLevel;
+        _metadata = options.Metadata;
         _expectedFrames = options.ExpectedFrames;
         if (ChunkBytes(_filter, frame) is var bound and > 0)
             _chunks = new FramePool(bound, (long)bound * ChunkBuffers(options));
@@ -211,6 +213,8 @@ public sealed class Hdf5FrameSink : IFrameSink
         try
         {
             NexusLayout.CreateGroups(file, _saving);
+            if (_metadata is not null)
+                NexusLayout.WriteDetectorMetadata(file, _saving, _metadata);
             _dataset = file.CreateFrameDataset(_datasetPath, _frame, _filter);
             NexusLayout.Link(file, _saving);
         }
@@ -267,4 +271,5 @@ public sealed class Hdf5FrameSink : IFrameSink
 /// <param name="Parallelism">frames compressed at once (bounded: one chunk buffer each)</param>
 /// <param name="ZipLevel">zlib level for compression zip (1 fastest … 9 smallest)</param>
 /// <param name="ExpectedFrames">frames this receiver should get, when known: the last file is sized for them</param>
-public sealed record SinkOptions(int Parallelism = 2, int ZipLevel = 1, long? ExpectedFrames = null);
+/// <param name="Metadata">detector and exposure facts written in every file (the channel's <c>ChannelStart.Metadata</c>)</param>
+public sealed record SinkOptions(int Parallelism = 2, int ZipLevel = 1, long? ExpectedFrames = null, DetectorMetadata? Metadata = null);

@@ -34,12 +34,16 @@ public static class MasterFile
     }
 
     /// <summary>Writes the master file; returns its path.</summary>
-    public static string Write(SavingParams saving, SavingRoot root, FrameInfo frame, int receivers, long totalFrames)
+    /// <param name="metadata">the detector facts the receivers' files hold (NXdetector fields), if known</param>
+    public static string Write(SavingParams saving, SavingRoot root, FrameInfo frame, int receivers, long totalFrames,
+        DetectorMetadata? metadata = null)
     {
         var folder = root.ResolveDirectory(saving.BasePath);
         var path = root.ResolveFile(folder, FileName(saving));
         using var file = Hdf5File.Create(path, saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
         NexusLayout.CreateGroups(file, saving);
+        if (metadata is not null)
+            NexusLayout.WriteDetectorMetadata(file, saving, metadata);
         file.CreateVirtualFrameDataset(NexusLayout.DatasetPath(saving), frame, totalFrames, Sources(saving, receivers, totalFrames));
         NexusLayout.Link(file, saving);
         file.Close();

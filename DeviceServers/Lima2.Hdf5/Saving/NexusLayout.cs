@@ -1,3 +1,4 @@
+using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 
 namespace Lima2.Hdf5.Saving;
@@ -45,5 +46,34 @@ public static class NexusLayout
         file.SetAttribute(data, "interpretation", "image");
         file.CreateSoftLink(data, $"/{saving.NxEntryName}/measurement/data");
         file.CreateSoftLink(data, $"/{saving.NxEntryName}/{saving.NxInstrumentName}/{saving.NxDetectorName}/plot/data");
+    }
+
+    /// <summary>
+    /// The NXdetector fields (NXmx) that are known: <c>x_pixel_size</c>, <c>y_pixel_size</c>, <c>distance</c> (m),
+    /// <c>beam_center_x</c>, <c>beam_center_y</c> (pixel), <c>count_time</c>, <c>frame_time</c> (s),
+    /// <c>saturation_value</c>, <c>sensor_material</c>, <c>sensor_thickness</c> (m), each with its <c>@units</c>.
+    /// </summary>
+    public static void WriteDetectorMetadata(Hdf5File file, SavingParams saving, DetectorMetadata metadata)
+    {
+        var detector = $"/{saving.NxEntryName}/{saving.NxInstrumentName}/{saving.NxDetectorName}";
+        void Number(string name, double? value, string units)
+        {
+            if (value is not { } v)
+                return;
+            file.WriteArray<double>($"{detector}/{name}", [v]);
+            file.SetAttribute($"{detector}/{name}", "units", units);
+        }
+        Number("x_pixel_size", metadata.XPixelSize, "m");
+        Number("y_pixel_size", metadata.YPixelSize, "m");
+        Number("distance", metadata.Distance, "m");
+        Number("beam_center_x", metadata.BeamCenterX, "pixel");
+        Number("beam_center_y", metadata.BeamCenterY, "pixel");
+        Number("count_time", metadata.CountTime, "s");
+        Number("frame_time", metadata.FrameTime, "s");
+        Number("sensor_thickness", metadata.SensorThickness, "m");
+        if (metadata.SaturationValue is { } saturation)
+            file.WriteArray<long>($"{detector}/saturation_value", [saturation]);
+        if (metadata.SensorMaterial is { } material)
+            file.WriteString($"{detector}/sensor_material", material);
     }
 }

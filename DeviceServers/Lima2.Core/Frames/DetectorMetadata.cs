@@ -1,0 +1,48 @@
+using Lima2.Core.Parameters;
+
+namespace Lima2.Core.Frames;
+
+/// <summary>
+/// What readers of the saved files (NXmx readers: DIALS/dxtbx, silx) need to know about the detector and the
+/// exposure, as far as the channel knows it; null = unknown, left out of the files.
+/// </summary>
+public sealed record DetectorMetadata
+{
+    /// <summary>Exposure of one frame, s.</summary>
+    public double? CountTime { get; init; }
+
+    /// <summary>Time from one frame's start to the next, s.</summary>
+    public double? FrameTime { get; init; }
+
+    /// <summary>Pixel size along a row (x, columns) and along a column (y, rows), m.</summary>
+    public double? XPixelSize { get; init; }
+
+    /// <inheritdoc cref="XPixelSize"/>
+    public double? YPixelSize { get; init; }
+
+    /// <summary>Sample-to-detector distance, m.</summary>
+    public double? Distance { get; init; }
+
+    /// <summary>Where the direct beam hits the detector, in pixels from the outer corner of the first pixel (the
+    /// centre of pixel (x, y) is at x + 0.5, y + 0.5), as DECTRIS and dxtbx count.</summary>
+    public double? BeamCenterX { get; init; }
+
+    /// <inheritdoc cref="BeamCenterX"/>
+    public double? BeamCenterY { get; init; }
+
+    /// <summary>The smallest count at which a pixel is saturated.</summary>
+    public long? SaturationValue { get; init; }
+
+    /// <summary>e.g. <c>Si</c>, <c>CdTe</c>.</summary>
+    public string? SensorMaterial { get; init; }
+
+    /// <summary>m.</summary>
+    public double? SensorThickness { get; init; }
+
+    /// <summary>count_time and frame_time from <c>acq.expo_time</c> and <c>acq.latency_time</c> (µs).</summary>
+    public static DetectorMetadata FromAcquisition(Acquisition acq) => new()
+    {
+        CountTime = acq.ExpoTime * 1e-6,
+        FrameTime = (acq.ExpoTime + acq.LatencyTime) * 1e-6,
+    };
+}
