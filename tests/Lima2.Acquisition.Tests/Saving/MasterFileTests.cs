@@ -60,4 +60,35 @@ public sealed class MasterFileTests : IDisposable
         var expected = Enumerable.Range(0, 7).SelectMany(g => g % 2 == 0 || g == 1 ? SavingFolder.Bytes(g) : zeros);
         Assert.Equal(expected, view.Data);
     }
+
+    [Theory]
+    [InlineData(new long[] { 5 }, 5)]
+    [InlineData(new long[] { 5, 3 }, 9)]
+    [InlineData(new long[] { 2, 3, 0 }, 8)]
+    public async Task After_an_endless_run_the_master_file_shows_exactly_the_frames_each_receiver_saved(long[] saved, long total)
+    {
+        var root = new SavingRoot(_folder.Root);
+        var receivers = saved.Length;
+        for (var rank = 0; rank < receivers; rank++)
+        {
+            // nb_frames 0: no expected count, the last file holds just what was written
+            await using var sink = new Hdf5FrameSink(_folder.Params(perFile: 2, rank: rank), SavingFolder.Info, root);
+            for (long local = 0; local < saved[rank]; local++)
+            {
+                using var frame = SavingFolder.Frame(rank + local * receivers, local);
+                await sink.WriteAsync(frame, CancellationToken.None);
+            }
+            await sink.CompleteAsync(CancellationToken.None);
+        }
+        Assert.Equal(total, MasterFile.TotalFrames(saved));
+        var master = MasterFile.Write(_folder.Params(perFile: 2), root, SavingFolder.Info, saved);
+
+        var view = H5PyView.Read(master, "/entry_0000/measurement/data");
+        Assert.True(view.Virtual);
+        Assert.Equal(new long[] { total, 10, 24 }, view.Shape);
+        var zeros = new byte[SavingFolder.Info.ByteSize];
+        var expected = Enumerable.Range(0, (int)total)
+            .SelectMany(g => g / receivers < saved[g % receivers] ? SavingFolder.Bytes(g) : zeros);
+        Assert.Equal(expected, view.Data);
+    }
 }
