@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Lima2.Core.Frames;
 
 namespace Lima2.PeakFinding;
 
@@ -39,6 +40,16 @@ public sealed record Geometry(double Distance, double Poni1, double Poni2, doubl
         });
         return r;
     }
+
+    /// <summary>
+    /// The geometry of a flat detector facing the beam, from what its channel knows (<c>ChannelStart.Metadata</c>:
+    /// the simulator's set-up, or a DECTRIS header); null when distance, pixel size or beam centre is unknown. The
+    /// beam centre counts pixels from the first pixel's corner, as pyFAI's PONI does, so PONI = centre × pixel size.
+    /// </summary>
+    public static Geometry? FromMetadata(DetectorMetadata? metadata) =>
+        metadata is { Distance: { } distance, XPixelSize: { } x, YPixelSize: { } y, BeamCenterX: { } cx, BeamCenterY: { } cy }
+            ? new Geometry(distance, cy * y, cx * x, 0, 0, 0, y, x)
+            : null;
 
     /// <summary>Reads a pyFAI PONI file (versions 1 and 2).</summary>
     public static Geometry FromPoniFile(string path)
