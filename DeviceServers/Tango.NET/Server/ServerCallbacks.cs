@@ -20,6 +20,7 @@ internal static unsafe class ServerCallbacks
         State = &State,
         Status = &Status,
         ReadAttr = &ReadAttr,
+        ReadScalar = &ReadScalar,
         WriteAttr = &WriteAttr,
         IsAllowed = &IsAllowed,
         Command = &Command,
@@ -147,10 +148,23 @@ internal static unsafe class ServerCallbacks
             if (qualified is { Quality: not AttrQuality.Valid })
                 ShimErrors.Check(ServerNative.AttrSetQuality(attr, (int)qualified.Quality));
             if (qualified?.Time is { } time)
-            {
-                var us = time.ToUnixTimeMilliseconds() * 1000 + time.Ticks / 10 % 1000;
-                ShimErrors.Check(ServerNative.AttrSetDate(attr, us / 1_000_000, (int)(us % 1_000_000)));
-            }
+                ShimErrors.Check(ServerNative.AttrSetDate(attr, AttrTime.UnixMicroseconds(time)));
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return Report(e, binding.Spec.Name);
+        }
+    }
+
+    // The hot path of numeric scalars (see ScalarReader): nothing here allocates.
+    [UnmanagedCallersOnly]
+    private static int ReadScalar(nint handle, int id, void* slot, TnsReadMeta* meta)
+    {
+        var binding = Registry.Attribute(id);
+        try
+        {
+            binding.Scalar!.Read(Dev(handle), slot, meta);
             return 0;
         }
         catch (Exception e)

@@ -253,6 +253,25 @@ def lifecycle(d, port, admin_name):
     return out
 
 
+def allocations(d):
+    """Managed bytes the serving thread allocated over 10,000 reads of each numeric scalar, and of a string (which
+    allocates: the control that shows the counter sees allocations)."""
+    scalars = ["long_scalar", "double_scalar", "boolean_scalar", "ulong64_scalar", "enum_scalar", "state_scalar",
+               "quality_scalar", "string_scalar"]
+    allocated = lambda: d.read_attribute("thread_allocated_bytes").value
+    for a in scalars:
+        for _ in range(1000):  # the JIT's tiers settle first
+            d.read_attribute(a)
+    time.sleep(0.5)
+    out = {"same thread": [allocated(), allocated(), allocated()]}
+    for a in scalars:
+        before = allocated()
+        for _ in range(10000):
+            d.read_attribute(a)
+        out[a] = allocated() - before
+    return out
+
+
 def kill(port, admin):
     """Kill twice: the second one arrives while the first shutdown runs, or finds the server gone."""
     a = proxy(port, admin)
@@ -270,5 +289,5 @@ if __name__ == "__main__":
         d.set_timeout_millis(5000)
         result = {"roundtrip": lambda: roundtrip(d), "read_only": lambda: read_only(d), "failures": lambda: failures(d),
                   "events": lambda: events(d), "polling": lambda: polling(d, port, sys.argv[4]), "dynamic": lambda: dynamic(d, port),
-                  "lifecycle": lambda: lifecycle(d, port, sys.argv[4])}[check]()
+                  "lifecycle": lambda: lifecycle(d, port, sys.argv[4]), "allocations": lambda: allocations(d)}[check]()
     print("JSON:" + json.dumps(result, default=str))
