@@ -16,7 +16,8 @@ namespace {
 std::vector<char*> g_argv;  // Util::init keeps pointers into argv for the life of the process
 std::atomic<bool> g_shutdown_requested{false};
 
-// In reverse: without a DB, cppTango gives -dlist's devices to the last class, and C# lists the main one first.
+// In reverse: without a DB, cppTango gives -dlist's unprefixed devices to the last class (a `Class::` prefix picks
+// another), and C# lists the main one first.
 void class_factory(Tango::DServer* ds) {
     auto& defs = tns::class_defs();
     for (size_t i = defs.size(); i-- > 0;)
