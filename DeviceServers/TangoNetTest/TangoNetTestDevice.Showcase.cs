@@ -169,7 +169,7 @@ public sealed class TangoNetDynamicDevice : Device
 
     [Attr("label")] public string LabelAttr => Label;
 
-    [Attr("value")] public double Value { get; set; }
+    [Attr("value", Memorized = true)] public double Value { get; set; }
 
     protected override void Init() => State = DevState.On;
 

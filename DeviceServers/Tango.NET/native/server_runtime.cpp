@@ -171,8 +171,19 @@ TNS_API int tns_server_create_device(const char* class_name, const char* device_
             info.server = tg->get_ds_name();
             tg->get_database()->add_device(info);
         }
-        Tango::AutoTangoMonitor sync(cls);
-        *dev = cls->create_one(device_name);
+        tns::TnsDevice* created;
+        long index;
+        {
+            Tango::AutoTangoMonitor sync(cls);
+            created = cls->create_one(device_name);
+            const auto& list = cls->get_device_list();
+            index = static_cast<long>(std::find(list.begin(), list.end(), created) - list.begin());
+        }
+        // cppTango writes memorized values back only to the devices it creates at start-up (and on DevRestart);
+        // a device created later gets them here, as DevRestart does it.
+        if (Tango::Util::_UseDb)
+            cls->set_memorized_values(false, index);
+        *dev = created;
     });
 }
 
