@@ -128,6 +128,35 @@ TNS_API int tns_proxy_write(Proxy* p, const tns_value* in) {
     });
 }
 
+// Writes `count` attributes in one call. When some fail, the error stacks of each (their first description
+// prefixed with the attribute's name) come first, then cppTango's summary.
+TNS_API int tns_proxy_write_many(Proxy* p, const tns_value* values, int32_t count) {
+    return client_call("tns_proxy_write_many", [&] {
+        std::vector<Tango::DeviceAttribute> list(static_cast<size_t>(count));
+        for (int32_t i = 0; i < count; ++i)
+            tns::to_attribute(values[i], list[static_cast<size_t>(i)]);
+        try {
+            p->write_attributes(list);
+        } catch (const Tango::NamedDevFailedList& e) {
+            Tango::DevErrorList all;
+            for (const auto& failed : e.err_list) {
+                for (CORBA::ULong i = 0; i < failed.err_stack.length(); ++i) {
+                    Tango::DevError err = failed.err_stack[i];
+                    if (i == 0)
+                        err.desc = Tango::string_dup((failed.name + ": " + err.desc.in()).c_str());
+                    all.length(all.length() + 1);
+                    all[all.length() - 1] = err;
+                }
+            }
+            for (CORBA::ULong i = 0; i < e.errors.length(); ++i) {
+                all.length(all.length() + 1);
+                all[all.length() - 1] = e.errors[i];
+            }
+            throw Tango::DevFailed(all);
+        }
+    });
+}
+
 // [[name1, name2, ...]]
 TNS_API int tns_proxy_attribute_list(Proxy* p, Table** out) {
     return client_call("tns_proxy_attribute_list", [&] {
