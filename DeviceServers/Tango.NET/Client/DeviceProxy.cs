@@ -218,11 +218,7 @@ public sealed unsafe class DeviceProxy : IDisposable
     {
         using var n = new NativeStrings(name);
         ShimErrors.Check(ClientNative.AttributeQuery(_handle, n[0], out var table));
-        var rows = NativeText.TakeTable(table);
-        var r = rows[0];
-        var info = new AttributeInfo(r[0], (TangoType)Int(r[1]), (AttrDataFormat)Int(r[2]), (AttrWriteType)Int(r[3]),
-            Int(r[4]), Int(r[5]), r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15],
-            (DispLevel)Int(r[16]), r[17], rows[1]);
+        var info = ConfigFrom(NativeText.TakeTable(table));
         _attributes[name] = info;
         return info;
     }
@@ -333,4 +329,13 @@ public sealed unsafe class DeviceProxy : IDisposable
     }
 
     private static int Int(string s) => int.Parse(s, CultureInfo.InvariantCulture);
+
+    /// <summary>An attribute configuration from the shim's table (tns_proxy_attribute_query's layout).</summary>
+    internal static AttributeInfo ConfigFrom(string[][] rows)
+    {
+        var r = rows[0];
+        return new AttributeInfo(r[0], (TangoType)Int(r[1]), (AttrDataFormat)Int(r[2]), (AttrWriteType)Int(r[3]),
+            Int(r[4]), Int(r[5]), r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15],
+            (DispLevel)Int(r[16]), r[17], rows[1]);
+    }
 }

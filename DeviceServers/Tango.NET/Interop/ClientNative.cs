@@ -31,6 +31,7 @@ internal unsafe struct TnsEvent
     public int Ctr;
     public int DataType;
     public nint Value;
+    public nint Config;
 }
 
 /// <summary>A native <c>Tango::DeviceProxy</c>.</summary>

@@ -168,18 +168,19 @@ TNS_API int tns_proxy_attribute_list(Proxy* p, Table** out) {
 // [[name, data_type, data_format, writable, max_dim_x, max_dim_y, description, label, unit, standard_unit,
 //   display_unit, format, min_value, max_value, min_alarm, max_alarm, disp_level, writable_attr_name],
 //  [enum labels...]]
+Table* tns::attribute_config_table(const Tango::AttributeInfoEx& c) {
+    std::unique_ptr<Table> t(single_row({c.name, std::to_string(c.data_type), std::to_string(c.data_format),
+                                         std::to_string(c.writable), std::to_string(c.max_dim_x),
+                                         std::to_string(c.max_dim_y), c.description, c.label, c.unit,
+                                         c.standard_unit, c.display_unit, c.format, c.min_value, c.max_value,
+                                         c.alarms.min_alarm, c.alarms.max_alarm, std::to_string(c.disp_level),
+                                         c.writable_attr_name}));
+    t->rows.push_back(c.enum_labels);
+    return t.release();
+}
+
 TNS_API int tns_proxy_attribute_query(Proxy* p, const char* name, Table** out) {
-    return client_call("tns_proxy_attribute_query", [&] {
-        const auto c = p->attribute_query(name);
-        std::unique_ptr<Table> t(single_row({c.name, std::to_string(c.data_type), std::to_string(c.data_format),
-                                             std::to_string(c.writable), std::to_string(c.max_dim_x),
-                                             std::to_string(c.max_dim_y), c.description, c.label, c.unit,
-                                             c.standard_unit, c.display_unit, c.format, c.min_value, c.max_value,
-                                             c.alarms.min_alarm, c.alarms.max_alarm, std::to_string(c.disp_level),
-                                             c.writable_attr_name}));
-        t->rows.push_back(c.enum_labels);
-        *out = t.release();
-    });
+    return client_call("tns_proxy_attribute_query", [&] { *out = tns::attribute_config_table(p->attribute_query(name)); });
 }
 
 // one row per command: [name, in_type, out_type, in_type_desc, out_type_desc, disp_level]
