@@ -40,10 +40,10 @@ public sealed partial class TangoNetTestDevice
 
     [Attr("polled_counter", DisplayLevel = DispLevel.Expert)] public int PolledCounter => Interlocked.Increment(ref _counter);
 
-    /// <summary>Managed bytes allocated so far by the thread serving this read (omniORB serves a connection on one
-    /// thread): read before and after N reads on one connection, it shows what those reads allocated.</summary>
-    [Attr("thread_allocated_bytes", DisplayLevel = DispLevel.Expert, Unit = "B")]
-    public long ThreadAllocatedBytes => GC.GetAllocatedBytesForCurrentThread();
+    /// <summary>Managed bytes the process has allocated so far (precise): read before and after N reads of an
+    /// attribute on an otherwise idle server, it shows what those reads allocated.</summary>
+    [Attr("allocated_bytes", DisplayLevel = DispLevel.Expert, Unit = "B")]
+    public long AllocatedBytes => GC.GetTotalAllocatedBytes(precise: true);
 
     /// <summary>Allowed only while RUNNING (a refused call says API_CommandNotAllowed).</summary>
     [Command(DisplayLevel = DispLevel.Expert, AllowedStates = [DevState.Running])]

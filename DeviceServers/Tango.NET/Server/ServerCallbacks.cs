@@ -139,6 +139,8 @@ internal static unsafe class ServerCallbacks
                 value = qualified.Boxed;
             if (value is ISharedImage shared)
                 SetShared(attr, binding, shared);
+            else if (value is string text && binding.Shape == ValueShape.Scalar)
+                SetString(attr, text);
             else
             {
                 using var pinned = PinnedValue.Create(value, binding.Spec.Type, binding.Shape);
@@ -170,6 +172,20 @@ internal static unsafe class ServerCallbacks
         catch (Exception e)
         {
             return Report(e, binding.Spec.Name);
+        }
+    }
+
+    // A scalar string goes through a stack buffer (cppTango copies it): nothing allocated per read.
+    private static void SetString(nint attr, string text)
+    {
+        var size = checked((int)NativeText.Size(text));
+        Span<byte> buffer = size <= 1024 ? stackalloc byte[size] : new byte[size];
+        fixed (byte* p = buffer)
+        {
+            NativeText.Write(text, p);
+            var one = p;
+            var data = new TnsData { Type = (int)TangoType.DevString, Str = &one, StrLen = 1 };
+            ShimErrors.Check(ServerNative.AttrSetValue(attr, &data, 1, 0));
         }
     }
 

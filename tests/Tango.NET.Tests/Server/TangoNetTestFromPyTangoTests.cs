@@ -136,16 +136,15 @@ public sealed class TangoNetTestFromPyTangoTests(TangoNetTestServer server) : IC
     }
 
     [Fact]
-    public void Reading_a_numeric_scalar_or_an_image_allocates_nothing_in_the_server()
+    public void Reading_a_scalar_or_an_image_allocates_nothing_in_the_server()
     {
         var result = server.Check("allocations");
-        // one connection is served by one thread: its counter never goes back
-        var counter = result.GetProperty("same thread").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-        Assert.Equal(counter.Order(), counter);
+        // bytes per read, process-wide: any allocation per read is at least an object header (16 bytes), so less
+        // than one byte per read leaves room only for the runtime's own occasional allocations
         foreach (var name in new[] { "long_scalar", "double_scalar", "boolean_scalar", "ulong64_scalar", "enum_scalar",
-                     "state_scalar", "quality_scalar", "ushort_image_ro", "long_image_ro" })
-            Assert.True(result.GetProperty(name).GetInt64() == 0, $"{name}: {result.GetProperty(name).GetInt64()} bytes allocated");
-        // the counter does see what a read allocates (a string is marshalled through managed memory)
-        Assert.True(result.GetProperty("string_scalar").GetInt64() >= 10_000, result.GetProperty("string_scalar").ToString());
+                     "state_scalar", "quality_scalar", "string_scalar", "ushort_image_ro", "long_image_ro" })
+            Assert.True(result.GetProperty(name).GetDouble() < 1, $"{name}: {result.GetProperty(name).GetDouble()} bytes per read");
+        // the counter does see what a read allocates (a string spectrum is marshalled through a managed holder)
+        Assert.True(result.GetProperty("string_spectrum_ro").GetDouble() >= 16, result.GetProperty("string_spectrum_ro").ToString());
     }
 }
