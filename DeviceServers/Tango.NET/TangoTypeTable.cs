@@ -48,6 +48,9 @@ internal static class TangoTypeTable
     public static int Size(TangoType element) =>
         ByElement.TryGetValue(element, out var row) && row.Size > 0 ? row.Size : throw Unsupported(element, "is not a number");
 
+    /// <summary>Whether <paramref name="element"/> is held as a number (bool, DevState and DevEnum included).</summary>
+    public static bool IsNumber(TangoType element) => ByElement.TryGetValue(element, out var row) && row.Size > 0;
+
     /// <summary>The DevVar*Array command type of an element type.</summary>
     public static bool TryArrayOf(TangoType element, out TangoType array)
     {

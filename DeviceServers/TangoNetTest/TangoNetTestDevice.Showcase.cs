@@ -40,6 +40,11 @@ public sealed partial class TangoNetTestDevice
 
     [Attr("polled_counter", DisplayLevel = DispLevel.Expert)] public int PolledCounter => Interlocked.Increment(ref _counter);
 
+    /// <summary>Managed bytes the process has allocated so far (precise): read before and after N reads of an
+    /// attribute on an otherwise idle server, it shows what those reads allocated.</summary>
+    [Attr("allocated_bytes", DisplayLevel = DispLevel.Expert, Unit = "B")]
+    public long AllocatedBytes => GC.GetTotalAllocatedBytes(precise: true);
+
     /// <summary>Allowed only while RUNNING (a refused call says API_CommandNotAllowed).</summary>
     [Command(DisplayLevel = DispLevel.Expert, AllowedStates = [DevState.Running])]
     public void OnlyWhenRunning() { }
@@ -164,7 +169,7 @@ public sealed class TangoNetDynamicDevice : Device
 
     [Attr("label")] public string LabelAttr => Label;
 
-    [Attr("value")] public double Value { get; set; }
+    [Attr("value", Memorized = true)] public double Value { get; set; }
 
     protected override void Init() => State = DevState.On;
 

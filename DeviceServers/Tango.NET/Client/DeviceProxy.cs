@@ -80,7 +80,9 @@ public sealed unsafe class DeviceProxy : IDisposable
 
     /// <summary>Runs a command. The argument is converted to the command's input type (an int to DevShort, an
     /// int[] to DevVarDoubleArray, ...); the result is a scalar, an array, <see cref="LongStringArray"/>,
-    /// <see cref="DoubleStringArray"/>, <see cref="DevEncoded"/>, or null for DevVoid.</summary>
+    /// <see cref="DoubleStringArray"/>, <see cref="DevEncoded"/>, or null for DevVoid. DevVarStateArray is not a
+    /// command type in cppTango 9.3.4 (DeviceData has no operators for it, servers cannot declare such commands):
+    /// it fails with TangoNet_UnsupportedType.</summary>
     public object? Command(string name, object? argument = null)
     {
         nint values = 0;
@@ -176,6 +178,31 @@ public sealed unsafe class DeviceProxy : IDisposable
             d => ClientNative.Write(_handle, d)));
     }
 
+    /// <summary>Writes several attributes in one call (cppTango's write_attributes), each converted like
+    /// <see cref="Write{T}"/>. When some fail, the exception holds each one's errors, named, then the summary.</summary>
+    public void WriteAttributes(IEnumerable<KeyValuePair<string, object>> values)
+    {
+        var list = values.Select(v => (Value: v.Value, Config: _attributes.TryGetValue(v.Key, out var c) ? c : GetAttributeConfig(v.Key)))
+            .ToArray();
+        var laid = new TnsValue[list.Length];
+        // each value stays pinned (or in native memory) while the next ones are laid out inside its callback
+        int Lay(int i)
+        {
+            if (i == list.Length)
+            {
+                fixed (TnsValue* all = laid)
+                    return ClientNative.WriteMany(_handle, all, laid.Length);
+            }
+            var (value, config) = list[i];
+            return ValueCodec.WithAttributeValue(config.Name, value, config.DataType, config.DataFormat, d =>
+            {
+                laid[i] = *d;
+                return Lay(i + 1);
+            });
+        }
+        ShimErrors.Check(Lay(0));
+    }
+
     public Task WriteAsync<T>(string name, T value, CancellationToken cancellation = default)
         where T : notnull =>
         OnOwnThread(() =>
@@ -191,11 +218,7 @@ public sealed unsafe class DeviceProxy : IDisposable
     {
         using var n = new NativeStrings(name);
         ShimErrors.Check(ClientNative.AttributeQuery(_handle, n[0], out var table));
-        var rows = NativeText.TakeTable(table);
-        var r = rows[0];
-        var info = new AttributeInfo(r[0], (TangoType)Int(r[1]), (AttrDataFormat)Int(r[2]), (AttrWriteType)Int(r[3]),
-            Int(r[4]), Int(r[5]), r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15],
-            (DispLevel)Int(r[16]), r[17], rows[1]);
+        var info = ConfigFrom(NativeText.TakeTable(table));
         _attributes[name] = info;
         return info;
     }
@@ -306,4 +329,13 @@ public sealed unsafe class DeviceProxy : IDisposable
     }
 
     private static int Int(string s) => int.Parse(s, CultureInfo.InvariantCulture);
+
+    /// <summary>An attribute configuration from the shim's table (tns_proxy_attribute_query's layout).</summary>
+    internal static AttributeInfo ConfigFrom(string[][] rows)
+    {
+        var r = rows[0];
+        return new AttributeInfo(r[0], (TangoType)Int(r[1]), (AttrDataFormat)Int(r[2]), (AttrWriteType)Int(r[3]),
+            Int(r[4]), Int(r[5]), r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15],
+            (DispLevel)Int(r[16]), r[17], rows[1]);
+    }
 }

@@ -8,7 +8,7 @@ namespace Tango.Client;
 public sealed class EventData
 {
     internal EventData(string deviceName, string attributeName, string eventName, EventType type,
-        DevFailedException? error, DeviceAttribute? value, int counter, TangoType dataType)
+        DevFailedException? error, DeviceAttribute? value, int counter, TangoType dataType, AttributeInfo? config)
     {
         DeviceName = deviceName;
         AttributeName = attributeName;
@@ -18,6 +18,7 @@ public sealed class EventData
         Value = value;
         Counter = counter;
         DataType = dataType;
+        Config = config;
     }
 
     public string DeviceName { get; }
@@ -25,7 +26,8 @@ public sealed class EventData
     /// <summary>The attribute as cppTango names it in events (a full <c>tango://…/attr</c> name).</summary>
     public string AttributeName { get; }
 
-    /// <summary>cppTango's event name: <c>change</c>, <c>periodic</c>, <c>archive</c>, <c>user_event</c>, <c>data_ready</c>.</summary>
+    /// <summary>cppTango's event name: <c>change</c>, <c>periodic</c>, <c>archive</c>, <c>user_event</c>,
+    /// <c>attr_conf</c>, <c>data_ready</c>.</summary>
     public string EventName { get; }
 
     public EventType Type { get; }
@@ -43,6 +45,9 @@ public sealed class EventData
 
     /// <summary>Data-ready events: the attribute's data type.</summary>
     public TangoType DataType { get; }
+
+    /// <summary>Attribute configuration events: the new configuration.</summary>
+    public AttributeInfo? Config { get; }
 }
 
 /// <summary>A live subscription; the native callback reaches it through a GCHandle.</summary>
@@ -87,8 +92,9 @@ internal sealed unsafe class EventSubscription(DeviceProxy proxy, EventType type
     {
         var error = ev->Err != 0 ? ShimErrors.Last() : null;
         var value = ev->Value != 0 ? ReadValue(ev->Value) : null;
+        var config = ev->Config != 0 ? DeviceProxy.ConfigFrom(NativeText.ReadTable(ev->Config)) : null;
         callback(new EventData(NativeText.Read(ev->Device), NativeText.Read(ev->AttrName), NativeText.Read(ev->Event),
-            type, error, value, ev->Ctr, (TangoType)ev->DataType));
+            type, error, value, ev->Ctr, (TangoType)ev->DataType, config));
     }
 
     // The event's value holder belongs to the shim and lives until the callback returns.

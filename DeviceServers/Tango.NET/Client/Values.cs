@@ -23,6 +23,8 @@ public enum EventType
     Periodic = 2,
     Archive = 3,
     User = 4,
+    /// <summary>The attribute's configuration, when a client or the server changes it (<see cref="EventData.Config"/>).</summary>
+    AttrConf = 5,
     DataReady = 6,
 }
 

@@ -31,6 +31,7 @@ internal unsafe struct TnsEvent
     public int Ctr;
     public int DataType;
     public nint Value;
+    public nint Config;
 }
 
 /// <summary>A native <c>Tango::DeviceProxy</c>.</summary>
@@ -72,6 +73,7 @@ internal static unsafe partial class ClientNative
     [LibraryImport(Lib, EntryPoint = "tns_proxy_command")] internal static partial int Command(ProxyHandle p, byte* name, TnsValue* arg, out nint values);
     [LibraryImport(Lib, EntryPoint = "tns_proxy_read")] internal static partial int Read(ProxyHandle p, byte** names, int count, out nint values);
     [LibraryImport(Lib, EntryPoint = "tns_proxy_write")] internal static partial int Write(ProxyHandle p, TnsValue* value);
+    [LibraryImport(Lib, EntryPoint = "tns_proxy_write_many")] internal static partial int WriteMany(ProxyHandle p, TnsValue* values, int count);
     [LibraryImport(Lib, EntryPoint = "tns_proxy_attribute_list")] internal static partial int AttributeList(ProxyHandle p, out nint table);
     [LibraryImport(Lib, EntryPoint = "tns_proxy_attribute_query")] internal static partial int AttributeQuery(ProxyHandle p, byte* name, out nint table);
     [LibraryImport(Lib, EntryPoint = "tns_proxy_command_query")] internal static partial int CommandQuery(ProxyHandle p, out nint table);

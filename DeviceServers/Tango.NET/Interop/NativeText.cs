@@ -39,19 +39,25 @@ internal static unsafe class NativeText
     {
         try
         {
-            var rows = new string[ClientNative.TableRows(table)][];
-            for (var r = 0; r < rows.Length; r++)
-            {
-                rows[r] = new string[ClientNative.TableCols(table, r)];
-                for (var c = 0; c < rows[r].Length; c++)
-                    rows[r][c] = Read(ClientNative.TableCell(table, r, c));
-            }
-            return rows;
+            return ReadTable(table);
         }
         finally
         {
             ClientNative.TableFree(table);
         }
+    }
+
+    /// <summary>Reads a shim table that the shim keeps.</summary>
+    internal static string[][] ReadTable(nint table)
+    {
+        var rows = new string[ClientNative.TableRows(table)][];
+        for (var r = 0; r < rows.Length; r++)
+        {
+            rows[r] = new string[ClientNative.TableCols(table, r)];
+            for (var c = 0; c < rows[r].Length; c++)
+                rows[r][c] = Read(ClientNative.TableCell(table, r, c));
+        }
+        return rows;
     }
 }
 

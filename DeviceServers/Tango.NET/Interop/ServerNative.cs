@@ -35,6 +35,7 @@ internal unsafe struct TnsAttrDesc
     public int ArchiveEvent;
     public int DataReadyEvent;
     public int PollingPeriod;
+    public int ScalarSlot;
     public int PropCount;
     public byte** Props;
     public int EnumLabelCount;
@@ -57,6 +58,15 @@ internal unsafe struct TnsCmdDesc
     public byte* OutDesc;
 }
 
+/// <summary>A scalar read's quality and time beside its value (see native/server.hpp).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct TnsReadMeta
+{
+    public int Quality;
+    public int HasTime;
+    public long TimeUs;
+}
+
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct TnsCallbacks
 {
@@ -67,6 +77,7 @@ internal unsafe struct TnsCallbacks
     public delegate* unmanaged<nint, int*, int> State;
     public delegate* unmanaged<nint, int> Status;
     public delegate* unmanaged<nint, int, nint, int> ReadAttr;
+    public delegate* unmanaged<nint, int, void*, TnsReadMeta*, int> ReadScalar;
     public delegate* unmanaged<nint, int, nint, int> WriteAttr;
     public delegate* unmanaged<nint, int, int, int*, int> IsAllowed;
     public delegate* unmanaged<nint, int, TnsData*, nint, int> Command;
@@ -138,7 +149,7 @@ internal static unsafe partial class ServerNative
     internal static partial int AttrSetQuality(nint attr, int quality);
 
     [LibraryImport(Lib, EntryPoint = "tns_attr_set_date")]
-    internal static partial int AttrSetDate(nint attr, long seconds, int microseconds);
+    internal static partial int AttrSetDate(nint attr, long unixMicroseconds);
 
     [LibraryImport(Lib, EntryPoint = "tns_wattr_get_value")]
     internal static partial int WAttrGetValue(nint wattr, TnsData* data, long* dimX, long* dimY);

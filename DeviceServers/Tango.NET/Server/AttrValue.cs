@@ -17,3 +17,9 @@ public readonly record struct AttrValue<T>(T Value, AttrQuality Quality = AttrQu
 {
     object? IAttrValue.Boxed => Value;
 }
+
+internal static class AttrTime
+{
+    /// <summary>Microseconds since the Unix epoch, as the shim's set_date takes them.</summary>
+    public static long UnixMicroseconds(DateTimeOffset time) => (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+}

@@ -5,15 +5,37 @@ using Tango.Interop;
 namespace Tango.Server;
 
 /// <summary>An attribute and the code behind it. <see cref="Id"/> is what the native side calls back with.</summary>
-internal sealed class AttrBinding(AttributeSpec spec, Func<Device, object?>? read, Action<Device, object?>? write,
-    Func<Device, bool>? allowed)
+internal sealed class AttrBinding
 {
+    /// <summary>A binding whose reads evaluate <paramref name="value"/>, the expression of the attribute's C# value
+    /// read from the device parameter it is given (null: write-only).</summary>
+    public AttrBinding(AttributeSpec spec, Func<ParameterExpression, Expression>? value, Action<Device, object?>? write,
+        Func<Device, bool>? allowed)
+    {
+        Spec = spec;
+        Write = write;
+        Allowed = allowed;
+        Shape = TypeMap.Shape(spec.Format);
+        if (value is null)
+            return;
+        if (ScalarReader.Serves(spec))
+        {
+            Scalar = ScalarReader.Create(spec, value);
+            return;
+        }
+        var d = Expression.Parameter(typeof(Device));
+        Read = Expression.Lambda<Func<Device, object?>>(Expression.Convert(value(d), typeof(object)), d).Compile();
+    }
+
     public int Id { get; set; }
-    public AttributeSpec Spec { get; } = spec;
-    public Func<Device, object?>? Read { get; } = read;
-    public Action<Device, object?>? Write { get; } = write;
-    public Func<Device, bool>? Allowed { get; } = allowed;
-    public ValueShape Shape { get; } = TypeMap.Shape(spec.Format);
+    public AttributeSpec Spec { get; }
+    /// <summary>Numeric scalars: the reader of the value slot.</summary>
+    public ScalarReader? Scalar { get; }
+    /// <summary>Every other readable attribute: the value, boxed.</summary>
+    public Func<Device, object?>? Read { get; }
+    public Action<Device, object?>? Write { get; }
+    public Func<Device, bool>? Allowed { get; }
+    public ValueShape Shape { get; }
 
     /// <summary>Calls <paramref name="register"/> with the native description of this attribute.</summary>
     public unsafe int Describe(Func<nint, int> register)
@@ -37,6 +59,7 @@ internal sealed class AttrBinding(AttributeSpec spec, Func<Device, object?>? rea
             ArchiveEvent = Spec.PushArchiveEvent ? Spec.CheckArchiveCriteria ? 2 : 1 : 0,
             DataReadyEvent = Spec.DataReadyEvent ? 1 : 0,
             PollingPeriod = Spec.PollingPeriod,
+            ScalarSlot = Scalar is null ? 0 : 1,
             PropCount = Spec.Properties.Count,
             Props = arena.Strs(props),
             EnumLabelCount = Spec.EnumLabels.Count,
@@ -73,7 +96,8 @@ internal sealed class ClassBinding
         var attributes = new Dictionary<string, AttrBinding>(StringComparer.OrdinalIgnoreCase);
         foreach (var (a, p) in spec.Attributes)
         {
-            var read = a.Access == AttrWriteType.Write ? null : Getter(t, p);
+            Func<ParameterExpression, Expression>? read = a.Access == AttrWriteType.Write ? null
+                : d => Expression.Property(Expression.Convert(d, t), p);
             var write = a.Access is AttrWriteType.Read or AttrWriteType.ReadWithWrite ? null : Setter(t, p);
             attributes.Add(a.Name, Registry.Add(new AttrBinding(a, read, write, Allowed(spec, a.Name))));
         }
@@ -90,13 +114,6 @@ internal sealed class ClassBinding
             return null;
         var d = Expression.Parameter(typeof(Device));
         return Expression.Lambda<Func<Device, bool>>(Expression.Call(Expression.Convert(d, spec.DeviceType), m), d).Compile();
-    }
-
-    private static Func<Device, object?> Getter(Type t, PropertyInfo p)
-    {
-        var d = Expression.Parameter(typeof(Device));
-        var body = Expression.Convert(Expression.Property(Expression.Convert(d, t), p), typeof(object));
-        return Expression.Lambda<Func<Device, object?>>(body, d).Compile();
     }
 
     private static Action<Device, object?> Setter(Type t, PropertyInfo p)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Linq.Expressions;
 using Tango.Interop;
 
 namespace Tango.Server;
@@ -123,7 +124,7 @@ public abstract class Device
     public unsafe void AddAttribute<T>(string name, Func<T> read, Action<T>? write = null, AttrAttribute? options = null)
     {
         var spec = AttributeSpec.Create(name, typeof(T), true, write is not null, options);
-        var binding = Registry.Add(new AttrBinding(spec, _ => read(),
+        var binding = Registry.Add(new AttrBinding(spec, _ => Expression.Invoke(Expression.Constant(read)),
             write is null ? null : (_, v) => write((T)v!), null));
         WithNative(dev => binding.Describe(desc => ServerNative.DevAddAttr(dev, (TnsAttrDesc*)desc)));
         lock (_dynamic)

@@ -20,6 +20,7 @@ internal static unsafe class ServerCallbacks
         State = &State,
         Status = &Status,
         ReadAttr = &ReadAttr,
+        ReadScalar = &ReadScalar,
         WriteAttr = &WriteAttr,
         IsAllowed = &IsAllowed,
         Command = &Command,
@@ -138,6 +139,8 @@ internal static unsafe class ServerCallbacks
                 value = qualified.Boxed;
             if (value is ISharedImage shared)
                 SetShared(attr, binding, shared);
+            else if (value is string text && binding.Shape == ValueShape.Scalar)
+                SetString(attr, text);
             else
             {
                 using var pinned = PinnedValue.Create(value, binding.Spec.Type, binding.Shape);
@@ -147,15 +150,42 @@ internal static unsafe class ServerCallbacks
             if (qualified is { Quality: not AttrQuality.Valid })
                 ShimErrors.Check(ServerNative.AttrSetQuality(attr, (int)qualified.Quality));
             if (qualified?.Time is { } time)
-            {
-                var us = time.ToUnixTimeMilliseconds() * 1000 + time.Ticks / 10 % 1000;
-                ShimErrors.Check(ServerNative.AttrSetDate(attr, us / 1_000_000, (int)(us % 1_000_000)));
-            }
+                ShimErrors.Check(ServerNative.AttrSetDate(attr, AttrTime.UnixMicroseconds(time)));
             return 0;
         }
         catch (Exception e)
         {
             return Report(e, binding.Spec.Name);
+        }
+    }
+
+    // The hot path of numeric scalars (see ScalarReader): nothing here allocates.
+    [UnmanagedCallersOnly]
+    private static int ReadScalar(nint handle, int id, void* slot, TnsReadMeta* meta)
+    {
+        var binding = Registry.Attribute(id);
+        try
+        {
+            binding.Scalar!.Read(Dev(handle), slot, meta);
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return Report(e, binding.Spec.Name);
+        }
+    }
+
+    // A scalar string goes through a stack buffer (cppTango copies it): nothing allocated per read.
+    private static void SetString(nint attr, string text)
+    {
+        var size = checked((int)NativeText.Size(text));
+        Span<byte> buffer = size <= 1024 ? stackalloc byte[size] : new byte[size];
+        fixed (byte* p = buffer)
+        {
+            NativeText.Write(text, p);
+            var one = p;
+            var data = new TnsData { Type = (int)TangoType.DevString, Str = &one, StrLen = 1 };
+            ShimErrors.Check(ServerNative.AttrSetValue(attr, &data, 1, 0));
         }
     }
 

@@ -92,7 +92,7 @@ internal unsafe struct PinnedValue : IDisposable
                     throw new ArgumentException($"expected {expected.Name} elements for {element}, got {actual.Name}");
                 (DimX, DimY) = array.Rank == 2 ? (array.GetLength(1), array.GetLength(0)) : (array.Length, 0L);
                 if (element == TangoType.DevString)
-                    SetStrings(array.Cast<string>().ToArray());
+                    SetStrings(array as string[] ?? array.Cast<string>().ToArray());
                 else
                     Pin(array);
                 break;

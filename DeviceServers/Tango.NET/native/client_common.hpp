@@ -57,6 +57,9 @@ struct Table {
     std::vector<std::vector<std::string>> rows;
 };
 
+// An attribute's configuration as the table tns_proxy_attribute_query returns (client_proxy.cpp).
+Table* attribute_config_table(const Tango::AttributeInfoEx& c);
+
 void from_attribute(Tango::DeviceAttribute& da, Value& v);
 void from_device_data(const std::shared_ptr<Tango::DeviceData>& dd, Value& v);
 Tango::DeviceData to_device_data(const tns_value& in);

@@ -10,6 +10,7 @@ extern "C" struct tns_event {
     int32_t ctr;               // data ready: the counter the server pushed
     int32_t data_type;         // data ready: the attribute's data type
     const tns::Values* value;  // attribute events without error: one value; else NULL
+    const tns::Table* config;  // attribute configuration events without error: the configuration; else NULL
 };
 
 typedef void (*tns_event_fn)(intptr_t user, const tns_event* ev);
@@ -21,20 +22,32 @@ public:
     Forwarder(tns_event_fn fn, intptr_t user) : fn_(fn), user_(user) {}
 
     void push_event(Tango::EventData* e) override {
-        deliver(e, [&](tns_event& ev, tns::Values& values) {
+        deliver(e, [&](tns_event& ev, Held& held) {
             if (e->err) {
                 tns::set_errors(Tango::DevFailed(e->errors));
                 ev.err = 1;
             } else if (e->attr_value != nullptr) {
-                values.items.resize(1);
-                tns::from_attribute(*e->attr_value, values.items[0]);
-                ev.value = &values;
+                held.values.items.resize(1);
+                tns::from_attribute(*e->attr_value, held.values.items[0]);
+                ev.value = &held.values;
+            }
+        });
+    }
+
+    void push_event(Tango::AttrConfEventData* e) override {
+        deliver(e, [&](tns_event& ev, Held& held) {
+            if (e->err) {
+                tns::set_errors(Tango::DevFailed(e->errors));
+                ev.err = 1;
+            } else if (e->attr_conf != nullptr) {
+                held.config.reset(tns::attribute_config_table(*e->attr_conf));
+                ev.config = held.config.get();
             }
         });
     }
 
     void push_event(Tango::DataReadyEventData* e) override {
-        deliver(e, [&](tns_event& ev, tns::Values&) {
+        deliver(e, [&](tns_event& ev, Held&) {
             if (e->err) {
                 tns::set_errors(Tango::DevFailed(e->errors));
                 ev.err = 1;
@@ -45,17 +58,23 @@ public:
     }
 
 private:
+    // What an event points to, until the C# callback has returned.
+    struct Held {
+        tns::Values values;
+        std::unique_ptr<tns::Table> config;
+    };
+
     // Fills the event with fill(); a conversion failure is delivered as an error event instead.
     template <typename E, typename F>
     void deliver(E* e, F&& fill) noexcept {
         std::string device, attr, event;
         tns_event ev{};
-        tns::Values values;
+        Held held;
         const int rc = tns::guarded("event callback", [&] {
             device = e->device ? e->device->dev_name() : "";
             attr = e->attr_name;
             event = e->event;
-            fill(ev, values);
+            fill(ev, held);
         });
         if (rc != 0) {
             ev = tns_event{};
@@ -73,7 +92,7 @@ private:
 
 }  // namespace
 
-// event_type: Tango::EventType (0 CHANGE, 2 PERIODIC, 3 ARCHIVE, 4 USER, 6 DATA_READY). The callback may run
+// event_type: Tango::EventType (0 CHANGE, 2 PERIODIC, 3 ARCHIVE, 4 USER, 5 ATTR_CONF, 6 DATA_READY). The callback may run
 // before this returns (the first value is pushed synchronously). *handle is passed back to tns_proxy_unsubscribe.
 TNS_API int tns_proxy_subscribe(Tango::DeviceProxy* p, const char* attr, int32_t event_type, int32_t stateless,
                                 tns_event_fn fn, intptr_t user, int32_t* id, void** handle) {

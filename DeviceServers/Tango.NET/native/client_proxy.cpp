@@ -128,6 +128,35 @@ TNS_API int tns_proxy_write(Proxy* p, const tns_value* in) {
     });
 }
 
+// Writes `count` attributes in one call. When some fail, the error stacks of each (their first description
+// prefixed with the attribute's name) come first, then cppTango's summary.
+TNS_API int tns_proxy_write_many(Proxy* p, const tns_value* values, int32_t count) {
+    return client_call("tns_proxy_write_many", [&] {
+        std::vector<Tango::DeviceAttribute> list(static_cast<size_t>(count));
+        for (int32_t i = 0; i < count; ++i)
+            tns::to_attribute(values[i], list[static_cast<size_t>(i)]);
+        try {
+            p->write_attributes(list);
+        } catch (const Tango::NamedDevFailedList& e) {
+            Tango::DevErrorList all;
+            for (const auto& failed : e.err_list) {
+                for (CORBA::ULong i = 0; i < failed.err_stack.length(); ++i) {
+                    Tango::DevError err = failed.err_stack[i];
+                    if (i == 0)
+                        err.desc = Tango::string_dup((failed.name + ": " + err.desc.in()).c_str());
+                    all.length(all.length() + 1);
+                    all[all.length() - 1] = err;
+                }
+            }
+            for (CORBA::ULong i = 0; i < e.errors.length(); ++i) {
+                all.length(all.length() + 1);
+                all[all.length() - 1] = e.errors[i];
+            }
+            throw Tango::DevFailed(all);
+        }
+    });
+}
+
 // [[name1, name2, ...]]
 TNS_API int tns_proxy_attribute_list(Proxy* p, Table** out) {
     return client_call("tns_proxy_attribute_list", [&] {
@@ -139,18 +168,19 @@ TNS_API int tns_proxy_attribute_list(Proxy* p, Table** out) {
 // [[name, data_type, data_format, writable, max_dim_x, max_dim_y, description, label, unit, standard_unit,
 //   display_unit, format, min_value, max_value, min_alarm, max_alarm, disp_level, writable_attr_name],
 //  [enum labels...]]
+Table* tns::attribute_config_table(const Tango::AttributeInfoEx& c) {
+    std::unique_ptr<Table> t(single_row({c.name, std::to_string(c.data_type), std::to_string(c.data_format),
+                                         std::to_string(c.writable), std::to_string(c.max_dim_x),
+                                         std::to_string(c.max_dim_y), c.description, c.label, c.unit,
+                                         c.standard_unit, c.display_unit, c.format, c.min_value, c.max_value,
+                                         c.alarms.min_alarm, c.alarms.max_alarm, std::to_string(c.disp_level),
+                                         c.writable_attr_name}));
+    t->rows.push_back(c.enum_labels);
+    return t.release();
+}
+
 TNS_API int tns_proxy_attribute_query(Proxy* p, const char* name, Table** out) {
-    return client_call("tns_proxy_attribute_query", [&] {
-        const auto c = p->attribute_query(name);
-        std::unique_ptr<Table> t(single_row({c.name, std::to_string(c.data_type), std::to_string(c.data_format),
-                                             std::to_string(c.writable), std::to_string(c.max_dim_x),
-                                             std::to_string(c.max_dim_y), c.description, c.label, c.unit,
-                                             c.standard_unit, c.display_unit, c.format, c.min_value, c.max_value,
-                                             c.alarms.min_alarm, c.alarms.max_alarm, std::to_string(c.disp_level),
-                                             c.writable_attr_name}));
-        t->rows.push_back(c.enum_labels);
-        *out = t.release();
-    });
+    return client_call("tns_proxy_attribute_query", [&] { *out = tns::attribute_config_table(p->attribute_query(name)); });
 }
 
 // one row per command: [name, in_type, out_type, in_type_desc, out_type_desc, disp_level]

@@ -40,6 +40,7 @@ struct tns_attr_desc {
     int32_t archive_event;
     int32_t data_ready_event;
     int32_t polling_period;
+    int32_t scalar_slot;  // 1: a number read through read_scalar into the device's value slot
     int32_t prop_count;
     const char* const* props;
     int32_t enum_label_count;
@@ -60,6 +61,13 @@ struct tns_cmd_desc {
     const char* out_desc;
 };
 
+// What a scalar read returns beside its value: AttrValue<T>'s quality and time.
+struct tns_read_meta {
+    int32_t quality;  // Tango::AttrQuality
+    int32_t has_time;
+    int64_t time_us;  // since the Unix epoch
+};
+
 // Calls into C#. Each returns 0 on success or -1 after filling the thread's error stack (tns_cb_error_add).
 struct tns_callbacks {
     intptr_t (*create)(int32_t cls, void* dev, const char* name);  // returns the C# handle, 0 on failure
@@ -69,6 +77,8 @@ struct tns_callbacks {
     int32_t (*state)(intptr_t handle, int32_t* state);
     int32_t (*status)(intptr_t handle);
     int32_t (*read_attr)(intptr_t handle, int32_t id, void* attr);
+    // A numeric scalar: C# writes the value into slot (8 bytes, aligned) and, when not valid, meta.
+    int32_t (*read_scalar)(intptr_t handle, int32_t id, void* slot, tns_read_meta* meta);
     int32_t (*write_attr)(intptr_t handle, int32_t id, void* wattr);
     int32_t (*is_allowed)(intptr_t handle, int32_t kind, int32_t id, int32_t* allowed);
     int32_t (*command)(intptr_t handle, int32_t id, const tns_data* in, void* out);

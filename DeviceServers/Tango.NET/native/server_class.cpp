@@ -2,6 +2,7 @@
 // call into C#. Also the per-device exports (state, status, events, properties, dynamic attributes, polling).
 #include "server.hpp"
 #include "server_internal.hpp"
+#include "values.hpp"
 #include <csignal>
 #include <pthread.h>
 
@@ -46,6 +47,13 @@ std::vector<ClassDef>& class_defs() {
 
 namespace {
 
+void set_date_us(Tango::Attribute& attr, int64_t us) {
+    struct timeval tv;
+    tv.tv_sec = static_cast<time_t>(us / 1000000);
+    tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
+    attr.set_date(tv);
+}
+
 bool state_allowed(uint32_t mask, Tango::DeviceImpl* dev) {
     return mask == 0 || (mask & (1u << static_cast<int>(dev->get_state()))) != 0;
 }
@@ -58,15 +66,43 @@ bool callback_allows(TnsDevice* dev, int32_t kind, int32_t id, const char* name)
     return allowed != 0;
 }
 
+using SlotSetter = void (*)(Tango::Attribute&, void*);
+
+template <typename T>
+void set_from_slot(Tango::Attribute& attr, void* slot) {
+    attr.set_value(static_cast<T*>(slot), 1, 0, false);
+}
+
+SlotSetter slot_setter(const AttrDef& def) {
+    SlotSetter setter = nullptr;
+    if (def.scalar_slot && def.format == Tango::SCALAR)
+        for_attribute_element(def.type, [&](auto t) { setter = &set_from_slot<typename decltype(t)::type>; });
+    return setter;
+}
+
 template <typename Base>
 class GenAttr : public Base {
 public:
     template <typename... Args>
-    GenAttr(const AttrDef& def, Args&&... args) : Base(std::forward<Args>(args)...), def_(def) {}
+    GenAttr(const AttrDef& def, Args&&... args) : Base(std::forward<Args>(args)...), def_(def), slot_setter_(slot_setter(def)) {}
 
     void read(Tango::DeviceImpl* dev, Tango::Attribute& attr) override {
+        auto* device = static_cast<TnsDevice*>(dev);
         enter_managed();
-        if (callbacks.read_attr(static_cast<TnsDevice*>(dev)->handle(), def_.id, &attr) != 0)
+        if (slot_setter_) {
+            // Numbers take one call into C# and no allocation: C# writes the value where cppTango sends it from.
+            uint64_t& slot = device->value_slot(def_.id);
+            tns_read_meta meta{Tango::ATTR_VALID, 0, 0};
+            if (callbacks.read_scalar(device->handle(), def_.id, &slot, &meta) != 0)
+                throw_callback_error(def_.name.c_str());
+            slot_setter_(attr, &slot);
+            if (meta.quality != Tango::ATTR_VALID)
+                attr.set_quality(static_cast<Tango::AttrQuality>(meta.quality));
+            if (meta.has_time)
+                set_date_us(attr, meta.time_us);
+            return;
+        }
+        if (callbacks.read_attr(device->handle(), def_.id, &attr) != 0)
             throw_callback_error(def_.name.c_str());
     }
 
@@ -84,6 +120,7 @@ public:
 
 private:
     AttrDef def_;
+    SlotSetter slot_setter_;
 };
 
 class GenCmd : public Tango::Command {
@@ -209,6 +246,7 @@ AttrDef to_def(const tns_attr_desc& d) {
     def.archive_event = d.archive_event;
     def.data_ready_event = d.data_ready_event;
     def.polling_period = d.polling_period;
+    def.scalar_slot = d.scalar_slot != 0;
     for (int i = 0; i < d.prop_count; ++i)
         def.props.emplace_back(d.props[2 * i], d.props[2 * i + 1]);
     for (int i = 0; i < d.enum_label_count; ++i)
@@ -517,11 +555,6 @@ TNS_API int tns_dev_poll(void* dev, int32_t is_command, const char* name, int32_
     });
 }
 
-TNS_API int tns_attr_set_date(void* attr, int64_t seconds, int32_t microseconds) {
-    return guarded("tns_attr_set_date", [&] {
-        struct timeval tv;
-        tv.tv_sec = static_cast<time_t>(seconds);
-        tv.tv_usec = microseconds;
-        static_cast<Tango::Attribute*>(attr)->set_date(tv);
-    });
+TNS_API int tns_attr_set_date(void* attr, int64_t time_us) {
+    return guarded("tns_attr_set_date", [&] { tns::set_date_us(*static_cast<Tango::Attribute*>(attr), time_us); });
 }

@@ -2,6 +2,7 @@
 #pragma once
 #include "server.hpp"
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -13,6 +14,7 @@ struct AttrDef {
     uint32_t allowed_states = 0;
     bool has_allowed_cb = false;
     int32_t change_event = 0, archive_event = 0, data_ready_event = 0, polling_period = 0;
+    bool scalar_slot = false;
     std::vector<std::pair<std::string, std::string>> props;
     std::vector<std::string> enum_labels;
 };
@@ -54,9 +56,14 @@ public:
     // Starts (period > 0) or stops polling, as the admin device's AddObjPolling would.
     void poll(bool command, const std::string& name, int period_ms);
     intptr_t handle() const { return handle_; }
+    // Where a numeric scalar attribute's last read value lives. cppTango sends a scalar set without release from
+    // the caller's memory after read() returns (TangoTest keeps member variables for this), so the slot outlives
+    // the call; reads of a device are serialized by its monitor. The map's nodes never move.
+    uint64_t& value_slot(int32_t attr_id) { return slots_[attr_id]; }
 
 private:
     int32_t cls_index_;
+    std::unordered_map<int32_t, uint64_t> slots_;
     intptr_t handle_ = 0;
     std::mutex status_mutex_;
     std::string status_copy_;

@@ -16,7 +16,8 @@ namespace {
 std::vector<char*> g_argv;  // Util::init keeps pointers into argv for the life of the process
 std::atomic<bool> g_shutdown_requested{false};
 
-// In reverse: without a DB, cppTango gives -dlist's devices to the last class, and C# lists the main one first.
+// In reverse: without a DB, cppTango gives -dlist's unprefixed devices to the last class (a `Class::` prefix picks
+// another), and C# lists the main one first.
 void class_factory(Tango::DServer* ds) {
     auto& defs = tns::class_defs();
     for (size_t i = defs.size(); i-- > 0;)
@@ -170,8 +171,19 @@ TNS_API int tns_server_create_device(const char* class_name, const char* device_
             info.server = tg->get_ds_name();
             tg->get_database()->add_device(info);
         }
-        Tango::AutoTangoMonitor sync(cls);
-        *dev = cls->create_one(device_name);
+        tns::TnsDevice* created;
+        long index;
+        {
+            Tango::AutoTangoMonitor sync(cls);
+            created = cls->create_one(device_name);
+            const auto& list = cls->get_device_list();
+            index = static_cast<long>(std::find(list.begin(), list.end(), created) - list.begin());
+        }
+        // cppTango writes memorized values back only to the devices it creates at start-up (and on DevRestart);
+        // a device created later gets them here, as DevRestart does it.
+        if (Tango::Util::_UseDb)
+            cls->set_memorized_values(false, index);
+        *dev = created;
     });
 }
 

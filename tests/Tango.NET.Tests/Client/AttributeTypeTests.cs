@@ -37,6 +37,30 @@ public sealed class AttributeTypeTests(TangoTestServer server) : IClassFixture<T
         Assert.Equal((AttrDataFormat.Scalar, 1, 0), (read.Format, read.DimX, read.DimY));
     }
 
+    [Fact]
+    public void Several_attributes_written_in_one_call_are_each_the_set_point_read_back()
+    {
+        _device.WriteAttributes(new Dictionary<string, object>
+        {
+            ["long_scalar"] = 17, ["double_scalar"] = -2.5, ["string_scalar"] = "together", ["short_spectrum"] = new short[] { 1, -2, 3 },
+        });
+        var read = _device.ReadAttributes("long_scalar", "double_scalar", "string_scalar", "short_spectrum");
+        Assert.Equal([17, -2.5, "together"], read.Take(3).Select(a => a.WriteValue));
+        Assert.Equal(new short[] { 1, -2, 3 }, read[3].WriteValue);
+    }
+
+    [Fact]
+    public void A_write_of_several_attributes_where_one_is_refused_names_it_and_writes_the_others()
+    {
+        var e = Assert.Throws<DevFailedException>(() => _device.WriteAttributes(new Dictionary<string, object>
+        {
+            ["double_scalar"] = 8.5, ["long_scalar_rww"] = 5,
+        }));
+        Assert.Equal("API_AttrNotWritable", e.Reason);
+        Assert.StartsWith("long_scalar_rww: ", e.Errors[0].Description);
+        Assert.Equal(8.5, _device.ReadAttribute("double_scalar").WriteValue);
+    }
+
     public static TheoryData<string, Array> Spectra => new()
     {
         { "boolean_spectrum", new[] { true, false, true } },

@@ -256,4 +256,38 @@ public sealed class DatabaseTests(RegisteredTangoTest tangoTest) : IClassFixture
             device.StopPollAttribute("double_scalar");
         }
     }
+
+    // In -nodb mode cppTango 9.3.4 servers (TangoTest and PyTango alike) crash on set_attribute_config: this one
+    // needs the DB.
+    [Fact]
+    public void Attribute_configuration_events_bring_the_configuration_another_client_set()
+    {
+        using var device = new DeviceProxy(tangoTest.Url);
+        var configs = new BlockingCollection<EventData>();
+        using var subscription = device.Subscribe("long_image_ro", EventType.AttrConf, configs.Add);
+        Assert.True(configs.TryTake(out var current, TimeSpan.FromSeconds(5)), "no configuration during subscribe");
+        Assert.False(current.IsError, current.Error?.ToString());
+        Assert.Equal("attr_conf", current.EventName);
+        Assert.Equal(("long_image_ro", TangoType.DevLong, AttrDataFormat.Image),
+            (current.Config!.Name, current.Config.DataType, current.Config.DataFormat));
+        var label = $"Pixels {Unique}";
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        EventData? changed = null;
+        // an event pushed right after subscribing can be lost (ZMQ slow joiner): set it again until one arrives
+        while (changed is null && DateTime.UtcNow < deadline)
+        {
+            Python.Eval($$"""
+                import tango
+                p = tango.DeviceProxy("{{tangoTest.Url}}")
+                c = p.get_attribute_config("long_image_ro")
+                c.label, c.unit = "{{label}}", "counts"
+                p.set_attribute_config(c)
+                """, EmbeddedTangoDb.Environment);
+            while (changed is null && configs.TryTake(out var e, TimeSpan.FromSeconds(1)))
+                changed = e.Config?.Label == label ? e : null;
+        }
+        Assert.NotNull(changed);
+        Assert.False(changed.IsError, changed.Error?.ToString());
+        Assert.Equal("counts", changed.Config!.Unit);
+    }
 }

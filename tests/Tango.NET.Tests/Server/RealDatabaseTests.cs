@@ -36,6 +36,8 @@ public sealed class RealDatabaseTests
             Assert.Equal("ON", first.GetProperty("dyn state").GetString());
             Assert.Equal(["test/dyndb/1"], first.GetProperty("exported after create").EnumerateArray().Select(e => e.GetString()));
             Assert.Equal("TangoNetDynamic", first.GetProperty("dyn class").GetString());
+            Assert.Equal(["7.25"], first.GetProperty("memorized in the DB").EnumerateArray().Select(e => e.GetString()));
+            Assert.Equal(4.5, first.GetProperty("memorized at creation").GetDouble());
             Assert.Empty(first.GetProperty("exported after delete").EnumerateArray());
             Assert.False(first.GetProperty("defined after delete").GetBoolean());
 

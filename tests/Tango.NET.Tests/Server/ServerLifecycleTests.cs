@@ -82,6 +82,23 @@ public sealed class ServerLifecycleTests
     }
 
     [Fact]
+    public void Without_a_DB_dlist_gives_each_device_to_the_class_its_prefix_names_and_the_rest_to_the_first_class()
+    {
+        var port = Lima2.TestSupport.FreePort.Next();
+        using var server = Lima2.TestSupport.ChildProcess.Start(TangoNetTestServer.Executable,
+            ["dlist", "-nodb", "-dlist", "TangoNetDynamic::test/dlist/1,sys/tg_test/8,tangonetdynamic::test/dlist/2",
+             "-ORBendPoint", $"giop:tcp:127.0.0.1:{port}"]);
+        server.WaitForOutput("Ready to accept request", TimeSpan.FromSeconds(20));
+        var output = Lima2.TestSupport.Python.Eval(
+            $"import tango; p = lambda n: tango.DeviceProxy('tango://127.0.0.1:{port}/' + n + '#dbase=no'); "
+            + "print([p(n).info().dev_class for n in ('test/dlist/1', 'sys/tg_test/8', 'test/dlist/2')], "
+            + "sorted(p('dserver/TangoNetTest/dlist').command_inout('QueryDevice')), p('test/dlist/2').status())");
+        Assert.Contains("['TangoNetDynamic', 'TangoNetTest', 'TangoNetDynamic'] "
+            + "['TangoNetDynamic::test/dlist/1', 'TangoNetDynamic::test/dlist/2', 'TangoNetTest::sys/tg_test/8'] "
+            + "test/dlist/2 holds 0", output);
+    }
+
+    [Fact]
     public void The_admin_device_Kill_command_ends_the_process_with_exit_code_0()
     {
         using var server = new TangoNetTestServer("kill");

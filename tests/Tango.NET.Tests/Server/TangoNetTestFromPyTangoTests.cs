@@ -134,4 +134,17 @@ public sealed class TangoNetTestFromPyTangoTests(TangoNetTestServer server) : IC
         Assert.Equal("test/dyn/2 On", result.GetProperty("from a thread").GetString());
         Assert.Equal(["TangoNetTest::sys/tg_test/1"], result.GetProperty("devices at the end").EnumerateArray().Select(e => e.GetString()));
     }
+
+    [Fact]
+    public void Reading_a_scalar_or_an_image_allocates_nothing_in_the_server()
+    {
+        var result = server.Check("allocations");
+        // bytes per read, process-wide: any allocation per read is at least an object header (16 bytes), so less
+        // than one byte per read leaves room only for the runtime's own occasional allocations
+        foreach (var name in new[] { "long_scalar", "double_scalar", "boolean_scalar", "ulong64_scalar", "enum_scalar",
+                     "state_scalar", "quality_scalar", "string_scalar", "ushort_image_ro", "long_image_ro" })
+            Assert.True(result.GetProperty(name).GetDouble() < 1, $"{name}: {result.GetProperty(name).GetDouble()} bytes per read");
+        // the counter does see what a read allocates (a string spectrum is marshalled through a managed holder)
+        Assert.True(result.GetProperty("string_spectrum_ro").GetDouble() >= 16, result.GetProperty("string_spectrum_ro").ToString());
+    }
 }

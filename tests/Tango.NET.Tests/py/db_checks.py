@@ -23,6 +23,15 @@ def first(device):
     out["dyn label"] = dyn.read_attribute("label").value
     out["exported after create"] = exported(db, "test/dyndb/*")
     out["dyn class"] = db.get_class_for_device("test/dyndb/1")
+    # memorized values of devices created at run time: written to the DB, and written back at creation
+    d.command_inout("CreateDevice", "test/dyndb/2")
+    tango.DeviceProxy("test/dyndb/2").write_attribute("value", 7.25)
+    out["memorized in the DB"] = list(db.get_device_attribute_property("test/dyndb/2", "value")["value"].get("__value", []))
+    db.put_device_attribute_property("test/dyndb/3", {"value": {"__value": ["4.5"]}})
+    d.command_inout("CreateDevice", "test/dyndb/3")
+    out["memorized at creation"] = tango.DeviceProxy("test/dyndb/3").read_attribute("value").value
+    d.command_inout("DeleteDevice", "test/dyndb/2")
+    d.command_inout("DeleteDevice", "test/dyndb/3")
     d.command_inout("DeleteDevice", "test/dyndb/1")
     out["exported after delete"] = exported(db, "test/dyndb/*")
     try:
