@@ -181,10 +181,26 @@ def events(d):
     return {"received": {k: v for k, v in received.items()}, "errors": errs}
 
 
+def until(check, seconds=15):
+    """Calls check() until it returns a value (not None, no DevFailed): the polling thread may lag on a busy machine."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            value = check()
+            if value is not None:
+                return value
+        except tango.DevFailed:
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no result within {seconds} s")
+        time.sleep(0.05)
+
+
 def polling(d, port, admin_name):
     admin = proxy(port, admin_name)
     admin.command_inout("AddObjPolling", [[100], [d.dev_name(), "attribute", "polled_counter"]])
-    time.sleep(0.8)
+    until(lambda: True if len(d.attribute_history("polled_counter", 5)) == 5 else None)
     out = {"is_polled": d.is_attribute_polled("polled_counter"), "period": d.get_attribute_poll_period("polled_counter")}
     d.set_source(tango.DevSource.CACHE)
     a = d.read_attribute("polled_counter").value
@@ -201,8 +217,8 @@ def polling(d, port, admin_name):
     out["polled by code after stop"] = d.is_attribute_polled("long_scalar")
     # the zero-copy image: polling, cache reads and device reads must each release the image's mutex
     admin.command_inout("AddObjPolling", [[50], [d.dev_name(), "attribute", "ushort_image_ro"]])
-    time.sleep(0.5)
     d.set_source(tango.DevSource.CACHE)
+    until(lambda: d.read_attribute("ushort_image_ro"))
     sums = [int(d.read_attribute("ushort_image_ro").value.sum()) for _ in range(3)]
     d.set_source(tango.DevSource.DEV)
     sums += [int(d.read_attribute("ushort_image_ro").value.sum()) for _ in range(3)]
