@@ -35,6 +35,7 @@ internal static class BenchCommand
         var command = new Command("bench", "measure stream → receive → ROI statistics → save beside dd and an h5py direct-chunk writer");
         foreach (var option in new Option[] { frames, width, height, folder, report })
             command.Options.Add(option);
+        command.Subcommands.Add(CodecBench.Create());
         command.SetAction(async (result, cancellationToken) =>
         {
             var info = new FrameInfo(result.GetValue(width), result.GetValue(height), PixelType.Gray16);
