@@ -197,6 +197,7 @@ public static class Bitshuffle
     /// bit-transposed in place (vector k then holds byte k of each group of 8), then interleaved into the plane.
     /// Returns the first column left undone.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static int BitUntransposeColumns<TL, TV>(ref byte bits, ref byte plane, int m, int g)
         where TL : struct, ILanes<TV> where TV : struct
     {
@@ -219,6 +220,7 @@ public static class Bitshuffle
     }
 
     /// <summary>The inverse of <see cref="BitUntransposeColumns{TL, TV}"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static int BitTransposeColumns<TL, TV>(ref byte plane, ref byte bits, int m, int g)
         where TL : struct, ILanes<TV> where TV : struct
     {
@@ -241,6 +243,7 @@ public static class Bitshuffle
     }
 
     /// <summary>Planes of 2, 4 or 8 bytes per element, elements <paramref name="i"/>… interleaved; returns the first left undone.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static int Interleave<TL, TV>(ref byte planes, ref byte elements, int elemSize, int stride, int n, int i)
         where TL : struct, ILanes<TV> where TV : struct
     {
@@ -284,6 +287,7 @@ public static class Bitshuffle
     }
 
     /// <summary>Elements of 8 bytes, <paramref name="i"/>… split into 8 planes; returns the first element left undone.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static int Deinterleave8<TL, TV>(ref byte elements, ref byte planes, int stride, int n, int i)
         where TL : struct, ILanes<TV> where TV : struct
     {

@@ -32,6 +32,7 @@ internal static class CodecBench
             Description = "bitshuffle C libraries to time beside ours (path to a .so exporting bshuf_*)",
             DefaultValueFactory = _ => File.Exists(DebianLibrary) ? [DebianLibrary] : [],
             AllowMultipleArgumentsPerToken = true,
+            Arity = ArgumentArity.ZeroOrMore, // a bare --library: ours alone
         };
         var command = new Command("codec", "time the bitshuffle/LZ4 codec per frame on one thread, beside the C bitshuffle library");
         foreach (var option in new Option[] { rounds, width, height, bytes, libraries })
@@ -96,8 +97,12 @@ internal static class CodecBench
         // One timing list per (step, implementation); implementation 0 is ours.
         var times = steps.Select(s => Enumerable.Range(0, 1 + natives.Count).Select(_ => new List<double>()).ToArray()).ToArray();
         var actions = steps.Select(s => new[] { s.Ours }.Concat(natives.Select(n => s.Native?.Invoke(n))).ToArray()).ToArray();
+        // Half a second of each first, so that the JIT's tiering has put its optimized code in.
+        foreach (var action in actions.SelectMany(a => a).OfType<Action>())
+            for (var warm = Stopwatch.StartNew(); warm.Elapsed < TimeSpan.FromSeconds(0.5);)
+                action();
         var loadBefore = LoadAverage();
-        for (var round = -1; round < rounds; round++) // round -1 warms up
+        for (var round = 0; round < rounds; round++)
             for (var s = 0; s < steps.Count; s++)
                 for (var i = 0; i < actions[s].Length; i++)
                 {
@@ -105,8 +110,7 @@ internal static class CodecBench
                         continue;
                     var clock = Stopwatch.StartNew();
                     action();
-                    if (round >= 0)
-                        times[s][i].Add(clock.Elapsed.TotalMicroseconds);
+                    times[s][i].Add(clock.Elapsed.TotalMicroseconds);
                 }
         var text = new StringBuilder();
         var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim();
