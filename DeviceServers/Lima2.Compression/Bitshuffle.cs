@@ -21,10 +21,17 @@ namespace Lima2.Compression;
 public static class Bitshuffle
 {
     /// <summary>The instruction set the transposes use on this machine.</summary>
-    public static string Instructions => Best switch { Simd.V256 => "AVX2", Simd.V128 => "SSE2", _ => "scalar" };
+    public static string Instructions => Best switch
+    {
+        Simd.V256Gfni => "AVX2 + GFNI",
+        Simd.V256 => "AVX2",
+        Simd.V128 => "SSE2",
+        _ => "scalar",
+    };
 
     /// <summary>The widest vectors this machine has; tests pass every narrower level too.</summary>
-    internal static Simd Best => Avx2.IsSupported ? Simd.V256 : Sse2.IsSupported ? Simd.V128 : Simd.Scalar;
+    internal static Simd Best =>
+        Avx2.IsSupported ? (Gfni.V256.IsSupported ? Simd.V256Gfni : Simd.V256) : Sse2.IsSupported ? Simd.V128 : Simd.Scalar;
 
     /// <summary>Bit-transposes <paramref name="source"/> into <paramref name="destination"/> (same length).</summary>
     /// <param name="scratch">at least <c>source.Length</c> bytes when <paramref name="elemSize"/> &gt; 1.</param>
@@ -161,6 +168,8 @@ public static class Bitshuffle
         ref var src = ref MemoryMarshal.GetReference(plane);
         ref var dst = ref MemoryMarshal.GetReference(bits);
         var g = 0;
+        if (simd >= Simd.V256Gfni)
+            g = BitTransposeColumnsGfni(ref src, ref dst, m, g);
         if (simd >= Simd.V256)
             g = BitTransposeColumns<V256, Vector256<byte>>(ref src, ref dst, m, g);
         if (simd >= Simd.V128)
@@ -179,6 +188,8 @@ public static class Bitshuffle
         ref var src = ref MemoryMarshal.GetReference(bits);
         ref var dst = ref MemoryMarshal.GetReference(plane);
         var g = 0;
+        if (simd >= Simd.V256Gfni)
+            g = BitUntransposeColumnsGfni(ref src, ref dst, m, g);
         if (simd >= Simd.V256)
             g = BitUntransposeColumns<V256, Vector256<byte>>(ref src, ref dst, m, g);
         if (simd >= Simd.V128)
@@ -241,6 +252,73 @@ public static class Bitshuffle
         }
         return g;
     }
+
+    /// <summary>
+    /// <see cref="BitUntransposeColumns{TL, TV}"/> with GFNI: the rows are interleaved first, last row first, so that
+    /// each 64-bit lane holds one group's 8×8 bit matrix (row 7 in byte 0), which one affine instruction transposes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int BitUntransposeColumnsGfni(ref byte bits, ref byte plane, int m, int g)
+    {
+        for (; g + 32 <= m; g += 32)
+        {
+            ref var at = ref Unsafe.Add(ref bits, g);
+            var x0 = V256.Load(ref Unsafe.Add(ref at, 7 * m));
+            var x1 = V256.Load(ref Unsafe.Add(ref at, 6 * m));
+            var x2 = V256.Load(ref Unsafe.Add(ref at, 5 * m));
+            var x3 = V256.Load(ref Unsafe.Add(ref at, 4 * m));
+            var x4 = V256.Load(ref Unsafe.Add(ref at, 3 * m));
+            var x5 = V256.Load(ref Unsafe.Add(ref at, 2 * m));
+            var x6 = V256.Load(ref Unsafe.Add(ref at, m));
+            var x7 = V256.Load(ref at);
+            Interleave8<V256, Vector256<byte>>(ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7);
+            Store8<V256, Vector256<byte>>(ref Unsafe.Add(ref plane, 8 * g), TransposeBits(x0), TransposeBits(x1), TransposeBits(x2),
+                TransposeBits(x3), TransposeBits(x4), TransposeBits(x5), TransposeBits(x6), TransposeBits(x7));
+        }
+        return g;
+    }
+
+    /// <summary>
+    /// <see cref="BitTransposeColumns{TL, TV}"/> with GFNI: each 64-bit lane of a plane holds 8 elements' bytes;
+    /// reversed (element 7 in byte 0), one affine instruction transposes them into the 8 rows' bytes, which the
+    /// de-interleave then gathers into rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int BitTransposeColumnsGfni(ref byte plane, ref byte bits, int m, int g)
+    {
+        var reverse = Vector256.Create((byte)7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8);
+        for (; g + 32 <= m; g += 32)
+        {
+            Load8<V256, Vector256<byte>>(ref Unsafe.Add(ref plane, 8 * g), out var r0, out var r1, out var r2, out var r3, out var r4, out var r5, out var r6, out var r7);
+            r0 = TransposeBits(Avx2.Shuffle(r0, reverse));
+            r1 = TransposeBits(Avx2.Shuffle(r1, reverse));
+            r2 = TransposeBits(Avx2.Shuffle(r2, reverse));
+            r3 = TransposeBits(Avx2.Shuffle(r3, reverse));
+            r4 = TransposeBits(Avx2.Shuffle(r4, reverse));
+            r5 = TransposeBits(Avx2.Shuffle(r5, reverse));
+            r6 = TransposeBits(Avx2.Shuffle(r6, reverse));
+            r7 = TransposeBits(Avx2.Shuffle(r7, reverse));
+            Deinterleave8<V256, Vector256<byte>>(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+            ref var at = ref Unsafe.Add(ref bits, g);
+            V256.Store(r0, ref at);
+            V256.Store(r1, ref Unsafe.Add(ref at, m));
+            V256.Store(r2, ref Unsafe.Add(ref at, 2 * m));
+            V256.Store(r3, ref Unsafe.Add(ref at, 3 * m));
+            V256.Store(r4, ref Unsafe.Add(ref at, 4 * m));
+            V256.Store(r5, ref Unsafe.Add(ref at, 5 * m));
+            V256.Store(r6, ref Unsafe.Add(ref at, 6 * m));
+            V256.Store(r7, ref Unsafe.Add(ref at, 7 * m));
+        }
+        return g;
+    }
+
+    /// <summary>
+    /// Per 64-bit lane A: byte j of the result is bit j of bytes 7, 6, … 0 of A (bit i from byte 7-i): the affine
+    /// transform of the byte 1 &lt;&lt; j by the matrix A.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> TransposeBits(Vector256<byte> matrices) =>
+        Gfni.V256.GaloisFieldAffineTransform(Vector256.Create(0x8040201008040201UL).AsByte(), matrices, 0);
 
     /// <summary>Planes of 2, 4 or 8 bytes per element, elements <paramref name="i"/>… interleaved; returns the first left undone.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -431,6 +509,7 @@ public static class Bitshuffle
         Scalar,
         V128,
         V256,
+        V256Gfni,
     }
 
     /// <summary>
