@@ -139,9 +139,39 @@ public static class Bitshuffle
                 }
             }
         }
+        if (simd >= Simd.V128 && elemSize is 2 or 4)
+        {
+            // 16 elements at a time: even and odd bytes split apart, once for 2-byte elements, twice for 4-byte ones.
+            for (; i + 16 <= n; i += 16)
+            {
+                ref var at = ref Unsafe.Add(ref src, i * elemSize);
+                var (even, odd) = SplitBytes(V128.Load(ref at), V128.Load(ref Unsafe.Add(ref at, 16)));
+                if (elemSize == 4)
+                {
+                    var (even2, odd2) = SplitBytes(V128.Load(ref Unsafe.Add(ref at, 32)), V128.Load(ref Unsafe.Add(ref at, 48)));
+                    var (b0, b2) = SplitBytes(even, even2);
+                    var (b1, b3) = SplitBytes(odd, odd2);
+                    V128.Store(b2, ref Unsafe.Add(ref dst, 2 * n + i));
+                    V128.Store(b3, ref Unsafe.Add(ref dst, 3 * n + i));
+                    (even, odd) = (b0, b1);
+                }
+                V128.Store(even, ref Unsafe.Add(ref dst, i));
+                V128.Store(odd, ref Unsafe.Add(ref dst, n + i));
+            }
+        }
         for (; i < n; i++)
             for (var j = 0; j < elemSize; j++)
                 planes[j * n + i] = source[i * elemSize + j];
+    }
+
+    /// <summary>The even bytes of a then b, and their odd bytes (SSE2: mask or shift, then pack).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector128<byte> Even, Vector128<byte> Odd) SplitBytes(Vector128<byte> a, Vector128<byte> b)
+    {
+        var low = Vector128.Create((ushort)0x00FF);
+        var even = Sse2.PackUnsignedSaturate((a.AsUInt16() & low).AsInt16(), (b.AsUInt16() & low).AsInt16());
+        var odd = Sse2.PackUnsignedSaturate((a.AsUInt16() >> 8).AsInt16(), (b.AsUInt16() >> 8).AsInt16());
+        return (even, odd);
     }
 
     /// <summary>Byte planes (elemSize × n) back to elements (n × elemSize).</summary>

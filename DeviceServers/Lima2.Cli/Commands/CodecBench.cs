@@ -32,10 +32,10 @@ internal static class CodecBench
             Description = "bitshuffle C libraries to time beside ours (path to a .so exporting bshuf_*)",
             DefaultValueFactory = _ => File.Exists(DebianLibrary) ? [DebianLibrary] : [],
             AllowMultipleArgumentsPerToken = true,
-            Arity = ArgumentArity.ZeroOrMore, // a bare --library: ours alone
         };
+        var oursOnly = new Option<bool>("--ours-only") { Description = "time ours alone, no C library" };
         var command = new Command("codec", "time the bitshuffle/LZ4 codec per frame on one thread, beside the C bitshuffle library");
-        foreach (var option in new Option[] { rounds, width, height, bytes, libraries })
+        foreach (var option in new Option[] { rounds, width, height, bytes, libraries, oursOnly })
             command.Options.Add(option);
         command.SetAction(result =>
         {
@@ -45,7 +45,7 @@ internal static class CodecBench
                 var other => throw new ArgumentException($"--pixel-bytes {other}: 1, 2 or 4"),
             };
             var info = new FrameInfo(result.GetValue(width), result.GetValue(height), pixelType);
-            Console.WriteLine(Run(info, result.GetValue(rounds), result.GetValue(libraries) ?? []));
+            Console.WriteLine(Run(info, result.GetValue(rounds), result.GetValue(oursOnly) ? [] : result.GetValue(libraries) ?? []));
             return 0;
         });
         return command;
