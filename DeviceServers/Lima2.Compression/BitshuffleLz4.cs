@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace Lima2.Compression;
 
@@ -34,6 +35,7 @@ public static class BitshuffleLz4
     }
 
     /// <summary>Compresses <paramref name="source"/> (whole elements) into one chunk; returns its length.</summary>
+    [SkipLocalsInit] // the block scratch is written before it is read
     public static int Encode(ReadOnlySpan<byte> source, Span<byte> destination, int elemSize, int blockElements = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(elemSize);
@@ -90,6 +92,7 @@ public static class BitshuffleLz4
 
     /// <summary>Decompresses one chunk into <paramref name="destination"/>; returns the decompressed length.</summary>
     /// <exception cref="InvalidDataException">the chunk is truncated, corrupt, or does not fit the destination.</exception>
+    [SkipLocalsInit] // the block scratch is written before it is read
     public static int Decode(ReadOnlySpan<byte> chunk, Span<byte> destination, int elemSize)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(elemSize);

@@ -25,6 +25,9 @@ internal static class BenchCommand
     private const string Begin = "<!-- lima2 bench: begin -->";
     private const string End = "<!-- lima2 bench: end -->";
 
+    /// <summary>Distinct frames the stand-in detector encodes once and sends in turn.</summary>
+    private const int Prefetch = 8;
+
     public static Command Create()
     {
         var frames = new Option<int>("--frames") { Description = "frames per case", DefaultValueFactory = _ => 100 };
@@ -35,6 +38,7 @@ internal static class BenchCommand
         var command = new Command("bench", "measure stream → receive → ROI statistics → save beside dd and an h5py direct-chunk writer");
         foreach (var option in new Option[] { frames, width, height, folder, report })
             command.Options.Add(option);
+        command.Subcommands.Add(CodecBench.Create());
         command.SetAction(async (result, cancellationToken) =>
         {
             var info = new FrameInfo(result.GetValue(width), result.GetValue(height), PixelType.Gray16);
@@ -66,7 +70,7 @@ internal static class BenchCommand
         });
         var text = new StringBuilder();
         var loadBefore = File.ReadAllText("/proc/loadavg").Split(' ')[0];
-        var (encode, decode, ratio) = Codec(source, info);
+        var codec = CodecBench.Run(info, 20, File.Exists(CodecBench.DebianLibrary) ? [CodecBench.DebianLibrary] : []);
         var costs = PerFrameCosts(source, info, root);
         var rows = new List<Row> { await SinkAloneAsync(source, info, frames, root, token) };
         var ratios = new List<string>();
@@ -74,8 +78,8 @@ internal static class BenchCommand
         {
             var name = encoding == DectrisEncoding.BitshuffleLz4 ? "bslz4" : "raw";
             Console.Error.WriteLine($"lima2 bench: {name}");
-            var (lima2, _) = await Lima2Async(source, info, frames, new Lima2Case(encoding), root, token);
-            var h5py = await H5pyAsync(source, info, frames, encoding, root, token);
+            var (lima2, _) = await Lima2Async(info, frames, new Lima2Case(encoding), root, token);
+            var h5py = await H5pyAsync(info, frames, encoding, root, token);
             var dd = Dd(lima2.DiskBytes, root, name);
             rows.AddRange([lima2, h5py, dd]);
             ratios.Add(string.Create(CultureInfo.InvariantCulture,
@@ -83,7 +87,7 @@ internal static class BenchCommand
         }
         Console.Error.WriteLine("lima2 bench: overload");
         var overload = new Lima2Case(DectrisEncoding.BitshuffleLz4, OverloadPolicy.Drop, SavingCompression.Zip, "256MiB");
-        var (overloadRow, memory) = await Lima2Async(source, info, frames, overload, root, token);
+        var (overloadRow, memory) = await Lima2Async(info, frames, overload, root, token);
         rows.Add(overloadRow);
         var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
         var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim();
@@ -93,7 +97,8 @@ internal static class BenchCommand
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({cpu}, load average {load} at the end), files in `{root}`; " +
             $"{frames} frames of {info} ({info.ByteSize / 1e6:F1} MB) per case, DECTRIS stream V1 over loopback TCP from " +
-            $"`DectrisStreamer` in the same process (8 distinct diffraction frames, encoded once). Load average {loadBefore} at the start. " +
+            $"`lima2 {string.Join(' ', StreamProcess.Arguments(info, frames, DectrisEncoding.BitshuffleLz4, "tcp://127.0.0.1:PORT", Prefetch))}` " +
+            $"(or `--encoding raw`) in a process of its own ({Prefetch} distinct diffraction frames, encoded once). Load average {loadBefore} at the start. " +
             $"lima2: `ReceiverRun` with 2 rect ROIs (200x200 and the whole frame), fifo.nb_threads 2 (2 decode workers), memory_cap 1GiB, and HDF5 " +
             $"saving (bslz4 chunks passed through, raw frames written uncompressed). h5py: `Bench/h5py_direct_chunk_writer.py` " +
             $"(ZMQ PULL, write_direct_chunk of each blob, dataset grown per frame). dd: `dd bs=4M conv=fdatasync` of as many " +
@@ -115,39 +120,17 @@ internal static class BenchCommand
             $"(RCVHWM {new DectrisChannelOptions("", DectrisStreamVersion.V1).ReceiveHighWaterMark} messages + the one being read + decode slots, each a raw frame, " +
             $"+ 2 × RCVBUF) + {memory.Cap.SinkBytes / 1e6:F0} MB zip chunk buffers + {memory.Cap.PoolBytes / 1e6:F0} MB frame pool. " +
             $"Frame pool allocated at its peak: {memory.PoolPeakBytes / 1e6:F0} MB of {memory.Cap.PoolBytes / 1e6:F0} MB. Process peak RSS during the case " +
-            $"{memory.PeakRssBytes / 1e6:F0} MB, {memory.RssBeforeBytes / 1e6:F0} MB before it (the bench process also holds the streamer, its 8 encoded " +
-            $"frames and ZeroMQ's send queue, the .NET runtime and the earlier cases' heap)."));
+            $"{memory.PeakRssBytes / 1e6:F0} MB, {memory.RssBeforeBytes / 1e6:F0} MB before it (the bench process also holds " +
+            $"the .NET runtime and the earlier cases' heap; the streamer is another process)."));
         text.AppendLine();
-        text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"Bitshuffle/LZ4 on one core (one {info} frame, compression ratio {ratio:F2}): encode {encode:F2} GB/s, decode {decode:F2} GB/s of pixels."));
+        text.AppendLine("Bitshuffle/LZ4 codec (`lima2 bench codec`: ours beside the C bitshuffle library of Debian's hdf5-filter-plugin, an SSE2 build):");
+        text.AppendLine();
+        text.Append(codec);
         text.AppendLine();
         text.AppendLine("Per-frame costs on one thread (Stopwatch, median of repeated runs, same frame): " +
             string.Join("; ", costs.Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Name} {c.Milliseconds:F2} ms"))) + ".");
         text.AppendLine(End);
         return text.ToString();
-    }
-
-    private static (double Encode, double Decode, double Ratio) Codec(IFrameSource source, FrameInfo info)
-    {
-        var pixels = new byte[info.ByteSize];
-        source.Render(0, pixels);
-        var chunk = new byte[BitshuffleLz4.MaxEncodedLength(info.ByteSize, 2)];
-        var length = BitshuffleLz4.Encode(pixels, chunk, 2);
-        double Rate(Action work)
-        {
-            work();
-            var clock = Stopwatch.StartNew();
-            var n = 0;
-            while (clock.Elapsed < TimeSpan.FromSeconds(1.5))
-            {
-                work();
-                n++;
-            }
-            return n * (double)info.ByteSize / clock.Elapsed.TotalSeconds / 1e9;
-        }
-        var encode = Rate(() => BitshuffleLz4.Encode(pixels, chunk, 2));
-        var decode = Rate(() => BitshuffleLz4.Decode(chunk.AsSpan(0, length), pixels, 2));
-        return (encode, decode, (double)info.ByteSize / length);
     }
 
     /// <summary>One lima2 receive case: stream encoding, overload policy, saving compression, memory cap.</summary>
@@ -159,7 +142,7 @@ internal static class BenchCommand
 
     private sealed record MemoryUse(ReceiverMemory Cap, long PoolPeakBytes, long PeakRssBytes, long RssBeforeBytes);
 
-    private static async Task<(Row Row, MemoryUse Memory)> Lima2Async(IFrameSource source, FrameInfo info, int frames, Lima2Case bench,
+    private static async Task<(Row Row, MemoryUse Memory)> Lima2Async(FrameInfo info, int frames, Lima2Case bench,
         string root, CancellationToken token)
     {
         var endpoint = $"tcp://127.0.0.1:{FreePort()}";
@@ -194,18 +177,17 @@ internal static class BenchCommand
                 },
             });
         var rssBefore = ResetPeakRss();
-        using var streamer = new DectrisStreamer(source, new StreamerOptions([endpoint], DectrisStreamVersion.V1, bench.Encoding, frames, Prefetch: 8));
-        var streaming = streamer.RunAsync(token);
+        using var streamer = StreamProcess.Start(StreamProcess.Arguments(info, frames, bench.Encoding, endpoint, Prefetch));
         await using var run = await ReceiverRun.StartAsync(settings, token);
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         var summary = await run.RunAsync(token);
         var received = clock.Elapsed;
-        // CPU of the whole process (receiver, streamer, ZeroMQ threads, kernel time of both ends) per frame.
+        // CPU of the receiver's process (its threads, ZeroMQ's, and its kernel time) per frame; the streamer is another process.
         var cpuPerFrame = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMilliseconds / frames;
         Sync(summary.Files);
         clock.Stop();
-        await streaming;
+        await streamer.WaitAsync(token);
         var memory = new MemoryUse(run.Memory!, run.PoolAllocatedBytes, PeakRss(), rssBefore);
         if (summary.Error is not null || summary.Saved + summary.Counters.Dropped != frames
             || (bench.Policy == OverloadPolicy.BackPressure && summary.Saved != frames))
@@ -214,7 +196,7 @@ internal static class BenchCommand
             ? string.Create(CultureInfo.InvariantCulture,
                 $"overload: drop policy, saving zip; saved {summary.Saved}, dropped {summary.Counters.Dropped}; pool peak {memory.PoolPeakBytes / 1e6:F0} of {memory.Cap.PoolBytes / 1e6:F0} MB")
             : string.Create(CultureInfo.InvariantCulture,
-                $"{summary.Counters.Dropped} dropped, ROI stats on {summary.Counters.Processed}; run {received.TotalSeconds:F2} s + fsync {(clock.Elapsed - received).TotalSeconds:F2} s; CPU {cpuPerFrame:F1} ms/frame (with the streamer)");
+                $"{summary.Counters.Dropped} dropped, ROI stats on {summary.Counters.Processed}; run {received.TotalSeconds:F2} s + fsync {(clock.Elapsed - received).TotalSeconds:F2} s; receiver CPU {cpuPerFrame:F1} ms/frame");
         var path = $"lima2 receive, V1 {(bslz4 ? "bslz4" : "raw")}" + (bench.Compression is { } c ? $" → {ParamsJson.EnumName(c)}" : "");
         var row = new Row(path, frames, clock.Elapsed.TotalSeconds, (long)frames * info.ByteSize, summary.SavedBytes, note);
         Directory.Delete(Path.Combine(root, basePath), recursive: true);
@@ -330,7 +312,7 @@ internal static class BenchCommand
         return new Row("Hdf5FrameSink alone, raw chunks from memory", frames, clock.Elapsed.TotalSeconds, (long)frames * info.ByteSize, bytes, "HDF5 write path only");
     }
 
-    private static async Task<Row> H5pyAsync(IFrameSource source, FrameInfo info, int frames, DectrisEncoding encoding, string root, CancellationToken token)
+    private static async Task<Row> H5pyAsync(FrameInfo info, int frames, DectrisEncoding encoding, string root, CancellationToken token)
     {
         var endpoint = $"tcp://127.0.0.1:{FreePort()}";
         var file = Path.Combine(root, "h5py.h5");
@@ -338,11 +320,10 @@ internal static class BenchCommand
         var start = new ProcessStartInfo("/usr/bin/python3", [script, endpoint, file]) { RedirectStandardOutput = true };
         using var python = Process.Start(start)!;
         await python.StandardOutput.ReadLineAsync(token); // "ready"
-        using var streamer = new DectrisStreamer(source, new StreamerOptions([endpoint], DectrisStreamVersion.V1, encoding, frames, Prefetch: 8));
-        var streaming = streamer.RunAsync(token);
+        using var streamer = StreamProcess.Start(StreamProcess.Arguments(info, frames, encoding, endpoint, Prefetch));
         var line = await python.StandardOutput.ReadLineAsync(token) ?? throw new InvalidOperationException("the h5py writer said nothing");
         await python.WaitForExitAsync(token);
-        await streaming;
+        await streamer.WaitAsync(token);
         using var result = JsonDocument.Parse(line);
         var seconds = result.RootElement.GetProperty("seconds").GetDouble();
         var bytes = result.RootElement.GetProperty("bytes").GetInt64();

@@ -267,7 +267,7 @@ public sealed class DectrisChannel : IDetectorChannel
         var job = new DecodeJob(message, Locate(message, image.Payload), image.Encoding, index);
         try
         {
-            if (target.RentAsync(index, token).AsTask().GetAwaiter().GetResult() is not { } pixels)
+            if (Wait(target.RentAsync(index, token)) is not { } pixels)
             {
                 Discard(job);
                 Interlocked.Increment(ref _lost); // counted by the target as an overload drop
@@ -323,9 +323,12 @@ public sealed class DectrisChannel : IDetectorChannel
         if (length > pool.BufferBytes)
             return default; // incompressible frame
         if (target.Policy == OverloadPolicy.BackPressure && pool.Capacity >= 2)
-            return pool.RentAsync(token).AsTask().GetAwaiter().GetResult();
+            return Wait(pool.RentAsync(token));
         return pool.TryRent(out var buffer) ? buffer : default;
     }
+
+    /// <summary>The receive thread waits for a buffer; one already free costs no task object.</summary>
+    private static T Wait<T>(ValueTask<T> rent) => rent.IsCompletedSuccessfully ? rent.Result : rent.AsTask().GetAwaiter().GetResult();
 
     /// <summary>Where the payload lies in the message, so that a decoder finds it again once the ref struct is gone.</summary>
     private static PayloadLocation Locate(ZmqMultipartMessage message, ReadOnlySpan<byte> payload)

@@ -126,7 +126,18 @@ public readonly struct ArrayParts(IReadOnlyList<byte[]> parts) : IMessageParts
 
 internal static class DectrisPixelTypes
 {
+    private static readonly PixelType[] All = Enum.GetValues<PixelType>();
+
+    /// <summary>The numpy dtype name of every pixel type (the strings themselves, for readers that match them).</summary>
+    public static readonly string[] DtypeNames = [.. All.Select(t => t.ToDtypeName())];
+
     /// <summary>A DECTRIS <c>type</c> / V2 <c>image_dtype</c> name (numpy's) as a pixel type.</summary>
-    public static PixelType Parse(string name) =>
-        PixelTypes.TryParseDtypeName(name, out var type) ? type : throw new DectrisFormatException($"unknown pixel type '{name}'");
+    public static PixelType Parse(string name)
+    {
+        // Once per image message in V1: no enumeration of the enum, no allocation.
+        for (var i = 0; i < DtypeNames.Length; i++)
+            if (DtypeNames[i] == name)
+                return All[i];
+        throw new DectrisFormatException($"unknown pixel type '{name}'");
+    }
 }

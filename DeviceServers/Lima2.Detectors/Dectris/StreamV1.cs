@@ -147,9 +147,20 @@ public static class StreamV1
         }
     }
 
-    /// <summary>The fields of V1 JSON parts we use, read without building a document.</summary>
+    /// <summary>
+    /// The fields of V1 JSON parts we use, read without building a document. An image message makes no string:
+    /// names are compared as UTF-8, and the values a detector sends are the literals below.
+    /// </summary>
     private struct JsonFields
     {
+        private static readonly string[] Htypes =
+        [
+            "dheader-1.0", "dimage-1.0", "dimage_d-1.0", "dconfig-1.0", "dseries_end-1.0",
+            "dflatfield-1.0", "dpixelmask-1.0", "dcountrate_table-1.0",
+        ];
+
+        private static readonly string[] Encodings = ["<", "lz4<", "bs8-lz4<", "bs16-lz4<", "bs32-lz4<", "bs64-lz4<"];
+
         public string? Htype;
         public string? HeaderDetail;
         public string? Type;
@@ -170,27 +181,34 @@ public static class StreamV1
                     throw new DectrisFormatException($"{where} is not a JSON object");
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    var name = reader.GetString();
-                    reader.Read();
-                    switch (name)
+                    if (reader.ValueTextEquals("htype"u8))
+                        fields.Htype = Text(ref reader, Htypes);
+                    else if (reader.ValueTextEquals("header_detail"u8))
+                        fields.HeaderDetail = Text(ref reader, []);
+                    else if (reader.ValueTextEquals("type"u8))
+                        fields.Type = Text(ref reader, DectrisPixelTypes.DtypeNames);
+                    else if (reader.ValueTextEquals("encoding"u8))
+                        fields.Encoding = Text(ref reader, Encodings);
+                    else if (reader.ValueTextEquals("series"u8))
+                        fields.Series = Int64(ref reader);
+                    else if (reader.ValueTextEquals("frame"u8))
+                        fields.Frame = Int64(ref reader);
+                    else if (reader.ValueTextEquals("size"u8))
+                        fields.Size = Int64(ref reader);
+                    else if (reader.ValueTextEquals("shape"u8))
                     {
-                        case "htype": fields.Htype = reader.GetString(); break;
-                        case "header_detail": fields.HeaderDetail = reader.GetString(); break;
-                        case "type": fields.Type = reader.GetString(); break;
-                        case "encoding": fields.Encoding = reader.GetString(); break;
-                        case "series": fields.Series = reader.GetInt64(); break;
-                        case "frame": fields.Frame = reader.GetInt64(); break;
-                        case "size": fields.Size = reader.GetInt64(); break;
-                        case "shape":
-                            if (reader.TokenType != JsonTokenType.StartArray || !reader.Read())
-                                throw new DectrisFormatException($"{where}: shape is not [x, y]");
-                            fields.Width = reader.GetInt32();
-                            reader.Read();
-                            fields.Height = reader.GetInt32();
-                            if (!reader.Read() || reader.TokenType != JsonTokenType.EndArray)
-                                throw new DectrisFormatException($"{where}: shape is not [x, y]");
-                            break;
-                        default: reader.Skip(); break;
+                        if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray || !reader.Read())
+                            throw new DectrisFormatException($"{where}: shape is not [x, y]");
+                        fields.Width = reader.GetInt32();
+                        reader.Read();
+                        fields.Height = reader.GetInt32();
+                        if (!reader.Read() || reader.TokenType != JsonTokenType.EndArray)
+                            throw new DectrisFormatException($"{where}: shape is not [x, y]");
+                    }
+                    else
+                    {
+                        reader.Read();
+                        reader.Skip();
                     }
                 }
                 return fields;
@@ -199,6 +217,23 @@ public static class StreamV1
             {
                 throw new DectrisFormatException($"{where} is not valid JSON: {e.Message}");
             }
+        }
+
+        private static long Int64(ref Utf8JsonReader reader)
+        {
+            reader.Read();
+            return reader.GetInt64();
+        }
+
+        /// <summary>The value: one of <paramref name="known"/> itself when it is one (no new string), else a new string.</summary>
+        private static string? Text(ref Utf8JsonReader reader, string[] known)
+        {
+            reader.Read();
+            if (reader.TokenType == JsonTokenType.String)
+                foreach (var candidate in known)
+                    if (reader.ValueTextEquals(candidate))
+                        return candidate;
+            return reader.GetString();
         }
     }
 }

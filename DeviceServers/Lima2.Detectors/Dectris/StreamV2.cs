@@ -1,4 +1,5 @@
 using System.Formats.Cbor;
+using System.Text;
 using Lima2.Core.Frames;
 
 namespace Lima2.Detectors.Dectris;
@@ -15,6 +16,10 @@ public static class StreamV2
     public const ulong MultiDimArrayTag = 40;
     public const ulong CompressionTag = 56500;
 
+    /// <summary>One reader per receiving thread, reset for each message (an image message then makes no object).</summary>
+    [ThreadStatic]
+    private static CborReader? t_reader;
+
     /// <summary>Decodes one message; image payloads stay in <paramref name="message"/>.</summary>
     /// <exception cref="DectrisFormatException">the message is not a well-formed V2 message.</exception>
     public static DectrisMessage Decode(ReadOnlyMemory<byte> message)
@@ -24,19 +29,18 @@ public static class StreamV2
             throw new DectrisFormatException("not a stream V2 message: no CBOR self-describe tag (D9 D9 F7)");
         try
         {
-            var reader = new CborReader(message, CborConformanceMode.Lax);
+            var reader = t_reader ??= new CborReader(ReadOnlyMemory<byte>.Empty, CborConformanceMode.Lax);
+            reader.Reset(message);
             reader.ReadTag();
             reader.ReadStartMap();
-            if (reader.PeekState() != CborReaderState.TextString || reader.ReadTextString() != "type")
+            if (reader.PeekState() is not (CborReaderState.TextString or CborReaderState.StartIndefiniteLengthTextString)
+                || !Utf8Text(reader).SequenceEqual("type"u8))
                 throw new DectrisFormatException("the first key of a stream V2 message is not \"type\"");
-            var type = reader.ReadTextString();
-            return type switch
-            {
-                "start" => ReadStart(reader),
-                "image" => ReadImage(reader),
-                "end" => ReadEnd(reader),
-                _ => throw new DectrisFormatException($"unknown message type '{type}'"),
-            };
+            var type = Utf8Text(reader);
+            return type.SequenceEqual("image"u8) ? ReadImage(reader)
+                : type.SequenceEqual("start"u8) ? ReadStart(reader)
+                : type.SequenceEqual("end"u8) ? ReadEnd(reader)
+                : throw new DectrisFormatException($"unknown message type '{Encoding.UTF8.GetString(type)}'");
         }
         catch (Exception e) when (e is CborContentException or InvalidOperationException or OverflowException or FormatException)
         {
@@ -88,27 +92,29 @@ public static class StreamV2
         var hasData = false;
         while (reader.PeekState() != CborReaderState.EndMap)
         {
-            switch (reader.ReadTextString())
+            var key = Utf8Text(reader);
+            if (key.SequenceEqual("series_id"u8))
+                series = reader.ReadInt64();
+            else if (key.SequenceEqual("image_id"u8))
+                frame = reader.ReadInt64();
+            else if (key.SequenceEqual("data"u8))
             {
-                case "series_id": series = reader.ReadInt64(); break;
-                case "image_id": frame = reader.ReadInt64(); break;
-                case "data":
-                    try
-                    {
-                        image = ReadData(reader);
-                    }
-                    catch (DectrisFormatException e) when (frame >= 0)
-                    {
-                        throw new DectrisFormatException($"image {frame}: {e.Message}", frame);
-                    }
-                    catch (Exception e) when (frame >= 0 && e is CborContentException or InvalidOperationException or OverflowException or FormatException)
-                    {
-                        throw new DectrisFormatException($"image {frame}: malformed CBOR: {e.Message}", frame);
-                    }
-                    hasData = true;
-                    break;
-                default: reader.SkipValue(); break;
+                try
+                {
+                    image = ReadData(reader);
+                }
+                catch (DectrisFormatException e) when (frame >= 0)
+                {
+                    throw new DectrisFormatException($"image {frame}: {e.Message}", frame);
+                }
+                catch (Exception e) when (frame >= 0 && e is CborContentException or InvalidOperationException or OverflowException or FormatException)
+                {
+                    throw new DectrisFormatException($"image {frame}: malformed CBOR: {e.Message}", frame);
+                }
+                hasData = true;
             }
+            else
+                reader.SkipValue();
         }
         if (frame < 0)
             throw new DectrisFormatException("an image message without image_id");
@@ -124,7 +130,7 @@ public static class StreamV2
         var channels = reader.ReadStartMap();
         if (channels == 0 || reader.PeekState() == CborReaderState.EndMap)
             throw new DectrisFormatException("image data has no channel");
-        reader.ReadTextString();
+        reader.SkipValue(); // the channel's name
         if ((ulong)reader.ReadTag() != MultiDimArrayTag)
             throw new DectrisFormatException("image data is not a tag 40 multi-dimensional array");
         if (reader.ReadStartArray() != 2 || reader.ReadStartArray() != 2)
@@ -156,16 +162,13 @@ public static class StreamV2
                 throw new DectrisFormatException("a typed array holds a byte string or a tag 56500 compressed one");
             if (reader.ReadStartArray() != 3)
                 throw new DectrisFormatException("tag 56500 is [algorithm, elem_size, bytes]");
-            var algorithm = reader.ReadTextString();
+            var algorithm = Utf8Text(reader);
+            encoding = algorithm.SequenceEqual("bslz4"u8) ? DectrisEncoding.BitshuffleLz4
+                : algorithm.SequenceEqual("lz4"u8) ? DectrisEncoding.Lz4Chunk
+                : throw new DectrisFormatException($"unsupported compression '{Encoding.UTF8.GetString(algorithm)}'");
             var elemSize = reader.ReadInt32();
             payload = reader.ReadDefiniteLengthByteString();
             reader.ReadEndArray();
-            encoding = algorithm switch
-            {
-                "bslz4" => DectrisEncoding.BitshuffleLz4,
-                "lz4" => DectrisEncoding.Lz4Chunk,
-                _ => throw new DectrisFormatException($"unsupported compression '{algorithm}'"),
-            };
             if (elemSize != type.SizeOf())
                 throw new DectrisFormatException($"compressed elem_size {elemSize} does not fit {type.ToDtypeName()} pixels");
         }
@@ -185,6 +188,12 @@ public static class StreamV2
         reader.ReadEndMap();
         return new DectrisImage { Info = info, Encoding = encoding, Payload = payload.Span };
     }
+
+    /// <summary>A text string as UTF-8: in place when it has a definite length, as detectors write it.</summary>
+    private static ReadOnlySpan<byte> Utf8Text(CborReader reader) =>
+        reader.PeekState() == CborReaderState.StartIndefiniteLengthTextString
+            ? Encoding.UTF8.GetBytes(reader.ReadTextString())
+            : reader.ReadDefiniteLengthTextStringBytes().Span;
 }
 
 /// <summary>Builds V2 messages as a DECTRIS detector sends them (for the emulator and tests).</summary>

@@ -55,6 +55,42 @@ public class StreamDecodingTests
 
     [Theory]
     [InlineData(DectrisEncoding.Raw)]
+    [InlineData(DectrisEncoding.Lz4Block)]
+    [InlineData(DectrisEncoding.BitshuffleLz4)]
+    public void A_V1_image_message_is_read_and_decoded_into_its_buffer_without_allocating(DectrisEncoding encoding)
+    {
+        var info = new FrameInfo(512, 64, PixelType.Gray16); // several bitshuffle blocks
+        var parts = new ArrayParts(V1Image(5, encoding, info));
+        var pixels = new byte[info.ByteSize];
+        ReceiveOne(parts, pixels); // the first one compiles and fills the static tables
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        ReceiveOne(parts, pixels);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(Pixels(5, info), pixels);
+
+        static void ReceiveOne(ArrayParts parts, byte[] pixels) => StreamV1.Decode(parts).Image.DecodeInto(pixels);
+    }
+
+    [Theory]
+    [InlineData(DectrisEncoding.Raw)]
+    [InlineData(DectrisEncoding.Lz4Chunk)]
+    [InlineData(DectrisEncoding.BitshuffleLz4)]
+    public void A_V2_image_message_is_read_and_decoded_into_its_buffer_without_allocating(DectrisEncoding encoding)
+    {
+        var info = new FrameInfo(512, 64, PixelType.Gray16);
+        var message = V2Image(5, encoding, info);
+        var pixels = new byte[info.ByteSize];
+        ReceiveOne(message, pixels);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        ReceiveOne(message, pixels);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(Pixels(5, info), pixels);
+
+        static void ReceiveOne(byte[] message, byte[] pixels) => StreamV2.Decode(message).Image.DecodeInto(pixels);
+    }
+
+    [Theory]
+    [InlineData(DectrisEncoding.Raw)]
     [InlineData(DectrisEncoding.Lz4Chunk)]
     [InlineData(DectrisEncoding.BitshuffleLz4)]
     public void V2_images_decode_pixel_exact_for_each_encoding(DectrisEncoding encoding)
