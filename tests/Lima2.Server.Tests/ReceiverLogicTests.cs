@@ -10,12 +10,12 @@ namespace Lima2.Server.Tests;
 /// <summary>Processing "devices" as a list: what the receiver created and deleted.</summary>
 internal sealed class FakeHost : IProcessingHost
 {
-    public Dictionary<string, PipelineRun> Devices { get; } = [];
+    public Dictionary<string, Pipeline> Devices { get; } = [];
 
-    public string Create(PipelineRun run)
+    public string Create(Pipeline pipeline)
     {
-        var name = $"test/limaprocessing/{run.Uuid}@{run.Setup.Rank}";
-        Devices[name] = run;
+        var name = $"test/limaprocessing/{pipeline.Uuid}@{pipeline.Run.Settings.Receiver.Rank}";
+        Devices[name] = pipeline;
         return name;
     }
 
@@ -38,7 +38,7 @@ public sealed class ReceiverLogicTests : IDisposable
         """;
 
     private ReceiverLogic Receiver(FakeHost host, int rank = 0, int receivers = 1) =>
-        new(new ReceiverSetup(rank, receivers, SavingRoot: _root), host);
+        new(new ReceiverConfig { Rank = rank, NbReceivers = receivers, SavingRoot = _root }, host);
 
     private static void WaitFor(Func<bool> condition)
     {
@@ -76,7 +76,7 @@ public sealed class ReceiverLogicTests : IDisposable
         Assert.Equal(0, receiver.FramesDropped);
         Assert.Equal(15, transferred);
         var run = receiver.Current!;
-        Assert.True(run.IsFinished);
+        Assert.True(run.Run.IsFinished);
         Assert.Null(run.Error);
         var counters = JsonSerializer.Deserialize<Dictionary<string, long>>(run.ProgressCounters())!;
         Assert.Equal(15, counters["nb_frames_source"]);
@@ -157,9 +157,9 @@ public sealed class ReceiverLogicTests : IDisposable
         WaitFor(() => receiver.FramesProcessed > 5);
         receiver.Stop();
         Assert.Equal(AcqState.Idle, receiver.State);
-        var c = receiver.Current!.Counters!;
+        var c = receiver.Current!.Run.Counters!;
         Assert.Equal(c.Received, c.Processed + c.Dropped);
-        Assert.True(receiver.Current.IsFinished);
+        Assert.True(receiver.Current.Run.IsFinished);
     }
 
     private static List<byte[]> Rows(EncodedData encoded, int size)

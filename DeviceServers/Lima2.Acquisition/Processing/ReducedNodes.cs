@@ -2,7 +2,7 @@ using Lima2.Core.Frames;
 using Lima2.Core.Pipeline;
 using Lima2.Protocol;
 
-namespace Lima2.Server.Processing;
+namespace Lima2.Acquisition.Processing;
 
 /// <summary>Receiver-local and global index of every processed frame, for <c>popFrameIdx</c> (dynamic dispatch).</summary>
 public sealed class FrameIdxNode(int bufferFrames) : FrameConsumer<bool>("frame_idx")
