@@ -70,13 +70,7 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
         Assert.All(s.GetProperty("pipelines_after_erase").EnumerateArray(), p => Assert.Empty(p.EnumerateArray()));
 
         var generator = FrameGenerator.Create(Det.Generator);
-        var frames = new ushort[Frames][];
-        for (var i = 0; i < Frames; i++)
-        {
-            var bytes = new byte[generator.Info.ByteSize];
-            generator.Render(i, bytes);
-            frames[i] = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(bytes).ToArray();
-        }
+        var frames = Enumerable.Range(0, Frames).Select(i => SimulatorFrame(generator, i)).ToArray();
 
         // ROI sums popped from both receivers equal the sums over the simulator's frames
         var sums = s.GetProperty("roi_sums");
@@ -122,6 +116,47 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
         for (var i = 0; i < Frames; i++)
             Assert.True(pixels.Slice(i * Width * Height, Width * Height).SequenceEqual(frames[i]), $"frame {i} differs");
     }
+
+    [Fact]
+    public void GetInputFrame_serves_the_frame_as_received_and_getFrame_the_frame_after_roi_flip_rot()
+    {
+        var sys = fixture.System;
+        var acq = Path.Combine(sys.Root, "input_acq.json");
+        var proc = Path.Combine(sys.Root, "input_proc.json");
+        File.WriteAllText(acq, AcqJson(10));
+        File.WriteAllText(proc, """{"class_name": "LimaProcessingLegacy", "roi_flip_rot": {"enabled": true, "flip": "left_right"}}""");
+        var r = JsonDocument.Parse(sys.Python3("input_frames.py", sys.Control, string.Join(",", sys.Receivers), acq, proc, "-1")).RootElement;
+        var generator = FrameGenerator.Create(Det.Generator);
+        for (var rank = 0; rank < 2; rank++)
+        {
+            var input = r.GetProperty(rank.ToString()).GetProperty("input");
+            var processed = r.GetProperty(rank.ToString()).GetProperty("processed");
+            var index = 8 + rank; // the latest frame of the receiver's share of 10
+            foreach (var frame in new[] { input, processed })
+            {
+                Assert.Equal("DENSE_FRAME", frame.GetProperty("format").GetString());
+                Assert.Equal(index, frame.GetProperty("idx").GetInt32());
+                Assert.Equal("<u2", frame.GetProperty("dtype").GetString());
+                Assert.Equal([Width, Height], new[] { frame.GetProperty("width").GetInt32(), frame.GetProperty("height").GetInt32() });
+            }
+            var received = SimulatorFrame(generator, index);
+            var flipped = Enumerable.Range(0, Width * Height).Select(i => received[i / Width * Width + Width - 1 - i % Width]).ToArray();
+            var inputPixels = Pixels(input);
+            var processedPixels = Pixels(processed);
+            Assert.Equal(received, inputPixels);
+            Assert.Equal(flipped, processedPixels);
+            Assert.NotEqual(inputPixels, processedPixels);
+        }
+    }
+
+    private static ushort[] SimulatorFrame(FrameGenerator generator, long index)
+    {
+        var bytes = new byte[generator.Info.ByteSize];
+        generator.Render(index, bytes);
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(bytes).ToArray();
+    }
+
+    private static ushort[] Pixels(JsonElement frame) => frame.GetProperty("pixels").EnumerateArray().Select(p => (ushort)p.GetInt32()).ToArray();
 
     [Fact]
     public void Malformed_params_are_refused_as_LIMA_Exception_naming_the_field_and_change_nothing()
