@@ -121,10 +121,8 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
     public void GetInputFrame_serves_the_frame_as_received_and_getFrame_the_frame_after_roi_flip_rot()
     {
         var sys = fixture.System;
-        var acq = Path.Combine(sys.Root, "input_acq.json");
-        var proc = Path.Combine(sys.Root, "input_proc.json");
-        File.WriteAllText(acq, AcqJson(10));
-        File.WriteAllText(proc, """{"class_name": "LimaProcessingLegacy", "roi_flip_rot": {"enabled": true, "flip": "left_right"}}""");
+        var (acq, proc) = sys.WriteParams("input", AcqJson(10),
+            """{"class_name": "LimaProcessingLegacy", "roi_flip_rot": {"enabled": true, "flip": "left_right"}}""");
         var r = JsonDocument.Parse(sys.Python3("input_frames.py", sys.Control, string.Join(",", sys.Receivers), acq, proc, "-1")).RootElement;
         var generator = FrameGenerator.Create(Det.Generator);
         for (var rank = 0; rank < 2; rank++)
@@ -192,10 +190,7 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
     public void The_old_client_sequence_gets_acq_state_change_events_and_one_data_ready_per_receiver_then_closes()
     {
         var sys = fixture.System;
-        var acq = Path.Combine(sys.Root, "old_acq.json");
-        var proc = Path.Combine(sys.Root, "old_proc.json");
-        File.WriteAllText(acq, AcqJson(30));
-        File.WriteAllText(proc, """{"class_name": "LimaProcessingLegacy"}""");
+        var (acq, proc) = sys.WriteParams("old", AcqJson(30), """{"class_name": "LimaProcessingLegacy"}""");
         var r = JsonDocument.Parse(sys.Python3("old_client.py", sys.Control, string.Join(",", sys.Receivers), acq, proc)).RootElement;
         Assert.True(r.GetProperty("all_xferred_events").GetBoolean(), r.ToString());
         foreach (var name in sys.Receivers)
@@ -222,10 +217,9 @@ public sealed class ReceiverCrashTests
     public void A_receiver_killed_mid_run_puts_the_control_in_fault_naming_it_and_reset_recovers()
     {
         using var sys = new Lima2System();
-        var acq = Path.Combine(sys.Root, "long_acq.json");
-        var proc = Path.Combine(sys.Root, "long_proc.json");
-        File.WriteAllText(acq, """{"acq": {"nb_frames": 0, "expo_time": 20000}, "det": {"generator": {"width": 64, "height": 64}}}""");
-        File.WriteAllText(proc, """{"class_name": "LimaProcessingLegacy"}""");
+        var (acq, proc) = sys.WriteParams("long",
+            """{"acq": {"nb_frames": 0, "expo_time": 20000}, "det": {"generator": {"width": 64, "height": 64}}}""",
+            """{"class_name": "LimaProcessingLegacy"}""");
         sys.Python3("start_only.py", sys.Control, string.Join(",", sys.Receivers), acq, proc);
         using var control = new Tango.Client.DeviceProxy(sys.Control);
         WaitFor(() => control.Read<long>("nb_frames_acquired") > 4, "frames to flow");

@@ -18,18 +18,14 @@ public interface IProcessingHost
 
 /// <summary>
 /// The receiver device's logic: params written before Prepare, one <see cref="Pipeline"/> (a <see cref="ReceiverRun"/>
-/// keeping what the getters and pops serve) per Prepare uuid with its processing device, the state machine (IDLE → PREPARED → RUNNING → IDLE by itself at the end of its share), and
-/// the counters the beamline watches.
+/// keeping what the getters and pops serve) per Prepare uuid with its processing device, the state machine (IDLE → PREPARED →
+/// RUNNING → IDLE by itself at the end of its share), and the counters the beamline watches.
 /// </summary>
-public sealed class ReceiverLogic : IAsyncDisposable
+public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
 {
     private readonly IProcessingHost _host;
     private readonly ConcurrentDictionary<string, (Pipeline Pipeline, string Device)> _pipelines = new();
-    private readonly Lock _lock = new();
-    private readonly AcqStatus _status;
-    private string _acqParamsJson;
     private string _procParamsJson;
-    private AcqParams<SimulatorDet> _acq = new();
     private ProcParams _proc = new LegacyProcParams();
     private Pipeline? _current;
     private Task? _running;
@@ -40,43 +36,16 @@ public sealed class ReceiverLogic : IAsyncDisposable
     public ReceiverLogic(ReceiverConfig config, IProcessingHost host)
     {
         ParamsValidator.ThrowIfAny(config.Validate());
-        _status = new AcqStatus(_lock, "idle: ready for an acquisition");
         Config = config;
         _host = host;
-        _acqParamsJson = ParamsDocument.Write(_acq);
         _procParamsJson = ParamsDocument.Write(_proc);
     }
 
     /// <summary>The receiver's fixed set-up (its device properties).</summary>
     public ReceiverConfig Config { get; }
 
-    /// <summary>Raised outside the lock after each state change.</summary>
-    public event Action<AcqState>? StateChanged
-    {
-        add => _status.Changed += value;
-        remove => _status.Changed -= value;
-    }
-
     /// <summary>Raised when the receiver's share is done (nb_frames_xferred's data-ready event).</summary>
     public event Action<int>? Transferred;
-
-    public AcqState State
-    {
-        get
-        {
-            lock (_lock)
-                return _status.State;
-        }
-    }
-
-    public string Reason
-    {
-        get
-        {
-            lock (_lock)
-                return _status.Reason;
-        }
-    }
 
     public string LastError => Volatile.Read(ref _lastError);
 
@@ -85,22 +54,6 @@ public sealed class ReceiverLogic : IAsyncDisposable
     public IReadOnlyList<string> Pipelines => _pipelines.Keys.Order().ToArray();
 
     public string? ProcessingDevice(string uuid) => _pipelines.TryGetValue(uuid, out var p) ? p.Device : null;
-
-    public string AcqParamsJson
-    {
-        get => _acqParamsJson;
-        set
-        {
-            var parsed = ParamsDocument.Parse<AcqParams<SimulatorDet>>(value, "acq_params");
-            ParamsValidator.ThrowIfAny(ParamsValidator.Validate(parsed));
-            lock (_lock)
-            {
-                RefuseWhileRunning("acq_params");
-                _acq = parsed;
-                _acqParamsJson = value;
-            }
-        }
-    }
 
     public string ProcParamsJson
     {
@@ -145,7 +98,7 @@ public sealed class ReceiverLogic : IAsyncDisposable
                                          (_status.State == AcqState.Fault ? $" ({_status.Reason}): Reset first" : ""));
             if (_pipelines.ContainsKey(uuid))
                 throw new ArgumentException($"Prepare: pipeline {uuid} exists already: use a new uuid or erasePipeline first");
-            acq = _acq;
+            acq = AcqParams;
             proc = _proc;
         }
         var run = ReceiverRun.PrepareAsync(new ReceiverSettings(Config, acq, proc), Serving).GetAwaiter().GetResult();
@@ -265,12 +218,6 @@ public sealed class ReceiverLogic : IAsyncDisposable
         Interlocked.Exchange(ref _xferred, (int)Math.Min(int.MaxValue, FramesTransferred));
         _status.Raise();
         Transferred?.Invoke(_xferred);
-    }
-
-    private void RefuseWhileRunning(string what)
-    {
-        if (_status.State == AcqState.Running)
-            throw new StateException($"{what} cannot change while running: Stop first");
     }
 
     private static string Label(AcqState s) => s.ToString().ToLowerInvariant();
