@@ -53,7 +53,10 @@ public sealed record ReceiverRunOptions
     /// </summary>
     public bool KeepFrames { get; init; }
 
-    /// <summary>Rows for the pops beyond ROI statistics and profiles: <see cref="FrameIdxNode"/>, XPCS <see cref="FillFactorNode"/>.</summary>
+    /// <summary>
+    /// Rows for the pops beyond ROI statistics and profiles (<see cref="FrameIdxNode"/>) and, for XPCS, the photon-sparse
+    /// frames and their fill factors (<see cref="XpcsSparseNode"/>).
+    /// </summary>
     public bool ReducedData { get; init; }
 }
 
@@ -244,7 +247,7 @@ public sealed class ReceiverRun : IAsyncDisposable
                 if (proc is SmxProcParams smx)
                     extra.Add(PeakFindingNode.Create(smx, frame, config.PeakFinder, root, config.Rank));
                 if (_options.ReducedData && proc is XpcsProcParams)
-                    extra.Add(new FillFactorNode(proc.Buffers.NbFramesBuffer, proc.Fifo.NbThreads));
+                    extra.Add(new XpcsSparseNode(frame, proc.Buffers.NbSparseFramesBuffer, proc.Buffers.NbFramesBuffer, proc.Fifo.NbThreads));
                 return extra;
             },
         };

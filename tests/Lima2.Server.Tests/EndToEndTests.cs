@@ -123,12 +123,12 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
         var sys = fixture.System;
         var (acq, proc) = sys.WriteParams("input", AcqJson(10),
             """{"class_name": "LimaProcessingLegacy", "roi_flip_rot": {"enabled": true, "flip": "left_right"}}""");
-        var r = JsonDocument.Parse(sys.Python3("input_frames.py", sys.Control, string.Join(",", sys.Receivers), acq, proc, "-1")).RootElement;
+        var r = JsonDocument.Parse(sys.Python3("getters.py", sys.Control, string.Join(",", sys.Receivers), acq, proc, "-1", "getInputFrame", "getFrame")).RootElement;
         var generator = FrameGenerator.Create(Det.Generator);
         for (var rank = 0; rank < 2; rank++)
         {
-            var input = r.GetProperty(rank.ToString()).GetProperty("input");
-            var processed = r.GetProperty(rank.ToString()).GetProperty("processed");
+            var input = r.GetProperty(rank.ToString()).GetProperty("getInputFrame");
+            var processed = r.GetProperty(rank.ToString()).GetProperty("getFrame");
             var index = 8 + rank; // the latest frame of the receiver's share of 10
             foreach (var frame in new[] { input, processed })
             {
@@ -144,6 +144,39 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
             Assert.Equal(received, inputPixels);
             Assert.Equal(flipped, processedPixels);
             Assert.NotEqual(inputPixels, processedPixels);
+        }
+    }
+
+    [Fact]
+    public void An_XPCS_sparse_frame_holds_the_pixels_above_0_and_the_fill_factors_count_them()
+    {
+        var sys = fixture.System;
+        const string det = """
+            {"generator": {"type": "gauss", "pixel_type": "gray16", "width": 64, "height": 48,
+                           "gauss": {"peaks": [{"x0": 20, "y0": 16, "fwhm": 3, "max": 200}, {"x0": 45, "y0": 30, "fwhm": 4, "max": 90}],
+                                     "grow_factor": 0.1}}}
+            """;
+        var (acq, proc) = sys.WriteParams("xpcs", $$"""{"acq": {"nb_frames": 10, "expo_time": 100}, "det": {{det}}}""",
+            """{"class_name": "LimaProcessingXpcs"}""");
+        var r = JsonDocument.Parse(sys.Python3("getters.py", sys.Control, string.Join(",", sys.Receivers), acq, proc, "-1", "getSparseFrame")).RootElement;
+        var generator = FrameGenerator.Create(ParamsDocument.Parse<AcqParams<SimulatorDet>>($$"""{"det": {{det}}}""").Det.Generator);
+        int[] Lit(ushort[] frame) => Enumerable.Range(0, frame.Length).Where(i => frame[i] > 0).ToArray();
+        for (var rank = 0; rank < 2; rank++)
+        {
+            var sparse = r.GetProperty(rank.ToString()).GetProperty("getSparseFrame");
+            Assert.Equal("SPARSE_FRAME", sparse.GetProperty("format").GetString());
+            Assert.Equal(8 + rank, sparse.GetProperty("idx").GetInt32()); // the latest frame of the receiver's share of 10
+            Assert.Equal([64, 48], new[] { sparse.GetProperty("width").GetInt32(), sparse.GetProperty("height").GetInt32() });
+            var frame = SimulatorFrame(generator, 8 + rank);
+            var lit = Lit(frame);
+            Assert.InRange(lit.Length, 10, frame.Length / 4); // photons around the two peaks only: the frame is sparse
+            Assert.Equal(lit, sparse.GetProperty("index").EnumerateArray().Select(e => e.GetInt32()));
+            Assert.Equal(lit.Select(i => (int)frame[i]), sparse.GetProperty("intensity").EnumerateArray().Select(e => e.GetInt32()));
+
+            var fill = r.GetProperty(rank.ToString()).GetProperty("fill_factors").EnumerateArray()
+                .Select(row => (Frame: row[0].GetInt32(), Recv: row[1].GetInt32(), Fill: row[2].GetInt32())).ToList();
+            Assert.Equal(Enumerable.Range(0, 5).Select(k => (rank + 2 * k, k)), fill.Select(f => (f.Frame, f.Recv)));
+            Assert.All(fill, f => Assert.Equal(Lit(SimulatorFrame(generator, f.Frame)).Length, f.Fill));
         }
     }
 

@@ -176,6 +176,9 @@ public sealed class XpcsProcessingDevice : DenseProcessingDevice
     [Command("getInputFrame", InDescription = "global frame index, -1 = latest", OutDescription = "DENSE_FRAME (before corrections and geometry)")]
     public DevEncoded GetInputFrame(long index) => Encode("getInputFrame", () => Pipeline.GetInputFrame(index));
 
+    [Command("getSparseFrame", InDescription = "global frame index, -1 = latest", OutDescription = "SPARSE_FRAME (pixels above 0)")]
+    public DevEncoded GetSparseFrame(long index) => Encode("getSparseFrame", () => Pipeline.GetSparseFrame(index));
+
     [Attr("nb_fill_factors")] public int NbFillFactors => 1;
 
     [Command("popFillFactors", OutDescription = "STRUCTURED_ARRAY of (frame_idx, recv_idx, fill_factor)")]

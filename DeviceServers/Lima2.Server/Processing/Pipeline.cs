@@ -43,6 +43,8 @@ public sealed class Pipeline(string uuid, ReceiverRun run) : IAsyncDisposable
             counters["nb_hits"] = peaks.Hits;
             counters["nb_peaks"] = peaks.TotalPeaks;
         }
+        if (Run.Find<XpcsSparseNode>() is { } xpcs)
+            counters["nb_frames_sparse"] = xpcs.Frames;
         return JsonSerializer.Serialize(counters);
     }
 
@@ -56,6 +58,8 @@ public sealed class Pipeline(string uuid, ReceiverRun run) : IAsyncDisposable
         };
         if (Run.Peaks is { } peaks)
             last["sparse_idx"] = peaks.Sparse(-1)?.FrameIndex ?? -1;
+        if (Run.Find<XpcsSparseNode>() is { } xpcs)
+            last["sparse_idx"] = xpcs.Sparse(-1)?.FrameIndex ?? -1;
         return JsonSerializer.Serialize(last);
     }
 
@@ -77,10 +81,14 @@ public sealed class Pipeline(string uuid, ReceiverRun run) : IAsyncDisposable
             return EncodedLayouts.Dense(frame);
     }
 
+    /// <summary>A sparse frame (global index, -1 = newest): SMX_SPARSE_FRAME of the peak finder, XPCS SPARSE_FRAME.</summary>
     public EncodedData GetSparseFrame(long index)
     {
-        var sparse = Run.Peaks?.Sparse(index) ?? throw NotAvailable("sparse frame", index);
-        return new EncodedData(SparseFrame.Tag, sparse.Encode());
+        if (Run.Peaks?.Sparse(index) is { } peaks)
+            return new EncodedData(SparseFrame.Tag, peaks.Encode());
+        if (Run.Find<XpcsSparseNode>()?.Sparse(index) is { } photons)
+            return EncodedLayouts.Sparse(photons.Width, photons.Height, photons.FrameIndex, photons.Index, photons.Intensity);
+        throw NotAvailable("sparse frame", index);
     }
 
     public EncodedData GetAccumulated(bool peaks)
@@ -98,7 +106,7 @@ public sealed class Pipeline(string uuid, ReceiverRun run) : IAsyncDisposable
 
     public EncodedData PopPeakCounters() => EncodedLayouts.Structured<PeakCounterRecord>(Run.Peaks?.Counters.Pop() ?? []);
 
-    public EncodedData PopFillFactors() => EncodedLayouts.Structured<FillFactorRecord>(Run.Find<FillFactorNode>()?.Rows.Pop() ?? []);
+    public EncodedData PopFillFactors() => EncodedLayouts.Structured<FillFactorRecord>(Run.Find<XpcsSparseNode>()?.FillFactors.Pop() ?? []);
 
     public EncodedData PopFrameIdx() => EncodedLayouts.Structured<FrameIdxRecord>(Run.Find<FrameIdxNode>()?.Rows.Pop() ?? []);
 
