@@ -65,22 +65,41 @@ public sealed class XpcsSparseNode(FrameInfo frame, int sparseFrames, int fillFa
 
     private static PhotonSparseFrame Sparsify<T>(Frame frame) where T : unmanaged, INumber<T>
     {
-        var pixels = frame.Pixels<T>();
+        ReadOnlySpan<T> pixels = frame.Pixels<T>();
         var count = 0;
-        foreach (var p in pixels)
-            if (p > T.Zero)
+        if (typeof(T) == typeof(byte) || typeof(T) == typeof(ushort) || typeof(T) == typeof(uint))
+            count = pixels.Length - pixels.Count(T.Zero); // unsigned: above 0 is not 0, counted vectorised
+        else
+            for (var i = Next(pixels, 0); i >= 0; i = Next(pixels, i + 1))
                 count++;
         var index = new int[count];
         var intensity = new ushort[count];
-        for (int i = 0, k = 0; k < count; i++)
+        var k = 0;
+        for (var i = Next(pixels, 0); i >= 0; i = Next(pixels, i + 1))
         {
-            if (pixels[i] > T.Zero)
-            {
-                index[k] = i;
-                intensity[k++] = ushort.CreateSaturating(pixels[i]);
-            }
+            index[k] = i;
+            intensity[k++] = ushort.CreateSaturating(pixels[i]);
         }
         return new PhotonSparseFrame(frame.Info.Width, frame.Info.Height, frame.Index, index, intensity);
+    }
+
+    /// <summary>The first pixel above 0 from <paramref name="start"/> on, or -1; runs of zeros are skipped vectorised.</summary>
+    private static int Next<T>(ReadOnlySpan<T> pixels, int start) where T : unmanaged, INumber<T>
+    {
+        while (start < pixels.Length)
+        {
+            if (pixels[start] == T.Zero)
+            {
+                var found = pixels[start..].IndexOfAnyExcept(T.Zero);
+                if (found < 0)
+                    return -1;
+                start += found;
+            }
+            if (pixels[start] > T.Zero)
+                return start;
+            start++; // a negative pixel
+        }
+        return -1;
     }
 
     public override ValueTask CommitAsync(Frame frame, PhotonSparseFrame result, CancellationToken cancellationToken)
