@@ -128,6 +128,18 @@ public sealed class ReceiverLogicTests : IDisposable
     }
 
     [Fact]
+    public async Task A_DECTRIS_receiver_without_endpoint_refuses_Prepare_naming_the_setting_and_stays_idle()
+    {
+        var host = new FakeHost();
+        var config = new ReceiverConfig { Channel = new ChannelConfig { Kind = ChannelKind.DectrisV1 }, SavingRoot = _root };
+        await using var receiver = new ReceiverLogic(config, host);
+        var e = Assert.Throws<ParamsException>(() => receiver.Prepare(Guid.NewGuid().ToString()));
+        Assert.Contains("channel.endpoints", e.Message);
+        Assert.Equal(AcqState.Idle, receiver.State);
+        Assert.Empty(host.Devices);
+    }
+
+    [Fact]
     public async Task The_failing_pipeline_puts_the_receiver_in_fault_with_last_error_and_reset_recovers()
     {
         await using var receiver = Receiver(new FakeHost());

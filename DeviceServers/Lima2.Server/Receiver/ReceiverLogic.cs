@@ -18,8 +18,8 @@ public interface IProcessingHost
 
 /// <summary>
 /// The receiver device's logic: params written before Prepare, one <see cref="Pipeline"/> (a <see cref="ReceiverRun"/>
-/// keeping what the getters and pops serve) per Prepare uuid with its processing device, the state machine (IDLE → PREPARED →
-/// RUNNING → IDLE by itself at the end of its share), and the counters the beamline watches.
+/// keeping what the getters and pops serve) per Prepare uuid with its processing device, the state machine (IDLE →
+/// PREPARED → RUNNING → IDLE by itself at the end of its share), and the counters the beamline watches.
 /// </summary>
 public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
 {
@@ -35,8 +35,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
 
     public ReceiverLogic(ReceiverConfig config, IProcessingHost host)
     {
-        ParamsValidator.ThrowIfAny(config.Validate());
-        Config = config;
+        Config = config; // checked at each Prepare, so a wrong property fails Prepare rather than the server's start
         _host = host;
         _procParamsJson = ParamsDocument.Write(_proc);
     }
