@@ -147,9 +147,6 @@ public sealed class ReceiverRun : IAsyncDisposable
     /// <summary>The first failure of the run (channel, graph, saving, master file), or null.</summary>
     public Exception? Error => Volatile.Read(ref _error);
 
-    /// <summary>How the run ended, once it has.</summary>
-    public ReceiverSummary? Summary { get; private set; }
-
     /// <summary>Raised once when the run has ended (error or not), after the files are closed.</summary>
     public event Action<ReceiverRun>? Finished;
 
@@ -333,7 +330,7 @@ public sealed class ReceiverRun : IAsyncDisposable
             }
         }
         var rejections = _channel is DectrisChannel dectris ? dectris.Rejections : new Dictionary<string, long>();
-        Summary = new ReceiverSummary(channel ?? new ChannelSummary(0, 0, "failed to start"),
+        var summary = new ReceiverSummary(channel ?? new ChannelSummary(0, 0, "failed to start"),
             counters ?? new GraphCounters().Snapshot(), _clock.Elapsed, Saved, SavedBytes, Files, MasterFile, rejections,
             PeakCounts(), Error);
         _finished = true;
@@ -349,7 +346,7 @@ public sealed class ReceiverRun : IAsyncDisposable
                 Console.Error.WriteLine($"receiver {Settings.Receiver.Rank}: a listener of the end of the run failed: {e.Message}");
             }
         }
-        return Summary;
+        return summary;
     }
 
     private void Fail(Exception e) => Interlocked.CompareExchange(ref _error, e, null);

@@ -105,9 +105,6 @@ public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposabl
     /// <summary>The sparse and accumulation files created so far.</summary>
     public IReadOnlyList<string> Files => _writer.Files;
 
-    /// <summary>Sparse frames saved so far.</summary>
-    public long SparseSaved => _writer.FramesWritten;
-
     public ReducedDataBuffer<PeakCounterRecord> Counters { get; }
 
     public long Frames => Interlocked.Read(ref _frames);
