@@ -68,7 +68,9 @@ public sealed class ReceiverLogicTests : IDisposable
         Assert.Single(host.Devices);
         receiver.Start();
         receiver.Start(); // a second sender (control and client) is not an error
-        WaitFor(() => receiver.State == AcqState.Idle);
+        // the end of the share is told last (after the state change and its event): wait for it
+        WaitFor(() => Volatile.Read(ref transferred) >= 0);
+        Assert.Equal(AcqState.Idle, receiver.State);
         Assert.Equal([AcqState.Prepared, AcqState.Running, AcqState.Idle], states);
         Assert.Equal(15, receiver.FramesReceived);
         Assert.Equal(15, receiver.FramesProcessed);
