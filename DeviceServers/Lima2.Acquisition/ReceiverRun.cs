@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using Lima2.Acquisition.Processing;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
+using Lima2.Core.Processing;
 using Lima2.Detectors.Dectris;
 using Lima2.Detectors.Loader;
 using Lima2.Detectors.Simulator;
@@ -9,8 +11,18 @@ using Lima2.Hdf5.Saving;
 
 namespace Lima2.Acquisition;
 
-/// <summary>A moment of a run, for a progress line.</summary>
-public sealed record ReceiverProgress(TimeSpan Elapsed, long Received, long Processed, long Dropped, long Saved, long SavedBytes, long InputBytes);
+/// <summary>What an SMX run's peak finder has found so far.</summary>
+/// <param name="Frames">frames searched</param>
+/// <param name="Hits">frames with at least fai.min_nb_peaks peaks</param>
+/// <param name="Peaks">peaks in all frames</param>
+public sealed record PeakCounts(long Frames, long Hits, long Peaks)
+{
+    public double HitRate => Frames == 0 ? 0 : (double)Hits / Frames;
+}
+
+/// <summary>A moment of a run, for a progress line. <see cref="Peaks"/> is null when the run finds no peaks.</summary>
+public sealed record ReceiverProgress(TimeSpan Elapsed, long Received, long Processed, long Dropped, long Saved, long SavedBytes,
+    long InputBytes, PeakCounts? Peaks);
 
 /// <summary>
 /// How a receiver's memory cap is shared: the channel's bound on received messages (ZeroMQ queue, kernel socket
@@ -28,41 +40,132 @@ public sealed record ReceiverSummary(
     IReadOnlyList<string> Files,
     string? MasterFile,
     IReadOnlyDictionary<string, long> Rejections,
-    string? Error);
+    PeakCounts? Peaks,
+    Exception? Error);
+
+/// <summary>What a run keeps for readers (the processing device's getters and pops) besides its files.</summary>
+public sealed record ReceiverRunOptions
+{
+    /// <summary>
+    /// The last buffers.nb_frames_buffer processed frames (<see cref="ReceiverRun.Frames"/>) and, for the classes with
+    /// an input frame source (Legacy, XPCS), the last buffers.nb_input_frames_buffer input frames
+    /// (<see cref="ReceiverRun.InputFrames"/>).
+    /// </summary>
+    public bool KeepFrames { get; init; }
+
+    /// <summary>
+    /// Rows for the pops beyond ROI statistics and profiles (<see cref="FrameIdxNode"/>) and, for XPCS, the photon-sparse
+    /// frames and their fill factors (<see cref="XpcsSparseNode"/>).
+    /// </summary>
+    public bool ReducedData { get; init; }
+}
 
 /// <summary>
-/// One receiver's acquisition without Tango: its detector channel (simulator or DECTRIS stream), the processing graph
-/// built from proc_params, HDF5 saving in the saving root, and the master file when this is receiver 0.
+/// One receiver's acquisition, for <c>lima2 receive</c> and the receiver device alike: its detector channel (simulator
+/// or DECTRIS stream), the processing graph built from proc_params (with the SMX peak finder and what
+/// <see cref="ReceiverRunOptions"/> asks to keep), HDF5 saving in the saving root under one memory cap, and the master
+/// file when this is receiver 0.
 /// </summary>
+/// <remarks>
+/// Life cycle: <see cref="PrepareAsync"/> (the simulator's graph is built here, so errors of proc_params that need the
+/// frame geometry surface at Prepare), then <see cref="RunAsync"/> once, which waits for the stream to start when it
+/// has not (a DECTRIS header), runs to the end of the receiver's share or a stop, and reports a failure in
+/// <see cref="Error"/> and the summary rather than throwing. <see cref="Finished"/> is raised once at the end, after
+/// the files are closed. Readers may poll the counters, <see cref="Frames"/>, <see cref="Peaks"/> ... from other
+/// threads meanwhile.
+/// </remarks>
 public sealed class ReceiverRun : IAsyncDisposable
 {
-    private readonly ReceiverSettings _settings;
     private readonly IDetectorChannel _channel;
-    private readonly List<Hdf5FrameSink> _sinks = [];
+    private readonly ReceiverRunOptions _options;
     private readonly Stopwatch _clock = new();
+    private Hdf5FrameSink[] _sinks = [];
     private FrameGraph? _graph;
+    private Exception? _error;
+    private volatile bool _finished;
 
-    private ReceiverRun(ReceiverSettings settings, IDetectorChannel channel)
+    private ReceiverRun(ReceiverSettings settings, ReceiverRunOptions options, IDetectorChannel channel)
     {
-        _settings = settings;
+        Settings = settings;
+        _options = options;
         _channel = channel;
     }
 
+    public ReceiverSettings Settings { get; }
+
     public IDetectorChannel Channel => _channel;
 
-    public FrameGraph Graph => _graph ?? throw new InvalidOperationException("the run has not started");
-
+    /// <summary>The stream's description once it has started.</summary>
     public ChannelStart? Stream { get; private set; }
 
-    /// <summary>Makes the channel and waits for the stream to start (a DECTRIS header), then builds the graph.</summary>
-    public static async Task<ReceiverRun> StartAsync(ReceiverSettings settings, CancellationToken cancellationToken)
+    /// <summary>The processing graph, once the stream has started.</summary>
+    public FrameGraph? Graph => Volatile.Read(ref _graph);
+
+    public FrameInfo? Input => Graph?.InputInfo;
+
+    public FrameInfo? Output => Graph?.OutputInfo;
+
+    public GraphCounters? Counters => Graph?.Counters;
+
+    /// <summary>How the memory cap is shared, once the stream has started.</summary>
+    public ReceiverMemory? Memory { get; private set; }
+
+    /// <summary>Bytes the frame pool has allocated so far (it never frees them before the end): the run's peak.</summary>
+    public long PoolAllocatedBytes => Graph?.Pool.AllocatedBytes ?? 0;
+
+    /// <summary>Dense frames saved so far.</summary>
+    public long Saved => Volatile.Read(ref _sinks).Sum(s => s.FramesWritten);
+
+    public long SavedBytes => Volatile.Read(ref _sinks).Sum(s => s.BytesWritten);
+
+    /// <summary>Every file created so far: dense files, then the peak finder's sparse and accumulation files.</summary>
+    public IReadOnlyList<string> Files =>
+    [
+        .. Volatile.Read(ref _sinks).SelectMany(s => Enumerable.Range(0, s.FilesCreated).Select(i => s.FilePath(i))),
+        .. Peaks?.Files ?? [],
+    ];
+
+    /// <summary>The master file written by rank 0 at the end, or null.</summary>
+    public string? MasterFile { get; private set; }
+
+    /// <summary>The SMX peak-finding branch, or null.</summary>
+    public PeakFindingNode? Peaks => Find<PeakFindingNode>();
+
+    /// <summary>The last processed frames (with <see cref="ReceiverRunOptions.KeepFrames"/>).</summary>
+    public FrameHistory? Frames => Find<FrameHistory>();
+
+    /// <summary>
+    /// The last input frames (with <see cref="ReceiverRunOptions.KeepFrames"/>, Legacy and XPCS): copies taken before
+    /// the first step that changes frames, or the processed frames when no step does.
+    /// </summary>
+    public FrameHistory? InputFrames => Graph is { } graph
+        ? graph.Transforms.OfType<InputFrameHistory>().FirstOrDefault()?.Frames ?? (graph.Transforms.Count == 1 ? Frames : null)
+        : null;
+
+    public bool IsFinished => _finished;
+
+    /// <summary>The first failure of the run (channel, graph, saving, master file), or null.</summary>
+    public Exception? Error => Volatile.Read(ref _error);
+
+    /// <summary>Raised once when the run has ended (error or not), after the files are closed.</summary>
+    public event Action<ReceiverRun>? Finished;
+
+    /// <summary>The first consumer of type <typeparamref name="T"/> of the graph, if it is built.</summary>
+    public T? Find<T>() where T : FrameConsumer => Graph?.Find<T>();
+
+    /// <summary>
+    /// Makes the channel and, when the frame geometry is known before the stream starts (simulator), the graph:
+    /// errors in proc_params that need the geometry (ROIs outside the frame, missing files, a memory cap too small)
+    /// are thrown here.
+    /// </summary>
+    public static async Task<ReceiverRun> PrepareAsync(ReceiverSettings settings, ReceiverRunOptions? options = null,
+        CancellationToken cancellationToken = default)
     {
-        var run = new ReceiverRun(settings, CreateChannel(settings));
+        var run = new ReceiverRun(settings, options ?? new ReceiverRunOptions(), CreateChannel(settings));
         try
         {
-            var start = await run._channel.StartAsync(cancellationToken).ConfigureAwait(false);
-            run.Stream = start;
-            run._graph = run.BuildGraph(start);
+            if (run._channel is SimulatorChannel)
+                await run.StartStreamAsync(cancellationToken).ConfigureAwait(false);
             return run;
         }
         catch
@@ -72,9 +175,36 @@ public sealed class ReceiverRun : IAsyncDisposable
         }
     }
 
+    /// <summary>Prepares and waits for the stream to start (a DECTRIS header): the graph is built on return.</summary>
+    public static async Task<ReceiverRun> StartAsync(ReceiverSettings settings, CancellationToken cancellationToken)
+    {
+        var run = await PrepareAsync(settings, null, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await run.StartStreamAsync(cancellationToken).ConfigureAwait(false);
+            return run;
+        }
+        catch
+        {
+            await run.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Waits for the stream to start and builds the graph; nothing to do when that is done already.</summary>
+    public async Task StartStreamAsync(CancellationToken cancellationToken)
+    {
+        if (Graph is not null)
+            return;
+        var start = await _channel.StartAsync(cancellationToken).ConfigureAwait(false);
+        Stream = start;
+        Volatile.Write(ref _graph, BuildGraph(start));
+    }
+
     private static IDetectorChannel CreateChannel(ReceiverSettings settings)
     {
         var config = settings.Receiver;
+        ParamsValidator.ThrowIfAny(config.Validate());
         var endpoint = config.Channel.Kind == ChannelKind.Simulator ? null
             : config.Channel.Endpoints is [var single] ? single
             : throw new ArgumentException($"a DECTRIS receiver reads one endpoint, the configuration names {config.Channel.Endpoints.Count}");
@@ -90,18 +220,32 @@ public sealed class ReceiverRun : IAsyncDisposable
 
     private FrameGraph BuildGraph(ChannelStart start)
     {
-        var config = _settings.Receiver;
-        var proc = _settings.ProcParams;
+        var config = Settings.Receiver;
+        var proc = Settings.ProcParams;
         ParamsValidator.ThrowIfAny(ParamsValidator.Validate(proc, start.Frame));
         var root = new SavingRoot(config.SavingRoot);
         var sinkOptions = new SinkOptions(Parallelism: Math.Max(2, proc.Fifo.NbThreads), ExpectedFrames: start.ExpectedFrames);
+        var sinks = new List<Hdf5FrameSink>();
         var parts = new GraphParts
         {
+            KeepFrames = _options.KeepFrames,
+            KeepInputFrames = _options.KeepFrames && proc is LegacyProcParams or XpcsProcParams,
             SinkFactory = (_, saving, frame) =>
             {
                 var sink = new Hdf5FrameSink(saving with { FilenameRank = config.Rank }, frame, root, sinkOptions);
-                _sinks.Add(sink);
+                sinks.Add(sink);
                 return sink;
+            },
+            ExtraConsumers = frame =>
+            {
+                var extra = new List<FrameConsumer>();
+                if (_options.ReducedData)
+                    extra.Add(new FrameIdxNode(proc.Buffers.NbFrameIdxBuffer));
+                if (proc is SmxProcParams smx)
+                    extra.Add(PeakFindingNode.Create(smx, frame, config.PeakFinder, root, config.Rank));
+                if (_options.ReducedData && proc is XpcsProcParams)
+                    extra.Add(new XpcsSparseNode(frame, proc.Buffers.NbSparseFramesBuffer, proc.Buffers.NbFramesBuffer, proc.Fifo.NbThreads));
+                return extra;
             },
         };
         // The cap covers every frame-sized buffer of the run: the channel's received messages and the sinks'
@@ -115,63 +259,120 @@ public sealed class ReceiverRun : IAsyncDisposable
                 $"memory_cap {config.MemoryCap} leaves {Math.Max(0, poolBytes)} bytes for frames after {channelBytes} bytes of stream " +
                 $"buffers and {sinkBytes} bytes of saving buffers; {start.Frame} frames need at least {2L * start.Frame.ByteSize}");
         Memory = new ReceiverMemory(config.MemoryCapBytes, channelBytes, sinkBytes, poolBytes);
-        return GraphBuilder.Build(proc, start.Frame, config.OverloadPolicy, poolBytes, parts);
+        try
+        {
+            var graph = GraphBuilder.Build(proc, start.Frame, config.OverloadPolicy, poolBytes, parts);
+            Volatile.Write(ref _sinks, [.. sinks]);
+            return graph;
+        }
+        catch
+        {
+            // the sinks made before a later part failed (e.g. the peak finder's files) are not the graph's yet
+            foreach (var sink in sinks)
+                sink.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
     }
 
-    /// <summary>How the memory cap is shared, once the stream has started.</summary>
-    public ReceiverMemory? Memory { get; private set; }
-
-    /// <summary>Bytes the frame pool has allocated so far (it never frees them before the end): the run's peak.</summary>
-    public long PoolAllocatedBytes => _graph?.Pool.AllocatedBytes ?? 0;
+    /// <summary>Software trigger (simulator in software trigger mode).</summary>
+    public void Trigger()
+    {
+        if (_channel is SimulatorChannel simulator)
+            simulator.Trigger();
+    }
 
     public ReceiverProgress Progress()
     {
-        var counters = Graph.Counters;
-        return new ReceiverProgress(_clock.Elapsed, counters.Received, counters.Processed, counters.Dropped,
-            _sinks.Sum(s => s.FramesWritten), _sinks.Sum(s => s.BytesWritten), counters.Received * Graph.InputInfo.ByteSize);
+        var counters = Counters;
+        var received = counters?.Received ?? 0;
+        return new ReceiverProgress(_clock.Elapsed, received, counters?.Processed ?? 0, counters?.Dropped ?? 0, Saved, SavedBytes,
+            received * (Input?.ByteSize ?? 0), PeakCounts());
     }
 
-    /// <summary>Runs to the end of the stream (or cancellation = stop); a fault is reported in the summary, not thrown.</summary>
-    public async Task<ReceiverSummary> RunAsync(CancellationToken cancellationToken)
+    private PeakCounts? PeakCounts() => Peaks is { } peaks ? new PeakCounts(peaks.Frames, peaks.Hits, peaks.TotalPeaks) : null;
+
+    /// <summary>
+    /// Runs to the end of the receiver's share, <paramref name="stop"/> (a stop, not an error) or a failure, which is
+    /// reported in <see cref="Error"/> and the summary, not thrown. Frames already in the graph are processed and saved.
+    /// </summary>
+    public async Task<ReceiverSummary> RunAsync(CancellationToken stop)
     {
-        var graph = Graph;
-        _clock.Start();
-        var result = await ChannelRunner.RunAsync(_channel, graph, cancellationToken).ConfigureAwait(false);
-        _clock.Stop();
-        var error = result.Error?.Message;
-        var channel = result.Channel ?? new ChannelSummary(0, 0, "channel failed");
-        var summary = result.Graph;
-        string? master = null;
-        if (error is null)
-            master = WriteMasterFile(channel);
+        ChannelSummary? channel = null;
+        GraphCountersSnapshot? counters = null;
+        try
+        {
+            await StartStreamAsync(stop).ConfigureAwait(false);
+            _clock.Start();
+            var result = await ChannelRunner.RunAsync(_channel, Graph!, stop).ConfigureAwait(false);
+            _clock.Stop();
+            channel = result.Channel ?? new ChannelSummary(0, 0, "channel failed");
+            counters = result.Graph.Counters;
+            if (result.Error is { } error)
+                Fail(error);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            channel = new ChannelSummary(0, 0, "stopped"); // before the stream started
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+        }
+        if (Error is null && channel is { EndReason: not "stopped" })
+        {
+            try
+            {
+                MasterFile = WriteMasterFile();
+            }
+            catch (Exception e)
+            {
+                Fail(e);
+            }
+        }
         var rejections = _channel is DectrisChannel dectris ? dectris.Rejections : new Dictionary<string, long>();
-        var files = _sinks.SelectMany(s => Enumerable.Range(0, s.FilesCreated).Select(i => s.FilePath(i))).ToList();
-        return new ReceiverSummary(channel, summary.Counters, _clock.Elapsed, _sinks.Sum(s => s.FramesWritten),
-            _sinks.Sum(s => s.BytesWritten), files, master, rejections, error);
+        var summary = new ReceiverSummary(channel ?? new ChannelSummary(0, 0, "failed to start"),
+            counters ?? new GraphCounters().Snapshot(), _clock.Elapsed, Saved, SavedBytes, Files, MasterFile, rejections,
+            PeakCounts(), Error);
+        _finished = true;
+        foreach (var handler in Finished?.GetInvocationList() ?? [])
+        {
+            try
+            {
+                ((Action<ReceiverRun>)handler)(this);
+            }
+            catch (Exception e)
+            {
+                // a listener's failure (an event that cannot be pushed) must not hide the run's end from the others
+                Console.Error.WriteLine($"receiver {Settings.Receiver.Rank}: a listener of the end of the run failed: {e.Message}");
+            }
+        }
+        return summary;
     }
+
+    private void Fail(Exception e) => Interlocked.CompareExchange(ref _error, e, null);
 
     /// <summary>Receiver 0 writes the master file of a distributed acquisition once the total is known.</summary>
-    private string? WriteMasterFile(ChannelSummary channel)
+    private string? WriteMasterFile()
     {
-        var config = _settings.Receiver;
-        if (config.Rank != 0 || _sinks.Count == 0 || channel.EndReason == "stopped")
+        var config = Settings.Receiver;
+        if (config.Rank != 0 || Volatile.Read(ref _sinks).Length == 0 || Graph is not { } graph)
             return null;
         long? total = _channel switch
         {
             DectrisChannel d => d.Header?.Images,
-            _ => _settings.AcqParams.Acq.NbFrames > 0 ? _settings.AcqParams.Acq.NbFrames : null,
+            _ => Settings.AcqParams.Acq.NbFrames > 0 ? Settings.AcqParams.Acq.NbFrames : null,
         };
         if (total is not { } frames)
             return null;
-        var saving = GraphBuilder.DenseSavingChannels(_settings.ProcParams).First(c => c.Params.Enabled).Params;
-        return MasterFile.Write(saving, new SavingRoot(config.SavingRoot), Graph.OutputInfo, config.NbReceivers, frames);
+        var saving = GraphBuilder.DenseSavingChannels(Settings.ProcParams).First(c => c.Params.Enabled).Params;
+        return Hdf5.Saving.MasterFile.Write(saving, new SavingRoot(config.SavingRoot), graph.OutputInfo, config.NbReceivers, frames);
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_graph is not null)
-            await _graph.DisposeAsync().ConfigureAwait(false);
-        foreach (var sink in _sinks)
+        if (Graph is { } graph)
+            await graph.DisposeAsync().ConfigureAwait(false);
+        foreach (var sink in Volatile.Read(ref _sinks))
             await sink.DisposeAsync().ConfigureAwait(false); // the graph completes sinks, their owner disposes them
         await _channel.DisposeAsync().ConfigureAwait(false);
     }

@@ -9,7 +9,7 @@ namespace Lima2.Acquisition;
 /// Everything one receiver's run needs, read from one JSON or YAML file with three sections:
 /// <code>
 /// receiver: { rank: 0, nb_receivers: 1, channel: { kind: dectris_v1, endpoints: [tcp://127.0.0.1:9999] },
-///             memory_cap: 1GiB, overload_policy: back_pressure, saving_root: /data }
+///             memory_cap: 1GiB, overload_policy: back_pressure, saving_root: /data, peak_finder: auto }
 /// acq_params: { acq: { nb_frames: 100, ... }, det: { ... simulator ... } }
 /// proc_params: { class_name: LimaProcessingLegacy, saving: { enabled: true, base_path: run1, ... }, ... }
 /// </code>

@@ -1,15 +1,8 @@
 using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
 using Lima2.OpenCL;
 
 namespace Lima2.PeakFinding;
-
-public enum PeakFinderBackend
-{
-    /// <summary>The OpenCL device of <see cref="PeakFinderOptions.Gpu"/>, else the C# reference.</summary>
-    Auto,
-    OpenCl,
-    Reference,
-}
 
 public sealed record PeakFinderOptions
 {

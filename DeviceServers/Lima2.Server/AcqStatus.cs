@@ -3,29 +3,45 @@ using Lima2.Protocol;
 namespace Lima2.Server;
 
 /// <summary>
-/// A device's <c>acq_state</c> and why it is in it. The owner changes it under its own lock
-/// (<see cref="SetLocked"/>) and calls <see cref="Raise"/> once it has let go, so <see cref="Changed"/> listeners
-/// (Tango event pushes) never run under the owner's lock and see each change once.
+/// A device's <c>acq_state</c> and why it is in it, shared by the control and receiver logic. The owner changes it under
+/// its own lock (<see cref="SetLocked"/>) and calls <see cref="Raise"/> once it has let go, so <see cref="Changed"/>
+/// listeners (Tango event pushes) never run under the owner's lock and see each change once. Reads take the owner's
+/// lock (it is re-entrant), so they are safe from any thread and consistent with the owner's other fields.
 /// </summary>
 internal sealed class AcqStatus(Lock ownerLock, string reason)
 {
+    private AcqState _state = AcqState.Idle;
+    private string _reason = reason;
     private AcqState? _pending;
 
-    /// <summary>The state; read it under the owner's lock.</summary>
-    public AcqState State { get; private set; } = AcqState.Idle;
+    public AcqState State
+    {
+        get
+        {
+            lock (ownerLock)
+                return _state;
+        }
+    }
 
     /// <summary>Why the device is in <see cref="State"/>, for the Tango Status and error messages.</summary>
-    public string Reason { get; private set; } = reason;
+    public string Reason
+    {
+        get
+        {
+            lock (ownerLock)
+                return _reason;
+        }
+    }
 
     public event Action<AcqState>? Changed;
 
     /// <summary>Changes the state; the caller holds the owner's lock and calls <see cref="Raise"/> after it.</summary>
     public void SetLocked(AcqState state, string reason)
     {
-        Reason = reason;
-        if (State != state)
+        _reason = reason;
+        if (_state != state)
             _pending = state;
-        State = state;
+        _state = state;
     }
 
     /// <summary>Changes the state and notifies, taking the owner's lock for the change only.</summary>

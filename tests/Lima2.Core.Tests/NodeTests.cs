@@ -197,6 +197,50 @@ public class FrameHistoryTests
     }
 
     [Fact]
+    public async Task Input_frames_are_kept_as_received_before_a_correction_changes_them_in_place()
+    {
+        var info = new FrameInfo(4, 4, PixelType.Gray16);
+        var background = Path.Combine(Path.GetTempPath(), $"background-{Guid.NewGuid():N}.npy");
+        NpyFile.Write(background, System.Runtime.InteropServices.MemoryMarshal.AsBytes(Enumerable.Repeat(3.0, 16).ToArray().AsSpan()), "<f8", 4, 4);
+        try
+        {
+            var proc = new LegacyProcParams
+            {
+                Buffers = new Buffers { NbFramesBuffer = 3, NbInputFramesBuffer = 2 },
+                Background = new ReferenceImage { Enabled = true, Path = background },
+            };
+            var graph = GraphBuilder.Build(proc, info, OverloadPolicy.BackPressure, 40 * info.ByteSize,
+                new GraphParts { KeepFrames = true, KeepInputFrames = true });
+            await GraphTests.FeedAsync(graph, 10, value: i => (ushort)(10 + i));
+            await graph.CompleteAsync();
+            var input = graph.Transforms.OfType<InputFrameHistory>().Single().Frames;
+
+            Assert.Equal(2, input.Capacity);
+            Assert.False(input.TryGet(7, out _));
+            Assert.True(input.TryGet(-1, out var received));
+            using (received)
+                Assert.Equal((ushort)19, received.Pixels<ushort>()[0]);
+            Assert.True(graph.Find<FrameHistory>()!.TryGet(9, out var processed));
+            using (processed)
+                Assert.Equal((ushort)16, processed.Pixels<ushort>()[0]);
+            await graph.DisposeAsync();
+        }
+        finally
+        {
+            File.Delete(background);
+        }
+    }
+
+    [Fact]
+    public async Task Without_a_step_that_changes_frames_no_input_copies_are_made()
+    {
+        var info = new FrameInfo(4, 4, PixelType.Gray16);
+        await using var graph = GraphBuilder.Build(new LegacyProcParams(), info, OverloadPolicy.BackPressure, 40 * info.ByteSize,
+            new GraphParts { KeepFrames = true, KeepInputFrames = true });
+        Assert.Empty(graph.Transforms.OfType<InputFrameHistory>());
+    }
+
+    [Fact]
     public async Task The_history_never_holds_more_than_a_quarter_of_the_pool()
     {
         var info = new FrameInfo(4, 4, PixelType.Gray16);

@@ -286,8 +286,10 @@ public class ParamsTests
             memory_cap: 512MiB
             overload_policy: drop
             saving_root: /data
+            peak_finder: opencl
             """);
         Assert.Equal(ChannelKind.DectrisV1, config.Channel.Kind);
+        Assert.Equal(PeakFinderBackend.OpenCl, config.PeakFinder);
         Assert.Equal(512L << 20, config.MemoryCapBytes);
         Assert.Equal(Lima2.Core.Pipeline.OverloadPolicy.Drop, config.OverloadPolicy);
         Assert.Equal(config, ReceiverConfig.Parse(config.ToYaml()) with { Channel = config.Channel });

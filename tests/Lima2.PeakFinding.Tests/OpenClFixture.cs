@@ -1,3 +1,4 @@
+using Lima2.Core.Parameters;
 using Lima2.OpenCL;
 
 namespace Lima2.PeakFinding.Tests;

@@ -70,13 +70,7 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
         Assert.All(s.GetProperty("pipelines_after_erase").EnumerateArray(), p => Assert.Empty(p.EnumerateArray()));
 
         var generator = FrameGenerator.Create(Det.Generator);
-        var frames = new ushort[Frames][];
-        for (var i = 0; i < Frames; i++)
-        {
-            var bytes = new byte[generator.Info.ByteSize];
-            generator.Render(i, bytes);
-            frames[i] = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(bytes).ToArray();
-        }
+        var frames = Enumerable.Range(0, Frames).Select(i => SimulatorFrame(generator, i)).ToArray();
 
         // ROI sums popped from both receivers equal the sums over the simulator's frames
         var sums = s.GetProperty("roi_sums");
@@ -124,6 +118,78 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
     }
 
     [Fact]
+    public void GetInputFrame_serves_the_frame_as_received_and_getFrame_the_frame_after_roi_flip_rot()
+    {
+        var sys = fixture.System;
+        var (acq, proc) = sys.WriteParams("input", AcqJson(10),
+            """{"class_name": "LimaProcessingLegacy", "roi_flip_rot": {"enabled": true, "flip": "left_right"}}""");
+        var r = JsonDocument.Parse(sys.Python3("getters.py", sys.Control, string.Join(",", sys.Receivers), acq, proc, "-1", "getInputFrame", "getFrame")).RootElement;
+        var generator = FrameGenerator.Create(Det.Generator);
+        for (var rank = 0; rank < 2; rank++)
+        {
+            var input = r.GetProperty(rank.ToString()).GetProperty("getInputFrame");
+            var processed = r.GetProperty(rank.ToString()).GetProperty("getFrame");
+            var index = 8 + rank; // the latest frame of the receiver's share of 10
+            foreach (var frame in new[] { input, processed })
+            {
+                Assert.Equal("DENSE_FRAME", frame.GetProperty("format").GetString());
+                Assert.Equal(index, frame.GetProperty("idx").GetInt32());
+                Assert.Equal("<u2", frame.GetProperty("dtype").GetString());
+                Assert.Equal([Width, Height], new[] { frame.GetProperty("width").GetInt32(), frame.GetProperty("height").GetInt32() });
+            }
+            var received = SimulatorFrame(generator, index);
+            var flipped = Enumerable.Range(0, Width * Height).Select(i => received[i / Width * Width + Width - 1 - i % Width]).ToArray();
+            var inputPixels = Pixels(input);
+            var processedPixels = Pixels(processed);
+            Assert.Equal(received, inputPixels);
+            Assert.Equal(flipped, processedPixels);
+            Assert.NotEqual(inputPixels, processedPixels);
+        }
+    }
+
+    [Fact]
+    public void An_XPCS_sparse_frame_holds_the_pixels_above_0_and_the_fill_factors_count_them()
+    {
+        var sys = fixture.System;
+        const string det = """
+            {"generator": {"type": "gauss", "pixel_type": "gray16", "width": 64, "height": 48,
+                           "gauss": {"peaks": [{"x0": 20, "y0": 16, "fwhm": 3, "max": 200}, {"x0": 45, "y0": 30, "fwhm": 4, "max": 90}],
+                                     "grow_factor": 0.1}}}
+            """;
+        var (acq, proc) = sys.WriteParams("xpcs", $$"""{"acq": {"nb_frames": 10, "expo_time": 100}, "det": {{det}}}""",
+            """{"class_name": "LimaProcessingXpcs"}""");
+        var r = JsonDocument.Parse(sys.Python3("getters.py", sys.Control, string.Join(",", sys.Receivers), acq, proc, "-1", "getSparseFrame")).RootElement;
+        var generator = FrameGenerator.Create(ParamsDocument.Parse<AcqParams<SimulatorDet>>($$"""{"det": {{det}}}""").Det.Generator);
+        int[] Lit(ushort[] frame) => Enumerable.Range(0, frame.Length).Where(i => frame[i] > 0).ToArray();
+        for (var rank = 0; rank < 2; rank++)
+        {
+            var sparse = r.GetProperty(rank.ToString()).GetProperty("getSparseFrame");
+            Assert.Equal("SPARSE_FRAME", sparse.GetProperty("format").GetString());
+            Assert.Equal(8 + rank, sparse.GetProperty("idx").GetInt32()); // the latest frame of the receiver's share of 10
+            Assert.Equal([64, 48], new[] { sparse.GetProperty("width").GetInt32(), sparse.GetProperty("height").GetInt32() });
+            var frame = SimulatorFrame(generator, 8 + rank);
+            var lit = Lit(frame);
+            Assert.InRange(lit.Length, 10, frame.Length / 4); // photons around the two peaks only: the frame is sparse
+            Assert.Equal(lit, sparse.GetProperty("index").EnumerateArray().Select(e => e.GetInt32()));
+            Assert.Equal(lit.Select(i => (int)frame[i]), sparse.GetProperty("intensity").EnumerateArray().Select(e => e.GetInt32()));
+
+            var fill = r.GetProperty(rank.ToString()).GetProperty("fill_factors").EnumerateArray()
+                .Select(row => (Frame: row[0].GetInt32(), Recv: row[1].GetInt32(), Fill: row[2].GetInt32())).ToList();
+            Assert.Equal(Enumerable.Range(0, 5).Select(k => (rank + 2 * k, k)), fill.Select(f => (f.Frame, f.Recv)));
+            Assert.All(fill, f => Assert.Equal(Lit(SimulatorFrame(generator, f.Frame)).Length, f.Fill));
+        }
+    }
+
+    private static ushort[] SimulatorFrame(FrameGenerator generator, long index)
+    {
+        var bytes = new byte[generator.Info.ByteSize];
+        generator.Render(index, bytes);
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(bytes).ToArray();
+    }
+
+    private static ushort[] Pixels(JsonElement frame) => frame.GetProperty("pixels").EnumerateArray().Select(p => (ushort)p.GetInt32()).ToArray();
+
+    [Fact]
     public void Malformed_params_are_refused_as_LIMA_Exception_naming_the_field_and_change_nothing()
     {
         var sys = fixture.System;
@@ -157,10 +223,7 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
     public void The_old_client_sequence_gets_acq_state_change_events_and_one_data_ready_per_receiver_then_closes()
     {
         var sys = fixture.System;
-        var acq = Path.Combine(sys.Root, "old_acq.json");
-        var proc = Path.Combine(sys.Root, "old_proc.json");
-        File.WriteAllText(acq, AcqJson(30));
-        File.WriteAllText(proc, """{"class_name": "LimaProcessingLegacy"}""");
+        var (acq, proc) = sys.WriteParams("old", AcqJson(30), """{"class_name": "LimaProcessingLegacy"}""");
         var r = JsonDocument.Parse(sys.Python3("old_client.py", sys.Control, string.Join(",", sys.Receivers), acq, proc)).RootElement;
         Assert.True(r.GetProperty("all_xferred_events").GetBoolean(), r.ToString());
         foreach (var name in sys.Receivers)
@@ -187,10 +250,9 @@ public sealed class ReceiverCrashTests
     public void A_receiver_killed_mid_run_puts_the_control_in_fault_naming_it_and_reset_recovers()
     {
         using var sys = new Lima2System();
-        var acq = Path.Combine(sys.Root, "long_acq.json");
-        var proc = Path.Combine(sys.Root, "long_proc.json");
-        File.WriteAllText(acq, """{"acq": {"nb_frames": 0, "expo_time": 20000}, "det": {"generator": {"width": 64, "height": 64}}}""");
-        File.WriteAllText(proc, """{"class_name": "LimaProcessingLegacy"}""");
+        var (acq, proc) = sys.WriteParams("long",
+            """{"acq": {"nb_frames": 0, "expo_time": 20000}, "det": {"generator": {"width": 64, "height": 64}}}""",
+            """{"class_name": "LimaProcessingLegacy"}""");
         sys.Python3("start_only.py", sys.Control, string.Join(",", sys.Receivers), acq, proc);
         using var control = new Tango.Client.DeviceProxy(sys.Control);
         WaitFor(() => control.Read<long>("nb_frames_acquired") > 4, "frames to flow");

@@ -82,14 +82,21 @@ public sealed class Lima2System : IDisposable
         _processes.Remove(instance);
     }
 
-    /// <summary>Runs scripts/lima2-run.py (the conductor's sequence) and returns its JSON summary.</summary>
-    public System.Text.Json.JsonElement Run(string acqJson, string procJson, string name = "run")
+    /// <summary>Writes acq_params and proc_params to <c>{name}_acq.json</c> and <c>{name}_proc.json</c> for the scripts.</summary>
+    public (string Acq, string Proc) WriteParams(string name, string acqJson, string procJson)
     {
         var acq = Path.Combine(Root, $"{name}_acq.json");
         var proc = Path.Combine(Root, $"{name}_proc.json");
-        var summary = Path.Combine(Root, $"{name}_summary.json");
         File.WriteAllText(acq, acqJson);
         File.WriteAllText(proc, procJson);
+        return (acq, proc);
+    }
+
+    /// <summary>Runs scripts/lima2-run.py (the conductor's sequence) and returns its JSON summary.</summary>
+    public System.Text.Json.JsonElement Run(string acqJson, string procJson, string name = "run")
+    {
+        var (acq, proc) = WriteParams(name, acqJson, procJson);
+        var summary = Path.Combine(Root, $"{name}_summary.json");
         Python.Run(Path.Combine(RepoPaths.Root, "scripts", "lima2-run.py"),
             ["--control", Control, "--receivers", string.Join(",", Receivers), "--acq", acq, "--proc", proc, "--json", summary,
              "--quiet", "--timeout", "90"], TimeSpan.FromSeconds(120), EmbeddedTangoDb.Environment);

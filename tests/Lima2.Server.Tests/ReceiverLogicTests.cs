@@ -10,12 +10,12 @@ namespace Lima2.Server.Tests;
 /// <summary>Processing "devices" as a list: what the receiver created and deleted.</summary>
 internal sealed class FakeHost : IProcessingHost
 {
-    public Dictionary<string, PipelineRun> Devices { get; } = [];
+    public Dictionary<string, Pipeline> Devices { get; } = [];
 
-    public string Create(PipelineRun run)
+    public string Create(Pipeline pipeline)
     {
-        var name = $"test/limaprocessing/{run.Uuid}@{run.Setup.Rank}";
-        Devices[name] = run;
+        var name = $"test/limaprocessing/{pipeline.Uuid}@{pipeline.Run.Settings.Receiver.Rank}";
+        Devices[name] = pipeline;
         return name;
     }
 
@@ -38,7 +38,7 @@ public sealed class ReceiverLogicTests : IDisposable
         """;
 
     private ReceiverLogic Receiver(FakeHost host, int rank = 0, int receivers = 1) =>
-        new(new ReceiverSetup(rank, receivers, SavingRoot: _root), host);
+        new(new ReceiverConfig { Rank = rank, NbReceivers = receivers, SavingRoot = _root }, host);
 
     private static void WaitFor(Func<bool> condition)
     {
@@ -68,7 +68,9 @@ public sealed class ReceiverLogicTests : IDisposable
         Assert.Single(host.Devices);
         receiver.Start();
         receiver.Start(); // a second sender (control and client) is not an error
-        WaitFor(() => receiver.State == AcqState.Idle);
+        // the end of the share is told last (after the state change and its event): wait for it
+        WaitFor(() => Volatile.Read(ref transferred) >= 0);
+        Assert.Equal(AcqState.Idle, receiver.State);
         Assert.Equal([AcqState.Prepared, AcqState.Running, AcqState.Idle], states);
         Assert.Equal(15, receiver.FramesReceived);
         Assert.Equal(15, receiver.FramesProcessed);
@@ -76,7 +78,7 @@ public sealed class ReceiverLogicTests : IDisposable
         Assert.Equal(0, receiver.FramesDropped);
         Assert.Equal(15, transferred);
         var run = receiver.Current!;
-        Assert.True(run.IsFinished);
+        Assert.True(run.Run.IsFinished);
         Assert.Null(run.Error);
         var counters = JsonSerializer.Deserialize<Dictionary<string, long>>(run.ProgressCounters())!;
         Assert.Equal(15, counters["nb_frames_source"]);
@@ -128,6 +130,18 @@ public sealed class ReceiverLogicTests : IDisposable
     }
 
     [Fact]
+    public async Task A_DECTRIS_receiver_without_endpoint_refuses_Prepare_naming_the_setting_and_stays_idle()
+    {
+        var host = new FakeHost();
+        var config = new ReceiverConfig { Channel = new ChannelConfig { Kind = ChannelKind.DectrisV1 }, SavingRoot = _root };
+        await using var receiver = new ReceiverLogic(config, host);
+        var e = Assert.Throws<ParamsException>(() => receiver.Prepare(Guid.NewGuid().ToString()));
+        Assert.Contains("channel.endpoints", e.Message);
+        Assert.Equal(AcqState.Idle, receiver.State);
+        Assert.Empty(host.Devices);
+    }
+
+    [Fact]
     public async Task The_failing_pipeline_puts_the_receiver_in_fault_with_last_error_and_reset_recovers()
     {
         await using var receiver = Receiver(new FakeHost());
@@ -157,9 +171,9 @@ public sealed class ReceiverLogicTests : IDisposable
         WaitFor(() => receiver.FramesProcessed > 5);
         receiver.Stop();
         Assert.Equal(AcqState.Idle, receiver.State);
-        var c = receiver.Current!.Counters!;
+        var c = receiver.Current!.Run.Counters!;
         Assert.Equal(c.Received, c.Processed + c.Dropped);
-        Assert.True(receiver.Current.IsFinished);
+        Assert.True(receiver.Current.Run.IsFinished);
     }
 
     private static List<byte[]> Rows(EncodedData encoded, int size)

@@ -191,7 +191,7 @@ internal static class BenchCommand
         var memory = new MemoryUse(run.Memory!, run.PoolAllocatedBytes, PeakRss(), rssBefore);
         if (summary.Error is not null || summary.Saved + summary.Counters.Dropped != frames
             || (bench.Policy == OverloadPolicy.BackPressure && summary.Saved != frames))
-            throw new InvalidOperationException($"lima2 saved {summary.Saved} of {frames} frames, dropped {summary.Counters.Dropped}: {summary.Error}");
+            throw new InvalidOperationException($"lima2 saved {summary.Saved} of {frames} frames, dropped {summary.Counters.Dropped}: {summary.Error?.Message}");
         var note = bench.Policy == OverloadPolicy.Drop
             ? string.Create(CultureInfo.InvariantCulture,
                 $"overload: drop policy, saving zip; saved {summary.Saved}, dropped {summary.Counters.Dropped}; pool peak {memory.PoolPeakBytes / 1e6:F0} of {memory.Cap.PoolBytes / 1e6:F0} MB")

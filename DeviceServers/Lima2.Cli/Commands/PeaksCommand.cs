@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO.Compression;
 using Lima2.Core.Frames;
 using Lima2.Core.IO;
+using Lima2.Core.Parameters;
 using Lima2.PeakFinding;
 
 namespace Lima2.Cli.Commands;

@@ -39,9 +39,10 @@ internal static class ReceiveCommand
             {
                 var now = run.Progress();
                 var seconds = (now.Elapsed - last.Elapsed).TotalSeconds;
+                var peaks = now.Peaks is { } p ? string.Create(CultureInfo.InvariantCulture, $"  peaks {p.Peaks}  hits {p.Hits} ({p.HitRate:P1})") : "";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  {now.Received} frames  {(now.Received - last.Received) / seconds:F0} frames/s  " +
-                    $"{(now.InputBytes - last.InputBytes) / seconds / 1e9:F2} GB/s  saved {now.Saved}  dropped {now.Dropped}"));
+                    $"{(now.InputBytes - last.InputBytes) / seconds / 1e9:F2} GB/s  saved {now.Saved}  dropped {now.Dropped}{peaks}"));
                 last = now;
             }
             var summary = await running;
@@ -59,6 +60,9 @@ internal static class ReceiveCommand
             $"summary: {s.Channel.EndReason}; received {c.Received}, processed {c.Processed}, dropped {c.Dropped} " +
             $"(overload {c.DroppedOverload}, lost {c.DroppedLost}, fault {c.DroppedFault}); saved {s.Saved} frames, " +
             $"{s.SavedBytes / 1e6:F1} MB in {s.Files.Count} files; {c.Processed / seconds:F0} frames/s over {seconds:F2} s"));
+        if (s.Peaks is { } p)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"peaks: {p.Peaks} in {p.Frames} frames; hits {p.Hits} (frames with at least fai.min_nb_peaks peaks), hit rate {p.HitRate:P1}"));
         foreach (var (reason, count) in s.Rejections)
             Console.WriteLine($"rejected: {count} × {reason}");
         foreach (var file in s.Files)
@@ -66,6 +70,6 @@ internal static class ReceiveCommand
         if (s.MasterFile is not null)
             Console.WriteLine($"master: {s.MasterFile}");
         if (s.Error is not null)
-            Console.WriteLine($"error: {s.Error}");
+            Console.WriteLine($"error: {s.Error.Message}");
     }
 }

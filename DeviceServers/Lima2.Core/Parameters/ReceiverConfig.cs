@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.Serialization;
 using System.Text.RegularExpressions;
 using Lima2.Core.Pipeline;
 using YamlDotNet.Core;
@@ -19,6 +20,15 @@ public enum ChannelKind
     DectrisV2,
 }
 
+/// <summary>What runs an SMX receiver's peak finder.</summary>
+public enum PeakFinderBackend
+{
+    /// <summary>The OpenCL device of proc_params <c>gpu</c>, else the C# reference.</summary>
+    Auto,
+    [EnumMember(Value = "opencl")] OpenCl,
+    Reference,
+}
+
 /// <summary>Where a receiver gets its frames.</summary>
 public sealed record ChannelConfig
 {
@@ -32,7 +42,8 @@ public sealed record ChannelConfig
 }
 
 /// <summary>
-/// A receiver's server configuration file (YAML), e.g.
+/// A receiver's fixed set-up: the <c>receiver</c> section of a <c>lima2 receive</c> settings file (YAML), or the
+/// receiver device's properties, e.g.
 /// <code>
 /// rank: 0
 /// nb_receivers: 2
@@ -40,6 +51,7 @@ public sealed record ChannelConfig
 /// memory_cap: 4GiB
 /// overload_policy: back_pressure
 /// saving_root: /data/visitor
+/// peak_finder: reference
 /// </code>
 /// </summary>
 public sealed partial record ReceiverConfig
@@ -58,6 +70,9 @@ public sealed partial record ReceiverConfig
 
     /// <summary>Every saving base_path must lie under this directory.</summary>
     public string SavingRoot { get; set; } = "/tmp";
+
+    /// <summary>What runs the peak finder of an SMX pipeline.</summary>
+    public PeakFinderBackend PeakFinder { get; set; } = PeakFinderBackend.Auto;
 
     [YamlIgnore]
     public long MemoryCapBytes => ParseBytes(MemoryCap) ?? throw new FormatException($"memory_cap '{MemoryCap}' is not a size");

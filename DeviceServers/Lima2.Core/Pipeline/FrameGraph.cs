@@ -30,7 +30,7 @@ public sealed record GraphOptions
 /// The first exception in any node faults the graph: the frames still inside are released and counted
 /// (<see cref="GraphCounters.DroppedFault"/>), <see cref="Aborted"/> tells the channel to stop, and
 /// <see cref="CompleteAsync"/> throws a <see cref="GraphFaultedException"/> naming the node and the frame.
-/// The graph owns its consumers: <see cref="DisposeAsync"/> disposes them and their sinks.
+/// The graph owns its steps and consumers: <see cref="DisposeAsync"/> disposes them and their sinks.
 /// </remarks>
 public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
 {
@@ -233,6 +233,9 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
             if (consumer is SinkNode sink)
                 await sink.Sink.DisposeAsync().ConfigureAwait(false);
         }
+        foreach (var transform in Transforms)
+            if (transform is IDisposable disposable)
+                disposable.Dispose();
         _runtime.Dispose();
         foreach (var pool in _pools)
             pool.Dispose();

@@ -30,13 +30,20 @@ public sealed record GraphParts
     /// </summary>
     public bool KeepFrames { get; init; }
 
+    /// <summary>
+    /// Keep the last proc_params buffers.nb_input_frames_buffer input frames, as they were before the steps that change
+    /// them (<see cref="InputFrameHistory"/>), at most a quarter of the frame pool. Nothing is kept when no step changes
+    /// the frames: the processed frames are the input frames then.
+    /// </summary>
+    public bool KeepInputFrames { get; init; }
+
     /// <summary>An input pool shared with the channel; null = the graph makes one within its memory cap.</summary>
     public FramePool? InputPool { get; init; }
 }
 
 /// <summary>
 /// Builds a receiver's <see cref="FrameGraph"/> from its proc_params: the graph's shape is data. Steps, in order:
-/// checkpoint <c>input</c> → background → flatfield → mask → roi_flip_rot; branches: roi_statistics, roi_profiles,
+/// checkpoint <c>input</c> → input frame history (if asked) → background → flatfield → mask → roi_flip_rot; branches: roi_statistics, roi_profiles,
 /// accumulation, frame history (if asked), one sink per enabled dense saving channel, then the extra consumers.
 /// </summary>
 public static class GraphBuilder
@@ -97,6 +104,14 @@ public static class GraphBuilder
         }
         if (proc is FailingProcParams)
             transforms.Add(new FailingTransform(frame));
+        if (parts.KeepInputFrames && transforms.Count > 1)
+        {
+            var capacity = Math.Min(proc.Buffers.NbInputFramesBuffer,
+                Math.Max(1, (int)Math.Min(int.MaxValue, options.MemoryCapBytes / input.ByteSize / 4)));
+            var share = InputFrameHistory.BufferBytes(input, capacity);
+            options = options with { MemoryCapBytes = Math.Max(options.MemoryCapBytes - share, input.ByteSize) };
+            transforms.Insert(1, new InputFrameHistory(input, capacity)); // right after the input checkpoint, before any step changes the frame
+        }
 
         if (proc.Statistics is { Enabled: true } statistics && statistics.RectRois.Count + statistics.ArcRois.Count > 0)
             consumers.Add(RoiStatisticsNode.FromParams(statistics, frame, mask, proc.Buffers.NbRoiStatisticsBuffer, threads));

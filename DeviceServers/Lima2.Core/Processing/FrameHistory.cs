@@ -1,5 +1,5 @@
-using Lima2.Core.Pipeline;
 using Lima2.Core.Frames;
+using Lima2.Core.Pipeline;
 
 namespace Lima2.Core.Processing;
 
@@ -21,7 +21,7 @@ public sealed class FrameHistory(int capacity) : FrameConsumer<bool>("frame_hist
         get
         {
             lock (_lock)
-                return _frames.Count == 0 ? -1 : _frames.Last().Index;
+                return _frames.Count == 0 ? -1 : _frames.Max(f => f.Index);
         }
     }
 
@@ -29,15 +29,24 @@ public sealed class FrameHistory(int capacity) : FrameConsumer<bool>("frame_hist
 
     public override ValueTask CommitAsync(Frame frame, bool result, CancellationToken cancellationToken)
     {
+        Add(frame.Retain());
+        return default;
+    }
+
+    /// <summary>Keeps <paramref name="frame"/>, taking ownership of it; the oldest frame goes when full.</summary>
+    public void Add(Frame frame)
+    {
         lock (_lock)
         {
             if (_disposed)
-                return default;
-            _frames.Enqueue(frame.Retain());
+            {
+                frame.Dispose();
+                return;
+            }
+            _frames.Enqueue(frame);
             if (_frames.Count > Capacity)
                 _frames.Dequeue().Dispose();
         }
-        return default;
     }
 
     /// <summary>
@@ -48,7 +57,8 @@ public sealed class FrameHistory(int capacity) : FrameConsumer<bool>("frame_hist
     {
         lock (_lock)
         {
-            var found = index < 0 ? _frames.LastOrDefault() : _frames.FirstOrDefault(f => f.Index == index);
+            // frames may be added out of order by parallel steps: the newest is the highest index
+            var found = index < 0 ? _frames.MaxBy(f => f.Index) : _frames.FirstOrDefault(f => f.Index == index);
             frame = found?.Retain()!;
             return found is not null;
         }
@@ -62,5 +72,48 @@ public sealed class FrameHistory(int capacity) : FrameConsumer<bool>("frame_hist
             while (_frames.Count > 0)
                 _frames.Dequeue().Dispose();
         }
+    }
+}
+
+/// <summary>
+/// The last input frames as they came from the detector, before the steps that change pixels in place (background,
+/// flat field, mask) or make new frames (roi_flip_rot), for <c>getInputFrame(idx)</c>. Each frame is copied into a
+/// pool of its own (capacity + 1 frames, counted in the memory cap); when every copy is held by a reader the frame is
+/// not kept rather than waited for.
+/// </summary>
+public sealed class InputFrameHistory : IFrameTransform, IDisposable
+{
+    private readonly FramePool _pool;
+
+    public InputFrameHistory(FrameInfo input, int capacity)
+    {
+        Output = input;
+        Frames = new FrameHistory(capacity);
+        _pool = new FramePool(input.ByteSize, BufferBytes(input, capacity));
+    }
+
+    /// <summary>Bytes of frame copies this history may hold.</summary>
+    public static long BufferBytes(FrameInfo input, int capacity) => (long)(Math.Max(1, capacity) + 1) * input.ByteSize;
+
+    public string Name => "input_history";
+
+    public FrameInfo Output { get; }
+
+    public FrameHistory Frames { get; }
+
+    public ValueTask<Frame> ApplyAsync(Frame input, CancellationToken cancellationToken)
+    {
+        if (_pool.TryRent(out var buffer))
+        {
+            input.Data.Span.CopyTo(buffer.Array);
+            Frames.Add(new Frame(buffer, input.Info, input.Index, input.ReceiverIndex));
+        }
+        return ValueTask.FromResult(input);
+    }
+
+    public void Dispose()
+    {
+        Frames.Dispose();
+        _pool.Dispose();
     }
 }

@@ -13,72 +13,20 @@ namespace Lima2.Server.Control;
 /// in parallel, sums their frame counts, and follows their states with <see cref="Poll"/>: it goes IDLE when every
 /// receiver has finished, and FAULT, with the reason, when one fails or stops answering.
 /// </remarks>
-public sealed class ControlLogic : IDisposable
+public sealed class ControlLogic : AcqDeviceLogic, IDisposable
 {
     private readonly IReadOnlyList<IReceiverLink> _receivers;
-    private readonly Lock _lock = new();
-    private readonly AcqStatus _status;
-    private string _acqParamsJson;
     private long _framesAcquired;
     private string? _uuid;
 
     public ControlLogic(IReadOnlyList<IReceiverLink> receivers)
     {
-        _status = new AcqStatus(_lock, "idle: ready for an acquisition");
         _receivers = receivers;
-        _acqParamsJson = ParamsDocument.Write(new AcqParams<SimulatorDet>());
-        AcqParams = new AcqParams<SimulatorDet>();
-    }
-
-    /// <summary>Raised (outside the lock) after each state change.</summary>
-    public event Action<AcqState>? StateChanged
-    {
-        add => _status.Changed += value;
-        remove => _status.Changed -= value;
-    }
-
-    public AcqState State
-    {
-        get
-        {
-            lock (_lock)
-                return _status.State;
-        }
-    }
-
-    /// <summary>Why the device is in its state (the Tango Status).</summary>
-    public string Reason
-    {
-        get
-        {
-            lock (_lock)
-                return _status.Reason;
-        }
     }
 
     public string? Uuid => _uuid;
 
     public IReadOnlyList<IReceiverLink> Receivers => _receivers;
-
-    public AcqParams<SimulatorDet> AcqParams { get; private set; }
-
-    /// <summary>The JSON last written; writing checks it and refuses it (state unchanged) with every field error.</summary>
-    public string AcqParamsJson
-    {
-        get => _acqParamsJson;
-        set
-        {
-            var parsed = ParamsDocument.Parse<AcqParams<SimulatorDet>>(value, "acq_params");
-            ParamsValidator.ThrowIfAny(ParamsValidator.Validate(parsed));
-            lock (_lock)
-            {
-                if (_status.State == AcqState.Running)
-                    throw new StateException("acq_params cannot change while running: Stop first");
-                AcqParams = parsed;
-                _acqParamsJson = value;
-            }
-        }
-    }
 
     /// <summary>Frames the receivers have received in this acquisition (as of the last poll).</summary>
     public long NbFramesAcquired => Interlocked.Read(ref _framesAcquired);

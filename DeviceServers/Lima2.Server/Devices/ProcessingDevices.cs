@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Lima2.Acquisition;
 using Lima2.Core.Parameters;
 using Lima2.Protocol;
 using Lima2.Server.Processing;
@@ -7,59 +8,59 @@ using Tango.Server;
 
 namespace Lima2.Server.Devices;
 
-/// <summary>The runs of processing devices about to be created: a device finds its run by name at Init.</summary>
+/// <summary>The pipelines of processing devices about to be created: a device finds its pipeline by name at Init.</summary>
 public static class ProcessingRegistry
 {
-    private static readonly ConcurrentDictionary<string, PipelineRun> Runs = new(StringComparer.OrdinalIgnoreCase);
+    private static readonly ConcurrentDictionary<string, Pipeline> Pipelines = new(StringComparer.OrdinalIgnoreCase);
 
-    public static void Add(string device, PipelineRun run) => Runs[device] = run;
+    public static void Add(string device, Pipeline pipeline) => Pipelines[device] = pipeline;
 
-    public static void Remove(string device) => Runs.TryRemove(device, out _);
+    public static void Remove(string device) => Pipelines.TryRemove(device, out _);
 
-    public static PipelineRun? Find(string device) => Runs.GetValueOrDefault(device);
+    public static Pipeline? Find(string device) => Pipelines.GetValueOrDefault(device);
 }
 
 /// <summary>
 /// What every processing device serves (§4.1 of the interface): counters, frame infos, the end-of-run events,
-/// and the reduced data pops. The run itself is a <see cref="PipelineRun"/> owned by the receiver.
+/// and the reduced data pops, read from a <see cref="Processing.Pipeline"/> that the receiver owns.
 /// </summary>
 public abstract class ProcessingDevice : Device
 {
-    private PipelineRun? _run;
+    private Pipeline? _pipeline;
     private EventPusher? _events;
 
     [ClassProperty("Version", Description = "version of the processing pipeline")]
     public string PipelineVersion { get; set; } = Lima2Version.Processing;
 
-    protected PipelineRun Run => _run ?? throw new InvalidOperationException($"{Name} has no pipeline (erased?)");
+    protected Pipeline Pipeline => _pipeline ?? throw new InvalidOperationException($"{Name} has no pipeline (erased?)");
 
     [Attr("proc_params", Description = "the processing parameters of this run (JSON)")]
-    public string ProcParams => ParamsDocument.Write(Run.Proc);
+    public string ProcParams => ParamsDocument.Write(Pipeline.Proc);
 
-    [Attr("progress_counters")] public string ProgressCounters => Run.ProgressCounters();
+    [Attr("progress_counters")] public string ProgressCounters => Pipeline.ProgressCounters();
 
-    [Attr("last_frames")] public string LastFrames => Run.LastFrames();
+    [Attr("last_frames")] public string LastFrames => Pipeline.LastFrames();
 
-    [Attr("input_frame_info")] public string InputFrameInfo => PipelineRun.FrameInfoJson(Run.Input);
+    [Attr("input_frame_info")] public string InputFrameInfo => Pipeline.FrameInfoJson(Pipeline.Run.Input);
 
-    [Attr("processed_frame_info")] public string ProcessedFrameInfo => PipelineRun.FrameInfoJson(Run.Output);
+    [Attr("processed_frame_info")] public string ProcessedFrameInfo => Pipeline.FrameInfoJson(Pipeline.Run.Output);
 
-    [Attr("is_finished", DataReadyEvent = true)] public bool IsFinished => Run.IsFinished;
+    [Attr("is_finished", DataReadyEvent = true)] public bool IsFinished => Pipeline.Run.IsFinished;
 
-    [Attr("last_error", DataReadyEvent = true)] public string LastError => Run.Error?.ToJson() ?? LimaError.NoError;
+    [Attr("last_error", DataReadyEvent = true)] public string LastError => Pipeline.Error?.ToJson() ?? LimaError.NoError;
 
-    [Attr("nb_roi_statistics")] public int NbRoiStatistics => Run.RoiStatistics?.RoiCount ?? 0;
+    [Attr("nb_roi_statistics")] public int NbRoiStatistics => Pipeline.RoiStatisticsCount;
 
-    [Attr("nb_roi_profiles")] public int NbRoiProfiles => Run.Proc.Profiles.Enabled ? Run.Proc.Profiles.Rois.Count : 0;
+    [Attr("nb_roi_profiles")] public int NbRoiProfiles => Pipeline.Proc.Profiles.Enabled ? Pipeline.Proc.Profiles.Rois.Count : 0;
 
     [Command("popRoiStatistics", OutDescription = "STRUCTURED_ARRAY of ROI statistics rows since the previous pop")]
-    public DevEncoded PopRoiStatistics() => Encode("popRoiStatistics", () => Run.PopRoiStatistics());
+    public DevEncoded PopRoiStatistics() => Encode("popRoiStatistics", () => Pipeline.PopRoiStatistics());
 
     [Command("popRoiProfiles")]
-    public DevEncoded PopRoiProfiles() => Encode("popRoiProfiles", () => Run.PopRoiProfiles());
+    public DevEncoded PopRoiProfiles() => Encode("popRoiProfiles", () => Pipeline.PopRoiProfiles());
 
     [Command("popFrameIdx", OutDescription = "STRUCTURED_ARRAY of (recv_idx, frame_idx) since the previous pop")]
-    public DevEncoded PopFrameIdx() => Encode("popFrameIdx", () => Run.PopFrameIdx());
+    public DevEncoded PopFrameIdx() => Encode("popFrameIdx", () => Pipeline.PopFrameIdx());
 
     protected DevEncoded Encode(string command, Func<EncodedData> body) => LimaFailure.Guard($"{Name}/{command}", () =>
     {
@@ -69,8 +70,8 @@ public abstract class ProcessingDevice : Device
 
     protected override void Init()
     {
-        _run = ProcessingRegistry.Find(Name);
-        if (_run is null)
+        _pipeline = ProcessingRegistry.Find(Name);
+        if (_pipeline is null)
         {
             // left in the DB by a receiver that crashed: its pipeline died with it, so the device goes too
             State = DevState.Fault;
@@ -91,21 +92,21 @@ public abstract class ProcessingDevice : Device
             return;
         }
         _events = new EventPusher(Logger);
-        _run.Finished += OnFinished;
-        if (_run.IsFinished)
-            OnFinished(_run);
+        _pipeline.Run.Finished += OnFinished;
+        if (_pipeline.Run.IsFinished)
+            OnFinished(_pipeline.Run);
     }
 
     protected override void Delete()
     {
-        if (_run is not null)
-            _run.Finished -= OnFinished;
-        _run = null;
+        if (_pipeline is not null)
+            _pipeline.Run.Finished -= OnFinished;
+        _pipeline = null;
         _events?.Dispose();
         _events = null;
     }
 
-    protected override DevState ReadState() => _run switch
+    protected override DevState ReadState() => _pipeline?.Run switch
     {
         null => DevState.Fault,
         { Error: not null } => DevState.Fault,
@@ -113,15 +114,15 @@ public abstract class ProcessingDevice : Device
         _ => DevState.Running,
     };
 
-    protected override string ReadStatus() => _run switch
+    protected override string ReadStatus() => _pipeline?.Run switch
     {
         null => "no pipeline",
-        { Error: { } e } => $"failed: {e.What}",
+        { Error: { } e } => $"failed: {e.Message}",
         { IsFinished: true } => "finished",
         _ => "processing",
     };
 
-    private void OnFinished(PipelineRun run)
+    private void OnFinished(ReceiverRun run)
     {
         _events?.Post(() =>
         {
@@ -136,50 +137,52 @@ public abstract class ProcessingDevice : Device
 public abstract class DenseProcessingDevice : ProcessingDevice
 {
     [Command("getFrame", InDescription = "global frame index, -1 = latest", OutDescription = "DENSE_FRAME")]
-    public DevEncoded GetFrame(long index) => Encode("getFrame", () => Run.GetFrame(index));
+    public DevEncoded GetFrame(long index) => Encode("getFrame", () => Pipeline.GetFrame(index));
 }
 
 [TangoClass("LimaProcessingLegacy")]
 public sealed class LegacyProcessingDevice : DenseProcessingDevice
 {
-    /// <summary>Input frames: without corrections or geometry they are the processed frames.</summary>
-    [Command("getInputFrame", InDescription = "global frame index, -1 = latest", OutDescription = "DENSE_FRAME")]
-    public DevEncoded GetInputFrame(long index) => Encode("getInputFrame", () => Run.GetFrame(index));
+    [Command("getInputFrame", InDescription = "global frame index, -1 = latest", OutDescription = "DENSE_FRAME (before corrections and geometry)")]
+    public DevEncoded GetInputFrame(long index) => Encode("getInputFrame", () => Pipeline.GetInputFrame(index));
 }
 
 [TangoClass("LimaProcessingSmx")]
 public sealed class SmxProcessingDevice : DenseProcessingDevice
 {
-    [Attr("nb_peaks", Description = "peaks in the latest frame")] public int NbPeaks => Run.Peaks?.LastPeaks ?? 0;
+    [Attr("nb_peaks", Description = "peaks in the latest frame")] public int NbPeaks => Pipeline.Run.Peaks?.LastPeaks ?? 0;
 
-    [Attr("hit_rate", Format = "%6.3f")] public double HitRate => Run.Peaks?.HitRate ?? 0;
+    [Attr("hit_rate", Format = "%6.3f")] public double HitRate => Pipeline.Run.Peaks?.HitRate ?? 0;
 
     [Attr("peak_finder", Description = "what runs the peak finder (OpenCL device or C#)")]
-    public string PeakFinder => Run.Peaks?.Description ?? "";
+    public string PeakFinder => Pipeline.Run.Peaks?.Description ?? "";
 
     [Command("getSparseFrame", InDescription = "global frame index, -1 = latest", OutDescription = "SMX_SPARSE_FRAME")]
-    public DevEncoded GetSparseFrame(long index) => Encode("getSparseFrame", () => Run.GetSparseFrame(index));
+    public DevEncoded GetSparseFrame(long index) => Encode("getSparseFrame", () => Pipeline.GetSparseFrame(index));
 
     [Command("getAccCorrected", InDescription = "ignored: the latest accumulation", OutDescription = "DENSE_FRAME (float32)")]
-    public DevEncoded GetAccCorrected(long index) => Encode("getAccCorrected", () => Run.GetAccumulated(peaks: false));
+    public DevEncoded GetAccCorrected(long index) => Encode("getAccCorrected", () => Pipeline.GetAccumulated(peaks: false));
 
     [Command("getAccPeaks", InDescription = "ignored: the latest accumulation", OutDescription = "DENSE_FRAME (float32)")]
-    public DevEncoded GetAccPeaks(long index) => Encode("getAccPeaks", () => Run.GetAccumulated(peaks: true));
+    public DevEncoded GetAccPeaks(long index) => Encode("getAccPeaks", () => Pipeline.GetAccumulated(peaks: true));
 
     [Command("popPeakCounters", OutDescription = "STRUCTURED_ARRAY of (frame_idx, recv_idx, nb_peaks)")]
-    public DevEncoded PopPeakCounters() => Encode("popPeakCounters", () => Run.PopPeakCounters());
+    public DevEncoded PopPeakCounters() => Encode("popPeakCounters", () => Pipeline.PopPeakCounters());
 }
 
 [TangoClass("LimaProcessingXpcs")]
 public sealed class XpcsProcessingDevice : DenseProcessingDevice
 {
-    [Command("getInputFrame", InDescription = "global frame index, -1 = latest", OutDescription = "DENSE_FRAME")]
-    public DevEncoded GetInputFrame(long index) => Encode("getInputFrame", () => Run.GetFrame(index));
+    [Command("getInputFrame", InDescription = "global frame index, -1 = latest", OutDescription = "DENSE_FRAME (before corrections and geometry)")]
+    public DevEncoded GetInputFrame(long index) => Encode("getInputFrame", () => Pipeline.GetInputFrame(index));
+
+    [Command("getSparseFrame", InDescription = "global frame index, -1 = latest", OutDescription = "SPARSE_FRAME (pixels above 0)")]
+    public DevEncoded GetSparseFrame(long index) => Encode("getSparseFrame", () => Pipeline.GetSparseFrame(index));
 
     [Attr("nb_fill_factors")] public int NbFillFactors => 1;
 
     [Command("popFillFactors", OutDescription = "STRUCTURED_ARRAY of (frame_idx, recv_idx, fill_factor)")]
-    public DevEncoded PopFillFactors() => Encode("popFillFactors", () => Run.PopFillFactors());
+    public DevEncoded PopFillFactors() => Encode("popFillFactors", () => Pipeline.PopFillFactors());
 }
 
 /// <summary>The test pipeline whose graph fails on the first frame.</summary>

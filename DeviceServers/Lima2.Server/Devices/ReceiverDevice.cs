@@ -1,6 +1,5 @@
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
-using Lima2.PeakFinding;
 using Lima2.Protocol;
 using Lima2.Server.Processing;
 using Lima2.Server.Receiver;
@@ -11,7 +10,7 @@ namespace Lima2.Server.Devices;
 
 /// <summary>
 /// LimaReceiver: one data channel (simulator or DECTRIS stream), its processing graph and saving. Logic in
-/// <see cref="ReceiverLogic"/> and <see cref="PipelineRun"/>; this class is their Tango surface.
+/// <see cref="ReceiverLogic"/> and Lima2.Acquisition's ReceiverRun; this class is their Tango surface.
 /// </summary>
 [TangoClass("LimaReceiver")]
 public sealed class ReceiverDevice : Device, IProcessingHost
@@ -30,7 +29,7 @@ public sealed class ReceiverDevice : Device, IProcessingHost
     [DeviceProperty("endpoint", Description = "ZMQ endpoint of a DECTRIS stream, e.g. tcp://127.0.0.1:9999")]
     public string Endpoint { get; set; } = "";
 
-    [DeviceProperty("memory_cap", Description = "frame memory of the receiver, e.g. 1GiB")]
+    [DeviceProperty("memory_cap", Description = "memory of the receiver's frame buffers (stream, saving, pool), e.g. 1GiB")]
     public string MemoryCap { get; set; } = "1GiB";
 
     [DeviceProperty("overload_policy", Description = "back_pressure | drop")]
@@ -97,12 +96,12 @@ public sealed class ReceiverDevice : Device, IProcessingHost
 
     [Attr("roi_max")] public double[] RoiMax => [.. LatestRois().Select(r => (double)r.Max)];
 
-    [Attr("nb_peaks", Description = "peaks in the latest frame (SMX)")] public int NbPeaks => Logic.Current?.Peaks?.LastPeaks ?? 0;
+    [Attr("nb_peaks", Description = "peaks in the latest frame (SMX)")] public int NbPeaks => Logic.Current?.Run.Peaks?.LastPeaks ?? 0;
 
     [Attr("nb_hits", Unit = "frames", Description = "frames with at least min_nb_peaks peaks (SMX)")]
-    public long NbHits => Logic.Current?.Peaks?.Hits ?? 0;
+    public long NbHits => Logic.Current?.Run.Peaks?.Hits ?? 0;
 
-    [Attr("hit_rate", Format = "%6.3f", Description = "hits / frames searched (SMX)")] public double HitRate => Logic.Current?.Peaks?.HitRate ?? 0;
+    [Attr("hit_rate", Format = "%6.3f", Description = "hits / frames searched (SMX)")] public double HitRate => Logic.Current?.Run.Peaks?.HitRate ?? 0;
 
     // ---- commands ----
 
@@ -125,15 +124,21 @@ public sealed class ReceiverDevice : Device, IProcessingHost
 
     protected override void Init()
     {
-        var setup = new ReceiverSetup(
-            Rank, NbReceivers,
-            ParseEnum<ChannelKind>(Channel, "channel"),
-            Endpoint,
-            ReceiverConfig.ParseBytes(MemoryCap) ?? throw new FormatException($"memory_cap '{MemoryCap}' is not a size"),
-            ParseEnum<OverloadPolicy>(OverloadPolicyName, "overload_policy"),
-            SavingRoot,
-            ParseEnum<PeakFinderBackend>(PeakFinder, "peak_finder"));
-        _logic = new ReceiverLogic(setup, this);
+        var config = new ReceiverConfig
+        {
+            Rank = Rank,
+            NbReceivers = NbReceivers,
+            Channel = new ChannelConfig
+            {
+                Kind = ParseEnum<ChannelKind>(Channel, "channel"),
+                Endpoints = Endpoint == "" ? [] : [Endpoint],
+            },
+            MemoryCap = MemoryCap,
+            OverloadPolicy = ParseEnum<OverloadPolicy>(OverloadPolicyName, "overload_policy"),
+            SavingRoot = SavingRoot,
+            PeakFinder = ParseEnum<PeakFinderBackend>(PeakFinder, "peak_finder"),
+        };
+        _logic = new ReceiverLogic(config, this);
         _events = new EventPusher(Logger);
         _logic.StateChanged += s => _events.Post(() => PushChangeEvent("acq_state", (AcqStateLabel)s));
         _logic.Transferred += n => _events.Post(() => PushDataReadyEvent("nb_frames_xferred", n));
@@ -162,14 +167,14 @@ public sealed class ReceiverDevice : Device, IProcessingHost
 
     // ---- processing devices: <domain>/limaprocessing/<uuid>@<rank> ----
 
-    string IProcessingHost.Create(PipelineRun run)
+    string IProcessingHost.Create(Pipeline pipeline)
     {
         var domain = Name.Split('/')[0];
-        var device = $"{domain}/limaprocessing/{run.Uuid}@{Rank}";
-        ProcessingRegistry.Add(device, run);
+        var device = $"{domain}/limaprocessing/{pipeline.Uuid}@{Rank}";
+        ProcessingRegistry.Add(device, pipeline);
         try
         {
-            Server.CreateDevice(run.ClassName, device);
+            Server.CreateDevice(pipeline.ClassName, device);
         }
         catch
         {

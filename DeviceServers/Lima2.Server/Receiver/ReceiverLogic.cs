@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Lima2.Acquisition;
+using Lima2.Acquisition.Processing;
 using Lima2.Core.Parameters;
 using Lima2.Protocol;
 using Lima2.Server.Processing;
@@ -8,95 +10,49 @@ namespace Lima2.Server.Receiver;
 /// <summary>Creates and deletes the processing device of a run (Tango devices in the server, a list in tests).</summary>
 public interface IProcessingHost
 {
-    /// <summary>Makes the run reachable as a processing device; returns the device name.</summary>
-    string Create(PipelineRun run);
+    /// <summary>Makes the pipeline reachable as a processing device; returns the device name.</summary>
+    string Create(Pipeline pipeline);
 
     void Delete(string deviceName);
 }
 
 /// <summary>
-/// The receiver device's logic: params written before Prepare, one <see cref="PipelineRun"/> per Prepare uuid (with its
-/// processing device), the state machine (IDLE → PREPARED → RUNNING → IDLE by itself at the end of its share), and
-/// the counters the beamline watches.
+/// The receiver device's logic: params written before Prepare, one <see cref="Pipeline"/> (a <see cref="ReceiverRun"/>
+/// keeping what the getters and pops serve) per Prepare uuid with its processing device, the state machine (IDLE →
+/// PREPARED → RUNNING → IDLE by itself at the end of its share), and the counters the beamline watches.
 /// </summary>
-public sealed class ReceiverLogic : IAsyncDisposable
+public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
 {
     private readonly IProcessingHost _host;
-    private readonly ConcurrentDictionary<string, (PipelineRun Run, string Device)> _pipelines = new();
-    private readonly Lock _lock = new();
-    private readonly AcqStatus _status;
-    private string _acqParamsJson;
+    private readonly ConcurrentDictionary<string, (Pipeline Pipeline, string Device)> _pipelines = new();
     private string _procParamsJson;
-    private AcqParams<SimulatorDet> _acq = new();
     private ProcParams _proc = new LegacyProcParams();
-    private PipelineRun? _current;
+    private Pipeline? _current;
     private Task? _running;
     private CancellationTokenSource? _stop;
     private string _lastError = LimaError.NoError;
     private int _xferred;
 
-    public ReceiverLogic(ReceiverSetup setup, IProcessingHost host)
+    public ReceiverLogic(ReceiverConfig config, IProcessingHost host)
     {
-        _status = new AcqStatus(_lock, "idle: ready for an acquisition");
-        Setup = setup;
+        Config = config; // checked at each Prepare, so a wrong property fails Prepare rather than the server's start
         _host = host;
-        _acqParamsJson = ParamsDocument.Write(_acq);
         _procParamsJson = ParamsDocument.Write(_proc);
     }
 
-    public ReceiverSetup Setup { get; }
-
-    /// <summary>Raised outside the lock after each state change.</summary>
-    public event Action<AcqState>? StateChanged
-    {
-        add => _status.Changed += value;
-        remove => _status.Changed -= value;
-    }
+    /// <summary>The receiver's fixed set-up (its device properties).</summary>
+    public ReceiverConfig Config { get; }
 
     /// <summary>Raised when the receiver's share is done (nb_frames_xferred's data-ready event).</summary>
     public event Action<int>? Transferred;
 
-    public AcqState State
-    {
-        get
-        {
-            lock (_lock)
-                return _status.State;
-        }
-    }
-
-    public string Reason
-    {
-        get
-        {
-            lock (_lock)
-                return _status.Reason;
-        }
-    }
-
     public string LastError => Volatile.Read(ref _lastError);
 
-    public PipelineRun? Current => Volatile.Read(ref _current);
+    public Pipeline? Current => Volatile.Read(ref _current);
 
     public IReadOnlyList<string> Pipelines => _pipelines.Keys.Order().ToArray();
 
     public string? ProcessingDevice(string uuid) => _pipelines.TryGetValue(uuid, out var p) ? p.Device : null;
-
-    public string AcqParamsJson
-    {
-        get => _acqParamsJson;
-        set
-        {
-            var parsed = ParamsDocument.Parse<AcqParams<SimulatorDet>>(value, "acq_params");
-            ParamsValidator.ThrowIfAny(ParamsValidator.Validate(parsed));
-            lock (_lock)
-            {
-                RefuseWhileRunning("acq_params");
-                _acq = parsed;
-                _acqParamsJson = value;
-            }
-        }
-    }
 
     public string ProcParamsJson
     {
@@ -117,13 +73,13 @@ public sealed class ReceiverLogic : IAsyncDisposable
 
     // ---- counters (of the current run) ----
 
-    public long FramesReceived => Current?.Counters?.Received ?? 0;
+    public long FramesReceived => Current?.Run.Counters?.Received ?? 0;
 
-    public long FramesProcessed => Current?.Counters?.Processed ?? 0;
+    public long FramesProcessed => Current?.Run.Counters?.Processed ?? 0;
 
-    public long FramesDropped => Current?.Counters?.Dropped ?? 0;
+    public long FramesDropped => Current?.Run.Counters?.Dropped ?? 0;
 
-    public long FramesSaved => Current?.Saved ?? 0;
+    public long FramesSaved => Current?.Run.Saved ?? 0;
 
     /// <summary>Frames handed on by this receiver: processed ones (what the conductor sums as nb_frames_xferred).</summary>
     public long FramesTransferred => FramesProcessed;
@@ -141,23 +97,24 @@ public sealed class ReceiverLogic : IAsyncDisposable
                                          (_status.State == AcqState.Fault ? $" ({_status.Reason}): Reset first" : ""));
             if (_pipelines.ContainsKey(uuid))
                 throw new ArgumentException($"Prepare: pipeline {uuid} exists already: use a new uuid or erasePipeline first");
-            acq = _acq;
+            acq = AcqParams;
             proc = _proc;
         }
-        var run = PipelineRun.PrepareAsync(uuid, Setup, acq, proc, CancellationToken.None).GetAwaiter().GetResult();
+        var run = ReceiverRun.PrepareAsync(new ReceiverSettings(Config, acq, proc), Serving).GetAwaiter().GetResult();
+        var pipeline = new Pipeline(uuid, run);
         string device;
         try
         {
-            device = _host.Create(run);
+            device = _host.Create(pipeline);
         }
         catch
         {
             run.DisposeAsync().AsTask().GetAwaiter().GetResult();
             throw;
         }
-        _pipelines[uuid] = (run, device);
+        _pipelines[uuid] = (pipeline, device);
         run.Finished += OnFinished;
-        Volatile.Write(ref _current, run);
+        Volatile.Write(ref _current, pipeline);
         _lastError = LimaError.NoError;
         _status.Set(AcqState.Prepared, $"prepared {uuid} ({proc.ClassName}, processing device {device})");
     }
@@ -166,21 +123,20 @@ public sealed class ReceiverLogic : IAsyncDisposable
     /// and a client may both send it).</summary>
     public void Start()
     {
-        PipelineRun run;
         lock (_lock)
         {
             if (_status.State != AcqState.Prepared)
             {
                 // already started (running, or even finished already): the second sender is too late, not wrong
-                if (_current is { } started && (_running is not null || started.IsFinished) && _status.State != AcqState.Fault)
+                if (_current is { } started && (_running is not null || started.Run.IsFinished) && _status.State != AcqState.Fault)
                     return;
                 throw new StateException($"Start needs acq_state prepared, it is {Label(_status.State)}");
             }
-            run = _current!;
+            var pipeline = _current!;
             _stop = new CancellationTokenSource();
-            _status.SetLocked(AcqState.Running, $"running {run.Uuid}");
+            _status.SetLocked(AcqState.Running, $"running {pipeline.Uuid}");
             var token = _stop.Token;
-            _running = Task.Run(() => run.RunAsync(token));
+            _running = Task.Run(() => pipeline.Run.RunAsync(token));
         }
         _status.Raise();
     }
@@ -189,7 +145,7 @@ public sealed class ReceiverLogic : IAsyncDisposable
     {
         if (State != AcqState.Running)
             throw new StateException($"Trigger needs acq_state running, it is {Label(State)}");
-        Current?.Trigger();
+        Current?.Run.Trigger();
     }
 
     /// <summary>Aborts the run and returns once it has ended (files closed); no-op when nothing runs.</summary>
@@ -225,13 +181,13 @@ public sealed class ReceiverLogic : IAsyncDisposable
         if (!_pipelines.TryGetValue(uuid, out var entry))
             throw new ArgumentException($"erasePipeline: no pipeline {uuid} (live: {string.Join(", ", Pipelines)})");
         lock (_lock)
-            if (entry.Run == _current && _status.State is AcqState.Running)
+            if (entry.Pipeline == _current && _status.State is AcqState.Running)
                 throw new StateException($"erasePipeline: {uuid} is running: Stop first");
         _pipelines.TryRemove(uuid, out _);
         _host.Delete(entry.Device);
         lock (_lock)
         {
-            if (entry.Run == _current)
+            if (entry.Pipeline == _current)
             {
                 if (_status.State == AcqState.Prepared)
                     _status.SetLocked(AcqState.Idle, $"pipeline {uuid} erased");
@@ -240,43 +196,39 @@ public sealed class ReceiverLogic : IAsyncDisposable
             }
         }
         _status.Raise();
-        entry.Run.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        entry.Pipeline.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
-    private void OnFinished(PipelineRun run)
+    private void OnFinished(ReceiverRun run)
     {
         lock (_lock)
         {
-            if (run != _current)
+            if (_current is not { } pipeline || pipeline.Run != run)
                 return;
             _running = null;
-            if (run.Error is { } error)
+            if (pipeline.Error is { } error)
             {
                 _lastError = error.ToJson();
-                _status.SetLocked(AcqState.Fault, $"{run.Uuid} failed: {error.What}");
+                _status.SetLocked(AcqState.Fault, $"{pipeline.Uuid} failed: {error.What}");
             }
             else if (_status.State == AcqState.Running)
-                _status.SetLocked(AcqState.Idle, $"finished {run.Uuid}: {FramesReceived} frames received, {FramesSaved} saved, {FramesDropped} dropped");
+                _status.SetLocked(AcqState.Idle, $"finished {pipeline.Uuid}: {FramesReceived} frames received, {FramesSaved} saved, {FramesDropped} dropped");
         }
         Interlocked.Exchange(ref _xferred, (int)Math.Min(int.MaxValue, FramesTransferred));
         _status.Raise();
         Transferred?.Invoke(_xferred);
     }
 
-    private void RefuseWhileRunning(string what)
-    {
-        if (_status.State == AcqState.Running)
-            throw new StateException($"{what} cannot change while running: Stop first");
-    }
-
     private static string Label(AcqState s) => s.ToString().ToLowerInvariant();
 
+    /// <summary>What the processing device serves: frames for the getters, rows for the pops.</summary>
+    private static readonly ReceiverRunOptions Serving = new() { KeepFrames = true, ReducedData = true };
 
     public async ValueTask DisposeAsync()
     {
         Stop();
         foreach (var uuid in _pipelines.Keys.ToList())
             if (_pipelines.TryRemove(uuid, out var entry))
-                await entry.Run.DisposeAsync().ConfigureAwait(false);
+                await entry.Pipeline.DisposeAsync().ConfigureAwait(false);
     }
 }

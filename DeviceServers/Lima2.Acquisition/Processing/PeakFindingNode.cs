@@ -7,7 +7,7 @@ using Lima2.Hdf5.Saving;
 using Lima2.PeakFinding;
 using Lima2.Protocol;
 
-namespace Lima2.Server.Processing;
+namespace Lima2.Acquisition.Processing;
 
 /// <summary>
 /// The SMX branch of a receiver's graph: Bragg peaks of every frame (pyFAI's sigma clipping and peakfinder8 via
@@ -18,7 +18,7 @@ namespace Lima2.Server.Processing;
 public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposable
 {
     private readonly PeakFinder _finder;
-    private readonly IPeakResultWriter _writer;
+    private readonly Hdf5PeakResultWriter _writer;
     private readonly int _parallelism;
     private readonly Queue<SparseFrame> _sparse = new();
     private readonly int _sparseCapacity;
@@ -29,7 +29,7 @@ public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposabl
     private int _lastPeaks;
     private PeakFrameResult? _lastAccumulation;
 
-    public PeakFindingNode(PeakFinder finder, IPeakResultWriter writer, int sparseFrames, int peakCounterFrames, int parallelism)
+    private PeakFindingNode(PeakFinder finder, Hdf5PeakResultWriter writer, int sparseFrames, int peakCounterFrames, int parallelism)
         : base("peak_finding")
     {
         _finder = finder;
@@ -101,6 +101,9 @@ public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposabl
     }
 
     public string Description => _finder.Description;
+
+    /// <summary>The sparse and accumulation files created so far.</summary>
+    public IReadOnlyList<string> Files => _writer.Files;
 
     public ReducedDataBuffer<PeakCounterRecord> Counters { get; }
 

@@ -1,0 +1,62 @@
+using Lima2.Core.Parameters;
+using Lima2.Protocol;
+
+namespace Lima2.Server;
+
+/// <summary>
+/// What the control and the receiver logic share: the lock that guards each one's state machine, <c>acq_state</c>
+/// with its reason and change event (<see cref="AcqStatus"/>), and <c>acq_params</c>, checked when written and refused
+/// while running.
+/// </summary>
+public abstract class AcqDeviceLogic
+{
+    private protected readonly Lock _lock = new();
+    private protected readonly AcqStatus _status;
+    private string _acqParamsJson;
+
+    private protected AcqDeviceLogic()
+    {
+        _status = new AcqStatus(_lock, "idle: ready for an acquisition");
+        AcqParams = new AcqParams<SimulatorDet>();
+        _acqParamsJson = ParamsDocument.Write(AcqParams);
+    }
+
+    /// <summary>Raised outside the lock after each state change.</summary>
+    public event Action<AcqState>? StateChanged
+    {
+        add => _status.Changed += value;
+        remove => _status.Changed -= value;
+    }
+
+    public AcqState State => _status.State;
+
+    /// <summary>Why the device is in its state (the Tango Status).</summary>
+    public string Reason => _status.Reason;
+
+    /// <summary>The acquisition parameters last written (read them under the lock where they must match the state).</summary>
+    public AcqParams<SimulatorDet> AcqParams { get; private set; }
+
+    /// <summary>The JSON last written; writing checks it and refuses it (state unchanged) with every field error.</summary>
+    public string AcqParamsJson
+    {
+        get => _acqParamsJson;
+        set
+        {
+            var parsed = ParamsDocument.Parse<AcqParams<SimulatorDet>>(value, "acq_params");
+            ParamsValidator.ThrowIfAny(ParamsValidator.Validate(parsed));
+            lock (_lock)
+            {
+                RefuseWhileRunning("acq_params");
+                AcqParams = parsed;
+                _acqParamsJson = value;
+            }
+        }
+    }
+
+    /// <summary>Throws when running; the caller holds the lock.</summary>
+    private protected void RefuseWhileRunning(string what)
+    {
+        if (_status.State == AcqState.Running)
+            throw new StateException($"{what} cannot change while running: Stop first");
+    }
+}

@@ -1,0 +1,126 @@
+using System.Text.Json;
+using Lima2.Acquisition;
+using Lima2.Acquisition.Processing;
+using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
+using Lima2.Core.Processing;
+using Lima2.PeakFinding;
+using Lima2.Protocol;
+
+namespace Lima2.Server.Processing;
+
+/// <summary>
+/// One receiver's pipeline for one Prepare uuid as its processing device serves it: a <see cref="ReceiverRun"/> read
+/// through Lima2's client contract (progress_counters and last_frames JSON, DevEncoded frame getters, pops).
+/// </summary>
+public sealed class Pipeline(string uuid, ReceiverRun run) : IAsyncDisposable
+{
+    public string Uuid { get; } = uuid;
+
+    public ReceiverRun Run { get; } = run;
+
+    public ProcParams Proc => Run.Settings.ProcParams;
+
+    public string ClassName => Proc.ClassName;
+
+    /// <summary>Why the run failed, as the LIMA_Exception payload, or null.</summary>
+    public LimaError? Error => Run.Error is { } e ? LimaFailure.Payload(e) : null;
+
+    public string ProgressCounters()
+    {
+        var c = Run.Counters;
+        var counters = new Dictionary<string, long>
+        {
+            ["nb_frames_source"] = c?.Received ?? 0,
+            ["nb_frames_input"] = c?.Received ?? 0,
+            ["nb_frames_processed"] = c?.Processed ?? 0,
+            ["nb_frames_dropped"] = c?.Dropped ?? 0,
+            ["nb_frames_saved"] = Run.Saved,
+        };
+        if (Run.Peaks is { } peaks)
+        {
+            counters["nb_frames_sparse"] = peaks.Frames;
+            counters["nb_hits"] = peaks.Hits;
+            counters["nb_peaks"] = peaks.TotalPeaks;
+        }
+        if (Run.Find<XpcsSparseNode>() is { } xpcs)
+            counters["nb_frames_sparse"] = xpcs.Frames;
+        return JsonSerializer.Serialize(counters);
+    }
+
+    public string LastFrames()
+    {
+        var c = Run.Counters;
+        var last = new Dictionary<string, long>
+        {
+            ["input_idx"] = c?.LastInputIndex ?? -1,
+            ["processed_idx"] = c?.LastProcessedIndex ?? -1,
+        };
+        if (Run.Peaks is { } peaks)
+            last["sparse_idx"] = peaks.Sparse(-1)?.FrameIndex ?? -1;
+        if (Run.Find<XpcsSparseNode>() is { } xpcs)
+            last["sparse_idx"] = xpcs.Sparse(-1)?.FrameIndex ?? -1;
+        return JsonSerializer.Serialize(last);
+    }
+
+    public static string FrameInfoJson(FrameInfo? info) => info is { } f
+        ? JsonSerializer.Serialize(new { nb_channels = f.Channels, dimensions = new { x = f.Width, y = f.Height }, pixel_type = f.PixelType.ToLimaName() })
+        : "{}";
+
+    /// <summary>A processed frame (global index, -1 = newest) as DENSE_FRAME; throws when it is no longer kept.</summary>
+    public EncodedData GetFrame(long index) => Dense(Run.Frames, "frame", index);
+
+    /// <summary>An input frame (before corrections and geometry) as DENSE_FRAME; throws when it is no longer kept.</summary>
+    public EncodedData GetInputFrame(long index) => Dense(Run.InputFrames, "input frame", index);
+
+    private static EncodedData Dense(FrameHistory? history, string what, long index)
+    {
+        if (history is null || !history.TryGet(index, out var frame))
+            throw NotAvailable(what, index);
+        using (frame)
+            return EncodedLayouts.Dense(frame);
+    }
+
+    /// <summary>A sparse frame (global index, -1 = newest): SMX_SPARSE_FRAME of the peak finder, XPCS SPARSE_FRAME.</summary>
+    public EncodedData GetSparseFrame(long index)
+    {
+        if (Run.Peaks?.Sparse(index) is { } peaks)
+            return new EncodedData(SparseFrame.Tag, peaks.Encode());
+        if (Run.Find<XpcsSparseNode>()?.Sparse(index) is { } photons)
+            return EncodedLayouts.Sparse(photons.Width, photons.Height, photons.FrameIndex, photons.Index, photons.Intensity);
+        throw NotAvailable("sparse frame", index);
+    }
+
+    public EncodedData GetAccumulated(bool peaks)
+    {
+        var node = Run.Peaks;
+        var acc = node?.LastAccumulation ?? throw new InvalidOperationException(
+            "no accumulated frame yet (fai.acc_nb_frames_xfer frames must have been processed)");
+        using var frame = Frame.FromArray(peaks ? acc.AccumulatedPeaks! : acc.AccumulatedCorrected!, node!.Width, node.Height, acc.FrameIndex);
+        return EncodedLayouts.Dense(frame);
+    }
+
+    public EncodedData PopRoiStatistics() => Structured(Run.Find<RoiStatisticsNode>()?.Rows.Pop() ?? []);
+
+    public EncodedData PopRoiProfiles() => Structured(Run.Find<RoiProfilesNode>()?.Rows.Pop() ?? []);
+
+    public EncodedData PopPeakCounters() => EncodedLayouts.Structured<PeakCounterRecord>(Run.Peaks?.Counters.Pop() ?? []);
+
+    public EncodedData PopFillFactors() => EncodedLayouts.Structured<FillFactorRecord>(Run.Find<XpcsSparseNode>()?.FillFactors.Pop() ?? []);
+
+    public EncodedData PopFrameIdx() => EncodedLayouts.Structured<FrameIdxRecord>(Run.Find<FrameIdxNode>()?.Rows.Pop() ?? []);
+
+    public int RoiStatisticsCount => Run.Find<RoiStatisticsNode>()?.RoiCount ?? 0;
+
+    /// <summary>The ROI statistics of the newest frame measured (one row per ROI), for the receiver's counters.</summary>
+    public RoiStatRow[] LatestRoiStatistics() => Run.Find<RoiStatisticsNode>()?.Latest ?? [];
+
+    private static EncodedData Structured(RoiStatRow[] rows) =>
+        EncodedLayouts.Structured<RoiStatisticsRecord>(rows.Select(r =>
+            new RoiStatisticsRecord(r.FrameIdx, r.RecvIdx, r.Min, r.Max, r.Avg, r.Std, r.Sum)).ToArray());
+
+    private static InvalidOperationException NotAvailable(string what, long index) =>
+        new($"{what} {(index < 0 ? "(latest)" : index.ToString())} is not available on this receiver");
+
+    public ValueTask DisposeAsync() => Run.DisposeAsync();
+}
