@@ -5,8 +5,8 @@ namespace Lima2.Server;
 
 /// <summary>
 /// What the control and the receiver logic share: the lock that guards each one's state machine, <c>acq_state</c>
-/// with its reason and change event (<see cref="AcqStatus"/>), and <c>acq_params</c>, checked when written and refused
-/// while running.
+/// with its reason and change event (<see cref="AcqStatus"/>), and <c>acq_params</c>, checked when written (against
+/// the plugin's <c>det</c> block) and refused while running.
 /// </summary>
 public abstract class AcqDeviceLogic
 {
@@ -14,10 +14,11 @@ public abstract class AcqDeviceLogic
     private protected readonly AcqStatus _status;
     private string _acqParamsJson;
 
-    private protected AcqDeviceLogic()
+    private protected AcqDeviceLogic(DetectorPlugin plugin)
     {
+        Plugin = plugin;
         _status = new AcqStatus(_lock, "idle: ready for an acquisition");
-        AcqParams = new AcqParams<SimulatorDet>();
+        AcqParams = AcqParamsDocument.Default(plugin);
         _acqParamsJson = ParamsDocument.Write(AcqParams);
     }
 
@@ -34,7 +35,10 @@ public abstract class AcqDeviceLogic
     public string Reason => _status.Reason;
 
     /// <summary>The acquisition parameters last written (read them under the lock where they must match the state).</summary>
-    public AcqParams<SimulatorDet> AcqParams { get; private set; }
+    public IAcqParams AcqParams { get; private set; }
+
+    /// <summary>The detector plugin whose <c>det</c> block acq_params holds.</summary>
+    public DetectorPlugin Plugin { get; }
 
     /// <summary>The JSON last written; writing checks it and refuses it (state unchanged) with every field error.</summary>
     public string AcqParamsJson
@@ -42,8 +46,7 @@ public abstract class AcqDeviceLogic
         get => _acqParamsJson;
         set
         {
-            var parsed = ParamsDocument.Parse<AcqParams<SimulatorDet>>(value, "acq_params");
-            ParamsValidator.ThrowIfAny(ParamsValidator.Validate(parsed));
+            var parsed = AcqParamsDocument.Parse(Plugin, value);
             lock (_lock)
             {
                 RefuseWhileRunning("acq_params");

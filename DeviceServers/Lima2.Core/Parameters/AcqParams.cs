@@ -25,10 +25,91 @@ public sealed record Acquisition
 /// <c>AcqParams&lt;SimulatorDet&gt;</c>. A plugin that saves raw frames itself (Dectris) adds a <c>saving</c> block
 /// in a record of its own.
 /// </summary>
-public sealed record AcqParams<TDet> where TDet : class, new()
+public sealed record AcqParams<TDet> : IAcqParams where TDet : class, new()
 {
     public Acquisition Acq { get; init; } = new();
     public TDet Det { get; init; } = new();
+
+    object IAcqParams.Det => Det;
+}
+
+/// <summary>An <c>acq_params</c> document whatever its plugin: the devices hold one, the plugin reads its <c>det</c>.</summary>
+public interface IAcqParams
+{
+    Acquisition Acq { get; }
+
+    object Det { get; }
+}
+
+/// <summary>The detector plugins, each with its <c>det</c> block.</summary>
+public enum DetectorPlugin
+{
+    /// <summary><see cref="SimulatorDet"/>: the receivers generate or load the frames.</summary>
+    Simulator,
+
+    /// <summary><see cref="DectrisDet"/>: a DECTRIS detector driven over SIMPLON, its stream read by the receivers.</summary>
+    Dectris,
+}
+
+/// <summary>Parses and checks the <c>acq_params</c> document of a plugin.</summary>
+public static class AcqParamsDocument
+{
+    /// <summary>The schema stored as <c>acq_params.schema</c> for a server of that plugin.</summary>
+    public static System.Text.Json.Nodes.JsonObject Schema(DetectorPlugin plugin) => plugin switch
+    {
+        DetectorPlugin.Dectris => ParamsDocument.Schema<AcqParams<DectrisDet>>("acq_params"),
+        _ => ParamsDocument.Schema<AcqParams<SimulatorDet>>("acq_params"),
+    };
+
+    /// <summary>The document's record, every field error at once (<see cref="ParamsException"/>).</summary>
+    public static IAcqParams Parse(DetectorPlugin plugin, string json) => plugin switch
+    {
+        DetectorPlugin.Dectris => Checked(ParamsDocument.Parse<AcqParams<DectrisDet>>(json, "acq_params")),
+        _ => Checked(ParamsDocument.Parse<AcqParams<SimulatorDet>>(json, "acq_params")),
+    };
+
+    public static IAcqParams Default(DetectorPlugin plugin) => plugin switch
+    {
+        DetectorPlugin.Dectris => new AcqParams<DectrisDet>(),
+        _ => new AcqParams<SimulatorDet>(),
+    };
+
+    private static AcqParams<TDet> Checked<TDet>(AcqParams<TDet> document) where TDet : class, new()
+    {
+        ParamsValidator.ThrowIfAny(ParamsValidator.Validate(document));
+        return document;
+    }
+}
+
+/// <summary>How a DECTRIS detector compresses its images (SIMPLON <c>compression</c>).</summary>
+public enum DectrisCompression
+{
+    /// <summary>bitshuffle + LZ4, the EIGER2 default.</summary>
+    Bslz4,
+    Lz4,
+
+    /// <summary>uncompressed; only firmware that offers it (stream V2 era) accepts it.</summary>
+    None,
+}
+
+/// <summary>
+/// The <c>det</c> block of the Dectris plugin: what the control device writes to the detector's SIMPLON config at
+/// Prepare, besides what <c>acq</c> says (nimages, ntrigger, count_time, frame_time, trigger_mode). The keys are
+/// ones an EIGER2 accepts; the receivers ignore this block (they read the frame geometry from the stream).
+/// </summary>
+public sealed record DectrisDet
+{
+    [Description("energy of the incident photons in eV (SIMPLON photon_energy; sets the threshold to half of it)")]
+    [ExclusiveMinimum(0)] public double PhotonEnergy { get; init; } = 8041;
+
+    [Description("counting threshold in eV (SIMPLON threshold_energy); 0 = the detector's choice from photon_energy")]
+    [Minimum(0)] public double ThresholdEnergy { get; init; }
+
+    [Description("apply the count-rate correction in the detector (SIMPLON countrate_correction_applied)")]
+    public bool CountrateCorrection { get; init; } = true;
+
+    [Description("image compression on the stream (SIMPLON compression)")]
+    public DectrisCompression Compression { get; init; } = DectrisCompression.Bslz4;
 }
 
 public enum ImageSource

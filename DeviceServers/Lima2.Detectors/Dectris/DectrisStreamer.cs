@@ -75,18 +75,11 @@ public sealed class DectrisStreamer : IDisposable
 
     private void Run(CancellationToken token)
     {
-        var info = _source.Info;
         var series = _options.Series;
         // Prefetched frames are encoded before the series starts, so that the stream runs at the network's pace.
         for (long image = 0; image < Math.Min(_options.Prefetch, _options.Frames); image++)
             Payload(image);
-        foreach (var socket in _sockets)
-        {
-            if (_options.Version == DectrisStreamVersion.V1)
-                SendParts(socket, StreamV1Writer.Header(series, _options.Detail, info, _options.Frames), token);
-            else
-                Send(socket, _v2.Start(series, info, _options.Frames), false, token);
-        }
+        SendHeader(series, _options.Frames, token);
         var clock = Stopwatch.StartNew();
         for (long frame = 0; frame < _options.Frames; frame++)
         {
@@ -96,21 +89,47 @@ public sealed class DectrisStreamer : IDisposable
                 if (due > clock.Elapsed)
                     Task.Delay(due - clock.Elapsed, token).GetAwaiter().GetResult();
             }
-            var payload = Payload(frame);
-            var socket = _sockets[(int)(frame % _sockets.Count)];
-            if (_options.Version == DectrisStreamVersion.V1)
-            {
-                var parts = _v1.ImageParts(series, frame, info, _options.Encoding, payload.Length);
-                Send(socket, parts.Image, true, token);
-                Send(socket, parts.Descriptor, true, token);
-                Send(socket, payload, true, token);
-                Send(socket, parts.Config, false, token);
-            }
-            else
-                Send(socket, _v2.Image(series, frame, info, _options.Encoding, payload).Span, false, token);
-            Interlocked.Increment(ref _sent);
-            Interlocked.Add(ref _bytes, payload.Length);
+            SendImage(series, frame, token);
         }
+        SendEnd(series, token);
+    }
+
+    /// <summary>The series' header, to every receiver (a detector sends it at arm).</summary>
+    public void SendHeader(long series, long frames, CancellationToken token)
+    {
+        var info = _source.Info;
+        foreach (var socket in _sockets)
+        {
+            if (_options.Version == DectrisStreamVersion.V1)
+                SendParts(socket, StreamV1Writer.Header(series, _options.Detail, info, frames), token);
+            else
+                Send(socket, _v2.Start(series, info, frames), false, token);
+        }
+    }
+
+    /// <summary>Image <paramref name="frame"/> of the series, to receiver frame % n.</summary>
+    public void SendImage(long series, long frame, CancellationToken token)
+    {
+        var info = _source.Info;
+        var payload = Payload(frame);
+        var socket = _sockets[(int)(frame % _sockets.Count)];
+        if (_options.Version == DectrisStreamVersion.V1)
+        {
+            var parts = _v1.ImageParts(series, frame, info, _options.Encoding, payload.Length);
+            Send(socket, parts.Image, true, token);
+            Send(socket, parts.Descriptor, true, token);
+            Send(socket, payload, true, token);
+            Send(socket, parts.Config, false, token);
+        }
+        else
+            Send(socket, _v2.Image(series, frame, info, _options.Encoding, payload).Span, false, token);
+        Interlocked.Increment(ref _sent);
+        Interlocked.Add(ref _bytes, payload.Length);
+    }
+
+    /// <summary>The series' end message, to every receiver (at disarm, abort, or the series' last image).</summary>
+    public void SendEnd(long series, CancellationToken token)
+    {
         foreach (var socket in _sockets)
             Send(socket, _options.Version == DectrisStreamVersion.V1 ? StreamV1Writer.End(series) : _v2.End(series), false, token);
     }

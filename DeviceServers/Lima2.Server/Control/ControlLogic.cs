@@ -11,18 +11,26 @@ namespace Lima2.Server.Control;
 /// the control adds what needs one place: it validates the acquisition, starts the receivers that are still
 /// prepared when it starts (a receiver's Start is idempotent), fans Trigger, Stop and Reset out to all receivers
 /// in parallel, sums their frame counts, and follows their states with <see cref="Poll"/>: it goes IDLE when every
-/// receiver has finished, and FAULT, with the reason, when one fails or stops answering.
+/// receiver has finished, and FAULT, with the reason, when one fails or stops answering. Its <see cref="IDetector"/>
+/// (the camera plugin) is prepared after the receivers answered, started after they started (so no frame flows
+/// before they are ready), finished once they are done, and aborted on Stop and Reset.
 /// </remarks>
 public sealed class ControlLogic : AcqDeviceLogic, IDisposable
 {
     private readonly IReadOnlyList<IReceiverLink> _receivers;
+    private readonly IDetector _detector;
     private long _framesAcquired;
     private string? _uuid;
 
-    public ControlLogic(IReadOnlyList<IReceiverLink> receivers)
+    /// <param name="detector">the camera plugin; the simulator's when null</param>
+    public ControlLogic(IReadOnlyList<IReceiverLink> receivers, IDetector? detector = null)
+        : base(detector?.Plugin ?? DetectorPlugin.Simulator)
     {
         _receivers = receivers;
+        _detector = detector ?? new SimulatorDetector();
     }
+
+    public IDetector Detector => _detector;
 
     public string? Uuid => _uuid;
 
@@ -38,6 +46,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
         Require("Prepare", AcqState.Idle);
         foreach (var r in _receivers)
             Ask(r, "answer", () => r.Read());
+        _detector.Prepare(AcqParams);
         _uuid = uuid;
         Interlocked.Exchange(ref _framesAcquired, 0);
         _status.Set(AcqState.Prepared, $"prepared {uuid}: {AcqParams.Acq.NbFrames} frames, {_receivers.Count} receivers");
@@ -52,21 +61,32 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
             if (r.Read().State == AcqState.Prepared)
                 r.Start();
         });
+        try
+        {
+            _detector.Start();
+        }
+        catch (Exception e)
+        {
+            _status.Set(AcqState.Fault, $"detector did not start: {e.Message}");
+            throw;
+        }
     }
 
     public void Trigger()
     {
         Require("Trigger", AcqState.Running);
+        _detector.Trigger();
         FanOut("trigger", r => r.Trigger());
     }
 
     /// <summary>Stops every receiver (each returns once its run has ended), then goes IDLE unless in FAULT.</summary>
     public void Stop()
     {
+        var abort = Try(_detector.Abort);
         FanOut("stop", r => r.Stop(), throwFirst: false);
         lock (_lock)
             if (_status.State is AcqState.Prepared or AcqState.Running)
-                _status.SetLocked(AcqState.Idle, $"stopped {_uuid}");
+                _status.SetLocked(AcqState.Idle, $"stopped {_uuid}" + (abort is null ? "" : $" (detector abort failed: {abort})"));
         _status.Raise();
     }
 
@@ -92,10 +112,13 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
             _status.SetLocked(AcqState.Idle, $"closed {_uuid}");
         }
         _status.Raise();
+        // Close may come before the poll saw the receivers done: the series ends here then
+        _detector.Finish();
     }
 
     public void Reset()
     {
+        Try(_detector.Abort);
         FanOut("reset", r => r.Reset(), throwFirst: false);
         _status.Set(AcqState.Idle, "reset: ready for an acquisition");
     }
@@ -126,7 +149,9 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
         var gone = reads.FirstOrDefault(x => x.Snapshot is null);
         var failed = reads.FirstOrDefault(x => x.Snapshot?.State is AcqState.Fault or AcqState.Terminate);
         string? fault = null;
-        if (gone.r is not null)
+        if (_detector.Failure is { } detector)
+            fault = detector;
+        else if (gone.r is not null)
             fault = $"receiver {gone.r.Name} does not answer: {gone.Error}";
         else if (failed.r is not null)
             fault = $"receiver {failed.r.Name} failed: {What(failed.r)}";
@@ -141,7 +166,24 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
             else
                 return;
         }
-        _status.Raise();
+        // the series is over either way: end it (a finished detector takes the disarm as a no-op)
+        if (Try(fault is null ? _detector.Finish : _detector.Abort) is { } error)
+            _status.Set(AcqState.Fault, $"detector did not end the series: {error}");
+        else
+            _status.Raise();
+    }
+
+    private static string? Try(Action call)
+    {
+        try
+        {
+            call();
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e.Message;
+        }
     }
 
     private static string What(IReceiverLink r)
@@ -205,5 +247,6 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     {
         foreach (var r in _receivers)
             r.Dispose();
+        _detector.Dispose();
     }
 }

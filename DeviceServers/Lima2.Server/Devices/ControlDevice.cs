@@ -13,7 +13,6 @@ public sealed class ControlDevice : Device
 {
     private ControlLogic? _logic;
     private EventPusher? _events;
-    private DetectorDescription _detector = DetectorDescription.For("simulator");
     private Thread? _monitor;
     private volatile bool _monitoring;
 
@@ -23,8 +22,14 @@ public sealed class ControlDevice : Device
     [DeviceProperty("receiver_topology", Description = "single | round_robin | uneven")]
     public string ReceiverTopology { get; set; } = "round_robin";
 
-    [DeviceProperty("detector", Description = "the detector plugin: simulator | dectris_v1 | dectris_v2")]
+    [DeviceProperty("detector", Description = "the detector plugin: simulator | dectris (dectris_v1, dectris_v2 say the same)")]
     public string Detector { get; set; } = "simulator";
+
+    [DeviceProperty("simplon_url", Description = "the DECTRIS detector's SIMPLON REST server, e.g. http://dcu:80 (dectris plugin)")]
+    public string SimplonUrl { get; set; } = "";
+
+    [DeviceProperty("simplon_api_version", Description = "the SIMPLON API version in the URLs, e.g. 1.8.0 (dectris plugin)")]
+    public string SimplonApiVersion { get; set; } = "1.8.0";
 
     [DeviceProperty("poll_period_ms", Description = "how often the receivers' states are read")]
     public int PollPeriodMs { get; set; } = 50;
@@ -44,13 +49,13 @@ public sealed class ControlDevice : Device
     [Attr("nb_frames_acquired", Unit = "frames", Description = "frames received by all receivers")]
     public long NbFramesAcquired => Logic.NbFramesAcquired;
 
-    [Attr("det_info")] public string DetInfo => _detector.Info(Logic.AcqParams);
+    [Attr("det_info")] public string DetInfo => LimaFailure.Guard($"{Name}/det_info", () => Logic.Detector.Info(Logic.AcqParams));
 
-    [Attr("det_status")] public string DetStatus => _detector.Status(Logic.State.ToString().ToLowerInvariant());
+    [Attr("det_status")] public string DetStatus => LimaFailure.Guard($"{Name}/det_status", () => Logic.Detector.Status(Logic.State));
 
-    [Attr("det_capabilities")] public string DetCapabilities => _detector.Capabilities();
+    [Attr("det_capabilities")] public string DetCapabilities => Logic.Detector.Capabilities();
 
-    [Attr("version")] public string Version => Lima2Version.Core;
+    [Attr("version")] public string Version => Logic.Detector.Version;
 
     [Attr("log_level")] public LogLevelLabel LogLevel { get => Lima2Logging.Level; set => Lima2Logging.Level = value; }
 
@@ -69,8 +74,8 @@ public sealed class ControlDevice : Device
 
     protected override void Init()
     {
-        _detector = DetectorDescription.For(Detector);
-        _logic = new ControlLogic(Receivers.Select(r => (IReceiverLink)new TangoReceiverLink(r, TimeSpan.FromSeconds(10))).ToList());
+        _logic = new ControlLogic(Receivers.Select(r => (IReceiverLink)new TangoReceiverLink(r, TimeSpan.FromSeconds(10))).ToList(),
+            CreateDetector());
         _events = new EventPusher(Logger);
         _logic.StateChanged += s => _events.Post(() => PushChangeEvent("acq_state", (AcqStateLabel)s));
         _monitoring = true;
@@ -92,6 +97,17 @@ public sealed class ControlDevice : Device
     protected override DevState ReadState() => StateMapping.ToDevState(Logic.State);
 
     protected override string ReadStatus() => Logic.Reason;
+
+    private IDetector CreateDetector()
+    {
+        if (Detector == "simulator")
+            return new SimulatorDetector();
+        if (Detector is not ("dectris" or "dectris_v1" or "dectris_v2"))
+            throw new ArgumentException($"property detector: '{Detector}' is no plugin (simulator | dectris)");
+        if (!Uri.TryCreate(SimplonUrl, UriKind.Absolute, out var url))
+            throw new ArgumentException($"property simplon_url: '{SimplonUrl}' is not a URL (http://host:port) and the dectris plugin needs one");
+        return new DectrisDetector(new Detectors.Dectris.Simplon.SimplonClient(url, SimplonApiVersion));
+    }
 
     private void Monitor()
     {

@@ -34,6 +34,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
     private int _xferred;
 
     public ReceiverLogic(ReceiverConfig config, IProcessingHost host)
+        : base(config.Channel.Kind == ChannelKind.Simulator ? DetectorPlugin.Simulator : DetectorPlugin.Dectris)
     {
         Config = config; // checked at each Prepare, so a wrong property fails Prepare rather than the server's start
         _host = host;
@@ -97,7 +98,8 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
                                          (_status.State == AcqState.Fault ? $" ({_status.Reason}): Reset first" : ""));
             if (_pipelines.ContainsKey(uuid))
                 throw new ArgumentException($"Prepare: pipeline {uuid} exists already: use a new uuid or erasePipeline first");
-            acq = AcqParams;
+            // a DECTRIS channel takes its frames' geometry from the stream: the Dectris det block is the detector's
+            acq = AcqParams as AcqParams<SimulatorDet> ?? new AcqParams<SimulatorDet> { Acq = AcqParams.Acq };
             proc = _proc;
         }
         var run = ReceiverRun.PrepareAsync(new ReceiverSettings(Config, acq, proc), Serving).GetAwaiter().GetResult();

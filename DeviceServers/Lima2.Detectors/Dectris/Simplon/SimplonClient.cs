@@ -69,8 +69,11 @@ public sealed class SimplonClient : IDisposable
 
     /// <summary>The detector state: na, idle, ready, acquire, configure, initialize, error.</summary>
     public async Task<string> StateAsync(CancellationToken token = default) =>
-        Value(await SendAsync(HttpMethod.Get, $"detector/api/{_version}/status/state", "status/state", null, token).ConfigureAwait(false), "status/state")
-            ?.GetValue<string>() ?? "na";
+        (await GetStatusAsync("state", token).ConfigureAwait(false))?.GetValue<string>() ?? "na";
+
+    /// <summary>One detector status key, e.g. <c>state</c>, <c>humidity</c>, <c>temperature</c>, <c>high_voltage/state</c>.</summary>
+    public async Task<JsonNode?> GetStatusAsync(string key, CancellationToken token = default) =>
+        Value(await SendAsync(HttpMethod.Get, $"detector/api/{_version}/status/{key}", $"status/{key}", null, token).ConfigureAwait(false), $"status/{key}");
 
     /// <summary>Turns the ZMQ stream interface on or off.</summary>
     public Task EnableStreamAsync(bool enabled = true, CancellationToken token = default) =>

@@ -1,0 +1,122 @@
+using System.Text.Json;
+using Lima2.Core.Parameters;
+using Lima2.Protocol;
+
+namespace Lima2.Server.Control;
+
+/// <summary>
+/// The detector behind the control device (its camera plugin): what it says about itself (<c>det_info</c>,
+/// <c>det_status</c>, <c>det_capabilities</c>, <c>version</c>) and the commands of a run. The control calls
+/// <see cref="Prepare"/> after its receivers answered, <see cref="Start"/> after they started, <see cref="Finish"/>
+/// once they are all done, and <see cref="Abort"/> on Stop and Reset.
+/// </summary>
+public interface IDetector : IDisposable
+{
+    DetectorPlugin Plugin { get; }
+
+    /// <summary><c>&lt;plugin&gt;-&lt;maj&gt;.&lt;min&gt;.&lt;patch&gt;</c>, as BLISS checks it.</summary>
+    string Version { get; }
+
+    string Info(IAcqParams acq);
+
+    string Status(AcqState state);
+
+    string Capabilities();
+
+    /// <summary>Configures the detector for <paramref name="acq"/> and makes it ready; throws with the detector's reason.</summary>
+    void Prepare(IAcqParams acq);
+
+    void Start();
+
+    void Trigger();
+
+    /// <summary>Ends the series once the receivers have all its frames.</summary>
+    void Finish();
+
+    void Abort();
+
+    /// <summary>Why the detector failed during the run, or null.</summary>
+    string? Failure { get; }
+}
+
+/// <summary>Ranges and trigger modes both plugins state (ranges in ns, as the newest BLISS reads them).</summary>
+internal static class DetectorJson
+{
+    public static readonly string[] TriggerModes = ["internal", "software", "external", "gate"];
+
+    public static string Capabilities() => JsonSerializer.Serialize(new
+    {
+        trigger_modes = TriggerModes,
+        expo_time_range = new[] { 1_000L, 10_000_000_000L },
+        latency_time_range = new[] { 0L, 1_000_000_000L },
+    });
+
+    public static string Info(string plugin, string model, string serial, double pixelX, double pixelY, int width, int height, string pixelType) =>
+        JsonSerializer.Serialize(new
+        {
+            plugin,
+            model,
+            sn = serial,
+            pixel_size = new { x = pixelX, y = pixelY },
+            expo_time_range = new[] { 1L, 10_000_000L },
+            latency_time_range = new[] { 0L, 1_000_000L },
+            trigger_modes = TriggerModes,
+            dimensions = new { x = width, y = height },
+            pixel_type = pixelType,
+        });
+
+    public static string Status(string state, double humidity, double temperature, string highVoltage) => JsonSerializer.Serialize(new
+    {
+        humidity,
+        temperature,
+        high_voltage_state = highVoltage,
+        state,
+        time = DateTimeOffset.UtcNow.ToString("O"),
+    });
+}
+
+/// <summary>The simulator plugin: the receivers generate or load the frames themselves, so a run needs no command here.</summary>
+public sealed class SimulatorDetector : IDetector
+{
+    public DetectorPlugin Plugin => DetectorPlugin.Simulator;
+
+    public string Version => Lima2Version.Core;
+
+    /// <summary>The frame size is the generator's, from acq_params.</summary>
+    public string Info(IAcqParams acq)
+    {
+        var generator = (acq.Det as SimulatorDet ?? new SimulatorDet()).Generator;
+        return DetectorJson.Info("Simulator", "Generator", "0", 75e-6, 75e-6, generator.Width, generator.Height,
+            generator.PixelType.ToString().ToLowerInvariant());
+    }
+
+    public string Status(AcqState state) => DetectorJson.Status(state.ToString().ToLowerInvariant(), 0, 25, "READY");
+
+    public string Capabilities() => DetectorJson.Capabilities();
+
+    public void Prepare(IAcqParams acq)
+    {
+    }
+
+    public void Start()
+    {
+    }
+
+    public void Trigger()
+    {
+    }
+
+    public void Finish()
+    {
+    }
+
+    public void Abort()
+    {
+    }
+
+    public string? Failure => null;
+
+    public void Dispose()
+    {
+    }
+}
