@@ -3,13 +3,18 @@ using System.Diagnostics;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Detectors.Dectris;
+using Lima2.Detectors.Dectris.Simplon;
 using Lima2.Detectors.Loader;
 using Lima2.Detectors.Simulator;
 using Spectre.Console;
 
 namespace Lima2.Cli.Commands;
 
-/// <summary><c>lima2 stream</c>: the stand-in DECTRIS detector (stream V1 or V2 on ZMQ PUSH).</summary>
+/// <summary>
+/// <c>lima2 stream</c>: the stand-in DECTRIS detector (stream V1 or V2 on ZMQ PUSH). With <c>--simplon PORT</c> it
+/// waits to be driven over SIMPLON (a series per arm, see <see cref="SimplonStandIn"/>) until killed, instead of
+/// streaming one series of <c>--frames</c> at once.
+/// </summary>
 internal static class StreamCommand
 {
     public static Command Create()
@@ -32,9 +37,10 @@ internal static class StreamCommand
         var dataset = new Option<string>("--dataset") { Description = "frame dataset in --file", DefaultValueFactory = _ => "/entry_0000/instrument/detector/data" };
         var prefetch = new Option<int>("--prefetch") { Description = "distinct frames encoded once and sent in turn (0 = every frame encoded)", DefaultValueFactory = _ => 0 };
         var noProgress = new Option<bool>("--no-progress") { Description = "no progress bar (logs, tests)" };
+        var simplon = new Option<int?>("--simplon") { Description = "serve the SIMPLON REST API on 127.0.0.1:PORT and stream a series per arm (until killed)" };
 
         var command = new Command("stream", "serve a DECTRIS stream (V1 or V2) from the simulator or an HDF5 file");
-        foreach (var option in new Option[] { version, encoding, endpoints, frames, rate, detail, width, height, pixel, generator, file, dataset, prefetch, noProgress })
+        foreach (var option in new Option[] { version, encoding, endpoints, frames, rate, detail, width, height, pixel, generator, file, dataset, prefetch, noProgress, simplon })
             command.Options.Add(option);
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -62,6 +68,8 @@ internal static class StreamCommand
             try
             {
                 using var streamer = new DectrisStreamer(source, options);
+                if (result.GetValue(simplon) is { } port)
+                    return await ServeSimplon(streamer, source.Info, payload, port, options, cancellationToken);
                 Console.WriteLine($"streaming {options.Frames} {source.Info} frames as {options.Version} {result.GetValue(encoding)} on {string.Join(", ", options.Endpoints)}");
                 var clock = Stopwatch.StartNew();
                 var run = streamer.RunAsync(cancellationToken);
@@ -92,5 +100,21 @@ internal static class StreamCommand
             }
         });
         return command;
+    }
+
+    private static async Task<int> ServeSimplon(DectrisStreamer streamer, FrameInfo info, DectrisEncoding encoding, int port,
+        StreamerOptions options, CancellationToken cancellationToken)
+    {
+        using var standIn = new SimplonStandIn(streamer, info, encoding, port, Console.Out);
+        Console.WriteLine($"SIMPLON on {standIn.Url}: {info} frames as {options.Version} {encoding} on {string.Join(", ", options.Endpoints)}");
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        Console.WriteLine($"SIMPLON closed after {standIn.Sequence} series, {streamer.Sent} frames");
+        return 0;
     }
 }
