@@ -27,6 +27,9 @@ public sealed record Beamline
     public string Domain { get; set; } = "id00";
     public string Name { get; set; } = "simulator";
     public string Detector { get; set; } = "simulator";
+
+    /// <summary>The DECTRIS detector's SIMPLON server (detector: dectris), e.g. <c>http://dcu:80</c>.</summary>
+    public string SimplonUrl { get; set; } = "";
     public string Topology { get; set; } = "round_robin";
     public string SavingRoot { get; set; } = "/tmp";
     public List<ReceiverEntry> Receivers { get; set; } = [new()];
@@ -101,6 +104,7 @@ public static class Registration
             ["receivers"] = receivers,
             ["receiver_topology"] = [b.Receivers.Count == 1 ? "single" : b.Topology],
             ["detector"] = [b.Detector],
+            ["simplon_url"] = [b.SimplonUrl],
         });
         output.WriteLine($"{b.Server}/{b.ControlInstance}: LimaControl {b.ControlDevice} -> {string.Join(", ", receivers)}");
         for (var rank = 0; rank < b.Receivers.Count; rank++)

@@ -13,8 +13,9 @@ public sealed class Lima2System : IDisposable
     private readonly Dictionary<string, string?> _serverEnvironment;
 
     /// <param name="serverEnvironment">extra environment for the server processes (e.g. .NET runtime settings)</param>
+    /// <param name="dectris">a DECTRIS detector instead of the simulator: its SIMPLON URL and one stream endpoint per receiver</param>
     public Lima2System(int receivers = 2, string peakFinder = "reference", bool start = true,
-        IReadOnlyDictionary<string, string?>? serverEnvironment = null)
+        IReadOnlyDictionary<string, string?>? serverEnvironment = null, (string SimplonUrl, IReadOnlyList<string> Endpoints)? dectris = null)
     {
         _serverEnvironment = new Dictionary<string, string?>(EmbeddedTangoDb.Environment);
         foreach (var (key, value) in serverEnvironment ?? new Dictionary<string, string?>())
@@ -22,14 +23,17 @@ public sealed class Lima2System : IDisposable
         var id = $"t{Environment.ProcessId}x{Guid.NewGuid().ToString("N")[..6]}";
         Root = Directory.CreateTempSubdirectory("lima2-e2e-").FullName;
         Config = Path.Combine(Root, "beamline.yaml");
-        var recv = string.Concat(Enumerable.Range(0, receivers).Select(_ =>
-            $"  - {{channel: simulator, memory_cap: 256MiB, peak_finder: {peakFinder}}}\n"));
+        var recv = string.Concat(Enumerable.Range(0, receivers).Select(r => dectris is { } d
+            ? $"  - {{channel: dectris_v1, endpoint: \"{d.Endpoints[r]}\", memory_cap: 256MiB, peak_finder: {peakFinder}}}\n"
+            : $"  - {{channel: simulator, memory_cap: 256MiB, peak_finder: {peakFinder}}}\n"));
+        var detector = dectris is { } e ? $"detector: dectris\nsimplon_url: \"{e.SimplonUrl}\"" : "detector: simulator";
         File.WriteAllText(Config, $"""
             server: Lima2Server
             instance: {id}
             domain: {id}
             name: sim
             saving_root: {Root}
+            {detector}
             receivers:
             {recv}
             """);
