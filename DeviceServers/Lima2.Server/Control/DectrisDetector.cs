@@ -28,6 +28,7 @@ public sealed class DectrisDetector : IDetector
     private readonly Stopwatch _sinceStateRead = Stopwatch.StartNew();
     private SimplonDescription? _description;
     private Task _triggers = Task.CompletedTask;
+    private CancellationTokenSource _run = new();
     private TriggerMode _mode;
     private bool _armed;
     private string? _failure;
@@ -99,6 +100,7 @@ public sealed class DectrisDetector : IDetector
             _armed = true;
             _failure = null;
             _triggers = Task.CompletedTask;
+            _run = new CancellationTokenSource();
         }
     }
 
@@ -113,18 +115,25 @@ public sealed class DectrisDetector : IDetector
         if (_mode is TriggerMode.External or TriggerMode.Gate)
             throw new InvalidOperationException($"Trigger: the detector waits for {ParamsJson.EnumName(_mode)} triggers, not software ones");
         lock (_lock)
+        {
+            var run = _run.Token;
             _triggers = _triggers.ContinueWith(async _ =>
             {
                 try
                 {
-                    await _simplon.TriggerAsync().ConfigureAwait(false);
+                    await _simplon.TriggerAsync(run).ConfigureAwait(false);
                 }
-                catch (Exception e)
+                catch (Exception e) when (!run.IsCancellationRequested)
                 {
                     lock (_lock)
                         _failure ??= $"detector trigger failed: {e.Message}";
                 }
+                catch (Exception)
+                {
+                    // the run was ended or aborted: its triggers no longer matter
+                }
             }, TaskScheduler.Default).Unwrap();
+        }
     }
 
     public void Finish()
@@ -135,7 +144,14 @@ public sealed class DectrisDetector : IDetector
                 return;
             _armed = false;
         }
-        Wait(_simplon.DisarmAsync());
+        try
+        {
+            Wait(_simplon.DisarmAsync());
+        }
+        finally
+        {
+            _run.Cancel();
+        }
     }
 
     /// <summary>Stops the series; a detector that is not armed takes it as a no-op.</summary>
@@ -143,7 +159,14 @@ public sealed class DectrisDetector : IDetector
     {
         lock (_lock)
             _armed = false;
-        Wait(_simplon.AbortAsync());
+        try
+        {
+            Wait(_simplon.AbortAsync());
+        }
+        finally
+        {
+            _run.Cancel();
+        }
     }
 
     /// <summary>A failed trigger, or the detector's state <c>error</c> (read at most once a second).</summary>
@@ -173,5 +196,9 @@ public sealed class DectrisDetector : IDetector
 
     private static void Wait(Task task) => task.GetAwaiter().GetResult();
 
-    public void Dispose() => _simplon.Dispose();
+    public void Dispose()
+    {
+        _run.Cancel();
+        _simplon.Dispose();
+    }
 }

@@ -28,13 +28,17 @@ public sealed class SimplonClient : IDisposable
 {
     private readonly HttpClient _http;
     private readonly string _version;
+    private readonly TimeSpan _timeout;
 
     /// <param name="baseUrl">the detector control unit, e.g. <c>http://dcu:80</c></param>
     /// <param name="version">the API version in the paths, e.g. <c>1.8.0</c></param>
+    /// <param name="timeout">how long a request may take (arm included), except trigger: 10 s by default</param>
     public SimplonClient(Uri baseUrl, string version = "1.8.0", TimeSpan? timeout = null)
     {
-        _http = new HttpClient { BaseAddress = baseUrl, Timeout = timeout ?? TimeSpan.FromSeconds(10) };
+        // per request: a trigger lasts as long as its images take
+        _http = new HttpClient { BaseAddress = baseUrl, Timeout = Timeout.InfiniteTimeSpan };
         _version = version;
+        _timeout = timeout ?? TimeSpan.FromSeconds(10);
     }
 
     public Uri BaseUrl => _http.BaseAddress!;
@@ -58,8 +62,9 @@ public sealed class SimplonClient : IDisposable
                ?? throw new SimplonException("command/arm", HttpStatusCode.OK, $"{BaseUrl} command/arm: the answer has no sequence id: {body?.ToJsonString()}");
     }
 
-    /// <summary>One software trigger; on a real detector it returns once the trigger's images are taken.</summary>
-    public Task TriggerAsync(CancellationToken token = default) => CommandAsync("trigger", token);
+    /// <summary>One software trigger; on a real detector it returns once the trigger's images are taken (no timeout).</summary>
+    public Task TriggerAsync(CancellationToken token = default) =>
+        SendAsync(HttpMethod.Put, $"detector/api/{_version}/command/trigger", "command/trigger", null, token, timeout: false);
 
     /// <summary>Ends the series: the detector sends the stream's end message.</summary>
     public Task DisarmAsync(CancellationToken token = default) => CommandAsync("disarm", token);
@@ -102,23 +107,28 @@ public sealed class SimplonClient : IDisposable
             ? value
             : throw new SimplonException(what, HttpStatusCode.OK, $"{what}: the answer has no value: {body?.ToJsonString()}");
 
-    private async Task<JsonNode?> SendAsync(HttpMethod method, string path, string what, object? body, CancellationToken token)
+    private async Task<JsonNode?> SendAsync(HttpMethod method, string path, string what, object? body, CancellationToken token,
+        bool timeout = true)
     {
         using var request = new HttpRequestMessage(method, path);
         if (body is not null)
             request.Content = JsonContent.Create(body);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(token);
+        if (timeout)
+            limit.CancelAfter(_timeout);
         HttpResponseMessage response;
         try
         {
-            response = await _http.SendAsync(request, token).ConfigureAwait(false);
+            response = await _http.SendAsync(request, limit.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !token.IsCancellationRequested)
         {
-            throw new SimplonException(what, null, $"detector {BaseUrl} did not answer {what}: {e.Message}", e);
+            var why = e is TaskCanceledException ? $"no answer within {_timeout.TotalSeconds:0.#} s" : e.Message;
+            throw new SimplonException(what, null, $"detector {BaseUrl} did not answer {what}: {why}", e);
         }
         using (response)
         {
-            var text = await response.Content.ReadAsStringAsync(token).ConfigureAwait(false);
+            var text = await response.Content.ReadAsStringAsync(limit.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
                 throw new SimplonException(what, response.StatusCode,
                     $"detector {BaseUrl} refused {what}: HTTP {(int)response.StatusCode} {response.ReasonPhrase}{(text.Length > 0 ? $": {text.Trim()}" : "")}");
