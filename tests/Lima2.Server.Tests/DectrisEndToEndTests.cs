@@ -93,6 +93,44 @@ public sealed class DectrisEndToEndTests
     }
 
     [Fact]
+    public void A_detector_that_dies_mid_run_puts_the_control_in_FAULT_with_the_reason()
+    {
+        var port = FreePort.Next();
+        var endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
+        using var detector = ChildProcess.Start(Lima2Cli,
+            ["stream", "--simplon", port.ToString(), "--endpoint", endpoint, "--width", "32", "--height", "16", "--no-progress"]);
+        detector.WaitForOutput("SIMPLON on", TimeSpan.FromSeconds(30));
+        using var system = new Lima2System(receivers: 1, dectris: ($"http://127.0.0.1:{port}", [endpoint]));
+        // software triggers: armed and running, no frame until a trigger, when the detector goes away
+        var r = JsonDocument.Parse(Python.Eval($$$"""
+            import json, os, signal, time, uuid, tango
+            c, r = tango.DeviceProxy("{{{system.Control}}}"), tango.DeviceProxy("{{{system.Receivers[0]}}}")
+            for d in (c, r):
+                d.set_timeout_millis(30000)
+            acq = json.dumps({"acq": {"nb_frames": 4, "expo_time": 1000, "trigger_mode": "software"}, "det": {}})
+            c.acq_params = acq
+            r.acq_params = acq
+            r.proc_params = json.dumps({"class_name": "LimaProcessingLegacy"})
+            run = str(uuid.uuid1())
+            c.Prepare(run)
+            r.Prepare(run)
+            r.Start()
+            c.Start()
+            labels = list(c.get_attribute_config("acq_state").enum_labels)
+            running = labels[int(c.acq_state)]
+            os.kill({{{detector.Id}}}, signal.SIGKILL)
+            t0 = time.monotonic()
+            while labels[int(c.acq_state)] != "fault" and time.monotonic() - t0 < 10:
+                time.sleep(0.05)
+            print(json.dumps({"running": running, "state": labels[int(c.acq_state)], "status": c.status()}))
+            """, EmbeddedTangoDb.Environment)).RootElement;
+        Assert.Equal("running", r.GetProperty("running").GetString());
+        Assert.Equal("fault", r.GetProperty("state").GetString());
+        var status = r.GetProperty("status").GetString()!;
+        Assert.Contains($"http://127.0.0.1:{port}/ did not answer status/state", status);
+    }
+
+    [Fact]
     public void Prepare_with_the_detector_unreachable_says_so_and_leaves_the_control_idle()
     {
         var port = FreePort.Next(); // nothing listens there

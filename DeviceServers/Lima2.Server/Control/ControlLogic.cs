@@ -168,7 +168,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
         }
         // the series is over either way: end it (a finished detector takes the disarm as a no-op)
         if (Try(fault is null ? _detector.Finish : _detector.Abort) is { } error)
-            _status.Set(AcqState.Fault, $"detector did not end the series: {error}");
+            _status.Set(AcqState.Fault, fault is null ? $"detector did not end the series: {error}" : $"{fault} (abort failed too: {error})");
         else
             _status.Raise();
     }
