@@ -138,3 +138,38 @@ public sealed class ControlDetectorTests
         Assert.Equal("idle", await client.StateAsync());
     }
 }
+
+public sealed class DectrisRawSavingTests
+{
+    private static readonly SavingParams Raw = new() { Enabled = true, BasePath = "/tmp/raw", FilenamePrefix = "eiger", FilenameRank = 1 };
+
+    [Fact]
+    public void The_Dectris_saving_block_saves_the_frames_a_pipeline_receives()
+    {
+        var acq = new DectrisAcqParams { Saving = Raw };
+        Assert.Equal(Raw, ((LegacyProcParams)acq.WithRawSaving(new LegacyProcParams())).Saving);
+        Assert.Equal(Raw, ((SmxProcParams)acq.WithRawSaving(new SmxProcParams())).SavingDense);
+        var unchanged = new SmxProcParams();
+        Assert.Same(unchanged, new DectrisAcqParams().WithRawSaving(unchanged));
+    }
+
+    [Fact]
+    public void Saving_the_frames_in_both_acq_params_and_proc_params_is_refused_naming_the_channel()
+    {
+        var proc = new LegacyProcParams { Saving = Raw with { FilenamePrefix = "other" } };
+        var error = Assert.Throws<ParamsException>(() => new DectrisAcqParams { Saving = Raw }.WithRawSaving(proc));
+        Assert.Contains("proc.saving", error.Message);
+    }
+
+    [Fact]
+    public void A_Dectris_acq_params_document_with_a_bad_saving_block_says_which_field()
+    {
+        var error = Assert.Throws<ParamsException>(() => AcqParamsDocument.Parse(DetectorPlugin.Dectris,
+            """{"acq": {"nb_frames": 2}, "det": {"compression": "lz4"}, "saving": {"enabled": true, "nb_frames_per_file": 0}}"""));
+        Assert.Contains("saving.nb_frames_per_file", error.Message);
+        var parsed = (DectrisAcqParams)AcqParamsDocument.Parse(DetectorPlugin.Dectris,
+            """{"acq": {"nb_frames": 2}, "det": {"compression": "lz4", "photon_energy": 9000}}""");
+        Assert.Equal(DectrisCompression.Lz4, parsed.Det.Compression);
+        Assert.False(parsed.Saving.Enabled);
+    }
+}

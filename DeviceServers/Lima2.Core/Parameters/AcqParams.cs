@@ -47,7 +47,7 @@ public enum DetectorPlugin
     /// <summary><see cref="SimulatorDet"/>: the receivers generate or load the frames.</summary>
     Simulator,
 
-    /// <summary><see cref="DectrisDet"/>: a DECTRIS detector driven over SIMPLON, its stream read by the receivers.</summary>
+    /// <summary><see cref="DectrisAcqParams"/>: a DECTRIS detector driven over SIMPLON, its stream read by the receivers.</summary>
     Dectris,
 }
 
@@ -57,20 +57,20 @@ public static class AcqParamsDocument
     /// <summary>The schema stored as <c>acq_params.schema</c> for a server of that plugin.</summary>
     public static System.Text.Json.Nodes.JsonObject Schema(DetectorPlugin plugin) => plugin switch
     {
-        DetectorPlugin.Dectris => ParamsDocument.Schema<AcqParams<DectrisDet>>("acq_params"),
+        DetectorPlugin.Dectris => ParamsDocument.Schema<DectrisAcqParams>("acq_params"),
         _ => ParamsDocument.Schema<AcqParams<SimulatorDet>>("acq_params"),
     };
 
     /// <summary>The document's record, every field error at once (<see cref="ParamsException"/>).</summary>
     public static IAcqParams Parse(DetectorPlugin plugin, string json) => plugin switch
     {
-        DetectorPlugin.Dectris => Checked(ParamsDocument.Parse<AcqParams<DectrisDet>>(json, "acq_params")),
+        DetectorPlugin.Dectris => Checked(ParamsDocument.Parse<DectrisAcqParams>(json, "acq_params")),
         _ => Checked(ParamsDocument.Parse<AcqParams<SimulatorDet>>(json, "acq_params")),
     };
 
     public static IAcqParams Default(DetectorPlugin plugin) => plugin switch
     {
-        DetectorPlugin.Dectris => new AcqParams<DectrisDet>(),
+        DetectorPlugin.Dectris => new DectrisAcqParams(),
         _ => new AcqParams<SimulatorDet>(),
     };
 
@@ -78,6 +78,47 @@ public static class AcqParamsDocument
     {
         ParamsValidator.ThrowIfAny(ParamsValidator.Validate(document));
         return document;
+    }
+
+    private static DectrisAcqParams Checked(DectrisAcqParams document)
+    {
+        ParamsValidator.ThrowIfAny([.. ParamsValidator.Validate(document.Acq), .. ParamsValidator.Validate(document.Saving, "saving")]);
+        return document;
+    }
+}
+
+/// <summary>
+/// The Dectris plugin's <c>acq_params</c>: <c>acq</c>, the detector's <c>det</c> and, as Lima2's Dectris plugin
+/// (plugin_saves_raws), a <c>saving</c> block for the frames as the detector sent them, which the conductor fills in
+/// (filename_rank per receiver) and reads back for the master file.
+/// </summary>
+public sealed record DectrisAcqParams : IAcqParams
+{
+    public Acquisition Acq { get; init; } = new();
+    public DectrisDet Det { get; init; } = new();
+
+    [Description("the received frames, saved by each receiver (its input frames' channel: saving for Legacy, saving_dense for SMX and XPCS)")]
+    public SavingParams Saving { get; init; } = new();
+
+    object IAcqParams.Det => Det;
+
+    /// <summary>
+    /// <paramref name="proc"/> with <see cref="Saving"/> in the channel that saves the receiver's frames, when it is
+    /// enabled; refused when proc_params saves them too (two writers of one dataset).
+    /// </summary>
+    public ProcParams WithRawSaving(ProcParams proc)
+    {
+        if (!Saving.Enabled)
+            return proc;
+        var (channel, merged) = proc switch
+        {
+            LegacyProcParams l => ("saving", l.Saving.Enabled ? null : l with { Saving = Saving }),
+            SmxProcParams x => ("saving_dense", x.SavingDense.Enabled ? null : (ProcParams)(x with { SavingDense = Saving })),
+            XpcsProcParams x => ("saving_dense", x.SavingDense.Enabled ? null : x with { SavingDense = Saving }),
+            _ => ("", proc),
+        };
+        return merged ?? throw new ParamsException([new ParamsError($"{ProcParamsDocument.Root}.{channel}",
+            "acq_params saving (the Dectris plugin's raw frames) is enabled too: enable one of them")]);
     }
 }
 

@@ -168,6 +168,15 @@ public static class ParamsValidator
             errors.Add(new(path, $"the arc covers no pixel of the {frame.Width}x{frame.Height} frame"));
     }
 
+    /// <summary>Checks one saving channel (e.g. the Dectris plugin's acq_params <c>saving</c>).</summary>
+    public static IReadOnlyList<ParamsError> Validate(SavingParams saving, string path)
+    {
+        var errors = new List<ParamsError>();
+        if (saving.Enabled)
+            CheckSaving(saving, path, errors);
+        return errors;
+    }
+
     private static void CheckSaving(SavingParams saving, string path, List<ParamsError> errors)
     {
         if (string.IsNullOrWhiteSpace(saving.BasePath))

@@ -64,7 +64,7 @@ public sealed class DectrisDetector : IDetector
     public void Prepare(IAcqParams acq)
     {
         var a = acq.Acq;
-        var det = acq.Det as DectrisDet ?? throw new ArgumentException("acq_params det: not a Dectris det block");
+        var det = (acq as DectrisAcqParams ?? throw new ArgumentException("acq_params: not a Dectris plugin document")).Det;
         if (a.NbFrames == 0)
             throw new ArgumentException("acq_params acq.nb_frames: 0 (endless) is not supported by the Dectris plugin: give the number of frames");
         var perTrigger = a.TriggerMode == TriggerMode.Internal ? a.NbFrames : a.NbFramesPerTrigger;

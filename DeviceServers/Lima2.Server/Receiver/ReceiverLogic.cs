@@ -100,7 +100,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
                 throw new ArgumentException($"Prepare: pipeline {uuid} exists already: use a new uuid or erasePipeline first");
             // a DECTRIS channel takes its frames' geometry from the stream: the Dectris det block is the detector's
             acq = AcqParams as AcqParams<SimulatorDet> ?? new AcqParams<SimulatorDet> { Acq = AcqParams.Acq };
-            proc = _proc;
+            proc = AcqParams is DectrisAcqParams dectris ? dectris.WithRawSaving(_proc) : _proc;
         }
         var run = ReceiverRun.PrepareAsync(new ReceiverSettings(Config, acq, proc), Serving).GetAwaiter().GetResult();
         var pipeline = new Pipeline(uuid, run);
