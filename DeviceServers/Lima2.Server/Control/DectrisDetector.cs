@@ -107,13 +107,18 @@ public sealed class DectrisDetector : IDetector
     public void Start()
     {
         if (_mode == TriggerMode.Internal)
-            Trigger();
+            SendTrigger();
     }
 
     public void Trigger()
     {
-        if (_mode is TriggerMode.External or TriggerMode.Gate)
-            throw new InvalidOperationException($"Trigger: the detector waits for {ParamsJson.EnumName(_mode)} triggers, not software ones");
+        if (_mode != TriggerMode.Software)
+            throw new InvalidOperationException($"Trigger: the detector is in {ParamsJson.EnumName(_mode)} trigger mode, not software");
+        SendTrigger();
+    }
+
+    private void SendTrigger()
+    {
         lock (_lock)
         {
             var run = _run.Token;
