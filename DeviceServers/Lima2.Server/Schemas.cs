@@ -9,7 +9,15 @@ namespace Lima2.Server;
 /// </summary>
 public static class Schemas
 {
-    public static string AcqParams() => ParamsDocument.Schema<AcqParams<SimulatorDet>>("acq_params").ToJsonString();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, DetectorPlugin> Plugins = new();
+
+    public static string AcqParams(DetectorPlugin plugin = DetectorPlugin.Simulator) => AcqParamsDocument.Schema(plugin).ToJsonString();
+
+    /// <summary>
+    /// The plugin whose acq_params schema <see cref="Publish"/> stores for <paramref name="cls"/>: devices say it at
+    /// init (the schema is per class, as in Lima2 where each plugin's server publishes its own; the simulator's by default).
+    /// </summary>
+    public static void UsePlugin(string cls, DetectorPlugin plugin) => Plugins[cls] = plugin;
 
     public static string ProcParams(string className) => ProcParamsDocument.Schema(className).ToJsonString();
 
@@ -20,7 +28,7 @@ public static class Schemas
         {
             using var db = new Database();
             foreach (var cls in new[] { "LimaControl", "LimaReceiver" })
-                db.PutClassAttributeProperty(cls, Property("acq_params", AcqParams()));
+                db.PutClassAttributeProperty(cls, Property("acq_params", AcqParams(Plugins.GetValueOrDefault(cls))));
             foreach (var cls in ProcParamsDocument.ClassNames)
             {
                 db.PutClassAttributeProperty(cls, Property("proc_params", ProcParams(cls)));

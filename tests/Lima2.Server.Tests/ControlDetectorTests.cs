@@ -172,4 +172,13 @@ public sealed class DectrisRawSavingTests
         Assert.Equal(DectrisCompression.Lz4, parsed.Det.Compression);
         Assert.False(parsed.Saving.Enabled);
     }
+
+    [Fact]
+    public void The_Dectris_schema_a_Dectris_server_publishes_describes_its_det_and_saving_blocks()
+    {
+        var schema = System.Text.Json.Nodes.JsonNode.Parse(Schemas.AcqParams(DetectorPlugin.Dectris))!["properties"]!;
+        Assert.NotNull(schema["det"]!["properties"]!["photon_energy"]);
+        Assert.NotNull(schema["saving"]!["properties"]!["filename_rank"]);
+        Assert.Null(System.Text.Json.Nodes.JsonNode.Parse(Schemas.AcqParams())!["properties"]!["det"]!["properties"]!["photon_energy"]);
+    }
 }

@@ -76,6 +76,7 @@ public sealed class ControlDevice : Device
     {
         _logic = new ControlLogic(Receivers.Select(r => (IReceiverLink)new TangoReceiverLink(r, TimeSpan.FromSeconds(10))).ToList(),
             CreateDetector());
+        Schemas.UsePlugin("LimaControl", _logic.Plugin);
         _events = new EventPusher(Logger);
         _logic.StateChanged += s => _events.Post(() => PushChangeEvent("acq_state", (AcqStateLabel)s));
         _monitoring = true;

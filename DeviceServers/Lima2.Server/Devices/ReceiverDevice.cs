@@ -139,6 +139,7 @@ public sealed class ReceiverDevice : Device, IProcessingHost
             PeakFinder = ParseEnum<PeakFinderBackend>(PeakFinder, "peak_finder"),
         };
         _logic = new ReceiverLogic(config, this);
+        Schemas.UsePlugin("LimaReceiver", _logic.Plugin);
         _events = new EventPusher(Logger);
         _logic.StateChanged += s => _events.Post(() => PushChangeEvent("acq_state", (AcqStateLabel)s));
         _logic.Transferred += n => _events.Post(() => PushDataReadyEvent("nb_frames_xferred", n));
