@@ -174,7 +174,7 @@ public sealed class DectrisChannel : IDetectorChannel
         _frame = frame.Value;
         if (_header.Images is { } images)
             _expected = Math.Max(0, (images - _options.Rank + _options.Receivers - 1) / _options.Receivers);
-        return new ChannelStart(_frame, _expected);
+        return new ChannelStart(_frame, _expected) { Metadata = _header.Metadata };
     }
 
     private ChannelSummary Run(IFrameTarget target, CancellationToken cancellationToken)

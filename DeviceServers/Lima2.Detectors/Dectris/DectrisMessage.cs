@@ -32,7 +32,9 @@ public enum DectrisMessageKind
 /// <param name="Frame">frame geometry when the header says it (V1 basic/all, V2)</param>
 /// <param name="Images">images of the series (nimages × ntrigger) when the header says it</param>
 /// <param name="Appendix">V1 <c>header_appendix</c> / V2 <c>user_data</c> as text</param>
-public sealed record DectrisHeader(long Series, string Detail, FrameInfo? Frame, long? Images, string? Appendix);
+/// <param name="Metadata">the detector facts the header gives (V1 basic/all part 2, V2 start); null when none</param>
+public sealed record DectrisHeader(long Series, string Detail, FrameInfo? Frame, long? Images, string? Appendix,
+    DetectorMetadata? Metadata = null);
 
 /// <summary>One image message, its payload still in the receive buffer.</summary>
 public readonly ref struct DectrisImage

@@ -46,8 +46,9 @@ public static class StreamV1
                 $"a header with detail '{detail}' has {expected} parts (+1 appendix), this one has {parts.Count}");
         FrameInfo? frame = null;
         long? images = null;
+        DetectorMetadata? metadata = null;
         if (expected >= 2)
-            (frame, images) = ReadConfig(parts[1]);
+            (frame, images, metadata) = ReadConfig(parts[1]);
         if (expected == 8)
         {
             foreach (var (index, htype) in new[] { (2, "dflatfield-1.0"), (4, "dpixelmask-1.0"), (6, "dcountrate_table-1.0") })
@@ -58,10 +59,10 @@ public static class StreamV1
             }
         }
         var appendix = parts.Count == expected + 1 ? Encoding.UTF8.GetString(parts[expected]) : null;
-        return new DectrisHeader(first.Series, detail, frame, images, appendix);
+        return new DectrisHeader(first.Series, detail, frame, images, appendix, metadata);
     }
 
-    private static (FrameInfo?, long?) ReadConfig(ReadOnlySpan<byte> json)
+    private static (FrameInfo?, long?, DetectorMetadata) ReadConfig(ReadOnlySpan<byte> json)
     {
         try
         {
@@ -83,12 +84,32 @@ public static class StreamV1
                     frame = new FrameInfo((int)x, (int)y, t);
             }
             long? images = Get("nimages") is { } n ? n * (Get("ntrigger") ?? 1) : null;
-            return (frame, images);
+            return (frame, images, ReadMetadata(root));
         }
         catch (JsonException e)
         {
             throw new DectrisFormatException($"the detector configuration (part 2) is not JSON: {e.Message}");
         }
+    }
+
+    /// <summary>The detector facts of part 2 (SIMPLON units: m, s, pixels); absent or mistyped keys stay unknown.</summary>
+    private static DetectorMetadata ReadMetadata(JsonElement root)
+    {
+        double? Number(string key) => root.TryGetProperty(key, out var v) && v.TryGetDouble(out var x) ? x : null;
+        return new DetectorMetadata
+        {
+            XPixelSize = Number("x_pixel_size"),
+            YPixelSize = Number("y_pixel_size"),
+            Distance = Number("detector_distance"),
+            BeamCenterX = Number("beam_center_x"),
+            BeamCenterY = Number("beam_center_y"),
+            CountTime = Number("count_time"),
+            FrameTime = Number("frame_time"),
+            // the count above which the detector's count-rate correction gives up: its saturation value
+            SaturationValue = Number("countrate_correction_count_cutoff") is { } cutoff ? (long)cutoff : null,
+            SensorMaterial = root.TryGetProperty("sensor_material", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null,
+            SensorThickness = Number("sensor_thickness"),
+        };
     }
 
     private static DectrisImage DecodeImage<TParts>(TParts parts, JsonFields first) where TParts : IMessageParts

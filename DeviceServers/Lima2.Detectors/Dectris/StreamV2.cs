@@ -54,10 +54,25 @@ public static class StreamV2
         int width = 0, height = 0;
         PixelType? type = null;
         string? userData = null;
+        double? translationZ = null;
+        var metadata = new DetectorMetadata();
         while (reader.PeekState() != CborReaderState.EndMap)
         {
             switch (reader.ReadTextString())
             {
+                case "pixel_size_x": metadata = metadata with { XPixelSize = Number(reader) }; break;
+                case "pixel_size_y": metadata = metadata with { YPixelSize = Number(reader) }; break;
+                case "detector_distance": metadata = metadata with { Distance = Number(reader) }; break;
+                case "detector_translation": translationZ = TranslationZ(reader); break;
+                case "beam_center_x": metadata = metadata with { BeamCenterX = Number(reader) }; break;
+                case "beam_center_y": metadata = metadata with { BeamCenterY = Number(reader) }; break;
+                case "count_time": metadata = metadata with { CountTime = Number(reader) }; break;
+                case "frame_time": metadata = metadata with { FrameTime = Number(reader) }; break;
+                case "saturation_value": metadata = metadata with { SaturationValue = Number(reader) is { } s ? (long)s : null }; break;
+                case "sensor_material" when reader.PeekState() == CborReaderState.TextString:
+                    metadata = metadata with { SensorMaterial = reader.ReadTextString() };
+                    break;
+                case "sensor_thickness": metadata = metadata with { SensorThickness = Number(reader) }; break;
                 case "series_id": series = reader.ReadInt64(); break;
                 case "image_size_x": width = reader.ReadInt32(); break;
                 case "image_size_y": height = reader.ReadInt32(); break;
@@ -68,8 +83,46 @@ public static class StreamV2
             }
         }
         FrameInfo? frame = width > 0 && height > 0 && type is { } t ? new FrameInfo(width, height, t) : null;
-        var header = new DectrisHeader(series, "basic", frame, images >= 0 ? images : null, userData);
+        // detector_translation is the detector's position from the sample: its z is the distance when none is given
+        if (metadata.Distance is null && translationZ is { } z)
+            metadata = metadata with { Distance = z };
+        var header = new DectrisHeader(series, "basic", frame, images >= 0 ? images : null, userData, metadata);
         return new DectrisMessage { Kind = DectrisMessageKind.Header, Header = header, Series = series };
+    }
+
+    /// <summary>An integer or floating-point value; anything else is skipped and stays unknown.</summary>
+    private static double? Number(CborReader reader)
+    {
+        switch (reader.PeekState())
+        {
+            case CborReaderState.UnsignedInteger or CborReaderState.NegativeInteger:
+                return reader.ReadInt64();
+            case CborReaderState.HalfPrecisionFloat or CborReaderState.SinglePrecisionFloat or CborReaderState.DoublePrecisionFloat:
+                return reader.ReadDouble();
+            default:
+                reader.SkipValue();
+                return null;
+        }
+    }
+
+    /// <summary>The z of <c>detector_translation</c> <c>[x, y, z]</c> (m), or null when it is no such array.</summary>
+    private static double? TranslationZ(CborReader reader)
+    {
+        if (reader.PeekState() != CborReaderState.StartArray)
+        {
+            reader.SkipValue();
+            return null;
+        }
+        var length = reader.ReadStartArray();
+        double? z = null;
+        for (var i = 0; reader.PeekState() != CborReaderState.EndArray; i++)
+        {
+            var value = Number(reader);
+            if (i == 2 && length == 3)
+                z = value;
+        }
+        reader.ReadEndArray();
+        return z;
     }
 
     private static DectrisMessage ReadEnd(CborReader reader)
