@@ -39,6 +39,13 @@ public sealed record ChannelConfig
 
     /// <summary>Receive timeout of the stream before it is declared dead, in ms (0 = none).</summary>
     public int TimeoutMs { get; set; }
+
+    /// <summary>
+    /// DECTRIS multi-threshold detectors (Eiger2 dual threshold): the channel this receiver takes, one of the
+    /// header's <c>channels</c> (<c>threshold_1</c>, <c>threshold_2</c>, <c>difference</c>); unset = the first.
+    /// The images of the other thresholds are counted as not taken.
+    /// </summary>
+    public string? Threshold { get; set; }
 }
 
 /// <summary>
