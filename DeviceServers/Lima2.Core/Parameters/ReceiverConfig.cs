@@ -126,6 +126,8 @@ public sealed partial record ReceiverConfig
             errors.Add(new("memory_cap", $"'{MemoryCap}' is not a positive size (e.g. 4GiB, 512MiB, 1000000)"));
         if (Channel.Kind != ChannelKind.Simulator && Channel.Endpoints.Count == 0)
             errors.Add(new("channel.endpoints", $"at least one endpoint is needed for {Channel.Kind}"));
+        if (Channel.Threshold is { } threshold && (Channel.Kind == ChannelKind.Simulator || string.IsNullOrWhiteSpace(threshold)))
+            errors.Add(new("channel.threshold", $"'{threshold}': a DECTRIS channel's name (threshold_1, threshold_2, difference)"));
         if (Channel.TimeoutMs < 0)
             errors.Add(new("channel.timeout_ms", "must be >= 0"));
         if (!Path.IsPathFullyQualified(SavingRoot))

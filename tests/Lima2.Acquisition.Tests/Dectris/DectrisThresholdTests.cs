@@ -1,3 +1,4 @@
+using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Detectors.Dectris;
 using static Lima2.Acquisition.Tests.Dectris.DectrisSamples;
@@ -124,6 +125,18 @@ public sealed class DectrisThresholdTests : IDisposable
         Assert.Equal(0, summary.Delivered);
         Assert.Equal(Frames, summary.Lost);
         Assert.All(target.LostFrames, l => Assert.Contains("has 1 threshold channel(s), channel 2 is the one to read", l.Reason));
+    }
+
+    [Fact]
+    public void The_settings_file_names_the_threshold_in_the_receiver_channel_section()
+    {
+        var config = ReceiverConfig.Parse("""
+            channel: { kind: dectris_v2, endpoints: [ "tcp://127.0.0.1:31001" ], threshold: threshold_2 }
+            """);
+        Assert.Equal("threshold_2", config.Channel.Threshold);
+        Assert.Null(ReceiverConfig.Parse("channel: { kind: dectris_v1, endpoints: [ \"tcp://127.0.0.1:9999\" ] }").Channel.Threshold);
+        var error = Assert.Throws<ParamsException>(() => ReceiverConfig.Parse("channel: { kind: simulator, threshold: threshold_2 }"));
+        Assert.Contains("channel.threshold", error.Message);
     }
 
     [Fact]
