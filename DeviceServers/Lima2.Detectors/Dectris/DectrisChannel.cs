@@ -302,7 +302,7 @@ public sealed class DectrisChannel : IDetectorChannel
             // not lost but left by choice: counted, under a reason that names the threshold taken
             _otherChannels ??= OtherChannelsReason(
                 Enumerable.Range(1, others + 1).Where(n => n != _channel + 1).Select(n => $"threshold_{n}"), $"threshold_{_channel + 1}");
-            _rejections.AddOrUpdate(_otherChannels, others, (_, n) => n + others);
+            _rejections.AddOrUpdate(_otherChannels, static (_, o) => o, static (_, n, o) => n + o, (long)others);
         }
         var job = new DecodeJob(message, Locate(message, image.Payload), image.Encoding, index);
         try

@@ -1,6 +1,9 @@
+using System.Runtime.InteropServices;
+using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Detectors.Dectris;
+using Lima2.TestSupport;
 using static Lima2.Acquisition.Tests.Dectris.DectrisSamples;
 
 namespace Lima2.Acquisition.Tests.Dectris;
@@ -125,6 +128,34 @@ public sealed class DectrisThresholdTests : IDisposable
         Assert.Equal(0, summary.Delivered);
         Assert.Equal(Frames, summary.Lost);
         Assert.All(target.LostFrames, l => Assert.Contains("has 1 threshold channel(s), channel 2 is the one to read", l.Reason));
+    }
+
+    [Fact]
+    public async Task A_dual_threshold_series_sent_by_python_gives_its_metadata_and_the_second_threshold_pixel_exact()
+    {
+        const int frames = 3;
+        var endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
+        await using var channel = new DectrisChannel(new DectrisChannelOptions(endpoint, DectrisStreamVersion.V2, Threshold: "threshold_2"));
+        var sender = Task.Run(() => Python.Run(PythonScripts.Path("v2_dual_threshold.py"),
+            [endpoint, $"{frames}", $"{Info.Height}", $"{Info.Width}"]));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var start = await channel.StartAsync(timeout.Token).AsTask().WaitAsync(timeout.Token);
+        var target = new RecordingTarget(start.Frame);
+        var summary = await channel.RunAsync(target, timeout.Token);
+        Assert.Contains("sent", await sender);
+
+        Assert.Equal(new DetectorMetadata
+        {
+            XPixelSize = 7.5e-05, YPixelSize = 7.5e-05, Distance = 0.1875, BeamCenterX = 20.5, BeamCenterY = 11.25,
+            CountTime = 0.0049, FrameTime = 0.005, SaturationValue = 65534, SensorMaterial = "CdTe", SensorThickness = 0.00075,
+        }, start.Metadata);
+        Assert.Equal(frames, summary.Delivered);
+        foreach (var frame in target.Frames)
+        {
+            var expected = Enumerable.Range(0, Info.PixelCount).Select(k => (ushort)((frame.Index * 1000 + 7 + k) % 65536));
+            Assert.Equal(expected, MemoryMarshal.Cast<byte, ushort>(frame.Pixels).ToArray());
+        }
+        Assert.Equal(frames, channel.Rejections["images of threshold_1 not taken (receiver.channel.threshold: threshold_2)"]);
     }
 
     [Fact]
