@@ -55,8 +55,8 @@ public sealed record DectrisChannelOptions(
 /// payload, wrong geometry, never arrived, stopped before delivery). Messages that are not frames of the share —
 /// garbage, duplicates, frames arriving after their turn, frames of another receiver — are rejected and counted
 /// with their reason in <see cref="Rejections"/>; none of them stops the channel. The images of the thresholds a
-/// multi-threshold receiver does not take are counted there too, under a reason that names the one it takes. Memory outside the frame pool is
-/// bounded: <see cref="BufferedBytesBound"/>.
+/// multi-threshold receiver does not take are counted there too, under a reason that names the one it takes.
+/// Memory outside the frame pool is bounded: <see cref="BufferedBytesBound"/>.
 /// </remarks>
 public sealed class DectrisChannel : IDetectorChannel
 {
@@ -160,6 +160,10 @@ public sealed class DectrisChannel : IDetectorChannel
             else
                 Reject("before the series header", $"a {decoded.Kind} message came before the series header");
         }
+        // a threshold the detector does not send fails here, before any image is waited for
+        var (channel, taken) = ResolveThreshold(_header.Channels, _options.Threshold);
+        if (_header.Channels is { Count: > 1 } names)
+            _otherChannels = OtherChannelsReason(names.Where((_, i) => i != channel), taken);
         var frame = _header.Frame ?? _options.Frame;
         if (frame is null)
         {
@@ -179,9 +183,7 @@ public sealed class DectrisChannel : IDetectorChannel
         else
             FreeSlot(message);
         _frame = frame.Value;
-        (_channel, var taken) = ResolveThreshold(_header.Channels, _options.Threshold);
-        if (_header.Channels is { Count: > 1 } names)
-            _otherChannels = OtherChannelsReason(names.Where((_, i) => i != _channel), taken);
+        _channel = channel; // the geometry came from any channel; the images are read at this one from now on
         if (_header.Images is { } images)
             _expected = Math.Max(0, (images - _options.Rank + _options.Receivers - 1) / _options.Receivers);
         return new ChannelStart(_frame, _expected) { Metadata = _header.Metadata };

@@ -33,9 +33,9 @@ public sealed class DectrisThresholdTests : IDisposable
         _detector.Send([writer.End(1)]);
     }
 
-    private void SendV1(IReadOnlyList<string>? names, int channels)
+    private void SendV1(IReadOnlyList<string>? names, int channels, string detail = "basic")
     {
-        _detector.Send(StreamV1Writer.Header(1, "basic", Info, Frames, channels: names));
+        _detector.Send(StreamV1Writer.Header(1, detail, Info, Frames, channels: names));
         var writer = new StreamV1Writer();
         for (var f = 0; f < Frames; f++)
         {
@@ -112,6 +112,15 @@ public sealed class DectrisThresholdTests : IDisposable
         var (target, summary, rejections) = await Receive(DectrisStreamVersion.V1, threshold, () => SendV1(null, 2));
         AssertTaken(target, summary, taken);
         Assert.Equal(Frames, rejections[$"images of {Dual[1 - taken]} not taken (receiver.channel.threshold: {Dual[taken]})"]);
+    }
+
+    [Fact]
+    public async Task With_V1_header_detail_none_the_first_dual_threshold_image_gives_the_geometry_and_the_chosen_blob_is_taken()
+    {
+        var (target, _, _) = await Receive(DectrisStreamVersion.V1, "threshold_2", () => SendV1(null, 2, "none"));
+        // no image count in the header: the end message ends the series
+        Assert.Equal(Frames, target.Frames.Count);
+        Assert.All(target.Frames, f => Assert.Equal(ChannelPixels(f.Index, 1), f.Pixels));
     }
 
     [Fact]
