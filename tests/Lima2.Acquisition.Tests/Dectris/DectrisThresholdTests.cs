@@ -143,15 +143,19 @@ public sealed class DectrisThresholdTests : IDisposable
     public async Task A_dual_threshold_series_sent_by_python_gives_its_metadata_and_the_second_threshold_pixel_exact()
     {
         const int frames = 3;
-        var endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
+        // python binds first (a port of its own choice): a PULL connecting to a port nobody listens on yet may
+        // connect to itself
+        using var sender = ChildProcess.Start(Python.Interpreter,
+            [PythonScripts.Path("v2_dual_threshold.py"), "tcp://127.0.0.1:*", $"{frames}", $"{Info.Height}", $"{Info.Width}"]);
+        sender.WaitForOutput("bound ", TimeSpan.FromSeconds(60));
+        var endpoint = sender.Output.Split("bound ")[1].Split('\n')[0].Trim();
         await using var channel = new DectrisChannel(new DectrisChannelOptions(endpoint, DectrisStreamVersion.V2, Threshold: "threshold_2"));
-        var sender = Task.Run(() => Python.Run(PythonScripts.Path("v2_dual_threshold.py"),
-            [endpoint, $"{frames}", $"{Info.Height}", $"{Info.Width}"]));
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var start = await channel.StartAsync(timeout.Token).AsTask().WaitAsync(timeout.Token);
         var target = new RecordingTarget(start.Frame);
         var summary = await channel.RunAsync(target, timeout.Token);
-        Assert.Contains("sent", await sender);
+        Assert.Equal(0, sender.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Contains("sent", sender.Output);
 
         Assert.Equal(new DetectorMetadata
         {

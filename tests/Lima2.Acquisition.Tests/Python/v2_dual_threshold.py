@@ -1,5 +1,5 @@
 """A dual-threshold EIGER2 series in stream V2, sent the way the DECTRIS documentation describes with cbor2, pyzmq and
-bitshuffle: ENDPOINT (bound, PUSH), then a start message with the detector's metadata and channels
+bitshuffle: binds a PUSH socket to ENDPOINT (tcp://127.0.0.1:* picks a port), prints "bound <endpoint>", then a start message with the detector's metadata and channels
 [threshold_1, threshold_2], FRAMES uint16 HEIGHTxWIDTH images with a bslz4 entry per channel, and the end message.
 Pixels of frame f, channel c: (f * 1000 + c * 7 + k) % 65536 for pixel k in row-major order."""
 import struct
@@ -26,7 +26,8 @@ def bslz4(pixels):
 context = zmq.Context()
 push = context.socket(zmq.PUSH)
 push.setsockopt(zmq.LINGER, 5000)
-push.bind(endpoint)  # a PUSH send waits until the receiver has connected
+push.bind(endpoint)
+print("bound", push.getsockopt_string(zmq.LAST_ENDPOINT), flush=True)  # a PUSH send waits for the receiver to connect
 push.send(message({
     "type": "start", "series_id": 5, "series_unique_id": "01HXDUAL", "channels": channels,
     "image_size_x": width, "image_size_y": height, "image_dtype": "uint16", "number_of_images": frames,
