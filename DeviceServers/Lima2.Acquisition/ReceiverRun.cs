@@ -7,6 +7,7 @@ using Lima2.Core.Processing;
 using Lima2.Detectors.Dectris;
 using Lima2.Detectors.Loader;
 using Lima2.Detectors.Simulator;
+using Lima2.Hdf5;
 using Lima2.Hdf5.Saving;
 
 namespace Lima2.Acquisition;
@@ -228,6 +229,7 @@ public sealed class ReceiverRun : IAsyncDisposable
         var sinks = new List<Hdf5FrameSink>();
         var parts = new GraphParts
         {
+            ReferenceImages = Hdf5ReferenceImageReader.Images,
             KeepFrames = _options.KeepFrames,
             KeepInputFrames = _options.KeepFrames && proc is LegacyProcParams or XpcsProcParams,
             SinkFactory = (_, saving, frame) =>

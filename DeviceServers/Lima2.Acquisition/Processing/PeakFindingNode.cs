@@ -3,6 +3,7 @@ using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
+using Lima2.Hdf5;
 using Lima2.Hdf5.Saving;
 using Lima2.PeakFinding;
 using Lima2.Protocol;
@@ -48,7 +49,8 @@ public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposabl
         var fai = ParseBlock<FaiParams>(proc.Fai, "fai", FaiParams.Json).Validated();
         var gpu = ParseBlock<GpuParams>(proc.Gpu, "gpu", FaiParams.Json);
         var jungfrau = ParseBlock<JungfrauParams>(proc.Jfrau, "jfrau", FaiParams.Json);
-        var model = PeakFinderModel.Load(frame.Width, frame.Height, fai, SimulatorGeometry(frame), jungfrau);
+        var model = PeakFinderModel.Load(frame.Width, frame.Height, fai, SimulatorGeometry(frame), jungfrau,
+            images: Hdf5ReferenceImageReader.Images);
         var finder = PeakFinder.Create(model, frame.PixelType, new PeakFinderOptions { Backend = backend, Gpu = gpu });
         // Begin creates the first file of each enabled channel: a bad path or an existing file fails at Prepare.
         var writer = new Hdf5PeakResultWriter(PeakSavingChannels.Of(proc, rank), root);

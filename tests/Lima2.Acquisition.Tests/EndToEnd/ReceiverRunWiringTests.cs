@@ -1,0 +1,96 @@
+using System.Text.Json;
+using Lima2.TestSupport;
+
+namespace Lima2.Acquisition.Tests.EndToEnd;
+
+/// <summary>
+/// What a <see cref="ReceiverRun"/> (the engine of <c>lima2 receive</c>, <c>lima2 bench</c> and the receiver device)
+/// takes from its channel and its parameters: HDF5 reference images, NXmx metadata, the beam's geometry.
+/// </summary>
+public sealed class ReceiverRunWiringTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("receiver-run-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private static async Task<ReceiverSummary> Run(string settingsJson)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        await using var run = await ReceiverRun.PrepareAsync(ReceiverSettings.Parse(settingsJson), null, timeout.Token);
+        var summary = await run.RunAsync(timeout.Token);
+        Assert.Null(summary.Error);
+        return summary;
+    }
+
+    private string Settings(string det, long frames, string proc) => $$"""
+        {"receiver": {"channel": {"kind": "simulator"}, "memory_cap": "64MiB", "saving_root": "{{_folder}}", "peak_finder": "reference"},
+         "acq_params": {"acq": {"nb_frames": {{frames}}, "expo_time": 1000}, "det": {{det}}},
+         "proc_params": {{proc}}}
+        """;
+
+    private const string SmallDiffraction = """
+        {"generator": {"type": "diffraction", "pixel_type": "gray16", "width": 64, "height": 48}}
+        """;
+
+    private static JsonElement Json(string script) => JsonDocument.Parse(Python.Eval(script)).RootElement.Clone();
+
+    [Fact]
+    public async Task A_Legacy_mask_read_from_an_h5py_dataset_zeroes_the_masked_pixels_of_the_saved_frames()
+    {
+        // h5py's bool dataset, in a group: the mask keeps the pixels where it is not 0
+        Python.Eval($$"""
+            import h5py, numpy as np
+            m = np.ones((48, 64), bool); m[:10, :] = False
+            with h5py.File("{{_folder}}/mask.h5", "w") as f:
+                f.create_dataset("calib/mask", data=m)
+            """);
+        await Run(Settings(SmallDiffraction, 3, $$"""
+            {"class_name": "LimaProcessingLegacy", "mask": {"enabled": true, "path": "{{_folder}}/mask.h5:/calib/mask"},
+             "saving": {"enabled": true, "base_path": "out", "filename_prefix": "masked", "nb_frames_per_file": 10} }
+            """));
+
+        var saved = Json($$"""
+            import h5py, json
+            with h5py.File("{{_folder}}/out/masked_0_00000.h5", "r") as f:
+                d = f["entry_0000/measurement/data"][()]
+            print(json.dumps({"n": d.shape[0], "masked": int(d[:, :10, :].sum()), "kept": int(d[:, 10:, :].sum())}))
+            """);
+        Assert.Equal(3, saved.GetProperty("n").GetInt32());
+        Assert.Equal(0, saved.GetProperty("masked").GetInt64());
+        Assert.True(saved.GetProperty("kept").GetInt64() > 0);
+    }
+
+    [Fact]
+    public async Task An_SMX_fai_mask_path_in_an_HDF5_file_hides_the_masked_half_from_the_peak_finder()
+    {
+        const int frames = 8;
+        // fai.mask_path follows pyFAI: 1 = masked. The left half is.
+        Python.Eval($$"""
+            import h5py, numpy as np
+            m = np.zeros((1, 96, 128), np.uint8); m[:, :, :64] = 1
+            with h5py.File("{{_folder}}/fai.h5", "w") as f:
+                f["mask"] = m
+            """);
+        var det = """
+            {"generator": {"type": "diffraction", "pixel_type": "gray16", "width": 128, "height": 96,
+                           "diffraction": {"nb_bragg_peaks": 12, "bragg_intensity_min": 200, "bragg_intensity_max": 400, "rings": [], "seed": 3}}}
+            """;
+        var summary = await Run(Settings(det, frames, $$"""
+            {"class_name": "LimaProcessingSmx", "fifo": {"nb_threads": 1},
+             "fai": {"cutoff_pick": 5, "min_nb_peaks": 1, "error_model": "poisson", "mask_path": "{{_folder}}/fai.h5:/mask"},
+             "saving_sparse": {"enabled": true, "base_path": "out", "filename_prefix": "sparse", "nb_frames_per_file": 100} }
+            """));
+
+        var x = Json($$"""
+            import h5py, json
+            with h5py.File("{{_folder}}/out/sparse_0_00000.h5", "r") as f:
+                p = f["entry_0000/peaks"]
+                n = p["nPeaks"][()]
+                xs = [float(x) for row, k in zip(p["peakXPosRaw"][()], n) for x in row[:k]]
+            print(json.dumps(xs))
+            """).EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        Assert.Equal(summary.Peaks!.Peaks, x.Length);
+        Assert.True(x.Length >= frames, $"{x.Length} peaks in the unmasked half of {frames} frames of 12 peaks");
+        Assert.All(x, v => Assert.True(v >= 62, $"a peak at x = {v}, in the masked half"));
+    }
+}
