@@ -225,7 +225,8 @@ public sealed class ReceiverRun : IAsyncDisposable
         var proc = Settings.ProcParams;
         ParamsValidator.ThrowIfAny(ParamsValidator.Validate(proc, start.Frame));
         var root = new SavingRoot(config.SavingRoot);
-        var sinkOptions = new SinkOptions(Parallelism: Math.Max(2, proc.Fifo.NbThreads), ExpectedFrames: start.ExpectedFrames);
+        var sinkOptions = new SinkOptions(Parallelism: Math.Max(2, proc.Fifo.NbThreads), ExpectedFrames: start.ExpectedFrames,
+            Metadata: start.Metadata);
         var sinks = new List<Hdf5FrameSink>();
         var parts = new GraphParts
         {
@@ -367,7 +368,8 @@ public sealed class ReceiverRun : IAsyncDisposable
         if (total is not { } frames)
             return null;
         var saving = GraphBuilder.DenseSavingChannels(Settings.ProcParams).First(c => c.Params.Enabled).Params;
-        return Hdf5.Saving.MasterFile.Write(saving, new SavingRoot(config.SavingRoot), graph.OutputInfo, config.NbReceivers, frames);
+        return Hdf5.Saving.MasterFile.Write(saving, new SavingRoot(config.SavingRoot), graph.OutputInfo, config.NbReceivers, frames,
+            Stream?.Metadata);
     }
 
     public async ValueTask DisposeAsync()

@@ -93,4 +93,39 @@ public sealed class ReceiverRunWiringTests : IDisposable
         Assert.True(x.Length >= frames, $"{x.Length} peaks in the unmasked half of {frames} frames of 12 peaks");
         Assert.All(x, v => Assert.True(v >= 62, $"a peak at x = {v}, in the masked half"));
     }
+
+    [Fact]
+    public async Task A_receive_writes_the_channels_NXmx_fields_in_its_files_and_in_the_master_file()
+    {
+        var det = """
+            {"generator": {"type": "diffraction", "pixel_type": "gray16", "width": 64, "height": 48,
+                           "diffraction": {"beam_center": {"x": 20, "y": 30}}}}
+            """;
+        var summary = await Run(Settings(det, 4, """
+            {"class_name": "LimaProcessingLegacy",
+             "saving": {"enabled": true, "base_path": "out", "filename_prefix": "nx", "nb_frames_per_file": 3} }
+            """));
+        Assert.NotNull(summary.MasterFile);
+
+        foreach (var file in new[] { "out/nx_0_00000.h5", "out/nx_0_00001.h5", "out/nx_master.h5" })
+        {
+            var fields = Json($$"""
+                import h5py, json
+                with h5py.File("{{_folder}}/{{file}}", "r") as f:
+                    d = f["entry_0000/instrument/detector"]
+                    print(json.dumps({k: [float(d[k][()]), d[k].attrs["units"]] for k in
+                        ("x_pixel_size", "distance", "beam_center_x", "beam_center_y", "count_time")}))
+                """);
+            void Is(string name, double value, string units)
+            {
+                Assert.Equal(value, fields.GetProperty(name)[0].GetDouble(), 1e-9);
+                Assert.Equal(units, fields.GetProperty(name)[1].GetString());
+            }
+            Is("x_pixel_size", 75e-6, "m");
+            Is("distance", 0.12, "m");
+            Is("beam_center_x", 20.5, "pixel"); // the generator counts pixel centres, NXmx the first pixel's corner
+            Is("beam_center_y", 30.5, "pixel");
+            Is("count_time", 0.001, "s");
+        }
+    }
 }
