@@ -245,7 +245,7 @@ public sealed class ReceiverRun : IAsyncDisposable
                 if (_options.ReducedData)
                     extra.Add(new FrameIdxNode(proc.Buffers.NbFrameIdxBuffer));
                 if (proc is SmxProcParams smx)
-                    extra.Add(PeakFindingNode.Create(smx, frame, config.PeakFinder, root, config.Rank));
+                    extra.Add(PeakFindingNode.Create(smx, frame, config.PeakFinder, root, config.Rank, start.Metadata));
                 if (_options.ReducedData && proc is XpcsProcParams)
                     extra.Add(new XpcsSparseNode(frame, proc.Buffers.NbSparseFramesBuffer, proc.Buffers.NbFramesBuffer, proc.Fifo.NbThreads));
                 return extra;

@@ -128,4 +128,27 @@ public sealed class ReceiverRunWiringTests : IDisposable
             Is("count_time", 0.001, "s");
         }
     }
+
+    [Fact]
+    public async Task With_the_beam_off_centre_the_peak_finder_takes_the_channels_geometry_and_finds_the_planted_peaks()
+    {
+        const int frames = 8;
+        // a steep background around a beam far from the frame's centre: with the frame's centre assumed, each radial
+        // bin mixes bright and faint background and the bright side is picked as peaks (thousands)
+        const string det = """
+            {"generator": {"type": "diffraction", "pixel_type": "gray16", "width": 256, "height": 192,
+                           "diffraction": {"beam_center": {"x": 60, "y": 150}, "nb_bragg_peaks": 20, "seed": 5,
+                                           "background_amplitude": 3000, "background_decay": 60, "rings": []}}}
+            """;
+        var summary = await Run(Settings(det, frames, """
+            {"class_name": "LimaProcessingSmx", "fifo": {"nb_threads": 1},
+             "fai": {"cutoff_pick": 5, "min_nb_peaks": 1, "error_model": "poisson"} }
+            """));
+
+        var generator = Detectors.Simulator.FrameGenerator.Create(Core.Parameters.ParamsDocument
+            .Parse<Core.Parameters.AcqParams<Core.Parameters.SimulatorDet>>($"{{\"det\": {det}}}").Det.Generator);
+        var planted = Enumerable.Range(0, frames).Sum(i => generator.PlantedPeaks(i).Count);
+        Assert.Equal(frames, summary.Peaks!.Frames);
+        Assert.InRange(summary.Peaks.Peaks, 0.95 * planted, 1.03 * planted);
+    }
 }
