@@ -324,11 +324,11 @@ public sealed class ReceiverRun : IAsyncDisposable
         {
             Fail(e);
         }
-        if (Error is null && channel is { EndReason: not "stopped" })
+        if (Error is null && channel is not null)
         {
             try
             {
-                MasterFile = WriteMasterFile();
+                MasterFile = WriteMasterFile(stopped: channel.EndReason == "stopped");
             }
             catch (Exception e)
             {
@@ -357,8 +357,12 @@ public sealed class ReceiverRun : IAsyncDisposable
 
     private void Fail(Exception e) => Interlocked.CompareExchange(ref _error, e, null);
 
-    /// <summary>Receiver 0 writes the master file of a distributed acquisition once the total is known.</summary>
-    private string? WriteMasterFile()
+    /// <summary>
+    /// Receiver 0 writes the master file of a distributed acquisition once the total is known; a single receiver
+    /// also writes it over what it saved when the run was stopped or endless (nb_frames 0). Several receivers of such
+    /// a run leave it to the one who knows every receiver's count (<c>MasterFile.Write</c> with saved per receiver).
+    /// </summary>
+    private string? WriteMasterFile(bool stopped)
     {
         var config = Settings.Receiver;
         if (config.Rank != 0 || Volatile.Read(ref _sinks).Length == 0 || Graph is not { } graph)
@@ -368,11 +372,13 @@ public sealed class ReceiverRun : IAsyncDisposable
             DectrisChannel d => d.Header?.Images,
             _ => Settings.AcqParams.Acq.NbFrames > 0 ? Settings.AcqParams.Acq.NbFrames : null,
         };
-        if (total is not { } frames)
-            return null;
         var saving = GraphBuilder.DenseSavingChannels(Settings.ProcParams).First(c => c.Params.Enabled).Params;
-        return Hdf5.Saving.MasterFile.Write(saving, new SavingRoot(config.SavingRoot), graph.OutputInfo, config.NbReceivers, frames,
-            Stream?.Metadata);
+        var root = new SavingRoot(config.SavingRoot);
+        if (!stopped && total is { } frames)
+            return Hdf5.Saving.MasterFile.Write(saving, root, graph.OutputInfo, config.NbReceivers, frames, Stream?.Metadata);
+        if (config.NbReceivers != 1 || Saved == 0)
+            return null;
+        return Hdf5.Saving.MasterFile.Write(saving, root, graph.OutputInfo, [Saved], Stream?.Metadata);
     }
 
     public async ValueTask DisposeAsync()

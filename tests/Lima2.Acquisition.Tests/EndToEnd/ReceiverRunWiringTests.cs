@@ -22,9 +22,9 @@ public sealed class ReceiverRunWiringTests : IDisposable
         return summary;
     }
 
-    private string Settings(string det, long frames, string proc) => $$"""
+    private string Settings(string det, long frames, string proc, long expoTime = 1000) => $$"""
         {"receiver": {"channel": {"kind": "simulator"}, "memory_cap": "64MiB", "saving_root": "{{_folder}}", "peak_finder": "reference"},
-         "acq_params": {"acq": {"nb_frames": {{frames}}, "expo_time": 1000}, "det": {{det}}},
+         "acq_params": {"acq": {"nb_frames": {{frames}}, "expo_time": {{expoTime}}}, "det": {{det}}},
          "proc_params": {{proc}}}
         """;
 
@@ -150,5 +150,42 @@ public sealed class ReceiverRunWiringTests : IDisposable
         var planted = Enumerable.Range(0, frames).Sum(i => generator.PlantedPeaks(i).Count);
         Assert.Equal(frames, summary.Peaks!.Frames);
         Assert.InRange(summary.Peaks.Peaks, 0.95 * planted, 1.03 * planted);
+    }
+
+    [Fact]
+    public async Task A_single_receivers_endless_run_stopped_by_the_user_ends_with_a_master_file_over_what_it_saved()
+    {
+        // 20 ms a frame: the run is stopped while it saves
+        var settings = ReceiverSettings.Parse(Settings(SmallDiffraction, 0, """
+            {"class_name": "LimaProcessingLegacy",
+             "saving": {"enabled": true, "base_path": "out", "filename_prefix": "endless", "nb_frames_per_file": 4} }
+            """, expoTime: 20000));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+        await using var run = await ReceiverRun.PrepareAsync(settings, null, timeout.Token);
+        var running = run.RunAsync(stop.Token);
+        while (run.Saved < 6)
+            await Task.Delay(10, timeout.Token);
+        await stop.CancelAsync();
+        var summary = await running;
+
+        Assert.Null(summary.Error);
+        Assert.Equal("stopped", summary.Channel.EndReason);
+        Assert.True(summary.Saved >= 6);
+        Assert.Equal(Path.Combine(_folder, "out", "endless_master.h5"), summary.MasterFile);
+        var check = Json($$"""
+            import h5py, json, numpy as np
+            with h5py.File("{{summary.MasterFile}}", "r") as m:
+                v = m["entry_0000/measurement/data"]
+                files = sorted(s.file_name for s in v.virtual_sources())
+                frames = v[()]
+            parts = []
+            for name in files:
+                with h5py.File("{{_folder}}/out/" + name, "r") as f:
+                    parts.append(f["entry_0000/instrument/detector/data"][()])
+            print(json.dumps({"n": len(frames), "equal": bool(np.array_equal(frames, np.concatenate(parts))), "files": files}))
+            """);
+        Assert.Equal(summary.Saved, check.GetProperty("n").GetInt64());
+        Assert.True(check.GetProperty("equal").GetBoolean(), check.ToString());
     }
 }
