@@ -360,7 +360,7 @@ public sealed class ReceiverRun : IAsyncDisposable
     /// <summary>
     /// Receiver 0 writes the master file of a distributed acquisition once the total is known; a single receiver
     /// also writes it over what it saved when the run was stopped or endless (nb_frames 0). Several receivers of such
-    /// a run leave it to the one who knows every receiver's count (<c>MasterFile.Write</c> with saved per receiver).
+    /// a run leave it to the one who knows every receiver's count (<see cref="WriteMasterFile(IReadOnlyList{long})"/>).
     /// </summary>
     private string? WriteMasterFile(bool stopped)
     {
@@ -372,14 +372,41 @@ public sealed class ReceiverRun : IAsyncDisposable
             DectrisChannel d => d.Header?.Images,
             _ => Settings.AcqParams.Acq.NbFrames > 0 ? Settings.AcqParams.Acq.NbFrames : null,
         };
-        var saving = GraphBuilder.DenseSavingChannels(Settings.ProcParams).First(c => c.Params.Enabled).Params;
-        var root = new SavingRoot(config.SavingRoot);
+        var saving = DenseSaving()!;
         if (!stopped && total is { } frames)
-            return Hdf5.Saving.MasterFile.Write(saving, root, graph.OutputInfo, config.NbReceivers, frames, Stream?.Metadata);
-        if (config.NbReceivers != 1 || Saved == 0)
-            return null;
-        return Hdf5.Saving.MasterFile.Write(saving, root, graph.OutputInfo, [Saved], Stream?.Metadata);
+            return Hdf5.Saving.MasterFile.Write(saving, new SavingRoot(config.SavingRoot), graph.OutputInfo, config.NbReceivers,
+                frames, Stream?.Metadata);
+        return config.NbReceivers == 1 && Saved > 0 ? WriteMaster(saving, graph, [Saved]) : null;
     }
+
+    /// <summary>
+    /// Receiver 0 writes the master file over the frames every receiver saved, once they have all ended: for a run of
+    /// several receivers that was stopped or endless, whose total only the control device, which reads every
+    /// receiver's count, knows. Returns its path (also <see cref="MasterFile"/>).
+    /// </summary>
+    /// <param name="savedPerReceiver">nb_frames_saved of each receiver, indexed by rank</param>
+    /// <exception cref="InvalidOperationException">not receiver 0, the run has not ended, or no dense saving.</exception>
+    public string WriteMasterFile(IReadOnlyList<long> savedPerReceiver)
+    {
+        var config = Settings.Receiver;
+        if (config.Rank != 0 || !IsFinished)
+            throw new InvalidOperationException($"the master file is written by receiver 0 once its run has ended (this is receiver {config.Rank}, " +
+                                                $"{(IsFinished ? "ended" : "not ended")})");
+        if (savedPerReceiver.Count != config.NbReceivers)
+            throw new ArgumentException($"{savedPerReceiver.Count} counts for {config.NbReceivers} receivers", nameof(savedPerReceiver));
+        if (Graph is not { } graph || DenseSaving() is not { } saving)
+            throw new InvalidOperationException("this run saves no dense frames: there is no master file");
+        var path = WriteMaster(saving, graph, savedPerReceiver);
+        MasterFile = path;
+        return path;
+    }
+
+    private SavingParams? DenseSaving() =>
+        GraphBuilder.DenseSavingChannels(Settings.ProcParams).Select(c => c.Params).FirstOrDefault(p => p.Enabled);
+
+    private string WriteMaster(SavingParams saving, FrameGraph graph, IReadOnlyList<long> savedPerReceiver) =>
+        Hdf5.Saving.MasterFile.Write(saving, new SavingRoot(Settings.Receiver.SavingRoot), graph.OutputInfo, savedPerReceiver,
+            Stream?.Metadata);
 
     public async ValueTask DisposeAsync()
     {

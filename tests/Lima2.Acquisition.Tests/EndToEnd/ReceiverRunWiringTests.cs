@@ -210,4 +210,44 @@ public sealed class ReceiverRunWiringTests : IDisposable
         // 32 radial bins (4 px wide at the ring) found ~9 % more, on the ring's slopes
         Assert.InRange(summary.Peaks!.Peaks, 0.98 * planted, 1.02 * planted);
     }
+
+    [Fact]
+    public async Task Receiver_0_of_a_stopped_two_receiver_run_writes_the_master_file_over_what_each_saved_when_told_the_counts()
+    {
+        string Receiver(int rank) => Settings(SmallDiffraction, 0, """
+            {"class_name": "LimaProcessingLegacy",
+             "saving": {"enabled": true, "base_path": "out", "filename_prefix": "pair", "nb_frames_per_file": 3} }
+            """, expoTime: 20000).Replace("\"kind\": \"simulator\"}", $"\"kind\": \"simulator\"}}, \"rank\": {rank}, \"nb_receivers\": 2");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+        await using var first = await ReceiverRun.PrepareAsync(ReceiverSettings.Parse(Receiver(0)), null, timeout.Token);
+        await using var second = await ReceiverRun.PrepareAsync(ReceiverSettings.Parse(Receiver(1)), null, timeout.Token);
+        var runs = new[] { first.RunAsync(stop.Token), second.RunAsync(stop.Token) };
+        while (first.Saved < 4 || second.Saved < 4)
+            await Task.Delay(10, timeout.Token);
+        await stop.CancelAsync();
+        var summaries = await Task.WhenAll(runs);
+        Assert.All(summaries, s => Assert.Null(s.Error));
+        Assert.All(summaries, s => Assert.Null(s.MasterFile)); // neither knows the other's count
+        Assert.Throws<InvalidOperationException>(() => second.WriteMasterFile([first.Saved, second.Saved]));
+
+        var saved = new[] { first.Saved, second.Saved };
+        var master = first.WriteMasterFile(saved);
+        var check = Json($$"""
+            import h5py, json, numpy as np, glob
+            def frames(rank):
+                parts = [h5py.File(f, "r")["entry_0000/instrument/detector/data"][()] for f in sorted(glob.glob("{{_folder}}/out/pair_%d_*.h5" % rank))]
+                return np.concatenate(parts)
+            ranks = [frames(0), frames(1)]
+            with h5py.File("{{master}}", "r") as m:
+                v = m["entry_0000/measurement/data"][()]
+                x = float(m["entry_0000/instrument/detector/x_pixel_size"][()])
+            ok = all(np.array_equal(v[g], ranks[g % 2][g // 2]) for g in range(len(v)) if g // 2 < len(ranks[g % 2]))
+            print(json.dumps({"n": len(v), "saved": [len(r) for r in ranks], "equal": bool(ok), "x": x}))
+            """);
+        Assert.Equal(saved, check.GetProperty("saved").EnumerateArray().Select(e => e.GetInt64()));
+        Assert.Equal(Math.Max(2 * saved[0] - 1, 2 * saved[1]), check.GetProperty("n").GetInt64());
+        Assert.True(check.GetProperty("equal").GetBoolean(), check.ToString());
+        Assert.Equal(75e-6, check.GetProperty("x").GetDouble(), 1e-12);
+    }
 }
