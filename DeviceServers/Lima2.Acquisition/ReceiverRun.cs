@@ -229,7 +229,7 @@ public sealed class ReceiverRun : IAsyncDisposable
         ParamsValidator.ThrowIfAny(ParamsValidator.Validate(proc, start.Frame));
         var root = new SavingRoot(config.SavingRoot);
         var sinkOptions = new SinkOptions(Parallelism: Math.Max(2, proc.Fifo.NbThreads), ExpectedFrames: start.ExpectedFrames,
-            Metadata: start.Metadata);
+            Metadata: SavedMetadata(start.Metadata, proc));
         var sinks = new List<Hdf5FrameSink>();
         var parts = new GraphParts
         {
@@ -279,6 +279,15 @@ public sealed class ReceiverRun : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// The detector facts that hold for the saved frames: binning, crop, flip and rotation (roi_flip_rot) move and
+    /// resize pixels, so the pixel size and beam centre of the detector are left out rather than written wrong.
+    /// </summary>
+    private static DetectorMetadata? SavedMetadata(DetectorMetadata? metadata, ProcParams proc) =>
+        proc is LegacyProcParams { RoiFlipRot.Enabled: true } && metadata is not null
+            ? metadata with { XPixelSize = null, YPixelSize = null, BeamCenterX = null, BeamCenterY = null }
+            : metadata;
 
     /// <summary>Software trigger (simulator in software trigger mode).</summary>
     public void Trigger()
@@ -375,7 +384,7 @@ public sealed class ReceiverRun : IAsyncDisposable
         var saving = DenseSaving()!;
         if (!stopped && total is { } frames)
             return Hdf5.Saving.MasterFile.Write(saving, new SavingRoot(config.SavingRoot), graph.OutputInfo, config.NbReceivers,
-                frames, Stream?.Metadata);
+                frames, SavedMetadata(Stream?.Metadata, Settings.ProcParams));
         return config.NbReceivers == 1 && Saved > 0 ? WriteMaster(saving, graph, [Saved]) : null;
     }
 
@@ -406,7 +415,7 @@ public sealed class ReceiverRun : IAsyncDisposable
 
     private string WriteMaster(SavingParams saving, FrameGraph graph, IReadOnlyList<long> savedPerReceiver) =>
         Hdf5.Saving.MasterFile.Write(saving, new SavingRoot(Settings.Receiver.SavingRoot), graph.OutputInfo, savedPerReceiver,
-            Stream?.Metadata);
+            SavedMetadata(Stream?.Metadata, Settings.ProcParams));
 
     public async ValueTask DisposeAsync()
     {

@@ -250,4 +250,24 @@ public sealed class ReceiverRunWiringTests : IDisposable
         Assert.True(check.GetProperty("equal").GetBoolean(), check.ToString());
         Assert.Equal(75e-6, check.GetProperty("x").GetDouble(), 1e-12);
     }
+
+    [Fact]
+    public async Task Frames_binned_by_roi_flip_rot_are_saved_without_the_detectors_pixel_size_and_beam_centre()
+    {
+        await Run(Settings(SmallDiffraction, 2, """
+            {"class_name": "LimaProcessingLegacy", "roi_flip_rot": {"enabled": true, "binning": {"x": 2, "y": 2}},
+             "saving": {"enabled": true, "base_path": "out", "filename_prefix": "binned", "nb_frames_per_file": 3} }
+            """));
+        var fields = Json($$"""
+            import h5py, json
+            with h5py.File("{{_folder}}/out/binned_0_00000.h5", "r") as f:
+                d = f["entry_0000/instrument/detector"]
+                print(json.dumps({"shape": list(d["data"].shape), "fields": sorted(k for k in d if k != "data")}))
+            """);
+        Assert.Equal([2, 24, 32], fields.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()));
+        var names = fields.GetProperty("fields").EnumerateArray().Select(e => e.GetString()).ToArray();
+        Assert.Contains("count_time", names);
+        Assert.DoesNotContain("x_pixel_size", names);
+        Assert.DoesNotContain("beam_center_x", names);
+    }
 }
