@@ -39,6 +39,13 @@ public sealed record ChannelConfig
 
     /// <summary>Receive timeout of the stream before it is declared dead, in ms (0 = none).</summary>
     public int TimeoutMs { get; set; }
+
+    /// <summary>
+    /// DECTRIS multi-threshold detectors (Eiger2 dual threshold): the channel this receiver takes, one of the
+    /// header's <c>channels</c> (<c>threshold_1</c>, <c>threshold_2</c>, <c>difference</c>); unset = the first.
+    /// The images of the other thresholds are counted as not taken.
+    /// </summary>
+    public string? Threshold { get; set; }
 }
 
 /// <summary>
@@ -119,6 +126,8 @@ public sealed partial record ReceiverConfig
             errors.Add(new("memory_cap", $"'{MemoryCap}' is not a positive size (e.g. 4GiB, 512MiB, 1000000)"));
         if (Channel.Kind != ChannelKind.Simulator && Channel.Endpoints.Count == 0)
             errors.Add(new("channel.endpoints", $"at least one endpoint is needed for {Channel.Kind}"));
+        if (Channel.Threshold is { } threshold && (Channel.Kind == ChannelKind.Simulator || string.IsNullOrWhiteSpace(threshold)))
+            errors.Add(new("channel.threshold", $"'{threshold}': a DECTRIS channel's name (threshold_1, threshold_2, difference)"));
         if (Channel.TimeoutMs < 0)
             errors.Add(new("channel.timeout_ms", "must be >= 0"));
         if (!Path.IsPathFullyQualified(SavingRoot))

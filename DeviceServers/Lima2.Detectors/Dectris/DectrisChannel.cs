@@ -21,6 +21,9 @@ public enum DectrisStreamVersion
 /// <param name="ReceiveHighWaterMark">whole messages ZeroMQ queues ahead of the channel (ZMQ_RCVHWM)</param>
 /// <param name="DecodeWorkers">frames decoded at once beside the receive thread (proc_params fifo.nb_threads)</param>
 /// <param name="ReceiveBufferBytes">the kernel's TCP receive buffer (ZMQ_RCVBUF; Linux books twice as much)</param>
+/// <param name="Threshold">which threshold channel of a multi-threshold detector (Eiger2 dual threshold) this
+/// receiver takes, e.g. <c>threshold_2</c> or <c>difference</c>: one of the header's <c>channels</c>; null takes the
+/// first. When the header lists none (V1), the blobs are <c>threshold_1</c>, <c>threshold_2</c>, ... in their order.</param>
 public sealed record DectrisChannelOptions(
     string Endpoint,
     DectrisStreamVersion Version,
@@ -30,7 +33,8 @@ public sealed record DectrisChannelOptions(
     bool KeepEncoded = true,
     int ReceiveHighWaterMark = 2,
     int DecodeWorkers = 2,
-    int ReceiveBufferBytes = 4 << 20)
+    int ReceiveBufferBytes = 4 << 20,
+    string? Threshold = null)
 {
     /// <summary>Messages held in this process outside the frame pool: ZeroMQ's queue, the one it is reading, and ours.</summary>
     internal int MessagesHeld => ReceiveHighWaterMark + 1 + MessageSlots;
@@ -50,8 +54,9 @@ public sealed record DectrisChannelOptions(
 /// Every frame of this receiver's share is accounted for: delivered, or reported lost with its reason (corrupt
 /// payload, wrong geometry, never arrived, stopped before delivery). Messages that are not frames of the share —
 /// garbage, duplicates, frames arriving after their turn, frames of another receiver — are rejected and counted
-/// with their reason in <see cref="Rejections"/>; none of them stops the channel. Memory outside the frame pool is
-/// bounded: <see cref="BufferedBytesBound"/>.
+/// with their reason in <see cref="Rejections"/>; none of them stops the channel. The images of the thresholds a
+/// multi-threshold receiver does not take are counted there too, under a reason that names the one it takes.
+/// Memory outside the frame pool is bounded: <see cref="BufferedBytesBound"/>.
 /// </remarks>
 public sealed class DectrisChannel : IDetectorChannel
 {
@@ -70,6 +75,8 @@ public sealed class DectrisChannel : IDetectorChannel
     private DectrisHeader? _header;
     private FrameInfo _frame;
     private long? _expected;
+    private int _channel;
+    private string? _otherChannels;
     private ZmqMultipartMessage? _pendingMessage;
     private long _delivered;
     private long _lost;
@@ -153,6 +160,10 @@ public sealed class DectrisChannel : IDetectorChannel
             else
                 Reject("before the series header", $"a {decoded.Kind} message came before the series header");
         }
+        // a threshold the detector does not send fails here, before any image is waited for
+        var (channel, taken) = ResolveThreshold(_header.Channels, _options.Threshold);
+        if (_header.Channels is { Count: > 1 } names)
+            _otherChannels = OtherChannelsReason(names.Where((_, i) => i != channel), taken);
         var frame = _header.Frame ?? _options.Frame;
         if (frame is null)
         {
@@ -172,10 +183,34 @@ public sealed class DectrisChannel : IDetectorChannel
         else
             FreeSlot(message);
         _frame = frame.Value;
+        _channel = channel; // the geometry came from any channel; the images are read at this one from now on
         if (_header.Images is { } images)
             _expected = Math.Max(0, (images - _options.Rank + _options.Receivers - 1) / _options.Receivers);
-        return new ChannelStart(_frame, _expected);
+        return new ChannelStart(_frame, _expected) { Metadata = _header.Metadata };
     }
+
+    /// <summary>The place of the threshold to take among the image's channels, and its name.</summary>
+    /// <exception cref="ChannelException">the threshold is not one of the channels.</exception>
+    private static (int Index, string Name) ResolveThreshold(IReadOnlyList<string>? channels, string? threshold)
+    {
+        if (channels is { Count: > 0 })
+        {
+            var index = threshold is null ? 0 : channels.ToList().IndexOf(threshold);
+            return index >= 0 ? (index, channels[index])
+                : throw new ChannelException($"receiver.channel.threshold '{threshold}' is not one of the detector's channels: {string.Join(", ", channels)}");
+        }
+        if (threshold is null)
+            return (0, "threshold_1");
+        // No list (V1): channel n is threshold_n; whether an image has that many is checked frame by frame.
+        return threshold.StartsWith("threshold_", StringComparison.Ordinal) && int.TryParse(threshold.AsSpan(10), out var n) && n >= 1
+            && $"threshold_{n}" == threshold
+            ? (n - 1, threshold)
+            : throw new ChannelException(
+                $"receiver.channel.threshold '{threshold}': the series header lists no channels, name one by its place in the image: threshold_1, threshold_2, ...");
+    }
+
+    private static string OtherChannelsReason(IEnumerable<string> others, string taken) =>
+        $"images of {string.Join(", ", others)} not taken (receiver.channel.threshold: {taken})";
 
     private ChannelSummary Run(IFrameTarget target, CancellationToken cancellationToken)
     {
@@ -263,6 +298,13 @@ public sealed class DectrisChannel : IDetectorChannel
             FreeSlot(message);
             delivery.Lose(index, problem);
             return;
+        }
+        if (image.OtherChannels is > 0 and var others)
+        {
+            // not lost but left by choice: counted, under a reason that names the threshold taken
+            _otherChannels ??= OtherChannelsReason(
+                Enumerable.Range(1, others + 1).Where(n => n != _channel + 1).Select(n => $"threshold_{n}"), $"threshold_{_channel + 1}");
+            _rejections.AddOrUpdate(_otherChannels, static (_, o) => o, static (_, n, o) => n + o, (long)others);
         }
         var job = new DecodeJob(message, Locate(message, image.Payload), image.Encoding, index);
         try
@@ -377,8 +419,8 @@ public sealed class DectrisChannel : IDetectorChannel
         try
         {
             return _options.Version == DectrisStreamVersion.V1
-                ? StreamV1.Decode(new ZmqParts(message))
-                : StreamV2.Decode(message[0].Memory);
+                ? StreamV1.Decode(new ZmqParts(message), _channel)
+                : StreamV2.Decode(message[0].Memory, _channel);
         }
         catch (DectrisFormatException e)
         {

@@ -32,7 +32,11 @@ public enum DectrisMessageKind
 /// <param name="Frame">frame geometry when the header says it (V1 basic/all, V2)</param>
 /// <param name="Images">images of the series (nimages × ntrigger) when the header says it</param>
 /// <param name="Appendix">V1 <c>header_appendix</c> / V2 <c>user_data</c> as text</param>
-public sealed record DectrisHeader(long Series, string Detail, FrameInfo? Frame, long? Images, string? Appendix);
+/// <param name="Metadata">the detector facts the header gives (V1 basic/all part 2, V2 start); null when none</param>
+/// <param name="Channels">the threshold channels of every image in their order (V2 <c>channels</c>, or a
+/// <c>channels</c> key of V1 part 2), null when the header does not list them</param>
+public sealed record DectrisHeader(long Series, string Detail, FrameInfo? Frame, long? Images, string? Appendix,
+    DetectorMetadata? Metadata = null, IReadOnlyList<string>? Channels = null);
 
 /// <summary>One image message, its payload still in the receive buffer.</summary>
 public readonly ref struct DectrisImage
@@ -47,6 +51,9 @@ public readonly ref struct DectrisImage
     public DectrisEncoding Encoding { get; init; }
 
     public ReadOnlySpan<byte> Payload { get; init; }
+
+    /// <summary>Threshold channels the message carried besides the one read (multi-threshold detectors).</summary>
+    public int OtherChannels { get; init; }
 
     /// <summary>Decodes the payload into <paramref name="pixels"/> (<see cref="FrameInfo.ByteSize"/> bytes).</summary>
     /// <exception cref="DectrisFormatException">the payload is corrupt or has the wrong size.</exception>

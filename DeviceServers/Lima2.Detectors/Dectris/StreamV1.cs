@@ -15,8 +15,9 @@ namespace Lima2.Detectors.Dectris;
 public static class StreamV1
 {
     /// <summary>Decodes one multipart message; image payloads stay in the parts.</summary>
+    /// <param name="channel">which blob of a multi-threshold image to read (its place among the image's channels)</param>
     /// <exception cref="DectrisFormatException">the message is not a well-formed V1 message.</exception>
-    public static DectrisMessage Decode<TParts>(TParts parts) where TParts : IMessageParts
+    public static DectrisMessage Decode<TParts>(TParts parts, int channel = 0) where TParts : IMessageParts
     {
         if (parts.Count == 0)
             throw new DectrisFormatException("empty message");
@@ -24,7 +25,7 @@ public static class StreamV1
         return first.Htype switch
         {
             "dheader-1.0" => new DectrisMessage { Kind = DectrisMessageKind.Header, Header = DecodeHeader(parts, first), Series = first.Series },
-            "dimage-1.0" => new DectrisMessage { Kind = DectrisMessageKind.Image, Image = DecodeImage(parts, first), Series = first.Series },
+            "dimage-1.0" => new DectrisMessage { Kind = DectrisMessageKind.Image, Image = DecodeImage(parts, first, channel), Series = first.Series },
             "dseries_end-1.0" => new DectrisMessage { Kind = DectrisMessageKind.End, Series = first.Series },
             null => throw new DectrisFormatException("part 1 has no htype"),
             var other => throw new DectrisFormatException($"unknown htype '{other}'"),
@@ -46,8 +47,10 @@ public static class StreamV1
                 $"a header with detail '{detail}' has {expected} parts (+1 appendix), this one has {parts.Count}");
         FrameInfo? frame = null;
         long? images = null;
+        DetectorMetadata? metadata = null;
+        List<string>? channels = null;
         if (expected >= 2)
-            (frame, images) = ReadConfig(parts[1]);
+            (frame, images, metadata, channels) = ReadConfig(parts[1]);
         if (expected == 8)
         {
             foreach (var (index, htype) in new[] { (2, "dflatfield-1.0"), (4, "dpixelmask-1.0"), (6, "dcountrate_table-1.0") })
@@ -58,10 +61,10 @@ public static class StreamV1
             }
         }
         var appendix = parts.Count == expected + 1 ? Encoding.UTF8.GetString(parts[expected]) : null;
-        return new DectrisHeader(first.Series, detail, frame, images, appendix);
+        return new DectrisHeader(first.Series, detail, frame, images, appendix, metadata, channels);
     }
 
-    private static (FrameInfo?, long?) ReadConfig(ReadOnlySpan<byte> json)
+    private static (FrameInfo?, long?, DetectorMetadata, List<string>?) ReadConfig(ReadOnlySpan<byte> json)
     {
         try
         {
@@ -83,7 +86,11 @@ public static class StreamV1
                     frame = new FrameInfo((int)x, (int)y, t);
             }
             long? images = Get("nimages") is { } n ? n * (Get("ntrigger") ?? 1) : null;
-            return (frame, images);
+            // not a SIMPLON key: a multi-threshold stream may name its blobs; without it they are threshold_1, threshold_2, ...
+            List<string>? channels = root.TryGetProperty("channels", out var c) && c.ValueKind == JsonValueKind.Array
+                && c.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String)
+                ? [.. c.EnumerateArray().Select(e => e.GetString()!)] : null;
+            return (frame, images, ReadMetadata(root), channels);
         }
         catch (JsonException e)
         {
@@ -91,11 +98,31 @@ public static class StreamV1
         }
     }
 
-    private static DectrisImage DecodeImage<TParts>(TParts parts, JsonFields first) where TParts : IMessageParts
+    /// <summary>The detector facts of part 2 (SIMPLON units: m, s, pixels); absent or mistyped keys stay unknown.</summary>
+    private static DetectorMetadata ReadMetadata(JsonElement root)
+    {
+        double? Number(string key) => root.TryGetProperty(key, out var v) && v.TryGetDouble(out var x) ? x : null;
+        return new DetectorMetadata
+        {
+            XPixelSize = Number("x_pixel_size"),
+            YPixelSize = Number("y_pixel_size"),
+            Distance = Number("detector_distance"),
+            BeamCenterX = Number("beam_center_x"),
+            BeamCenterY = Number("beam_center_y"),
+            CountTime = Number("count_time"),
+            FrameTime = Number("frame_time"),
+            // the count above which the detector's count-rate correction gives up: its saturation value
+            SaturationValue = Number("countrate_correction_count_cutoff") is { } cutoff ? (long)cutoff : null,
+            SensorMaterial = root.TryGetProperty("sensor_material", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null,
+            SensorThickness = Number("sensor_thickness"),
+        };
+    }
+
+    private static DectrisImage DecodeImage<TParts>(TParts parts, JsonFields first, int channel) where TParts : IMessageParts
     {
         try
         {
-            return DecodeImageParts(parts, first);
+            return DecodeImageParts(parts, first, channel);
         }
         catch (DectrisFormatException e) when (e.Frame is null && first.Frame >= 0)
         {
@@ -103,29 +130,45 @@ public static class StreamV1
         }
     }
 
-    private static DectrisImage DecodeImageParts<TParts>(TParts parts, JsonFields first) where TParts : IMessageParts
+    /// <summary>
+    /// A single-threshold image has one blob and <c>shape</c> [x, y]; a multi-threshold one has [x, y, C] (numpy's
+    /// (C, h, w) written fastest axis first, as V1 writes [x, y]), a blob per channel and <c>size</c> their total.
+    /// </summary>
+    private static DectrisImage DecodeImageParts<TParts>(TParts parts, JsonFields first, int channel) where TParts : IMessageParts
     {
-        if (parts.Count is not (4 or 5))
-            throw new DectrisFormatException($"an image message has 4 parts (+1 appendix), frame {first.Frame} has {parts.Count}");
         if (first.Frame < 0)
             throw new DectrisFormatException("dimage-1.0 without a frame number");
+        if (parts.Count < 2)
+            throw new DectrisFormatException($"an image message has 4 parts (+1 appendix), frame {first.Frame} has {parts.Count}");
         var d = JsonFields.Read(parts[1], "part 2");
         if (d.Htype != "dimage_d-1.0")
             throw new DectrisFormatException($"part 2 of frame {first.Frame} is '{d.Htype}', 'dimage_d-1.0' expected");
-        if (d.Width <= 0 || d.Height <= 0)
-            throw new DectrisFormatException($"frame {first.Frame} has no valid shape [x, y]");
+        if (d.Width <= 0 || d.Height <= 0 || d.Channels <= 0)
+            throw new DectrisFormatException($"frame {first.Frame} has no valid shape [x, y] or [x, y, channels]");
+        var channels = d.Channels;
+        if (parts.Count != channels + 3 && parts.Count != channels + 4)
+            throw new DectrisFormatException(
+                $"an image message has {channels + 3} parts (+1 appendix) for {channels} channel(s), frame {first.Frame} has {parts.Count}");
+        if (channel >= channels)
+            throw new DectrisFormatException($"frame {first.Frame} has {channels} threshold channel(s), channel {channel + 1} is the one to read");
         var type = DectrisPixelTypes.Parse(d.Type ?? throw new DectrisFormatException($"frame {first.Frame} has no type"));
         var encoding = ParseEncoding(d.Encoding, type, first.Frame);
-        var blob = parts[2];
-        if (d.Size != blob.Length)
-            throw new DectrisFormatException($"frame {first.Frame}: dimage_d says {d.Size} bytes, the blob has {blob.Length}");
+        long blobs = 0;
+        for (var c = 0; c < channels; c++)
+            blobs += parts[2 + c].Length;
+        if (d.Size != blobs)
+            throw new DectrisFormatException($"frame {first.Frame}: dimage_d says {d.Size} bytes, the blob{(channels > 1 ? "s have" : " has")} {blobs}");
+        var blob = parts[2 + channel];
         var info = new FrameInfo(d.Width, d.Height, type);
         if (encoding == DectrisEncoding.Raw && blob.Length != info.ByteSize)
             throw new DectrisFormatException($"frame {first.Frame}: a raw {info} frame has {info.ByteSize} bytes, the blob has {blob.Length}");
-        var config = JsonFields.Read(parts[3], "part 4");
+        var config = JsonFields.Read(parts[2 + channels], channels == 1 ? "part 4" : "the dconfig part"); // no string made per image
         if (config.Htype != "dconfig-1.0")
-            throw new DectrisFormatException($"part 4 of frame {first.Frame} is '{config.Htype}', 'dconfig-1.0' expected");
-        return new DectrisImage { Series = first.Series, Frame = first.Frame, Info = info, Encoding = encoding, Payload = blob };
+            throw new DectrisFormatException($"part {3 + channels} of frame {first.Frame} is '{config.Htype}', 'dconfig-1.0' expected");
+        return new DectrisImage
+        {
+            Series = first.Series, Frame = first.Frame, Info = info, Encoding = encoding, Payload = blob, OtherChannels = channels - 1,
+        };
     }
 
     /// <summary>The encoding grammar <c>[bs&lt;bits&gt;][-][lz4][&lt;|&gt;]</c>; only little-endian is accepted.</summary>
@@ -170,10 +213,11 @@ public static class StreamV1
         public long Size;
         public int Width;
         public int Height;
+        public int Channels;
 
         public static JsonFields Read(ReadOnlySpan<byte> json, string where)
         {
-            var fields = new JsonFields { Frame = -1, Size = -1 };
+            var fields = new JsonFields { Frame = -1, Size = -1, Channels = 1 };
             try
             {
                 var reader = new Utf8JsonReader(json);
@@ -202,8 +246,13 @@ public static class StreamV1
                         fields.Width = reader.GetInt32();
                         reader.Read();
                         fields.Height = reader.GetInt32();
-                        if (!reader.Read() || reader.TokenType != JsonTokenType.EndArray)
-                            throw new DectrisFormatException($"{where}: shape is not [x, y]");
+                        if (reader.Read() && reader.TokenType == JsonTokenType.Number)
+                        {
+                            fields.Channels = reader.GetInt32();
+                            reader.Read();
+                        }
+                        if (reader.TokenType != JsonTokenType.EndArray)
+                            throw new DectrisFormatException($"{where}: shape is not [x, y] or [x, y, channels]");
                     }
                     else
                     {
@@ -246,12 +295,14 @@ public sealed class StreamV1Writer
 {
     private readonly ArrayBufferWriter<byte> _json = new();
 
-    public static IReadOnlyList<byte[]> Header(long series, string detail, FrameInfo frame, long images, string? appendix = null)
+    /// <param name="channels">names of the blobs of a multi-threshold series, listed as <c>channels</c> in part 2</param>
+    public static IReadOnlyList<byte[]> Header(long series, string detail, FrameInfo frame, long images, string? appendix = null,
+        IReadOnlyList<string>? channels = null)
     {
         var parts = new List<byte[]> { Json(new { htype = "dheader-1.0", series, header_detail = detail }) };
         if (detail is "basic" or "all")
         {
-            parts.Add(Json(new Dictionary<string, object>
+            var config = new Dictionary<string, object>
             {
                 ["x_pixels_in_detector"] = frame.Width,
                 ["y_pixels_in_detector"] = frame.Height,
@@ -263,7 +314,10 @@ public sealed class StreamV1Writer
                 ["description"] = "Lima2.Tango DECTRIS stream emulator",
                 ["count_time"] = 0.001,
                 ["frame_time"] = 0.001,
-            }));
+            };
+            if (channels is not null)
+                config["channels"] = channels;
+            parts.Add(Json(config));
         }
         if (detail == "all")
         {
@@ -280,8 +334,10 @@ public sealed class StreamV1Writer
         return parts;
     }
 
-    /// <summary>The JSON parts of an image message; it is sent as Image, Descriptor, the payload, Config.</summary>
-    public V1ImageParts ImageParts(long series, long frame, FrameInfo info, DectrisEncoding encoding, int payloadLength)
+    /// <summary>The JSON parts of an image message; it is sent as Image, Descriptor, the payload(s), Config.</summary>
+    /// <param name="payloadLength">bytes of the payload, of all of them when there are several</param>
+    /// <param name="channels">threshold channels, a payload each (shape [x, y, channels] when more than one)</param>
+    public V1ImageParts ImageParts(long series, long frame, FrameInfo info, DectrisEncoding encoding, long payloadLength, int channels = 1)
     {
         var encodingName = encoding switch
         {
@@ -296,6 +352,8 @@ public sealed class StreamV1Writer
             w.WriteStartArray("shape");
             w.WriteNumberValue(info.Width);
             w.WriteNumberValue(info.Height);
+            if (channels > 1)
+                w.WriteNumberValue(channels);
             w.WriteEndArray();
             w.WriteString("type", info.PixelType.ToDtypeName());
             w.WriteString("encoding", encodingName);

@@ -21,8 +21,10 @@ public static class StreamV2
     private static CborReader? t_reader;
 
     /// <summary>Decodes one message; image payloads stay in <paramref name="message"/>.</summary>
+    /// <param name="channel">which entry of an image's <c>data</c> map to read: its place in the start message's
+    /// <c>channels</c> (the map lists them in that order)</param>
     /// <exception cref="DectrisFormatException">the message is not a well-formed V2 message.</exception>
-    public static DectrisMessage Decode(ReadOnlyMemory<byte> message)
+    public static DectrisMessage Decode(ReadOnlyMemory<byte> message, int channel = 0)
     {
         var bytes = message.Span;
         if (bytes.Length < 3 || bytes[0] != 0xD9 || bytes[1] != 0xD9 || bytes[2] != 0xF7)
@@ -37,7 +39,7 @@ public static class StreamV2
                 || !Utf8Text(reader).SequenceEqual("type"u8))
                 throw new DectrisFormatException("the first key of a stream V2 message is not \"type\"");
             var type = Utf8Text(reader);
-            return type.SequenceEqual("image"u8) ? ReadImage(reader)
+            return type.SequenceEqual("image"u8) ? ReadImage(reader, channel)
                 : type.SequenceEqual("start"u8) ? ReadStart(reader)
                 : type.SequenceEqual("end"u8) ? ReadEnd(reader)
                 : throw new DectrisFormatException($"unknown message type '{Encoding.UTF8.GetString(type)}'");
@@ -54,22 +56,83 @@ public static class StreamV2
         int width = 0, height = 0;
         PixelType? type = null;
         string? userData = null;
+        List<string>? channels = null;
+        double? translationZ = null;
+        var metadata = new DetectorMetadata();
         while (reader.PeekState() != CborReaderState.EndMap)
         {
             switch (reader.ReadTextString())
             {
+                case "pixel_size_x": metadata = metadata with { XPixelSize = Number(reader) }; break;
+                case "pixel_size_y": metadata = metadata with { YPixelSize = Number(reader) }; break;
+                case "detector_distance": metadata = metadata with { Distance = Number(reader) }; break;
+                case "detector_translation": translationZ = TranslationZ(reader); break;
+                case "beam_center_x": metadata = metadata with { BeamCenterX = Number(reader) }; break;
+                case "beam_center_y": metadata = metadata with { BeamCenterY = Number(reader) }; break;
+                case "count_time": metadata = metadata with { CountTime = Number(reader) }; break;
+                case "frame_time": metadata = metadata with { FrameTime = Number(reader) }; break;
+                case "saturation_value": metadata = metadata with { SaturationValue = Number(reader) is { } s ? (long)s : null }; break;
+                case "sensor_material" when reader.PeekState() == CborReaderState.TextString:
+                    metadata = metadata with { SensorMaterial = reader.ReadTextString() };
+                    break;
+                case "sensor_thickness": metadata = metadata with { SensorThickness = Number(reader) }; break;
                 case "series_id": series = reader.ReadInt64(); break;
                 case "image_size_x": width = reader.ReadInt32(); break;
                 case "image_size_y": height = reader.ReadInt32(); break;
                 case "image_dtype": type = DectrisPixelTypes.Parse(reader.ReadTextString()); break;
                 case "number_of_images": images = reader.ReadInt64(); break;
+                case "channels" when reader.PeekState() == CborReaderState.StartArray:
+                    channels = [];
+                    reader.ReadStartArray();
+                    while (reader.PeekState() != CborReaderState.EndArray)
+                        channels.Add(reader.ReadTextString());
+                    reader.ReadEndArray();
+                    break;
                 case "user_data" when reader.PeekState() == CborReaderState.TextString: userData = reader.ReadTextString(); break;
                 default: reader.SkipValue(); break;
             }
         }
         FrameInfo? frame = width > 0 && height > 0 && type is { } t ? new FrameInfo(width, height, t) : null;
-        var header = new DectrisHeader(series, "basic", frame, images >= 0 ? images : null, userData);
+        // detector_translation is the detector's position from the sample: its z is the distance when none is given
+        if (metadata.Distance is null && translationZ is { } z)
+            metadata = metadata with { Distance = z };
+        var header = new DectrisHeader(series, "basic", frame, images >= 0 ? images : null, userData, metadata, channels);
         return new DectrisMessage { Kind = DectrisMessageKind.Header, Header = header, Series = series };
+    }
+
+    /// <summary>An integer or floating-point value; anything else is skipped and stays unknown.</summary>
+    private static double? Number(CborReader reader)
+    {
+        switch (reader.PeekState())
+        {
+            case CborReaderState.UnsignedInteger or CborReaderState.NegativeInteger:
+                return reader.ReadInt64();
+            case CborReaderState.HalfPrecisionFloat or CborReaderState.SinglePrecisionFloat or CborReaderState.DoublePrecisionFloat:
+                return reader.ReadDouble();
+            default:
+                reader.SkipValue();
+                return null;
+        }
+    }
+
+    /// <summary>The z of <c>detector_translation</c> <c>[x, y, z]</c> (m), or null when it is no such array.</summary>
+    private static double? TranslationZ(CborReader reader)
+    {
+        if (reader.PeekState() != CborReaderState.StartArray)
+        {
+            reader.SkipValue();
+            return null;
+        }
+        var length = reader.ReadStartArray();
+        double? z = null;
+        for (var i = 0; reader.PeekState() != CborReaderState.EndArray; i++)
+        {
+            var value = Number(reader);
+            if (i == 2 && length == 3)
+                z = value;
+        }
+        reader.ReadEndArray();
+        return z;
     }
 
     private static DectrisMessage ReadEnd(CborReader reader)
@@ -85,7 +148,7 @@ public static class StreamV2
         return new DectrisMessage { Kind = DectrisMessageKind.End, Series = series };
     }
 
-    private static DectrisMessage ReadImage(CborReader reader)
+    private static DectrisMessage ReadImage(CborReader reader, int channel)
     {
         long series = 0, frame = -1;
         DectrisImage image = default;
@@ -101,7 +164,7 @@ public static class StreamV2
             {
                 try
                 {
-                    image = ReadData(reader);
+                    image = ReadData(reader, channel);
                 }
                 catch (DectrisFormatException e) when (frame >= 0)
                 {
@@ -120,16 +183,27 @@ public static class StreamV2
             throw new DectrisFormatException("an image message without image_id");
         if (!hasData)
             throw new DectrisFormatException($"image {frame} has no data");
-        image = new DectrisImage { Series = series, Frame = frame, Info = image.Info, Encoding = image.Encoding, Payload = image.Payload };
+        image = new DectrisImage
+        {
+            Series = series, Frame = frame, Info = image.Info, Encoding = image.Encoding, Payload = image.Payload, OtherChannels = image.OtherChannels,
+        };
         return new DectrisMessage { Kind = DectrisMessageKind.Image, Image = image, Series = series };
     }
 
-    /// <summary>The first channel of <c>data</c> (further threshold channels are not used by a receiver).</summary>
-    private static DectrisImage ReadData(CborReader reader)
+    /// <summary>Entry <paramref name="channel"/> of <c>data</c>: the threshold this receiver takes; the others are skipped.</summary>
+    private static DectrisImage ReadData(CborReader reader, int channel)
     {
-        var channels = reader.ReadStartMap();
-        if (channels == 0 || reader.PeekState() == CborReaderState.EndMap)
-            throw new DectrisFormatException("image data has no channel");
+        reader.ReadStartMap();
+        for (var entry = 0; ; entry++)
+        {
+            if (reader.PeekState() == CborReaderState.EndMap)
+                throw new DectrisFormatException(entry == 0 ? "image data has no channel"
+                    : $"image data has {entry} channels, channel {channel + 1} is the one to read");
+            if (entry == channel)
+                break;
+            reader.SkipValue();
+            reader.SkipValue();
+        }
         reader.SkipValue(); // the channel's name
         if ((ulong)reader.ReadTag() != MultiDimArrayTag)
             throw new DectrisFormatException("image data is not a tag 40 multi-dimensional array");
@@ -180,13 +254,14 @@ public static class StreamV2
                 throw new DectrisFormatException($"a raw {info} frame has {info.ByteSize} bytes, the array has {payload.Length}");
         }
         reader.ReadEndArray();
-        while (reader.PeekState() != CborReaderState.EndMap)
+        var others = channel;
+        for (; reader.PeekState() != CborReaderState.EndMap; others++)
         {
             reader.SkipValue();
             reader.SkipValue();
         }
         reader.ReadEndMap();
-        return new DectrisImage { Info = info, Encoding = encoding, Payload = payload.Span };
+        return new DectrisImage { Info = info, Encoding = encoding, Payload = payload.Span, OtherChannels = others };
     }
 
     /// <summary>A text string as UTF-8: in place when it has a definite length, as detectors write it.</summary>
@@ -203,16 +278,21 @@ public sealed class StreamV2Writer
     private readonly string _uniqueId = Ulid();
     private byte[] _buffer = [];
 
-    public byte[] Start(long series, FrameInfo frame, long images, string? userData = null)
+    private static readonly string[] SingleChannel = ["threshold_1"];
+
+    /// <param name="channels">the threshold channels of every image (<c>threshold_1</c> alone by default)</param>
+    public byte[] Start(long series, FrameInfo frame, long images, string? userData = null, IReadOnlyList<string>? channels = null)
     {
+        channels ??= SingleChannel;
         Begin("start", userData is null ? 9 : 10);
         _writer.WriteTextString("series_id");
         _writer.WriteInt64(series);
         _writer.WriteTextString("series_unique_id");
         _writer.WriteTextString(_uniqueId);
         _writer.WriteTextString("channels");
-        _writer.WriteStartArray(1);
-        _writer.WriteTextString("threshold_1");
+        _writer.WriteStartArray(channels.Count);
+        foreach (var channel in channels)
+            _writer.WriteTextString(channel);
         _writer.WriteEndArray();
         _writer.WriteTextString("image_size_x");
         _writer.WriteInt32(frame.Width);
@@ -233,8 +313,27 @@ public sealed class StreamV2Writer
         return _writer.Encode();
     }
 
-    /// <summary>One image message, valid until the next call.</summary>
+    /// <summary>One image message of a single-threshold series, valid until the next call.</summary>
     public ReadOnlyMemory<byte> Image(long series, long frame, FrameInfo info, DectrisEncoding encoding, ReadOnlySpan<byte> payload)
+    {
+        BeginImage(series, frame, 1);
+        WriteChannel(SingleChannel[0], info, encoding, payload);
+        return EndImage();
+    }
+
+    /// <summary>One image message with an entry per threshold channel, in the order of <paramref name="channels"/>.</summary>
+    public ReadOnlyMemory<byte> Image(long series, long frame, FrameInfo info, DectrisEncoding encoding,
+        IReadOnlyList<string> channels, IReadOnlyList<byte[]> payloads)
+    {
+        if (channels.Count != payloads.Count)
+            throw new ArgumentException($"{channels.Count} channels, {payloads.Count} payloads", nameof(payloads));
+        BeginImage(series, frame, channels.Count);
+        for (var c = 0; c < channels.Count; c++)
+            WriteChannel(channels[c], info, encoding, payloads[c]);
+        return EndImage();
+    }
+
+    private void BeginImage(long series, long frame, int channels)
     {
         Begin("image", 8);
         _writer.WriteTextString("series_id");
@@ -252,8 +351,12 @@ public sealed class StreamV2Writer
             _writer.WriteEndArray();
         }
         _writer.WriteTextString("data");
-        _writer.WriteStartMap(1);
-        _writer.WriteTextString("threshold_1");
+        _writer.WriteStartMap(channels);
+    }
+
+    private void WriteChannel(string channel, FrameInfo info, DectrisEncoding encoding, ReadOnlySpan<byte> payload)
+    {
+        _writer.WriteTextString(channel);
         _writer.WriteTag((CborTag)StreamV2.MultiDimArrayTag);
         _writer.WriteStartArray(2);
         _writer.WriteStartArray(2);
@@ -278,6 +381,10 @@ public sealed class StreamV2Writer
             _writer.WriteEndArray();
         }
         _writer.WriteEndArray();
+    }
+
+    private ReadOnlyMemory<byte> EndImage()
+    {
         _writer.WriteEndMap();
         _writer.WriteEndMap();
         if (_buffer.Length < _writer.BytesWritten)
