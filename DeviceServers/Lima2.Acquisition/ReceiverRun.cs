@@ -215,7 +215,7 @@ public sealed class ReceiverRun : IAsyncDisposable
                 config.NbReceivers, Hdf5FrameSource.Open),
             var kind => new DectrisChannel(new DectrisChannelOptions(endpoint!,
                 kind == ChannelKind.DectrisV1 ? DectrisStreamVersion.V1 : DectrisStreamVersion.V2, config.Rank, config.NbReceivers,
-                DecodeWorkers: settings.ProcParams.Fifo.NbThreads,
+                DecodeWorkers: settings.ProcParams.Fifo.NbThreads, Threshold: config.Channel.Threshold,
                 // the compressed frame costs a second pool buffer and a copy: kept only when saving writes it as it came
                 KeepEncoded: GraphBuilder.DenseSavingChannels(settings.ProcParams)
                     .Any(c => c.Params is { Enabled: true, Compression: SavingCompression.BshufLz4 }))),
