@@ -7,6 +7,7 @@ using Lima2.Core.Processing;
 using Lima2.Detectors.Dectris;
 using Lima2.Detectors.Loader;
 using Lima2.Detectors.Simulator;
+using Lima2.Hdf5;
 using Lima2.Hdf5.Saving;
 
 namespace Lima2.Acquisition;
@@ -214,7 +215,10 @@ public sealed class ReceiverRun : IAsyncDisposable
                 config.NbReceivers, Hdf5FrameSource.Open),
             var kind => new DectrisChannel(new DectrisChannelOptions(endpoint!,
                 kind == ChannelKind.DectrisV1 ? DectrisStreamVersion.V1 : DectrisStreamVersion.V2, config.Rank, config.NbReceivers,
-                DecodeWorkers: settings.ProcParams.Fifo.NbThreads)),
+                DecodeWorkers: settings.ProcParams.Fifo.NbThreads, Threshold: config.Channel.Threshold,
+                // the compressed frame costs a second pool buffer and a copy: kept only when saving writes it as it came
+                KeepEncoded: GraphBuilder.DenseSavingChannels(settings.ProcParams)
+                    .Any(c => c.Params is { Enabled: true, Compression: SavingCompression.BshufLz4 }))),
         };
     }
 
@@ -224,10 +228,12 @@ public sealed class ReceiverRun : IAsyncDisposable
         var proc = Settings.ProcParams;
         ParamsValidator.ThrowIfAny(ParamsValidator.Validate(proc, start.Frame));
         var root = new SavingRoot(config.SavingRoot);
-        var sinkOptions = new SinkOptions(Parallelism: Math.Max(2, proc.Fifo.NbThreads), ExpectedFrames: start.ExpectedFrames);
+        var sinkOptions = new SinkOptions(Parallelism: Math.Max(2, proc.Fifo.NbThreads), ExpectedFrames: start.ExpectedFrames,
+            Metadata: SavedMetadata(start.Metadata, proc));
         var sinks = new List<Hdf5FrameSink>();
         var parts = new GraphParts
         {
+            ReferenceImages = Hdf5ReferenceImageReader.Images,
             KeepFrames = _options.KeepFrames,
             KeepInputFrames = _options.KeepFrames && proc is LegacyProcParams or XpcsProcParams,
             SinkFactory = (_, saving, frame) =>
@@ -242,7 +248,7 @@ public sealed class ReceiverRun : IAsyncDisposable
                 if (_options.ReducedData)
                     extra.Add(new FrameIdxNode(proc.Buffers.NbFrameIdxBuffer));
                 if (proc is SmxProcParams smx)
-                    extra.Add(PeakFindingNode.Create(smx, frame, config.PeakFinder, root, config.Rank));
+                    extra.Add(PeakFindingNode.Create(smx, frame, config.PeakFinder, root, config.Rank, start.Metadata));
                 if (_options.ReducedData && proc is XpcsProcParams)
                     extra.Add(new XpcsSparseNode(frame, proc.Buffers.NbSparseFramesBuffer, proc.Buffers.NbFramesBuffer, proc.Fifo.NbThreads));
                 return extra;
@@ -273,6 +279,15 @@ public sealed class ReceiverRun : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// The detector facts that hold for the saved frames: binning, crop, flip and rotation (roi_flip_rot) move and
+    /// resize pixels, so the pixel size and beam centre of the detector are left out rather than written wrong.
+    /// </summary>
+    private static DetectorMetadata? SavedMetadata(DetectorMetadata? metadata, ProcParams proc) =>
+        proc is LegacyProcParams { RoiFlipRot.Enabled: true } && metadata is not null
+            ? metadata with { XPixelSize = null, YPixelSize = null, BeamCenterX = null, BeamCenterY = null }
+            : metadata;
 
     /// <summary>Software trigger (simulator in software trigger mode).</summary>
     public void Trigger()
@@ -318,11 +333,11 @@ public sealed class ReceiverRun : IAsyncDisposable
         {
             Fail(e);
         }
-        if (Error is null && channel is { EndReason: not "stopped" })
+        if (Error is null && channel is not null)
         {
             try
             {
-                MasterFile = WriteMasterFile();
+                MasterFile = WriteMasterFile(stopped: channel.EndReason == "stopped");
             }
             catch (Exception e)
             {
@@ -351,8 +366,12 @@ public sealed class ReceiverRun : IAsyncDisposable
 
     private void Fail(Exception e) => Interlocked.CompareExchange(ref _error, e, null);
 
-    /// <summary>Receiver 0 writes the master file of a distributed acquisition once the total is known.</summary>
-    private string? WriteMasterFile()
+    /// <summary>
+    /// Receiver 0 writes the master file of a distributed acquisition once the total is known; a single receiver
+    /// also writes it over what it saved when the run was stopped or endless (nb_frames 0). Several receivers of such
+    /// a run leave it to the one who knows every receiver's count (<see cref="WriteMasterFile(IReadOnlyList{long})"/>).
+    /// </summary>
+    private string? WriteMasterFile(bool stopped)
     {
         var config = Settings.Receiver;
         if (config.Rank != 0 || Volatile.Read(ref _sinks).Length == 0 || Graph is not { } graph)
@@ -362,11 +381,41 @@ public sealed class ReceiverRun : IAsyncDisposable
             DectrisChannel d => d.Header?.Images,
             _ => Settings.AcqParams.Acq.NbFrames > 0 ? Settings.AcqParams.Acq.NbFrames : null,
         };
-        if (total is not { } frames)
-            return null;
-        var saving = GraphBuilder.DenseSavingChannels(Settings.ProcParams).First(c => c.Params.Enabled).Params;
-        return Hdf5.Saving.MasterFile.Write(saving, new SavingRoot(config.SavingRoot), graph.OutputInfo, config.NbReceivers, frames);
+        var saving = DenseSaving()!;
+        if (!stopped && total is { } frames)
+            return Hdf5.Saving.MasterFile.Write(saving, new SavingRoot(config.SavingRoot), graph.OutputInfo, config.NbReceivers,
+                frames, SavedMetadata(Stream?.Metadata, Settings.ProcParams));
+        return config.NbReceivers == 1 && Saved > 0 ? WriteMaster(saving, graph, [Saved]) : null;
     }
+
+    /// <summary>
+    /// Receiver 0 writes the master file over the frames every receiver saved, once they have all ended: for a run of
+    /// several receivers that was stopped or endless, whose total only the control device, which reads every
+    /// receiver's count, knows. Returns its path (also <see cref="MasterFile"/>).
+    /// </summary>
+    /// <param name="savedPerReceiver">nb_frames_saved of each receiver, indexed by rank</param>
+    /// <exception cref="InvalidOperationException">not receiver 0, the run has not ended, or no dense saving.</exception>
+    public string WriteMasterFile(IReadOnlyList<long> savedPerReceiver)
+    {
+        var config = Settings.Receiver;
+        if (config.Rank != 0 || !IsFinished)
+            throw new InvalidOperationException($"the master file is written by receiver 0 once its run has ended (this is receiver {config.Rank}, " +
+                                                $"{(IsFinished ? "ended" : "not ended")})");
+        if (savedPerReceiver.Count != config.NbReceivers)
+            throw new ArgumentException($"{savedPerReceiver.Count} counts for {config.NbReceivers} receivers", nameof(savedPerReceiver));
+        if (Graph is not { } graph || DenseSaving() is not { } saving)
+            throw new InvalidOperationException("this run saves no dense frames: there is no master file");
+        var path = WriteMaster(saving, graph, savedPerReceiver);
+        MasterFile = path;
+        return path;
+    }
+
+    private SavingParams? DenseSaving() =>
+        GraphBuilder.DenseSavingChannels(Settings.ProcParams).Select(c => c.Params).FirstOrDefault(p => p.Enabled);
+
+    private string WriteMaster(SavingParams saving, FrameGraph graph, IReadOnlyList<long> savedPerReceiver) =>
+        Hdf5.Saving.MasterFile.Write(saving, new SavingRoot(Settings.Receiver.SavingRoot), graph.OutputInfo, savedPerReceiver,
+            SavedMetadata(Stream?.Metadata, Settings.ProcParams));
 
     public async ValueTask DisposeAsync()
     {

@@ -194,6 +194,17 @@ public class ParamsTests
     }
 
     [Fact]
+    public void The_schema_says_corrections_and_fai_arrays_may_be_HDF5_datasets()
+    {
+        var legacy = ProcParamsDocument.Schema(ProcClassNames.Legacy)["properties"]!;
+        foreach (var image in new[] { "mask", "flatfield", "background" })
+            Assert.Contains("file.h5:/path/to/dataset", legacy[image]!["properties"]!["path"]!["description"]!.GetValue<string>());
+        var fai = ProcParamsDocument.Schema(ProcClassNames.Smx)["properties"]!["fai"]!;
+        Assert.Equal("object", fai["type"]!.GetValue<string>());
+        Assert.Contains("HDF5 datasets file.h5:/path/to/dataset", fai["description"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void The_schema_names_the_lima2_fields_and_values()
     {
         var schema = ProcParamsDocument.Schema(ProcClassNames.Legacy);

@@ -100,6 +100,39 @@ public sealed class ReceiverLogicTests : IDisposable
     }
 
     [Fact]
+    public async Task Erasing_the_pipeline_as_soon_as_the_share_is_done_waits_for_the_runs_other_listeners()
+    {
+        var host = new FakeHost();
+        await using var receiver = Receiver(host);
+        receiver.AcqParamsJson = Acq;
+        receiver.ProcParamsJson = Legacy();
+        var uuid = Guid.NewGuid().ToString();
+        receiver.Prepare(uuid);
+        var pipeline = receiver.Current!;
+        using var entered = new ManualResetEventSlim();
+        string? seen = null;
+        // a listener told after the receiver (as the processing device is) still reads the run when a client that
+        // heard the end of the share erases the pipeline
+        pipeline.Run.Finished += _ =>
+        {
+            entered.Set();
+            Thread.Sleep(300);
+            try
+            {
+                seen = pipeline.GetFrame(-1).Format == EncodedLayouts.DenseFrame ? "dense frame" : "other";
+            }
+            catch (Exception e)
+            {
+                seen = e.Message;
+            }
+        };
+        receiver.Start();
+        Assert.True(entered.Wait(TimeSpan.FromSeconds(30)));
+        receiver.ErasePipeline(uuid);
+        Assert.Equal("dense frame", seen);
+    }
+
+    [Fact]
     public async Task Malformed_proc_params_are_refused_with_the_field_path_and_the_previous_ones_stay()
     {
         await using var receiver = Receiver(new FakeHost());

@@ -3,6 +3,8 @@ using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
+using Lima2.Detectors.Simulator;
+using Lima2.Hdf5;
 using Lima2.Hdf5.Saving;
 using Lima2.PeakFinding;
 using Lima2.Protocol;
@@ -43,12 +45,17 @@ public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposabl
     /// <param name="backend">auto (OpenCL if a device is found, else C#), opencl or reference</param>
     /// <param name="root">saving root of the receiver; the sparse and accumulation files go under it</param>
     /// <param name="rank">this receiver's index, the files' <c>filename_rank</c></param>
-    public static PeakFindingNode Create(SmxProcParams proc, FrameInfo frame, PeakFinderBackend backend, SavingRoot root, int rank)
+    /// <param name="metadata">the channel's detector facts: distance, pixel size and beam centre give the geometry
+    /// when <c>fai.radius2d_path</c> does not (SMX has no step that moves pixels, so they hold for the finder's frames)</param>
+    public static PeakFindingNode Create(SmxProcParams proc, FrameInfo frame, PeakFinderBackend backend, SavingRoot root, int rank,
+        DetectorMetadata? metadata = null)
     {
         var fai = ParseBlock<FaiParams>(proc.Fai, "fai", FaiParams.Json).Validated();
         var gpu = ParseBlock<GpuParams>(proc.Gpu, "gpu", FaiParams.Json);
         var jungfrau = ParseBlock<JungfrauParams>(proc.Jfrau, "jfrau", FaiParams.Json);
-        var model = PeakFinderModel.Load(frame.Width, frame.Height, fai, SimulatorGeometry(frame), jungfrau);
+        var model = PeakFinderModel.Load(frame.Width, frame.Height, fai,
+            Geometry.FromMetadata(metadata) ?? SimulatorGeometry(frame), jungfrau,
+            images: Hdf5ReferenceImageReader.Images);
         var finder = PeakFinder.Create(model, frame.PixelType, new PeakFinderOptions { Backend = backend, Gpu = gpu });
         // Begin creates the first file of each enabled channel: a bad path or an existing file fails at Prepare.
         var writer = new Hdf5PeakResultWriter(PeakSavingChannels.Of(proc, rank), root);
@@ -75,13 +82,13 @@ public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposabl
     }
 
     /// <summary>
-    /// The geometry used when <c>fai.radius2d_path</c> gives none: a flat detector facing the beam at the frame's
-    /// centre with 75 µm pixels, as the simulator draws its diffraction frames.
+    /// The geometry used when neither <c>fai.radius2d_path</c> nor the channel gives one: the simulator's set-up with
+    /// the beam at the frame's centre, its default.
     /// </summary>
     private static Geometry SimulatorGeometry(FrameInfo frame)
     {
-        const double pixel = 75e-6;
-        return new Geometry(Distance: 0.12, Poni1: frame.Height / 2.0 * pixel, Poni2: frame.Width / 2.0 * pixel,
+        const double pixel = FrameGenerator.PixelSize;
+        return new Geometry(Distance: DiffractionGenerator.Distance, Poni1: frame.Height / 2.0 * pixel, Poni2: frame.Width / 2.0 * pixel,
             Rot1: 0, Rot2: 0, Rot3: 0, PixelSize1: pixel, PixelSize2: pixel);
     }
 

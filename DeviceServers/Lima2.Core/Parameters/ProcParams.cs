@@ -213,7 +213,11 @@ public sealed record SmxProcParams : ProcParams
     public string ProcMode { get; init; } = "fai";
     [OpenObject] public JsonElement Gpu { get; init; } = EmptyObject;
     [OpenObject] public JsonElement Jfrau { get; init; } = EmptyObject;
-    [OpenObject] public JsonElement Fai { get; init; } = EmptyObject;
+    [OpenObject]
+    [Description("Lima2's pyFAI peak-finding block (error_model, cutoff_clip, cutoff_pick, nb_bins, min_nb_peaks, ...); " +
+                 "its *_path arrays (mask_path with 1 = masked, dark, flat, solid_angle, polarization, absorption, " +
+                 "variance, radius2d) are .npy files or HDF5 datasets file.h5:/path/to/dataset of shape (H, W)")]
+    public JsonElement Fai { get; init; } = EmptyObject;
     public SavingParams SavingDense { get; init; } = new();
     public SavingParams SavingSparse { get; init; } = new();
     public SavingParams SavingAccumulationCorrected { get; init; } = new();

@@ -122,5 +122,22 @@ public sealed class Pipeline(string uuid, ReceiverRun run) : IAsyncDisposable
     private static InvalidOperationException NotAvailable(string what, long index) =>
         new($"{what} {(index < 0 ? "(latest)" : index.ToString())} is not available on this receiver");
 
-    public ValueTask DisposeAsync() => Run.DisposeAsync();
+    /// <summary>The run's <see cref="ReceiverRun.RunAsync"/> once started (completed before).</summary>
+    public Task Running { get; private set; } = Task.CompletedTask;
+
+    /// <summary>Runs <see cref="ReceiverRun.RunAsync"/> on the thread pool; <see cref="DisposeAsync"/> waits for it.</summary>
+    public void Start(CancellationToken stop) => Running = Task.Run(() => Run.RunAsync(stop));
+
+    /// <summary>
+    /// Disposes the run once <see cref="ReceiverRun.RunAsync"/> has returned: its Finished handlers (the receiver's
+    /// end of share, the processing device's events) are still reading the run when a client that heard the end
+    /// erases the pipeline.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        // RunAsync reports failures in Run.Error rather than throwing; a run that a Stop did not end in 30 s is
+        // disposed anyway, which aborts its graph
+        await Task.WhenAny(Running, Task.Delay(TimeSpan.FromSeconds(30))).ConfigureAwait(false);
+        await Run.DisposeAsync().ConfigureAwait(false);
+    }
 }

@@ -138,7 +138,8 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
             _stop = new CancellationTokenSource();
             _status.SetLocked(AcqState.Running, $"running {pipeline.Uuid}");
             var token = _stop.Token;
-            _running = Task.Run(() => pipeline.Run.RunAsync(token));
+            pipeline.Start(token);
+            _running = pipeline.Running;
         }
         _status.Raise();
     }
