@@ -24,10 +24,10 @@ internal static unsafe partial class Native
     [LibraryImport(Library)] public static partial int zmq_send(ZmqSocketHandle socket, byte* buffer, nuint length, int flags);
     [LibraryImport(Library)] public static partial int zmq_msg_init(void* message);
     [LibraryImport(Library)] public static partial int zmq_msg_close(void* message);
-    [LibraryImport(Library)] public static partial int zmq_msg_recv(void* message, ZmqSocketHandle socket, int flags);
-    [LibraryImport(Library)] public static partial void* zmq_msg_data(void* message);
-    [LibraryImport(Library)] public static partial nuint zmq_msg_size(void* message);
-    [LibraryImport(Library)] public static partial int zmq_msg_more(void* message);
+    [LibraryImport(Library)] public static partial int zmq_msg_recv(ZmqMessageHandle message, ZmqSocketHandle socket, int flags);
+    [LibraryImport(Library)] public static partial void* zmq_msg_data(ZmqMessageHandle message);
+    [LibraryImport(Library)] public static partial nuint zmq_msg_size(ZmqMessageHandle message);
+    [LibraryImport(Library)] public static partial int zmq_msg_more(ZmqMessageHandle message);
     [LibraryImport(Library)] public static partial int zmq_poll(PollItem* items, int count, long timeoutMilliseconds);
     [LibraryImport(Library)] public static partial int zmq_errno();
     [LibraryImport(Library)] public static partial nint zmq_strerror(int errno);
@@ -95,6 +95,31 @@ internal sealed class ZmqSocketHandle() : SafeHandle(0, ownsHandle: true)
     {
         var closed = Native.zmq_close(handle) == 0;
         _context?.DangerousRelease();
+        return closed;
+    }
+}
+
+/// <summary>
+/// A <c>zmq_msg_t</c> in native memory. A SafeHandle so that closing it while a receive into it is in flight on
+/// another thread waits for that call to return (libzmq aborts the process on a message closed under it).
+/// </summary>
+internal sealed unsafe class ZmqMessageHandle() : SafeHandle(0, ownsHandle: true)
+{
+    public override bool IsInvalid => handle == 0;
+
+    public static ZmqMessageHandle Create()
+    {
+        var memory = NativeMemory.AlignedAlloc(Native.MessageSize, 8);
+        Native.zmq_msg_init(memory);
+        var message = new ZmqMessageHandle();
+        message.SetHandle((nint)memory);
+        return message;
+    }
+
+    protected override bool ReleaseHandle()
+    {
+        var closed = Native.zmq_msg_close((void*)handle) == 0;
+        NativeMemory.AlignedFree((void*)handle);
         return closed;
     }
 }

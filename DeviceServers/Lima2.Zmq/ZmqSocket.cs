@@ -81,7 +81,7 @@ public sealed unsafe class ZmqSocket : IDisposable
     {
         while (true)
         {
-            if (Native.zmq_msg_recv(message.Pointer, _handle, dontWait ? DontWait : 0) >= 0)
+            if (Native.zmq_msg_recv(message.Handle, _handle, dontWait ? DontWait : 0) >= 0)
                 return true;
             var errno = Native.zmq_errno();
             if (errno == Native.EAGAIN)
@@ -136,17 +136,11 @@ public sealed unsafe class ZmqSocket : IDisposable
 /// <summary>One received part, in libzmq's memory until the next receive into it or <see cref="Dispose"/>.</summary>
 public sealed unsafe class ZmqMessage : IDisposable
 {
-    public ZmqMessage()
-    {
-        Pointer = NativeMemory.AlignedAlloc(Native.MessageSize, 8);
-        Native.zmq_msg_init(Pointer);
-    }
+    internal ZmqMessageHandle Handle { get; } = ZmqMessageHandle.Create();
 
-    internal void* Pointer { get; private set; }
+    public int Length => (int)Native.zmq_msg_size(Handle);
 
-    public int Length => (int)Native.zmq_msg_size(Ptr);
-
-    public ReadOnlySpan<byte> Span => new(Native.zmq_msg_data(Ptr), Length);
+    public ReadOnlySpan<byte> Span => new(Native.zmq_msg_data(Handle), Length);
 
     /// <summary>The part as <see cref="ReadOnlyMemory{T}"/> (for parsers that need one); valid as long as <see cref="Span"/>.</summary>
     public ReadOnlyMemory<byte> Memory
@@ -154,7 +148,7 @@ public sealed unsafe class ZmqMessage : IDisposable
         get
         {
             _memory ??= new NativeMemoryView();
-            _memory.Reset((byte*)Native.zmq_msg_data(Ptr), Length);
+            _memory.Reset((byte*)Native.zmq_msg_data(Handle), Length);
             return _memory.Memory;
         }
     }
@@ -162,18 +156,10 @@ public sealed unsafe class ZmqMessage : IDisposable
     private NativeMemoryView? _memory;
 
     /// <summary>Whether other parts of the same message follow this one.</summary>
-    public bool More => Native.zmq_msg_more(Ptr) != 0;
+    public bool More => Native.zmq_msg_more(Handle) != 0;
 
-    private void* Ptr => Pointer is not null ? Pointer : throw new ObjectDisposedException(nameof(ZmqMessage));
-
-    public void Dispose()
-    {
-        if (Pointer is null)
-            return;
-        Native.zmq_msg_close(Pointer);
-        NativeMemory.AlignedFree(Pointer);
-        Pointer = null;
-    }
+    /// <summary>Closes the part; a receive into it in flight on another thread finishes first.</summary>
+    public void Dispose() => Handle.Dispose();
 }
 
 /// <summary>A view of native memory as <see cref="Memory{T}"/>, re-pointed at each message part.</summary>

@@ -71,6 +71,10 @@ public sealed class DectrisChannel : IDetectorChannel
     private readonly ConcurrentDictionary<string, long> _rejections = new();
     private readonly ZmqMultipartMessage[] _slots;
     private readonly Channel<ZmqMultipartMessage> _freeSlots = Channel.CreateUnbounded<ZmqMultipartMessage>();
+    private readonly CancellationTokenSource _disposing = new();
+
+    /// <summary>The receive thread (header wait or run): the only user of the socket and the slots until it ends.</summary>
+    private Task _receiving = Task.CompletedTask;
 
     private DectrisHeader? _header;
     private FrameInfo _frame;
@@ -131,9 +135,16 @@ public sealed class DectrisChannel : IDetectorChannel
     public long BufferedBytesBound(FrameInfo frame) =>
         (long)_options.MessagesHeld * (frame.ByteSize + MessageOverheadBytes) + 2L * Math.Max(0, _options.ReceiveBufferBytes);
 
-    public ValueTask<ChannelStart> StartAsync(CancellationToken cancellationToken) =>
-        new(Task.Factory.StartNew(() => WaitForHeader(cancellationToken), cancellationToken,
-            TaskCreationOptions.LongRunning, TaskScheduler.Default));
+    public ValueTask<ChannelStart> StartAsync(CancellationToken cancellationToken)
+    {
+        var start = Task.Factory.StartNew(() =>
+        {
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+            return WaitForHeader(stop.Token);
+        }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        _receiving = start;
+        return new(start);
+    }
 
     public Task<ChannelSummary> RunAsync(IFrameTarget target, CancellationToken cancellationToken)
     {
@@ -141,8 +152,10 @@ public sealed class DectrisChannel : IDetectorChannel
             throw new InvalidOperationException("StartAsync first: the series header has not been seen");
         if (target.InputInfo != _frame)
             throw new ArgumentException($"the target expects {target.InputInfo} frames, the stream has {_frame}");
-        return Task.Factory.StartNew(() => Run(target, cancellationToken), cancellationToken,
+        var run = Task.Factory.StartNew(() => Run(target, cancellationToken), cancellationToken,
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        _receiving = run;
+        return run;
     }
 
     private ChannelStart WaitForHeader(CancellationToken cancellationToken)
@@ -214,7 +227,7 @@ public sealed class DectrisChannel : IDetectorChannel
 
     private ChannelSummary Run(IFrameTarget target, CancellationToken cancellationToken)
     {
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, target.Aborted);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, target.Aborted, _disposing.Token);
         var token = stop.Token;
         var delivery = new Delivery(this, target, stop);
         var end = "stopped";
@@ -434,13 +447,21 @@ public sealed class DectrisChannel : IDetectorChannel
         }
     }
 
-    public ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops the receive thread and waits for it (at most one receive timeout, plus the frames being decoded) before
+    /// closing the socket and the message slots: libzmq aborts the process if they are closed under a call in flight.
+    /// </summary>
+    public async ValueTask DisposeAsync()
     {
+        if (_disposing.IsCancellationRequested)
+            return;
+        await _disposing.CancelAsync().ConfigureAwait(false);
+        await _receiving.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         foreach (var slot in _slots)
             slot.Dispose();
         _socket.Dispose();
         _context.Dispose();
-        return ValueTask.CompletedTask;
+        _disposing.Dispose();
     }
 
     private readonly record struct PayloadLocation(int Part, int Offset, int Length);
