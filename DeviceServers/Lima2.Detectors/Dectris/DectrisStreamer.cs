@@ -39,6 +39,8 @@ public sealed class DectrisStreamer : IDisposable
     private readonly Dictionary<long, byte[]> _prefetched = [];
     private readonly byte[] _pixels;
     private readonly byte[] _encoded;
+    private readonly CancellationTokenSource _disposing = new();
+    private Task _running = Task.CompletedTask;
     private long _sent;
     private long _bytes;
 
@@ -69,9 +71,16 @@ public sealed class DectrisStreamer : IDisposable
     /// <summary>Payload bytes sent so far (encoded).</summary>
     public long BytesSent => Interlocked.Read(ref _bytes);
 
-    /// <summary>Streams the whole series; returns when the end message is queued (or when cancelled).</summary>
-    public Task RunAsync(CancellationToken cancellationToken) =>
-        Task.Factory.StartNew(() => Run(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    /// <summary>Streams the whole series; returns when the end message is queued (or when cancelled or disposed).</summary>
+    public Task RunAsync(CancellationToken cancellationToken)
+    {
+        _running = Task.Factory.StartNew(() =>
+        {
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+            Run(stop.Token);
+        }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return _running;
+    }
 
     private void Run(CancellationToken token)
     {
@@ -171,10 +180,19 @@ public sealed class DectrisStreamer : IDisposable
             token.ThrowIfCancellationRequested();
     }
 
+    /// <summary>
+    /// Stops a <see cref="RunAsync"/> in progress and waits for it (at most one send timeout) before closing the
+    /// sockets: a socket is closed only once the thread sending on it is done with it.
+    /// </summary>
     public void Dispose()
     {
+        if (_disposing.IsCancellationRequested)
+            return;
+        _disposing.Cancel();
+        _running.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing).GetAwaiter().GetResult();
         foreach (var socket in _sockets)
             socket.Dispose();
         _context.Dispose();
+        _disposing.Dispose();
     }
 }

@@ -3,7 +3,10 @@ using Lima2.Zmq;
 
 namespace Lima2.Acquisition.Tests.Dectris;
 
-/// <summary>The detector's end of a DECTRIS stream in tests: a PUSH socket bound to a free loopback port.</summary>
+/// <summary>
+/// The detector's end of a DECTRIS stream in tests: a PUSH socket bound to a free loopback port, used and disposed
+/// on the test's thread only (a ZeroMQ socket must not be closed under a call in flight on another thread).
+/// </summary>
 internal sealed class StandInDetector : IDisposable
 {
     private readonly ZmqContext _context = new();
@@ -13,16 +16,19 @@ internal sealed class StandInDetector : IDisposable
     {
         _push = _context.CreateSocket(ZmqSocketType.Push);
         _push.SetOption(ZmqOption.Linger, lingerMilliseconds);
+        _push.SetOption(ZmqOption.SendTimeout, 10_000); // a test with no receiver fails instead of hanging
         _push.Bind(Endpoint);
     }
 
     public string Endpoint { get; } = $"tcp://127.0.0.1:{FreePort.Next()}";
 
     /// <summary>Sends one multipart message.</summary>
+    /// <exception cref="TimeoutException">no receiver took it within the send timeout.</exception>
     public void Send(IReadOnlyList<byte[]> parts)
     {
         for (var i = 0; i < parts.Count; i++)
-            _push.Send(parts[i], more: i < parts.Count - 1);
+            if (!_push.Send(parts[i], more: i < parts.Count - 1))
+                throw new TimeoutException($"no receiver took the message on {Endpoint}");
     }
 
     public void Dispose()
