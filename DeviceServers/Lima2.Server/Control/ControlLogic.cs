@@ -22,7 +22,8 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     private readonly IReadOnlyList<IReceiverLink> _receivers;
     private readonly IDetector _detector;
     private long _framesAcquired;
-    private int _masterDue; // 1 from Start to the end of a run of several receivers: its master file is still to ask for
+    private readonly Lock _master = new();
+    private bool _masterDue; // from Start to the end of a run of several receivers: its master file is still to ask for
     private string? _uuid;
 
     /// <param name="detector">the camera plugin; the simulator's when null</param>
@@ -52,7 +53,8 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
         _detector.Prepare(AcqParams);
         _uuid = uuid;
         Interlocked.Exchange(ref _framesAcquired, 0);
-        Volatile.Write(ref _masterDue, 0);
+        lock (_master)
+            _masterDue = false;
         _status.Set(AcqState.Prepared, $"prepared {uuid}: {AcqParams.Acq.NbFrames} frames, {_receivers.Count} receivers");
     }
 
@@ -60,7 +62,8 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     {
         Require("Start", AcqState.Prepared);
         _status.Set(AcqState.Running, $"running {_uuid}");
-        Volatile.Write(ref _masterDue, _receivers.Count > 1 ? 1 : 0);
+        lock (_master)
+            _masterDue = _receivers.Count > 1;
         FanOut("start", r =>
         {
             if (r.Read().State == AcqState.Prepared)
@@ -195,8 +198,19 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     /// <param name="reads">the receivers' snapshots taken after they ended, in rank order; null: read them now</param>
     private string? WriteMasterFile(IReadOnlyList<ReceiverSnapshot>? reads)
     {
-        if (Interlocked.Exchange(ref _masterDue, 0) == 0)
-            return null;
+        // held while receiver 0 writes: a Stop racing the poll that saw the receivers stopped returns (and the
+        // control goes idle) only once the file is there
+        lock (_master)
+        {
+            if (!_masterDue)
+                return null;
+            _masterDue = false;
+            return AskMasterFile(reads);
+        }
+    }
+
+    private string? AskMasterFile(IReadOnlyList<ReceiverSnapshot>? reads)
+    {
         try
         {
             var saved = (reads ?? [.. _receivers.AsParallel().AsOrdered().Select(r => r.Read())]).Select(s => s.FramesSaved).ToArray();
