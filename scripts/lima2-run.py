@@ -64,8 +64,12 @@ def main():
         for k, v in p.items():
             if k.startswith("saving") and isinstance(v, dict):
                 v["filename_rank"] = i
+        # the Dectris plugin's raw-frame saving lives in acq_params: its files get the receiver's rank too
+        a = json.loads(json.dumps(acq))
+        if isinstance(a.get("saving"), dict):
+            a["saving"]["filename_rank"] = i
         r.ping()
-        r.acq_params = json.dumps(acq)
+        r.acq_params = json.dumps(a)
         r.proc_params = json.dumps(p)
         r.Prepare(run)
 

@@ -41,6 +41,7 @@ public static class Pogo
         TangoType.DevString => "StringType",
         TangoType.DevVarStringArray => "StringArrayType",
         TangoType.DevVarLongArray => "IntArrayType",
+        TangoType.DevVarLong64Array => "LongArrayType",
         TangoType.DevVarDoubleArray => "DoubleArrayType",
         TangoType.DevState => "StateType",
         TangoType.DevEncoded => "EncodedType",

@@ -9,11 +9,14 @@ internal sealed class FakeReceiver(string name) : IReceiverLink
     public string Name { get; } = name;
     public AcqState State { get; set; } = AcqState.Idle;
     public long Frames { get; set; }
+    public long Saved { get; set; }
+    public string? MasterFailure { get; set; }
+    public List<long[]> MasterRequests { get; } = [];
     public bool Gone { get; set; }
     public string Error { get; set; } = LimaError.NoError;
     public List<string> Calls { get; } = [];
 
-    public ReceiverSnapshot Read() => Gone ? throw new InvalidOperationException("API_DeviceNotExported") : new(State, Frames);
+    public ReceiverSnapshot Read() => Gone ? throw new InvalidOperationException("API_DeviceNotExported") : new(State, Frames, Saved);
 
     public string LastError() => Error;
 
@@ -30,6 +33,13 @@ internal sealed class FakeReceiver(string name) : IReceiverLink
     }
 
     public void Trigger() => Record("Trigger");
+
+    public string WriteMasterFile(long[] savedPerReceiver)
+    {
+        Record("writeMasterFile");
+        MasterRequests.Add(savedPerReceiver);
+        return MasterFailure is null ? "/data/master.h5" : throw new InvalidOperationException(MasterFailure);
+    }
 
     public void Reset()
     {
@@ -157,6 +167,70 @@ public sealed class ControlLogicTests
         control.Stop();
         Assert.Equal(AcqState.Idle, control.State);
         Assert.All(receivers, r => Assert.Equal(["Start", "Stop"], r.Calls));
+    }
+
+    [Fact]
+    public void Stop_of_several_receivers_asks_receiver_0_once_for_the_master_file_over_their_saved_counts()
+    {
+        var (control, receivers) = System(3);
+        control.Prepare(Uuid);
+        foreach (var r in receivers)
+            r.State = AcqState.Prepared;
+        control.Start();
+        (receivers[0].Saved, receivers[1].Saved, receivers[2].Saved) = (5, 4, 4);
+        control.Stop();
+        control.Poll();
+        control.Close();
+        Assert.Equal(AcqState.Idle, control.State);
+        Assert.Equal([[5, 4, 4]], receivers[0].MasterRequests);
+        Assert.Empty(receivers[1].MasterRequests);
+        Assert.Empty(receivers[2].MasterRequests);
+    }
+
+    [Fact]
+    public void An_endless_run_whose_receivers_were_stopped_by_the_client_gets_its_master_file_at_the_next_poll()
+    {
+        var (control, receivers) = System();
+        control.Prepare(Uuid);
+        control.Start();
+        foreach (var r in receivers)
+            r.State = AcqState.Running;
+        control.Poll();
+        Assert.Empty(receivers[0].MasterRequests);
+        (receivers[0].State, receivers[0].Saved) = (AcqState.Idle, 8);
+        (receivers[1].State, receivers[1].Saved) = (AcqState.Idle, 7);
+        control.Poll();
+        Assert.Equal(AcqState.Idle, control.State);
+        Assert.Equal([[8, 7]], receivers[0].MasterRequests);
+    }
+
+    [Fact]
+    public void A_master_file_that_cannot_be_written_is_said_in_the_status_and_the_control_still_goes_idle()
+    {
+        var (control, receivers) = System();
+        control.Prepare(Uuid);
+        control.Start();
+        receivers[0].Saved = receivers[1].Saved = 3;
+        receivers[0].MasterFailure = "disk full";
+        control.Stop();
+        Assert.Equal(AcqState.Idle, control.State);
+        Assert.Contains("master file not written: disk full", control.Reason);
+    }
+
+    [Fact]
+    public void A_single_receiver_or_a_run_that_saved_nothing_asks_for_no_master_file()
+    {
+        var (single, alone) = System(1);
+        single.Prepare(Uuid);
+        single.Start();
+        alone[0].Saved = 9;
+        single.Stop();
+        Assert.Empty(alone[0].MasterRequests);
+        var (control, receivers) = System();
+        control.Prepare(Uuid);
+        control.Start();
+        control.Stop();
+        Assert.Empty(receivers[0].MasterRequests);
     }
 
     [Fact]

@@ -33,13 +33,12 @@ public sealed class DectrisEndToEndTests
 
         var acq = $$$"""
             {"acq": {"nb_frames": {{{Frames}}}, "expo_time": 2000, "latency_time": 500, "trigger_mode": "internal"},
-             "det": {"photon_energy": 12400, "threshold_energy": 6000, "compression": "bslz4"}}
-            """;
-        var proc = $$$"""
-            {"class_name": "LimaProcessingLegacy",
+             "det": {"photon_energy": 12400, "threshold_energy": 6000, "compression": "bslz4"},
              "saving": {"enabled": true, "base_path": "{{{system.Root}}}/data", "filename_prefix": "eiger",
                         "nb_frames_per_file": 100, "file_exists_policy": "abort"}}
             """;
+        // the raw frames are saved through acq_params.saving (the Dectris plugin's raw saving)
+        const string proc = """{"class_name": "LimaProcessingLegacy"}""";
         var s = system.Run(acq, proc, "dectris");
         Assert.False(s.GetProperty("failed").GetBoolean(), s.ToString());
         Assert.Equal(Frames, s.GetProperty("nb_frames_acquired").GetInt64());
@@ -54,6 +53,13 @@ public sealed class DectrisEndToEndTests
         Assert.Contains($"armed series 1: {Frames} images, ints", log);
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(log, "command/trigger -> 200"));
         Assert.Contains("series 1 ended", log);
+
+        // as Lima2's conductor does, each receiver got acq_params.saving.filename_rank = its rank
+        var ranks = Python.Eval($$"""
+            import json, tango
+            print(",".join(str(json.loads(tango.DeviceProxy(r).acq_params)["saving"]["filename_rank"]) for r in "{{string.Join(",", system.Receivers)}}".split(",")))
+            """, EmbeddedTangoDb.Environment).Trim();
+        Assert.Equal("0,1", ranks);
 
         // det_info, version and det_status come from the detector
         var info = JsonDocument.Parse(Python.Eval($$"""

@@ -118,6 +118,39 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
     }
 
     [Fact]
+    public void An_endless_run_of_two_receivers_stopped_by_the_client_gets_a_master_file_of_every_saved_frame_in_global_order()
+    {
+        var sys = fixture.System;
+        var (acq, proc) = sys.WriteParams("endless", AcqJson(0, expoUs: 2000), $$$"""
+            {"class_name": "LimaProcessingLegacy",
+             "saving": {"enabled": true, "base_path": "{{{sys.Root}}}/data", "filename_prefix": "endless",
+                        "filename_format": "{filename_prefix}_{filename_rank}_{file_number:05d}{filename_suffix}",
+                        "nb_frames_per_file": 10, "file_exists_policy": "abort"}}
+            """);
+        var master = Path.Combine(sys.Root, "data", "endless_master.h5");
+        var npy = Path.Combine(sys.Root, "endless.npy");
+        var r = JsonDocument.Parse(sys.Python3("endless_stop.py", sys.Control, string.Join(",", sys.Receivers), acq, proc, "40", master, npy)).RootElement;
+        Assert.Equal("idle", r.GetProperty("state").GetString());
+        Assert.True(r.GetProperty("master").GetBoolean(), r.ToString());
+        Assert.DoesNotContain("master file not written", r.GetProperty("status").GetString());
+        var saved = Longs(r, "saved");
+        Assert.True(saved.Sum() >= 40, r.ToString());
+        Assert.True(r.GetProperty("equal_to_receivers_files").GetBoolean(), r.ToString());
+
+        // the VDS holds the simulator's frame i at global index i for every frame saved, the fill value in any gap
+        var vds = NpyFile.Read(npy);
+        var total = (int)Enumerable.Range(0, 2).Where(rank => saved[rank] > 0).Max(rank => rank + (saved[rank] - 1) * 2 + 1);
+        Assert.Equal([total, Height, Width], vds.Shape);
+        var pixels = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(vds.Data);
+        var generator = FrameGenerator.Create(Det.Generator);
+        for (var i = 0; i < total; i++)
+        {
+            var expected = i / 2 < saved[i % 2] ? SimulatorFrame(generator, i) : new ushort[Width * Height];
+            Assert.True(pixels.Slice(i * Width * Height, Width * Height).SequenceEqual(expected), $"frame {i} differs");
+        }
+    }
+
+    [Fact]
     public void GetInputFrame_serves_the_frame_as_received_and_getFrame_the_frame_after_roi_flip_rot()
     {
         var sys = fixture.System;

@@ -209,6 +209,35 @@ public sealed class ReceiverLogicTests : IDisposable
         Assert.True(receiver.Current.Run.IsFinished);
     }
 
+    [Fact]
+    public async Task WriteMasterFile_on_receiver_0_of_two_after_a_stop_writes_it_once_and_answers_the_same_path_again()
+    {
+        await using var receiver = Receiver(new FakeHost(), rank: 0, receivers: 2);
+        Assert.Throws<StateException>(() => receiver.WriteMasterFile([1, 1]));
+        receiver.AcqParamsJson = Acq.Replace("\"nb_frames\": 30", "\"nb_frames\": 0");
+        receiver.ProcParamsJson = Legacy();
+        receiver.Prepare(Guid.NewGuid().ToString());
+        receiver.Start();
+        WaitFor(() => receiver.FramesSaved > 5);
+        receiver.Stop();
+        Assert.Null(receiver.Current!.Run.MasterFile); // a stopped run of two: receiver 0 alone does not know the total
+        var path = receiver.WriteMasterFile([receiver.FramesSaved, 0]);
+        Assert.True(File.Exists(path), path);
+        Assert.Equal(path, receiver.WriteMasterFile([receiver.FramesSaved, 0]));
+    }
+
+    [Fact]
+    public async Task WriteMasterFile_of_a_run_that_saves_no_dense_frames_answers_empty()
+    {
+        await using var receiver = Receiver(new FakeHost(), rank: 0, receivers: 2);
+        receiver.AcqParamsJson = Acq;
+        receiver.ProcParamsJson = """{"class_name": "LimaProcessingLegacy"}""";
+        receiver.Prepare(Guid.NewGuid().ToString());
+        receiver.Start();
+        WaitFor(() => receiver.State == AcqState.Idle);
+        Assert.Equal("", receiver.WriteMasterFile([15, 15]));
+    }
+
     private static List<byte[]> Rows(EncodedData encoded, int size)
     {
         Assert.Equal(EncodedLayouts.StructuredArray, encoded.Format);

@@ -13,13 +13,17 @@ namespace Lima2.Server.Control;
 /// in parallel, sums their frame counts, and follows their states with <see cref="Poll"/>: it goes IDLE when every
 /// receiver has finished, and FAULT, with the reason, when one fails or stops answering. Its <see cref="IDetector"/>
 /// (the camera plugin) is prepared after the receivers answered, started after they started (so no frame flows
-/// before they are ready), finished once they are done, and aborted on Stop and Reset.
+/// before they are ready), finished once they are done, and aborted on Stop and Reset. Once the receivers of a run
+/// have all ended it asks receiver 0 for the master file over their saved counts: a stopped or endless run's total is
+/// known only here.
 /// </remarks>
 public sealed class ControlLogic : AcqDeviceLogic, IDisposable
 {
     private readonly IReadOnlyList<IReceiverLink> _receivers;
     private readonly IDetector _detector;
     private long _framesAcquired;
+    private readonly Lock _master = new();
+    private bool _masterDue; // from Start to the end of a run of several receivers: its master file is still to ask for
     private string? _uuid;
 
     /// <param name="detector">the camera plugin; the simulator's when null</param>
@@ -49,6 +53,8 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
         _detector.Prepare(AcqParams);
         _uuid = uuid;
         Interlocked.Exchange(ref _framesAcquired, 0);
+        lock (_master)
+            _masterDue = false;
         _status.Set(AcqState.Prepared, $"prepared {uuid}: {AcqParams.Acq.NbFrames} frames, {_receivers.Count} receivers");
     }
 
@@ -56,6 +62,8 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     {
         Require("Start", AcqState.Prepared);
         _status.Set(AcqState.Running, $"running {_uuid}");
+        lock (_master)
+            _masterDue = _receivers.Count > 1;
         FanOut("start", r =>
         {
             if (r.Read().State == AcqState.Prepared)
@@ -84,9 +92,14 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     {
         var abort = Try(_detector.Abort);
         FanOut("stop", r => r.Stop(), throwFirst: false);
+        var master = State == AcqState.Fault ? null : WriteMasterFile(null);
         lock (_lock)
+        {
             if (_status.State is AcqState.Prepared or AcqState.Running)
-                _status.SetLocked(AcqState.Idle, $"stopped {_uuid}" + (abort is null ? "" : $" (detector abort failed: {abort})"));
+                _status.SetLocked(AcqState.Idle, $"stopped {_uuid}" + (abort is null ? "" : $" (detector abort failed: {abort})") + Note(master));
+            else if (_status.State == AcqState.Idle && master is not null)
+                _status.SetLocked(AcqState.Idle, _status.Reason + Note(master)); // a poll saw the receivers stopped first
+        }
         _status.Raise();
     }
 
@@ -97,6 +110,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     /// </summary>
     public void Close()
     {
+        string? master = null;
         if (State == AcqState.Running)
         {
             var reads = _receivers.AsParallel().Select(r => (r.Name, Snapshot: r.Read())).ToList();
@@ -104,12 +118,13 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
             if (busy.Count > 0)
                 throw new StateException($"Close: receivers still running ({string.Join(", ", busy)}): Stop first, or wait for them to finish");
             Interlocked.Exchange(ref _framesAcquired, reads.Sum(x => x.Snapshot.FramesReceived));
+            master = WriteMasterFile([.. reads.Select(x => x.Snapshot)]);
         }
         lock (_lock)
         {
             if (_status.State == AcqState.Fault)
                 return;
-            _status.SetLocked(AcqState.Idle, $"closed {_uuid}");
+            _status.SetLocked(AcqState.Idle, $"closed {_uuid}" + Note(master));
         }
         _status.Raise();
         // Close may come before the poll saw the receivers done: the series ends here then
@@ -155,14 +170,16 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
             fault = $"receiver {gone.r.Name} does not answer: {gone.Error}";
         else if (failed.r is not null)
             fault = $"receiver {failed.r.Name} failed: {What(failed.r)}";
+        var done = fault is null && reads.All(x => x.Snapshot!.State is AcqState.Idle or AcqState.Stopped);
+        var master = done && State == AcqState.Running ? WriteMasterFile([.. reads.Select(x => x.Snapshot!)]) : null;
         lock (_lock)
         {
             if (_status.State is not (AcqState.Prepared or AcqState.Running))
                 return;
             if (fault is not null)
                 _status.SetLocked(AcqState.Fault, fault);
-            else if (_status.State == AcqState.Running && reads.All(x => x.Snapshot!.State is AcqState.Idle or AcqState.Stopped))
-                _status.SetLocked(AcqState.Idle, $"finished {_uuid}: {NbFramesAcquired} frames acquired");
+            else if (_status.State == AcqState.Running && done)
+                _status.SetLocked(AcqState.Idle, $"finished {_uuid}: {NbFramesAcquired} frames acquired" + Note(master));
             else
                 return;
         }
@@ -172,6 +189,42 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
         else
             _status.Raise();
     }
+
+    /// <summary>
+    /// Once per run of several receivers, all of them ended: receiver 0 writes the master file over the frames each
+    /// saved (after a complete run it answers with the one it wrote itself). Returns why that failed, or null; the
+    /// frames are safe in the receivers' own files either way, so it is said in the status, not thrown.
+    /// </summary>
+    /// <param name="reads">the receivers' snapshots taken after they ended, in rank order; null: read them now</param>
+    private string? WriteMasterFile(IReadOnlyList<ReceiverSnapshot>? reads)
+    {
+        // held while receiver 0 writes: a Stop racing the poll that saw the receivers stopped returns (and the
+        // control goes idle) only once the file is there
+        lock (_master)
+        {
+            if (!_masterDue)
+                return null;
+            _masterDue = false;
+            return AskMasterFile(reads);
+        }
+    }
+
+    private string? AskMasterFile(IReadOnlyList<ReceiverSnapshot>? reads)
+    {
+        try
+        {
+            var saved = (reads ?? [.. _receivers.AsParallel().AsOrdered().Select(r => r.Read())]).Select(s => s.FramesSaved).ToArray();
+            if (saved.Sum() > 0)
+                _receivers[0].WriteMasterFile(saved);
+            return null;
+        }
+        catch (Exception e)
+        {
+            return $"master file not written: {e.Message}";
+        }
+    }
+
+    private static string Note(string? problem) => problem is null ? "" : $" ({problem})";
 
     private static string? Try(Action call)
     {

@@ -3,7 +3,7 @@ using Lima2.Protocol;
 namespace Lima2.Server.Control;
 
 /// <summary>What the control device reads from a receiver on each poll.</summary>
-public sealed record ReceiverSnapshot(AcqState State, long FramesReceived);
+public sealed record ReceiverSnapshot(AcqState State, long FramesReceived, long FramesSaved = 0);
 
 /// <summary>The control device's view of one receiver device (a Tango proxy in the server, a fake in tests).</summary>
 public interface IReceiverLink : IDisposable
@@ -23,4 +23,11 @@ public interface IReceiverLink : IDisposable
     void Trigger();
 
     void Reset();
+
+    /// <summary>
+    /// Asks receiver 0 for the master file over every receiver's saved frames (<c>writeMasterFile</c>); returns its
+    /// path, or "" when the run saves no dense frames.
+    /// </summary>
+    /// <param name="savedPerReceiver">nb_frames_saved of each receiver, in rank order</param>
+    string WriteMasterFile(long[] savedPerReceiver);
 }

@@ -13,8 +13,8 @@ public sealed class TangoReceiverLink(string name, TimeSpan timeout) : IReceiver
 
     public ReceiverSnapshot Read() => Use(p =>
     {
-        var values = p.ReadAttributes("acq_state", "nb_frames_received");
-        return new ReceiverSnapshot((AcqState)values[0].Get<short>(), values[1].Get<long>());
+        var values = p.ReadAttributes("acq_state", "nb_frames_received", "nb_frames_saved");
+        return new ReceiverSnapshot((AcqState)values[0].Get<short>(), values[1].Get<long>(), values[2].Get<long>());
     });
 
     public string LastError() => Use(p => p.Read<string>("last_error"));
@@ -26,6 +26,8 @@ public sealed class TangoReceiverLink(string name, TimeSpan timeout) : IReceiver
     public void Trigger() => Use(p => p.Command("Trigger"));
 
     public void Reset() => Use(p => p.Command("Reset"));
+
+    public string WriteMasterFile(long[] savedPerReceiver) => Use(p => p.Command<string>("writeMasterFile", savedPerReceiver));
 
     private T Use<T>(Func<DeviceProxy, T> call)
     {

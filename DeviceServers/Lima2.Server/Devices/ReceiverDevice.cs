@@ -119,6 +119,11 @@ public sealed class ReceiverDevice : Device, IProcessingHost
     /// <summary>Receivers end by themselves; kept for the old clients that send it.</summary>
     [Command] public void Close() { }
 
+    [Command("writeMasterFile", InDescription = "nb_frames_saved of every receiver, in rank order (receiver 0 only, after its run)",
+        OutDescription = "the master file's path, \"\" when the run saves no dense frames")]
+    public string WriteMasterFile(long[] savedPerReceiver) =>
+        LimaFailure.Guard($"{Name}/writeMasterFile", () => Logic.WriteMasterFile(savedPerReceiver));
+
     [Command("erasePipeline", InDescription = "uuid of the pipeline to delete, with its processing device")]
     public void ErasePipeline(string uuid) => LimaFailure.Guard($"{Name}/erasePipeline", () => Logic.ErasePipeline(uuid));
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Lima2.Acquisition;
 using Lima2.Acquisition.Processing;
 using Lima2.Core.Parameters;
+using Lima2.Core.Pipeline;
 using Lima2.Protocol;
 using Lima2.Server.Processing;
 
@@ -176,6 +177,21 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
             _status.SetLocked(AcqState.Idle, "reset: ready for an acquisition");
         }
         _status.Raise();
+    }
+
+    /// <summary>
+    /// Receiver 0, once its run has ended, writes the master file over every receiver's saved frames (the control
+    /// device asks, knowing every count); the one it already wrote itself after a complete run is returned as is, and
+    /// "" when the run saves no dense frames.
+    /// </summary>
+    public string WriteMasterFile(IReadOnlyList<long> savedPerReceiver)
+    {
+        var run = Current?.Run ?? throw new StateException("writeMasterFile: no pipeline: Prepare first");
+        if (run.MasterFile is { } written)
+            return written;
+        if (!GraphBuilder.DenseSavingChannels(run.Settings.ProcParams).Any(c => c.Params.Enabled))
+            return "";
+        return run.WriteMasterFile(savedPerReceiver);
     }
 
     /// <summary>Deletes a pipeline and its processing device (refused while that pipeline runs).</summary>

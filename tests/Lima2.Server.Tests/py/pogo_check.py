@@ -10,7 +10,8 @@ import tango
 POGO = {"VoidType": "DevVoid", "BooleanType": "DevBoolean", "ShortType": "DevShort", "IntType": "DevLong",
         "LongType": "DevLong64", "FloatType": "DevFloat", "DoubleType": "DevDouble", "UShortType": "DevUShort",
         "UIntType": "DevULong", "ULongType": "DevULong64", "UCharType": "DevUChar", "StringType": "DevString",
-        "StringArrayType": "DevVarStringArray", "IntArrayType": "DevVarLongArray", "DoubleArrayType": "DevVarDoubleArray",
+        "StringArrayType": "DevVarStringArray", "IntArrayType": "DevVarLongArray", "LongArrayType": "DevVarLong64Array",
+        "DoubleArrayType": "DevVarDoubleArray",
         "StateType": "DevState", "EncodedType": "DevEncoded", "EnumType": "DevEnum"}
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}type"
 BUILTIN_COMMANDS = {"Init", "State", "Status"}
