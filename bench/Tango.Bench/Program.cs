@@ -2,7 +2,10 @@
 // TangoNetTest (C#), TangoTest (C++) and a PyTango server, all registered in the embedded Tango
 // database (so TangoTest serves 1024×1024 through its UShort_image_ro_size property). Two clients measure, one
 // after the other in every round: one PyTango process (the yardstick) and Tango.Client in this process.
-// Targets are interleaved within a round so load changes hit them alike. For Tango.Client it also takes the server
+// Targets are interleaved within a round so load changes hit them alike, and their order rotates from round to
+// round: on 2 cores a read's round trip is ~35 µs or ~70 µs depending on whether the scheduler puts the serving
+// thread on the client's core, and that placement follows the position in the sequence (the first target of a fresh
+// PyTango client, the one after a given other), not the server, so a fixed order biases one target by a few %. For Tango.Client it also takes the server
 // process's CPU time per read (user + system, all threads), which a loaded machine changes far less than reads/s.
 // Prints Markdown for docs/BENCHMARKS.md.
 //
@@ -54,8 +57,9 @@ try
     var script = Path.Combine(RepoPaths.Root, "bench", "py", "read_rate.py");
     for (var round = 1; round <= rounds; round++)
     {
+        var order = Rotated(servers.Zip(processes).ToArray(), round - 1);
         var output = Python.Run(script, [seconds.ToString(CultureInfo.InvariantCulture), string.Join(",", attributes),
-            .. servers.Select(s => $"{s.Name}=tango://{tangoHost}/{s.Device}")], environment: EmbeddedTangoDb.Environment);
+            .. order.Select(t => $"{t.First.Name}=tango://{tangoHost}/{t.First.Device}")], environment: EmbeddedTangoDb.Environment);
         foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var m = JsonDocument.Parse(line).RootElement;
@@ -64,13 +68,13 @@ try
         }
         foreach (var attribute in attributes)
         {
-            foreach (var (s, p) in servers.Zip(processes))
+            foreach (var (s, p) in order)
             {
                 var (rate, cpu) = Measure(() => proxies[s.Name].ReadAttribute(attribute), seconds, p.Id);
                 results.Add(("Tango.Client", s.Name, attribute, rate, cpu));
             }
         }
-        foreach (var (s, p) in servers.Zip(processes))
+        foreach (var (s, p) in order)
         {
             var (rate, cpu) = Measure(() => proxies[s.Name].ReadInto<ushort>("ushort_image_ro", frame), seconds, p.Id);
             results.Add(("Tango.Client ReadInto", s.Name, "ushort_image_ro", rate, cpu));
@@ -133,6 +137,8 @@ double[] Rates(string client, string target, string attribute) =>
 
 double[] CpuTimes(string client, string target, string attribute) =>
     [.. results.Where(r => r.Client == client && r.Target == target && r.Attribute == attribute).Select(r => r.CpuUs)];
+
+static T[] Rotated<T>(T[] items, int by) => [.. items.Skip(by % items.Length), .. items.Take(by % items.Length)];
 
 static double Median(double[] values)
 {
