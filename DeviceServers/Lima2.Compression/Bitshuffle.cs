@@ -246,15 +246,7 @@ public static class Bitshuffle
     {
         for (; g + TL.Width <= m; g += TL.Width)
         {
-            ref var at = ref Unsafe.Add(ref bits, g);
-            var r0 = TL.Load(ref at);
-            var r1 = TL.Load(ref Unsafe.Add(ref at, m));
-            var r2 = TL.Load(ref Unsafe.Add(ref at, 2 * m));
-            var r3 = TL.Load(ref Unsafe.Add(ref at, 3 * m));
-            var r4 = TL.Load(ref Unsafe.Add(ref at, 4 * m));
-            var r5 = TL.Load(ref Unsafe.Add(ref at, 5 * m));
-            var r6 = TL.Load(ref Unsafe.Add(ref at, 6 * m));
-            var r7 = TL.Load(ref Unsafe.Add(ref at, 7 * m));
+            LoadRows<TL, TV>(ref Unsafe.Add(ref bits, g), m, out var r0, out var r1, out var r2, out var r3, out var r4, out var r5, out var r6, out var r7);
             Transpose8x8Bits<TL, TV>(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
             Interleave8<TL, TV>(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
             Store8<TL, TV>(ref Unsafe.Add(ref plane, 8 * g), r0, r1, r2, r3, r4, r5, r6, r7);
@@ -272,15 +264,7 @@ public static class Bitshuffle
             Load8<TL, TV>(ref Unsafe.Add(ref plane, 8 * g), out var r0, out var r1, out var r2, out var r3, out var r4, out var r5, out var r6, out var r7);
             Deinterleave8<TL, TV>(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
             Transpose8x8Bits<TL, TV>(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
-            ref var at = ref Unsafe.Add(ref bits, g);
-            TL.Store(r0, ref at);
-            TL.Store(r1, ref Unsafe.Add(ref at, m));
-            TL.Store(r2, ref Unsafe.Add(ref at, 2 * m));
-            TL.Store(r3, ref Unsafe.Add(ref at, 3 * m));
-            TL.Store(r4, ref Unsafe.Add(ref at, 4 * m));
-            TL.Store(r5, ref Unsafe.Add(ref at, 5 * m));
-            TL.Store(r6, ref Unsafe.Add(ref at, 6 * m));
-            TL.Store(r7, ref Unsafe.Add(ref at, 7 * m));
+            StoreRows<TL, TV>(ref Unsafe.Add(ref bits, g), m, r0, r1, r2, r3, r4, r5, r6, r7);
         }
         return g;
     }
@@ -294,15 +278,7 @@ public static class Bitshuffle
     {
         for (; g + 32 <= m; g += 32)
         {
-            ref var at = ref Unsafe.Add(ref bits, g);
-            var x0 = V256.Load(ref Unsafe.Add(ref at, 7 * m));
-            var x1 = V256.Load(ref Unsafe.Add(ref at, 6 * m));
-            var x2 = V256.Load(ref Unsafe.Add(ref at, 5 * m));
-            var x3 = V256.Load(ref Unsafe.Add(ref at, 4 * m));
-            var x4 = V256.Load(ref Unsafe.Add(ref at, 3 * m));
-            var x5 = V256.Load(ref Unsafe.Add(ref at, 2 * m));
-            var x6 = V256.Load(ref Unsafe.Add(ref at, m));
-            var x7 = V256.Load(ref at);
+            LoadRows<V256, Vector256<byte>>(ref Unsafe.Add(ref bits, g), m, out var x7, out var x6, out var x5, out var x4, out var x3, out var x2, out var x1, out var x0);
             Interleave8<V256, Vector256<byte>>(ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7);
             Store8<V256, Vector256<byte>>(ref Unsafe.Add(ref plane, 8 * g), TransposeBits(x0), TransposeBits(x1), TransposeBits(x2),
                 TransposeBits(x3), TransposeBits(x4), TransposeBits(x5), TransposeBits(x6), TransposeBits(x7));
@@ -331,15 +307,7 @@ public static class Bitshuffle
             r6 = TransposeBits(Avx2.Shuffle(r6, reverse));
             r7 = TransposeBits(Avx2.Shuffle(r7, reverse));
             Deinterleave8<V256, Vector256<byte>>(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
-            ref var at = ref Unsafe.Add(ref bits, g);
-            V256.Store(r0, ref at);
-            V256.Store(r1, ref Unsafe.Add(ref at, m));
-            V256.Store(r2, ref Unsafe.Add(ref at, 2 * m));
-            V256.Store(r3, ref Unsafe.Add(ref at, 3 * m));
-            V256.Store(r4, ref Unsafe.Add(ref at, 4 * m));
-            V256.Store(r5, ref Unsafe.Add(ref at, 5 * m));
-            V256.Store(r6, ref Unsafe.Add(ref at, 6 * m));
-            V256.Store(r7, ref Unsafe.Add(ref at, 7 * m));
+            StoreRows<V256, Vector256<byte>>(ref Unsafe.Add(ref bits, g), m, r0, r1, r2, r3, r4, r5, r6, r7);
         }
         return g;
     }
@@ -405,15 +373,7 @@ public static class Bitshuffle
         {
             Load8<TL, TV>(ref Unsafe.Add(ref elements, 8 * i), out var p0, out var p1, out var p2, out var p3, out var p4, out var p5, out var p6, out var p7);
             Deinterleave8<TL, TV>(ref p0, ref p1, ref p2, ref p3, ref p4, ref p5, ref p6, ref p7);
-            ref var to = ref Unsafe.Add(ref planes, i);
-            TL.Store(p0, ref to);
-            TL.Store(p1, ref Unsafe.Add(ref to, stride));
-            TL.Store(p2, ref Unsafe.Add(ref to, 2 * stride));
-            TL.Store(p3, ref Unsafe.Add(ref to, 3 * stride));
-            TL.Store(p4, ref Unsafe.Add(ref to, 4 * stride));
-            TL.Store(p5, ref Unsafe.Add(ref to, 5 * stride));
-            TL.Store(p6, ref Unsafe.Add(ref to, 6 * stride));
-            TL.Store(p7, ref Unsafe.Add(ref to, 7 * stride));
+            StoreRows<TL, TV>(ref Unsafe.Add(ref planes, i), stride, p0, p1, p2, p3, p4, p5, p6, p7);
         }
         return i;
     }
@@ -522,6 +482,35 @@ public static class Bitshuffle
         TL.StoreLanes(x5, ref Unsafe.Add(ref at, 80), 128);
         TL.StoreLanes(x6, ref Unsafe.Add(ref at, 96), 128);
         TL.StoreLanes(x7, ref Unsafe.Add(ref at, 112), 128);
+    }
+
+    /// <summary>8 vectors from rows <paramref name="stride"/> bytes apart (bit rows, byte planes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadRows<TL, TV>(ref byte at, int stride, out TV x0, out TV x1, out TV x2, out TV x3, out TV x4, out TV x5, out TV x6, out TV x7)
+        where TL : struct, ILanes<TV> where TV : struct
+    {
+        x0 = TL.Load(ref at);
+        x1 = TL.Load(ref Unsafe.Add(ref at, stride));
+        x2 = TL.Load(ref Unsafe.Add(ref at, 2 * stride));
+        x3 = TL.Load(ref Unsafe.Add(ref at, 3 * stride));
+        x4 = TL.Load(ref Unsafe.Add(ref at, 4 * stride));
+        x5 = TL.Load(ref Unsafe.Add(ref at, 5 * stride));
+        x6 = TL.Load(ref Unsafe.Add(ref at, 6 * stride));
+        x7 = TL.Load(ref Unsafe.Add(ref at, 7 * stride));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRows<TL, TV>(ref byte at, int stride, TV x0, TV x1, TV x2, TV x3, TV x4, TV x5, TV x6, TV x7)
+        where TL : struct, ILanes<TV> where TV : struct
+    {
+        TL.Store(x0, ref at);
+        TL.Store(x1, ref Unsafe.Add(ref at, stride));
+        TL.Store(x2, ref Unsafe.Add(ref at, 2 * stride));
+        TL.Store(x3, ref Unsafe.Add(ref at, 3 * stride));
+        TL.Store(x4, ref Unsafe.Add(ref at, 4 * stride));
+        TL.Store(x5, ref Unsafe.Add(ref at, 5 * stride));
+        TL.Store(x6, ref Unsafe.Add(ref at, 6 * stride));
+        TL.Store(x7, ref Unsafe.Add(ref at, 7 * stride));
     }
 
     /// <summary>Transposes the 8×8 bit matrix whose row r is byte r (bit 8r+c ↔ bit 8c+r).</summary>
