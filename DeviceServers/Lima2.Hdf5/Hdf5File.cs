@@ -71,6 +71,16 @@ public sealed unsafe class Hdf5File : IDisposable
 
     internal long Id => _file.Id;
 
+    /// <summary>
+    /// Starts writeback of what was written so far and drops the pages already on disk from the page cache (for
+    /// files written once, frame by frame): the next writes reuse those pages. Advisory; false when the kernel refused.
+    /// </summary>
+    public bool ReleaseWrittenPages()
+    {
+        H5.Enter();
+        return H5.ReleaseWrittenPages(Id);
+    }
+
     public bool Exists(string path)
     {
         H5.Enter();

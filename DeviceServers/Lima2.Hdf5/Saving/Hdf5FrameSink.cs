@@ -201,6 +201,8 @@ public sealed class Hdf5FrameSink : IFrameSink
         if (row >= dataset.Frames)
             dataset.SetFrames(Math.Min(perFile, Math.Max(row + 1, 2 * dataset.Frames)));
         dataset.WriteChunk(row, chunk);
+        // Written frames are not read back: recycle their page cache (see Hdf5File.ReleaseWrittenPages).
+        _file!.ReleaseWrittenPages();
         _rowsWritten = Math.Max(_rowsWritten, row + 1);
         Interlocked.Increment(ref _framesWritten);
         Interlocked.Add(ref _bytesWritten, chunk.Length);
