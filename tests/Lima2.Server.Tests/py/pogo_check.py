@@ -28,15 +28,6 @@ def compare(xmi_path, device):
     xmi_cmds = {c.get("name"): (pogo_type(c.find("argin/type")), pogo_type(c.find("argout/type"))) for c in cls.findall("commands")}
     dev_cmds = {c.cmd_name: (str(tango.CmdArgType.values[c.in_type]), str(tango.CmdArgType.values[c.out_type]))
                 for c in device.command_list_query() if c.cmd_name not in BUILTIN_COMMANDS}
-    for name in sorted(set(xmi_cmds) | set(dev_cmds)):
-        if name not in dev_cmds:
-            problems.append(f"command {name}: in the XMI, not on the device")
-        elif name not in xmi_cmds:
-            problems.append(f"command {name}: on the device, not in the XMI")
-        elif xmi_cmds[name] != dev_cmds[name]:
-            problems.append(f"command {name}: XMI {xmi_cmds[name]}, device {dev_cmds[name]}")
-        else:
-            compared += 1
     xmi_attrs = {}
     for a in cls.findall("attributes"):
         xmi_attrs[a.get("name")] = (pogo_type(a.find("dataType")), a.get("attType").upper(), a.get("rwType"),
@@ -47,15 +38,16 @@ def compare(xmi_path, device):
             continue
         dev_attrs[a.name] = (str(tango.CmdArgType.values[a.data_type]), str(a.data_format), str(a.writable),
                              list(a.enum_labels))
-    for name in sorted(set(xmi_attrs) | set(dev_attrs)):
-        if name not in dev_attrs:
-            problems.append(f"attribute {name}: in the XMI, not on the device")
-        elif name not in xmi_attrs:
-            problems.append(f"attribute {name}: on the device, not in the XMI")
-        elif xmi_attrs[name] != dev_attrs[name]:
-            problems.append(f"attribute {name}: XMI {xmi_attrs[name]}, device {dev_attrs[name]}")
-        else:
-            compared += 1
+    for kind, xmi, dev in (("command", xmi_cmds, dev_cmds), ("attribute", xmi_attrs, dev_attrs)):
+        for name in sorted(set(xmi) | set(dev)):
+            if name not in dev:
+                problems.append(f"{kind} {name}: in the XMI, not on the device")
+            elif name not in xmi:
+                problems.append(f"{kind} {name}: on the device, not in the XMI")
+            elif xmi[name] != dev[name]:
+                problems.append(f"{kind} {name}: XMI {xmi[name]}, device {dev[name]}")
+            else:
+                compared += 1
     return {"compared": compared, "problems": problems}
 
 
