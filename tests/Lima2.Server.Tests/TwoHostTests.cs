@@ -1,3 +1,4 @@
+using System.Runtime.Versioning;
 using System.Text.Json;
 using Lima2.TestSupport;
 
@@ -14,6 +15,7 @@ public sealed class TwoHostCollection;
 /// acquisition across, and every device publishes the address it was given in the DB, never loopback.
 /// </summary>
 [Collection(nameof(TwoHostTests))]
+[SupportedOSPlatform("linux")] // network namespaces
 public sealed class TwoHostTests
 {
     [Fact]
@@ -21,7 +23,7 @@ public sealed class TwoHostTests
     {
         using var hosts = new TwoHosts();
         var root = Directory.CreateTempSubdirectory("lima2-hosts-").FullName;
-        File.SetUnixFileMode(root, (UnixFileMode)0b111_101_101); // MariaDB runs as user mysql below it
+        File.SetUnixFileMode(root, (UnixFileMode)0b111_101_101); // MariaDB runs as user mysql below it: rwxr-xr-x
         var tangoHost = $"{TwoHosts.ControlAddress}:10000";
         var database = new Dictionary<string, string?>
         {
@@ -35,15 +37,15 @@ public sealed class TwoHostTests
         {
             hosts.Run(TwoHosts.ControlHost, tangoDb, ["up"], database);
             var config = Path.Combine(root, "beamline.yaml");
-            File.WriteAllText(config, $"""
+            File.WriteAllText(config, $$"""
                 instance: hosts
                 domain: hosts
                 name: sim
-                saving_root: {root}
-                orb_endpoint: "giop:tcp:{TwoHosts.ControlAddress}:"
+                saving_root: {{root}}
+                orb_endpoint: "giop:tcp:{{TwoHosts.ControlAddress}}:"
                 receivers:
-                  - {{channel: simulator, memory_cap: 256MiB, peak_finder: reference, orb_endpoint: "giop:tcp:{TwoHosts.ReceiverAddress}:"}}
-                  - {{channel: simulator, memory_cap: 256MiB, peak_finder: reference, orb_endpoint: "giop:tcp:{TwoHosts.ReceiverAddress}:"}}
+                  - {channel: simulator, memory_cap: 256MiB, peak_finder: reference, orb_endpoint: "giop:tcp:{{TwoHosts.ReceiverAddress}}:"}
+                  - {channel: simulator, memory_cap: 256MiB, peak_finder: reference, orb_endpoint: "giop:tcp:{{TwoHosts.ReceiverAddress}}:"}
                 """);
             hosts.Run(TwoHosts.ControlHost, Lima2System.Executable, ["--register", config], tango);
             var instances = hosts.Run(TwoHosts.ControlHost, Lima2System.Executable, ["--instances", config], tango)
@@ -63,9 +65,9 @@ public sealed class TwoHostTests
 
             string[] receivers = ["hosts/limareceiver/sim@0", "hosts/limareceiver/sim@1"];
             File.WriteAllText(Path.Combine(root, "acq.json"), """{"acq": {"nb_frames": 20, "expo_time": 100}, "det": {"generator": {"width": 64, "height": 64}}}""");
-            File.WriteAllText(Path.Combine(root, "proc.json"), $$"""
+            File.WriteAllText(Path.Combine(root, "proc.json"), $$$"""
                 {"class_name": "LimaProcessingLegacy",
-                 "saving": {"enabled": true, "base_path": "{{root}}/data", "filename_prefix": "hosts"}}
+                 "saving": {"enabled": true, "base_path": "{{{root}}}/data", "filename_prefix": "hosts"}}
                 """);
             var summaryPath = Path.Combine(root, "summary.json");
             var client = new Dictionary<string, string?>(tango) { ["ORBendPoint"] = null };
