@@ -51,6 +51,10 @@ public sealed class StarterTests
                 throw new InvalidOperationException($"{e.Message}\nStarter {(starter.HasExited ? $"exited ({starter.ExitCode})" : "runs")}:\n{starter.Output}", e);
             }
             Assert.Equal(servers.Order(), started.GetProperty("running").EnumerateArray().Select(e => e.GetString()!).Order());
+            // Astor's view: each server ON, controlled, at level 2
+            var rows = started.GetProperty("servers").EnumerateArray().Select(r => r.EnumerateArray().Select(c => c.GetString()!).ToArray());
+            Assert.Equal(servers.Order(), rows.Select(r => r[0]).Order());
+            Assert.All(rows, r => Assert.Equal(["ON", "1", "2"], r[1..4]));
 
             // registering a running system again adds nothing that exists: devices, admin devices and Starter stay exported
             sys.Register();
