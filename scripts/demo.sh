@@ -6,6 +6,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+export ORBendPoint=giop:tcp:127.0.0.1:   # the demo stays on this machine
 "$repo/scripts/setup.sh"
 "$repo/scripts/tango-db.sh" up
 eval "$("$repo/scripts/tango-db.sh" env)"

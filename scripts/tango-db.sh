@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# tango-db.sh - an embedded Tango database for this checkout: a private MariaDB instance and Debian's
-# DataBaseds, both on 127.0.0.1, with their data and logs under one folder. Nothing under /etc,
+# tango-db.sh - an embedded Tango database for this checkout: a private MariaDB instance on 127.0.0.1 and Debian's
+# DataBaseds (on 127.0.0.1 unless LIMA2_TANGO_ADDRESS says otherwise), with their data and logs under one folder. Nothing under /etc,
 # /run or /var/lib/mysql is touched, so it runs beside a beamline's own Tango host.
 #
 #   scripts/tango-db.sh up       start MariaDB + DataBaseds (idempotent; creates the schema on first use)
 #   scripts/tango-db.sh down     stop what `up` started, by PID, keeping the data
 #   scripts/tango-db.sh status   say what runs
 #   scripts/tango-db.sh purge    down, then delete the data folder
-#   scripts/tango-db.sh env      print the export line for TANGO_HOST and ORBendPoint
+#   scripts/tango-db.sh env      print the export line for TANGO_HOST
 #
 # Settings (environment): LIMA2_TANGO_DIR (default <repo>/.data/tango), TANGO_PORT (10000),
-# LIMA2_MYSQL_PORT (3307). Packages come from scripts/setup.sh.
+# LIMA2_MYSQL_PORT (3307), LIMA2_TANGO_ADDRESS (127.0.0.1: the address DataBaseds listens on; an address other
+# hosts reach serves them too). ORBendPoint is left as the user set it. Packages come from scripts/setup.sh.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,8 +25,8 @@ socket=$dir/mysqld.sock
 db_user=lima2
 db_pass=lima2-embedded   # loopback-only test database: the password only keeps other local users out
 
-export TANGO_HOST=127.0.0.1:$tango_port
-export ORBendPoint=giop:tcp:127.0.0.1:
+address=${LIMA2_TANGO_ADDRESS:-127.0.0.1}
+export TANGO_HOST=$address:$tango_port
 
 say() { printf '[tango-db] %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -59,12 +60,12 @@ poll() { # poll SECONDS command...
     for _ in $(seq "$tries"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
     return 1
 }
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port_free() { ! (exec 3<>"/dev/tcp/$2/$1") 2>/dev/null; }
 sql() { mariadb --no-defaults -uroot --socket="$socket" "$@"; }
 
 start_mariadb() {
     alive "$(pid_of mariadbd)" "$mysql_data" && return
-    port_free "$mysql_port" || die "port $mysql_port is taken: set LIMA2_MYSQL_PORT"
+    port_free "$mysql_port" 127.0.0.1 || die "port $mysql_port is taken: set LIMA2_MYSQL_PORT"
     # mariadbd refuses root unless told; Debian's mysql user exists only with the full mariadb-server package
     local as_user=() owner=
     if [ "$(id -u)" = 0 ]; then
@@ -101,10 +102,10 @@ ensure_schema() {
 
 start_databaseds() {
     alive "$(pid_of databaseds)" DataBaseds && return
-    port_free "$tango_port" || die "port $tango_port is taken by another process: set TANGO_PORT"
+    port_free "$tango_port" "$address" || die "port $tango_port is taken by another process: set TANGO_PORT"
     # DataBaseds takes its endpoint from the command line; an ORBendPoint variable would open a second one.
     spawn databaseds env -u ORBendPoint MYSQL_HOST="127.0.0.1:$mysql_port" MYSQL_USER="$db_user" \
-        MYSQL_PASSWORD="$db_pass" /usr/lib/tango/DataBaseds 2 -ORBendPoint "giop:tcp:127.0.0.1:$tango_port"
+        MYSQL_PASSWORD="$db_pass" /usr/lib/tango/DataBaseds 2 -ORBendPoint "giop:tcp:$address:$tango_port"
     poll 30 tango_admin --ping-database || { cat "$logs/databaseds.log" >&2; die "DataBaseds does not answer"; }
     say "DataBaseds up: TANGO_HOST=$TANGO_HOST"
 }
@@ -134,6 +135,6 @@ case "${1:-}" in
     down) stop databaseds DataBaseds; stop mariadbd "$mysql_data" ;;
     status) status ;;
     purge) stop databaseds DataBaseds; stop mariadbd "$mysql_data"; rm -rf "$dir"; say "removed $dir" ;;
-    env) echo "export TANGO_HOST=$TANGO_HOST ORBendPoint=$ORBendPoint" ;;
+    env) echo "export TANGO_HOST=$TANGO_HOST" ;;
     *) echo "usage: $0 up|down|status|purge|env" >&2; exit 2 ;;
 esac

@@ -13,6 +13,12 @@ public sealed record ReceiverEntry
     public string MemoryCap { get; set; } = "1GiB";
     public string OverloadPolicy { get; set; } = "back_pressure";
     public string PeakFinder { get; set; } = "auto";
+
+    /// <summary>The host whose Starter runs this receiver; empty: the beamline's <c>host</c>.</summary>
+    public string Host { get; set; } = "";
+
+    /// <summary>The ORBendPoint this receiver's server is started with; empty: the beamline's <c>orb_endpoint</c>.</summary>
+    public string OrbEndpoint { get; set; } = "";
 }
 
 /// <summary>
@@ -34,10 +40,20 @@ public sealed record Beamline
     public string SavingRoot { get; set; } = "/tmp";
     public List<ReceiverEntry> Receivers { get; set; } = [new()];
 
-    /// <summary>Starter's StartDsPath (a folder holding a Lima2Server symlink to the apphost); empty: no Starter.</summary>
+    /// <summary>
+    /// The address every server publishes (omniORB's ORBendPoint, e.g. <c>giop:tcp:lid00ctl:</c>) unless a receiver
+    /// names its own; empty: the environment's ORBendPoint, else omniORB's default (every interface).
+    /// </summary>
+    public string OrbEndpoint { get; set; } = "";
+
+    /// <summary>The host whose Starter runs the control and every receiver that names no host; empty: this host.</summary>
+    public string Host { get; set; } = "";
+
+    /// <summary>Starter's StartDsPath entry (a folder holding a Lima2Server symlink to the apphost); empty: no Starter.</summary>
     public string StartDsPath { get; set; } = "";
 
-    public string StarterLogHome { get; set; } = "";
+    /// <summary>The level Starter starts the servers at (1 first, as Astor numbers them).</summary>
+    public int StartupLevel { get; set; } = 1;
 
     public string ControlInstance => $"{Instance}_control";
 
@@ -47,6 +63,15 @@ public sealed record Beamline
 
     public string ReceiverDevice(int rank) => $"{Domain}/limareceiver/{Name}@{rank}";
 
+    public string ControlHost => Host.Length > 0 ? Host : ThisHost;
+
+    public string ReceiverHost(int rank) => Receivers[rank].Host.Length > 0 ? Receivers[rank].Host : ControlHost;
+
+    public string ReceiverOrbEndpoint(int rank) => Receivers[rank].OrbEndpoint.Length > 0 ? Receivers[rank].OrbEndpoint : OrbEndpoint;
+
+    /// <summary>The short, lower-case host name, as Starter names its device <c>tango/admin/{host}</c>.</summary>
+    public static string ThisHost => Dns.GetHostName().Split('.')[0].ToLowerInvariant();
+
     public static Beamline Load(string path)
     {
         var reader = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
@@ -55,6 +80,8 @@ public sealed record Beamline
             throw new FormatException($"{path}: receivers: at least one receiver is needed");
         if (!Path.IsPathFullyQualified(beamline.SavingRoot))
             throw new FormatException($"{path}: saving_root: '{beamline.SavingRoot}' must be an absolute path");
+        if (beamline.StartupLevel < 1)
+            throw new FormatException($"{path}: startup_level: {beamline.StartupLevel} must be 1 or more");
         return beamline;
     }
 }
@@ -83,9 +110,9 @@ public static class Registration
         try
         {
             var b = Beamline.Load(path);
-            output.WriteLine(b.ControlInstance);
+            output.WriteLine($"{b.ControlInstance} {b.OrbEndpoint}".TrimEnd());
             for (var rank = 0; rank < b.Receivers.Count; rank++)
-                output.WriteLine(b.ReceiverInstance(rank));
+                output.WriteLine($"{b.ReceiverInstance(rank)} {b.ReceiverOrbEndpoint(rank)}".TrimEnd());
             return 0;
         }
         catch (Exception e)
@@ -98,7 +125,8 @@ public static class Registration
     public static void Apply(Database db, Beamline b, TextWriter output)
     {
         var receivers = Enumerable.Range(0, b.Receivers.Count).Select(b.ReceiverDevice).ToArray();
-        db.AddServer($"{b.Server}/{b.ControlInstance}", "LimaControl", b.ControlDevice);
+        var control = $"{b.Server}/{b.ControlInstance}";
+        AddIfMissing(db, control, "LimaControl", b.ControlDevice);
         db.PutDeviceProperty(b.ControlDevice, new Dictionary<string, string[]>
         {
             ["receivers"] = receivers,
@@ -106,13 +134,14 @@ public static class Registration
             ["detector"] = [b.Detector],
             ["simplon_url"] = [b.SimplonUrl],
         });
-        output.WriteLine($"{b.Server}/{b.ControlInstance}: LimaControl {b.ControlDevice} -> {string.Join(", ", receivers)}");
+        output.WriteLine($"{control}: LimaControl {b.ControlDevice} -> {string.Join(", ", receivers)}");
+        List<(string Server, string Host)> servers = [(control, b.ControlHost)];
         for (var rank = 0; rank < b.Receivers.Count; rank++)
         {
             var r = b.Receivers[rank];
-            var device = receivers[rank];
-            db.AddServer($"{b.Server}/{b.ReceiverInstance(rank)}", "LimaReceiver", device);
-            db.PutDeviceProperty(device, new Dictionary<string, string[]>
+            var server = $"{b.Server}/{b.ReceiverInstance(rank)}";
+            AddIfMissing(db, server, "LimaReceiver", receivers[rank]);
+            db.PutDeviceProperty(receivers[rank], new Dictionary<string, string[]>
             {
                 ["rank"] = [rank.ToString()],
                 ["nb_receivers"] = [b.Receivers.Count.ToString()],
@@ -123,18 +152,54 @@ public static class Registration
                 ["saving_root"] = [b.SavingRoot],
                 ["peak_finder"] = [r.PeakFinder],
             });
-            output.WriteLine($"{b.Server}/{b.ReceiverInstance(rank)}: LimaReceiver {device} ({r.Channel}, rank {rank})");
+            output.WriteLine($"{server}: LimaReceiver {receivers[rank]} ({r.Channel}, rank {rank})");
+            servers.Add((server, b.ReceiverHost(rank)));
         }
         if (b.StartDsPath.Length > 0)
+            PutUnderStarter(db, b, servers, output);
+    }
+
+    /// <summary>
+    /// DbAddServer and DbAddDevice delete a device's row before inserting it again, which leaves a running server's
+    /// device unexported: add the device only when it is not registered to this server yet.
+    /// </summary>
+    private static void AddIfMissing(Database db, string server, string className, string device)
+    {
+        try
         {
-            var host = Dns.GetHostName().Split('.')[0].ToLowerInvariant();
+            var known = db.GetDeviceInfo(device);
+            if (known.Server == server && known.ClassName == className)
+                return;
+        }
+        catch (Tango.DevFailedException)
+        {
+            // not registered
+        }
+        db.AddDevice(device, className, server);
+    }
+
+    /// <summary>
+    /// What Astor does for a controlled server: server info (host, controlled, start-up level), and the Lima2 folder
+    /// appended to each host's Starter StartDsPath. Other entries and Starter's own settings stay as they are; a
+    /// Starter already registered is not added again (that would unexport the running one).
+    /// </summary>
+    private static void PutUnderStarter(Database db, Beamline b, List<(string Server, string Host)> servers, TextWriter output)
+    {
+        foreach (var (server, host) in servers)
+            db.PutServerInfo(new DbServerInfo(server, host, Controlled: true, b.StartupLevel));
+        foreach (var host in servers.Select(s => s.Host).Distinct())
+        {
             var starter = $"tango/admin/{host}";
-            db.AddServer($"Starter/{host}", "Starter", starter);
-            var properties = new Dictionary<string, string[]> { ["StartDsPath"] = [b.StartDsPath] };
-            if (b.StarterLogHome.Length > 0)
-                properties["LogFileHome"] = [b.StarterLogHome];
-            db.PutDeviceProperty(starter, properties);
-            output.WriteLine($"Starter/{host}: {starter} StartDsPath={b.StartDsPath}");
+            AddIfMissing(db, $"Starter/{host}", "Starter", starter);
+            var path = db.GetDeviceProperty(starter, "StartDsPath")["StartDsPath"];
+            if (!path.Contains(b.StartDsPath))
+            {
+                path = [.. path, b.StartDsPath];
+                db.PutDeviceProperty(starter, new Dictionary<string, string[]> { ["StartDsPath"] = path });
+            }
+            var controlled = servers.Where(s => s.Host == host).Select(s => s.Server);
+            output.WriteLine($"Starter/{host}: controls {string.Join(", ", controlled)} at level {b.StartupLevel}; " +
+                $"StartDsPath {string.Join(", ", path)}");
         }
     }
 }

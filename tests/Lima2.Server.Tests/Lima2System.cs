@@ -14,8 +14,10 @@ public sealed class Lima2System : IDisposable
 
     /// <param name="serverEnvironment">extra environment for the server processes (e.g. .NET runtime settings)</param>
     /// <param name="dectris">a DECTRIS detector instead of the simulator: its SIMPLON URL and one stream endpoint per receiver</param>
+    /// <param name="beamlineSettings">more top-level lines for the beamline YAML (e.g. Starter's <c>start_ds_path</c>)</param>
     public Lima2System(int receivers = 2, string peakFinder = "reference", bool start = true,
-        IReadOnlyDictionary<string, string?>? serverEnvironment = null, (string SimplonUrl, IReadOnlyList<string> Endpoints)? dectris = null)
+        IReadOnlyDictionary<string, string?>? serverEnvironment = null, (string SimplonUrl, IReadOnlyList<string> Endpoints)? dectris = null,
+        string beamlineSettings = "")
     {
         _serverEnvironment = new Dictionary<string, string?>(EmbeddedTangoDb.Environment);
         foreach (var (key, value) in serverEnvironment ?? new Dictionary<string, string?>())
@@ -34,15 +36,14 @@ public sealed class Lima2System : IDisposable
             name: sim
             saving_root: {Root}
             {detector}
+            {beamlineSettings}
             receivers:
             {recv}
             """);
         Instance = id;
         Control = $"{id}/limacontrol/sim";
         Receivers = Enumerable.Range(0, receivers).Select(r => $"{id}/limareceiver/sim@{r}").ToArray();
-        using (var register = ChildProcess.Start(Executable, ["--register", Config], EmbeddedTangoDb.Environment))
-            if (register.WaitForExit(TimeSpan.FromSeconds(30)) != 0)
-                throw new InvalidOperationException($"--register failed:\n{register.Output}");
+        Register();
         Instances = [$"{id}_control", .. Enumerable.Range(0, receivers).Select(r => $"{id}_recv{r}")];
         if (start)
             foreach (var instance in Instances)
@@ -50,6 +51,15 @@ public sealed class Lima2System : IDisposable
     }
 
     public static string Executable => Path.Combine(AppContext.BaseDirectory, "Lima2Server");
+
+    /// <summary>Runs <c>Lima2Server --register</c> on this system's beamline YAML (again, as a beamline would).</summary>
+    public string Register()
+    {
+        using var register = ChildProcess.Start(Executable, ["--register", Config], EmbeddedTangoDb.Environment);
+        if (register.WaitForExit(TimeSpan.FromSeconds(30)) != 0)
+            throw new InvalidOperationException($"--register failed:\n{register.Output}");
+        return register.Output;
+    }
 
     public string Root { get; }
 

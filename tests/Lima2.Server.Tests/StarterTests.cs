@@ -10,28 +10,36 @@ namespace Lima2.Server.Tests;
 [CollectionDefinition(nameof(StarterTests), DisableParallelization = true)]
 public sealed class StarterCollection;
 
-/// <summary>The same system started by Debian's Starter through a StartDsPath symlink named Lima2Server.</summary>
+/// <summary>
+/// The same system registered under a site's Starter (as <c>LIMA2_STARTER=1 scripts/lima2-register.sh</c> does) and
+/// started by Debian's Starter through a StartDsPath symlink named Lima2Server.
+/// </summary>
 [Collection(nameof(StarterTests))]
 public sealed class StarterTests
 {
     [Fact]
-    public void Starter_starts_the_control_and_receivers_which_run_an_acquisition_and_DevStop_stops_them()
+    public void Registration_puts_the_servers_under_Starter_keeping_its_settings_and_re_registration_keeps_them_exported()
     {
-        using var sys = new Lima2System(start: false);
         var env = EmbeddedTangoDb.Environment;
-        var host = System.Net.Dns.GetHostName().Split('.')[0].ToLowerInvariant();
+        var host = Beamline.ThisHost;
         var starterDevice = $"tango/admin/{host}";
-        var ds = Path.Combine(sys.Root, "ds");
+        var site = Directory.CreateTempSubdirectory("lima2-site-").FullName;
+        var ds = Path.Combine(site, "lima2-ds");
         Directory.CreateDirectory(ds);
         File.CreateSymbolicLink(Path.Combine(ds, "Lima2Server"), Lima2System.Executable);
-        using (var db = new Tango.Client.Database())
-        {
-            db.AddServer($"Starter/{host}", "Starter", starterDevice);
-            db.PutDeviceProperty(starterDevice, new Dictionary<string, string[]> { ["StartDsPath"] = [ds], ["LogFileHome"] = [sys.Root] });
-        }
-        var servers = sys.Instances.Select(i => $"Lima2Server/{i}").ToArray();
+        string[] siteDsPath = ["/usr/lib/tango"]; // the site's own servers (TangoTest) stay startable
+        var siteLogs = Directory.CreateDirectory(Path.Combine(site, "starter-logs")).FullName;
+        using var db = new Tango.Client.Database();
+        db.AddServer($"Starter/{host}", "Starter", starterDevice);
+        db.PutDeviceProperty(starterDevice, new Dictionary<string, string[]> { ["StartDsPath"] = siteDsPath, ["LogFileHome"] = [siteLogs] });
         try
         {
+            using var sys = new Lima2System(start: false, beamlineSettings: $"start_ds_path: {ds}\nstartup_level: 2");
+            var servers = sys.Instances.Select(i => $"Lima2Server/{i}").ToArray();
+            AssertStarterSettings(db, starterDevice, [.. siteDsPath, ds], siteLogs);
+            foreach (var server in servers)
+                Assert.Equal(new Tango.Client.DbServerInfo(server, host, Controlled: true, StartupLevel: 2), db.GetServerInfo(server));
+
             using var starter = ChildProcess.Start("/usr/lib/tango/Starter", [host], env);
             JsonElement started;
             try
@@ -43,6 +51,16 @@ public sealed class StarterTests
                 throw new InvalidOperationException($"{e.Message}\nStarter {(starter.HasExited ? $"exited ({starter.ExitCode})" : "runs")}:\n{starter.Output}", e);
             }
             Assert.Equal(servers.Order(), started.GetProperty("running").EnumerateArray().Select(e => e.GetString()!).Order());
+            // Astor's view: each server ON, controlled, at level 2
+            var rows = started.GetProperty("servers").EnumerateArray().Select(r => r.EnumerateArray().Select(c => c.GetString()!).ToArray());
+            Assert.Equal(servers.Order(), rows.Select(r => r[0]).Order());
+            Assert.All(rows, r => Assert.Equal(["ON", "1", "2"], r[1..4]));
+
+            // registering a running system again adds nothing that exists: devices, admin devices and Starter stay exported
+            sys.Register();
+            AssertStarterSettings(db, starterDevice, [.. siteDsPath, ds], siteLogs);
+            string[] devices = [sys.Control, .. sys.Receivers, .. servers.Select(s => $"dserver/{s}"), starterDevice];
+            Assert.All(devices, d => Assert.True(db.GetDeviceInfo(d).Exported, $"{d} unexported by re-registration"));
 
             var s = sys.Run("""{"acq": {"nb_frames": 20, "expo_time": 100}, "det": {"generator": {"width": 64, "height": 64}}}""",
                 $$$"""
@@ -62,7 +80,15 @@ public sealed class StarterTests
         finally
         {
             KillStartedFrom(ds);
+            Directory.Delete(site, recursive: true);
         }
+    }
+
+    private static void AssertStarterSettings(Tango.Client.Database db, string starter, string[] dsPath, string logs)
+    {
+        var properties = db.GetDeviceProperty(starter, "StartDsPath", "LogFileHome");
+        Assert.Equal(dsPath, properties["StartDsPath"]);
+        Assert.Equal([logs], properties["LogFileHome"]);
     }
 
     /// <summary>Starter's children run in sessions of their own: stop any left behind, by PID.</summary>

@@ -25,8 +25,8 @@ public static class EmbeddedTangoDb
         }
         using var env = ChildProcess.Start(script, ["env"]);
         env.WaitForExit(TimeSpan.FromSeconds(10));
-        // "export TANGO_HOST=127.0.0.1:10000 ORBendPoint=..."
-        var host = env.Output.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+        // "export TANGO_HOST=127.0.0.1:10000"
+        var host = env.Output.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)
             .Single(word => word.StartsWith("TANGO_HOST=", StringComparison.Ordinal))["TANGO_HOST=".Length..];
         NativeEnvironment.Set("TANGO_HOST", host); // cppTango reads it with getenv
         return host;

@@ -8,6 +8,12 @@ public sealed record DbDeviceInfo(string Name, string ClassName, string Server, 
     string Ior, string Version, string StartedDate, string StoppedDate);
 
 /// <summary>
+/// How Starter (and Astor) see a server (<c>DbPutServerInfo</c>): the host whose Starter runs it, whether Starter
+/// controls it, and its start-up level (1 first; Starter starts controlled servers level by level).
+/// </summary>
+public sealed record DbServerInfo(string Name, string Host, bool Controlled, int StartupLevel);
+
+/// <summary>
 /// The Tango database (a DataBaseds device): servers, devices, and properties. Property values are lists of
 /// strings, as Tango stores them; a property that is not defined reads as an empty list.
 /// </summary>
@@ -76,6 +82,20 @@ public sealed unsafe class Database : IDisposable
         var r = Row(DatabaseNative.DeviceInfo(_handle, n[0], out var table), table);
         return new DbDeviceInfo(r[0], r[1], r[2], r[3], r[4] != "0", int.Parse(r[5], CultureInfo.InvariantCulture),
             r[6], r[7], r[8], r[9]);
+    }
+
+    public void PutServerInfo(DbServerInfo info)
+    {
+        using var s = new NativeStrings(info.Name, info.Host);
+        ShimErrors.Check(DatabaseNative.PutServerInfo(_handle, s[0], s[1], info.Controlled ? 1 : 0, info.StartupLevel));
+    }
+
+    /// <summary>A server that has none reads with an empty host, not controlled, level 0.</summary>
+    public DbServerInfo GetServerInfo(string server)
+    {
+        using var s = new NativeStrings(server);
+        var r = Row(DatabaseNative.ServerInfo(_handle, s[0], out var table), table);
+        return new DbServerInfo(r[0], r[1], r[2] != "0", int.Parse(r[3], CultureInfo.InvariantCulture));
     }
 
     // ---- device and class properties ----

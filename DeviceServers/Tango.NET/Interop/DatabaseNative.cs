@@ -31,6 +31,8 @@ internal static unsafe partial class DatabaseNative
     [LibraryImport(Lib, EntryPoint = "tns_db_server_list")] internal static partial int ServerList(DatabaseHandle db, byte* filter, out nint table);
     [LibraryImport(Lib, EntryPoint = "tns_db_device_exported")] internal static partial int DeviceExported(DatabaseHandle db, byte* filter, out nint table);
     [LibraryImport(Lib, EntryPoint = "tns_db_device_info")] internal static partial int DeviceInfo(DatabaseHandle db, byte* name, out nint table);
+    [LibraryImport(Lib, EntryPoint = "tns_db_put_server_info")] internal static partial int PutServerInfo(DatabaseHandle db, byte* server, byte* host, int controlled, int level);
+    [LibraryImport(Lib, EntryPoint = "tns_db_server_info")] internal static partial int ServerInfo(DatabaseHandle db, byte* server, out nint table);
     [LibraryImport(Lib, EntryPoint = "tns_db_get_properties")] internal static partial int GetProperties(DatabaseHandle db, int kind, byte* owner, byte** names, int n, out nint table);
     [LibraryImport(Lib, EntryPoint = "tns_db_put_properties")] internal static partial int PutProperties(DatabaseHandle db, int kind, byte* owner, byte** cells, int* rowLengths, int rows);
     [LibraryImport(Lib, EntryPoint = "tns_db_delete_properties")] internal static partial int DeleteProperties(DatabaseHandle db, int kind, byte* owner, byte** names, int n);

@@ -125,6 +125,29 @@ TNS_API int tns_db_device_info(Db* db, const char* name, Table** out) {
     });
 }
 
+// Starter's view of a server (DbPutServerInfo, as Astor writes it): host, controlled 0/1, start-up level.
+TNS_API int tns_db_put_server_info(Db* db, const char* server, const char* host, int32_t controlled, int32_t level) {
+    return client_call("tns_db_put_server_info", [&] {
+        Tango::DbServerInfo info;
+        info.name = server;
+        info.host = host;
+        info.mode = controlled;
+        info.level = level;
+        db->put_server_info(info);
+    });
+}
+
+// [[name, host, controlled, level]]
+TNS_API int tns_db_server_info(Db* db, const char* server, Table** out) {
+    return client_call("tns_db_server_info", [&] {
+        std::string s(server);
+        const auto i = db->get_server_info(s);
+        auto* t = new Table();
+        t->rows.push_back({i.name, i.host, std::to_string(i.mode), std::to_string(i.level)});
+        *out = t;
+    });
+}
+
 // kind 0: device properties of `owner`, 1: class properties. No names: all of them. Rows [name, values...];
 // a property that is not defined comes back as a row with its name only.
 TNS_API int tns_db_get_properties(Db* db, int32_t kind, const char* owner, const char* const* names, int32_t n,

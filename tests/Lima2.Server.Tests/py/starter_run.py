@@ -1,5 +1,6 @@
 """starter_run.py STARTER SERVER... : DevStart each server through Starter, wait until Starter lists it running and
-its admin device answers; with --stop, DevStop each and wait until Starter lists it stopped. Prints JSON."""
+its admin device answers; with --stop, DevStop each and wait until Starter lists it stopped. Prints JSON: the servers
+running, and Starter's Servers rows for them as Astor reads them (name, state, controlled, level, processes)."""
 import json, sys, time
 import tango
 
@@ -40,4 +41,5 @@ while time.monotonic() < deadline:
             break
     time.sleep(0.2)
 running = set(starter.RunningServers or [])
-print(json.dumps({"running": sorted(running & set(servers)), "seconds": time.monotonic() - t0}))
+rows = [row.split("\t") for row in starter.Servers or [] if row.split("\t")[0] in servers]
+print(json.dumps({"running": sorted(running & set(servers)), "servers": rows, "seconds": time.monotonic() - t0}))
