@@ -82,6 +82,7 @@ public sealed class ReceiverRun : IAsyncDisposable
     private readonly Stopwatch _clock = new();
     private Hdf5FrameSink[] _sinks = [];
     private FrameGraph? _graph;
+    private SavingRoot? _savingRoot; // held open by the run: every file it saves is created beneath it
     private Exception? _error;
     private volatile bool _finished;
 
@@ -227,7 +228,7 @@ public sealed class ReceiverRun : IAsyncDisposable
         var config = Settings.Receiver;
         var proc = Settings.ProcParams;
         ParamsValidator.ThrowIfAny(ParamsValidator.Validate(proc, start.Frame));
-        var root = new SavingRoot(config.SavingRoot);
+        var root = _savingRoot = new SavingRoot(config.SavingRoot);
         var sinkOptions = new SinkOptions(Parallelism: Math.Max(2, proc.Fifo.NbThreads), ExpectedFrames: start.ExpectedFrames,
             Metadata: SavedMetadata(start.Metadata, proc));
         var sinks = new List<Hdf5FrameSink>();
@@ -383,7 +384,7 @@ public sealed class ReceiverRun : IAsyncDisposable
         };
         var saving = DenseSaving()!;
         if (!stopped && total is { } frames)
-            return Hdf5.Saving.MasterFile.Write(saving, new SavingRoot(config.SavingRoot), graph.OutputInfo, config.NbReceivers,
+            return Hdf5.Saving.MasterFile.Write(saving, _savingRoot!, graph.OutputInfo, config.NbReceivers,
                 frames, SavedMetadata(Stream?.Metadata, Settings.ProcParams));
         return config.NbReceivers == 1 && Saved > 0 ? WriteMaster(saving, graph, [Saved]) : null;
     }
@@ -414,7 +415,7 @@ public sealed class ReceiverRun : IAsyncDisposable
         GraphBuilder.DenseSavingChannels(Settings.ProcParams).Select(c => c.Params).FirstOrDefault(p => p.Enabled);
 
     private string WriteMaster(SavingParams saving, FrameGraph graph, IReadOnlyList<long> savedPerReceiver) =>
-        Hdf5.Saving.MasterFile.Write(saving, new SavingRoot(Settings.Receiver.SavingRoot), graph.OutputInfo, savedPerReceiver,
+        Hdf5.Saving.MasterFile.Write(saving, _savingRoot!, graph.OutputInfo, savedPerReceiver,
             SavedMetadata(Stream?.Metadata, Settings.ProcParams));
 
     public async ValueTask DisposeAsync()
@@ -424,5 +425,6 @@ public sealed class ReceiverRun : IAsyncDisposable
         foreach (var sink in Volatile.Read(ref _sinks))
             await sink.DisposeAsync().ConfigureAwait(false); // the graph completes sinks, their owner disposes them
         await _channel.DisposeAsync().ConfigureAwait(false);
+        _savingRoot?.Dispose();
     }
 }

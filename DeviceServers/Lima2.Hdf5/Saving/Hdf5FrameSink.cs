@@ -91,8 +91,9 @@ public sealed class Hdf5FrameSink : IFrameSink
     /// <summary>The folder the files go to, resolved inside the saving root.</summary>
     public string Folder => _folder;
 
-    public string FilePath(long fileIndex) =>
-        _root.ResolveFile(_folder, FilenameFormat.Render(_saving, checked(_saving.StartNumber + (int)fileIndex)));
+    public string FilePath(long fileIndex) => _root.PathOf(_saving.BasePath, FileName(fileIndex));
+
+    private string FileName(long fileIndex) => FilenameFormat.Render(_saving, checked(_saving.StartNumber + (int)fileIndex));
 
     public async ValueTask WriteAsync(Frame frame, CancellationToken cancellationToken)
     {
@@ -210,8 +211,7 @@ public sealed class Hdf5FrameSink : IFrameSink
 
     private void OpenFile(long fileIndex)
     {
-        var path = FilePath(fileIndex);
-        var file = Hdf5File.Create(path, _saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
+        var file = Hdf5File.Create(_root, _saving.BasePath, FileName(fileIndex), _saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
         try
         {
             NexusLayout.CreateGroups(file, _saving);

@@ -66,16 +66,14 @@ public static class MasterFile
     private static string Write(SavingParams saving, SavingRoot root, FrameInfo frame, long totalFrames,
         IReadOnlyList<VirtualSource> sources, DetectorMetadata? metadata)
     {
-        var folder = root.ResolveDirectory(saving.BasePath);
-        var path = root.ResolveFile(folder, FileName(saving));
-        using var file = Hdf5File.Create(path, saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
+        using var file = Hdf5File.Create(root, saving.BasePath, FileName(saving), saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
         NexusLayout.CreateGroups(file, saving);
         if (metadata is not null)
             NexusLayout.WriteDetectorMetadata(file, saving, metadata);
         file.CreateVirtualFrameDataset(NexusLayout.DatasetPath(saving), frame, totalFrames, sources);
         NexusLayout.Link(file, saving);
         file.Close();
-        return path;
+        return file.Path;
     }
 
     /// <summary>Each receiver's round-robin share of <paramref name="totalFrames"/>.</summary>
