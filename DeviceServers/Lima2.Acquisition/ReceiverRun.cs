@@ -377,11 +377,7 @@ public sealed class ReceiverRun : IAsyncDisposable
         var config = Settings.Receiver;
         if (config.Rank != 0 || Volatile.Read(ref _sinks).Length == 0 || Graph is not { } graph)
             return null;
-        long? total = _channel switch
-        {
-            DectrisChannel d => d.Header?.Images,
-            _ => Settings.AcqParams.Acq.NbFrames > 0 ? Settings.AcqParams.Acq.NbFrames : null,
-        };
+        var total = PlannedFrames;
         var saving = DenseSaving()!;
         if (!stopped && total is { } frames)
             return Hdf5.Saving.MasterFile.Write(saving, _savingRoot!, graph.OutputInfo, config.NbReceivers,
@@ -404,11 +400,39 @@ public sealed class ReceiverRun : IAsyncDisposable
                                                 $"{(IsFinished ? "ended" : "not ended")})");
         if (savedPerReceiver.Count != config.NbReceivers)
             throw new ArgumentException($"{savedPerReceiver.Count} counts for {config.NbReceivers} receivers", nameof(savedPerReceiver));
+        CheckCounts(savedPerReceiver);
         if (Graph is not { } graph || DenseSaving() is not { } saving)
             throw new InvalidOperationException("this run saves no dense frames: there is no master file");
         var path = WriteMaster(saving, graph, savedPerReceiver);
         MasterFile = path;
         return path;
+    }
+
+    /// <summary>The frames the run was to take (the series header's count for a DECTRIS stream), null when endless or unknown.</summary>
+    private long? PlannedFrames => _channel switch
+    {
+        DectrisChannel d => d.Header?.Images,
+        _ => Settings.AcqParams.Acq.NbFrames > 0 ? Settings.AcqParams.Acq.NbFrames : null,
+    };
+
+    /// <summary>
+    /// The counts come from a client: each must be one the run can have, so that a forged one cannot make the master
+    /// file map frames that were never taken (the files are checked too, see <see cref="Hdf5.Saving.MasterFile.FramesInFiles"/>).
+    /// </summary>
+    private void CheckCounts(IReadOnlyList<long> savedPerReceiver)
+    {
+        var nbFrames = PlannedFrames;
+        var shares = nbFrames is { } planned ? Hdf5.Saving.MasterFile.Shares(savedPerReceiver.Count, planned) : null;
+        for (var rank = 0; rank < savedPerReceiver.Count; rank++)
+        {
+            var count = savedPerReceiver[rank];
+            if (count < 0)
+                throw new ArgumentException($"receiver {rank} cannot have saved {count} frames");
+            if (shares is not null && count > shares[rank])
+                throw new ArgumentException($"receiver {rank} cannot have saved {count} frames: its share of the run's {nbFrames} frames is {shares[rank]}");
+        }
+        if (savedPerReceiver[Settings.Receiver.Rank] != Saved)
+            throw new ArgumentException($"receiver {Settings.Receiver.Rank} saved {Saved} frames, not {savedPerReceiver[Settings.Receiver.Rank]}");
     }
 
     private SavingParams? DenseSaving() =>
