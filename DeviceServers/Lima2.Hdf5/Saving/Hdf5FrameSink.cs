@@ -118,7 +118,20 @@ public sealed class Hdf5FrameSink : IFrameSink
         while (_pending.Count > 0)
             await WriteNextAsync().ConfigureAwait(false);
         var planned = _expectedFrames is { } expected ? Math.Clamp(expected - _fileIndex * _saving.NbFramesPerFile, 0, _saving.NbFramesPerFile) : 0;
-        CloseFile(planned);
+        OnDisk(() => CloseFile(planned));
+    }
+
+    /// <summary>Runs a write; a full disk becomes <see cref="DiskFullException"/> naming the folder.</summary>
+    private void OnDisk(Action write)
+    {
+        try
+        {
+            write();
+        }
+        catch (Hdf5Exception e) when (e.Message.Contains("No space left on device", StringComparison.Ordinal))
+        {
+            throw new DiskFullException(_folder, e);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -177,7 +190,7 @@ public sealed class Hdf5FrameSink : IFrameSink
                 var bytes = chunk.Buffer.IsEmpty
                     ? (_filter == ChunkFilter.BitshuffleLz4 ? frame.EncodedData : frame.Data)
                     : chunk.Buffer.Array.AsMemory(0, chunk.Length);
-                WriteChunk(frame, bytes.Span);
+                OnDisk(() => WriteChunk(frame, bytes.Span));
             }
         }
         finally
@@ -267,6 +280,12 @@ public sealed class Hdf5FrameSink : IFrameSink
     private readonly record struct Chunk(PooledBuffer Buffer, int Length);
 
     private readonly record struct Pending(Frame Frame, Task<Chunk> Chunk);
+}
+
+/// <summary>The saving folder's file system is full (ENOSPC); the inner exception is libhdf5's error.</summary>
+public sealed class DiskFullException(string folder, Exception error) : IOException($"disk full: {folder}", error)
+{
+    public string Folder { get; } = folder;
 }
 
 /// <summary>How a saving sink uses the machine.</summary>

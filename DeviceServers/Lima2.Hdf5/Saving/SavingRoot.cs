@@ -73,6 +73,22 @@ public sealed partial class SavingRoot : IDisposable
         };
     }
 
+    /// <summary>
+    /// Opens file <paramref name="fileName"/> of the root itself for appending, creating it if needed, never through
+    /// a link (a log file in a folder others could write to).
+    /// </summary>
+    /// <exception cref="UnauthorizedAccessException">the file is a symbolic link.</exception>
+    public SafeFileHandle AppendFile(string fileName, out string path)
+    {
+        path = Path.Combine(Root, CheckedName(fileName));
+        var file = OpenAt(_root, fileName, OWronly | OAppend | OCreat | ONofollow | OCloexec, 0b110_100_000);
+        if (file is not null)
+            return file;
+        throw Marshal.GetLastPInvokeError() == Eloop
+            ? new UnauthorizedAccessException($"{path} is a symbolic link; it is not written through")
+            : new IOException($"cannot open {path}: {Marshal.GetLastPInvokeErrorMessage()}");
+    }
+
     public void Dispose() => _root.Dispose();
 
     /// <summary>The folders of <paramref name="basePath"/> below the root, checked for <c>..</c> and escapes.</summary>
@@ -144,7 +160,7 @@ public sealed partial class SavingRoot : IDisposable
     }
 
     private static readonly SafeFileHandle AtCwd = new(-100, ownsHandle: false);
-    private const int ORdwr = 0x2, OCreat = 0x40, OExcl = 0x80, ODirectory = 0x10000, ONofollow = 0x20000,
+    private const int OWronly = 0x1, ORdwr = 0x2, OAppend = 0x400, OCreat = 0x40, OExcl = 0x80, ODirectory = 0x10000, ONofollow = 0x20000,
         OCloexec = 0x80000, OPath = 0x200000;
     private const int Enoent = 2, Eexist = 17, Enotdir = 20, Eloop = 40;
 

@@ -221,9 +221,10 @@ public sealed class Hdf5FrameSinkTests : IDisposable
             {
                 await sink.DisposeAsync();
             }
-            Assert.IsType<Hdf5Exception>(error);
-            Assert.Contains("No space left on device", error.Message);
-            Assert.Contains("scan_0_00000.h5", error.Message);
+            var full = Assert.IsType<DiskFullException>(error);
+            Assert.Equal($"disk full: {Path.Combine(new SavingRoot(_folder.Root).Root, "small")}", full.Message);
+            Assert.Contains("No space left on device", full.InnerException!.Message);
+            Assert.Contains("scan_0_00000.h5", full.InnerException.Message);
             Assert.InRange(sink.FramesWritten, 1, 7);
             Assert.True(sink.FramesWritten < offered);
         }
