@@ -7,6 +7,7 @@ lima2_logs=$lima2_dir/log
 lima2_bin=$repo/DeviceServers/Lima2.Server/bin/Release/net10.0/Lima2Server
 lima2_config=${LIMA2_CONFIG:-$repo/config/beamline.yaml}
 if [ -z "${TANGO_HOST:-}" ]; then eval "$("$repo/scripts/tango-db.sh" env)"; fi
+export LIMA2_LOG_DIR=${LIMA2_LOG_DIR:-$lima2_logs} # the servers' own log files (ServerLog.cs)
 mkdir -p "$lima2_run" "$lima2_logs"
 
 lima2_say() { printf '[lima2] %s\n' "$*" >&2; }

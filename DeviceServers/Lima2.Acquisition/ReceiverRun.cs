@@ -82,6 +82,7 @@ public sealed class ReceiverRun : IAsyncDisposable
     private readonly Stopwatch _clock = new();
     private Hdf5FrameSink[] _sinks = [];
     private FrameGraph? _graph;
+    private SavingRoot? _savingRoot; // held open by the run: every file it saves is created beneath it
     private Exception? _error;
     private volatile bool _finished;
 
@@ -227,7 +228,7 @@ public sealed class ReceiverRun : IAsyncDisposable
         var config = Settings.Receiver;
         var proc = Settings.ProcParams;
         ParamsValidator.ThrowIfAny(ParamsValidator.Validate(proc, start.Frame));
-        var root = new SavingRoot(config.SavingRoot);
+        var root = _savingRoot = new SavingRoot(config.SavingRoot);
         var sinkOptions = new SinkOptions(Parallelism: Math.Max(2, proc.Fifo.NbThreads), ExpectedFrames: start.ExpectedFrames,
             Metadata: SavedMetadata(start.Metadata, proc));
         var sinks = new List<Hdf5FrameSink>();
@@ -376,14 +377,10 @@ public sealed class ReceiverRun : IAsyncDisposable
         var config = Settings.Receiver;
         if (config.Rank != 0 || Volatile.Read(ref _sinks).Length == 0 || Graph is not { } graph)
             return null;
-        long? total = _channel switch
-        {
-            DectrisChannel d => d.Header?.Images,
-            _ => Settings.AcqParams.Acq.NbFrames > 0 ? Settings.AcqParams.Acq.NbFrames : null,
-        };
+        var total = PlannedFrames;
         var saving = DenseSaving()!;
         if (!stopped && total is { } frames)
-            return Hdf5.Saving.MasterFile.Write(saving, new SavingRoot(config.SavingRoot), graph.OutputInfo, config.NbReceivers,
+            return Hdf5.Saving.MasterFile.Write(saving, _savingRoot!, graph.OutputInfo, config.NbReceivers,
                 frames, SavedMetadata(Stream?.Metadata, Settings.ProcParams));
         return config.NbReceivers == 1 && Saved > 0 ? WriteMaster(saving, graph, [Saved]) : null;
     }
@@ -403,6 +400,7 @@ public sealed class ReceiverRun : IAsyncDisposable
                                                 $"{(IsFinished ? "ended" : "not ended")})");
         if (savedPerReceiver.Count != config.NbReceivers)
             throw new ArgumentException($"{savedPerReceiver.Count} counts for {config.NbReceivers} receivers", nameof(savedPerReceiver));
+        CheckCounts(savedPerReceiver);
         if (Graph is not { } graph || DenseSaving() is not { } saving)
             throw new InvalidOperationException("this run saves no dense frames: there is no master file");
         var path = WriteMaster(saving, graph, savedPerReceiver);
@@ -410,11 +408,38 @@ public sealed class ReceiverRun : IAsyncDisposable
         return path;
     }
 
+    /// <summary>The frames the run was to take (the series header's count for a DECTRIS stream), null when endless or unknown.</summary>
+    private long? PlannedFrames => _channel switch
+    {
+        DectrisChannel d => d.Header?.Images,
+        _ => Settings.AcqParams.Acq.NbFrames > 0 ? Settings.AcqParams.Acq.NbFrames : null,
+    };
+
+    /// <summary>
+    /// The counts come from a client: each must be one the run can have, so that a forged one cannot make the master
+    /// file map frames that were never taken (the files are checked too, see <see cref="Hdf5.Saving.MasterFile.FramesInFiles"/>).
+    /// </summary>
+    private void CheckCounts(IReadOnlyList<long> savedPerReceiver)
+    {
+        var nbFrames = PlannedFrames;
+        var shares = nbFrames is { } planned ? Hdf5.Saving.MasterFile.Shares(savedPerReceiver.Count, planned) : null;
+        for (var rank = 0; rank < savedPerReceiver.Count; rank++)
+        {
+            var count = savedPerReceiver[rank];
+            if (count < 0)
+                throw new ArgumentException($"receiver {rank} cannot have saved {count} frames");
+            if (shares is not null && count > shares[rank])
+                throw new ArgumentException($"receiver {rank} cannot have saved {count} frames: its share of the run's {nbFrames} frames is {shares[rank]}");
+        }
+        if (savedPerReceiver[Settings.Receiver.Rank] != Saved)
+            throw new ArgumentException($"receiver {Settings.Receiver.Rank} saved {Saved} frames, not {savedPerReceiver[Settings.Receiver.Rank]}");
+    }
+
     private SavingParams? DenseSaving() =>
         GraphBuilder.DenseSavingChannels(Settings.ProcParams).Select(c => c.Params).FirstOrDefault(p => p.Enabled);
 
     private string WriteMaster(SavingParams saving, FrameGraph graph, IReadOnlyList<long> savedPerReceiver) =>
-        Hdf5.Saving.MasterFile.Write(saving, new SavingRoot(Settings.Receiver.SavingRoot), graph.OutputInfo, savedPerReceiver,
+        Hdf5.Saving.MasterFile.Write(saving, _savingRoot!, graph.OutputInfo, savedPerReceiver,
             SavedMetadata(Stream?.Metadata, Settings.ProcParams));
 
     public async ValueTask DisposeAsync()
@@ -424,5 +449,6 @@ public sealed class ReceiverRun : IAsyncDisposable
         foreach (var sink in Volatile.Read(ref _sinks))
             await sink.DisposeAsync().ConfigureAwait(false); // the graph completes sinks, their owner disposes them
         await _channel.DisposeAsync().ConfigureAwait(false);
+        _savingRoot?.Dispose();
     }
 }

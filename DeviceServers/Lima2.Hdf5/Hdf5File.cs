@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Lima2.Core.Frames;
 using Lima2.Hdf5.Native;
+using Lima2.Hdf5.Saving;
 
 namespace Lima2.Hdf5;
 
@@ -42,11 +43,32 @@ public sealed unsafe class Hdf5File : IDisposable
         H5.Enter();
         if (!overwrite && File.Exists(path))
             throw new IOException($"{path} already exists (file_exists_policy abort)");
+        return Create(path, overwrite ? H5.AccessTruncate : H5.AccessExclusive, path);
+    }
+
+    /// <summary>
+    /// Creates file <paramref name="fileName"/> in <paramref name="basePath"/> under the saving root, immune to a
+    /// folder swapped for a link at any time (see <see cref="SavingRoot"/>).
+    /// </summary>
+    /// <remarks>
+    /// libhdf5 1.10's sec2 driver opens files by name and has no way to take a descriptor. The root creates the
+    /// file and hands back its descriptor; HDF5 is given <c>/proc/self/fd/N</c>, a magic link the kernel resolves to
+    /// that descriptor's file itself, not by a path lookup, so nothing done to the folders since can redirect it.
+    /// HDF5 opens its own descriptor there (truncating the file just created, empty anyway); ours is closed after.
+    /// </remarks>
+    public static Hdf5File Create(SavingRoot root, string basePath, string fileName, bool overwrite)
+    {
+        H5.Enter();
+        using var created = root.CreateFile(basePath, fileName, overwrite, out var path);
+        return Create($"/proc/self/fd/{created.DangerousGetHandle()}", H5.AccessTruncate, path);
+    }
+
+    private static Hdf5File Create(string name, uint flags, string path)
+    {
         using var fapl = new PropertyListHandle(H5.H5Pcreate(H5.FileAccess), "H5Pcreate(file access)");
         // 1.10 object headers: needed by virtual datasets, and readable by every HDF5 ≥ 1.10 (h5py, silx, ...).
         H5.Check(H5.H5Pset_libver_bounds(fapl.Id, H5.LibverV110, H5.LibverV110), "H5Pset_libver_bounds");
-        var flags = overwrite ? H5.AccessTruncate : H5.AccessExclusive;
-        return Opened(new FileHandle(H5.H5Fcreate(path, flags, H5.Default, fapl.Id), $"create {path}"), path);
+        return Opened(new FileHandle(H5.H5Fcreate(name, flags, H5.Default, fapl.Id), $"create {path}"), path);
     }
 
     public static Hdf5File OpenReadOnly(string path)

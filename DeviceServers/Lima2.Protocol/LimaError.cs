@@ -17,11 +17,21 @@ public sealed record LimaError(
     /// <summary>What <c>last_error</c> reads when there is none.</summary>
     public const string NoError = "No error";
 
-    public static LimaError From(Exception exception) => new(exception.Message, new Dictionary<string, string>
+    /// <summary>The payload of <paramref name="exception"/>: its sentence and type, no stack trace (that is for the log).</summary>
+    public static LimaError From(Exception exception) =>
+        new(Sentence(exception), new Dictionary<string, string> { ["type"] = exception.GetType().Name });
+
+    /// <summary>
+    /// An exception's message as one plain sentence: its lines joined, without the <c>(Parameter 'x')</c> that
+    /// .NET appends to argument errors.
+    /// </summary>
+    public static string Sentence(Exception exception)
     {
-        ["type"] = exception.GetType().Name,
-        ["stacktrace"] = exception.StackTrace ?? "",
-    });
+        var message = exception.Message;
+        if (exception is ArgumentException { ParamName: { } name } && message.EndsWith($" (Parameter '{name}')", StringComparison.Ordinal))
+            message = message[..^$" (Parameter '{name}')".Length];
+        return string.Join("; ", message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    }
 
     public string ToJson() => JsonSerializer.Serialize(this);
 

@@ -12,12 +12,18 @@ public abstract class AcqDeviceLogic
 {
     private protected readonly Lock _lock = new();
     private protected readonly AcqStatus _status;
+    private static readonly NLog.Logger FaultLog = NLog.LogManager.GetLogger("Lima2.Server.Faults");
     private string _acqParamsJson;
 
     private protected AcqDeviceLogic(DetectorPlugin plugin)
     {
         Plugin = plugin;
         _status = new AcqStatus(_lock, "idle: ready for an acquisition");
+        _status.Changed += state =>
+        {
+            if (state == AcqState.Fault)
+                FaultLog.Error("FAULT: {Reason}", _status.Reason);
+        };
         AcqParams = AcqParamsDocument.Default(plugin);
         _acqParamsJson = ParamsDocument.Write(AcqParams);
     }

@@ -10,25 +10,47 @@ namespace Lima2.Server;
 /// payload. The server sends that one DevError; the client's cppTango adds its own (API_CommandFailed,
 /// API_AttributeFailed), so lima2-client sees the two errors it pretty-prints (<c>len(e.args) == 2</c>).
 /// </summary>
+/// <remarks>
+/// A Jive or Taurus user reads the payload as it is: <c>what</c> is one plain sentence and <c>errinfo</c> holds no
+/// stack trace (it would show the build's source paths); the full trace goes to the server log with every refusal.
+/// </remarks>
 public static class LimaFailure
 {
+    private static readonly NLog.Logger Log = NLog.LogManager.GetLogger("Lima2.Server.Errors");
+
     /// <summary>The payload of an exception; a parameter error lists each field path in <c>errinfo.errors</c>.</summary>
     public static LimaError Payload(Exception error)
     {
-        var info = new Dictionary<string, string>
-        {
-            ["type"] = error.GetType().Name,
-            ["stacktrace"] = error.StackTrace ?? "",
-        };
+        error = Unwrapped(error);
+        var info = new Dictionary<string, string> { ["type"] = error.GetType().Name };
         if (error is ParamsException p)
             info["errors"] = JsonSerializer.Serialize(p.Errors.Select(e => e.ToString()));
-        return new LimaError(error.Message, info);
+        return new LimaError(LimaError.Sentence(error), info);
     }
 
-    public static DevFailedException From(Exception error, string origin) => error switch
+    /// <summary>The DevFailed a client gets for <paramref name="error"/>; the error and its trace are logged.</summary>
+    public static DevFailedException From(Exception error, string origin)
     {
-        DevFailedException { Reason: LimaError.Reason } already => already,
-        _ => new DevFailedException(LimaError.Reason, Payload(error).ToJson(), origin),
+        if (error is DevFailedException { Reason: LimaError.Reason } already)
+            return already;
+        var payload = Payload(error);
+        if (IsRefusal(Unwrapped(error)))
+            Log.Warn(error, "{Origin} refused: {What}", origin, payload.What);
+        else
+            Log.Error(error, "{Origin} failed: {What}", origin, payload.What);
+        return new DevFailedException(LimaError.Reason, payload.ToJson(), origin);
+    }
+
+    /// <summary>A request refused for what it asked (bad parameters, wrong state), not a failure of the server.</summary>
+    private static bool IsRefusal(Exception error) =>
+        error is ParamsException or StateException or ArgumentException or FormatException or UnauthorizedAccessException
+            or JsonException;
+
+    private static Exception Unwrapped(Exception error) => error switch
+    {
+        AggregateException { InnerExceptions: [var single] } => Unwrapped(single),
+        System.Reflection.TargetInvocationException { InnerException: { } inner } => Unwrapped(inner),
+        _ => error,
     };
 
     /// <summary>Runs device code and turns any failure into a LIMA_Exception DevFailed.</summary>

@@ -18,7 +18,8 @@ Type[] classes =
 ];
 if (args is ["--pogo", var folder, ..])
     return Pogo.Write(folder, classes, Console.Out);
-NLog.GlobalDiagnosticsContext.Set("instance", args.FirstOrDefault(a => !a.StartsWith('-')) ?? "");
+var instance = args.FirstOrDefault(a => !a.StartsWith('-')) ?? "";
+ServerLog.Install(instance);
 var server = new TangoServer(classes);
 _ = server.Ready.ContinueWith(t =>
 {

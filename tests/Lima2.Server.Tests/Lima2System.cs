@@ -24,6 +24,7 @@ public sealed class Lima2System : IDisposable
             _serverEnvironment[key] = value;
         var id = $"t{Environment.ProcessId}x{Guid.NewGuid().ToString("N")[..6]}";
         Root = Directory.CreateTempSubdirectory("lima2-e2e-").FullName;
+        _serverEnvironment.TryAdd("LIMA2_LOG_DIR", LogFolder);
         Config = Path.Combine(Root, "beamline.yaml");
         var recv = string.Concat(Enumerable.Range(0, receivers).Select(r => dectris is { } d
             ? $"  - {{channel: dectris_v1, endpoint: \"{d.Endpoints[r]}\", memory_cap: 256MiB, peak_finder: {peakFinder}}}\n"
@@ -64,6 +65,9 @@ public sealed class Lima2System : IDisposable
     public string Root { get; }
 
     public string Config { get; }
+
+    /// <summary>Where the servers write their log files (LIMA2_LOG_DIR).</summary>
+    public string LogFolder => Path.Combine(Root, "log");
 
     public string Instance { get; }
 

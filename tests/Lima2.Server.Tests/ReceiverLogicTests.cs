@@ -227,6 +227,28 @@ public sealed class ReceiverLogicTests : IDisposable
     }
 
     [Fact]
+    public async Task WriteMasterFile_refuses_counts_the_run_cannot_have_with_a_clear_error()
+    {
+        await using var receiver = Receiver(new FakeHost(), rank: 0, receivers: 2);
+        receiver.AcqParamsJson = Acq.Replace("\"nb_frames\": 30", "\"nb_frames\": 100000");
+        receiver.ProcParamsJson = Legacy();
+        receiver.Prepare(Guid.NewGuid().ToString());
+        receiver.Start();
+        WaitFor(() => receiver.FramesSaved > 5);
+        receiver.Stop();
+        var saved = receiver.FramesSaved;
+
+        Assert.Equal("receiver 1 cannot have saved 3000000 frames: its share of the run's 100000 frames is 50000",
+            Assert.Throws<ArgumentException>(() => receiver.WriteMasterFile([saved, 3_000_000])).Message);
+        Assert.Equal($"receiver 0 saved {saved} frames, not {saved + 1}",
+            Assert.Throws<ArgumentException>(() => receiver.WriteMasterFile([saved + 1, 0])).Message);
+        Assert.Equal("receiver 1 cannot have saved -1 frames",
+            Assert.Throws<ArgumentException>(() => receiver.WriteMasterFile([saved, -1])).Message);
+        Assert.Null(receiver.Current!.Run.MasterFile);
+        Assert.True(File.Exists(receiver.WriteMasterFile([saved, 0])));
+    }
+
+    [Fact]
     public async Task WriteMasterFile_of_a_run_that_saves_no_dense_frames_answers_empty()
     {
         await using var receiver = Receiver(new FakeHost(), rank: 0, receivers: 2);

@@ -45,7 +45,6 @@ public sealed class Hdf5PeakResultWriter : IPeakResultWriter
     private readonly PeakSavingOptions _options;
     private readonly List<string> _files = [];
     private SparseLayout? _layout;
-    private string? _folder;
     private SparseFile? _file;
     private long _fileIndex = -1;
     private Hdf5FrameSink? _accCorrected, _accPeaks;
@@ -83,9 +82,11 @@ public sealed class Hdf5PeakResultWriter : IPeakResultWriter
     public string SparseFilePath(long fileIndex)
     {
         var saving = _channels.Sparse;
-        _folder ??= _root.ResolveDirectory(saving.BasePath);
-        return _root.ResolveFile(_folder, FilenameFormat.Render(saving, checked(saving.StartNumber + (int)fileIndex)));
+        return _root.PathOf(saving.BasePath, SparseFileName(fileIndex));
     }
+
+    private string SparseFileName(long fileIndex) =>
+        FilenameFormat.Render(_channels.Sparse, checked(_channels.Sparse.StartNumber + (int)fileIndex));
 
     /// <summary>Creates the first file of every enabled channel, so that a wrong path or an existing file (policy
     /// abort) stops the run before it starts.</summary>
@@ -161,10 +162,9 @@ public sealed class Hdf5PeakResultWriter : IPeakResultWriter
 
     private void OpenSparse(long fileIndex)
     {
-        var path = SparseFilePath(fileIndex);
-        _file = SparseFile.Create(path, _channels.Sparse, _layout!, _options);
+        _file = SparseFile.Create(_root, SparseFileName(fileIndex), _channels.Sparse, _layout!, _options);
         _fileIndex = fileIndex;
-        _files.Add(path);
+        _files.Add(_file.Path);
     }
 
     private void CloseSparse()
@@ -185,6 +185,8 @@ public sealed class Hdf5PeakResultWriter : IPeakResultWriter
         private readonly Hdf5Series<float> _peakIntensity, _peakX, _peakY, _peakSnr;
         private readonly float[] _row;
         private long _pixels;
+
+        public string Path => _file.Path;
 
         private SparseFile(Hdf5File file, SavingParams saving, SparseLayout layout, PeakSavingOptions options)
         {
@@ -234,9 +236,9 @@ public sealed class Hdf5PeakResultWriter : IPeakResultWriter
             _row = new float[max];
         }
 
-        public static SparseFile Create(string path, SavingParams saving, SparseLayout layout, PeakSavingOptions options)
+        public static SparseFile Create(SavingRoot root, string fileName, SavingParams saving, SparseLayout layout, PeakSavingOptions options)
         {
-            var file = Hdf5File.Create(path, saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
+            var file = Hdf5File.Create(root, saving.BasePath, fileName, saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
             try
             {
                 return new SparseFile(file, saving, layout, options);

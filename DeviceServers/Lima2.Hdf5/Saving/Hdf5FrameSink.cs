@@ -91,8 +91,9 @@ public sealed class Hdf5FrameSink : IFrameSink
     /// <summary>The folder the files go to, resolved inside the saving root.</summary>
     public string Folder => _folder;
 
-    public string FilePath(long fileIndex) =>
-        _root.ResolveFile(_folder, FilenameFormat.Render(_saving, checked(_saving.StartNumber + (int)fileIndex)));
+    public string FilePath(long fileIndex) => _root.PathOf(_saving.BasePath, FileName(fileIndex));
+
+    private string FileName(long fileIndex) => FilenameFormat.Render(_saving, checked(_saving.StartNumber + (int)fileIndex));
 
     public async ValueTask WriteAsync(Frame frame, CancellationToken cancellationToken)
     {
@@ -117,7 +118,20 @@ public sealed class Hdf5FrameSink : IFrameSink
         while (_pending.Count > 0)
             await WriteNextAsync().ConfigureAwait(false);
         var planned = _expectedFrames is { } expected ? Math.Clamp(expected - _fileIndex * _saving.NbFramesPerFile, 0, _saving.NbFramesPerFile) : 0;
-        CloseFile(planned);
+        OnDisk(() => CloseFile(planned));
+    }
+
+    /// <summary>Runs a write; a full disk becomes <see cref="DiskFullException"/> naming the folder.</summary>
+    private void OnDisk(Action write)
+    {
+        try
+        {
+            write();
+        }
+        catch (Hdf5Exception e) when (e.Message.Contains("No space left on device", StringComparison.Ordinal))
+        {
+            throw new DiskFullException(_folder, e);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -176,7 +190,7 @@ public sealed class Hdf5FrameSink : IFrameSink
                 var bytes = chunk.Buffer.IsEmpty
                     ? (_filter == ChunkFilter.BitshuffleLz4 ? frame.EncodedData : frame.Data)
                     : chunk.Buffer.Array.AsMemory(0, chunk.Length);
-                WriteChunk(frame, bytes.Span);
+                OnDisk(() => WriteChunk(frame, bytes.Span));
             }
         }
         finally
@@ -210,8 +224,7 @@ public sealed class Hdf5FrameSink : IFrameSink
 
     private void OpenFile(long fileIndex)
     {
-        var path = FilePath(fileIndex);
-        var file = Hdf5File.Create(path, _saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
+        var file = Hdf5File.Create(_root, _saving.BasePath, FileName(fileIndex), _saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
         try
         {
             NexusLayout.CreateGroups(file, _saving);
@@ -267,6 +280,12 @@ public sealed class Hdf5FrameSink : IFrameSink
     private readonly record struct Chunk(PooledBuffer Buffer, int Length);
 
     private readonly record struct Pending(Frame Frame, Task<Chunk> Chunk);
+}
+
+/// <summary>The saving folder's file system is full (ENOSPC); the inner exception is libhdf5's error.</summary>
+public sealed class DiskFullException(string folder, Exception error) : IOException($"disk full: {folder}", error)
+{
+    public string Folder { get; } = folder;
 }
 
 /// <summary>How a saving sink uses the machine.</summary>

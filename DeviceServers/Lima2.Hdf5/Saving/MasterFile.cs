@@ -13,10 +13,6 @@ public static class MasterFile
 {
     public static string FileName(SavingParams saving) => $"{saving.FilenamePrefix}_master{saving.FilenameSuffix}";
 
-    /// <summary>The virtual sources for <paramref name="totalFrames"/> frames over <paramref name="receivers"/> receivers.</summary>
-    public static IReadOnlyList<VirtualSource> Sources(SavingParams saving, int receivers, long totalFrames) =>
-        Sources(saving, Shares(receivers, totalFrames));
-
     /// <summary>
     /// The virtual sources for the frames each receiver saved (<paramref name="savedPerReceiver"/>[r] frames for
     /// receiver r): receiver r's k-th frame is global frame <c>r + k·n</c>.
@@ -50,36 +46,93 @@ public static class MasterFile
     /// <summary>Writes the master file of an acquisition of <paramref name="totalFrames"/> frames; returns its path.</summary>
     /// <param name="metadata">the detector facts the receivers' files hold (NXdetector fields), if known</param>
     public static string Write(SavingParams saving, SavingRoot root, FrameInfo frame, int receivers, long totalFrames,
-        DetectorMetadata? metadata = null) =>
-        Write(saving, root, frame, totalFrames, Sources(saving, receivers, totalFrames), metadata);
+        DetectorMetadata? metadata = null)
+    {
+        var shares = Shares(receivers, totalFrames);
+        return Write(saving, root, frame, totalFrames, shares, shares, metadata);
+    }
 
     /// <summary>
-    /// Writes the master file over the frames the receivers actually saved, e.g. at the end of an endless run
-    /// (nb_frames 0) or one that was stopped; returns its path. The virtual dataset spans
-    /// <see cref="TotalFrames"/> frames; a frame some receiver did not save reads as 0.
+    /// Writes the master file over the frames the receivers saved, e.g. at the end of an endless run (nb_frames 0),
+    /// one that was stopped, or one where a receiver died; returns its path. Only frames found in the receivers'
+    /// files are mapped (<see cref="FramesInFiles"/>); the virtual dataset spans <see cref="TotalFrames"/> of them,
+    /// a frame some receiver did not save reads as 0, and the gap is stated in the file (<see cref="MissingAttribute"/>).
     /// </summary>
     /// <param name="savedPerReceiver">frames saved by each receiver, indexed by rank (one entry per receiver)</param>
     public static string Write(SavingParams saving, SavingRoot root, FrameInfo frame, IReadOnlyList<long> savedPerReceiver,
-        DetectorMetadata? metadata = null) =>
-        Write(saving, root, frame, TotalFrames(savedPerReceiver), Sources(saving, savedPerReceiver), metadata);
+        DetectorMetadata? metadata = null)
+    {
+        var mapped = FramesInFiles(saving, root, savedPerReceiver);
+        return Write(saving, root, frame, TotalFrames(mapped), savedPerReceiver, mapped, metadata);
+    }
+
+    /// <summary>
+    /// The frames each receiver's files hold, at most what it reported: a receiver that died before closing its files,
+    /// or a count that claims more, maps no frame that is not on disk. A receiver's files are read in order up to the
+    /// first missing, unreadable or short one, so the work is bounded by the files there are.
+    /// </summary>
+    public static long[] FramesInFiles(SavingParams saving, SavingRoot root, IReadOnlyList<long> reported)
+    {
+        var dataset = NexusLayout.DatasetPath(saving);
+        long perFile = saving.NbFramesPerFile;
+        return reported.Select((claimed, rank) =>
+        {
+            long found = 0;
+            for (var file = 0; found < claimed; file++)
+            {
+                var name = FilenameFormat.Render(saving with { FilenameRank = rank }, saving.StartNumber + file);
+                var rows = Rows(root.PathOf(saving.BasePath, name), dataset);
+                found += Math.Min(rows, claimed - found);
+                if (rows < perFile)
+                    break;
+            }
+            return found;
+        }).ToArray();
+    }
+
+    /// <summary>The attribute of the master's dataset that says which receivers' frames are missing (absent when none).</summary>
+    public const string MissingAttribute = "missing_frames";
+
+    /// <summary>The dataset of the master's detector group with the frames mapped from each receiver, by rank.</summary>
+    public const string SavedPerReceiverField = "frames_saved_per_receiver";
+
+    private static long Rows(string path, string dataset)
+    {
+        if (!File.Exists(path))
+            return 0;
+        try
+        {
+            using var file = Hdf5File.OpenReadOnly(path);
+            using var data = file.OpenFrameDataset(dataset);
+            return data.Frames;
+        }
+        catch (Hdf5Exception)
+        {
+            return 0; // a file its receiver never closed (killed) is not readable: none of its frames are there
+        }
+    }
 
     private static string Write(SavingParams saving, SavingRoot root, FrameInfo frame, long totalFrames,
-        IReadOnlyList<VirtualSource> sources, DetectorMetadata? metadata)
+        IReadOnlyList<long> expected, long[] mapped, DetectorMetadata? metadata)
     {
-        var folder = root.ResolveDirectory(saving.BasePath);
-        var path = root.ResolveFile(folder, FileName(saving));
-        using var file = Hdf5File.Create(path, saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
+        using var file = Hdf5File.Create(root, saving.BasePath, FileName(saving), saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
         NexusLayout.CreateGroups(file, saving);
         if (metadata is not null)
             NexusLayout.WriteDetectorMetadata(file, saving, metadata);
-        file.CreateVirtualFrameDataset(NexusLayout.DatasetPath(saving), frame, totalFrames, sources);
+        var data = NexusLayout.DatasetPath(saving);
+        file.CreateVirtualFrameDataset(data, frame, totalFrames, Sources(saving, mapped));
+        file.WriteArray<long>($"{data[..data.LastIndexOf('/')]}/{SavedPerReceiverField}", mapped, mapped.Length);
+        var missing = Enumerable.Range(0, mapped.Length).Where(r => mapped[r] < expected[r])
+            .Select(r => $"receiver {r}: {expected[r] - mapped[r]} of {expected[r]} frames not in its files").ToArray();
+        if (missing.Length > 0)
+            file.SetAttribute(data, MissingAttribute, $"{string.Join("; ", missing)} (they read as 0)");
         NexusLayout.Link(file, saving);
         file.Close();
-        return path;
+        return file.Path;
     }
 
     /// <summary>Each receiver's round-robin share of <paramref name="totalFrames"/>.</summary>
-    private static long[] Shares(int receivers, long totalFrames)
+    public static long[] Shares(int receivers, long totalFrames)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(receivers);
         return Enumerable.Range(0, receivers)

@@ -105,7 +105,7 @@ public sealed class Hdf5FrameSinkTests : IDisposable
     }
 
     [Fact]
-    public void A_symbolic_link_out_of_the_root_is_refused_and_nothing_is_created_beyond_it()
+    public async Task A_symbolic_link_out_of_the_root_is_refused_and_nothing_is_created_beyond_it()
     {
         var outside = Directory.CreateTempSubdirectory("outside-").FullName;
         try
@@ -117,9 +117,12 @@ public sealed class Hdf5FrameSinkTests : IDisposable
             Assert.Empty(Directory.GetFileSystemEntries(outside));
 
             Directory.CreateDirectory(Path.Combine(_folder.Root, "data"));
-            File.CreateSymbolicLink(Path.Combine(_folder.Root, "data", "scan_0_00000.h5"), Path.Combine(outside, "victim.h5"));
-            Assert.Throws<UnauthorizedAccessException>(() =>
-                new Hdf5FrameSink(_folder.Params() with { FileExistsPolicy = FileExistsPolicy.Overwrite }, SavingFolder.Info, new SavingRoot(_folder.Root)));
+            var planted = Path.Combine(_folder.Root, "data", "scan_0_00000.h5");
+            File.CreateSymbolicLink(planted, Path.Combine(outside, "victim.h5"));
+            Assert.Throws<IOException>(() => new Hdf5FrameSink(_folder.Params(), SavingFolder.Info, new SavingRoot(_folder.Root))); // exists
+            // overwrite replaces the link itself with the new file
+            await new Hdf5FrameSink(_folder.Params() with { FileExistsPolicy = FileExistsPolicy.Overwrite }, SavingFolder.Info, new SavingRoot(_folder.Root)).DisposeAsync();
+            Assert.Null(new FileInfo(planted).LinkTarget);
             Assert.Empty(Directory.GetFileSystemEntries(outside));
         }
         finally
@@ -127,6 +130,61 @@ public sealed class Hdf5FrameSinkTests : IDisposable
             Directory.Delete(outside, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task A_folder_swapped_for_a_link_after_prepare_gets_no_file_beyond_it_and_the_write_fails_saying_so()
+    {
+        var outside = Directory.CreateTempSubdirectory("outside-").FullName;
+        try
+        {
+            var victim = Path.Combine(outside, "run", "scan_0_00001.h5");
+            Directory.CreateDirectory(Path.GetDirectoryName(victim)!);
+            File.WriteAllText(victim, "precious");
+            var saving = _folder.Params(perFile: 1, basePath: "data/run") with { FileExistsPolicy = FileExistsPolicy.Overwrite };
+            using var root = new SavingRoot(_folder.Root);
+            await using var sink = new Hdf5FrameSink(saving, SavingFolder.Info, root); // prepared: file 0 is there
+            using (var first = SavingFolder.Frame(0, 0))
+                await sink.WriteAsync(first, CancellationToken.None);
+
+            Directory.Move(Path.Combine(_folder.Root, "data"), Path.Combine(_folder.Root, "moved"));
+            Directory.CreateSymbolicLink(Path.Combine(_folder.Root, "data"), outside);
+            using (var second = SavingFolder.Frame(1, 1))
+                await sink.WriteAsync(second, CancellationToken.None);
+            var error = await Assert.ThrowsAsync<UnauthorizedAccessException>(() => sink.CompleteAsync(CancellationToken.None).AsTask());
+
+            Assert.Contains("link", error.Message);
+            Assert.Equal("precious", File.ReadAllText(victim));
+            Assert.Equal([victim], Directory.GetFiles(outside, "*", SearchOption.AllDirectories));
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Overwriting_a_file_hard_linked_to_one_elsewhere_replaces_the_link_and_leaves_the_other_file_alone()
+    {
+        var outside = Path.Combine(_folder.Root, "..", $"outside-{Guid.NewGuid():N}.h5"); // same file system: a hard link is possible
+        try
+        {
+            File.WriteAllText(outside, "precious");
+            Directory.CreateDirectory(Path.Combine(_folder.Root, "data"));
+            Assert.Equal(0, link(outside, Path.Combine(_folder.Root, "data", "scan_0_00000.h5")));
+            var saving = _folder.Params() with { FileExistsPolicy = FileExistsPolicy.Overwrite };
+            using var root = new SavingRoot(_folder.Root);
+            await new Hdf5FrameSink(saving, SavingFolder.Info, root).DisposeAsync();
+
+            Assert.Equal("precious", File.ReadAllText(outside));
+        }
+        finally
+        {
+            File.Delete(outside);
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int link(string existing, string created);
 
     [Fact]
     public async Task A_full_disk_is_a_clear_error_and_the_frames_written_are_counted()
@@ -163,9 +221,10 @@ public sealed class Hdf5FrameSinkTests : IDisposable
             {
                 await sink.DisposeAsync();
             }
-            Assert.IsType<Hdf5Exception>(error);
-            Assert.Contains("No space left on device", error.Message);
-            Assert.Contains("scan_0_00000.h5", error.Message);
+            var full = Assert.IsType<DiskFullException>(error);
+            Assert.Equal($"disk full: {Path.Combine(new SavingRoot(_folder.Root).Root, "small")}", full.Message);
+            Assert.Contains("No space left on device", full.InnerException!.Message);
+            Assert.Contains("scan_0_00000.h5", full.InnerException.Message);
             Assert.InRange(sink.FramesWritten, 1, 7);
             Assert.True(sink.FramesWritten < offered);
         }

@@ -61,6 +61,55 @@ public sealed class MasterFileTests : IDisposable
         Assert.Equal(expected, view.Data);
     }
 
+    [Fact]
+    public async Task A_receiver_that_died_gets_only_the_frames_in_its_files_mapped_and_the_gap_is_stated()
+    {
+        using var root = new SavingRoot(_folder.Root);
+        for (var rank = 0; rank < 2; rank++)
+        {
+            await using var sink = new Hdf5FrameSink(_folder.Params(perFile: 2, rank: rank), SavingFolder.Info, root);
+            for (long global = rank, local = 0; global < (rank == 0 ? 7 : 4); global += 2, local++)
+            {
+                using var frame = SavingFolder.Frame(global, local);
+                await sink.WriteAsync(frame, CancellationToken.None);
+            }
+            await sink.CompleteAsync(CancellationToken.None);
+        }
+        // receiver 1 was killed while writing its second file (global frame 5): never closed, not an HDF5 file yet
+        File.WriteAllBytes(Path.Combine(_folder.Root, "data", "scan_1_00001.h5"), new byte[100]);
+
+        var master = MasterFile.Write(_folder.Params(perFile: 2), root, SavingFolder.Info, [4, 3]);
+
+        var view = H5PyView.Read(master, "/entry_0000/instrument/detector/data");
+        var zeros = new byte[SavingFolder.Info.ByteSize];
+        Assert.Equal(Enumerable.Range(0, 7).SelectMany(g => g == 5 ? zeros : SavingFolder.Bytes(g)), view.Data);
+        Assert.Equal("receiver 1: 1 of 3 frames not in its files (they read as 0)",
+            view.Attribute($"/entry_0000/instrument/detector/data@{MasterFile.MissingAttribute}"));
+        var saved = H5PyView.Read(master, $"/entry_0000/instrument/detector/{MasterFile.SavedPerReceiverField}");
+        Assert.Equal(new long[] { 4, 2 }, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(saved.Data).ToArray());
+    }
+
+    [Fact]
+    public async Task A_forged_count_maps_no_more_than_the_files_hold_and_reads_only_the_files_there_are()
+    {
+        using var root = new SavingRoot(_folder.Root);
+        await using (var sink = new Hdf5FrameSink(_folder.Params(perFile: 2), SavingFolder.Info, root))
+        {
+            for (long i = 0; i < 3; i++)
+            {
+                using var frame = SavingFolder.Frame(i, i);
+                await sink.WriteAsync(frame, CancellationToken.None);
+            }
+            await sink.CompleteAsync(CancellationToken.None);
+        }
+
+        var master = MasterFile.Write(_folder.Params(perFile: 2), root, SavingFolder.Info, [long.MaxValue / 4]);
+
+        var view = H5PyView.Read(master, "/entry_0000/instrument/detector/data");
+        Assert.Equal(new long[] { 3, 10, 24 }, view.Shape);
+        Assert.Equal(Enumerable.Range(0, 3).SelectMany(g => SavingFolder.Bytes(g)), view.Data);
+    }
+
     [Theory]
     [InlineData(new long[] { 5 }, 5)]
     [InlineData(new long[] { 5, 3 }, 9)]
