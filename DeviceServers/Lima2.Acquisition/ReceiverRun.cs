@@ -214,13 +214,22 @@ public sealed class ReceiverRun : IAsyncDisposable
         {
             ChannelKind.Simulator => new SimulatorChannel(settings.AcqParams.Acq, settings.AcqParams.Det, config.Rank,
                 config.NbReceivers, Hdf5FrameSource.Open),
-            var kind => new DectrisChannel(new DectrisChannelOptions(endpoint!,
-                kind == ChannelKind.DectrisV1 ? DectrisStreamVersion.V1 : DectrisStreamVersion.V2, config.Rank, config.NbReceivers,
-                DecodeWorkers: settings.ProcParams.Fifo.NbThreads, Threshold: config.Channel.Threshold,
-                // the compressed frame costs a second pool buffer and a copy: kept only when saving writes it as it came
-                KeepEncoded: GraphBuilder.DenseSavingChannels(settings.ProcParams)
-                    .Any(c => c.Params is { Enabled: true, Compression: SavingCompression.BshufLz4 }))),
+            var kind => new DectrisChannel(DectrisOptions(settings, endpoint!,
+                kind == ChannelKind.DectrisV1 ? DectrisStreamVersion.V1 : DectrisStreamVersion.V2)),
         };
+    }
+
+    private static DectrisChannelOptions DectrisOptions(ReceiverSettings settings, string endpoint, DectrisStreamVersion version)
+    {
+        var config = settings.Receiver;
+        var options = new DectrisChannelOptions(endpoint, version, config.Rank, config.NbReceivers,
+            DecodeWorkers: settings.ProcParams.Fifo.NbThreads, Threshold: config.Channel.Threshold,
+            // the compressed frame costs a second pool buffer and a copy: kept only when saving writes it as it came
+            KeepEncoded: GraphBuilder.DenseSavingChannels(settings.ProcParams)
+                .Any(c => c.Params is { Enabled: true, Compression: SavingCompression.BshufLz4 }),
+            RunFrames: settings.AcqParams.Acq.NbFrames, TimeoutMs: config.Channel.TimeoutMs);
+        // the geometry comes with the header, after the connection is made: the memory cap bounds a message until then
+        return options with { MaxMessageBytes = options.MaxMessageBytesWithin(config.MemoryCapBytes) };
     }
 
     private FrameGraph BuildGraph(ChannelStart start)

@@ -48,7 +48,9 @@ public sealed record ReceiverSettings(ReceiverConfig Receiver, AcqParams<Simulat
         }
         catch (YamlDotNet.Core.YamlException e)
         {
-            throw new FormatException($"{Path.GetFileName(path)} line {e.Start.Line}, column {e.Start.Column}: {e.Message}");
+            // the deserializer may wrap the parser's error ("did not find expected ','") in a vaguer one of its own
+            var cause = e.InnerException as YamlDotNet.Core.YamlException ?? e;
+            throw new FormatException($"{Path.GetFileName(path)} line {cause.Start.Line}, column {cause.Start.Column}: {cause.Message}", e);
         }
     }
 

@@ -11,6 +11,10 @@ namespace Lima2.PeakFinding;
 public sealed record Geometry(double Distance, double Poni1, double Poni2, double Rot1, double Rot2, double Rot3,
     double PixelSize1, double PixelSize2, double Wavelength = 0)
 {
+    /// <summary>The detector's (rows, columns) when the geometry says it (PONI v2 <c>max_shape</c>): frames of
+    /// another shape do not belong to this geometry.</summary>
+    public (int Height, int Width)? DetectorShape { get; init; }
+
     /// <summary>
     /// Radius r = √(t1² + t2²) (m, pyFAI unit <c>r_m</c>) of every pixel centre, row-major. pyFAI places the centre
     /// of pixel (i, j) at ((i + ½)·p1, (j + ½)·p2) and rotates the detector by rot1, rot2, rot3. Like pyFAI's
@@ -85,6 +89,7 @@ public sealed record Geometry(double Distance, double Poni1, double Poni2, doubl
         }
 
         double p1, p2;
+        (int, int)? shape = null;
         if (values.TryGetValue("Detector_config", out var config))
         {
             try
@@ -92,6 +97,9 @@ public sealed record Geometry(double Distance, double Poni1, double Poni2, doubl
                 using var doc = JsonDocument.Parse(config);
                 p1 = doc.RootElement.GetProperty("pixel1").GetDouble();
                 p2 = doc.RootElement.GetProperty("pixel2").GetDouble();
+                if (doc.RootElement.TryGetProperty("max_shape", out var max) && max.ValueKind == JsonValueKind.Array)
+                    shape = max.GetArrayLength() == 2 ? (max[0].GetInt32(), max[1].GetInt32())
+                        : throw new FormatException($"{source}: Detector_config max_shape is not [rows, columns]: {config}");
             }
             catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
             {
@@ -109,6 +117,6 @@ public sealed record Geometry(double Distance, double Poni1, double Poni2, doubl
             throw new FormatException($"{source}: no pixel size for detector '{detector}' (need Detector_config or PixelSize1/PixelSize2)");
         }
         return new Geometry(Number("Distance"), Number("Poni1"), Number("Poni2"), Number("Rot1", 0), Number("Rot2", 0),
-            Number("Rot3", 0), p1, p2, Number("Wavelength", 0));
+            Number("Rot3", 0), p1, p2, Number("Wavelength", 0)) { DetectorShape = shape };
     }
 }

@@ -97,8 +97,12 @@ public sealed class PeakFinderModel
     }
 
     /// <summary>Builds the model from a geometry.</summary>
+    /// <exception cref="ArgumentException">the geometry is for a detector of another shape.</exception>
     public static PeakFinderModel Create(int width, int height, Geometry geometry, byte[]? mask, FaiParams fai, Calibration? calibration = null) =>
-        Create(width, height, geometry.RadiusMeters(height, width), mask, fai, calibration, geometry.PixelSize1);
+        geometry.DetectorShape is { } shape && shape != (height, width)
+            ? throw new ArgumentException(
+                $"the geometry is for a detector of shape ({shape.Height}, {shape.Width}), the frames have shape ({height}, {width})")
+            : Create(width, height, geometry.RadiusMeters(height, width), mask, fai, calibration, geometry.PixelSize1);
 
     /// <summary>Builds the model from a radius map in m.</summary>
     /// <param name="pixelSize">m, used to choose the default number of bins (one per two pixels of radius).</param>
@@ -107,6 +111,10 @@ public sealed class PeakFinderModel
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
         fai = fai.Validated();
+        // more bins than pixels of radius leave most of them empty, and each costs work and memory per frame
+        var diagonal = (int)Math.Ceiling(Math.Sqrt((double)width * width + (double)height * height));
+        if (fai.NbBins > diagonal)
+            throw new ArgumentException($"fai.nb_bins {fai.NbBins} is more than the {diagonal} pixels of the frame's diagonal (at most one bin per pixel of radius)");
         calibration ??= Calibration.None;
         var n = checked(width * height);
         if (radius.Length != n)

@@ -261,7 +261,9 @@ internal sealed class ReferenceEngine : IPeakEngine
                 v = variance is null ? MathF.Max(value, 1.0f) : variance[i];
                 if (c.Dark is { } dark) s -= dark[i];
                 if (c.DarkVariance is { } dv) v += dv[i];
-                if (float.IsNaN(s) || float.IsNaN(v))
+                // NaN or ±Inf (a Jungfrau gain of 0) is no measurement: an Inf would make its bin's mean Inf and
+                // every pixel of the ring a peak
+                if (!float.IsFinite(s) || !float.IsFinite(v))
                     (s, v, w) = (0, 0, 0);
             }
             else

@@ -24,6 +24,9 @@ public enum ZmqOption
     Subscribe = 6,
     ReceiveBuffer = 12,
     Linger = 17,
+
+    /// <summary>The largest message part taken (int64): a bigger one is dropped with its connection, which reconnects.</summary>
+    MaxMessageSize = 22,
     SendHighWaterMark = 23,
     ReceiveHighWaterMark = 24,
     ReceiveTimeout = 27,

@@ -39,6 +39,12 @@ public sealed unsafe class ZmqSocket : IDisposable
             throw Native.Error($"set {option} = {value}");
     }
 
+    public void SetOption(ZmqOption option, long value)
+    {
+        if (Native.zmq_setsockopt(_handle, (int)option, &value, sizeof(long)) != 0)
+            throw Native.Error($"set {option} = {value}");
+    }
+
     public void SetOption(ZmqOption option, ReadOnlySpan<byte> value)
     {
         fixed (byte* bytes = value)

@@ -111,6 +111,41 @@ public class ParamsTests
     }
 
     [Fact]
+    public void Times_and_frame_counts_that_would_overflow_are_refused_with_their_field()
+    {
+        var error = Fails(() => ParamsDocument.Parse<AcqParams<SimulatorDet>>(
+            """{"acq": {"expo_time": 4611686018427387904, "latency_time": 86400000001, "nb_frames": 2147483648, "nb_frames_per_trigger": 4611686018427387904}}"""));
+        Assert.Equal(
+            ["acq.expo_time: must be <= 86400000000", "acq.latency_time: must be <= 86400000000",
+             "acq.nb_frames: must be <= 2147483647", "acq.nb_frames_per_trigger: must be <= 2147483647"],
+            error.Errors.Select(e => e.ToString()).Order());
+        // the bounds themselves are taken
+        ParamsDocument.Parse<AcqParams<SimulatorDet>>(
+            """{"acq": {"expo_time": 86400000000, "latency_time": 86400000000, "nb_frames": 2147483647, "nb_frames_per_trigger": 1}}""");
+    }
+
+    [Fact]
+    public void A_key_given_twice_is_refused_with_its_path_in_acq_and_proc_params()
+    {
+        var acq = Fails(() => AcqParamsDocument.Parse(DetectorPlugin.Simulator,
+            """{"acq": {"nb_frames": 10, "expo_time": 100, "nb_frames": 20}}"""));
+        Assert.Equal("acq_params.acq.nb_frames: duplicate key: given more than once in its object", acq.Errors.Single().ToString());
+        var proc = Fails(() => ProcParamsDocument.Parse(
+            """{"class_name": "LimaProcessingLegacy", "statistics": {"rect_rois": [{"topleft": {"x": 1, "x": 2}}]}}"""));
+        Assert.Equal("proc.statistics.rect_rois[0].topleft.x: duplicate key: given more than once in its object", proc.Errors.Single().ToString());
+    }
+
+    [Fact]
+    public void Enabling_the_count_rate_protection_is_refused_as_not_supported()
+    {
+        var error = Fails(() => ProcParamsDocument.Parse(
+            """{"class_name": "LimaProcessingLegacy", "max_countrate_protection": {"enabled": true, "max_countrate": 1000}}"""));
+        Assert.Equal("proc.max_countrate_protection.enabled: count-rate protection is not supported by this server: set it false",
+            error.Errors.Single().ToString());
+        ProcParamsDocument.Parse("""{"class_name": "LimaProcessingLegacy", "max_countrate_protection": {"enabled": false}}""");
+    }
+
+    [Fact]
     public void Every_error_of_a_document_is_reported_at_once_with_its_path()
     {
         var error = Fails(() => ParamsDocument.Parse<AcqParams<SimulatorDet>>(

@@ -138,4 +138,23 @@ public sealed class BadInputTests
         Assert.Contains("Poni2", Assert.Throws<FormatException>(() => Geometry.ParsePoni("PixelSize1: 1e-4\nPixelSize2: 1e-4\nDistance: 0.1\nPoni1: 0.1\n")).Message);
         Assert.Throws<FileNotFoundException>(() => Geometry.FromPoniFile("/nonexistent.poni"));
     }
+
+    [Fact]
+    public void More_bins_than_pixels_of_the_frame_diagonal_are_refused()
+    {
+        // 256x200: a 325-pixel diagonal
+        var e = Assert.Throws<ArgumentException>(() => Synthetic.Model(P with { NbBins = 10_000_000 }));
+        Assert.Equal("fai.nb_bins 10000000 is more than the 325 pixels of the frame's diagonal (at most one bin per pixel of radius)", e.Message);
+        Assert.Equal(325, Synthetic.Model(P with { NbBins = 325 }).NbBins);
+    }
+
+    [Fact]
+    public void A_PONI_geometry_for_a_detector_of_another_shape_is_refused()
+    {
+        var poni = Geometry.ParsePoni(PyFaiOracle.Poni(Synthetic.Geometry, Synthetic.Height, Synthetic.Width));
+        Assert.Equal((Synthetic.Height, Synthetic.Width), poni.DetectorShape);
+        Assert.Equal(Synthetic.Width, PeakFinderModel.Create(Synthetic.Width, Synthetic.Height, poni, null, P).Width);
+        var e = Assert.Throws<ArgumentException>(() => PeakFinderModel.Create(Synthetic.Height, Synthetic.Width, poni, null, P));
+        Assert.Equal("the geometry is for a detector of shape (200, 256), the frames have shape (256, 200)", e.Message);
+    }
 }

@@ -9,8 +9,12 @@ namespace Lima2.PeakFinding.Tests;
 /// <summary>pyFAI 0.21.3 running beside us on a frame made now (numpy, another seed), on the same PoCL device.</summary>
 public sealed class LivePyFaiTests
 {
-    [Fact]
-    public void A_fresh_frame_gives_pyFAIs_peaks_on_the_same_device()
+    /// <param name="infinite">the frame as float32 with one +Inf pixel (what a Jungfrau gain of 0 gives), not masked</param>
+    [Theory]
+    [InlineData(false, "opencl")]
+    [InlineData(true, "opencl")]
+    [InlineData(true, "reference")]
+    public void A_fresh_frame_gives_pyFAIs_peaks_on_the_same_device(bool infinite, string backend)
     {
         var dir = Directory.CreateTempSubdirectory("lima2-live-");
         try
@@ -33,6 +37,9 @@ public sealed class LivePyFaiTests
                 mask = numpy.zeros((h, w), numpy.uint8)
                 mask[300:306, :] = 1
                 img[mask == 1] = -1
+                if {{(infinite ? "True" : "False")}}:
+                    img = img.astype(numpy.float32)
+                    img[100, 200] = numpy.inf
                 numpy.save("{{framePath}}", img)
                 numpy.save("{{maskPath}}", mask)
                 """);
@@ -54,8 +61,9 @@ public sealed class LivePyFaiTests
             var expected = doc.RootElement.GetProperty("frames")[0].GetProperty("peaks").EnumerateArray()
                 .Select(x => (Index: x[0].GetInt32(), Pos0: x[1].GetDouble(), Pos1: x[2].GetDouble(), I: x[3].GetDouble())).ToList();
 
-            using var finder = PeakFinder.Create(model, PixelType.Gray32s, Ocl.Options);
-            using var frame = new Frame(PooledBuffer.Unpooled(frames.Data), new FrameInfo(500, 600, PixelType.Gray32s), 0, 0);
+            var type = infinite ? PixelType.Gray32f : PixelType.Gray32s;
+            using var finder = PeakFinder.Create(model, type, backend == "opencl" ? Ocl.Options : Ocl.Reference);
+            using var frame = new Frame(PooledBuffer.Unpooled(frames.Data), new FrameInfo(500, 600, type), 0, 0);
             var ours = finder.Process(frame).Peaks;
 
             Assert.True(expected.Count >= 20, $"pyFAI found only {expected.Count} peaks");

@@ -128,7 +128,13 @@ public static class PeaksCommand
     {
         byte[] mask;
         if (path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
-            mask = NpyFile.Read(path).ToDoubles().Select(v => v != 0 ? (byte)1 : (byte)0).ToArray();
+        {
+            var array = NpyFile.Read(path);
+            // a transposed mask has the right size: only its shape tells
+            if (array.Shape is not [var rows, var columns] || rows != info.Height || columns != info.Width)
+                throw new ArgumentException($"mask {path} has shape ({string.Join(", ", array.Shape)}), the frames have shape ({info.Height}, {info.Width})");
+            mask = array.ToDoubles().Select(v => v != 0 ? (byte)1 : (byte)0).ToArray();
+        }
         else
             mask = RawFrameSource.ReadAllBytes(path);
         if (mask.Length != info.PixelCount)

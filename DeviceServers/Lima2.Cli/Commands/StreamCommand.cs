@@ -39,6 +39,12 @@ internal static class StreamCommand
         var noProgress = new Option<bool>("--no-progress") { Description = "no progress bar (logs, tests)" };
         var simplon = new Option<int?>("--simplon") { Description = "serve the SIMPLON REST API on 127.0.0.1:PORT and stream a series per arm (until killed)" };
 
+        AtLeast(frames, 1);
+        AtLeast(rate, 0);
+        AtLeast(width, 1);
+        AtLeast(height, 1);
+        AtLeast(prefetch, 0);
+
         var command = new Command("stream", "serve a DECTRIS stream (V1 or V2) from the simulator or an HDF5 file");
         foreach (var option in new Option[] { version, encoding, endpoints, frames, rate, detail, width, height, pixel, generator, file, dataset, prefetch, noProgress, simplon })
             command.Options.Add(option);
@@ -54,7 +60,8 @@ internal static class StreamCommand
             if (!PixelTypes.TryParseLimaName(result.GetValue(pixel)!, out var pixelType))
                 throw new ArgumentException($"--pixel-type {result.GetValue(pixel)} is no pixel type");
             IFrameSource source = result.GetValue(file) is { } path
-                ? Hdf5FrameSource.Open(path, result.GetValue(dataset)!)
+                ? Hdf5FrameSource.Open(File.Exists(path) ? path : throw new FileNotFoundException($"--file {path}: no such file"),
+                    result.GetValue(dataset)!)
                 : FrameGenerator.Create(new GeneratorParams
                 {
                     Type = result.GetValue(generator) == "gauss" ? GeneratorType.Gauss : GeneratorType.Diffraction,
@@ -101,6 +108,14 @@ internal static class StreamCommand
         });
         return command;
     }
+
+    /// <summary>Refuses a value below <paramref name="minimum"/> at parsing (a negative frame count streamed for ever).</summary>
+    private static void AtLeast<T>(Option<T> option, T minimum) where T : System.Numerics.INumber<T> =>
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<T>() < minimum)
+                result.AddError($"{option.Name} must be at least {minimum}, got {result.GetValueOrDefault<T>()}");
+        });
 
     private static async Task<int> ServeSimplon(DectrisStreamer streamer, FrameInfo info, DectrisEncoding encoding, int port,
         StreamerOptions options, CancellationToken cancellationToken)

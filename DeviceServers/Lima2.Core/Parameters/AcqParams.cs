@@ -6,18 +6,26 @@ namespace Lima2.Core.Parameters;
 /// <summary>The <c>acq</c> block of <c>acq_params</c>: what every detector plugin understands.</summary>
 public sealed record Acquisition
 {
+    // The bounds keep every product of these fields (frame period in ticks, period × frame index, frame counts
+    // summed over triggers) within a long: Lima2's own C++ counts frames in an int.
+
     [Description("number of frames; 0 = endless, until Stop")]
-    [Minimum(0)] public long NbFrames { get; init; } = 1;
+    [Minimum(0)] [Maximum(MaxFrames)] public long NbFrames { get; init; } = 1;
 
     [Description("exposure time in µs")]
-    [ExclusiveMinimum(0)] public long ExpoTime { get; init; } = 1000;
+    [ExclusiveMinimum(0)] [Maximum(MaxTimeMicroseconds)] public long ExpoTime { get; init; } = 1000;
 
     [Description("latency time between frames in µs")]
-    [Minimum(0)] public long LatencyTime { get; init; }
+    [Minimum(0)] [Maximum(MaxTimeMicroseconds)] public long LatencyTime { get; init; }
 
     public TriggerMode TriggerMode { get; init; } = TriggerMode.Internal;
 
-    [Minimum(1)] public long NbFramesPerTrigger { get; init; } = 1;
+    [Minimum(1)] [Maximum(MaxFrames)] public long NbFramesPerTrigger { get; init; } = 1;
+
+    private const double MaxFrames = int.MaxValue;
+
+    /// <summary>One day.</summary>
+    private const double MaxTimeMicroseconds = 86_400_000_000;
 }
 
 /// <summary>

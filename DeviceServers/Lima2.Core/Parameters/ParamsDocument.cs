@@ -28,15 +28,45 @@ public static class ParamsDocument
 
     internal static JsonDocument ParseJson(string json, string rootPath)
     {
+        JsonDocument document;
         try
         {
-            return JsonDocument.Parse(json);
+            document = JsonDocument.Parse(json);
         }
         catch (JsonException e)
         {
             var where = rootPath.Length == 0 ? "(document)" : rootPath;
             throw new ParamsException([new ParamsError(where,
                 $"malformed JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine}: {FirstSentence(e.Message)}")]);
+        }
+        var duplicates = new List<ParamsError>();
+        FindDuplicateKeys(document.RootElement, rootPath, duplicates);
+        if (duplicates.Count == 0)
+            return document;
+        document.Dispose();
+        throw new ParamsException(duplicates);
+    }
+
+    /// <summary>A key given twice in one object: the serializer would silently keep the last value.</summary>
+    private static void FindDuplicateKeys(JsonElement element, string path, List<ParamsError> errors)
+    {
+        if (element.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var item in element.EnumerateArray())
+                FindDuplicateKeys(item, ParamsPath.Item(path, i++), errors);
+            return;
+        }
+        if (element.ValueKind != JsonValueKind.Object)
+            return;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in element.EnumerateObject())
+        {
+            var field = ParamsPath.Field(path, property.Name);
+            if (!seen.Add(property.Name))
+                errors.Add(new ParamsError(field, "duplicate key: given more than once in its object"));
+            else
+                FindDuplicateKeys(property.Value, field, errors);
         }
     }
 
@@ -111,7 +141,9 @@ public static class ProcParamsDocument
             throw new ParamsException([new ParamsError(Root, "expected an object")]);
         if (!root.TryGetProperty("class_name", out var name) || name.ValueKind != JsonValueKind.String)
             throw new ParamsException([new ParamsError($"{Root}.class_name", "required string field is missing")]);
-        return (ProcParams)ParamsDocument.Deserialize(root, RecordType(name.GetString()!), Root);
+        var proc = (ProcParams)ParamsDocument.Deserialize(root, RecordType(name.GetString()!), Root);
+        ParamsValidator.ThrowIfAny(ParamsValidator.ValidateSupported(proc));
+        return proc;
     }
 
     private static ParamsError UnknownClass(string className) =>

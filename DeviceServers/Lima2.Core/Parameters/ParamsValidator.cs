@@ -47,6 +47,12 @@ public static class ParamsValidator
         return errors;
     }
 
+    /// <summary>Lima2 fields this server reads but does not implement: refused when they ask for something.</summary>
+    public static IReadOnlyList<ParamsError> ValidateSupported(ProcParams proc, string root = ProcParamsDocument.Root) =>
+        proc is LegacyProcParams { MaxCountrateProtection.Enabled: true }
+            ? [new($"{root}.max_countrate_protection.enabled", "count-rate protection is not supported by this server: set it false")]
+            : [];
+
     /// <summary>Checks a proc_params against the geometry of the frames the receiver gets.</summary>
     public static IReadOnlyList<ParamsError> Validate(ProcParams proc, FrameInfo input, string root = ProcParamsDocument.Root)
     {

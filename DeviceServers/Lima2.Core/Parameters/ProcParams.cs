@@ -163,9 +163,10 @@ public abstract record ProcParams
     public Profiles Profiles { get; init; } = new();
 }
 
-/// <summary>Count-rate protection of the legacy pipeline (checked by the plugin, kept here for the schema).</summary>
+/// <summary>Lima2's count-rate protection block of the legacy pipeline: accepted disabled only (not implemented here).</summary>
 public sealed record MaxCountrateProtection
 {
+    [Description("not supported by this server: must stay false (a document that enables it is refused)")]
     public bool Enabled { get; init; }
     [Minimum(0)] public double MaxCountrate { get; init; }
     [Minimum(0)] public long PixelCapacityOverride { get; init; }

@@ -37,7 +37,10 @@ public sealed record ChannelConfig
     /// <summary>ZMQ endpoints to connect to, e.g. <c>tcp://127.0.0.1:9999</c> (not used by the simulator).</summary>
     public List<string> Endpoints { get; set; } = [];
 
-    /// <summary>Receive timeout of the stream before it is declared dead, in ms (0 = none).</summary>
+    /// <summary>
+    /// No message for this long while frames are still expected fails the run (FAULT), the frames that never came
+    /// counted lost; in ms (0 = wait for ever).
+    /// </summary>
     public int TimeoutMs { get; set; }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using System.Threading.Tasks.Dataflow;
 using Lima2.Core.Frames;
@@ -24,6 +25,13 @@ public enum DectrisStreamVersion
 /// <param name="Threshold">which threshold channel of a multi-threshold detector (Eiger2 dual threshold) this
 /// receiver takes, e.g. <c>threshold_2</c> or <c>difference</c>: one of the header's <c>channels</c>; null takes the
 /// first. When the header lists none (V1), the blobs are <c>threshold_1</c>, <c>threshold_2</c>, ... in their order.</param>
+/// <param name="RunFrames">frames of the run over all receivers (acq nb_frames; 0 = endless): frame numbers beyond
+/// it, or beyond the header's count, are rejected</param>
+/// <param name="TimeoutMs">no message for this long while frames are still expected fails the run, the frames that
+/// never came counted lost (receiver channel.timeout_ms; 0 = wait for ever)</param>
+/// <param name="MaxMessageBytes">the largest message part taken (ZMQ_MAXMSGSIZE), so that a detector cannot make the
+/// receiver hold more than its memory cap: libzmq drops a bigger part unread and closes the connection for good (a
+/// protocol error); the frames after it never arrive, and <paramref name="TimeoutMs"/> ends the run; 0 = no limit</param>
 public sealed record DectrisChannelOptions(
     string Endpoint,
     DectrisStreamVersion Version,
@@ -34,13 +42,23 @@ public sealed record DectrisChannelOptions(
     int ReceiveHighWaterMark = 2,
     int DecodeWorkers = 2,
     int ReceiveBufferBytes = 4 << 20,
-    string? Threshold = null)
+    string? Threshold = null,
+    long RunFrames = 0,
+    int TimeoutMs = 0,
+    long MaxMessageBytes = 0)
 {
     /// <summary>Messages held in this process outside the frame pool: ZeroMQ's queue, the one it is reading, and ours.</summary>
     internal int MessagesHeld => ReceiveHighWaterMark + 1 + MessageSlots;
 
     /// <summary>Received messages the channel holds while they wait for or go through decoding.</summary>
     internal int MessageSlots => 2 * DecodeWorkers + 1;
+
+    /// <summary>
+    /// The largest message part a run under <paramref name="memoryCapBytes"/> can need: a frame must fit in every
+    /// message this channel holds and twice in the frame pool, plus room for its JSON or CBOR fields.
+    /// </summary>
+    public long MaxMessageBytesWithin(long memoryCapBytes) =>
+        memoryCapBytes / (MessagesHeld + 2) + DectrisChannel.MessageOverheadBytes;
 }
 
 /// <summary>
@@ -63,7 +81,14 @@ public sealed class DectrisChannel : IDetectorChannel
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Room for a message's JSON or CBOR fields beside its payload, in the memory bound.</summary>
-    private const int MessageOverheadBytes = 64 << 10;
+    internal const int MessageOverheadBytes = 64 << 10;
+
+    /// <summary>
+    /// Frames of the share a frame number may skip. A detector numbers its frames in order on one TCP stream, so a
+    /// bigger jump is a corrupt number, not frames gone missing: it is rejected rather than counting (and looping
+    /// over) every frame it skips.
+    /// </summary>
+    internal const long MaxSkippedFrames = 1 << 16;
 
     private readonly DectrisChannelOptions _options;
     private readonly ZmqContext _context = new();
@@ -106,6 +131,8 @@ public sealed class DectrisChannel : IDetectorChannel
             _socket.SetOption(ZmqOption.ReceiveBuffer, options.ReceiveBufferBytes);
         _socket.SetOption(ZmqOption.ReceiveTimeout, (int)Tick.TotalMilliseconds);
         _socket.SetOption(ZmqOption.Linger, 0);
+        if (options.MaxMessageBytes > 0)
+            _socket.SetOption(ZmqOption.MaxMessageSize, options.MaxMessageBytes);
         _socket.Connect(options.Endpoint);
         _next = options.Rank;
     }
@@ -197,7 +224,9 @@ public sealed class DectrisChannel : IDetectorChannel
             FreeSlot(message);
         _frame = frame.Value;
         _channel = channel; // the geometry came from any channel; the images are read at this one from now on
-        if (_header.Images is { } images)
+        // the run's count bounds a header's: frames beyond either are rejected, not waited for nor counted lost
+        var runFrames = _options.RunFrames > 0 ? _options.RunFrames : (long?)null;
+        if ((_header.Images, runFrames) switch { ({ } h, { } r) => Math.Min(h, r), (var h, var r) => h ?? r } is { } images)
             _expected = Math.Max(0, (images - _options.Rank + _options.Receivers - 1) / _options.Receivers);
         return new ChannelStart(_frame, _expected) { Metadata = _header.Metadata };
     }
@@ -231,14 +260,16 @@ public sealed class DectrisChannel : IDetectorChannel
         var token = stop.Token;
         var delivery = new Delivery(this, target, stop);
         var end = "stopped";
+        var missing = 0L;
         try
         {
             end = Receive(target, delivery, token);
             if (end != "stopped" && _expected is { } total)
             {
                 // The frames of the share that never came are lost.
-                for (; _next < _options.Rank + total * _options.Receivers; _next += _options.Receivers)
-                    delivery.Lose(_next, $"frame {_next} never arrived");
+                var why = end == TimedOut ? $" (no message for {_options.TimeoutMs} ms)" : "";
+                for (; _next < _options.Rank + total * _options.Receivers; _next += _options.Receivers, missing++)
+                    delivery.Lose(_next, $"frame {_next} never arrived{why}");
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -250,8 +281,13 @@ public sealed class DectrisChannel : IDetectorChannel
             // Frames already admitted are handed over or reported lost whatever ended the run.
             delivery.Complete();
         }
+        if (end == TimedOut)
+            throw new ChannelException($"the stream stopped: no message for {_options.TimeoutMs} ms (receiver channel.timeout_ms)" +
+                (_expected is null ? "" : $", {missing} frames that never came counted lost"));
         return new ChannelSummary(Delivered, Lost, end);
     }
+
+    private const string TimedOut = "timed out";
 
     /// <summary>Receives and dispatches until the end of the series; returns why it ended.</summary>
     private string Receive(IFrameTarget target, Delivery delivery, CancellationToken token)
@@ -261,20 +297,24 @@ public sealed class DectrisChannel : IDetectorChannel
             if (_expected is { } expected && (_next - _options.Rank) / _options.Receivers >= expected)
                 return "all frames received";
             var message = _pendingMessage ?? TakeSlot(token);
-            var received = _pendingMessage is not null || Receive(message, token);
+            var received = _pendingMessage is not null || Receive(message, token, _options.TimeoutMs);
             _pendingMessage = null;
             if (!received)
             {
                 FreeSlot(message);
-                break;
+                if (token.IsCancellationRequested)
+                    break;
+                return TimedOut;
             }
             var decoded = Decode(message, out var problem);
             if (problem is not null)
             {
                 FreeSlot(message);
-                if (decoded.Kind == DectrisMessageKind.Image && decoded.Image.Frame >= 0)
+                // A broken image is the lost frame of its turn; the number of any other broken message is not
+                // trusted: it neither skips frames nor makes the good ones that follow late.
+                if (decoded.Kind == DectrisMessageKind.Image && decoded.Image.Frame == _next)
                 {
-                    if (Admit(delivery, decoded.Image.Frame))
+                    if (Admit(delivery, _next))
                         delivery.Lose(decoded.Image.Frame, problem);
                 }
                 else
@@ -365,6 +405,11 @@ public sealed class DectrisChannel : IDetectorChannel
                 Reject("out of order", $"frame {index} came after frame {_next - receivers}; it was counted lost");
             return false;
         }
+        if ((index - _next) / receivers > MaxSkippedFrames)
+        {
+            Reject("implausible frame number", $"frame {index} would skip {(index - _next) / receivers} frames after frame {_next - receivers}");
+            return false;
+        }
         for (; _next < index; _next += receivers)
             delivery.Lose(_next, $"frame {_next} never arrived (frame {index} came instead)");
         _next = index + receivers;
@@ -414,13 +459,16 @@ public sealed class DectrisChannel : IDetectorChannel
         job.Release();
     }
 
-    /// <summary>Waits for the next message; false when cancelled.</summary>
-    private bool Receive(ZmqMultipartMessage message, CancellationToken cancellationToken)
+    /// <summary>Waits for the next message; false when cancelled or, with a timeout, when none came within it.</summary>
+    private bool Receive(ZmqMultipartMessage message, CancellationToken cancellationToken, int timeoutMs = 0)
     {
+        var since = Stopwatch.GetTimestamp();
         while (!cancellationToken.IsCancellationRequested)
         {
             if (_socket.Receive(message))
                 return true;
+            if (timeoutMs > 0 && Stopwatch.GetElapsedTime(since).TotalMilliseconds >= timeoutMs)
+                return false;
         }
         return false;
     }

@@ -54,7 +54,7 @@ inline float3 preprocess(float value, int p, float w, global const float *dark, 
         s -= dark[p];
     if (flags & FLAG_DARK_VARIANCE)
         v += dark_variance[p];
-    if (isnan(s) || isnan(v))
+    if (!isfinite(s) || !isfinite(v)) /* NaN or ±Inf (a Jungfrau gain of 0): no measurement */
         return (float3)(0.0f);
     return (float3)(s, v, w);
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using Lima2.Core.Frames;
 using Lima2.Detectors.Dectris;
+using Lima2.TestSupport;
 using static Lima2.Acquisition.Tests.Dectris.DectrisSamples;
 
 namespace Lima2.Acquisition.Tests.Dectris;
@@ -136,5 +137,97 @@ public sealed class DectrisChannelTests : IDisposable
         Assert.Equal(2, summary.Delivered);
         Assert.Equal(Info, target.InputInfo);
         Assert.Equal(Pixels(1), target.Frames[1].Pixels);
+    }
+
+    [Fact]
+    public async Task A_malformed_message_with_a_later_frame_number_is_one_rejection_and_the_good_frames_all_arrive()
+    {
+        const int frames = 10;
+        var (target, summary, channel) = await Receive(new DectrisChannelOptions(_detector.Endpoint, DectrisStreamVersion.V1), () =>
+        {
+            _detector.Send(StreamV1Writer.Header(1, "basic", Info, frames));
+            var truncated = V1Image(8, DectrisEncoding.Raw);
+            truncated[2] = truncated[2][..10]; // a broken message that says frame 8, right after the header
+            _detector.Send(truncated);
+            for (var f = 0; f < frames; f++)
+                _detector.Send(V1Image(f, DectrisEncoding.Raw));
+            _detector.Send([StreamV1Writer.End(1)]);
+        });
+
+        Assert.Equal(Enumerable.Range(0, frames).Select(i => (long)i), target.Frames.Select(f => f.Index));
+        Assert.Empty(target.LostFrames);
+        Assert.Equal((frames, 0L), (summary.Delivered, summary.Lost));
+        Assert.Equal(1, Assert.Single(channel.Rejections).Value);
+        Assert.Equal("malformed", channel.Rejections.Keys.Single());
+    }
+
+    [Theory]
+    [InlineData(0L, "implausible frame number", "end of series")]
+    [InlineData(3L, "beyond the series", "all frames received")]
+    public async Task A_frame_number_far_ahead_is_one_rejection_not_a_count_of_skipped_frames(long runFrames, string rejection, string end)
+    {
+        // header detail none: the header gives no count, only the run's nb_frames (0 = endless) bounds the numbers
+        var (target, summary, channel) = await Receive(
+            new DectrisChannelOptions(_detector.Endpoint, DectrisStreamVersion.V1, RunFrames: runFrames), () =>
+            {
+                _detector.Send(StreamV1Writer.Header(1, "none", Info, 0));
+                _detector.Send(V1Image(0, DectrisEncoding.Raw));
+                _detector.Send(V1Image(1_000_000_000_000, DectrisEncoding.Raw));
+                _detector.Send(V1Image(1, DectrisEncoding.Raw));
+                _detector.Send(V1Image(2, DectrisEncoding.Raw));
+                _detector.Send([StreamV1Writer.End(1)]);
+            });
+
+        Assert.Equal([0L, 1, 2], target.Frames.Select(f => f.Index));
+        Assert.Equal((3L, 0L, end), (summary.Delivered, summary.Lost, summary.EndReason));
+        Assert.Equal(1, channel.Rejections[rejection]);
+        Assert.Contains("1000000000000", channel.LastProblem);
+    }
+
+    [Fact]
+    public async Task A_stream_silent_for_the_timeout_fails_the_run_and_the_frames_that_never_came_are_lost()
+    {
+        var channel = new DectrisChannel(new DectrisChannelOptions(_detector.Endpoint, DectrisStreamVersion.V1, TimeoutMs: 500));
+        await using var _ = channel;
+        var starting = channel.StartAsync(CancellationToken.None).AsTask();
+        _detector.Send(StreamV1Writer.Header(1, "basic", Info, 10));
+        for (var f = 0; f < 4; f++)
+            _detector.Send(V1Image(f, DectrisEncoding.Raw));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var target = new RecordingTarget((await starting.WaitAsync(timeout.Token)).Frame);
+
+        var error = await Assert.ThrowsAsync<Core.Pipeline.ChannelException>(() => channel.RunAsync(target, timeout.Token));
+
+        Assert.False(timeout.IsCancellationRequested);
+        Assert.Equal("the stream stopped: no message for 500 ms (receiver channel.timeout_ms), 6 frames that never came counted lost", error.Message);
+        Assert.Equal([0L, 1, 2, 3], target.Frames.Select(f => f.Index));
+        Assert.Equal([4L, 5, 6, 7, 8, 9], target.LostFrames.Select(l => l.Index));
+        Assert.All(target.LostFrames, l => Assert.EndsWith("never arrived (no message for 500 ms)", l.Reason));
+        Assert.Equal((4L, 6L), (channel.Delivered, channel.Lost));
+    }
+
+    [Fact]
+    public async Task An_oversize_message_is_dropped_unread_and_the_run_ends_at_the_timeout_with_its_frames_lost()
+    {
+        const long oversize = 64 << 20;
+        var endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
+        var channel = new DectrisChannel(new DectrisChannelOptions(endpoint, DectrisStreamVersion.V1, TimeoutMs: 1000, MaxMessageBytes: 1 << 20));
+        await using var _ = channel;
+        var starting = channel.StartAsync(CancellationToken.None).AsTask();
+        using var detector = ChildProcess.Start(Python.Interpreter, [PythonScripts.Path("oversize_v1_stream.py"), endpoint, $"{oversize}"]);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var target = new RecordingTarget((await starting.WaitAsync(timeout.Token)).Frame);
+
+        // libzmq reads no further than the oversize part's length: it drops it with the connection (for good, a
+        // protocol error), so nothing after it comes and the timeout ends the run
+        var error = await Assert.ThrowsAsync<Core.Pipeline.ChannelException>(() => channel.RunAsync(target, timeout.Token));
+        Assert.True(detector.WaitForExit(TimeSpan.FromSeconds(30)) == 0, detector.Output);
+
+        Assert.Contains("no message for 1000 ms", error.Message);
+        Assert.Equal([0L, 1, 2, 3, 4], target.Frames.Select(f => f.Index));
+        Assert.All(target.Frames, f => Assert.All(AsUInt16(f.Pixels), v => Assert.Equal(f.Index, v)));
+        Assert.Equal([5L, 6, 7, 8, 9], target.LostFrames.Select(l => l.Index));
+        Assert.All(target.LostFrames, l => Assert.EndsWith("never arrived (no message for 1000 ms)", l.Reason));
+        Assert.Empty(channel.Rejections);
     }
 }
