@@ -47,14 +47,11 @@ public sealed class PatientReceiverLink(IReceiverLink link, TimeSpan patience) :
             {
                 return call();
             }
-            catch (ReceiverBusyException e) when (waited.Elapsed < patience)
-            {
-                _ = e; // busy: the request was not carried out, so asking again is safe
-                Thread.Sleep(Pause);
-            }
             catch (ReceiverBusyException e)
             {
-                throw new ReceiverBusyException($"busy for more than {patience.TotalSeconds:0.#} s ({e.Message})", e);
+                if (waited.Elapsed >= patience)
+                    throw new ReceiverBusyException($"busy for more than {patience.TotalSeconds:0.#} s ({e.Message})", e);
+                Thread.Sleep(Pause); // the request was not carried out: asking again is safe
             }
         }
     }

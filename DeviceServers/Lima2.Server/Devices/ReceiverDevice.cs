@@ -147,7 +147,7 @@ public sealed class ReceiverDevice : Device, IProcessingHost
             SavingRoot = SavingRoot,
             PeakFinder = ParseEnum<PeakFinderBackend>(PeakFinder, "peak_finder"),
         };
-        // once per process: Init again (or a new device) finds the kernels built
+        // once per device: Init again keeps it; a new device object finds the programs built (ClRuntime keeps them)
         _kernels ??= KernelWarmUp.StartIfUseful(config.PeakFinder, WarmUpPixelTypes(config.Channel.Kind), status => Logger.Info(status));
         _logic = new ReceiverLogic(config, this, _kernels);
         Schemas.UsePlugin("LimaReceiver", _logic.Plugin);
