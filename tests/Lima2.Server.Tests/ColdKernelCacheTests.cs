@@ -28,8 +28,13 @@ public sealed class ColdKernelCacheTests
             Assert.Equal([0, 0], s.GetProperty("nb_frames_dropped").EnumerateArray().Select(e => e.GetInt64()));
             Assert.Equal("idle", s.GetProperty("control_state").GetString());
             Assert.Equal(Frames, s.GetProperty("peak_counters").EnumerateObject().Count());
-            // the kernels were built here, from source: the caches were really cold
+            // the kernels were built here, from source (the caches were really cold), and each receiver says so
             Assert.NotEmpty(Directory.GetFiles(lima2Cache, "*.clbin"));
+            foreach (var name in sys.Receivers)
+            {
+                using var receiver = new Tango.Client.DeviceProxy(name);
+                Assert.Contains("OpenCL kernels: ready (", receiver.Status());
+            }
         }
         finally
         {
