@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test.sh - install what is missing, build everything (native shim included) and run every test suite.
-# Ends with one line "N passed, N failed" summing all suites; exits non-zero if any test failed or a
-# suite could not run. Suites run one after the other: they start Tango servers and share 2 cores.
+# Then runs the demo once with empty OpenCL and PoCL kernel caches, as on a fresh machine (one more test: passed
+# when it exits 0 and saw no frame dropped). Ends with one line "N passed, N failed" summing all suites; exits
+# non-zero if any test failed or a suite could not run. Suites run one after the other: they start Tango servers
+# and share 2 cores.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,6 +35,19 @@ for project in tests/*.Tests/*.Tests.csproj; do
         failed=$((failed + 1))
     fi
 done
+
+echo "== demo with empty kernel caches"
+caches=$(mktemp -d)
+mkdir -p "$caches/lima2" "$caches/pocl"
+LIMA2_OPENCL_CACHE=$caches/lima2 POCL_CACHE_DIR=$caches/pocl scripts/demo.sh 2>&1 | tee "$results/demo.log"
+rc=${PIPESTATUS[0]}
+rm -rf "$caches"
+if [ "$rc" -eq 0 ] && grep -q 'done: .*, dropped 0$' "$results/demo.log"; then
+    passed=$((passed + 1))
+else
+    echo "demo failed (exit $rc): see $results/demo.log"
+    failed=$((failed + 1))
+fi
 
 scripts/tango-db.sh down >/dev/null 2>&1 || true
 echo "$passed passed, $failed failed"

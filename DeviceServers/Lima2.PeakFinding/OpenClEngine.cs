@@ -35,7 +35,7 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
         _m = model;
         _type = pixelType;
         _ctx = ClRuntime.Context(device);
-        _program = ClRuntime.Program(_ctx, KernelSource.PeakFinder, BuildOptions(model, pixelType, device), cacheDirectory);
+        _program = ClRuntime.Program(_ctx, KernelSource.PeakFinder, BuildOptions(pixelType, device), cacheDirectory);
         var c = model.Calibration;
         ClBuffer Upload<T>(T[]? data) where T : unmanaged
         {
@@ -98,7 +98,7 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
 
     /// <summary>Compiler options: only what changes the code (pixel type, double sums); every
     /// parameter is a kernel argument so that changing one never recompiles.</summary>
-    internal static string BuildOptions(PeakFinderModel m, PixelType type, ClDevice device)
+    internal static string BuildOptions(PixelType type, ClDevice device)
     {
         var o = new List<string> { $"-DPIXEL_T={ClType(type, device)}", "-cl-fp32-correctly-rounded-divide-sqrt" };
         if (device.SupportsDouble) o.Add("-DACC_DOUBLE");

@@ -89,6 +89,20 @@ public sealed class PeakFinder : IDisposable
         return new PeakFinder(model, engine, device);
     }
 
+    /// <summary>
+    /// Builds the OpenCL program for frames of each pixel type on <paramref name="device"/>, or loads it from the
+    /// binary cache, and keeps it for the process: a later <see cref="Create"/> for those types on that device
+    /// finds it built. Seconds from source on PoCL, milliseconds from the cache.
+    /// </summary>
+    /// <exception cref="OpenClException">the device could not build the program.</exception>
+    public static void WarmUp(ClDevice device, IEnumerable<PixelType> pixelTypes, string? programCache = null)
+    {
+        var context = ClRuntime.Context(device);
+        foreach (var type in pixelTypes)
+            ClRuntime.Program(context, KernelSource.PeakFinder, OpenClEngine.BuildOptions(type, device),
+                programCache ?? ClProgram.DefaultCacheDirectory);
+    }
+
     /// <summary>Finds the peaks of one frame. The frame stays owned by the caller.</summary>
     /// <exception cref="ArgumentException">the frame's shape or pixel type is not the one set up.</exception>
     public PeakFrameResult Process(Frame frame)

@@ -65,6 +65,14 @@ public sealed partial class TangoNetTestDevice
         new DevError("LIMA_Cause", "the underlying cause", "processing", ErrSeverity.Panic),
     ]);
 
+    /// <summary>Long work that leaves the device free meanwhile: reads and other commands are served while it runs.</summary>
+    [Command(DisplayLevel = DispLevel.Expert, ReleasesMonitor = true, InDescription = "seconds")]
+    public void LongWork(double seconds) => Thread.Sleep(TimeSpan.FromSeconds(seconds));
+
+    /// <summary>The same work holding the device monitor, as any plain command does: concurrent requests wait.</summary>
+    [Command(DisplayLevel = DispLevel.Expert, InDescription = "seconds")]
+    public void LongWorkHoldingMonitor(double seconds) => Thread.Sleep(TimeSpan.FromSeconds(seconds));
+
     [Command(DisplayLevel = DispLevel.Expert)]
     public DevEncoded DevEncodedEcho(DevEncoded v) => v;
 

@@ -16,7 +16,22 @@ internal sealed class FakeReceiver(string name) : IReceiverLink
     public string Error { get; set; } = LimaError.NoError;
     public List<string> Calls { get; } = [];
 
-    public ReceiverSnapshot Read() => Gone ? throw new InvalidOperationException("API_DeviceNotExported") : new(State, Frames, Saved);
+    /// <summary>Reads that fail as a receiver busy with a long command fails them (it answers a ping, not the read).</summary>
+    public int BusyReads { get; set; }
+    public int Reads { get; private set; }
+
+    public ReceiverSnapshot Read()
+    {
+        Reads++;
+        if (Gone)
+            throw new InvalidOperationException("API_DeviceNotExported");
+        if (BusyReads > 0)
+        {
+            BusyReads--;
+            throw new ReceiverBusyException("Not able to acquire serialization (dev, class or process) monitor");
+        }
+        return new(State, Frames, Saved);
+    }
 
     public string LastError() => Error;
 
@@ -142,6 +157,34 @@ public sealed class ControlLogicTests
         control.Poll();
         Assert.Equal(AcqState.Fault, control.State);
         Assert.Contains("sim@0 does not answer", control.Reason);
+    }
+
+    [Fact]
+    public void A_receiver_busy_with_a_long_command_is_asked_again_and_does_not_fault_the_control()
+    {
+        var (control, receivers) = System();
+        control.Prepare(Uuid);
+        control.Start();
+        foreach (var r in receivers)
+            r.State = AcqState.Running;
+        receivers[1].BusyReads = 3;
+        var readsBefore = receivers[1].Reads;
+        control.Poll();
+        Assert.Equal(AcqState.Running, control.State);
+        Assert.Equal(4, receivers[1].Reads - readsBefore);
+    }
+
+    [Fact]
+    public void A_receiver_busy_for_longer_than_the_patience_faults_the_control_naming_it()
+    {
+        var receivers = Enumerable.Range(0, 2).Select(i => new FakeReceiver($"id00/limareceiver/sim@{i}")).ToArray();
+        var control = new ControlLogic(receivers, busyPatience: TimeSpan.FromMilliseconds(300));
+        control.Prepare(Uuid);
+        control.Start();
+        receivers[0].BusyReads = int.MaxValue;
+        control.Poll();
+        Assert.Equal(AcqState.Fault, control.State);
+        Assert.Contains("sim@0 does not answer: busy for more than 0.3 s", control.Reason);
     }
 
     [Fact]

@@ -12,8 +12,21 @@ internal sealed class FakeHost : IProcessingHost
 {
     public Dictionary<string, Pipeline> Devices { get; } = [];
 
+    /// <summary>When set, Create waits for it: a Prepare that lasts as long as the test wants.</summary>
+    public ManualResetEventSlim? Hold { get; init; }
+
+    /// <summary>Set when a Create has begun.</summary>
+    public ManualResetEventSlim Entered { get; } = new();
+
+    /// <summary>When set, Create fails with it (as a device the Tango DB refuses).</summary>
+    public string? Failure { get; init; }
+
     public string Create(Pipeline pipeline)
     {
+        Entered.Set();
+        Hold?.Wait();
+        if (Failure is not null)
+            throw new InvalidOperationException(Failure);
         var name = $"test/limaprocessing/{pipeline.Uuid}@{pipeline.Run.Settings.Receiver.Rank}";
         Devices[name] = pipeline;
         return name;
@@ -48,6 +61,68 @@ public sealed class ReceiverLogicTests : IDisposable
             Assert.True(DateTime.UtcNow < deadline, "timed out");
             Thread.Sleep(10);
         }
+    }
+
+    [Fact]
+    public async Task While_a_Prepare_is_in_flight_the_same_uuid_waits_for_it_another_uuid_is_refused_busy_and_the_state_stays_idle()
+    {
+        var host = new FakeHost { Hold = new ManualResetEventSlim() };
+        await using var receiver = Receiver(host);
+        receiver.AcqParamsJson = Acq;
+        receiver.ProcParamsJson = Legacy();
+        var uuid = Guid.NewGuid().ToString();
+        var first = Task.Run(() => receiver.Prepare(uuid));
+        Assert.True(host.Entered.Wait(TimeSpan.FromSeconds(30)));
+        var second = Task.Run(() => receiver.Prepare(uuid)); // the control and the client both send it
+        var other = Assert.Throws<StateException>(() => receiver.Prepare(Guid.NewGuid().ToString()));
+        Assert.Contains($"busy preparing {uuid}", other.Message);
+        Assert.Equal(AcqState.Idle, receiver.State);
+        Assert.Throws<StateException>(receiver.Start);
+        Assert.Empty(receiver.Pipelines);
+        await Task.Delay(200);
+        Assert.False(second.IsCompleted);
+        host.Hold.Set();
+        await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(AcqState.Prepared, receiver.State);
+        Assert.Equal([uuid], receiver.Pipelines);
+        Assert.Single(host.Devices);
+    }
+
+    [Fact]
+    public async Task A_Prepare_waiting_for_the_same_uuid_gets_the_failure_of_the_one_in_flight()
+    {
+        var host = new FakeHost { Hold = new ManualResetEventSlim(), Failure = "the Tango DB refused the device" };
+        await using var receiver = Receiver(host);
+        receiver.AcqParamsJson = Acq;
+        receiver.ProcParamsJson = Legacy();
+        var uuid = Guid.NewGuid().ToString();
+        var first = Task.Run(() => receiver.Prepare(uuid));
+        Assert.True(host.Entered.Wait(TimeSpan.FromSeconds(30)));
+        var second = Task.Run(() => receiver.Prepare(uuid));
+        await Task.Delay(200);
+        host.Hold.Set();
+        Assert.Equal("the Tango DB refused the device", (await Assert.ThrowsAsync<InvalidOperationException>(() => first)).Message);
+        Assert.Equal("the Tango DB refused the device", (await Assert.ThrowsAsync<InvalidOperationException>(() => second)).Message);
+        Assert.Equal(AcqState.Idle, receiver.State);
+    }
+
+    [Fact]
+    public async Task Stop_during_a_Prepare_waits_for_it_and_leaves_the_receiver_idle()
+    {
+        var host = new FakeHost { Hold = new ManualResetEventSlim() };
+        await using var receiver = Receiver(host);
+        receiver.AcqParamsJson = Acq;
+        receiver.ProcParamsJson = Legacy();
+        var uuid = Guid.NewGuid().ToString();
+        var prepare = Task.Run(() => receiver.Prepare(uuid));
+        Assert.True(host.Entered.Wait(TimeSpan.FromSeconds(30)));
+        var stop = Task.Run(receiver.Stop);
+        await Task.Delay(200);
+        Assert.False(stop.IsCompleted);
+        host.Hold.Set();
+        await Task.WhenAll(prepare, stop).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(AcqState.Idle, receiver.State);
+        Assert.Contains($"stopped before start ({uuid})", receiver.Reason);
     }
 
     [Fact]

@@ -11,7 +11,8 @@ namespace Lima2.Server.Control;
 /// the control adds what needs one place: it validates the acquisition, starts the receivers that are still
 /// prepared when it starts (a receiver's Start is idempotent), fans Trigger, Stop and Reset out to all receivers
 /// in parallel, sums their frame counts, and follows their states with <see cref="Poll"/>: it goes IDLE when every
-/// receiver has finished, and FAULT, with the reason, when one fails or stops answering. Its <see cref="IDetector"/>
+/// receiver has finished, and FAULT, with the reason, when one fails or stops answering (a receiver busy with a long
+/// command, which answers a ping but not the request, is asked again for up to <c>busyPatience</c>). Its <see cref="IDetector"/>
 /// (the camera plugin) is prepared after the receivers answered, started after they started (so no frame flows
 /// before they are ready), finished once they are done, and aborted on Stop and Reset. Once the receivers of a run
 /// have all ended it asks receiver 0 for the master file over their saved counts: a stopped or endless run's total is
@@ -27,10 +28,11 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     private string? _uuid;
 
     /// <param name="detector">the camera plugin; the simulator's when null</param>
-    public ControlLogic(IReadOnlyList<IReceiverLink> receivers, IDetector? detector = null)
+    /// <param name="busyPatience">how long a busy receiver is asked again; <see cref="PatientReceiverLink.DefaultPatience"/> when null</param>
+    public ControlLogic(IReadOnlyList<IReceiverLink> receivers, IDetector? detector = null, TimeSpan? busyPatience = null)
         : base(detector?.Plugin ?? DetectorPlugin.Simulator)
     {
-        _receivers = receivers;
+        _receivers = [.. receivers.Select(r => new PatientReceiverLink(r, busyPatience ?? PatientReceiverLink.DefaultPatience))];
         _detector = detector ?? new SimulatorDetector();
     }
 

@@ -31,3 +31,9 @@ public interface IReceiverLink : IDisposable
     /// <param name="savedPerReceiver">nb_frames_saved of each receiver, in rank order</param>
     string WriteMasterFile(long[] savedPerReceiver);
 }
+
+/// <summary>
+/// The receiver answers (a ping gets through) but could not serve this request in time: it is busy with a long
+/// command, and the request was not carried out. Asking again a little later may succeed.
+/// </summary>
+public sealed class ReceiverBusyException(string message, Exception? inner = null) : Exception(message, inner);

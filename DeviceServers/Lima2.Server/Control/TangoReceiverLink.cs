@@ -1,9 +1,14 @@
 using Lima2.Protocol;
+using Tango;
 using Tango.Client;
 
 namespace Lima2.Server.Control;
 
-/// <summary>A receiver device reached through the Tango.NET client; the proxy is made on first use and again after a failure.</summary>
+/// <summary>
+/// A receiver device reached through the Tango.NET client; the proxy is made on first use and again after a failure.
+/// A request that timed out waiting for the device (its monitor held by a long command, or a read past the client
+/// timeout) on a receiver that still answers a ping fails with <see cref="ReceiverBusyException"/>.
+/// </summary>
 public sealed class TangoReceiverLink(string name, TimeSpan timeout) : IReceiverLink
 {
     private readonly Lock _lock = new();
@@ -11,25 +16,26 @@ public sealed class TangoReceiverLink(string name, TimeSpan timeout) : IReceiver
 
     public string Name { get; } = name;
 
-    public ReceiverSnapshot Read() => Use(p =>
+    public ReceiverSnapshot Read() => Use(isRead: true, p =>
     {
         var values = p.ReadAttributes("acq_state", "nb_frames_received", "nb_frames_saved");
         return new ReceiverSnapshot((AcqState)values[0].Get<short>(), values[1].Get<long>(), values[2].Get<long>());
     });
 
-    public string LastError() => Use(p => p.Read<string>("last_error"));
+    public string LastError() => Use(isRead: true, p => p.Read<string>("last_error"));
 
-    public void Start() => Use(p => p.Command("Start"));
+    public void Start() => Use(isRead: false, p => p.Command("Start"));
 
-    public void Stop() => Use(p => p.Command("Stop"));
+    public void Stop() => Use(isRead: false, p => p.Command("Stop"));
 
-    public void Trigger() => Use(p => p.Command("Trigger"));
+    public void Trigger() => Use(isRead: false, p => p.Command("Trigger"));
 
-    public void Reset() => Use(p => p.Command("Reset"));
+    public void Reset() => Use(isRead: false, p => p.Command("Reset"));
 
-    public string WriteMasterFile(long[] savedPerReceiver) => Use(p => p.Command<string>("writeMasterFile", savedPerReceiver));
+    public string WriteMasterFile(long[] savedPerReceiver) => Use(isRead: false, p => p.Command<string>("writeMasterFile", savedPerReceiver));
 
-    private T Use<T>(Func<DeviceProxy, T> call)
+    /// <param name="isRead">the call changes nothing: after a client timeout it may be asked again</param>
+    private T Use<T>(bool isRead, Func<DeviceProxy, T> call)
     {
         DeviceProxy proxy;
         lock (_lock)
@@ -38,6 +44,10 @@ public sealed class TangoReceiverLink(string name, TimeSpan timeout) : IReceiver
         {
             return call(proxy);
         }
+        catch (DevFailedException e) when (IsBusy(e, isRead) && Answers(proxy))
+        {
+            throw new ReceiverBusyException(e.Errors[0].Description, e);
+        }
         catch
         {
             lock (_lock)
@@ -45,6 +55,26 @@ public sealed class TangoReceiverLink(string name, TimeSpan timeout) : IReceiver
                     _proxy = null;
             proxy.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The device monitor was not free within cppTango's monitor timeout (the request did not run), or a read ran
+    /// past the client timeout.
+    /// </summary>
+    private static bool IsBusy(DevFailedException e, bool isRead) =>
+        e.Errors.Any(x => x.Reason == "API_CommandTimedOut" || (isRead && x.Reason == "API_DeviceTimedOut"));
+
+    private static bool Answers(DeviceProxy proxy)
+    {
+        try
+        {
+            proxy.Ping();
+            return true;
+        }
+        catch (DevFailedException)
+        {
+            return false;
         }
     }
 

@@ -1,3 +1,4 @@
+using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Protocol;
@@ -16,6 +17,7 @@ namespace Lima2.Server.Devices;
 public sealed class ReceiverDevice : Device, IProcessingHost
 {
     private ReceiverLogic? _logic;
+    private KernelWarmUp? _kernels;
     private EventPusher? _events;
 
     [DeviceProperty("rank", Description = "this receiver's index: it gets frames i with i % nb_receivers == rank")]
@@ -105,7 +107,9 @@ public sealed class ReceiverDevice : Device, IProcessingHost
 
     // ---- commands ----
 
-    [Command(InDescription = "acquisition uuid")]
+    /// <summary>Synchronous (the pipeline and its processing device exist when it returns) but off the device monitor:
+    /// its kernel builds, reference loads and file creation never make concurrent reads time out.</summary>
+    [Command(InDescription = "acquisition uuid", ReleasesMonitor = true)]
     public void Prepare(string uuid) => LimaFailure.Guard($"{Name}/Prepare", () => Logic.Prepare(uuid));
 
     [Command] public void Start() => LimaFailure.Guard($"{Name}/Start", Logic.Start);
@@ -143,7 +147,9 @@ public sealed class ReceiverDevice : Device, IProcessingHost
             SavingRoot = SavingRoot,
             PeakFinder = ParseEnum<PeakFinderBackend>(PeakFinder, "peak_finder"),
         };
-        _logic = new ReceiverLogic(config, this);
+        // once per device: Init again keeps it; a new device object finds the programs built (ClRuntime keeps them)
+        _kernels ??= KernelWarmUp.StartIfUseful(config.PeakFinder, WarmUpPixelTypes(config.Channel.Kind), status => Logger.Info(status));
+        _logic = new ReceiverLogic(config, this, _kernels);
         Schemas.UsePlugin("LimaReceiver", _logic.Plugin);
         _events = new EventPusher(Logger);
         _logic.StateChanged += s => _events.Post(() => PushChangeEvent("acq_state", (AcqStateLabel)s));
@@ -161,7 +167,11 @@ public sealed class ReceiverDevice : Device, IProcessingHost
 
     protected override DevState ReadState() => StateMapping.ToDevState(Logic.State);
 
-    protected override string ReadStatus() => Logic.Reason;
+    protected override string ReadStatus() => _kernels is null ? Logic.Reason : $"{Logic.Reason}\n{_kernels.Status}";
+
+    /// <summary>The frame types a channel delivers by default: the simulator's gray16; an EIGER's 16 or 32 bits.</summary>
+    private static PixelType[] WarmUpPixelTypes(ChannelKind channel) =>
+        channel == ChannelKind.Simulator ? [PixelType.Gray16] : [PixelType.Gray16, PixelType.Gray32];
 
     private Lima2.Core.Processing.RoiStatRow[] LatestRois() => Logic.Current?.LatestRoiStatistics() ?? [];
 

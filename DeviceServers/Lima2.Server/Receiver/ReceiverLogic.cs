@@ -22,9 +22,17 @@ public interface IProcessingHost
 /// keeping what the getters and pops serve) per Prepare uuid with its processing device, the state machine (IDLE →
 /// PREPARED → RUNNING → IDLE by itself at the end of its share), and the counters the beamline watches.
 /// </summary>
+/// <remarks>
+/// Prepare runs without the Tango device monitor (it may build kernels, load references and create files for
+/// seconds), so every member is safe against concurrent calls: one Prepare at a time, a second one of the same uuid
+/// (the control and a client both send it) waits for the first and shares its outcome, one of another uuid is
+/// refused, and Stop and Reset wait for a Prepare in flight to end before they act on its run.
+/// </remarks>
 public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
 {
     private readonly IProcessingHost _host;
+    private readonly KernelWarmUp? _kernels;
+    private (string Uuid, Task Done)? _preparing;
     private readonly ConcurrentDictionary<string, (Pipeline Pipeline, string Device)> _pipelines = new();
     private string _procParamsJson;
     private ProcParams _proc = new LegacyProcParams();
@@ -34,11 +42,13 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
     private string _lastError = LimaError.NoError;
     private int _xferred;
 
-    public ReceiverLogic(ReceiverConfig config, IProcessingHost host)
+    /// <param name="kernels">the peak finder's kernels being built since the start; an SMX Prepare waits for them</param>
+    public ReceiverLogic(ReceiverConfig config, IProcessingHost host, KernelWarmUp? kernels = null)
         : base(config.Channel.Kind == ChannelKind.Simulator ? DetectorPlugin.Simulator : DetectorPlugin.Dectris)
     {
         Config = config; // checked at each Prepare, so a wrong property fails Prepare rather than the server's start
         _host = host;
+        _kernels = kernels;
         _procParamsJson = ParamsDocument.Write(_proc);
     }
 
@@ -92,17 +102,58 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
             throw new ArgumentException($"Prepare: '{uuid}' is not a uuid");
         AcqParams<SimulatorDet> acq;
         ProcParams proc;
+        Task? sameUuid = null;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_lock)
         {
-            if (_status.State != AcqState.Idle)
+            if (_preparing is { } inFlight)
+            {
+                if (inFlight.Uuid != uuid)
+                    throw new StateException($"Prepare: busy preparing {inFlight.Uuid}: prepare {uuid} once it is done");
+                sameUuid = inFlight.Done;
+            }
+            else if (_status.State != AcqState.Idle)
                 throw new StateException($"Prepare needs acq_state idle, it is {Label(_status.State)}" +
                                          (_status.State == AcqState.Fault ? $" ({_status.Reason}): Reset first" : ""));
-            if (_pipelines.ContainsKey(uuid))
+            else if (_pipelines.ContainsKey(uuid))
                 throw new ArgumentException($"Prepare: pipeline {uuid} exists already: use a new uuid or erasePipeline first");
+            else
+                _preparing = (uuid, done.Task);
             // a DECTRIS channel takes its frames' geometry from the stream: the Dectris det block is the detector's
             acq = AcqParams as AcqParams<SimulatorDet> ?? new AcqParams<SimulatorDet> { Acq = AcqParams.Acq };
             proc = AcqParams is DectrisAcqParams dectris ? dectris.WithRawSaving(_proc) : _proc;
         }
+        if (sameUuid is not null)
+        {
+            sameUuid.GetAwaiter().GetResult();
+            return;
+        }
+        try
+        {
+            Prepare(uuid, acq, proc);
+        }
+        catch (Exception e)
+        {
+            EndPreparing(done, e);
+            throw;
+        }
+        EndPreparing(done, null);
+    }
+
+    private void EndPreparing(TaskCompletionSource done, Exception? error)
+    {
+        lock (_lock)
+            _preparing = null; // first: whoever the outcome wakes may prepare again
+        if (error is null)
+            done.SetResult();
+        else
+            done.SetException(error);
+    }
+
+    private void Prepare(string uuid, AcqParams<SimulatorDet> acq, ProcParams proc)
+    {
+        if (proc is SmxProcParams)
+            _kernels?.Wait();
         var run = ReceiverRun.PrepareAsync(new ReceiverSettings(Config, acq, proc), Serving).GetAwaiter().GetResult();
         var pipeline = new Pipeline(uuid, run);
         string device;
@@ -155,6 +206,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
     /// <summary>Aborts the run and returns once it has ended (files closed); no-op when nothing runs.</summary>
     public void Stop()
     {
+        WaitForPrepare();
         Task? running;
         lock (_lock)
         {
@@ -236,6 +288,22 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
         Interlocked.Exchange(ref _xferred, (int)Math.Min(int.MaxValue, FramesTransferred));
         _status.Raise();
         Transferred?.Invoke(_xferred);
+    }
+
+    /// <summary>Returns once a Prepare in flight has ended, prepared or failed.</summary>
+    private void WaitForPrepare()
+    {
+        Task? preparing;
+        lock (_lock)
+            preparing = _preparing?.Done;
+        try
+        {
+            preparing?.Wait();
+        }
+        catch (AggregateException)
+        {
+            // its own caller gets the error
+        }
     }
 
     private static string Label(AcqState s) => s.ToString().ToLowerInvariant();

@@ -56,6 +56,7 @@ internal unsafe struct TnsCmdDesc
     public int PollingPeriod;
     public byte* InDesc;
     public byte* OutDesc;
+    public int ReleasesMonitor;
 }
 
 /// <summary>A scalar read's quality and time beside its value (see native/server.hpp).</summary>

@@ -114,6 +114,7 @@ public sealed record CommandSpec
     public DispLevel DisplayLevel { get; init; }
     public IReadOnlyList<DevState> AllowedStates { get; init; } = [];
     public int PollingPeriod { get; init; }
+    public bool ReleasesMonitor { get; init; }
 }
 
 /// <summary>A device or class property bound to a C# property.</summary>
@@ -180,6 +181,7 @@ public sealed class ClassSpec
                 DisplayLevel = c.DisplayLevel,
                 AllowedStates = c.AllowedStates ?? [],
                 PollingPeriod = c.PollingPeriod,
+                ReleasesMonitor = c.ReleasesMonitor,
             }, m));
         }
 

@@ -74,6 +74,13 @@ public sealed class CommandAttribute(string? name = null) : Attribute
     /// <summary>States in which the command runs; empty: always (an <c>Is&lt;Name&gt;Allowed()</c> method is asked too).</summary>
     public DevState[]? AllowedStates { get; set; }
     public int PollingPeriod { get; set; }
+
+    /// <summary>
+    /// The command runs with the device monitor released: other requests to the device (attribute reads, State,
+    /// other commands) are served while it works instead of failing after cppTango's monitor timeout (3.2 s). For
+    /// long commands that must stay synchronous; the device's own code is then responsible for thread safety.
+    /// </summary>
+    public bool ReleasesMonitor { get; set; }
 }
 
 /// <summary>A device property read from the Tango DB at each init; the property initializer is the default.</summary>

@@ -148,6 +148,7 @@ public sealed class TangoServer
                     PollingPeriod = c.Spec.PollingPeriod,
                     InDesc = arena.Str(c.Spec.InDescription),
                     OutDesc = arena.Str(c.Spec.OutDescription),
+                    ReleasesMonitor = c.Spec.ReleasesMonitor ? 1 : 0,
                 };
                 ShimErrors.Check(ServerNative.ClassAddCmd(index, &desc));
             }

@@ -59,6 +59,7 @@ struct tns_cmd_desc {
     int32_t polling_period;
     const char* in_desc;
     const char* out_desc;
+    int32_t releases_monitor;  // 1: the command runs with the device monitor released (see GenCmd::execute)
 };
 
 // What a scalar read returns beside its value: AttrValue<T>'s quality and time.

@@ -123,6 +123,42 @@ private:
     SlotSetter slot_setter_;
 };
 
+// While alive, this thread does not hold the device monitor that cppTango's command_inout took for it (all its
+// levels); at the end it takes them back, so the AutoTangoMonitor up the stack releases what it holds. Other requests
+// to the device (reads, pings, the polling thread) run meanwhile. Only the device monitor (cppTango's default
+// serialization, BY_DEVICE) is released: under BY_CLASS or BY_PROCESS the command keeps the class or process one.
+class MonitorRelease {
+public:
+    MonitorRelease(Tango::DeviceImpl* dev, bool release) : monitor_(dev->get_dev_monitor()) {
+        if (!release || monitor_.get_locking_thread_id() != omni_thread::self()->id())
+            return;
+        levels_ = monitor_.get_locking_ctr();
+        for (long i = 0; i < levels_; ++i)
+            monitor_.rel_monitor();
+    }
+
+    ~MonitorRelease() {
+        for (long i = 0; i < levels_; ++i) {
+            // the other holders are short requests: wait through their monitor timeouts rather than fail a command
+            // whose work is done
+            for (;;) {
+                try {
+                    monitor_.get_monitor();
+                    break;
+                } catch (Tango::DevFailed&) {
+                }
+            }
+        }
+    }
+
+    MonitorRelease(const MonitorRelease&) = delete;
+    MonitorRelease& operator=(const MonitorRelease&) = delete;
+
+private:
+    Tango::TangoMonitor& monitor_;
+    long levels_ = 0;
+};
+
 class GenCmd : public Tango::Command {
 public:
     explicit GenCmd(const CmdDef& def)
@@ -141,6 +177,7 @@ public:
             CORBA::Any* out;
             int rc;
         } ctx{this, static_cast<TnsDevice*>(dev), nullptr, 0};
+        MonitorRelease released(dev, def_.releases_monitor);
         with_command_arg(*this, def_.in_type, in, [](const tns_data& d, void* p) {
             auto* c = static_cast<Ctx*>(p);
             enter_managed();
@@ -399,6 +436,7 @@ TNS_API int tns_class_add_cmd(int32_t cls, const tns_cmd_desc* d) {
         c.polling_period = d->polling_period;
         c.in_desc = d->in_desc ? d->in_desc : "";
         c.out_desc = d->out_desc ? d->out_desc : "";
+        c.releases_monitor = d->releases_monitor != 0;
         tns::class_defs().at(cls).cmds.push_back(std::move(c));
     });
 }

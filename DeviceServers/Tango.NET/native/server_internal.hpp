@@ -24,6 +24,7 @@ struct CmdDef {
     int32_t id = 0, in_type = 0, out_type = 0, disp_level = 0, polling_period = 0;
     uint32_t allowed_states = 0;
     bool has_allowed_cb = false;
+    bool releases_monitor = false;
 };
 
 struct ClassDef {

@@ -65,6 +65,30 @@ public sealed class TangoNetTestFromPyTangoTests(TangoNetTestServer server) : IC
     }
 
     [Fact]
+    public void A_command_that_releases_the_monitor_lets_other_clients_read_while_it_works_past_the_monitor_timeout()
+    {
+        var result = server.Check("long_work", null, "LongWork");
+        Assert.Equal(JsonValueKind.Null, result.GetProperty("command_error").ValueKind);
+        var reads = result.GetProperty("reads").EnumerateArray().ToList();
+        Assert.NotEmpty(reads);
+        Assert.All(reads, r => Assert.True(r.GetProperty("ok").GetBoolean(), r.ToString()));
+        Assert.Contains(reads, r => r.GetProperty("during_work").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, result.GetProperty("after").ValueKind);
+    }
+
+    [Fact]
+    public void A_plain_command_that_works_past_the_monitor_timeout_makes_concurrent_reads_fail()
+    {
+        // the failure ReleasesMonitor exists for: cppTango gives up waiting for the device monitor after 3.2 s
+        var result = server.Check("long_work", null, "LongWorkHoldingMonitor");
+        Assert.Equal(JsonValueKind.Null, result.GetProperty("command_error").ValueKind);
+        var first = result.GetProperty("reads")[0];
+        Assert.False(first.GetProperty("ok").GetBoolean());
+        Assert.Contains("serialization", first.GetProperty("error").GetString());
+        Assert.Equal(JsonValueKind.Null, result.GetProperty("after").ValueKind);
+    }
+
+    [Fact]
     public void Commands_are_refused_by_state_and_by_IsAllowed_and_status_is_what_code_set()
     {
         var result = server.Check("failures");

@@ -4,6 +4,7 @@ Prints one JSON object: the values each check observed, for the C# test to asser
 """
 import json
 import sys
+import threading
 import time
 
 import numpy as np
@@ -289,6 +290,33 @@ def allocations(d):
     return out
 
 
+def long_work(port, dev, command):
+    """Runs `command` for 5 s (longer than cppTango's 3.2 s monitor timeout) and meanwhile reads an attribute and
+    State from a second client: what those reads gave, and how the command ended."""
+    worker = proxy(port, dev)
+    worker.set_timeout_millis(20000)
+    done = {}
+
+    def work():
+        done["error"] = call_error(lambda: worker.command_inout(command, 5.0))
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    time.sleep(0.5)
+    reader = proxy(port, dev)
+    reader.set_timeout_millis(10000)
+    reads = []
+    while thread.is_alive() and len(reads) < 3:
+        started = time.time()
+        error = call_error(lambda: (reader.read_attribute("double_scalar"), reader.state()))
+        reads.append({"ok": error is None, "seconds": time.time() - started,
+                      "error": error[0]["desc"] if error else None, "during_work": thread.is_alive()})
+    thread.join()
+    # the monitor is balanced again: a plain read right after the command is served
+    after = call_error(lambda: reader.read_attribute("double_scalar"))
+    return {"reads": reads, "command_error": done["error"], "after": after}
+
+
 def kill(port, admin):
     """Kill twice: the second one arrives while the first shutdown runs, or finds the server gone."""
     a = proxy(port, admin)
@@ -306,5 +334,6 @@ if __name__ == "__main__":
         d.set_timeout_millis(5000)
         result = {"roundtrip": lambda: roundtrip(d), "read_only": lambda: read_only(d), "failures": lambda: failures(d),
                   "events": lambda: events(d), "polling": lambda: polling(d, port, sys.argv[4]), "dynamic": lambda: dynamic(d, port),
-                  "lifecycle": lambda: lifecycle(d, port, sys.argv[4]), "allocations": lambda: allocations(d)}[check]()
+                  "lifecycle": lambda: lifecycle(d, port, sys.argv[4]), "allocations": lambda: allocations(d),
+                  "long_work": lambda: long_work(port, dev, sys.argv[4])}[check]()
     print("JSON:" + json.dumps(result, default=str))
