@@ -167,10 +167,10 @@ def dense(encoded):
 
 
 def smx_radius(client, acq, procs_for):
-    import pyFAI
+    from pyFAI.azimuthalIntegrator import AzimuthalIntegrator
     width, height, bins = acq["det"]["generator"]["width"], acq["det"]["generator"]["height"], 16
-    ai = pyFAI.azimuthalIntegrator.AzimuthalIntegrator(dist=0.1, poni1=20.5 * 75e-6, poni2=30.25 * 75e-6,
-                                                       pixel1=75e-6, pixel2=75e-6)
+    ai = AzimuthalIntegrator(dist=0.1, poni1=20.5 * 75e-6, poni2=30.25 * 75e-6,
+                             pixel1=75e-6, pixel2=75e-6)
     radius = ai.array_from_unit((height, width), "center", "r_m", scale=False)
     mask = np.zeros((height, width), np.int8)
     mask[10:14, 5:25] = 1
@@ -218,6 +218,11 @@ def main():
         proc["class_name"] = cls
         jsonschema.validate(proc, schema)
         jsonschema.validate(dict(leaves_default(schema), class_name=cls), schema)
+        if cls == "LimaProcessingSmx":
+            # the clients' finalize_params: the accumulation counts are per receiver (a KeyError on an empty fai)
+            for key in ("acc_nb_frames_reset", "acc_nb_frames_xfer"):
+                assert proc["fai"][key] % len(RECEIVERS) == 0, (key, proc["fai"][key])
+                proc["fai"][key] //= len(RECEIVERS)
         if tweak:
             tweak(proc)
         procs = []
