@@ -118,6 +118,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
         // its memory is free before the new run takes its own
         if (pending is not null)
             Discard(pending);
+        EraseOldestFinished();
         var run = ReceiverRun.PrepareAsync(new ReceiverSettings(Config, acq, proc), Serving).GetAwaiter().GetResult();
         var pipeline = new Pipeline(uuid, run);
         string device;
@@ -130,7 +131,6 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
             run.DisposeAsync().AsTask().GetAwaiter().GetResult();
             throw;
         }
-        EraseOldestFinished();
         _pipelines[uuid] = (pipeline, device, Interlocked.Increment(ref _prepared));
         run.Finished += OnFinished;
         Volatile.Write(ref _current, pipeline);
