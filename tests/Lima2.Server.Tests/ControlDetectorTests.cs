@@ -43,7 +43,7 @@ internal sealed class FakeDetector : IDetector
 
 public sealed class ControlDetectorTests
 {
-    private static readonly string Uuid = Guid.NewGuid().ToString();
+    private static readonly string Uuid = ControlLogicTests.Uuid; // the run the fake receivers are on
 
     private static (ControlLogic, FakeReceiver[], FakeDetector) System()
     {

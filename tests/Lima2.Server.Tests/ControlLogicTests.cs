@@ -16,6 +16,9 @@ internal sealed class FakeReceiver(string name) : IReceiverLink
     public string Error { get; set; } = LimaError.NoError;
     public List<string> Calls { get; } = [];
 
+    /// <summary>current_pipeline: the run the tests prepare, unless a test says otherwise.</summary>
+    public string Pipeline { get; set; } = ControlLogicTests.Uuid;
+
     /// <summary>Reads that fail as a receiver busy with a long command fails them (it answers a ping, not the read).</summary>
     public int BusyReads { get; set; }
     public int Reads { get; private set; }
@@ -30,7 +33,7 @@ internal sealed class FakeReceiver(string name) : IReceiverLink
             BusyReads--;
             throw new ReceiverBusyException("Not able to acquire serialization (dev, class or process) monitor");
         }
-        return new(State, Frames, Saved);
+        return new(State, Frames, Saved, Pipeline);
     }
 
     public string LastError() => Error;
@@ -77,7 +80,7 @@ internal sealed class FakeReceiver(string name) : IReceiverLink
 
 public sealed class ControlLogicTests
 {
-    private static readonly string Uuid = Guid.NewGuid().ToString();
+    internal static readonly string Uuid = Guid.NewGuid().ToString();
 
     private static (ControlLogic, FakeReceiver[]) System(int n = 2)
     {
@@ -308,5 +311,118 @@ public sealed class ControlLogicTests
         var (control, _) = System();
         Assert.Throws<ArgumentException>(() => control.Prepare("run-1"));
         Assert.Equal(AcqState.Idle, control.State);
+    }
+
+    [Fact]
+    public void Trigger_skips_a_receiver_that_has_its_share_and_the_run_ends_without_fault()
+    {
+        var (control, receivers) = System();
+        control.AcqParamsJson = """{"acq": {"nb_frames": 3, "trigger_mode": "software"}}""";
+        foreach (var r in receivers)
+            r.State = AcqState.Prepared;
+        control.Prepare(Uuid);
+        control.Start();
+        control.Trigger();
+        control.Trigger();
+        // receiver 0 has frames 0 and 2, receiver 1 frame 1: after the third trigger receiver 1 is done
+        receivers[1].State = AcqState.Idle;
+        receivers[1].Frames = 1;
+        control.Trigger();
+        Assert.Equal(3, receivers[0].Calls.Count(c => c == "Trigger"));
+        Assert.Equal(2, receivers[1].Calls.Count(c => c == "Trigger"));
+        receivers[0].State = AcqState.Idle;
+        receivers[0].Frames = 2;
+        control.Poll();
+        Assert.Equal(AcqState.Idle, control.State);
+        Assert.Equal(3, control.NbFramesAcquired);
+        Assert.Equal(LimaError.NoError, control.LastError);
+    }
+
+    [Fact]
+    public void Last_error_is_no_error_until_a_fault_then_its_lima_payload_until_reset()
+    {
+        var (control, receivers) = System();
+        Assert.Equal(LimaError.NoError, control.LastError);
+        control.Prepare(Uuid);
+        control.Start();
+        receivers[0].Gone = true;
+        control.Poll();
+        Assert.Equal(AcqState.Fault, control.State);
+        var error = LimaError.Parse(control.LastError)!;
+        Assert.Equal(control.Reason, error.What);
+        Assert.Contains("sim@0 does not answer", error.What);
+        receivers[0].Gone = false;
+        control.Reset();
+        Assert.Equal(LimaError.NoError, control.LastError);
+    }
+
+    [Fact]
+    public void Prepare_while_prepared_replaces_the_pending_run_and_while_running_is_refused_naming_the_running_one()
+    {
+        var (control, receivers) = System();
+        control.Prepare(Guid.NewGuid().ToString());
+        control.Prepare(Uuid); // a re-prepare after an aborted scan
+        Assert.Equal(AcqState.Prepared, control.State);
+        Assert.Equal(Uuid, control.Uuid);
+        control.Prepare(Uuid); // the same run again: already done
+        foreach (var r in receivers)
+            r.State = AcqState.Prepared;
+        control.Start();
+        var other = Guid.NewGuid().ToString();
+        var refused = Assert.Throws<StateException>(() => control.Prepare(other));
+        Assert.Contains($"run {Uuid} is running, one run at a time", refused.Message);
+        Assert.Equal(AcqState.Running, control.State);
+        Assert.Equal(Uuid, control.Uuid);
+    }
+
+    [Fact]
+    public void Nb_frames_acquired_after_prepare_counts_only_the_receivers_already_on_the_new_run()
+    {
+        var (control, receivers) = System();
+        var previous = Guid.NewGuid().ToString();
+        foreach (var r in receivers)
+            (r.Pipeline, r.Frames) = (previous, 50);
+        control.Prepare(Uuid);
+        (receivers[1].Pipeline, receivers[1].Frames, receivers[1].State) = (Uuid, 0, AcqState.Prepared);
+        control.Poll(); // receiver 0 is not prepared yet: it still shows the previous run's 50
+        Assert.Equal(0, control.NbFramesAcquired);
+        (receivers[0].Pipeline, receivers[0].Frames, receivers[0].State) = (Uuid, 0, AcqState.Prepared);
+        control.Start();
+        receivers[0].Frames = 3;
+        control.Poll();
+        Assert.Equal(3, control.NbFramesAcquired);
+    }
+
+    [Fact]
+    public void Start_with_a_receiver_on_another_run_faults_naming_it_and_starts_nothing()
+    {
+        var (control, receivers) = System();
+        foreach (var r in receivers)
+            r.State = AcqState.Prepared;
+        var other = Guid.NewGuid().ToString();
+        receivers[1].Pipeline = other; // a second client prepared it
+        control.Prepare(Uuid);
+        var e = Assert.Throws<StateException>(control.Start);
+        Assert.Contains($"sim@1 is on run {other}, not on this run {Uuid}", e.Message);
+        Assert.Equal(AcqState.Fault, control.State);
+        Assert.Contains("sim@1", LimaError.Parse(control.LastError)!.What);
+        Assert.All(receivers, r => Assert.DoesNotContain("Start", r.Calls));
+    }
+
+    [Fact]
+    public void A_run_that_ends_short_is_not_reported_as_a_success_status_and_last_error_name_the_receiver_and_its_counts()
+    {
+        var (control, receivers) = System();
+        control.AcqParamsJson = """{"acq": {"nb_frames": 400}}""";
+        foreach (var r in receivers)
+            r.State = AcqState.Prepared;
+        control.Prepare(Uuid);
+        control.Start();
+        (receivers[0].State, receivers[0].Frames) = (AcqState.Idle, 200);
+        (receivers[1].State, receivers[1].Frames) = (AcqState.Idle, 118); // reset behind the control's back
+        control.Poll();
+        var what = LimaError.Parse(control.LastError)!.What;
+        Assert.Equal($"run {Uuid} ended short: receiver id00/limareceiver/sim@1 received 118 of its 200 frames", what);
+        Assert.Contains(what, control.Reason);
     }
 }

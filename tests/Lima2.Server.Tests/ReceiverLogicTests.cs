@@ -341,5 +341,114 @@ public sealed class ReceiverLogicTests : IDisposable
         return encoded.Data.Skip(EncodedLayouts.HeaderSize).Chunk(size).ToList();
     }
 
+    [Fact]
+    public async Task A_second_Prepare_and_Start_of_the_same_run_are_already_done_even_once_that_run_has_faulted()
+    {
+        var host = new FakeHost();
+        await using var receiver = Receiver(host);
+        receiver.AcqParamsJson = Acq;
+        receiver.ProcParamsJson = """{"class_name": "LimaProcessingFailing"}""";
+        var uuid = Guid.NewGuid().ToString();
+        receiver.Prepare(uuid);
+        receiver.Prepare(uuid); // the control device forwards what the client also sends
+        Assert.Single(host.Devices);
+        receiver.Start();
+        WaitFor(() => receiver.State == AcqState.Fault);
+        receiver.Prepare(uuid);
+        receiver.Start(); // the FAULT is told by acq_state's event, not by the second sender's Start
+        Assert.Equal(AcqState.Fault, receiver.State);
+        Assert.Equal([uuid], receiver.Pipelines);
+    }
+
+    [Fact]
+    public async Task A_new_Prepare_while_prepared_replaces_the_pending_run_and_while_running_is_refused()
+    {
+        var host = new FakeHost();
+        await using var receiver = Receiver(host);
+        receiver.AcqParamsJson = Acq.Replace("\"nb_frames\": 30", "\"nb_frames\": 0");
+        receiver.ProcParamsJson = Legacy();
+        var first = Guid.NewGuid().ToString();
+        receiver.Prepare(first);
+        var pending = receiver.Current!;
+        var second = Guid.NewGuid().ToString();
+        receiver.Prepare(second);
+        Assert.Equal(AcqState.Prepared, receiver.State);
+        Assert.Equal([second], receiver.Pipelines);
+        Assert.Equal([$"test/limaprocessing/{second}@0"], host.Devices.Keys);
+        Assert.False(pending.Run.IsFinished); // erased without running: its device is gone, no frame of it counted
+        receiver.Start();
+        WaitFor(() => receiver.FramesReceived > 2);
+        var refused = Assert.Throws<StateException>(() => receiver.Prepare(Guid.NewGuid().ToString()));
+        Assert.Contains($"run {second} is running, one run at a time: Stop it first", refused.Message);
+        Assert.Equal(AcqState.Running, receiver.State);
+        receiver.Stop();
+        var c = receiver.Current!.Run.Counters!;
+        Assert.Equal(c.Received, c.Processed + c.Dropped);
+        Assert.Equal(second, receiver.Current.Uuid);
+    }
+
+    [Fact]
+    public async Task A_trigger_after_the_share_is_done_is_ignored_and_one_before_prepare_is_refused()
+    {
+        await using var receiver = Receiver(new FakeHost(), rank: 1, receivers: 2);
+        receiver.AcqParamsJson = Acq.Replace("\"nb_frames\": 30", "\"nb_frames\": 4, \"trigger_mode\": \"software\"");
+        receiver.ProcParamsJson = Legacy();
+        Assert.Throws<StateException>(receiver.Trigger);
+        receiver.Prepare(Guid.NewGuid().ToString());
+        receiver.Start();
+        // frames 1 and 3 are this receiver's: the 4th trigger releases its last one
+        for (var i = 0; i < 4; i++)
+            receiver.Trigger();
+        WaitFor(() => receiver.State == AcqState.Idle);
+        Assert.Equal(2, receiver.FramesReceived);
+        receiver.Trigger(); // the other receivers' frames may still be due
+        Assert.Equal(AcqState.Idle, receiver.State);
+    }
+
+    [Fact]
+    public async Task Reset_of_a_run_prepared_but_never_started_finishes_its_pipeline_so_clients_erase_it()
+    {
+        var host = new FakeHost();
+        await using var receiver = Receiver(host);
+        var transferred = -1;
+        receiver.Transferred += n => transferred = n;
+        receiver.AcqParamsJson = Acq;
+        receiver.ProcParamsJson = Legacy();
+        var uuid = Guid.NewGuid().ToString();
+        receiver.Prepare(uuid);
+        var pipeline = receiver.Current!;
+        var finished = new TaskCompletionSource();
+        pipeline.Run.Finished += _ => finished.TrySetResult(); // what pushes is_finished's data-ready event
+        receiver.Reset();
+        Assert.Equal(AcqState.Idle, receiver.State);
+        Assert.True(pipeline.Run.IsFinished);
+        await finished.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, transferred);
+        Assert.Equal(0, receiver.FramesReceived);
+        receiver.ErasePipeline(uuid);
+        Assert.Empty(host.Devices);
+    }
+
+    [Fact]
+    public async Task Beyond_the_limit_the_oldest_finished_pipelines_are_erased_so_pipelines_stays_readable()
+    {
+        var host = new FakeHost();
+        await using var receiver = Receiver(host);
+        receiver.AcqParamsJson = Acq.Replace("\"nb_frames\": 30", "\"nb_frames\": 1");
+        receiver.ProcParamsJson = """{"class_name": "LimaProcessingLegacy"}""";
+        var uuids = new List<string>();
+        for (var i = 0; i < ReceiverLogic.MaxPipelines + 3; i++)
+        {
+            var uuid = Guid.NewGuid().ToString();
+            uuids.Add(uuid);
+            receiver.Prepare(uuid);
+            receiver.Start();
+            WaitFor(() => receiver.Current!.Run.IsFinished);
+        }
+        Assert.Equal(ReceiverLogic.MaxPipelines, receiver.Pipelines.Count);
+        Assert.Equal(uuids.Skip(3).Order(), receiver.Pipelines);
+        Assert.Equal(ReceiverLogic.MaxPipelines, host.Devices.Count);
+    }
+
     public void Dispose() => Directory.Delete(_root, recursive: true);
 }

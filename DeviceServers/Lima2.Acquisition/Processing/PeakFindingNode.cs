@@ -109,6 +109,9 @@ public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposabl
 
     public string Description => _finder.Description;
 
+    /// <summary>What stays fixed during the run: the radius map, mask and radial bins.</summary>
+    public PeakFinderModel Model => _finder.Model;
+
     /// <summary>The sparse and accumulation files created so far.</summary>
     public IReadOnlyList<string> Files => _writer.Files;
 

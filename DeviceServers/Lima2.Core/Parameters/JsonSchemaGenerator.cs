@@ -42,14 +42,22 @@ public static class JsonSchemaGenerator
         foreach (var property in info.Properties)
         {
             var member = (PropertyInfo)property.AttributeProvider!;
-            var schema = ForMember(property.PropertyType, member);
+            var block = OpenObjectType(member);
+            var schema = block is null ? ForMember(property.PropertyType, member) : ForType(block);
             var description = member.GetCustomAttribute<DescriptionAttribute>()?.Description;
             if (description is not null)
                 schema["description"] = description;
             if (property.IsRequired)
                 required.Add(property.Name);
             else if (instance is not null)
-                schema["default"] = JsonSerializer.SerializeToNode(property.Get!(instance), property.PropertyType, ParamsJson.Options);
+            {
+                var value = block is null ? property.Get!(instance) : Activator.CreateInstance(block);
+                var defaultValue = JsonSerializer.SerializeToNode(value, block ?? property.PropertyType, ParamsJson.Options);
+                schema["default"] = defaultValue;
+                // a field that defaults to null takes null too: the defaults a client builds from the schema validate
+                if (defaultValue is null && schema["type"] is JsonValue single)
+                    schema["type"] = new JsonArray(single.GetValue<string>(), "null");
+            }
             properties[property.Name] = schema;
         }
         var result = new JsonObject
@@ -62,6 +70,10 @@ public static class JsonSchemaGenerator
             result["required"] = required;
         return result;
     }
+
+    /// <summary>The record that types an open object field, when its assembly is loaded.</summary>
+    private static Type? OpenObjectType(PropertyInfo member) =>
+        member.GetCustomAttribute<OpenObjectAttribute>()?.TypeName is { } name ? Type.GetType(name, throwOnError: false) : null;
 
     private static JsonObject ForMember(Type type, PropertyInfo member)
     {
@@ -79,6 +91,7 @@ public static class JsonSchemaGenerator
 
     private static JsonObject ForType(Type type)
     {
+        type = Nullable.GetUnderlyingType(type) ?? type;
         if (type == typeof(bool))
             return new JsonObject { ["type"] = "boolean" };
         if (type == typeof(int) || type == typeof(long))

@@ -212,9 +212,9 @@ public sealed record SmxProcParams : ProcParams
     public SmxProcParams() => ClassName = ProcClassNames.Smx;
 
     public string ProcMode { get; init; } = "fai";
-    [OpenObject] public JsonElement Gpu { get; init; } = EmptyObject;
-    [OpenObject] public JsonElement Jfrau { get; init; } = EmptyObject;
-    [OpenObject]
+    [OpenObject("Lima2.PeakFinding.GpuParams, Lima2.PeakFinding")] public JsonElement Gpu { get; init; } = EmptyObject;
+    [OpenObject("Lima2.PeakFinding.JungfrauParams, Lima2.PeakFinding")] public JsonElement Jfrau { get; init; } = EmptyObject;
+    [OpenObject("Lima2.PeakFinding.FaiParams, Lima2.PeakFinding")]
     [Description("Lima2's pyFAI peak-finding block (error_model, cutoff_clip, cutoff_pick, nb_bins, min_nb_peaks, ...); " +
                  "its *_path arrays (mask_path with 1 = masked, dark, flat, solid_angle, polarization, absorption, " +
                  "variance, radius2d) are .npy files or HDF5 datasets file.h5:/path/to/dataset of shape (H, W)")]

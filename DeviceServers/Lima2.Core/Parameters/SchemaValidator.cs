@@ -21,11 +21,20 @@ public static class SchemaValidator
     private static void Check(JsonObject schema, JsonElement value, string path, List<ParamsError> errors)
     {
         var where = path.Length == 0 ? "(document)" : path;
-        if (schema["type"]?.GetValue<string>() is { } type && !HasType(value, type))
+        // "type" is one name, or a list of them (a field that may be null)
+        var types = schema["type"] switch
         {
-            errors.Add(new ParamsError(where, $"expected {Article(type)}, got {Describe(value)}"));
+            JsonValue one => [one.GetValue<string>()],
+            JsonArray several => several.Select(t => t!.GetValue<string>()).ToArray(),
+            _ => Array.Empty<string>(),
+        };
+        if (types.Length > 0 && !types.Any(t => HasType(value, t)))
+        {
+            errors.Add(new ParamsError(where, $"expected {string.Join(" or ", types.Select(Article))}, got {Describe(value)}"));
             return;
         }
+        if (value.ValueKind == JsonValueKind.Null)
+            return;
         if (schema["enum"] is JsonArray allowed)
         {
             var text = value.ValueKind == JsonValueKind.String ? value.GetString() : null;
@@ -77,6 +86,7 @@ public static class SchemaValidator
         "boolean" => value.ValueKind is JsonValueKind.True or JsonValueKind.False,
         "number" => value.ValueKind == JsonValueKind.Number,
         "integer" => value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out _),
+        "null" => value.ValueKind == JsonValueKind.Null,
         _ => true,
     };
 
@@ -90,7 +100,7 @@ public static class SchemaValidator
         _ => "an object",
     };
 
-    private static string Article(string type) => type is "object" or "array" or "integer" ? $"an {type}" : $"a {type}";
+    private static string Article(string type) => type == "null" ? "null" : type is "object" or "array" or "integer" ? $"an {type}" : $"a {type}";
 
     private static double Value(JsonValue bound) => double.Parse(bound.ToJsonString(), CultureInfo.InvariantCulture);
 }

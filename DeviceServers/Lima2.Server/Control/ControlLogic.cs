@@ -26,6 +26,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     private readonly Lock _master = new();
     private bool _masterDue; // from Start to the end of a run of several receivers: its master file is still to ask for
     private string? _uuid;
+    private string _lastError = LimaError.NoError;
 
     /// <param name="detector">the camera plugin; the simulator's when null</param>
     /// <param name="busyPatience">how long a busy receiver is asked again; <see cref="PatientReceiverLink.DefaultPatience"/> when null</param>
@@ -45,25 +46,65 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     /// <summary>Frames the receivers have received in this acquisition (as of the last poll).</summary>
     public long NbFramesAcquired => Interlocked.Read(ref _framesAcquired);
 
+    /// <summary>"No error", or the LIMA_Exception JSON of the last FAULT or of a run that ended short.</summary>
+    public string LastError
+    {
+        get
+        {
+            lock (_lock)
+                return _lastError;
+        }
+    }
+
+    /// <summary>
+    /// Prepares the run <paramref name="uuid"/>: from IDLE, or from PREPARED, which replaces the pending run (the
+    /// receivers replace theirs when the client prepares them). The run already prepared or running is a no-op;
+    /// another uuid while RUNNING is refused: one run at a time.
+    /// </summary>
     public void Prepare(string uuid)
     {
         if (!Guid.TryParse(uuid, out _))
             throw new ArgumentException($"Prepare: '{uuid}' is not a uuid");
-        Require("Prepare", AcqState.Idle);
+        lock (_lock)
+        {
+            if (_uuid == uuid && _status.State is AcqState.Prepared or AcqState.Running)
+                return;
+            if (_status.State == AcqState.Running)
+                throw new StateException($"Prepare {uuid}: run {_uuid} is running, one run at a time: Stop it first");
+            if (_status.State is not (AcqState.Idle or AcqState.Prepared))
+                Require("Prepare", AcqState.Idle);
+        }
         foreach (var r in _receivers)
-            Ask(r, "answer", () => r.Read());
+            Answer(r);
         _detector.Prepare(AcqParams);
-        _uuid = uuid;
-        Interlocked.Exchange(ref _framesAcquired, 0);
         lock (_master)
             _masterDue = false;
-        _status.Set(AcqState.Prepared, $"prepared {uuid}: {AcqParams.Acq.NbFrames} frames, {_receivers.Count} receivers");
+        lock (_lock)
+        {
+            // under the lock: a poll that read the previous run's counts no longer writes them (see Poll)
+            _uuid = uuid;
+            Interlocked.Exchange(ref _framesAcquired, 0);
+            _lastError = LimaError.NoError;
+            _status.SetLocked(AcqState.Prepared, $"prepared {uuid}: {AcqParams.Acq.NbFrames} frames, {_receivers.Count} receivers");
+        }
+        _status.Raise();
     }
 
+    /// <summary>
+    /// Starts the run once every receiver has prepared it (a receiver on another run, e.g. prepared by a second
+    /// client, is a FAULT naming it), then the receivers still prepared, then the detector.
+    /// </summary>
     public void Start()
     {
         Require("Start", AcqState.Prepared);
-        _status.Set(AcqState.Running, $"running {_uuid}");
+        var uuid = Uuid;
+        var reads = _receivers.AsParallel().AsOrdered().Select(r => (r, Snapshot: Answer(r))).ToList();
+        if (Stranger(reads, uuid) is { } stranger)
+        {
+            Fault(stranger);
+            throw new StateException(stranger);
+        }
+        _status.Set(AcqState.Running, $"running {uuid}");
         lock (_master)
             _masterDue = _receivers.Count > 1;
         FanOut("start", r =>
@@ -77,16 +118,22 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
         }
         catch (Exception e)
         {
-            _status.Set(AcqState.Fault, $"detector did not start: {e.Message}");
+            Fault($"detector did not start: {e.Message}");
             throw;
         }
     }
 
+    /// <summary>A software trigger, to the receivers still running: one that has received its share is IDLE and
+    /// expects no more.</summary>
     public void Trigger()
     {
         Require("Trigger", AcqState.Running);
         _detector.Trigger();
-        FanOut("trigger", r => r.Trigger());
+        FanOut("trigger", r =>
+        {
+            if (r.Read().State == AcqState.Running)
+                r.Trigger();
+        });
     }
 
     /// <summary>Stops every receiver (each returns once its run has ended), then goes IDLE unless in FAULT.</summary>
@@ -112,21 +159,24 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     /// </summary>
     public void Close()
     {
-        string? master = null;
+        string? master = null, shortfall = null;
         if (State == AcqState.Running)
         {
-            var reads = _receivers.AsParallel().Select(r => (r.Name, Snapshot: r.Read())).ToList();
-            var busy = reads.Where(x => x.Snapshot.State is AcqState.Running or AcqState.Prepared).Select(x => x.Name).ToList();
+            var reads = _receivers.AsParallel().AsOrdered().Select(r => (r, Snapshot: r.Read())).ToList();
+            var busy = reads.Where(x => x.Snapshot.State is AcqState.Running or AcqState.Prepared).Select(x => x.r.Name).ToList();
             if (busy.Count > 0)
                 throw new StateException($"Close: receivers still running ({string.Join(", ", busy)}): Stop first, or wait for them to finish");
             Interlocked.Exchange(ref _framesAcquired, reads.Sum(x => x.Snapshot.FramesReceived));
             master = WriteMasterFile([.. reads.Select(x => x.Snapshot)]);
+            shortfall = Shortfall(reads);
         }
         lock (_lock)
         {
             if (_status.State == AcqState.Fault)
                 return;
-            _status.SetLocked(AcqState.Idle, $"closed {_uuid}" + Note(master));
+            _status.SetLocked(AcqState.Idle, $"closed {_uuid}" + Note(shortfall) + Note(master));
+            if (shortfall is not null)
+                _lastError = Payload(shortfall);
         }
         _status.Raise();
         // Close may come before the poll saw the receivers done: the series ends here then
@@ -137,7 +187,12 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     {
         Try(_detector.Abort);
         FanOut("reset", r => r.Reset(), throwFirst: false);
-        _status.Set(AcqState.Idle, "reset: ready for an acquisition");
+        lock (_lock)
+        {
+            _lastError = LimaError.NoError;
+            _status.SetLocked(AcqState.Idle, "reset: ready for an acquisition");
+        }
+        _status.Raise();
     }
 
     /// <summary>
@@ -146,6 +201,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     /// </summary>
     public void Poll()
     {
+        var uuid = Uuid;
         var reads = _receivers.AsParallel().AsOrdered().Select(r =>
         {
             try
@@ -157,9 +213,13 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
                 return (r, Snapshot: (ReceiverSnapshot?)null, Error: e.Message);
             }
         }).ToList();
-        Interlocked.Exchange(ref _framesAcquired, reads.Sum(x => x.Snapshot?.FramesReceived ?? 0));
         lock (_lock)
         {
+            // a Prepare since the reads began starts a new count: these reads are the previous run's
+            if (_uuid != uuid)
+                return;
+            // only the receivers on this run count: the others (not prepared yet) still show the previous run's
+            Interlocked.Exchange(ref _framesAcquired, reads.Sum(x => x.Snapshot is { } s && s.Pipeline == uuid ? s.FramesReceived : 0));
             if (_status.State is not (AcqState.Prepared or AcqState.Running))
                 return;
         }
@@ -172,24 +232,83 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
             fault = $"receiver {gone.r.Name} does not answer: {gone.Error}";
         else if (failed.r is not null)
             fault = $"receiver {failed.r.Name} failed: {What(failed.r)}";
+        else if (State == AcqState.Running)
+            fault = Stranger([.. reads.Select(x => (x.r, x.Snapshot!))], uuid);
         var done = fault is null && reads.All(x => x.Snapshot!.State is AcqState.Idle or AcqState.Stopped);
-        var master = done && State == AcqState.Running ? WriteMasterFile([.. reads.Select(x => x.Snapshot!)]) : null;
+        var running = State == AcqState.Running;
+        var master = done && running ? WriteMasterFile([.. reads.Select(x => x.Snapshot!)]) : null;
+        var shortfall = done && running ? Shortfall([.. reads.Select(x => (x.r, x.Snapshot!))]) : null;
         lock (_lock)
         {
-            if (_status.State is not (AcqState.Prepared or AcqState.Running))
+            if (_status.State is not (AcqState.Prepared or AcqState.Running) || _uuid != uuid)
                 return;
             if (fault is not null)
-                _status.SetLocked(AcqState.Fault, fault);
+                FaultLocked(fault);
             else if (_status.State == AcqState.Running && done)
-                _status.SetLocked(AcqState.Idle, $"finished {_uuid}: {NbFramesAcquired} frames acquired" + Note(master));
+            {
+                _status.SetLocked(AcqState.Idle, $"finished {_uuid}: {NbFramesAcquired} frames acquired" + Note(shortfall) + Note(master));
+                if (shortfall is not null)
+                    _lastError = Payload(shortfall);
+            }
             else
                 return;
         }
         // the series is over either way: end it (a finished detector takes the disarm as a no-op)
         if (Try(fault is null ? _detector.Finish : _detector.Abort) is { } error)
-            _status.Set(AcqState.Fault, fault is null ? $"detector did not end the series: {error}" : $"{fault} (abort failed too: {error})");
+            Fault(fault is null ? $"detector did not end the series: {error}" : $"{fault} (abort failed too: {error})");
         else
             _status.Raise();
+    }
+
+    /// <summary>Why a receiver is not on this run (not prepared, or prepared for another uuid), or null.</summary>
+    private static string? Stranger(IReadOnlyList<(IReceiverLink r, ReceiverSnapshot Snapshot)> reads, string? uuid) =>
+        reads.FirstOrDefault(x => x.Snapshot.Pipeline != uuid) is ({ } r, { } s)
+            ? s.Pipeline == ""
+                ? $"receiver {r.Name} has no pipeline for run {uuid}: Prepare every receiver with this run's uuid"
+                : $"receiver {r.Name} is on run {s.Pipeline}, not on this run {uuid}: another client prepared it"
+            : null;
+
+    /// <summary>
+    /// Which receivers of a finite run that has ended received fewer frames than their round-robin share (a receiver
+    /// stopped or reset behind the control's back), or null when none did.
+    /// </summary>
+    private string? Shortfall(IReadOnlyList<(IReceiverLink r, ReceiverSnapshot Snapshot)> reads)
+    {
+        long total = AcqParams.Acq.NbFrames, n = reads.Count;
+        if (total <= 0 || reads.Sum(x => x.Snapshot.FramesReceived) >= total)
+            return null;
+        var missing = reads.Select((x, rank) => (x.r.Name, Got: x.Snapshot.FramesReceived, Share: total / n + (rank < total % n ? 1 : 0)))
+            .Where(x => x.Got < x.Share).Select(x => $"receiver {x.Name} received {x.Got} of its {x.Share} frames");
+        return $"run {_uuid} ended short: {string.Join(", ", missing)}";
+    }
+
+    private static string Payload(string what) =>
+        new LimaError(what, new Dictionary<string, string> { ["type"] = "AcquisitionFault" }).ToJson();
+
+    /// <summary>FAULT with its reason, which last_error tells too; the caller holds the lock and raises after.</summary>
+    private void FaultLocked(string reason)
+    {
+        _status.SetLocked(AcqState.Fault, reason);
+        _lastError = Payload(reason);
+    }
+
+    private void Fault(string reason)
+    {
+        lock (_lock)
+            FaultLocked(reason);
+        _status.Raise();
+    }
+
+    private static ReceiverSnapshot Answer(IReceiverLink r)
+    {
+        try
+        {
+            return r.Read();
+        }
+        catch (Exception e)
+        {
+            throw new InvalidOperationException($"receiver {r.Name} did not answer: {e.Message}", e);
+        }
     }
 
     /// <summary>
@@ -263,18 +382,6 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
                     (_status.State == AcqState.Fault ? $" ({_status.Reason}): Reset first" : ""));
     }
 
-    private static void Ask(IReceiverLink r, string what, Action call)
-    {
-        try
-        {
-            call();
-        }
-        catch (Exception e)
-        {
-            throw new InvalidOperationException($"receiver {r.Name} did not {what}: {e.Message}", e);
-        }
-    }
-
     /// <summary>Calls every receiver at once; the first failure is thrown after all have been called.</summary>
     private void FanOut(string what, Action<IReceiverLink> call, bool throwFirst = true)
     {
@@ -292,7 +399,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
         });
         if (throwFirst && errors.FirstOrDefault(e => e is not null) is { } first)
         {
-            _status.Set(AcqState.Fault, first.Message);
+            Fault(first.Message);
             throw first;
         }
     }

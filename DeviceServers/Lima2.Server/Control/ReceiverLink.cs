@@ -3,7 +3,8 @@ using Lima2.Protocol;
 namespace Lima2.Server.Control;
 
 /// <summary>What the control device reads from a receiver on each poll.</summary>
-public sealed record ReceiverSnapshot(AcqState State, long FramesReceived, long FramesSaved = 0);
+/// <param name="Pipeline">the uuid of the receiver's current run (<c>current_pipeline</c>), "" when none</param>
+public sealed record ReceiverSnapshot(AcqState State, long FramesReceived, long FramesSaved = 0, string Pipeline = "");
 
 /// <summary>The control device's view of one receiver device (a Tango proxy in the server, a fake in tests).</summary>
 public interface IReceiverLink : IDisposable

@@ -18,8 +18,8 @@ public sealed class TangoReceiverLink(string name, TimeSpan timeout) : IReceiver
 
     public ReceiverSnapshot Read() => Use(isRead: true, p =>
     {
-        var values = p.ReadAttributes("acq_state", "nb_frames_received", "nb_frames_saved");
-        return new ReceiverSnapshot((AcqState)values[0].Get<short>(), values[1].Get<long>(), values[2].Get<long>());
+        var values = p.ReadAttributes("acq_state", "nb_frames_received", "nb_frames_saved", "current_pipeline");
+        return new ReceiverSnapshot((AcqState)values[0].Get<short>(), values[1].Get<long>(), values[2].Get<long>(), values[3].Get<string>());
     });
 
     public string LastError() => Use(isRead: true, p => p.Read<string>("last_error"));

@@ -49,6 +49,9 @@ public sealed class ControlDevice : Device
     [Attr("nb_frames_acquired", Unit = "frames", Description = "frames received by all receivers")]
     public long NbFramesAcquired => Logic.NbFramesAcquired;
 
+    [Attr("last_error", Description = "\"No error\" or the LIMA_Exception JSON {what, errinfo} of the last FAULT or short run")]
+    public string LastError => Logic.LastError;
+
     [Attr("det_info")] public string DetInfo => LimaFailure.Guard($"{Name}/det_info", () => Logic.Detector.Info(Logic.AcqParams));
 
     [Attr("det_status")] public string DetStatus => LimaFailure.Guard($"{Name}/det_status", () => Logic.Detector.Status(Logic.State));

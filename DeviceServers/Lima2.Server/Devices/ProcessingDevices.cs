@@ -168,6 +168,12 @@ public sealed class SmxProcessingDevice : DenseProcessingDevice
 
     [Command("popPeakCounters", OutDescription = "STRUCTURED_ARRAY of (frame_idx, recv_idx, nb_peaks)")]
     public DevEncoded PopPeakCounters() => Encode("popPeakCounters", () => Pipeline.PopPeakCounters());
+
+    [Attr("radius1d", Description = "DENSE_FRAME float32: the radial bin centres (m), width = number of bins, height 1")]
+    public DevEncoded Radius1d => Encode("radius1d", Pipeline.Radius1d);
+
+    [Attr("radius2d_mask", Description = "DENSE_FRAME float32 of the frame's shape: each pixel's radius (m), NaN where masked")]
+    public DevEncoded Radius2dMask => Encode("radius2d_mask", Pipeline.Radius2dMask);
 }
 
 [TangoClass("LimaProcessingXpcs")]

@@ -100,6 +100,28 @@ public sealed class Pipeline(string uuid, ReceiverRun run) : IAsyncDisposable
         return EncodedLayouts.Dense(frame);
     }
 
+    /// <summary>The peak finder's radial bin centres (m, float32) as a DENSE_FRAME one bin per column, height 1.</summary>
+    public EncodedData Radius1d()
+    {
+        var model = PeakModel();
+        using var frame = Frame.FromArray(Array.ConvertAll(model.BinCenters, c => (float)c), model.NbBins, 1);
+        return EncodedLayouts.Dense(frame);
+    }
+
+    /// <summary>
+    /// The radius of each pixel centre (m, float32, pyFAI's radius2d) as a DENSE_FRAME of the frame's shape, NaN on
+    /// the pixels the finder leaves out (fai.mask_path, or no finite radius).
+    /// </summary>
+    public EncodedData Radius2dMask()
+    {
+        var model = PeakModel();
+        using var frame = Frame.FromArray(model.Radius, model.Width, model.Height);
+        return EncodedLayouts.Dense(frame);
+    }
+
+    private PeakFinderModel PeakModel() => Run.Peaks?.Model ?? throw new InvalidOperationException(
+        "no peak finder yet: its geometry is known once the stream has started (a DECTRIS receiver before its first frame)");
+
     public EncodedData PopRoiStatistics() => Structured(Run.Find<RoiStatisticsNode>()?.Rows.Pop() ?? []);
 
     public EncodedData PopRoiProfiles() => Structured(Run.Find<RoiProfilesNode>()?.Rows.Pop() ?? []);

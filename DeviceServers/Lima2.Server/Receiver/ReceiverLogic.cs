@@ -33,7 +33,8 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
     private readonly IProcessingHost _host;
     private readonly KernelWarmUp? _kernels;
     private (string Uuid, Task Done)? _preparing;
-    private readonly ConcurrentDictionary<string, (Pipeline Pipeline, string Device)> _pipelines = new();
+    private readonly ConcurrentDictionary<string, (Pipeline Pipeline, string Device, long Order)> _pipelines = new();
+    private long _prepared; // pipelines made so far: their order, for erasing the oldest
     private string _procParamsJson;
     private ProcParams _proc = new LegacyProcParams();
     private Pipeline? _current;
@@ -96,12 +97,18 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
     /// <summary>Frames handed on by this receiver: processed ones (what the conductor sums as nb_frames_xferred).</summary>
     public long FramesTransferred => FramesProcessed;
 
+    /// <summary>
+    /// Prepares the run <paramref name="uuid"/>. The same uuid again is the run already prepared (the control device
+    /// and a client both send it): a no-op whatever that run has reached. Another uuid while PREPARED replaces the
+    /// pending run, whose pipeline is erased; while RUNNING it is refused: one run at a time.
+    /// </summary>
     public void Prepare(string uuid)
     {
         if (!Guid.TryParse(uuid, out _))
             throw new ArgumentException($"Prepare: '{uuid}' is not a uuid");
         AcqParams<SimulatorDet> acq;
         ProcParams proc;
+        Pipeline? pending = null;
         Task? sameUuid = null;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_lock)
@@ -112,13 +119,20 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
                     throw new StateException($"Prepare: busy preparing {inFlight.Uuid}: prepare {uuid} once it is done");
                 sameUuid = inFlight.Done;
             }
-            else if (_status.State != AcqState.Idle)
-                throw new StateException($"Prepare needs acq_state idle, it is {Label(_status.State)}" +
+            else if (_current?.Uuid == uuid)
+                return;
+            else if (_status.State == AcqState.Running)
+                throw new StateException($"Prepare {uuid}: run {_current?.Uuid} is running, one run at a time: Stop it first");
+            else if (_status.State is not (AcqState.Idle or AcqState.Prepared))
+                throw new StateException($"Prepare needs acq_state idle or prepared, it is {Label(_status.State)}" +
                                          (_status.State == AcqState.Fault ? $" ({_status.Reason}): Reset first" : ""));
             else if (_pipelines.ContainsKey(uuid))
                 throw new ArgumentException($"Prepare: pipeline {uuid} exists already: use a new uuid or erasePipeline first");
             else
+            {
+                pending = _status.State == AcqState.Prepared ? _current : null;
                 _preparing = (uuid, done.Task);
+            }
             // a DECTRIS channel takes its frames' geometry from the stream: the Dectris det block is the detector's
             acq = AcqParams as AcqParams<SimulatorDet> ?? new AcqParams<SimulatorDet> { Acq = AcqParams.Acq };
             proc = AcqParams is DectrisAcqParams dectris ? dectris.WithRawSaving(_proc) : _proc;
@@ -130,7 +144,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
         }
         try
         {
-            Prepare(uuid, acq, proc);
+            Prepare(uuid, acq, proc, pending);
         }
         catch (Exception e)
         {
@@ -150,10 +164,14 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
             done.SetException(error);
     }
 
-    private void Prepare(string uuid, AcqParams<SimulatorDet> acq, ProcParams proc)
+    private void Prepare(string uuid, AcqParams<SimulatorDet> acq, ProcParams proc, Pipeline? pending)
     {
         if (proc is SmxProcParams)
             _kernels?.Wait();
+        // its memory is free before the new run takes its own
+        if (pending is not null)
+            Discard(pending);
+        EraseOldestFinished();
         var run = ReceiverRun.PrepareAsync(new ReceiverSettings(Config, acq, proc), Serving).GetAwaiter().GetResult();
         var pipeline = new Pipeline(uuid, run);
         string device;
@@ -166,23 +184,46 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
             run.DisposeAsync().AsTask().GetAwaiter().GetResult();
             throw;
         }
-        _pipelines[uuid] = (pipeline, device);
+        _pipelines[uuid] = (pipeline, device, Interlocked.Increment(ref _prepared));
         run.Finished += OnFinished;
         Volatile.Write(ref _current, pipeline);
         _lastError = LimaError.NoError;
         _status.Set(AcqState.Prepared, $"prepared {uuid} ({proc.ClassName}, processing device {device})");
     }
 
-    /// <summary>Starts the prepared run; a Start while this run is already started is a no-op (the control device
-    /// and a client may both send it).</summary>
+    /// <summary>
+    /// Erases a run replaced before it started, with the files it created at Prepare: no frame reached them, and its
+    /// replacement (the same saving params, file_exists_policy abort) creates the same ones.
+    /// </summary>
+    private void Discard(Pipeline pending)
+    {
+        var files = pending.Run.Files;
+        ErasePipeline(pending.Uuid);
+        foreach (var file in files)
+            File.Delete(file);
+    }
+
+    /// <summary>How many pipelines a receiver keeps (the newest run and the finished ones its clients have not erased).</summary>
+    public const int MaxPipelines = 32;
+
+    /// <summary>Erases the oldest finished pipelines so that a new one keeps the count within <see cref="MaxPipelines"/>.</summary>
+    private void EraseOldestFinished()
+    {
+        var finished = _pipelines.Where(p => p.Value.Pipeline.Run.IsFinished).OrderBy(p => p.Value.Order).Select(p => p.Key).ToList();
+        foreach (var uuid in finished.Take(_pipelines.Count + 1 - MaxPipelines))
+            ErasePipeline(uuid);
+    }
+
+    /// <summary>Starts the prepared run; a Start of a run already started is a no-op whatever that run has reached,
+    /// fault included (the control device and a client may both send it; a FAULT is told by acq_state's event).</summary>
     public void Start()
     {
         lock (_lock)
         {
             if (_status.State != AcqState.Prepared)
             {
-                // already started (running, or even finished already): the second sender is too late, not wrong
-                if (_current is { } started && (_running is not null || started.Run.IsFinished) && _status.State != AcqState.Fault)
+                // already started (running, finished or failed): the second sender is too late, not wrong
+                if (_current is { } started && (_running is not null || started.Run.IsFinished))
                     return;
                 throw new StateException($"Start needs acq_state prepared, it is {Label(_status.State)}");
             }
@@ -196,11 +237,17 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
         _status.Raise();
     }
 
+    /// <summary>A software trigger; one that comes after this receiver has received its share is not for it (the
+    /// other receivers' frames are still due) and is ignored.</summary>
     public void Trigger()
     {
-        if (State != AcqState.Running)
-            throw new StateException($"Trigger needs acq_state running, it is {Label(State)}");
-        Current?.Run.Trigger();
+        lock (_lock)
+        {
+            if (_status.State == AcqState.Running)
+                _current?.Run.Trigger();
+            else if (!(_status.State == AcqState.Idle && _current?.Run is { IsFinished: true, Error: null }))
+                throw new StateException($"Trigger needs acq_state running, it is {Label(_status.State)}");
+        }
     }
 
     /// <summary>Aborts the run and returns once it has ended (files closed); no-op when nothing runs.</summary>
@@ -210,10 +257,17 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
         Task? running;
         lock (_lock)
         {
+            if (_status.State == AcqState.Prepared && _current is { } pending)
+            {
+                // a run stopped before it started still ends (is_finished and its event), so that clients erase it
+                _stop = new CancellationTokenSource();
+                _stop.Cancel();
+                pending.Start(_stop.Token);
+                _running = pending.Running;
+                _status.SetLocked(AcqState.Idle, $"stopped before start ({pending.Uuid})");
+            }
             running = _running;
             _stop?.Cancel();
-            if (_status.State == AcqState.Prepared)
-                _status.SetLocked(AcqState.Idle, $"stopped before start ({_current?.Uuid})");
         }
         _status.Raise();
         running?.Wait(TimeSpan.FromSeconds(30));
