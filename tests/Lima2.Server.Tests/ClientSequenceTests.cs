@@ -65,6 +65,11 @@ public sealed class ClientSequenceTests(SystemFixture fixture) : IClassFixture<S
         Assert.Equal("fault", Strings(two.GetProperty("states"))[0]);
         Assert.Equal(startError, LimaError.Parse(two.GetProperty("ctrl_last_error").GetString()!)!.What);
 
+        var reset = s.GetProperty("reset_prepared");
+        Assert.Equal([true, true], reset.GetProperty("is_finished").EnumerateArray().Select(e => e.GetBoolean()));
+        Assert.Equal(2, reset.GetProperty("events").GetInt32());
+        Assert.Equal(Idle, Strings(reset.GetProperty("states")));
+
         Assert.Equal(Idle, Strings(s.GetProperty("final_states")));
     }
 

@@ -44,10 +44,14 @@ internal sealed class FakeReceiver(string name) : IReceiverLink
         State = AcqState.Running;
     }
 
+    /// <summary>Called once this receiver has stopped, inside the control's Stop.</summary>
+    public Action? Stopped { get; set; }
+
     public void Stop()
     {
         Record("Stop");
         State = AcqState.Idle;
+        Stopped?.Invoke();
     }
 
     public void Trigger() => Record("Trigger");
@@ -424,5 +428,20 @@ public sealed class ControlLogicTests
         var what = LimaError.Parse(control.LastError)!.What;
         Assert.Equal($"run {Uuid} ended short: receiver id00/limareceiver/sim@1 received 118 of its 200 frames", what);
         Assert.Contains(what, control.Reason);
+        // stopped here: receivers ending short were told to, even when a poll sees them end before Stop returns
+        foreach (var r in receivers)
+            r.State = AcqState.Prepared;
+        control.Prepare(Guid.NewGuid().ToString());
+        foreach (var r in receivers)
+            r.Pipeline = control.Uuid!;
+        control.Start();
+        receivers[0].Stopped = () =>
+        {
+            receivers[1].State = AcqState.Idle;
+            control.Poll(); // inside Stop's fan-out: both receivers ended short, stopped
+        };
+        control.Stop();
+        Assert.Equal(AcqState.Idle, control.State);
+        Assert.Equal(LimaError.NoError, control.LastError);
     }
 }

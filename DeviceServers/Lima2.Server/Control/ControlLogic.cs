@@ -27,6 +27,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     private bool _masterDue; // from Start to the end of a run of several receivers: its master file is still to ask for
     private string? _uuid;
     private string _lastError = LimaError.NoError;
+    private bool _stopping; // this run was stopped here: receivers that end short of their share were told to
 
     /// <param name="detector">the camera plugin; the simulator's when null</param>
     /// <param name="busyPatience">how long a busy receiver is asked again; <see cref="PatientReceiverLink.DefaultPatience"/> when null</param>
@@ -83,6 +84,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
         {
             // under the lock: a poll that read the previous run's counts no longer writes them (see Poll)
             _uuid = uuid;
+            _stopping = false;
             Interlocked.Exchange(ref _framesAcquired, 0);
             _lastError = LimaError.NoError;
             _status.SetLocked(AcqState.Prepared, $"prepared {uuid}: {AcqParams.Acq.NbFrames} frames, {_receivers.Count} receivers");
@@ -139,6 +141,8 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     /// <summary>Stops every receiver (each returns once its run has ended), then goes IDLE unless in FAULT.</summary>
     public void Stop()
     {
+        lock (_lock)
+            _stopping = true;
         var abort = Try(_detector.Abort);
         FanOut("stop", r => r.Stop(), throwFirst: false);
         var master = State == AcqState.Fault ? null : WriteMasterFile(null);
@@ -246,6 +250,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
                 FaultLocked(fault);
             else if (_status.State == AcqState.Running && done)
             {
+                shortfall = _stopping ? null : shortfall; // a poll that saw the receivers of a Stop end first
                 _status.SetLocked(AcqState.Idle, $"finished {_uuid}: {NbFramesAcquired} frames acquired" + Note(shortfall) + Note(master));
                 if (shortfall is not null)
                     _lastError = Payload(shortfall);

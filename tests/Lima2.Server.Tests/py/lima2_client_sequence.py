@@ -322,6 +322,24 @@ def main():
         for p in list(r.pipelines or []):
             r.erasePipeline(p)
     out["two_clients"] = two
+
+    # 7. prepared, never started, then Reset: each pipeline ends (is_finished, with its DATA_READY event) to be erased
+    run = client.prepare(acq, legacy)
+    domain = RECEIVERS[0].split("/")[0]
+    procs = [tango.DeviceProxy(f"{domain}/limaprocessing/{run}@{rank}") for rank in range(len(RECEIVERS))]
+    finished = []
+    proc_subs = [(p, p.subscribe_event("is_finished", tango.EventType.DATA_READY_EVENT,
+                                       lambda ev: ev.err or finished.append(ev.device.name()))) for p in procs]
+    for d in client.devices:
+        d.Reset()
+    deadline = time.monotonic() + 10
+    while len(finished) < len(procs) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    out["reset_prepared"] = {"is_finished": [bool(p.is_finished) for p in procs], "events": len(finished),
+                             "states": client.read_states()}
+    for p, sub in proc_subs:
+        p.unsubscribe_event(sub)
+    erase(client, run)
     out["final_states"] = client.read_states()
     client.close()
     print(json.dumps(out))
