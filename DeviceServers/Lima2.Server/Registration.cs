@@ -32,6 +32,10 @@ public sealed record Beamline
     public string SimplonUrl { get; set; } = "";
     public string Topology { get; set; } = "round_robin";
     public string SavingRoot { get; set; } = "/tmp";
+
+    /// <summary>Where reference images must lie; empty: under the saving root.</summary>
+    public string ReferenceRoot { get; set; } = "";
+
     public List<ReceiverEntry> Receivers { get; set; } = [new()];
 
     /// <summary>Starter's StartDsPath (a folder holding a Lima2Server symlink to the apphost); empty: no Starter.</summary>
@@ -55,6 +59,8 @@ public sealed record Beamline
             throw new FormatException($"{path}: receivers: at least one receiver is needed");
         if (!Path.IsPathFullyQualified(beamline.SavingRoot))
             throw new FormatException($"{path}: saving_root: '{beamline.SavingRoot}' must be an absolute path");
+        if (beamline.ReferenceRoot.Length > 0 && !Path.IsPathFullyQualified(beamline.ReferenceRoot))
+            throw new FormatException($"{path}: reference_root: '{beamline.ReferenceRoot}' must be an absolute path");
         return beamline;
     }
 }
@@ -121,6 +127,7 @@ public static class Registration
                 ["memory_cap"] = [r.MemoryCap],
                 ["overload_policy"] = [r.OverloadPolicy],
                 ["saving_root"] = [b.SavingRoot],
+                ["reference_root"] = [b.ReferenceRoot.Length > 0 ? b.ReferenceRoot : b.SavingRoot],
                 ["peak_finder"] = [r.PeakFinder],
             });
             output.WriteLine($"{b.Server}/{b.ReceiverInstance(rank)}: LimaReceiver {device} ({r.Channel}, rank {rank})");
