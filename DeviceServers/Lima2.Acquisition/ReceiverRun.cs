@@ -83,6 +83,7 @@ public sealed class ReceiverRun : IAsyncDisposable
     private Hdf5FrameSink[] _sinks = [];
     private FrameGraph? _graph;
     private SavingRoot? _savingRoot; // held open by the run: every file it saves is created beneath it
+    private SavingRoot? _referenceRoot; // and every reference image it reads is opened beneath this one
     private Exception? _error;
     private volatile bool _finished;
 
@@ -238,12 +239,14 @@ public sealed class ReceiverRun : IAsyncDisposable
         var proc = Settings.ProcParams;
         ParamsValidator.ThrowIfAny(ParamsValidator.Validate(proc, start.Frame));
         var root = _savingRoot = new SavingRoot(config.SavingRoot);
+        var referenceRoot = _referenceRoot = new SavingRoot(config.ReferenceRoot);
+        var references = Hdf5ReferenceImageReader.Images.Under(referenceRoot.Root, referenceRoot.OpenRead);
         var sinkOptions = new SinkOptions(Parallelism: Math.Max(2, proc.Fifo.NbThreads), ExpectedFrames: start.ExpectedFrames,
             Metadata: SavedMetadata(start.Metadata, proc));
         var sinks = new List<Hdf5FrameSink>();
         var parts = new GraphParts
         {
-            ReferenceImages = Hdf5ReferenceImageReader.Images,
+            ReferenceImages = references,
             KeepFrames = _options.KeepFrames,
             KeepInputFrames = _options.KeepFrames && proc is LegacyProcParams or XpcsProcParams,
             SinkFactory = (_, saving, frame) =>
@@ -258,7 +261,7 @@ public sealed class ReceiverRun : IAsyncDisposable
                 if (_options.ReducedData)
                     extra.Add(new FrameIdxNode(proc.Buffers.NbFrameIdxBuffer));
                 if (proc is SmxProcParams smx)
-                    extra.Add(PeakFindingNode.Create(smx, frame, config.PeakFinder, root, config.Rank, start.Metadata));
+                    extra.Add(PeakFindingNode.Create(smx, frame, config.PeakFinder, root, references, config.Rank, start.Metadata));
                 if (_options.ReducedData && proc is XpcsProcParams)
                     extra.Add(new XpcsSparseNode(frame, proc.Buffers.NbSparseFramesBuffer, proc.Buffers.NbFramesBuffer, proc.Fifo.NbThreads));
                 return extra;
@@ -459,5 +462,6 @@ public sealed class ReceiverRun : IAsyncDisposable
             await sink.DisposeAsync().ConfigureAwait(false); // the graph completes sinks, their owner disposes them
         await _channel.DisposeAsync().ConfigureAwait(false);
         _savingRoot?.Dispose();
+        _referenceRoot?.Dispose();
     }
 }

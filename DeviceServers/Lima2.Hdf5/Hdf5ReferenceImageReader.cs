@@ -20,14 +20,14 @@ public sealed partial class Hdf5ReferenceImageReader : IReferenceImageReader
 
     public string FileOf(string path) => PathPattern().Match(path).Groups["file"].Value;
 
-    public (int Width, int Height, double[] Values) Read(string path)
+    public (int Width, int Height, double[] Values) Read(string path, string opened)
     {
         var match = PathPattern().Match(path);
         var file = match.Groups["file"].Value;
         var dataset = match.Groups["dataset"].Value;
         if (dataset.Length == 0)
             throw new InvalidDataException($"{path} names no dataset: write {file}:/path/to/dataset");
-        using var h5 = Hdf5File.OpenReadOnly(file);
+        using var h5 = Hdf5File.OpenReadOnly(opened);
         var (shape, values) = h5.ReadNumbers(dataset);
         return shape switch
         {

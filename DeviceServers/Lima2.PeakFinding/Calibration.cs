@@ -23,7 +23,7 @@ public sealed record Calibration
     /// <summary>Loads the arrays named in <paramref name="fai"/> (through <paramref name="images"/>: .npy, and HDF5
     /// once a reader is registered) and <paramref name="jungfrau"/> (.npy of shape (3, H, W)).</summary>
     /// <exception cref="ReferenceImageException">a <paramref name="fai"/> array cannot be read or does not have the frame's shape.</exception>
-    /// <exception cref="FileNotFoundException">a <paramref name="jungfrau"/> file does not exist.</exception>
+    /// <exception cref="ReferenceImageException">a <paramref name="jungfrau"/> file does not exist or cannot be read.</exception>
     /// <exception cref="ArgumentException">a <paramref name="jungfrau"/> array does not have the frame's shape.</exception>
     public static Calibration Load(FaiParams fai, JungfrauParams? jungfrau, int width, int height, ReferenceImages? images = null)
     {
@@ -35,8 +35,8 @@ public sealed record Calibration
         {
             if (jungfrau.GainPath is null || jungfrau.PedestalPath is null)
                 throw new ArgumentException("jfrau: gain_path and pedestal_path go together");
-            jf = new JungfrauCorrection(ReadPlanes(jungfrau.GainPath, "jfrau.gain_path", width, height),
-                ReadPlanes(jungfrau.PedestalPath, "jfrau.pedestal_path", width, height), jungfrau.PhotonEnergy);
+            jf = new JungfrauCorrection(ReadPlanes(images, jungfrau.GainPath, "jfrau.gain_path", width, height),
+                ReadPlanes(images, jungfrau.PedestalPath, "jfrau.pedestal_path", width, height), jungfrau.PhotonEnergy);
         }
         return new Calibration
         {
@@ -51,11 +51,9 @@ public sealed record Calibration
         };
     }
 
-    private static float[] ReadPlanes(string path, string field, int width, int height)
+    private static float[] ReadPlanes(ReferenceImages images, string path, string field, int width, int height)
     {
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"{field}: {path} does not exist", path);
-        var a = NpyFile.Read(path);
+        var a = images.ReadFile(path, field, NpyFile.Read);
         if (a.Shape is not [3, var h, var w] || h != height || w != width)
             throw new ArgumentException($"{field}: {path} has shape ({string.Join(", ", a.Shape)}), expected (3, {height}, {width})");
         return Array.ConvertAll(a.ToDoubles(), v => (float)v);

@@ -69,7 +69,7 @@ public sealed class PeakFinderModel
     /// </summary>
     /// <exception cref="ArgumentException">neither a radius map nor a geometry, or inconsistent shapes.</exception>
     /// <exception cref="ReferenceImageException">a named image cannot be read or has the wrong shape (names the field).</exception>
-    /// <exception cref="FileNotFoundException">the <c>fai.radius1d_path</c> file does not exist.</exception>
+    /// <exception cref="ReferenceImageException">the <c>fai.radius1d_path</c> file does not exist or cannot be read.</exception>
     public static PeakFinderModel Load(int width, int height, FaiParams fai, Geometry? geometry, JungfrauParams? jungfrau = null,
         byte[]? mask = null, ReferenceImages? images = null)
     {
@@ -79,11 +79,7 @@ public sealed class PeakFinderModel
         if (mask is null && fai.MaskPath is not null)
             mask = Array.ConvertAll(Read(fai.MaskPath, "fai.mask_path"), v => v != 0 ? (byte)1 : (byte)0);
         if (fai.NbBins == 0 && fai.Radius1dPath is not null)
-        {
-            if (!File.Exists(fai.Radius1dPath))
-                throw new FileNotFoundException($"fai.radius1d_path: {fai.Radius1dPath} does not exist", fai.Radius1dPath);
-            fai = fai with { NbBins = checked((int)NpyFile.Read(fai.Radius1dPath).Length) };
-        }
+            fai = fai with { NbBins = checked((int)images.ReadFile(fai.Radius1dPath, "fai.radius1d_path", NpyFile.Read).Length) };
         var calibration = Calibration.Load(fai, jungfrau, width, height, images);
         if (fai.Radius2dPath is not null)
         {

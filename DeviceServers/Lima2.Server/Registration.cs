@@ -38,6 +38,10 @@ public sealed record Beamline
     public string SimplonUrl { get; set; } = "";
     public string Topology { get; set; } = "round_robin";
     public string SavingRoot { get; set; } = "/tmp";
+
+    /// <summary>Where reference images must lie; empty: under the saving root.</summary>
+    public string ReferenceRoot { get; set; } = "";
+
     public List<ReceiverEntry> Receivers { get; set; } = [new()];
 
     /// <summary>
@@ -82,6 +86,8 @@ public sealed record Beamline
             throw new FormatException($"{path}: saving_root: '{beamline.SavingRoot}' must be an absolute path");
         if (beamline.StartupLevel < 1)
             throw new FormatException($"{path}: startup_level: {beamline.StartupLevel} must be 1 or more");
+        if (beamline.ReferenceRoot.Length > 0 && !Path.IsPathFullyQualified(beamline.ReferenceRoot))
+            throw new FormatException($"{path}: reference_root: '{beamline.ReferenceRoot}' must be an absolute path");
         return beamline;
     }
 }
@@ -150,6 +156,7 @@ public static class Registration
                 ["memory_cap"] = [r.MemoryCap],
                 ["overload_policy"] = [r.OverloadPolicy],
                 ["saving_root"] = [b.SavingRoot],
+                ["reference_root"] = [b.ReferenceRoot.Length > 0 ? b.ReferenceRoot : b.SavingRoot],
                 ["peak_finder"] = [r.PeakFinder],
             });
             output.WriteLine($"{server}: LimaReceiver {receivers[rank]} ({r.Channel}, rank {rank})");

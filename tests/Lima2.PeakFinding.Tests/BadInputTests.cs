@@ -110,7 +110,7 @@ public sealed class BadInputTests
         Assert.Equal("fai.flat_path", e.Field);
         Assert.Contains("/nonexistent/flat.npy", e.Message);
         var jf = new JungfrauParams { GainPath = "/nonexistent/gain.npy", PedestalPath = "/nonexistent/ped.npy" };
-        Assert.Contains("jfrau.gain_path", Assert.Throws<FileNotFoundException>(() => Calibration.Load(P, jf, 10, 10)).Message);
+        Assert.Contains("jfrau.gain_path", Assert.Throws<ReferenceImageException>(() => Calibration.Load(P, jf, 10, 10)).Message);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
+using Lima2.Core.IO;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Detectors.Simulator;
@@ -44,18 +45,19 @@ public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposabl
     /// <summary>The finder for an SMX proc_params on frames of <paramref name="frame"/>'s geometry.</summary>
     /// <param name="backend">auto (OpenCL if a device is found, else C#), opencl or reference</param>
     /// <param name="root">saving root of the receiver; the sparse and accumulation files go under it</param>
+    /// <param name="images">the reader of the fai and jfrau arrays (under the receiver's reference root)</param>
     /// <param name="rank">this receiver's index, the files' <c>filename_rank</c></param>
     /// <param name="metadata">the channel's detector facts: distance, pixel size and beam centre give the geometry
     /// when <c>fai.radius2d_path</c> does not (SMX has no step that moves pixels, so they hold for the finder's frames)</param>
-    public static PeakFindingNode Create(SmxProcParams proc, FrameInfo frame, PeakFinderBackend backend, SavingRoot root, int rank,
-        DetectorMetadata? metadata = null)
+    public static PeakFindingNode Create(SmxProcParams proc, FrameInfo frame, PeakFinderBackend backend, SavingRoot root,
+        ReferenceImages images, int rank, DetectorMetadata? metadata = null)
     {
         var fai = ParseBlock<FaiParams>(proc.Fai, "fai", FaiParams.Json).Validated();
         var gpu = ParseBlock<GpuParams>(proc.Gpu, "gpu", FaiParams.Json);
         var jungfrau = ParseBlock<JungfrauParams>(proc.Jfrau, "jfrau", FaiParams.Json);
         var model = PeakFinderModel.Load(frame.Width, frame.Height, fai,
             Geometry.FromMetadata(metadata) ?? SimulatorGeometry(frame), jungfrau,
-            images: Hdf5ReferenceImageReader.Images);
+            images: images);
         var finder = PeakFinder.Create(model, frame.PixelType, new PeakFinderOptions { Backend = backend, Gpu = gpu });
         // Begin creates the first file of each enabled channel: a bad path or an existing file fails at Prepare.
         var writer = new Hdf5PeakResultWriter(PeakSavingChannels.Of(proc, rank), root);

@@ -61,6 +61,7 @@ public sealed record ChannelConfig
 /// memory_cap: 4GiB
 /// overload_policy: back_pressure
 /// saving_root: /data/visitor
+/// reference_root: /data/visitor
 /// peak_finder: reference
 /// </code>
 /// </summary>
@@ -80,6 +81,9 @@ public sealed partial record ReceiverConfig
 
     /// <summary>Every saving base_path must lie under this directory.</summary>
     public string SavingRoot { get; set; } = "/tmp";
+
+    /// <summary>Every reference image (mask, flat, background, calibration arrays) must lie under this directory.</summary>
+    public string ReferenceRoot { get; set; } = "/tmp";
 
     /// <summary>What runs the peak finder of an SMX pipeline.</summary>
     public PeakFinderBackend PeakFinder { get; set; } = PeakFinderBackend.Auto;
@@ -135,6 +139,8 @@ public sealed partial record ReceiverConfig
             errors.Add(new("channel.timeout_ms", "must be >= 0"));
         if (!Path.IsPathFullyQualified(SavingRoot))
             errors.Add(new("saving_root", $"'{SavingRoot}' must be an absolute path"));
+        if (!Path.IsPathFullyQualified(ReferenceRoot))
+            errors.Add(new("reference_root", $"'{ReferenceRoot}' must be an absolute path"));
         return errors;
     }
 

@@ -4,8 +4,9 @@ using Microsoft.Win32.SafeHandles;
 namespace Lima2.Hdf5.Saving;
 
 /// <summary>
-/// The folder saving may write into. Every <c>base_path</c> is resolved inside it: <c>..</c> segments, absolute
-/// paths elsewhere and symbolic links are refused before anything is created.
+/// The folder saving may write into (also the folder reference images are read from, and the log folder). Every
+/// <c>base_path</c> is resolved inside it: <c>..</c> segments, absolute paths elsewhere and symbolic links are refused
+/// before anything is created.
 /// </summary>
 /// <remarks>
 /// Checking a path and then creating a file by that path would let a folder swapped for a link in between redirect
@@ -39,7 +40,7 @@ public sealed partial class SavingRoot : IDisposable
     public string ResolveDirectory(string basePath)
     {
         var components = Components(basePath);
-        using var folder = OpenFolder(basePath, components);
+        using var folder = OpenFolder(basePath, components, create: true);
         return Display(components);
     }
 
@@ -59,7 +60,7 @@ public sealed partial class SavingRoot : IDisposable
     {
         var components = Components(basePath);
         path = Path.Combine(Display(components), CheckedName(fileName));
-        using var folder = OpenFolder(basePath, components);
+        using var folder = OpenFolder(basePath, components, create: true);
         if (overwrite && unlinkat(folder, fileName, 0) < 0 && Marshal.GetLastPInvokeError() != Enoent)
             throw new IOException($"cannot replace {path}: {Marshal.GetLastPInvokeErrorMessage()}");
         var file = OpenAt(folder, fileName, ORdwr | OCreat | OExcl | ONofollow | OCloexec, 0b110_110_110);
@@ -71,6 +72,21 @@ public sealed partial class SavingRoot : IDisposable
             Eloop => new UnauthorizedAccessException($"{path} is a symbolic link; saving does not write through links"),
             _ => new IOException($"cannot create {path}: {Marshal.GetLastPInvokeErrorMessage()}"),
         };
+    }
+
+    /// <summary>
+    /// Opens file <paramref name="path"/> (relative to the root, or absolute inside it) for reading, following no link
+    /// (a reference image or a file to load frames from).
+    /// </summary>
+    /// <exception cref="UnauthorizedAccessException">the path leads outside the root or through a link.</exception>
+    /// <exception cref="IOException">there is no such file, or it cannot be opened.</exception>
+    public SafeFileHandle OpenRead(string path)
+    {
+        var folder = Path.GetDirectoryName(path) ?? "";
+        var components = Components(folder);
+        using var opened = OpenFolder(folder, components, create: false);
+        return OpenAt(opened, CheckedName(Path.GetFileName(path)), ORdonly | ONofollow | OCloexec)
+               ?? throw new IOException($"cannot open {path}: {Marshal.GetLastPInvokeErrorMessage()}");
     }
 
     /// <summary>
@@ -118,15 +134,15 @@ public sealed partial class SavingRoot : IDisposable
             ? throw new UnauthorizedAccessException($"'{fileName}' is not a plain file name")
             : fileName;
 
-    /// <summary>Opens (creating) each folder of the path in turn from the root's descriptor, following no link.</summary>
-    private SafeFileHandle OpenFolder(string basePath, string[] components)
+    /// <summary>Opens (creating, if asked) each folder of the path in turn from the root's descriptor, following no link.</summary>
+    private SafeFileHandle OpenFolder(string basePath, string[] components, bool create)
     {
         var folder = OpenAt(_root, ".", OPath | ODirectory | OCloexec)
                      ?? throw new IOException($"cannot open the saving root {Root}: {Marshal.GetLastPInvokeErrorMessage()}");
         for (var i = 0; i < components.Length; i++)
         {
             using var parent = folder;
-            if (mkdirat(parent, components[i], 0b111_111_111) < 0 && Marshal.GetLastPInvokeError() != Eexist)
+            if (create && mkdirat(parent, components[i], 0b111_111_111) < 0 && Marshal.GetLastPInvokeError() != Eexist)
                 throw new IOException($"cannot create {Display(components[..(i + 1)])}: {Marshal.GetLastPInvokeErrorMessage()}");
             folder = OpenAt(parent, components[i], OPath | ODirectory | ONofollow | OCloexec) ?? throw Marshal.GetLastPInvokeError() switch
             {
@@ -160,7 +176,7 @@ public sealed partial class SavingRoot : IDisposable
     }
 
     private static readonly SafeFileHandle AtCwd = new(-100, ownsHandle: false);
-    private const int OWronly = 0x1, ORdwr = 0x2, OAppend = 0x400, OCreat = 0x40, OExcl = 0x80, ODirectory = 0x10000, ONofollow = 0x20000,
+    private const int ORdonly = 0x0, OWronly = 0x1, ORdwr = 0x2, OAppend = 0x400, OCreat = 0x40, OExcl = 0x80, ODirectory = 0x10000, ONofollow = 0x20000,
         OCloexec = 0x80000, OPath = 0x200000;
     private const int Enoent = 2, Eexist = 17, Enotdir = 20, Eloop = 40;
 

@@ -40,6 +40,9 @@ public sealed class ReceiverDevice : Device, IProcessingHost
     [DeviceProperty("saving_root", Description = "every saving base_path must lie under this directory")]
     public string SavingRoot { get; set; } = "/tmp";
 
+    [DeviceProperty("reference_root", Description = "every reference image (mask, flat, background, fai and jfrau arrays) must lie under this directory")]
+    public string ReferenceRoot { get; set; } = "/tmp";
+
     [DeviceProperty("peak_finder", Description = "auto | opencl | reference")]
     public string PeakFinder { get; set; } = "auto";
 
@@ -145,6 +148,7 @@ public sealed class ReceiverDevice : Device, IProcessingHost
             MemoryCap = MemoryCap,
             OverloadPolicy = ParseEnum<OverloadPolicy>(OverloadPolicyName, "overload_policy"),
             SavingRoot = SavingRoot,
+            ReferenceRoot = ReferenceRoot,
             PeakFinder = ParseEnum<PeakFinderBackend>(PeakFinder, "peak_finder"),
         };
         // once per device: Init again keeps it; a new device object finds the programs built (ClRuntime keeps them)
