@@ -34,12 +34,12 @@ internal static class Lima2Cli
 
     /// <summary>A settings file for <c>lima2 receive</c>.</summary>
     public static string Settings(string folder, string kind, string endpoint, string compression, int perFile = 5,
-        string policy = "abort", string savingRoot = "", long frames = 0)
+        string policy = "abort", string savingRoot = "", long frames = 0, int timeoutMs = 0)
     {
         var path = Path.Combine(folder, $"receive-{Guid.NewGuid():N}.yaml");
         File.WriteAllText(path, $$"""
             receiver:
-              channel: { kind: {{kind}}, endpoints: [ "{{endpoint}}" ] }
+              channel: { kind: {{kind}}, endpoints: [ "{{endpoint}}" ], timeout_ms: {{timeoutMs}} }
               memory_cap: 64MiB
               saving_root: {{(savingRoot == "" ? folder : savingRoot)}}
             acq_params:

@@ -142,4 +142,17 @@ public sealed class StreamReceiveTests : IDisposable
         for (var f = 0; f < 6; f++)
             Assert.All(values.AsSpan(f * 128, 128).ToArray(), v => Assert.Equal(f is 1 or 3 ? 0 : f, v));
     }
+
+    [Fact]
+    public void A_detector_that_stops_mid_series_fails_the_receiver_at_the_timeout_with_the_missing_frames_lost()
+    {
+        var endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
+        using var receiver = Lima2Cli.Start("receive", Lima2Cli.Settings(_folder, "dectris_v1", endpoint, "none", timeoutMs: 500));
+        using var detector = ChildProcess.Start(Python.Interpreter, [PythonScripts.Path("stalled_v1_stream.py"), endpoint]);
+        Assert.True(receiver.WaitForExit(Limit) == 1, receiver.Output); // 1: failed
+        var output = receiver.Output;
+        Assert.Contains("received 6, processed 3, dropped 3 (overload 0, lost 3, fault 0); saved 3 frames", output);
+        Assert.Contains("error: the stream stopped: no message for 500 ms (receiver channel.timeout_ms), 3 frames that never came counted lost", output);
+        Assert.False(detector.HasExited); // the detector still holds the connection open: only the timeout ended the run
+    }
 }
