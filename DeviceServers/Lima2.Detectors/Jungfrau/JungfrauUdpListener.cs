@@ -49,9 +49,15 @@ public sealed class JungfrauUdpListener : IDisposable
 
     public void Dispose()
     {
-        if (!_stopping)
-            Stop();
-        _socket.Dispose();
+        try
+        {
+            if (!_stopping)
+                Stop();
+        }
+        finally
+        {
+            _socket.Dispose();
+        }
     }
 
     private void Run()

@@ -149,6 +149,18 @@ public class ModuleFrameAssemblerTests
     }
 
     [Fact]
+    public void Without_a_first_frame_number_the_first_packet_sets_the_origin_and_older_frames_are_late()
+    {
+        int[] ids = [0];
+        var (assembler, output) = NewAssembler(ids, first: null);
+        foreach (var p in Packets(500, ids))
+            assembler.Accept(p, 0);
+        Assert.Equal(PacketVerdict.Late, assembler.Accept(Packets(499, ids)[0], 0));
+        Assert.Equal([500UL], output.Select(o => o.Frame));
+        Assert.Equal((1, 0), (assembler.FramesComplete, assembler.FramesMissed));
+    }
+
+    [Fact]
     public void Every_packet_is_accounted_for_and_frames_leave_in_order_whatever_the_arrival_order()
     {
         // Small frames keep this fast: one module, and packets named only by (frame, packet number, duplicated?).
