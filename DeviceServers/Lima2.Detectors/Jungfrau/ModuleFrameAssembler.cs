@@ -1,0 +1,286 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+
+namespace Lima2.Detectors.Jungfrau;
+
+/// <summary>What became of one datagram handed to <see cref="ModuleFrameAssembler.Accept"/>.</summary>
+public enum PacketVerdict
+{
+    Placed,
+    /// <summary>A packet already caught for its frame.</summary>
+    Duplicate,
+    /// <summary>Its frame was already handed on (completed, timed out or pushed out of the window).</summary>
+    Late,
+    WrongSize,
+    WrongDetectorType,
+    ModuleOutOfRange,
+    PacketNumberOutOfRange,
+    /// <summary>The frame number is further ahead of the oldest frame in flight than <see cref="JungfrauAssemblerOptions.MaxFrameJump"/>.</summary>
+    FrameNumberJump,
+}
+
+public sealed record JungfrauAssemblerOptions
+{
+    /// <summary>The <c>modId</c> values this assembler owns, in the order their pixels are laid out in a frame.</summary>
+    public required IReadOnlyList<int> ModuleIds { get; init; }
+
+    /// <summary>How many consecutive frame numbers may be in flight at once (each holds one pooled buffer).</summary>
+    public int Window { get; init; } = 16;
+
+    /// <summary>
+    /// A packet whose frame number is this far or further ahead of the oldest frame in flight is rejected as bad input
+    /// rather than taken as the stream moving on (which would hand on every frame in flight as incomplete).
+    /// </summary>
+    public ulong MaxFrameJump { get; init; } = 100_000;
+
+    /// <summary>The first frame number of the acquisition (sls counts from 1); null takes the first packet's.</summary>
+    public ulong? FirstFrameNumber { get; init; }
+}
+
+/// <summary>
+/// Assembles the datagrams of the modules one receiver owns into whole frames, by frame number and packet number.
+/// Frames are handed on in frame-number order when complete, when pushed out of the window by a newer frame, when
+/// they time out (<see cref="Expire"/>) or at the end (<see cref="Finish"/>). Missing packets are padded with
+/// 0xFFFF, as slsReceiver's <c>rx_padding</c> does (a pixel no real ADC word reaches in a caught frame, gain bits 11
+/// with ADC 16383), and the caught-packets bitmap says which. Not thread-safe: one receive thread owns it.
+/// Every datagram counts once under its <see cref="PacketVerdict"/>; every frame number from the first to the last
+/// handed on counts as complete, incomplete or missed (no packet at all).
+/// </summary>
+public sealed class ModuleFrameAssembler
+{
+    public const ushort PaddingValue = 0xFFFF;
+
+    private readonly JungfrauAssemblerOptions _options;
+    private readonly Action<AssembledFrame> _onFrame;
+    private readonly int[] _moduleIndexById;
+    private readonly int _moduleCount;
+    private readonly int _packetsPerFrame;
+    private readonly FrameSlot[] _slots;
+    private readonly ArrayPool<ushort> _pool;
+    private readonly long[] _verdicts = new long[Enum.GetValues<PacketVerdict>().Length];
+    private bool _started;
+    private ulong _next; // the oldest frame number not yet handed on or counted missed
+
+    public ModuleFrameAssembler(JungfrauAssemblerOptions options, Action<AssembledFrame> onFrame)
+    {
+        if (options.ModuleIds.Count == 0)
+            throw new ArgumentException("an assembler owns at least one module", nameof(options));
+        if (options.ModuleIds.Any(id => id is < 0 or > ushort.MaxValue) || options.ModuleIds.Distinct().Count() != options.ModuleIds.Count)
+            throw new ArgumentException("module ids must be distinct values from 0 to 65535", nameof(options));
+        if (options.Window < 1 || (ulong)options.Window > options.MaxFrameJump)
+            throw new ArgumentException("the window must be at least 1 and no larger than MaxFrameJump", nameof(options));
+        _options = options;
+        _onFrame = onFrame;
+        _moduleCount = options.ModuleIds.Count;
+        _packetsPerFrame = _moduleCount * JungfrauModule.PacketsPerFrame;
+        _moduleIndexById = Enumerable.Repeat(-1, options.ModuleIds.Max() + 1).ToArray();
+        for (var i = 0; i < _moduleCount; i++)
+            _moduleIndexById[options.ModuleIds[i]] = i;
+        _slots = Enumerable.Range(0, options.Window).Select(_ => new FrameSlot(_moduleCount)).ToArray();
+        // Bounded: the window's buffers plus those the consumer holds; beyond that the pool allocates and drops.
+        _pool = ArrayPool<ushort>.Create(FramePixels, 2 * options.Window);
+    }
+
+    public int FramePixels => _moduleCount * JungfrauModule.Pixels;
+
+    public long Count(PacketVerdict verdict) => _verdicts[(int)verdict];
+    public long PacketsReceived => _verdicts.Sum();
+    public long PacketsRejected => PacketsReceived - Count(PacketVerdict.Placed) - Count(PacketVerdict.Duplicate) - Count(PacketVerdict.Late);
+    public long PacketsPadded { get; private set; }
+    public long FramesComplete { get; private set; }
+    public long FramesIncomplete { get; private set; }
+    public long FramesMissed { get; private set; }
+
+    /// <summary>Takes one datagram; <paramref name="nowTicks"/> (any monotonic clock) stamps a frame's first packet for <see cref="Expire"/>.</summary>
+    public PacketVerdict Accept(ReadOnlySpan<byte> datagram, long nowTicks)
+    {
+        var verdict = Place(datagram, nowTicks);
+        _verdicts[(int)verdict]++;
+        return verdict;
+    }
+
+    /// <summary>Hands on, in order, every frame up to the newest one whose first packet came at or before <paramref name="deadlineTicks"/>.</summary>
+    public void Expire(long deadlineTicks)
+    {
+        ulong? newestExpired = null;
+        foreach (var slot in _slots)
+            if (slot.InUse && slot.FirstPacketTicks <= deadlineTicks && (newestExpired is null || slot.FrameNumber > newestExpired))
+                newestExpired = slot.FrameNumber;
+        if (newestExpired is { } frame)
+            AdvanceTo(frame + 1);
+    }
+
+    /// <summary>Hands on every frame still in flight, in order (end of acquisition).</summary>
+    public void Finish()
+    {
+        var newest = _slots.Where(s => s.InUse).Select(s => (ulong?)s.FrameNumber).Max();
+        if (newest is { } frame)
+            AdvanceTo(frame + 1);
+    }
+
+    private PacketVerdict Place(ReadOnlySpan<byte> datagram, long nowTicks)
+    {
+        if (datagram.Length != JungfrauModule.DatagramBytes)
+            return PacketVerdict.WrongSize;
+        var header = SlsDetectorHeader.Read(datagram);
+        if (header.DetType != SlsDetectorHeader.JungfrauDetType)
+            return PacketVerdict.WrongDetectorType;
+        if (header.ModuleId >= _moduleIndexById.Length || _moduleIndexById[header.ModuleId] < 0)
+            return PacketVerdict.ModuleOutOfRange;
+        if (header.PacketNumber >= JungfrauModule.PacketsPerFrame)
+            return PacketVerdict.PacketNumberOutOfRange;
+
+        var frame = header.FrameNumber;
+        if (!_started)
+        {
+            _next = _options.FirstFrameNumber ?? frame;
+            _started = true;
+        }
+        if (frame < _next)
+            return PacketVerdict.Late;
+        var ahead = frame - _next;
+        if (ahead >= _options.MaxFrameJump)
+            return PacketVerdict.FrameNumberJump;
+        if (ahead >= (ulong)_slots.Length)
+        {
+            AdvanceTo(frame - (ulong)_slots.Length + 1);
+            if (frame < _next) // the advance handed this frame on complete: the packet is a repeat
+                return PacketVerdict.Late;
+        }
+
+        var slot = _slots[frame % (ulong)_slots.Length];
+        if (!slot.InUse)
+            slot.Open(frame, _pool.Rent(FramePixels), nowTicks, header);
+        var packet = _moduleIndexById[header.ModuleId] * JungfrauModule.PacketsPerFrame + (int)header.PacketNumber;
+        if (!slot.TryMark(packet))
+            return PacketVerdict.Duplicate;
+        MemoryMarshal.Cast<byte, ushort>(datagram[SlsDetectorHeader.Size..])
+            .CopyTo(slot.Buffer.AsSpan(packet * JungfrauModule.PixelsPerPacket, JungfrauModule.PixelsPerPacket));
+        if (slot.Caught == _packetsPerFrame)
+            HandOnCompleteHead();
+        return PacketVerdict.Placed;
+    }
+
+    /// <summary>
+    /// Hands on the frames before <paramref name="newNext"/>, then the complete ones that follow; costs at most one pass
+    /// over the window, whatever the jump.
+    /// </summary>
+    private void AdvanceTo(ulong newNext)
+    {
+        if (newNext <= _next)
+            return;
+        long handedOn = 0;
+        for (ulong k = 0; k < (ulong)_slots.Length && _next + k < newNext; k++)
+        {
+            var frame = _next + k;
+            var slot = _slots[frame % (ulong)_slots.Length];
+            if (slot.InUse && slot.FrameNumber == frame)
+            {
+                HandOn(slot);
+                handedOn++;
+            }
+        }
+        FramesMissed += (long)(newNext - _next) - handedOn;
+        _next = newNext;
+        HandOnCompleteHead();
+    }
+
+    private void HandOnCompleteHead()
+    {
+        while (true)
+        {
+            var slot = _slots[_next % (ulong)_slots.Length];
+            if (!slot.InUse || slot.FrameNumber != _next || slot.Caught != _packetsPerFrame)
+                return;
+            HandOn(slot);
+            _next++;
+        }
+    }
+
+    private void HandOn(FrameSlot slot)
+    {
+        var missing = _packetsPerFrame - slot.Caught;
+        if (missing > 0)
+        {
+            for (var packet = 0; packet < _packetsPerFrame; packet++)
+                if (!slot.IsCaught(packet))
+                    slot.Buffer.AsSpan(packet * JungfrauModule.PixelsPerPacket, JungfrauModule.PixelsPerPacket).Fill(PaddingValue);
+            PacketsPadded += missing;
+            FramesIncomplete++;
+        }
+        else
+            FramesComplete++;
+        var assembled = new AssembledFrame(slot.FrameNumber, slot.Buffer, FramePixels, _pool, (ulong[])slot.Mask.Clone(),
+            slot.Caught, missing, slot.Timestamp, slot.BunchId);
+        slot.Close();
+        _onFrame(assembled);
+    }
+
+    private sealed class FrameSlot(int moduleCount)
+    {
+        public readonly ulong[] Mask = new ulong[moduleCount * JungfrauModule.PacketsPerFrame / 64];
+        public bool InUse;
+        public ulong FrameNumber;
+        public ushort[] Buffer = [];
+        public int Caught;
+        public long FirstPacketTicks;
+        public ulong Timestamp;
+        public ulong BunchId;
+
+        public void Open(ulong frame, ushort[] buffer, long ticks, in SlsDetectorHeader first)
+        {
+            InUse = true;
+            FrameNumber = frame;
+            Buffer = buffer;
+            Caught = 0;
+            Array.Clear(Mask);
+            FirstPacketTicks = ticks;
+            Timestamp = first.Timestamp;
+            BunchId = first.BunchId;
+        }
+
+        public bool IsCaught(int packet) => (Mask[packet >> 6] & (1UL << (packet & 63))) != 0;
+
+        public bool TryMark(int packet)
+        {
+            if (IsCaught(packet))
+                return false;
+            Mask[packet >> 6] |= 1UL << (packet & 63);
+            Caught++;
+            return true;
+        }
+
+        public void Close()
+        {
+            InUse = false;
+            Buffer = [];
+        }
+    }
+}
+
+/// <summary>
+/// One assembled frame: the owned modules' 1024×512 raw pixels one after another (module-major), padded where
+/// packets were missing. It owns a pooled buffer: dispose it once to give the buffer back.
+/// </summary>
+public sealed class AssembledFrame(ulong frameNumber, ushort[] buffer, int length, ArrayPool<ushort> pool, ulong[] caughtMask,
+    int packetsCaught, int packetsMissing, ulong timestamp, ulong bunchId) : IDisposable
+{
+    private ushort[]? _buffer = buffer;
+
+    public ulong FrameNumber => frameNumber;
+    public ReadOnlySpan<ushort> Pixels => (_buffer ?? throw new ObjectDisposedException(nameof(AssembledFrame))).AsSpan(0, length);
+    /// <summary>Bit p (module index × 128 + packet number) is set when that packet was caught.</summary>
+    public IReadOnlyList<ulong> CaughtMask => caughtMask;
+    public int PacketsCaught => packetsCaught;
+    public int PacketsMissing => packetsMissing;
+    public bool IsComplete => packetsMissing == 0;
+    /// <summary>The 10 MHz timestamp and bunch id of the first packet that reached the receiver.</summary>
+    public ulong Timestamp => timestamp;
+    public ulong BunchId => bunchId;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _buffer, null) is { } b)
+            pool.Return(b);
+    }
+}

@@ -1,0 +1,64 @@
+using System.Net;
+using Lima2.Detectors.Jungfrau;
+
+namespace Lima2.Acquisition.Tests.Jungfrau;
+
+public class JungfrauUdpLoopbackTests
+{
+    [Fact]
+    public void Two_modules_sent_over_loopback_UDP_arrive_assembled_with_the_dropped_packets_padded()
+    {
+        int[] moduleIds = [0, 1];
+        var frames = new ulong[] { 1, 2, 3 };
+        var dropped = new HashSet<(int, int)> { (1, 5), (1, 127) }; // left out of frame 2 only
+        var received = moduleIds.ToDictionary(id => id, _ => new List<(ulong Frame, ushort[] Pixels, int Missing)>());
+        var assemblers = moduleIds.Select(id => new ModuleFrameAssembler(new JungfrauAssemblerOptions { ModuleIds = [id], FirstFrameNumber = 1 },
+            f => { using (f) received[id].Add((f.FrameNumber, f.Pixels.ToArray(), f.PacketsMissing)); })).ToArray();
+        // one port and one receive loop per module, as the detector's modules each have their own 10 GbE link
+        var listeners = assemblers.Select(a => new JungfrauUdpListener(new IPEndPoint(IPAddress.Loopback, 0), a, TimeSpan.FromSeconds(30),
+            receiveBufferBytes: 4 << 20)).ToArray();
+        try
+        {
+            using var sender = new JungfrauPacketSender(moduleIds.Select((id, i) => new ModuleDestination(id, new IPEndPoint(IPAddress.Loopback, listeners[i].Port))).ToArray());
+            long expectedPerPort = 0;
+            foreach (var frame in frames)
+            {
+                sender.SendFrame(frame, moduleIds.Select(id => ModuleFrameAssemblerTests.ModulePixels(frame, id)).ToArray(), frame == 2 ? dropped : null);
+                // one frame at a time, so that the socket buffers never overflow however slowly the loops run on a busy machine
+                expectedPerPort += 128;
+                var portExpected = moduleIds.Select(id => expectedPerPort - (frame >= 2 ? dropped.Count(d => d.Item1 == id) : 0)).ToArray();
+                Assert.True(SpinWait.SpinUntil(() => listeners.Select((l, i) => l.DatagramsReceived == portExpected[i]).All(x => x), TimeSpan.FromSeconds(30)),
+                    $"datagrams received {string.Join(",", listeners.Select(l => l.DatagramsReceived))}, expected {string.Join(",", portExpected)}");
+            }
+            Assert.Equal(3 * 2 * 128 - 2, sender.PacketsSent);
+        }
+        finally
+        {
+            foreach (var listener in listeners)
+                listener.Dispose(); // stops the loop and hands on what is still in flight
+        }
+
+        foreach (var id in moduleIds)
+        {
+            Assert.Equal(frames, received[id].Select(r => r.Frame));
+            foreach (var (frame, pixels, missing) in received[id])
+            {
+                var expected = ModuleFrameAssemblerTests.ModulePixels(frame, id);
+                if (frame == 2)
+                    foreach (var (_, packet) in dropped.Where(d => d.Item1 == id))
+                        expected.AsSpan(packet * JungfrauModule.PixelsPerPacket, JungfrauModule.PixelsPerPacket).Fill(ModuleFrameAssembler.PaddingValue);
+                Assert.True(expected.AsSpan().SequenceEqual(pixels), $"module {id} frame {frame} differs");
+                Assert.Equal(frame == 2 && id == 1 ? 2 : 0, missing);
+            }
+        }
+        Assert.Equal([3 * 128, 3 * 128 - 2], assemblers.Select(a => a.Count(PacketVerdict.Placed)));
+        Assert.All(assemblers, a => Assert.Equal(a.Count(PacketVerdict.Placed), a.PacketsReceived));
+        Assert.Equal([0L, 2L], assemblers.Select(a => a.PacketsPadded));
+
+        // and the two ports' modules make one detector frame
+        var geometry = JungfrauGeometry.Grid(rows: 2, columns: 1, gapX: 0, gapY: 4, doublePixelGaps: false);
+        var image = new ushort[geometry.Width * geometry.Height];
+        geometry.Place<ushort>(received[0][0].Pixels.Concat(received[1][0].Pixels).ToArray(), image);
+        Assert.Equal(ModuleFrameAssemblerTests.ModulePixels(1, 1)[0], image[(512 + 4) * 1024]);
+    }
+}
