@@ -223,14 +223,15 @@ public sealed class ReceiverRun : IAsyncDisposable
     private static DectrisChannelOptions DectrisOptions(ReceiverSettings settings, string endpoint, DectrisStreamVersion version)
     {
         var config = settings.Receiver;
-        var options = new DectrisChannelOptions(endpoint, version, config.Rank, config.NbReceivers,
+        return new DectrisChannelOptions(endpoint, version, config.Rank, config.NbReceivers,
             DecodeWorkers: settings.ProcParams.Fifo.NbThreads, Threshold: config.Channel.Threshold,
             // the compressed frame costs a second pool buffer and a copy: kept only when saving writes it as it came
             KeepEncoded: GraphBuilder.DenseSavingChannels(settings.ProcParams)
                 .Any(c => c.Params is { Enabled: true, Compression: SavingCompression.BshufLz4 }),
-            RunFrames: settings.AcqParams.Acq.NbFrames, TimeoutMs: config.Channel.TimeoutMs);
-        // the geometry comes with the header, after the connection is made: the memory cap bounds a message until then
-        return options with { MaxMessageBytes = options.MaxMessageBytesWithin(config.MemoryCapBytes) };
+            RunFrames: settings.AcqParams.Acq.NbFrames, TimeoutMs: config.Channel.TimeoutMs,
+            // the geometry comes with the header, after the connection is made; a header may carry per-pixel arrays
+            // (flat field, pixel mask) several times a frame's size: only what could never fit the cap is dropped
+            MaxMessageBytes: config.MemoryCapBytes);
     }
 
     private FrameGraph BuildGraph(ChannelStart start)

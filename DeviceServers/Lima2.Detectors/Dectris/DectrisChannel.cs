@@ -52,13 +52,6 @@ public sealed record DectrisChannelOptions(
 
     /// <summary>Received messages the channel holds while they wait for or go through decoding.</summary>
     internal int MessageSlots => 2 * DecodeWorkers + 1;
-
-    /// <summary>
-    /// The largest message part a run under <paramref name="memoryCapBytes"/> can need: a frame must fit in every
-    /// message this channel holds and twice in the frame pool, plus room for its JSON or CBOR fields.
-    /// </summary>
-    public long MaxMessageBytesWithin(long memoryCapBytes) =>
-        memoryCapBytes / (MessagesHeld + 2) + DectrisChannel.MessageOverheadBytes;
 }
 
 /// <summary>
@@ -81,7 +74,7 @@ public sealed class DectrisChannel : IDetectorChannel
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Room for a message's JSON or CBOR fields beside its payload, in the memory bound.</summary>
-    internal const int MessageOverheadBytes = 64 << 10;
+    private const int MessageOverheadBytes = 64 << 10;
 
     /// <summary>
     /// Frames of the share a frame number may skip. A detector numbers its frames in order on one TCP stream, so a

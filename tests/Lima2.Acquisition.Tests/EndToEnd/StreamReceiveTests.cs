@@ -155,4 +155,18 @@ public sealed class StreamReceiveTests : IDisposable
         Assert.Contains("error: the stream stopped: no message for 500 ms (receiver channel.timeout_ms), 3 frames that never came counted lost", output);
         Assert.False(detector.HasExited); // the detector still holds the connection open: only the timeout ended the run
     }
+
+    [Fact]
+    public void A_message_larger_than_the_memory_cap_is_dropped_unread_and_its_frames_counted_lost()
+    {
+        var endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
+        // memory_cap 64MiB: a 65 MiB image is dropped by libzmq with the connection, the timeout ends the run
+        using var receiver = Lima2Cli.Start("receive", Lima2Cli.Settings(_folder, "dectris_v1", endpoint, "none", timeoutMs: 3000));
+        using var detector = ChildProcess.Start(Python.Interpreter, [PythonScripts.Path("oversize_v1_stream.py"), endpoint, $"{65 << 20}"]);
+        Assert.True(receiver.WaitForExit(Limit) == 1, receiver.Output); // 1: failed
+        var output = receiver.Output;
+        Assert.Contains("received 10, processed 5, dropped 5 (overload 0, lost 5, fault 0); saved 5 frames", output);
+        Assert.Contains("error: the stream stopped: no message for 3000 ms (receiver channel.timeout_ms), 5 frames that never came counted lost", output);
+        Assert.DoesNotContain("rejected:", output);
+    }
 }
