@@ -55,7 +55,7 @@ public sealed class ServerLogTests : IDisposable
             failed = LimaFailure.From(Thrown(new IOException("the stream broke")), "id00/limareceiver/sim@0/Prepare").Errors[0].Description;
             var receiver = new FakeReceiver("id00/limareceiver/sim@0");
             var control = new Control.ControlLogic([receiver]);
-            control.Prepare(Guid.NewGuid().ToString());
+            control.Prepare(ControlLogicTests.Uuid); // the run the fake receiver is on
             control.Start();
             receiver.State = AcqState.Fault;
             control.Poll();
