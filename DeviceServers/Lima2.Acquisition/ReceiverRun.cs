@@ -214,7 +214,12 @@ public sealed class ReceiverRun : IAsyncDisposable
         return config.Channel.Kind switch
         {
             ChannelKind.Simulator => new SimulatorChannel(settings.AcqParams.Acq, settings.AcqParams.Det, config.Rank,
-                config.NbReceivers, Hdf5FrameSource.Open),
+                config.NbReceivers, loader =>
+                {
+                    // the files are open once the source is made: the root is needed no longer
+                    using var root = new SavingRoot(config.ReferenceRoot);
+                    return Hdf5FrameSource.Open(loader, root);
+                }),
             var kind => new DectrisChannel(DectrisOptions(settings, endpoint!,
                 kind == ChannelKind.DectrisV1 ? DectrisStreamVersion.V1 : DectrisStreamVersion.V2)),
         };
