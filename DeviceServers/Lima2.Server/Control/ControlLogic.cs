@@ -16,7 +16,7 @@ namespace Lima2.Server.Control;
 /// (the camera plugin) is prepared after the receivers answered, started after they started (so no frame flows
 /// before they are ready), finished once they are done, and aborted on Stop and Reset. Once the receivers of a run
 /// have all ended it asks receiver 0 for the master file over their saved counts: a stopped or endless run's total is
-/// known only here.
+/// known only here, and so is a dead receiver's count (the last one polled).
 /// </remarks>
 public sealed class ControlLogic : AcqDeviceLogic, IDisposable
 {
