@@ -131,6 +131,9 @@ public sealed class ReceiverRun : IAsyncDisposable
     /// <summary>The master file written by rank 0 at the end, or null.</summary>
     public string? MasterFile { get; private set; }
 
+    /// <summary>The frames per receiver <see cref="MasterFile"/> was written over (each receiver's share after a complete run).</summary>
+    public IReadOnlyList<long> MasterCounts { get; private set; } = [];
+
     /// <summary>The SMX peak-finding branch, or null.</summary>
     public PeakFindingNode? Peaks => Find<PeakFindingNode>();
 
@@ -214,7 +217,12 @@ public sealed class ReceiverRun : IAsyncDisposable
         return config.Channel.Kind switch
         {
             ChannelKind.Simulator => new SimulatorChannel(settings.AcqParams.Acq, settings.AcqParams.Det, config.Rank,
-                config.NbReceivers, Hdf5FrameSource.Open),
+                config.NbReceivers, loader =>
+                {
+                    // the files are open once the source is made: the root is needed no longer
+                    using var root = new SavingRoot(config.ReferenceRoot);
+                    return Hdf5FrameSource.Open(loader, root);
+                }),
             var kind => new DectrisChannel(DectrisOptions(settings, endpoint!,
                 kind == ChannelKind.DectrisV1 ? DectrisStreamVersion.V1 : DectrisStreamVersion.V2)),
         };
@@ -393,8 +401,11 @@ public sealed class ReceiverRun : IAsyncDisposable
         var total = PlannedFrames;
         var saving = DenseSaving()!;
         if (!stopped && total is { } frames)
+        {
+            MasterCounts = Hdf5.Saving.MasterFile.Shares(config.NbReceivers, frames);
             return Hdf5.Saving.MasterFile.Write(saving, _savingRoot!, graph.OutputInfo, config.NbReceivers,
                 frames, SavedMetadata(Stream?.Metadata, Settings.ProcParams));
+        }
         return config.NbReceivers == 1 && Saved > 0 ? WriteMaster(saving, graph, [Saved]) : null;
     }
 
@@ -451,9 +462,14 @@ public sealed class ReceiverRun : IAsyncDisposable
     private SavingParams? DenseSaving() =>
         GraphBuilder.DenseSavingChannels(Settings.ProcParams).Select(c => c.Params).FirstOrDefault(p => p.Enabled);
 
-    private string WriteMaster(SavingParams saving, FrameGraph graph, IReadOnlyList<long> savedPerReceiver) =>
-        Hdf5.Saving.MasterFile.Write(saving, _savingRoot!, graph.OutputInfo, savedPerReceiver,
-            SavedMetadata(Stream?.Metadata, Settings.ProcParams));
+    /// <summary>Writes the master file over <paramref name="savedPerReceiver"/>, replacing the one this run wrote before.</summary>
+    private string WriteMaster(SavingParams saving, FrameGraph graph, IReadOnlyList<long> savedPerReceiver)
+    {
+        var path = Hdf5.Saving.MasterFile.Write(saving, _savingRoot!, graph.OutputInfo, savedPerReceiver,
+            SavedMetadata(Stream?.Metadata, Settings.ProcParams), replace: MasterFile is not null);
+        MasterCounts = [.. savedPerReceiver];
+        return path;
+    }
 
     public async ValueTask DisposeAsync()
     {

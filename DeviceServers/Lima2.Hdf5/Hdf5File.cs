@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Lima2.Core.Frames;
 using Lima2.Hdf5.Native;
 using Lima2.Hdf5.Saving;
+using Microsoft.Win32.SafeHandles;
 
 namespace Lima2.Hdf5;
 
@@ -75,6 +76,17 @@ public sealed unsafe class Hdf5File : IDisposable
     {
         H5.Enter();
         return Opened(new FileHandle(H5.H5Fopen(path, H5.AccessReadOnly, H5.Default), $"open {path}"), path);
+    }
+
+    /// <summary>
+    /// Opens for reading the file <paramref name="opened"/> is a descriptor of (opened beneath a root, see
+    /// <see cref="SavingRoot.OpenRead"/>), by <c>/proc/self/fd/N</c> as <see cref="Create(SavingRoot, string, string, bool)"/> does.
+    /// </summary>
+    /// <param name="path">the file's path, for messages</param>
+    public static Hdf5File OpenReadOnly(SafeFileHandle opened, string path)
+    {
+        H5.Enter();
+        return Opened(new FileHandle(H5.H5Fopen($"/proc/self/fd/{opened.DangerousGetHandle()}", H5.AccessReadOnly, H5.Default), $"open {path}"), path);
     }
 
     private static Hdf5File Opened(FileHandle file, string path)

@@ -255,6 +255,46 @@ public sealed class ControlLogicTests
     }
 
     [Fact]
+    public void A_run_whose_receiver_died_gets_its_master_file_over_its_last_polled_count_once_the_others_have_ended()
+    {
+        var (control, receivers) = System();
+        control.Prepare(Uuid);
+        control.Start();
+        foreach (var r in receivers)
+            (r.State, r.Saved) = (AcqState.Running, 3);
+        control.Poll();
+        receivers[1].Gone = true;
+        control.Poll();
+        Assert.Equal(AcqState.Fault, control.State);
+        Assert.Empty(receivers[0].MasterRequests); // receiver 0 still saves
+        (receivers[0].State, receivers[0].Saved) = (AcqState.Idle, 5);
+        control.Poll();
+        control.Poll();
+        Assert.Equal([[5, 3]], receivers[0].MasterRequests);
+        Assert.Equal(AcqState.Fault, control.State);
+        Assert.Contains("sim@1 does not answer", control.Reason);
+    }
+
+    [Fact]
+    public void Stop_after_a_receiver_died_asks_receiver_0_for_the_master_file_with_the_dead_ones_last_polled_count()
+    {
+        var (control, receivers) = System(3);
+        control.Prepare(Uuid);
+        control.Start();
+        foreach (var r in receivers)
+            (r.State, r.Saved) = (AcqState.Running, 2);
+        control.Poll();
+        receivers[2].Saved = 4; // saved after the last poll: unknown to the control when it dies
+        receivers[2].Gone = true;
+        control.Poll();
+        Assert.Equal(AcqState.Fault, control.State);
+        (receivers[0].Saved, receivers[1].Saved) = (6, 5);
+        control.Stop();
+        Assert.Equal([[6, 5, 2]], receivers[0].MasterRequests);
+        Assert.Equal(AcqState.Fault, control.State);
+    }
+
+    [Fact]
     public void A_master_file_that_cannot_be_written_is_said_in_the_status_and_the_control_still_goes_idle()
     {
         var (control, receivers) = System();

@@ -285,16 +285,45 @@ public sealed class ReceiverCrashTests
         using var sys = new Lima2System();
         var (acq, proc) = sys.WriteParams("long",
             """{"acq": {"nb_frames": 0, "expo_time": 20000}, "det": {"generator": {"width": 64, "height": 64}}}""",
-            """{"class_name": "LimaProcessingLegacy"}""");
+            $$$"""
+            {"class_name": "LimaProcessingLegacy",
+             "saving": {"enabled": true, "base_path": "{{{sys.Root}}}/data", "filename_prefix": "killed", "nb_frames_per_file": 5}}
+            """);
         sys.Python3("start_only.py", sys.Control, string.Join(",", sys.Receivers), acq, proc);
         using var control = new Tango.Client.DeviceProxy(sys.Control);
-        WaitFor(() => control.Read<long>("nb_frames_acquired") > 4, "frames to flow");
+        WaitFor(() => control.Read<long>("nb_frames_acquired") > 24, "frames to flow");
         Assert.Equal(2, control.Read<short>("acq_state"));
 
         sys.Kill(sys.ReceiverInstance(1));
         WaitFor(() => control.Read<short>("acq_state") == 4, "the control to go FAULT");
         Assert.Equal(Tango.DevState.Fault, control.State());
         Assert.Contains($"receiver {sys.Receivers[1]} does not answer", control.Status());
+
+        // the client's abort: receiver 0 writes the master file over what each receiver's files hold, the killed
+        // one's last file (never closed) mapping nothing
+        control.Command("Stop");
+        var master = JsonDocument.Parse(Python.Eval($$"""
+            import h5py, json, glob
+            def rows(f):
+                try:
+                    with h5py.File(f, "r") as h:
+                        return h["entry_0000/measurement/data"].shape[0]
+                except OSError:
+                    return 0
+            with h5py.File("{{sys.Root}}/data/killed_master.h5", "r") as f:
+                d = f["entry_0000/instrument/detector/data"]
+                mapped = [int(n) for n in f["entry_0000/instrument/detector/frames_saved_per_receiver"][()]]
+                missing = d.attrs.get("missing_frames")
+                sources = ["{{sys.Root}}/data/" + s.file_name.split("/")[-1] for s in d.virtual_sources()]
+            print(json.dumps({"mapped": mapped, "missing": None if missing is None else str(missing),
+                "on_disk": [sum(rows(f) for f in glob.glob("{{sys.Root}}/data/killed_%d_*.h5" % r)) for r in (0, 1)],
+                "unreadable_sources": [s for s in sources if rows(s) == 0]}))
+            """)).RootElement;
+        var mapped = master.GetProperty("mapped").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+        var onDisk = master.GetProperty("on_disk").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+        Assert.True(mapped[1] > 0 && mapped[1] <= onDisk[1], master.ToString());
+        Assert.Equal(onDisk[0], mapped[0]);
+        Assert.Empty(master.GetProperty("unreadable_sources").EnumerateArray());
 
         sys.StartServer(sys.ReceiverInstance(1));
         using (var db = new Tango.Client.Database())

@@ -302,6 +302,31 @@ public sealed class ReceiverLogicTests : IDisposable
     }
 
     [Fact]
+    public async Task WriteMasterFile_over_other_counts_than_the_master_file_written_at_the_end_rewrites_it()
+    {
+        await using var receiver = Receiver(new FakeHost(), rank: 0, receivers: 2);
+        receiver.AcqParamsJson = Acq;
+        receiver.ProcParamsJson = Legacy();
+        receiver.Prepare(Guid.NewGuid().ToString());
+        receiver.Start();
+        WaitFor(() => receiver.State == AcqState.Idle && receiver.Current!.Run.IsFinished);
+        var written = receiver.Current!.Run.MasterFile!; // a complete run: over each receiver's share
+        Assert.Equal(written, receiver.WriteMasterFile([15, 15]));
+        string Mapped() => Lima2.TestSupport.Python.Eval($$"""
+            import h5py
+            with h5py.File("{{written}}", "r") as f:
+                d = f["entry_0000/instrument/detector/data"]
+                print(list(f["entry_0000/instrument/detector/frames_saved_per_receiver"][()]), "missing_frames" in d.attrs)
+            """).Trim();
+        Assert.Equal("[15, 15] False", Mapped());
+
+        // receiver 1 died (last seen having saved 4 frames, none in a closed file): the control tells, and the master
+        // file no longer claims its frames but states the gap
+        Assert.Equal(written, receiver.WriteMasterFile([15, 4]));
+        Assert.Equal("[15, 0] True", Mapped());
+    }
+
+    [Fact]
     public async Task WriteMasterFile_refuses_counts_the_run_cannot_have_with_a_clear_error()
     {
         await using var receiver = Receiver(new FakeHost(), rank: 0, receivers: 2);

@@ -82,7 +82,7 @@ public sealed partial record ReceiverConfig
     /// <summary>Every saving base_path must lie under this directory.</summary>
     public string SavingRoot { get; set; } = "/tmp";
 
-    /// <summary>Every reference image (mask, flat, background, calibration arrays) must lie under this directory.</summary>
+    /// <summary>Every file a receiver reads (reference images: mask, flat, background, calibration arrays; the simulator loader's frames) must lie under this directory.</summary>
     public string ReferenceRoot { get; set; } = "/tmp";
 
     /// <summary>What runs the peak finder of an SMX pipeline.</summary>

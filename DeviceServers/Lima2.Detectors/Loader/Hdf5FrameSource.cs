@@ -1,6 +1,8 @@
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Hdf5;
+using Lima2.Hdf5.Saving;
+using Microsoft.Win32.SafeHandles;
 
 namespace Lima2.Detectors.Loader;
 
@@ -15,13 +17,13 @@ public sealed class Hdf5FrameSource : IFrameSource, IDisposable
     private readonly long _start;
     private readonly long _stride;
 
-    private Hdf5FrameSource(IReadOnlyList<string> paths, string datasetPath, FrameSlice slice)
+    private Hdf5FrameSource(IReadOnlyList<string> paths, Func<int, Hdf5File> open, string datasetPath, FrameSlice slice)
     {
         try
         {
-            foreach (var path in paths)
+            for (var i = 0; i < paths.Count; i++)
             {
-                var file = Hdf5File.OpenReadOnly(path);
+                var file = open(i);
                 try
                 {
                     _files.Add((file, file.OpenFrameDataset(datasetPath)));
@@ -55,24 +57,47 @@ public sealed class Hdf5FrameSource : IFrameSource, IDisposable
     public long? Count { get; }
 
     /// <summary>One file's frame dataset, every frame.</summary>
-    public static Hdf5FrameSource Open(string path, string datasetPath) => new([path], datasetPath, new FrameSlice());
+    public static Hdf5FrameSource Open(string path, string datasetPath) =>
+        new([path], _ => Hdf5File.OpenReadOnly(path), datasetPath, new FrameSlice());
 
-    /// <summary>The files a simulator loader names, from <c>start_number</c> on while they exist.</summary>
-    public static Hdf5FrameSource Open(LoaderParams loader)
+    /// <summary>
+    /// The files a simulator loader names, from <c>start_number</c> on while they exist under <paramref name="root"/>
+    /// (a receiver's reference root), opened beneath it without following links. A first file that is missing and
+    /// one outside the root or behind a link are refused alike, so the error tells nothing of what exists elsewhere.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">the first file is not a file under the root.</exception>
+    public static Hdf5FrameSource Open(LoaderParams loader, SavingRoot root)
     {
-        var paths = new List<string>();
-        for (var number = loader.StartNumber; ; number++)
+        string PathOf(int number) => Path.Combine(loader.BasePath,
+            FilenameFormat.Render(loader.FilenameFormat, loader.FilenamePrefix, 0, number, loader.FilenameSuffix));
+        SafeFileHandle? OpenUnder(string path)
         {
-            var name = FilenameFormat.Render(loader.FilenameFormat, loader.FilenamePrefix, 0, number, loader.FilenameSuffix);
-            var path = Path.Combine(loader.BasePath, name);
-            if (!File.Exists(path))
-                break;
-            paths.Add(path);
+            try
+            {
+                return root.OpenRead(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
         }
-        if (paths.Count == 0)
-            throw new FileNotFoundException(
-                $"no file {FilenameFormat.Render(loader.FilenameFormat, loader.FilenamePrefix, 0, loader.StartNumber, loader.FilenameSuffix)} in {loader.BasePath}");
-        return new Hdf5FrameSource(paths, loader.DatasetPath, loader.FrameSlice);
+
+        var opened = new List<(string Path, SafeFileHandle File)>();
+        try
+        {
+            for (var number = loader.StartNumber; OpenUnder(PathOf(number)) is { } file; number++)
+                opened.Add((PathOf(number), file));
+            if (opened.Count == 0)
+                throw new FileNotFoundException($"{PathOf(loader.StartNumber)} is not a file under the reference root {root.Root}");
+            // HDF5 opens its own descriptor through /proc/self/fd/N, the file itself; ours are closed after
+            return new Hdf5FrameSource(opened.ConvertAll(f => f.Path),
+                i => Hdf5File.OpenReadOnly(opened[i].File, opened[i].Path), loader.DatasetPath, loader.FrameSlice);
+        }
+        finally
+        {
+            foreach (var (_, file) in opened)
+                file.Dispose();
+        }
     }
 
     public void Render(long index, Span<byte> destination)

@@ -49,7 +49,7 @@ public static class MasterFile
         DetectorMetadata? metadata = null)
     {
         var shares = Shares(receivers, totalFrames);
-        return Write(saving, root, frame, totalFrames, shares, shares, metadata);
+        return Write(saving, root, frame, totalFrames, shares, shares, metadata, replace: false);
     }
 
     /// <summary>
@@ -59,11 +59,13 @@ public static class MasterFile
     /// a frame some receiver did not save reads as 0, and the gap is stated in the file (<see cref="MissingAttribute"/>).
     /// </summary>
     /// <param name="savedPerReceiver">frames saved by each receiver, indexed by rank (one entry per receiver)</param>
+    /// <param name="replace">the master file of this run is there already (written over other counts): replace it,
+    /// whatever the file_exists_policy</param>
     public static string Write(SavingParams saving, SavingRoot root, FrameInfo frame, IReadOnlyList<long> savedPerReceiver,
-        DetectorMetadata? metadata = null)
+        DetectorMetadata? metadata = null, bool replace = false)
     {
         var mapped = FramesInFiles(saving, root, savedPerReceiver);
-        return Write(saving, root, frame, TotalFrames(mapped), savedPerReceiver, mapped, metadata);
+        return Write(saving, root, frame, TotalFrames(mapped), savedPerReceiver, mapped, metadata, replace);
     }
 
     /// <summary>
@@ -113,9 +115,9 @@ public static class MasterFile
     }
 
     private static string Write(SavingParams saving, SavingRoot root, FrameInfo frame, long totalFrames,
-        IReadOnlyList<long> expected, long[] mapped, DetectorMetadata? metadata)
+        IReadOnlyList<long> expected, long[] mapped, DetectorMetadata? metadata, bool replace)
     {
-        using var file = Hdf5File.Create(root, saving.BasePath, FileName(saving), saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
+        using var file = Hdf5File.Create(root, saving.BasePath, FileName(saving), replace || saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
         NexusLayout.CreateGroups(file, saving);
         if (metadata is not null)
             NexusLayout.WriteDetectorMetadata(file, saving, metadata);

@@ -16,7 +16,7 @@ namespace Lima2.Server.Control;
 /// (the camera plugin) is prepared after the receivers answered, started after they started (so no frame flows
 /// before they are ready), finished once they are done, and aborted on Stop and Reset. Once the receivers of a run
 /// have all ended it asks receiver 0 for the master file over their saved counts: a stopped or endless run's total is
-/// known only here.
+/// known only here, and so is a dead receiver's count (the last one polled).
 /// </remarks>
 public sealed class ControlLogic : AcqDeviceLogic, IDisposable
 {
@@ -25,6 +25,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     private long _framesAcquired;
     private readonly Lock _master = new();
     private bool _masterDue; // from Start to the end of a run of several receivers: its master file is still to ask for
+    private readonly long[] _savedPolled; // each receiver's nb_frames_saved on this run as last read: a dead one's last word
     private string? _uuid;
     private string _lastError = LimaError.NoError;
     private bool _stopping; // this run was stopped here: receivers that end short of their share were told to
@@ -36,6 +37,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     {
         _receivers = [.. receivers.Select(r => new PatientReceiverLink(r, busyPatience ?? PatientReceiverLink.DefaultPatience))];
         _detector = detector ?? new SimulatorDetector();
+        _savedPolled = new long[_receivers.Count];
     }
 
     public IDetector Detector => _detector;
@@ -86,6 +88,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
             _uuid = uuid;
             _stopping = false;
             Interlocked.Exchange(ref _framesAcquired, 0);
+            Array.Clear(_savedPolled);
             _lastError = LimaError.NoError;
             _status.SetLocked(AcqState.Prepared, $"prepared {uuid}: {AcqParams.Acq.NbFrames} frames, {_receivers.Count} receivers");
         }
@@ -145,7 +148,8 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
             _stopping = true;
         var abort = Try(_detector.Abort);
         FanOut("stop", r => r.Stop(), throwFirst: false);
-        var master = State == AcqState.Fault ? null : WriteMasterFile(null);
+        // in FAULT too: a dead receiver counts what it was last seen to have saved
+        var master = WriteMasterFile(null);
         lock (_lock)
         {
             if (_status.State is AcqState.Prepared or AcqState.Running)
@@ -224,8 +228,25 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
                 return;
             // only the receivers on this run count: the others (not prepared yet) still show the previous run's
             Interlocked.Exchange(ref _framesAcquired, reads.Sum(x => x.Snapshot is { } s && s.Pipeline == uuid ? s.FramesReceived : 0));
-            if (_status.State is not (AcqState.Prepared or AcqState.Running))
+            for (var rank = 0; rank < reads.Count; rank++)
+                if (reads[rank].Snapshot is { } s && s.Pipeline == uuid)
+                    _savedPolled[rank] = s.FramesSaved;
+            if (_status.State is not (AcqState.Prepared or AcqState.Running or AcqState.Fault))
                 return;
+        }
+        if (State == AcqState.Fault)
+        {
+            // a run that faulted (a receiver died or failed) gets its master file too, from receiver 0 if it is on
+            // this run, once every receiver still answering has ended
+            var onRun = reads.Select(x => x.Snapshot?.Pipeline == uuid ? x.Snapshot : null).ToList();
+            if (onRun[0] is not null && onRun.All(s => s?.State is not (AcqState.Prepared or AcqState.Running))
+                && WriteMasterFile(onRun) is { } problem)
+            {
+                lock (_lock)
+                    FaultLocked(_status.Reason + Note(problem));
+                _status.Raise();
+            }
+            return;
         }
         var gone = reads.FirstOrDefault(x => x.Snapshot is null);
         var failed = reads.FirstOrDefault(x => x.Snapshot?.State is AcqState.Fault or AcqState.Terminate);
@@ -321,8 +342,9 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     /// saved (after a complete run it answers with the one it wrote itself). Returns why that failed, or null; the
     /// frames are safe in the receivers' own files either way, so it is said in the status, not thrown.
     /// </summary>
-    /// <param name="reads">the receivers' snapshots taken after they ended, in rank order; null: read them now</param>
-    private string? WriteMasterFile(IReadOnlyList<ReceiverSnapshot>? reads)
+    /// <param name="reads">the receivers' snapshots taken after they ended, in rank order (null for one that did not
+    /// answer: its last polled count is taken); null: read them now</param>
+    private string? WriteMasterFile(IReadOnlyList<ReceiverSnapshot?>? reads)
     {
         // held while receiver 0 writes: a Stop racing the poll that saw the receivers stopped returns (and the
         // control goes idle) only once the file is there
@@ -335,11 +357,24 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
         }
     }
 
-    private string? AskMasterFile(IReadOnlyList<ReceiverSnapshot>? reads)
+    private static ReceiverSnapshot? ReadOrNull(IReceiverLink r)
     {
         try
         {
-            var saved = (reads ?? [.. _receivers.AsParallel().AsOrdered().Select(r => r.Read())]).Select(s => s.FramesSaved).ToArray();
+            return r.Read();
+        }
+        catch (Exception)
+        {
+            return null; // dead: what it saved is what it was last seen to have saved
+        }
+    }
+
+    private string? AskMasterFile(IReadOnlyList<ReceiverSnapshot?>? reads)
+    {
+        try
+        {
+            reads ??= [.. _receivers.AsParallel().AsOrdered().Select(ReadOrNull)];
+            var saved = reads.Select((s, rank) => s?.FramesSaved ?? _savedPolled[rank]).ToArray();
             if (saved.Sum() > 0)
                 _receivers[0].WriteMasterFile(saved);
             return null;

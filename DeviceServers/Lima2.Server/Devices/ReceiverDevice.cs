@@ -40,7 +40,7 @@ public sealed class ReceiverDevice : Device, IProcessingHost
     [DeviceProperty("saving_root", Description = "every saving base_path must lie under this directory")]
     public string SavingRoot { get; set; } = "/tmp";
 
-    [DeviceProperty("reference_root", Description = "every reference image (mask, flat, background, fai and jfrau arrays) must lie under this directory")]
+    [DeviceProperty("reference_root", Description = "every file a receiver reads (reference images: mask, flat, background, fai and jfrau arrays; simulator loader frames) must lie under this directory")]
     public string ReferenceRoot { get; set; } = "/tmp";
 
     [DeviceProperty("peak_finder", Description = "auto | opencl | reference")]

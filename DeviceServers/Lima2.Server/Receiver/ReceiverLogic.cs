@@ -287,13 +287,14 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
 
     /// <summary>
     /// Receiver 0, once its run has ended, writes the master file over every receiver's saved frames (the control
-    /// device asks, knowing every count); the one it already wrote itself after a complete run is returned as is, and
-    /// "" when the run saves no dense frames.
+    /// device asks, knowing every count); one it already wrote over the same counts (itself, after a complete run) is
+    /// returned as is, one over other counts (a receiver that died short of its share) is replaced, and "" is returned
+    /// when the run saves no dense frames.
     /// </summary>
     public string WriteMasterFile(IReadOnlyList<long> savedPerReceiver)
     {
         var run = Current?.Run ?? throw new StateException("writeMasterFile: no pipeline: Prepare first");
-        if (run.MasterFile is { } written)
+        if (run.MasterFile is { } written && run.MasterCounts.SequenceEqual(savedPerReceiver))
             return written;
         if (!GraphBuilder.DenseSavingChannels(run.Settings.ProcParams).Any(c => c.Params.Enabled))
             return "";
