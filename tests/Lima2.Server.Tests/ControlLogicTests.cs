@@ -220,6 +220,20 @@ public sealed class ControlLogicTests
     }
 
     [Fact]
+    public void A_stop_that_comes_before_the_poll_saw_a_receiver_fail_leaves_the_control_in_fault_naming_it()
+    {
+        var (control, receivers) = System();
+        foreach (var r in receivers)
+            r.State = AcqState.Prepared;
+        control.Prepare(Uuid);
+        control.Start();
+        receivers[1].State = AcqState.Fault; // a client aborting on this FAULT event is faster than the next poll
+        control.Stop();
+        Assert.Equal(AcqState.Fault, control.State);
+        Assert.Contains(receivers[1].Name, control.Reason);
+    }
+
+    [Fact]
     public void Stop_of_several_receivers_asks_receiver_0_once_for_the_master_file_over_their_saved_counts()
     {
         var (control, receivers) = System(3);

@@ -146,6 +146,10 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     {
         lock (_lock)
             _stopping = true;
+        // a receiver that failed before this Stop (a client aborting on its FAULT event may be faster than the next
+        // poll) makes the run a FAULT, not a stopped run
+        if (State == AcqState.Running)
+            Poll();
         var abort = Try(_detector.Abort);
         FanOut("stop", r => r.Stop(), throwFirst: false);
         // in FAULT too: a dead receiver counts what it was last seen to have saved
