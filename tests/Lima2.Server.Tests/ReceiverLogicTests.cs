@@ -32,7 +32,15 @@ internal sealed class FakeHost : IProcessingHost
         return name;
     }
 
-    public void Delete(string deviceName) => Devices.Remove(deviceName);
+    /// <summary>When set, Delete removes the device and then fails with it (as the Tango DB being down does).</summary>
+    public string? DeleteFailure { get; set; }
+
+    public void Delete(string deviceName)
+    {
+        Devices.Remove(deviceName);
+        if (DeleteFailure is not null)
+            throw new InvalidOperationException(DeleteFailure);
+    }
 }
 
 public sealed class ReceiverLogicTests : IDisposable
@@ -453,6 +461,32 @@ public sealed class ReceiverLogicTests : IDisposable
         receiver.ErasePipeline(uuid);
         Assert.Empty(host.Devices);
     }
+
+    [Fact]
+    public async Task ErasePipeline_while_the_tango_db_is_down_still_disposes_the_pipeline_and_says_why()
+    {
+        var host = new FakeHost();
+        await using var receiver = Receiver(host);
+        receiver.AcqParamsJson = Acq;
+        receiver.ProcParamsJson = Legacy(); // saving: the run holds its files and saving root open from Prepare
+        var uuid = Guid.NewGuid().ToString();
+        receiver.Prepare(uuid);
+        Assert.NotEmpty(OpenUnder(_root));
+        host.DeleteFailure = "API_CorbaException: the database does not answer";
+        var e = Assert.Throws<InvalidOperationException>(() => receiver.ErasePipeline(uuid));
+        Assert.Contains("database", e.Message);
+        Assert.Empty(receiver.Pipelines);
+        Assert.Null(receiver.Current);
+        Assert.Equal(AcqState.Idle, receiver.State);
+        Assert.Empty(OpenUnder(_root)); // disposed: nothing of the run stays open
+    }
+
+    /// <summary>This process's open descriptors that lead to <paramref name="folder"/> or below it.</summary>
+    private static List<string> OpenUnder(string folder) =>
+        [.. new DirectoryInfo("/proc/self/fd").EnumerateFileSystemInfos()
+            .Select(fd => { try { return fd.LinkTarget; } catch (IOException) { return null; } })
+            .OfType<string>()
+            .Where(target => target == folder || target.StartsWith(folder + "/", StringComparison.Ordinal))];
 
     [Fact]
     public async Task Beyond_the_limit_the_oldest_finished_pipelines_are_erased_so_pipelines_stays_readable()

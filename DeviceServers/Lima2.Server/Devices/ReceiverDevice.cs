@@ -5,6 +5,7 @@ using Lima2.Protocol;
 using Lima2.Server.Processing;
 using Lima2.Server.Receiver;
 using Tango;
+using Tango.Client;
 using Tango.Server;
 
 namespace Lima2.Server.Devices;
@@ -18,6 +19,7 @@ public sealed class ReceiverDevice : Device, IProcessingHost
 {
     private ReceiverLogic? _logic;
     private KernelWarmUp? _kernels;
+    private readonly List<string> _staleEntries = []; // processing devices deleted here whose DB entry is still there
     private EventPusher? _events;
 
     [DeviceProperty("rank", Description = "this receiver's index: it gets frames i with i % nb_receivers == rank")]
@@ -189,6 +191,7 @@ public sealed class ReceiverDevice : Device, IProcessingHost
 
     string IProcessingHost.Create(Pipeline pipeline)
     {
+        DeleteStaleEntries();
         var domain = Name.Split('/')[0];
         var device = $"{domain}/limaprocessing/{pipeline.Uuid}@{Rank}";
         ProcessingRegistry.Add(device, pipeline);
@@ -206,13 +209,48 @@ public sealed class ReceiverDevice : Device, IProcessingHost
 
     void IProcessingHost.Delete(string deviceName)
     {
+        DeleteStaleEntries();
         try
         {
             Server.DeleteDevice(deviceName);
         }
+        catch (Exception e) when (Server.GetDevice(deviceName) is null)
+        {
+            // gone from this server, but the Tango DB did not take the deletion (down?): its entry would stay
+            // "exported" for clients to find, so it is deleted again at the next Prepare or erasePipeline
+            lock (_staleEntries)
+                _staleEntries.Add(deviceName);
+            throw new DevFailedException("LIMA_DbUnavailable",
+                $"{deviceName} is gone from this server, but the Tango database did not delete its entry ({e.Message}): it is deleted again at the next Prepare or erasePipeline",
+                "erasePipeline");
+        }
         finally
         {
             ProcessingRegistry.Remove(deviceName);
+        }
+    }
+
+    /// <summary>Deletes from the Tango DB the processing devices whose deletion it did not take before.</summary>
+    private void DeleteStaleEntries()
+    {
+        string[] stale;
+        lock (_staleEntries)
+            stale = [.. _staleEntries];
+        if (stale.Length == 0)
+            return;
+        try
+        {
+            using var db = new Database();
+            foreach (var device in stale)
+            {
+                db.DeleteDevice(device);
+                lock (_staleEntries)
+                    _staleEntries.Remove(device);
+            }
+        }
+        catch (DevFailedException e)
+        {
+            Logger.Warn("Tango DB entries of deleted processing devices are still there: {Error}", e.Message);
         }
     }
 }

@@ -310,19 +310,26 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
             if (entry.Pipeline == _current && _status.State is AcqState.Running)
                 throw new StateException($"erasePipeline: {uuid} is running: Stop first");
         _pipelines.TryRemove(uuid, out _);
-        _host.Delete(entry.Device);
-        lock (_lock)
+        try
         {
-            if (entry.Pipeline == _current)
-            {
-                if (_status.State == AcqState.Prepared)
-                    _status.SetLocked(AcqState.Idle, $"pipeline {uuid} erased");
-                _current = null;
-                _running = null;
-            }
+            _host.Delete(entry.Device);
         }
-        _status.Raise();
-        entry.Pipeline.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        finally
+        {
+            // the pipeline goes whatever the Tango DB said: its memory and files are this receiver's, not the DB's
+            lock (_lock)
+            {
+                if (entry.Pipeline == _current)
+                {
+                    if (_status.State == AcqState.Prepared)
+                        _status.SetLocked(AcqState.Idle, $"pipeline {uuid} erased");
+                    _current = null;
+                    _running = null;
+                }
+            }
+            _status.Raise();
+            entry.Pipeline.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
     }
 
     private void OnFinished(ReceiverRun run)
