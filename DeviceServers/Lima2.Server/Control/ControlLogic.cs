@@ -148,8 +148,8 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
             _stopping = true;
         // a receiver that failed before this Stop (a client aborting on its FAULT event may be faster than the next
         // poll) makes the run a FAULT, not a stopped run
-        if (State == AcqState.Running)
-            Poll();
+        if (State == AcqState.Running && _receivers.FirstOrDefault(HasFailed) is { } failed)
+            Fault($"receiver {failed.Name} failed: {What(failed)}");
         var abort = Try(_detector.Abort);
         FanOut("stop", r => r.Stop(), throwFirst: false);
         // in FAULT too: a dead receiver counts what it was last seen to have saved
@@ -401,6 +401,18 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
         catch (Exception e)
         {
             return e.Message;
+        }
+    }
+
+    private static bool HasFailed(IReceiverLink r)
+    {
+        try
+        {
+            return r.Read().State is AcqState.Fault or AcqState.Terminate;
+        }
+        catch (Exception)
+        {
+            return false; // one that does not answer is the poll's to report
         }
     }
 
