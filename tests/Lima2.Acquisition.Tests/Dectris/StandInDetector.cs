@@ -17,10 +17,22 @@ internal sealed class StandInDetector : IDisposable
         _push = _context.CreateSocket(ZmqSocketType.Push);
         _push.SetOption(ZmqOption.Linger, lingerMilliseconds);
         _push.SetOption(ZmqOption.SendTimeout, 10_000); // a test with no receiver fails instead of hanging
-        _push.Bind(Endpoint);
+        // a port free a moment ago may have become another socket's ephemeral port since (tests run in parallel)
+        for (var attempt = 1; ; attempt++)
+        {
+            Endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
+            try
+            {
+                _push.Bind(Endpoint);
+                return;
+            }
+            catch (ZmqException) when (attempt < 5)
+            {
+            }
+        }
     }
 
-    public string Endpoint { get; } = $"tcp://127.0.0.1:{FreePort.Next()}";
+    public string Endpoint { get; }
 
     /// <summary>Sends one multipart message.</summary>
     /// <exception cref="TimeoutException">no receiver took it within the send timeout.</exception>
