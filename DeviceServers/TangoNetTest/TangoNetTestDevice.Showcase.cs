@@ -58,6 +58,23 @@ public sealed partial class TangoNetTestDevice
     [Command(DisplayLevel = DispLevel.Expert)]
     public void ThrowError(string message) => throw new InvalidOperationException(message);
 
+    /// <summary>Reading or writing it fails with a <see cref="HardwareFault"/>, which <see cref="OnError"/> maps.</summary>
+    [Attr("hardware_fault", DisplayLevel = DispLevel.Expert)]
+    public int HardwareFaultAttr
+    {
+        get => throw new HardwareFault("the detector did not answer");
+        set => throw new HardwareFault($"the detector refused {value}");
+    }
+
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public void FailHardware(string message) => throw new HardwareFault(message);
+
+    /// <summary>The error hook: this device's own failures become one DevFailed naming the member; any other
+    /// exception is reported as the binding does by default.</summary>
+    protected override Exception OnError(Exception error, string member) => error is HardwareFault
+        ? new DevFailedException("TangoNetTest_HardwareFault", $"{member}: {error.Message}", $"TangoNetTest::{member}")
+        : error;
+
     /// <summary>Two errors, as Lima2 raises them: a LIMA_Exception with a JSON description, over a cause.</summary>
     [Command(DisplayLevel = DispLevel.Expert)]
     public void ThrowTwoErrors(string json) => throw new DevFailedException([
@@ -168,6 +185,9 @@ public sealed partial class TangoNetTestDevice
         _pusher = null;
     }
 }
+
+/// <summary>A failure of the (imaginary) hardware, mapped to a DevFailed by <see cref="TangoNetTestDevice.OnError"/>.</summary>
+public sealed class HardwareFault(string message) : Exception(message);
 
 /// <summary>A second class: the devices TangoNetTest creates and deletes at run time.</summary>
 [TangoClass("TangoNetDynamic")]

@@ -149,6 +149,10 @@ internal static class Registry
 
     public static CmdBinding Command(int id) => Volatile.Read(ref _commands)[id];
 
+    public static AttrBinding? TryAttribute(int id) => Volatile.Read(ref _attributes) is var all && (uint)id < (uint)all.Length ? all[id] : null;
+
+    public static CmdBinding? TryCommand(int id) => Volatile.Read(ref _commands) is var all && (uint)id < (uint)all.Length ? all[id] : null;
+
     // Copy on write: the lookups on ORB threads take no lock.
     public static AttrBinding Add(AttrBinding b)
     {

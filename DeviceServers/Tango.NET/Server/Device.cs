@@ -74,6 +74,18 @@ public abstract class Device
     /// <summary>Override to compute the status when a client reads it (<c>dev_status</c>).</summary>
     protected internal virtual string ReadStatus() => Status;
 
+    /// <summary>
+    /// The one place where a device maps its exceptions to what the client sees (PyTango's
+    /// <c>always_executed_hook</c>, JTango's <c>@AroundInvoke</c>). Called, on the request's thread, when an
+    /// attribute read or write, a command, an is-allowed check, State, Status, Init or Delete of this device
+    /// throws, before the error goes to the client. <paramref name="member"/> is the Tango name of the attribute
+    /// or command ("State", "Status", "Init", "Delete" for those). Return the exception to report: a
+    /// <see cref="DevFailedException"/> keeps its reason/desc/origin, any other one becomes one error with
+    /// reason = its type name, desc = its message, origin = <paramref name="member"/>. The default returns
+    /// <paramref name="error"/> unchanged. If the override throws, that is logged and the original error is reported.
+    /// </summary>
+    protected internal virtual Exception OnError(Exception error, string member) => error;
+
     /// <summary>Pushes a change event from any thread (declare the attribute with <c>PushChangeEvent = true</c>).</summary>
     public void PushChangeEvent(string attribute, object value, AttrQuality quality = AttrQuality.Valid) =>
         Push(attribute, 0, value, quality);

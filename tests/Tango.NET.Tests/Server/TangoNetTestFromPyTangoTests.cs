@@ -65,6 +65,21 @@ public sealed class TangoNetTestFromPyTangoTests(TangoNetTestServer server) : IC
     }
 
     [Fact]
+    public void OnError_maps_the_exceptions_of_a_read_a_write_and_a_command_to_the_devices_own_DevFailed()
+    {
+        var result = server.Check("failures");
+
+        Assert.Equal(("TangoNetTest_HardwareFault", "hardware_fault: the detector did not answer", "TangoNetTest::hardware_fault"),
+            Errors(result.GetProperty("hardware_fault read"))[0]);
+        Assert.Equal(("TangoNetTest_HardwareFault", "hardware_fault: the detector refused 3", "TangoNetTest::hardware_fault"),
+            Errors(result.GetProperty("hardware_fault write"))[0]);
+        Assert.Equal(("TangoNetTest_HardwareFault", "FailHardware: no power", "TangoNetTest::FailHardware"),
+            Errors(result.GetProperty("FailHardware"))[0]);
+        // exceptions the hook returns unchanged keep the default mapping (reason = type name, origin = member)
+        Assert.Equal(("InvalidOperationException", "it broke", "ThrowError"), Errors(result.GetProperty("ThrowError"))[0]);
+    }
+
+    [Fact]
     public void A_command_that_releases_the_monitor_lets_other_clients_read_while_it_works_past_the_monitor_timeout()
     {
         var result = server.Check("long_work", null, "LongWork");

@@ -149,6 +149,9 @@ def failures(d):
     out["counter even"] = counter % 2 == 0
     d.command_inout("SetStatusText", "all good")
     out["status"] = d.status()
+    out["hardware_fault read"] = call_error(lambda: d.read_attribute("hardware_fault"))
+    out["hardware_fault write"] = call_error(lambda: d.write_attribute("hardware_fault", 3))
+    out["FailHardware"] = call_error(lambda: d.command_inout("FailHardware", "no power"))
     return out
 
 
