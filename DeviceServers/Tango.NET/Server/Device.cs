@@ -88,14 +88,14 @@ public abstract class Device
 
     /// <summary>Pushes a change event from any thread (declare the attribute with <c>PushChangeEvent = true</c>).</summary>
     public void PushChangeEvent(string attribute, object value, AttrQuality quality = AttrQuality.Valid) =>
-        Push(attribute, 0, value, quality);
+        Push(attribute, TnsEventKind.Change, value, quality);
 
     public void PushArchiveEvent(string attribute, object value, AttrQuality quality = AttrQuality.Valid) =>
-        Push(attribute, 1, value, quality);
+        Push(attribute, TnsEventKind.Archive, value, quality);
 
     /// <summary>Pushes a user event (always sent, no criteria).</summary>
     public void PushUserEvent(string attribute, object value, AttrQuality quality = AttrQuality.Valid) =>
-        Push(attribute, 2, value, quality);
+        Push(attribute, TnsEventKind.User, value, quality);
 
     /// <summary>Tells data-ready subscribers that new data is available (declare with <c>DataReadyEvent = true</c>).</summary>
     public unsafe void PushDataReadyEvent(string attribute, int counter) => WithNative(dev =>
@@ -110,26 +110,26 @@ public abstract class Device
     public unsafe void SetChangeEvent(string attribute, bool implemented, bool checkCriteria = false) => WithNative(dev =>
     {
         using var arena = new NativeArena();
-        return ServerNative.DevSetEventFlags(dev, arena.Str(attribute), 0, implemented ? 1 : 0, checkCriteria ? 1 : 0);
+        return ServerNative.DevSetEventFlags(dev, arena.Str(attribute), TnsEventKind.Change, implemented ? 1 : 0, checkCriteria ? 1 : 0);
     });
 
     public unsafe void SetArchiveEvent(string attribute, bool implemented, bool checkCriteria = false) => WithNative(dev =>
     {
         using var arena = new NativeArena();
-        return ServerNative.DevSetEventFlags(dev, arena.Str(attribute), 1, implemented ? 1 : 0, checkCriteria ? 1 : 0);
+        return ServerNative.DevSetEventFlags(dev, arena.Str(attribute), TnsEventKind.Archive, implemented ? 1 : 0, checkCriteria ? 1 : 0);
     });
 
     /// <summary>Starts polling an attribute (<paramref name="periodMs"/> &gt; 0) or stops it (0).</summary>
     public unsafe void PollAttribute(string attribute, int periodMs) => WithNative(dev =>
     {
         using var arena = new NativeArena();
-        return ServerNative.DevPoll(dev, 0, arena.Str(attribute), periodMs);
+        return ServerNative.DevPoll(dev, TnsMemberKind.Attribute, arena.Str(attribute), periodMs);
     });
 
     public unsafe void PollCommand(string command, int periodMs) => WithNative(dev =>
     {
         using var arena = new NativeArena();
-        return ServerNative.DevPoll(dev, 1, arena.Str(command), periodMs);
+        return ServerNative.DevPoll(dev, TnsMemberKind.Command, arena.Str(command), periodMs);
     });
 
     /// <summary>Adds an attribute to this device only. Without <paramref name="write"/> it is read-only.</summary>
@@ -154,7 +154,7 @@ public abstract class Device
             _dynamic.Remove(name);
     }
 
-    private unsafe void Push(string attribute, int kind, object value, AttrQuality quality)
+    private unsafe void Push(string attribute, TnsEventKind kind, object value, AttrQuality quality)
     {
         if (_deleting)
             return;
@@ -255,11 +255,14 @@ public abstract class Device
         foreach (var p in Class.Spec.Properties)
         {
             string[]? values = null;
+            var count = 0;
             WithNative(dev =>
             {
                 using var arena = new NativeArena();
-                int count;
-                var rc = ServerNative.DevGetProperty(dev, p.IsClassProperty ? 1 : 0, arena.Str(p.Name), &count);
+                int n;
+                var rc = ServerNative.DevGetProperty(dev, p.IsClassProperty ? TnsPropertyScope.Class : TnsPropertyScope.Device,
+                    arena.Str(p.Name), &n);
+                count = n;
                 if (rc == 0 && count >= 0)
                 {
                     values = new string[count];
@@ -270,6 +273,9 @@ public abstract class Device
             });
             if (values is not null)
                 p.Property.SetValue(this, PropertyValue.Parse(values, p.Property.PropertyType));
+            else if (p.Mandatory && count == (int)TnsPropertyCount.NotSet)
+                throw new DevFailedException("API_MissingDeviceProperty",
+                    $"Device property {p.Name} of {Name} is mandatory and not set in the Tango DB", $"{ClassName}::Init");
         }
     }
 

@@ -220,17 +220,17 @@ internal static unsafe class ServerCallbacks
     }
 
     [UnmanagedCallersOnly]
-    private static int IsAllowed(nint handle, int kind, int id, int* allowed)
+    private static int IsAllowed(nint handle, TnsMemberKind kind, int id, int* allowed)
     {
         try
         {
-            var check = kind == 0 ? Registry.Attribute(id).Allowed : Registry.Command(id).Allowed;
+            var check = kind == TnsMemberKind.Attribute ? Registry.Attribute(id).Allowed : Registry.Command(id).Allowed;
             *allowed = check is null || check(Dev(handle)) ? 1 : 0;
             return 0;
         }
         catch (Exception e)
         {
-            return Fail(handle, e, kind == 0 ? AttributeName(id) : CommandName(id));
+            return Fail(handle, e, kind == TnsMemberKind.Attribute ? AttributeName(id) : CommandName(id));
         }
     }
 
