@@ -12,6 +12,7 @@ public sealed partial class TangoNetTestDevice
     private Thread? _pusher;
     private volatile bool _pushing;
     private int _counter;
+    private volatile int _posted;
 
     public enum Mode { Idle, Acquiring, Saving }
 
@@ -129,6 +130,43 @@ public sealed partial class TangoNetTestDevice
             }
         }) { Name = "pusher", IsBackground = true };
         _pusher.Start();
+    }
+
+    /// <summary>Sent by a thread that a command waits for (see <see cref="PostFromWaitedThread"/>).</summary>
+    [Attr("posted", DisplayLevel = DispLevel.Expert, PushChangeEvent = true)]
+    public int Posted => _posted;
+
+    /// <summary>Change events 1..count of <c>posted</c>, posted by a thread this command waits for while it holds the
+    /// device monitor, as Stop waits for the end of a run that pushes its state. Returns how many posts failed.</summary>
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public int PostFromWaitedThread(int count) => FromWaitedThread(count, v => PostChangeEvent("posted", v));
+
+    /// <summary>The same with direct pushes: each waits for the monitor this command holds until cppTango's monitor
+    /// timeout (3.2 s) and fails. Returns how many pushes failed.</summary>
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public int PushFromWaitedThread(int count) => FromWaitedThread(count, v => PushChangeEvent("posted", v));
+
+    private int FromWaitedThread(int count, Action<int> send)
+    {
+        var failures = 0;
+        var thread = new Thread(() =>
+        {
+            for (var v = 1; v <= count; v++)
+            {
+                _posted = v;
+                try
+                {
+                    send(v);
+                }
+                catch (DevFailedException)
+                {
+                    failures++;
+                }
+            }
+        }) { Name = "waited for" };
+        thread.Start();
+        thread.Join();
+        return failures;
     }
 
     /// <summary>Polling set by code: [period in ms, 0 to stop], [attribute name].</summary>

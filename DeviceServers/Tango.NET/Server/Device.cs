@@ -18,6 +18,8 @@ public abstract class Device
     private int _inFlight;
     private string _status = "";
     private NLog.Logger? _logger;
+    private EventQueue? _events;
+    private readonly Lock _eventsGate = new();
     private readonly Dictionary<string, AttrBinding> _dynamic = new(StringComparer.OrdinalIgnoreCase);
 
     internal ClassBinding Class { get; set; } = null!;
@@ -105,6 +107,41 @@ public abstract class Device
         using var arena = new NativeArena();
         return ServerNative.DevPushDataReady(dev, arena.Str(attribute), counter);
     });
+
+    /// <summary>
+    /// Queues a change event and returns at once; this device's posted events are pushed in the order they were
+    /// posted, by a task of their own. Use it from threads that a command holding the device monitor may wait for
+    /// (a run's end that a Stop command waits for): a direct push there blocks until the monitor timeout and fails.
+    /// The value is pushed as it is when its turn comes: post values nobody changes afterwards. Failures are logged;
+    /// when more than 4096 events wait, the oldest give way. Events posted before <see cref="Delete"/> starts are
+    /// not pushed after it.
+    /// </summary>
+    public void PostChangeEvent(string attribute, object value, AttrQuality quality = AttrQuality.Valid) =>
+        Post(() => PushChangeEvent(attribute, value, quality));
+
+    /// <summary>Queues an archive event (see <see cref="PostChangeEvent"/>).</summary>
+    public void PostArchiveEvent(string attribute, object value, AttrQuality quality = AttrQuality.Valid) =>
+        Post(() => PushArchiveEvent(attribute, value, quality));
+
+    /// <summary>Queues a user event (see <see cref="PostChangeEvent"/>).</summary>
+    public void PostUserEvent(string attribute, object value, AttrQuality quality = AttrQuality.Valid) =>
+        Post(() => PushUserEvent(attribute, value, quality));
+
+    /// <summary>Queues a data-ready event (see <see cref="PostChangeEvent"/>).</summary>
+    public void PostDataReadyEvent(string attribute, int counter) => Post(() => PushDataReadyEvent(attribute, counter));
+
+    private void Post(Action push)
+    {
+        if (_deleting || !_alive)
+            return;
+        var queue = Volatile.Read(ref _events);
+        if (queue is null)
+        {
+            lock (_eventsGate)
+                queue = _events ??= new EventQueue(this);
+        }
+        queue.Post(push);
+    }
 
     /// <summary>Declares at run time that code pushes change events for an attribute.</summary>
     public unsafe void SetChangeEvent(string attribute, bool implemented, bool checkCriteria = false) => WithNative(dev =>
@@ -224,6 +261,7 @@ public abstract class Device
     internal void Detach()
     {
         _alive = false;
+        _events?.Complete();
         // A push waiting for the device monitor gives up after cppTango's monitor timeout (3.2 s).
         var deadline = Environment.TickCount64 + 5000;
         while (Volatile.Read(ref _inFlight) > 0 && Environment.TickCount64 < deadline)
@@ -246,7 +284,11 @@ public abstract class Device
     }
 
     /// <summary>delete_device starts: pushes from other threads are dropped from now on, until the next init.</summary>
-    internal void BeginDelete() => _deleting = true;
+    internal void BeginDelete()
+    {
+        _deleting = true;
+        _events?.Forget();
+    }
 
     internal void EndDelete() => _deleting = false;
 

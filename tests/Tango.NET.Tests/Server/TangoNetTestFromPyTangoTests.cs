@@ -136,6 +136,24 @@ public sealed class TangoNetTestFromPyTangoTests(TangoNetTestServer server) : IC
     }
 
     [Fact]
+    public void Events_posted_by_a_thread_that_a_command_waits_for_arrive_in_order_while_a_client_reads()
+    {
+        var result = server.Check("posted_events", null, "300");
+
+        Assert.Equal(0, result.GetProperty("post failures").GetInt32());
+        // every value, in the order posted (cppTango may repeat the first one)
+        var received = result.GetProperty("received").EnumerateArray().Select(e => e.GetInt32()).ToList();
+        Assert.Equal(received.Order(), received);
+        Assert.Equal(Enumerable.Range(1, 300), received.Distinct());
+        Assert.Empty(result.GetProperty("event errors").EnumerateArray());
+        var reads = result.GetProperty("reads");
+        Assert.True(reads.GetProperty("ok").GetInt32() > 0);
+        Assert.Empty(reads.GetProperty("errors").EnumerateArray());
+        // the pitfall the queue avoids: a direct push from that thread waits for the monitor the command holds, and fails
+        Assert.Equal(1, result.GetProperty("direct push failures").GetInt32());
+    }
+
+    [Fact]
     public void Polling_set_through_the_admin_device_serves_cache_reads_and_history()
     {
         var result = server.Check("polling", null, server.AdminName);
