@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Tango.Server;
 
 namespace Tango.Interop;
 
