@@ -26,7 +26,7 @@ public static class PogoXmi
                 new XAttribute("sourcePath", ""),
                 new XAttribute("language", "Cpp"),
                 new XAttribute("filestogenerate", ""),
-                new XAttribute("license", "GPL"),
+                new XAttribute("license", "LGPL"), // the project's licence (docs/LICENSING.md), in Pogo's words
                 new XAttribute("hasMandatoryProperty", "false"),
                 new XAttribute("hasConcreteProperty", spec.Properties.Count > 0 ? "true" : "false"),
                 new XAttribute("hasAbstractCommand", "false"),
