@@ -49,6 +49,25 @@ public class ParamsTests
         Assert.Empty(GeometryValidator.Validate(proc, Eiger4M));
     }
 
+    [Theory]
+    [InlineData(1, 2)]
+    [InlineData(2, 2)]
+    [InlineData(16, 16)]
+    [InlineData(192, 16)]
+    public void Fifo_nb_threads_defaults_to_the_processor_count_within_bounds(int processors, int threads) =>
+        Assert.Equal(threads, Fifo.DefaultThreads(processors));
+
+    [Fact]
+    public void A_proc_params_without_nb_threads_and_the_schema_default_use_this_machines_processors()
+    {
+        var expected = Math.Clamp(Environment.ProcessorCount, 2, 16);
+        var proc = ProcParamsDocument.Parse("""{"class_name": "LimaProcessingLegacy"}""");
+        Assert.Equal(expected, proc.Fifo.NbThreads);
+        var fifo = ProcParamsDocument.Schema(ProcClassNames.Legacy)["properties"]!["fifo"]!;
+        var schemaDefault = fifo["properties"]?["nb_threads"]?["default"] ?? fifo["default"]!["nb_threads"];
+        Assert.Equal(expected, schemaDefault!.GetValue<int>());
+    }
+
     [Fact]
     public void Writing_and_reading_a_proc_params_gives_the_same_document()
     {

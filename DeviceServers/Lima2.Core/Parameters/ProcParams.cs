@@ -9,8 +9,16 @@ public sealed record Fifo
     [Description("frames the graph's entry queue holds before the overload policy applies")]
     [Minimum(1)] public int NbFifoFrames { get; init; } = 64;
 
-    [Description("threads that process frames in parallel (order is kept)")]
-    [Minimum(1)] [Maximum(256)] public int NbThreads { get; init; } = 2;
+    [Description("threads that decode and process frames in parallel (order is kept); default: the machine's " +
+                 "processor count (container limits and DOTNET_PROCESSOR_COUNT included), at least 2, at most 16")]
+    [Minimum(1)] [Maximum(256)] public int NbThreads { get; init; } = DefaultThreads(Environment.ProcessorCount);
+
+    /// <summary>
+    /// One thread per processor, so that decoding scales with the machine out of the box; at least 2 (the former
+    /// default), at most 16: each thread holds frames in flight out of <c>memory_cap</c> (a DECTRIS stream keeps
+    /// 2 × nb_threads + 4 raw messages, 300 MB for 4 Mpx uint16 at 16), so larger counts are asked for explicitly.
+    /// </summary>
+    public static int DefaultThreads(int processors) => Math.Clamp(processors, 2, 16);
 }
 
 /// <summary>Sizes of the buffers that devices read from (frames kept for getters, reduced-data rows).</summary>
