@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Lima2.Acquisition;
 using Lima2.Core.Parameters;
 using Lima2.Protocol;
-using Lima2.Server.Processing;
+using Lima2.Server.Receiver;
 using Tango;
 using Tango.Server;
 
@@ -11,28 +11,28 @@ namespace Lima2.Server.Devices;
 /// <summary>The pipelines of processing devices about to be created: a device finds its pipeline by name at Init.</summary>
 public static class ProcessingRegistry
 {
-    private static readonly ConcurrentDictionary<string, Pipeline> Pipelines = new(StringComparer.OrdinalIgnoreCase);
+    private static readonly ConcurrentDictionary<string, ProcessingView> Pipelines = new(StringComparer.OrdinalIgnoreCase);
 
-    public static void Add(string device, Pipeline pipeline) => Pipelines[device] = pipeline;
+    public static void Add(string device, ProcessingView pipeline) => Pipelines[device] = pipeline;
 
     public static void Remove(string device) => Pipelines.TryRemove(device, out _);
 
-    public static Pipeline? Find(string device) => Pipelines.GetValueOrDefault(device);
+    public static ProcessingView? Find(string device) => Pipelines.GetValueOrDefault(device);
 }
 
 /// <summary>
 /// What every processing device serves (§4.1 of the interface): counters, frame infos, the end-of-run events,
-/// and the reduced data pops, read from a <see cref="Processing.Pipeline"/> that the receiver owns.
+/// and the reduced data pops, read from a <see cref="ProcessingView"/> that the receiver owns.
 /// </summary>
 public abstract class ProcessingDevice : Device
 {
-    private Pipeline? _pipeline;
+    private ProcessingView? _pipeline;
     private EventPusher? _events;
 
     [ClassProperty("Version", Description = "version of the processing pipeline")]
     public string PipelineVersion { get; set; } = Lima2Version.Processing;
 
-    protected Pipeline Pipeline => _pipeline ?? throw new InvalidOperationException($"{Name} has no pipeline (erased?)");
+    protected ProcessingView Pipeline => _pipeline ?? throw new InvalidOperationException($"{Name} has no pipeline (erased?)");
 
     [Attr("proc_params", Description = "the processing parameters of this run (JSON)")]
     public string ProcParams => ParamsDocument.Write(Pipeline.Proc);
@@ -41,9 +41,9 @@ public abstract class ProcessingDevice : Device
 
     [Attr("last_frames")] public string LastFrames => Pipeline.LastFrames();
 
-    [Attr("input_frame_info")] public string InputFrameInfo => Pipeline.FrameInfoJson(Pipeline.Run.Input);
+    [Attr("input_frame_info")] public string InputFrameInfo => ProcessingView.FrameInfoJson(Pipeline.Run.Input);
 
-    [Attr("processed_frame_info")] public string ProcessedFrameInfo => Pipeline.FrameInfoJson(Pipeline.Run.Output);
+    [Attr("processed_frame_info")] public string ProcessedFrameInfo => ProcessingView.FrameInfoJson(Pipeline.Run.Output);
 
     [Attr("is_finished", DataReadyEvent = true)] public bool IsFinished => Pipeline.Run.IsFinished;
 
@@ -140,12 +140,15 @@ public abstract class DenseProcessingDevice : ProcessingDevice
     public DevEncoded GetFrame(long index) => Encode("getFrame", () => Pipeline.GetFrame(index));
 }
 
-[TangoClass("LimaProcessingLegacy")]
-public sealed class LegacyProcessingDevice : DenseProcessingDevice
+/// <summary>A dense processing class that also serves the frames as received (<c>getInputFrame</c>).</summary>
+public abstract class InputFrameProcessingDevice : DenseProcessingDevice
 {
     [Command("getInputFrame", InDescription = "global frame index, -1 = latest", OutDescription = "DENSE_FRAME (before corrections and geometry)")]
     public DevEncoded GetInputFrame(long index) => Encode("getInputFrame", () => Pipeline.GetInputFrame(index));
 }
+
+[TangoClass("LimaProcessingLegacy")]
+public sealed class LegacyProcessingDevice : InputFrameProcessingDevice;
 
 [TangoClass("LimaProcessingSmx")]
 public sealed class SmxProcessingDevice : DenseProcessingDevice
@@ -177,11 +180,8 @@ public sealed class SmxProcessingDevice : DenseProcessingDevice
 }
 
 [TangoClass("LimaProcessingXpcs")]
-public sealed class XpcsProcessingDevice : DenseProcessingDevice
+public sealed class XpcsProcessingDevice : InputFrameProcessingDevice
 {
-    [Command("getInputFrame", InDescription = "global frame index, -1 = latest", OutDescription = "DENSE_FRAME (before corrections and geometry)")]
-    public DevEncoded GetInputFrame(long index) => Encode("getInputFrame", () => Pipeline.GetInputFrame(index));
-
     [Command("getSparseFrame", InDescription = "global frame index, -1 = latest", OutDescription = "SPARSE_FRAME (pixels above 0)")]
     public DevEncoded GetSparseFrame(long index) => Encode("getSparseFrame", () => Pipeline.GetSparseFrame(index));
 
