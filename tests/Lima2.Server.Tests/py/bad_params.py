@@ -36,5 +36,6 @@ report["schema_smx"] = json.loads(db.get_class_attribute_property("LimaProcessin
 report["version_smx"] = list(db.get_class_property("LimaProcessingSmx", "Version")["Version"])
 report["det_info"] = json.loads(ctrl.det_info)
 report["det_capabilities"] = json.loads(ctrl.det_capabilities)
+report["det_descriptions"] = [ctrl.get_attribute_config(a).description for a in ("det_info", "det_capabilities")]
 report["version"] = ctrl.version
 print(json.dumps(report))
