@@ -228,7 +228,7 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
         var sys = fixture.System;
         var r = JsonDocument.Parse(sys.Python3("bad_params.py", sys.Control, sys.Receivers[0])).RootElement;
         Assert.Equal(["idle", "prepared", "running", "stopped", "fault", "terminate"], Strings(r, "labels"));
-        foreach (var key in new[] { "ctrl_acq", "ctrl_json", "recv_proc", "recv_class", "start_idle", "prepare_bad_uuid" })
+        foreach (var key in new[] { "ctrl_acq", "ctrl_json", "recv_proc", "recv_class", "start_idle", "prepare_bad_uuid", "getter_missing" })
             Assert.Equal("LIMA_Exception", r.GetProperty(key).GetProperty("reason").GetString());
         Assert.Contains("acq_params.acq.nb_frames", r.GetProperty("ctrl_acq").GetProperty("what").GetString());
         Assert.Contains("acq_params.acq.trigger_mode", r.GetProperty("ctrl_acq").GetProperty("what").GetString());
@@ -236,6 +236,7 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
         Assert.Contains("proc.statistics.rect_rois[0].topleft.x", r.GetProperty("recv_proc").GetProperty("what").GetString());
         Assert.Contains("unknown processing class 'LimaProcessingNope'", r.GetProperty("recv_class").GetProperty("what").GetString());
         Assert.Contains("Start needs acq_state prepared, it is idle", r.GetProperty("start_idle").GetProperty("what").GetString());
+        Assert.Equal("frame 12345 is not available on this receiver", r.GetProperty("getter_missing").GetProperty("what").GetString());
         // the client sees exactly the two errors lima2-client pretty-prints: ours and cppTango's own
         foreach (var key in new[] { "ctrl_acq", "recv_proc", "start_idle" })
             Assert.Equal(2, r.GetProperty(key).GetProperty("n").GetInt32());

@@ -7,7 +7,7 @@ namespace Lima2.Server.Devices;
 /// What LimaControl and LimaReceiver serve alike, over their <see cref="AcqDeviceLogic"/>: acq_params, acq_state
 /// with its change event, last_error, log_level, Prepare/Start/Trigger/Stop/Close/Reset, and State/Status.
 /// </summary>
-public abstract class AcqDevice<TLogic> : Device where TLogic : AcqDeviceLogic
+public abstract class AcqDevice<TLogic> : LimaDevice where TLogic : AcqDeviceLogic
 {
     private TLogic? _logic;
     private EventPusher? _events;
@@ -18,29 +18,29 @@ public abstract class AcqDevice<TLogic> : Device where TLogic : AcqDeviceLogic
     public string AcqParams
     {
         get => Logic.AcqParamsJson;
-        set => LimaFailure.Guard($"{Name}/acq_params", () => Logic.AcqParamsJson = value);
+        set => Logic.AcqParamsJson = value;
     }
 
     [Attr(AcqStateAttribute, PushChangeEvent = true)]
     public AcqStateLabel AcqState => (AcqStateLabel)Logic.State;
 
-    [Attr("last_error", Description = "\"No error\" or the LIMA_Exception JSON {what, errinfo} of the last FAULT or short run")]
+    [Attr("last_error", Description = "\"No error\" or the LIMA_Exception JSON {what, errinfo} of the last FAULT (on the control, also of a run that ended short)")]
     public string LastError => Logic.LastError;
 
     [Attr("log_level")] public LogLevelLabel LogLevel { get => Lima2Logging.Level; set => Lima2Logging.Level = value; }
 
     [Command(InDescription = "acquisition uuid")]
-    public virtual void Prepare(string uuid) => LimaFailure.Guard($"{Name}/Prepare", () => Logic.Prepare(uuid));
+    public virtual void Prepare(string uuid) => Logic.Prepare(uuid);
 
-    [Command] public void Start() => LimaFailure.Guard($"{Name}/Start", Logic.Start);
+    [Command] public void Start() => Logic.Start();
 
-    [Command] public void Trigger() => LimaFailure.Guard($"{Name}/Trigger", Logic.Trigger);
+    [Command] public void Trigger() => Logic.Trigger();
 
-    [Command] public void Stop() => LimaFailure.Guard($"{Name}/Stop", Logic.Stop);
+    [Command] public void Stop() => Logic.Stop();
 
-    [Command] public void Close() => LimaFailure.Guard($"{Name}/Close", Logic.Close);
+    [Command] public void Close() => Logic.Close();
 
-    [Command] public void Reset() => LimaFailure.Guard($"{Name}/Reset", Logic.Reset);
+    [Command] public void Reset() => Logic.Reset();
 
     private const string AcqStateAttribute = "acq_state";
 

@@ -31,9 +31,9 @@ public sealed class ControlDevice : AcqDevice<ControlLogic>
     public long NbFramesAcquired => Logic.NbFramesAcquired;
 
     [Attr("det_info", Description = "the detector (JSON): plugin, model, sn, pixel_size in m, expo_time_range and latency_time_range in ns, trigger_modes, dimensions in pixels, pixel_type")]
-    public string DetInfo => LimaFailure.Guard($"{Name}/det_info", () => Logic.Detector.Info(Logic.AcqParams));
+    public string DetInfo => Logic.Detector.Info(Logic.AcqParams);
 
-    [Attr("det_status")] public string DetStatus => LimaFailure.Guard($"{Name}/det_status", () => Logic.Detector.Status(Logic.State));
+    [Attr("det_status")] public string DetStatus => Logic.Detector.Status(Logic.State);
 
     [Attr("det_capabilities", Description = "what the detector can do (JSON): trigger_modes, expo_time_range and latency_time_range in ns")]
     public string DetCapabilities => Logic.Detector.Capabilities();

@@ -24,7 +24,7 @@ public static class ProcessingRegistry
 /// What every processing device serves (§4.1 of the interface): counters, frame infos, the end-of-run events,
 /// and the reduced data pops, read from a <see cref="ProcessingView"/> that the receiver owns.
 /// </summary>
-public abstract class ProcessingDevice : Device
+public abstract class ProcessingDevice : LimaDevice
 {
     private ProcessingView? _pipeline;
     private EventPusher? _events;
@@ -54,19 +54,15 @@ public abstract class ProcessingDevice : Device
     [Attr("nb_roi_profiles")] public int NbRoiProfiles => Pipeline.Proc.Profiles.Enabled ? Pipeline.Proc.Profiles.Rois.Count : 0;
 
     [Command("popRoiStatistics", OutDescription = "STRUCTURED_ARRAY of ROI statistics rows since the previous pop")]
-    public DevEncoded PopRoiStatistics() => Encode("popRoiStatistics", () => Pipeline.PopRoiStatistics());
+    public DevEncoded PopRoiStatistics() => Encode(Pipeline.PopRoiStatistics());
 
     [Command("popRoiProfiles")]
-    public DevEncoded PopRoiProfiles() => Encode("popRoiProfiles", () => Pipeline.PopRoiProfiles());
+    public DevEncoded PopRoiProfiles() => Encode(Pipeline.PopRoiProfiles());
 
     [Command("popFrameIdx", OutDescription = "STRUCTURED_ARRAY of (recv_idx, frame_idx) since the previous pop")]
-    public DevEncoded PopFrameIdx() => Encode("popFrameIdx", () => Pipeline.PopFrameIdx());
+    public DevEncoded PopFrameIdx() => Encode(Pipeline.PopFrameIdx());
 
-    protected DevEncoded Encode(string command, Func<EncodedData> body) => LimaFailure.Guard($"{Name}/{command}", () =>
-    {
-        var data = body();
-        return new DevEncoded(data.Format, data.Data);
-    });
+    protected static DevEncoded Encode(EncodedData data) => new(data.Format, data.Data);
 
     protected override void Init()
     {
@@ -137,14 +133,14 @@ public abstract class ProcessingDevice : Device
 public abstract class DenseProcessingDevice : ProcessingDevice
 {
     [Command("getFrame", InDescription = "global frame index, -1 = latest", OutDescription = "DENSE_FRAME")]
-    public DevEncoded GetFrame(long index) => Encode("getFrame", () => Pipeline.GetFrame(index));
+    public DevEncoded GetFrame(long index) => Encode(Pipeline.GetFrame(index));
 }
 
 /// <summary>A dense processing class that also serves the frames as received (<c>getInputFrame</c>).</summary>
 public abstract class InputFrameProcessingDevice : DenseProcessingDevice
 {
     [Command("getInputFrame", InDescription = "global frame index, -1 = latest", OutDescription = "DENSE_FRAME (before corrections and geometry)")]
-    public DevEncoded GetInputFrame(long index) => Encode("getInputFrame", () => Pipeline.GetInputFrame(index));
+    public DevEncoded GetInputFrame(long index) => Encode(Pipeline.GetInputFrame(index));
 }
 
 [TangoClass("LimaProcessingLegacy")]
@@ -161,34 +157,34 @@ public sealed class SmxProcessingDevice : DenseProcessingDevice
     public string PeakFinder => Pipeline.Run.Peaks?.Description ?? "";
 
     [Command("getSparseFrame", InDescription = "global frame index, -1 = latest", OutDescription = "SMX_SPARSE_FRAME")]
-    public DevEncoded GetSparseFrame(long index) => Encode("getSparseFrame", () => Pipeline.GetSparseFrame(index));
+    public DevEncoded GetSparseFrame(long index) => Encode(Pipeline.GetSparseFrame(index));
 
     [Command("getAccCorrected", InDescription = "ignored: the latest accumulation", OutDescription = "DENSE_FRAME (float32)")]
-    public DevEncoded GetAccCorrected(long index) => Encode("getAccCorrected", () => Pipeline.GetAccumulated(peaks: false));
+    public DevEncoded GetAccCorrected(long index) => Encode(Pipeline.GetAccumulated(peaks: false));
 
     [Command("getAccPeaks", InDescription = "ignored: the latest accumulation", OutDescription = "DENSE_FRAME (float32)")]
-    public DevEncoded GetAccPeaks(long index) => Encode("getAccPeaks", () => Pipeline.GetAccumulated(peaks: true));
+    public DevEncoded GetAccPeaks(long index) => Encode(Pipeline.GetAccumulated(peaks: true));
 
     [Command("popPeakCounters", OutDescription = "STRUCTURED_ARRAY of (frame_idx, recv_idx, nb_peaks)")]
-    public DevEncoded PopPeakCounters() => Encode("popPeakCounters", () => Pipeline.PopPeakCounters());
+    public DevEncoded PopPeakCounters() => Encode(Pipeline.PopPeakCounters());
 
     [Attr("radius1d", Description = "DENSE_FRAME float32: the radial bin centres (m), width = number of bins, height 1")]
-    public DevEncoded Radius1d => Encode("radius1d", Pipeline.Radius1d);
+    public DevEncoded Radius1d => Encode(Pipeline.Radius1d());
 
     [Attr("radius2d_mask", Description = "DENSE_FRAME float32 of the frame's shape: each pixel's radius (m), NaN where masked")]
-    public DevEncoded Radius2dMask => Encode("radius2d_mask", Pipeline.Radius2dMask);
+    public DevEncoded Radius2dMask => Encode(Pipeline.Radius2dMask());
 }
 
 [TangoClass("LimaProcessingXpcs")]
 public sealed class XpcsProcessingDevice : InputFrameProcessingDevice
 {
     [Command("getSparseFrame", InDescription = "global frame index, -1 = latest", OutDescription = "SPARSE_FRAME (pixels above 0)")]
-    public DevEncoded GetSparseFrame(long index) => Encode("getSparseFrame", () => Pipeline.GetSparseFrame(index));
+    public DevEncoded GetSparseFrame(long index) => Encode(Pipeline.GetSparseFrame(index));
 
     [Attr("nb_fill_factors")] public int NbFillFactors => 1;
 
     [Command("popFillFactors", OutDescription = "STRUCTURED_ARRAY of (frame_idx, recv_idx, fill_factor)")]
-    public DevEncoded PopFillFactors() => Encode("popFillFactors", () => Pipeline.PopFillFactors());
+    public DevEncoded PopFillFactors() => Encode(Pipeline.PopFillFactors());
 }
 
 /// <summary>The test pipeline whose graph fails on the first frame.</summary>

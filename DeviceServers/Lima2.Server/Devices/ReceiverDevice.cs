@@ -49,7 +49,7 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
     public string ProcParams
     {
         get => Logic.ProcParamsJson;
-        set => LimaFailure.Guard($"{Name}/proc_params", () => Logic.ProcParamsJson = value);
+        set => Logic.ProcParamsJson = value;
     }
 
     [Attr("nb_frames_xferred", Unit = "frames", DataReadyEvent = true)]
@@ -100,11 +100,10 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
 
     [Command("writeMasterFile", InDescription = "nb_frames_saved of every receiver, in rank order (receiver 0 only, after its run)",
         OutDescription = "the master file's path, \"\" when the run saves no dense frames")]
-    public string WriteMasterFile(long[] savedPerReceiver) =>
-        LimaFailure.Guard($"{Name}/writeMasterFile", () => Logic.WriteMasterFile(savedPerReceiver));
+    public string WriteMasterFile(long[] savedPerReceiver) => Logic.WriteMasterFile(savedPerReceiver);
 
     [Command("erasePipeline", InDescription = "uuid of the pipeline to delete, with its processing device")]
-    public void ErasePipeline(string uuid) => LimaFailure.Guard($"{Name}/erasePipeline", () => Logic.ErasePipeline(uuid));
+    public void ErasePipeline(string uuid) => Logic.ErasePipeline(uuid);
 
     protected override ReceiverLogic CreateLogic()
     {
