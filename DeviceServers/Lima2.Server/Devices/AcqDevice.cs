@@ -10,7 +10,6 @@ namespace Lima2.Server.Devices;
 public abstract class AcqDevice<TLogic> : LimaDevice where TLogic : AcqDeviceLogic
 {
     private TLogic? _logic;
-    private EventPusher? _events;
 
     protected TLogic Logic => _logic ?? throw new InvalidOperationException("the device is not initialised");
 
@@ -47,24 +46,19 @@ public abstract class AcqDevice<TLogic> : LimaDevice where TLogic : AcqDeviceLog
     /// <summary>The logic of this device, made from its properties at each Init.</summary>
     protected abstract TLogic CreateLogic();
 
-    /// <summary>Makes the logic and pushes its state changes; a subclass wires its own events after calling this.</summary>
+    /// <summary>Makes the logic and posts its state changes; a subclass wires its own events after calling this.</summary>
     protected override void Init()
     {
         _logic = CreateLogic();
         Schemas.UsePlugin(ClassName, _logic.Plugin);
-        _events = new EventPusher(Logger);
-        _logic.StateChanged += s => PostEvent(() => PushChangeEvent(AcqStateAttribute, (AcqStateLabel)s));
+        // posted: a run's end, which a Stop holding the device monitor waits for, changes the state
+        _logic.StateChanged += s => PostChangeEvent(AcqStateAttribute, (AcqStateLabel)s);
     }
-
-    /// <summary>Pushes an event in order, off the thread that raised it (see <see cref="EventPusher"/>).</summary>
-    protected void PostEvent(Action push) => _events?.Post(push);
 
     protected override void Delete()
     {
         _logic?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _logic = null;
-        _events?.Dispose();
-        _events = null;
     }
 
     protected override DevState ReadState() => StateMapping.ToDevState(Logic.State);

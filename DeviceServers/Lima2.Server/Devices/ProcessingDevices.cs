@@ -27,7 +27,6 @@ public static class ProcessingRegistry
 public abstract class ProcessingDevice : LimaDevice
 {
     private ProcessingView? _pipeline;
-    private EventPusher? _events;
 
     [ClassProperty("Version", Description = "version of the processing pipeline")]
     public string PipelineVersion { get; set; } = Lima2Version.Processing;
@@ -87,7 +86,6 @@ public abstract class ProcessingDevice : LimaDevice
             }, TaskScheduler.Default);
             return;
         }
-        _events = new EventPusher(Logger);
         _pipeline.Run.Finished += OnFinished;
         if (_pipeline.Run.IsFinished)
             OnFinished(_pipeline.Run);
@@ -98,8 +96,6 @@ public abstract class ProcessingDevice : LimaDevice
         if (_pipeline is not null)
             _pipeline.Run.Finished -= OnFinished;
         _pipeline = null;
-        _events?.Dispose();
-        _events = null;
     }
 
     protected override DevState ReadState() => _pipeline?.Run switch
@@ -118,14 +114,12 @@ public abstract class ProcessingDevice : LimaDevice
         _ => "processing",
     };
 
+    /// <summary>Posted: the run ends on its own thread, which a Stop holding the receiver's monitor may wait for.</summary>
     private void OnFinished(ReceiverRun run)
     {
-        _events?.Post(() =>
-        {
-            if (run.Error is not null)
-                PushDataReadyEvent("last_error", 1);
-            PushDataReadyEvent("is_finished", 1);
-        });
+        if (run.Error is not null)
+            PostDataReadyEvent("last_error", 1);
+        PostDataReadyEvent("is_finished", 1);
     }
 }
 

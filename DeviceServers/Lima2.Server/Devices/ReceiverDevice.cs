@@ -130,7 +130,7 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
     protected override void Init()
     {
         base.Init();
-        Logic.Transferred += n => PostEvent(() => PushDataReadyEvent("nb_frames_xferred", n));
+        Logic.Transferred += n => PostDataReadyEvent("nb_frames_xferred", n);
         Logger.Info("receiver {Rank}/{Count} on {Channel}", Rank, NbReceivers, Channel);
     }
 
