@@ -164,13 +164,19 @@ public sealed class ReceiverRun : IAsyncDisposable
     /// errors in proc_params that need the geometry (ROIs outside the frame, missing files, a memory cap too small)
     /// are thrown here.
     /// </summary>
-    public static async Task<ReceiverRun> PrepareAsync(ReceiverSettings settings, ReceiverRunOptions? options = null,
-        CancellationToken cancellationToken = default)
+    public static Task<ReceiverRun> PrepareAsync(ReceiverSettings settings, ReceiverRunOptions? options = null,
+        CancellationToken cancellationToken = default) =>
+        PrepareAsync(settings, CreateChannel(settings), options, cancellationToken);
+
+    /// <summary>Prepares a run over <paramref name="channel"/>, which the run owns and disposes from then on.</summary>
+    public static async Task<ReceiverRun> PrepareAsync(ReceiverSettings settings, IDetectorChannel channel,
+        ReceiverRunOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var run = new ReceiverRun(settings, options ?? new ReceiverRunOptions(), CreateChannel(settings));
+        var run = new ReceiverRun(settings, options ?? new ReceiverRunOptions(), channel);
         try
         {
-            if (run._channel is SimulatorChannel)
+            ParamsValidator.ThrowIfAny(settings.Receiver.Validate());
+            if (run._channel.StartsAtPrepare)
                 await run.StartStreamAsync(cancellationToken).ConfigureAwait(false);
             return run;
         }
@@ -278,7 +284,7 @@ public sealed class ReceiverRun : IAsyncDisposable
         };
         // The cap covers every frame-sized buffer of the run: the channel's received messages and the sinks'
         // compressed chunks come off it first, the frame pool gets the rest.
-        var channelBytes = _channel is DectrisChannel dectris ? dectris.BufferedBytesBound(start.Frame) : 0;
+        var channelBytes = _channel.BufferedBytesBound(start.Frame);
         var sinkBytes = GraphBuilder.DenseSavingChannels(proc).Where(c => c.Params.Enabled)
             .Sum(c => Hdf5FrameSink.BufferBytes(c.Params, start.Frame, sinkOptions));
         var poolBytes = config.MemoryCapBytes - channelBytes - sinkBytes;
@@ -311,12 +317,8 @@ public sealed class ReceiverRun : IAsyncDisposable
             ? metadata with { XPixelSize = null, YPixelSize = null, BeamCenterX = null, BeamCenterY = null }
             : metadata;
 
-    /// <summary>Software trigger (simulator in software trigger mode).</summary>
-    public void Trigger()
-    {
-        if (_channel is SimulatorChannel simulator)
-            simulator.Trigger();
-    }
+    /// <summary>Software trigger (simulator in software trigger mode); a detector's channel ignores it.</summary>
+    public void Trigger() => _channel.Trigger();
 
     public ReceiverProgress Progress()
     {
@@ -342,14 +344,14 @@ public sealed class ReceiverRun : IAsyncDisposable
             _clock.Start();
             var result = await ChannelRunner.RunAsync(_channel, Graph!, stop).ConfigureAwait(false);
             _clock.Stop();
-            channel = result.Channel ?? new ChannelSummary(0, 0, "channel failed");
+            channel = result.Channel ?? new ChannelSummary(0, 0, ChannelEnd.Failed, "channel failed");
             counters = result.Graph.Counters;
             if (result.Error is { } error)
                 Fail(error);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            channel = new ChannelSummary(0, 0, "stopped"); // before the stream started
+            channel = new ChannelSummary(0, 0, ChannelEnd.Stopped, "stopped before the stream started");
         }
         catch (Exception e)
         {
@@ -359,16 +361,15 @@ public sealed class ReceiverRun : IAsyncDisposable
         {
             try
             {
-                MasterFile = WriteMasterFile(stopped: channel.EndReason == "stopped");
+                MasterFile = WriteMasterFile(stopped: channel.End == ChannelEnd.Stopped);
             }
             catch (Exception e)
             {
                 Fail(e);
             }
         }
-        var rejections = _channel is DectrisChannel dectris ? dectris.Rejections : new Dictionary<string, long>();
-        var summary = new ReceiverSummary(channel ?? new ChannelSummary(0, 0, "failed to start"),
-            counters ?? new GraphCounters().Snapshot(), _clock.Elapsed, Saved, SavedBytes, Files, MasterFile, rejections,
+        var summary = new ReceiverSummary(channel ?? new ChannelSummary(0, 0, ChannelEnd.Failed, "failed to start"),
+            counters ?? new GraphCounters().Snapshot(), _clock.Elapsed, Saved, SavedBytes, Files, MasterFile, _channel.Rejections,
             PeakCounts(), Error);
         _finished = true;
         foreach (var handler in Finished?.GetInvocationList() ?? [])
@@ -433,11 +434,7 @@ public sealed class ReceiverRun : IAsyncDisposable
     }
 
     /// <summary>The frames the run was to take (the series header's count for a DECTRIS stream), null when endless or unknown.</summary>
-    private long? PlannedFrames => _channel switch
-    {
-        DectrisChannel d => d.Header?.Images,
-        _ => Settings.AcqParams.Acq.NbFrames > 0 ? Settings.AcqParams.Acq.NbFrames : null,
-    };
+    private long? PlannedFrames => _channel.TotalFrames;
 
     /// <summary>
     /// The counts come from a client: each must be one the run can have, so that a forged one cannot make the master

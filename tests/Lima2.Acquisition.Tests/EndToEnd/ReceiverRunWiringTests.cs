@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Lima2.Core.Pipeline;
 using Lima2.TestSupport;
 
 namespace Lima2.Acquisition.Tests.EndToEnd;
@@ -170,7 +171,7 @@ public sealed class ReceiverRunWiringTests : IDisposable
         var summary = await running;
 
         Assert.Null(summary.Error);
-        Assert.Equal("stopped", summary.Channel.EndReason);
+        Assert.Equal(ChannelEnd.Stopped, summary.Channel.End);
         Assert.True(summary.Saved >= 6);
         Assert.Equal(Path.Combine(_folder, "out", "endless_master.h5"), summary.MasterFile);
         var check = Json($$"""
