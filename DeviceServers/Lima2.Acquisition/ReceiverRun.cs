@@ -117,7 +117,7 @@ public sealed class ReceiverRun : IAsyncDisposable
     /// </summary>
     public static Task<ReceiverRun> PrepareAsync(ReceiverSettings settings, ReceiverRunOptions? options = null,
         CancellationToken cancellationToken = default) =>
-        PrepareAsync(settings, CreateChannel(settings), options, cancellationToken);
+        PrepareAsync(settings, ChannelFactory.Create(settings), options, cancellationToken);
 
     /// <summary>Prepares a run over <paramref name="channel"/>, which the run owns and disposes from then on.</summary>
     public static async Task<ReceiverRun> PrepareAsync(ReceiverSettings settings, IDetectorChannel channel,
@@ -162,41 +162,6 @@ public sealed class ReceiverRun : IAsyncDisposable
         var start = await _channel.StartAsync(cancellationToken).ConfigureAwait(false);
         Stream = start;
         Volatile.Write(ref _graph, BuildGraph(start));
-    }
-
-    private static IDetectorChannel CreateChannel(ReceiverSettings settings)
-    {
-        var config = settings.Receiver;
-        ParamsValidator.ThrowIfAny(config.Validate());
-        var endpoint = config.Channel.Kind == ChannelKind.Simulator ? null
-            : config.Channel.Endpoints is [var single] ? single
-            : throw new ArgumentException($"a DECTRIS receiver reads one endpoint, the configuration names {config.Channel.Endpoints.Count}");
-        return config.Channel.Kind switch
-        {
-            ChannelKind.Simulator => new SimulatorChannel(settings.AcqParams.Acq, settings.AcqParams.Det, config.Rank,
-                config.NbReceivers, loader =>
-                {
-                    // the files are open once the source is made: the root is needed no longer
-                    using var root = new SavingRoot(config.ReferenceRoot);
-                    return Hdf5FrameSource.Open(loader, root);
-                }),
-            var kind => new DectrisChannel(DectrisOptions(settings, endpoint!,
-                kind == ChannelKind.DectrisV1 ? DectrisStreamVersion.V1 : DectrisStreamVersion.V2)),
-        };
-    }
-
-    private static DectrisChannelOptions DectrisOptions(ReceiverSettings settings, string endpoint, DectrisStreamVersion version)
-    {
-        var config = settings.Receiver;
-        return new DectrisChannelOptions(endpoint, version, config.Rank, config.NbReceivers,
-            DecodeWorkers: settings.ProcParams.Fifo.NbThreads, Threshold: config.Channel.Threshold,
-            // the compressed frame costs a second pool buffer and a copy: kept only when saving writes it as it came
-            KeepEncoded: GraphBuilder.DenseSavingChannels(settings.ProcParams)
-                .Any(c => c.Params is { Enabled: true, Compression: SavingCompression.BshufLz4 }),
-            RunFrames: settings.AcqParams.Acq.NbFrames, TimeoutMs: config.Channel.TimeoutMs,
-            // the geometry comes with the header, after the connection is made; a header may carry per-pixel arrays
-            // (flat field, pixel mask) several times a frame's size: only what could never fit the cap is dropped
-            MaxMessageBytes: config.MemoryCapBytes);
     }
 
     private FrameGraph BuildGraph(ChannelStart start)

@@ -1,0 +1,47 @@
+using Lima2.Core.Parameters;
+using Lima2.Core.Pipeline;
+using Lima2.Detectors.Dectris;
+using Lima2.Detectors.Simulator;
+using Lima2.Hdf5;
+using Lima2.Hdf5.Saving;
+
+namespace Lima2.Acquisition;
+
+/// <summary>Makes a receiver's detector channel from its configuration: one case per <see cref="ChannelKind"/>.</summary>
+public static class ChannelFactory
+{
+    public static IDetectorChannel Create(ReceiverSettings settings)
+    {
+        var config = settings.Receiver;
+        ParamsValidator.ThrowIfAny(config.Validate());
+        var endpoint = config.Channel.Kind == ChannelKind.Simulator ? null
+            : config.Channel.Endpoints is [var single] ? single
+            : throw new ArgumentException($"a DECTRIS receiver reads one endpoint, the configuration names {config.Channel.Endpoints.Count}");
+        return config.Channel.Kind switch
+        {
+            ChannelKind.Simulator => new SimulatorChannel(settings.AcqParams.Acq, settings.AcqParams.Det, config.Rank,
+                config.NbReceivers, loader =>
+                {
+                    // the files are open once the source is made: the root is needed no longer
+                    using var root = new SavingRoot(config.ReferenceRoot);
+                    return Hdf5FrameSource.Open(loader, root);
+                }),
+            var kind => new DectrisChannel(DectrisOptions(settings, endpoint!,
+                kind == ChannelKind.DectrisV1 ? DectrisStreamVersion.V1 : DectrisStreamVersion.V2)),
+        };
+    }
+
+    private static DectrisChannelOptions DectrisOptions(ReceiverSettings settings, string endpoint, DectrisStreamVersion version)
+    {
+        var config = settings.Receiver;
+        return new DectrisChannelOptions(endpoint, version, config.Rank, config.NbReceivers,
+            DecodeWorkers: settings.ProcParams.Fifo.NbThreads, Threshold: config.Channel.Threshold,
+            // the compressed frame costs a second pool buffer and a copy: kept only when saving writes it as it came
+            KeepEncoded: GraphBuilder.DenseSavingChannels(settings.ProcParams)
+                .Any(c => c.Params is { Enabled: true, Compression: SavingCompression.BshufLz4 }),
+            RunFrames: settings.AcqParams.Acq.NbFrames, TimeoutMs: config.Channel.TimeoutMs,
+            // the geometry comes with the header, after the connection is made; a header may carry per-pixel arrays
+            // (flat field, pixel mask) several times a frame's size: only what could never fit the cap is dropped
+            MaxMessageBytes: config.MemoryCapBytes);
+    }
+}
