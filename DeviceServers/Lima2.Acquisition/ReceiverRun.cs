@@ -198,20 +198,10 @@ public sealed class ReceiverRun : IAsyncDisposable
                 return extra;
             },
         };
-        // The cap covers every frame-sized buffer of the run: the channel's received messages and the sinks'
-        // compressed chunks come off it first, the frame pool gets the rest.
-        var channelBytes = _channel.BufferedBytesBound(start.Frame);
-        var sinkBytes = GraphBuilder.DenseSavingChannels(proc).Where(c => c.Params.Enabled)
-            .Sum(c => Hdf5FrameSink.BufferBytes(c.Params, start.Frame, sinkOptions));
-        var poolBytes = config.MemoryCapBytes - channelBytes - sinkBytes;
-        if (poolBytes < 2L * start.Frame.ByteSize)
-            throw new ArgumentException(
-                $"memory_cap {config.MemoryCap} leaves {Math.Max(0, poolBytes)} bytes for frames after {channelBytes} bytes of stream " +
-                $"buffers and {sinkBytes} bytes of saving buffers; {start.Frame} frames need at least {2L * start.Frame.ByteSize}");
-        Memory = new ReceiverMemory(config.MemoryCapBytes, channelBytes, sinkBytes, poolBytes);
+        var memory = Memory = ReceiverMemory.Plan(config, _channel, proc, start.Frame, sinkOptions);
         try
         {
-            var graph = GraphBuilder.Build(proc, start.Frame, config.OverloadPolicy, poolBytes, parts);
+            var graph = GraphBuilder.Build(proc, start.Frame, config.OverloadPolicy, memory.PoolBytes, parts);
             Volatile.Write(ref _sinks, [.. sinks]);
             return graph;
         }
