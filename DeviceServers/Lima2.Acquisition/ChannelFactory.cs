@@ -1,6 +1,7 @@
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Detectors.Dectris;
+using Lima2.Detectors.Loader;
 using Lima2.Detectors.Simulator;
 using Lima2.Hdf5;
 using Lima2.Hdf5.Saving;

@@ -1,12 +1,10 @@
 using System.Diagnostics;
 using Lima2.Acquisition.Processing;
+using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Core.Processing;
-using Lima2.Detectors.Dectris;
-using Lima2.Detectors.Loader;
-using Lima2.Detectors.Simulator;
 using Lima2.Hdf5;
 using Lima2.Hdf5.Saving;
 
@@ -30,6 +28,7 @@ public sealed class ReceiverRun : IAsyncDisposable
 {
     private readonly IDetectorChannel _channel;
     private readonly ReceiverRunOptions _options;
+    private readonly MasterFilePolicy _master;
     private readonly Stopwatch _clock = new();
     private Hdf5FrameSink[] _sinks = [];
     private FrameGraph? _graph;
@@ -43,6 +42,8 @@ public sealed class ReceiverRun : IAsyncDisposable
         Settings = settings;
         _options = options;
         _channel = channel;
+        _master = new MasterFilePolicy(settings.Receiver.Rank, settings.Receiver.NbReceivers,
+            GraphBuilder.DenseSavingChannels(settings.ProcParams).Select(c => c.Params).FirstOrDefault(p => p.Enabled));
     }
 
     public ReceiverSettings Settings { get; }
@@ -80,10 +81,10 @@ public sealed class ReceiverRun : IAsyncDisposable
     ];
 
     /// <summary>The master file written by rank 0 at the end, or null.</summary>
-    public string? MasterFile { get; private set; }
+    public string? MasterFile => _master.Path;
 
     /// <summary>The frames per receiver <see cref="MasterFile"/> was written over (each receiver's share after a complete run).</summary>
-    public IReadOnlyList<long> MasterCounts { get; private set; } = [];
+    public IReadOnlyList<long> MasterCounts => _master.Counts;
 
     /// <summary>The SMX peak-finding branch, or null.</summary>
     public PeakFindingNode? Peaks => Find<PeakFindingNode>();
@@ -267,7 +268,7 @@ public sealed class ReceiverRun : IAsyncDisposable
         {
             try
             {
-                MasterFile = WriteMasterFile(stopped: channel.End == ChannelEnd.Stopped);
+                _master.WriteAtEnd(FramesOnDisk(), stopped: channel.End == ChannelEnd.Stopped, _channel.TotalFrames, Saved);
             }
             catch (Exception e)
             {
@@ -296,83 +297,19 @@ public sealed class ReceiverRun : IAsyncDisposable
     private void Fail(Exception e) => Interlocked.CompareExchange(ref _error, e, null);
 
     /// <summary>
-    /// Receiver 0 writes the master file of a distributed acquisition once the total is known; a single receiver
-    /// also writes it over what it saved when the run was stopped or endless (nb_frames 0). Several receivers of such
-    /// a run leave it to the one who knows every receiver's count (<see cref="WriteMasterFile(IReadOnlyList{long})"/>).
-    /// </summary>
-    private string? WriteMasterFile(bool stopped)
-    {
-        var config = Settings.Receiver;
-        if (config.Rank != 0 || Volatile.Read(ref _sinks).Length == 0 || Graph is not { } graph)
-            return null;
-        var total = PlannedFrames;
-        var saving = DenseSaving()!;
-        if (!stopped && total is { } frames)
-        {
-            MasterCounts = Hdf5.Saving.MasterFile.Shares(config.NbReceivers, frames);
-            return Hdf5.Saving.MasterFile.Write(saving, _savingRoot!, graph.OutputInfo, config.NbReceivers,
-                frames, SavedMetadata(Stream?.Metadata, Settings.ProcParams));
-        }
-        return config.NbReceivers == 1 && Saved > 0 ? WriteMaster(saving, graph, [Saved]) : null;
-    }
-
-    /// <summary>
     /// Receiver 0 writes the master file over the frames every receiver saved, once they have all ended: for a run of
     /// several receivers that was stopped or endless, whose total only the control device, which reads every
     /// receiver's count, knows. Returns its path (also <see cref="MasterFile"/>).
     /// </summary>
     /// <param name="savedPerReceiver">nb_frames_saved of each receiver, indexed by rank</param>
     /// <exception cref="InvalidOperationException">not receiver 0, the run has not ended, or no dense saving.</exception>
-    public string WriteMasterFile(IReadOnlyList<long> savedPerReceiver)
-    {
-        var config = Settings.Receiver;
-        if (config.Rank != 0 || !IsFinished)
-            throw new InvalidOperationException($"the master file is written by receiver 0 once its run has ended (this is receiver {config.Rank}, " +
-                                                $"{(IsFinished ? "ended" : "not ended")})");
-        if (savedPerReceiver.Count != config.NbReceivers)
-            throw new ArgumentException($"{savedPerReceiver.Count} counts for {config.NbReceivers} receivers", nameof(savedPerReceiver));
-        CheckCounts(savedPerReceiver);
-        if (Graph is not { } graph || DenseSaving() is not { } saving)
-            throw new InvalidOperationException("this run saves no dense frames: there is no master file");
-        var path = WriteMaster(saving, graph, savedPerReceiver);
-        MasterFile = path;
-        return path;
-    }
+    public string WriteMasterFile(IReadOnlyList<long> savedPerReceiver) =>
+        _master.WriteOver(FramesOnDisk(), savedPerReceiver, IsFinished, _channel.TotalFrames, Saved);
 
-    /// <summary>The frames the run was to take (the series header's count for a DECTRIS stream), null when endless or unknown.</summary>
-    private long? PlannedFrames => _channel.TotalFrames;
-
-    /// <summary>
-    /// The counts come from a client: each must be one the run can have, so that a forged one cannot make the master
-    /// file map frames that were never taken (the files are checked too, see <see cref="Hdf5.Saving.MasterFile.FramesInFiles"/>).
-    /// </summary>
-    private void CheckCounts(IReadOnlyList<long> savedPerReceiver)
-    {
-        var nbFrames = PlannedFrames;
-        var shares = nbFrames is { } planned ? Hdf5.Saving.MasterFile.Shares(savedPerReceiver.Count, planned) : null;
-        for (var rank = 0; rank < savedPerReceiver.Count; rank++)
-        {
-            var count = savedPerReceiver[rank];
-            if (count < 0)
-                throw new ArgumentException($"receiver {rank} cannot have saved {count} frames");
-            if (shares is not null && count > shares[rank])
-                throw new ArgumentException($"receiver {rank} cannot have saved {count} frames: its share of the run's {nbFrames} frames is {shares[rank]}");
-        }
-        if (savedPerReceiver[Settings.Receiver.Rank] != Saved)
-            throw new ArgumentException($"receiver {Settings.Receiver.Rank} saved {Saved} frames, not {savedPerReceiver[Settings.Receiver.Rank]}");
-    }
-
-    private SavingParams? DenseSaving() =>
-        GraphBuilder.DenseSavingChannels(Settings.ProcParams).Select(c => c.Params).FirstOrDefault(p => p.Enabled);
-
-    /// <summary>Writes the master file over <paramref name="savedPerReceiver"/>, replacing the one this run wrote before.</summary>
-    private string WriteMaster(SavingParams saving, FrameGraph graph, IReadOnlyList<long> savedPerReceiver)
-    {
-        var path = Hdf5.Saving.MasterFile.Write(saving, _savingRoot!, graph.OutputInfo, savedPerReceiver,
-            SavedMetadata(Stream?.Metadata, Settings.ProcParams), replace: MasterFile is not null);
-        MasterCounts = [.. savedPerReceiver];
-        return path;
-    }
+    /// <summary>Where the dense frames went, once the graph is built.</summary>
+    private SavedFrames? FramesOnDisk() => Graph is { } graph
+        ? new SavedFrames(_savingRoot!, graph.OutputInfo, SavedMetadata(Stream?.Metadata, Settings.ProcParams))
+        : null;
 
     public async ValueTask DisposeAsync()
     {
