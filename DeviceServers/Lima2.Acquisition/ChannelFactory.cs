@@ -11,30 +11,35 @@ namespace Lima2.Acquisition;
 /// <summary>Makes a receiver's detector channel from its configuration: one case per <see cref="ChannelKind"/>.</summary>
 public static class ChannelFactory
 {
+    /// <exception cref="ParamsException">the receiver configuration is wrong.</exception>
     public static IDetectorChannel Create(ReceiverSettings settings)
     {
-        var config = settings.Receiver;
-        ParamsValidator.ThrowIfAny(config.Validate());
-        var endpoint = config.Channel.Kind == ChannelKind.Simulator ? null
-            : config.Channel.Endpoints is [var single] ? single
-            : throw new ArgumentException($"a DECTRIS receiver reads one endpoint, the configuration names {config.Channel.Endpoints.Count}");
-        return config.Channel.Kind switch
+        ParamsValidator.ThrowIfAny(settings.Receiver.Validate());
+        return settings.Receiver.Channel.Kind switch
         {
-            ChannelKind.Simulator => new SimulatorChannel(settings.AcqParams.Acq, settings.AcqParams.Det, config.Rank,
-                config.NbReceivers, loader =>
-                {
-                    // the files are open once the source is made: the root is needed no longer
-                    using var root = new SavingRoot(config.ReferenceRoot);
-                    return Hdf5FrameSource.Open(loader, root);
-                }),
-            var kind => new DectrisChannel(DectrisOptions(settings, endpoint!,
-                kind == ChannelKind.DectrisV1 ? DectrisStreamVersion.V1 : DectrisStreamVersion.V2)),
+            ChannelKind.Simulator => Simulator(settings),
+            ChannelKind.DectrisV1 => new DectrisChannel(DectrisOptions(settings, DectrisStreamVersion.V1)),
+            ChannelKind.DectrisV2 => new DectrisChannel(DectrisOptions(settings, DectrisStreamVersion.V2)),
+            var kind => throw new NotSupportedException($"receiver channel kind {kind} has no channel"),
         };
     }
 
-    private static DectrisChannelOptions DectrisOptions(ReceiverSettings settings, string endpoint, DectrisStreamVersion version)
+    private static SimulatorChannel Simulator(ReceiverSettings settings)
     {
         var config = settings.Receiver;
+        return new SimulatorChannel(settings.AcqParams.Acq, settings.AcqParams.Det, config.Rank, config.NbReceivers, loader =>
+        {
+            // the files are open once the source is made: the root is needed no longer
+            using var root = new SavingRoot(config.ReferenceRoot);
+            return Hdf5FrameSource.Open(loader, root);
+        });
+    }
+
+    private static DectrisChannelOptions DectrisOptions(ReceiverSettings settings, DectrisStreamVersion version)
+    {
+        var config = settings.Receiver;
+        var endpoint = config.Channel.Endpoints is [var single] ? single
+            : throw new ArgumentException($"a DECTRIS receiver reads one endpoint, the configuration names {config.Channel.Endpoints.Count}");
         return new DectrisChannelOptions(endpoint, version, config.Rank, config.NbReceivers,
             DecodeWorkers: settings.ProcParams.Fifo.NbThreads, Threshold: config.Channel.Threshold,
             // the compressed frame costs a second pool buffer and a copy: kept only when saving writes it as it came

@@ -26,6 +26,8 @@ namespace Lima2.Acquisition;
 /// </remarks>
 public sealed class ReceiverRun : IAsyncDisposable
 {
+    private static readonly NLog.Logger Log = NLog.LogManager.GetCurrentClassLogger();
+
     private readonly IDetectorChannel _channel;
     private readonly ReceiverRunOptions _options;
     private readonly MasterFilePolicy _master;
@@ -288,7 +290,7 @@ public sealed class ReceiverRun : IAsyncDisposable
             catch (Exception e)
             {
                 // a listener's failure (an event that cannot be pushed) must not hide the run's end from the others
-                Console.Error.WriteLine($"receiver {Settings.Receiver.Rank}: a listener of the end of the run failed: {e.Message}");
+                Log.Error(e, "receiver {Rank}: a listener of the end of the run failed", Settings.Receiver.Rank);
             }
         }
         return summary;
@@ -314,9 +316,7 @@ public sealed class ReceiverRun : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Graph is { } graph)
-            await graph.DisposeAsync().ConfigureAwait(false);
-        foreach (var sink in Volatile.Read(ref _sinks))
-            await sink.DisposeAsync().ConfigureAwait(false); // the graph completes sinks, their owner disposes them
+            await graph.DisposeAsync().ConfigureAwait(false); // and its sinks: the run only reads their counts
         await _channel.DisposeAsync().ConfigureAwait(false);
         _savingRoot?.Dispose();
         _referenceRoot?.Dispose();
