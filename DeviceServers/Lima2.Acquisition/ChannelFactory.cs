@@ -43,7 +43,7 @@ public static class ChannelFactory
         return new DectrisChannelOptions(endpoint, version, config.Rank, config.NbReceivers,
             DecodeWorkers: settings.ProcParams.Fifo.NbThreads, Threshold: config.Channel.Threshold,
             // the compressed frame costs a second pool buffer and a copy: kept only when saving writes it as it came
-            KeepEncoded: GraphBuilder.DenseSavingChannels(settings.ProcParams)
+            KeepEncoded: settings.ProcParams.DenseSavingChannels()
                 .Any(c => c.Params is { Enabled: true, Compression: SavingCompression.BshufLz4 }),
             RunFrames: settings.AcqParams.Acq.NbFrames, TimeoutMs: config.Channel.TimeoutMs,
             // the geometry comes with the header, after the connection is made; a header may carry per-pixel arrays

@@ -21,7 +21,7 @@ public sealed record ReceiverMemory(long CapBytes, long ChannelBytes, long SinkB
         SinkOptions sinkOptions)
     {
         var channelBytes = channel.BufferedBytesBound(frame);
-        var sinkBytes = GraphBuilder.DenseSavingChannels(proc).Where(c => c.Params.Enabled)
+        var sinkBytes = proc.DenseSavingChannels().Where(c => c.Params.Enabled)
             .Sum(c => Hdf5FrameSink.BufferBytes(c.Params, frame, sinkOptions));
         var poolBytes = config.MemoryCapBytes - channelBytes - sinkBytes;
         if (poolBytes < 2L * frame.ByteSize)

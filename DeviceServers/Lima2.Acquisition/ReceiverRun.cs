@@ -45,7 +45,7 @@ public sealed class ReceiverRun : IAsyncDisposable
         _options = options;
         _channel = channel;
         _master = new MasterFilePolicy(settings.Receiver.Rank, settings.Receiver.NbReceivers,
-            GraphBuilder.DenseSavingChannels(settings.ProcParams).Select(c => c.Params).FirstOrDefault(p => p.Enabled));
+            settings.ProcParams.DenseSavingChannels().Select(c => c.Params).FirstOrDefault(p => p.Enabled));
     }
 
     public ReceiverSettings Settings { get; }
@@ -182,7 +182,7 @@ public sealed class ReceiverRun : IAsyncDisposable
         {
             ReferenceImages = references,
             KeepFrames = _options.KeepFrames,
-            KeepInputFrames = _options.KeepFrames && proc is LegacyProcParams or XpcsProcParams,
+            KeepInputFrames = _options.KeepFrames && proc.ServesInputFrames(),
             SinkFactory = (_, saving, frame) =>
             {
                 var sink = new Hdf5FrameSink(saving with { FilenameRank = config.Rank }, frame, root, sinkOptions);
@@ -222,7 +222,7 @@ public sealed class ReceiverRun : IAsyncDisposable
     /// resize pixels, so the pixel size and beam centre of the detector are left out rather than written wrong.
     /// </summary>
     private static DetectorMetadata? SavedMetadata(DetectorMetadata? metadata, ProcParams proc) =>
-        proc is LegacyProcParams { RoiFlipRot.Enabled: true } && metadata is not null
+        proc.FrameReshaping() is { Enabled: true } && metadata is not null
             ? metadata with { XPixelSize = null, YPixelSize = null, BeamCenterX = null, BeamCenterY = null }
             : metadata;
 

@@ -296,7 +296,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
         var run = Current?.Run ?? throw new StateException("writeMasterFile: no pipeline: Prepare first");
         if (run.MasterFile is { } written && run.MasterCounts.SequenceEqual(savedPerReceiver))
             return written;
-        if (!GraphBuilder.DenseSavingChannels(run.Settings.ProcParams).Any(c => c.Params.Enabled))
+        if (!run.Settings.ProcParams.DenseSavingChannels().Any(c => c.Params.Enabled))
             return "";
         return run.WriteMasterFile(savedPerReceiver);
     }
