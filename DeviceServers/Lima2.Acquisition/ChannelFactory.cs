@@ -24,10 +24,16 @@ public static class ChannelFactory
         };
     }
 
+    /// <summary>The detector plugin whose acq_params a receiver of channel <paramref name="kind"/> reads.</summary>
+    public static DetectorPlugin PluginOf(ChannelKind kind) =>
+        kind == ChannelKind.Simulator ? DetectorPlugin.Simulator : DetectorPlugin.Dectris;
+
     private static SimulatorChannel Simulator(ReceiverSettings settings)
     {
         var config = settings.Receiver;
-        return new SimulatorChannel(settings.AcqParams.Acq, settings.AcqParams.Det, config.Rank, config.NbReceivers, loader =>
+        var det = settings.AcqParams.Det as SimulatorDet
+                  ?? throw new ArgumentException("a simulator receiver needs the simulator's acq_params (its det block says what to generate or load)");
+        return new SimulatorChannel(settings.AcqParams.Acq, det, config.Rank, config.NbReceivers, loader =>
         {
             // the files are open once the source is made: the root is needed no longer
             using var root = new SavingRoot(config.ReferenceRoot);

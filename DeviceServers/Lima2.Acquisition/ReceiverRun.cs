@@ -13,7 +13,7 @@ namespace Lima2.Acquisition;
 /// <summary>
 /// One receiver's acquisition, for <c>lima2 receive</c> and the receiver device alike: its detector channel (simulator
 /// or DECTRIS stream), the processing graph built from proc_params (with the SMX peak finder and what
-/// <see cref="ReceiverRunOptions"/> asks to keep), HDF5 saving in the saving root under one memory cap, and the master
+/// <see cref="ReceiverSettings"/> asks to keep), HDF5 saving in the saving root under one memory cap, and the master
 /// file when this is receiver 0.
 /// </summary>
 /// <remarks>
@@ -29,7 +29,6 @@ public sealed class ReceiverRun : IAsyncDisposable
     private static readonly NLog.Logger Log = NLog.LogManager.GetCurrentClassLogger();
 
     private readonly IDetectorChannel _channel;
-    private readonly ReceiverRunOptions _options;
     private readonly MasterFilePolicy _master;
     private readonly Stopwatch _clock = new();
     private Hdf5FrameSink[] _sinks = [];
@@ -39,10 +38,9 @@ public sealed class ReceiverRun : IAsyncDisposable
     private Exception? _error;
     private volatile bool _finished;
 
-    private ReceiverRun(ReceiverSettings settings, ReceiverRunOptions options, IDetectorChannel channel)
+    private ReceiverRun(ReceiverSettings settings, IDetectorChannel channel)
     {
         Settings = settings;
-        _options = options;
         _channel = channel;
         _master = new MasterFilePolicy(settings.Receiver.Rank, settings.Receiver.NbReceivers,
             settings.ProcParams.DenseSavingChannels().Select(c => c.Params).FirstOrDefault(p => p.Enabled));
@@ -91,11 +89,11 @@ public sealed class ReceiverRun : IAsyncDisposable
     /// <summary>The SMX peak-finding branch, or null.</summary>
     public PeakFindingNode? Peaks => Find<PeakFindingNode>();
 
-    /// <summary>The last processed frames (with <see cref="ReceiverRunOptions.KeepFrames"/>).</summary>
+    /// <summary>The last processed frames (with <see cref="ReceiverSettings.KeepFrames"/>).</summary>
     public FrameHistory? Frames => Find<FrameHistory>();
 
     /// <summary>
-    /// The last input frames (with <see cref="ReceiverRunOptions.KeepFrames"/>, Legacy and XPCS): copies taken before
+    /// The last input frames (with <see cref="ReceiverSettings.KeepFrames"/>, Legacy and XPCS): copies taken before
     /// the first step that changes frames, or the processed frames when no step does.
     /// </summary>
     public FrameHistory? InputFrames => Graph is { } graph
@@ -118,15 +116,14 @@ public sealed class ReceiverRun : IAsyncDisposable
     /// errors in proc_params that need the geometry (ROIs outside the frame, missing files, a memory cap too small)
     /// are thrown here.
     /// </summary>
-    public static Task<ReceiverRun> PrepareAsync(ReceiverSettings settings, ReceiverRunOptions? options = null,
-        CancellationToken cancellationToken = default) =>
-        PrepareAsync(settings, ChannelFactory.Create(settings), options, cancellationToken);
+    public static Task<ReceiverRun> PrepareAsync(ReceiverSettings settings, CancellationToken cancellationToken = default) =>
+        PrepareAsync(settings, ChannelFactory.Create(settings), cancellationToken);
 
     /// <summary>Prepares a run over <paramref name="channel"/>, which the run owns and disposes from then on.</summary>
     public static async Task<ReceiverRun> PrepareAsync(ReceiverSettings settings, IDetectorChannel channel,
-        ReceiverRunOptions? options = null, CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default)
     {
-        var run = new ReceiverRun(settings, options ?? new ReceiverRunOptions(), channel);
+        var run = new ReceiverRun(settings, channel);
         try
         {
             ParamsValidator.ThrowIfAny(settings.Receiver.Validate());
@@ -144,7 +141,7 @@ public sealed class ReceiverRun : IAsyncDisposable
     /// <summary>Prepares and waits for the stream to start (a DECTRIS header): the graph is built on return.</summary>
     public static async Task<ReceiverRun> StartAsync(ReceiverSettings settings, CancellationToken cancellationToken)
     {
-        var run = await PrepareAsync(settings, null, cancellationToken).ConfigureAwait(false);
+        var run = await PrepareAsync(settings, cancellationToken).ConfigureAwait(false);
         try
         {
             await run.StartStreamAsync(cancellationToken).ConfigureAwait(false);
@@ -181,8 +178,8 @@ public sealed class ReceiverRun : IAsyncDisposable
         var parts = new GraphParts
         {
             ReferenceImages = references,
-            KeepFrames = _options.KeepFrames,
-            KeepInputFrames = _options.KeepFrames && proc.ServesInputFrames(),
+            KeepFrames = Settings.KeepFrames,
+            KeepInputFrames = Settings.KeepFrames && proc.ServesInputFrames(),
             SinkFactory = (_, saving, frame) =>
             {
                 var sink = new Hdf5FrameSink(saving with { FilenameRank = config.Rank }, frame, root, sinkOptions);
@@ -192,11 +189,11 @@ public sealed class ReceiverRun : IAsyncDisposable
             ExtraConsumers = frame =>
             {
                 var extra = new List<FrameConsumer>();
-                if (_options.ReducedData)
+                if (Settings.ReducedData)
                     extra.Add(new FrameIdxNode(proc.Buffers.NbFrameIdxBuffer));
                 if (proc is SmxProcParams smx)
                     extra.Add(PeakFindingNode.Create(smx, frame, config.PeakFinder, root, references, config.Rank, start.Metadata));
-                if (_options.ReducedData && proc is XpcsProcParams)
+                if (Settings.ReducedData && proc is XpcsProcParams)
                     extra.Add(new XpcsSparseNode(frame, proc.Buffers.NbSparseFramesBuffer, proc.Buffers.NbFramesBuffer, proc.Fifo.NbThreads));
                 return extra;
             },

@@ -1,4 +1,3 @@
-using Lima2.Acquisition.Processing;
 using Lima2.Core.Pipeline;
 
 namespace Lima2.Acquisition;
@@ -28,20 +27,3 @@ public sealed record ReceiverSummary(
     IReadOnlyDictionary<string, long> Rejections,
     PeakCounts? Peaks,
     Exception? Error);
-
-/// <summary>What a run keeps for readers (the processing device's getters and pops) besides its files.</summary>
-public sealed record ReceiverRunOptions
-{
-    /// <summary>
-    /// The last buffers.nb_frames_buffer processed frames (<see cref="ReceiverRun.Frames"/>) and, for the classes with
-    /// an input frame source (Legacy, XPCS), the last buffers.nb_input_frames_buffer input frames
-    /// (<see cref="ReceiverRun.InputFrames"/>).
-    /// </summary>
-    public bool KeepFrames { get; init; }
-
-    /// <summary>
-    /// Rows for the pops beyond ROI statistics and profiles (<see cref="FrameIdxNode"/>) and, for XPCS, the photon-sparse
-    /// frames and their fill factors (<see cref="XpcsSparseNode"/>).
-    /// </summary>
-    public bool ReducedData { get; init; }
-}

@@ -103,7 +103,7 @@ public sealed class ChannelContractTests : IDisposable
             new LegacyProcParams { Saving = _folder.Params(perFile: 10) });
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
 
-        await using var run = await ReceiverRun.PrepareAsync(settings, channel, null, timeout.Token);
+        await using var run = await ReceiverRun.PrepareAsync(settings, channel, timeout.Token);
         Assert.NotNull(run.Graph); // started at Prepare, as the channel asked
         Assert.Equal(3L * SavingFolder.Info.ByteSize, run.Memory!.ChannelBytes);
         run.Trigger();

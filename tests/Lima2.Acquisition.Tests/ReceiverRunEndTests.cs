@@ -26,7 +26,7 @@ public sealed class ReceiverRunEndTests : IDisposable
             var settings = new ReceiverSettings(new ReceiverConfig { MemoryCap = "1MiB", SavingRoot = _folder.Root },
                 new AcqParams<SimulatorDet>(), new LegacyProcParams());
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await using var run = await ReceiverRun.PrepareAsync(settings, new ScriptedChannel(SavingFolder.Info, 2), null, timeout.Token);
+            await using var run = await ReceiverRun.PrepareAsync(settings, new ScriptedChannel(SavingFolder.Info, 2), timeout.Token);
             var heard = false;
             run.Finished += _ => throw new InvalidOperationException("the event queue is closed");
             run.Finished += _ => heard = true;

@@ -45,7 +45,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
 
     /// <param name="kernels">the peak finder's kernels being built since the start; an SMX Prepare waits for them</param>
     public ReceiverLogic(ReceiverConfig config, IProcessingHost host, KernelWarmUp? kernels = null)
-        : base(config.Channel.Kind == ChannelKind.Simulator ? DetectorPlugin.Simulator : DetectorPlugin.Dectris)
+        : base(ChannelFactory.PluginOf(config.Channel.Kind))
     {
         Config = config; // checked at each Prepare, so a wrong property fails Prepare rather than the server's start
         _host = host;
@@ -106,7 +106,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
     {
         if (!Guid.TryParse(uuid, out _))
             throw new ArgumentException($"Prepare: '{uuid}' is not a uuid");
-        AcqParams<SimulatorDet> acq;
+        IAcqParams acq;
         ProcParams proc;
         Pipeline? pending = null;
         Task? sameUuid = null;
@@ -133,8 +133,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
                 pending = _status.State == AcqState.Prepared ? _current : null;
                 _preparing = (uuid, done.Task);
             }
-            // a DECTRIS channel takes its frames' geometry from the stream: the Dectris det block is the detector's
-            acq = AcqParams as AcqParams<SimulatorDet> ?? new AcqParams<SimulatorDet> { Acq = AcqParams.Acq };
+            acq = AcqParams;
             proc = AcqParams is DectrisAcqParams dectris ? dectris.WithRawSaving(_proc) : _proc;
         }
         if (sameUuid is not null)
@@ -164,7 +163,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
             done.SetException(error);
     }
 
-    private void Prepare(string uuid, AcqParams<SimulatorDet> acq, ProcParams proc, Pipeline? pending)
+    private void Prepare(string uuid, IAcqParams acq, ProcParams proc, Pipeline? pending)
     {
         if (proc is SmxProcParams)
             _kernels?.Wait();
@@ -172,7 +171,9 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
         if (pending is not null)
             Discard(pending);
         EraseOldestFinished();
-        var run = ReceiverRun.PrepareAsync(new ReceiverSettings(Config, acq, proc), Serving).GetAwaiter().GetResult();
+        // what the processing device serves: frames for the getters, rows for the pops
+        var settings = new ReceiverSettings(Config, acq, proc) { KeepFrames = true, ReducedData = true };
+        var run = ReceiverRun.PrepareAsync(settings).GetAwaiter().GetResult();
         var pipeline = new Pipeline(uuid, run);
         string device;
         try
@@ -369,9 +370,6 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
     }
 
     private static string Label(AcqState s) => s.ToString().ToLowerInvariant();
-
-    /// <summary>What the processing device serves: frames for the getters, rows for the pops.</summary>
-    private static readonly ReceiverRunOptions Serving = new() { KeepFrames = true, ReducedData = true };
 
     public async ValueTask DisposeAsync()
     {
