@@ -1,10 +1,9 @@
+using Lima2.Acquisition.Saving;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Detectors.Dectris;
-using Lima2.Detectors.Loader;
 using Lima2.Detectors.Simulator;
 using Lima2.Hdf5;
-using Lima2.Hdf5.Saving;
 
 namespace Lima2.Acquisition;
 

@@ -1,7 +1,7 @@
+using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
-using Lima2.Hdf5.Saving;
 
 namespace Lima2.Acquisition;
 
