@@ -187,7 +187,7 @@ public class SimulatorTests
         var summary = await channel.RunAsync(graph, stop.Token);
         var counters = (await graph.CompleteAsync()).Counters;
 
-        Assert.Equal("stopped", summary.EndReason);
+        Assert.Equal(ChannelEnd.Stopped, summary.End);
         Assert.True(summary.Delivered > 10);
         Assert.True(counters.Balanced);
         var rows = graph.Find<RoiStatisticsNode>()!.Rows;
@@ -244,7 +244,7 @@ public class ChannelRunnerTests
 
         Assert.False(result.Succeeded);
         Assert.IsType<GraphFaultedException>(result.Error);
-        Assert.Equal("aborted by the graph", result.Channel!.EndReason);
+        Assert.Equal(ChannelEnd.Aborted, result.Channel!.End);
         Assert.True(result.Graph.Counters.Balanced);
         Assert.Equal(result.Channel.Delivered, result.Graph.Counters.Received);
     }

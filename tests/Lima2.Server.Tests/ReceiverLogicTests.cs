@@ -257,6 +257,20 @@ public sealed class ReceiverLogicTests : IDisposable
     }
 
     [Fact]
+    public async Task A_DECTRIS_receivers_run_carries_the_Dectris_acq_params_it_was_given()
+    {
+        var config = new ReceiverConfig
+        {
+            Channel = new ChannelConfig { Kind = ChannelKind.DectrisV1, Endpoints = ["tcp://127.0.0.1:1"] }, SavingRoot = _root,
+        };
+        await using var receiver = new ReceiverLogic(config, new FakeHost());
+        receiver.AcqParamsJson = """{"acq": {"nb_frames": 3}, "det": {"photon_energy": 9000}}""";
+        receiver.Prepare(Guid.NewGuid().ToString());
+        var acq = Assert.IsType<DectrisAcqParams>(receiver.Current!.Run.Settings.AcqParams);
+        Assert.Equal((3L, 9000.0), (acq.Acq.NbFrames, acq.Det.PhotonEnergy));
+    }
+
+    [Fact]
     public async Task The_failing_pipeline_puts_the_receiver_in_fault_with_last_error_and_reset_recovers()
     {
         await using var receiver = Receiver(new FakeHost());

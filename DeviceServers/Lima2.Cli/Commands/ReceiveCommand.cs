@@ -57,7 +57,7 @@ internal static class ReceiveCommand
         var seconds = Math.Max(s.Elapsed.TotalSeconds, 1e-9);
         var c = s.Counters;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"summary: {s.Channel.EndReason}; received {c.Received}, processed {c.Processed}, dropped {c.Dropped} " +
+            $"summary: {s.Channel.Detail}; received {c.Received}, processed {c.Processed}, dropped {c.Dropped} " +
             $"(overload {c.DroppedOverload}, lost {c.DroppedLost}, fault {c.DroppedFault}); saved {s.Saved} frames, " +
             $"{s.SavedBytes / 1e6:F1} MB in {s.Files.Count} files; {c.Processed / seconds:F0} frames/s over {seconds:F2} s"));
         if (s.Peaks is { } p)

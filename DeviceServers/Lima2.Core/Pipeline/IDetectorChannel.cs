@@ -52,11 +52,28 @@ public sealed record ChannelStart(FrameInfo Frame, long? ExpectedFrames)
     public DetectorMetadata? Metadata { get; init; }
 }
 
+/// <summary>Why a channel's run ended.</summary>
+public enum ChannelEnd
+{
+    /// <summary>The receiver's share is done: the end of the acquisition or series, or every frame received.</summary>
+    Completed,
+
+    /// <summary>Cancelled by the caller (Stop), or stopped before the stream started.</summary>
+    Stopped,
+
+    /// <summary>The target could take no more frames (<see cref="IFrameTarget.Aborted"/>: the graph faulted).</summary>
+    Aborted,
+
+    /// <summary>The channel failed or never started; the run's error says why.</summary>
+    Failed,
+}
+
 /// <summary>How a channel's run ended.</summary>
 /// <param name="Delivered">frames handed to the target with SubmitAsync</param>
 /// <param name="Lost">frames reported with ReportLost (including those without a buffer in drop mode)</param>
-/// <param name="EndReason">"end of stream", "stopped", ...</param>
-public sealed record ChannelSummary(long Delivered, long Lost, string EndReason);
+/// <param name="End">why it ended</param>
+/// <param name="Detail">the channel's own words for it, for logs: "end of series", "all frames received", ...</param>
+public sealed record ChannelSummary(long Delivered, long Lost, ChannelEnd End, string Detail);
 
 /// <summary>
 /// A source of detector frames for one receiver: the simulator, a DECTRIS stream, a file player.
@@ -71,13 +88,45 @@ public interface IDetectorChannel : IAsyncDisposable
     /// <summary>A short name for logs and counters ("simulator", "dectris-v1 tcp://...").</summary>
     string Name { get; }
 
+    /// <summary>
+    /// True when <see cref="StartAsync"/> answers at once (the geometry is known before any frame, as for the
+    /// simulator): a receiver then starts it at Prepare, so that errors needing the geometry surface there.
+    /// </summary>
+    bool StartsAtPrepare => false;
+
+    /// <summary>
+    /// Frames of the whole run, over all receivers, as the channel knows them once started (a DECTRIS header's
+    /// count, the simulator's nb_frames); null when endless or unknown.
+    /// </summary>
+    long? TotalFrames => null;
+
+    /// <summary>Messages the channel turned away, by reason ("malformed", "duplicate frame", ...); none by default.</summary>
+    IReadOnlyDictionary<string, long> Rejections => NoRejections;
+
+    /// <summary>
+    /// Most bytes the channel makes the process hold outside the frame pool for frames of <paramref name="frame"/>'s
+    /// geometry (received messages waiting to be decoded, socket buffers): a receiver takes it off its memory cap
+    /// before sizing the frame pool. 0 for a channel that fills pool buffers directly.
+    /// </summary>
+    long BufferedBytesBound(FrameInfo frame) => 0;
+
+    /// <summary>
+    /// A software trigger: releases the next frames of a channel waiting for triggers (the simulator outside internal
+    /// trigger mode). A channel fed by a detector ignores it: the control device triggers the detector.
+    /// </summary>
+    void Trigger()
+    {
+    }
+
     ValueTask<ChannelStart> StartAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Delivers frames until the end of the stream. Cancellation ends the run normally (EndReason "stopped");
-    /// <see cref="IFrameTarget.Aborted"/> ends it too.
+    /// Delivers frames until the end of the stream. Cancellation ends the run normally (<see cref="ChannelEnd.Stopped"/>);
+    /// <see cref="IFrameTarget.Aborted"/> ends it too (<see cref="ChannelEnd.Aborted"/>).
     /// </summary>
     Task<ChannelSummary> RunAsync(IFrameTarget target, CancellationToken cancellationToken);
+
+    private static readonly IReadOnlyDictionary<string, long> NoRejections = new Dictionary<string, long>();
 }
 
 /// <summary>A detector stream that cannot go on (malformed message, lost connection, wrong frame size, ...).</summary>

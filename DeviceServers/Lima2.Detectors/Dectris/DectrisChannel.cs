@@ -143,6 +143,9 @@ public sealed class DectrisChannel : IDetectorChannel
     /// <summary>Messages rejected, by reason ("malformed", "duplicate frame", ...).</summary>
     public IReadOnlyDictionary<string, long> Rejections => _rejections;
 
+    /// <summary>The series header's image count, once <see cref="StartAsync"/> has seen it.</summary>
+    public long? TotalFrames => _header?.Images;
+
     /// <summary>The text of the last problem seen (rejection or loss), for logs and status.</summary>
     public string? LastProblem => Volatile.Read(ref _lastProblem);
 
@@ -253,12 +256,12 @@ public sealed class DectrisChannel : IDetectorChannel
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, target.Aborted, _disposing.Token);
         var token = stop.Token;
         var delivery = new Delivery(this, target, stop);
-        var end = "stopped";
+        var end = Stopped(target);
         var missing = 0L;
         try
         {
             end = Receive(target, delivery, token);
-            if (end != "stopped" && _expected is { } total)
+            if (end.End is not (ChannelEnd.Stopped or ChannelEnd.Aborted) && _expected is { } total)
             {
                 // The frames of the share that never came are lost.
                 var why = end == TimedOut ? $" (no message for {_options.TimeoutMs} ms)" : "";
@@ -278,18 +281,24 @@ public sealed class DectrisChannel : IDetectorChannel
         if (end == TimedOut)
             throw new ChannelException($"the stream stopped: no message for {_options.TimeoutMs} ms (receiver channel.timeout_ms)" +
                 (_expected is null ? "" : $", {missing} frames that never came counted lost"));
-        return new ChannelSummary(Delivered, Lost, end);
+        return new ChannelSummary(Delivered, Lost, end.End, end.Detail);
     }
 
-    private const string TimedOut = "timed out";
+    private readonly record struct Ending(ChannelEnd End, string Detail);
+
+    private static readonly Ending TimedOut = new(ChannelEnd.Failed, "timed out");
+
+    private static Ending Stopped(IFrameTarget target) => target.Aborted.IsCancellationRequested
+        ? new(ChannelEnd.Aborted, "aborted by the graph")
+        : new(ChannelEnd.Stopped, "stopped");
 
     /// <summary>Receives and dispatches until the end of the series; returns why it ended.</summary>
-    private string Receive(IFrameTarget target, Delivery delivery, CancellationToken token)
+    private Ending Receive(IFrameTarget target, Delivery delivery, CancellationToken token)
     {
         while (!token.IsCancellationRequested)
         {
             if (_expected is { } expected && (_next - _options.Rank) / _options.Receivers >= expected)
-                return "all frames received";
+                return new(ChannelEnd.Completed, "all frames received");
             var message = _pendingMessage ?? TakeSlot(token);
             var received = _pendingMessage is not null || Receive(message, token, _options.TimeoutMs);
             _pendingMessage = null;
@@ -319,13 +328,13 @@ public sealed class DectrisChannel : IDetectorChannel
             {
                 FreeSlot(message);
                 if (decoded.Kind == DectrisMessageKind.End)
-                    return "end of series";
+                    return new(ChannelEnd.Completed, "end of series");
                 Reject("header during the series", $"a second series header (series {decoded.Series}) came during series {_header!.Series}");
                 continue;
             }
             Dispatch(target, delivery, message, decoded.Image, token);
         }
-        return "stopped";
+        return Stopped(target);
     }
 
     /// <summary>Checks an image against the share, rents its buffers and queues it for decoding; the slot goes with it.</summary>

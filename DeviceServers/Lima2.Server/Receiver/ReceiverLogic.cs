@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Lima2.Acquisition;
 using Lima2.Acquisition.Processing;
-using Lima2.Core.Graph;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Protocol;
@@ -45,7 +44,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic
 
     /// <param name="kernels">the peak finder's kernels being built since the start; an SMX Prepare waits for them</param>
     public ReceiverLogic(ReceiverConfig config, IProcessingHost host, KernelWarmUp? kernels = null)
-        : base(config.Channel.Kind == ChannelKind.Simulator ? DetectorPlugin.Simulator : DetectorPlugin.Dectris)
+        : base(ChannelFactory.PluginOf(config.Channel.Kind))
     {
         Config = config; // checked at each Prepare, so a wrong property fails Prepare rather than the server's start
         _host = host;
@@ -104,7 +103,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic
     {
         if (!Guid.TryParse(uuid, out _))
             throw new ArgumentException($"Prepare: '{uuid}' is not a uuid");
-        AcqParams<SimulatorDet> acq;
+        IAcqParams acq;
         ProcParams proc;
         ProcessingView? pending = null;
         Task? sameUuid = null;
@@ -131,8 +130,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic
                 pending = _status.State == AcqState.Prepared ? _current : null;
                 _preparing = (uuid, done.Task);
             }
-            // a DECTRIS channel takes its frames' geometry from the stream: the Dectris det block is the detector's
-            acq = AcqParams as AcqParams<SimulatorDet> ?? new AcqParams<SimulatorDet> { Acq = AcqParams.Acq };
+            acq = AcqParams;
             proc = AcqParams is DectrisAcqParams dectris ? dectris.WithRawSaving(_proc) : _proc;
         }
         if (sameUuid is not null)
@@ -162,7 +160,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic
             done.SetException(error);
     }
 
-    private void Prepare(string uuid, AcqParams<SimulatorDet> acq, ProcParams proc, ProcessingView? pending)
+    private void Prepare(string uuid, IAcqParams acq, ProcParams proc, ProcessingView? pending)
     {
         if (proc is SmxProcParams)
             _kernels?.Wait();
@@ -170,7 +168,9 @@ public sealed class ReceiverLogic : AcqDeviceLogic
         if (pending is not null)
             Discard(pending);
         EraseOldestFinished();
-        var run = ReceiverRun.PrepareAsync(new ReceiverSettings(Config, acq, proc), Serving).GetAwaiter().GetResult();
+        // what the processing device serves: frames for the getters, rows for the pops
+        var settings = new ReceiverSettings(Config, acq, proc) { KeepFrames = true, ReducedData = true };
+        var run = ReceiverRun.PrepareAsync(settings).GetAwaiter().GetResult();
         var pipeline = new ProcessingView(uuid, run);
         string device;
         try
@@ -299,7 +299,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic
         var run = Current?.Run ?? throw new StateException("writeMasterFile: no pipeline: Prepare first");
         if (run.MasterFile is { } written && run.MasterCounts.SequenceEqual(savedPerReceiver))
             return written;
-        if (!GraphBuilder.DenseSavingChannels(run.Settings.ProcParams).Any(c => c.Params.Enabled))
+        if (!run.Settings.ProcParams.DenseSavingChannels().Any(c => c.Params.Enabled))
             return "";
         return run.WriteMasterFile(savedPerReceiver);
     }
@@ -372,9 +372,6 @@ public sealed class ReceiverLogic : AcqDeviceLogic
     }
 
     private static string Label(AcqState s) => s.ToString().ToLowerInvariant();
-
-    /// <summary>What the processing device serves: frames for the getters, rows for the pops.</summary>
-    private static readonly ReceiverRunOptions Serving = new() { KeepFrames = true, ReducedData = true };
 
     public override async ValueTask DisposeAsync()
     {
