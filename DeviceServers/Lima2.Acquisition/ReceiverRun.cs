@@ -258,9 +258,9 @@ public sealed class ReceiverRun : IAsyncDisposable
             ReferenceImages = references,
             KeepFrames = _options.KeepFrames,
             KeepInputFrames = _options.KeepFrames && proc is LegacyProcParams or XpcsProcParams,
-            SinkFactory = (_, saving, frame) =>
+            SinkFactory = (name, saving, frame) =>
             {
-                var sink = new Hdf5FrameSink(saving with { FilenameRank = config.Rank }, frame, root, sinkOptions);
+                var sink = new Hdf5FrameSink(saving with { FilenameRank = config.Rank }, frame, root, sinkOptions, name);
                 sinks.Add(sink);
                 return sink;
             },

@@ -68,7 +68,7 @@ public sealed record DectrisChannelOptions(
 /// multi-threshold receiver does not take are counted there too, under a reason that names the one it takes.
 /// Memory outside the frame pool is bounded: <see cref="BufferedBytesBound"/>.
 /// </remarks>
-public sealed partial class DectrisChannel : IDetectorChannel
+public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(100);
 
@@ -250,7 +250,7 @@ public sealed partial class DectrisChannel : IDetectorChannel
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, target.Aborted, _disposing.Token);
         var token = stop.Token;
-        var delivery = new Delivery(this, target, stop);
+        var delivery = new DecodeStage(this, target, _frame, _options, stop);
         var end = "stopped";
         var missing = 0L;
         try
@@ -282,7 +282,7 @@ public sealed partial class DectrisChannel : IDetectorChannel
     private const string TimedOut = "timed out";
 
     /// <summary>Receives and dispatches until the end of the series; returns why it ended.</summary>
-    private string Receive(IFrameTarget target, Delivery delivery, CancellationToken token)
+    private string Receive(IFrameTarget target, DecodeStage delivery, CancellationToken token)
     {
         while (!token.IsCancellationRequested)
         {
@@ -327,7 +327,7 @@ public sealed partial class DectrisChannel : IDetectorChannel
     }
 
     /// <summary>Checks an image against the share, rents its buffers and queues it for decoding; the slot goes with it.</summary>
-    private void Dispatch(IFrameTarget target, Delivery delivery, ZmqMultipartMessage message, DectrisImage image, CancellationToken token)
+    private void Dispatch(IFrameTarget target, DecodeStage delivery, ZmqMultipartMessage message, DectrisImage image, CancellationToken token)
     {
         var index = image.Frame;
         if (!Admit(delivery, index))
@@ -356,17 +356,17 @@ public sealed partial class DectrisChannel : IDetectorChannel
         {
             if (Wait(target.RentAsync(index, token)) is not { } pixels)
             {
-                Discard(job);
+                job.Discard(this);
                 Interlocked.Increment(ref _lost); // counted by the target as an overload drop
                 return;
             }
             job.Pixels = pixels;
             if (_options.KeepEncoded && image.Encoding == DectrisEncoding.BitshuffleLz4)
-                job.Encoded = RentEncoded(target, image.Payload.Length, token);
+                job.Encoded = Wait(target.RentEncodedAsync(image.Payload.Length, token)) ?? default;
         }
         catch
         {
-            Discard(job);
+            job.Discard(this);
             throw;
         }
         delivery.Post(job);
@@ -376,7 +376,7 @@ public sealed partial class DectrisChannel : IDetectorChannel
     /// Checks frame <paramref name="index"/> against this receiver's share and order; frames of the share
     /// skipped on the way are lost. False when the message is not to be delivered.
     /// </summary>
-    private bool Admit(Delivery delivery, long index)
+    private bool Admit(DecodeStage delivery, long index)
     {
         var receivers = _options.Receivers;
         if (index % receivers != _options.Rank)
@@ -408,17 +408,6 @@ public sealed partial class DectrisChannel : IDetectorChannel
         return true;
     }
 
-    /// <summary>A pool buffer for a frame's bitshuffle/LZ4 bytes, or none (saving then compresses the pixels again).</summary>
-    private static PooledBuffer RentEncoded(IFrameTarget target, int length, CancellationToken token)
-    {
-        var pool = target.Pool;
-        if (length > pool.BufferBytes)
-            return default; // incompressible frame
-        if (target.Policy == OverloadPolicy.BackPressure && pool.Capacity >= 2)
-            return Wait(pool.RentAsync(token));
-        return pool.TryRent(out var buffer) ? buffer : default;
-    }
-
     /// <summary>The receive thread waits for a buffer; one already free costs no task object.</summary>
     private static T Wait<T>(ValueTask<T> rent) => rent.IsCompletedSuccessfully ? rent.Result : rent.AsTask().GetAwaiter().GetResult();
 
@@ -437,19 +426,20 @@ public sealed partial class DectrisChannel : IDetectorChannel
         Volatile.Write(ref _lastProblem, reason);
     }
 
+    void IDecodeOwner.OnDelivered() => Interlocked.Increment(ref _delivered);
+
+    void IDecodeOwner.OnLost(string reason)
+    {
+        Interlocked.Increment(ref _lost);
+        Volatile.Write(ref _lastProblem, reason);
+    }
+
+    void IDecodeOwner.FreeSlot(ZmqMultipartMessage message) => FreeSlot(message);
+
     private ZmqMultipartMessage TakeSlot(CancellationToken cancellationToken) =>
         _freeSlots.Reader.TryRead(out var slot) ? slot : _freeSlots.Reader.ReadAsync(cancellationToken).AsTask().GetAwaiter().GetResult();
 
     private void FreeSlot(ZmqMultipartMessage slot) => _freeSlots.Writer.TryWrite(slot);
-
-    /// <summary>Gives back what a frame that will not be handed over holds: its message slot and buffers.</summary>
-    private void Discard(DecodeJob job)
-    {
-        if (job.Message is { } message)
-            FreeSlot(message);
-        job.Message = null;
-        job.Release();
-    }
 
     /// <summary>Waits for the next message; false when cancelled or, with a timeout, when none came within it.</summary>
     private bool Receive(ZmqMultipartMessage message, CancellationToken cancellationToken, int timeoutMs = 0)
@@ -502,29 +492,5 @@ public sealed partial class DectrisChannel : IDetectorChannel
         _socket.Dispose();
         _context.Dispose();
         _disposing.Dispose();
-    }
-
-    private readonly record struct PayloadLocation(int Part, int Offset, int Length);
-
-    /// <summary>One admitted frame on its way from the receive thread to the target, or one lost frame.</summary>
-    private sealed class DecodeJob(ZmqMultipartMessage? message, PayloadLocation payload, DectrisEncoding encoding, long index)
-    {
-        public ZmqMultipartMessage? Message = message;
-        public readonly PayloadLocation Payload = payload;
-        public readonly DectrisEncoding Encoding = encoding;
-        public readonly long Index = index;
-        public PooledBuffer Pixels;
-        public PooledBuffer Encoded;
-        public int EncodedLength;
-        public string? Problem;
-
-        public static DecodeJob Lost(long index, string reason) => new(null, default, default, index) { Problem = reason };
-
-        public void Release()
-        {
-            Pixels.Dispose();
-            Encoded.Dispose();
-            Pixels = Encoded = default;
-        }
     }
 }
