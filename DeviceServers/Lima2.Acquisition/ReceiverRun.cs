@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Lima2.Acquisition.Processing;
 using Lima2.Core.Frames;
+using Lima2.Core.Graph;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Core.Processing;
@@ -246,7 +247,7 @@ public sealed class ReceiverRun : IAsyncDisposable
     {
         var config = Settings.Receiver;
         var proc = Settings.ProcParams;
-        ParamsValidator.ThrowIfAny(ParamsValidator.Validate(proc, start.Frame));
+        ParamsValidator.ThrowIfAny(GeometryValidator.Validate(proc, start.Frame));
         var root = _savingRoot = new SavingRoot(config.SavingRoot);
         var referenceRoot = _referenceRoot = new SavingRoot(config.ReferenceRoot);
         var references = Hdf5ReferenceImageReader.Images.Under(referenceRoot.Root, referenceRoot.OpenRead);

@@ -4,6 +4,7 @@ using System.IO.Compression;
 using Lima2.Core.Frames;
 using Lima2.Core.IO;
 using Lima2.Core.Parameters;
+using Lima2.Hdf5.Native;
 using Lima2.PeakFinding;
 
 namespace Lima2.Cli.Commands;
@@ -87,7 +88,7 @@ public static class PeaksCommand
             Console.Error.WriteLine($"{count} frame(s), {hits} hit(s) (min_nb_peaks {fai.MinNbPeaks}), {peaks} peak(s), {watch.Elapsed.TotalMilliseconds / count:F1} ms/frame");
             return 0;
         }
-        catch (Exception e) when (e is ArgumentException or IOException or FormatException or NotSupportedException or Lima2.OpenCL.OpenClException or Lima2.Hdf5.Hdf5Exception or InvalidDataException)
+        catch (Exception e) when (e is ArgumentException or IOException or FormatException or NotSupportedException or Lima2.OpenCL.OpenClException or Hdf5Exception or InvalidDataException)
         {
             Console.Error.WriteLine($"lima2 peaks: {e.Message}");
             return 2;

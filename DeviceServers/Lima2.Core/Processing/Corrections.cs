@@ -93,15 +93,9 @@ public sealed class BackgroundTransform(FrameInfo frame, double[] background)
         public void Apply<T>(Span<T> pixels) where T : unmanaged, INumber<T>, IMinMaxValue<T>
         {
             for (var i = 0; i < pixels.Length; i++)
-                pixels[i] = Saturate<T>(double.CreateTruncating(pixels[i]) - background[i]);
+                pixels[i] = PixelMath.Saturate<T>(double.CreateTruncating(pixels[i]) - background[i]);
         }
     }
-
-    /// <summary>Rounds to the nearest integer for integer types and clamps to the type's range.</summary>
-    internal static T Saturate<T>(double value) where T : unmanaged, INumber<T>, IMinMaxValue<T> =>
-        typeof(T) == typeof(float) || typeof(T) == typeof(double)
-            ? T.CreateTruncating(value)
-            : T.CreateSaturating(Math.Round(value, MidpointRounding.AwayFromZero));
 }
 
 /// <summary>
@@ -125,7 +119,7 @@ public sealed class FlatfieldTransform(FrameInfo frame, double[] flat)
         public void Apply<T>(Span<T> pixels) where T : unmanaged, INumber<T>, IMinMaxValue<T>
         {
             for (var i = 0; i < pixels.Length; i++)
-                pixels[i] = BackgroundTransform.Saturate<T>(double.CreateTruncating(pixels[i]) * gain[i]);
+                pixels[i] = PixelMath.Saturate<T>(double.CreateTruncating(pixels[i]) * gain[i]);
         }
     }
 }

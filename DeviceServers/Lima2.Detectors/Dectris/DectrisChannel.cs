@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Zmq;
 

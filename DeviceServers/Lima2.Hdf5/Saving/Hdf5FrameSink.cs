@@ -2,6 +2,7 @@ using Lima2.Compression;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
+using Lima2.Hdf5.Native;
 
 namespace Lima2.Hdf5.Saving;
 

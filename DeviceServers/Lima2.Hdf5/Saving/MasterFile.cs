@@ -1,5 +1,6 @@
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
+using Lima2.Hdf5.Native;
 
 namespace Lima2.Hdf5.Saving;
 
