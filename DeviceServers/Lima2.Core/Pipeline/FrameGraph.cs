@@ -31,7 +31,7 @@ public sealed record GraphOptions
 /// The first exception in any node faults the graph: the frames still inside are released and counted
 /// (<see cref="GraphCounters.DroppedFault"/>), <see cref="Aborted"/> tells the channel to stop, and
 /// <see cref="CompleteAsync"/> throws a <see cref="GraphFaultedException"/> naming the node and the frame.
-/// The graph owns its steps and consumers: <see cref="DisposeAsync"/> disposes them and their sinks.
+/// The graph owns its steps and consumers (saving sinks included): <see cref="DisposeAsync"/> disposes them.
 /// </remarks>
 public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
 {
@@ -101,6 +101,7 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
     /// <summary>Geometry of the frames the consumers see.</summary>
     public FrameInfo OutputInfo { get; }
 
+    /// <summary>The input frames' pool: pixel buffers and the buffers of kept encoded bytes come from it.</summary>
     public FramePool Pool { get; }
 
     public OverloadPolicy Policy { get; }

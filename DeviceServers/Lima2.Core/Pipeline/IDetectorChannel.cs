@@ -8,8 +8,9 @@ namespace Lima2.Core.Pipeline;
 /// that accounts for frames the same way.
 /// </summary>
 /// <remarks>
-/// For each frame the channel (1) rents a buffer with <see cref="RentAsync"/>, (2) fills it from the wire (the one
-/// copy), (3) wraps it in a <see cref="Frame"/> and hands it over with <see cref="SubmitAsync"/>. From then on the
+/// For each frame the channel (1) rents a buffer with <see cref="RentAsync"/> (and one for the bytes of a frame that
+/// came encoded with <see cref="RentEncodedAsync"/>), (2) fills it from the wire (the one copy), (3) wraps it in a
+/// <see cref="Frame"/> and hands it over with <see cref="SubmitAsync"/>. From then on the
 /// target owns the frame. A frame the channel saw but cannot deliver (malformed, out of buffers in drop mode, ...)
 /// still counts: <see cref="ReportLost"/>.
 /// </remarks>
