@@ -180,9 +180,9 @@ public sealed class ReceiverRun : IAsyncDisposable
             ReferenceImages = references,
             KeepFrames = Settings.KeepFrames,
             KeepInputFrames = Settings.KeepFrames && proc.ServesInputFrames(),
-            SinkFactory = (_, saving, frame) =>
+            SinkFactory = (name, saving, frame) =>
             {
-                var sink = new Hdf5FrameSink(saving with { FilenameRank = config.Rank }, frame, root, sinkOptions);
+                var sink = new Hdf5FrameSink(saving with { FilenameRank = config.Rank }, frame, root, sinkOptions, name);
                 sinks.Add(sink);
                 return sink;
             },

@@ -63,6 +63,8 @@ internal static class ReceiveCommand
         if (s.Peaks is { } p)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"peaks: {p.Peaks} in {p.Frames} frames; hits {p.Hits} (frames with at least fai.min_nb_peaks peaks), hit rate {p.HitRate:P1}"));
+        if (c.LastLoss is { } loss)
+            Console.WriteLine($"last lost frame: {loss}");
         foreach (var (reason, count) in s.Rejections)
             Console.WriteLine($"rejected: {count} × {reason}");
         foreach (var file in s.Files)

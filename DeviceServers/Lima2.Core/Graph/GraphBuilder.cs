@@ -11,10 +11,10 @@ public sealed record GraphParts
 {
     /// <summary>
     /// Makes the sink of an enabled saving channel (e.g. the HDF5 writer): channel name (<c>saving</c>,
-    /// <c>saving_dense</c>), its parameters, and the geometry of the frames it will get. Null: saving channels are
-    /// left out.
+    /// <c>saving_dense</c>), its parameters, and the geometry of the frames it will get; the sink carries the channel
+    /// name, under which the graph counts the frames it saved. Null: saving channels are left out.
     /// </summary>
-    public Func<string, SavingParams, FrameInfo, IFrameSink>? SinkFactory { get; init; }
+    public Func<string, SavingParams, FrameInfo, FrameConsumer>? SinkFactory { get; init; }
 
     /// <summary>More branches (peak finding, live view, ...), given the geometry of the processed frames.</summary>
     public Func<FrameInfo, IReadOnlyList<FrameConsumer>>? ExtraConsumers { get; init; }
@@ -128,7 +128,7 @@ public static class GraphBuilder
         if (parts.SinkFactory is { } makeSink)
             foreach (var channel in proc.DenseSavingChannels())
                 if (channel.Params.Enabled)
-                    consumers.Add(new SinkNode(channel.Name, makeSink(channel.Name, channel.Params, frame)));
+                    consumers.Add(makeSink(channel.Name, channel.Params, frame));
         if (parts.ExtraConsumers is { } extras)
             consumers.AddRange(extras(frame));
 

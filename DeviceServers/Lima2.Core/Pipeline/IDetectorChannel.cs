@@ -8,8 +8,9 @@ namespace Lima2.Core.Pipeline;
 /// that accounts for frames the same way.
 /// </summary>
 /// <remarks>
-/// For each frame the channel (1) rents a buffer with <see cref="RentAsync"/>, (2) fills it from the wire (the one
-/// copy), (3) wraps it in a <see cref="Frame"/> and hands it over with <see cref="SubmitAsync"/>. From then on the
+/// For each frame the channel (1) rents a buffer with <see cref="RentAsync"/> (and one for the bytes of a frame that
+/// came encoded with <see cref="RentEncodedAsync"/>), (2) fills it from the wire (the one copy), (3) wraps it in a
+/// <see cref="Frame"/> and hands it over with <see cref="SubmitAsync"/>. From then on the
 /// target owns the frame. A frame the channel saw but cannot deliver (malformed, out of buffers in drop mode, ...)
 /// still counts: <see cref="ReportLost"/>.
 /// </remarks>
@@ -17,11 +18,6 @@ public interface IFrameTarget
 {
     /// <summary>Geometry and pixel type the target expects; buffers from <see cref="RentAsync"/> hold one such frame.</summary>
     FrameInfo InputInfo { get; }
-
-    /// <summary>The pool the frame buffers come from (e.g. for a second buffer holding the encoded bytes).</summary>
-    FramePool Pool { get; }
-
-    OverloadPolicy Policy { get; }
 
     /// <summary>
     /// A buffer for the next frame. With <see cref="OverloadPolicy.BackPressure"/> this waits for a free buffer (the
@@ -31,12 +27,20 @@ public interface IFrameTarget
     ValueTask<PooledBuffer?> RentAsync(long frameIndex, CancellationToken cancellationToken);
 
     /// <summary>
+    /// A second buffer for a frame that came encoded (bitshuffle/LZ4), to keep its bytes beside the decoded pixels so
+    /// saving writes them as they came; null when none is to be had (the bytes are larger than a frame buffer, or none
+    /// is free in drop mode): saving then encodes the pixels again. The frame is not counted dropped for it.
+    /// </summary>
+    /// <param name="length">the encoded bytes</param>
+    ValueTask<PooledBuffer?> RentEncodedAsync(int length, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Hands a frame over; the target disposes it in every case. With back-pressure this waits while the entry queue
     /// is full; with drop it drops and counts the frame instead.
     /// </summary>
     ValueTask SubmitAsync(Frame frame, CancellationToken cancellationToken);
 
-    /// <summary>Counts a frame the channel received but could not deliver (received and dropped).</summary>
+    /// <summary>Counts a frame the channel received but could not deliver (received and dropped), and says why.</summary>
     void ReportLost(long frameIndex, string reason);
 
     /// <summary>Signalled when the target can take no more frames (it faulted or was aborted): stop producing.</summary>
