@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.IO.Compression;
+using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
 using Lima2.Core.IO;
 using Lima2.Core.Parameters;
@@ -160,7 +161,7 @@ public static class PeaksCommand
             throw new FileNotFoundException($"no frames file {file.FullName}");
         var name = file.Name.ToLowerInvariant();
         if (name.EndsWith(".h5") || name.EndsWith(".hdf5") || name.EndsWith(".nxs"))
-            return Lima2.Detectors.Loader.Hdf5FrameSource.Open(file.FullName, r.GetValue(DatasetOpt)!);
+            return Hdf5FrameSource.Open(file.FullName, r.GetValue(DatasetOpt)!);
         if (name.EndsWith(".npy"))
             return new NpyFrameSource(file.FullName);
         var shape = r.GetValue(ShapeOpt) ?? throw new ArgumentException($"{file.Name}: raw frames need --shape HxW");
