@@ -7,13 +7,13 @@ using Lima2.Core.Processing;
 using Lima2.PeakFinding;
 using Lima2.Protocol;
 
-namespace Lima2.Server.Processing;
+namespace Lima2.Server.Receiver;
 
 /// <summary>
 /// One receiver's pipeline for one Prepare uuid as its processing device serves it: a <see cref="ReceiverRun"/> read
 /// through Lima2's client contract (progress_counters and last_frames JSON, DevEncoded frame getters, pops).
 /// </summary>
-public sealed class Pipeline(string uuid, ReceiverRun run) : IAsyncDisposable
+public sealed class ProcessingView(string uuid, ReceiverRun run) : IAsyncDisposable
 {
     public string Uuid { get; } = uuid;
 
