@@ -85,7 +85,8 @@ public sealed class ProcessingView(string uuid, ReceiverRun run) : IAsyncDisposa
     public EncodedData GetSparseFrame(long index)
     {
         if (Run.Peaks?.Sparse(index) is { } peaks)
-            return new EncodedData(SparseFrame.Tag, peaks.Encode());
+            return EncodedLayouts.SmxSparse(peaks.Width, peaks.Height, peaks.FrameIndex, peaks.Index, peaks.Intensity,
+                peaks.BackgroundAvg, peaks.BackgroundStd);
         if (Run.Find<XpcsSparseNode>()?.Sparse(index) is { } photons)
             return EncodedLayouts.Sparse(photons.Width, photons.Height, photons.FrameIndex, photons.Index, photons.Intensity);
         throw NotAvailable("sparse frame", index);
