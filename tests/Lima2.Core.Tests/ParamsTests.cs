@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using FsCheck;
 using FsCheck.Fluent;
 using Lima2.Core.Frames;
+using Lima2.Core.Graph;
 using Lima2.Core.Parameters;
 using Lima2.TestSupport;
 
@@ -45,7 +46,7 @@ public class ParamsTests
         Assert.Equal(Flip.LeftRight, proc.RoiFlipRot.Flip);
         Assert.Equal("entry_0000", proc.Saving.NxEntryName);
         Assert.Equal(100, proc.Buffers.NbRoiStatisticsBuffer);
-        Assert.Empty(ParamsValidator.Validate(proc, Eiger4M));
+        Assert.Empty(GeometryValidator.Validate(proc, Eiger4M));
     }
 
     [Theory]
@@ -65,6 +66,49 @@ public class ParamsTests
         var fifo = ProcParamsDocument.Schema(ProcClassNames.Legacy)["properties"]!["fifo"]!;
         var schemaDefault = fifo["properties"]?["nb_threads"]?["default"] ?? fifo["default"]!["nb_threads"];
         Assert.Equal(expected, schemaDefault!.GetValue<int>());
+    }
+
+    [Fact]
+    public void Each_pipeline_says_its_own_saving_channels_corrections_accumulation_and_geometry_step()
+    {
+        var legacy = new LegacyProcParams { Mask = new ReferenceImage { Enabled = true, Path = "m.npy" } };
+        Assert.Equal(["saving"], legacy.DenseSavingChannels().Select(c => c.Name));
+        Assert.Equal(["saving"], legacy.SavingChannels().Select(c => c.Name));
+        Assert.Equal(new CorrectionImages(legacy.Background, legacy.Flatfield, legacy.Mask), legacy.Corrections());
+        Assert.Same(legacy.Accumulation, legacy.FrameAccumulation());
+        Assert.Same(legacy.RoiFlipRot, legacy.FrameReshaping());
+        Assert.True(legacy.ServesInputFrames());
+
+        var xpcs = new XpcsProcParams();
+        Assert.Equal(["saving_dense"], xpcs.DenseSavingChannels().Select(c => c.Name));
+        Assert.Equal(["saving_dense", "saving_sparse"], xpcs.SavingChannels().Select(c => c.Name));
+        Assert.NotNull(xpcs.Corrections());
+        Assert.Same(xpcs.Accumulation, xpcs.FrameAccumulation());
+        Assert.Null(xpcs.FrameReshaping());
+        Assert.True(xpcs.ServesInputFrames());
+
+        var smx = new SmxProcParams();
+        Assert.Equal(["saving_dense"], smx.DenseSavingChannels().Select(c => c.Name));
+        Assert.Equal(["saving_dense", "saving_sparse", "saving_accumulation_corrected", "saving_accumulation_peak"],
+            smx.SavingChannels().Select(c => c.Name));
+        Assert.Null(smx.Corrections());
+        Assert.Null(smx.FrameAccumulation());
+        Assert.False(smx.ServesInputFrames());
+
+        var failing = new FailingProcParams();
+        Assert.Empty(failing.SavingChannels());
+        Assert.Throws<NotSupportedException>(() => failing.WithDenseSaving(new SavingParams()));
+    }
+
+    [Fact]
+    public void A_dense_saving_channel_put_in_place_lands_in_the_field_of_its_pipeline()
+    {
+        var saving = new SavingParams { Enabled = true, FilenamePrefix = "raw" };
+        Assert.Equal(saving, ((LegacyProcParams)new LegacyProcParams().WithDenseSaving(saving)).Saving);
+        Assert.Equal(saving, ((XpcsProcParams)new XpcsProcParams().WithDenseSaving(saving)).SavingDense);
+        Assert.Equal(saving, ((SmxProcParams)new SmxProcParams().WithDenseSaving(saving)).SavingDense);
+        // the shape is the pipeline's, not the document's: it is written nowhere
+        Assert.DoesNotContain("channels", ParamsDocument.Write(new SmxProcParams()));
     }
 
     [Fact]
@@ -204,7 +248,7 @@ public class ParamsTests
         }).ToArray();
         var proc = new LegacyProcParams { Statistics = new Statistics { Enabled = true, RectRois = rois } };
 
-        var errors = ParamsValidator.Validate(proc, Eiger4M);
+        var errors = GeometryValidator.Validate(proc, Eiger4M);
         Assert.Equal("proc.statistics.rect_rois[2].dimensions.x: ROI exceeds the 2048-pixel frame width",
             Assert.Single(errors).ToString());
     }
@@ -226,7 +270,7 @@ public class ParamsTests
             Saving = new SavingParams { Enabled = true, FilenameFormat = "{filename_prefix}_{frame}.h5" },
             Mask = new ReferenceImage { Enabled = true },
         };
-        var messages = ParamsValidator.Validate(proc, Eiger4M).Select(e => e.ToString()).ToArray();
+        var messages = GeometryValidator.Validate(proc, Eiger4M).Select(e => e.ToString()).ToArray();
 
         Assert.Contains("proc.statistics.arc_rois[0].r2: must be greater than r1 (10)", messages);
         Assert.Contains("proc.statistics.arc_rois[1]: the arc covers no pixel of the 2048x2048 frame", messages);
@@ -244,7 +288,7 @@ public class ParamsTests
             Statistics = new Statistics { RectRois = [new RectRoi { Topleft = new Point { X = 1000 }, Dimensions = new Dimensions { X = 100, Y = 1 } }] },
         };
         Assert.Equal("proc.statistics.rect_rois[0].dimensions.x: ROI exceeds the 1024-pixel frame width",
-            Assert.Single(ParamsValidator.Validate(proc, Eiger4M)).ToString());
+            Assert.Single(GeometryValidator.Validate(proc, Eiger4M)).ToString());
     }
 
     [Fact]
@@ -356,7 +400,7 @@ public class ParamsTests
         Assert.Equal(ChannelKind.DectrisV1, config.Channel.Kind);
         Assert.Equal(PeakFinderBackend.OpenCl, config.PeakFinder);
         Assert.Equal(512L << 20, config.MemoryCapBytes);
-        Assert.Equal(Lima2.Core.Pipeline.OverloadPolicy.Drop, config.OverloadPolicy);
+        Assert.Equal(OverloadPolicy.Drop, config.OverloadPolicy);
         Assert.Equal(config, ReceiverConfig.Parse(config.ToYaml()) with { Channel = config.Channel });
     }
 

@@ -158,7 +158,21 @@ public sealed record SavingParams
     public bool IncludeFrameIdx { get; init; } = true;
 }
 
-/// <summary>Fields every pipeline's <c>proc_params</c> has.</summary>
+/// <summary>A saving channel of a proc_params by its field name (<c>saving</c>, <c>saving_dense</c>, ...).</summary>
+public sealed record SavingChannel(string Name, SavingParams Params);
+
+/// <summary>The correction images of a pipeline, applied in this order: background, flat field, mask.</summary>
+public sealed record CorrectionImages(ReferenceImage Background, ReferenceImage Flatfield, ReferenceImage Mask)
+{
+    /// <summary>Each image with its proc_params field name.</summary>
+    public IEnumerable<(string Name, ReferenceImage Image)> ByName =>
+        [("mask", Mask), ("flatfield", Flatfield), ("background", Background)];
+}
+
+/// <summary>
+/// Fields every pipeline's <c>proc_params</c> has, and the shape of its pipeline (which saving channels, corrections,
+/// accumulation and geometry step it has), so that the graph builder and the validator need not ask for its class.
+/// </summary>
 public abstract record ProcParams
 {
     [Description("the processing class: LimaProcessingLegacy, LimaProcessingSmx, LimaProcessingXpcs, LimaProcessingFailing")]
@@ -169,6 +183,29 @@ public abstract record ProcParams
     public bool FrameIdxEnabled { get; init; }
     public Statistics Statistics { get; init; } = new();
     public Profiles Profiles { get; init; } = new();
+
+    /// <summary>The saving channels that receive the processed dense frames.</summary>
+    public virtual IReadOnlyList<SavingChannel> DenseSavingChannels() => [];
+
+    /// <summary>Every saving channel: the dense ones, then the sparse and accumulation ones.</summary>
+    public virtual IReadOnlyList<SavingChannel> SavingChannels() => DenseSavingChannels();
+
+    /// <summary>The background, flat-field and mask images, or null for a pipeline without corrections.</summary>
+    public virtual CorrectionImages? Corrections() => null;
+
+    /// <summary>The accumulation block, or null for a pipeline that does not accumulate.</summary>
+    public virtual Accumulation? FrameAccumulation() => null;
+
+    /// <summary>The binning, crop, flip and rotation step (roi_flip_rot), or null for a pipeline without one.</summary>
+    public virtual RoiFlipRot? FrameReshaping() => null;
+
+    /// <summary>True for the pipelines that serve their input frames besides the processed ones (Legacy, XPCS).</summary>
+    public virtual bool ServesInputFrames() => false;
+
+    /// <summary>This proc_params with <paramref name="saving"/> in place of its dense saving channel.</summary>
+    /// <exception cref="NotSupportedException">the pipeline saves no dense frames.</exception>
+    public virtual ProcParams WithDenseSaving(SavingParams saving) =>
+        throw new NotSupportedException($"{ClassName} saves no dense frames");
 }
 
 /// <summary>Lima2's count-rate protection block of the legacy pipeline: accepted disabled only (not implemented here).</summary>
@@ -195,6 +232,18 @@ public sealed record LegacyProcParams : ProcParams
     public Accumulation Accumulation { get; init; } = new();
     public MaxCountrateProtection MaxCountrateProtection { get; init; } = new();
     public SavingParams Saving { get; init; } = new();
+
+    public override IReadOnlyList<SavingChannel> DenseSavingChannels() => [new("saving", Saving)];
+
+    public override CorrectionImages Corrections() => new(Background, Flatfield, Mask);
+
+    public override Accumulation FrameAccumulation() => Accumulation;
+
+    public override RoiFlipRot FrameReshaping() => RoiFlipRot;
+
+    public override bool ServesInputFrames() => true;
+
+    public override ProcParams WithDenseSaving(SavingParams saving) => this with { Saving = saving };
 }
 
 /// <summary><c>LimaProcessingXpcs</c>: the legacy corrections plus dense and sparse saving.</summary>
@@ -208,6 +257,18 @@ public sealed record XpcsProcParams : ProcParams
     public Accumulation Accumulation { get; init; } = new();
     public SavingParams SavingDense { get; init; } = new();
     public SavingParams SavingSparse { get; init; } = new();
+
+    public override IReadOnlyList<SavingChannel> DenseSavingChannels() => [new("saving_dense", SavingDense)];
+
+    public override IReadOnlyList<SavingChannel> SavingChannels() => [.. DenseSavingChannels(), new("saving_sparse", SavingSparse)];
+
+    public override CorrectionImages Corrections() => new(Background, Flatfield, Mask);
+
+    public override Accumulation FrameAccumulation() => Accumulation;
+
+    public override bool ServesInputFrames() => true;
+
+    public override ProcParams WithDenseSaving(SavingParams saving) => this with { SavingDense = saving };
 }
 
 /// <summary>
@@ -231,6 +292,16 @@ public sealed record SmxProcParams : ProcParams
     public SavingParams SavingSparse { get; init; } = new();
     public SavingParams SavingAccumulationCorrected { get; init; } = new();
     public SavingParams SavingAccumulationPeak { get; init; } = new();
+
+    public override IReadOnlyList<SavingChannel> DenseSavingChannels() => [new("saving_dense", SavingDense)];
+
+    public override IReadOnlyList<SavingChannel> SavingChannels() =>
+    [
+        .. DenseSavingChannels(), new("saving_sparse", SavingSparse),
+        new("saving_accumulation_corrected", SavingAccumulationCorrected), new("saving_accumulation_peak", SavingAccumulationPeak),
+    ];
+
+    public override ProcParams WithDenseSaving(SavingParams saving) => this with { SavingDense = saving };
 
     private static readonly JsonElement EmptyObject = ParseEmptyObject();
 

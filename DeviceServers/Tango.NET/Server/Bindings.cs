@@ -37,8 +37,8 @@ internal sealed class AttrBinding
     public Func<Device, bool>? Allowed { get; }
     public ValueShape Shape { get; }
 
-    /// <summary>Calls <paramref name="register"/> with the native description of this attribute.</summary>
-    public unsafe int Describe(Func<nint, int> register)
+    /// <summary>Calls <paramref name="register"/> with the native description of this attribute (valid during the call).</summary>
+    public unsafe void Describe(Action<TnsAttrDesc> register)
     {
         using var arena = new NativeArena();
         var props = Spec.Properties.SelectMany(p => new[] { p.Key, p.Value }).ToArray();
@@ -52,11 +52,11 @@ internal sealed class AttrBinding
             MaxX = Spec.MaxX,
             MaxY = Spec.MaxY,
             DispLevel = (int)Spec.DisplayLevel,
-            Memorized = Spec.Memorized,
+            Memorized = (TnsMemorized)Spec.Memorized, // AttributeSpec.Memorized counts the same 0/1/2
             AllowedStates = Registry.StateMask(Spec.AllowedStates),
             HasAllowedCallback = Allowed is null ? 0 : 1,
-            ChangeEvent = Spec.PushChangeEvent ? Spec.CheckChangeCriteria ? 2 : 1 : 0,
-            ArchiveEvent = Spec.PushArchiveEvent ? Spec.CheckArchiveCriteria ? 2 : 1 : 0,
+            ChangeEvent = Push(Spec.PushChangeEvent, Spec.CheckChangeCriteria),
+            ArchiveEvent = Push(Spec.PushArchiveEvent, Spec.CheckArchiveCriteria),
             DataReadyEvent = Spec.DataReadyEvent ? 1 : 0,
             PollingPeriod = Spec.PollingPeriod,
             ScalarSlot = Scalar is null ? 0 : 1,
@@ -66,8 +66,11 @@ internal sealed class AttrBinding
             EnumLabels = arena.Strs(Spec.EnumLabels),
             Assoc = arena.Str(Spec.WriteAttribute),
         };
-        return register((nint)(&desc));
+        register(desc);
     }
+
+    private static TnsEventPush Push(bool pushed, bool checkCriteria) =>
+        !pushed ? TnsEventPush.None : checkCriteria ? TnsEventPush.ByCodeChecked : TnsEventPush.ByCode;
 }
 
 /// <summary>A command and the method behind it.</summary>
@@ -79,6 +82,26 @@ internal sealed class CmdBinding(CommandSpec spec, Func<Device, object?, object?
     public Func<Device, bool>? Allowed { get; } = allowed;
     public (TangoType Element, ValueShape Shape) In { get; } = TypeMap.Shape(spec.InType);
     public (TangoType Element, ValueShape Shape) Out { get; } = TypeMap.Shape(spec.OutType);
+
+    /// <summary>Calls <paramref name="register"/> with the native description of this command (valid during the call).</summary>
+    public unsafe void Describe(Action<TnsCmdDesc> register)
+    {
+        using var arena = new NativeArena();
+        register(new TnsCmdDesc
+        {
+            Name = arena.Str(Spec.Name),
+            Id = Id,
+            InType = (int)Spec.InType,
+            OutType = (int)Spec.OutType,
+            DispLevel = (int)Spec.DisplayLevel,
+            AllowedStates = Registry.StateMask(Spec.AllowedStates),
+            HasAllowedCallback = Allowed is null ? 0 : 1,
+            PollingPeriod = Spec.PollingPeriod,
+            InDesc = arena.Str(Spec.InDescription),
+            OutDesc = arena.Str(Spec.OutDescription),
+            ReleasesMonitor = Spec.ReleasesMonitor ? 1 : 0,
+        });
+    }
 }
 
 /// <summary>A Tango class of this server: its description, bindings and native index.</summary>
@@ -148,6 +171,10 @@ internal static class Registry
     public static AttrBinding Attribute(int id) => Volatile.Read(ref _attributes)[id];
 
     public static CmdBinding Command(int id) => Volatile.Read(ref _commands)[id];
+
+    public static AttrBinding? TryAttribute(int id) => Volatile.Read(ref _attributes) is var all && (uint)id < (uint)all.Length ? all[id] : null;
+
+    public static CmdBinding? TryCommand(int id) => Volatile.Read(ref _commands) is var all && (uint)id < (uint)all.Length ? all[id] : null;
 
     // Copy on write: the lookups on ORB threads take no lock.
     public static AttrBinding Add(AttrBinding b)

@@ -68,9 +68,9 @@ internal static unsafe class ServerCallbacks
     [UnmanagedCallersOnly]
     private static int Init(nint handle)
     {
-        var device = Dev(handle);
         try
         {
+            var device = Dev(handle);
             device.ReadProperties();
             device.EndDelete();
             device.Init();
@@ -78,23 +78,23 @@ internal static unsafe class ServerCallbacks
         }
         catch (Exception e)
         {
-            return Report(e, $"{device.Name} init_device");
+            return Fail(handle, e, "Init");
         }
     }
 
     [UnmanagedCallersOnly]
     private static int Uninit(nint handle)
     {
-        var device = Dev(handle);
         try
         {
+            var device = Dev(handle);
             device.BeginDelete();
             device.Delete();
             return 0;
         }
         catch (Exception e)
         {
-            return Report(e, $"{device.Name} delete_device");
+            return Fail(handle, e, "Delete");
         }
     }
 
@@ -108,7 +108,7 @@ internal static unsafe class ServerCallbacks
         }
         catch (Exception e)
         {
-            return Report(e, "State");
+            return Fail(handle, e, "State");
         }
     }
 
@@ -123,16 +123,16 @@ internal static unsafe class ServerCallbacks
         }
         catch (Exception e)
         {
-            return Report(e, "Status");
+            return Fail(handle, e, "Status");
         }
     }
 
     [UnmanagedCallersOnly]
     private static int ReadAttr(nint handle, int id, nint attr)
     {
-        var binding = Registry.Attribute(id);
         try
         {
+            var binding = Registry.Attribute(id);
             var value = binding.Read!(Dev(handle));
             var qualified = value as IAttrValue;
             if (qualified is not null)
@@ -144,18 +144,17 @@ internal static unsafe class ServerCallbacks
             else
             {
                 using var pinned = PinnedValue.Create(value, binding.Spec.Type, binding.Shape);
-                var data = pinned.Data;
-                ShimErrors.Check(ServerNative.AttrSetValue(attr, &data, pinned.DimX, pinned.DimY));
+                ServerProxy.AttrSetValue(attr, pinned.Data, pinned.DimX, pinned.DimY);
             }
             if (qualified is { Quality: not AttrQuality.Valid })
-                ShimErrors.Check(ServerNative.AttrSetQuality(attr, (int)qualified.Quality));
+                ServerProxy.AttrSetQuality(attr, qualified.Quality);
             if (qualified?.Time is { } time)
-                ShimErrors.Check(ServerNative.AttrSetDate(attr, AttrTime.UnixMicroseconds(time)));
+                ServerProxy.AttrSetDate(attr, AttrTime.UnixMicroseconds(time));
             return 0;
         }
         catch (Exception e)
         {
-            return Report(e, binding.Spec.Name);
+            return Fail(handle, e, AttributeName(id));
         }
     }
 
@@ -163,15 +162,14 @@ internal static unsafe class ServerCallbacks
     [UnmanagedCallersOnly]
     private static int ReadScalar(nint handle, int id, void* slot, TnsReadMeta* meta)
     {
-        var binding = Registry.Attribute(id);
         try
         {
-            binding.Scalar!.Read(Dev(handle), slot, meta);
+            Registry.Attribute(id).Scalar!.Read(Dev(handle), slot, meta);
             return 0;
         }
         catch (Exception e)
         {
-            return Report(e, binding.Spec.Name);
+            return Fail(handle, e, AttributeName(id));
         }
     }
 
@@ -184,8 +182,7 @@ internal static unsafe class ServerCallbacks
         {
             NativeText.Write(text, p);
             var one = p;
-            var data = new TnsData { Type = (int)TangoType.DevString, Str = &one, StrLen = 1 };
-            ShimErrors.Check(ServerNative.AttrSetValue(attr, &data, 1, 0));
+            ServerProxy.AttrSetValue(attr, new TnsData { Type = (int)TangoType.DevString, Str = &one, StrLen = 1 }, 1, 0);
         }
     }
 
@@ -198,50 +195,47 @@ internal static unsafe class ServerCallbacks
             Num = Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(image.Buffer)),
             NumLen = image.Buffer.Length,
         };
-        ShimErrors.Check(ServerNative.AttrSetValueShared(attr, &data, image.Width, image.Height, image.Mutex));
+        ServerProxy.AttrSetValueShared(attr, data, image.Width, image.Height, image.Mutex);
     }
 
     [UnmanagedCallersOnly]
     private static int WriteAttr(nint handle, int id, nint wattr)
     {
-        var binding = Registry.Attribute(id);
         try
         {
-            TnsData data;
-            long dimX, dimY;
-            ShimErrors.Check(ServerNative.WAttrGetValue(wattr, &data, &dimX, &dimY));
+            var binding = Registry.Attribute(id);
+            var data = ServerProxy.WAttrGetValue(wattr, out var dimX, out var dimY);
             var value = ValueDecoder.Decode(data, binding.Spec.Type, binding.Shape, binding.Spec.ClrType, dimX, dimY);
             binding.Write!(Dev(handle), value);
             return 0;
         }
         catch (Exception e)
         {
-            return Report(e, binding.Spec.Name);
+            return Fail(handle, e, AttributeName(id));
         }
     }
 
     [UnmanagedCallersOnly]
-    private static int IsAllowed(nint handle, int kind, int id, int* allowed)
+    private static int IsAllowed(nint handle, TnsMemberKind kind, int id, int* allowed)
     {
-        var name = kind == 0 ? Registry.Attribute(id).Spec.Name : Registry.Command(id).Spec.Name;
         try
         {
-            var check = kind == 0 ? Registry.Attribute(id).Allowed : Registry.Command(id).Allowed;
+            var check = kind == TnsMemberKind.Attribute ? Registry.Attribute(id).Allowed : Registry.Command(id).Allowed;
             *allowed = check is null || check(Dev(handle)) ? 1 : 0;
             return 0;
         }
         catch (Exception e)
         {
-            return Report(e, name);
+            return Fail(handle, e, kind == TnsMemberKind.Attribute ? AttributeName(id) : CommandName(id));
         }
     }
 
     [UnmanagedCallersOnly]
     private static int Command(nint handle, int id, TnsData* input, nint output)
     {
-        var binding = Registry.Command(id);
         try
         {
+            var binding = Registry.Command(id);
             var (inElement, inShape) = binding.In;
             var arg = ValueDecoder.Decode(*input, inElement, inShape, binding.Spec.InClr, 0, 0);
             var result = binding.Invoke(Dev(handle), arg);
@@ -249,15 +243,37 @@ internal static unsafe class ServerCallbacks
             if (outShape == ValueShape.Void)
                 return 0;
             using var pinned = PinnedValue.Create(result, outElement, outShape);
-            var data = pinned.Data;
-            ShimErrors.Check(ServerNative.CmdSetResult(output, (int)binding.Spec.OutType, &data));
+            ServerProxy.CmdSetResult(output, binding.Spec.OutType, pinned.Data);
             return 0;
         }
         catch (Exception e)
         {
-            return Report(e, binding.Spec.Name);
+            return Fail(handle, e, CommandName(id));
         }
     }
+
+    /// <summary>A device callback failed: the device maps the error (<see cref="Device.OnError"/>), then it is
+    /// reported. A failing mapper is logged and the original error reported.</summary>
+    private static int Fail(nint handle, Exception e, string member)
+    {
+        if (e is TargetInvocationException { InnerException: { } inner })
+            e = inner;
+        Device? device = null;
+        try
+        {
+            device = Dev(handle);
+            e = device.OnError(e, member) ?? e;
+        }
+        catch (Exception mapping)
+        {
+            Console.Error.WriteLine($"Tango.NET: {device?.Name ?? "a device"}.OnError({member}) failed: {mapping}");
+        }
+        return Report(e, member);
+    }
+
+    private static string AttributeName(int id) => Registry.TryAttribute(id)?.Spec.Name ?? $"attribute #{id}";
+
+    private static string CommandName(int id) => Registry.TryCommand(id)?.Spec.Name ?? $"command #{id}";
 
     /// <summary>Leaves <paramref name="e"/> as the thread's error stack: a DevFailedException keeps its errors,
     /// any other exception becomes one error whose reason is its type name.</summary>
@@ -267,14 +283,7 @@ internal static unsafe class ServerCallbacks
         {
             if (e is TargetInvocationException { InnerException: { } inner })
                 e = inner;
-            IReadOnlyList<DevError> errors = e is DevFailedException df
-                ? df.Errors
-                : [new DevError(e.GetType().Name, e.Message, origin)];
-            ServerNative.CallbackErrorClear();
-            using var arena = new NativeArena();
-            foreach (var err in errors)
-                ServerNative.CallbackErrorAdd(arena.Str(err.Reason), arena.Str(err.Description), arena.Str(err.Origin),
-                    (int)err.Severity);
+            ServerProxy.SetCallbackErrors(e is DevFailedException df ? df.Errors : [new DevError(e.GetType().Name, e.Message, origin)]);
         }
         catch
         {
@@ -283,9 +292,5 @@ internal static unsafe class ServerCallbacks
         return -1;
     }
 
-    internal static void Install()
-    {
-        var table = Table();
-        ShimErrors.Check(ServerNative.SetCallbacks(&table));
-    }
+    internal static void Install() => ServerProxy.SetCallbacks(Table());
 }
