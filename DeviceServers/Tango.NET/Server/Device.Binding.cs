@@ -89,7 +89,7 @@ public abstract partial class Device
         if (queue is null)
         {
             lock (_eventsGate)
-                queue = _events ??= new EventQueue(this);
+                queue = _events ??= new EventQueue(Logger);
         }
         queue.Post(push);
     }
