@@ -250,11 +250,15 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
         Assert.Equal("LimaProcessingSmx", r.GetProperty("schema_smx").GetString());
         Assert.Equal(["1.0.0"], Strings(r, "version_smx"));
         Assert.Equal("Simulator", r.GetProperty("det_info").GetProperty("plugin").GetString());
-        // one unit for the ranges in det_info and det_capabilities (ns, as BLISS reads them), said where Jive shows it
+        // one pair of ranges: det_capabilities in ns (as the newest BLISS reads them), det_info in µs (Lima2's numbers),
+        // each unit said where Jive shows it
         foreach (var range in new[] { "expo_time_range", "latency_time_range" })
-            Assert.Equal(r.GetProperty("det_capabilities").GetProperty(range).ToString(), r.GetProperty("det_info").GetProperty(range).ToString());
-        Assert.Equal([1_000L, 10_000_000_000L], r.GetProperty("det_info").GetProperty("expo_time_range").EnumerateArray().Select(e => e.GetInt64()));
-        Assert.All(Strings(r, "det_descriptions"), d => Assert.Contains("expo_time_range and latency_time_range in ns", d));
+            Assert.Equal(r.GetProperty("det_capabilities").GetProperty(range).EnumerateArray().Select(e => e.GetInt64() / 1_000),
+                r.GetProperty("det_info").GetProperty(range).EnumerateArray().Select(e => e.GetInt64()));
+        Assert.Equal([1L, 10_000_000L], r.GetProperty("det_info").GetProperty("expo_time_range").EnumerateArray().Select(e => e.GetInt64()));
+        var descriptions = Strings(r, "det_descriptions");
+        Assert.Contains("expo_time_range and latency_time_range in µs", descriptions[0]);
+        Assert.Contains("expo_time_range and latency_time_range in ns", descriptions[1]);
         Assert.Equal("core-1.0.0", r.GetProperty("version").GetString());
     }
 

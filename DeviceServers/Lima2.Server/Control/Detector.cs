@@ -40,8 +40,8 @@ public interface IDetector : IDisposable
 }
 
 /// <summary>
-/// Ranges and trigger modes both plugins state, the ranges in ns in det_info as in det_capabilities (the newest
-/// BLISS reads them in ns).
+/// Ranges and trigger modes both plugins state: one pair of ranges, given in ns by det_capabilities (the newest BLISS
+/// reads them in ns) and in µs by det_info, whose numbers Lima2's own servers and clients use (interface note §1).
 /// </summary>
 internal static class DetectorJson
 {
@@ -49,6 +49,8 @@ internal static class DetectorJson
 
     private static readonly long[] ExpoTimeRangeNs = [1_000, 10_000_000_000];
     private static readonly long[] LatencyTimeRangeNs = [0, 1_000_000_000];
+
+    private static long[] Microseconds(long[] ns) => [.. ns.Select(t => t / 1_000)];
 
     public static string Capabilities() => JsonSerializer.Serialize(new
     {
@@ -64,8 +66,8 @@ internal static class DetectorJson
             model,
             sn = serial,
             pixel_size = new { x = pixelX, y = pixelY },
-            expo_time_range = ExpoTimeRangeNs,
-            latency_time_range = LatencyTimeRangeNs,
+            expo_time_range = Microseconds(ExpoTimeRangeNs),
+            latency_time_range = Microseconds(LatencyTimeRangeNs),
             trigger_modes = TriggerModes,
             dimensions = new { x = width, y = height },
             pixel_type = pixelType,
