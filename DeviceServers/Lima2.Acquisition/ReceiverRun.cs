@@ -1,10 +1,12 @@
 using System.Diagnostics;
+using Lima2.Acquisition.Jungfrau;
 using Lima2.Acquisition.Processing;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Core.Processing;
 using Lima2.Detectors.Dectris;
+using Lima2.Detectors.Jungfrau;
 using Lima2.Detectors.Loader;
 using Lima2.Detectors.Simulator;
 using Lima2.Hdf5;
@@ -170,7 +172,7 @@ public sealed class ReceiverRun : IAsyncDisposable
         var run = new ReceiverRun(settings, options ?? new ReceiverRunOptions(), CreateChannel(settings));
         try
         {
-            if (run._channel is SimulatorChannel)
+            if (run._channel is SimulatorChannel or JungfrauChannel) // their frame geometry is known before the stream starts
                 await run.StartStreamAsync(cancellationToken).ConfigureAwait(false);
             return run;
         }
@@ -211,6 +213,8 @@ public sealed class ReceiverRun : IAsyncDisposable
     {
         var config = settings.Receiver;
         ParamsValidator.ThrowIfAny(config.Validate());
+        if (config.Channel.Kind == ChannelKind.JungfrauUdp)
+            return JungfrauChannelFactory.Create(settings);
         var endpoint = config.Channel.Kind == ChannelKind.Simulator ? null
             : config.Channel.Endpoints is [var single] ? single
             : throw new ArgumentException($"a DECTRIS receiver reads one endpoint, the configuration names {config.Channel.Endpoints.Count}");
@@ -278,7 +282,12 @@ public sealed class ReceiverRun : IAsyncDisposable
         };
         // The cap covers every frame-sized buffer of the run: the channel's received messages and the sinks'
         // compressed chunks come off it first, the frame pool gets the rest.
-        var channelBytes = _channel is DectrisChannel dectris ? dectris.BufferedBytesBound(start.Frame) : 0;
+        var channelBytes = _channel switch
+        {
+            DectrisChannel dectris => dectris.BufferedBytesBound(start.Frame),
+            JungfrauChannel jungfrau => jungfrau.BufferedBytesBound,
+            _ => 0,
+        };
         var sinkBytes = GraphBuilder.DenseSavingChannels(proc).Where(c => c.Params.Enabled)
             .Sum(c => Hdf5FrameSink.BufferBytes(c.Params, start.Frame, sinkOptions));
         var poolBytes = config.MemoryCapBytes - channelBytes - sinkBytes;
@@ -366,7 +375,12 @@ public sealed class ReceiverRun : IAsyncDisposable
                 Fail(e);
             }
         }
-        var rejections = _channel is DectrisChannel dectris ? dectris.Rejections : new Dictionary<string, long>();
+        var rejections = _channel switch
+        {
+            DectrisChannel dectris => dectris.Rejections,
+            JungfrauChannel jungfrau => jungfrau.Rejections,
+            _ => new Dictionary<string, long>(),
+        };
         var summary = new ReceiverSummary(channel ?? new ChannelSummary(0, 0, "failed to start"),
             counters ?? new GraphCounters().Snapshot(), _clock.Elapsed, Saved, SavedBytes, Files, MasterFile, rejections,
             PeakCounts(), Error);
