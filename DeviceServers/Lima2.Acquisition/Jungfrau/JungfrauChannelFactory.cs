@@ -9,9 +9,6 @@ namespace Lima2.Acquisition.Jungfrau;
 /// <summary>Makes a receiver's <c>jungfrau_udp</c> channel from its settings: ports bound, calibration files read.</summary>
 public static class JungfrauChannelFactory
 {
-    /// <summary>JUNGFRAU pixels are 75 µm squares.</summary>
-    public const double PixelSize = 75e-6;
-
     public static JungfrauChannel Create(ReceiverSettings settings)
     {
         var config = settings.Receiver;
@@ -56,7 +53,7 @@ public static class JungfrauChannelFactory
                 using var root = new SavingRoot(config.SavingRoot);
                 JungfrauCalibrationFile.WritePedestal(root, jungfrau.PedestalRun!, dark);
             },
-            Metadata = DetectorMetadata.FromAcquisition(acq) with { XPixelSize = PixelSize, YPixelSize = PixelSize, SensorMaterial = "Si" },
+            Metadata = DetectorMetadata.FromAcquisition(acq) with { XPixelSize = JungfrauModule.PixelSize, YPixelSize = JungfrauModule.PixelSize, SensorMaterial = "Si" },
         });
     }
 }

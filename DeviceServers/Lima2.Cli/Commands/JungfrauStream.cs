@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Net;
+using Lima2.Acquisition.Jungfrau;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Detectors.Jungfrau;
@@ -17,9 +18,9 @@ namespace Lima2.Cli.Commands;
 internal static class JungfrauStream
 {
     public sealed record Set(Option<bool> Enabled, Option<int> Modules, Option<int> Port, Option<double> Loss, Option<bool> Dark,
-        Option<int> Seed, Option<float> PhotonEnergy)
+        Option<int> Seed, Option<float> PhotonEnergy, Option<string?> GainFile)
     {
-        public IEnumerable<Option> All => [Enabled, Modules, Port, Loss, Dark, Seed, PhotonEnergy];
+        public IEnumerable<Option> All => [Enabled, Modules, Port, Loss, Dark, Seed, PhotonEnergy, GainFile];
     }
 
     public static Set Options() => new(
@@ -29,7 +30,8 @@ internal static class JungfrauStream
         new Option<double>("--loss") { Description = "JUNGFRAU: leave out each packet with this probability (tests)", DefaultValueFactory = _ => 0 },
         new Option<bool>("--dark") { Description = "JUNGFRAU: dark frames of a pedestal run (frame i in gain stage i % 3)" },
         new Option<int>("--seed") { Description = "JUNGFRAU: seed of the synthetic pedestal and gain maps and of the packet loss", DefaultValueFactory = _ => 1 },
-        new Option<float>("--photon-energy") { Description = "JUNGFRAU: photon energy in keV the simulated counts are converted with", DefaultValueFactory = _ => 12.4f });
+        new Option<float>("--photon-energy") { Description = "JUNGFRAU: photon energy in keV the simulated counts are converted with", DefaultValueFactory = _ => 12.4f },
+        new Option<string?>("--gain-file") { Description = "JUNGFRAU: first write the synthetic gain maps to this HDF5 file (/gain, a receiver's gain_file)" });
 
     public static async Task<int> RunAsync(ParseResult result, Set jungfrau, Option<long> frames, Option<double> rate, Option<string?> file,
         Option<string> dataset, Option<string> generator, CancellationToken cancellationToken)
@@ -65,6 +67,11 @@ internal static class JungfrauStream
                 Content = content,
             };
             var model = new JungfrauModel(modules, result.GetValue(jungfrau.PhotonEnergy), options.Seed);
+            if (result.GetValue(jungfrau.GainFile) is { } gainFile)
+            {
+                JungfrauCalibrationFile.Write(gainFile, JungfrauCalibrationFile.Gain, model.Gain);
+                Console.WriteLine($"gain maps of {modules} modules written to {gainFile}:/{JungfrauCalibrationFile.Gain}");
+            }
             using var standIn = new JungfrauStandIn(source, model, options);
             Console.WriteLine($"sending {options.Frames} {content.ToString().ToLowerInvariant()} frames of {modules} JUNGFRAU modules to 127.0.0.1:{firstPort}" +
                               (modules > 1 ? $"-{firstPort + modules - 1}" : ""));

@@ -22,7 +22,7 @@ public sealed class ControlDevice : Device
     [DeviceProperty("receiver_topology", Description = "single | round_robin | uneven")]
     public string ReceiverTopology { get; set; } = "round_robin";
 
-    [DeviceProperty("detector", Description = "the detector plugin: simulator | dectris (dectris_v1, dectris_v2 say the same)")]
+    [DeviceProperty("detector", Description = "the detector plugin: simulator | dectris (dectris_v1, dectris_v2 say the same) | jungfrau[:ROWSxCOLUMNS] (modules; jungfrau = 4x2, a 4M)")]
     public string Detector { get; set; } = "simulator";
 
     [DeviceProperty("simplon_url", Description = "the DECTRIS detector's SIMPLON REST server, e.g. http://dcu:80 (dectris plugin)")]
@@ -106,8 +106,10 @@ public sealed class ControlDevice : Device
     {
         if (Detector == "simulator")
             return new SimulatorDetector();
+        if (Detector == "jungfrau" || Detector.StartsWith("jungfrau:", StringComparison.Ordinal))
+            return JungfrauDetector.FromProperty(Detector);
         if (Detector is not ("dectris" or "dectris_v1" or "dectris_v2"))
-            throw new ArgumentException($"property detector: '{Detector}' is no plugin (simulator | dectris)");
+            throw new ArgumentException($"property detector: '{Detector}' is no plugin (simulator | dectris | jungfrau[:ROWSxCOLUMNS])");
         if (!Uri.TryCreate(SimplonUrl, UriKind.Absolute, out var url))
             throw new ArgumentException($"property simplon_url: '{SimplonUrl}' is not a URL (http://host:port) and the dectris plugin needs one");
         return new DectrisDetector(new Detectors.Dectris.Simplon.SimplonClient(url, SimplonApiVersion));

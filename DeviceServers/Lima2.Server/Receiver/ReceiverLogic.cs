@@ -45,7 +45,12 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
 
     /// <param name="kernels">the peak finder's kernels being built since the start; an SMX Prepare waits for them</param>
     public ReceiverLogic(ReceiverConfig config, IProcessingHost host, KernelWarmUp? kernels = null)
-        : base(config.Channel.Kind == ChannelKind.Simulator ? DetectorPlugin.Simulator : DetectorPlugin.Dectris)
+        : base(config.Channel.Kind switch
+        {
+            ChannelKind.Simulator => DetectorPlugin.Simulator,
+            ChannelKind.JungfrauUdp => DetectorPlugin.Jungfrau,
+            _ => DetectorPlugin.Dectris,
+        })
     {
         Config = config; // checked at each Prepare, so a wrong property fails Prepare rather than the server's start
         _host = host;
