@@ -1,16 +1,16 @@
 using System.Diagnostics;
 using Lima2.Acquisition.Jungfrau;
 using Lima2.Acquisition.Processing;
+using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
+using Lima2.Core.Graph;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Core.Processing;
 using Lima2.Detectors.Dectris;
 using Lima2.Detectors.Jungfrau;
-using Lima2.Detectors.Loader;
 using Lima2.Detectors.Simulator;
 using Lima2.Hdf5;
-using Lima2.Hdf5.Saving;
 
 namespace Lima2.Acquisition;
 
@@ -250,7 +250,7 @@ public sealed class ReceiverRun : IAsyncDisposable
     {
         var config = Settings.Receiver;
         var proc = Settings.ProcParams;
-        ParamsValidator.ThrowIfAny(ParamsValidator.Validate(proc, start.Frame));
+        ParamsValidator.ThrowIfAny(GeometryValidator.Validate(proc, start.Frame));
         var root = _savingRoot = new SavingRoot(config.SavingRoot);
         var referenceRoot = _referenceRoot = new SavingRoot(config.ReferenceRoot);
         var references = Hdf5ReferenceImageReader.Images.Under(referenceRoot.Root, referenceRoot.OpenRead);
@@ -416,8 +416,8 @@ public sealed class ReceiverRun : IAsyncDisposable
         var saving = DenseSaving()!;
         if (!stopped && total is { } frames)
         {
-            MasterCounts = Hdf5.Saving.MasterFile.Shares(config.NbReceivers, frames);
-            return Hdf5.Saving.MasterFile.Write(saving, _savingRoot!, graph.OutputInfo, config.NbReceivers,
+            MasterCounts = Saving.MasterFile.Shares(config.NbReceivers, frames);
+            return Saving.MasterFile.Write(saving, _savingRoot!, graph.OutputInfo, config.NbReceivers,
                 frames, SavedMetadata(Stream?.Metadata, Settings.ProcParams));
         }
         return config.NbReceivers == 1 && Saved > 0 ? WriteMaster(saving, graph, [Saved]) : null;
@@ -455,12 +455,12 @@ public sealed class ReceiverRun : IAsyncDisposable
 
     /// <summary>
     /// The counts come from a client: each must be one the run can have, so that a forged one cannot make the master
-    /// file map frames that were never taken (the files are checked too, see <see cref="Hdf5.Saving.MasterFile.FramesInFiles"/>).
+    /// file map frames that were never taken (the files are checked too, see <see cref="Saving.MasterFile.FramesInFiles"/>).
     /// </summary>
     private void CheckCounts(IReadOnlyList<long> savedPerReceiver)
     {
         var nbFrames = PlannedFrames;
-        var shares = nbFrames is { } planned ? Hdf5.Saving.MasterFile.Shares(savedPerReceiver.Count, planned) : null;
+        var shares = nbFrames is { } planned ? Saving.MasterFile.Shares(savedPerReceiver.Count, planned) : null;
         for (var rank = 0; rank < savedPerReceiver.Count; rank++)
         {
             var count = savedPerReceiver[rank];
@@ -479,7 +479,7 @@ public sealed class ReceiverRun : IAsyncDisposable
     /// <summary>Writes the master file over <paramref name="savedPerReceiver"/>, replacing the one this run wrote before.</summary>
     private string WriteMaster(SavingParams saving, FrameGraph graph, IReadOnlyList<long> savedPerReceiver)
     {
-        var path = Hdf5.Saving.MasterFile.Write(saving, _savingRoot!, graph.OutputInfo, savedPerReceiver,
+        var path = Saving.MasterFile.Write(saving, _savingRoot!, graph.OutputInfo, savedPerReceiver,
             SavedMetadata(Stream?.Metadata, Settings.ProcParams), replace: MasterFile is not null);
         MasterCounts = [.. savedPerReceiver];
         return path;

@@ -14,11 +14,6 @@ public static class BitshuffleLz4
 {
     public const int HeaderLength = 12;
 
-    /// <summary>The HDF5 filter id, and the <c>cd_values</c> readers need: automatic block size, LZ4.</summary>
-    public const int FilterId = 32008;
-
-    public static readonly uint[] FilterParameters = [0, 2];
-
     private const int TargetBlockBytes = 8192;
     private const int StackScratchBytes = 16 * 1024;
 

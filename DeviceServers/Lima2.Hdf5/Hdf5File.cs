@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using Lima2.Core.Frames;
 using Lima2.Hdf5.Native;
-using Lima2.Hdf5.Saving;
 using Microsoft.Win32.SafeHandles;
 
 namespace Lima2.Hdf5;
@@ -28,6 +27,11 @@ public sealed record VirtualSource(string FileName, string DatasetPath, long Fra
 /// </summary>
 public sealed unsafe class Hdf5File : IDisposable
 {
+    /// <summary>The bitshuffle filter's registered HDF5 id, and the <c>cd_values</c> readers need: automatic block size, LZ4.</summary>
+    private const int BitshuffleFilterId = 32008;
+
+    private static readonly uint[] BitshuffleFilterParameters = [0, 2];
+
     private readonly FileHandle _file;
 
     private Hdf5File(FileHandle file, string path)
@@ -455,9 +459,9 @@ public sealed unsafe class Hdf5File : IDisposable
                 H5.Check(H5.H5Pset_deflate(dcpl.Id, (uint)deflateLevel), "H5Pset_deflate");
                 break;
             case ChunkFilter.BitshuffleLz4:
-                fixed (uint* values = Compression.BitshuffleLz4.FilterParameters)
-                    H5.Check(H5.H5Pset_filter(dcpl.Id, Compression.BitshuffleLz4.FilterId, H5.FilterOptional,
-                        (nuint)Compression.BitshuffleLz4.FilterParameters.Length, values), "H5Pset_filter(bitshuffle)");
+                fixed (uint* values = BitshuffleFilterParameters)
+                    H5.Check(H5.H5Pset_filter(dcpl.Id, BitshuffleFilterId, H5.FilterOptional,
+                        (nuint)BitshuffleFilterParameters.Length, values), "H5Pset_filter(bitshuffle)");
                 break;
         }
     }

@@ -1,4 +1,5 @@
 using System.Net;
+using Lima2.Core.Parameters;
 using Tango.Client;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;

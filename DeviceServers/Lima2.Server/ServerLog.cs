@@ -1,5 +1,5 @@
 using System.Text;
-using Lima2.Hdf5.Saving;
+using Lima2.Hdf5;
 using NLog;
 using NLog.Targets;
 

@@ -12,6 +12,7 @@ public sealed partial class TangoNetTestDevice
     private Thread? _pusher;
     private volatile bool _pushing;
     private int _counter;
+    private volatile int _posted;
 
     public enum Mode { Idle, Acquiring, Saving }
 
@@ -57,6 +58,23 @@ public sealed partial class TangoNetTestDevice
 
     [Command(DisplayLevel = DispLevel.Expert)]
     public void ThrowError(string message) => throw new InvalidOperationException(message);
+
+    /// <summary>Reading or writing it fails with a <see cref="HardwareFault"/>, which <see cref="OnError"/> maps.</summary>
+    [Attr("hardware_fault", DisplayLevel = DispLevel.Expert)]
+    public int HardwareFaultAttr
+    {
+        get => throw new HardwareFault("the detector did not answer");
+        set => throw new HardwareFault($"the detector refused {value}");
+    }
+
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public void FailHardware(string message) => throw new HardwareFault(message);
+
+    /// <summary>The error hook: this device's own failures become one DevFailed naming the member; any other
+    /// exception is reported as the binding does by default.</summary>
+    protected override Exception OnError(Exception error, string member) => error is HardwareFault
+        ? new DevFailedException("TangoNetTest_HardwareFault", $"{member}: {error.Message}", $"TangoNetTest::{member}")
+        : error;
 
     /// <summary>Two errors, as Lima2 raises them: a LIMA_Exception with a JSON description, over a cause.</summary>
     [Command(DisplayLevel = DispLevel.Expert)]
@@ -114,6 +132,43 @@ public sealed partial class TangoNetTestDevice
         _pusher.Start();
     }
 
+    /// <summary>Sent by a thread that a command waits for (see <see cref="PostFromWaitedThread"/>).</summary>
+    [Attr("posted", DisplayLevel = DispLevel.Expert, PushChangeEvent = true)]
+    public int Posted => _posted;
+
+    /// <summary>Change events 1..count of <c>posted</c>, posted by a thread this command waits for while it holds the
+    /// device monitor, as Stop waits for the end of a run that pushes its state. Returns how many posts failed.</summary>
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public int PostFromWaitedThread(int count) => FromWaitedThread(count, v => PostChangeEvent("posted", v));
+
+    /// <summary>The same with direct pushes: each waits for the monitor this command holds until cppTango's monitor
+    /// timeout (3.2 s) and fails. Returns how many pushes failed.</summary>
+    [Command(DisplayLevel = DispLevel.Expert)]
+    public int PushFromWaitedThread(int count) => FromWaitedThread(count, v => PushChangeEvent("posted", v));
+
+    private int FromWaitedThread(int count, Action<int> send)
+    {
+        var failures = 0;
+        var thread = new Thread(() =>
+        {
+            for (var v = 1; v <= count; v++)
+            {
+                _posted = v;
+                try
+                {
+                    send(v);
+                }
+                catch (DevFailedException)
+                {
+                    failures++;
+                }
+            }
+        }) { Name = "waited for" };
+        thread.Start();
+        thread.Join();
+        return failures;
+    }
+
     /// <summary>Polling set by code: [period in ms, 0 to stop], [attribute name].</summary>
     [Command(DisplayLevel = DispLevel.Expert)]
     public void Poll(LongStringArray periodAndName) => PollAttribute(periodAndName.Strings[0], periodAndName.Longs[0]);
@@ -168,6 +223,9 @@ public sealed partial class TangoNetTestDevice
         _pusher = null;
     }
 }
+
+/// <summary>A failure of the (imaginary) hardware, mapped to a DevFailed by <see cref="TangoNetTestDevice.OnError"/>.</summary>
+public sealed class HardwareFault(string message) : Exception(message);
 
 /// <summary>A second class: the devices TangoNetTest creates and deletes at run time.</summary>
 [TangoClass("TangoNetDynamic")]

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using FsCheck;
 using FsCheck.Fluent;
 using Lima2.Core.Frames;
+using Lima2.Core.Graph;
 using Lima2.Core.Parameters;
 using Lima2.TestSupport;
 
@@ -45,7 +46,7 @@ public class ParamsTests
         Assert.Equal(Flip.LeftRight, proc.RoiFlipRot.Flip);
         Assert.Equal("entry_0000", proc.Saving.NxEntryName);
         Assert.Equal(100, proc.Buffers.NbRoiStatisticsBuffer);
-        Assert.Empty(ParamsValidator.Validate(proc, Eiger4M));
+        Assert.Empty(GeometryValidator.Validate(proc, Eiger4M));
     }
 
     [Fact]
@@ -185,7 +186,7 @@ public class ParamsTests
         }).ToArray();
         var proc = new LegacyProcParams { Statistics = new Statistics { Enabled = true, RectRois = rois } };
 
-        var errors = ParamsValidator.Validate(proc, Eiger4M);
+        var errors = GeometryValidator.Validate(proc, Eiger4M);
         Assert.Equal("proc.statistics.rect_rois[2].dimensions.x: ROI exceeds the 2048-pixel frame width",
             Assert.Single(errors).ToString());
     }
@@ -207,7 +208,7 @@ public class ParamsTests
             Saving = new SavingParams { Enabled = true, FilenameFormat = "{filename_prefix}_{frame}.h5" },
             Mask = new ReferenceImage { Enabled = true },
         };
-        var messages = ParamsValidator.Validate(proc, Eiger4M).Select(e => e.ToString()).ToArray();
+        var messages = GeometryValidator.Validate(proc, Eiger4M).Select(e => e.ToString()).ToArray();
 
         Assert.Contains("proc.statistics.arc_rois[0].r2: must be greater than r1 (10)", messages);
         Assert.Contains("proc.statistics.arc_rois[1]: the arc covers no pixel of the 2048x2048 frame", messages);
@@ -225,7 +226,7 @@ public class ParamsTests
             Statistics = new Statistics { RectRois = [new RectRoi { Topleft = new Point { X = 1000 }, Dimensions = new Dimensions { X = 100, Y = 1 } }] },
         };
         Assert.Equal("proc.statistics.rect_rois[0].dimensions.x: ROI exceeds the 1024-pixel frame width",
-            Assert.Single(ParamsValidator.Validate(proc, Eiger4M)).ToString());
+            Assert.Single(GeometryValidator.Validate(proc, Eiger4M)).ToString());
     }
 
     [Fact]
@@ -337,7 +338,7 @@ public class ParamsTests
         Assert.Equal(ChannelKind.DectrisV1, config.Channel.Kind);
         Assert.Equal(PeakFinderBackend.OpenCl, config.PeakFinder);
         Assert.Equal(512L << 20, config.MemoryCapBytes);
-        Assert.Equal(Lima2.Core.Pipeline.OverloadPolicy.Drop, config.OverloadPolicy);
+        Assert.Equal(OverloadPolicy.Drop, config.OverloadPolicy);
         Assert.Equal(config, ReceiverConfig.Parse(config.ToYaml()) with { Channel = config.Channel });
     }
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Lima2.Core.Frames;
+using Lima2.Core.Graph;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Core.Processing;

@@ -2,7 +2,7 @@ using System.Net;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Detectors.Jungfrau;
-using Lima2.Hdf5.Saving;
+using Lima2.Hdf5;
 
 namespace Lima2.Acquisition.Jungfrau;
 

@@ -6,7 +6,6 @@ using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Detectors.Simulator;
 using Lima2.Hdf5;
-using Lima2.Hdf5.Saving;
 using Lima2.PeakFinding;
 using Lima2.Protocol;
 

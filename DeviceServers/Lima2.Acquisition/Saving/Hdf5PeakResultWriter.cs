@@ -1,7 +1,6 @@
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Hdf5;
-using Lima2.Hdf5.Saving;
 using Lima2.PeakFinding;
 
 namespace Lima2.Acquisition.Saving;

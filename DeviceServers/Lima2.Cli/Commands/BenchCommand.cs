@@ -254,7 +254,7 @@ internal static class BenchCommand
             Enabled = true, BasePath = "costs", FilenamePrefix = "bench", NbFramesPerFile = 1000,
             Compression = SavingCompression.BshufLz4, FileExistsPolicy = FileExistsPolicy.Overwrite,
         };
-        var sink = new Hdf5.Saving.Hdf5FrameSink(saving, info, new Hdf5.Saving.SavingRoot(root));
+        var sink = new Acquisition.Saving.Hdf5FrameSink(saving, info, new Hdf5.SavingRoot(root));
         var encodedBuffer = PooledBuffer.Unpooled(chunk);
         var index = 0;
         costs.Add(("HDF5 direct chunk write of the bslz4 chunk", Median(() =>
@@ -295,7 +295,7 @@ internal static class BenchCommand
         var clock = Stopwatch.StartNew();
         long bytes;
         string file;
-        await using (var sink = new Hdf5.Saving.Hdf5FrameSink(saving, info, new Hdf5.Saving.SavingRoot(root), new Hdf5.Saving.SinkOptions(ExpectedFrames: frames)))
+        await using (var sink = new Acquisition.Saving.Hdf5FrameSink(saving, info, new Hdf5.SavingRoot(root), new Acquisition.Saving.SinkOptions(ExpectedFrames: frames)))
         {
             for (var i = 0; i < frames; i++)
             {

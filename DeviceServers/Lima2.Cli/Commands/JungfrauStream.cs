@@ -2,10 +2,10 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Net;
 using Lima2.Acquisition.Jungfrau;
+using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Detectors.Jungfrau;
-using Lima2.Detectors.Loader;
 using Lima2.Detectors.Simulator;
 
 namespace Lima2.Cli.Commands;

@@ -1,9 +1,11 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.IO.Compression;
+using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
 using Lima2.Core.IO;
 using Lima2.Core.Parameters;
+using Lima2.Hdf5.Native;
 using Lima2.PeakFinding;
 
 namespace Lima2.Cli.Commands;
@@ -87,7 +89,7 @@ public static class PeaksCommand
             Console.Error.WriteLine($"{count} frame(s), {hits} hit(s) (min_nb_peaks {fai.MinNbPeaks}), {peaks} peak(s), {watch.Elapsed.TotalMilliseconds / count:F1} ms/frame");
             return 0;
         }
-        catch (Exception e) when (e is ArgumentException or IOException or FormatException or NotSupportedException or Lima2.OpenCL.OpenClException or Lima2.Hdf5.Hdf5Exception or InvalidDataException)
+        catch (Exception e) when (e is ArgumentException or IOException or FormatException or NotSupportedException or Lima2.OpenCL.OpenClException or Hdf5Exception or InvalidDataException)
         {
             Console.Error.WriteLine($"lima2 peaks: {e.Message}");
             return 2;
@@ -159,7 +161,7 @@ public static class PeaksCommand
             throw new FileNotFoundException($"no frames file {file.FullName}");
         var name = file.Name.ToLowerInvariant();
         if (name.EndsWith(".h5") || name.EndsWith(".hdf5") || name.EndsWith(".nxs"))
-            return Lima2.Detectors.Loader.Hdf5FrameSource.Open(file.FullName, r.GetValue(DatasetOpt)!);
+            return Hdf5FrameSource.Open(file.FullName, r.GetValue(DatasetOpt)!);
         if (name.EndsWith(".npy"))
             return new NpyFrameSource(file.FullName);
         var shape = r.GetValue(ShapeOpt) ?? throw new ArgumentException($"{file.Name}: raw frames need --shape HxW");

@@ -4,8 +4,8 @@ using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Detectors.Dectris;
 using Lima2.Detectors.Dectris.Simplon;
-using Lima2.Detectors.Loader;
 using Lima2.Detectors.Simulator;
+using Lima2.Acquisition.Saving;
 using Spectre.Console;
 
 namespace Lima2.Cli.Commands;

@@ -1,5 +1,3 @@
-using Lima2.Core.Parameters;
-
 namespace Lima2.Core.Frames;
 
 /// <summary>
@@ -38,11 +36,4 @@ public sealed record DetectorMetadata
 
     /// <summary>m.</summary>
     public double? SensorThickness { get; init; }
-
-    /// <summary>count_time and frame_time from <c>acq.expo_time</c> and <c>acq.latency_time</c> (µs).</summary>
-    public static DetectorMetadata FromAcquisition(Acquisition acq) => new()
-    {
-        CountTime = acq.ExpoTime * 1e-6,
-        FrameTime = (acq.ExpoTime + acq.LatencyTime) * 1e-6,
-    };
 }

@@ -1,10 +1,10 @@
 using Lima2.Core.Frames;
-using Lima2.Core.Processing;
 
 namespace Lima2.Core.Parameters;
 
 /// <summary>
-/// Checks that need more than the schema: consistency between fields and with the frame geometry. Each error has a
+/// Checks that need more than the schema: consistency between fields (<c>Graph.GeometryValidator</c> checks against
+/// the frame geometry). Each error has a
 /// path and a reason, e.g. <c>proc.statistics.rect_rois[2].dimensions.x: ROI exceeds the 2048-pixel frame width</c>.
 /// </summary>
 public static class ParamsValidator
@@ -53,11 +53,13 @@ public static class ParamsValidator
             ? [new($"{root}.max_countrate_protection.enabled", "count-rate protection is not supported by this server: set it false")]
             : [];
 
-    /// <summary>Checks a proc_params against the geometry of the frames the receiver gets.</summary>
-    public static IReadOnlyList<ParamsError> Validate(ProcParams proc, FrameInfo input, string root = ProcParamsDocument.Root)
+    /// <summary>
+    /// The checks of a proc_params that need no frame geometry; <c>Graph.GeometryValidator</c> adds those against
+    /// the frames the receiver gets.
+    /// </summary>
+    public static IReadOnlyList<ParamsError> Validate(ProcParams proc, string root = ProcParamsDocument.Root)
     {
         var errors = new List<ParamsError>();
-        var frame = input;
         var references = proc switch
         {
             LegacyProcParams l => new[] { ("mask", l.Mask), ("flatfield", l.Flatfield), ("background", l.Background) },
@@ -68,18 +70,7 @@ public static class ParamsValidator
             if (image.Enabled && string.IsNullOrWhiteSpace(image.Path))
                 errors.Add(new($"{root}.{name}.path", $"required when {name} is enabled"));
 
-        if (proc is LegacyProcParams { RoiFlipRot.Enabled: true } legacy)
-            frame = CheckGeometry(legacy.RoiFlipRot, input, $"{root}.roi_flip_rot", errors) ?? input;
-
-        var statistics = proc.Statistics;
-        for (var i = 0; i < statistics.RectRois.Count; i++)
-            CheckRect(statistics.RectRois[i], frame, $"{root}.statistics.rect_rois[{i}]", errors);
-        for (var i = 0; i < statistics.ArcRois.Count; i++)
-            CheckArc(statistics.ArcRois[i], frame, $"{root}.statistics.arc_rois[{i}]", errors);
-
         var profiles = proc.Profiles;
-        for (var i = 0; i < profiles.Rois.Count; i++)
-            CheckRect(profiles.Rois[i], frame, $"{root}.profiles.rois[{i}]", errors);
         if (profiles.Directions.Count != profiles.Rois.Count)
             errors.Add(new($"{root}.profiles.directions",
                 $"{profiles.Directions.Count} directions for {profiles.Rois.Count} ROIs (one per ROI)"));
@@ -127,52 +118,6 @@ public static class ParamsValidator
             ("saving_accumulation_corrected", s.SavingAccumulationCorrected), ("saving_accumulation_peak", s.SavingAccumulationPeak)],
         _ => [],
     };
-
-    private static FrameInfo? CheckGeometry(RoiFlipRot geometry, FrameInfo input, string path, List<ParamsError> errors)
-    {
-        var binnedWidth = input.Width / geometry.Binning.X;
-        var binnedHeight = input.Height / geometry.Binning.Y;
-        if (binnedWidth == 0)
-            errors.Add(new($"{path}.binning.x", $"exceeds the {input.Width}-pixel frame width"));
-        if (binnedHeight == 0)
-            errors.Add(new($"{path}.binning.y", $"exceeds the {input.Height}-pixel frame height"));
-        if (binnedWidth == 0 || binnedHeight == 0)
-            return null;
-        var roi = geometry.Roi;
-        var before = errors.Count;
-        CheckSpan(roi.Topleft.X, roi.Dimensions.X == 0 ? binnedWidth - roi.Topleft.X : roi.Dimensions.X, binnedWidth,
-            $"{path}.roi", "x", "binned frame width", "crop", errors);
-        CheckSpan(roi.Topleft.Y, roi.Dimensions.Y == 0 ? binnedHeight - roi.Topleft.Y : roi.Dimensions.Y, binnedHeight,
-            $"{path}.roi", "y", "binned frame height", "crop", errors);
-        return errors.Count == before ? RoiFlipRotTransform.OutputInfo(input, geometry) : null;
-    }
-
-    private static void CheckRect(RectRoi roi, FrameInfo frame, string path, List<ParamsError> errors)
-    {
-        CheckSpan(roi.Topleft.X, roi.Dimensions.X, frame.Width, path, "x", "frame width", "ROI", errors);
-        CheckSpan(roi.Topleft.Y, roi.Dimensions.Y, frame.Height, path, "y", "frame height", "ROI", errors);
-    }
-
-    private static void CheckSpan(int start, int length, int limit, string path, string axis, string what, string shape,
-        List<ParamsError> errors)
-    {
-        if (start >= limit)
-            errors.Add(new($"{path}.topleft.{axis}", $"{shape} starts outside the {limit}-pixel {what}"));
-        else if (length <= 0)
-            errors.Add(new($"{path}.dimensions.{axis}", $"{shape} is empty"));
-        else if ((long)start + length > limit)
-            errors.Add(new($"{path}.dimensions.{axis}", $"{shape} exceeds the {limit}-pixel {what}"));
-    }
-
-    private static void CheckArc(ArcRoi arc, FrameInfo frame, string path, List<ParamsError> errors)
-    {
-        if (arc.R2 <= arc.R1)
-            errors.Add(new($"{path}.r2", $"must be greater than r1 ({arc.R1})"));
-        if (arc.A2 <= arc.A1)
-            errors.Add(new($"{path}.a2", $"must be greater than a1 ({arc.A1})"));
-        else if (arc.R2 > arc.R1 && PixelRegion.Arc(arc, frame.Width, frame.Height).Count == 0)
-            errors.Add(new(path, $"the arc covers no pixel of the {frame.Width}x{frame.Height} frame"));
-    }
 
     /// <summary>Checks one saving channel (e.g. the Dectris plugin's acq_params <c>saving</c>).</summary>
     public static IReadOnlyList<ParamsError> Validate(SavingParams saving, string path)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Tasks.Dataflow;
 using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
 
 namespace Lima2.Core.Pipeline;
 
@@ -25,7 +26,7 @@ public sealed record GraphOptions
 /// everywhere, ordered per receiver, cancellable, and every frame accounted for in <see cref="Counters"/>.
 /// </summary>
 /// <remarks>
-/// Build it with <see cref="GraphBuilder"/> from proc_params, or directly from nodes. Feed it as an
+/// Build it with <c>Graph.GraphBuilder</c> from proc_params, or directly from nodes. Feed it as an
 /// <see cref="IFrameTarget"/> (usually by an <see cref="IDetectorChannel"/>), then call <see cref="CompleteAsync"/>.
 /// The first exception in any node faults the graph: the frames still inside are released and counted
 /// (<see cref="GraphCounters.DroppedFault"/>), <see cref="Aborted"/> tells the channel to stop, and

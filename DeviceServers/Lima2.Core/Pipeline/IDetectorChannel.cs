@@ -1,4 +1,5 @@
 using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
 
 namespace Lima2.Core.Pipeline;
 
@@ -40,16 +41,6 @@ public interface IFrameTarget
 
     /// <summary>Signalled when the target can take no more frames (it faulted or was aborted): stop producing.</summary>
     CancellationToken Aborted { get; }
-}
-
-/// <summary>What a graph does when frames arrive faster than it processes them.</summary>
-public enum OverloadPolicy
-{
-    /// <summary>Wait: the channel slows down (buffers in the detector or the network fill up).</summary>
-    BackPressure,
-
-    /// <summary>Drop the new frame and count it.</summary>
-    Drop,
 }
 
 /// <summary>What a channel knows once its stream has started.</summary>

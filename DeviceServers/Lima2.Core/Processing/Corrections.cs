@@ -96,15 +96,9 @@ public sealed class BackgroundTransform : IFrameTransform
         public void Apply<T>(Span<T> pixels) where T : unmanaged, INumber<T>, IMinMaxValue<T>
         {
             for (var i = 0; i < pixels.Length; i++)
-                pixels[i] = Saturate<T>(double.CreateTruncating(pixels[i]) - background[i]);
+                pixels[i] = PixelMath.Saturate<T>(double.CreateTruncating(pixels[i]) - background[i]);
         }
     }
-
-    /// <summary>Rounds to the nearest integer for integer types and clamps to the type's range.</summary>
-    internal static T Saturate<T>(double value) where T : unmanaged, INumber<T>, IMinMaxValue<T> =>
-        typeof(T) == typeof(float) || typeof(T) == typeof(double)
-            ? T.CreateTruncating(value)
-            : T.CreateSaturating(Math.Round(value, MidpointRounding.AwayFromZero));
 }
 
 /// <summary>
@@ -139,7 +133,7 @@ public sealed class FlatfieldTransform : IFrameTransform
         public void Apply<T>(Span<T> pixels) where T : unmanaged, INumber<T>, IMinMaxValue<T>
         {
             for (var i = 0; i < pixels.Length; i++)
-                pixels[i] = BackgroundTransform.Saturate<T>(double.CreateTruncating(pixels[i]) * gain[i]);
+                pixels[i] = PixelMath.Saturate<T>(double.CreateTruncating(pixels[i]) * gain[i]);
         }
     }
 }

@@ -172,6 +172,6 @@ public sealed class RoiFlipRotTransform : IFrameTransform
             for (var bx = 0; bx < _binX; bx++)
                 sum += double.CreateTruncating(input[row + bx]);
         }
-        return BackgroundTransform.Saturate<T>(sum);
+        return PixelMath.Saturate<T>(sum);
     }
 }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using System.Threading.Tasks.Dataflow;
 using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Zmq;
 

@@ -73,7 +73,12 @@ public sealed class SimulatorChannel : IDetectorChannel
     /// <summary>Exposure times; for generated frames also the simulated detector (for a loader it is unknown).</summary>
     private DetectorMetadata Metadata()
     {
-        var metadata = DetectorMetadata.FromAcquisition(_acq);
+        // acq.expo_time and acq.latency_time are in µs
+        var metadata = new DetectorMetadata
+        {
+            CountTime = _acq.ExpoTime * 1e-6,
+            FrameTime = (_acq.ExpoTime + _acq.LatencyTime) * 1e-6,
+        };
         if (_source is not FrameGenerator generator)
             return metadata;
         metadata = metadata with

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Lima2.Acquisition;
 using Lima2.Acquisition.Processing;
+using Lima2.Core.Graph;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Protocol;

@@ -1,9 +1,55 @@
 using System.Runtime.InteropServices;
-using Tango.Server;
 
 namespace Tango.Interop;
 
-// Mirrors of the C structs in native/server.hpp.
+// Mirrors of the C enums and structs in native/server.hpp (same names, same values).
+
+/// <summary><c>tns_member_kind</c>: is_allowed's kind, tns_dev_poll's member.</summary>
+internal enum TnsMemberKind
+{
+    Attribute = 0,
+    Command = 1,
+}
+
+/// <summary><c>tns_event_kind</c>: what tns_dev_push_event fires (change, archive, user) or tns_dev_set_event_flags
+/// declares (change, archive, data ready).</summary>
+internal enum TnsEventKind
+{
+    Change = 0,
+    Archive = 1,
+    User = 2,
+    DataReady = 3,
+}
+
+/// <summary><c>tns_event_push</c>: an attribute's change_event / archive_event declaration.</summary>
+internal enum TnsEventPush
+{
+    None = 0,
+    ByCode = 1,
+    ByCodeChecked = 2,
+}
+
+/// <summary><c>tns_memorized</c>.</summary>
+internal enum TnsMemorized
+{
+    No = 0,
+    Yes = 1,
+    WrittenAtInit = 2,
+}
+
+/// <summary><c>tns_property_scope</c>.</summary>
+internal enum TnsPropertyScope
+{
+    Device = 0,
+    Class = 1,
+}
+
+/// <summary><c>tns_property_count</c>: tns_dev_get_property's count when there are no values.</summary>
+internal enum TnsPropertyCount
+{
+    NotSet = -1,
+    NoDatabase = -2,
+}
 
 /// <summary>A value borrowed across the boundary for one call (see native/server.hpp).</summary>
 [StructLayout(LayoutKind.Sequential)]
@@ -28,11 +74,11 @@ internal unsafe struct TnsAttrDesc
     public int MaxX;
     public int MaxY;
     public int DispLevel;
-    public int Memorized;
+    public TnsMemorized Memorized;
     public uint AllowedStates;
     public int HasAllowedCallback;
-    public int ChangeEvent;
-    public int ArchiveEvent;
+    public TnsEventPush ChangeEvent;
+    public TnsEventPush ArchiveEvent;
     public int DataReadyEvent;
     public int PollingPeriod;
     public int ScalarSlot;
@@ -80,7 +126,7 @@ internal unsafe struct TnsCallbacks
     public delegate* unmanaged<nint, int, nint, int> ReadAttr;
     public delegate* unmanaged<nint, int, void*, TnsReadMeta*, int> ReadScalar;
     public delegate* unmanaged<nint, int, nint, int> WriteAttr;
-    public delegate* unmanaged<nint, int, int, int*, int> IsAllowed;
+    public delegate* unmanaged<nint, TnsMemberKind, int, int*, int> IsAllowed;
     public delegate* unmanaged<nint, int, TnsData*, nint, int> Command;
 }
 
@@ -174,20 +220,20 @@ internal static unsafe partial class ServerNative
     internal static partial int DevSetStatus(nint dev, byte* status);
 
     [LibraryImport(Lib, EntryPoint = "tns_dev_get_property")]
-    internal static partial int DevGetProperty(nint dev, int classProperty, byte* name, int* count);
+    internal static partial int DevGetProperty(nint dev, TnsPropertyScope scope, byte* name, int* count);
 
     [LibraryImport(Lib, EntryPoint = "tns_prop_value")]
     internal static partial byte* PropValue(int index);
 
     [LibraryImport(Lib, EntryPoint = "tns_dev_push_event")]
-    internal static partial int DevPushEvent(nint dev, byte* attrName, int kind, TnsData* data, long dimX, long dimY,
+    internal static partial int DevPushEvent(nint dev, byte* attrName, TnsEventKind kind, TnsData* data, long dimX, long dimY,
         int quality);
 
     [LibraryImport(Lib, EntryPoint = "tns_dev_push_data_ready")]
     internal static partial int DevPushDataReady(nint dev, byte* attrName, int counter);
 
     [LibraryImport(Lib, EntryPoint = "tns_dev_set_event_flags")]
-    internal static partial int DevSetEventFlags(nint dev, byte* attrName, int kind, int implemented, int detect);
+    internal static partial int DevSetEventFlags(nint dev, byte* attrName, TnsEventKind kind, int implemented, int detect);
 
     [LibraryImport(Lib, EntryPoint = "tns_dev_add_attr")]
     internal static partial int DevAddAttr(nint dev, TnsAttrDesc* desc);
@@ -196,5 +242,5 @@ internal static unsafe partial class ServerNative
     internal static partial int DevRemoveAttr(nint dev, byte* name);
 
     [LibraryImport(Lib, EntryPoint = "tns_dev_poll")]
-    internal static partial int DevPoll(nint dev, int isCommand, byte* name, int periodMs);
+    internal static partial int DevPoll(nint dev, TnsMemberKind member, byte* name, int periodMs);
 }

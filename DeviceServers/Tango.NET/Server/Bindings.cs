@@ -52,11 +52,11 @@ internal sealed class AttrBinding
             MaxX = Spec.MaxX,
             MaxY = Spec.MaxY,
             DispLevel = (int)Spec.DisplayLevel,
-            Memorized = Spec.Memorized,
+            Memorized = (TnsMemorized)Spec.Memorized, // AttributeSpec.Memorized counts the same 0/1/2
             AllowedStates = Registry.StateMask(Spec.AllowedStates),
             HasAllowedCallback = Allowed is null ? 0 : 1,
-            ChangeEvent = Spec.PushChangeEvent ? Spec.CheckChangeCriteria ? 2 : 1 : 0,
-            ArchiveEvent = Spec.PushArchiveEvent ? Spec.CheckArchiveCriteria ? 2 : 1 : 0,
+            ChangeEvent = Push(Spec.PushChangeEvent, Spec.CheckChangeCriteria),
+            ArchiveEvent = Push(Spec.PushArchiveEvent, Spec.CheckArchiveCriteria),
             DataReadyEvent = Spec.DataReadyEvent ? 1 : 0,
             PollingPeriod = Spec.PollingPeriod,
             ScalarSlot = Scalar is null ? 0 : 1,
@@ -68,6 +68,9 @@ internal sealed class AttrBinding
         };
         return register((nint)(&desc));
     }
+
+    private static TnsEventPush Push(bool pushed, bool checkCriteria) =>
+        !pushed ? TnsEventPush.None : checkCriteria ? TnsEventPush.ByCodeChecked : TnsEventPush.ByCode;
 }
 
 /// <summary>A command and the method behind it.</summary>
@@ -148,6 +151,10 @@ internal static class Registry
     public static AttrBinding Attribute(int id) => Volatile.Read(ref _attributes)[id];
 
     public static CmdBinding Command(int id) => Volatile.Read(ref _commands)[id];
+
+    public static AttrBinding? TryAttribute(int id) => Volatile.Read(ref _attributes) is var all && (uint)id < (uint)all.Length ? all[id] : null;
+
+    public static CmdBinding? TryCommand(int id) => Volatile.Read(ref _commands) is var all && (uint)id < (uint)all.Length ? all[id] : null;
 
     // Copy on write: the lookups on ORB threads take no lock.
     public static AttrBinding Add(AttrBinding b)

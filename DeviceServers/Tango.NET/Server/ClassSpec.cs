@@ -118,7 +118,7 @@ public sealed record CommandSpec
 }
 
 /// <summary>A device or class property bound to a C# property.</summary>
-public sealed record PropertySpec(string Name, PropertyInfo Property, bool IsClassProperty);
+public sealed record PropertySpec(string Name, PropertyInfo Property, bool IsClassProperty, bool Mandatory = false);
 
 /// <summary>What reflection finds on a <see cref="Device"/> subclass: the Tango class it declares.</summary>
 public sealed class ClassSpec
@@ -155,7 +155,7 @@ public sealed class ClassSpec
                     setter is not null && !IsInitOnly(setter), a), p));
             }
             if (p.GetCustomAttribute<DevicePropertyAttribute>() is { } dp)
-                properties.Add(new PropertySpec(dp.Name ?? p.Name, p, false));
+                properties.Add(new PropertySpec(dp.Name ?? p.Name, p, false, dp.Mandatory));
             if (p.GetCustomAttribute<ClassPropertyAttribute>() is { } cp)
                 properties.Add(new PropertySpec(cp.Name ?? p.Name, p, true));
         }

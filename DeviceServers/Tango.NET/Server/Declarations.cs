@@ -89,6 +89,14 @@ public sealed class DevicePropertyAttribute(string? name = null) : Attribute
 {
     public string? Name { get; } = name;
     public string? Description { get; set; }
+
+    /// <summary>
+    /// The device needs a value from the Tango DB (PyTango's <c>mandatory=True</c>): when the DB has none, init
+    /// fails with "Device property X of d/f/m is mandatory and not set in the Tango DB" (API_MissingDeviceProperty),
+    /// so the device is not created (at start-up the server stops; a client's Init or a run-time CreateDevice gets
+    /// the DevFailed). Without a DB (<c>-nodb</c>) the initializer applies, as there is nowhere to set the value.
+    /// </summary>
+    public bool Mandatory { get; set; }
 }
 
 /// <summary>A class property read from the Tango DB at each init; the property initializer is the default.</summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Linq.Expressions;
 using Tango.Interop;
 
@@ -18,6 +17,8 @@ public abstract class Device
     private int _inFlight;
     private string _status = "";
     private NLog.Logger? _logger;
+    private EventQueue? _events;
+    private readonly Lock _eventsGate = new();
     private readonly Dictionary<string, AttrBinding> _dynamic = new(StringComparer.OrdinalIgnoreCase);
 
     internal ClassBinding Class { get; set; } = null!;
@@ -74,16 +75,28 @@ public abstract class Device
     /// <summary>Override to compute the status when a client reads it (<c>dev_status</c>).</summary>
     protected internal virtual string ReadStatus() => Status;
 
+    /// <summary>
+    /// The one place where a device maps its exceptions to what the client sees (PyTango's
+    /// <c>always_executed_hook</c>, JTango's <c>@AroundInvoke</c>). Called, on the request's thread, when an
+    /// attribute read or write, a command, an is-allowed check, State, Status, Init or Delete of this device
+    /// throws, before the error goes to the client. <paramref name="member"/> is the Tango name of the attribute
+    /// or command ("State", "Status", "Init", "Delete" for those). Return the exception to report: a
+    /// <see cref="DevFailedException"/> keeps its reason/desc/origin, any other one becomes one error with
+    /// reason = its type name, desc = its message, origin = <paramref name="member"/>. The default returns
+    /// <paramref name="error"/> unchanged. If the override throws, that is logged and the original error is reported.
+    /// </summary>
+    protected internal virtual Exception OnError(Exception error, string member) => error;
+
     /// <summary>Pushes a change event from any thread (declare the attribute with <c>PushChangeEvent = true</c>).</summary>
     public void PushChangeEvent(string attribute, object value, AttrQuality quality = AttrQuality.Valid) =>
-        Push(attribute, 0, value, quality);
+        Push(attribute, TnsEventKind.Change, value, quality);
 
     public void PushArchiveEvent(string attribute, object value, AttrQuality quality = AttrQuality.Valid) =>
-        Push(attribute, 1, value, quality);
+        Push(attribute, TnsEventKind.Archive, value, quality);
 
     /// <summary>Pushes a user event (always sent, no criteria).</summary>
     public void PushUserEvent(string attribute, object value, AttrQuality quality = AttrQuality.Valid) =>
-        Push(attribute, 2, value, quality);
+        Push(attribute, TnsEventKind.User, value, quality);
 
     /// <summary>Tells data-ready subscribers that new data is available (declare with <c>DataReadyEvent = true</c>).</summary>
     public unsafe void PushDataReadyEvent(string attribute, int counter) => WithNative(dev =>
@@ -94,30 +107,65 @@ public abstract class Device
         return ServerNative.DevPushDataReady(dev, arena.Str(attribute), counter);
     });
 
+    /// <summary>
+    /// Queues a change event and returns at once; this device's posted events are pushed in the order they were
+    /// posted, by a task of their own. Use it from threads that a command holding the device monitor may wait for
+    /// (a run's end that a Stop command waits for): a direct push there blocks until the monitor timeout and fails.
+    /// The value is pushed as it is when its turn comes: post values nobody changes afterwards. Failures are logged;
+    /// when more than 4096 events wait, the oldest give way. Events posted before <see cref="Delete"/> starts are
+    /// not pushed after it.
+    /// </summary>
+    public void PostChangeEvent(string attribute, object value, AttrQuality quality = AttrQuality.Valid) =>
+        Post(() => PushChangeEvent(attribute, value, quality));
+
+    /// <summary>Queues an archive event (see <see cref="PostChangeEvent"/>).</summary>
+    public void PostArchiveEvent(string attribute, object value, AttrQuality quality = AttrQuality.Valid) =>
+        Post(() => PushArchiveEvent(attribute, value, quality));
+
+    /// <summary>Queues a user event (see <see cref="PostChangeEvent"/>).</summary>
+    public void PostUserEvent(string attribute, object value, AttrQuality quality = AttrQuality.Valid) =>
+        Post(() => PushUserEvent(attribute, value, quality));
+
+    /// <summary>Queues a data-ready event (see <see cref="PostChangeEvent"/>).</summary>
+    public void PostDataReadyEvent(string attribute, int counter) => Post(() => PushDataReadyEvent(attribute, counter));
+
+    private void Post(Action push)
+    {
+        if (_deleting || !_alive)
+            return;
+        var queue = Volatile.Read(ref _events);
+        if (queue is null)
+        {
+            lock (_eventsGate)
+                queue = _events ??= new EventQueue(this);
+        }
+        queue.Post(push);
+    }
+
     /// <summary>Declares at run time that code pushes change events for an attribute.</summary>
     public unsafe void SetChangeEvent(string attribute, bool implemented, bool checkCriteria = false) => WithNative(dev =>
     {
         using var arena = new NativeArena();
-        return ServerNative.DevSetEventFlags(dev, arena.Str(attribute), 0, implemented ? 1 : 0, checkCriteria ? 1 : 0);
+        return ServerNative.DevSetEventFlags(dev, arena.Str(attribute), TnsEventKind.Change, implemented ? 1 : 0, checkCriteria ? 1 : 0);
     });
 
     public unsafe void SetArchiveEvent(string attribute, bool implemented, bool checkCriteria = false) => WithNative(dev =>
     {
         using var arena = new NativeArena();
-        return ServerNative.DevSetEventFlags(dev, arena.Str(attribute), 1, implemented ? 1 : 0, checkCriteria ? 1 : 0);
+        return ServerNative.DevSetEventFlags(dev, arena.Str(attribute), TnsEventKind.Archive, implemented ? 1 : 0, checkCriteria ? 1 : 0);
     });
 
     /// <summary>Starts polling an attribute (<paramref name="periodMs"/> &gt; 0) or stops it (0).</summary>
     public unsafe void PollAttribute(string attribute, int periodMs) => WithNative(dev =>
     {
         using var arena = new NativeArena();
-        return ServerNative.DevPoll(dev, 0, arena.Str(attribute), periodMs);
+        return ServerNative.DevPoll(dev, TnsMemberKind.Attribute, arena.Str(attribute), periodMs);
     });
 
     public unsafe void PollCommand(string command, int periodMs) => WithNative(dev =>
     {
         using var arena = new NativeArena();
-        return ServerNative.DevPoll(dev, 1, arena.Str(command), periodMs);
+        return ServerNative.DevPoll(dev, TnsMemberKind.Command, arena.Str(command), periodMs);
     });
 
     /// <summary>Adds an attribute to this device only. Without <paramref name="write"/> it is read-only.</summary>
@@ -142,7 +190,7 @@ public abstract class Device
             _dynamic.Remove(name);
     }
 
-    private unsafe void Push(string attribute, int kind, object value, AttrQuality quality)
+    private unsafe void Push(string attribute, TnsEventKind kind, object value, AttrQuality quality)
     {
         if (_deleting)
             return;
@@ -212,6 +260,7 @@ public abstract class Device
     internal void Detach()
     {
         _alive = false;
+        _events?.Complete();
         // A push waiting for the device monitor gives up after cppTango's monitor timeout (3.2 s).
         var deadline = Environment.TickCount64 + 5000;
         while (Volatile.Read(ref _inFlight) > 0 && Environment.TickCount64 < deadline)
@@ -234,7 +283,11 @@ public abstract class Device
     }
 
     /// <summary>delete_device starts: pushes from other threads are dropped from now on, until the next init.</summary>
-    internal void BeginDelete() => _deleting = true;
+    internal void BeginDelete()
+    {
+        _deleting = true;
+        _events?.Forget();
+    }
 
     internal void EndDelete() => _deleting = false;
 
@@ -243,11 +296,14 @@ public abstract class Device
         foreach (var p in Class.Spec.Properties)
         {
             string[]? values = null;
+            var count = 0;
             WithNative(dev =>
             {
                 using var arena = new NativeArena();
-                int count;
-                var rc = ServerNative.DevGetProperty(dev, p.IsClassProperty ? 1 : 0, arena.Str(p.Name), &count);
+                int n;
+                var rc = ServerNative.DevGetProperty(dev, p.IsClassProperty ? TnsPropertyScope.Class : TnsPropertyScope.Device,
+                    arena.Str(p.Name), &n);
+                count = n;
                 if (rc == 0 && count >= 0)
                 {
                     values = new string[count];
@@ -258,46 +314,11 @@ public abstract class Device
             });
             if (values is not null)
                 p.Property.SetValue(this, PropertyValue.Parse(values, p.Property.PropertyType));
+            else if (p.Mandatory && count == (int)TnsPropertyCount.NotSet)
+                throw new DevFailedException("API_MissingDeviceProperty",
+                    $"Device property {p.Name} of {Name} is mandatory and not set in the Tango DB", $"{ClassName}::Init");
         }
     }
 
     public override string ToString() => $"{ClassName}({Name})";
-}
-
-/// <summary>Tango DB property strings to C# values.</summary>
-public static class PropertyValue
-{
-    public static object Parse(IReadOnlyList<string> values, Type target)
-    {
-        if (target == typeof(string))
-            return string.Join("\n", values);
-        if (target.IsArray)
-        {
-            var element = target.GetElementType()!;
-            var array = Array.CreateInstance(element, values.Count);
-            for (var i = 0; i < values.Count; i++)
-                array.SetValue(One(values[i], element), i);
-            return array;
-        }
-        if (values.Count != 1)
-            throw new FormatException($"expected one value for a {target.Name} property, got {values.Count}");
-        return One(values[0], target);
-    }
-
-    private static object One(string s, Type t)
-    {
-        s = s.Trim();
-        if (t == typeof(string))
-            return s;
-        if (t == typeof(bool))
-            return s.ToLowerInvariant() switch
-            {
-                "true" or "1" or "yes" or "on" => true,
-                "false" or "0" or "no" or "off" => false,
-                _ => throw new FormatException($"'{s}' is not a boolean"),
-            };
-        if (t.IsEnum)
-            return Enum.Parse(t, s, ignoreCase: true);
-        return Convert.ChangeType(s, t, CultureInfo.InvariantCulture);
-    }
 }

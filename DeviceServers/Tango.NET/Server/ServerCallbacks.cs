@@ -68,9 +68,9 @@ internal static unsafe class ServerCallbacks
     [UnmanagedCallersOnly]
     private static int Init(nint handle)
     {
-        var device = Dev(handle);
         try
         {
+            var device = Dev(handle);
             device.ReadProperties();
             device.EndDelete();
             device.Init();
@@ -78,23 +78,23 @@ internal static unsafe class ServerCallbacks
         }
         catch (Exception e)
         {
-            return Report(e, $"{device.Name} init_device");
+            return Fail(handle, e, "Init");
         }
     }
 
     [UnmanagedCallersOnly]
     private static int Uninit(nint handle)
     {
-        var device = Dev(handle);
         try
         {
+            var device = Dev(handle);
             device.BeginDelete();
             device.Delete();
             return 0;
         }
         catch (Exception e)
         {
-            return Report(e, $"{device.Name} delete_device");
+            return Fail(handle, e, "Delete");
         }
     }
 
@@ -108,7 +108,7 @@ internal static unsafe class ServerCallbacks
         }
         catch (Exception e)
         {
-            return Report(e, "State");
+            return Fail(handle, e, "State");
         }
     }
 
@@ -123,16 +123,16 @@ internal static unsafe class ServerCallbacks
         }
         catch (Exception e)
         {
-            return Report(e, "Status");
+            return Fail(handle, e, "Status");
         }
     }
 
     [UnmanagedCallersOnly]
     private static int ReadAttr(nint handle, int id, nint attr)
     {
-        var binding = Registry.Attribute(id);
         try
         {
+            var binding = Registry.Attribute(id);
             var value = binding.Read!(Dev(handle));
             var qualified = value as IAttrValue;
             if (qualified is not null)
@@ -155,7 +155,7 @@ internal static unsafe class ServerCallbacks
         }
         catch (Exception e)
         {
-            return Report(e, binding.Spec.Name);
+            return Fail(handle, e, AttributeName(id));
         }
     }
 
@@ -163,15 +163,14 @@ internal static unsafe class ServerCallbacks
     [UnmanagedCallersOnly]
     private static int ReadScalar(nint handle, int id, void* slot, TnsReadMeta* meta)
     {
-        var binding = Registry.Attribute(id);
         try
         {
-            binding.Scalar!.Read(Dev(handle), slot, meta);
+            Registry.Attribute(id).Scalar!.Read(Dev(handle), slot, meta);
             return 0;
         }
         catch (Exception e)
         {
-            return Report(e, binding.Spec.Name);
+            return Fail(handle, e, AttributeName(id));
         }
     }
 
@@ -204,9 +203,9 @@ internal static unsafe class ServerCallbacks
     [UnmanagedCallersOnly]
     private static int WriteAttr(nint handle, int id, nint wattr)
     {
-        var binding = Registry.Attribute(id);
         try
         {
+            var binding = Registry.Attribute(id);
             TnsData data;
             long dimX, dimY;
             ShimErrors.Check(ServerNative.WAttrGetValue(wattr, &data, &dimX, &dimY));
@@ -216,32 +215,31 @@ internal static unsafe class ServerCallbacks
         }
         catch (Exception e)
         {
-            return Report(e, binding.Spec.Name);
+            return Fail(handle, e, AttributeName(id));
         }
     }
 
     [UnmanagedCallersOnly]
-    private static int IsAllowed(nint handle, int kind, int id, int* allowed)
+    private static int IsAllowed(nint handle, TnsMemberKind kind, int id, int* allowed)
     {
-        var name = kind == 0 ? Registry.Attribute(id).Spec.Name : Registry.Command(id).Spec.Name;
         try
         {
-            var check = kind == 0 ? Registry.Attribute(id).Allowed : Registry.Command(id).Allowed;
+            var check = kind == TnsMemberKind.Attribute ? Registry.Attribute(id).Allowed : Registry.Command(id).Allowed;
             *allowed = check is null || check(Dev(handle)) ? 1 : 0;
             return 0;
         }
         catch (Exception e)
         {
-            return Report(e, name);
+            return Fail(handle, e, kind == TnsMemberKind.Attribute ? AttributeName(id) : CommandName(id));
         }
     }
 
     [UnmanagedCallersOnly]
     private static int Command(nint handle, int id, TnsData* input, nint output)
     {
-        var binding = Registry.Command(id);
         try
         {
+            var binding = Registry.Command(id);
             var (inElement, inShape) = binding.In;
             var arg = ValueDecoder.Decode(*input, inElement, inShape, binding.Spec.InClr, 0, 0);
             var result = binding.Invoke(Dev(handle), arg);
@@ -255,9 +253,32 @@ internal static unsafe class ServerCallbacks
         }
         catch (Exception e)
         {
-            return Report(e, binding.Spec.Name);
+            return Fail(handle, e, CommandName(id));
         }
     }
+
+    /// <summary>A device callback failed: the device maps the error (<see cref="Device.OnError"/>), then it is
+    /// reported. A failing mapper is logged and the original error reported.</summary>
+    private static int Fail(nint handle, Exception e, string member)
+    {
+        if (e is TargetInvocationException { InnerException: { } inner })
+            e = inner;
+        Device? device = null;
+        try
+        {
+            device = Dev(handle);
+            e = device.OnError(e, member) ?? e;
+        }
+        catch (Exception mapping)
+        {
+            Console.Error.WriteLine($"Tango.NET: {device?.Name ?? "a device"}.OnError({member}) failed: {mapping}");
+        }
+        return Report(e, member);
+    }
+
+    private static string AttributeName(int id) => Registry.TryAttribute(id)?.Spec.Name ?? $"attribute #{id}";
+
+    private static string CommandName(int id) => Registry.TryCommand(id)?.Spec.Name ?? $"command #{id}";
 
     /// <summary>Leaves <paramref name="e"/> as the thread's error stack: a DevFailedException keeps its errors,
     /// any other exception becomes one error whose reason is its type name.</summary>

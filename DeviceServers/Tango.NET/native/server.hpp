@@ -23,6 +23,37 @@ struct tns_data {
     int64_t str_len;
 };
 
+// The small codes that cross the boundary, each named once here and mirrored as a C# enum in
+// Interop/ServerNative.cs (same names in PascalCase, same values).
+enum tns_member_kind : int32_t {  // is_allowed's kind, tns_dev_poll's member
+    TNS_MEMBER_ATTRIBUTE = 0,
+    TNS_MEMBER_COMMAND = 1,
+};
+enum tns_event_kind : int32_t {  // tns_dev_push_event (change, archive, user), tns_dev_set_event_flags (not user)
+    TNS_EVENT_CHANGE = 0,
+    TNS_EVENT_ARCHIVE = 1,
+    TNS_EVENT_USER = 2,
+    TNS_EVENT_DATA_READY = 3,
+};
+enum tns_event_push : int32_t {  // tns_attr_desc's change_event and archive_event
+    TNS_PUSH_NONE = 0,
+    TNS_PUSH_BY_CODE = 1,          // pushed by code, every push sent
+    TNS_PUSH_BY_CODE_CHECKED = 2,  // pushed by code, sent when the attribute's event criteria say so
+};
+enum tns_memorized : int32_t {  // tns_attr_desc's memorized
+    TNS_MEMORIZED_NO = 0,
+    TNS_MEMORIZED_YES = 1,
+    TNS_MEMORIZED_WRITTEN_AT_INIT = 2,  // memorized and written back to the device at start-up
+};
+enum tns_property_scope : int32_t {  // tns_dev_get_property
+    TNS_PROPERTY_DEVICE = 0,
+    TNS_PROPERTY_CLASS = 1,
+};
+enum tns_property_count : int32_t {  // tns_dev_get_property's count when there are no values
+    TNS_PROPERTY_NOT_SET = -1,      // the Tango DB has no value for it
+    TNS_PROPERTY_NO_DATABASE = -2,  // the server runs without a Tango DB (-nodb)
+};
+
 // An attribute or a command as C# declares it. props: label/unit/... as key, value pairs (2 * prop_count).
 struct tns_attr_desc {
     const char* name;
@@ -33,11 +64,11 @@ struct tns_attr_desc {
     int32_t max_x;
     int32_t max_y;
     int32_t disp_level;
-    int32_t memorized;  // 0 no, 1 memorized, 2 memorized and written back at start-up
+    int32_t memorized;  // tns_memorized
     uint32_t allowed_states;  // bit per DevState; 0 = always allowed
     int32_t has_allowed_cb;
-    int32_t change_event;  // 0 none, 1 pushed by code, 2 pushed by code and checked against the criteria
-    int32_t archive_event;
+    int32_t change_event;  // tns_event_push
+    int32_t archive_event;  // tns_event_push
     int32_t data_ready_event;
     int32_t polling_period;
     int32_t scalar_slot;  // 1: a number read through read_scalar into the device's value slot
@@ -81,7 +112,7 @@ struct tns_callbacks {
     // A numeric scalar: C# writes the value into slot (8 bytes, aligned) and, when not valid, meta.
     int32_t (*read_scalar)(intptr_t handle, int32_t id, void* slot, tns_read_meta* meta);
     int32_t (*write_attr)(intptr_t handle, int32_t id, void* wattr);
-    int32_t (*is_allowed)(intptr_t handle, int32_t kind, int32_t id, int32_t* allowed);
+    int32_t (*is_allowed)(intptr_t handle, int32_t kind, int32_t id, int32_t* allowed);  // kind: tns_member_kind
     int32_t (*command)(intptr_t handle, int32_t id, const tns_data* in, void* out);
 };
 }

@@ -115,7 +115,7 @@ public:
     bool is_allowed(Tango::DeviceImpl* dev, Tango::AttReqType) override {
         if (!state_allowed(def_.allowed_states, dev))
             return false;
-        return !def_.has_allowed_cb || callback_allows(static_cast<TnsDevice*>(dev), 0, def_.id, def_.name.c_str());
+        return !def_.has_allowed_cb || callback_allows(static_cast<TnsDevice*>(dev), TNS_MEMBER_ATTRIBUTE, def_.id, def_.name.c_str());
     }
 
 private:
@@ -194,7 +194,7 @@ public:
     bool is_allowed(Tango::DeviceImpl* dev, const CORBA::Any&) override {
         if (!state_allowed(def_.allowed_states, dev))
             return false;
-        return !def_.has_allowed_cb || callback_allows(static_cast<TnsDevice*>(dev), 1, def_.id, def_.name.c_str());
+        return !def_.has_allowed_cb || callback_allows(static_cast<TnsDevice*>(dev), TNS_MEMBER_COMMAND, def_.id, def_.name.c_str());
     }
 
 private:
@@ -250,14 +250,14 @@ Tango::Attr* make_attr(const AttrDef& def) {
         props.set_enum_labels(labels);
     }
     a->set_default_properties(props);
-    if (def.memorized > 0) {
+    if (def.memorized != TNS_MEMORIZED_NO) {
         a->set_memorized();
-        a->set_memorized_init(def.memorized == 2);
+        a->set_memorized_init(def.memorized == TNS_MEMORIZED_WRITTEN_AT_INIT);
     }
-    if (def.change_event > 0)
-        a->set_change_event(true, def.change_event == 2);
-    if (def.archive_event > 0)
-        a->set_archive_event(true, def.archive_event == 2);
+    if (def.change_event != TNS_PUSH_NONE)
+        a->set_change_event(true, def.change_event == TNS_PUSH_BY_CODE_CHECKED);
+    if (def.archive_event != TNS_PUSH_NONE)
+        a->set_archive_event(true, def.archive_event == TNS_PUSH_BY_CODE_CHECKED);
     if (def.data_ready_event > 0)
         a->set_data_ready_event(true);
     if (def.polling_period > 0)
@@ -499,20 +499,21 @@ TNS_API int tns_dev_set_status(void* dev, const char* status) {
     return guarded("tns_dev_set_status", [&] { static_cast<tns::TnsDevice*>(dev)->set_status_safe(status); });
 }
 
-// Property values as strings, read from the Tango DB; count -1 when the server runs without one or the property
-// has no value there. The values stay valid until the next call on this thread.
+// Property values as strings, read from the Tango DB; count is a tns_property_count when there are none. The
+// values stay valid until the next call on this thread.
 static thread_local std::vector<std::string> g_prop_values;
 
 TNS_API int tns_dev_get_property(void* dev, int32_t class_property, const char* name, int32_t* count) {
     return guarded("tns_dev_get_property", [&] {
-        *count = -1;
+        *count = TNS_PROPERTY_NO_DATABASE;
         g_prop_values.clear();
         if (!Tango::Util::_UseDb)
             return;
+        *count = TNS_PROPERTY_NOT_SET;
         auto* d = static_cast<tns::TnsDevice*>(dev);
         Tango::DbData data;
         data.push_back(Tango::DbDatum(name));
-        if (class_property)
+        if (class_property == TNS_PROPERTY_CLASS)
             d->get_device_class()->get_db_class()->get_property(data);
         else
             d->get_db_device()->get_property(data);
@@ -527,7 +528,7 @@ TNS_API const char* tns_prop_value(int32_t i) {
     return i >= 0 && i < static_cast<int32_t>(g_prop_values.size()) ? g_prop_values[i].c_str() : "";
 }
 
-// kind: 0 change, 1 archive, 2 user. Locks the device like DeviceImpl::push_*_event; from any thread.
+// kind: change, archive or user. Locks the device like DeviceImpl::push_*_event; from any thread.
 TNS_API int tns_dev_push_event(void* dev, const char* attr_name, int32_t kind, const tns_data* d, int64_t dim_x,
                                int64_t dim_y, int32_t quality) {
     return guarded(attr_name, [&] {
@@ -538,14 +539,17 @@ TNS_API int tns_dev_push_event(void* dev, const char* attr_name, int32_t kind, c
         tns::set_attribute_value(attr, *d, static_cast<long>(dim_x), static_cast<long>(dim_y));
         if (quality != Tango::ATTR_VALID)
             attr.set_quality(static_cast<Tango::AttrQuality>(quality));
-        if (kind == 0) {
+        if (kind == TNS_EVENT_CHANGE) {
             attr.fire_change_event();
-        } else if (kind == 1) {
+        } else if (kind == TNS_EVENT_ARCHIVE) {
             attr.fire_archive_event();
-        } else {
+        } else if (kind == TNS_EVENT_USER) {
             std::vector<std::string> names;
             std::vector<double> values;
             attr.fire_event(names, values);
+        } else {
+            Tango::Except::throw_exception("TangoNet_BadEventKind", "no event of kind " + std::to_string(kind),
+                                           "tns_dev_push_event");
         }
     });
 }
@@ -562,12 +566,15 @@ TNS_API int tns_dev_push_data_ready(void* dev, const char* attr_name, int32_t co
 TNS_API int tns_dev_set_event_flags(void* dev, const char* attr_name, int32_t kind, int32_t implemented, int32_t detect) {
     return guarded(attr_name, [&] {
         auto* device = static_cast<tns::TnsDevice*>(dev);
-        if (kind == 0)
+        if (kind == TNS_EVENT_CHANGE)
             device->set_change_event(attr_name, implemented != 0, detect != 0);
-        else if (kind == 1)
+        else if (kind == TNS_EVENT_ARCHIVE)
             device->set_archive_event(attr_name, implemented != 0, detect != 0);
-        else
+        else if (kind == TNS_EVENT_DATA_READY)
             device->get_device_attr()->get_attr_by_name(attr_name).set_data_ready_event(implemented != 0);
+        else
+            Tango::Except::throw_exception("TangoNet_BadEventKind", "no event flag of kind " + std::to_string(kind),
+                                           "tns_dev_set_event_flags");
     });
 }
 
@@ -586,10 +593,10 @@ TNS_API int tns_dev_remove_attr(void* dev, const char* name) {
     });
 }
 
-TNS_API int tns_dev_poll(void* dev, int32_t is_command, const char* name, int32_t period_ms) {
+TNS_API int tns_dev_poll(void* dev, int32_t member, const char* name, int32_t period_ms) {
     return guarded(name, [&] {
         tns::ensure_omni_thread();
-        static_cast<tns::TnsDevice*>(dev)->poll(is_command != 0, name, period_ms);
+        static_cast<tns::TnsDevice*>(dev)->poll(member == TNS_MEMBER_COMMAND, name, period_ms);
     });
 }
 

@@ -1,4 +1,5 @@
 using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Detectors.Dectris;
 using static Lima2.Acquisition.Tests.Dectris.DectrisSamples;

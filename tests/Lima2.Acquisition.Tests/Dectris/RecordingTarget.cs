@@ -1,4 +1,5 @@
 using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 
 namespace Lima2.Acquisition.Tests.Dectris;

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Lima2.Compression;
 using Lima2.Core.Frames;
 using Lima2.Hdf5;
+using Lima2.Hdf5.Native;
 
 namespace Lima2.Acquisition.Tests.Hdf5;
 

@@ -1,8 +1,8 @@
+using Lima2.Acquisition.Saving;
 using Lima2.Compression;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Hdf5;
-using Lima2.Hdf5.Saving;
 using Lima2.TestSupport;
 using Lima2.Acquisition.Tests.Hdf5;
 

@@ -1,5 +1,6 @@
+using Lima2.Acquisition.Saving;
+using Lima2.Hdf5;
 using Lima2.Core.Parameters;
-using Lima2.Hdf5.Saving;
 using Lima2.Acquisition.Tests.Hdf5;
 
 namespace Lima2.Acquisition.Tests.Saving;

@@ -1,8 +1,9 @@
 using System.Text.Json;
+using Lima2.Acquisition.Saving;
+using Lima2.Hdf5;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Detectors.Simulator;
-using Lima2.Hdf5.Saving;
 using Lima2.TestSupport;
 
 namespace Lima2.Acquisition.Tests.Saving;

@@ -1,11 +1,11 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Lima2.Hdf5;
 using Lima2.Acquisition.Saving;
 using Lima2.Acquisition.Tests.Hdf5;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Detectors.Simulator;
-using Lima2.Hdf5.Saving;
 using Lima2.PeakFinding;
 using Lima2.TestSupport;
 

@@ -1,6 +1,5 @@
 using Lima2.Core.IO;
 using Lima2.Hdf5;
-using Lima2.Hdf5.Saving;
 
 namespace Lima2.Acquisition.Tests.Saving;
 

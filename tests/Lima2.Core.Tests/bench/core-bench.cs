@@ -11,6 +11,7 @@
 // Usage: dotnet run -c Release tests/Lima2.Core.Tests/bench/core-bench.cs [frames]
 using System.Diagnostics;
 using Lima2.Core.Frames;
+using Lima2.Core.Graph;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Core.Processing;

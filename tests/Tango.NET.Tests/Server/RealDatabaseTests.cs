@@ -57,6 +57,40 @@ public sealed class RealDatabaseTests
         }
     }
 
+    [Fact]
+    public void A_device_whose_mandatory_property_is_not_in_the_DB_does_not_start_and_says_which_property()
+    {
+        var env = EmbeddedTangoDb.Environment;
+        var instance = $"mp{FreePort.Next()}";
+        var device = $"test/cfg_{instance}/1";
+        var missing = $"Device property Address of {device} is mandatory and not set in the Tango DB";
+        Admin(env, "--add-server", $"TangoNetTest/{instance}", "TangoNetConfigured", device);
+        try
+        {
+            using (var refused = ChildProcess.Start(TangoNetTestServer.Executable, [instance], env))
+            {
+                Assert.NotEqual(0, refused.WaitForExit(Timeout));
+                Assert.Contains(missing, refused.Output);
+                Assert.DoesNotContain("Ready to accept request", refused.Output);
+            }
+
+            Admin(env, "--add-property", device, "Address", "det1:9999");
+            using var server = Start(instance, env);
+            var result = Check("mandatory", device, env);
+            Assert.Equal("det1:9999", result.GetProperty("address").GetString());
+            Assert.Equal("ON", result.GetProperty("state").GetString());
+            // the Init command reads the properties again: once deleted from the DB, Init fails with the same sentence
+            Assert.Equal("API_MissingDeviceProperty", result.GetProperty("init without it").GetProperty("reason").GetString());
+            Assert.Equal(missing, result.GetProperty("init without it").GetProperty("desc").GetString());
+            server.Signal(15);
+            Assert.Equal(0, server.WaitForExit(Timeout));
+        }
+        finally
+        {
+            Admin(env, "--delete-server", $"TangoNetTest/{instance}");
+        }
+    }
+
     private static ChildProcess Start(string instance, IReadOnlyDictionary<string, string?> env)
     {
         var server = ChildProcess.Start(TangoNetTestServer.Executable, [instance], env);

@@ -65,6 +65,21 @@ public sealed class TangoNetTestFromPyTangoTests(TangoNetTestServer server) : IC
     }
 
     [Fact]
+    public void OnError_maps_the_exceptions_of_a_read_a_write_and_a_command_to_the_devices_own_DevFailed()
+    {
+        var result = server.Check("failures");
+
+        Assert.Equal(("TangoNetTest_HardwareFault", "hardware_fault: the detector did not answer", "TangoNetTest::hardware_fault"),
+            Errors(result.GetProperty("hardware_fault read"))[0]);
+        Assert.Equal(("TangoNetTest_HardwareFault", "hardware_fault: the detector refused 3", "TangoNetTest::hardware_fault"),
+            Errors(result.GetProperty("hardware_fault write"))[0]);
+        Assert.Equal(("TangoNetTest_HardwareFault", "FailHardware: no power", "TangoNetTest::FailHardware"),
+            Errors(result.GetProperty("FailHardware"))[0]);
+        // exceptions the hook returns unchanged keep the default mapping (reason = type name, origin = member)
+        Assert.Equal(("InvalidOperationException", "it broke", "ThrowError"), Errors(result.GetProperty("ThrowError"))[0]);
+    }
+
+    [Fact]
     public void A_command_that_releases_the_monitor_lets_other_clients_read_while_it_works_past_the_monitor_timeout()
     {
         var result = server.Check("long_work", null, "LongWork");
@@ -118,6 +133,24 @@ public sealed class TangoNetTestFromPyTangoTests(TangoNetTestServer server) : IC
             var distinct = values.Distinct().ToList();
             Assert.Equal(Enumerable.Range(distinct[0], distinct.Count), distinct);
         }
+    }
+
+    [Fact]
+    public void Events_posted_by_a_thread_that_a_command_waits_for_arrive_in_order_while_a_client_reads()
+    {
+        var result = server.Check("posted_events", null, "300");
+
+        Assert.Equal(0, result.GetProperty("post failures").GetInt32());
+        // every value, in the order posted (cppTango may repeat the first one)
+        var received = result.GetProperty("received").EnumerateArray().Select(e => e.GetInt32()).ToList();
+        Assert.Equal(received.Order(), received);
+        Assert.Equal(Enumerable.Range(1, 300), received.Distinct());
+        Assert.Empty(result.GetProperty("event errors").EnumerateArray());
+        var reads = result.GetProperty("reads");
+        Assert.True(reads.GetProperty("ok").GetInt32() > 0);
+        Assert.Empty(reads.GetProperty("errors").EnumerateArray());
+        // the pitfall the queue avoids: a direct push from that thread waits for the monitor the command holds, and fails
+        Assert.Equal(1, result.GetProperty("direct push failures").GetInt32());
     }
 
     [Fact]

@@ -47,6 +47,20 @@ def second(device):
     return {"enum_scalar": int(d.read_attribute("enum_scalar").value)}
 
 
+def mandatory(device):
+    """A device whose mandatory property is set: its value, then Init after the property was deleted."""
+    db = tango.Database()
+    d = tango.DeviceProxy(device)
+    out = {"address": d.read_attribute("address").value, "state": str(d.state())}
+    db.delete_device_property(device, ["Address"])
+    try:
+        d.command_inout("Init")
+        out["init without it"] = None
+    except tango.DevFailed as e:
+        out["init without it"] = {"reason": e.args[0].reason, "desc": e.args[0].desc}
+    return out
+
+
 if __name__ == "__main__":
     check, device = sys.argv[1], sys.argv[2]
-    print("JSON:" + json.dumps({"first": first, "second": second}[check](device)))
+    print("JSON:" + json.dumps({"first": first, "second": second, "mandatory": mandatory}[check](device)))

@@ -149,6 +149,9 @@ def failures(d):
     out["counter even"] = counter % 2 == 0
     d.command_inout("SetStatusText", "all good")
     out["status"] = d.status()
+    out["hardware_fault read"] = call_error(lambda: d.read_attribute("hardware_fault"))
+    out["hardware_fault write"] = call_error(lambda: d.write_attribute("hardware_fault", 3))
+    out["FailHardware"] = call_error(lambda: d.command_inout("FailHardware", "no power"))
     return out
 
 
@@ -180,6 +183,50 @@ def events(d):
     for i in ids:
         d.unsubscribe_event(i)
     return {"received": {k: v for k, v in received.items()}, "errors": errs}
+
+
+def posted_events(d, port, dev, count):
+    """A command waits for a thread that posts `count` change events of `posted` while a second client keeps
+    reading; then the same command with one direct push (which waits for the monitor the command holds)."""
+    received = []
+    errs = []
+
+    def cb(ev):
+        if ev.err:
+            errs.append(ev.errors[0].reason)
+        else:
+            received.append(int(ev.attr_value.value))
+
+    eid = d.subscribe_event("posted", tango.EventType.CHANGE_EVENT, cb)
+    time.sleep(0.3)
+    received.clear()
+    reader = proxy(port, dev)
+    reader.set_timeout_millis(10000)
+    reads = {"ok": 0, "errors": []}
+    stop = threading.Event()
+
+    def read():
+        while not stop.is_set():
+            error = call_error(lambda: (reader.read_attribute("posted"), reader.read_attribute("double_scalar")))
+            if error:
+                reads["errors"].append(error[0]["desc"])
+            else:
+                reads["ok"] += 1
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    time.sleep(0.2)
+    failures = d.command_inout("PostFromWaitedThread", count)
+    deadline = time.time() + 10
+    while time.time() < deadline and len(received) < count:
+        time.sleep(0.05)
+    stop.set()
+    thread.join()
+    d.unsubscribe_event(eid)
+    d.set_timeout_millis(10000)
+    direct = d.command_inout("PushFromWaitedThread", 1)
+    return {"post failures": failures, "received": received, "event errors": errs, "reads": reads,
+            "direct push failures": direct}
 
 
 def until(check, seconds=15):
@@ -335,5 +382,6 @@ if __name__ == "__main__":
         result = {"roundtrip": lambda: roundtrip(d), "read_only": lambda: read_only(d), "failures": lambda: failures(d),
                   "events": lambda: events(d), "polling": lambda: polling(d, port, sys.argv[4]), "dynamic": lambda: dynamic(d, port),
                   "lifecycle": lambda: lifecycle(d, port, sys.argv[4]), "allocations": lambda: allocations(d),
-                  "long_work": lambda: long_work(port, dev, sys.argv[4])}[check]()
+                  "long_work": lambda: long_work(port, dev, sys.argv[4]),
+                  "posted_events": lambda: posted_events(d, port, dev, int(sys.argv[4]))}[check]()
     print("JSON:" + json.dumps(result, default=str))

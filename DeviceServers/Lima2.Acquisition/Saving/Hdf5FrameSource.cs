@@ -1,10 +1,9 @@
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Hdf5;
-using Lima2.Hdf5.Saving;
 using Microsoft.Win32.SafeHandles;
 
-namespace Lima2.Detectors.Loader;
+namespace Lima2.Acquisition.Saving;
 
 /// <summary>
 /// Frames read from HDF5 files (the simulator's loader, <c>lima2 stream --file</c>): a series of files of

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace Lima2.Hdf5.Saving;
+namespace Lima2.Hdf5;
 
 /// <summary>
 /// The folder saving may write into (also the folder reference images are read from, and the log folder). Every

@@ -1,7 +1,8 @@
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
+using Lima2.Hdf5;
 
-namespace Lima2.Hdf5.Saving;
+namespace Lima2.Acquisition.Saving;
 
 /// <summary>
 /// The NeXus layout shared by the receivers' files and the master file: <c>/{entry}/{instrument}/{detector}/data</c>

@@ -1,9 +1,10 @@
 using Lima2.Core.Frames;
 using Lima2.Core.IO;
 using Lima2.Core.Parameters;
+using Lima2.Core.Pipeline;
 using Lima2.Core.Processing;
 
-namespace Lima2.Core.Pipeline;
+namespace Lima2.Core.Graph;
 
 /// <summary>What a graph built from proc_params needs from outside the core.</summary>
 public sealed record GraphParts

@@ -2,8 +2,10 @@ using Lima2.Compression;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
+using Lima2.Hdf5;
+using Lima2.Hdf5.Native;
 
-namespace Lima2.Hdf5.Saving;
+namespace Lima2.Acquisition.Saving;
 
 /// <summary>
 /// Saves one receiver's frames: files <c>{base_path}/{filename_format}</c> rolling over every

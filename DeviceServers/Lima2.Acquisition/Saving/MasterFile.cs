@@ -1,7 +1,9 @@
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
+using Lima2.Hdf5;
+using Lima2.Hdf5.Native;
 
-namespace Lima2.Hdf5.Saving;
+namespace Lima2.Acquisition.Saving;
 
 /// <summary>
 /// The master file <c>{base_path}/{prefix}_master{suffix}</c> of a distributed acquisition: a virtual dataset at
