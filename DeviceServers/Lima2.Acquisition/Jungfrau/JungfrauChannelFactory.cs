@@ -53,7 +53,14 @@ public static class JungfrauChannelFactory
                 using var root = new SavingRoot(config.SavingRoot);
                 JungfrauCalibrationFile.WritePedestal(root, jungfrau.PedestalRun!, dark);
             },
-            Metadata = DetectorMetadata.FromAcquisition(acq) with { XPixelSize = JungfrauModule.PixelSize, YPixelSize = JungfrauModule.PixelSize, SensorMaterial = "Si" },
+            Metadata = new DetectorMetadata
+            {
+                CountTime = acq.ExpoTime * 1e-6,
+                FrameTime = (acq.ExpoTime + acq.LatencyTime) * 1e-6,
+                XPixelSize = JungfrauModule.PixelSize,
+                YPixelSize = JungfrauModule.PixelSize,
+                SensorMaterial = "Si",
+            },
         });
     }
 }
