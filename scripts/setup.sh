@@ -12,8 +12,8 @@ packages=(
     mariadb-server-core mariadb-client tango-db tango-test tango-starter libtango-tools
     # the frame path: ZeroMQ, HDF5 1.10 with the bitshuffle/LZ4 filter for readers, LZ4, OpenCL on the CPU (PoCL)
     libzmq3-dev libhdf5-dev hdf5-filter-plugin bitshuffle liblz4-dev ocl-icd-opencl-dev pocl-opencl-icd clinfo
-    # the peers our tests compare with: PyTango, h5py, numpy, pyFAI on PoCL, pyzmq, CBOR
-    python3-tango python3-numpy python3-h5py python3-pyfai python3-pyopencl python3-zmq python3-cbor2 python3-jsonschema
+    # the peers our tests compare with: PyTango, h5py, numpy, pyFAI on PoCL, pyzmq, CBOR; YAML for the BLISS example
+    python3-tango python3-numpy python3-h5py python3-pyfai python3-pyopencl python3-zmq python3-cbor2 python3-jsonschema python3-yaml
 )
 
 say() { printf '[setup] %s\n' "$*" >&2; }
@@ -37,4 +37,8 @@ fi
 
 command -v dotnet >/dev/null || { say "the .NET 10 SDK is missing (it is part of the base image)"; exit 1; }
 dotnet restore "$repo/Lima2.Tango.sln" --verbosity quiet
+# the linux-x64 runtime packs of the self-contained apps (scripts/publish.sh), so publishing needs no network later
+for app in Lima2.Server Lima2.Cli; do
+    dotnet restore "$repo/DeviceServers/$app" --runtime linux-x64 -p:SelfContained=true --verbosity quiet
+done
 say "NuGet packages restored"

@@ -6,16 +6,31 @@ using YamlDotNet.Serialization;
 namespace Lima2.Acquisition;
 
 /// <summary>
-/// Everything one receiver's run needs, read from one JSON or YAML file with three sections:
+/// Everything one receiver's run needs: the receiver's fixed set-up, the run's acq_params (of the detector plugin
+/// its channel kind reads: the simulator's det block, or the Dectris plugin's), its proc_params, and what it keeps
+/// for readers. <c>lima2 receive</c> reads it from one JSON or YAML file with three sections:
 /// <code>
 /// receiver: { rank: 0, nb_receivers: 1, channel: { kind: dectris_v1, endpoints: [tcp://127.0.0.1:9999] },
 ///             memory_cap: 1GiB, overload_policy: back_pressure, saving_root: /data, peak_finder: auto }
-/// acq_params: { acq: { nb_frames: 100, ... }, det: { ... simulator ... } }
+/// acq_params: { acq: { nb_frames: 100, ... }, det: { ... } }
 /// proc_params: { class_name: LimaProcessingLegacy, saving: { enabled: true, base_path: run1, ... }, ... }
 /// </code>
 /// </summary>
-public sealed record ReceiverSettings(ReceiverConfig Receiver, AcqParams<SimulatorDet> AcqParams, ProcParams ProcParams)
+public sealed record ReceiverSettings(ReceiverConfig Receiver, IAcqParams AcqParams, ProcParams ProcParams)
 {
+    /// <summary>
+    /// Keep the last buffers.nb_frames_buffer processed frames (<see cref="ReceiverRun.Frames"/>) and, for the
+    /// pipelines that serve their input frames (Legacy, XPCS), the last buffers.nb_input_frames_buffer input frames
+    /// (<see cref="ReceiverRun.InputFrames"/>).
+    /// </summary>
+    public bool KeepFrames { get; init; }
+
+    /// <summary>
+    /// Keep rows for the pops beyond ROI statistics and profiles (<see cref="Processing.FrameIdxNode"/>) and, for XPCS,
+    /// the photon-sparse frames and their fill factors (<see cref="Processing.XpcsSparseNode"/>).
+    /// </summary>
+    public bool ReducedData { get; init; }
+
     public static ReceiverSettings Load(string path)
     {
         var text = File.ReadAllText(path);
@@ -32,8 +47,7 @@ public sealed record ReceiverSettings(ReceiverConfig Receiver, AcqParams<Simulat
                 throw new FormatException($"{source}: unknown section '{key}' (receiver, acq_params, proc_params)");
         // ReceiverConfig reads YAML, of which JSON is a subset.
         var receiver = ReceiverConfig.Parse(root["receiver"]?.ToJsonString() ?? "{}", $"{source}: receiver");
-        var acq = ParamsDocument.Parse<AcqParams<SimulatorDet>>(root["acq_params"]?.ToJsonString() ?? "{}", "acq_params");
-        ParamsValidator.ThrowIfAny(ParamsValidator.Validate(acq));
+        var acq = AcqParamsDocument.Parse(ChannelFactory.PluginOf(receiver.Channel.Kind), root["acq_params"]?.ToJsonString() ?? "{}");
         var proc = ProcParamsDocument.Parse(root["proc_params"]?.ToJsonString()
             ?? throw new FormatException($"{source}: proc_params is missing"));
         return new ReceiverSettings(receiver, acq, proc);

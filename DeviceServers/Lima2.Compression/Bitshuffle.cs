@@ -240,7 +240,9 @@ public static class Bitshuffle
     /// bit-transposed in place (vector k then holds byte k of each group of 8), then interleaved into the plane.
     /// Returns the first column left undone.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    // optimised at the first call: tier-0 code of these Vector loops is ~10× slower, and a receiver's first
+    // hundreds of frames (or all frames on a loaded machine, where the tier-1 JIT thread waits) ran in it
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int BitUntransposeColumns<TL, TV>(ref byte bits, ref byte plane, int m, int g)
         where TL : struct, ILanes<TV> where TV : struct
     {
@@ -255,7 +257,7 @@ public static class Bitshuffle
     }
 
     /// <summary>The inverse of <see cref="BitUntransposeColumns{TL, TV}"/>.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int BitTransposeColumns<TL, TV>(ref byte plane, ref byte bits, int m, int g)
         where TL : struct, ILanes<TV> where TV : struct
     {
@@ -273,7 +275,7 @@ public static class Bitshuffle
     /// <see cref="BitUntransposeColumns{TL, TV}"/> with GFNI: the rows are interleaved first, last row first, so that
     /// each 64-bit lane holds one group's 8×8 bit matrix (row 7 in byte 0), which one affine instruction transposes.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int BitUntransposeColumnsGfni(ref byte bits, ref byte plane, int m, int g)
     {
         for (; g + 32 <= m; g += 32)
@@ -291,7 +293,7 @@ public static class Bitshuffle
     /// reversed (element 7 in byte 0), one affine instruction transposes them into the 8 rows' bytes, which the
     /// de-interleave then gathers into rows.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int BitTransposeColumnsGfni(ref byte plane, ref byte bits, int m, int g)
     {
         var reverse = Vector256.Create((byte)7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8);
@@ -321,7 +323,7 @@ public static class Bitshuffle
         Gfni.V256.GaloisFieldAffineTransform(Vector256.Create(0x8040201008040201UL).AsByte(), matrices, 0);
 
     /// <summary>Planes of 2, 4 or 8 bytes per element, elements <paramref name="i"/>… interleaved; returns the first left undone.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int Interleave<TL, TV>(ref byte planes, ref byte elements, int elemSize, int stride, int n, int i)
         where TL : struct, ILanes<TV> where TV : struct
     {
@@ -365,7 +367,7 @@ public static class Bitshuffle
     }
 
     /// <summary>Elements of 8 bytes, <paramref name="i"/>… split into 8 planes; returns the first element left undone.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int Deinterleave8<TL, TV>(ref byte elements, ref byte planes, int stride, int n, int i)
         where TL : struct, ILanes<TV> where TV : struct
     {

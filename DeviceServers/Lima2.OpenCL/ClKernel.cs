@@ -46,6 +46,20 @@ public sealed unsafe class ClKernel : IDisposable
         return this;
     }
 
+    /// <summary>Sets the arguments from the first on, in the order of the kernel's signature.</summary>
+    public ClKernelArgs Args() => new(this, 0);
+
+    /// <summary>How many arguments the kernel's signature has.</summary>
+    public int ArgCount
+    {
+        get
+        {
+            uint count;
+            OpenClException.Check(Native.clGetKernelInfo(Raw, 0x1193 /* CL_KERNEL_NUM_ARGS */, sizeof(uint), &count, out _), "clGetKernelInfo");
+            return (int)count;
+        }
+    }
+
     /// <summary>The largest work-group this kernel can run with on its device.</summary>
     public long MaxWorkGroupSize
     {

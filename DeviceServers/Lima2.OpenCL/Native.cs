@@ -38,6 +38,7 @@ internal static unsafe partial class Native
 
     [LibraryImport(Lib)] internal static partial nint clCreateKernel(nint program, byte* name, out int error);
     [LibraryImport(Lib)] internal static partial int clSetKernelArg(nint kernel, uint index, nuint size, void* value);
+    [LibraryImport(Lib)] internal static partial int clGetKernelInfo(nint kernel, uint name, nuint size, void* value, out nuint sizeRet);
     [LibraryImport(Lib)] internal static partial int clGetKernelWorkGroupInfo(nint kernel, nint device, uint name, nuint size, void* value, out nuint sizeRet);
     [LibraryImport(Lib)] internal static partial int clReleaseKernel(nint kernel);
     [LibraryImport(Lib)] internal static partial int clEnqueueNDRangeKernel(nint queue, nint kernel, uint workDim, nuint* globalOffset, nuint* globalSize, nuint* localSize, uint numWait, nint* waitList, nint* evt);

@@ -12,17 +12,18 @@ namespace Lima2.PeakFinding;
 /// </summary>
 internal sealed unsafe class OpenClEngine : IPeakEngine
 {
-    private readonly PeakFinderModel _m;
+    private readonly PeakFinderModel _model;
     private readonly PixelType _type;
-    private readonly ClContext _ctx;
+    private readonly ClContext _context;
     private readonly ClProgram _program;
-    private readonly ClBuffer _pixels, _binStart, _omega, _bgPos, _dark, _darkVariance, _variance, _gain, _pedestal;
-    private readonly ClBuffer _omegaSorted, _darkSorted, _darkVarianceSorted, _varianceSorted;
+    private readonly ClBuffer _binPixels, _binStart, _backgroundPosition;
     private readonly List<ClBuffer> _constants = new();
     private readonly BlockingCollection<Slot> _free;
     private readonly List<Slot> _slots = new();
     private readonly int _clipLocal;
-    private readonly float _invPhoton;
+
+    /// <summary>The corrections per pixel (background) and per valid pixel in bin order (preprocess_sorted).</summary>
+    private readonly PixelCorrections _corrections, _sortedCorrections;
 
     private readonly bool _profiling;
     private readonly ConcurrentDictionary<string, (TimeSpan Total, long Count)> _profile = new();
@@ -32,34 +33,38 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
         _profiling = profiling;
         if (model.Calibration.Jungfrau is not null && pixelType != PixelType.Gray16)
             throw new ArgumentException($"Jungfrau correction needs gray16 frames, not {pixelType.ToLimaName()}");
-        _m = model;
+        _model = model;
         _type = pixelType;
-        _ctx = ClRuntime.Context(device);
-        _program = ClRuntime.Program(_ctx, KernelSource.PeakFinder, BuildOptions(pixelType, device), cacheDirectory);
-        var c = model.Calibration;
+        _context = ClRuntime.Context(device);
+        _program = ClRuntime.Program(_context, KernelSource.PeakFinder, BuildOptions(pixelType, device), cacheDirectory);
+        var calibration = model.Calibration;
+        var parameters = model.Params;
         ClBuffer Upload<T>(T[]? data) where T : unmanaged
         {
-            var buffer = _ctx.CreateBuffer<T>(data?.Length ?? 1, ClMemFlags.ReadOnly);
+            var buffer = _context.CreateBuffer<T>(data?.Length ?? 1, ClMemFlags.ReadOnly);
             if (data is not null)
-                ClRuntime.Upload(_ctx, buffer, data);
+                ClRuntime.Upload(_context, buffer, data);
             _constants.Add(buffer);
             return buffer;
         }
-        _pixels = Upload(model.BinPixels);
+        _binPixels = Upload(model.BinPixels);
         _binStart = Upload(model.BinStart);
-        _omega = Upload(model.Omega);
-        _bgPos = Upload(model.BackgroundPosition);
-        _dark = Upload(c.Dark);
-        _darkVariance = Upload(c.DarkVariance);
-        _variance = Upload(model.Params.ErrorModel == ErrorModel.Variance ? c.Variance : null);
-        float[]? Sorted(float[]? a) => a is null ? null : Array.ConvertAll(model.BinPixels, p => a[p]);
-        _omegaSorted = Upload(Sorted(model.Omega));
-        _darkSorted = Upload(Sorted(c.Dark));
-        _darkVarianceSorted = Upload(Sorted(c.DarkVariance));
-        _varianceSorted = Upload(Sorted(model.Params.ErrorModel == ErrorModel.Variance ? c.Variance : null));
-        _gain = Upload(c.Jungfrau?.Gain);
-        _pedestal = Upload(c.Jungfrau?.Pedestal);
-        _invPhoton = c.Jungfrau is { PhotonEnergy: > 0 } jf ? (float)(1 / jf.PhotonEnergy) : 1f;
+        _backgroundPosition = Upload(model.BackgroundPosition);
+        var variance = parameters.ErrorModel == ErrorModel.Variance ? calibration.Variance : null;
+        float[]? InBinOrder(float[]? values) => values is null ? null : Array.ConvertAll(model.BinPixels, p => values[p]);
+        var gain = Upload(calibration.Jungfrau?.Gain);
+        var pedestal = Upload(calibration.Jungfrau?.Pedestal);
+        var invPhoton = calibration.Jungfrau is { PhotonEnergy: > 0 } jungfrau ? (float)(1 / jungfrau.PhotonEnergy) : 1f;
+        var flags = Flags(model);
+        _corrections = new PixelCorrections(Upload(model.Omega), Upload(calibration.Dark), Upload(calibration.DarkVariance),
+            Upload(variance), gain, pedestal, invPhoton, (float)(parameters.Dummy ?? 0), (float)parameters.DeltaDummy, flags);
+        _sortedCorrections = _corrections with
+        {
+            Omega = Upload(InBinOrder(model.Omega)),
+            Dark = Upload(InBinOrder(calibration.Dark)),
+            DarkVariance = Upload(InBinOrder(calibration.DarkVariance)),
+            Variance = Upload(InBinOrder(variance)),
+        };
         using (var clip = _program.CreateKernel("sigma_clip"))
             _clipLocal = device.IsCpu ? 1 : PowerOfTwoBelow(Math.Min(128, clip.MaxWorkGroupSize)); // CPUs: one bin per core, no barriers
         Device = device;
@@ -82,8 +87,8 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
             return;
         using (evt)
         {
-            var d = evt.Duration;
-            _profile.AddOrUpdate(name, (d, 1), (_, t) => (t.Total + d, t.Count + 1));
+            var duration = evt.Duration;
+            _profile.AddOrUpdate(name, (duration, 1), (_, t) => (t.Total + duration, t.Count + 1));
         }
     }
 
@@ -100,20 +105,41 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
     /// parameter is a kernel argument so that changing one never recompiles.</summary>
     internal static string BuildOptions(PixelType type, ClDevice device)
     {
-        var o = new List<string> { $"-DPIXEL_T={ClType(type, device)}", "-cl-fp32-correctly-rounded-divide-sqrt" };
-        if (device.SupportsDouble) o.Add("-DACC_DOUBLE");
-        return string.Join(' ', o);
+        var options = new List<string> { $"-DPIXEL_T={ClType(type, device)}", "-cl-fp32-correctly-rounded-divide-sqrt" };
+        if (device.SupportsDouble) options.Add("-DACC_DOUBLE");
+        return string.Join(' ', options);
     }
 
-    /// <summary>The kernels' <c>flags</c> argument (FLAG_* in peakfinder.cl).</summary>
-    private static int Flags(PeakFinderModel m)
+    /// <summary>The kernels' <c>flags</c> argument: FLAG_* in peakfinder.cl, same values.</summary>
+    [Flags]
+    private enum KernelFlags
     {
-        var p = m.Params;
-        var c = m.Calibration;
-        return (c.Dark is not null ? 1 : 0) | (c.DarkVariance is not null ? 2 : 0) | (p.ErrorModel == ErrorModel.Variance ? 4 : 0)
-            | (p.Dummy is not null ? 8 : 0) | (p.Pyfai0213Compat ? 16 : 0) | (c.Jungfrau is not null ? 32 : 0);
+        None = 0,
+        Dark = 1,
+        DarkVariance = 2,
+        Variance = 4,
+        Dummy = 8,
+
+        /// <summary>pyFAI 0.21.3 rules.</summary>
+        Legacy = 16,
+        Jungfrau = 32,
     }
 
+    private static KernelFlags Flags(PeakFinderModel model)
+    {
+        var parameters = model.Params;
+        var calibration = model.Calibration;
+        var flags = KernelFlags.None;
+        if (calibration.Dark is not null) flags |= KernelFlags.Dark;
+        if (calibration.DarkVariance is not null) flags |= KernelFlags.DarkVariance;
+        if (parameters.ErrorModel == ErrorModel.Variance) flags |= KernelFlags.Variance;
+        if (parameters.Dummy is not null) flags |= KernelFlags.Dummy;
+        if (parameters.Pyfai0213Compat) flags |= KernelFlags.Legacy;
+        if (calibration.Jungfrau is not null) flags |= KernelFlags.Jungfrau;
+        return flags;
+    }
+
+    /// <summary>The kernels' <c>model</c> argument of sigma_clip.</summary>
     private static int ModelCode(ErrorModel model) => model switch { ErrorModel.Azimuthal => 1, ErrorModel.Hybrid => 2, _ => 0 };
 
     private static string ClType(PixelType type, ClDevice device) => type switch
@@ -131,8 +157,8 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
 
     public EngineOutput Process(Frame frame, bool accumulate)
     {
-        if (frame.Info.Width != _m.Width || frame.Info.Height != _m.Height || frame.Info.Channels != 1)
-            throw new ArgumentException($"frame {frame.Index} is {frame.Info}, the peak finder was set up for {_m.Width}x{_m.Height}x1");
+        if (frame.Info.Width != _model.Width || frame.Info.Height != _model.Height || frame.Info.Channels != 1)
+            throw new ArgumentException($"frame {frame.Index} is {frame.Info}, the peak finder was set up for {_model.Width}x{_model.Height}x1");
         if (frame.Info.PixelType != _type)
             throw new ArgumentException($"frame {frame.Index} is {frame.Info.PixelType.ToLimaName()}, the peak finder was built for {_type.ToLimaName()}");
         var slot = _free.Take();
@@ -164,14 +190,80 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
         _free.Dispose();
     }
 
+    /// <summary>
+    /// How a raw pixel becomes a corrected one: the arguments preprocess_sorted and background share, in their
+    /// order (<c>omega</c> to <c>flags</c>); the arrays are per pixel or, for preprocess_sorted, per valid pixel
+    /// in bin order (gain and pedestal always per pixel: they are read with the raw pixel).
+    /// </summary>
+    private sealed record PixelCorrections(ClBuffer Omega, ClBuffer Dark, ClBuffer DarkVariance, ClBuffer Variance,
+        ClBuffer Gain, ClBuffer Pedestal, float InvPhoton, float Dummy, float DeltaDummy, KernelFlags Flags)
+    {
+        public ClKernelArgs AddTo(ClKernelArgs args) => args.Add(Omega).Add(Dark).Add(DarkVariance).Add(Variance)
+            .Add(Gain).Add(Pedestal).Add(InvPhoton).Add(Dummy).Add(DeltaDummy).Add((int)Flags);
+    }
+
+    /// <summary>preprocess_sorted: signal, variance and normalisation of each valid pixel, in bin order.</summary>
+    private readonly record struct PreprocessArgs(ClBuffer Image, ClBuffer BinPixels, int NbValid, int NbPixels,
+        PixelCorrections Corrections, ClBuffer Signal, ClBuffer Variance, ClBuffer Normalization)
+    {
+        public void SetOn(ClKernel kernel) =>
+            Corrections.AddTo(kernel.Args().Add(Image).Add(BinPixels).Add(NbValid).Add(NbPixels))
+                .Add(Signal).Add(Variance).Add(Normalization).Done();
+    }
+
+    /// <summary>sigma_clip: one work-group per radial bin, clipped mean and std of the bin.</summary>
+    private readonly record struct SigmaClipArgs(ClBuffer Signal, ClBuffer Variance, ClBuffer Normalization, ClBuffer BinStart,
+        int Cycles, float Cutoff, ErrorModel Model, KernelFlags Flags, ClBuffer Average, ClBuffer Std, int LocalSize, int SumBytes)
+    {
+        private const int Sums = 7; // NSUMS in peakfinder.cl
+
+        public void SetOn(ClKernel kernel) =>
+            kernel.Args().Add(Signal).Add(Variance).Add(Normalization).Add(BinStart).Add(Cycles).Add(Cutoff)
+                .Add(ModelCode(Model)).Add((int)Flags).Add(Average).Add(Std)
+                .Local((long)Sums * LocalSize * SumBytes).Local(sizeof(int) * (long)LocalSize).Done();
+    }
+
+    /// <summary>background: excess signal and its uncertainty per pixel, the sparse pixels and the accumulation.</summary>
+    private readonly record struct BackgroundArgs(ClBuffer Image, int NbPixels, PixelCorrections Corrections,
+        ClBuffer BackgroundPosition, ClBuffer Average, ClBuffer Std, int NbBins, float Noise, float CutoffPick,
+        ClBuffer Excess, ClBuffer Uncertainty, ClBuffer Counters, ClBuffer<int> SparseIndex, ClBuffer SparseSignal,
+        bool Accumulate, ClBuffer AccumulatedCorrected, ClBuffer AccumulatedPeaks)
+    {
+        public void SetOn(ClKernel kernel) =>
+            Corrections.AddTo(kernel.Args().Add(Image).Add(NbPixels))
+                .Add(BackgroundPosition).Add(Average).Add(Std).Add(NbBins).Add(Noise).Add(CutoffPick)
+                .Add(Excess).Add(Uncertainty).Add(Counters).Add((int)SparseIndex.Length).Add(SparseIndex).Add(SparseSignal)
+                .Add(Accumulate ? 1 : 0).Add(AccumulatedCorrected).Add(AccumulatedPeaks).Done();
+    }
+
+    /// <summary>pick: the local maxima above the cutoff and their centroid, intensity and sigma over the patch.</summary>
+    private readonly record struct PickArgs(ClBuffer Excess, ClBuffer Uncertainty, int Height, int Width, float CutoffPick,
+        int HalfPatch, int Connected, KernelFlags Flags, ClBuffer Counters, ClBuffer<int> PeakIndex, ClBuffer Peaks)
+    {
+        public void SetOn(ClKernel kernel) =>
+            kernel.Args().Add(Excess).Add(Uncertainty).Add(Height).Add(Width).Add(CutoffPick).Add(HalfPatch).Add(Connected)
+                .Add((int)Flags).Add(Counters).Add((int)PeakIndex.Length).Add(PeakIndex).Add(Peaks).Done();
+    }
+
     /// <summary>One queue with its kernels and per-frame buffers; used by one caller at a time.</summary>
     private sealed class Slot : IDisposable
     {
-        private readonly OpenClEngine _e;
+        private readonly OpenClEngine _engine;
         private readonly ClQueue _queue;
         private readonly ClKernel _preprocess, _clip, _background, _pick;
-        private readonly ClBuffer<float> _s, _v, _w, _avg, _std, _eBuf, _uBuf;
+
+        /// <summary>Per valid pixel in bin order: the preprocessed signal, its variance and normalisation.</summary>
+        private readonly ClBuffer<float> _signal, _variance, _normalization;
+
+        /// <summary>Per bin: the clipped mean and std.</summary>
+        private readonly ClBuffer<float> _average, _std;
+
+        /// <summary>Per pixel: the signal above the background and its uncertainty.</summary>
+        private readonly ClBuffer<float> _excess, _uncertainty;
+
+        /// <summary>Sparse pixels and peaks found (the kernels count atomically).</summary>
         private readonly ClBuffer<int> _counters;
+
         private readonly ClBuffer? _image;
         private ClBuffer<int> _sparseIndex, _peakIndex;
         private ClBuffer<float> _sparseSignal;
@@ -179,79 +271,75 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
         private ClBuffer<float>? _accCorrected, _accPeaks;
         private readonly List<(string, ClEvent?)> _events = new();
 
-        public Slot(OpenClEngine e)
+        public Slot(OpenClEngine engine)
         {
-            _e = e;
-            var m = e._m;
-            var ctx = e._ctx;
-            _queue = ctx.CreateQueue(profiling: e._profiling);
-            _preprocess = e._program.CreateKernel("preprocess_sorted");
-            _clip = e._program.CreateKernel("sigma_clip");
-            _background = e._program.CreateKernel("background");
-            _pick = e._program.CreateKernel("pick");
-            var valid = Math.Max(1, m.BinPixels.Length);
-            _s = ctx.CreateBuffer<float>(valid);
-            _v = ctx.CreateBuffer<float>(valid);
-            _w = ctx.CreateBuffer<float>(valid);
-            _avg = ctx.CreateBuffer<float>(m.NbBins);
-            _std = ctx.CreateBuffer<float>(m.NbBins);
-            _eBuf = ctx.CreateBuffer<float>(m.PixelCount);
-            _uBuf = ctx.CreateBuffer<float>(m.PixelCount);
-            _counters = ctx.CreateBuffer<int>(2);
-            if (!e.Device.HostUnifiedMemory)
-                _image = ctx.CreateBuffer((long)m.PixelCount * e._type.SizeOf(), ClMemFlags.ReadOnly);
-            var sparseCapacity = Math.Max(4096, m.PixelCount / 32);
-            _sparseIndex = ctx.CreateBuffer<int>(sparseCapacity);
-            _sparseSignal = ctx.CreateBuffer<float>(sparseCapacity);
-            _peakIndex = ctx.CreateBuffer<int>(8192);
-            _peaks = ctx.CreateBuffer<Float4>(8192);
+            _engine = engine;
+            var model = engine._model;
+            var context = engine._context;
+            _queue = context.CreateQueue(profiling: engine._profiling);
+            _preprocess = engine._program.CreateKernel("preprocess_sorted");
+            _clip = engine._program.CreateKernel("sigma_clip");
+            _background = engine._program.CreateKernel("background");
+            _pick = engine._program.CreateKernel("pick");
+            var valid = Math.Max(1, model.BinPixels.Length);
+            _signal = context.CreateBuffer<float>(valid);
+            _variance = context.CreateBuffer<float>(valid);
+            _normalization = context.CreateBuffer<float>(valid);
+            _average = context.CreateBuffer<float>(model.NbBins);
+            _std = context.CreateBuffer<float>(model.NbBins);
+            _excess = context.CreateBuffer<float>(model.PixelCount);
+            _uncertainty = context.CreateBuffer<float>(model.PixelCount);
+            _counters = context.CreateBuffer<int>(2);
+            if (!engine.Device.HostUnifiedMemory)
+                _image = context.CreateBuffer((long)model.PixelCount * engine._type.SizeOf(), ClMemFlags.ReadOnly);
+            var sparseCapacity = Math.Max(4096, model.PixelCount / 32);
+            _sparseIndex = context.CreateBuffer<int>(sparseCapacity);
+            _sparseSignal = context.CreateBuffer<float>(sparseCapacity);
+            _peakIndex = context.CreateBuffer<int>(8192);
+            _peaks = context.CreateBuffer<Float4>(8192);
         }
 
         public EngineOutput Run(Frame frame, bool accumulate)
         {
-            var e = _e;
-            var m = e._m;
-            var p = m.Params;
+            var engine = _engine;
+            var model = engine._model;
+            var parameters = model.Params;
             using var pin = frame.Data.Pin();
-            var bytes = (long)m.PixelCount * e._type.SizeOf();
+            var bytes = (long)model.PixelCount * engine._type.SizeOf();
             ClBuffer? hostView = null;
             try
             {
                 ClBuffer image;
                 if (_image is null)
                 {
-                    hostView = e._ctx.CreateBufferOver(pin.Pointer, bytes);
+                    hostView = engine._context.CreateBufferOver(pin.Pointer, bytes);
                     image = hostView;
                 }
                 else
                 {
-                    _events.Add(("write image", _queue.Write(_image, new ReadOnlySpan<byte>(pin.Pointer, (int)bytes), blocking: false, wantEvent: e._profiling)));
+                    _events.Add(("write image", _queue.Write(_image, new ReadOnlySpan<byte>(pin.Pointer, (int)bytes), blocking: false, wantEvent: engine._profiling)));
                     image = _image;
                 }
                 if (accumulate && _accCorrected is null)
                 {
-                    _accCorrected = e._ctx.CreateBuffer<float>(m.PixelCount);
-                    _accPeaks = e._ctx.CreateBuffer<float>(m.PixelCount);
+                    _accCorrected = engine._context.CreateBuffer<float>(model.PixelCount);
+                    _accPeaks = engine._context.CreateBuffer<float>(model.PixelCount);
                     _queue.Fill(_accCorrected, 0f);
                     _queue.Fill(_accPeaks!, 0f);
                 }
                 _queue.Fill(_counters, 0);
-                var dummy = (float)(p.Dummy ?? 0);
-                var dd = (float)p.DeltaDummy;
-                var valid = m.BinPixels.Length;
+                var valid = model.BinPixels.Length;
                 if (valid > 0)
                 {
-                    _preprocess.Arg(0, image).Arg(1, e._pixels).Arg(2, valid).Arg(3, m.PixelCount).Arg(4, e._omegaSorted).Arg(5, e._darkSorted)
-                        .Arg(6, e._darkVarianceSorted).Arg(7, e._varianceSorted).Arg(8, e._gain).Arg(9, e._pedestal).Arg(10, e._invPhoton)
-                        .Arg(11, dummy).Arg(12, dd).Arg(13, Flags(m)).Arg(14, _s).Arg(15, _v).Arg(16, _w);
-                    _events.Add((_preprocess.Name, _queue.Run(_preprocess, [valid], wantEvent: e._profiling)));
+                    new PreprocessArgs(image, engine._binPixels, valid, model.PixelCount, engine._sortedCorrections,
+                        _signal, _variance, _normalization).SetOn(_preprocess);
+                    _events.Add((_preprocess.Name, _queue.Run(_preprocess, [valid], wantEvent: engine._profiling)));
                 }
-                var local = e._clipLocal;
-                var accSize = e.Device.SupportsDouble ? 8 : 4;
-                _clip.Arg(0, _s).Arg(1, _v).Arg(2, _w).Arg(3, e._binStart).Arg(4, p.Cycle).Arg(5, (float)p.CutoffClip)
-                    .Arg(6, ModelCode(p.ErrorModel)).Arg(7, Flags(m)).Arg(8, _avg).Arg(9, _std)
-                    .LocalArg(10, 7L * local * accSize).LocalArg(11, 4L * local);
-                _events.Add((_clip.Name, _queue.Run(_clip, [(long)m.NbBins * local], [local], wantEvent: e._profiling)));
+                var local = engine._clipLocal;
+                new SigmaClipArgs(_signal, _variance, _normalization, engine._binStart, parameters.Cycle, (float)parameters.CutoffClip,
+                    parameters.ErrorModel, engine._corrections.Flags, _average, _std, local,
+                    SumBytes: engine.Device.SupportsDouble ? sizeof(double) : sizeof(float)).SetOn(_clip);
+                _events.Add((_clip.Name, _queue.Run(_clip, [(long)model.NbBins * local], [local], wantEvent: engine._profiling)));
                 return Pick(image, accumulate);
             }
             finally
@@ -266,27 +354,22 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
 
         private EngineOutput Pick(ClBuffer image, bool accumulate)
         {
-            var e = _e;
-            var m = e._m;
-            var p = m.Params;
+            var engine = _engine;
+            var model = engine._model;
+            var parameters = model.Params;
             while (true)
             {
-                var accumulateNow = accumulate ? 1 : 0;
-                _background.Arg(0, image).Arg(1, m.PixelCount).Arg(2, e._omega).Arg(3, e._dark).Arg(4, e._darkVariance)
-                    .Arg(5, e._variance).Arg(6, e._gain).Arg(7, e._pedestal).Arg(8, e._invPhoton).Arg(9, (float)(p.Dummy ?? 0))
-                    .Arg(10, (float)p.DeltaDummy).Arg(11, Flags(m)).Arg(12, e._bgPos).Arg(13, _avg).Arg(14, _std).Arg(15, m.NbBins)
-                    .Arg(16, (float)p.Noise).Arg(17, (float)p.CutoffPick).Arg(18, _eBuf).Arg(19, _uBuf).Arg(20, _counters)
-                    .Arg(21, (int)_sparseIndex.Length).Arg(22, _sparseIndex).Arg(23, _sparseSignal).Arg(24, accumulateNow)
-                    .Arg(25, _accCorrected ?? _eBuf).Arg(26, _accPeaks ?? _eBuf);
-                _events.Add((_background.Name, _queue.Run(_background, [m.PixelCount], wantEvent: e._profiling)));
-                _pick.Arg(0, _eBuf).Arg(1, _uBuf).Arg(2, m.Height).Arg(3, m.Width).Arg(4, (float)p.CutoffPick)
-                    .Arg(5, p.PatchSize / 2).Arg(6, p.Connected).Arg(7, Flags(m)).Arg(8, _counters)
-                    .Arg(9, (int)_peakIndex.Length).Arg(10, _peakIndex).Arg(11, _peaks);
-                _events.Add((_pick.Name, _queue.Run(_pick, [m.Width, m.Height], wantEvent: e._profiling)));
+                new BackgroundArgs(image, model.PixelCount, engine._corrections, engine._backgroundPosition, _average, _std,
+                    model.NbBins, (float)parameters.Noise, (float)parameters.CutoffPick, _excess, _uncertainty, _counters,
+                    _sparseIndex, _sparseSignal, accumulate, _accCorrected ?? _excess, _accPeaks ?? _excess).SetOn(_background);
+                _events.Add((_background.Name, _queue.Run(_background, [model.PixelCount], wantEvent: engine._profiling)));
+                new PickArgs(_excess, _uncertainty, model.Height, model.Width, (float)parameters.CutoffPick, parameters.PatchSize / 2,
+                    parameters.Connected, engine._corrections.Flags, _counters, _peakIndex, _peaks).SetOn(_pick);
+                _events.Add((_pick.Name, _queue.Run(_pick, [model.Width, model.Height], wantEvent: engine._profiling)));
                 Span<int> counts = stackalloc int[2];
                 _queue.Read(_counters, counts);
                 foreach (var (name, evt) in _events)
-                    e.Record(name, evt);
+                    engine.Record(name, evt);
                 _events.Clear();
                 if (counts[0] > _sparseIndex.Length || counts[1] > _peakIndex.Length)
                 {
@@ -310,38 +393,38 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
                     _queue.Read(_peakIndex, peakIndex.AsSpan());
                     _queue.Read(_peaks, peaks.AsSpan());
                 }
-                var avg = new float[m.NbBins];
-                var std = new float[m.NbBins];
-                _queue.Read(_avg, avg.AsSpan());
+                var average = new float[model.NbBins];
+                var std = new float[model.NbBins];
+                _queue.Read(_average, average.AsSpan());
                 _queue.Read(_std, std.AsSpan());
                 Array.Sort(sparseIndex, sparseSignal);
                 var list = new Peak[counts[1]];
                 for (var i = 0; i < list.Length; i++)
                 {
-                    var q = peaks[i];
-                    list[i] = new Peak(peakIndex[i], peakIndex[i] / m.Width, peakIndex[i] % m.Width, q.X, q.Y, q.Z, q.W);
+                    var peak = peaks[i];
+                    list[i] = new Peak(peakIndex[i], peakIndex[i] / model.Width, peakIndex[i] % model.Width, peak.X, peak.Y, peak.Z, peak.W);
                 }
                 Array.Sort(list, (a, b) => a.Index.CompareTo(b.Index));
-                return new EngineOutput(list, list.Length, sparseIndex, sparseSignal, avg, std);
+                return new EngineOutput(list, list.Length, sparseIndex, sparseSignal, average, std);
             }
         }
 
         private void Grow(int sparse, int peaks)
         {
-            var ctx = _e._ctx;
+            var context = _engine._context;
             if (sparse > _sparseIndex.Length)
             {
                 _sparseIndex.Dispose();
                 _sparseSignal.Dispose();
-                _sparseIndex = ctx.CreateBuffer<int>(sparse * 2L);
-                _sparseSignal = ctx.CreateBuffer<float>(sparse * 2L);
+                _sparseIndex = context.CreateBuffer<int>(sparse * 2L);
+                _sparseSignal = context.CreateBuffer<float>(sparse * 2L);
             }
             if (peaks > _peakIndex.Length)
             {
                 _peakIndex.Dispose();
                 _peaks.Dispose();
-                _peakIndex = ctx.CreateBuffer<int>(peaks * 2L);
-                _peaks = ctx.CreateBuffer<Float4>(peaks * 2L);
+                _peakIndex = context.CreateBuffer<int>(peaks * 2L);
+                _peaks = context.CreateBuffer<Float4>(peaks * 2L);
             }
         }
 
@@ -361,8 +444,9 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
         public void Dispose()
         {
             _queue.Finish();
-            foreach (var d in new IDisposable?[] { _preprocess, _clip, _background, _pick, _s, _v, _w, _avg, _std, _eBuf, _uBuf,
-                         _counters, _image, _sparseIndex, _sparseSignal, _peakIndex, _peaks, _accCorrected, _accPeaks, _queue })
+            foreach (var d in new IDisposable?[] { _preprocess, _clip, _background, _pick, _signal, _variance, _normalization,
+                         _average, _std, _excess, _uncertainty, _counters, _image, _sparseIndex, _sparseSignal, _peakIndex, _peaks,
+                         _accCorrected, _accPeaks, _queue })
                 d?.Dispose();
         }
     }
@@ -382,27 +466,5 @@ internal static class KernelSource
             ?? throw new InvalidOperationException($"kernel source {name} is not embedded");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
-    }
-}
-
-/// <summary>
-/// Process-wide OpenCL contexts (one per device) and built programs (one per source and options): building is
-/// slow on some drivers, and every peak finder of the process shares them. They live as long as the process.
-/// </summary>
-public static class ClRuntime
-{
-    private static readonly ConcurrentDictionary<string, ClContext> Contexts = new();
-    private static readonly ConcurrentDictionary<(ClContext, string), Lazy<ClProgram>> Programs = new();
-
-    public static ClContext Context(ClDevice device) => Contexts.GetOrAdd(device.CacheIdentity + "|" + device.Platform.Index + ":" + device.Index, _ => new ClContext(device));
-
-    public static ClProgram Program(ClContext context, string source, string options, string? cacheDirectory) =>
-        Programs.GetOrAdd((context, options + "\n" + source.GetHashCode()), _ => new Lazy<ClProgram>(() => ClProgram.Build(context, source, options, cacheDirectory))).Value;
-
-    internal static void Upload<T>(ClContext context, ClBuffer buffer, T[] data) where T : unmanaged
-    {
-        using var queue = context.CreateQueue();
-        queue.Write<T>(buffer, data.AsSpan());
-        queue.Finish();
     }
 }

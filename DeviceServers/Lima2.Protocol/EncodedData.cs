@@ -75,6 +75,8 @@ public static class EncodedLayouts
     {
         if (index.Length != intensity.Length || backgroundAvg.Length != backgroundStd.Length)
             throw new ArgumentException("one intensity per index and one std per background bin");
+        if (width > ushort.MaxValue || height > ushort.MaxValue)
+            throw new ArgumentException($"{SmxSparseFrame} holds at most 65535 px a side, not {width}x{height}");
         var data = new byte[16 + index.Length * 8 + backgroundAvg.Length * 8];
         var span = data.AsSpan();
         BinaryPrimitives.WriteUInt16LittleEndian(span, checked((ushort)width));

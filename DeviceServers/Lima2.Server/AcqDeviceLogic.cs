@@ -6,9 +6,9 @@ namespace Lima2.Server;
 /// <summary>
 /// What the control and the receiver logic share: the lock that guards each one's state machine, <c>acq_state</c>
 /// with its reason and change event (<see cref="AcqStatus"/>), and <c>acq_params</c>, checked when written (against
-/// the plugin's <c>det</c> block) and refused while running.
+/// the plugin's <c>det</c> block) and refused while running; and the commands both devices serve.
 /// </summary>
-public abstract class AcqDeviceLogic
+public abstract class AcqDeviceLogic : IAsyncDisposable
 {
     private protected readonly Lock _lock = new();
     private protected readonly AcqStatus _status;
@@ -61,6 +61,23 @@ public abstract class AcqDeviceLogic
             }
         }
     }
+
+    /// <summary>"No error", or the LIMA_Exception JSON of the last FAULT (or, on the control, of a run that ended short).</summary>
+    public abstract string LastError { get; }
+
+    public abstract void Prepare(string uuid);
+
+    public abstract void Start();
+
+    public abstract void Trigger();
+
+    public abstract void Stop();
+
+    public abstract void Close();
+
+    public abstract void Reset();
+
+    public abstract ValueTask DisposeAsync();
 
     /// <summary>Throws when running; the caller holds the lock.</summary>
     private protected void RefuseWhileRunning(string what)

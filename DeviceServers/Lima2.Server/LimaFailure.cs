@@ -52,25 +52,6 @@ public static class LimaFailure
         System.Reflection.TargetInvocationException { InnerException: { } inner } => Unwrapped(inner),
         _ => error,
     };
-
-    /// <summary>Runs device code and turns any failure into a LIMA_Exception DevFailed.</summary>
-    public static T Guard<T>(string origin, Func<T> body)
-    {
-        try
-        {
-            return body();
-        }
-        catch (Exception e)
-        {
-            throw From(e, origin);
-        }
-    }
-
-    public static void Guard(string origin, Action body) => Guard(origin, () =>
-    {
-        body();
-        return true;
-    });
 }
 
 /// <summary>A command refused in the current state (the message says which state and what to do).</summary>

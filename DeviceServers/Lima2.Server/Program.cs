@@ -10,17 +10,11 @@ if (args is ["--register", var config, ..])
     return Registration.Register(config, Console.Out);
 if (args is ["--instances", var beamline, ..])
     return Registration.ListInstances(beamline, Console.Out);
-
-Type[] classes =
-[
-    typeof(ControlDevice), typeof(ReceiverDevice), typeof(LegacyProcessingDevice), typeof(SmxProcessingDevice),
-    typeof(XpcsProcessingDevice), typeof(FailingProcessingDevice),
-];
 if (args is ["--pogo", var folder, ..])
-    return Pogo.Write(folder, classes, Console.Out);
+    return DeviceClasses.WritePogo(folder, Console.Out);
 var instance = args.FirstOrDefault(a => !a.StartsWith('-')) ?? "";
 ServerLog.Install(instance);
-var server = new TangoServer(classes);
+var server = new TangoServer(DeviceClasses.All);
 _ = server.Ready.ContinueWith(t =>
 {
     if (t.IsCompletedSuccessfully && !args.Contains("-nodb"))

@@ -31,17 +31,15 @@ public class CorrectionFileTests
         Assert.Equal(1, summary.Counters.Processed);
     }
 
-    private sealed class NpyCapture(string path) : IFrameSink
+    private sealed class NpyCapture(string path) : FrameConsumer<bool>("saving")
     {
-        public ValueTask WriteAsync(Frame frame, CancellationToken cancellationToken)
+        public override bool Compute(Frame frame) => true;
+
+        public override ValueTask CommitAsync(Frame frame, bool result, CancellationToken cancellationToken)
         {
             NpyFile.Write(path, frame);
             return default;
         }
-
-        public ValueTask CompleteAsync(CancellationToken cancellationToken) => default;
-
-        public ValueTask DisposeAsync() => default;
     }
 
     private static Frame RandomFrame(PixelType type, int seed)

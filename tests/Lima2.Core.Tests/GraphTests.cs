@@ -80,24 +80,24 @@ public class GraphTests
         }
     }
 
-    private sealed class SlowSink(TimeSpan delay) : IFrameSink
+    private sealed class SlowSink(TimeSpan delay) : FrameConsumer<bool>("saving")
     {
         public List<long> Written { get; } = [];
         public bool Completed { get; private set; }
 
-        public async ValueTask WriteAsync(Frame frame, CancellationToken cancellationToken)
+        public override bool Compute(Frame frame) => true;
+
+        public override async ValueTask CommitAsync(Frame frame, bool result, CancellationToken cancellationToken)
         {
             await Task.Delay(delay, cancellationToken);
             Written.Add(frame.Index);
         }
 
-        public ValueTask CompleteAsync(CancellationToken cancellationToken)
+        public override ValueTask CompleteAsync(CancellationToken cancellationToken)
         {
             Completed = true;
             return default;
         }
-
-        public ValueTask DisposeAsync() => default;
     }
 
     private static LegacyProcParams Saving(int fifo = 4) => new()
@@ -153,14 +153,12 @@ public class GraphTests
         Assert.InRange(peak, 1, cap);
     }
 
-    private sealed class FailingSink(long failAt) : IFrameSink
+    private sealed class FailingSink(long failAt) : FrameConsumer<bool>("saving")
     {
-        public ValueTask WriteAsync(Frame frame, CancellationToken cancellationToken) =>
+        public override bool Compute(Frame frame) => true;
+
+        public override ValueTask CommitAsync(Frame frame, bool result, CancellationToken cancellationToken) =>
             frame.Index == failAt ? throw new IOException("disk full") : default;
-
-        public ValueTask CompleteAsync(CancellationToken cancellationToken) => default;
-
-        public ValueTask DisposeAsync() => default;
     }
 
     [Fact]
@@ -249,7 +247,7 @@ public class GraphTests
         var sink = new SlowSink(TimeSpan.Zero);
         var stats = new RoiStatisticsNode([PixelRegion.Rectangle(0, 0, 1, 1, Small.Width, Small.Height)], 100, parallelism: 4);
         var options = new GraphOptions { Parallelism = 4, EntryCapacity = 8, MemoryCapBytes = 32 * Small.ByteSize };
-        await using var graph = new FrameGraph(Small, [new JitterTransform(Small)], [stats, new SinkNode("saving", sink)], options);
+        await using var graph = new FrameGraph(Small, [new JitterTransform(Small)], [stats, sink], options);
         await FeedAsync(graph, 60);
         var summary = await graph.CompleteAsync();
 

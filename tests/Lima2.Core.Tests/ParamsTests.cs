@@ -49,6 +49,68 @@ public class ParamsTests
         Assert.Empty(GeometryValidator.Validate(proc, Eiger4M));
     }
 
+    [Theory]
+    [InlineData(1, 2)]
+    [InlineData(2, 2)]
+    [InlineData(16, 16)]
+    [InlineData(192, 16)]
+    public void Fifo_nb_threads_defaults_to_the_processor_count_within_bounds(int processors, int threads) =>
+        Assert.Equal(threads, Fifo.DefaultThreads(processors));
+
+    [Fact]
+    public void A_proc_params_without_nb_threads_and_the_schema_default_use_this_machines_processors()
+    {
+        var expected = Math.Clamp(Environment.ProcessorCount, 2, 16);
+        var proc = ProcParamsDocument.Parse("""{"class_name": "LimaProcessingLegacy"}""");
+        Assert.Equal(expected, proc.Fifo.NbThreads);
+        var fifo = ProcParamsDocument.Schema(ProcClassNames.Legacy)["properties"]!["fifo"]!;
+        var schemaDefault = fifo["properties"]?["nb_threads"]?["default"] ?? fifo["default"]!["nb_threads"];
+        Assert.Equal(expected, schemaDefault!.GetValue<int>());
+    }
+
+    [Fact]
+    public void Each_pipeline_says_its_own_saving_channels_corrections_accumulation_and_geometry_step()
+    {
+        var legacy = new LegacyProcParams { Mask = new ReferenceImage { Enabled = true, Path = "m.npy" } };
+        Assert.Equal(["saving"], legacy.DenseSavingChannels().Select(c => c.Name));
+        Assert.Equal(["saving"], legacy.SavingChannels().Select(c => c.Name));
+        Assert.Equal(new CorrectionImages(legacy.Background, legacy.Flatfield, legacy.Mask), legacy.Corrections());
+        Assert.Same(legacy.Accumulation, legacy.FrameAccumulation());
+        Assert.Same(legacy.RoiFlipRot, legacy.FrameReshaping());
+        Assert.True(legacy.ServesInputFrames());
+
+        var xpcs = new XpcsProcParams();
+        Assert.Equal(["saving_dense"], xpcs.DenseSavingChannels().Select(c => c.Name));
+        Assert.Equal(["saving_dense", "saving_sparse"], xpcs.SavingChannels().Select(c => c.Name));
+        Assert.NotNull(xpcs.Corrections());
+        Assert.Same(xpcs.Accumulation, xpcs.FrameAccumulation());
+        Assert.Null(xpcs.FrameReshaping());
+        Assert.True(xpcs.ServesInputFrames());
+
+        var smx = new SmxProcParams();
+        Assert.Equal(["saving_dense"], smx.DenseSavingChannels().Select(c => c.Name));
+        Assert.Equal(["saving_dense", "saving_sparse", "saving_accumulation_corrected", "saving_accumulation_peak"],
+            smx.SavingChannels().Select(c => c.Name));
+        Assert.Null(smx.Corrections());
+        Assert.Null(smx.FrameAccumulation());
+        Assert.False(smx.ServesInputFrames());
+
+        var failing = new FailingProcParams();
+        Assert.Empty(failing.SavingChannels());
+        Assert.Throws<NotSupportedException>(() => failing.WithDenseSaving(new SavingParams()));
+    }
+
+    [Fact]
+    public void A_dense_saving_channel_put_in_place_lands_in_the_field_of_its_pipeline()
+    {
+        var saving = new SavingParams { Enabled = true, FilenamePrefix = "raw" };
+        Assert.Equal(saving, ((LegacyProcParams)new LegacyProcParams().WithDenseSaving(saving)).Saving);
+        Assert.Equal(saving, ((XpcsProcParams)new XpcsProcParams().WithDenseSaving(saving)).SavingDense);
+        Assert.Equal(saving, ((SmxProcParams)new SmxProcParams().WithDenseSaving(saving)).SavingDense);
+        // the shape is the pipeline's, not the document's: it is written nowhere
+        Assert.DoesNotContain("channels", ParamsDocument.Write(new SmxProcParams()));
+    }
+
     [Fact]
     public void Writing_and_reading_a_proc_params_gives_the_same_document()
     {

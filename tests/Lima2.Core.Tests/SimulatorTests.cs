@@ -187,7 +187,7 @@ public class SimulatorTests
         var summary = await channel.RunAsync(graph, stop.Token);
         var counters = (await graph.CompleteAsync()).Counters;
 
-        Assert.Equal("stopped", summary.EndReason);
+        Assert.Equal(ChannelEnd.Stopped, summary.End);
         Assert.True(summary.Delivered > 10);
         Assert.True(counters.Balanced);
         var rows = graph.Find<RoiStatisticsNode>()!.Rows;
@@ -212,12 +212,12 @@ public class SimulatorTests
         public List<(long Index, long Local, string Hash)> Frames { get; } = [];
 
         public FrameInfo InputInfo => info;
-        public FramePool Pool => _pool;
-        public OverloadPolicy Policy => OverloadPolicy.BackPressure;
         public CancellationToken Aborted => CancellationToken.None;
 
         public async ValueTask<PooledBuffer?> RentAsync(long frameIndex, CancellationToken cancellationToken) =>
             await _pool.RentAsync(cancellationToken);
+
+        public ValueTask<PooledBuffer?> RentEncodedAsync(int length, CancellationToken cancellationToken) => default;
 
         public ValueTask SubmitAsync(Frame frame, CancellationToken cancellationToken)
         {
@@ -244,7 +244,7 @@ public class ChannelRunnerTests
 
         Assert.False(result.Succeeded);
         Assert.IsType<GraphFaultedException>(result.Error);
-        Assert.Equal("aborted by the graph", result.Channel!.EndReason);
+        Assert.Equal(ChannelEnd.Aborted, result.Channel!.End);
         Assert.True(result.Graph.Counters.Balanced);
         Assert.Equal(result.Channel.Delivered, result.Graph.Counters.Received);
     }
@@ -266,11 +266,12 @@ public class ChannelRunnerTests
 
 public class DropPolicyRunTests
 {
-    private sealed class SlowSink : IFrameSink
+    private sealed class SlowSink() : FrameConsumer<bool>("saving")
     {
-        public async ValueTask WriteAsync(Frame frame, CancellationToken cancellationToken) => await Task.Delay(2, cancellationToken);
-        public ValueTask CompleteAsync(CancellationToken cancellationToken) => default;
-        public ValueTask DisposeAsync() => default;
+        public override bool Compute(Frame frame) => true;
+
+        public override async ValueTask CommitAsync(Frame frame, bool result, CancellationToken cancellationToken) =>
+            await Task.Delay(2, cancellationToken);
     }
 
     [Fact]

@@ -1,57 +1,12 @@
-using FsCheck;
-using FsCheck.Fluent;
 using System.Runtime.InteropServices;
 using Lima2.Core.IO;
 using Lima2.TestSupport;
 
 namespace Lima2.PeakFinding.Tests;
 
-/// <summary>SMX_SPARSE_FRAME encoding, PONI parsing, .npy files, the fai JSON block.</summary>
+/// <summary>PONI parsing, .npy files, the fai JSON block.</summary>
 public sealed class FormatTests
 {
-    [Fact]
-    public void SMX_sparse_frames_decode_to_what_was_encoded()
-    {
-        Prop.ForAll(Gen.Choose(0, 300).ToArbitrary(), Gen.Choose(0, 40).ToArbitrary(), (n, bins) =>
-        {
-            var rng = new Random(n * 131 + bins);
-            var f = new SparseFrame(rng.Next(1, 65536), rng.Next(1, 65536), rng.Next(), Enumerable.Range(0, n).Select(_ => rng.Next()).ToArray(),
-                Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble()).ToArray(), Enumerable.Range(0, bins).Select(_ => (float)rng.NextDouble()).ToArray(),
-                Enumerable.Range(0, bins).Select(_ => (float)rng.NextDouble()).ToArray());
-            var g = SparseFrame.Decode(f.Encode());
-            return g.Width == f.Width && g.Height == f.Height && g.FrameIndex == f.FrameIndex && g.Index.SequenceEqual(f.Index)
-                && g.Intensity.SequenceEqual(f.Intensity) && g.BackgroundAvg.SequenceEqual(f.BackgroundAvg) && g.BackgroundStd.SequenceEqual(f.BackgroundStd);
-        }).QuickCheckThrowOnFailure();
-    }
-
-    [Fact]
-    public void Numpy_reads_an_SMX_sparse_frame_with_the_documented_layout()
-    {
-        var f = new SparseFrame(2070, 2167, 42, [5, 17, 4_000_000], [1.5f, 2.25f, 1000f], [10f, 11f], [3f, 3.5f]);
-        var path = Path.Combine(Path.GetTempPath(), $"lima2-smx-{Environment.ProcessId}.bin");
-        File.WriteAllBytes(path, f.Encode());
-        try
-        {
-            var output = Python.Eval($$"""
-                import struct, numpy
-                b = open("{{path}}", "rb").read()
-                w, h, nb_bins, nb_peaks, idx = struct.unpack("<HHIII", b[:16])
-                o = 16
-                index = numpy.frombuffer(b, "<i4", nb_peaks, o); o += 4 * nb_peaks
-                intensity = numpy.frombuffer(b, "<f4", nb_peaks, o); o += 4 * nb_peaks
-                avg = numpy.frombuffer(b, "<f4", nb_bins, o); o += 4 * nb_bins
-                std = numpy.frombuffer(b, "<f4", nb_bins, o); o += 4 * nb_bins
-                assert o == len(b)
-                print(w, h, nb_bins, nb_peaks, idx, list(index), list(intensity), list(avg), list(std))
-                """);
-            Assert.Equal("2070 2167 2 3 42 [5, 17, 4000000] [1.5, 2.25, 1000.0] [10.0, 11.0] [3.0, 3.5]", output.Trim());
-        }
-        finally
-        {
-            File.Delete(path);
-        }
-    }
-
     [Fact]
     public void PONI_version_1_and_2_files_give_the_same_geometry()
     {

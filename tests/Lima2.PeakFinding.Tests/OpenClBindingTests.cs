@@ -64,6 +64,25 @@ public sealed class OpenClBindingTests
     }
 
     [Fact]
+    public void Arguments_set_in_order_are_checked_against_the_kernel_signature()
+    {
+        var ctx = ClRuntime.Context(Ocl.Cpu);
+        using var program = ClProgram.Build(ctx, "kernel void scale(global float *a, float b) { a[get_global_id(0)] *= b; }");
+        using var kernel = program.CreateKernel("scale");
+        using var queue = ctx.CreateQueue();
+        using var buffer = ctx.CreateBuffer<float>(4);
+        queue.Write<float>(buffer, [1, 2, 3, 4]);
+
+        var missing = Assert.Throws<InvalidOperationException>(() => kernel.Args().Add(buffer).Done());
+        Assert.Equal("kernel scale takes 2 arguments, 1 were set", missing.Message);
+        kernel.Args().Add(buffer).Add(2f).Done();
+        queue.Run(kernel, [4]);
+        var back = new float[4];
+        queue.Read<float>(buffer, back);
+        Assert.Equal([2f, 4f, 6f, 8f], back);
+    }
+
+    [Fact]
     public unsafe void Mapped_host_memory_buffers_are_readable_and_writable_from_the_host()
     {
         var ctx = ClRuntime.Context(Ocl.Cpu);

@@ -92,7 +92,10 @@ public sealed class EncodedLayoutsTests : IDisposable
         float[] avg = [1, 2, 3, 4];
         float[] std = [0.5f, 0.25f, 0.125f, 1];
 
-        var decoded = DecodeWithNumpy("SMX_SPARSE_FRAME", EncodedLayouts.SmxSparse(64, 16, 9, index, intensity, avg, std).Data);
+        var encoded = EncodedLayouts.SmxSparse(64, 16, 9, index, intensity, avg, std);
+        var decoded = DecodeWithNumpy(encoded.Format, encoded.Data);
+
+        Assert.Equal("SMX_SPARSE_FRAME", encoded.Format);
 
         Assert.Equal([16, 64], decoded.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()));
         Assert.Equal(9, decoded.GetProperty("frame_idx").GetInt32());
@@ -100,6 +103,13 @@ public sealed class EncodedLayoutsTests : IDisposable
         Assert.Equal(intensity, decoded.GetProperty("intensity").EnumerateArray().Select(e => e.GetSingle()));
         Assert.Equal(avg, decoded.GetProperty("background_avg").EnumerateArray().Select(e => e.GetSingle()));
         Assert.Equal(std, decoded.GetProperty("background_std").EnumerateArray().Select(e => e.GetSingle()));
+    }
+
+    [Fact]
+    public void Smx_sparse_frame_refuses_a_side_longer_than_its_16_bit_header_field()
+    {
+        var error = Assert.Throws<ArgumentException>(() => EncodedLayouts.SmxSparse(70_000, 16, 0, [], [], [], []));
+        Assert.Equal("SMX_SPARSE_FRAME holds at most 65535 px a side, not 70000x16", error.Message);
     }
 
     [Fact]

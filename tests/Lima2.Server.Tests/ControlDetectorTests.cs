@@ -53,6 +53,18 @@ public sealed class ControlDetectorTests
     }
 
     [Fact]
+    public void The_detector_property_names_the_plugin_and_a_wrong_one_is_refused_naming_the_property()
+    {
+        Assert.IsType<SimulatorDetector>(DetectorFactory.Create("simulator", "", "1.8.0"));
+        using (var dectris = DetectorFactory.Create("dectris_v2", "http://127.0.0.1:1", "1.8.0"))
+            Assert.Equal(DetectorPlugin.Dectris, Assert.IsType<DectrisDetector>(dectris).Plugin);
+        Assert.Equal("property detector: 'eiger' is no plugin (simulator | dectris)",
+            Assert.Throws<ArgumentException>(() => DetectorFactory.Create("eiger", "", "1.8.0")).Message);
+        Assert.StartsWith("property simplon_url: '' is not a URL",
+            Assert.Throws<ArgumentException>(() => DetectorFactory.Create("dectris", "", "1.8.0")).Message);
+    }
+
+    [Fact]
     public void The_detector_is_started_after_the_receivers_and_its_series_ended_when_they_are_all_done()
     {
         var (control, receivers, detector) = System();

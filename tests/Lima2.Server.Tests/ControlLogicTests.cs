@@ -498,4 +498,40 @@ public sealed class ControlLogicTests
         Assert.Equal(AcqState.Idle, control.State);
         Assert.Equal(LimaError.NoError, control.LastError);
     }
+
+    [Fact]
+    public async Task Polling_follows_the_receivers_on_a_thread_of_its_own_until_it_is_stopped()
+    {
+        var (control, receivers) = System();
+        foreach (var r in receivers)
+            r.State = AcqState.Prepared;
+        control.Prepare(Uuid);
+        control.Start();
+        var idle = new TaskCompletionSource();
+        control.StateChanged += s =>
+        {
+            if (s == AcqState.Idle)
+                idle.TrySetResult();
+        };
+        var log = NLog.LogManager.GetLogger(nameof(ControlLogicTests));
+        control.StartPolling(TimeSpan.FromMilliseconds(5), log);
+        Assert.Throws<InvalidOperationException>(() => control.StartPolling(TimeSpan.FromMilliseconds(5), log));
+        foreach (var r in receivers)
+        {
+            r.Frames = 10;
+            r.State = AcqState.Idle;
+        }
+        await idle.Task.WaitAsync(TimeSpan.FromSeconds(10)); // no Poll called here: the thread saw them end
+        Assert.Equal(20, control.NbFramesAcquired);
+        control.StopPolling();
+        var reads = receivers[0].Reads;
+        await Task.Delay(100);
+        Assert.Equal(reads, receivers[0].Reads);
+        // polled again, then disposed: DisposeAsync ends the thread too
+        control.StartPolling(TimeSpan.FromMilliseconds(5), log);
+        await control.DisposeAsync();
+        reads = receivers[0].Reads;
+        await Task.Delay(100);
+        Assert.Equal(reads, receivers[0].Reads);
+    }
 }

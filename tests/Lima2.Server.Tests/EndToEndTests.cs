@@ -228,7 +228,7 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
         var sys = fixture.System;
         var r = JsonDocument.Parse(sys.Python3("bad_params.py", sys.Control, sys.Receivers[0])).RootElement;
         Assert.Equal(["idle", "prepared", "running", "stopped", "fault", "terminate"], Strings(r, "labels"));
-        foreach (var key in new[] { "ctrl_acq", "ctrl_json", "recv_proc", "recv_class", "start_idle", "prepare_bad_uuid" })
+        foreach (var key in new[] { "ctrl_acq", "ctrl_json", "recv_proc", "recv_class", "start_idle", "prepare_bad_uuid", "getter_missing" })
             Assert.Equal("LIMA_Exception", r.GetProperty(key).GetProperty("reason").GetString());
         Assert.Contains("acq_params.acq.nb_frames", r.GetProperty("ctrl_acq").GetProperty("what").GetString());
         Assert.Contains("acq_params.acq.trigger_mode", r.GetProperty("ctrl_acq").GetProperty("what").GetString());
@@ -236,6 +236,7 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
         Assert.Contains("proc.statistics.rect_rois[0].topleft.x", r.GetProperty("recv_proc").GetProperty("what").GetString());
         Assert.Contains("unknown processing class 'LimaProcessingNope'", r.GetProperty("recv_class").GetProperty("what").GetString());
         Assert.Contains("Start needs acq_state prepared, it is idle", r.GetProperty("start_idle").GetProperty("what").GetString());
+        Assert.Equal("frame 12345 is not available on this receiver", r.GetProperty("getter_missing").GetProperty("what").GetString());
         // the client sees exactly the two errors lima2-client pretty-prints: ours and cppTango's own
         foreach (var key in new[] { "ctrl_acq", "recv_proc", "start_idle" })
             Assert.Equal(2, r.GetProperty(key).GetProperty("n").GetInt32());
@@ -249,6 +250,11 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
         Assert.Equal("LimaProcessingSmx", r.GetProperty("schema_smx").GetString());
         Assert.Equal(["1.0.0"], Strings(r, "version_smx"));
         Assert.Equal("Simulator", r.GetProperty("det_info").GetProperty("plugin").GetString());
+        // one unit for the ranges in det_info and det_capabilities (ns, as BLISS reads them), said where Jive shows it
+        foreach (var range in new[] { "expo_time_range", "latency_time_range" })
+            Assert.Equal(r.GetProperty("det_capabilities").GetProperty(range).ToString(), r.GetProperty("det_info").GetProperty(range).ToString());
+        Assert.Equal([1_000L, 10_000_000_000L], r.GetProperty("det_info").GetProperty("expo_time_range").EnumerateArray().Select(e => e.GetInt64()));
+        Assert.All(Strings(r, "det_descriptions"), d => Assert.Contains("expo_time_range and latency_time_range in ns", d));
         Assert.Equal("core-1.0.0", r.GetProperty("version").GetString());
     }
 

@@ -11,14 +11,17 @@ public sealed class Lima2System : IDisposable
 {
     private readonly Dictionary<string, ChildProcess> _processes = [];
     private readonly Dictionary<string, string?> _serverEnvironment;
+    private readonly string _executable;
 
     /// <param name="serverEnvironment">extra environment for the server processes (e.g. .NET runtime settings)</param>
     /// <param name="dectris">a DECTRIS detector instead of the simulator: its SIMPLON URL and one stream endpoint per receiver</param>
     /// <param name="beamlineSettings">more top-level lines for the beamline YAML (e.g. Starter's <c>start_ds_path</c>)</param>
+    /// <param name="executable">the Lima2Server apphost that registers and serves (default: the one built beside the tests)</param>
     public Lima2System(int receivers = 2, string peakFinder = "reference", bool start = true,
         IReadOnlyDictionary<string, string?>? serverEnvironment = null, (string SimplonUrl, IReadOnlyList<string> Endpoints)? dectris = null,
-        string beamlineSettings = "")
+        string beamlineSettings = "", string? executable = null)
     {
+        _executable = executable ?? Executable;
         _serverEnvironment = new Dictionary<string, string?>(EmbeddedTangoDb.Environment);
         foreach (var (key, value) in serverEnvironment ?? new Dictionary<string, string?>())
             _serverEnvironment[key] = value;
@@ -56,7 +59,7 @@ public sealed class Lima2System : IDisposable
     /// <summary>Runs <c>Lima2Server --register</c> on this system's beamline YAML (again, as a beamline would).</summary>
     public string Register()
     {
-        using var register = ChildProcess.Start(Executable, ["--register", Config], EmbeddedTangoDb.Environment);
+        using var register = ChildProcess.Start(_executable, ["--register", Config], EmbeddedTangoDb.Environment);
         if (register.WaitForExit(TimeSpan.FromSeconds(30)) != 0)
             throw new InvalidOperationException($"--register failed:\n{register.Output}");
         return register.Output;
@@ -85,7 +88,7 @@ public sealed class Lima2System : IDisposable
 
     public void StartServer(string instance)
     {
-        var process = ChildProcess.Start(Executable, [instance], _serverEnvironment, Root);
+        var process = ChildProcess.Start(_executable, [instance], _serverEnvironment, Root);
         _processes[instance] = process;
         process.WaitForOutput("Ready to accept request", TimeSpan.FromSeconds(60));
     }

@@ -18,13 +18,4 @@ public sealed class LimaFailureTests
         Assert.Equal(["proc.fifo.nb_threads: must be >= 1"], JsonSerializer.Deserialize<string[]>(payload.ErrorInfo["errors"])!);
         Assert.Equal("ParamsException", payload.ErrorInfo["type"]);
     }
-
-    [Fact]
-    public void Guard_passes_values_through_and_wraps_exceptions()
-    {
-        Assert.Equal(3, LimaFailure.Guard("x", () => 3));
-        var e = Assert.Throws<Tango.DevFailedException>(() => LimaFailure.Guard("dev/Start", () => throw new StateException("Start needs prepared")));
-        Assert.Equal("Start needs prepared", LimaError.Parse(e.Errors[0].Description)!.What);
-        Assert.Equal("dev/Start", e.Errors[0].Origin);
-    }
 }

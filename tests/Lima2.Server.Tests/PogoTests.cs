@@ -1,5 +1,7 @@
 using System.Text.Json;
+using Lima2.Server.Devices;
 using Lima2.TestSupport;
+using Tango.Server;
 
 namespace Lima2.Server.Tests;
 
@@ -16,6 +18,23 @@ public sealed class PogoTests(SystemFixture fixture) : IClassFixture<SystemFixtu
             var r = report.GetProperty(cls);
             Assert.Empty(r.GetProperty("problems").EnumerateArray().Select(p => $"{cls}: {p.GetString()}"));
             Assert.True(r.GetProperty("compared").GetInt32() >= 5, $"{cls}: only {r.GetProperty("compared")} items compared");
+        }
+    }
+}
+
+/// <summary>pogo/*.xmi are what <c>Lima2Server --pogo</c> writes from the declarations (UPDATE_POGO_XMI=1 rewrites them).</summary>
+public sealed class PogoFileTests
+{
+    [Fact]
+    public void The_committed_xmi_files_are_the_ones_the_declarations_generate()
+    {
+        foreach (var type in DeviceClasses.All)
+        {
+            var path = Path.Combine(RepoPaths.Root, "pogo", $"{ClassSpec.From(type).Name}.xmi");
+            var generated = DeviceClasses.PogoXmi(type);
+            if (Environment.GetEnvironmentVariable("UPDATE_POGO_XMI") == "1")
+                File.WriteAllText(path, generated);
+            Assert.Equal(File.ReadAllText(path), generated);
         }
     }
 }

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Text.Json;
 using Lima2.Core.Parameters;
 using Lima2.Protocol;
-using Lima2.Server.Processing;
 using Lima2.Server.Receiver;
 
 namespace Lima2.Server.Tests;
@@ -10,7 +9,7 @@ namespace Lima2.Server.Tests;
 /// <summary>Processing "devices" as a list: what the receiver created and deleted.</summary>
 internal sealed class FakeHost : IProcessingHost
 {
-    public Dictionary<string, Pipeline> Devices { get; } = [];
+    public Dictionary<string, ProcessingView> Devices { get; } = [];
 
     /// <summary>When set, Create waits for it: a Prepare that lasts as long as the test wants.</summary>
     public ManualResetEventSlim? Hold { get; init; }
@@ -21,7 +20,7 @@ internal sealed class FakeHost : IProcessingHost
     /// <summary>When set, Create fails with it (as a device the Tango DB refuses).</summary>
     public string? Failure { get; init; }
 
-    public string Create(Pipeline pipeline)
+    public string Create(ProcessingView pipeline)
     {
         Entered.Set();
         Hold?.Wait();
@@ -255,6 +254,20 @@ public sealed class ReceiverLogicTests : IDisposable
         Assert.Contains("channel.endpoints", e.Message);
         Assert.Equal(AcqState.Idle, receiver.State);
         Assert.Empty(host.Devices);
+    }
+
+    [Fact]
+    public async Task A_DECTRIS_receivers_run_carries_the_Dectris_acq_params_it_was_given()
+    {
+        var config = new ReceiverConfig
+        {
+            Channel = new ChannelConfig { Kind = ChannelKind.DectrisV1, Endpoints = ["tcp://127.0.0.1:1"] }, SavingRoot = _root,
+        };
+        await using var receiver = new ReceiverLogic(config, new FakeHost());
+        receiver.AcqParamsJson = """{"acq": {"nb_frames": 3}, "det": {"photon_energy": 9000}}""";
+        receiver.Prepare(Guid.NewGuid().ToString());
+        var acq = Assert.IsType<DectrisAcqParams>(receiver.Current!.Run.Settings.AcqParams);
+        Assert.Equal((3L, 9000.0), (acq.Acq.NbFrames, acq.Det.PhotonEnergy));
     }
 
     [Fact]

@@ -13,11 +13,13 @@ namespace Lima2.Acquisition.Saving;
 /// <c>start_number + ReceiverIndex / nb_frames_per_file</c>, one chunk per frame written with direct chunk write.
 /// </summary>
 /// <remarks>
-/// bshuf_lz4 and zip chunks are compressed on the thread pool, up to <see cref="SinkOptions.Parallelism"/> frames at
-/// once, and written in order; a frame that arrived as a bitshuffle/LZ4 chunk (DECTRIS) is written as it came.
-/// Every failure (full disk, existing file with policy abort, ...) is thrown: nothing is dropped silently.
+/// A graph branch like any other: bshuf_lz4 and zip chunks are compressed in <see cref="Compute"/>, up to
+/// <see cref="SinkOptions.Parallelism"/> frames at once, and written in <see cref="CommitAsync"/> in receiver order; a
+/// frame that arrived as a bitshuffle/LZ4 chunk (DECTRIS) is written as it came. Outside a graph,
+/// <see cref="WriteAsync"/> does both for one frame. Every failure (full disk, existing file with policy abort, ...)
+/// is thrown: nothing is dropped silently.
 /// </remarks>
-public sealed class Hdf5FrameSink : IFrameSink
+public sealed class Hdf5FrameSink : FrameConsumer<Hdf5FrameSink.Chunk>, IAsyncDisposable
 {
     private readonly SavingParams _saving;
     private readonly FrameInfo _frame;
@@ -30,7 +32,6 @@ public sealed class Hdf5FrameSink : IFrameSink
     private readonly DetectorMetadata? _metadata;
     private readonly long? _expectedFrames;
     private readonly FramePool? _chunks;
-    private readonly Queue<Pending> _pending = new();
 
     private Hdf5File? _file;
     private Hdf5Dataset? _dataset;
@@ -40,7 +41,9 @@ public sealed class Hdf5FrameSink : IFrameSink
     private long _bytesWritten;
     private int _filesCreated;
 
-    public Hdf5FrameSink(SavingParams saving, FrameInfo frame, SavingRoot root, SinkOptions? options = null)
+    /// <param name="name">the saving channel (<c>saving</c>, <c>saving_dense</c>): the graph counts saved frames under it</param>
+    public Hdf5FrameSink(SavingParams saving, FrameInfo frame, SavingRoot root, SinkOptions? options = null, string name = "saving")
+        : base(name)
     {
         options ??= new SinkOptions();
         _saving = saving;
@@ -54,17 +57,17 @@ public sealed class Hdf5FrameSink : IFrameSink
         _metadata = options.Metadata;
         _expectedFrames = options.ExpectedFrames;
         if (ChunkBytes(_filter, frame) is var bound and > 0)
-            _chunks = new FramePool(bound, (long)bound * ChunkBuffers(options));
+            _chunks = new FramePool(bound, (long)bound * ChunkBuffers(_parallelism));
         // The first file is created now so that a wrong path or an existing file stops the run before it starts.
         OpenFile(0);
     }
 
     /// <summary>
-    /// Most bytes the sink holds for compressed chunks (one per frame compressed at once, plus one), outside the frame
-    /// pool: a receiver counts them in its memory cap.
+    /// Most bytes the sink holds for compressed chunks (one per frame compressed at once, plus one waiting for its
+    /// write; a compression waits for a free one), outside the frame pool: a receiver counts them in its memory cap.
     /// </summary>
     public static long BufferBytes(SavingParams saving, FrameInfo frame, SinkOptions options) =>
-        (long)ChunkBytes(Filter(saving), frame) * ChunkBuffers(options);
+        (long)ChunkBytes(Filter(saving), frame) * ChunkBuffers(Math.Max(1, options.Parallelism));
 
     private static ChunkFilter Filter(SavingParams saving) => saving.Compression switch
     {
@@ -80,7 +83,7 @@ public sealed class Hdf5FrameSink : IFrameSink
         _ => 0,
     };
 
-    private static int ChunkBuffers(SinkOptions options) => Math.Max(1, options.Parallelism) + 1;
+    private static int ChunkBuffers(int parallelism) => parallelism + 1;
 
     /// <summary>Frames written to disk so far.</summary>
     public long FramesWritten => Interlocked.Read(ref _framesWritten);
@@ -97,30 +100,57 @@ public sealed class Hdf5FrameSink : IFrameSink
 
     private string FileName(long fileIndex) => FilenameFormat.Render(_saving, checked(_saving.StartNumber + (int)fileIndex));
 
-    public async ValueTask WriteAsync(Frame frame, CancellationToken cancellationToken)
+    public override int MaxDegreeOfParallelism => _parallelism;
+
+    /// <summary>One frame inside per chunk buffer, so that a compression never waits for a chunk.</summary>
+    public override int? BranchCapacity => ChunkBuffers(_parallelism);
+
+    /// <summary>Compresses the frame's pixels into a chunk, unless it is written as it is (no filter, or bytes that came bitshuffle/LZ4).</summary>
+    public override Chunk Compute(Frame frame)
     {
         if (frame.Info != _frame)
             throw new ArgumentException($"frame {frame.Index} is {frame.Info}, this saving channel was prepared for {_frame}");
-        while (_pending.Count >= _parallelism)
-            await WriteNextAsync().ConfigureAwait(false);
-        frame.Retain();
+        var passThrough = frame.Encoding == FrameEncoding.BitshuffleLz4 && !frame.EncodedData.IsEmpty;
+        if (_filter == ChunkFilter.None || (_filter == ChunkFilter.BitshuffleLz4 && passThrough))
+            return default;
+        var buffer = _chunks!.Rent();
         try
         {
-            _pending.Enqueue(new Pending(frame, Encode(frame, cancellationToken)));
+            var pixels = frame.Data.Span;
+            var length = _filter == ChunkFilter.Deflate
+                ? Zlib.Compress(pixels, buffer.Array, _zipLevel)
+                : BitshuffleLz4.Encode(pixels, buffer.Array, frame.Info.PixelType.SizeOf());
+            return new Chunk(buffer, length);
         }
         catch
         {
-            frame.Dispose();
+            buffer.Dispose();
             throw;
         }
     }
 
-    public async ValueTask CompleteAsync(CancellationToken cancellationToken)
+    /// <summary>Writes the frame's chunk at its row (opening the next file when the frame belongs to it).</summary>
+    public override ValueTask CommitAsync(Frame frame, Chunk chunk, CancellationToken cancellationToken)
     {
-        while (_pending.Count > 0)
-            await WriteNextAsync().ConfigureAwait(false);
+        using (chunk.Buffer)
+        {
+            var bytes = chunk.Buffer.IsEmpty
+                ? (_filter == ChunkFilter.BitshuffleLz4 ? frame.EncodedData : frame.Data)
+                : chunk.Buffer.Array.AsMemory(0, chunk.Length);
+            OnDisk(() => WriteChunk(frame, bytes.Span));
+        }
+        return default;
+    }
+
+    /// <summary>Saves one frame outside a graph (master-file tests, accumulated frames, the bench): compress, then write.</summary>
+    public async ValueTask WriteAsync(Frame frame, CancellationToken cancellationToken) =>
+        await CommitAsync(frame, Compute(frame), cancellationToken).ConfigureAwait(false);
+
+    public override ValueTask CompleteAsync(CancellationToken cancellationToken)
+    {
         var planned = _expectedFrames is { } expected ? Math.Clamp(expected - _fileIndex * _saving.NbFramesPerFile, 0, _saving.NbFramesPerFile) : 0;
         OnDisk(() => CloseFile(planned));
+        return default;
     }
 
     /// <summary>Runs a write; a full disk becomes <see cref="DiskFullException"/> naming the folder.</summary>
@@ -136,69 +166,12 @@ public sealed class Hdf5FrameSink : IFrameSink
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        while (_pending.TryDequeue(out var pending))
-        {
-            try
-            {
-                var chunk = await pending.Chunk.ConfigureAwait(false);
-                chunk.Buffer.Dispose();
-            }
-            catch (Exception)
-            {
-                // Already reported by the write that failed; here only the buffers go back.
-            }
-            pending.Frame.Dispose();
-        }
         _dataset?.Dispose();
         _file?.Dispose();
         _chunks?.Dispose();
-    }
-
-    private Task<Chunk> Encode(Frame frame, CancellationToken cancellationToken)
-    {
-        var passThrough = frame.Encoding == FrameEncoding.BitshuffleLz4 && !frame.EncodedData.IsEmpty;
-        if (_filter == ChunkFilter.None || (_filter == ChunkFilter.BitshuffleLz4 && passThrough))
-            return Task.FromResult(default(Chunk));
-        return Task.Run(async () =>
-        {
-            var buffer = await _chunks!.RentAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                var pixels = frame.Data.Span;
-                var length = _filter == ChunkFilter.Deflate
-                    ? Zlib.Compress(pixels, buffer.Array, _zipLevel)
-                    : BitshuffleLz4.Encode(pixels, buffer.Array, frame.Info.PixelType.SizeOf());
-                return new Chunk(buffer, length);
-            }
-            catch
-            {
-                buffer.Dispose();
-                throw;
-            }
-        }, cancellationToken);
-    }
-
-    private async Task WriteNextAsync()
-    {
-        var pending = _pending.Dequeue();
-        try
-        {
-            var chunk = await pending.Chunk.ConfigureAwait(false);
-            using (chunk.Buffer)
-            {
-                var frame = pending.Frame;
-                var bytes = chunk.Buffer.IsEmpty
-                    ? (_filter == ChunkFilter.BitshuffleLz4 ? frame.EncodedData : frame.Data)
-                    : chunk.Buffer.Array.AsMemory(0, chunk.Length);
-                OnDisk(() => WriteChunk(frame, bytes.Span));
-            }
-        }
-        finally
-        {
-            pending.Frame.Dispose();
-        }
+        return default;
     }
 
     private void WriteChunk(Frame frame, ReadOnlySpan<byte> chunk)
@@ -279,9 +252,8 @@ public sealed class Hdf5FrameSink : IFrameSink
         }
     }
 
-    private readonly record struct Chunk(PooledBuffer Buffer, int Length);
-
-    private readonly record struct Pending(Frame Frame, Task<Chunk> Chunk);
+    /// <summary>A frame's compressed bytes from the sink's chunk pool; empty when the frame is written as it is.</summary>
+    public readonly record struct Chunk(PooledBuffer Buffer, int Length);
 }
 
 /// <summary>The saving folder's file system is full (ENOSPC); the inner exception is libhdf5's error.</summary>

@@ -157,7 +157,7 @@ internal static class BenchCommand
                 OverloadPolicy = bench.Policy,
                 SavingRoot = root,
             },
-            new AcqParams<SimulatorDet> { Acq = new Core.Parameters.Acquisition { NbFrames = frames } },
+            new DectrisAcqParams { Acq = new Core.Parameters.Acquisition { NbFrames = frames } },
             new LegacyProcParams
             {
                 Statistics = new Statistics

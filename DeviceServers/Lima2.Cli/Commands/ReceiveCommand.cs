@@ -69,12 +69,14 @@ internal static class ReceiveCommand
         var seconds = Math.Max(s.Elapsed.TotalSeconds, 1e-9);
         var c = s.Counters;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"summary: {s.Channel.EndReason}; received {c.Received}, processed {c.Processed}, dropped {c.Dropped} " +
+            $"summary: {s.Channel.Detail}; received {c.Received}, processed {c.Processed}, dropped {c.Dropped} " +
             $"(overload {c.DroppedOverload}, lost {c.DroppedLost}, fault {c.DroppedFault}); saved {s.Saved} frames, " +
             $"{s.SavedBytes / 1e6:F1} MB in {s.Files.Count} files; {c.Processed / seconds:F0} frames/s over {seconds:F2} s"));
         if (s.Peaks is { } p)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"peaks: {p.Peaks} in {p.Frames} frames; hits {p.Hits} (frames with at least fai.min_nb_peaks peaks), hit rate {p.HitRate:P1}"));
+        if (c.LastLoss is { } loss)
+            Console.WriteLine($"last lost frame: {loss}");
         foreach (var (reason, count) in s.Rejections)
             Console.WriteLine($"rejected: {count} × {reason}");
         foreach (var file in s.Files)

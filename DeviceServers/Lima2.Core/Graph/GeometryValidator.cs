@@ -15,8 +15,8 @@ public static class GeometryValidator
     {
         var errors = new List<ParamsError>(ParamsValidator.Validate(proc, root));
         var frame = input;
-        if (proc is LegacyProcParams { RoiFlipRot.Enabled: true } legacy)
-            frame = CheckGeometry(legacy.RoiFlipRot, input, $"{root}.roi_flip_rot", errors) ?? input;
+        if (proc.FrameReshaping() is { Enabled: true } reshaping)
+            frame = CheckGeometry(reshaping, input, $"{root}.roi_flip_rot", errors) ?? input;
 
         var statistics = proc.Statistics;
         for (var i = 0; i < statistics.RectRois.Count; i++)

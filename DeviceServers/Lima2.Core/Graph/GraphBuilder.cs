@@ -11,10 +11,10 @@ public sealed record GraphParts
 {
     /// <summary>
     /// Makes the sink of an enabled saving channel (e.g. the HDF5 writer): channel name (<c>saving</c>,
-    /// <c>saving_dense</c>), its parameters, and the geometry of the frames it will get. Null: saving channels are
-    /// left out.
+    /// <c>saving_dense</c>), its parameters, and the geometry of the frames it will get; the sink carries the channel
+    /// name, under which the graph counts the frames it saved. Null: saving channels are left out.
     /// </summary>
-    public Func<string, SavingParams, FrameInfo, IFrameSink>? SinkFactory { get; init; }
+    public Func<string, SavingParams, FrameInfo, FrameConsumer>? SinkFactory { get; init; }
 
     /// <summary>More branches (peak finding, live view, ...), given the geometry of the processed frames.</summary>
     public Func<FrameInfo, IReadOnlyList<FrameConsumer>>? ExtraConsumers { get; init; }
@@ -76,28 +76,25 @@ public static class GraphBuilder
         var frame = input;
         byte[]? mask = null;
 
-        var corrections = proc switch
+        if (proc.Corrections() is { } corrections)
         {
-            LegacyProcParams l => (l.Background, l.Flatfield, l.Mask),
-            XpcsProcParams x => (x.Background, x.Flatfield, x.Mask),
-            _ => (new ReferenceImage(), new ReferenceImage(), new ReferenceImage()),
-        };
-        if (corrections.Item1.Enabled)
-            transforms.Add(new BackgroundTransform(frame, Load(parts, corrections.Item1, "background", frame)));
-        if (corrections.Item2.Enabled)
-            transforms.Add(new FlatfieldTransform(frame, Load(parts, corrections.Item2, "flatfield", frame)));
-        if (corrections.Item3.Enabled)
-        {
-            mask = Load(parts, corrections.Item3, "mask", frame).Select(v => v != 0 ? (byte)1 : (byte)0).ToArray();
-            transforms.Add(new MaskTransform(frame, mask));
+            if (corrections.Background.Enabled)
+                transforms.Add(new BackgroundTransform(frame, Load(parts, corrections.Background, "background", frame)));
+            if (corrections.Flatfield.Enabled)
+                transforms.Add(new FlatfieldTransform(frame, Load(parts, corrections.Flatfield, "flatfield", frame)));
+            if (corrections.Mask.Enabled)
+            {
+                mask = Load(parts, corrections.Mask, "mask", frame).Select(v => v != 0 ? (byte)1 : (byte)0).ToArray();
+                transforms.Add(new MaskTransform(frame, mask));
+            }
         }
-        if (proc is LegacyProcParams { RoiFlipRot.Enabled: true } legacy)
+        if (proc.FrameReshaping() is { Enabled: true } reshaping)
         {
             var share = (long)(memoryCapBytes * ReshapedShare);
-            var reshaped = RoiFlipRotTransform.OutputInfo(frame, legacy.RoiFlipRot);
+            var reshaped = RoiFlipRotTransform.OutputInfo(frame, reshaping);
             reshapedPool = new FramePool(reshaped.ByteSize, Math.Max(share, reshaped.ByteSize));
             options = options with { MemoryCapBytes = Math.Max(memoryCapBytes - share, input.ByteSize) };
-            var geometry = new RoiFlipRotTransform(frame, legacy.RoiFlipRot, reshapedPool);
+            var geometry = new RoiFlipRotTransform(frame, reshaping, reshapedPool);
             transforms.Add(geometry);
             if (mask is not null)
                 mask = geometry.MapMask(mask);
@@ -119,13 +116,7 @@ public static class GraphBuilder
         if (proc.Profiles is { Enabled: true } profiles && profiles.Rois.Count > 0)
             consumers.Add(new RoiProfilesNode(profiles.Rois, profiles.Directions, frame, mask,
                 proc.Buffers.NbRoiProfilesBuffer, threads));
-        var accumulation = proc switch
-        {
-            LegacyProcParams l => l.Accumulation,
-            XpcsProcParams x => x.Accumulation,
-            _ => null,
-        };
-        if (accumulation is { Enabled: true })
+        if (proc.FrameAccumulation() is { Enabled: true } accumulation)
             consumers.Add(new AccumulationNode(frame, accumulation.NbFrames));
         if (parts.KeepFrames)
         {
@@ -135,9 +126,9 @@ public static class GraphBuilder
             consumers.Add(new FrameHistory(Math.Min(proc.Buffers.NbFramesBuffer, Math.Max(1, poolCapacity / 4))));
         }
         if (parts.SinkFactory is { } makeSink)
-            foreach (var (name, saving) in DenseSavingChannels(proc))
-                if (saving.Enabled)
-                    consumers.Add(new SinkNode(name, makeSink(name, saving, frame)));
+            foreach (var channel in proc.DenseSavingChannels())
+                if (channel.Params.Enabled)
+                    consumers.Add(makeSink(channel.Name, channel.Params, frame));
         if (parts.ExtraConsumers is { } extras)
             consumers.AddRange(extras(frame));
 
@@ -146,15 +137,6 @@ public static class GraphBuilder
             graph.AddPool(reshapedPool);
         return graph;
     }
-
-    /// <summary>The saving channels that receive the processed dense frames, by name.</summary>
-    public static IEnumerable<(string Name, SavingParams Params)> DenseSavingChannels(ProcParams proc) => proc switch
-    {
-        LegacyProcParams l => [("saving", l.Saving)],
-        XpcsProcParams x => [("saving_dense", x.SavingDense)],
-        SmxProcParams s => [("saving_dense", s.SavingDense)],
-        _ => [],
-    };
 
     /// <summary>Reads a correction image; what is wrong with it becomes an error on its <c>path</c> field.</summary>
     private static double[] Load(GraphParts parts, ReferenceImage image, string what, FrameInfo frame)

@@ -122,17 +122,12 @@ public sealed record DectrisAcqParams : IAcqParams
     /// </summary>
     public ProcParams WithRawSaving(ProcParams proc)
     {
-        if (!Saving.Enabled)
+        if (!Saving.Enabled || proc.DenseSavingChannels() is not [var dense])
             return proc;
-        var (channel, merged) = proc switch
-        {
-            LegacyProcParams l => ("saving", l.Saving.Enabled ? null : l with { Saving = Saving }),
-            SmxProcParams x => ("saving_dense", x.SavingDense.Enabled ? null : (ProcParams)(x with { SavingDense = Saving })),
-            XpcsProcParams x => ("saving_dense", x.SavingDense.Enabled ? null : x with { SavingDense = Saving }),
-            _ => ("", proc),
-        };
-        return merged ?? throw new ParamsException([new ParamsError($"{ProcParamsDocument.Root}.{channel}",
-            "acq_params saving (the Dectris plugin's raw frames) is enabled too: enable one of them")]);
+        return dense.Params.Enabled
+            ? throw new ParamsException([new ParamsError($"{ProcParamsDocument.Root}.{dense.Name}",
+                "acq_params saving (the Dectris plugin's raw frames) is enabled too: enable one of them")])
+            : proc.WithDenseSaving(Saving);
     }
 }
 

@@ -60,13 +60,7 @@ public static class ParamsValidator
     public static IReadOnlyList<ParamsError> Validate(ProcParams proc, string root = ProcParamsDocument.Root)
     {
         var errors = new List<ParamsError>();
-        var references = proc switch
-        {
-            LegacyProcParams l => new[] { ("mask", l.Mask), ("flatfield", l.Flatfield), ("background", l.Background) },
-            XpcsProcParams x => [("mask", x.Mask), ("flatfield", x.Flatfield), ("background", x.Background)],
-            _ => [],
-        };
-        foreach (var (name, image) in references)
+        foreach (var (name, image) in proc.Corrections()?.ByName ?? [])
             if (image.Enabled && string.IsNullOrWhiteSpace(image.Path))
                 errors.Add(new($"{root}.{name}.path", $"required when {name} is enabled"));
 
@@ -75,7 +69,7 @@ public static class ParamsValidator
             errors.Add(new($"{root}.profiles.directions",
                 $"{profiles.Directions.Count} directions for {profiles.Rois.Count} ROIs (one per ROI)"));
 
-        foreach (var (name, saving) in SavingChannels(proc))
+        foreach (var (name, saving) in proc.SavingChannels())
             if (saving.Enabled)
                 CheckSaving(saving, $"{root}.{name}", errors);
         return errors;
@@ -89,7 +83,7 @@ public static class ParamsValidator
     public static IReadOnlyList<ParamsError> ValidateSavingRoot(ProcParams proc, string savingRoot, string root = ProcParamsDocument.Root)
     {
         var errors = new List<ParamsError>();
-        foreach (var (name, saving) in SavingChannels(proc))
+        foreach (var (name, saving) in proc.SavingChannels())
             if (saving.Enabled && ResolveUnder(savingRoot, saving.BasePath) is null)
                 errors.Add(new($"{root}.{name}.base_path", $"'{saving.BasePath}' is outside the saving root {savingRoot}"));
         return errors;
@@ -109,15 +103,6 @@ public static class ParamsValidator
         if (errors.Count > 0)
             throw new ParamsException(errors);
     }
-
-    private static IEnumerable<(string Name, SavingParams Params)> SavingChannels(ProcParams proc) => proc switch
-    {
-        LegacyProcParams l => [("saving", l.Saving)],
-        XpcsProcParams x => [("saving_dense", x.SavingDense), ("saving_sparse", x.SavingSparse)],
-        SmxProcParams s => [("saving_dense", s.SavingDense), ("saving_sparse", s.SavingSparse),
-            ("saving_accumulation_corrected", s.SavingAccumulationCorrected), ("saving_accumulation_peak", s.SavingAccumulationPeak)],
-        _ => [],
-    };
 
     /// <summary>Checks one saving channel (e.g. the Dectris plugin's acq_params <c>saving</c>).</summary>
     public static IReadOnlyList<ParamsError> Validate(SavingParams saving, string path)

@@ -9,8 +9,16 @@ public sealed record Fifo
     [Description("frames the graph's entry queue holds before the overload policy applies")]
     [Minimum(1)] public int NbFifoFrames { get; init; } = 64;
 
-    [Description("threads that process frames in parallel (order is kept)")]
-    [Minimum(1)] [Maximum(256)] public int NbThreads { get; init; } = 2;
+    [Description("threads that decode and process frames in parallel (order is kept); default: the machine's " +
+                 "processor count (container limits and DOTNET_PROCESSOR_COUNT included), at least 2, at most 16")]
+    [Minimum(1)] [Maximum(256)] public int NbThreads { get; init; } = DefaultThreads(Environment.ProcessorCount);
+
+    /// <summary>
+    /// One thread per processor, so that decoding scales with the machine out of the box; at least 2 (the former
+    /// default), at most 16: each thread holds frames in flight out of <c>memory_cap</c> (a DECTRIS stream keeps
+    /// 2 × nb_threads + 4 raw messages, 300 MB for 4 Mpx uint16 at 16), so larger counts are asked for explicitly.
+    /// </summary>
+    public static int DefaultThreads(int processors) => Math.Clamp(processors, 2, 16);
 }
 
 /// <summary>Sizes of the buffers that devices read from (frames kept for getters, reduced-data rows).</summary>
@@ -150,7 +158,21 @@ public sealed record SavingParams
     public bool IncludeFrameIdx { get; init; } = true;
 }
 
-/// <summary>Fields every pipeline's <c>proc_params</c> has.</summary>
+/// <summary>A saving channel of a proc_params by its field name (<c>saving</c>, <c>saving_dense</c>, ...).</summary>
+public sealed record SavingChannel(string Name, SavingParams Params);
+
+/// <summary>The correction images of a pipeline, applied in this order: background, flat field, mask.</summary>
+public sealed record CorrectionImages(ReferenceImage Background, ReferenceImage Flatfield, ReferenceImage Mask)
+{
+    /// <summary>Each image with its proc_params field name.</summary>
+    public IEnumerable<(string Name, ReferenceImage Image)> ByName =>
+        [("mask", Mask), ("flatfield", Flatfield), ("background", Background)];
+}
+
+/// <summary>
+/// Fields every pipeline's <c>proc_params</c> has, and the shape of its pipeline (which saving channels, corrections,
+/// accumulation and geometry step it has), so that the graph builder and the validator need not ask for its class.
+/// </summary>
 public abstract record ProcParams
 {
     [Description("the processing class: LimaProcessingLegacy, LimaProcessingSmx, LimaProcessingXpcs, LimaProcessingFailing")]
@@ -161,6 +183,29 @@ public abstract record ProcParams
     public bool FrameIdxEnabled { get; init; }
     public Statistics Statistics { get; init; } = new();
     public Profiles Profiles { get; init; } = new();
+
+    /// <summary>The saving channels that receive the processed dense frames.</summary>
+    public virtual IReadOnlyList<SavingChannel> DenseSavingChannels() => [];
+
+    /// <summary>Every saving channel: the dense ones, then the sparse and accumulation ones.</summary>
+    public virtual IReadOnlyList<SavingChannel> SavingChannels() => DenseSavingChannels();
+
+    /// <summary>The background, flat-field and mask images, or null for a pipeline without corrections.</summary>
+    public virtual CorrectionImages? Corrections() => null;
+
+    /// <summary>The accumulation block, or null for a pipeline that does not accumulate.</summary>
+    public virtual Accumulation? FrameAccumulation() => null;
+
+    /// <summary>The binning, crop, flip and rotation step (roi_flip_rot), or null for a pipeline without one.</summary>
+    public virtual RoiFlipRot? FrameReshaping() => null;
+
+    /// <summary>True for the pipelines that serve their input frames besides the processed ones (Legacy, XPCS).</summary>
+    public virtual bool ServesInputFrames() => false;
+
+    /// <summary>This proc_params with <paramref name="saving"/> in place of its dense saving channel.</summary>
+    /// <exception cref="NotSupportedException">the pipeline saves no dense frames.</exception>
+    public virtual ProcParams WithDenseSaving(SavingParams saving) =>
+        throw new NotSupportedException($"{ClassName} saves no dense frames");
 }
 
 /// <summary>Lima2's count-rate protection block of the legacy pipeline: accepted disabled only (not implemented here).</summary>
@@ -187,6 +232,18 @@ public sealed record LegacyProcParams : ProcParams
     public Accumulation Accumulation { get; init; } = new();
     public MaxCountrateProtection MaxCountrateProtection { get; init; } = new();
     public SavingParams Saving { get; init; } = new();
+
+    public override IReadOnlyList<SavingChannel> DenseSavingChannels() => [new("saving", Saving)];
+
+    public override CorrectionImages Corrections() => new(Background, Flatfield, Mask);
+
+    public override Accumulation FrameAccumulation() => Accumulation;
+
+    public override RoiFlipRot FrameReshaping() => RoiFlipRot;
+
+    public override bool ServesInputFrames() => true;
+
+    public override ProcParams WithDenseSaving(SavingParams saving) => this with { Saving = saving };
 }
 
 /// <summary><c>LimaProcessingXpcs</c>: the legacy corrections plus dense and sparse saving.</summary>
@@ -200,6 +257,18 @@ public sealed record XpcsProcParams : ProcParams
     public Accumulation Accumulation { get; init; } = new();
     public SavingParams SavingDense { get; init; } = new();
     public SavingParams SavingSparse { get; init; } = new();
+
+    public override IReadOnlyList<SavingChannel> DenseSavingChannels() => [new("saving_dense", SavingDense)];
+
+    public override IReadOnlyList<SavingChannel> SavingChannels() => [.. DenseSavingChannels(), new("saving_sparse", SavingSparse)];
+
+    public override CorrectionImages Corrections() => new(Background, Flatfield, Mask);
+
+    public override Accumulation FrameAccumulation() => Accumulation;
+
+    public override bool ServesInputFrames() => true;
+
+    public override ProcParams WithDenseSaving(SavingParams saving) => this with { SavingDense = saving };
 }
 
 /// <summary>
@@ -223,6 +292,16 @@ public sealed record SmxProcParams : ProcParams
     public SavingParams SavingSparse { get; init; } = new();
     public SavingParams SavingAccumulationCorrected { get; init; } = new();
     public SavingParams SavingAccumulationPeak { get; init; } = new();
+
+    public override IReadOnlyList<SavingChannel> DenseSavingChannels() => [new("saving_dense", SavingDense)];
+
+    public override IReadOnlyList<SavingChannel> SavingChannels() =>
+    [
+        .. DenseSavingChannels(), new("saving_sparse", SavingSparse),
+        new("saving_accumulation_corrected", SavingAccumulationCorrected), new("saving_accumulation_peak", SavingAccumulationPeak),
+    ];
+
+    public override ProcParams WithDenseSaving(SavingParams saving) => this with { SavingDense = saving };
 
     private static readonly JsonElement EmptyObject = ParseEmptyObject();
 

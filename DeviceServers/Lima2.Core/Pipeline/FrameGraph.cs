@@ -31,7 +31,7 @@ public sealed record GraphOptions
 /// The first exception in any node faults the graph: the frames still inside are released and counted
 /// (<see cref="GraphCounters.DroppedFault"/>), <see cref="Aborted"/> tells the channel to stop, and
 /// <see cref="CompleteAsync"/> throws a <see cref="GraphFaultedException"/> naming the node and the frame.
-/// The graph owns its steps and consumers: <see cref="DisposeAsync"/> disposes them and their sinks.
+/// The graph owns its steps and consumers (saving sinks included): <see cref="DisposeAsync"/> disposes them.
 /// </remarks>
 public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
 {
@@ -72,14 +72,14 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
         var branches = consumers.Select(c =>
         {
             Counters.Register(c.Name);
-            return c.Link(_runtime, inner);
+            return c.Link(_runtime, c.BranchCapacity ?? 2 * inner);
         }).ToArray();
         var fanOut = new ActionBlock<Ticket>(ticket => FanOutAsync(ticket, branches),
             _runtime.Options(1, transforms.Count == 0 ? Math.Max(1, options.EntryCapacity) : inner));
         _ = fanOut.Completion.ContinueWith(_ =>
         {
             foreach (var branch in branches)
-                branch.Entry.Complete();
+                branch.Complete();
         }, TaskScheduler.Default);
 
         ITargetBlock<Ticket> next = fanOut;
@@ -101,6 +101,7 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
     /// <summary>Geometry of the frames the consumers see.</summary>
     public FrameInfo OutputInfo { get; }
 
+    /// <summary>The input frames' pool: pixel buffers and the buffers of kept encoded bytes come from it.</summary>
     public FramePool Pool { get; }
 
     public OverloadPolicy Policy { get; }
@@ -129,8 +130,18 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
         if (Pool.TryRent(out var buffer))
             return buffer;
         Counters.OnReceived(frameIndex);
-        Counters.OnDroppedOverload();
+        _runtime.Drop(null, DropReason.Overload);
         return null;
+    }
+
+    public async ValueTask<PooledBuffer?> RentEncodedAsync(int length, CancellationToken cancellationToken)
+    {
+        if (length > Pool.BufferBytes)
+            return null; // larger than the pixels: saving compresses them again
+        // Waiting is back-pressure only when a pixel buffer can still be free for the frames that release this one.
+        if (Policy == OverloadPolicy.BackPressure && Pool.Capacity >= 2)
+            return await Pool.RentAsync(cancellationToken).ConfigureAwait(false);
+        return Pool.TryRent(out var buffer) ? buffer : null;
     }
 
     public async ValueTask SubmitAsync(Frame frame, CancellationToken cancellationToken)
@@ -144,16 +155,13 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
         var ticket = new Ticket(frame);
         if (_runtime.Stopped)
         {
-            _runtime.Drop(ticket);
+            _runtime.Drop(frame, DropReason.Fault);
             return;
         }
         if (Policy == OverloadPolicy.Drop)
         {
             if (!_entry.Post(ticket))
-            {
-                frame.Dispose();
-                Counters.OnDroppedOverload();
-            }
+                _runtime.Drop(frame, DropReason.Overload);
             return;
         }
         bool accepted;
@@ -163,17 +171,17 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            _runtime.Drop(ticket);
+            _runtime.Drop(frame, DropReason.Fault);
             throw;
         }
         if (!accepted)
-            _runtime.Drop(ticket);
+            _runtime.Drop(frame, DropReason.Fault);
     }
 
     public void ReportLost(long frameIndex, string reason)
     {
         Counters.OnReceived(frameIndex);
-        Counters.OnDroppedLost();
+        _runtime.Drop(null, DropReason.Lost, reason);
     }
 
     /// <summary>
@@ -229,10 +237,10 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
         }
         foreach (var consumer in _consumers)
         {
-            if (consumer is IDisposable disposable)
+            if (consumer is IAsyncDisposable asyncDisposable)
+                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+            else if (consumer is IDisposable disposable)
                 disposable.Dispose();
-            if (consumer is SinkNode sink)
-                await sink.Sink.DisposeAsync().ConfigureAwait(false);
         }
         foreach (var transform in Transforms)
             if (transform is IDisposable disposable)
@@ -242,7 +250,7 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
             pool.Dispose();
     }
 
-    private async Task FanOutAsync(Ticket ticket, (ITargetBlock<Ticket> Entry, Task Completion)[] branches)
+    private async Task FanOutAsync(Ticket ticket, IOrderedStage<Ticket>[] branches)
     {
         if (branches.Length == 0)
         {
@@ -253,7 +261,7 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
         for (var i = 1; i < branches.Length; i++)
             ticket.Frame.Retain();
         foreach (var branch in branches)
-            if (!await branch.Entry.SendAsync(ticket).ConfigureAwait(false))
+            if (!await branch.SendAsync(ticket, CancellationToken.None).ConfigureAwait(false))
             {
                 ticket.Failed = true;
                 _runtime.Release(ticket);
@@ -312,11 +320,8 @@ internal sealed class GraphRuntime(GraphCounters counters) : IDisposable
 
     public async Task<Ticket> ApplyAsync(IFrameTransform transform, Ticket ticket)
     {
-        if (ticket.Failed || Stopped)
-        {
-            ticket.Failed = true;
+        if (Skips(ticket))
             return ticket;
-        }
         try
         {
             ticket.Frame = await transform.ApplyAsync(ticket.Frame, Token).ConfigureAwait(false);
@@ -324,50 +329,57 @@ internal sealed class GraphRuntime(GraphCounters counters) : IDisposable
         }
         catch (Exception e)
         {
-            ticket.Failed = true;
-            if (e is not OperationCanceledException || !Stopped)
-                OnFault(transform.Name, ticket.Index, e);
+            Fail(transform.Name, ticket, e);
         }
         return ticket;
     }
 
-    public TResult? Guard<TResult>(FrameConsumer node, Ticket ticket, Func<Frame, TResult> work)
+    /// <summary>A consumer's parallel part; default when it failed or was skipped.</summary>
+    public TResult? Guard<TResult>(string node, Ticket ticket, Func<Frame, TResult> work)
     {
-        if (ticket.Failed || Stopped)
-        {
-            ticket.Failed = true;
+        if (Skips(ticket))
             return default;
-        }
         try
         {
             return work(ticket.Frame);
         }
         catch (Exception e)
         {
-            ticket.Failed = true;
-            OnFault(node.Name, ticket.Index, e);
+            Fail(node, ticket, e);
             return default;
         }
     }
 
-    public async Task GuardAsync(FrameConsumer node, Ticket ticket, Func<Frame, ValueTask> work)
+    /// <summary>A consumer's ordered part; the node's count grows when it succeeds.</summary>
+    public async Task GuardAsync(string node, Ticket ticket, Func<Frame, ValueTask> work)
     {
-        if (ticket.Failed || Stopped)
-        {
-            ticket.Failed = true;
+        if (Skips(ticket))
             return;
-        }
         try
         {
             await work(ticket.Frame).ConfigureAwait(false);
-            counters.OnNode(node.Name);
+            counters.OnNode(node);
         }
         catch (Exception e)
         {
-            ticket.Failed = true;
-            if (e is not OperationCanceledException || !Stopped)
-                OnFault(node.Name, ticket.Index, e);
+            Fail(node, ticket, e);
         }
+    }
+
+    /// <summary>Whether a node leaves the ticket alone: it failed in an earlier node, or the graph has stopped.</summary>
+    private bool Skips(Ticket ticket)
+    {
+        if (ticket.Failed || Stopped)
+            ticket.Failed = true;
+        return ticket.Failed;
+    }
+
+    /// <summary>A node threw on the ticket: the frame is not processed; the graph faults unless it was being stopped.</summary>
+    private void Fail(string node, Ticket ticket, Exception error)
+    {
+        ticket.Failed = true;
+        if (error is not OperationCanceledException || !Stopped)
+            OnFault(node, ticket.Index, error);
     }
 
     /// <summary>A branch is done with the ticket: drop its frame reference; the last branch settles the count.</summary>
@@ -387,17 +399,20 @@ internal sealed class GraphRuntime(GraphCounters counters) : IDisposable
         Settle(ticket);
     }
 
-    /// <summary>A ticket that never entered the graph's blocks.</summary>
-    public void Drop(Ticket ticket)
+    /// <summary>
+    /// The one place a received frame is counted as dropped: refused (overload), lost by the channel, or not fully
+    /// processed (fault or abort). Its buffer, if it still holds one, goes back to the pool.
+    /// </summary>
+    public void Drop(Frame? frame, DropReason reason, string? lostReason = null)
     {
-        ticket.Frame.Dispose();
-        counters.OnDroppedFault();
+        frame?.Dispose();
+        counters.OnDropped(reason, lostReason);
     }
 
     private void Settle(Ticket ticket)
     {
         if (ticket.Failed)
-            counters.OnDroppedFault();
+            Drop(null, DropReason.Fault);
         else
             counters.OnProcessed(ticket.Index);
     }

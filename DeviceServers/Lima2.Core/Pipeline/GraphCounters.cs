@@ -16,6 +16,7 @@ public sealed class GraphCounters
     private long _droppedFault;
     private long _lastInputIndex = -1;
     private long _lastProcessedIndex = -1;
+    private string? _lastLoss;
     private readonly ConcurrentDictionary<string, Counter> _perNode = new();
 
     public long Received => Interlocked.Read(ref _received);
@@ -32,6 +33,9 @@ public sealed class GraphCounters
 
     public long Dropped => DroppedOverload + DroppedLost + DroppedFault;
 
+    /// <summary>Why the channel could not deliver its last lost frame (e.g. "frame 5 never arrived"), or null.</summary>
+    public string? LastLoss => Volatile.Read(ref _lastLoss);
+
     /// <summary>Frames received and not yet processed or dropped.</summary>
     public long InFlight => Received - Processed - Dropped;
 
@@ -47,7 +51,7 @@ public sealed class GraphCounters
     public long NodeCount(string name) => _perNode.TryGetValue(name, out var box) ? Interlocked.Read(ref box.Value) : 0;
 
     public GraphCountersSnapshot Snapshot() => new(Received, Processed, DroppedOverload, DroppedLost, DroppedFault,
-        LastInputIndex, LastProcessedIndex, PerNode);
+        LastInputIndex, LastProcessedIndex, PerNode) { LastLoss = LastLoss };
 
     internal void OnReceived(long index)
     {
@@ -61,9 +65,18 @@ public sealed class GraphCounters
         Max(ref _lastProcessedIndex, index);
     }
 
-    internal void OnDroppedOverload() => Interlocked.Increment(ref _droppedOverload);
-    internal void OnDroppedLost() => Interlocked.Increment(ref _droppedLost);
-    internal void OnDroppedFault() => Interlocked.Increment(ref _droppedFault);
+    internal void OnDropped(DropReason reason, string? lostReason)
+    {
+        switch (reason)
+        {
+            case DropReason.Overload: Interlocked.Increment(ref _droppedOverload); break;
+            case DropReason.Lost:
+                Interlocked.Increment(ref _droppedLost);
+                Volatile.Write(ref _lastLoss, lostReason);
+                break;
+            default: Interlocked.Increment(ref _droppedFault); break;
+        }
+    }
 
     internal void Register(string node) => _perNode.TryAdd(node, new Counter());
 
@@ -100,6 +113,22 @@ public sealed record GraphCountersSnapshot(
 {
     public long Dropped => DroppedOverload + DroppedLost + DroppedFault;
 
+    /// <summary>Why the channel could not deliver its last lost frame, or null.</summary>
+    public string? LastLoss { get; init; }
+
     /// <summary>True when every received frame is accounted for (holds once the graph has completed).</summary>
     public bool Balanced => Received == Processed + Dropped;
+}
+
+/// <summary>Why a received frame was dropped (<see cref="GraphCounters"/>).</summary>
+public enum DropReason
+{
+    /// <summary>Refused for lack of room: no free buffer or a full entry (drop policy).</summary>
+    Overload,
+
+    /// <summary>The channel saw the frame but could not deliver it (malformed, never arrived, ...).</summary>
+    Lost,
+
+    /// <summary>Not fully processed: a node failed or the graph was aborted.</summary>
+    Fault,
 }

@@ -8,8 +8,9 @@ namespace Lima2.Core.Pipeline;
 /// that accounts for frames the same way.
 /// </summary>
 /// <remarks>
-/// For each frame the channel (1) rents a buffer with <see cref="RentAsync"/>, (2) fills it from the wire (the one
-/// copy), (3) wraps it in a <see cref="Frame"/> and hands it over with <see cref="SubmitAsync"/>. From then on the
+/// For each frame the channel (1) rents a buffer with <see cref="RentAsync"/> (and one for the bytes of a frame that
+/// came encoded with <see cref="RentEncodedAsync"/>), (2) fills it from the wire (the one copy), (3) wraps it in a
+/// <see cref="Frame"/> and hands it over with <see cref="SubmitAsync"/>. From then on the
 /// target owns the frame. A frame the channel saw but cannot deliver (malformed, out of buffers in drop mode, ...)
 /// still counts: <see cref="ReportLost"/>.
 /// </remarks>
@@ -17,11 +18,6 @@ public interface IFrameTarget
 {
     /// <summary>Geometry and pixel type the target expects; buffers from <see cref="RentAsync"/> hold one such frame.</summary>
     FrameInfo InputInfo { get; }
-
-    /// <summary>The pool the frame buffers come from (e.g. for a second buffer holding the encoded bytes).</summary>
-    FramePool Pool { get; }
-
-    OverloadPolicy Policy { get; }
 
     /// <summary>
     /// A buffer for the next frame. With <see cref="OverloadPolicy.BackPressure"/> this waits for a free buffer (the
@@ -31,12 +27,20 @@ public interface IFrameTarget
     ValueTask<PooledBuffer?> RentAsync(long frameIndex, CancellationToken cancellationToken);
 
     /// <summary>
+    /// A second buffer for a frame that came encoded (bitshuffle/LZ4), to keep its bytes beside the decoded pixels so
+    /// saving writes them as they came; null when none is to be had (the bytes are larger than a frame buffer, or none
+    /// is free in drop mode): saving then encodes the pixels again. The frame is not counted dropped for it.
+    /// </summary>
+    /// <param name="length">the encoded bytes</param>
+    ValueTask<PooledBuffer?> RentEncodedAsync(int length, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Hands a frame over; the target disposes it in every case. With back-pressure this waits while the entry queue
     /// is full; with drop it drops and counts the frame instead.
     /// </summary>
     ValueTask SubmitAsync(Frame frame, CancellationToken cancellationToken);
 
-    /// <summary>Counts a frame the channel received but could not deliver (received and dropped).</summary>
+    /// <summary>Counts a frame the channel received but could not deliver (received and dropped), and says why.</summary>
     void ReportLost(long frameIndex, string reason);
 
     /// <summary>Signalled when the target can take no more frames (it faulted or was aborted): stop producing.</summary>
@@ -52,11 +56,28 @@ public sealed record ChannelStart(FrameInfo Frame, long? ExpectedFrames)
     public DetectorMetadata? Metadata { get; init; }
 }
 
+/// <summary>Why a channel's run ended.</summary>
+public enum ChannelEnd
+{
+    /// <summary>The receiver's share is done: the end of the acquisition or series, or every frame received.</summary>
+    Completed,
+
+    /// <summary>Cancelled by the caller (Stop), or stopped before the stream started.</summary>
+    Stopped,
+
+    /// <summary>The target could take no more frames (<see cref="IFrameTarget.Aborted"/>: the graph faulted).</summary>
+    Aborted,
+
+    /// <summary>The channel failed or never started; the run's error says why.</summary>
+    Failed,
+}
+
 /// <summary>How a channel's run ended.</summary>
 /// <param name="Delivered">frames handed to the target with SubmitAsync</param>
 /// <param name="Lost">frames reported with ReportLost (including those without a buffer in drop mode)</param>
-/// <param name="EndReason">"end of stream", "stopped", ...</param>
-public sealed record ChannelSummary(long Delivered, long Lost, string EndReason);
+/// <param name="End">why it ended</param>
+/// <param name="Detail">the channel's own words for it, for logs: "end of series", "all frames received", ...</param>
+public sealed record ChannelSummary(long Delivered, long Lost, ChannelEnd End, string Detail);
 
 /// <summary>
 /// A source of detector frames for one receiver: the simulator, a DECTRIS stream, a file player.
@@ -71,13 +92,45 @@ public interface IDetectorChannel : IAsyncDisposable
     /// <summary>A short name for logs and counters ("simulator", "dectris-v1 tcp://...").</summary>
     string Name { get; }
 
+    /// <summary>
+    /// True when <see cref="StartAsync"/> answers at once (the geometry is known before any frame, as for the
+    /// simulator): a receiver then starts it at Prepare, so that errors needing the geometry surface there.
+    /// </summary>
+    bool StartsAtPrepare => false;
+
+    /// <summary>
+    /// Frames of the whole run, over all receivers, as the channel knows them once started (a DECTRIS header's
+    /// count, the simulator's nb_frames); null when endless or unknown.
+    /// </summary>
+    long? TotalFrames => null;
+
+    /// <summary>Messages the channel turned away, by reason ("malformed", "duplicate frame", ...); none by default.</summary>
+    IReadOnlyDictionary<string, long> Rejections => NoRejections;
+
+    /// <summary>
+    /// Most bytes the channel makes the process hold outside the frame pool for frames of <paramref name="frame"/>'s
+    /// geometry (received messages waiting to be decoded, socket buffers): a receiver takes it off its memory cap
+    /// before sizing the frame pool. 0 for a channel that fills pool buffers directly.
+    /// </summary>
+    long BufferedBytesBound(FrameInfo frame) => 0;
+
+    /// <summary>
+    /// A software trigger: releases the next frames of a channel waiting for triggers (the simulator outside internal
+    /// trigger mode). A channel fed by a detector ignores it: the control device triggers the detector.
+    /// </summary>
+    void Trigger()
+    {
+    }
+
     ValueTask<ChannelStart> StartAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Delivers frames until the end of the stream. Cancellation ends the run normally (EndReason "stopped");
-    /// <see cref="IFrameTarget.Aborted"/> ends it too.
+    /// Delivers frames until the end of the stream. Cancellation ends the run normally (<see cref="ChannelEnd.Stopped"/>);
+    /// <see cref="IFrameTarget.Aborted"/> ends it too (<see cref="ChannelEnd.Aborted"/>).
     /// </summary>
     Task<ChannelSummary> RunAsync(IFrameTarget target, CancellationToken cancellationToken);
+
+    private static readonly IReadOnlyDictionary<string, long> NoRejections = new Dictionary<string, long>();
 }
 
 /// <summary>A detector stream that cannot go on (malformed message, lost connection, wrong frame size, ...).</summary>

@@ -1,4 +1,3 @@
-using System.Threading.Tasks.Dataflow;
 using Lima2.Core.Frames;
 
 namespace Lima2.Core.Pipeline;
@@ -33,10 +32,17 @@ public abstract class FrameConsumer(string name)
 
     public virtual int MaxDegreeOfParallelism => 1;
 
+    /// <summary>
+    /// Frames the branch holds at once (being computed or waiting for their commit); null: the graph's queue size. A
+    /// consumer whose Compute takes a buffer from a bounded pool sets it to the pool's size, so that a Compute never
+    /// waits for a buffer only a later frame's commit would free.
+    /// </summary>
+    public virtual int? BranchCapacity => null;
+
     /// <summary>Called once after the last frame (flush files, publish the last partial result).</summary>
     public virtual ValueTask CompleteAsync(CancellationToken cancellationToken) => default;
 
-    internal abstract (ITargetBlock<Ticket> Entry, Task Completion) Link(GraphRuntime runtime, int boundedCapacity);
+    internal abstract IOrderedStage<Ticket> Link(GraphRuntime runtime, int capacity);
 }
 
 /// <summary>A consumer whose parallel part yields a <typeparamref name="TResult"/> for its ordered part.</summary>
@@ -45,35 +51,26 @@ public abstract class FrameConsumer<TResult>(string name) : FrameConsumer(name)
     /// <summary>Work on one frame that may run beside other frames' (must be thread-safe).</summary>
     public abstract TResult Compute(Frame frame);
 
-    /// <summary>Publishes the result of a frame; called in receiver order, one frame at a time.</summary>
+    /// <summary>
+    /// Publishes the result of a frame; called in receiver order, one frame at a time. Not called for a frame once
+    /// the graph has stopped (abort or fault): its result is let go.
+    /// </summary>
     public abstract ValueTask CommitAsync(Frame frame, TResult result, CancellationToken cancellationToken);
 
-    internal override (ITargetBlock<Ticket> Entry, Task Completion) Link(GraphRuntime runtime, int boundedCapacity)
-    {
-        var compute = new TransformBlock<Ticket, (Ticket Ticket, TResult? Result)>(
-            ticket => (ticket, runtime.Guard(this, ticket, Compute)),
-            runtime.Options(MaxDegreeOfParallelism, boundedCapacity));
-        var commit = new ActionBlock<(Ticket Ticket, TResult? Result)>(async item =>
-        {
-            await runtime.GuardAsync(this, item.Ticket, frame => CommitAsync(frame, item.Result!, runtime.Token)).ConfigureAwait(false);
-            runtime.Release(item.Ticket);
-        }, runtime.Options(1, boundedCapacity));
-        compute.LinkTo(commit, new DataflowLinkOptions { PropagateCompletion = true });
-        return (compute, commit.Completion);
-    }
-}
-
-/// <summary>A saving (or any) <see cref="IFrameSink"/> as a graph branch: frames written in receiver order.</summary>
-public sealed class SinkNode(string name, IFrameSink sink) : FrameConsumer<bool>(name)
-{
-    public IFrameSink Sink { get; } = sink;
-
-    public override bool Compute(Frame frame) => true;
-
-    public override ValueTask CommitAsync(Frame frame, bool result, CancellationToken cancellationToken) =>
-        Sink.WriteAsync(frame, cancellationToken);
-
-    public override ValueTask CompleteAsync(CancellationToken cancellationToken) => Sink.CompleteAsync(cancellationToken);
+    internal override IOrderedStage<Ticket> Link(GraphRuntime runtime, int capacity) =>
+        new OrderedStage<Ticket, TResult?>(
+            ticket => runtime.Guard(Name, ticket, Compute),
+            async (ticket, result) =>
+            {
+                await runtime.GuardAsync(Name, ticket, frame => CommitAsync(frame, result!, runtime.Token)).ConfigureAwait(false);
+                runtime.Release(ticket);
+            },
+            discard: ticket =>
+            {
+                ticket.Failed = true; // not reached while the guards keep every failure inside the ticket
+                runtime.Release(ticket);
+            },
+            MaxDegreeOfParallelism, capacity);
 }
 
 /// <summary>A frame on its way through the graph, with the accounting of its branches.</summary>

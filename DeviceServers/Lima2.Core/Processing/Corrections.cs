@@ -36,29 +36,42 @@ internal static class InPlace
     }
 }
 
-/// <summary>Lima2's mask node: pixels whose mask value is 0 become 0 (ROI statistics also leave them out).</summary>
-public sealed class MaskTransform : IFrameTransform
+/// <summary>
+/// A correction that changes every pixel in place by one rule with a reference image of the frame's size (mask,
+/// background, flat field): the size check and the dispatch on the pixel type are held here once.
+/// </summary>
+public abstract class InPlaceTransform : IFrameTransform
 {
-    private readonly byte[] _mask;
-
-    public MaskTransform(FrameInfo frame, byte[] mask)
+    /// <param name="name">the node's name, also the start of a size error</param>
+    /// <param name="referenceLength">pixels of the reference image: must be the frame's</param>
+    /// <param name="what">the reference image, as a size error names it</param>
+    private protected InPlaceTransform(string name, FrameInfo frame, int referenceLength, string what)
     {
-        InPlace.CheckSize("mask", frame, mask.Length, "mask");
+        InPlace.CheckSize(name, frame, referenceLength, what);
+        Name = name;
         Output = frame;
-        _mask = mask;
     }
 
-    public string Name => "mask";
+    public string Name { get; }
 
     public FrameInfo Output { get; }
 
+    /// <summary>The per-pixel rule (boxed once; the call is per frame, the loop over the pixels is inside it).</summary>
+    private protected abstract InPlace.IPixelOp Op { get; }
+
     public ValueTask<Frame> ApplyAsync(Frame input, CancellationToken cancellationToken)
     {
-        InPlace.Run(input, new Op(_mask));
+        InPlace.Run(input, Op);
         return ValueTask.FromResult(input);
     }
+}
 
-    private readonly struct Op(byte[] mask) : InPlace.IPixelOp
+/// <summary>Lima2's mask node: pixels whose mask value is 0 become 0 (ROI statistics also leave them out).</summary>
+public sealed class MaskTransform(FrameInfo frame, byte[] mask) : InPlaceTransform("mask", frame, mask.Length, "mask")
+{
+    private protected override InPlace.IPixelOp Op { get; } = new ZeroMasked(mask);
+
+    private readonly struct ZeroMasked(byte[] mask) : InPlace.IPixelOp
     {
         public void Apply<T>(Span<T> pixels) where T : unmanaged, INumber<T>, IMinMaxValue<T>
         {
@@ -70,28 +83,12 @@ public sealed class MaskTransform : IFrameTransform
 }
 
 /// <summary>Background subtraction: pixel − background, saturating at the pixel type's range (0 for unsigned).</summary>
-public sealed class BackgroundTransform : IFrameTransform
+public sealed class BackgroundTransform(FrameInfo frame, double[] background)
+    : InPlaceTransform("background", frame, background.Length, "background image")
 {
-    private readonly double[] _background;
+    private protected override InPlace.IPixelOp Op { get; } = new Subtract(background);
 
-    public BackgroundTransform(FrameInfo frame, double[] background)
-    {
-        InPlace.CheckSize("background", frame, background.Length, "background image");
-        Output = frame;
-        _background = background;
-    }
-
-    public string Name => "background";
-
-    public FrameInfo Output { get; }
-
-    public ValueTask<Frame> ApplyAsync(Frame input, CancellationToken cancellationToken)
-    {
-        InPlace.Run(input, new Op(_background));
-        return ValueTask.FromResult(input);
-    }
-
-    private readonly struct Op(double[] background) : InPlace.IPixelOp
+    private readonly struct Subtract(double[] background) : InPlace.IPixelOp
     {
         public void Apply<T>(Span<T> pixels) where T : unmanaged, INumber<T>, IMinMaxValue<T>
         {
@@ -105,30 +102,19 @@ public sealed class BackgroundTransform : IFrameTransform
 /// Flat-field correction: pixel / flat, with the flat normalised to a mean of 1 over its positive pixels, so the
 /// frame's scale is kept; pixels where the flat is ≤ 0 become 0. Integer results are rounded and saturated.
 /// </summary>
-public sealed class FlatfieldTransform : IFrameTransform
+public sealed class FlatfieldTransform(FrameInfo frame, double[] flat)
+    : InPlaceTransform("flatfield", frame, flat.Length, "flat field")
 {
-    private readonly double[] _gain;
+    private protected override InPlace.IPixelOp Op { get; } = new Multiply(Gain(flat));
 
-    public FlatfieldTransform(FrameInfo frame, double[] flat)
+    private static double[] Gain(double[] flat)
     {
-        InPlace.CheckSize("flatfield", frame, flat.Length, "flat field");
-        Output = frame;
         var positive = flat.Where(v => v > 0).ToArray();
         var mean = positive.Length == 0 ? 1 : positive.Average();
-        _gain = flat.Select(v => v > 0 ? mean / v : 0).ToArray();
+        return flat.Select(v => v > 0 ? mean / v : 0).ToArray();
     }
 
-    public string Name => "flatfield";
-
-    public FrameInfo Output { get; }
-
-    public ValueTask<Frame> ApplyAsync(Frame input, CancellationToken cancellationToken)
-    {
-        InPlace.Run(input, new Op(_gain));
-        return ValueTask.FromResult(input);
-    }
-
-    private readonly struct Op(double[] gain) : InPlace.IPixelOp
+    private readonly struct Multiply(double[] gain) : InPlace.IPixelOp
     {
         public void Apply<T>(Span<T> pixels) where T : unmanaged, INumber<T>, IMinMaxValue<T>
         {

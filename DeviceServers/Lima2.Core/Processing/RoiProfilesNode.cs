@@ -92,49 +92,64 @@ public sealed class RoiProfilesNode : FrameConsumer<RoiStatRow[]>
         where T : unmanaged, INumberBase<T>
     {
         var n = profile.Width;
-        var count = new long[n];
-        var sum = new double[n];
-        var min = new double[n];
-        var max = new double[n];
-        min.AsSpan().Fill(double.PositiveInfinity);
-        max.AsSpan().Fill(double.NegativeInfinity);
-        for (var y = profile.Y; y < profile.Y + profile.Height; y++)
-        {
-            var row = pixels.Slice(y * width + profile.X, n);
-            var used = _mask is null ? default : _mask.AsSpan(y * width + profile.X, n);
-            for (var x = 0; x < n; x++)
-            {
-                if (!used.IsEmpty && used[x] == 0)
-                    continue;
-                var value = double.CreateTruncating(row[x]);
-                count[x]++;
-                sum[x] += value;
-                if (value < min[x])
-                    min[x] = value;
-                if (value > max[x])
-                    max[x] = value;
-            }
-        }
+        var first = new Extremes(new long[n], new double[n], new double[n], new double[n]);
+        first.Min.AsSpan().Fill(double.PositiveInfinity);
+        first.Max.AsSpan().Fill(double.NegativeInfinity);
+        ForEachUnmasked(pixels, width, profile, first);
         var avg = new double[n];
         for (var x = 0; x < n; x++)
-            avg[x] = count[x] == 0 ? 0 : sum[x] / count[x];
-        var squares = new double[n];
+            avg[x] = first.Count[x] == 0 ? 0 : first.Sum[x] / first.Count[x];
+        var squares = new Squares(avg, new double[n]);
+        ForEachUnmasked(pixels, width, profile, squares);
+        for (var x = 0; x < n; x++)
+            bins[x] = first.Count[x] == 0
+                ? default
+                : new RoiStats(first.Count[x], first.Sum[x], first.Min[x], first.Max[x], avg[x], Math.Sqrt(squares.Sum[x] / first.Count[x]));
+    }
+
+    /// <summary>The masked row walk of a column profile: each unmasked pixel's value with its column.</summary>
+    private void ForEachUnmasked<T, TPass>(ReadOnlySpan<T> pixels, int width, Profile profile, TPass pass)
+        where T : unmanaged, INumberBase<T>
+        where TPass : struct, IColumnPass
+    {
+        var n = profile.Width;
         for (var y = profile.Y; y < profile.Y + profile.Height; y++)
         {
             var row = pixels.Slice(y * width + profile.X, n);
             var used = _mask is null ? default : _mask.AsSpan(y * width + profile.X, n);
             for (var x = 0; x < n; x++)
-            {
-                if (!used.IsEmpty && used[x] == 0)
-                    continue;
-                var d = double.CreateTruncating(row[x]) - avg[x];
-                squares[x] += d * d;
-            }
+                if (used.IsEmpty || used[x] != 0)
+                    pass.Add(x, double.CreateTruncating(row[x]));
         }
-        for (var x = 0; x < n; x++)
-            bins[x] = count[x] == 0
-                ? default
-                : new RoiStats(count[x], sum[x], min[x], max[x], avg[x], Math.Sqrt(squares[x] / count[x]));
+    }
+
+    private interface IColumnPass
+    {
+        void Add(int column, double value);
+    }
+
+    /// <summary>First pass: count, sum, min and max per column.</summary>
+    private readonly record struct Extremes(long[] Count, double[] Sum, double[] Min, double[] Max) : IColumnPass
+    {
+        public void Add(int column, double value)
+        {
+            Count[column]++;
+            Sum[column] += value;
+            if (value < Min[column])
+                Min[column] = value;
+            if (value > Max[column])
+                Max[column] = value;
+        }
+    }
+
+    /// <summary>Second pass: squared distances to each column's mean.</summary>
+    private readonly record struct Squares(double[] Avg, double[] Sum) : IColumnPass
+    {
+        public void Add(int column, double value)
+        {
+            var d = value - Avg[column];
+            Sum[column] += d * d;
+        }
     }
 
     /// <summary>A profile's rectangle clipped to the frame, and its direction.</summary>

@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.InteropServices;
 using Lima2.Core.Frames;
 
@@ -31,151 +30,41 @@ public readonly record struct RoiStatRow(int FrameIdx, int RecvIdx, float Min, f
 public static class RoiMath
 {
     /// <summary>Sum, average, population std, min and max over the pixels of <paramref name="region"/>.</summary>
-    public static RoiStats Measure(Frame frame, PixelRegion region) => frame.Info.PixelType switch
+    public static RoiStats Measure(Frame frame, PixelRegion region)
     {
-        PixelType.Gray8 => Measure(frame.Pixels<byte>(), frame.Info.Width, region),
-        PixelType.Gray8s => Measure(frame.Pixels<sbyte>(), frame.Info.Width, region),
-        PixelType.Gray16 => MeasureU16(frame.Pixels<ushort>(), frame.Info.Width, region),
-        PixelType.Gray16s => Measure(frame.Pixels<short>(), frame.Info.Width, region),
-        PixelType.Gray32 => Measure(frame.Pixels<uint>(), frame.Info.Width, region),
-        PixelType.Gray32s => Measure(frame.Pixels<int>(), frame.Info.Width, region),
-        PixelType.Gray32f => Measure(frame.Pixels<float>(), frame.Info.Width, region),
-        PixelType.Gray64f => Measure(frame.Pixels<double>(), frame.Info.Width, region),
-        _ => throw new NotSupportedException(frame.Info.PixelType.ToString()),
-    };
+        Span<RoiStats> stats = stackalloc RoiStats[1];
+        RoiPass.Measure(frame, region.Runs, default, stats);
+        return stats[0];
+    }
+}
 
-    /// <summary>
-    /// Two passes, as Lima1: sum, min and max, then the squared deviations from the average, in double — exact for
-    /// the sums of integer frames up to 2^53 and free of the cancellation of the sum-of-squares formula.
-    /// </summary>
-    public static RoiStats Measure<T>(ReadOnlySpan<T> pixels, int width, PixelRegion region)
-        where T : unmanaged, INumberBase<T>, IComparisonOperators<T, T, bool>
+/// <summary>
+/// The statistics of several regions of a frame in one pass over its rows: the regions' runs merged in row order, so
+/// the frame is read once from memory (overlapping regions re-read pixels that are still in cache).
+/// </summary>
+public sealed class RoiSet
+{
+    private readonly PixelRun[] _runs;
+    private readonly int[] _owners;
+
+    public RoiSet(IReadOnlyList<PixelRegion> regions)
     {
-        if (typeof(T) == typeof(ushort))
-            return MeasureU16(MemoryMarshal.Cast<T, ushort>(pixels), width, region);
-        if (region.Count == 0)
-            return default;
-        var runs = region.Runs;
-        var first = pixels[runs[0].Y * width + runs[0].X];
-        var min = first;
-        var max = first;
-        var sum = 0.0;
-        foreach (var run in runs)
-        {
-            var span = pixels.Slice(run.Y * width + run.X, run.Length);
-            var (runSum, runMin, runMax) = SumMinMax(span);
-            sum += runSum;
-            if (runMin < min)
-                min = runMin;
-            if (runMax > max)
-                max = runMax;
-        }
-        var count = region.Count;
-        var avg = sum / count;
-        var squares = 0.0;
-        foreach (var run in runs)
-            squares += SquaredDeviations(pixels.Slice(run.Y * width + run.X, run.Length), avg);
-        return new RoiStats(count, sum, double.CreateTruncating(min), double.CreateTruncating(max), avg,
-            Math.Sqrt(squares / count));
+        Regions = [.. regions];
+        var tagged = new List<(PixelRun Run, int Owner)>();
+        for (var i = 0; i < Regions.Count; i++)
+            foreach (var run in Regions[i].Runs)
+                tagged.Add((run, i));
+        tagged.Sort((a, b) => a.Run.Y != b.Run.Y ? a.Run.Y.CompareTo(b.Run.Y) : a.Run.X.CompareTo(b.Run.X));
+        _runs = tagged.Select(t => t.Run).ToArray();
+        _owners = tagged.Select(t => t.Owner).ToArray();
     }
 
-    private static (double Sum, T Min, T Max) SumMinMax<T>(ReadOnlySpan<T> span)
-        where T : unmanaged, INumberBase<T>, IComparisonOperators<T, T, bool>
-    {
-        var min = span[0];
-        var max = span[0];
-        var sum = 0.0;
-        foreach (var value in span)
-        {
-            sum += double.CreateTruncating(value);
-            if (value < min)
-                min = value;
-            if (value > max)
-                max = value;
-        }
-        return (sum, min, max);
-    }
+    public IReadOnlyList<PixelRegion> Regions { get; }
 
-    private static double SquaredDeviations<T>(ReadOnlySpan<T> span, double avg) where T : unmanaged, INumberBase<T>
+    /// <summary>The statistics of every region, in the order given to the constructor.</summary>
+    public void Measure(Frame frame, Span<RoiStats> stats)
     {
-        var squares = 0.0;
-        foreach (var value in span)
-        {
-            var d = double.CreateTruncating(value) - avg;
-            squares += d * d;
-        }
-        return squares;
-    }
-
-    /// <summary>
-    /// The common detector case, vectorised with accumulators kept across runs (a masked ROI is many short runs):
-    /// exact integer sum, min and max, then the squared deviations in double.
-    /// </summary>
-    public static RoiStats MeasureU16(ReadOnlySpan<ushort> pixels, int width, PixelRegion region)
-    {
-        if (region.Count == 0)
-            return default;
-        var lanes = Vector<ushort>.Count;
-        var vmin = new Vector<ushort>(ushort.MaxValue);
-        var vmax = Vector<ushort>.Zero;
-        var vsum = Vector<ulong>.Zero;
-        ulong sum = 0;
-        ushort min = ushort.MaxValue, max = 0;
-        foreach (var run in region.Runs)
-        {
-            var span = pixels.Slice(run.Y * width + run.X, run.Length);
-            var vectors = Vector.IsHardwareAccelerated ? MemoryMarshal.Cast<ushort, Vector<ushort>>(span) : default;
-            foreach (var v in vectors)
-            {
-                vmin = Vector.Min(vmin, v);
-                vmax = Vector.Max(vmax, v);
-                Vector.Widen(v, out var lo, out var hi);
-                Vector.Widen(lo + hi, out var a, out var b);
-                vsum += a + b;
-            }
-            foreach (var value in span[(vectors.Length * lanes)..])
-            {
-                sum += value;
-                min = Math.Min(min, value);
-                max = Math.Max(max, value);
-            }
-        }
-        sum += Vector.Sum(vsum);
-        for (var k = 0; k < lanes; k++)
-        {
-            min = Math.Min(min, vmin[k]);
-            max = Math.Max(max, vmax[k]);
-        }
-        var count = region.Count;
-        var avg = (double)sum / count;
-        var vavg = new Vector<double>(avg);
-        var acc = Vector<double>.Zero;
-        var squares = 0.0;
-        foreach (var run in region.Runs)
-        {
-            var span = pixels.Slice(run.Y * width + run.X, run.Length);
-            var vectors = Vector.IsHardwareAccelerated ? MemoryMarshal.Cast<ushort, Vector<ushort>>(span) : default;
-            foreach (var v in vectors)
-            {
-                Vector.Widen(v, out var lo, out var hi);
-                Vector.Widen(lo, out var a, out var b);
-                Vector.Widen(hi, out var c, out var d);
-                acc += Sq(Vector.ConvertToDouble(a), vavg) + Sq(Vector.ConvertToDouble(b), vavg)
-                     + Sq(Vector.ConvertToDouble(c), vavg) + Sq(Vector.ConvertToDouble(d), vavg);
-            }
-            foreach (var value in span[(vectors.Length * lanes)..])
-            {
-                var dev = value - avg;
-                squares += dev * dev;
-            }
-        }
-        squares += Vector.Sum(acc);
-        return new RoiStats(count, sum, min, max, avg, Math.Sqrt(squares / count));
-    }
-
-    private static Vector<double> Sq(Vector<double> value, Vector<double> avg)
-    {
-        var d = value - avg;
-        return d * d;
+        ArgumentOutOfRangeException.ThrowIfLessThan(stats.Length, Regions.Count);
+        RoiPass.Measure(frame, _runs, _owners, stats[..Regions.Count]);
     }
 }

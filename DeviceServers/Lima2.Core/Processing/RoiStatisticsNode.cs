@@ -10,7 +10,7 @@ namespace Lima2.Core.Processing;
 /// </summary>
 public sealed class RoiStatisticsNode : FrameConsumer<RoiStatRow[]>
 {
-    private readonly PixelRegion[] _regions;
+    private readonly RoiSet _rois;
     private readonly int _parallelism;
     private RoiStatRow[] _latest = [];
 
@@ -20,9 +20,9 @@ public sealed class RoiStatisticsNode : FrameConsumer<RoiStatRow[]>
     public RoiStatisticsNode(IReadOnlyList<PixelRegion> regions, int bufferFrames, int parallelism = 1)
         : base("roi_statistics")
     {
-        _regions = [.. regions];
+        _rois = new RoiSet(regions);
         _parallelism = Math.Max(1, parallelism);
-        Rows = new ReducedDataBuffer<RoiStatRow>(Math.Max(1, bufferFrames) * Math.Max(1, _regions.Length));
+        Rows = new ReducedDataBuffer<RoiStatRow>(Math.Max(1, bufferFrames) * Math.Max(1, RoiCount));
     }
 
     /// <summary>The node for a proc_params statistics block on frames of <paramref name="frame"/>'s geometry.</summary>
@@ -37,9 +37,9 @@ public sealed class RoiStatisticsNode : FrameConsumer<RoiStatRow[]>
         return new RoiStatisticsNode(regions, bufferFrames, parallelism);
     }
 
-    public int RoiCount => _regions.Length;
+    public int RoiCount => _rois.Regions.Count;
 
-    public IReadOnlyList<PixelRegion> Regions => _regions;
+    public IReadOnlyList<PixelRegion> Regions => _rois.Regions;
 
     /// <summary>Rows waiting for <c>popRoiStatistics</c>, with the count of rows lost to a slow reader.</summary>
     public ReducedDataBuffer<RoiStatRow> Rows { get; }
@@ -48,9 +48,12 @@ public sealed class RoiStatisticsNode : FrameConsumer<RoiStatRow[]>
 
     public override RoiStatRow[] Compute(Frame frame)
     {
-        var rows = new RoiStatRow[_regions.Length];
-        for (var i = 0; i < _regions.Length; i++)
-            rows[i] = RoiStatRow.From(frame, RoiMath.Measure(frame, _regions[i]));
+        // one pass over the frame for all ROIs
+        var stats = RoiCount <= 64 ? stackalloc RoiStats[RoiCount] : new RoiStats[RoiCount];
+        _rois.Measure(frame, stats);
+        var rows = new RoiStatRow[RoiCount];
+        for (var i = 0; i < rows.Length; i++)
+            rows[i] = RoiStatRow.From(frame, stats[i]);
         return rows;
     }
 

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
-using System.Threading.Tasks.Dataflow;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
@@ -70,7 +69,7 @@ public sealed record DectrisChannelOptions(
 /// multi-threshold receiver does not take are counted there too, under a reason that names the one it takes.
 /// Memory outside the frame pool is bounded: <see cref="BufferedBytesBound"/>.
 /// </remarks>
-public sealed class DectrisChannel : IDetectorChannel
+public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(100);
 
@@ -142,6 +141,9 @@ public sealed class DectrisChannel : IDetectorChannel
 
     /// <summary>Messages rejected, by reason ("malformed", "duplicate frame", ...).</summary>
     public IReadOnlyDictionary<string, long> Rejections => _rejections;
+
+    /// <summary>The series header's image count, once <see cref="StartAsync"/> has seen it.</summary>
+    public long? TotalFrames => _header?.Images;
 
     /// <summary>The text of the last problem seen (rejection or loss), for logs and status.</summary>
     public string? LastProblem => Volatile.Read(ref _lastProblem);
@@ -252,13 +254,13 @@ public sealed class DectrisChannel : IDetectorChannel
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, target.Aborted, _disposing.Token);
         var token = stop.Token;
-        var delivery = new Delivery(this, target, stop);
-        var end = "stopped";
+        var delivery = new DecodeStage(this, target, _frame, _options, stop);
+        var end = Stopped(target);
         var missing = 0L;
         try
         {
             end = Receive(target, delivery, token);
-            if (end != "stopped" && _expected is { } total)
+            if (end.End is not (ChannelEnd.Stopped or ChannelEnd.Aborted) && _expected is { } total)
             {
                 // The frames of the share that never came are lost.
                 var why = end == TimedOut ? $" (no message for {_options.TimeoutMs} ms)" : "";
@@ -278,18 +280,24 @@ public sealed class DectrisChannel : IDetectorChannel
         if (end == TimedOut)
             throw new ChannelException($"the stream stopped: no message for {_options.TimeoutMs} ms (receiver channel.timeout_ms)" +
                 (_expected is null ? "" : $", {missing} frames that never came counted lost"));
-        return new ChannelSummary(Delivered, Lost, end);
+        return new ChannelSummary(Delivered, Lost, end.End, end.Detail);
     }
 
-    private const string TimedOut = "timed out";
+    private readonly record struct Ending(ChannelEnd End, string Detail);
+
+    private static readonly Ending TimedOut = new(ChannelEnd.Failed, "timed out");
+
+    private static Ending Stopped(IFrameTarget target) => target.Aborted.IsCancellationRequested
+        ? new(ChannelEnd.Aborted, "aborted by the graph")
+        : new(ChannelEnd.Stopped, "stopped");
 
     /// <summary>Receives and dispatches until the end of the series; returns why it ended.</summary>
-    private string Receive(IFrameTarget target, Delivery delivery, CancellationToken token)
+    private Ending Receive(IFrameTarget target, DecodeStage delivery, CancellationToken token)
     {
         while (!token.IsCancellationRequested)
         {
             if (_expected is { } expected && (_next - _options.Rank) / _options.Receivers >= expected)
-                return "all frames received";
+                return new(ChannelEnd.Completed, "all frames received");
             var message = _pendingMessage ?? TakeSlot(token);
             var received = _pendingMessage is not null || Receive(message, token, _options.TimeoutMs);
             _pendingMessage = null;
@@ -319,17 +327,17 @@ public sealed class DectrisChannel : IDetectorChannel
             {
                 FreeSlot(message);
                 if (decoded.Kind == DectrisMessageKind.End)
-                    return "end of series";
+                    return new(ChannelEnd.Completed, "end of series");
                 Reject("header during the series", $"a second series header (series {decoded.Series}) came during series {_header!.Series}");
                 continue;
             }
             Dispatch(target, delivery, message, decoded.Image, token);
         }
-        return "stopped";
+        return Stopped(target);
     }
 
     /// <summary>Checks an image against the share, rents its buffers and queues it for decoding; the slot goes with it.</summary>
-    private void Dispatch(IFrameTarget target, Delivery delivery, ZmqMultipartMessage message, DectrisImage image, CancellationToken token)
+    private void Dispatch(IFrameTarget target, DecodeStage delivery, ZmqMultipartMessage message, DectrisImage image, CancellationToken token)
     {
         var index = image.Frame;
         if (!Admit(delivery, index))
@@ -358,17 +366,17 @@ public sealed class DectrisChannel : IDetectorChannel
         {
             if (Wait(target.RentAsync(index, token)) is not { } pixels)
             {
-                Discard(job);
+                job.Discard(this);
                 Interlocked.Increment(ref _lost); // counted by the target as an overload drop
                 return;
             }
             job.Pixels = pixels;
             if (_options.KeepEncoded && image.Encoding == DectrisEncoding.BitshuffleLz4)
-                job.Encoded = RentEncoded(target, image.Payload.Length, token);
+                job.Encoded = Wait(target.RentEncodedAsync(image.Payload.Length, token)) ?? default;
         }
         catch
         {
-            Discard(job);
+            job.Discard(this);
             throw;
         }
         delivery.Post(job);
@@ -378,7 +386,7 @@ public sealed class DectrisChannel : IDetectorChannel
     /// Checks frame <paramref name="index"/> against this receiver's share and order; frames of the share
     /// skipped on the way are lost. False when the message is not to be delivered.
     /// </summary>
-    private bool Admit(Delivery delivery, long index)
+    private bool Admit(DecodeStage delivery, long index)
     {
         var receivers = _options.Receivers;
         if (index % receivers != _options.Rank)
@@ -410,17 +418,6 @@ public sealed class DectrisChannel : IDetectorChannel
         return true;
     }
 
-    /// <summary>A pool buffer for a frame's bitshuffle/LZ4 bytes, or none (saving then compresses the pixels again).</summary>
-    private static PooledBuffer RentEncoded(IFrameTarget target, int length, CancellationToken token)
-    {
-        var pool = target.Pool;
-        if (length > pool.BufferBytes)
-            return default; // incompressible frame
-        if (target.Policy == OverloadPolicy.BackPressure && pool.Capacity >= 2)
-            return Wait(pool.RentAsync(token));
-        return pool.TryRent(out var buffer) ? buffer : default;
-    }
-
     /// <summary>The receive thread waits for a buffer; one already free costs no task object.</summary>
     private static T Wait<T>(ValueTask<T> rent) => rent.IsCompletedSuccessfully ? rent.Result : rent.AsTask().GetAwaiter().GetResult();
 
@@ -439,19 +436,20 @@ public sealed class DectrisChannel : IDetectorChannel
         Volatile.Write(ref _lastProblem, reason);
     }
 
+    void IDecodeOwner.OnDelivered() => Interlocked.Increment(ref _delivered);
+
+    void IDecodeOwner.OnLost(string reason)
+    {
+        Interlocked.Increment(ref _lost);
+        Volatile.Write(ref _lastProblem, reason);
+    }
+
+    void IDecodeOwner.FreeSlot(ZmqMultipartMessage message) => FreeSlot(message);
+
     private ZmqMultipartMessage TakeSlot(CancellationToken cancellationToken) =>
         _freeSlots.Reader.TryRead(out var slot) ? slot : _freeSlots.Reader.ReadAsync(cancellationToken).AsTask().GetAwaiter().GetResult();
 
     private void FreeSlot(ZmqMultipartMessage slot) => _freeSlots.Writer.TryWrite(slot);
-
-    /// <summary>Gives back what a frame that will not be handed over holds: its message slot and buffers.</summary>
-    private void Discard(DecodeJob job)
-    {
-        if (job.Message is { } message)
-            FreeSlot(message);
-        job.Message = null;
-        job.Release();
-    }
 
     /// <summary>Waits for the next message; false when cancelled or, with a timeout, when none came within it.</summary>
     private bool Receive(ZmqMultipartMessage message, CancellationToken cancellationToken, int timeoutMs = 0)
@@ -504,165 +502,5 @@ public sealed class DectrisChannel : IDetectorChannel
         _socket.Dispose();
         _context.Dispose();
         _disposing.Dispose();
-    }
-
-    private readonly record struct PayloadLocation(int Part, int Offset, int Length);
-
-    /// <summary>One admitted frame on its way from the receive thread to the target, or one lost frame.</summary>
-    private sealed class DecodeJob(ZmqMultipartMessage? message, PayloadLocation payload, DectrisEncoding encoding, long index)
-    {
-        public ZmqMultipartMessage? Message = message;
-        public readonly PayloadLocation Payload = payload;
-        public readonly DectrisEncoding Encoding = encoding;
-        public readonly long Index = index;
-        public PooledBuffer Pixels;
-        public PooledBuffer Encoded;
-        public int EncodedLength;
-        public string? Problem;
-
-        public static DecodeJob Lost(long index, string reason) => new(null, default, default, index) { Problem = reason };
-
-        public void Release()
-        {
-            Pixels.Dispose();
-            Encoded.Dispose();
-            Pixels = Encoded = default;
-        }
-    }
-
-    /// <summary>
-    /// The ordered, bounded path from the receive thread to the target: decoding on up to
-    /// <see cref="DectrisChannelOptions.DecodeWorkers"/> frames at once, then hand-over (or loss report) in the
-    /// order the receive thread admitted the frames.
-    /// </summary>
-    private sealed class Delivery
-    {
-        private readonly DectrisChannel _channel;
-        private readonly IFrameTarget _target;
-        private readonly CancellationTokenSource _stop;
-        private readonly CancellationToken _token;
-        private readonly TransformBlock<DecodeJob, DecodeJob> _decode;
-        private readonly ActionBlock<DecodeJob> _submit;
-
-        private Exception? _error;
-
-        /// <param name="stop">the run's stop: cancelled here too when the target fails</param>
-        public Delivery(DectrisChannel channel, IFrameTarget target, CancellationTokenSource stop)
-        {
-            _channel = channel;
-            _target = target;
-            _stop = stop;
-            _token = stop.Token;
-            var workers = channel._options.DecodeWorkers;
-            _decode = new TransformBlock<DecodeJob, DecodeJob>(Decode, new ExecutionDataflowBlockOptions
-            {
-                MaxDegreeOfParallelism = workers,
-                BoundedCapacity = 2 * workers,
-                EnsureOrdered = true,
-                SingleProducerConstrained = true,
-            });
-            _submit = new ActionBlock<DecodeJob>(SubmitAsync, new ExecutionDataflowBlockOptions { BoundedCapacity = 2 });
-            _decode.LinkTo(_submit, new DataflowLinkOptions { PropagateCompletion = true });
-        }
-
-        /// <summary>Queues a frame for decoding; waits while the decoders are busy (the receive thread's back-pressure).</summary>
-        public void Post(DecodeJob job)
-        {
-            bool accepted;
-            try
-            {
-                accepted = _decode.SendAsync(job, _token).GetAwaiter().GetResult();
-            }
-            catch
-            {
-                _channel.Discard(job);
-                throw;
-            }
-            if (!accepted)
-            {
-                _channel.Discard(job);
-                throw new OperationCanceledException("the frame delivery has stopped");
-            }
-        }
-
-        /// <summary>Reports a frame lost, in its turn among the frames being decoded.</summary>
-        public void Lose(long index, string reason) => Post(DecodeJob.Lost(index, reason));
-
-        /// <summary>Waits for every queued frame to be handed over or reported lost; throws the target's failure.</summary>
-        public void Complete()
-        {
-            _decode.Complete();
-            _submit.Completion.GetAwaiter().GetResult();
-            if (_error is not null)
-                throw new ChannelException($"the target failed to take a frame: {_error.Message}", _error);
-        }
-
-        private DecodeJob Decode(DecodeJob job)
-        {
-            if (job.Message is not { } message)
-                return job;
-            try
-            {
-                var (part, offset, length) = job.Payload;
-                var payload = message[part].Span.Slice(offset, length);
-                var image = new DectrisImage { Frame = job.Index, Info = _channel._frame, Encoding = job.Encoding, Payload = payload };
-                image.DecodeInto(job.Pixels.Array);
-                if (!job.Encoded.IsEmpty)
-                {
-                    payload.CopyTo(job.Encoded.Array);
-                    job.EncodedLength = length;
-                }
-            }
-            catch (DectrisFormatException e)
-            {
-                job.Problem = e.Message;
-                job.Release();
-            }
-            finally
-            {
-                job.Message = null;
-                _channel.FreeSlot(message);
-            }
-            return job;
-        }
-
-        private async Task SubmitAsync(DecodeJob job)
-        {
-            if (_error is not null)
-            {
-                job.Release(); // the target is broken: nothing more is handed to it
-                return;
-            }
-            if (job.Problem is null && _token.IsCancellationRequested)
-            {
-                job.Release();
-                job.Problem = $"frame {job.Index}: stopped before delivery";
-            }
-            if (job.Problem is { } reason)
-            {
-                Interlocked.Increment(ref _channel._lost);
-                Volatile.Write(ref _channel._lastProblem, reason);
-                _target.ReportLost(job.Index, reason);
-                return;
-            }
-            var options = _channel._options;
-            var frame = new Frame(job.Pixels, _channel._frame, job.Index, (job.Index - options.Rank) / options.Receivers);
-            if (!job.Encoded.IsEmpty)
-                frame.AttachEncoded(FrameEncoding.BitshuffleLz4, job.Encoded, job.EncodedLength);
-            try
-            {
-                await _target.SubmitAsync(frame, _token).ConfigureAwait(false);
-                Interlocked.Increment(ref _channel._delivered);
-            }
-            catch (OperationCanceledException) when (_token.IsCancellationRequested)
-            {
-                // Stopped while the graph's entry was full: the target counted the frame as dropped.
-            }
-            catch (Exception e)
-            {
-                _error = e;
-                _stop.Cancel();
-            }
-        }
     }
 }

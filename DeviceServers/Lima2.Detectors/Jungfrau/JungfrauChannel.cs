@@ -179,8 +179,13 @@ public sealed class JungfrauChannel : IDetectorChannel
     /// <summary>Frames of which no port had a packet (reported lost).</summary>
     public long FramesMissed => Interlocked.Read(ref _missed);
 
+    /// <summary>The geometry is known from the configuration: the graph is built at Prepare.</summary>
+    public bool StartsAtPrepare => true;
+
+    public long? TotalFrames => _options.Frames;
+
     /// <summary>Bytes the channel may hold besides the graph's frames: per port its kernel buffer, window and queue, and one frame of scratch.</summary>
-    public long BufferedBytesBound => _listeners.Zip(_options.Ports).Sum(x =>
+    public long BufferedBytesBound(FrameInfo frame) => _listeners.Zip(_options.Ports).Sum(x =>
             (long)x.First.ReceiveBufferBytes + 2L * _options.Window * x.Second.ModuleIds.Count * JungfrauModule.Pixels * sizeof(ushort))
         + (long)_options.Geometry.Modules.Count * JungfrauModule.Pixels * (sizeof(ushort) + sizeof(float));
 
@@ -244,7 +249,9 @@ public sealed class JungfrauChannel : IDetectorChannel
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
             await StopAndDrainAsync(frame).ConfigureAwait(false);
-            return new ChannelSummary(delivered, lost, target.Aborted.IsCancellationRequested ? "aborted by the graph" : "stopped");
+            return target.Aborted.IsCancellationRequested
+                ? new ChannelSummary(delivered, lost, ChannelEnd.Aborted, "aborted by the graph")
+                : new ChannelSummary(delivered, lost, ChannelEnd.Stopped, "stopped");
         }
         catch
         {
@@ -261,7 +268,7 @@ public sealed class JungfrauChannel : IDetectorChannel
                 throw new ChannelException("the pedestal run had no complete frame: no pedestal maps");
             _options.PedestalDone?.Invoke(dark);
         }
-        return new ChannelSummary(delivered, lost, "end of acquisition");
+        return new ChannelSummary(delivered, lost, ChannelEnd.Completed, "end of acquisition");
     }
 
     /// <summary>Stops the receive threads and gives back every frame they still hand on (frames beyond the acquisition's).</summary>

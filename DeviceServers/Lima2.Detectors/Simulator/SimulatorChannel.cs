@@ -101,6 +101,11 @@ public sealed class SimulatorChannel : IDetectorChannel
     /// <summary>Software (or emulated external) trigger: releases the next nb_frames_per_trigger frames.</summary>
     public void Trigger() => _triggers.Release();
 
+    /// <summary>The geometry is the source's: known before any frame.</summary>
+    public bool StartsAtPrepare => true;
+
+    public long? TotalFrames => _acq.NbFrames > 0 ? _acq.NbFrames : null;
+
     public async Task<ChannelSummary> RunAsync(IFrameTarget target, CancellationToken cancellationToken)
     {
         if (target.InputInfo != _source.Info)
@@ -139,9 +144,11 @@ public sealed class SimulatorChannel : IDetectorChannel
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            return new ChannelSummary(delivered, lost, target.Aborted.IsCancellationRequested ? "aborted by the graph" : "stopped");
+            return target.Aborted.IsCancellationRequested
+                ? new ChannelSummary(delivered, lost, ChannelEnd.Aborted, "aborted by the graph")
+                : new ChannelSummary(delivered, lost, ChannelEnd.Stopped, "stopped");
         }
-        return new ChannelSummary(delivered, lost, "end of acquisition");
+        return new ChannelSummary(delivered, lost, ChannelEnd.Completed, "end of acquisition");
     }
 
     private async ValueTask WaitUntilDueAsync(long index, TimeSpan period, Stopwatch clock, CancellationToken token)

@@ -18,7 +18,7 @@ namespace Lima2.Server.Control;
 /// have all ended it asks receiver 0 for the master file over their saved counts: a stopped or endless run's total is
 /// known only here, and so is a dead receiver's count (the last one polled).
 /// </remarks>
-public sealed class ControlLogic : AcqDeviceLogic, IDisposable
+public sealed class ControlLogic : AcqDeviceLogic
 {
     private readonly IReadOnlyList<IReceiverLink> _receivers;
     private readonly IDetector _detector;
@@ -29,6 +29,8 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     private string? _uuid;
     private string _lastError = LimaError.NoError;
     private bool _stopping; // this run was stopped here: receivers that end short of their share were told to
+    private Thread? _poller;
+    private CancellationTokenSource? _polling;
 
     /// <param name="detector">the camera plugin; the simulator's when null</param>
     /// <param name="busyPatience">how long a busy receiver is asked again; <see cref="PatientReceiverLink.DefaultPatience"/> when null</param>
@@ -50,7 +52,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     public long NbFramesAcquired => Interlocked.Read(ref _framesAcquired);
 
     /// <summary>"No error", or the LIMA_Exception JSON of the last FAULT or of a run that ended short.</summary>
-    public string LastError
+    public override string LastError
     {
         get
         {
@@ -64,7 +66,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     /// receivers replace theirs when the client prepares them). The run already prepared or running is a no-op;
     /// another uuid while RUNNING is refused: one run at a time.
     /// </summary>
-    public void Prepare(string uuid)
+    public override void Prepare(string uuid)
     {
         if (!Guid.TryParse(uuid, out _))
             throw new ArgumentException($"Prepare: '{uuid}' is not a uuid");
@@ -99,7 +101,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     /// Starts the run once every receiver has prepared it (a receiver on another run, e.g. prepared by a second
     /// client, is a FAULT naming it), then the receivers still prepared, then the detector.
     /// </summary>
-    public void Start()
+    public override void Start()
     {
         Require("Start", AcqState.Prepared);
         var uuid = Uuid;
@@ -130,7 +132,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
 
     /// <summary>A software trigger, to the receivers still running: one that has received its share is IDLE and
     /// expects no more.</summary>
-    public void Trigger()
+    public override void Trigger()
     {
         Require("Trigger", AcqState.Running);
         _detector.Trigger();
@@ -142,7 +144,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     }
 
     /// <summary>Stops every receiver (each returns once its run has ended), then goes IDLE unless in FAULT.</summary>
-    public void Stop()
+    public override void Stop()
     {
         lock (_lock)
             _stopping = true;
@@ -169,7 +171,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
     /// receivers are done, possibly before the next poll has seen it: while RUNNING the receivers are asked, and
     /// their frame counts taken, so that nb_frames_acquired read after Close is the run's total.
     /// </summary>
-    public void Close()
+    public override void Close()
     {
         string? master = null, shortfall = null;
         if (State == AcqState.Running)
@@ -195,7 +197,7 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
         _detector.Finish();
     }
 
-    public void Reset()
+    public override void Reset()
     {
         Try(_detector.Abort);
         FanOut("reset", r => r.Reset(), throwFirst: false);
@@ -460,11 +462,49 @@ public sealed class ControlLogic : AcqDeviceLogic, IDisposable
         }
     }
 
-
-    public void Dispose()
+    /// <summary>
+    /// <see cref="Poll"/>s every <paramref name="period"/> on a thread of its own until <see cref="StopPolling"/>; a
+    /// poll that throws is logged to <paramref name="log"/> and the next one runs.
+    /// </summary>
+    public void StartPolling(TimeSpan period, NLog.Logger log)
     {
+        if (_poller is not null)
+            throw new InvalidOperationException("the receivers are polled already");
+        var stop = new CancellationTokenSource();
+        _polling = stop;
+        _poller = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    Poll();
+                }
+                catch (Exception e)
+                {
+                    log.Warn(e, "polling the receivers failed");
+                }
+                stop.Token.WaitHandle.WaitOne(period);
+            }
+        }) { Name = $"poll {log.Name}", IsBackground = true };
+        _poller.Start();
+    }
+
+    /// <summary>Returns once the polling thread has ended (its poll in flight done); no-op when not polling.</summary>
+    public void StopPolling()
+    {
+        _polling?.Cancel();
+        _poller?.Join();
+        _polling?.Dispose();
+        (_polling, _poller) = (null, null);
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        StopPolling();
         foreach (var r in _receivers)
             r.Dispose();
         _detector.Dispose();
+        return ValueTask.CompletedTask;
     }
 }

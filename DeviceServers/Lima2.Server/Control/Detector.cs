@@ -39,16 +39,22 @@ public interface IDetector : IDisposable
     string? Failure { get; }
 }
 
-/// <summary>Ranges and trigger modes both plugins state (ranges in ns, as the newest BLISS reads them).</summary>
+/// <summary>
+/// Ranges and trigger modes both plugins state, the ranges in ns in det_info as in det_capabilities (the newest
+/// BLISS reads them in ns).
+/// </summary>
 internal static class DetectorJson
 {
     public static readonly string[] TriggerModes = ["internal", "software", "external", "gate"];
 
+    private static readonly long[] ExpoTimeRangeNs = [1_000, 10_000_000_000];
+    private static readonly long[] LatencyTimeRangeNs = [0, 1_000_000_000];
+
     public static string Capabilities() => JsonSerializer.Serialize(new
     {
         trigger_modes = TriggerModes,
-        expo_time_range = new[] { 1_000L, 10_000_000_000L },
-        latency_time_range = new[] { 0L, 1_000_000_000L },
+        expo_time_range = ExpoTimeRangeNs,
+        latency_time_range = LatencyTimeRangeNs,
     });
 
     public static string Info(string plugin, string model, string serial, double pixelX, double pixelY, int width, int height, string pixelType) =>
@@ -58,8 +64,8 @@ internal static class DetectorJson
             model,
             sn = serial,
             pixel_size = new { x = pixelX, y = pixelY },
-            expo_time_range = new[] { 1L, 10_000_000L },
-            latency_time_range = new[] { 0L, 1_000_000L },
+            expo_time_range = ExpoTimeRangeNs,
+            latency_time_range = LatencyTimeRangeNs,
             trigger_modes = TriggerModes,
             dimensions = new { x = width, y = height },
             pixel_type = pixelType,

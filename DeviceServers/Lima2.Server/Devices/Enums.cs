@@ -19,18 +19,6 @@ public enum AcqStateLabel
     terminate = AcqState.Terminate,
 }
 
-/// <summary><c>log_level</c>: Lima2's severities, read by clients as the label.</summary>
-[SuppressMessage("Style", "IDE1006", Justification = "DevEnum labels")]
-public enum LogLevelLabel
-{
-    trace,
-    debug,
-    info,
-    warning,
-    error,
-    fatal,
-}
-
 public static class StateMapping
 {
     /// <summary>The Tango state shown for an acquisition state.</summary>
@@ -41,15 +29,5 @@ public static class StateMapping
         AcqState.Running => DevState.Running,
         AcqState.Fault => DevState.Fault,
         _ => DevState.Off,
-    };
-
-    public static NLog.LogLevel ToNLog(LogLevelLabel level) => level switch
-    {
-        LogLevelLabel.trace => NLog.LogLevel.Trace,
-        LogLevelLabel.debug => NLog.LogLevel.Debug,
-        LogLevelLabel.info => NLog.LogLevel.Info,
-        LogLevelLabel.warning => NLog.LogLevel.Warn,
-        LogLevelLabel.error => NLog.LogLevel.Error,
-        _ => NLog.LogLevel.Fatal,
     };
 }

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Lima2.Acquisition;
 using Lima2.Core.Parameters;
 using Lima2.Protocol;
-using Lima2.Server.Processing;
+using Lima2.Server.Receiver;
 using Tango;
 using Tango.Server;
 
@@ -11,28 +11,27 @@ namespace Lima2.Server.Devices;
 /// <summary>The pipelines of processing devices about to be created: a device finds its pipeline by name at Init.</summary>
 public static class ProcessingRegistry
 {
-    private static readonly ConcurrentDictionary<string, Pipeline> Pipelines = new(StringComparer.OrdinalIgnoreCase);
+    private static readonly ConcurrentDictionary<string, ProcessingView> Pipelines = new(StringComparer.OrdinalIgnoreCase);
 
-    public static void Add(string device, Pipeline pipeline) => Pipelines[device] = pipeline;
+    public static void Add(string device, ProcessingView pipeline) => Pipelines[device] = pipeline;
 
     public static void Remove(string device) => Pipelines.TryRemove(device, out _);
 
-    public static Pipeline? Find(string device) => Pipelines.GetValueOrDefault(device);
+    public static ProcessingView? Find(string device) => Pipelines.GetValueOrDefault(device);
 }
 
 /// <summary>
 /// What every processing device serves (§4.1 of the interface): counters, frame infos, the end-of-run events,
-/// and the reduced data pops, read from a <see cref="Processing.Pipeline"/> that the receiver owns.
+/// and the reduced data pops, read from a <see cref="ProcessingView"/> that the receiver owns.
 /// </summary>
-public abstract class ProcessingDevice : Device
+public abstract class ProcessingDevice : LimaDevice
 {
-    private Pipeline? _pipeline;
-    private EventPusher? _events;
+    private ProcessingView? _pipeline;
 
     [ClassProperty("Version", Description = "version of the processing pipeline")]
     public string PipelineVersion { get; set; } = Lima2Version.Processing;
 
-    protected Pipeline Pipeline => _pipeline ?? throw new InvalidOperationException($"{Name} has no pipeline (erased?)");
+    protected ProcessingView Pipeline => _pipeline ?? throw new InvalidOperationException($"{Name} has no pipeline (erased?)");
 
     [Attr("proc_params", Description = "the processing parameters of this run (JSON)")]
     public string ProcParams => ParamsDocument.Write(Pipeline.Proc);
@@ -41,9 +40,9 @@ public abstract class ProcessingDevice : Device
 
     [Attr("last_frames")] public string LastFrames => Pipeline.LastFrames();
 
-    [Attr("input_frame_info")] public string InputFrameInfo => Pipeline.FrameInfoJson(Pipeline.Run.Input);
+    [Attr("input_frame_info")] public string InputFrameInfo => ProcessingView.FrameInfoJson(Pipeline.Run.Input);
 
-    [Attr("processed_frame_info")] public string ProcessedFrameInfo => Pipeline.FrameInfoJson(Pipeline.Run.Output);
+    [Attr("processed_frame_info")] public string ProcessedFrameInfo => ProcessingView.FrameInfoJson(Pipeline.Run.Output);
 
     [Attr("is_finished", DataReadyEvent = true)] public bool IsFinished => Pipeline.Run.IsFinished;
 
@@ -54,19 +53,15 @@ public abstract class ProcessingDevice : Device
     [Attr("nb_roi_profiles")] public int NbRoiProfiles => Pipeline.Proc.Profiles.Enabled ? Pipeline.Proc.Profiles.Rois.Count : 0;
 
     [Command("popRoiStatistics", OutDescription = "STRUCTURED_ARRAY of ROI statistics rows since the previous pop")]
-    public DevEncoded PopRoiStatistics() => Encode("popRoiStatistics", () => Pipeline.PopRoiStatistics());
+    public DevEncoded PopRoiStatistics() => Encode(Pipeline.PopRoiStatistics());
 
     [Command("popRoiProfiles")]
-    public DevEncoded PopRoiProfiles() => Encode("popRoiProfiles", () => Pipeline.PopRoiProfiles());
+    public DevEncoded PopRoiProfiles() => Encode(Pipeline.PopRoiProfiles());
 
     [Command("popFrameIdx", OutDescription = "STRUCTURED_ARRAY of (recv_idx, frame_idx) since the previous pop")]
-    public DevEncoded PopFrameIdx() => Encode("popFrameIdx", () => Pipeline.PopFrameIdx());
+    public DevEncoded PopFrameIdx() => Encode(Pipeline.PopFrameIdx());
 
-    protected DevEncoded Encode(string command, Func<EncodedData> body) => LimaFailure.Guard($"{Name}/{command}", () =>
-    {
-        var data = body();
-        return new DevEncoded(data.Format, data.Data);
-    });
+    protected static DevEncoded Encode(EncodedData data) => new(data.Format, data.Data);
 
     protected override void Init()
     {
@@ -91,7 +86,6 @@ public abstract class ProcessingDevice : Device
             }, TaskScheduler.Default);
             return;
         }
-        _events = new EventPusher(Logger);
         _pipeline.Run.Finished += OnFinished;
         if (_pipeline.Run.IsFinished)
             OnFinished(_pipeline.Run);
@@ -102,8 +96,6 @@ public abstract class ProcessingDevice : Device
         if (_pipeline is not null)
             _pipeline.Run.Finished -= OnFinished;
         _pipeline = null;
-        _events?.Dispose();
-        _events = null;
     }
 
     protected override DevState ReadState() => _pipeline?.Run switch
@@ -122,14 +114,12 @@ public abstract class ProcessingDevice : Device
         _ => "processing",
     };
 
+    /// <summary>Posted: the run ends on its own thread, which a Stop holding the receiver's monitor may wait for.</summary>
     private void OnFinished(ReceiverRun run)
     {
-        _events?.Post(() =>
-        {
-            if (run.Error is not null)
-                PushDataReadyEvent("last_error", 1);
-            PushDataReadyEvent("is_finished", 1);
-        });
+        if (run.Error is not null)
+            PostDataReadyEvent("last_error", 1);
+        PostDataReadyEvent("is_finished", 1);
     }
 }
 
@@ -137,15 +127,18 @@ public abstract class ProcessingDevice : Device
 public abstract class DenseProcessingDevice : ProcessingDevice
 {
     [Command("getFrame", InDescription = "global frame index, -1 = latest", OutDescription = "DENSE_FRAME")]
-    public DevEncoded GetFrame(long index) => Encode("getFrame", () => Pipeline.GetFrame(index));
+    public DevEncoded GetFrame(long index) => Encode(Pipeline.GetFrame(index));
+}
+
+/// <summary>A dense processing class that also serves the frames as received (<c>getInputFrame</c>).</summary>
+public abstract class InputFrameProcessingDevice : DenseProcessingDevice
+{
+    [Command("getInputFrame", InDescription = "global frame index, -1 = latest", OutDescription = "DENSE_FRAME (before corrections and geometry)")]
+    public DevEncoded GetInputFrame(long index) => Encode(Pipeline.GetInputFrame(index));
 }
 
 [TangoClass("LimaProcessingLegacy")]
-public sealed class LegacyProcessingDevice : DenseProcessingDevice
-{
-    [Command("getInputFrame", InDescription = "global frame index, -1 = latest", OutDescription = "DENSE_FRAME (before corrections and geometry)")]
-    public DevEncoded GetInputFrame(long index) => Encode("getInputFrame", () => Pipeline.GetInputFrame(index));
-}
+public sealed class LegacyProcessingDevice : InputFrameProcessingDevice;
 
 [TangoClass("LimaProcessingSmx")]
 public sealed class SmxProcessingDevice : DenseProcessingDevice
@@ -158,37 +151,34 @@ public sealed class SmxProcessingDevice : DenseProcessingDevice
     public string PeakFinder => Pipeline.Run.Peaks?.Description ?? "";
 
     [Command("getSparseFrame", InDescription = "global frame index, -1 = latest", OutDescription = "SMX_SPARSE_FRAME")]
-    public DevEncoded GetSparseFrame(long index) => Encode("getSparseFrame", () => Pipeline.GetSparseFrame(index));
+    public DevEncoded GetSparseFrame(long index) => Encode(Pipeline.GetSparseFrame(index));
 
     [Command("getAccCorrected", InDescription = "ignored: the latest accumulation", OutDescription = "DENSE_FRAME (float32)")]
-    public DevEncoded GetAccCorrected(long index) => Encode("getAccCorrected", () => Pipeline.GetAccumulated(peaks: false));
+    public DevEncoded GetAccCorrected(long index) => Encode(Pipeline.GetAccumulated(peaks: false));
 
     [Command("getAccPeaks", InDescription = "ignored: the latest accumulation", OutDescription = "DENSE_FRAME (float32)")]
-    public DevEncoded GetAccPeaks(long index) => Encode("getAccPeaks", () => Pipeline.GetAccumulated(peaks: true));
+    public DevEncoded GetAccPeaks(long index) => Encode(Pipeline.GetAccumulated(peaks: true));
 
     [Command("popPeakCounters", OutDescription = "STRUCTURED_ARRAY of (frame_idx, recv_idx, nb_peaks)")]
-    public DevEncoded PopPeakCounters() => Encode("popPeakCounters", () => Pipeline.PopPeakCounters());
+    public DevEncoded PopPeakCounters() => Encode(Pipeline.PopPeakCounters());
 
     [Attr("radius1d", Description = "DENSE_FRAME float32: the radial bin centres (m), width = number of bins, height 1")]
-    public DevEncoded Radius1d => Encode("radius1d", Pipeline.Radius1d);
+    public DevEncoded Radius1d => Encode(Pipeline.Radius1d());
 
     [Attr("radius2d_mask", Description = "DENSE_FRAME float32 of the frame's shape: each pixel's radius (m), NaN where masked")]
-    public DevEncoded Radius2dMask => Encode("radius2d_mask", Pipeline.Radius2dMask);
+    public DevEncoded Radius2dMask => Encode(Pipeline.Radius2dMask());
 }
 
 [TangoClass("LimaProcessingXpcs")]
-public sealed class XpcsProcessingDevice : DenseProcessingDevice
+public sealed class XpcsProcessingDevice : InputFrameProcessingDevice
 {
-    [Command("getInputFrame", InDescription = "global frame index, -1 = latest", OutDescription = "DENSE_FRAME (before corrections and geometry)")]
-    public DevEncoded GetInputFrame(long index) => Encode("getInputFrame", () => Pipeline.GetInputFrame(index));
-
     [Command("getSparseFrame", InDescription = "global frame index, -1 = latest", OutDescription = "SPARSE_FRAME (pixels above 0)")]
-    public DevEncoded GetSparseFrame(long index) => Encode("getSparseFrame", () => Pipeline.GetSparseFrame(index));
+    public DevEncoded GetSparseFrame(long index) => Encode(Pipeline.GetSparseFrame(index));
 
     [Attr("nb_fill_factors")] public int NbFillFactors => 1;
 
     [Command("popFillFactors", OutDescription = "STRUCTURED_ARRAY of (frame_idx, recv_idx, fill_factor)")]
-    public DevEncoded PopFillFactors() => Encode("popFillFactors", () => Pipeline.PopFillFactors());
+    public DevEncoded PopFillFactors() => Encode(Pipeline.PopFillFactors());
 }
 
 /// <summary>The test pipeline whose graph fails on the first frame.</summary>

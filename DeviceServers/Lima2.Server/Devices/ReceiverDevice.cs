@@ -2,7 +2,6 @@ using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Protocol;
-using Lima2.Server.Processing;
 using Lima2.Server.Receiver;
 using Tango;
 using Tango.Client;
@@ -15,12 +14,10 @@ namespace Lima2.Server.Devices;
 /// <see cref="ReceiverLogic"/> and Lima2.Acquisition's ReceiverRun; this class is their Tango surface.
 /// </summary>
 [TangoClass("LimaReceiver")]
-public sealed class ReceiverDevice : Device, IProcessingHost
+public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
 {
-    private ReceiverLogic? _logic;
     private KernelWarmUp? _kernels;
     private readonly List<string> _staleEntries = []; // processing devices deleted here whose DB entry is still there
-    private EventPusher? _events;
 
     [DeviceProperty("rank", Description = "this receiver's index: it gets frames i with i % nb_receivers == rank")]
     public int Rank { get; set; }
@@ -48,24 +45,12 @@ public sealed class ReceiverDevice : Device, IProcessingHost
     [DeviceProperty("peak_finder", Description = "auto | opencl | reference")]
     public string PeakFinder { get; set; } = "auto";
 
-    private ReceiverLogic Logic => _logic ?? throw new InvalidOperationException("the device is not initialised");
-
-    [Attr("acq_params")]
-    public string AcqParams
-    {
-        get => Logic.AcqParamsJson;
-        set => LimaFailure.Guard($"{Name}/acq_params", () => Logic.AcqParamsJson = value);
-    }
-
     [Attr("proc_params")]
     public string ProcParams
     {
         get => Logic.ProcParamsJson;
-        set => LimaFailure.Guard($"{Name}/proc_params", () => Logic.ProcParamsJson = value);
+        set => Logic.ProcParamsJson = value;
     }
-
-    [Attr("acq_state", PushChangeEvent = true)]
-    public AcqStateLabel AcqState => (AcqStateLabel)Logic.State;
 
     [Attr("nb_frames_xferred", Unit = "frames", DataReadyEvent = true)]
     public long NbFramesXferred => Logic.FramesTransferred;
@@ -75,10 +60,6 @@ public sealed class ReceiverDevice : Device, IProcessingHost
     [Attr("current_pipeline")] public string CurrentPipeline => Logic.Current?.Uuid ?? "";
 
     [Attr("recv_rank")] public int RecvRank => Rank;
-
-    [Attr("last_error")] public string LastError => Logic.LastError;
-
-    [Attr("log_level")] public LogLevelLabel LogLevel { get => Lima2Logging.Level; set => Lima2Logging.Level = value; }
 
     // ---- what the beamline watches (pollable) ----
 
@@ -115,28 +96,16 @@ public sealed class ReceiverDevice : Device, IProcessingHost
     /// <summary>Synchronous (the pipeline and its processing device exist when it returns) but off the device monitor:
     /// its kernel builds, reference loads and file creation never make concurrent reads time out.</summary>
     [Command(InDescription = "acquisition uuid", ReleasesMonitor = true)]
-    public void Prepare(string uuid) => LimaFailure.Guard($"{Name}/Prepare", () => Logic.Prepare(uuid));
-
-    [Command] public void Start() => LimaFailure.Guard($"{Name}/Start", Logic.Start);
-
-    [Command] public void Trigger() => LimaFailure.Guard($"{Name}/Trigger", Logic.Trigger);
-
-    [Command] public void Stop() => LimaFailure.Guard($"{Name}/Stop", Logic.Stop);
-
-    [Command] public void Reset() => LimaFailure.Guard($"{Name}/Reset", Logic.Reset);
-
-    /// <summary>Receivers end by themselves; kept for the old clients that send it.</summary>
-    [Command] public void Close() { }
+    public override void Prepare(string uuid) => base.Prepare(uuid);
 
     [Command("writeMasterFile", InDescription = "nb_frames_saved of every receiver, in rank order (receiver 0 only, after its run)",
         OutDescription = "the master file's path, \"\" when the run saves no dense frames")]
-    public string WriteMasterFile(long[] savedPerReceiver) =>
-        LimaFailure.Guard($"{Name}/writeMasterFile", () => Logic.WriteMasterFile(savedPerReceiver));
+    public string WriteMasterFile(long[] savedPerReceiver) => Logic.WriteMasterFile(savedPerReceiver);
 
     [Command("erasePipeline", InDescription = "uuid of the pipeline to delete, with its processing device")]
-    public void ErasePipeline(string uuid) => LimaFailure.Guard($"{Name}/erasePipeline", () => Logic.ErasePipeline(uuid));
+    public void ErasePipeline(string uuid) => Logic.ErasePipeline(uuid);
 
-    protected override void Init()
+    protected override ReceiverLogic CreateLogic()
     {
         var config = new ReceiverConfig
         {
@@ -155,25 +124,17 @@ public sealed class ReceiverDevice : Device, IProcessingHost
         };
         // once per device: Init again keeps it; a new device object finds the programs built (ClRuntime keeps them)
         _kernels ??= KernelWarmUp.StartIfUseful(config.PeakFinder, WarmUpPixelTypes(config.Channel.Kind), status => Logger.Info(status));
-        _logic = new ReceiverLogic(config, this, _kernels);
-        Schemas.UsePlugin("LimaReceiver", _logic.Plugin);
-        _events = new EventPusher(Logger);
-        _logic.StateChanged += s => _events.Post(() => PushChangeEvent("acq_state", (AcqStateLabel)s));
-        _logic.Transferred += n => _events.Post(() => PushDataReadyEvent("nb_frames_xferred", n));
+        return new ReceiverLogic(config, this, _kernels);
+    }
+
+    protected override void Init()
+    {
+        base.Init();
+        Logic.Transferred += n => PostDataReadyEvent("nb_frames_xferred", n);
         Logger.Info("receiver {Rank}/{Count} on {Channel}", Rank, NbReceivers, Channel);
     }
 
-    protected override void Delete()
-    {
-        _logic?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _logic = null;
-        _events?.Dispose();
-        _events = null;
-    }
-
-    protected override DevState ReadState() => StateMapping.ToDevState(Logic.State);
-
-    protected override string ReadStatus() => _kernels is null ? Logic.Reason : $"{Logic.Reason}\n{_kernels.Status}";
+    protected override string ReadStatus() => _kernels is null ? base.ReadStatus() : $"{base.ReadStatus()}\n{_kernels.Status}";
 
     /// <summary>The frame types a channel delivers by default: the simulator's gray16; an EIGER's 16 or 32 bits.</summary>
     private static PixelType[] WarmUpPixelTypes(ChannelKind channel) =>
@@ -189,7 +150,7 @@ public sealed class ReceiverDevice : Device, IProcessingHost
 
     // ---- processing devices: <domain>/limaprocessing/<uuid>@<rank> ----
 
-    string IProcessingHost.Create(Pipeline pipeline)
+    string IProcessingHost.Create(ProcessingView pipeline)
     {
         DeleteStaleEntries();
         var domain = Name.Split('/')[0];

@@ -1,11 +1,9 @@
 using System.Collections.Concurrent;
 using Lima2.Acquisition;
 using Lima2.Acquisition.Processing;
-using Lima2.Core.Graph;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Protocol;
-using Lima2.Server.Processing;
 
 namespace Lima2.Server.Receiver;
 
@@ -13,13 +11,13 @@ namespace Lima2.Server.Receiver;
 public interface IProcessingHost
 {
     /// <summary>Makes the pipeline reachable as a processing device; returns the device name.</summary>
-    string Create(Pipeline pipeline);
+    string Create(ProcessingView pipeline);
 
     void Delete(string deviceName);
 }
 
 /// <summary>
-/// The receiver device's logic: params written before Prepare, one <see cref="Pipeline"/> (a <see cref="ReceiverRun"/>
+/// The receiver device's logic: params written before Prepare, one <see cref="ProcessingView"/> (a <see cref="ReceiverRun"/>
 /// keeping what the getters and pops serve) per Prepare uuid with its processing device, the state machine (IDLE →
 /// PREPARED → RUNNING → IDLE by itself at the end of its share), and the counters the beamline watches.
 /// </summary>
@@ -29,16 +27,16 @@ public interface IProcessingHost
 /// (the control and a client both send it) waits for the first and shares its outcome, one of another uuid is
 /// refused, and Stop and Reset wait for a Prepare in flight to end before they act on its run.
 /// </remarks>
-public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
+public sealed class ReceiverLogic : AcqDeviceLogic
 {
     private readonly IProcessingHost _host;
     private readonly KernelWarmUp? _kernels;
     private (string Uuid, Task Done)? _preparing;
-    private readonly ConcurrentDictionary<string, (Pipeline Pipeline, string Device, long Order)> _pipelines = new();
+    private readonly ConcurrentDictionary<string, (ProcessingView Pipeline, string Device, long Order)> _pipelines = new();
     private long _prepared; // pipelines made so far: their order, for erasing the oldest
     private string _procParamsJson;
     private ProcParams _proc = new LegacyProcParams();
-    private Pipeline? _current;
+    private ProcessingView? _current;
     private Task? _running;
     private CancellationTokenSource? _stop;
     private string _lastError = LimaError.NoError;
@@ -46,12 +44,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
 
     /// <param name="kernels">the peak finder's kernels being built since the start; an SMX Prepare waits for them</param>
     public ReceiverLogic(ReceiverConfig config, IProcessingHost host, KernelWarmUp? kernels = null)
-        : base(config.Channel.Kind switch
-        {
-            ChannelKind.Simulator => DetectorPlugin.Simulator,
-            ChannelKind.JungfrauUdp => DetectorPlugin.Jungfrau,
-            _ => DetectorPlugin.Dectris,
-        })
+        : base(ChannelFactory.PluginOf(config.Channel.Kind))
     {
         Config = config; // checked at each Prepare, so a wrong property fails Prepare rather than the server's start
         _host = host;
@@ -65,13 +58,11 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
     /// <summary>Raised when the receiver's share is done (nb_frames_xferred's data-ready event).</summary>
     public event Action<int>? Transferred;
 
-    public string LastError => Volatile.Read(ref _lastError);
+    public override string LastError => Volatile.Read(ref _lastError);
 
-    public Pipeline? Current => Volatile.Read(ref _current);
+    public ProcessingView? Current => Volatile.Read(ref _current);
 
     public IReadOnlyList<string> Pipelines => _pipelines.Keys.Order().ToArray();
-
-    public string? ProcessingDevice(string uuid) => _pipelines.TryGetValue(uuid, out var p) ? p.Device : null;
 
     public string ProcParamsJson
     {
@@ -108,13 +99,13 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
     /// and a client both send it): a no-op whatever that run has reached. Another uuid while PREPARED replaces the
     /// pending run, whose pipeline is erased; while RUNNING it is refused: one run at a time.
     /// </summary>
-    public void Prepare(string uuid)
+    public override void Prepare(string uuid)
     {
         if (!Guid.TryParse(uuid, out _))
             throw new ArgumentException($"Prepare: '{uuid}' is not a uuid");
-        AcqParams<SimulatorDet> acq;
+        IAcqParams acq;
         ProcParams proc;
-        Pipeline? pending = null;
+        ProcessingView? pending = null;
         Task? sameUuid = null;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_lock)
@@ -139,8 +130,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
                 pending = _status.State == AcqState.Prepared ? _current : null;
                 _preparing = (uuid, done.Task);
             }
-            // a DECTRIS channel takes its frames' geometry from the stream: the Dectris det block is the detector's
-            acq = AcqParams as AcqParams<SimulatorDet> ?? new AcqParams<SimulatorDet> { Acq = AcqParams.Acq };
+            acq = AcqParams;
             proc = AcqParams is DectrisAcqParams dectris ? dectris.WithRawSaving(_proc) : _proc;
         }
         if (sameUuid is not null)
@@ -170,7 +160,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
             done.SetException(error);
     }
 
-    private void Prepare(string uuid, AcqParams<SimulatorDet> acq, ProcParams proc, Pipeline? pending)
+    private void Prepare(string uuid, IAcqParams acq, ProcParams proc, ProcessingView? pending)
     {
         if (proc is SmxProcParams)
             _kernels?.Wait();
@@ -178,8 +168,10 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
         if (pending is not null)
             Discard(pending);
         EraseOldestFinished();
-        var run = ReceiverRun.PrepareAsync(new ReceiverSettings(Config, acq, proc), Serving).GetAwaiter().GetResult();
-        var pipeline = new Pipeline(uuid, run);
+        // what the processing device serves: frames for the getters, rows for the pops
+        var settings = new ReceiverSettings(Config, acq, proc) { KeepFrames = true, ReducedData = true };
+        var run = ReceiverRun.PrepareAsync(settings).GetAwaiter().GetResult();
+        var pipeline = new ProcessingView(uuid, run);
         string device;
         try
         {
@@ -201,7 +193,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
     /// Erases a run replaced before it started, with the files it created at Prepare: no frame reached them, and its
     /// replacement (the same saving params, file_exists_policy abort) creates the same ones.
     /// </summary>
-    private void Discard(Pipeline pending)
+    private void Discard(ProcessingView pending)
     {
         var files = pending.Run.Files;
         ErasePipeline(pending.Uuid);
@@ -222,7 +214,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
 
     /// <summary>Starts the prepared run; a Start of a run already started is a no-op whatever that run has reached,
     /// fault included (the control device and a client may both send it; a FAULT is told by acq_state's event).</summary>
-    public void Start()
+    public override void Start()
     {
         lock (_lock)
         {
@@ -245,7 +237,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
 
     /// <summary>A software trigger; one that comes after this receiver has received its share is not for it (the
     /// other receivers' frames are still due) and is ignored.</summary>
-    public void Trigger()
+    public override void Trigger()
     {
         lock (_lock)
         {
@@ -257,7 +249,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
     }
 
     /// <summary>Aborts the run and returns once it has ended (files closed); no-op when nothing runs.</summary>
-    public void Stop()
+    public override void Stop()
     {
         WaitForPrepare();
         Task? running;
@@ -280,7 +272,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
     }
 
     /// <summary>Back to IDLE from any state: a running acquisition is aborted first.</summary>
-    public void Reset()
+    public override void Reset()
     {
         Stop();
         lock (_lock)
@@ -289,6 +281,11 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
             _status.SetLocked(AcqState.Idle, "reset: ready for an acquisition");
         }
         _status.Raise();
+    }
+
+    /// <summary>Receivers end by themselves; kept for the old clients that send it.</summary>
+    public override void Close()
+    {
     }
 
     /// <summary>
@@ -302,7 +299,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
         var run = Current?.Run ?? throw new StateException("writeMasterFile: no pipeline: Prepare first");
         if (run.MasterFile is { } written && run.MasterCounts.SequenceEqual(savedPerReceiver))
             return written;
-        if (!GraphBuilder.DenseSavingChannels(run.Settings.ProcParams).Any(c => c.Params.Enabled))
+        if (!run.Settings.ProcParams.DenseSavingChannels().Any(c => c.Params.Enabled))
             return "";
         return run.WriteMasterFile(savedPerReceiver);
     }
@@ -376,10 +373,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic, IAsyncDisposable
 
     private static string Label(AcqState s) => s.ToString().ToLowerInvariant();
 
-    /// <summary>What the processing device serves: frames for the getters, rows for the pops.</summary>
-    private static readonly ReceiverRunOptions Serving = new() { KeepFrames = true, ReducedData = true };
-
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         Stop();
         foreach (var uuid in _pipelines.Keys.ToList())

@@ -130,7 +130,8 @@ internal unsafe struct TnsCallbacks
     public delegate* unmanaged<nint, int, TnsData*, nint, int> Command;
 }
 
-/// <summary>The server exports of libtangoshim (native/server_*.cpp). Return codes are checked by the callers.</summary>
+/// <summary>The server exports of libtangoshim (native/server_*.cpp), raw: <see cref="ServerProxy"/> marshals and
+/// checks every call.</summary>
 internal static unsafe partial class ServerNative
 {
     private const string Lib = ShimErrors.Library;

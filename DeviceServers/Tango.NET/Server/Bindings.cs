@@ -37,8 +37,8 @@ internal sealed class AttrBinding
     public Func<Device, bool>? Allowed { get; }
     public ValueShape Shape { get; }
 
-    /// <summary>Calls <paramref name="register"/> with the native description of this attribute.</summary>
-    public unsafe int Describe(Func<nint, int> register)
+    /// <summary>Calls <paramref name="register"/> with the native description of this attribute (valid during the call).</summary>
+    public unsafe void Describe(Action<TnsAttrDesc> register)
     {
         using var arena = new NativeArena();
         var props = Spec.Properties.SelectMany(p => new[] { p.Key, p.Value }).ToArray();
@@ -66,7 +66,7 @@ internal sealed class AttrBinding
             EnumLabels = arena.Strs(Spec.EnumLabels),
             Assoc = arena.Str(Spec.WriteAttribute),
         };
-        return register((nint)(&desc));
+        register(desc);
     }
 
     private static TnsEventPush Push(bool pushed, bool checkCriteria) =>
@@ -82,6 +82,26 @@ internal sealed class CmdBinding(CommandSpec spec, Func<Device, object?, object?
     public Func<Device, bool>? Allowed { get; } = allowed;
     public (TangoType Element, ValueShape Shape) In { get; } = TypeMap.Shape(spec.InType);
     public (TangoType Element, ValueShape Shape) Out { get; } = TypeMap.Shape(spec.OutType);
+
+    /// <summary>Calls <paramref name="register"/> with the native description of this command (valid during the call).</summary>
+    public unsafe void Describe(Action<TnsCmdDesc> register)
+    {
+        using var arena = new NativeArena();
+        register(new TnsCmdDesc
+        {
+            Name = arena.Str(Spec.Name),
+            Id = Id,
+            InType = (int)Spec.InType,
+            OutType = (int)Spec.OutType,
+            DispLevel = (int)Spec.DisplayLevel,
+            AllowedStates = Registry.StateMask(Spec.AllowedStates),
+            HasAllowedCallback = Allowed is null ? 0 : 1,
+            PollingPeriod = Spec.PollingPeriod,
+            InDesc = arena.Str(Spec.InDescription),
+            OutDesc = arena.Str(Spec.OutDescription),
+            ReleasesMonitor = Spec.ReleasesMonitor ? 1 : 0,
+        });
+    }
 }
 
 /// <summary>A Tango class of this server: its description, bindings and native index.</summary>

@@ -6,21 +6,12 @@ namespace Tango.Server;
 /// <summary>
 /// Base class of a Tango device written in C#. Declare the interface with <see cref="TangoClassAttribute"/>,
 /// <see cref="AttrAttribute"/>, <see cref="CommandAttribute"/>, <see cref="DevicePropertyAttribute"/>; override
-/// <see cref="Init"/> and <see cref="Delete"/> for the lifecycle. cppTango creates one instance per device (again
-/// after the admin device's DevRestart) and calls it on its own threads, serialised per device.
+/// <see cref="Init"/> and <see cref="Delete"/> for the lifecycle and <see cref="OnError"/> to map exceptions.
+/// cppTango creates one instance per device (again after the admin device's DevRestart) and calls it on its own
+/// threads, serialised per device. The binding's side of the class is in Device.Binding.cs.
 /// </summary>
-public abstract class Device
+public abstract partial class Device
 {
-    private nint _native;
-    private volatile bool _alive;
-    private volatile bool _deleting;
-    private int _inFlight;
-    private string _status = "";
-    private NLog.Logger? _logger;
-    private EventQueue? _events;
-    private readonly Lock _eventsGate = new();
-    private readonly Dictionary<string, AttrBinding> _dynamic = new(StringComparer.OrdinalIgnoreCase);
-
     internal ClassBinding Class { get; set; } = null!;
 
     /// <summary>The device name (domain/family/member), lower case as cppTango keeps it.</summary>
@@ -39,22 +30,18 @@ public abstract class Device
     /// <summary>The device state (<c>set_state</c> / <c>get_state</c>).</summary>
     public DevState State
     {
-        get => _alive ? (DevState)ServerNative.DevGetState(_native) : DevState.Unknown;
-        set => WithNative(dev => ServerNative.DevSetState(dev, (int)value));
+        get => _native.Call(ServerProxy.DevGetState, DevState.Unknown);
+        set => _native.Call(dev => ServerProxy.DevSetState(dev, value));
     }
 
     /// <summary>The device status (<c>set_status</c>).</summary>
-    public unsafe string Status
+    public string Status
     {
         get => _status;
         set
         {
             _status = value;
-            WithNative(dev =>
-            {
-                using var arena = new NativeArena();
-                return ServerNative.DevSetStatus(dev, arena.Str(value));
-            });
+            _native.Call(dev => ServerProxy.DevSetStatus(dev, value));
         }
     }
 
@@ -87,7 +74,10 @@ public abstract class Device
     /// </summary>
     protected internal virtual Exception OnError(Exception error, string member) => error;
 
-    /// <summary>Pushes a change event from any thread (declare the attribute with <c>PushChangeEvent = true</c>).</summary>
+    // ---- events: declare the attribute with PushChangeEvent / PushArchiveEvent / DataReadyEvent = true ----
+
+    /// <summary>Pushes a change event now, from any thread but one that a command holding the device monitor waits
+    /// for (use <see cref="PostChangeEvent"/> there).</summary>
     public void PushChangeEvent(string attribute, object value, AttrQuality quality = AttrQuality.Valid) =>
         Push(attribute, TnsEventKind.Change, value, quality);
 
@@ -98,14 +88,12 @@ public abstract class Device
     public void PushUserEvent(string attribute, object value, AttrQuality quality = AttrQuality.Valid) =>
         Push(attribute, TnsEventKind.User, value, quality);
 
-    /// <summary>Tells data-ready subscribers that new data is available (declare with <c>DataReadyEvent = true</c>).</summary>
-    public unsafe void PushDataReadyEvent(string attribute, int counter) => WithNative(dev =>
+    /// <summary>Tells data-ready subscribers that new data is available.</summary>
+    public void PushDataReadyEvent(string attribute, int counter)
     {
-        if (_deleting)
-            return 0;
-        using var arena = new NativeArena();
-        return ServerNative.DevPushDataReady(dev, arena.Str(attribute), counter);
-    });
+        if (!_deleting)
+            _native.Call(dev => ServerProxy.DevPushDataReady(dev, attribute, counter));
+    }
 
     /// <summary>
     /// Queues a change event and returns at once; this device's posted events are pushed in the order they were
@@ -129,195 +117,38 @@ public abstract class Device
     /// <summary>Queues a data-ready event (see <see cref="PostChangeEvent"/>).</summary>
     public void PostDataReadyEvent(string attribute, int counter) => Post(() => PushDataReadyEvent(attribute, counter));
 
-    private void Post(Action push)
-    {
-        if (_deleting || !_alive)
-            return;
-        var queue = Volatile.Read(ref _events);
-        if (queue is null)
-        {
-            lock (_eventsGate)
-                queue = _events ??= new EventQueue(this);
-        }
-        queue.Post(push);
-    }
-
     /// <summary>Declares at run time that code pushes change events for an attribute.</summary>
-    public unsafe void SetChangeEvent(string attribute, bool implemented, bool checkCriteria = false) => WithNative(dev =>
-    {
-        using var arena = new NativeArena();
-        return ServerNative.DevSetEventFlags(dev, arena.Str(attribute), TnsEventKind.Change, implemented ? 1 : 0, checkCriteria ? 1 : 0);
-    });
+    public void SetChangeEvent(string attribute, bool implemented, bool checkCriteria = false) =>
+        _native.Call(dev => ServerProxy.DevSetEventFlags(dev, attribute, TnsEventKind.Change, implemented, checkCriteria));
 
-    public unsafe void SetArchiveEvent(string attribute, bool implemented, bool checkCriteria = false) => WithNative(dev =>
-    {
-        using var arena = new NativeArena();
-        return ServerNative.DevSetEventFlags(dev, arena.Str(attribute), TnsEventKind.Archive, implemented ? 1 : 0, checkCriteria ? 1 : 0);
-    });
+    public void SetArchiveEvent(string attribute, bool implemented, bool checkCriteria = false) =>
+        _native.Call(dev => ServerProxy.DevSetEventFlags(dev, attribute, TnsEventKind.Archive, implemented, checkCriteria));
+
+    // ---- polling and dynamic attributes ----
 
     /// <summary>Starts polling an attribute (<paramref name="periodMs"/> &gt; 0) or stops it (0).</summary>
-    public unsafe void PollAttribute(string attribute, int periodMs) => WithNative(dev =>
-    {
-        using var arena = new NativeArena();
-        return ServerNative.DevPoll(dev, TnsMemberKind.Attribute, arena.Str(attribute), periodMs);
-    });
+    public void PollAttribute(string attribute, int periodMs) =>
+        _native.Call(dev => ServerProxy.DevPoll(dev, TnsMemberKind.Attribute, attribute, periodMs));
 
-    public unsafe void PollCommand(string command, int periodMs) => WithNative(dev =>
-    {
-        using var arena = new NativeArena();
-        return ServerNative.DevPoll(dev, TnsMemberKind.Command, arena.Str(command), periodMs);
-    });
+    public void PollCommand(string command, int periodMs) =>
+        _native.Call(dev => ServerProxy.DevPoll(dev, TnsMemberKind.Command, command, periodMs));
 
     /// <summary>Adds an attribute to this device only. Without <paramref name="write"/> it is read-only.</summary>
-    public unsafe void AddAttribute<T>(string name, Func<T> read, Action<T>? write = null, AttrAttribute? options = null)
+    public void AddAttribute<T>(string name, Func<T> read, Action<T>? write = null, AttrAttribute? options = null)
     {
         var spec = AttributeSpec.Create(name, typeof(T), true, write is not null, options);
         var binding = Registry.Add(new AttrBinding(spec, _ => Expression.Invoke(Expression.Constant(read)),
             write is null ? null : (_, v) => write((T)v!), null));
-        WithNative(dev => binding.Describe(desc => ServerNative.DevAddAttr(dev, (TnsAttrDesc*)desc)));
+        _native.Call(dev => binding.Describe(desc => ServerProxy.DevAddAttr(dev, desc)));
         lock (_dynamic)
             _dynamic[name] = binding;
     }
 
-    public unsafe void RemoveAttribute(string name)
+    public void RemoveAttribute(string name)
     {
-        WithNative(dev =>
-        {
-            using var arena = new NativeArena();
-            return ServerNative.DevRemoveAttr(dev, arena.Str(name));
-        });
+        _native.Call(dev => ServerProxy.DevRemoveAttr(dev, name));
         lock (_dynamic)
             _dynamic.Remove(name);
-    }
-
-    private unsafe void Push(string attribute, TnsEventKind kind, object value, AttrQuality quality)
-    {
-        if (_deleting)
-            return;
-        var binding = FindAttribute(attribute)
-                      ?? throw new DevFailedException("API_AttrNotFound", $"{attribute} attribute not found", Name);
-        using var pinned = PinnedValue.Create(value, binding.Spec.Type, binding.Shape);
-        using var arena = new NativeArena();
-        var data = pinned.Data;
-        if (!Enter(out var dev))
-            return;
-        try
-        {
-            ShimErrors.Check(ServerNative.DevPushEvent(dev, arena.Str(binding.Spec.Name), kind, &data, pinned.DimX,
-                pinned.DimY, (int)quality));
-        }
-        finally
-        {
-            Exit();
-        }
-    }
-
-    internal AttrBinding? FindAttribute(string name)
-    {
-        if (Class.Attributes.TryGetValue(name, out var b))
-            return b;
-        lock (_dynamic)
-            return _dynamic.GetValueOrDefault(name);
-    }
-
-    // The native device exists from the create callback until the destroy callback. Calls from other threads
-    // count themselves in, so that Detach can wait for them before cppTango frees the device.
-    private void WithNative(Func<nint, int> call)
-    {
-        if (!Enter(out var dev))
-            return;
-        try
-        {
-            ShimErrors.Check(call(dev));
-        }
-        finally
-        {
-            Exit();
-        }
-    }
-
-    private bool Enter(out nint dev)
-    {
-        Interlocked.Increment(ref _inFlight);
-        dev = _native;
-        if (_alive && dev != 0)
-            return true;
-        Interlocked.Decrement(ref _inFlight);
-        return false;
-    }
-
-    private void Exit() => Interlocked.Decrement(ref _inFlight);
-
-    internal void Attach(nint native, string name, ClassBinding cls)
-    {
-        _native = native;
-        Name = name;
-        Class = cls;
-        _alive = true;
-    }
-
-    /// <summary>Called as cppTango destroys the device: later calls become no-ops, running ones finish first.</summary>
-    internal void Detach()
-    {
-        _alive = false;
-        _events?.Complete();
-        // A push waiting for the device monitor gives up after cppTango's monitor timeout (3.2 s).
-        var deadline = Environment.TickCount64 + 5000;
-        while (Volatile.Read(ref _inFlight) > 0 && Environment.TickCount64 < deadline)
-            Thread.Sleep(1);
-        _native = 0;
-    }
-
-    internal void Log(int level, Func<string> message)
-    {
-        if (!Enter(out var dev))
-            return;
-        try
-        {
-            TangoLogTarget.Log(dev, level, message());
-        }
-        finally
-        {
-            Exit();
-        }
-    }
-
-    /// <summary>delete_device starts: pushes from other threads are dropped from now on, until the next init.</summary>
-    internal void BeginDelete()
-    {
-        _deleting = true;
-        _events?.Forget();
-    }
-
-    internal void EndDelete() => _deleting = false;
-
-    internal unsafe void ReadProperties()
-    {
-        foreach (var p in Class.Spec.Properties)
-        {
-            string[]? values = null;
-            var count = 0;
-            WithNative(dev =>
-            {
-                using var arena = new NativeArena();
-                int n;
-                var rc = ServerNative.DevGetProperty(dev, p.IsClassProperty ? TnsPropertyScope.Class : TnsPropertyScope.Device,
-                    arena.Str(p.Name), &n);
-                count = n;
-                if (rc == 0 && count >= 0)
-                {
-                    values = new string[count];
-                    for (var i = 0; i < count; i++)
-                        values[i] = new string((sbyte*)ServerNative.PropValue(i));
-                }
-                return rc;
-            });
-            if (values is not null)
-                p.Property.SetValue(this, PropertyValue.Parse(values, p.Property.PropertyType));
-            else if (p.Mandatory && count == (int)TnsPropertyCount.NotSet)
-                throw new DevFailedException("API_MissingDeviceProperty",
-                    $"Device property {p.Name} of {Name} is mandatory and not set in the Tango DB", $"{ClassName}::Init");
-        }
     }
 
     public override string ToString() => $"{ClassName}({Name})";

@@ -16,14 +16,14 @@ internal sealed class EventQueue
 
     private readonly record struct Posted(int Generation, Action Push);
 
-    private readonly Device _device;
+    private readonly NLog.Logger _logger;
     private readonly Channel<Posted> _queue;
     private int _generation;
     private long _dropped;
 
-    public EventQueue(Device device)
+    public EventQueue(NLog.Logger logger)
     {
-        _device = device;
+        _logger = logger;
         _queue = Channel.CreateBounded<Posted>(
             new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
             _ => Interlocked.Increment(ref _dropped));
@@ -42,18 +42,17 @@ internal sealed class EventQueue
     {
         await foreach (var posted in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
         {
-            var dropped = Interlocked.Exchange(ref _dropped, 0);
-            if (dropped > 0)
-                _device.Logger.Warn("{Count} posted events were dropped: more than {Capacity} waited for the device", dropped, Capacity);
-            if (posted.Generation != Volatile.Read(ref _generation))
-                continue;
             try
             {
-                posted.Push();
+                var dropped = Interlocked.Exchange(ref _dropped, 0);
+                if (dropped > 0)
+                    _logger.Warn("{Count} posted events were dropped: more than {Capacity} waited for the device", dropped, Capacity);
+                if (posted.Generation == Volatile.Read(ref _generation))
+                    posted.Push();
             }
             catch (Exception e)
             {
-                _device.Logger.Warn(e, "pushing a posted event failed");
+                _logger.Warn(e, "pushing a posted event failed");
             }
         }
     }

@@ -15,7 +15,10 @@ public static class PogoXmi
     private static readonly XNamespace Pogo = "http://www.esrf.fr/tango/pogo/PogoDsl";
 
     /// <summary>The .xmi text for <paramref name="deviceType"/>. Property defaults come from a fresh instance.</summary>
-    public static string Generate(Type deviceType, string family = "Miscellaneous", string description = "")
+    /// <param name="sourcePath">the folder of the class's source, for the reader</param>
+    /// <param name="states">the states a device of the class takes, listed with those its allowed states name</param>
+    public static string Generate(Type deviceType, string family = "Miscellaneous", string description = "",
+        string sourcePath = "", IEnumerable<DevState>? states = null)
     {
         var spec = ClassSpec.From(deviceType);
         var defaults = (Device)Activator.CreateInstance(deviceType)!;
@@ -23,10 +26,10 @@ public static class PogoXmi
             new XElement("description",
                 new XAttribute("description", description),
                 new XAttribute("title", spec.Name),
-                new XAttribute("sourcePath", ""),
+                new XAttribute("sourcePath", sourcePath),
                 new XAttribute("language", "Cpp"),
                 new XAttribute("filestogenerate", ""),
-                new XAttribute("license", "GPL"),
+                new XAttribute("license", "LGPL"), // the project's licence (docs/LICENSING.md), in Pogo's words
                 new XAttribute("hasMandatoryProperty", "false"),
                 new XAttribute("hasConcreteProperty", spec.Properties.Count > 0 ? "true" : "false"),
                 new XAttribute("hasAbstractCommand", "false"),
@@ -44,9 +47,9 @@ public static class PogoXmi
             cls.Add(Command(c));
         foreach (var (a, _) in spec.Attributes)
             cls.Add(Attribute(a));
-        var states = spec.Attributes.SelectMany(a => a.Spec.AllowedStates)
-            .Concat(spec.Commands.SelectMany(c => c.Spec.AllowedStates)).Distinct().Order();
-        foreach (var s in states)
+        var named = spec.Attributes.SelectMany(a => a.Spec.AllowedStates)
+            .Concat(spec.Commands.SelectMany(c => c.Spec.AllowedStates)).Concat(states ?? []).Distinct().Order();
+        foreach (var s in named)
             cls.Add(new XElement("states", new XAttribute("name", StateName(s)), new XAttribute("description", ""), Status()));
         cls.Add(new XElement("preferences", new XAttribute("docHome", "./doc_html"),
             new XAttribute("makefileHome", "/usr/share/pogo/preferences")));

@@ -144,13 +144,12 @@ internal static unsafe class ServerCallbacks
             else
             {
                 using var pinned = PinnedValue.Create(value, binding.Spec.Type, binding.Shape);
-                var data = pinned.Data;
-                ShimErrors.Check(ServerNative.AttrSetValue(attr, &data, pinned.DimX, pinned.DimY));
+                ServerProxy.AttrSetValue(attr, pinned.Data, pinned.DimX, pinned.DimY);
             }
             if (qualified is { Quality: not AttrQuality.Valid })
-                ShimErrors.Check(ServerNative.AttrSetQuality(attr, (int)qualified.Quality));
+                ServerProxy.AttrSetQuality(attr, qualified.Quality);
             if (qualified?.Time is { } time)
-                ShimErrors.Check(ServerNative.AttrSetDate(attr, AttrTime.UnixMicroseconds(time)));
+                ServerProxy.AttrSetDate(attr, AttrTime.UnixMicroseconds(time));
             return 0;
         }
         catch (Exception e)
@@ -183,8 +182,7 @@ internal static unsafe class ServerCallbacks
         {
             NativeText.Write(text, p);
             var one = p;
-            var data = new TnsData { Type = (int)TangoType.DevString, Str = &one, StrLen = 1 };
-            ShimErrors.Check(ServerNative.AttrSetValue(attr, &data, 1, 0));
+            ServerProxy.AttrSetValue(attr, new TnsData { Type = (int)TangoType.DevString, Str = &one, StrLen = 1 }, 1, 0);
         }
     }
 
@@ -197,7 +195,7 @@ internal static unsafe class ServerCallbacks
             Num = Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(image.Buffer)),
             NumLen = image.Buffer.Length,
         };
-        ShimErrors.Check(ServerNative.AttrSetValueShared(attr, &data, image.Width, image.Height, image.Mutex));
+        ServerProxy.AttrSetValueShared(attr, data, image.Width, image.Height, image.Mutex);
     }
 
     [UnmanagedCallersOnly]
@@ -206,9 +204,7 @@ internal static unsafe class ServerCallbacks
         try
         {
             var binding = Registry.Attribute(id);
-            TnsData data;
-            long dimX, dimY;
-            ShimErrors.Check(ServerNative.WAttrGetValue(wattr, &data, &dimX, &dimY));
+            var data = ServerProxy.WAttrGetValue(wattr, out var dimX, out var dimY);
             var value = ValueDecoder.Decode(data, binding.Spec.Type, binding.Shape, binding.Spec.ClrType, dimX, dimY);
             binding.Write!(Dev(handle), value);
             return 0;
@@ -247,8 +243,7 @@ internal static unsafe class ServerCallbacks
             if (outShape == ValueShape.Void)
                 return 0;
             using var pinned = PinnedValue.Create(result, outElement, outShape);
-            var data = pinned.Data;
-            ShimErrors.Check(ServerNative.CmdSetResult(output, (int)binding.Spec.OutType, &data));
+            ServerProxy.CmdSetResult(output, binding.Spec.OutType, pinned.Data);
             return 0;
         }
         catch (Exception e)
@@ -288,14 +283,7 @@ internal static unsafe class ServerCallbacks
         {
             if (e is TargetInvocationException { InnerException: { } inner })
                 e = inner;
-            IReadOnlyList<DevError> errors = e is DevFailedException df
-                ? df.Errors
-                : [new DevError(e.GetType().Name, e.Message, origin)];
-            ServerNative.CallbackErrorClear();
-            using var arena = new NativeArena();
-            foreach (var err in errors)
-                ServerNative.CallbackErrorAdd(arena.Str(err.Reason), arena.Str(err.Description), arena.Str(err.Origin),
-                    (int)err.Severity);
+            ServerProxy.SetCallbackErrors(e is DevFailedException df ? df.Errors : [new DevError(e.GetType().Name, e.Message, origin)]);
         }
         catch
         {
@@ -304,9 +292,5 @@ internal static unsafe class ServerCallbacks
         return -1;
     }
 
-    internal static void Install()
-    {
-        var table = Table();
-        ShimErrors.Check(ServerNative.SetCallbacks(&table));
-    }
+    internal static void Install() => ServerProxy.SetCallbacks(Table());
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using NLog;
 using NLog.Config;
 using NLog.Targets;
@@ -29,16 +28,7 @@ public sealed class TangoLogTarget : TargetWithLayout
         if (device is not null)
             device.Log(level, () => RenderLogEvent(Layout, logEvent));
         else
-            Log(0, level, RenderLogEvent(Layout, logEvent));
-    }
-
-    internal static unsafe void Log(nint dev, int level, string message)
-    {
-        if (ServerNative.LogEnabled(dev, level) == 0)
-            return;
-        var bytes = Encoding.UTF8.GetBytes(message + "\0");
-        fixed (byte* p = bytes)
-            ServerNative.Log(dev, level, p);
+            ServerProxy.Log(0, level, RenderLogEvent(Layout, logEvent));
     }
 
     /// <summary>Sends every NLog logger to Tango unless the configuration already has a Tango target.</summary>

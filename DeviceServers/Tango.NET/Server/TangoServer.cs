@@ -64,11 +64,11 @@ public sealed class TangoServer
         {
             try
             {
-                Start(argv);
+                ServerProxy.ServerInit(argv);
                 Console.Out.WriteLine("Ready to accept request");
                 Console.Out.Flush();
                 _ready.TrySetResult();
-                ShimErrors.Check(ServerNative.ServerRun());
+                ServerProxy.ServerRun();
             }
             catch (Exception e)
             {
@@ -87,29 +87,25 @@ public sealed class TangoServer
     }
 
     /// <summary>Asks the server to shut down (as the admin Kill command does); returns at once.</summary>
-    public void Shutdown() => ShimErrors.Check(ServerNative.RequestShutdown());
+    public void Shutdown() => ServerProxy.RequestShutdown();
 
     /// <summary>
     /// Creates a device of one of this server's classes while it runs: registered in the Tango DB (when the
     /// server uses one), initialised and exported. Not from a command of a device that this call deletes.
     /// </summary>
-    public unsafe Device CreateDevice(string className, string deviceName)
+    public Device CreateDevice(string className, string deviceName)
     {
-        var cls = FindClass(className);
-        using var arena = new NativeArena();
-        nint dev;
-        ShimErrors.Check(ServerNative.CreateDevice(arena.Str(cls.Spec.Name), arena.Str(deviceName), &dev));
+        ServerProxy.CreateDevice(FindClass(className).Spec.Name, deviceName);
         return GetDevice(deviceName) ?? throw new InvalidOperationException($"{deviceName} was not created");
     }
 
     /// <summary>Deletes a device created by this server and, with a Tango DB, its registration.
     /// Call it from another device's command or a plain thread, never from the device itself.</summary>
-    public unsafe void DeleteDevice(string deviceName)
+    public void DeleteDevice(string deviceName)
     {
         var device = GetDevice(deviceName)
                      ?? throw new DevFailedException("API_DeviceNotFound", $"{deviceName} is not a device of this server", "DeleteDevice");
-        using var arena = new NativeArena();
-        ShimErrors.Check(ServerNative.DeleteDevice(arena.Str(device.ClassName), arena.Str(device.Name)));
+        ServerProxy.DeleteDevice(device.ClassName, device.Name);
     }
 
     internal ClassBinding ClassAt(int index) => _classes[index];
@@ -122,44 +118,18 @@ public sealed class TangoServer
         _classes.FirstOrDefault(c => string.Equals(c.Spec.Name, name, StringComparison.OrdinalIgnoreCase))
         ?? throw new DevFailedException("TangoNet_NoSuchClass", $"no class {name} in this server", "CreateDevice");
 
-    private unsafe void DefineClasses()
+    private void DefineClasses()
     {
         ServerCallbacks.Install();
         foreach (var cls in _classes)
         {
-            using var arena = new NativeArena();
-            var index = ServerNative.ClassDefine(arena.Str(cls.Spec.Name), cls.Spec.OverridesState ? 1 : 0,
-                cls.Spec.OverridesStatus ? 1 : 0);
-            ShimErrors.Check(index);
+            var index = ServerProxy.ClassDefine(cls.Spec.Name, cls.Spec.OverridesState, cls.Spec.OverridesStatus);
             cls.Index = index;
             foreach (var a in cls.Attributes.Values.OrderBy(a => a.Id))
-                ShimErrors.Check(a.Describe(desc => ServerNative.ClassAddAttr(index, (TnsAttrDesc*)desc)));
+                a.Describe(desc => ServerProxy.ClassAddAttr(index, desc));
             foreach (var c in cls.Commands)
-            {
-                var desc = new TnsCmdDesc
-                {
-                    Name = arena.Str(c.Spec.Name),
-                    Id = c.Id,
-                    InType = (int)c.Spec.InType,
-                    OutType = (int)c.Spec.OutType,
-                    DispLevel = (int)c.Spec.DisplayLevel,
-                    AllowedStates = Registry.StateMask(c.Spec.AllowedStates),
-                    HasAllowedCallback = c.Allowed is null ? 0 : 1,
-                    PollingPeriod = c.Spec.PollingPeriod,
-                    InDesc = arena.Str(c.Spec.InDescription),
-                    OutDesc = arena.Str(c.Spec.OutDescription),
-                    ReleasesMonitor = c.Spec.ReleasesMonitor ? 1 : 0,
-                };
-                ShimErrors.Check(ServerNative.ClassAddCmd(index, &desc));
-            }
+                c.Describe(desc => ServerProxy.ClassAddCmd(index, desc));
         }
-    }
-
-    private static unsafe void Start(string[] argv)
-    {
-        using var arena = new NativeArena();
-        var table = arena.Strs(argv);
-        ShimErrors.Check(ServerNative.ServerInit(argv.Length, table));
     }
 
     /// <summary>argv[0] as the process was started: the apphost path, or a symlink to it (Starter's StartDsPath).</summary>
@@ -189,7 +159,7 @@ public sealed class TangoServer
 
         public SignalHandlers(Action shutdown)
         {
-            ServerNative.SignalUnignore();
+            ServerProxy.SignalUnignore();
             void Stop(PosixSignalContext ctx)
             {
                 ctx.Cancel = true;

@@ -1,3 +1,4 @@
+using Lima2.Core.Pipeline;
 using Lima2.Detectors.Dectris;
 using static Lima2.Acquisition.Tests.Dectris.DectrisSamples;
 
@@ -37,7 +38,7 @@ public sealed class DectrisChannelDisposeTests
             var (channel, run) = await Stalled(detector, CancellationToken.None);
             await Task.Run(async () => await channel.DisposeAsync());
             var summary = await run.WaitAsync(TimeSpan.FromSeconds(10));
-            Assert.Equal("stopped", summary.EndReason);
+            Assert.Equal(ChannelEnd.Stopped, summary.End);
             Assert.Equal(0, summary.Delivered);
         }
     }
@@ -57,7 +58,7 @@ public sealed class DectrisChannelDisposeTests
             });
             var summary = await run.WaitAsync(TimeSpan.FromSeconds(10));
             await disposing.WaitAsync(TimeSpan.FromSeconds(10));
-            Assert.Equal("stopped", summary.EndReason);
+            Assert.Equal(ChannelEnd.Stopped, summary.End);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using Lima2.Core.Frames;
+using Lima2.Core.Pipeline;
 using Lima2.Detectors.Dectris;
 using Lima2.TestSupport;
 using static Lima2.Acquisition.Tests.Dectris.DectrisSamples;
@@ -99,7 +100,7 @@ public sealed class DectrisChannelTests : IDisposable
         Assert.Equal([2L, 3, 4, 5, 7, 9], target.LostFrames.Select(l => l.Index).Order());
         Assert.Equal(4, summary.Delivered);
         Assert.Equal(6, summary.Lost);
-        Assert.Equal("end of series", summary.EndReason);
+        Assert.Equal((ChannelEnd.Completed, "end of series"), (summary.End, summary.Detail));
         Assert.Equal(2, channel.Rejections["malformed"]); // the garbage and the unknown htype
         Assert.Equal(1, channel.Rejections["duplicate frame"]);
         Assert.Equal(1, channel.Rejections["out of order"]);
@@ -120,7 +121,7 @@ public sealed class DectrisChannelTests : IDisposable
         // Frames 1, 4, 7 are receiver 1's share of 8; frame 5 belongs to receiver 2. All three came: no end needed.
         Assert.Equal([1L, 4, 7], target.Frames.Select(f => f.Index));
         Assert.Equal([0L, 1, 2], target.Frames.Select(f => f.ReceiverIndex));
-        Assert.Equal("all frames received", summary.EndReason);
+        Assert.Equal((ChannelEnd.Completed, "all frames received"), (summary.End, summary.Detail));
         Assert.Equal(1, channel.Rejections["other receiver's frame"]);
     }
 
@@ -179,7 +180,7 @@ public sealed class DectrisChannelTests : IDisposable
             });
 
         Assert.Equal([0L, 1, 2], target.Frames.Select(f => f.Index));
-        Assert.Equal((3L, 0L, end), (summary.Delivered, summary.Lost, summary.EndReason));
+        Assert.Equal((3L, 0L, ChannelEnd.Completed, end), (summary.Delivered, summary.Lost, summary.End, summary.Detail));
         Assert.Equal(1, channel.Rejections[rejection]);
         Assert.Contains("1000000000000", channel.LastProblem);
     }

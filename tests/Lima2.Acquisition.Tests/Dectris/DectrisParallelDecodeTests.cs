@@ -52,19 +52,17 @@ public sealed class DectrisParallelDecodeTests : IDisposable
     }
 
     /// <summary>A saving stand-in slower than the stream.</summary>
-    private sealed class SlowSink : IFrameSink
+    private sealed class SlowSink() : FrameConsumer<bool>("saving")
     {
         public int Written;
 
-        public async ValueTask WriteAsync(Frame frame, CancellationToken cancellationToken)
+        public override bool Compute(Frame frame) => true;
+
+        public override async ValueTask CommitAsync(Frame frame, bool result, CancellationToken cancellationToken)
         {
             await Task.Delay(15, cancellationToken);
             Written++;
         }
-
-        public ValueTask CompleteAsync(CancellationToken cancellationToken) => default;
-
-        public ValueTask DisposeAsync() => default;
     }
 
     [Theory]
@@ -81,7 +79,7 @@ public sealed class DectrisParallelDecodeTests : IDisposable
         var start = await starting.WaitAsync(timeout.Token);
         var sink = new SlowSink();
         var cap = (long)capFrames * start.Frame.ByteSize;
-        await using var graph = new FrameGraph(start.Frame, [], [new SinkNode("saving", sink)],
+        await using var graph = new FrameGraph(start.Frame, [], [sink],
             new GraphOptions { Policy = policy, MemoryCapBytes = cap, EntryCapacity = 2, Parallelism = 1 });
         var sending = Task.Run(() =>
         {

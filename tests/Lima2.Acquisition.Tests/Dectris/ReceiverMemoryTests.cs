@@ -26,7 +26,7 @@ public sealed class ReceiverMemoryTests : IDisposable
             OverloadPolicy = OverloadPolicy.Drop,
             SavingRoot = _folder.Root,
         },
-        new AcqParams<SimulatorDet> { Acq = new Core.Parameters.Acquisition { NbFrames = frames } },
+        new DectrisAcqParams { Acq = new Core.Parameters.Acquisition { NbFrames = frames } },
         new LegacyProcParams { Saving = _folder.Params(SavingCompression.Zip, perFile: 100) with { FileExistsPolicy = FileExistsPolicy.Overwrite } });
 
     [Fact]

@@ -29,7 +29,7 @@ public sealed class ReceiverThresholdTests : IDisposable
                 MemoryCap = "64MiB",
                 SavingRoot = _folder.Root,
             },
-            new AcqParams<SimulatorDet> { Acq = new Core.Parameters.Acquisition { NbFrames = frames } },
+            new DectrisAcqParams { Acq = new Core.Parameters.Acquisition { NbFrames = frames } },
             new LegacyProcParams { Saving = _folder.Params(compression, perFile: 100) });
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var starting = ReceiverRun.StartAsync(settings, timeout.Token);

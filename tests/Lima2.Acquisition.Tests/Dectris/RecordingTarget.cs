@@ -17,12 +17,16 @@ internal sealed class RecordingTarget(FrameInfo info, int buffers = 16, Overload
 
     public FramePool Pool { get; } = new(info.ByteSize, (long)info.ByteSize * buffers);
 
-    public OverloadPolicy Policy => policy;
-
     public CancellationToken Aborted => CancellationToken.None;
 
     public async ValueTask<PooledBuffer?> RentAsync(long frameIndex, CancellationToken cancellationToken) =>
         await Pool.RentAsync(cancellationToken);
+
+    /// <summary>Kept encoded bytes come from the same pool, as in <see cref="FrameGraph.RentEncodedAsync"/>.</summary>
+    public async ValueTask<PooledBuffer?> RentEncodedAsync(int length, CancellationToken cancellationToken) =>
+        length > Pool.BufferBytes ? null
+        : policy == OverloadPolicy.BackPressure ? await Pool.RentAsync(cancellationToken)
+        : Pool.TryRent(out var buffer) ? buffer : null;
 
     public ValueTask SubmitAsync(Frame frame, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Lima2.Core.Pipeline;
 using Lima2.TestSupport;
 
 namespace Lima2.Acquisition.Tests.EndToEnd;
@@ -16,7 +17,7 @@ public sealed class ReceiverRunWiringTests : IDisposable
     private static async Task<ReceiverSummary> Run(string settingsJson)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        await using var run = await ReceiverRun.PrepareAsync(ReceiverSettings.Parse(settingsJson), null, timeout.Token);
+        await using var run = await ReceiverRun.PrepareAsync(ReceiverSettings.Parse(settingsJson), timeout.Token);
         var summary = await run.RunAsync(timeout.Token);
         Assert.Null(summary.Error);
         return summary;
@@ -162,7 +163,7 @@ public sealed class ReceiverRunWiringTests : IDisposable
             """, expoTime: 20000));
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
-        await using var run = await ReceiverRun.PrepareAsync(settings, null, timeout.Token);
+        await using var run = await ReceiverRun.PrepareAsync(settings, timeout.Token);
         var running = run.RunAsync(stop.Token);
         while (run.Saved < 6)
             await Task.Delay(10, timeout.Token);
@@ -170,7 +171,7 @@ public sealed class ReceiverRunWiringTests : IDisposable
         var summary = await running;
 
         Assert.Null(summary.Error);
-        Assert.Equal("stopped", summary.Channel.EndReason);
+        Assert.Equal(ChannelEnd.Stopped, summary.Channel.End);
         Assert.True(summary.Saved >= 6);
         Assert.Equal(Path.Combine(_folder, "out", "endless_master.h5"), summary.MasterFile);
         var check = Json($$"""
@@ -220,8 +221,8 @@ public sealed class ReceiverRunWiringTests : IDisposable
             """, expoTime: 20000).Replace("\"kind\": \"simulator\"}", $"\"kind\": \"simulator\"}}, \"rank\": {rank}, \"nb_receivers\": 2");
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
-        await using var first = await ReceiverRun.PrepareAsync(ReceiverSettings.Parse(Receiver(0)), null, timeout.Token);
-        await using var second = await ReceiverRun.PrepareAsync(ReceiverSettings.Parse(Receiver(1)), null, timeout.Token);
+        await using var first = await ReceiverRun.PrepareAsync(ReceiverSettings.Parse(Receiver(0)), timeout.Token);
+        await using var second = await ReceiverRun.PrepareAsync(ReceiverSettings.Parse(Receiver(1)), timeout.Token);
         var runs = new[] { first.RunAsync(stop.Token), second.RunAsync(stop.Token) };
         while (first.Saved < 4 || second.Saved < 4)
             await Task.Delay(10, timeout.Token);

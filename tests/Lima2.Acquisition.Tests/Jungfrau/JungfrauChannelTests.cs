@@ -34,7 +34,7 @@ public sealed class JungfrauChannelTests : IDisposable
     private static async Task<(ReceiverSummary Summary, JungfrauChannel Channel)> Run(string settings, Func<IReadOnlyList<IPEndPoint>, Task> send)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        await using var run = await ReceiverRun.PrepareAsync(ReceiverSettings.Parse(settings), null, timeout.Token);
+        await using var run = await ReceiverRun.PrepareAsync(ReceiverSettings.Parse(settings), timeout.Token);
         var channel = Assert.IsType<JungfrauChannel>(run.Channel);
         var running = run.RunAsync(timeout.Token);
         await send([.. channel.Ports.Select(p => new IPEndPoint(IPAddress.Loopback, p))]);

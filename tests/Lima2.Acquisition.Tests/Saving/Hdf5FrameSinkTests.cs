@@ -2,6 +2,7 @@ using Lima2.Acquisition.Saving;
 using Lima2.Compression;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
+using Lima2.Core.Pipeline;
 using Lima2.Hdf5;
 using Lima2.TestSupport;
 using Lima2.Acquisition.Tests.Hdf5;
@@ -47,6 +48,34 @@ public sealed class Hdf5FrameSinkTests : IDisposable
             Assert.Equal("/entry_0000/instrument/detector/data", view.Link("/entry_0000/instrument/detector/plot/data"));
             Assert.Equal("image", view.Attribute("/entry_0000/instrument/detector/data@interpretation"));
         }
+    }
+
+    [Theory]
+    [InlineData(SavingCompression.Zip)]
+    [InlineData(SavingCompression.BshufLz4)]
+    public async Task In_a_graph_the_sink_compresses_frames_in_parallel_and_writes_every_one_at_its_row(SavingCompression compression)
+    {
+        const int frames = 40;
+        var saving = _folder.Params(compression, perFile: frames);
+        var sink = new Hdf5FrameSink(saving, SavingFolder.Info, new SavingRoot(_folder.Root), new SinkOptions(Parallelism: 3, ExpectedFrames: frames));
+        var options = new GraphOptions { Parallelism = 3, EntryCapacity = 4, MemoryCapBytes = 8L * SavingFolder.Info.ByteSize };
+        await using (var graph = new FrameGraph(SavingFolder.Info, [], [sink], options))
+        {
+            for (var i = 0; i < frames; i++)
+            {
+                var buffer = (await graph.RentAsync(i, CancellationToken.None))!.Value;
+                SavingFolder.Bytes(i).CopyTo(buffer.Array, 0);
+                await graph.SubmitAsync(new Frame(buffer, SavingFolder.Info, i, i), CancellationToken.None);
+            }
+            var summary = await graph.CompleteAsync();
+            Assert.Equal(frames, summary.Counters.Processed);
+            Assert.Equal(frames, summary.Counters.PerNode["saving"]);
+        }
+
+        Assert.Equal(frames, sink.FramesWritten);
+        var view = H5PyView.Read(Path.Combine(_folder.Root, "data", "scan_0_00000.h5"), "/entry_0000/measurement/data");
+        Assert.Equal(new long[] { frames, 10, 24 }, view.Shape);
+        Assert.Equal(Enumerable.Range(0, frames).SelectMany(i => SavingFolder.Bytes(i)), view.Data);
     }
 
     [Fact]
@@ -148,9 +177,9 @@ public sealed class Hdf5FrameSinkTests : IDisposable
 
             Directory.Move(Path.Combine(_folder.Root, "data"), Path.Combine(_folder.Root, "moved"));
             Directory.CreateSymbolicLink(Path.Combine(_folder.Root, "data"), outside);
-            using (var second = SavingFolder.Frame(1, 1))
-                await sink.WriteAsync(second, CancellationToken.None);
-            var error = await Assert.ThrowsAsync<UnauthorizedAccessException>(() => sink.CompleteAsync(CancellationToken.None).AsTask());
+            // the sink writes each frame as it comes (no queue of its own): the write of the next file fails
+            using var second = SavingFolder.Frame(1, 1);
+            var error = await Assert.ThrowsAsync<UnauthorizedAccessException>(() => sink.WriteAsync(second, CancellationToken.None).AsTask());
 
             Assert.Contains("link", error.Message);
             Assert.Equal("precious", File.ReadAllText(victim));

@@ -47,7 +47,7 @@ public sealed class LoaderRootTests : IDisposable
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await using var run = await ReceiverRun.PrepareAsync(
-            ReceiverSettings.Parse(Settings(basePath.Replace("{root}", _root))), null, timeout.Token);
+            ReceiverSettings.Parse(Settings(basePath.Replace("{root}", _root))), timeout.Token);
         var summary = await run.RunAsync(timeout.Token);
         Assert.Null(summary.Error);
 

@@ -1,5 +1,5 @@
 """bad_params.py CONTROL RECEIVER: malformed params are refused as LIMA_Exception and change nothing (JSON report)."""
-import json, sys
+import json, sys, uuid
 import tango
 
 ctrl, recv = tango.DeviceProxy(sys.argv[1]), tango.DeviceProxy(sys.argv[2])
@@ -36,5 +36,15 @@ report["schema_smx"] = json.loads(db.get_class_attribute_property("LimaProcessin
 report["version_smx"] = list(db.get_class_property("LimaProcessingSmx", "Version")["Version"])
 report["det_info"] = json.loads(ctrl.det_info)
 report["det_capabilities"] = json.loads(ctrl.det_capabilities)
+report["det_descriptions"] = [ctrl.get_attribute_config(a).description for a in ("det_info", "det_capabilities")]
 report["version"] = ctrl.version
+# a processing device's getter that fails: its error is Lima2's too (the device's OnError, no per-command guard)
+run = str(uuid.uuid1())
+recv.Prepare(run)
+try:
+    [name] = db.get_device_exported(f"*/limaprocessing/{run}*")
+    report["getter_missing"] = refused(lambda: tango.DeviceProxy(name).getFrame(12345))
+finally:
+    recv.Stop()
+    recv.erasePipeline(run)
 print(json.dumps(report))

@@ -61,8 +61,10 @@ public sealed class ServerLifecycleTests
             File.WriteAllText(file, """
                 TangoNetTest/filetest/DEVICE/TangoNetTest: "sys/tg_test/7"
                 TangoNetTest/filetest/DEVICE/TangoNetDynamic: "test/dynfile/1"
+                TangoNetTest/filetest/DEVICE/TangoNetConfigured: "test/cfgfile/1"
                 sys/tg_test/7->UShort_image_ro_size: 32
                 test/dynfile/1->Label: "from file"
+                test/cfgfile/1->Address: "det9:1"
 
                 """); // the parser wants the last line ended
             var port = Lima2.TestSupport.FreePort.Next();
@@ -72,8 +74,9 @@ public sealed class ServerLifecycleTests
             server.WaitForOutput("Ready to accept request", TimeSpan.FromSeconds(20));
             var output = Lima2.TestSupport.Python.Eval(
                 $"import tango; p = lambda n: tango.DeviceProxy('tango://127.0.0.1:{port}/' + n + '#dbase=no'); "
-                + "print(p('sys/tg_test/7').read_attribute('ushort_image_ro').value.shape, p('test/dynfile/1').label)");
-            Assert.Contains("(32, 32) from file", output);
+                + "print(p('sys/tg_test/7').read_attribute('ushort_image_ro').value.shape, p('test/dynfile/1').label, "
+                + "p('test/cfgfile/1').address)");
+            Assert.Contains("(32, 32) from file det9:1", output); // a mandatory property set in the file is enough
         }
         finally
         {

@@ -7,13 +7,13 @@ using Lima2.Core.Processing;
 using Lima2.PeakFinding;
 using Lima2.Protocol;
 
-namespace Lima2.Server.Processing;
+namespace Lima2.Server.Receiver;
 
 /// <summary>
 /// One receiver's pipeline for one Prepare uuid as its processing device serves it: a <see cref="ReceiverRun"/> read
 /// through Lima2's client contract (progress_counters and last_frames JSON, DevEncoded frame getters, pops).
 /// </summary>
-public sealed class Pipeline(string uuid, ReceiverRun run) : IAsyncDisposable
+public sealed class ProcessingView(string uuid, ReceiverRun run) : IAsyncDisposable
 {
     public string Uuid { get; } = uuid;
 
@@ -85,7 +85,8 @@ public sealed class Pipeline(string uuid, ReceiverRun run) : IAsyncDisposable
     public EncodedData GetSparseFrame(long index)
     {
         if (Run.Peaks?.Sparse(index) is { } peaks)
-            return new EncodedData(SparseFrame.Tag, peaks.Encode());
+            return EncodedLayouts.SmxSparse(peaks.Width, peaks.Height, peaks.FrameIndex, peaks.Index, peaks.Intensity,
+                peaks.BackgroundAvg, peaks.BackgroundStd);
         if (Run.Find<XpcsSparseNode>()?.Sparse(index) is { } photons)
             return EncodedLayouts.Sparse(photons.Width, photons.Height, photons.FrameIndex, photons.Index, photons.Intensity);
         throw NotAvailable("sparse frame", index);

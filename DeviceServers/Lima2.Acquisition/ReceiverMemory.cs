@@ -1,0 +1,33 @@
+using Lima2.Acquisition.Saving;
+using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
+using Lima2.Core.Pipeline;
+
+namespace Lima2.Acquisition;
+
+/// <summary>
+/// How a receiver's memory cap is shared: the channel's bound on received messages (ZeroMQ queue, kernel socket
+/// buffer, messages being decoded), the saving sinks' compressed-chunk buffers, and the frame pool, which gets the rest.
+/// </summary>
+public sealed record ReceiverMemory(long CapBytes, long ChannelBytes, long SinkBytes, long PoolBytes)
+{
+    /// <summary>
+    /// Shares the cap of <paramref name="config"/> for frames of <paramref name="frame"/>'s geometry. The cap covers
+    /// every frame-sized buffer of the run: the channel's received messages and the sinks' compressed chunks come off
+    /// it first, the frame pool gets the rest.
+    /// </summary>
+    /// <exception cref="ArgumentException">the rest is less than two frames.</exception>
+    public static ReceiverMemory Plan(ReceiverConfig config, IDetectorChannel channel, ProcParams proc, FrameInfo frame,
+        SinkOptions sinkOptions)
+    {
+        var channelBytes = channel.BufferedBytesBound(frame);
+        var sinkBytes = proc.DenseSavingChannels().Where(c => c.Params.Enabled)
+            .Sum(c => Hdf5FrameSink.BufferBytes(c.Params, frame, sinkOptions));
+        var poolBytes = config.MemoryCapBytes - channelBytes - sinkBytes;
+        if (poolBytes < 2L * frame.ByteSize)
+            throw new ArgumentException(
+                $"memory_cap {config.MemoryCap} leaves {Math.Max(0, poolBytes)} bytes for frames after {channelBytes} bytes of stream " +
+                $"buffers and {sinkBytes} bytes of saving buffers; {frame} frames need at least {2L * frame.ByteSize}");
+        return new ReceiverMemory(config.MemoryCapBytes, channelBytes, sinkBytes, poolBytes);
+    }
+}

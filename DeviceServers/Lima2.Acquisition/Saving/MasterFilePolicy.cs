@@ -1,0 +1,84 @@
+using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
+using Lima2.Hdf5;
+
+namespace Lima2.Acquisition.Saving;
+
+/// <summary>Where a run's dense frames went, for its master file: the saving root, their geometry and detector facts.</summary>
+public sealed record SavedFrames(SavingRoot Root, FrameInfo Frame, DetectorMetadata? Metadata);
+
+/// <summary>
+/// Which master file a receiver writes over its run's dense frames, and when. Receiver 0 writes the master file of a
+/// distributed acquisition once the total is known; a single receiver also writes it over what it saved when the run
+/// was stopped or endless (nb_frames 0). Several receivers of such a run leave it to the one who knows every
+/// receiver's count (<see cref="WriteOver"/>).
+/// </summary>
+/// <param name="denseSaving">the enabled saving channel of the dense frames, or null when the run saves none</param>
+public sealed class MasterFilePolicy(int rank, int receivers, SavingParams? denseSaving)
+{
+    /// <summary>The master file written, or null.</summary>
+    public string? Path { get; private set; }
+
+    /// <summary>The frames per receiver <see cref="Path"/> was written over (each receiver's share after a complete run).</summary>
+    public IReadOnlyList<long> Counts { get; private set; } = [];
+
+    /// <summary>At the end of the run: writes the master file when this receiver is to, and returns its path.</summary>
+    /// <param name="frames">null when the run never built its graph</param>
+    /// <param name="totalFrames">the frames the run was to take (the channel's count), null when endless or unknown</param>
+    /// <param name="saved">the frames this receiver saved</param>
+    public string? WriteAtEnd(SavedFrames? frames, bool stopped, long? totalFrames, long saved)
+    {
+        if (rank != 0 || denseSaving is null || frames is null)
+            return null;
+        if (!stopped && totalFrames is { } total)
+        {
+            Path = MasterFile.Write(denseSaving, frames.Root, frames.Frame, receivers, total, frames.Metadata);
+            Counts = MasterFile.Shares(receivers, total);
+            return Path;
+        }
+        return receivers == 1 && saved > 0 ? Write(denseSaving, frames, [saved]) : null;
+    }
+
+    /// <summary>Writes the master file over the counts every receiver reported, once the run has ended.</summary>
+    /// <exception cref="InvalidOperationException">not receiver 0, the run has not ended, or no dense saving.</exception>
+    /// <exception cref="ArgumentException">a count the run cannot have.</exception>
+    public string WriteOver(SavedFrames? frames, IReadOnlyList<long> savedPerReceiver, bool runEnded, long? totalFrames, long saved)
+    {
+        if (rank != 0 || !runEnded)
+            throw new InvalidOperationException($"the master file is written by receiver 0 once its run has ended (this is receiver {rank}, " +
+                                                $"{(runEnded ? "ended" : "not ended")})");
+        if (savedPerReceiver.Count != receivers)
+            throw new ArgumentException($"{savedPerReceiver.Count} counts for {receivers} receivers", nameof(savedPerReceiver));
+        CheckCounts(savedPerReceiver, totalFrames, saved);
+        if (frames is null || denseSaving is null)
+            throw new InvalidOperationException("this run saves no dense frames: there is no master file");
+        return Write(denseSaving, frames, savedPerReceiver);
+    }
+
+    /// <summary>
+    /// The counts come from a client: each must be one the run can have, so that a forged one cannot make the master
+    /// file map frames that were never taken (the files are checked too, see <see cref="MasterFile.FramesInFiles"/>).
+    /// </summary>
+    private void CheckCounts(IReadOnlyList<long> savedPerReceiver, long? totalFrames, long saved)
+    {
+        var shares = totalFrames is { } planned ? MasterFile.Shares(savedPerReceiver.Count, planned) : null;
+        for (var r = 0; r < savedPerReceiver.Count; r++)
+        {
+            var count = savedPerReceiver[r];
+            if (count < 0)
+                throw new ArgumentException($"receiver {r} cannot have saved {count} frames");
+            if (shares is not null && count > shares[r])
+                throw new ArgumentException($"receiver {r} cannot have saved {count} frames: its share of the run's {totalFrames} frames is {shares[r]}");
+        }
+        if (savedPerReceiver[rank] != saved)
+            throw new ArgumentException($"receiver {rank} saved {saved} frames, not {savedPerReceiver[rank]}");
+    }
+
+    /// <summary>Writes the master file over <paramref name="savedPerReceiver"/>, replacing the one written before.</summary>
+    private string Write(SavingParams saving, SavedFrames frames, IReadOnlyList<long> savedPerReceiver)
+    {
+        Path = MasterFile.Write(saving, frames.Root, frames.Frame, savedPerReceiver, frames.Metadata, replace: Path is not null);
+        Counts = [.. savedPerReceiver];
+        return Path;
+    }
+}
