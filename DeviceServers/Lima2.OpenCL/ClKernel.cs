@@ -55,7 +55,7 @@ public sealed unsafe class ClKernel : IDisposable
         get
         {
             uint count;
-            OpenClException.Check(Native.clGetKernelInfo(Raw, 0x1193 /* CL_KERNEL_NUM_ARGS */, sizeof(uint), &count, out _), "clGetKernelInfo");
+            OpenClException.Check(Native.clGetKernelInfo(Raw, 0x1191 /* CL_KERNEL_NUM_ARGS */, sizeof(uint), &count, out _), "clGetKernelInfo");
             return (int)count;
         }
     }

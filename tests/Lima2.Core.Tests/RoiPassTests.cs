@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Reflection;
 using FsCheck;
 using FsCheck.Fluent;
 using Lima2.Core.Frames;
@@ -191,5 +192,23 @@ public class RoiPassTests
         Assert.Equal(stats[1], stats[2]);
         Assert.Equal(74, stats[1].Min);
         Assert.Equal(177, stats[1].Max);
+    }
+
+    [Fact]
+    public void The_simd_loops_are_optimised_at_their_first_call_not_run_as_tier_0_code()
+    {
+        // a receiver profile found these loops running unoptimised for a whole short run on a loaded machine
+        static IEnumerable<MethodInfo> Loops(Type type, Func<MethodInfo, bool> which) =>
+            type.GetNestedTypes(BindingFlags.NonPublic).Prepend(type)
+                .SelectMany(t => t.GetMethods(BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
+                .Where(which);
+        var roi = Loops(typeof(RoiSet).Assembly.GetType("Lima2.Core.Processing.RoiPass")!, m => m.Name == "Add" && !m.IsAbstract).ToList();
+        var bitshuffle = Loops(typeof(Lima2.Compression.Bitshuffle), m => m.Name is "BitUntransposeColumns" or "BitTransposeColumns"
+            or "BitUntransposeColumnsGfni" or "BitTransposeColumnsGfni" or "Interleave" or "Deinterleave8"
+            && m.MethodImplementationFlags.HasFlag(MethodImplAttributes.NoInlining)).ToList();
+        Assert.Equal(5, roi.Count);
+        Assert.Equal(6, bitshuffle.Count);
+        Assert.All(roi.Concat(bitshuffle), m => Assert.True(m.MethodImplementationFlags.HasFlag(MethodImplAttributes.AggressiveOptimization),
+            $"{m.DeclaringType!.Name}.{m.Name} is not AggressiveOptimization"));
     }
 }

@@ -35,8 +35,13 @@ internal static class BenchCommand
         var height = new Option<int>("--height") { DefaultValueFactory = _ => 2048 };
         var folder = new Option<string>("--folder") { Description = "where the files are written (on the disk under test)", DefaultValueFactory = _ => "/var/tmp/lima2-bench" };
         var report = new Option<string?>("--report") { Description = "markdown file whose lima2 bench section is replaced by the results (e.g. docs/BENCHMARKS.md)" };
+        var threads = new Option<int>("--threads")
+        {
+            Description = "the receiver's fifo.nb_threads (decode and processing workers); default: its own default, the processor count (2 to 16)",
+            DefaultValueFactory = _ => Fifo.DefaultThreads(Environment.ProcessorCount),
+        };
         var command = new Command("bench", "measure stream → receive → ROI statistics → save beside dd and an h5py direct-chunk writer");
-        foreach (var option in new Option[] { frames, width, height, folder, report })
+        foreach (var option in new Option[] { frames, width, height, folder, report, threads })
             command.Options.Add(option);
         command.Subcommands.Add(CodecBench.Create());
         command.SetAction(async (result, cancellationToken) =>
@@ -44,8 +49,8 @@ internal static class BenchCommand
             var info = new FrameInfo(result.GetValue(width), result.GetValue(height), PixelType.Gray16);
             var root = result.GetValue(folder)!;
             Directory.CreateDirectory(root);
-            var commandLine = $"lima2 bench --frames {result.GetValue(frames)} --width {info.Width} --height {info.Height} --folder {root}";
-            var markdown = await RunAsync(info, result.GetValue(frames), root, commandLine, cancellationToken);
+            var commandLine = $"lima2 bench --frames {result.GetValue(frames)} --width {info.Width} --height {info.Height} --threads {result.GetValue(threads)} --folder {root}";
+            var markdown = await RunAsync(info, result.GetValue(frames), result.GetValue(threads), root, commandLine, cancellationToken);
             Console.WriteLine(markdown);
             if (result.GetValue(report) is { } path)
                 WriteSection(path, markdown);
@@ -62,7 +67,7 @@ internal static class BenchCommand
                 $"| {Path} | {Frames} | {Seconds:F2} | {Frames / Seconds:F0} | {PixelBytes / Seconds / 1e9:F2} | {DiskBytes / Seconds / 1e9:F2} | {Note} |");
     }
 
-    private static async Task<string> RunAsync(FrameInfo info, int frames, string root, string commandLine, CancellationToken token)
+    private static async Task<string> RunAsync(FrameInfo info, int frames, int threads, string root, string commandLine, CancellationToken token)
     {
         var source = FrameGenerator.Create(new GeneratorParams
         {
@@ -78,7 +83,7 @@ internal static class BenchCommand
         {
             var name = encoding == DectrisEncoding.BitshuffleLz4 ? "bslz4" : "raw";
             Console.Error.WriteLine($"lima2 bench: {name}");
-            var (lima2, _) = await Lima2Async(info, frames, new Lima2Case(encoding), root, token);
+            var (lima2, _) = await Lima2Async(info, frames, new Lima2Case(encoding, threads), root, token);
             var h5py = await H5pyAsync(info, frames, encoding, root, token);
             var dd = Dd(lima2.DiskBytes, root, name);
             rows.AddRange([lima2, h5py, dd]);
@@ -86,7 +91,7 @@ internal static class BenchCommand
                 $"V1 {name}: lima2 / h5py = {h5py.Seconds / lima2.Seconds:F2}× (goal ≥ 3), lima2 / dd = {lima2.DiskBytes / lima2.Seconds / (dd.DiskBytes / dd.Seconds) * 100:F0} % of the disk rate (goal ≥ 70 %)"));
         }
         Console.Error.WriteLine("lima2 bench: overload");
-        var overload = new Lima2Case(DectrisEncoding.BitshuffleLz4, OverloadPolicy.Drop, SavingCompression.Zip, "256MiB");
+        var overload = new Lima2Case(DectrisEncoding.BitshuffleLz4, threads, OverloadPolicy.Drop, SavingCompression.Zip, "256MiB");
         var (overloadRow, memory) = await Lima2Async(info, frames, overload, root, token);
         rows.Add(overloadRow);
         var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
@@ -99,7 +104,7 @@ internal static class BenchCommand
             $"{frames} frames of {info} ({info.ByteSize / 1e6:F1} MB) per case, DECTRIS stream V1 over loopback TCP from " +
             $"`lima2 {string.Join(' ', StreamProcess.Arguments(info, frames, DectrisEncoding.BitshuffleLz4, "tcp://127.0.0.1:PORT", Prefetch))}` " +
             $"(or `--encoding raw`) in a process of its own ({Prefetch} distinct diffraction frames, encoded once). Load average {loadBefore} at the start. " +
-            $"lima2: `ReceiverRun` with 2 rect ROIs (200x200 and the whole frame), fifo.nb_threads 2 (2 decode workers), memory_cap 1GiB, and HDF5 " +
+            $"lima2: `ReceiverRun` with 2 rect ROIs (200x200 and the whole frame), fifo.nb_threads {threads} ({threads} decode workers), memory_cap 1GiB, and HDF5 " +
             $"saving (bslz4 chunks passed through, raw frames written uncompressed). h5py: `Bench/h5py_direct_chunk_writer.py` " +
             $"(ZMQ PULL, write_direct_chunk of each blob, dataset grown per frame). dd: `dd bs=4M conv=fdatasync` of as many " +
             $"bytes as lima2 wrote. Every time includes closing and syncing the files. GB/s pixels = decoded frame bytes per second."));
@@ -133,9 +138,10 @@ internal static class BenchCommand
         return text.ToString();
     }
 
-    /// <summary>One lima2 receive case: stream encoding, overload policy, saving compression, memory cap.</summary>
+    /// <summary>One lima2 receive case: stream encoding, workers, overload policy, saving compression, memory cap.</summary>
     private sealed record Lima2Case(
         DectrisEncoding Encoding,
+        int Threads,
         OverloadPolicy Policy = OverloadPolicy.BackPressure,
         SavingCompression? Compression = null,
         string MemoryCap = "1GiB");
@@ -160,6 +166,7 @@ internal static class BenchCommand
             new DectrisAcqParams { Acq = new Core.Parameters.Acquisition { NbFrames = frames } },
             new LegacyProcParams
             {
+                Fifo = new Fifo { NbThreads = bench.Threads },
                 Statistics = new Statistics
                 {
                     Enabled = true,
