@@ -1,3 +1,4 @@
+using Lima2.Acquisition.Jungfrau;
 using Lima2.Acquisition.Saving;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
@@ -19,13 +20,18 @@ public static class ChannelFactory
             ChannelKind.Simulator => Simulator(settings),
             ChannelKind.DectrisV1 => new DectrisChannel(DectrisOptions(settings, DectrisStreamVersion.V1)),
             ChannelKind.DectrisV2 => new DectrisChannel(DectrisOptions(settings, DectrisStreamVersion.V2)),
+            ChannelKind.JungfrauUdp => JungfrauChannelFactory.Create(settings),
             var kind => throw new NotSupportedException($"receiver channel kind {kind} has no channel"),
         };
     }
 
     /// <summary>The detector plugin whose acq_params a receiver of channel <paramref name="kind"/> reads.</summary>
-    public static DetectorPlugin PluginOf(ChannelKind kind) =>
-        kind == ChannelKind.Simulator ? DetectorPlugin.Simulator : DetectorPlugin.Dectris;
+    public static DetectorPlugin PluginOf(ChannelKind kind) => kind switch
+    {
+        ChannelKind.Simulator => DetectorPlugin.Simulator,
+        ChannelKind.JungfrauUdp => DetectorPlugin.Jungfrau,
+        _ => DetectorPlugin.Dectris,
+    };
 
     private static SimulatorChannel Simulator(ReceiverSettings settings)
     {

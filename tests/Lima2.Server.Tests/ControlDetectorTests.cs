@@ -58,7 +58,9 @@ public sealed class ControlDetectorTests
         Assert.IsType<SimulatorDetector>(DetectorFactory.Create("simulator", "", "1.8.0"));
         using (var dectris = DetectorFactory.Create("dectris_v2", "http://127.0.0.1:1", "1.8.0"))
             Assert.Equal(DetectorPlugin.Dectris, Assert.IsType<DectrisDetector>(dectris).Plugin);
-        Assert.Equal("property detector: 'eiger' is no plugin (simulator | dectris)",
+        using (var jungfrau = DetectorFactory.Create("jungfrau:2x1", "", "1.8.0"))
+            Assert.Equal(2, Assert.IsType<JungfrauDetector>(jungfrau).Geometry.Modules.Count);
+        Assert.Equal("property detector: 'eiger' is no plugin (simulator | dectris | jungfrau[:ROWSxCOLUMNS])",
             Assert.Throws<ArgumentException>(() => DetectorFactory.Create("eiger", "", "1.8.0")).Message);
         Assert.StartsWith("property simplon_url: '' is not a URL",
             Assert.Throws<ArgumentException>(() => DetectorFactory.Create("dectris", "", "1.8.0")).Message);

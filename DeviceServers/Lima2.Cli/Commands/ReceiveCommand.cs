@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Lima2.Acquisition;
 using Lima2.Core.Parameters;
+using Lima2.Detectors.Jungfrau;
 
 namespace Lima2.Cli.Commands;
 
@@ -33,6 +34,8 @@ internal static class ReceiveCommand
             Console.WriteLine($"receiver {receiver.Rank}/{receiver.NbReceivers}: waiting for the {ParamsJson.EnumName(receiver.Channel.Kind)} stream");
             await using var run = await ReceiverRun.StartAsync(settings, cancellationToken);
             Console.WriteLine($"receiving {run.Stream!.Frame} frames" + (run.Stream.ExpectedFrames is { } n ? $", {n} expected" : ""));
+            foreach (var warning in (run.Channel as JungfrauChannel)?.Warnings ?? [])
+                Console.WriteLine($"warning: {warning}");
             var running = run.RunAsync(cancellationToken);
             var last = run.Progress();
             while (await Task.WhenAny(running, Task.Delay(1000, CancellationToken.None)) != running)
@@ -47,9 +50,18 @@ internal static class ReceiveCommand
             }
             var summary = await running;
             Print(summary);
+            if (run.Channel is JungfrauChannel jungfrau)
+                PrintJungfrau(jungfrau);
             return summary.Error is not null ? 1 : summary.Counters.Dropped > 0 ? 3 : 0;
         });
         return command;
+    }
+
+    private static void PrintJungfrau(JungfrauChannel channel)
+    {
+        Console.WriteLine($"jungfrau: {channel.FramesComplete} frames complete, {channel.FramesIncomplete} incomplete (padded), {channel.FramesMissed} missed");
+        foreach (var port in channel.PortCounters)
+            Console.WriteLine($"jungfrau {port}");
     }
 
     private static void Print(ReceiverSummary s)

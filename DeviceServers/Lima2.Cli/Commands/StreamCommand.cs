@@ -38,18 +38,26 @@ internal static class StreamCommand
         var prefetch = new Option<int>("--prefetch") { Description = "distinct frames encoded once and sent in turn (0 = every frame encoded)", DefaultValueFactory = _ => 0 };
         var noProgress = new Option<bool>("--no-progress") { Description = "no progress bar (logs, tests)" };
         var simplon = new Option<int?>("--simplon") { Description = "serve the SIMPLON REST API on 127.0.0.1:PORT and stream a series per arm (until killed)" };
+        var jungfrau = JungfrauStream.Options();
 
         AtLeast(frames, 1);
         AtLeast(rate, 0);
         AtLeast(width, 1);
         AtLeast(height, 1);
         AtLeast(prefetch, 0);
+        AtLeast(jungfrau.Modules, 1);
+        AtLeast(jungfrau.Port, 1);
+        AtLeast(jungfrau.Loss, 0);
 
-        var command = new Command("stream", "serve a DECTRIS stream (V1 or V2) from the simulator or an HDF5 file");
+        var command = new Command("stream", "serve a DECTRIS stream (V1 or V2), or with --jungfrau JUNGFRAU UDP packets, from the simulator or an HDF5 file");
         foreach (var option in new Option[] { version, encoding, endpoints, frames, rate, detail, width, height, pixel, generator, file, dataset, prefetch, noProgress, simplon })
+            command.Options.Add(option);
+        foreach (var option in jungfrau.All)
             command.Options.Add(option);
         command.SetAction(async (result, cancellationToken) =>
         {
+            if (result.GetValue(jungfrau.Enabled))
+                return await JungfrauStream.RunAsync(result, jungfrau, frames, rate, file, dataset, generator, cancellationToken);
             var v2 = result.GetValue(version) == "v2";
             var payload = result.GetValue(encoding) switch
             {

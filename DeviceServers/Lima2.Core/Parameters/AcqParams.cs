@@ -57,6 +57,9 @@ public enum DetectorPlugin
 
     /// <summary><see cref="DectrisAcqParams"/>: a DECTRIS detector driven over SIMPLON, its stream read by the receivers.</summary>
     Dectris,
+
+    /// <summary><see cref="JungfrauDet"/>: a JUNGFRAU whose modules send UDP packets to the receivers' ports.</summary>
+    Jungfrau,
 }
 
 /// <summary>Parses and checks the <c>acq_params</c> document of a plugin.</summary>
@@ -66,6 +69,7 @@ public static class AcqParamsDocument
     public static System.Text.Json.Nodes.JsonObject Schema(DetectorPlugin plugin) => plugin switch
     {
         DetectorPlugin.Dectris => ParamsDocument.Schema<DectrisAcqParams>("acq_params"),
+        DetectorPlugin.Jungfrau => ParamsDocument.Schema<AcqParams<JungfrauDet>>("acq_params"),
         _ => ParamsDocument.Schema<AcqParams<SimulatorDet>>("acq_params"),
     };
 
@@ -73,12 +77,14 @@ public static class AcqParamsDocument
     public static IAcqParams Parse(DetectorPlugin plugin, string json) => plugin switch
     {
         DetectorPlugin.Dectris => Checked(ParamsDocument.Parse<DectrisAcqParams>(json, "acq_params")),
+        DetectorPlugin.Jungfrau => Checked(ParamsDocument.Parse<AcqParams<JungfrauDet>>(json, "acq_params")),
         _ => Checked(ParamsDocument.Parse<AcqParams<SimulatorDet>>(json, "acq_params")),
     };
 
     public static IAcqParams Default(DetectorPlugin plugin) => plugin switch
     {
         DetectorPlugin.Dectris => new DectrisAcqParams(),
+        DetectorPlugin.Jungfrau => new AcqParams<JungfrauDet>(),
         _ => new AcqParams<SimulatorDet>(),
     };
 

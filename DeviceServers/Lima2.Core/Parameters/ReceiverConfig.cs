@@ -17,6 +17,9 @@ public enum ChannelKind
 
     /// <summary>DECTRIS stream V2 (CBOR) over ZMQ PULL.</summary>
     DectrisV2,
+
+    /// <summary>JUNGFRAU modules' UDP packets (sls_detector_header), one port per module (<see cref="ChannelConfig.Jungfrau"/>).</summary>
+    JungfrauUdp,
 }
 
 /// <summary>What runs an SMX receiver's peak finder.</summary>
@@ -48,6 +51,9 @@ public sealed record ChannelConfig
     /// The images of the other thresholds are counted as not taken.
     /// </summary>
     public string? Threshold { get; set; }
+
+    /// <summary>The ports, modules, geometry and corrections of a <c>jungfrau_udp</c> channel.</summary>
+    public JungfrauChannelConfig? Jungfrau { get; set; }
 }
 
 /// <summary>
@@ -130,10 +136,14 @@ public sealed partial record ReceiverConfig
             errors.Add(new("rank", $"must be in [0, {NbReceivers - 1}]"));
         if (ParseBytes(MemoryCap) is not { } bytes || bytes <= 0)
             errors.Add(new("memory_cap", $"'{MemoryCap}' is not a positive size (e.g. 4GiB, 512MiB, 1000000)"));
-        if (Channel.Kind != ChannelKind.Simulator && Channel.Endpoints.Count == 0)
+        if (Channel.Kind is ChannelKind.DectrisV1 or ChannelKind.DectrisV2 && Channel.Endpoints.Count == 0)
             errors.Add(new("channel.endpoints", $"at least one endpoint is needed for {Channel.Kind}"));
-        if (Channel.Threshold is { } threshold && (Channel.Kind == ChannelKind.Simulator || string.IsNullOrWhiteSpace(threshold)))
+        if (Channel.Threshold is { } threshold && (Channel.Kind is not (ChannelKind.DectrisV1 or ChannelKind.DectrisV2) || string.IsNullOrWhiteSpace(threshold)))
             errors.Add(new("channel.threshold", $"'{threshold}': a DECTRIS channel's name (threshold_1, threshold_2, difference)"));
+        if (Channel.Kind == ChannelKind.JungfrauUdp)
+            errors.AddRange(Channel.Jungfrau?.Validate("channel.jungfrau") ?? [new("channel.jungfrau", "a jungfrau_udp channel needs its ports")]);
+        else if (Channel.Jungfrau is not null)
+            errors.Add(new("channel.jungfrau", $"only for a jungfrau_udp channel, this one is {Channel.Kind}"));
         if (Channel.TimeoutMs < 0)
             errors.Add(new("channel.timeout_ms", "must be >= 0"));
         if (!Path.IsPathFullyQualified(SavingRoot))

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
@@ -6,11 +7,13 @@ namespace Lima2.Detectors.Jungfrau;
 
 /// <summary>
 /// One UDP port's receive loop: a thread that feeds every datagram to its own <see cref="ModuleFrameAssembler"/> and
-/// times out incomplete frames. Frames are handed on from this thread. Plain <c>Socket.Receive</c>, one datagram per
+/// times out incomplete frames. Frames are handed on from this thread. The socket is bound at construction (packets
+/// that come before <see cref="Start"/> wait in the kernel's buffer); plain <c>Socket.Receive</c>, one datagram per
 /// call (recvmmsg batching into pinned buffers is still to do).
 /// </summary>
 public sealed class JungfrauUdpListener : IDisposable
 {
+    private const string RmemMaxPath = "/proc/sys/net/core/rmem_max";
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
     private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
     private readonly ModuleFrameAssembler _assembler;
@@ -18,31 +21,87 @@ public sealed class JungfrauUdpListener : IDisposable
     private readonly Thread _thread;
     private volatile bool _stopping;
     private long _datagrams;
+    private long _lastDatagramTicks;
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Exception? _failure;
 
-    /// <param name="receiveBufferBytes">asked of the kernel; it grants at most <c>net.core.rmem_max</c> (see <see cref="ReceiveBufferBytes"/>)</param>
+    /// <param name="receiveBufferBytes">asked of the kernel; Linux grants at most <c>net.core.rmem_max</c> (see <see cref="ReceiveBufferWarning"/>)</param>
     public JungfrauUdpListener(IPEndPoint bind, ModuleFrameAssembler assembler, TimeSpan frameTimeout, int receiveBufferBytes = 64 << 20)
     {
         _assembler = assembler;
         _timeoutTicks = (long)(frameTimeout.TotalSeconds * Stopwatch.Frequency);
-        _socket.ReceiveBufferSize = receiveBufferBytes;
-        _socket.Bind(bind);
+        try
+        {
+            _socket.ReceiveBufferSize = receiveBufferBytes;
+            _socket.Bind(bind);
+        }
+        catch
+        {
+            _socket.Dispose();
+            throw;
+        }
+        Port = ((IPEndPoint)_socket.LocalEndPoint!).Port;
+        ReceiveBufferWarning = BufferWarning(Port, receiveBufferBytes, ReceiveBufferBytes);
         _thread = new Thread(Run) { IsBackground = true, Name = $"jungfrau-udp-{Port}" };
-        _thread.Start();
     }
 
-    public int Port => ((IPEndPoint)_socket.LocalEndPoint!).Port;
+    /// <summary>The port as bound (the kernel's choice when 0 was asked).</summary>
+    public int Port { get; }
+
+    private bool Started => (_thread.ThreadState & System.Threading.ThreadState.Unstarted) == 0;
+
+    public ModuleFrameAssembler Assembler => _assembler;
 
     /// <summary>The kernel's receive buffer as granted (Linux reports twice the size asked, capped by rmem_max).</summary>
     public int ReceiveBufferBytes => _socket.ReceiveBufferSize;
 
+    /// <summary>Says that the kernel granted less receive buffer than asked and how to fix it; null when it granted all.</summary>
+    public string? ReceiveBufferWarning { get; }
+
     public long DatagramsReceived => Interlocked.Read(ref _datagrams);
+
+    /// <summary>When the last datagram came (<see cref="Stopwatch"/> ticks), or when the loop started.</summary>
+    public long LastDatagramTicks => Interlocked.Read(ref _lastDatagramTicks);
+
+    /// <summary>Starts the receive loop.</summary>
+    public void Start()
+    {
+        Interlocked.Exchange(ref _lastDatagramTicks, Stopwatch.GetTimestamp());
+        _thread.Start();
+    }
+
+    /// <summary>
+    /// Linux doubles the size asked (bookkeeping) and caps it at twice <c>net.core.rmem_max</c>: a granted size below
+    /// twice the asked one means the cap cut it.
+    /// </summary>
+    internal static string? BufferWarning(int port, long asked, long granted)
+    {
+        var usable = OperatingSystem.IsLinux() ? granted / 2 : granted;
+        if (usable >= asked)
+            return null;
+        var rmemMax = File.Exists(RmemMaxPath) ? File.ReadAllText(RmemMaxPath).Trim() : "unknown";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"UDP port {port} got a receive buffer of {usable} bytes, {asked} were asked: net.core.rmem_max is {rmemMax} bytes; " +
+            $"raise it (sysctl -w net.core.rmem_max={asked}) or packets will be lost at high frame rates");
+    }
+
+    /// <summary>Completes once the loop has ended and handed on every frame it held (faulted with what ended it, if anything did).</summary>
+    public Task Completion => _ended.Task;
+
+    /// <summary>Asks the loop to end, without waiting: it hands on the frames in flight, then <see cref="Completion"/> completes.</summary>
+    public void RequestStop()
+    {
+        _stopping = true;
+        if (!Started)
+            _ended.TrySetResult();
+    }
 
     /// <summary>Stops the loop, hands on every frame still in flight and rethrows what ended the loop, if anything did.</summary>
     public void Stop()
     {
-        _stopping = true;
-        _thread.Join();
+        RequestStop();
+        if (Started) // never started: the assembler holds nothing
+            _thread.Join();
         if (_failure is not null)
             throw new InvalidOperationException("the JUNGFRAU receive loop failed", _failure);
     }
@@ -72,8 +131,10 @@ public sealed class JungfrauUdpListener : IDisposable
                 if (_socket.Poll(PollInterval, SelectMode.SelectRead))
                 {
                     var length = _socket.Receive(buffer);
-                    _assembler.Accept(buffer.AsSpan(0, length), Stopwatch.GetTimestamp());
+                    var received = Stopwatch.GetTimestamp();
+                    _assembler.Accept(buffer.AsSpan(0, length), received);
                     Interlocked.Increment(ref _datagrams);
+                    Interlocked.Exchange(ref _lastDatagramTicks, received);
                 }
                 var now = Stopwatch.GetTimestamp();
                 if (now - lastExpiry >= pollTicks) // a pass over the window per poll interval, not per datagram
@@ -83,10 +144,12 @@ public sealed class JungfrauUdpListener : IDisposable
                 }
             }
             _assembler.Finish();
+            _ended.TrySetResult();
         }
         catch (Exception e)
         {
             _failure = e;
+            _ended.TrySetException(e);
         }
     }
 }

@@ -58,4 +58,7 @@ public static class JungfrauModule
     public const int PayloadBytes = 8192;
     public const int PixelsPerPacket = PayloadBytes / sizeof(ushort);
     public const int DatagramBytes = SlsDetectorHeader.Size + PayloadBytes;
+
+    /// <summary>Pixels are 75 µm squares (in m).</summary>
+    public const double PixelSize = 75e-6;
 }

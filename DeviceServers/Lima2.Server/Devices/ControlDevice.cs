@@ -15,7 +15,7 @@ public sealed class ControlDevice : AcqDevice<ControlLogic>
     [DeviceProperty("receiver_topology", Description = "single | round_robin | uneven")]
     public string ReceiverTopology { get; set; } = "round_robin";
 
-    [DeviceProperty("detector", Description = "the detector plugin: simulator | dectris (dectris_v1, dectris_v2 say the same)")]
+    [DeviceProperty("detector", Description = "the detector plugin: simulator | dectris (dectris_v1, dectris_v2 say the same) | jungfrau[:ROWSxCOLUMNS] (modules; jungfrau = 4x2, a 4M)")]
     public string Detector { get; set; } = "simulator";
 
     [DeviceProperty("simplon_url", Description = "the DECTRIS detector's SIMPLON REST server, e.g. http://dcu:80 (dectris plugin)")]

@@ -17,6 +17,8 @@ public class JungfrauUdpLoopbackTests
         // one port and one receive loop per module, as the detector's modules each have their own 10 GbE link
         var listeners = assemblers.Select(a => new JungfrauUdpListener(new IPEndPoint(IPAddress.Loopback, 0), a, TimeSpan.FromSeconds(30),
             receiveBufferBytes: 4 << 20)).ToArray();
+        foreach (var listener in listeners)
+            listener.Start();
         try
         {
             using var sender = new JungfrauPacketSender(moduleIds.Select((id, i) => new ModuleDestination(id, new IPEndPoint(IPAddress.Loopback, listeners[i].Port))).ToArray());

@@ -1,0 +1,90 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Net;
+using Lima2.Acquisition.Jungfrau;
+using Lima2.Acquisition.Saving;
+using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
+using Lima2.Detectors.Jungfrau;
+using Lima2.Detectors.Simulator;
+
+namespace Lima2.Cli.Commands;
+
+/// <summary>
+/// <c>lima2 stream --jungfrau</c>: the stand-in JUNGFRAU (<see cref="JungfrauStandIn"/>), N modules of UDP packets on
+/// 127.0.0.1, module i to port <c>--port</c> + i. Frames come from the diffraction simulator (photon counts turned into
+/// raw words by the synthetic calibration of <c>--seed</c>), from an HDF5 file of raw words, or are dark (<c>--dark</c>).
+/// </summary>
+internal static class JungfrauStream
+{
+    public sealed record Set(Option<bool> Enabled, Option<int> Modules, Option<int> Port, Option<double> Loss, Option<bool> Dark,
+        Option<int> Seed, Option<float> PhotonEnergy, Option<string?> GainFile)
+    {
+        public IEnumerable<Option> All => [Enabled, Modules, Port, Loss, Dark, Seed, PhotonEnergy, GainFile];
+    }
+
+    public static Set Options() => new(
+        new Option<bool>("--jungfrau") { Description = "send JUNGFRAU UDP packets (sls_detector_header + 8192 B) instead of a DECTRIS stream" },
+        new Option<int>("--modules") { Description = "JUNGFRAU modules (1024x512 each); the simulated frame is 1024 x 512*modules", DefaultValueFactory = _ => 1 },
+        new Option<int>("--port") { Description = "UDP port of module 0 on 127.0.0.1; module i sends to port + i", DefaultValueFactory = _ => 50001 },
+        new Option<double>("--loss") { Description = "JUNGFRAU: leave out each packet with this probability (tests)", DefaultValueFactory = _ => 0 },
+        new Option<bool>("--dark") { Description = "JUNGFRAU: dark frames of a pedestal run (frame i in gain stage i % 3)" },
+        new Option<int>("--seed") { Description = "JUNGFRAU: seed of the synthetic pedestal and gain maps and of the packet loss", DefaultValueFactory = _ => 1 },
+        new Option<float>("--photon-energy") { Description = "JUNGFRAU: photon energy in keV the simulated counts are converted with", DefaultValueFactory = _ => 12.4f },
+        new Option<string?>("--gain-file") { Description = "JUNGFRAU: first write the synthetic gain maps to this HDF5 file (/gain, a receiver's gain_file)" });
+
+    public static async Task<int> RunAsync(ParseResult result, Set jungfrau, Option<long> frames, Option<double> rate, Option<string?> file,
+        Option<string> dataset, Option<string> generator, CancellationToken cancellationToken)
+    {
+        var modules = result.GetValue(jungfrau.Modules);
+        var content = result.GetValue(jungfrau.Dark) ? JungfrauStandInContent.Dark
+            : result.GetValue(file) is not null ? JungfrauStandInContent.RawWords : JungfrauStandInContent.Photons;
+        IFrameSource? source = content switch
+        {
+            JungfrauStandInContent.Dark => null,
+            JungfrauStandInContent.RawWords => Hdf5FrameSource.Open(File.Exists(result.GetValue(file)) ? result.GetValue(file)!
+                : throw new FileNotFoundException($"--file {result.GetValue(file)}: no such file"), result.GetValue(dataset)!),
+            _ => FrameGenerator.Create(new GeneratorParams
+            {
+                Type = result.GetValue(generator) == "gauss" ? GeneratorType.Gauss : GeneratorType.Diffraction,
+                Width = JungfrauModule.Width,
+                Height = JungfrauModule.Height * modules,
+                PixelType = PixelType.Gray32,
+            }),
+        };
+        try
+        {
+            var firstPort = result.GetValue(jungfrau.Port);
+            if (firstPort + modules - 1 > IPEndPoint.MaxPort)
+                throw new ArgumentException($"--port {firstPort} leaves no room for {modules} modules' ports");
+            var options = new JungfrauStandInOptions
+            {
+                Ports = [.. Enumerable.Range(0, modules).Select(m => new IPEndPoint(IPAddress.Loopback, firstPort + m))],
+                Frames = result.GetValue(frames),
+                Rate = result.GetValue(rate) is > 0 and var fps ? fps : null,
+                LossFraction = result.GetValue(jungfrau.Loss),
+                Seed = result.GetValue(jungfrau.Seed),
+                Content = content,
+            };
+            var model = new JungfrauModel(modules, result.GetValue(jungfrau.PhotonEnergy), options.Seed);
+            if (result.GetValue(jungfrau.GainFile) is { } gainFile)
+            {
+                JungfrauCalibrationFile.Write(gainFile, JungfrauCalibrationFile.Gain, model.Gain);
+                Console.WriteLine($"gain maps of {modules} modules written to {gainFile}:/{JungfrauCalibrationFile.Gain}");
+            }
+            using var standIn = new JungfrauStandIn(source, model, options);
+            Console.WriteLine($"sending {options.Frames} {content.ToString().ToLowerInvariant()} frames of {modules} JUNGFRAU modules to 127.0.0.1:{firstPort}" +
+                              (modules > 1 ? $"-{firstPort + modules - 1}" : ""));
+            var clock = Stopwatch.StartNew();
+            await standIn.RunAsync(cancellationToken);
+            var seconds = clock.Elapsed.TotalSeconds;
+            Console.WriteLine($"sent {standIn.FramesSent} frames, {standIn.PacketsSent} packets ({standIn.PacketsDropped} left out), " +
+                              $"{standIn.BytesSent / 1e6:F1} MB in {seconds:F2} s: {standIn.FramesSent / seconds:F0} frames/s, {standIn.BytesSent / seconds / 1e9:F3} GB/s");
+            return 0;
+        }
+        finally
+        {
+            (source as IDisposable)?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,116 @@
+using YamlDotNet.Serialization;
+
+namespace Lima2.Core.Parameters;
+
+/// <summary>What a <c>jungfrau_udp</c> receiver hands to the graph.</summary>
+public enum JungfrauOutputKind
+{
+    /// <summary>The raw words (gray16: gain bits and ADC).</summary>
+    Raw,
+
+    /// <summary>Corrected energies in keV (gray32f).</summary>
+    Energy,
+
+    /// <summary>Photon counts (gray32s).</summary>
+    Photons,
+}
+
+/// <summary>How a JUNGFRAU receiver's modules are laid out in the image: a grid, row by row from the top.</summary>
+public sealed record JungfrauGeometryConfig
+{
+    /// <summary>Module rows; 0 = one column of all the modules.</summary>
+    public int Rows { get; set; }
+
+    public int Columns { get; set; } = 1;
+
+    /// <summary>Pixels between modules side by side.</summary>
+    public int GapX { get; set; }
+
+    /// <summary>Pixels between module rows.</summary>
+    public int GapY { get; set; }
+
+    /// <summary>1030×514 modules with the chip-border double pixels (true) or the raw 1024×512 layout.</summary>
+    public bool DoublePixelGaps { get; set; }
+}
+
+/// <summary>
+/// The <c>channel.jungfrau</c> block of a <c>jungfrau_udp</c> receiver, e.g.
+/// <code>
+/// jungfrau: { bind: 127.0.0.1, ports: [50001, 50002], output: energy, gain_file: jf/gain.h5, pedestal_file: jf/pedestal.h5 }
+/// </code>
+/// Pedestal and gain files are HDF5 datasets <c>/pedestal</c> (ADU) and <c>/gain</c> (ADU/keV) of shape
+/// (3, 512 × modules, 1024): stages G0, G1, G2, the modules one under the other in the receiver's module order.
+/// </summary>
+public sealed record JungfrauChannelConfig
+{
+    /// <summary>The address the UDP ports are bound on.</summary>
+    public string Bind { get; set; } = "127.0.0.1";
+
+    /// <summary>One UDP port per module (module i of <see cref="ModuleIds"/> on port i).</summary>
+    public List<int> Ports { get; set; } = [];
+
+    /// <summary>The <c>modId</c> each port's module sends; empty = 0, 1, 2, ...</summary>
+    public List<int> ModuleIds { get; set; } = [];
+
+    public JungfrauGeometryConfig Geometry { get; set; } = new();
+
+    /// <summary>Socket receive buffer per port: bytes or with a unit (the kernel caps it at net.core.rmem_max).</summary>
+    public string ReceiveBuffer { get; set; } = "64MiB";
+
+    /// <summary>An incomplete frame is handed on (padded) this long after its first packet, in ms.</summary>
+    public int FrameTimeoutMs { get; set; } = 200;
+
+    /// <summary>Frames in flight per port.</summary>
+    public int Window { get; set; } = 16;
+
+    /// <summary>The frame number of the acquisition's first frame (sls detectors count from 1).</summary>
+    public ulong FirstFrameNumber { get; set; } = 1;
+
+    public JungfrauOutputKind Output { get; set; } = JungfrauOutputKind.Raw;
+
+    /// <summary>keV per photon (photons output).</summary>
+    public float PhotonEnergy { get; set; } = 12.4f;
+
+    /// <summary>keV below which a pixel counts 0 photons; negative = half a photon.</summary>
+    public float Threshold { get; set; } = -1;
+
+    /// <summary>HDF5 file of the pedestal maps (under reference_root), for the energy and photons outputs.</summary>
+    public string? PedestalFile { get; set; }
+
+    /// <summary>HDF5 file of the gain maps (under reference_root), for the energy and photons outputs.</summary>
+    public string? GainFile { get; set; }
+
+    /// <summary>A pedestal run: the mean of the complete dark frames per pixel and gain stage is saved to this HDF5 file (under saving_root) at the end.</summary>
+    public string? PedestalRun { get; set; }
+
+    [YamlIgnore]
+    public IReadOnlyList<int> ModuleIdList => ModuleIds.Count > 0 ? ModuleIds : [.. Enumerable.Range(0, Ports.Count)];
+
+    public IEnumerable<ParamsError> Validate(string path)
+    {
+        if (Ports.Count == 0)
+            yield return new($"{path}.ports", "at least one UDP port, one per module");
+        if (Ports.Any(p => p is < 0 or > 65535))
+            yield return new($"{path}.ports", "ports are in [0, 65535] (0 = any free one)");
+        if (ModuleIds.Count > 0 && ModuleIds.Count != Ports.Count)
+            yield return new($"{path}.module_ids", $"one module id per port ({Ports.Count}), {ModuleIds.Count} given");
+        if (ModuleIds.Any(id => id is < 0 or > 65535) || ModuleIds.Distinct().Count() != ModuleIds.Count)
+            yield return new($"{path}.module_ids", "distinct values in [0, 65535]");
+        if (!System.Net.IPAddress.TryParse(Bind, out _))
+            yield return new($"{path}.bind", $"'{Bind}' is not an IP address");
+        if (ReceiverConfig.ParseBytes(ReceiveBuffer) is not { } buffer || buffer is <= 0 or > int.MaxValue)
+            yield return new($"{path}.receive_buffer", $"'{ReceiveBuffer}' is not a size up to 2GiB");
+        if (FrameTimeoutMs < 1)
+            yield return new($"{path}.frame_timeout_ms", "must be >= 1");
+        if (Window is < 1 or > 1024)
+            yield return new($"{path}.window", "must be in [1, 1024]");
+        if (Geometry.Rows < 0 || Geometry.Columns < 1 || Geometry.GapX < 0 || Geometry.GapY < 0)
+            yield return new($"{path}.geometry", "rows >= 0, columns >= 1, gaps >= 0");
+        else if (Geometry.Rows > 0 && Geometry.Rows * Geometry.Columns != Ports.Count)
+            yield return new($"{path}.geometry", $"{Geometry.Rows} x {Geometry.Columns} modules, the ports carry {Ports.Count}");
+        if (Output != JungfrauOutputKind.Raw && (PedestalFile is null || GainFile is null))
+            yield return new($"{path}.output", $"{Output.ToString().ToLowerInvariant()} needs pedestal_file and gain_file");
+        if (PhotonEnergy <= 0)
+            yield return new($"{path}.photon_energy", "must be > 0 keV");
+    }
+}

@@ -1,0 +1,428 @@
+using System.Diagnostics;
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using Lima2.Core.Frames;
+using Lima2.Core.Pipeline;
+
+namespace Lima2.Detectors.Jungfrau;
+
+/// <summary>What a JUNGFRAU channel hands to the graph.</summary>
+public enum JungfrauOutput
+{
+    /// <summary>The raw words (gray16: gain bits and ADC), padded packets 0xFFFF.</summary>
+    Raw,
+
+    /// <summary>E = (ADC − P[g]) / G[g] in keV (gray32f).</summary>
+    Energy,
+
+    /// <summary>Photon counts, 0 below the threshold (gray32s).</summary>
+    Photons,
+}
+
+/// <summary>One UDP port of a receiver: where it listens and the modules whose packets come to it, in layout order.</summary>
+public sealed record JungfrauPort(IPEndPoint Endpoint, IReadOnlyList<int> ModuleIds);
+
+public sealed record JungfrauChannelOptions
+{
+    public required IReadOnlyList<JungfrauPort> Ports { get; init; }
+
+    /// <summary>Where the modules go in the image: the ports' modules in order (port 0's first).</summary>
+    public required JungfrauGeometry Geometry { get; init; }
+
+    /// <summary>Frames of the acquisition; null = until stopped.</summary>
+    public long? Frames { get; init; }
+
+    /// <summary>The frame number of frame 0 (sls detectors count from 1 in each acquisition).</summary>
+    public ulong FirstFrameNumber { get; init; } = 1;
+
+    /// <summary>Frames in flight per port (each a pooled buffer of the port's modules); also the depth of each port's queue.</summary>
+    public int Window { get; init; } = 16;
+
+    /// <summary>An incomplete frame is handed on (padded) this long after its first packet.</summary>
+    public TimeSpan FrameTimeout { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>No packet on any port for this long while frames are still expected ends the run with an error; zero = wait for ever.</summary>
+    public TimeSpan IdleTimeout { get; init; }
+
+    /// <summary>Socket receive buffer asked per port.</summary>
+    public int ReceiveBufferBytes { get; init; } = 64 << 20;
+
+    public JungfrauOutput Output { get; init; } = JungfrauOutput.Raw;
+
+    /// <summary>The pedestal and gain maps for <see cref="JungfrauOutput.Energy"/> and <see cref="JungfrauOutput.Photons"/>, module-major.</summary>
+    public JungfrauCorrection? Correction { get; init; }
+
+    public float PhotonEnergyKeV { get; init; } = 12.4f;
+
+    /// <summary>Energies below this count 0 photons.</summary>
+    public float ThresholdKeV { get; init; } = 6.2f;
+
+    /// <summary>A pedestal run: the complete frames' raw words are added to this (module-major), besides being delivered.</summary>
+    public PedestalAccumulator? Pedestal { get; init; }
+
+    /// <summary>Called with <see cref="Pedestal"/> when the pedestal run has taken all its frames (to save the maps).</summary>
+    public Action<PedestalAccumulator>? PedestalDone { get; init; }
+
+    public DetectorMetadata? Metadata { get; init; }
+}
+
+/// <summary>One UDP port's counts: every datagram under one verdict, every frame number as complete, incomplete or missed.</summary>
+public sealed record JungfrauPortCounters(int Port, long PacketsCaught, long PacketsPadded, long PacketsLate, long PacketsDuplicate,
+    long PacketsRejected, long FramesComplete, long FramesIncomplete, long FramesMissed)
+{
+    public static JungfrauPortCounters Of(int port, ModuleFrameAssembler a) => new(port, a.Count(PacketVerdict.Placed), a.PacketsPadded,
+        a.Count(PacketVerdict.Late), a.Count(PacketVerdict.Duplicate), a.PacketsRejected, a.FramesComplete, a.FramesIncomplete, a.FramesMissed);
+
+    public override string ToString() =>
+        $"port {Port}: {PacketsCaught} packets caught, {PacketsPadded} padded, {PacketsLate} late, {PacketsDuplicate} duplicate, " +
+        $"{PacketsRejected} rejected; {FramesComplete} frames complete, {FramesIncomplete} incomplete, {FramesMissed} missed";
+}
+
+/// <summary>
+/// <c>jungfrau_udp</c>: a JUNGFRAU receiver's detector channel. Each UDP port has its receive thread and its
+/// <see cref="ModuleFrameAssembler"/>; their frames (in frame order per port) are joined by frame number, placed by
+/// the <see cref="JungfrauGeometry"/>, corrected when asked and handed to the graph. A frame some port had nothing of
+/// is padded there (0xFFFF); a frame no port had anything of is reported lost. Every frame of the acquisition counts
+/// once: complete, incomplete (delivered, padded) or lost.
+/// </summary>
+/// <remarks>
+/// The sockets are bound at construction (Prepare), so that packets sent before Start wait in the kernel's buffers.
+/// Memory: per port, the assembler's window and a queue of as many frames; a full queue blocks its receive thread
+/// and the kernel buffer then drops packets, which show as padded packets (back-pressure cannot reach a detector).
+/// </remarks>
+public sealed class JungfrauChannel : IDetectorChannel
+{
+    private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(50);
+    private readonly JungfrauChannelOptions _options;
+    private readonly JungfrauUdpListener[] _listeners;
+    private readonly Channel<AssembledFrame>[] _queues;
+    private readonly int[] _firstModule; // each port's first module in the module-major frame
+    private readonly FrameInfo _info;
+    private long _complete, _incomplete, _missed;
+    private bool _ran;
+
+    public JungfrauChannel(JungfrauChannelOptions options)
+    {
+        var modules = options.Ports.SelectMany(p => p.ModuleIds).ToArray();
+        if (options.Ports.Count == 0 || options.Ports.Any(p => p.ModuleIds.Count == 0))
+            throw new ArgumentException("a JUNGFRAU channel listens on at least one port, each carrying at least one module", nameof(options));
+        if (modules.Distinct().Count() != modules.Length)
+            throw new ArgumentException("a module's packets come to one port only", nameof(options));
+        if (modules.Length != options.Geometry.Modules.Count)
+            throw new ArgumentException($"the ports carry {modules.Length} modules, the geometry places {options.Geometry.Modules.Count}", nameof(options));
+        if (options.Output != JungfrauOutput.Raw && options.Correction?.Pixels != modules.Length * JungfrauModule.Pixels)
+            throw new ArgumentException($"{options.Output} output needs pedestal and gain maps of the {modules.Length} modules", nameof(options));
+        if (options.Pedestal is { } pedestal && pedestal.Pixels != modules.Length * JungfrauModule.Pixels)
+            throw new ArgumentException($"the pedestal run's maps have {pedestal.Pixels} pixels, {modules.Length} modules have {modules.Length * JungfrauModule.Pixels}");
+        _options = options;
+        _info = new FrameInfo(options.Geometry.Width, options.Geometry.Height, options.Output switch
+        {
+            JungfrauOutput.Energy => PixelType.Gray32f,
+            JungfrauOutput.Photons => PixelType.Gray32s,
+            _ => PixelType.Gray16,
+        });
+        _firstModule = new int[options.Ports.Count];
+        for (var p = 1; p < _firstModule.Length; p++)
+            _firstModule[p] = _firstModule[p - 1] + options.Ports[p - 1].ModuleIds.Count;
+        _queues = options.Ports.Select(_ => Channel.CreateBounded<AssembledFrame>(
+            new BoundedChannelOptions(options.Window) { SingleReader = true, SingleWriter = true })).ToArray();
+        var listeners = new List<JungfrauUdpListener>();
+        try
+        {
+            for (var p = 0; p < options.Ports.Count; p++)
+            {
+                var queue = _queues[p].Writer;
+                var assembler = new ModuleFrameAssembler(new JungfrauAssemblerOptions
+                {
+                    ModuleIds = options.Ports[p].ModuleIds,
+                    Window = options.Window,
+                    FirstFrameNumber = options.FirstFrameNumber,
+                }, frame => queue.WriteAsync(frame).AsTask().GetAwaiter().GetResult()); // blocks the receive thread while the queue is full
+                var listener = new JungfrauUdpListener(options.Ports[p].Endpoint, assembler, options.FrameTimeout, options.ReceiveBufferBytes);
+                listeners.Add(listener);
+                _ = listener.Completion.ContinueWith(_ => queue.TryComplete(), TaskScheduler.Default); // a failure is read off the listener
+            }
+        }
+        catch
+        {
+            foreach (var listener in listeners)
+                listener.Dispose();
+            throw;
+        }
+        _listeners = [.. listeners];
+    }
+
+    public string Name => $"jungfrau_udp {string.Join(",", _listeners.Select(l => l.Port))}";
+
+    /// <summary>The ports as bound (a port 0 asked is the one the kernel chose).</summary>
+    public IReadOnlyList<int> Ports => [.. _listeners.Select(l => l.Port)];
+
+    /// <summary>One line per port whose receive buffer the kernel cut (net.core.rmem_max too small); empty when none.</summary>
+    public IReadOnlyList<string> Warnings => [.. _listeners.Select(l => l.ReceiveBufferWarning).OfType<string>()];
+
+    /// <summary>Per-port counts so far (read while the receive threads run, each count may lag by a packet).</summary>
+    public IReadOnlyList<JungfrauPortCounters> PortCounters => [.. _listeners.Select(l => JungfrauPortCounters.Of(l.Port, l.Assembler))];
+
+    /// <summary>The datagrams not placed, per port and verdict (late, duplicate, wrong size, ...), as "port P: verdict".</summary>
+    public IReadOnlyDictionary<string, long> Rejections => _listeners
+        .SelectMany(l => Enum.GetValues<PacketVerdict>().Where(v => v != PacketVerdict.Placed)
+            .Select(v => (Key: $"port {l.Port}: {v} packets", Count: l.Assembler.Count(v))))
+        .Where(x => x.Count > 0).ToDictionary(x => x.Key, x => x.Count);
+
+    /// <summary>Frames every port had whole.</summary>
+    public long FramesComplete => Interlocked.Read(ref _complete);
+
+    /// <summary>Frames delivered with padded packets.</summary>
+    public long FramesIncomplete => Interlocked.Read(ref _incomplete);
+
+    /// <summary>Frames of which no port had a packet (reported lost).</summary>
+    public long FramesMissed => Interlocked.Read(ref _missed);
+
+    /// <summary>The geometry is known from the configuration: the graph is built at Prepare.</summary>
+    public bool StartsAtPrepare => true;
+
+    public long? TotalFrames => _options.Frames;
+
+    /// <summary>Bytes the channel may hold besides the graph's frames: per port its kernel buffer, window and queue, and one frame of scratch.</summary>
+    public long BufferedBytesBound(FrameInfo frame) => _listeners.Zip(_options.Ports).Sum(x =>
+            (long)x.First.ReceiveBufferBytes + 2L * _options.Window * x.Second.ModuleIds.Count * JungfrauModule.Pixels * sizeof(ushort))
+        + (long)_options.Geometry.Modules.Count * JungfrauModule.Pixels * (sizeof(ushort) + sizeof(float));
+
+    public ValueTask<ChannelStart> StartAsync(CancellationToken cancellationToken) =>
+        ValueTask.FromResult(new ChannelStart(_info, _options.Frames) { Metadata = _options.Metadata });
+
+    public async Task<ChannelSummary> RunAsync(IFrameTarget target, CancellationToken cancellationToken)
+    {
+        if (_ran)
+            throw new InvalidOperationException("a JUNGFRAU channel runs once");
+        _ran = true;
+        if (target.InputInfo != _info)
+            throw new ChannelException($"the target expects {target.InputInfo} frames, the JUNGFRAU channel makes {_info}");
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, target.Aborted);
+        var token = linked.Token;
+        var frame = new Merge(this);
+        foreach (var listener in _listeners)
+            listener.Start();
+        long delivered = 0, lost = 0, index = 0;
+        try
+        {
+            for (; _options.Frames is not { } frames || index < frames; index++)
+            {
+                var frameNumber = _options.FirstFrameNumber + (ulong)index;
+                if (!await frame.GatherAsync(frameNumber, token).ConfigureAwait(false))
+                {
+                    if (frame.AllPortsEnded && _options.Frames is null)
+                        break; // an endless run whose ports timed out: nothing more will come
+                    Interlocked.Increment(ref _missed);
+                    target.ReportLost(index, "no packet of the frame reached any port");
+                    lost++;
+                    continue;
+                }
+                Interlocked.Increment(ref frame.IsComplete ? ref _complete : ref _incomplete);
+                var buffer = await target.RentAsync(index, token).ConfigureAwait(false);
+                if (buffer is not { } pooled)
+                {
+                    frame.Release();
+                    lost++;
+                    continue;
+                }
+                Frame built;
+                try
+                {
+                    frame.Build(pooled.Array.AsSpan(0, _info.ByteSize));
+                    built = new Frame(pooled, _info, index, index);
+                }
+                catch
+                {
+                    pooled.Dispose();
+                    throw;
+                }
+                finally
+                {
+                    frame.Release();
+                }
+                delivered++;
+                await target.SubmitAsync(built, token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            await StopAndDrainAsync(frame).ConfigureAwait(false);
+            return target.Aborted.IsCancellationRequested
+                ? new ChannelSummary(delivered, lost, ChannelEnd.Aborted, "aborted by the graph")
+                : new ChannelSummary(delivered, lost, ChannelEnd.Stopped, "stopped");
+        }
+        catch
+        {
+            await StopAndDrainAsync(frame).ConfigureAwait(false);
+            throw;
+        }
+        await StopAndDrainAsync(frame).ConfigureAwait(false);
+        if (frame.TimedOut && _options.Frames is { } planned && index == planned && frame.TailMissed > 0)
+            throw new ChannelException($"no UDP packet for {_options.IdleTimeout.TotalSeconds:0.###} s: the last {frame.TailMissed} of " +
+                                       $"{planned} frames never came (counted lost)");
+        if (_options.Pedestal is { } dark)
+        {
+            if (dark.Frames == 0)
+                throw new ChannelException("the pedestal run had no complete frame: no pedestal maps");
+            _options.PedestalDone?.Invoke(dark);
+        }
+        return new ChannelSummary(delivered, lost, ChannelEnd.Completed, "end of acquisition");
+    }
+
+    /// <summary>Stops the receive threads and gives back every frame they still hand on (frames beyond the acquisition's).</summary>
+    private async Task StopAndDrainAsync(Merge merge)
+    {
+        merge.Release();
+        foreach (var listener in _listeners)
+            listener.RequestStop();
+        foreach (var queue in _queues)
+            await foreach (var leftover in queue.Reader.ReadAllAsync().ConfigureAwait(false))
+                leftover.Dispose();
+        merge.DisposeHeads();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        foreach (var listener in _listeners)
+        {
+            try
+            {
+                listener.Dispose();
+            }
+            catch (InvalidOperationException)
+            {
+                // the loop's failure ended the run already and was reported there
+            }
+        }
+        foreach (var queue in _queues)
+            while (queue.Reader.TryRead(out var leftover))
+                leftover.Dispose();
+        return default;
+    }
+
+    /// <summary>The join of the ports' frames of one frame number, and the module-major scratch frame they fill (one at a time).</summary>
+    private sealed class Merge(JungfrauChannel channel)
+    {
+        private readonly AssembledFrame?[] _heads = new AssembledFrame?[channel._listeners.Length];
+        private readonly bool[] _ended = new bool[channel._listeners.Length];
+        private readonly bool[] _taken = new bool[channel._listeners.Length];
+        private readonly ushort[] _raw = new ushort[channel._options.Geometry.Modules.Count * JungfrauModule.Pixels];
+        private float[]? _corrected;
+        private long _missedSinceTimeout;
+
+        public bool IsComplete { get; private set; }
+        public bool TimedOut { get; private set; }
+        public bool AllPortsEnded => _ended.All(e => e);
+
+        /// <summary>Frames reported lost after the idle timeout stopped the ports.</summary>
+        public long TailMissed => _missedSinceTimeout;
+
+        /// <summary>Waits until every port has handed on <paramref name="frameNumber"/> or a later frame (or ended); false when none had it.</summary>
+        public async ValueTask<bool> GatherAsync(ulong frameNumber, CancellationToken token)
+        {
+            var any = false;
+            IsComplete = true;
+            for (var p = 0; p < _heads.Length; p++)
+            {
+                while (!_ended[p] && (_heads[p] is not { } head || head.FrameNumber < frameNumber))
+                {
+                    _heads[p]?.Dispose(); // only a frame older than the acquisition's first could be here
+                    _heads[p] = await NextAsync(p, token).ConfigureAwait(false);
+                    _ended[p] = _heads[p] is null;
+                }
+                _taken[p] = _heads[p]?.FrameNumber == frameNumber;
+                any |= _taken[p];
+                IsComplete &= _taken[p] && _heads[p]!.IsComplete;
+            }
+            if (!any && TimedOut)
+                _missedSinceTimeout++;
+            return any;
+        }
+
+        private async ValueTask<AssembledFrame?> NextAsync(int port, CancellationToken token)
+        {
+            var reader = channel._queues[port].Reader;
+            var idle = channel._options.IdleTimeout;
+            while (true)
+            {
+                if (reader.TryRead(out var frame))
+                    return frame;
+                if (reader.Completion.IsCompleted)
+                {
+                    var loop = channel._listeners[port].Completion;
+                    if (loop.Exception?.InnerException is { } failure) // a receive loop's failure ends the run
+                        throw new ChannelException($"the receive loop of UDP port {channel._listeners[port].Port} failed: {failure.Message}", failure);
+                    return null;
+                }
+                if (idle > TimeSpan.Zero && !TimedOut
+                    && Stopwatch.GetElapsedTime(channel._listeners.Max(l => l.LastDatagramTicks)) > idle)
+                {
+                    TimedOut = true; // the ports hand on what they hold and end
+                    foreach (var listener in channel._listeners)
+                        listener.RequestStop();
+                }
+                var wait = reader.WaitToReadAsync(token).AsTask();
+                await Task.WhenAny(wait, Task.Delay(IdlePoll, token)).ConfigureAwait(false);
+                token.ThrowIfCancellationRequested();
+            }
+        }
+
+        /// <summary>Places and corrects the gathered ports' modules into <paramref name="destination"/> (a frame of the channel's output).</summary>
+        public void Build(Span<byte> destination)
+        {
+            var options = channel._options;
+            for (var p = 0; p < _heads.Length; p++)
+            {
+                var slice = _raw.AsSpan(channel._firstModule[p] * JungfrauModule.Pixels, options.Ports[p].ModuleIds.Count * JungfrauModule.Pixels);
+                if (_taken[p])
+                    _heads[p]!.Pixels.CopyTo(slice);
+                else
+                    slice.Fill(ModuleFrameAssembler.PaddingValue); // the port had nothing of this frame: all its packets padded
+            }
+            if (IsComplete)
+                options.Pedestal?.Add(_raw);
+            var geometry = options.Geometry;
+            if (geometry.Width * geometry.Height != _raw.Length)
+                destination.Clear(); // gap pixels and space between modules
+            switch (options.Output)
+            {
+                case JungfrauOutput.Raw:
+                    geometry.Place<ushort>(_raw, MemoryMarshal.Cast<byte, ushort>(destination));
+                    break;
+                case JungfrauOutput.Energy:
+                    _corrected ??= new float[_raw.Length];
+                    options.Correction!.ToEnergy(_raw, _corrected);
+                    geometry.Place<float>(_corrected, MemoryMarshal.Cast<byte, float>(destination));
+                    break;
+                case JungfrauOutput.Photons:
+                    var photons = MemoryMarshal.Cast<float, int>((_corrected ??= new float[_raw.Length]).AsSpan());
+                    options.Correction!.ToPhotons(_raw, photons, options.PhotonEnergyKeV, options.ThresholdKeV);
+                    geometry.Place<int>(photons, MemoryMarshal.Cast<byte, int>(destination));
+                    break;
+            }
+        }
+
+        /// <summary>Gives back the buffers of the ports that had the frame just gathered.</summary>
+        public void Release()
+        {
+            for (var p = 0; p < _heads.Length; p++)
+                if (_taken[p])
+                {
+                    _heads[p]!.Dispose();
+                    _heads[p] = null;
+                    _taken[p] = false;
+                }
+        }
+
+        public void DisposeHeads()
+        {
+            for (var p = 0; p < _heads.Length; p++)
+            {
+                _heads[p]?.Dispose();
+                _heads[p] = null;
+            }
+        }
+    }
+}

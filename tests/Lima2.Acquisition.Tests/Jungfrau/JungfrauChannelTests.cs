@@ -1,0 +1,188 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using Lima2.Acquisition.Jungfrau;
+using Lima2.Core.Parameters;
+using Lima2.Detectors.Jungfrau;
+using Lima2.TestSupport;
+
+namespace Lima2.Acquisition.Tests.Jungfrau;
+
+/// <summary>
+/// The <c>jungfrau_udp</c> channel in a <see cref="ReceiverRun"/> (the engine of <c>lima2 receive</c> and the receiver
+/// device), fed over loopback by the stand-in JUNGFRAU of <c>lima2 stream --jungfrau</c>, its files read with h5py.
+/// </summary>
+public sealed class JungfrauChannelTests : IDisposable
+{
+    private const int Modules = 2;
+    private const int Pixels = Modules * JungfrauModule.Pixels;
+    private readonly string _folder = Directory.CreateTempSubdirectory("jungfrau-channel-").FullName;
+    private readonly JungfrauModel _model = new(Modules, photonEnergyKeV: 12.4f, seed: 21);
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    /// <summary>A receiver on two free ports, one module each, stacked (raw 1024×512 layout), its frames saved as out/{prefix}_0_00000.h5.</summary>
+    private string Settings(long frames, string prefix, string jungfrau = "") => $$"""
+        {"receiver": {"channel": {"kind": "jungfrau_udp", "timeout_ms": 20000,
+                                  "jungfrau": {"ports": [0, 0], "window": 4, "receive_buffer": "4MiB", "frame_timeout_ms": 300 {{jungfrau}} } },
+                      "memory_cap": "256MiB", "saving_root": "{{_folder}}", "reference_root": "{{_folder}}"},
+         "acq_params": {"acq": {"nb_frames": {{frames}} } },
+         "proc_params": {"class_name": "LimaProcessingLegacy",
+                         "saving": {"enabled": true, "base_path": "out", "filename_prefix": "{{prefix}}", "nb_frames_per_file": 100} } }
+        """;
+
+    /// <summary>Prepares the receiver, streams to its ports as <paramref name="send"/> says, and runs it to the end.</summary>
+    private static async Task<(ReceiverSummary Summary, JungfrauChannel Channel)> Run(string settings, Func<IReadOnlyList<IPEndPoint>, Task> send)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        await using var run = await ReceiverRun.PrepareAsync(ReceiverSettings.Parse(settings), timeout.Token);
+        var channel = Assert.IsType<JungfrauChannel>(run.Channel);
+        var running = run.RunAsync(timeout.Token);
+        await send([.. channel.Ports.Select(p => new IPEndPoint(IPAddress.Loopback, p))]);
+        return (await running, channel);
+    }
+
+    private JungfrauStandIn StandIn(IReadOnlyList<IPEndPoint> ports, long frames, JungfrauStandInContent content, double loss = 0) =>
+        new(content == JungfrauStandInContent.Dark ? null : JungfrauStandInTests.Diffraction(Modules), _model, new JungfrauStandInOptions
+        {
+            Ports = ports,
+            Frames = frames,
+            Rate = 10, // slow enough for the socket buffers of a busy machine: no packet lost but those left out
+            LossFraction = loss,
+            Seed = 4,
+            Content = content,
+        });
+
+    private static void WriteFrames(string path, JungfrauStandIn standIn, long frames) =>
+        File.WriteAllBytes(path, Enumerable.Range(0, (int)frames)
+            .SelectMany(i => standIn.ModuleWords(i).SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray())).ToArray());
+
+    [Fact]
+    public async Task A_pedestal_run_then_an_energy_run_save_maps_and_frames_equal_to_the_numpy_reference()
+    {
+        const int darkFrames = 6, frames = 4;
+        JungfrauStandIn? dark = null, bright = null;
+        var (darkSummary, darkChannel) = await Run(Settings(darkFrames, "dark", """, "pedestal_run": "jf/pedestal.h5" """), async ports =>
+        {
+            dark = StandIn(ports, darkFrames, JungfrauStandInContent.Dark);
+            await dark.RunAsync(CancellationToken.None);
+        });
+        Assert.Null(darkSummary.Error);
+        Assert.Equal(darkFrames, darkChannel.FramesComplete);
+        Directory.CreateDirectory(Path.Combine(_folder, "jf"));
+        JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "gain.h5"), JungfrauCalibrationFile.Gain, _model.Gain);
+
+        var (summary, channel) = await Run(Settings(frames, "energy",
+            """, "output": "energy", "pedestal_file": "jf/pedestal.h5", "gain_file": "jf/gain.h5" """), async ports =>
+        {
+            bright = StandIn(ports, frames, JungfrauStandInContent.Photons);
+            await bright.RunAsync(CancellationToken.None);
+        });
+        Assert.Null(summary.Error);
+        Assert.Equal((frames, frames, 0L), (summary.Counters.Received, summary.Saved, summary.Counters.Dropped));
+        Assert.Equal((frames, 0L, 0L), (channel.FramesComplete, channel.FramesIncomplete, channel.FramesMissed));
+        Assert.All(darkChannel.PortCounters.Concat(channel.PortCounters), port => Assert.Equal(0, port.PacketsPadded));
+        Assert.Equal(0, bright!.PacketsDropped + dark!.PacketsDropped);
+        Assert.Empty(summary.Rejections);
+
+        // the numpy reference of the dark frames' pedestal maps, then of the energies from the saved maps
+        var darkDir = Directory.CreateDirectory(Path.Combine(_folder, "ref-dark")).FullName;
+        var energyDir = Directory.CreateDirectory(Path.Combine(_folder, "ref-energy")).FullName;
+        WriteFrames(Path.Combine(darkDir, "raw.u16"), dark, darkFrames);
+        WriteFrames(Path.Combine(energyDir, "raw.u16"), bright, frames);
+        Python.Eval($$"""
+            import h5py
+            with h5py.File("{{_folder}}/jf/pedestal.h5", "r") as f, h5py.File("{{_folder}}/jf/gain.h5", "r") as g:
+                for d in ("{{darkDir}}", "{{energyDir}}"):
+                    f["pedestal"][()].tofile(d + "/pedestal.f32")
+                    g["gain"][()].tofile(d + "/gain.f32")
+            """);
+        Python.Run(PythonScripts.Path("jungfrau_reference.py"), [darkDir, $"{darkFrames}", $"{Pixels}", "12.4", "6.2"]);
+        Python.Run(PythonScripts.Path("jungfrau_reference.py"), [energyDir, $"{frames}", $"{Pixels}", "12.4", "6.2"]);
+        var verdict = Python.Eval($$"""
+            import h5py, numpy as np
+            with h5py.File("{{_folder}}/jf/pedestal.h5", "r") as f:
+                pedestal, seen = f["pedestal"][()], f["pedestal_frames"][()]
+            ref_pedestal = np.fromfile("{{darkDir}}/dark_pedestal.f32", np.float32).reshape(3, 1024, 1024)
+            ref_seen = np.fromfile("{{darkDir}}/dark_count.i32", np.int32).reshape(3, 1024, 1024)
+            with h5py.File("{{_folder}}/out/energy_0_00000.h5", "r") as f:
+                saved = f["entry_0000/measurement/data"][()]
+            energy = np.fromfile("{{energyDir}}/energy.f32", np.float32).reshape({{frames}}, 1024, 1024)
+            print(saved.dtype, saved.shape, np.array_equal(pedestal, ref_pedestal), np.array_equal(seen, ref_seen),
+                  np.array_equal(saved, energy), int((seen == 2).all()))
+            """);
+        Assert.Equal("float32 (4, 1024, 1024) True True True 1", verdict.Trim());
+    }
+
+    [Fact]
+    public async Task Packets_left_out_are_padded_and_every_packet_and_frame_is_counted_once()
+    {
+        const int frames = 10;
+        JungfrauStandIn? standIn = null;
+        var (summary, channel) = await Run(Settings(frames, "lossy"), async ports =>
+        {
+            standIn = StandIn(ports, frames, JungfrauStandInContent.Photons, loss: 0.01);
+            await standIn.RunAsync(CancellationToken.None);
+        });
+        Assert.Null(summary.Error);
+        var ports = channel.PortCounters;
+        Assert.InRange(standIn!.PacketsDropped, 1, 100);
+        Assert.Equal(standIn.PacketsDropped, ports.Sum(p => p.PacketsPadded));
+        Assert.Equal(standIn.PacketsSent, ports.Sum(p => p.PacketsCaught));
+        Assert.Equal(frames, channel.FramesComplete + channel.FramesIncomplete + channel.FramesMissed);
+        Assert.True(channel.FramesIncomplete > 0);
+        Assert.All(ports, p => Assert.Equal(frames, p.FramesComplete + p.FramesIncomplete + p.FramesMissed));
+        Assert.Equal((long)frames, summary.Saved);
+        var padded = Python.Eval($$"""
+            import h5py, numpy as np
+            with h5py.File("{{_folder}}/out/lossy_0_00000.h5", "r") as f:
+                d = f["entry_0000/measurement/data"][()]
+            print(int((d == 0xFFFF).sum()))
+            """);
+        Assert.Equal(standIn.PacketsDropped * JungfrauModule.PixelsPerPacket, long.Parse(padded));
+    }
+
+    [Fact]
+    public async Task A_frame_no_port_had_a_packet_of_is_counted_lost_and_the_others_are_delivered()
+    {
+        const int frames = 4;
+        var (summary, channel) = await Run(Settings(frames, "missed"), ports =>
+        {
+            using var sender = new JungfrauPacketSender([.. ports.Select((port, id) => new ModuleDestination(id, port))]);
+            var everything = Enumerable.Range(0, Modules).SelectMany(m => Enumerable.Range(0, 128).Select(p => (m, p))).ToHashSet();
+            for (ulong frame = 1; frame <= frames; frame++)
+            {
+                sender.SendFrame(frame, [.. Enumerable.Range(0, Modules).Select(m => ModuleFrameAssemblerTests.ModulePixels(frame, m))],
+                    frame == 2 ? everything : null);
+                Thread.Sleep(100);
+            }
+            return Task.CompletedTask;
+        });
+        Assert.Null(summary.Error);
+        Assert.Equal((3L, 0L, 1L), (channel.FramesComplete, channel.FramesIncomplete, channel.FramesMissed));
+        Assert.Equal((4L, 1L, 3L), (summary.Counters.Received, summary.Counters.DroppedLost, summary.Saved));
+    }
+
+    [Fact]
+    public void A_receive_buffer_larger_than_rmem_max_is_reported_with_the_fix()
+    {
+        var rmemMax = long.Parse(File.ReadAllText("/proc/sys/net/core/rmem_max").Trim());
+        var asked = (int)Math.Min(int.MaxValue / 2, rmemMax + (1 << 20));
+        var assembler = new ModuleFrameAssembler(new JungfrauAssemblerOptions { ModuleIds = [0] }, f => f.Dispose());
+        using var cut = new JungfrauUdpListener(new IPEndPoint(IPAddress.Loopback, 0), assembler, TimeSpan.FromSeconds(1), asked);
+        Assert.NotNull(cut.ReceiveBufferWarning);
+        Assert.Contains($"net.core.rmem_max is {rmemMax} bytes", cut.ReceiveBufferWarning);
+        Assert.Contains($"sysctl -w net.core.rmem_max={asked}", cut.ReceiveBufferWarning);
+        using var granted = new JungfrauUdpListener(new IPEndPoint(IPAddress.Loopback, 0), assembler, TimeSpan.FromSeconds(1), 64 << 10);
+        Assert.Null(granted.ReceiveBufferWarning);
+    }
+
+    [Fact]
+    public void A_jungfrau_udp_channel_without_ports_or_with_energy_but_no_maps_is_refused_naming_the_fields()
+    {
+        var errors = Assert.Throws<ParamsException>(() => ReceiverConfig.Parse("""
+            channel: { kind: jungfrau_udp, jungfrau: { ports: [], output: energy, bind: nowhere } }
+            """)).Errors.Select(e => e.Path).ToArray();
+        Assert.Equal(["channel.jungfrau.ports", "channel.jungfrau.bind", "channel.jungfrau.output"], errors);
+        Assert.Throws<ParamsException>(() => ReceiverConfig.Parse("channel: { kind: jungfrau_udp }"));
+    }
+}
