@@ -257,7 +257,7 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
                 r.GetProperty("det_info").GetProperty(range).EnumerateArray().Select(e => e.GetInt64()));
         Assert.Equal([1L, 10_000_000L], r.GetProperty("det_info").GetProperty("expo_time_range").EnumerateArray().Select(e => e.GetInt64()));
         var descriptions = Strings(r, "det_descriptions");
-        Assert.Contains("expo_time_range and latency_time_range in µs", descriptions[0]);
+        Assert.Contains("expo_time_range and latency_time_range in us", descriptions[0]);
         Assert.Contains("expo_time_range and latency_time_range in ns", descriptions[1]);
         Assert.Equal("core-1.0.0", r.GetProperty("version").GetString());
     }

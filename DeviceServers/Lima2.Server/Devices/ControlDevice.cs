@@ -30,7 +30,7 @@ public sealed class ControlDevice : AcqDevice<ControlLogic>
     [Attr("nb_frames_acquired", Unit = "frames", Description = "frames received by all receivers")]
     public long NbFramesAcquired => Logic.NbFramesAcquired;
 
-    [Attr("det_info", Description = "the detector (JSON): plugin, model, sn, pixel_size in m, expo_time_range and latency_time_range in µs (as Lima2 gives them; det_capabilities has them in ns), trigger_modes, dimensions in pixels, pixel_type")]
+    [Attr("det_info", Description = "the detector (JSON): plugin, model, sn, pixel_size in m, expo_time_range and latency_time_range in us (as Lima2 gives them; det_capabilities has them in ns), trigger_modes, dimensions in pixels, pixel_type")]
     public string DetInfo => Logic.Detector.Info(Logic.AcqParams);
 
     [Attr("det_status")] public string DetStatus => Logic.Detector.Status(Logic.State);
