@@ -18,6 +18,10 @@ public class OrderedStageTests
             {
                 var now = Interlocked.Increment(ref running);
                 InterlockedMax(ref mostAtOnce, now);
+                // the first items wait for a second one to be worked beside them, however the thread pool schedules
+                // (on 2 cores it may run short items one after the other): a stage that worked serially never gets past
+                if (item < 2)
+                    SpinWait.SpinUntil(() => Volatile.Read(ref mostAtOnce) >= 2, Patience);
                 Thread.Sleep(Random.Shared.Next(0, 3)); // later items often finish first
                 Interlocked.Decrement(ref running);
                 return item * 10;
