@@ -8,12 +8,12 @@ public static class PyFaiOracle
 {
     public const string Python = "/usr/bin/python3";
 
-    /// <summary>Writes the script to a temporary file and returns its path.</summary>
+    /// <summary>Writes the script to a temporary file of its own (callers delete it) and returns its path.</summary>
     public static string WriteScript()
     {
         using var stream = typeof(PyFaiOracle).Assembly.GetManifestResourceStream("Lima2.PeakFinding.Tools.pyfai_peakfinder.py")
             ?? throw new InvalidOperationException("pyfai_peakfinder.py is not embedded");
-        var path = Path.Combine(Path.GetTempPath(), $"lima2-pyfai-peakfinder-{Environment.ProcessId}.py");
+        var path = Path.Combine(Path.GetTempPath(), $"lima2-pyfai-peakfinder-{Guid.NewGuid():N}.py");
         using var file = File.Create(path);
         stream.CopyTo(file);
         return path;
