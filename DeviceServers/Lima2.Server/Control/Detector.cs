@@ -83,26 +83,23 @@ internal static class DetectorJson
     });
 }
 
-/// <summary>The simulator plugin: the receivers generate or load the frames themselves, so a run needs no command here.</summary>
-public sealed class SimulatorDetector : IDetector
+/// <summary>
+/// A detector whose frames the receivers get by themselves (a generator or a stand-in that takes no commands): a run
+/// needs nothing here, and it never fails during one.
+/// </summary>
+public abstract class PassiveDetector : IDetector
 {
-    public DetectorPlugin Plugin => DetectorPlugin.Simulator;
+    public abstract DetectorPlugin Plugin { get; }
 
-    public string Version => Lima2Version.Core;
+    public abstract string Version { get; }
 
-    /// <summary>The frame size is the generator's, from acq_params.</summary>
-    public string Info(IAcqParams acq)
-    {
-        var generator = (acq.Det as SimulatorDet ?? new SimulatorDet()).Generator;
-        return DetectorJson.Info("Simulator", "Generator", "0", 75e-6, 75e-6, generator.Width, generator.Height,
-            generator.PixelType.ToString().ToLowerInvariant());
-    }
+    public abstract string Info(IAcqParams acq);
 
     public string Status(AcqState state) => DetectorJson.Status(state.ToString().ToLowerInvariant(), 0, 25, "READY");
 
     public string Capabilities() => DetectorJson.Capabilities();
 
-    public void Prepare(IAcqParams acq)
+    public virtual void Prepare(IAcqParams acq)
     {
     }
 
@@ -126,5 +123,21 @@ public sealed class SimulatorDetector : IDetector
 
     public void Dispose()
     {
+    }
+}
+
+/// <summary>The simulator plugin: the receivers generate or load the frames themselves.</summary>
+public sealed class SimulatorDetector : PassiveDetector
+{
+    public override DetectorPlugin Plugin => DetectorPlugin.Simulator;
+
+    public override string Version => Lima2Version.Core;
+
+    /// <summary>The frame size is the generator's, from acq_params.</summary>
+    public override string Info(IAcqParams acq)
+    {
+        var generator = (acq.Det as SimulatorDet ?? new SimulatorDet()).Generator;
+        return DetectorJson.Info("Simulator", "Generator", "0", 75e-6, 75e-6, generator.Width, generator.Height,
+            generator.PixelType.ToString().ToLowerInvariant());
     }
 }

@@ -12,7 +12,7 @@ namespace Lima2.Server.Control;
 /// <c>auto_comparator_disable</c>). The stand-in detector (<c>lima2 stream --jungfrau</c>) takes no commands, so a
 /// run needs none here; driving a real one (slsDetectorPackage's control port) is still to do.
 /// </summary>
-public sealed class JungfrauDetector(JungfrauGeometry geometry) : IDetector
+public sealed class JungfrauDetector(JungfrauGeometry geometry) : PassiveDetector
 {
     /// <summary>Module gaps of a JUNGFRAU 4M (jungfrau_utils): 8 pixels between columns, 36 between rows.</summary>
     public const int GapX = 8, GapY = 36;
@@ -30,49 +30,23 @@ public sealed class JungfrauDetector(JungfrauGeometry geometry) : IDetector
         return new JungfrauDetector(JungfrauGeometry.Grid(rows, columns, GapX, GapY, doublePixelGaps: true));
     }
 
-    public DetectorPlugin Plugin => DetectorPlugin.Jungfrau;
+    public override DetectorPlugin Plugin => DetectorPlugin.Jungfrau;
 
-    public string Version => "jungfrau-1.0.0";
+    public override string Version => "jungfrau-1.0.0";
 
     public JungfrauGeometry Geometry => geometry;
 
-    public string Info(IAcqParams acq)
+    public override string Info(IAcqParams acq)
     {
         var modules = geometry.Modules.Count;
         var model = modules % 2 == 0 ? $"JUNGFRAU {modules / 2}M" : $"JUNGFRAU {modules} modules";
         return DetectorJson.Info("Jungfrau", model, "stand-in", JungfrauModule.PixelSize, JungfrauModule.PixelSize, geometry.Width, geometry.Height, "gray16");
     }
 
-    public string Status(AcqState state) => DetectorJson.Status(state.ToString().ToLowerInvariant(), 0, 25, "READY");
-
-    public string Capabilities() => DetectorJson.Capabilities();
-
     /// <summary>Takes the det block; the stand-in has nothing to configure.</summary>
-    public void Prepare(IAcqParams acq) =>
+    public override void Prepare(IAcqParams acq) =>
         _det = acq.Det as JungfrauDet ?? throw new ArgumentException($"the Jungfrau plugin reads a JUNGFRAU det block, not {acq.Det.GetType().Name}");
 
     /// <summary>The det block of the last Prepare.</summary>
     public JungfrauDet Det => _det;
-
-    public void Start()
-    {
-    }
-
-    public void Trigger()
-    {
-    }
-
-    public void Finish()
-    {
-    }
-
-    public void Abort()
-    {
-    }
-
-    public string? Failure => null;
-
-    public void Dispose()
-    {
-    }
 }
