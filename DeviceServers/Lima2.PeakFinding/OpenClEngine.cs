@@ -26,11 +26,16 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
     private readonly PixelCorrections _corrections, _sortedCorrections;
 
     private readonly bool _profiling;
+
+    /// <summary>Frames are copied into a device buffer (else the kernels read them in place: host-unified devices).</summary>
+    private readonly bool _copyFrames;
     private readonly ConcurrentDictionary<string, (TimeSpan Total, long Count)> _profile = new();
 
-    public OpenClEngine(PeakFinderModel model, PixelType pixelType, ClDevice device, int slots, string? cacheDirectory, bool profiling = false)
+    public OpenClEngine(PeakFinderModel model, PixelType pixelType, ClDevice device, int slots, string? cacheDirectory, bool profiling,
+        bool copyFrames)
     {
         _profiling = profiling;
+        _copyFrames = copyFrames;
         if (model.Calibration.Jungfrau is not null && pixelType != PixelType.Gray16)
             throw new ArgumentException($"Jungfrau correction needs gray16 frames, not {pixelType.ToLimaName()}");
         _model = model;
@@ -92,7 +97,7 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
         }
     }
 
-    public string Description => $"OpenCL {Device.Name} ({Device.Platform.Name}), {_slots.Count} queue(s){(_program.FromCache ? ", cached binary" : "")}";
+    public string Description => $"OpenCL {Device.Name} ({Device.Platform.Name}), {_slots.Count} queue(s), {(_copyFrames ? "copies frames to the device" : "reads frames in place")}{(_program.FromCache ? ", cached binary" : "")}";
 
     private static int PowerOfTwoBelow(long n)
     {
@@ -290,7 +295,7 @@ internal sealed unsafe class OpenClEngine : IPeakEngine
             _excess = context.CreateBuffer<float>(model.PixelCount);
             _uncertainty = context.CreateBuffer<float>(model.PixelCount);
             _counters = context.CreateBuffer<int>(2);
-            if (!engine.Device.HostUnifiedMemory)
+            if (engine._copyFrames)
                 _image = context.CreateBuffer((long)model.PixelCount * engine._type.SizeOf(), ClMemFlags.ReadOnly);
             var sparseCapacity = Math.Max(4096, model.PixelCount / 32);
             _sparseIndex = context.CreateBuffer<int>(sparseCapacity);

@@ -19,6 +19,12 @@ public sealed record PeakFinderOptions
 
     /// <summary>Time every OpenCL command on the device (<see cref="PeakFinder.Profile"/>); costs a little.</summary>
     public bool Profiling { get; init; }
+
+    /// <summary>
+    /// Copy every frame into a device buffer even where the device could read host memory in place (CPU devices):
+    /// the path a discrete GPU takes, so that it runs on PoCL in tests and in the bench.
+    /// </summary>
+    public bool CopyToDevice { get; init; }
 }
 
 /// <summary>
@@ -73,21 +79,39 @@ public sealed class PeakFinder : IDisposable
     public static PeakFinder Create(PeakFinderModel model, PixelType pixelType, PeakFinderOptions? options = null)
     {
         options ??= new PeakFinderOptions();
-        if (options.Backend == PeakFinderBackend.Reference)
+        if (SelectDevice(options) is not { } device)
             return new PeakFinder(model, new ReferenceEngine(model), null);
-        ClDevice device;
+        var queues = options.Queues > 0 ? options.Queues : device.IsCpu ? 1 : 3;
+        var engine = new OpenClEngine(model, pixelType, device, queues, options.ProgramCache ?? ClProgram.DefaultCacheDirectory,
+            options.Profiling, CopiesFrames(device, options));
+        return new PeakFinder(model, engine, device);
+    }
+
+    /// <summary>
+    /// Where the frames of a finder made with <paramref name="options"/> are best kept: the device's driver-pinned
+    /// memory when the finder copies frames to it (a GPU, or <see cref="PeakFinderOptions.CopyToDevice"/>), else
+    /// null (the pinned managed heap: a CPU device reads frames in place, the C# reference reads them directly).
+    /// </summary>
+    /// <exception cref="OpenClException">OpenCL was required and no device could be used.</exception>
+    public static DevicePinnedMemory? FrameMemory(PeakFinderOptions options) =>
+        SelectDevice(options) is { } device && CopiesFrames(device, options) ? DevicePinnedMemory.For(device) : null;
+
+    /// <summary>The OpenCL device the options select; null for the C# reference.</summary>
+    private static ClDevice? SelectDevice(PeakFinderOptions options)
+    {
+        if (options.Backend == PeakFinderBackend.Reference)
+            return null;
         try
         {
-            device = ClDevice.Select(options.Gpu.PlatformIdx, options.Gpu.DeviceIdx, options.Gpu.OclCpuFallbackEnabled);
+            return ClDevice.Select(options.Gpu.PlatformIdx, options.Gpu.DeviceIdx, options.Gpu.OclCpuFallbackEnabled);
         }
         catch (OpenClException) when (options.Backend == PeakFinderBackend.Auto)
         {
-            return new PeakFinder(model, new ReferenceEngine(model), null);
+            return null;
         }
-        var queues = options.Queues > 0 ? options.Queues : device.IsCpu ? 1 : 3;
-        var engine = new OpenClEngine(model, pixelType, device, queues, options.ProgramCache ?? ClProgram.DefaultCacheDirectory, options.Profiling);
-        return new PeakFinder(model, engine, device);
     }
+
+    private static bool CopiesFrames(ClDevice device, PeakFinderOptions options) => options.CopyToDevice || !device.HostUnifiedMemory;
 
     /// <summary>
     /// Builds the OpenCL program for frames of each pixel type on <paramref name="device"/>, or loads it from the
