@@ -21,6 +21,8 @@ public sealed class PinnedHeapMemory : IBufferMemory
 
     public IMemoryOwner<byte> Allocate(int bytes) => new Block(GC.AllocateUninitializedArray<byte>(bytes, pinned: true));
 
+    public override string ToString() => "the pinned managed heap";
+
     private sealed class Block(byte[] array) : IMemoryOwner<byte>
     {
         public Memory<byte> Memory { get; } = array;
