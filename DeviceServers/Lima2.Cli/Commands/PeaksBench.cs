@@ -148,7 +148,7 @@ public static class PeaksBench
             Console.WriteLine($"    {finder.Description}: {fps:F1} frames/s ({fps * info.ByteSize / 1e9:F2} GB/s)");
             PrintProfile(finder);
         }
-        var (pageable, heap, driver) = CopyRates(device!, info.ByteSize, Math.Max(0.2, seconds / 4));
+        var (pageable, heap, driver) = CopyRates(device!, pixels, Math.Max(0.2, seconds / 4));
         var b = info.ByteSize;
         Console.WriteLine($"copy limit    host-to-device, one {b / 1e6:F1} MB frame per blocking copy: pageable {pageable / b:F1} frames/s ({pageable / 1e9:F2} GB/s), " +
             $".NET pinned heap {heap / b:F1} frames/s ({heap / 1e9:F2} GB/s), driver-pinned {driver / b:F1} frames/s ({driver / 1e9:F2} GB/s)");
@@ -185,15 +185,18 @@ public static class PeaksBench
 
     /// <summary>Bytes/s of blocking host-to-device copies of one frame from ordinary (pageable) managed memory, from a
     /// .NET pinned-heap array (what a frame pool gives by default) and from driver-pinned memory
-    /// (CL_MEM_ALLOC_HOST_PTR, mapped: what the finder's frame pool gives): the last is the bus's limit.</summary>
-    private static unsafe (double Pageable, double Heap, double Driver) CopyRates(ClDevice device, int bytes, double seconds)
+    /// (CL_MEM_ALLOC_HOST_PTR, mapped: what the finder's frame pool gives): the last is the bus's limit. Each source
+    /// holds the frame (untouched pages would be copied from the kernel's zero page).</summary>
+    private static unsafe (double Pageable, double Heap, double Driver) CopyRates(ClDevice device, ReadOnlyMemory<byte> frame, double seconds)
     {
+        var bytes = frame.Length;
         var ctx = ClRuntime.Context(device);
         using var queue = ctx.CreateQueue();
         using var buffer = ctx.CreateBuffer(bytes, ClMemFlags.ReadOnly);
         using var driverPinned = DevicePinnedMemory.For(device).Allocate(bytes);
         double Rate(Memory<byte> source)
         {
+            frame.CopyTo(source);
             using var pin = source.Pin();
             long n = 0;
             var watch = Stopwatch.StartNew();
