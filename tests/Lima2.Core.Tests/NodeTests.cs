@@ -161,6 +161,26 @@ public class FrameOwnershipTests
     }
 
     [Fact]
+    public void A_buffer_its_memory_could_not_allocate_leaves_the_slot_free_for_the_next_rent()
+    {
+        using var pool = new FramePool(8, 8, new FailingOnce());
+        Assert.Throws<OutOfMemoryException>(() => pool.Rent());
+        Assert.Equal(0, pool.InUse);
+        Assert.Equal(0, pool.AllocatedBytes);
+        Assert.True(pool.TryRent(out var buffer));
+        buffer.Dispose();
+    }
+
+    private sealed class FailingOnce : IBufferMemory
+    {
+        private int _calls;
+
+        public System.Buffers.IMemoryOwner<byte> Allocate(int bytes) => _calls++ == 0
+            ? throw new OutOfMemoryException("no pinned memory left")
+            : PinnedHeapMemory.Instance.Allocate(bytes);
+    }
+
+    [Fact]
     public void A_frame_released_after_its_pool_was_disposed_does_not_fail()
     {
         var pool = new FramePool(8, 16);

@@ -111,7 +111,17 @@ public sealed class FramePool : IDisposable
         if (_free.TryTake(out var block))
             return block;
         Interlocked.Increment(ref _allocated);
-        return Memory.Allocate(BufferBytes);
+        try
+        {
+            return Memory.Allocate(BufferBytes);
+        }
+        catch
+        {
+            // a driver out of pinned memory: the slot stays free for a later rent
+            Interlocked.Decrement(ref _allocated);
+            _slots.Release();
+            throw;
+        }
     }
 
     internal void Return(IMemoryOwner<byte> block)
