@@ -275,10 +275,23 @@ public static class StreamV2
 public sealed class StreamV2Writer
 {
     private readonly CborWriter _writer = new(CborConformanceMode.Lax, convertIndefiniteLengthEncodings: false);
-    private readonly string _uniqueId = Ulid();
+    private readonly string _uniqueId;
     private byte[] _buffer = [];
 
     private static readonly string[] SingleChannel = ["threshold_1"];
+
+    public StreamV2Writer()
+        : this(Ulid())
+    {
+    }
+
+    /// <summary>A writer whose messages carry <paramref name="other"/>'s series_unique_id (several threads writing one series).</summary>
+    public StreamV2Writer(StreamV2Writer other)
+        : this(other._uniqueId)
+    {
+    }
+
+    private StreamV2Writer(string uniqueId) => _uniqueId = uniqueId;
 
     /// <param name="channels">the threshold channels of every image (<c>threshold_1</c> alone by default)</param>
     public byte[] Start(long series, FrameInfo frame, long images, string? userData = null, IReadOnlyList<string>? channels = null)
