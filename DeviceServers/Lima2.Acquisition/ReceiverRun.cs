@@ -192,11 +192,12 @@ public sealed class ReceiverRun : IAsyncDisposable
                 if (Settings.ReducedData)
                     extra.Add(new FrameIdxNode(proc.Buffers.NbFrameIdxBuffer));
                 if (proc is SmxProcParams smx)
-                    extra.Add(PeakFindingNode.Create(smx, frame, config.PeakFinder, root, references, config.Rank, start.Metadata));
+                    extra.Add(PeakFindingNode.Create(smx, frame, config, root, references, config.Rank, start.Metadata));
                 if (Settings.ReducedData && proc is XpcsProcParams)
                     extra.Add(new XpcsSparseNode(frame, proc.Buffers.NbSparseFramesBuffer, proc.Buffers.NbFramesBuffer, proc.Fifo.NbThreads));
                 return extra;
             },
+            FrameMemory = proc is SmxProcParams finding ? PeakFindingNode.FrameMemory(finding, config) : null,
         };
         var memory = Memory = ReceiverMemory.Plan(config, _channel, proc, start.Frame, sinkOptions);
         try
