@@ -5,6 +5,37 @@ namespace Lima2.Acquisition.Tests.Jungfrau;
 
 public class JungfrauUdpLoopbackTests
 {
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Datagrams_waiting_before_the_loop_starts_are_taken_in_batches_and_every_one_is_counted_and_placed(bool recvmmsg)
+    {
+        var received = new List<(ulong Frame, ushort[] Pixels, bool Complete)>();
+        var assembler = new ModuleFrameAssembler(new JungfrauAssemblerOptions { ModuleIds = [0], FirstFrameNumber = 1 },
+            f => { using (f) received.Add((f.FrameNumber, f.Pixels.ToArray(), f.IsComplete)); });
+        // 4 MiB asked = 8 MiB granted at this machine's rmem_max: room for the 256 datagrams (~17 KiB each in the kernel)
+        using var listener = new JungfrauUdpListener(new IPEndPoint(IPAddress.Loopback, 0), assembler, TimeSpan.FromSeconds(30),
+            receiveBufferBytes: 4 << 20, useRecvmmsg: recvmmsg);
+        using (var sender = new JungfrauPacketSender([new ModuleDestination(0, new IPEndPoint(IPAddress.Loopback, listener.Port))]))
+            foreach (var frame in new ulong[] { 1, 2 })
+                sender.SendFrame(frame, [ModuleFrameAssemblerTests.ModulePixels(frame, 0)]); // all queued in the socket before the loop runs
+        listener.Start();
+        Assert.True(SpinWait.SpinUntil(() => listener.DatagramsReceived == 256, TimeSpan.FromSeconds(30)),
+            $"{listener.DatagramsReceived} of 256 datagrams received");
+        listener.Stop();
+
+        Assert.Equal(recvmmsg && OperatingSystem.IsLinux(), listener.ReceivesInBatches);
+        // 256 waiting datagrams take at least 4 calls of 64 and, batched, fewer than one call each
+        Assert.InRange(listener.Batches, 256 / JungfrauUdpListener.BatchSize, 255);
+        Assert.Equal(256, listener.DatagramsReceived);
+        Assert.Equal(256, assembler.Count(PacketVerdict.Placed));
+        Assert.Equal(256, assembler.PacketsReceived);
+        Assert.Equal((2, 0, 0, 0L), (assembler.FramesComplete, assembler.FramesIncomplete, assembler.FramesMissed, assembler.PacketsPadded));
+        Assert.Equal([1UL, 2UL], received.Select(r => r.Frame));
+        Assert.All(received, r => Assert.True(r.Complete && ModuleFrameAssemblerTests.ModulePixels(r.Frame, 0).AsSpan().SequenceEqual(r.Pixels),
+            $"frame {r.Frame} differs"));
+    }
+
     [Fact]
     public void Two_modules_sent_over_loopback_UDP_arrive_assembled_with_the_dropped_packets_padded()
     {
