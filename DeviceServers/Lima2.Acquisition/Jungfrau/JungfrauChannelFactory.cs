@@ -29,7 +29,11 @@ public static class JungfrauChannelFactory
         var pedestal = jungfrau.PedestalRun is null ? null : new PedestalAccumulator(modules * JungfrauModule.Pixels);
         return new JungfrauChannel(new JungfrauChannelOptions
         {
-            Ports = [.. jungfrau.Ports.Select((port, i) => new JungfrauPort(new IPEndPoint(bind, port), [moduleIds[i]]))],
+            Ports = [.. jungfrau.Ports.Select((port, i) => new JungfrauPort(new IPEndPoint(bind, port), [moduleIds[i / jungfrau.PortsPerModule]])
+            {
+                Interface = i % jungfrau.PortsPerModule,
+            })],
+            Interfaces = jungfrau.PortsPerModule,
             Geometry = JungfrauGeometry.Grid(grid.Rows > 0 ? grid.Rows : modules, grid.Rows > 0 ? grid.Columns : 1, grid.GapX, grid.GapY,
                 grid.DoublePixelGaps),
             Frames = acq.NbFrames > 0 ? acq.NbFrames : null,
