@@ -1,3 +1,4 @@
+using System.Runtime.Serialization;
 using YamlDotNet.Serialization;
 
 namespace Lima2.Core.Parameters;
@@ -13,6 +14,15 @@ public enum JungfrauOutputKind
 
     /// <summary>Photon counts (gray32s).</summary>
     Photons,
+}
+
+/// <summary>Where a <c>jungfrau_udp</c> receiver corrects its frames (energy and photons outputs).</summary>
+public enum JungfrauCorrectionEngine
+{
+    Cpu,
+
+    /// <summary>The OpenCL device <c>opencl_platform</c>:<c>opencl_device</c>, else the first CPU device (PoCL).</summary>
+    [EnumMember(Value = "opencl")] OpenCl,
 }
 
 /// <summary>How a JUNGFRAU receiver's modules are laid out in the image: a grid, row by row from the top.</summary>
@@ -73,6 +83,15 @@ public sealed record JungfrauChannelConfig
     public ulong FirstFrameNumber { get; set; } = 1;
 
     public JungfrauOutputKind Output { get; set; } = JungfrauOutputKind.Raw;
+
+    /// <summary>Where energies and photons are computed: cpu (SIMD) or opencl, same results bit for bit.</summary>
+    public JungfrauCorrectionEngine Correction { get; set; } = JungfrauCorrectionEngine.Cpu;
+
+    /// <summary>The OpenCL platform index of <c>correction: opencl</c>.</summary>
+    public int OpenclPlatform { get; set; }
+
+    /// <summary>The OpenCL device index of <c>correction: opencl</c>.</summary>
+    public int OpenclDevice { get; set; }
 
     /// <summary>keV per photon (photons output).</summary>
     public float PhotonEnergy { get; set; } = 12.4f;

@@ -57,8 +57,11 @@ public sealed record JungfrauChannelOptions
 
     public JungfrauOutput Output { get; init; } = JungfrauOutput.Raw;
 
-    /// <summary>The pedestal and gain maps for <see cref="JungfrauOutput.Energy"/> and <see cref="JungfrauOutput.Photons"/>, module-major.</summary>
-    public JungfrauCorrection? Correction { get; init; }
+    /// <summary>
+    /// The correction with the pedestal and gain maps for <see cref="JungfrauOutput.Energy"/> and
+    /// <see cref="JungfrauOutput.Photons"/>, module-major (CPU or OpenCL). The channel disposes it.
+    /// </summary>
+    public IJungfrauCorrector? Correction { get; init; }
 
     public float PhotonEnergyKeV { get; init; } = 12.4f;
 
@@ -171,6 +174,9 @@ public sealed class JungfrauChannel : IDetectorChannel
 
     /// <summary>One line per port whose receive buffer the kernel cut (net.core.rmem_max too small); empty when none.</summary>
     public IReadOnlyList<string> Warnings => [.. _listeners.Select(l => l.ReceiveBufferWarning).OfType<string>()];
+
+    /// <summary>What corrects the frames (CPU or OpenCL); null for raw output.</summary>
+    public IJungfrauCorrector? Correction => _options.Correction;
 
     /// <summary>Per-port counts so far (read while the receive threads run, each count may lag by a packet).</summary>
     public IReadOnlyList<JungfrauPortCounters> PortCounters => [.. _listeners.Select(l => JungfrauPortCounters.Of(l.Port, l.Assembler))];
@@ -296,6 +302,7 @@ public sealed class JungfrauChannel : IDetectorChannel
 
     public ValueTask DisposeAsync()
     {
+        (_options.Correction as IDisposable)?.Dispose();
         foreach (var listener in _listeners)
         {
             try

@@ -62,8 +62,10 @@ public sealed class JungfrauChannelTests : IDisposable
         File.WriteAllBytes(path, Enumerable.Range(0, (int)frames)
             .SelectMany(i => standIn.ModuleWords(i).SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray())).ToArray());
 
-    [Fact]
-    public async Task A_pedestal_run_then_an_energy_run_save_maps_and_frames_equal_to_the_numpy_reference()
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("opencl")] // the CPU device (PoCL) here
+    public async Task A_pedestal_run_then_an_energy_run_save_maps_and_frames_equal_to_the_numpy_reference(string correction)
     {
         const int darkFrames = 6, frames = 4;
         JungfrauStandIn? dark = null, bright = null;
@@ -78,12 +80,13 @@ public sealed class JungfrauChannelTests : IDisposable
         JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "gain.h5"), JungfrauCalibrationFile.Gain, _model.Gain);
 
         var (summary, channel) = await Run(Settings(frames, "energy",
-            """, "output": "energy", "pedestal_file": "jf/pedestal.h5", "gain_file": "jf/gain.h5" """), async ports =>
+            $""", "output": "energy", "correction": "{correction}", "pedestal_file": "jf/pedestal.h5", "gain_file": "jf/gain.h5" """), async ports =>
         {
             bright = StandIn(ports, frames, JungfrauStandInContent.Photons);
             await bright.RunAsync(CancellationToken.None);
         });
         Assert.Null(summary.Error);
+        Assert.Equal(correction == "opencl" ? typeof(JungfrauOpenClCorrection) : typeof(JungfrauCorrection), channel.Correction?.GetType());
         Assert.Equal((frames, frames, 0L), (summary.Counters.Received, summary.Saved, summary.Counters.Dropped));
         Assert.Equal((frames, 0L, 0L), (channel.FramesComplete, channel.FramesIncomplete, channel.FramesMissed));
         Assert.All(darkChannel.PortCounters.Concat(channel.PortCounters), port => Assert.Equal(0, port.PacketsPadded));
