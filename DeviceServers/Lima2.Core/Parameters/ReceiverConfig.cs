@@ -96,6 +96,9 @@ public sealed partial record ReceiverConfig
     /// <summary>What runs the peak finder of an SMX pipeline.</summary>
     public PeakFinderBackend PeakFinder { get; set; } = PeakFinderBackend.Auto;
 
+    /// <summary>Re-publish the processed frames on a ZMQ endpoint; null: not published.</summary>
+    public PublishConfig? Publish { get; set; }
+
     [YamlIgnore]
     public long MemoryCapBytes => ParseBytes(MemoryCap) ?? throw new FormatException($"memory_cap '{MemoryCap}' is not a size");
 
@@ -149,6 +152,8 @@ public sealed partial record ReceiverConfig
             errors.Add(new("channel.jungfrau", $"only for a jungfrau_udp channel, this one is {Channel.Kind}"));
         if (Channel.TimeoutMs < 0)
             errors.Add(new("channel.timeout_ms", "must be >= 0"));
+        if (Publish is not null)
+            errors.AddRange(Publish.Validate("publish"));
         if (!Path.IsPathFullyQualified(SavingRoot))
             errors.Add(new("saving_root", $"'{SavingRoot}' must be an absolute path"));
         if (!Path.IsPathFullyQualified(ReferenceRoot))
