@@ -88,9 +88,7 @@ public sealed class FramePublisher : FrameConsumer<FramePublisher.Encoded>, IAsy
         _config = config;
         _frame = frame;
         _expectedFrames = expectedFrames;
-        var bufferBytes = Math.Max(frame.ByteSize, Math.Max(
-            BitshuffleLz4.MaxEncodedLength(frame.ByteSize, frame.PixelType.SizeOf()), Lz4Chunk.MaxEncodedLength(frame.ByteSize)));
-        _buffers = new FramePool(bufferBytes, (long)bufferBytes * (config.QueueFrames + EncodeWorkers));
+        _buffers = new FramePool(EncodedBytes(frame), BufferBytes(config, frame));
         _socket = _context.CreateSocket(config.Socket == PublishSocket.Push ? ZmqSocketType.Push : ZmqSocketType.Pub);
         try
         {
@@ -109,6 +107,12 @@ public sealed class FramePublisher : FrameConsumer<FramePublisher.Encoded>, IAsy
     }
 
     public long Published => Interlocked.Read(ref _published);
+
+    /// <summary>The memory a publisher of <paramref name="frame"/>'s frames holds at most: the queue and the frames being encoded.</summary>
+    public static long BufferBytes(PublishConfig config, FrameInfo frame) => (long)EncodedBytes(frame) * (config.QueueFrames + EncodeWorkers);
+
+    private static int EncodedBytes(FrameInfo frame) => Math.Max(frame.ByteSize, Math.Max(
+        BitshuffleLz4.MaxEncodedLength(frame.ByteSize, frame.PixelType.SizeOf()), Lz4Chunk.MaxEncodedLength(frame.ByteSize)));
 
     public PublishCounts Counts => new(Published, new Dictionary<string, long>(_drops), _endSent);
 
