@@ -405,13 +405,19 @@ public sealed class StreamV2Writer
         return _buffer.AsMemory(0, _writer.Encode(_buffer));
     }
 
-    public byte[] End(long series)
+    /// <param name="userData">more for consumers (the receiver's re-publisher says where its frames were saved)</param>
+    public byte[] End(long series, string? userData = null)
     {
-        Begin("end", 3);
+        Begin("end", userData is null ? 3 : 4);
         _writer.WriteTextString("series_id");
         _writer.WriteInt64(series);
         _writer.WriteTextString("series_unique_id");
         _writer.WriteTextString(_uniqueId);
+        if (userData is not null)
+        {
+            _writer.WriteTextString("user_data");
+            _writer.WriteTextString(userData);
+        }
         _writer.WriteEndMap();
         return _writer.Encode();
     }
