@@ -69,7 +69,7 @@ public static class Nxmx
         file.CreateGroup(Detector, "NXdetector");
         file.WriteString($"{Detector}/description", metadata.Description ?? Unknown);
         file.WriteString($"{Detector}/sensor_material", metadata.SensorMaterial ?? Unknown);
-        Optional(file, "sensor_thickness", metadata.SensorThickness, "m");
+        Number(file, $"{Detector}/sensor_thickness", metadata.SensorThickness ?? double.NaN, "m");
         Optional(file, "x_pixel_size", metadata.XPixelSize, "m");
         Optional(file, "y_pixel_size", metadata.YPixelSize, "m");
         Optional(file, "distance", metadata.Distance, "m");

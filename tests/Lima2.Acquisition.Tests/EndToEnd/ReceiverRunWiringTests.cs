@@ -113,7 +113,7 @@ public sealed class ReceiverRunWiringTests : IDisposable
             var fields = Json($$"""
                 import h5py, json
                 with h5py.File("{{_folder}}/{{file}}", "r") as f:
-                    d = f["entry_0000/instrument/detector"]
+                    d = f["entry/instrument/detector"]  # NXmx; the Lima2 entry_0000 links to its frames
                     print(json.dumps({k: [float(d[k][()]), d[k].attrs["units"]] for k in
                         ("x_pixel_size", "distance", "beam_center_x", "beam_center_y", "count_time")}))
                 """);
