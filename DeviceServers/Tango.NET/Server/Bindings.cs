@@ -97,8 +97,8 @@ internal sealed class CmdBinding(CommandSpec spec, Func<Device, object?, object?
             AllowedStates = Registry.StateMask(Spec.AllowedStates),
             HasAllowedCallback = Allowed is null ? 0 : 1,
             PollingPeriod = Spec.PollingPeriod,
-            InDesc = arena.Str(Spec.InDescription),
-            OutDesc = arena.Str(Spec.OutDescription),
+            InDesc = arena.Str(Spec.ClientInDescription),
+            OutDesc = arena.Str(Spec.ClientOutDescription),
             ReleasesMonitor = Spec.ReleasesMonitor ? 1 : 0,
         });
     }

@@ -109,8 +109,15 @@ public sealed record CommandSpec
     public required TangoType OutType { get; init; }
     public required Type InClr { get; init; }
     public required Type OutClr { get; init; }
+    public string Description { get; init; } = "";
     public string InDescription { get; init; } = "";
     public string OutDescription { get; init; } = "";
+
+    /// <summary>What a client reads as the argin description: a void argin says what the command does.</summary>
+    public string ClientInDescription => InType == TangoType.DevVoid && InDescription == "" ? Description : InDescription;
+
+    /// <summary>What a client reads as the argout description: a void argout says what the command does.</summary>
+    public string ClientOutDescription => OutType == TangoType.DevVoid && OutDescription == "" ? Description : OutDescription;
     public DispLevel DisplayLevel { get; init; }
     public IReadOnlyList<DevState> AllowedStates { get; init; } = [];
     public int PollingPeriod { get; init; }
@@ -118,7 +125,20 @@ public sealed record CommandSpec
 }
 
 /// <summary>A device or class property bound to a C# property.</summary>
-public sealed record PropertySpec(string Name, PropertyInfo Property, bool IsClassProperty, bool Mandatory = false);
+public sealed record PropertySpec(string Name, PropertyInfo Property, bool IsClassProperty, bool Mandatory = false,
+    string Description = "")
+{
+    /// <summary>The default value(s) as the Tango DB would hold them: the initializer's, read from <paramref name="device"/>.</summary>
+    public IReadOnlyList<string> DefaultValues(Device device) => Property.GetValue(device) switch
+    {
+        null => [],
+        string s => [s],
+        Array a => a.Cast<object>().Select(Invariant).ToArray(),
+        var v => [Invariant(v)],
+    };
+
+    private static string Invariant(object v) => Convert.ToString(v, CultureInfo.InvariantCulture) ?? "";
+}
 
 /// <summary>What reflection finds on a <see cref="Device"/> subclass: the Tango class it declares.</summary>
 public sealed class ClassSpec
@@ -155,9 +175,9 @@ public sealed class ClassSpec
                     setter is not null && !IsInitOnly(setter), a), p));
             }
             if (p.GetCustomAttribute<DevicePropertyAttribute>() is { } dp)
-                properties.Add(new PropertySpec(dp.Name ?? p.Name, p, false, dp.Mandatory));
+                properties.Add(new PropertySpec(dp.Name ?? p.Name, p, false, dp.Mandatory, dp.Description ?? ""));
             if (p.GetCustomAttribute<ClassPropertyAttribute>() is { } cp)
-                properties.Add(new PropertySpec(cp.Name ?? p.Name, p, true));
+                properties.Add(new PropertySpec(cp.Name ?? p.Name, p, true, Description: cp.Description ?? ""));
         }
 
         var commands = new List<(CommandSpec, MethodInfo)>();
@@ -176,6 +196,7 @@ public sealed class ClassSpec
                 OutType = TypeMap.ForCommand(m.ReturnType),
                 InClr = inClr,
                 OutClr = m.ReturnType,
+                Description = c.Description ?? "",
                 InDescription = c.InDescription ?? "",
                 OutDescription = c.OutDescription ?? "",
                 DisplayLevel = c.DisplayLevel,
