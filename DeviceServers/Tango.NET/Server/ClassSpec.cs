@@ -3,6 +3,14 @@ using System.Reflection;
 
 namespace Tango.Server;
 
+/// <summary>Whether a written value is stored in the Tango DB, and written back to the device at start-up.</summary>
+public enum Memorization
+{
+    None,
+    Memorized,
+    MemorizedWrittenAtInit,
+}
+
 /// <summary>One Tango attribute as cppTango will be told about it.</summary>
 public sealed record AttributeSpec
 {
@@ -14,8 +22,7 @@ public sealed record AttributeSpec
     public int MaxX { get; init; }
     public int MaxY { get; init; }
     public DispLevel DisplayLevel { get; init; }
-    /// <summary>0: not memorized, 1: memorized, 2: memorized and written at start-up.</summary>
-    public int Memorized { get; init; }
+    public Memorization Memorized { get; init; }
     public IReadOnlyList<DevState> AllowedStates { get; init; } = [];
     public bool PushChangeEvent { get; init; }
     public bool CheckChangeCriteria { get; init; }
@@ -77,7 +84,8 @@ public sealed record AttributeSpec
             MaxX = format == AttrDataFormat.Scalar ? 1 : options.MaxX > 0 ? options.MaxX : format == AttrDataFormat.Spectrum ? 4096 : 1024,
             MaxY = format == AttrDataFormat.Image ? (options.MaxY > 0 ? options.MaxY : 1024) : 0,
             DisplayLevel = options.DisplayLevel,
-            Memorized = !options.Memorized ? 0 : options.MemorizedInit ? 2 : 1,
+            Memorized = !options.Memorized ? Memorization.None
+                : options.MemorizedInit ? Memorization.MemorizedWrittenAtInit : Memorization.Memorized,
             AllowedStates = options.AllowedStates ?? [],
             PushChangeEvent = options.PushChangeEvent,
             CheckChangeCriteria = options.CheckChangeCriteria,
