@@ -276,7 +276,7 @@ public sealed class ReceiverRun : IAsyncDisposable
         }
         var summary = new ReceiverSummary(channel ?? new ChannelSummary(0, 0, ChannelEnd.Failed, "failed to start"),
             counters ?? new GraphCounters().Snapshot(), _clock.Elapsed, Saved, SavedBytes, Files, MasterFile, _channel.Rejections,
-            PeakCounts(), Error);
+            _channel.LastRejection, PeakCounts(), Error);
         _finished = true;
         foreach (var handler in Finished?.GetInvocationList() ?? [])
         {
