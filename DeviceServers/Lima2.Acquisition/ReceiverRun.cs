@@ -191,10 +191,8 @@ public sealed class ReceiverRun : IAsyncDisposable
                 var extra = new List<FrameConsumer>();
                 if (Settings.ReducedData)
                     extra.Add(new FrameIdxNode(proc.Buffers.NbFrameIdxBuffer));
-                if (proc is SmxProcParams smx)
-                    extra.Add(PeakFindingNode.Create(smx, frame, config.PeakFinder, root, references, config.Rank, start.Metadata));
-                if (Settings.ReducedData && proc is XpcsProcParams)
-                    extra.Add(new XpcsSparseNode(frame, proc.Buffers.NbSparseFramesBuffer, proc.Buffers.NbFramesBuffer, proc.Fifo.NbThreads));
+                extra.AddRange(PipelineConsumers.For(proc,
+                    new PipelineContext(frame, config, root, references, start.Metadata, Settings.ReducedData)));
                 return extra;
             },
         };
