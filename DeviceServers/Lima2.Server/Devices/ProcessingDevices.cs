@@ -165,6 +165,9 @@ public sealed class SmxProcessingDevice : DenseProcessingDevice
     [Attr("peak_finder", Description = "what runs the peak finder (OpenCL device or C#)")]
     public string PeakFinder => Pipeline.Run.Peaks?.Description ?? "";
 
+    // getSparseFrame is declared here and on LimaProcessingXpcs, one line each over the same ProcessingView call: the
+    // two classes answer in different layouts (SMX_SPARSE_FRAME: peaks; SPARSE_FRAME: pixels above 0), which the
+    // descriptions say, and they share no base short of DenseProcessingDevice, which would give Legacy the command too.
     [Command("getSparseFrame", Description = "The peaks of one frame, while the pipeline keeps it in memory",
         InDescription = "global frame index, -1 = latest", OutDescription = "SMX_SPARSE_FRAME")]
     public DevEncoded GetSparseFrame(long index) => Encode(Pipeline.GetSparseFrame(index));
@@ -191,6 +194,7 @@ public sealed class SmxProcessingDevice : DenseProcessingDevice
 [TangoClass("LimaProcessingXpcs")]
 public sealed class XpcsProcessingDevice : InputFrameProcessingDevice
 {
+    // the SMX class declares its own getSparseFrame (another layout): see there
     [Command("getSparseFrame", Description = "The non-zero pixels of one frame, while the pipeline keeps it in memory",
         InDescription = "global frame index, -1 = latest", OutDescription = "SPARSE_FRAME (pixels above 0)")]
     public DevEncoded GetSparseFrame(long index) => Encode(Pipeline.GetSparseFrame(index));
