@@ -204,11 +204,14 @@ internal static class BenchCommand
             for (var rank = 0; rank < receivers; rank++)
                 runs.Add(await ReceiverRun.StartAsync(Settings(info, frames, bench, endpoints, rank, compression, basePath, root), token));
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var faultsBefore = MinorFaults();
             var clock = Stopwatch.StartNew();
             var summaries = await Task.WhenAll(runs.Select(run => run.RunAsync(token)));
             var received = clock.Elapsed;
             // CPU of the receivers' process (their threads, ZeroMQ's, and its kernel time) per frame; the streamer is another process.
             var cpuPerFrame = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMilliseconds / frames;
+            // first touches of fresh pages (the frame pool growing, libzmq's message buffers): a CPU cost no load changes
+            var faultsPerFrame = (MinorFaults() - faultsBefore) / (double)frames;
             Sync(summaries.SelectMany(s => s.Files));
             clock.Stop();
             await streamer.WaitAsync(token);
@@ -222,7 +225,8 @@ internal static class BenchCommand
                 ? string.Create(CultureInfo.InvariantCulture,
                     $"overload: drop policy, saving zip; saved {saved}, dropped {dropped}; pool peak {memory.PoolPeakBytes / 1e6:F0} of {memory.Cap.PoolBytes / 1e6:F0} MB")
                 : string.Create(CultureInfo.InvariantCulture,
-                    $"{dropped} dropped, ROI stats on {summaries.Sum(s => s.Counters.Processed)}; run {received.TotalSeconds:F2} s + fsync {(clock.Elapsed - received).TotalSeconds:F2} s");
+                    $"{dropped} dropped, ROI stats on {summaries.Sum(s => s.Counters.Processed)}; run {received.TotalSeconds:F2} s + fsync {(clock.Elapsed - received).TotalSeconds:F2} s; " +
+                    $"{faultsPerFrame:F0} page faults/frame, pool peak {runs.Sum(r => r.PoolAllocatedBytes) / 1e6:F0} MB");
             var path = $"lima2 receive, V1 {(bslz4 ? "bslz4" : "raw")}" + (bench.Compression is { } c ? $" → {ParamsJson.EnumName(c)}" : "");
             var row = new Row(path, bench.Shape.ToString(), frames, clock.Elapsed.TotalSeconds, (long)frames * info.ByteSize,
                 summaries.Sum(s => s.SavedBytes), cpuPerFrame, note);
@@ -368,6 +372,14 @@ internal static class BenchCommand
     }
 
     private static long PeakRss() => StatusBytes("VmHWM:");
+
+    /// <summary>This process's minor page faults so far (/proc/self/stat field 10).</summary>
+    private static long MinorFaults()
+    {
+        var stat = File.ReadAllText("/proc/self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[7], CultureInfo.InvariantCulture); // fields after the name start at field 3 (state)
+    }
 
     private static long StatusBytes(string field)
     {
