@@ -40,6 +40,7 @@ internal static class StreamCommand
         var noProgress = new Option<bool>("--no-progress") { Description = "no progress bar (logs, tests)" };
         var simplon = new Option<int?>("--simplon") { Description = "serve the SIMPLON REST API on 127.0.0.1:PORT and stream a series per arm (until killed)" };
         var jungfrau = JungfrauStream.Options();
+        var format = MaxIvStandIn.FormatOption();
 
         AtLeast(frames, 1);
         AtLeast(rate, 0);
@@ -52,7 +53,7 @@ internal static class StreamCommand
         AtLeast(jungfrau.Loss, 0);
 
         var command = new Command("stream", "serve a DECTRIS stream (V1 or V2), or with --jungfrau JUNGFRAU UDP packets, from the simulator or an HDF5 file");
-        foreach (var option in new Option[] { version, encoding, endpoints, frames, rate, detail, width, height, pixel, generator, file, dataset, prefetch, threads, noProgress, simplon })
+        foreach (var option in new Option[] { version, encoding, endpoints, frames, rate, detail, width, height, pixel, generator, file, dataset, prefetch, threads, noProgress, simplon, format })
             command.Options.Add(option);
         foreach (var option in jungfrau.All)
             command.Options.Add(option);
@@ -79,6 +80,12 @@ internal static class StreamCommand
                     Height = result.GetValue(height),
                     PixelType = pixelType,
                 });
+            if (MaxIvStandIn.Selected(result, format))
+            {
+                using (source as IDisposable)
+                    return await MaxIvStandIn.RunAsync(source, result.GetValue(endpoints)!, result.GetValue(encoding)!, result.GetValue(frames),
+                        result.GetValue(rate), cancellationToken);
+            }
             var options = new StreamerOptions(result.GetValue(endpoints)!, v2 ? DectrisStreamVersion.V2 : DectrisStreamVersion.V1,
                 payload, result.GetValue(frames), result.GetValue(detail)!,
                 result.GetValue(rate) is > 0 and var fps ? fps : null, result.GetValue(prefetch), Senders: result.GetValue(threads));
