@@ -12,13 +12,15 @@ using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Detectors.Dectris;
 using Lima2.Detectors.Simulator;
+using Lima2.Zmq;
 
 namespace Lima2.Bench;
 
 /// <summary>
-/// <c>lima2-bench</c>: stream → receive → ROI statistics → save of 4M-pixel uint16 frames (DECTRIS V1, bslz4 and raw),
-/// beside the disk's write limit (<c>dd</c> of as many bytes) and an h5py write_direct_chunk writer of the same
-/// stream, all measured in the same run on this machine; plus the bitshuffle/LZ4 codec on one core.
+/// <c>lima2-bench</c>: stream → receive → ROI statistics → save of 4M-pixel uint16 frames (DECTRIS V1, bslz4 and raw)
+/// into N receivers of T threads, beside the same-work Python peer at the same thread count and the limits measured in
+/// the same run (loopback wire rate into null receivers, memory copy rate, the saving folder's disk rate and tmpfs's);
+/// plus the bitshuffle/LZ4 codec on one core.
 /// </summary>
 internal static class BenchCommand
 {
@@ -40,8 +42,10 @@ internal static class BenchCommand
             Description = "the receiver's fifo.nb_threads (decode and processing workers); default: its own default, the processor count (2 to 16)",
             DefaultValueFactory = _ => Fifo.DefaultThreads(Environment.ProcessorCount),
         };
-        var command = new RootCommand("lima2-bench: measure stream → receive → ROI statistics → save beside dd and an h5py direct-chunk writer");
-        foreach (var option in new Option[] { frames, width, height, folder, report, threads })
+        var receivers = new Option<int>("--receivers") { Description = "receivers in this process, an endpoint each of one lima2 stream", DefaultValueFactory = _ => 1 };
+        var tmpfs = new Option<string>("--tmpfs") { Description = "a tmpfs folder whose write rate is reported beside the disk's", DefaultValueFactory = _ => "/dev/shm/lima2-bench" };
+        var command = new RootCommand("lima2-bench: measure stream → receive → ROI statistics → save beside a same-work Python receiver and the machine's limits");
+        foreach (var option in new Option[] { frames, width, height, folder, report, threads, receivers, tmpfs })
             command.Options.Add(option);
         command.Subcommands.Add(CodecBench.Create());
         command.SetAction(async (result, cancellationToken) =>
@@ -49,8 +53,12 @@ internal static class BenchCommand
             var info = new FrameInfo(result.GetValue(width), result.GetValue(height), PixelType.Gray16);
             var root = result.GetValue(folder)!;
             Directory.CreateDirectory(root);
-            var commandLine = $"lima2-bench --frames {result.GetValue(frames)} --width {info.Width} --height {info.Height} --threads {result.GetValue(threads)} --folder {root}";
-            var markdown = await RunAsync(info, result.GetValue(frames), result.GetValue(threads), root, commandLine, cancellationToken);
+            var shape = new Shape(result.GetValue(receivers), result.GetValue(threads));
+            if (shape.Receivers < 1 || shape.Threads < 1)
+                throw new ArgumentException($"--receivers {shape.Receivers} --threads {shape.Threads}: both at least 1");
+            var commandLine = $"lima2-bench --frames {result.GetValue(frames)} --width {info.Width} --height {info.Height} " +
+                              $"--receivers {shape.Receivers} --threads {shape.Threads} --folder {root} --tmpfs {result.GetValue(tmpfs)}";
+            var markdown = await RunAsync(info, result.GetValue(frames), shape, root, result.GetValue(tmpfs)!, commandLine, cancellationToken);
             Console.WriteLine(markdown);
             if (result.GetValue(report) is { } path)
                 WriteSection(path, markdown);
@@ -59,15 +67,25 @@ internal static class BenchCommand
         return command;
     }
 
-    private sealed record Row(string Path, int Frames, double Seconds, long PixelBytes, long DiskBytes, string Note)
+    /// <summary>N receivers of T decode/processing threads each (the peer: N × T single-threaded processes).</summary>
+    private sealed record Shape(int Receivers, int Threads)
     {
-        public string Markdown => Frames == 0
-            ? string.Create(CultureInfo.InvariantCulture, $"| {Path} | – | {Seconds:F2} | – | – | {DiskBytes / Seconds / 1e9:F2} | {Note} |")
-            : string.Create(CultureInfo.InvariantCulture,
-                $"| {Path} | {Frames} | {Seconds:F2} | {Frames / Seconds:F0} | {PixelBytes / Seconds / 1e9:F2} | {DiskBytes / Seconds / 1e9:F2} | {Note} |");
+        public int Workers => Receivers * Threads;
+
+        public override string ToString() => $"{Receivers} × {Threads}";
     }
 
-    private static async Task<string> RunAsync(FrameInfo info, int frames, int threads, string root, string commandLine, CancellationToken token)
+    /// <param name="CpuMsPerFrame">CPU time of the receiving side (its process or processes) per frame; null when not measured</param>
+    private sealed record Row(string Path, string Shape, int Frames, double Seconds, long PixelBytes, long DiskBytes, double? CpuMsPerFrame, string Note)
+    {
+        public string Markdown => Frames == 0
+            ? string.Create(CultureInfo.InvariantCulture, $"| {Path} | {Shape} | – | {Seconds:F2} | – | – | {DiskBytes / Seconds / 1e9:F2} | – | {Note} |")
+            : string.Create(CultureInfo.InvariantCulture,
+                $"| {Path} | {Shape} | {Frames} | {Seconds:F2} | {Frames / Seconds:F0} | {PixelBytes / Seconds / 1e9:F2} | {DiskBytes / Seconds / 1e9:F2} | {(CpuMsPerFrame is { } cpu ? cpu.ToString("F2", CultureInfo.InvariantCulture) : "–")} | {Note} |");
+    }
+
+    private static async Task<string> RunAsync(FrameInfo info, int frames, Shape shape, string root, string tmpfs, string commandLine,
+        CancellationToken token)
     {
         var source = FrameGenerator.Create(new GeneratorParams
         {
@@ -77,21 +95,31 @@ internal static class BenchCommand
         var loadBefore = File.ReadAllText("/proc/loadavg").Split(' ')[0];
         var codec = CodecBench.Run(info, 20, File.Exists(CodecBench.DebianLibrary) ? [CodecBench.DebianLibrary] : []);
         var costs = PerFrameCosts(source, info, root);
+        Console.Error.WriteLine("lima2-bench: limits");
+        var limitBytes = Math.Min((long)frames * info.ByteSize, 1L << 30);
+        var limits = new List<Row>
+        {
+            MemoryCopy(1),
+            MemoryCopy(shape.Workers),
+            Dd(limitBytes, root, $"dd to the saving folder {root} (disk)"),
+            Dd(limitBytes, tmpfs, $"dd to {tmpfs} (tmpfs)"),
+        };
         var rows = new List<Row> { await SinkAloneAsync(source, info, frames, root, token) };
         var ratios = new List<string>();
         foreach (var encoding in new[] { DectrisEncoding.BitshuffleLz4, DectrisEncoding.Raw })
         {
             var name = encoding == DectrisEncoding.BitshuffleLz4 ? "bslz4" : "raw";
             Console.Error.WriteLine($"lima2-bench: {name}");
-            var (lima2, _) = await Lima2Async(info, frames, new Lima2Case(encoding, threads), root, token);
-            var h5py = await H5pyAsync(info, frames, encoding, root, token);
-            var dd = Dd(lima2.DiskBytes, root, name);
-            rows.AddRange([lima2, h5py, dd]);
+            limits.Add(await NullReceiversAsync(info, frames, encoding, shape.Receivers, token));
+            var (lima2, _) = await Lima2Async(info, frames, new Lima2Case(encoding, shape), root, token);
+            var peer = await PeerAsync(info, frames, encoding, shape, root, token);
+            rows.AddRange([lima2, peer]);
             ratios.Add(string.Create(CultureInfo.InvariantCulture,
-                $"V1 {name}: lima2 / h5py = {h5py.Seconds / lima2.Seconds:F2}× (goal ≥ 3), lima2 / dd = {lima2.DiskBytes / lima2.Seconds / (dd.DiskBytes / dd.Seconds) * 100:F0} % of the disk rate (goal ≥ 70 %)"));
+                $"V1 {name}, {shape.Workers} worker threads each: frames/s lima2 / same-work peer = {peer.Seconds / lima2.Seconds:F2}, " +
+                $"CPU per frame peer / lima2 = {peer.CpuMsPerFrame / lima2.CpuMsPerFrame:F2} (goal ≥ 5)"));
         }
         Console.Error.WriteLine("lima2-bench: overload");
-        var overload = new Lima2Case(DectrisEncoding.BitshuffleLz4, threads, OverloadPolicy.Drop, SavingCompression.Zip, "256MiB");
+        var overload = new Lima2Case(DectrisEncoding.BitshuffleLz4, shape with { Receivers = 1 }, OverloadPolicy.Drop, SavingCompression.Zip, "256MiB");
         var (overloadRow, memory) = await Lima2Async(info, frames, overload, root, token);
         rows.Add(overloadRow);
         var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
@@ -102,25 +130,37 @@ internal static class BenchCommand
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({cpu}, load average {load} at the end), files in `{root}`; " +
             $"{frames} frames of {info} ({info.ByteSize / 1e6:F1} MB) per case, DECTRIS stream V1 over loopback TCP from " +
-            $"`lima2 {string.Join(' ', StreamProcess.Arguments(info, frames, DectrisEncoding.BitshuffleLz4, "tcp://127.0.0.1:PORT", Prefetch))}` " +
-            $"(or `--encoding raw`) in a process of its own ({Prefetch} distinct diffraction frames, encoded once). Load average {loadBefore} at the start. " +
-            $"lima2: `ReceiverRun` with 2 rect ROIs (200x200 and the whole frame), fifo.nb_threads {threads} ({threads} decode workers), memory_cap 1GiB, and HDF5 " +
-            $"saving (bslz4 chunks passed through, raw frames written uncompressed). h5py: `bench/py/h5py_direct_chunk_writer.py` " +
-            $"(ZMQ PULL, write_direct_chunk of each blob, dataset grown per frame). dd: `dd bs=4M conv=fdatasync` of as many " +
-            $"bytes as lima2 wrote. Every time includes closing and syncing the files. GB/s pixels = decoded frame bytes per second."));
+            $"`lima2 {string.Join(' ', StreamProcess.Arguments(info, frames, DectrisEncoding.BitshuffleLz4, ["tcp://127.0.0.1:PORT"], Prefetch))}` " +
+            $"(or `--encoding raw`; one `--endpoint` per receiver and as many `--threads`) in a process of its own ({Prefetch} distinct diffraction frames, " +
+            $"encoded once, sent without a copy). Load average {loadBefore} at the start. " +
+            $"lima2: {shape.Receivers} `ReceiverRun`(s) in this process (rank r takes frames r, r + {shape.Receivers}, ...), each with 2 rect ROIs " +
+            $"(200x200 and the whole frame), fifo.nb_threads {shape.Threads}, memory_cap 1GiB, and HDF5 saving (bslz4 chunks passed through, " +
+            $"raw frames written uncompressed). Same-work peer: `bench/py/same_work_receiver.py` (pyzmq PULL, bslz4 decoded by the C " +
+            $"bitshuffle library, numpy ROI statistics of the same ROIs, h5py write_direct_chunk; one Python thread) in {shape.Workers} processes " +
+            $"(lima2's {shape.Receivers} × {shape.Threads} worker threads), an endpoint each. Every time includes closing and syncing the files. " +
+            $"GB/s pixels = decoded frame bytes per second; CPU ms/frame = CPU time (user + system, all threads) of the receiving " +
+            $"process(es) over the case, per frame."));
         text.AppendLine();
         text.AppendLine($"Command: `{commandLine}` (Release build).");
         text.AppendLine();
-        text.AppendLine("| path | frames | s | frames/s | GB/s pixels | GB/s to disk | note |");
-        text.AppendLine("|---|---|---|---|---|---|---|");
+        text.AppendLine("| path | receivers × threads | frames | s | frames/s | GB/s pixels | GB/s to disk | CPU ms/frame | note |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var row in rows)
             text.AppendLine(row.Markdown);
         text.AppendLine();
         foreach (var line in ratios)
             text.AppendLine($"- {line}");
         text.AppendLine();
+        text.AppendLine("Limits measured in the same run (null receivers: PULL sockets in this process that take the same stream and drop it; " +
+                        $"memory copy: 64 MB blocks per thread; dd: `dd bs=4M conv=fdatasync` of {limitBytes / 1e6:F0} MB):");
+        text.AppendLine();
+        text.AppendLine("| limit | receivers × threads | frames | s | frames/s | GB/s pixels | GB/s bytes | CPU ms/frame | note |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (var row in limits)
+            text.AppendLine(row.Markdown);
+        text.AppendLine();
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"Overload (last row): the same bslz4 stream as fast as it goes into a receiver that saves with zip (far slower than " +
+            $"Overload (last row of the first table): the same bslz4 stream as fast as it goes into one receiver that saves with zip (far slower than " +
             $"the stream), overload_policy drop, memory_cap {overload.MemoryCap} = {memory.Cap.ChannelBytes / 1e6:F0} MB stream buffers " +
             $"(RCVHWM {new DectrisChannelOptions("", DectrisStreamVersion.V1).ReceiveHighWaterMark} messages + the one being read + decode slots, each a raw frame, " +
             $"+ 2 × RCVBUF) + {memory.Cap.SinkBytes / 1e6:F0} MB zip chunk buffers + {memory.Cap.PoolBytes / 1e6:F0} MB frame pool. " +
@@ -138,10 +178,10 @@ internal static class BenchCommand
         return text.ToString();
     }
 
-    /// <summary>One lima2 receive case: stream encoding, workers, overload policy, saving compression, memory cap.</summary>
+    /// <summary>One lima2 receive case: stream encoding, receivers and workers, overload policy, saving compression, memory cap.</summary>
     private sealed record Lima2Case(
         DectrisEncoding Encoding,
-        int Threads,
+        Shape Shape,
         OverloadPolicy Policy = OverloadPolicy.BackPressure,
         SavingCompression? Compression = null,
         string MemoryCap = "1GiB");
@@ -151,14 +191,64 @@ internal static class BenchCommand
     private static async Task<(Row Row, MemoryUse Memory)> Lima2Async(FrameInfo info, int frames, Lima2Case bench,
         string root, CancellationToken token)
     {
-        var endpoint = $"tcp://127.0.0.1:{FreePort()}";
+        var receivers = bench.Shape.Receivers;
+        var endpoints = Endpoints(receivers);
         var bslz4 = bench.Encoding == DectrisEncoding.BitshuffleLz4;
         var compression = bench.Compression ?? (bslz4 ? SavingCompression.BshufLz4 : SavingCompression.None);
         var basePath = $"lima2-{(bslz4 ? "bslz4" : "raw")}-{ParamsJson.EnumName(compression)}";
-        var settings = new ReceiverSettings(
+        var rssBefore = ResetPeakRss();
+        using var streamer = StreamProcess.Start(StreamProcess.Arguments(info, frames, bench.Encoding, endpoints, Prefetch));
+        var runs = new List<ReceiverRun>();
+        try
+        {
+            for (var rank = 0; rank < receivers; rank++)
+                runs.Add(await ReceiverRun.StartAsync(Settings(info, frames, bench, endpoints, rank, compression, basePath, root), token));
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var faultsBefore = MinorFaults();
+            var clock = Stopwatch.StartNew();
+            var summaries = await Task.WhenAll(runs.Select(run => run.RunAsync(token)));
+            var received = clock.Elapsed;
+            // CPU of the receivers' process (their threads, ZeroMQ's, and its kernel time) per frame; the streamer is another process.
+            var cpuPerFrame = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMilliseconds / frames;
+            // first touches of fresh pages (the frame pool growing, libzmq's message buffers): a CPU cost no load changes
+            var faultsPerFrame = (MinorFaults() - faultsBefore) / (double)frames;
+            Sync(summaries.SelectMany(s => s.Files));
+            clock.Stop();
+            await streamer.WaitAsync(token);
+            var memory = new MemoryUse(runs[0].Memory!, runs[0].PoolAllocatedBytes, PeakRss(), rssBefore);
+            var saved = summaries.Sum(s => s.Saved);
+            var dropped = summaries.Sum(s => s.Counters.Dropped);
+            if (summaries.FirstOrDefault(s => s.Error is not null) is { } failed || saved + dropped != frames
+                || (bench.Policy == OverloadPolicy.BackPressure && saved != frames))
+                throw new InvalidOperationException($"lima2 saved {saved} of {frames} frames, dropped {dropped}: {summaries.FirstOrDefault(s => s.Error is not null)?.Error?.Message}");
+            var note = bench.Policy == OverloadPolicy.Drop
+                ? string.Create(CultureInfo.InvariantCulture,
+                    $"overload: drop policy, saving zip; saved {saved}, dropped {dropped}; pool peak {memory.PoolPeakBytes / 1e6:F0} of {memory.Cap.PoolBytes / 1e6:F0} MB")
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"{dropped} dropped, ROI stats on {summaries.Sum(s => s.Counters.Processed)}; run {received.TotalSeconds:F2} s + fsync {(clock.Elapsed - received).TotalSeconds:F2} s; " +
+                    $"{faultsPerFrame:F0} page faults/frame, pool peak {runs.Sum(r => r.PoolAllocatedBytes) / 1e6:F0} MB");
+            var path = $"lima2 receive, V1 {(bslz4 ? "bslz4" : "raw")}" + (bench.Compression is { } c ? $" → {ParamsJson.EnumName(c)}" : "");
+            var row = new Row(path, bench.Shape.ToString(), frames, clock.Elapsed.TotalSeconds, (long)frames * info.ByteSize,
+                summaries.Sum(s => s.SavedBytes), cpuPerFrame, note);
+            return (row, memory);
+        }
+        finally
+        {
+            foreach (var run in runs)
+                await run.DisposeAsync();
+            if (Directory.Exists(Path.Combine(root, basePath)))
+                Directory.Delete(Path.Combine(root, basePath), recursive: true);
+        }
+    }
+
+    private static ReceiverSettings Settings(FrameInfo info, int frames, Lima2Case bench, IReadOnlyList<string> endpoints, int rank,
+        SavingCompression compression, string basePath, string root) =>
+        new(
             new ReceiverConfig
             {
-                Channel = new ChannelConfig { Kind = ChannelKind.DectrisV1, Endpoints = [endpoint] },
+                Channel = new ChannelConfig { Kind = ChannelKind.DectrisV1, Endpoints = [endpoints[rank]] },
+                Rank = rank,
+                NbReceivers = endpoints.Count,
                 MemoryCap = bench.MemoryCap,
                 OverloadPolicy = bench.Policy,
                 SavingRoot = root,
@@ -166,7 +256,7 @@ internal static class BenchCommand
             new DectrisAcqParams { Acq = new Core.Parameters.Acquisition { NbFrames = frames } },
             new LegacyProcParams
             {
-                Fifo = new Fifo { NbThreads = bench.Threads },
+                Fifo = new Fifo { NbThreads = bench.Shape.Threads },
                 Statistics = new Statistics
                 {
                     Enabled = true,
@@ -183,31 +273,93 @@ internal static class BenchCommand
                     FileExistsPolicy = FileExistsPolicy.Overwrite,
                 },
             });
-        var rssBefore = ResetPeakRss();
-        using var streamer = StreamProcess.Start(StreamProcess.Arguments(info, frames, bench.Encoding, endpoint, Prefetch));
-        await using var run = await ReceiverRun.StartAsync(settings, token);
-        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+
+    /// <summary>
+    /// The loopback wire's limit: the same stream into <paramref name="receivers"/> PULL sockets of this process that
+    /// take every message and drop it.
+    /// </summary>
+    private static async Task<Row> NullReceiversAsync(FrameInfo info, int frames, DectrisEncoding encoding, int receivers, CancellationToken token)
+    {
+        var endpoints = Endpoints(receivers);
+        using var context = new ZmqContext(receivers);
+        var sockets = endpoints.Select(endpoint =>
+        {
+            var socket = context.CreateSocket(ZmqSocketType.Pull);
+            socket.SetOption(ZmqOption.ReceiveTimeout, 60_000);
+            socket.Connect(endpoint);
+            return socket;
+        }).ToList();
+        try
+        {
+            using var streamer = StreamProcess.Start(StreamProcess.Arguments(info, frames, encoding, endpoints, Prefetch));
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var taken = await Task.WhenAll(sockets.Select(socket => Task.Factory.StartNew(() => Drain(socket), token,
+                TaskCreationOptions.LongRunning, TaskScheduler.Default)));
+            var cpuPerFrame = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMilliseconds / frames;
+            // from the first message any receiver took (the streamer's start-up left out, as lima2's cases do) to the last end
+            var seconds = Stopwatch.GetElapsedTime(taken.Min(t => t.First), taken.Max(t => t.Last)).TotalSeconds;
+            await streamer.WaitAsync(token);
+            var images = taken.Sum(t => t.Images);
+            if (images != frames)
+                throw new InvalidOperationException($"the null receivers took {images} of {frames} frames");
+            var name = encoding == DectrisEncoding.BitshuffleLz4 ? "bslz4" : "raw";
+            return new Row($"loopback wire, V1 {name} into null receivers", $"{receivers} × 1", frames, seconds,
+                (long)frames * info.ByteSize, taken.Sum(t => t.Bytes), cpuPerFrame, "GB/s bytes: on the wire");
+        }
+        finally
+        {
+            foreach (var socket in sockets)
+                socket.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Receives a series and drops it: images and bytes taken until the end message (the only one-part message), and
+    /// the timestamps of the first message and the end.
+    /// </summary>
+    private static (int Images, long Bytes, long First, long Last) Drain(ZmqSocket socket)
+    {
+        using var message = new ZmqMultipartMessage();
+        var (images, bytes, first) = (0, 0L, 0L);
+        while (true)
+        {
+            if (!socket.Receive(message))
+                throw new TimeoutException("a null receiver got nothing for 60 s");
+            if (first == 0)
+                first = Stopwatch.GetTimestamp();
+            if (message.Count == 1)
+                return (images, bytes, first, Stopwatch.GetTimestamp());
+            if (message.Count == 4)
+                images++;
+            for (var i = 0; i < message.Count; i++)
+                bytes += message[i].Length;
+        }
+    }
+
+    /// <summary>The memory copy rate of <paramref name="threads"/> threads, each copying its own 64 MB block for about a second.</summary>
+    private static Row MemoryCopy(int threads)
+    {
+        const int block = 64 << 20;
+        var pairs = Enumerable.Range(0, threads).Select(_ =>
+        {
+            var (from, to) = (GC.AllocateUninitializedArray<byte>(block), GC.AllocateUninitializedArray<byte>(block));
+            from.AsSpan().Fill(1);
+            to.AsSpan().Fill(0); // pages faulted in before the clock starts
+            return (from, to);
+        }).ToList();
+        var copies = new long[threads];
         var clock = Stopwatch.StartNew();
-        var summary = await run.RunAsync(token);
-        var received = clock.Elapsed;
-        // CPU of the receiver's process (its threads, ZeroMQ's, and its kernel time) per frame; the streamer is another process.
-        var cpuPerFrame = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMilliseconds / frames;
-        Sync(summary.Files);
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        {
+            while (clock.Elapsed < TimeSpan.FromSeconds(1))
+            {
+                pairs[t].from.AsSpan().CopyTo(pairs[t].to);
+                copies[t]++;
+            }
+        });
         clock.Stop();
-        await streamer.WaitAsync(token);
-        var memory = new MemoryUse(run.Memory!, run.PoolAllocatedBytes, PeakRss(), rssBefore);
-        if (summary.Error is not null || summary.Saved + summary.Counters.Dropped != frames
-            || (bench.Policy == OverloadPolicy.BackPressure && summary.Saved != frames))
-            throw new InvalidOperationException($"lima2 saved {summary.Saved} of {frames} frames, dropped {summary.Counters.Dropped}: {summary.Error?.Message}");
-        var note = bench.Policy == OverloadPolicy.Drop
-            ? string.Create(CultureInfo.InvariantCulture,
-                $"overload: drop policy, saving zip; saved {summary.Saved}, dropped {summary.Counters.Dropped}; pool peak {memory.PoolPeakBytes / 1e6:F0} of {memory.Cap.PoolBytes / 1e6:F0} MB")
-            : string.Create(CultureInfo.InvariantCulture,
-                $"{summary.Counters.Dropped} dropped, ROI stats on {summary.Counters.Processed}; run {received.TotalSeconds:F2} s + fsync {(clock.Elapsed - received).TotalSeconds:F2} s; receiver CPU {cpuPerFrame:F1} ms/frame");
-        var path = $"lima2 receive, V1 {(bslz4 ? "bslz4" : "raw")}" + (bench.Compression is { } c ? $" → {ParamsJson.EnumName(c)}" : "");
-        var row = new Row(path, frames, clock.Elapsed.TotalSeconds, (long)frames * info.ByteSize, summary.SavedBytes, note);
-        Directory.Delete(Path.Combine(root, basePath), recursive: true);
-        return (row, memory);
+        var bytes = copies.Sum() * block;
+        return new Row("memory copy", $"1 × {threads}", 0, clock.Elapsed.TotalSeconds, 0, bytes, null, "GB/s bytes: copied");
     }
 
     /// <summary>Resets the kernel's peak RSS of this process (Linux clear_refs 5); returns the RSS now.</summary>
@@ -220,6 +372,14 @@ internal static class BenchCommand
     }
 
     private static long PeakRss() => StatusBytes("VmHWM:");
+
+    /// <summary>This process's minor page faults so far (/proc/self/stat field 10).</summary>
+    private static long MinorFaults()
+    {
+        var stat = File.ReadAllText("/proc/self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[7], CultureInfo.InvariantCulture); // fields after the name start at field 3 (state)
+    }
 
     private static long StatusBytes(string field)
     {
@@ -316,32 +476,58 @@ internal static class BenchCommand
         Sync([file]);
         clock.Stop();
         Directory.Delete(Path.Combine(root, "sink"), recursive: true);
-        return new Row("Hdf5FrameSink alone, raw chunks from memory", frames, clock.Elapsed.TotalSeconds, (long)frames * info.ByteSize, bytes, "HDF5 write path only");
+        return new Row("Hdf5FrameSink alone, raw chunks from memory", "–", frames, clock.Elapsed.TotalSeconds, (long)frames * info.ByteSize, bytes, null, "HDF5 write path only");
     }
 
-    private static async Task<Row> H5pyAsync(FrameInfo info, int frames, DectrisEncoding encoding, string root, CancellationToken token)
+    /// <summary>
+    /// The same-work peer at lima2's thread count: <see cref="Shape.Workers"/> single-threaded Python receivers, an
+    /// endpoint each; frames/s over the slowest, CPU per frame over all of them.
+    /// </summary>
+    private static async Task<Row> PeerAsync(FrameInfo info, int frames, DectrisEncoding encoding, Shape shape, string root, CancellationToken token)
     {
-        var endpoint = $"tcp://127.0.0.1:{FreePort()}";
-        var file = Path.Combine(root, "h5py.h5");
-        var script = Path.Combine(AppContext.BaseDirectory, "py", "h5py_direct_chunk_writer.py");
-        var start = new ProcessStartInfo("/usr/bin/python3", [script, endpoint, file]) { RedirectStandardOutput = true };
-        using var python = Process.Start(start)!;
-        await python.StandardOutput.ReadLineAsync(token); // "ready"
-        using var streamer = StreamProcess.Start(StreamProcess.Arguments(info, frames, encoding, endpoint, Prefetch));
-        var line = await python.StandardOutput.ReadLineAsync(token) ?? throw new InvalidOperationException("the h5py writer said nothing");
-        await python.WaitForExitAsync(token);
-        await streamer.WaitAsync(token);
-        using var result = JsonDocument.Parse(line);
-        var seconds = result.RootElement.GetProperty("seconds").GetDouble();
-        var bytes = result.RootElement.GetProperty("bytes").GetInt64();
-        File.Delete(file);
-        var name = encoding == DectrisEncoding.BitshuffleLz4 ? "bslz4" : "raw";
-        return new Row($"h5py write_direct_chunk, V1 {name}", frames, seconds, (long)frames * info.ByteSize, bytes, "no decoding, no ROI statistics");
+        var endpoints = Endpoints(shape.Workers);
+        var script = Path.Combine(AppContext.BaseDirectory, "py", "same_work_receiver.py");
+        var files = endpoints.Select((_, i) => Path.Combine(root, $"peer-{i}.h5")).ToList();
+        var peers = endpoints.Select((endpoint, i) =>
+            Process.Start(new ProcessStartInfo("/usr/bin/python3", [script, endpoint, files[i]]) { RedirectStandardOutput = true })!).ToList();
+        try
+        {
+            foreach (var peer in peers)
+                await peer.StandardOutput.ReadLineAsync(token); // "ready"
+            using var streamer = StreamProcess.Start(StreamProcess.Arguments(info, frames, encoding, endpoints, Prefetch));
+            var results = new List<JsonElement>();
+            foreach (var peer in peers)
+            {
+                var line = await peer.StandardOutput.ReadLineAsync(token) ?? throw new InvalidOperationException("a same-work receiver said nothing");
+                await peer.WaitForExitAsync(token);
+                results.Add(JsonDocument.Parse(line).RootElement);
+            }
+            await streamer.WaitAsync(token);
+            var taken = results.Sum(r => r.GetProperty("frames").GetInt32());
+            if (taken != frames || results.Any(r => !r.GetProperty("complete").GetBoolean()))
+                throw new InvalidOperationException($"the same-work receivers took {taken} of {frames} frames");
+            var seconds = results.Max(r => r.GetProperty("seconds").GetDouble());
+            var cpuPerFrame = results.Sum(r => r.GetProperty("cpu_seconds").GetDouble()) * 1000 / frames;
+            var name = encoding == DectrisEncoding.BitshuffleLz4 ? "bslz4" : "raw";
+            return new Row($"same-work peer (Python), V1 {name}", $"{shape.Workers} × 1", frames, seconds, (long)frames * info.ByteSize,
+                results.Sum(r => r.GetProperty("bytes").GetInt64()), cpuPerFrame, $"{shape.Workers} processes");
+        }
+        finally
+        {
+            foreach (var peer in peers)
+            {
+                if (!peer.HasExited)
+                    peer.Kill();
+                peer.Dispose();
+            }
+            files.ForEach(File.Delete);
+        }
     }
 
-    private static Row Dd(long bytes, string root, string name)
+    private static Row Dd(long bytes, string folder, string path)
     {
-        var file = Path.Combine(root, "dd.bin");
+        Directory.CreateDirectory(folder);
+        var file = Path.Combine(folder, "dd.bin");
         const long block = 4 << 20;
         var count = Math.Max(1, (bytes + block - 1) / block);
         var clock = Stopwatch.StartNew();
@@ -352,7 +538,7 @@ internal static class BenchCommand
         }
         clock.Stop();
         File.Delete(file);
-        return new Row($"dd (disk limit, bytes of lima2 {name})", 0, clock.Elapsed.TotalSeconds, 0, count * block, "");
+        return new Row(path, "1 × 1", 0, clock.Elapsed.TotalSeconds, 0, count * block, null, "");
     }
 
     private static void Sync(IEnumerable<string> files)
@@ -363,6 +549,9 @@ internal static class BenchCommand
             stream.Flush(flushToDisk: true);
         }
     }
+
+    private static string[] Endpoints(int count) =>
+        Enumerable.Range(0, count).Select(_ => $"tcp://127.0.0.1:{FreePort()}").ToArray();
 
     private static int FreePort()
     {

@@ -22,11 +22,15 @@ internal sealed class StreamProcess : IDisposable
         _errors = process.StandardError.ReadToEndAsync();
     }
 
-    /// <summary>The command line that serves the bench's frames: <paramref name="prefetch"/> diffraction frames encoded once, sent in turn.</summary>
-    public static IReadOnlyList<string> Arguments(FrameInfo info, int frames, DectrisEncoding encoding, string endpoint, int prefetch) =>
+    /// <summary>
+    /// The command line that serves the bench's frames to each of <paramref name="endpoints"/> (frame i to endpoint i % n,
+    /// a sender thread each): <paramref name="prefetch"/> diffraction frames encoded once, sent in turn without a copy.
+    /// </summary>
+    public static IReadOnlyList<string> Arguments(FrameInfo info, int frames, DectrisEncoding encoding, IReadOnlyList<string> endpoints, int prefetch) =>
     [
         "stream", "--version", "v1", "--encoding", encoding == DectrisEncoding.BitshuffleLz4 ? "bslz4" : "raw",
-        "--endpoint", endpoint, "--frames", frames.ToString(CultureInfo.InvariantCulture),
+        .. endpoints.SelectMany(endpoint => new[] { "--endpoint", endpoint }), "--threads", endpoints.Count.ToString(CultureInfo.InvariantCulture),
+        "--frames", frames.ToString(CultureInfo.InvariantCulture),
         "--width", info.Width.ToString(CultureInfo.InvariantCulture), "--height", info.Height.ToString(CultureInfo.InvariantCulture),
         "--pixel-type", info.PixelType.ToString().ToLowerInvariant(), "--generator", "diffraction",
         "--prefetch", prefetch.ToString(CultureInfo.InvariantCulture), "--no-progress",

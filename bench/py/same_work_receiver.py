@@ -66,7 +66,7 @@ while True:
         rows.append((header["frame"], int(roi.sum(dtype=numpy.uint64)), roi.min(), roi.max(), roi.mean(dtype=numpy.float64),
                      roi.std(dtype=numpy.float64)))
     dataset.resize(frames + 1, axis=0)
-    dataset.id.write_direct_chunk((header["frame"], 0, 0), blob)
+    dataset.id.write_direct_chunk((frames, 0, 0), blob)  # its share of the series, in arrival order (as a lima2 rank)
     frames += 1
     size += len(blob)
 f.close()

@@ -26,4 +26,37 @@ public sealed class BenchProgramTests
         Assert.Equal(0, bench.WaitForExit(Limit));
         Assert.Contains("| bslz4 decode (LZ4 + bit-unshuffle) |", bench.Output);
     }
+
+    [Fact]
+    public void Lima2_bench_runs_every_case_with_its_limits_and_the_same_work_peer_at_the_same_thread_count()
+    {
+        var folder = Directory.CreateTempSubdirectory("lima2-bench-").FullName;
+        var tmpfs = Path.Combine("/dev/shm", Path.GetFileName(folder));
+        try
+        {
+            using var bench = Start("--frames", "4", "--width", "512", "--height", "512", "--receivers", "2", "--threads", "1",
+                "--folder", folder, "--tmpfs", tmpfs);
+            Assert.True(bench.WaitForExit(TimeSpan.FromMinutes(5)) == 0, bench.Output);
+            var report = bench.Output;
+            foreach (var encoding in new[] { "bslz4", "raw" })
+            {
+                Assert.Contains($"| lima2 receive, V1 {encoding} | 2 × 1 | 4 |", report);
+                Assert.Contains($"| same-work peer (Python), V1 {encoding} | 2 × 1 | 4 |", report);
+                Assert.Contains($"| loopback wire, V1 {encoding} into null receivers | 2 × 1 | 4 |", report);
+                Assert.Contains($"- V1 {encoding}, 2 worker threads each: frames/s lima2 / same-work peer = ", report);
+                Assert.Matches($@"\| lima2 receive, V1 {encoding} \| .* \d+ page faults/frame, pool peak \d+ MB \|", report);
+            }
+            Assert.Contains("| memory copy | 1 × 1 |", report);
+            Assert.Contains("| memory copy | 1 × 2 |", report);
+            Assert.Contains($"| dd to the saving folder {folder} (disk) |", report);
+            Assert.Contains($"| dd to {tmpfs} (tmpfs) |", report);
+            Assert.Empty(Directory.GetFileSystemEntries(folder)); // every case cleans up after itself
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+            if (Directory.Exists(tmpfs))
+                Directory.Delete(tmpfs, recursive: true);
+        }
+    }
 }
