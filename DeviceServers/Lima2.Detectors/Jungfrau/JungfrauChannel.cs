@@ -247,7 +247,7 @@ public sealed class JungfrauChannel : IDetectorChannel
                 Frame built;
                 try
                 {
-                    frame.Build(pooled.Array.AsSpan(0, _info.ByteSize));
+                    frame.Build(pooled.Span[.._info.ByteSize]);
                     built = new Frame(pooled, _info, index, index);
                 }
                 catch
