@@ -1,10 +1,10 @@
 // JungfrauBench: JUNGFRAU receive-side figures of this machine (issue 10, Deliver 7); docs/BENCHMARKS.md "JUNGFRAU".
-//   receive     one receive thread (recvmmsg + assembly) on one UDP port, fed by a sender thread over loopback at each
-//               asked frame rate: packets/s and GB/s taken and packets lost
+//   receive     one receive thread (recvmmsg + assembly) on one UDP port, fed by --senders threads over loopback at
+//               each asked frame rate: packets/s and GB/s taken and packets lost
 //   assembly    datagrams already in memory through the assembler: CPU ms per module-frame
 //   correction  energy and photons of whole frames, cpu (SIMD) or opencl: CPU/device ms per module-frame
 //   e2e         N modules on N ports through the jungfrau_udp channel, assembly + correction + HDF5 saving (lima2's
-//               receiver engine), sent as fast as the sender goes or at --rate: frames/s, GB/s, packets lost
+//               receiver engine), sent as fast as --senders threads go or at --rate: frames/s, GB/s, packets lost
 // Usage: dotnet run -c Release --project bench/JungfrauBench -- <case> [options]   (--help for each)
 using System.CommandLine;
 using System.Diagnostics;
@@ -23,6 +23,7 @@ var modules = new Option<int>("--modules") { Description = "JUNGFRAU modules (10
 var frames = new Option<int>("--frames") { Description = "frames per measure", DefaultValueFactory = _ => 100 };
 var rates = new Option<string>("--rates") { Description = "receive: frame rates to send at, comma-separated (0 = as fast as the sender goes)", DefaultValueFactory = _ => "0" };
 var rate = new Option<double>("--rate") { Description = "e2e: frames/s sent (0 = as fast as the sender goes)", DefaultValueFactory = _ => 0 };
+var senders = new Option<int>("--senders") { Description = "sender threads, the modules dealt out between them", DefaultValueFactory = _ => 1 };
 var engine = new Option<string>("--engine") { Description = "cpu | opencl", DefaultValueFactory = _ => "cpu" };
 engine.AcceptOnlyFromAmong("cpu", "opencl");
 var platform = new Option<int>("--platform") { Description = "OpenCL platform index (a CPU device when there is none)", DefaultValueFactory = _ => 0 };
@@ -31,16 +32,16 @@ var output = new Option<string>("--output") { Description = "e2e: raw | energy |
 output.AcceptOnlyFromAmong("raw", "energy", "photons");
 var folder = new Option<string>("--folder") { Description = "e2e: saving folder (tmpfs to leave the disk out)", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "jungfrau-bench") };
 
-var receive = new Command("receive", "one receive thread on one port: packets/s, GB/s and loss per asked frame rate") { modules, frames, rates };
-receive.SetAction(r => Receive(r.GetValue(modules), r.GetValue(frames), [.. r.GetValue(rates)!.Split(',').Select(double.Parse)]));
+var receive = new Command("receive", "one receive thread on one port: packets/s, GB/s and loss per asked frame rate") { modules, frames, rates, senders };
+receive.SetAction(r => Receive(r.GetValue(modules), r.GetValue(frames), [.. r.GetValue(rates)!.Split(',').Select(double.Parse)], r.GetValue(senders)));
 var assembly = new Command("assembly", "the assembler alone on datagrams in memory: ms per module-frame") { modules, frames };
 assembly.SetAction(r => Assembly(r.GetValue(modules), r.GetValue(frames)));
 var correction = new Command("correction", "energy and photons: ms per module-frame") { modules, frames, engine, platform, device };
 correction.SetAction(r => Correction(r.GetValue(modules), r.GetValue(frames), Corrector(r.GetValue(engine)!, new JungfrauModel(r.GetValue(modules)),
     r.GetValue(platform), r.GetValue(device))));
-var e2e = new Command("e2e", "the jungfrau_udp channel end to end: assembly + correction + saving") { modules, frames, rate, engine, platform, device, output, folder };
-e2e.SetAction((r, token) => EndToEnd(r.GetValue(modules), r.GetValue(frames), r.GetValue(rate), r.GetValue(engine)!, r.GetValue(platform),
-    r.GetValue(device), r.GetValue(output)!, r.GetValue(folder)!, token));
+var e2e = new Command("e2e", "the jungfrau_udp channel end to end: assembly + correction + saving") { modules, frames, rate, senders, engine, platform, device, output, folder };
+e2e.SetAction((r, token) => EndToEnd(r.GetValue(modules), r.GetValue(frames), r.GetValue(rate), r.GetValue(senders), r.GetValue(engine)!,
+    r.GetValue(platform), r.GetValue(device), r.GetValue(output)!, r.GetValue(folder)!, token));
 var root = new RootCommand("JUNGFRAU receive-side benchmarks") { receive, assembly, correction, e2e };
 Console.WriteLine($"{Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, net.core.rmem_max " +
                   $"{File.ReadAllText("/proc/sys/net/core/rmem_max").Trim()}");
@@ -68,37 +69,57 @@ static ushort[][] Words(int modules, int frame = 0)
     }
 }
 
-static void Receive(int modules, int frames, double[] rates)
+// Sends frames 1..frames from `threads` threads, module m by thread m % threads, frame i's words words[i % words.Length],
+// paced at fps (0 = as fast as they go); returns the packets sent and the seconds the sending took.
+static (long Packets, double Seconds) Send(IReadOnlyList<ModuleDestination> modules, ushort[][][] words, int frames, double fps, int threads)
 {
-    var words = Words(modules);
-    Console.WriteLine($"receive: {modules} modules' packets to one port, one receive thread, {frames} frames per rate");
+    threads = Math.Clamp(threads, 1, modules.Count);
+    var clock = Stopwatch.StartNew();
+    var sent = new long[threads];
+    var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+    {
+        var mine = Enumerable.Range(0, modules.Count).Where(m => m % threads == t).ToArray();
+        using var sender = new JungfrauPacketSender([.. mine.Select(m => modules[m])]);
+        var frameWords = words.Select(w => mine.Select(m => w[m]).ToArray()).ToArray();
+        for (var i = 0; i < frames; i++)
+        {
+            if (fps > 0)
+                while (clock.Elapsed.TotalSeconds < i / fps)
+                    Thread.SpinWait(100);
+            sender.SendFrame((ulong)i + 1, frameWords[i % frameWords.Length]);
+        }
+        sent[t] = sender.PacketsSent;
+    }) { Name = $"sender-{t}" }).ToArray();
+    foreach (var worker in workers)
+        worker.Start();
+    foreach (var worker in workers)
+        worker.Join();
+    return (sent.Sum(), clock.Elapsed.TotalSeconds);
+}
+
+static void Receive(int modules, int frames, double[] rates, int senders)
+{
+    ushort[][][] words = [Words(modules)];
+    Console.WriteLine($"receive: {modules} modules' packets to one port, one receive thread, {Math.Clamp(senders, 1, modules)} sender threads, {frames} frames per rate");
     Console.WriteLine("asked fps | sent fps | packets sent | received | lost | frames complete/incomplete/missed | Mpackets/s | GB/s | mean batch");
     foreach (var fps in rates)
     {
         var assembler = new ModuleFrameAssembler(new JungfrauAssemblerOptions { ModuleIds = [.. Enumerable.Range(0, modules)], FirstFrameNumber = 1 },
             frame => frame.Dispose());
         using var listener = new JungfrauUdpListener(new IPEndPoint(IPAddress.Loopback, 0), assembler, TimeSpan.FromMilliseconds(200));
-        using var sender = new JungfrauPacketSender([.. Enumerable.Range(0, modules).Select(m => new ModuleDestination(m, new IPEndPoint(IPAddress.Loopback, listener.Port)))]);
         if (listener.ReceiveBufferWarning is { } warning && fps == rates[0])
             Console.WriteLine($"warning: {warning}");
         listener.Start();
         var start = Stopwatch.GetTimestamp();
-        var clock = Stopwatch.StartNew();
-        for (var i = 0; i < frames; i++)
-        {
-            if (fps > 0)
-                while (clock.Elapsed.TotalSeconds < i / fps)
-                    Thread.SpinWait(100);
-            sender.SendFrame((ulong)i + 1, words);
-        }
-        var sendSeconds = clock.Elapsed.TotalSeconds;
+        var (sent, sendSeconds) = Send([.. Enumerable.Range(0, modules).Select(m => new ModuleDestination(m, new IPEndPoint(IPAddress.Loopback, listener.Port)))],
+            words, frames, fps, senders);
         // the loop has all there is once nothing came for 0.5 s
-        while (Stopwatch.GetElapsedTime(listener.LastDatagramTicks) < TimeSpan.FromMilliseconds(500) && listener.DatagramsReceived < sender.PacketsSent)
+        while (Stopwatch.GetElapsedTime(listener.LastDatagramTicks) < TimeSpan.FromMilliseconds(500) && listener.DatagramsReceived < sent)
             Thread.Sleep(10);
         var seconds = Stopwatch.GetElapsedTime(start, listener.LastDatagramTicks).TotalSeconds;
         listener.Stop();
         var received = listener.DatagramsReceived;
-        Console.WriteLine($"{fps,9:F0} | {frames / sendSeconds,8:F0} | {sender.PacketsSent,12} | {received,8} | {sender.PacketsSent - received,4} | " +
+        Console.WriteLine($"{fps,9:F0} | {frames / sendSeconds,8:F0} | {sent,12} | {received,8} | {sent - received,4} | " +
                           $"{assembler.FramesComplete}/{assembler.FramesIncomplete}/{frames - assembler.FramesComplete - assembler.FramesIncomplete} | {received / seconds / 1e6,10:F3} | " +
                           $"{received * (double)JungfrauModule.DatagramBytes / seconds / 1e9,5:F2} | {(double)received / Math.Max(1, listener.Batches),4:F1}");
     }
@@ -153,8 +174,8 @@ static void Correction(int modules, int frames, IJungfrauCorrector corrector)
     (corrector as IDisposable)?.Dispose();
 }
 
-static async Task<int> EndToEnd(int modules, int frames, double rate, string engine, int platform, int device, string output, string folder,
-    CancellationToken token)
+static async Task<int> EndToEnd(int modules, int frames, double rate, int senders, string engine, int platform, int device, string output,
+    string folder, CancellationToken token)
 {
     Directory.CreateDirectory(folder);
     var model = new JungfrauModel(modules);
@@ -177,29 +198,18 @@ static async Task<int> EndToEnd(int modules, int frames, double rate, string eng
     var channel = (JungfrauChannel)run.Channel;
     foreach (var warning in channel.Warnings)
         Console.WriteLine($"warning: {warning}");
-    using var sender = new JungfrauPacketSender([.. channel.Ports.Select((port, m) => new ModuleDestination(m, new IPEndPoint(IPAddress.Loopback, port)))]);
     var running = run.RunAsync(token);
-    var clock = Stopwatch.StartNew();
-    await Task.Run(() =>
-    {
-        for (var i = 0; i < frames; i++)
-        {
-            if (rate > 0)
-                while (clock.Elapsed.TotalSeconds < i / rate)
-                    Thread.SpinWait(100);
-            sender.SendFrame((ulong)i + 1, distinct[i % distinct.Length]);
-        }
-    }, token);
-    var sendSeconds = clock.Elapsed.TotalSeconds;
+    var (sent, sendSeconds) = await Task.Run(() => Send([.. channel.Ports.Select((port, m) => new ModuleDestination(m, new IPEndPoint(IPAddress.Loopback, port)))],
+        distinct, frames, rate, senders), token);
     var summary = await running;
     var ports = channel.PortCounters;
     var seconds = summary.Elapsed.TotalSeconds;
-    Console.WriteLine($"e2e: {modules} modules on {modules} ports, {output} on {(channel.Correction as JungfrauOpenClCorrection)?.Device.ToString() ?? "the CPU"}, " +
+    Console.WriteLine($"e2e: {modules} modules on {modules} ports, {Math.Clamp(senders, 1, modules)} sender threads, {output} on {(channel.Correction as JungfrauOpenClCorrection)?.Device.ToString() ?? "the CPU"}, " +
                       $"saved to {folder}: sent {frames} frames in {sendSeconds:F2} s ({frames / sendSeconds:F0} frames/s)");
     Console.WriteLine($"received {summary.Counters.Received} frames in {seconds:F2} s = {summary.Counters.Received / seconds:F0} frames/s, " +
                       $"{summary.Counters.Received * (double)modules * JungfrauModule.Pixels * 2 / seconds / 1e9:F2} GB/s raw; saved {summary.Saved}, " +
                       $"dropped {summary.Counters.Dropped}; frames complete/incomplete/missed {channel.FramesComplete}/{channel.FramesIncomplete}/{channel.FramesMissed}; " +
-                      $"packets sent {sender.PacketsSent}, caught {ports.Sum(p => p.PacketsCaught)}, lost {sender.PacketsSent - ports.Sum(p => p.PacketsCaught)}" +
+                      $"packets sent {sent}, caught {ports.Sum(p => p.PacketsCaught)}, lost {sent - ports.Sum(p => p.PacketsCaught)}" +
                       (summary.Error is { } error ? $"; error: {error.Message}" : ""));
     return summary.Error is null ? 0 : 1;
 }

@@ -16,17 +16,22 @@ public readonly record struct ModuleDestination(int ModuleId, IReadOnlyList<IPEn
 
 /// <summary>
 /// The stand-in detector's sending side: the 128 datagrams of each module-frame, modules (and their interfaces)
-/// interleaved packet by packet as parallel links deliver them, over plain UDP sockets (sendmmsg batching is still
-/// to do). For loopback tests and demos.
+/// interleaved packet by packet as parallel links deliver them, over one UDP socket, up to 64 datagrams per sendmmsg
+/// call (<see cref="DatagramBatchSender"/>). For loopback tests and demos.
 /// </summary>
 public sealed class JungfrauPacketSender : IDisposable
 {
     private readonly IReadOnlyList<ModuleDestination> _modules;
     private readonly int _interfaces;
     private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-    private readonly byte[] _datagram = new byte[JungfrauModule.DatagramBytes];
+    private readonly DatagramBatchSender _batch;
 
-    public JungfrauPacketSender(IReadOnlyList<ModuleDestination> modules)
+    public JungfrauPacketSender(IReadOnlyList<ModuleDestination> modules) : this(modules, useSendmmsg: true)
+    {
+    }
+
+    /// <param name="useSendmmsg">false sends one datagram per system call, as where sendmmsg is missing (tests of that path)</param>
+    internal JungfrauPacketSender(IReadOnlyList<ModuleDestination> modules, bool useSendmmsg)
     {
         if (modules.Count == 0)
             throw new ArgumentException("a sender sends at least one module", nameof(modules));
@@ -35,7 +40,11 @@ public sealed class JungfrauPacketSender : IDisposable
             throw new ArgumentException("every module sends over the same number of interfaces, 1 or 2", nameof(modules));
         _modules = modules;
         _socket.SendBufferSize = 4 << 20;
+        _batch = new DatagramBatchSender(_socket, JungfrauModule.DatagramBytes, capacity: 64, useSendmmsg);
     }
+
+    /// <summary>Whether datagrams go out through sendmmsg (false where it is missing: one system call per datagram).</summary>
+    public bool SendsInBatches => _batch.Batched;
 
     public long PacketsSent { get; private set; }
     public long PacketsDropped { get; private set; }
@@ -60,10 +69,10 @@ public sealed class JungfrauPacketSender : IDisposable
                         PacketsDropped++;
                         continue;
                     }
-                    JungfrauPackets.Write(_datagram, frameNumber, moduleId, packet, modulePixels[m], _interfaces);
-                    _socket.SendTo(_datagram, endpoints[link]);
+                    JungfrauPackets.Write(_batch.Add(endpoints[link]), frameNumber, moduleId, packet, modulePixels[m], _interfaces);
                     PacketsSent++;
                 }
+        _batch.Flush();
     }
 
     public void Dispose() => _socket.Dispose();

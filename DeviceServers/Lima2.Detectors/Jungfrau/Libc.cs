@@ -4,8 +4,9 @@ using System.Runtime.InteropServices;
 namespace Lima2.Detectors.Jungfrau;
 
 /// <summary>
-/// The C library's <c>recvmmsg</c> (Linux ≥ 2.6.33, glibc ≥ 2.12) and the LP64 Linux structures it fills. Nothing but
-/// declarations: <see cref="DatagramBatchReceiver"/> turns errno into exceptions and falls back where it is missing.
+/// The C library's <c>recvmmsg</c> and <c>sendmmsg</c> (Linux ≥ 3.0, glibc ≥ 2.14) and the LP64 Linux structures they
+/// use. Nothing but declarations: <see cref="DatagramBatchReceiver"/> and <see cref="DatagramBatchSender"/> turn errno
+/// into exceptions and fall back where they are missing.
 /// </summary>
 internal static unsafe partial class Libc
 {
@@ -36,7 +37,18 @@ internal static unsafe partial class Libc
         public int Flags;
     }
 
-    /// <summary><c>struct mmsghdr</c>: a message and the bytes the kernel put into it.</summary>
+    /// <summary><c>struct sockaddr_in</c>: an IPv4 address and port, both in network byte order.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SockAddrIn
+    {
+        public const ushort AfInet = 2;
+        public ushort Family;
+        public ushort Port;
+        public uint Address;
+        public ulong Zero;
+    }
+
+    /// <summary><c>struct mmsghdr</c>: a message and the bytes the kernel put into it (or took from it).</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct MMsgHdr
     {
@@ -47,4 +59,8 @@ internal static unsafe partial class Libc
     /// <summary>Receives up to <paramref name="count"/> datagrams in one call; -1 with errno set on failure.</summary>
     [LibraryImport(Lib, EntryPoint = "recvmmsg", SetLastError = true)]
     public static partial int RecvMMsg(SafeSocketHandle socket, MMsgHdr* messages, uint count, int flags, void* timeout);
+
+    /// <summary>Sends up to <paramref name="count"/> datagrams in one call; how many went, or -1 with errno set.</summary>
+    [LibraryImport(Lib, EntryPoint = "sendmmsg", SetLastError = true)]
+    public static partial int SendMMsg(SafeSocketHandle socket, MMsgHdr* messages, uint count, int flags);
 }

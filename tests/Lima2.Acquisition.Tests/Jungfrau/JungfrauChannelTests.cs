@@ -201,4 +201,23 @@ public sealed class JungfrauChannelTests : IDisposable
         Assert.Equal(["channel.jungfrau.ports", "channel.jungfrau.bind", "channel.jungfrau.output"], errors);
         Assert.Throws<ParamsException>(() => ReceiverConfig.Parse("channel: { kind: jungfrau_udp }"));
     }
+
+    [Theory]
+    [InlineData("ports: [1, 2, 3], ports_per_module: 2", "channel.jungfrau.ports")]
+    [InlineData("ports: [1, 2], ports_per_module: 3", "channel.jungfrau.ports_per_module")]
+    [InlineData("ports: [1, 2, 3, 4], ports_per_module: 2, module_ids: [0, 1, 2]", "channel.jungfrau.module_ids")]
+    [InlineData("ports: [1, 2, 3, 4], ports_per_module: 2, geometry: { rows: 4 }", "channel.jungfrau.geometry")]
+    public void Ports_that_do_not_make_whole_modules_are_refused_naming_the_field(string jungfrau, string path)
+    {
+        var errors = Assert.Throws<ParamsException>(() => ReceiverConfig.Parse($"channel: {{ kind: jungfrau_udp, jungfrau: {{ {jungfrau} }} }}")).Errors;
+        Assert.Equal(path, Assert.Single(errors).Path);
+    }
+
+    [Fact]
+    public void Two_ports_per_module_make_as_many_modules_as_half_the_ports()
+    {
+        var config = ReceiverConfig.Parse("channel: { kind: jungfrau_udp, jungfrau: { ports: [1, 2, 3, 4], ports_per_module: 2, correction: opencl } }");
+        Assert.Equal([0, 1], config.Channel.Jungfrau!.ModuleIdList);
+        Assert.Equal(JungfrauCorrectionEngine.OpenCl, config.Channel.Jungfrau.Correction);
+    }
 }

@@ -40,6 +40,42 @@ public class JungfrauUdpLoopbackTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
+    public void A_module_sent_over_two_interfaces_in_sendmmsg_batches_or_one_by_one_arrives_whole_at_its_two_ports(bool sendmmsg)
+    {
+        var halves = new List<(ulong Frame, ushort[] Pixels)>[] { [], [] };
+        var listeners = Enumerable.Range(0, 2).Select(link => new JungfrauUdpListener(new IPEndPoint(IPAddress.Loopback, 0),
+            new ModuleFrameAssembler(new JungfrauAssemblerOptions { ModuleIds = [3], FirstFrameNumber = 1, Interfaces = 2, Interface = link },
+                f => { using (f) halves[link].Add((f.FrameNumber, f.Pixels.ToArray())); }),
+            TimeSpan.FromSeconds(30), receiveBufferBytes: 4 << 20)).ToArray();
+        try
+        {
+            using (var sender = new JungfrauPacketSender([new ModuleDestination(3, [.. listeners.Select(l => new IPEndPoint(IPAddress.Loopback, l.Port))])],
+                       useSendmmsg: sendmmsg))
+            {
+                foreach (var frame in new ulong[] { 1, 2 })
+                    sender.SendFrame(frame, [ModuleFrameAssemblerTests.ModulePixels(frame, 3)]); // queued in the sockets before the loops run
+                Assert.Equal(sendmmsg && OperatingSystem.IsLinux(), sender.SendsInBatches);
+                Assert.Equal(256, sender.PacketsSent);
+            }
+            foreach (var listener in listeners)
+                listener.Start();
+            Assert.True(SpinWait.SpinUntil(() => listeners.All(l => l.DatagramsReceived == 128), TimeSpan.FromSeconds(30)),
+                $"datagrams received {string.Join(",", listeners.Select(l => l.DatagramsReceived))}, 128 each expected");
+        }
+        finally
+        {
+            foreach (var listener in listeners)
+                listener.Dispose();
+        }
+        Assert.All(listeners, l => Assert.Equal((2, 0L), (l.Assembler.FramesComplete, l.Assembler.PacketsRejected)));
+        foreach (var frame in new ulong[] { 1, 2 })
+            Assert.Equal(ModuleFrameAssemblerTests.ModulePixels(frame, 3),
+                halves[0].Single(h => h.Frame == frame).Pixels.Concat(halves[1].Single(h => h.Frame == frame).Pixels));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
     public void Bad_datagrams_on_the_wire_are_counted_by_kind_and_the_loop_goes_on_placing_good_ones(bool recvmmsg)
     {
         var received = new List<(ulong Frame, ushort[] Pixels, bool Complete)>();
