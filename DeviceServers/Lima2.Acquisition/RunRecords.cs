@@ -28,4 +28,5 @@ public sealed record ReceiverSummary(
     IReadOnlyDictionary<string, long> Rejections,
     string? LastRejection,
     PeakCounts? Peaks,
-    Exception? Error);
+    Exception? Error,
+    Publishing.PublishCounts? Publishing = null);

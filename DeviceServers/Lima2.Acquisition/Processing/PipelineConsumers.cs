@@ -17,34 +17,48 @@ public sealed record PipelineContext(FrameInfo Frame, ReceiverConfig Receiver, S
     DetectorMetadata? Metadata, bool ReducedData);
 
 /// <summary>
-/// The consumers a pipeline kind adds to its graph beside those every kind's params describe (corrections, ROI
-/// statistics, saving: GraphBuilder's): SMX's peak finder, XPCS's sparse frames. Their nodes live here, above
-/// Lima2.Core, so the params cannot make them; each kind's factory is registered here once, and a run asks for those
-/// of its params' kind without knowing the kinds.
+/// What a pipeline kind adds to its graph beside what every kind's params describe (corrections, ROI statistics,
+/// saving: GraphBuilder's): its own consumers (SMX's peak finder, XPCS's sparse frames) and where the graph should keep
+/// frames for them (SMX on a GPU: the device's driver-pinned memory). Their nodes live here, above Lima2.Core, so the
+/// params cannot make them; each kind is registered here once, and a run asks for its params' kind without knowing
+/// the kinds.
 /// </summary>
 public static class PipelineConsumers
 {
-    private static readonly Dictionary<Type, Func<ProcParams, PipelineContext, IEnumerable<FrameConsumer>>> Factories = [];
+    private sealed record Kind(
+        Func<ProcParams, PipelineContext, IEnumerable<FrameConsumer>> Consumers,
+        Func<ProcParams, ReceiverConfig, IBufferMemory?> FrameMemory);
+
+    private static readonly Dictionary<Type, Kind> Kinds = [];
 
     static PipelineConsumers()
     {
-        Register<SmxProcParams>((smx, c) =>
-            [PeakFindingNode.Create(smx, c.Frame, c.Receiver.PeakFinder, c.Root, c.References, c.Receiver.Rank, c.Metadata)]);
+        Register<SmxProcParams>(
+            (smx, c) => [PeakFindingNode.Create(smx, c.Frame, c.Receiver, c.Root, c.References, c.Receiver.Rank, c.Metadata)],
+            PeakFindingNode.FrameMemory);
         Register<XpcsProcParams>((xpcs, c) => c.ReducedData
             ? [new XpcsSparseNode(c.Frame, xpcs.Buffers.NbSparseFramesBuffer, xpcs.Buffers.NbFramesBuffer, xpcs.Fifo.NbThreads)]
             : []);
     }
 
-    /// <summary>The consumers of <paramref name="proc"/>'s kind (or the nearest kind it derives from); none for a
-    /// kind that has no consumers of its own.</summary>
-    public static IReadOnlyList<FrameConsumer> For(ProcParams proc, PipelineContext context)
+    /// <summary>The consumers of <paramref name="proc"/>'s kind; none for a kind that has no consumers of its own.</summary>
+    public static IReadOnlyList<FrameConsumer> For(ProcParams proc, PipelineContext context) =>
+        KindOf(proc) is { } kind ? [.. kind.Consumers(proc, context)] : [];
+
+    /// <summary>Where the graph keeps frames for <paramref name="proc"/>'s consumers; null: the pinned managed heap.</summary>
+    public static IBufferMemory? FrameMemory(ProcParams proc, ReceiverConfig receiver) => KindOf(proc)?.FrameMemory(proc, receiver);
+
+    /// <summary>The kind registered for <paramref name="proc"/>'s type or the nearest type it derives from.</summary>
+    private static Kind? KindOf(ProcParams proc)
     {
-        for (var kind = proc.GetType(); kind is not null; kind = kind.BaseType)
-            if (Factories.TryGetValue(kind, out var factory))
-                return [.. factory(proc, context)];
-        return [];
+        for (var type = proc.GetType(); type is not null; type = type.BaseType)
+            if (Kinds.TryGetValue(type, out var kind))
+                return kind;
+        return null;
     }
 
-    private static void Register<TProc>(Func<TProc, PipelineContext, IEnumerable<FrameConsumer>> factory) where TProc : ProcParams =>
-        Factories.Add(typeof(TProc), (proc, context) => factory((TProc)proc, context));
+    private static void Register<TProc>(Func<TProc, PipelineContext, IEnumerable<FrameConsumer>> consumers,
+        Func<TProc, ReceiverConfig, IBufferMemory?>? frameMemory = null) where TProc : ProcParams =>
+        Kinds.Add(typeof(TProc), new Kind((proc, context) => consumers((TProc)proc, context),
+            (proc, receiver) => frameMemory?.Invoke((TProc)proc, receiver)));
 }

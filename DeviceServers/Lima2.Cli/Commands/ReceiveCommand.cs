@@ -81,6 +81,8 @@ internal static class ReceiveCommand
             Console.WriteLine($"rejected: {count} × {reason}");
         if (s.LastRejection is not null)
             Console.WriteLine($"last rejected: {s.LastRejection}");
+        if (s.Publishing is { } publishing)
+            Console.WriteLine($"publish: {publishing}");
         foreach (var file in s.Files)
             Console.WriteLine($"file: {file}");
         if (s.MasterFile is not null)

@@ -1,6 +1,7 @@
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
+using Lima2.LiveView;
 using Lima2.Protocol;
 using Lima2.Server.Receiver;
 using Tango;
@@ -25,10 +26,10 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
     [DeviceProperty("nb_receivers", Description = "how many receivers share the detector's frames (rank is 0 to nb_receivers-1)")]
     public int NbReceivers { get; set; } = 1;
 
-    [DeviceProperty("channel", Description = "where the frames come from: simulator (generated here) | dectris_v1 | dectris_v2 (a DECTRIS ZMQ stream at endpoint)")]
+    [DeviceProperty("channel", Description = "where the frames come from: simulator (generated here) | dectris_v1 | dectris_v2 (a DECTRIS ZMQ stream at endpoint) | maxiv (MAX IV's unified ZMQ stream at endpoint)")]
     public string Channel { get; set; } = "simulator";
 
-    [DeviceProperty("endpoint", Description = "ZMQ endpoint of a DECTRIS stream, e.g. tcp://127.0.0.1:9999")]
+    [DeviceProperty("endpoint", Description = "ZMQ endpoint of the stream (channel dectris_v1, dectris_v2 or maxiv), e.g. tcp://127.0.0.1:9999")]
     public string Endpoint { get; set; } = "";
 
     [DeviceProperty("memory_cap", Description = "memory of the receiver's frame buffers (stream, processing, saving), in bytes with a unit, e.g. 1GiB; a run that cannot fit fails at Prepare")]
@@ -104,6 +105,37 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
 
     [Attr("hit_rate", Format = "%6.3f", Description = "nb_hits / frames searched, 0 to 1, in the current or last run (SMX pipeline)")]
     public double HitRate => Logic.Current?.Run.Peaks?.HitRate ?? 0;
+
+    // ---- live view: what a Lima1 client (BLISS, Taurus, MXCuBE) and a Jive user open ----
+
+    [Attr("video_last_image", Description = "the newest processed frame as Lima1's VIDEO_IMAGE: a 32-byte big-endian header " +
+        "(struct !IHHqiiHHHH: magic VDEO, version 1, mode Y8/Y16/Y32 = 0/1/2, frame number, width, height, endianness 0, " +
+        "header size 32, 0, 0) then the pixels little-endian; frame number -1 and 0x0 before the first frame")]
+    public DevEncoded VideoLastImage
+    {
+        get
+        {
+            if (!Logic.TryGetLatestFrame(out var frame))
+                return ProcessingDevice.Encode(VideoImage.None());
+            using (frame)
+                return ProcessingDevice.Encode(VideoImage.Encode(frame));
+        }
+    }
+
+    [Attr("live_image", MaxX = LiveImageSize, MaxY = LiveImageSize, Description = "the newest processed frame shrunk to " +
+        "fit 1024 x 1024 (each pixel the maximum of its block, so peaks stay visible), as float32; empty before the first frame")]
+    public float[,] LiveImage
+    {
+        get
+        {
+            if (!Logic.TryGetLatestFrame(out var frame))
+                return new float[0, 0];
+            using (frame)
+                return FramePreview.Of(frame, LiveImageSize, LiveImageSize).ToFloatImage();
+        }
+    }
+
+    private const int LiveImageSize = 1024;
 
     // ---- commands ----
 
