@@ -17,48 +17,44 @@ public sealed record PipelineContext(FrameInfo Frame, ReceiverConfig Receiver, S
     DetectorMetadata? Metadata, bool ReducedData);
 
 /// <summary>
-/// What a pipeline kind adds to its graph beside what every kind's params describe (corrections, ROI statistics,
-/// saving: GraphBuilder's): its own consumers (SMX's peak finder, XPCS's sparse frames) and where the graph should keep
-/// frames for them (SMX on a GPU: the device's driver-pinned memory). Their nodes live here, above Lima2.Core, so the
-/// params cannot make them; each kind is registered here once, and a run asks for its params' kind without knowing
-/// the kinds.
+/// The consumers a pipeline kind adds to its graph beside those every kind's params describe (corrections, ROI
+/// statistics, saving: GraphBuilder's): SMX's peak finder, XPCS's sparse frames. Their nodes live here, above
+/// Lima2.Core, so the params cannot make them; each kind's factory is registered here once, and a run asks for those
+/// of its params' kind without knowing the kinds.
 /// </summary>
 public static class PipelineConsumers
 {
-    private sealed record Kind(
-        Func<ProcParams, PipelineContext, IEnumerable<FrameConsumer>> Consumers,
-        Func<ProcParams, ReceiverConfig, IBufferMemory?> FrameMemory);
-
-    private static readonly Dictionary<Type, Kind> Kinds = [];
+    private static readonly Dictionary<Type, Func<ProcParams, PipelineContext, IEnumerable<FrameConsumer>>> Factories = [];
+    private static readonly Dictionary<Type, Func<ProcParams, ReceiverConfig, IBufferMemory?>> Memories = [];
 
     static PipelineConsumers()
     {
-        Register<SmxProcParams>(
-            (smx, c) => [PeakFindingNode.Create(smx, c.Frame, c.Receiver, c.Root, c.References, c.Receiver.Rank, c.Metadata)],
-            PeakFindingNode.FrameMemory);
+        Register<SmxProcParams>((smx, c) =>
+            [PeakFindingNode.Create(smx, c.Frame, c.Receiver, c.Root, c.References, c.Receiver.Rank, c.Metadata)]);
         Register<XpcsProcParams>((xpcs, c) => c.ReducedData
             ? [new XpcsSparseNode(c.Frame, xpcs.Buffers.NbSparseFramesBuffer, xpcs.Buffers.NbFramesBuffer, xpcs.Fifo.NbThreads)]
             : []);
+        Memories.Add(typeof(SmxProcParams), (proc, receiver) => PeakFindingNode.FrameMemory((SmxProcParams)proc, receiver));
     }
 
-    /// <summary>The consumers of <paramref name="proc"/>'s kind; none for a kind that has no consumers of its own.</summary>
+    /// <summary>The consumers of <paramref name="proc"/>'s kind (or the nearest kind it derives from); none for a
+    /// kind that has no consumers of its own.</summary>
     public static IReadOnlyList<FrameConsumer> For(ProcParams proc, PipelineContext context) =>
-        KindOf(proc) is { } kind ? [.. kind.Consumers(proc, context)] : [];
+        Nearest(Factories, proc) is { } factory ? [.. factory(proc, context)] : [];
 
-    /// <summary>Where the graph keeps frames for <paramref name="proc"/>'s consumers; null: the pinned managed heap.</summary>
-    public static IBufferMemory? FrameMemory(ProcParams proc, ReceiverConfig receiver) => KindOf(proc)?.FrameMemory(proc, receiver);
+    /// <summary>Where the graph's frame pools live for <paramref name="proc"/>'s kind: the peak finder's driver-pinned
+    /// memory when it copies frames to a device; null: the pinned heap.</summary>
+    public static IBufferMemory? FrameMemory(ProcParams proc, ReceiverConfig receiver) =>
+        Nearest(Memories, proc) is { } memory ? memory(proc, receiver) : null;
 
-    /// <summary>The kind registered for <paramref name="proc"/>'s type or the nearest type it derives from.</summary>
-    private static Kind? KindOf(ProcParams proc)
+    private static T? Nearest<T>(Dictionary<Type, T> byKind, ProcParams proc) where T : class
     {
-        for (var type = proc.GetType(); type is not null; type = type.BaseType)
-            if (Kinds.TryGetValue(type, out var kind))
-                return kind;
+        for (var kind = proc.GetType(); kind is not null; kind = kind.BaseType)
+            if (byKind.TryGetValue(kind, out var value))
+                return value;
         return null;
     }
 
-    private static void Register<TProc>(Func<TProc, PipelineContext, IEnumerable<FrameConsumer>> consumers,
-        Func<TProc, ReceiverConfig, IBufferMemory?>? frameMemory = null) where TProc : ProcParams =>
-        Kinds.Add(typeof(TProc), new Kind((proc, context) => consumers((TProc)proc, context),
-            (proc, receiver) => frameMemory?.Invoke((TProc)proc, receiver)));
+    private static void Register<TProc>(Func<TProc, PipelineContext, IEnumerable<FrameConsumer>> factory) where TProc : ProcParams =>
+        Factories.Add(typeof(TProc), (proc, context) => factory((TProc)proc, context));
 }

@@ -26,7 +26,7 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
     [DeviceProperty("nb_receivers", Description = "how many receivers share the detector's frames (rank is 0 to nb_receivers-1)")]
     public int NbReceivers { get; set; } = 1;
 
-    [DeviceProperty("channel", Description = "where the frames come from: simulator (generated here) | dectris_v1 | dectris_v2 (a DECTRIS ZMQ stream at endpoint) | maxiv (MAX IV's unified ZMQ stream at endpoint)")]
+    [DeviceProperty("channel", Description = "where the frames come from: simulator (generated here) | dectris_v1 | dectris_v2 (a DECTRIS ZMQ stream at endpoint) | maxiv (a MAX IV unified stream at endpoint)")]
     public string Channel { get; set; } = "simulator";
 
     [DeviceProperty("endpoint", Description = "ZMQ endpoint of the stream (channel dectris_v1, dectris_v2 or maxiv), e.g. tcp://127.0.0.1:9999")]
