@@ -29,7 +29,7 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
     [DeviceProperty("channel", Description = "where the frames come from: simulator (generated here) | dectris_v1 | dectris_v2 (a DECTRIS ZMQ stream at endpoint) | maxiv (a MAX IV unified stream at endpoint)")]
     public string Channel { get; set; } = "simulator";
 
-    [DeviceProperty("endpoint", Description = "ZMQ endpoint of a DECTRIS stream, e.g. tcp://127.0.0.1:9999")]
+    [DeviceProperty("endpoint", Description = "ZMQ endpoint of the stream (channel dectris_v1, dectris_v2 or maxiv), e.g. tcp://127.0.0.1:9999")]
     public string Endpoint { get; set; } = "";
 
     [DeviceProperty("memory_cap", Description = "memory of the receiver's frame buffers (stream, processing, saving), in bytes with a unit, e.g. 1GiB; a run that cannot fit fails at Prepare")]

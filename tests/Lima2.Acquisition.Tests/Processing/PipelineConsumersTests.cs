@@ -29,9 +29,10 @@ public sealed class PipelineConsumersTests : IDisposable
     }
 
     [Fact]
-    public void A_kind_without_consumers_of_its_own_gets_none()
+    public void A_kind_without_consumers_of_its_own_gets_none_and_keeps_its_frames_on_the_managed_heap()
     {
         Assert.Empty(For(new LegacyProcParams(), reducedData: true));
         Assert.Empty(For(new FailingProcParams(), reducedData: true));
+        Assert.Null(PipelineConsumers.FrameMemory(new XpcsProcParams(), new ReceiverConfig()));
     }
 }
