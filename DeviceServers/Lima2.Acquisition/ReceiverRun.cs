@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Lima2.Acquisition.Processing;
+using Lima2.Acquisition.Publishing;
 using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
 using Lima2.Core.Graph;
@@ -33,6 +34,7 @@ public sealed class ReceiverRun : IAsyncDisposable
     private readonly Stopwatch _clock = new();
     private DateTimeOffset _started;
     private Hdf5FrameSink[] _sinks = [];
+    private FramePublisher? _publisher; // a branch of the graph, which disposes it
     private FrameGraph? _graph;
     private SavingRoot? _savingRoot; // held open by the run: every file it saves is created beneath it
     private SavingRoot? _referenceRoot; // and every reference image it reads is opened beneath this one
@@ -86,6 +88,9 @@ public sealed class ReceiverRun : IAsyncDisposable
 
     /// <summary>The frames per receiver <see cref="MasterFile"/> was written over (each receiver's share after a complete run).</summary>
     public IReadOnlyList<long> MasterCounts => _master.Counts;
+
+    /// <summary>Frames re-published and dropped by the publisher (receiver <c>publish</c>), or null when not publishing.</summary>
+    public PublishCounts? Publishing => Volatile.Read(ref _publisher)?.Counts;
 
     /// <summary>The SMX peak-finding branch, or null.</summary>
     public PeakFindingNode? Peaks => Find<PeakFindingNode>();
@@ -194,11 +199,14 @@ public sealed class ReceiverRun : IAsyncDisposable
                 if (Settings.ReducedData)
                     extra.Add(new FrameIdxNode(proc.Buffers.NbFrameIdxBuffer));
                 if (proc is SmxProcParams smx)
-                    extra.Add(PeakFindingNode.Create(smx, frame, config.PeakFinder, root, references, config.Rank, start.Metadata));
+                    extra.Add(PeakFindingNode.Create(smx, frame, config, root, references, config.Rank, start.Metadata));
                 if (Settings.ReducedData && proc is XpcsProcParams)
                     extra.Add(new XpcsSparseNode(frame, proc.Buffers.NbSparseFramesBuffer, proc.Buffers.NbFramesBuffer, proc.Fifo.NbThreads));
+                if (config.Publish is { } publish)
+                    extra.Add(_publisher = new FramePublisher(publish, frame, start.ExpectedFrames));
                 return extra;
             },
+            FrameMemory = proc is SmxProcParams finding ? PeakFindingNode.FrameMemory(finding, config) : null,
         };
         var memory = Memory = ReceiverMemory.Plan(config, _channel, proc, start.Frame, sinkOptions);
         try
@@ -212,6 +220,8 @@ public sealed class ReceiverRun : IAsyncDisposable
             // the sinks made before a later part failed (e.g. the peak finder's files) are not the graph's yet
             foreach (var sink in sinks)
                 sink.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            _publisher?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            _publisher = null;
             throw;
         }
     }
@@ -287,9 +297,11 @@ public sealed class ReceiverRun : IAsyncDisposable
                 Fail(e);
             }
         }
+        if (_publisher is { } publisher)
+            await publisher.EndSeriesAsync(SeriesEnd()).ConfigureAwait(false); // the files are closed: consumers may read them
         var summary = new ReceiverSummary(channel ?? new ChannelSummary(0, 0, ChannelEnd.Failed, "failed to start"),
             counters ?? new GraphCounters().Snapshot(), _clock.Elapsed, Saved, SavedBytes, Files, MasterFile, _channel.Rejections,
-            PeakCounts(), Error);
+            PeakCounts(), Error, Publishing);
         _finished = true;
         foreach (var handler in Finished?.GetInvocationList() ?? [])
         {
@@ -307,6 +319,17 @@ public sealed class ReceiverRun : IAsyncDisposable
     }
 
     private void Fail(Exception e) => Interlocked.CompareExchange(ref _error, e, null);
+
+    /// <summary>Where the frames of this run were saved, for the consumers of the re-published stream to fill their gaps.</summary>
+    private PublishedSeriesEnd SeriesEnd()
+    {
+        var config = Settings.Receiver;
+        var saving = Settings.ProcParams.DenseSavingChannels().Select(c => c.Params).FirstOrDefault(p => p.Enabled);
+        var sink = Volatile.Read(ref _sinks).FirstOrDefault();
+        var files = sink is null ? [] : Enumerable.Range(0, sink.FilesCreated).Select(i => sink.FilePath(i)).ToArray();
+        return new PublishedSeriesEnd(config.Rank, config.NbReceivers, 0, files, saving is null ? null : NexusLayout.DatasetPath(saving),
+            saving?.NbFramesPerFile ?? 0, MasterFile, Error?.Message);
+    }
 
     /// <summary>
     /// Receiver 0 writes the master file over the frames every receiver saved, once they have all ended: for a run of

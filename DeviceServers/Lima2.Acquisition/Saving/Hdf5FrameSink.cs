@@ -116,8 +116,8 @@ public sealed class Hdf5FrameSink : FrameConsumer<Hdf5FrameSink.Chunk>, IAsyncDi
         {
             var pixels = frame.Data.Span;
             var length = _filter == ChunkFilter.Deflate
-                ? Zlib.Compress(pixels, buffer.Array, _zipLevel)
-                : BitshuffleLz4.Encode(pixels, buffer.Array, frame.Info.PixelType.SizeOf());
+                ? Zlib.Compress(pixels, buffer.Span, _zipLevel)
+                : BitshuffleLz4.Encode(pixels, buffer.Span, frame.Info.PixelType.SizeOf());
             return new Chunk(buffer, length);
         }
         catch
@@ -134,7 +134,7 @@ public sealed class Hdf5FrameSink : FrameConsumer<Hdf5FrameSink.Chunk>, IAsyncDi
         {
             var bytes = chunk.Buffer.IsEmpty
                 ? (_filter == ChunkFilter.BitshuffleLz4 ? frame.EncodedData : frame.Data)
-                : chunk.Buffer.Array.AsMemory(0, chunk.Length);
+                : chunk.Buffer.Memory[..chunk.Length];
             OnDisk(() => WriteChunk(frame, bytes.Span));
         }
         return default;

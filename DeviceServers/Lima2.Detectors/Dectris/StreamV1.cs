@@ -64,7 +64,8 @@ public static class StreamV1
         return new DectrisHeader(first.Series, detail, frame, images, appendix, metadata, channels);
     }
 
-    private static (FrameInfo?, long?, DetectorMetadata, List<string>?) ReadConfig(ReadOnlySpan<byte> json)
+    /// <summary>A detector configuration JSON (part 2; also the MAX IV stream's header metadata): geometry, image count, facts, channels.</summary>
+    internal static (FrameInfo?, long?, DetectorMetadata, List<string>?) ReadConfig(ReadOnlySpan<byte> json)
     {
         try
         {

@@ -283,10 +283,23 @@ public static class StreamV2
 public sealed class StreamV2Writer
 {
     private readonly CborWriter _writer = new(CborConformanceMode.Lax, convertIndefiniteLengthEncodings: false);
-    private readonly string _uniqueId = Ulid();
+    private readonly string _uniqueId;
     private byte[] _buffer = [];
 
     private static readonly string[] SingleChannel = ["threshold_1"];
+
+    public StreamV2Writer()
+        : this(Ulid())
+    {
+    }
+
+    /// <summary>A writer whose messages carry <paramref name="other"/>'s series_unique_id (several threads writing one series).</summary>
+    public StreamV2Writer(StreamV2Writer other)
+        : this(other._uniqueId)
+    {
+    }
+
+    private StreamV2Writer(string uniqueId) => _uniqueId = uniqueId;
 
     /// <param name="channels">the threshold channels of every image (<c>threshold_1</c> alone by default)</param>
     public byte[] Start(long series, FrameInfo frame, long images, string? userData = null, IReadOnlyList<string>? channels = null)
@@ -416,13 +429,19 @@ public sealed class StreamV2Writer
         return _buffer.AsMemory(0, _writer.Encode(_buffer));
     }
 
-    public byte[] End(long series)
+    /// <param name="userData">more for consumers (the receiver's re-publisher says where its frames were saved)</param>
+    public byte[] End(long series, string? userData = null)
     {
-        Begin("end", 3);
+        Begin("end", userData is null ? 3 : 4);
         _writer.WriteTextString("series_id");
         _writer.WriteInt64(series);
         _writer.WriteTextString("series_unique_id");
         _writer.WriteTextString(_uniqueId);
+        if (userData is not null)
+        {
+            _writer.WriteTextString("user_data");
+            _writer.WriteTextString(userData);
+        }
         _writer.WriteEndMap();
         return _writer.Encode();
     }

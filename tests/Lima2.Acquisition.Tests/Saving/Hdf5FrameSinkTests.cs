@@ -66,7 +66,7 @@ public sealed class Hdf5FrameSinkTests : IDisposable
             for (var i = 0; i < frames; i++)
             {
                 var buffer = (await graph.RentAsync(i, CancellationToken.None))!.Value;
-                SavingFolder.Bytes(i).CopyTo(buffer.Array, 0);
+                SavingFolder.Bytes(i).CopyTo(buffer.Span);
                 await graph.SubmitAsync(new Frame(buffer, SavingFolder.Info, i, i), CancellationToken.None);
             }
             var summary = await graph.CompleteAsync();
