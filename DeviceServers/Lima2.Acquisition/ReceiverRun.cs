@@ -224,8 +224,16 @@ public sealed class ReceiverRun : IAsyncDisposable
         }
     }
 
-    /// <summary>What the saved files say besides the frames: the detector facts that hold for them, the run's start.</summary>
-    private NxmxFacts Facts(DetectorMetadata? metadata) => new(SavedMetadata(metadata, Settings.ProcParams), _started);
+    /// <summary>
+    /// What the saved files say besides the frames: the detector's facts with the acquisition's experiment over them
+    /// (as far as they hold for the saved frames), the names, the run's start.
+    /// </summary>
+    private NxmxFacts Facts(DetectorMetadata? metadata)
+    {
+        var experiment = Settings.AcqParams.Acq.Experiment;
+        return new NxmxFacts(SavedMetadata(experiment.Over(metadata), Settings.ProcParams), _started,
+            experiment.SampleName, experiment.InstrumentName, experiment.SourceName);
+    }
 
     /// <summary>
     /// The detector facts that hold for the saved frames: binning, crop, flip and rotation (roi_flip_rot) move and

@@ -320,8 +320,30 @@ public class ParamsTests
         Assert.Equal(["center", "r1", "r2", "a1", "a2"], arc.Select(p => p.Key));
         Assert.Equal("50", saving["nb_frames_per_file"]!["default"]!.ToJsonString());
         var acq = ParamsDocument.Schema<AcqParams<SimulatorDet>>()["properties"]!["acq"]!["properties"]!.AsObject();
-        Assert.Equal(["nb_frames", "expo_time", "latency_time", "trigger_mode", "nb_frames_per_trigger"], acq.Select(p => p.Key));
+        Assert.Equal(["nb_frames", "expo_time", "latency_time", "trigger_mode", "nb_frames_per_trigger", "experiment"], acq.Select(p => p.Key));
         Assert.Equal("0", acq["expo_time"]!["exclusiveMinimum"]!.ToJsonString());
+    }
+
+    [Fact]
+    public void The_experiment_states_geometry_with_units_and_unknown_by_default_and_refuses_a_wavelength_of_zero()
+    {
+        var experiment = ParamsDocument.Schema<AcqParams<SimulatorDet>>()["properties"]!["acq"]!["properties"]!["experiment"]!["properties"]!.AsObject();
+        Assert.Equal(["wavelength", "detector_distance", "beam_center_x", "beam_center_y", "sample_name", "instrument_name", "source_name"],
+            experiment.Select(p => p.Key));
+        Assert.Equal("""["number","null"]""", experiment["wavelength"]!["type"]!.ToJsonString());
+        Assert.Equal("null", experiment["wavelength"]!["default"]?.ToJsonString() ?? "null");
+        Assert.Contains("in Å", experiment["wavelength"]!["description"]!.GetValue<string>());
+        Assert.Contains("in m", experiment["detector_distance"]!["description"]!.GetValue<string>());
+        Assert.Contains("in pixels", experiment["beam_center_x"]!["description"]!.GetValue<string>());
+        Assert.Equal("\"unknown\"", experiment["sample_name"]!["default"]!.ToJsonString());
+
+        var given = ParamsDocument.Parse<AcqParams<SimulatorDet>>("""{"acq": {"experiment": {"wavelength": 0.9793, "sample_name": "thaumatin"}}}""");
+        Assert.Equal(new Experiment { Wavelength = 0.9793, SampleName = "thaumatin" }, given.Acq.Experiment);
+        var detector = new DetectorMetadata { Distance = 0.12, IncidentWavelength = 1.5, BeamCenterX = 3 };
+        Assert.Equal(detector with { IncidentWavelength = 0.9793 }, given.Acq.Experiment.Over(detector));
+        Assert.Equal(new DetectorMetadata(), new Experiment().Over(null));
+        var error = Fails(() => ParamsDocument.Parse<AcqParams<SimulatorDet>>("""{"acq": {"experiment": {"wavelength": 0}}}"""));
+        Assert.Equal(["acq.experiment.wavelength: must be > 0"], error.Errors.Select(e => e.ToString()));
     }
 
     [Fact]

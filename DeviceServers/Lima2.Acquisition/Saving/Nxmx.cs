@@ -30,7 +30,7 @@ public sealed record NxmxFacts(DetectorMetadata? Detector, DateTimeOffset Start,
 /// </remarks>
 public static class Nxmx
 {
-    public const string Unknown = "unknown";
+    public const string Unknown = Core.Parameters.Experiment.Unknown;
     public const string Entry = "/entry";
     public const string Detector = Entry + "/instrument/detector";
     public const string Translation = Detector + "/transformations/translation";

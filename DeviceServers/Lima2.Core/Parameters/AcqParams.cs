@@ -22,10 +22,58 @@ public sealed record Acquisition
 
     [Minimum(1)] [Maximum(MaxFrames)] public long NbFramesPerTrigger { get; init; } = 1;
 
+    [Description("what the saved files (NXmx) say about the beam, the geometry and the sample besides what the detector tells")]
+    public Experiment Experiment { get; init; } = new();
+
     private const double MaxFrames = int.MaxValue;
 
     /// <summary>One day.</summary>
     private const double MaxTimeMicroseconds = 86_400_000_000;
+}
+
+/// <summary>
+/// The experiment as the saved files describe it (NXmx): what the detector does not know, or knows wrong. A number
+/// given here wins over the detector's (a DECTRIS header's); null leaves the detector's, or "unknown" when it has none.
+/// </summary>
+public sealed record Experiment
+{
+    [Description("incident wavelength in Å; null: the detector's (a DECTRIS header's wavelength or photon energy), else unknown")]
+    [ExclusiveMinimum(0)] public double? Wavelength { get; init; }
+
+    [Description("sample-to-detector distance in m; null: the detector's, else unknown")]
+    [ExclusiveMinimum(0)] public double? DetectorDistance { get; init; }
+
+    [Description("where the direct beam hits the detector along a row (x, columns), in pixels from the outer corner of the " +
+                 "first pixel (the centre of pixel 0 is at 0.5); null: the detector's, else unknown")]
+    public double? BeamCenterX { get; init; }
+
+    [Description("where the direct beam hits the detector along a column (y, rows), in pixels from the outer corner of the " +
+                 "first pixel; null: the detector's, else unknown")]
+    public double? BeamCenterY { get; init; }
+
+    [Description("the sample's name (NXsample name)")]
+    public string SampleName { get; init; } = Unknown;
+
+    [Description("the instrument, e.g. the beamline (NXinstrument name)")]
+    public string InstrumentName { get; init; } = Unknown;
+
+    [Description("the facility's source (NXsource name)")]
+    public string SourceName { get; init; } = Unknown;
+
+    public const string Unknown = "unknown";
+
+    /// <summary>The detector's facts with what this experiment states over them.</summary>
+    public DetectorMetadata Over(DetectorMetadata? detector)
+    {
+        var facts = detector ?? new DetectorMetadata();
+        return facts with
+        {
+            IncidentWavelength = Wavelength ?? facts.IncidentWavelength,
+            Distance = DetectorDistance ?? facts.Distance,
+            BeamCenterX = BeamCenterX ?? facts.BeamCenterX,
+            BeamCenterY = BeamCenterY ?? facts.BeamCenterY,
+        };
+    }
 }
 
 /// <summary>

@@ -131,6 +131,36 @@ public sealed class ReceiverRunWiringTests : IDisposable
     }
 
     [Fact]
+    public async Task The_acquisitions_experiment_block_states_wavelength_distance_and_names_over_the_channels_facts_in_every_file()
+    {
+        var settings = """
+            {"receiver": {"channel": {"kind": "simulator"}, "memory_cap": "64MiB", "saving_root": "SAVING_ROOT"},
+             "acq_params": {"acq": {"nb_frames": 4, "expo_time": 1000,
+                                    "experiment": {"wavelength": 0.9793, "detector_distance": 0.25, "sample_name": "thaumatin",
+                                                   "instrument_name": "ID23-2", "source_name": "ESRF"}},
+                            "det": {"generator": {"type": "diffraction", "pixel_type": "gray16", "width": 64, "height": 48,
+                                                  "diffraction": {"beam_center": {"x": 20, "y": 30}}}}},
+             "proc_params": {"class_name": "LimaProcessingLegacy",
+                             "saving": {"enabled": true, "base_path": "out", "filename_prefix": "exp", "nb_frames_per_file": 3}}}
+            """.Replace("SAVING_ROOT", _folder);
+        var summary = await Run(settings);
+        Assert.NotNull(summary.MasterFile);
+
+        foreach (var (file, frames) in new[] { ("out/exp_0_00000.h5", 3), ("out/exp_0_00001.h5", 1), ("out/exp_master.h5", 4) })
+        {
+            var nxmx = Saving.NxmxReaderTests.ReadNxmx(Path.Combine(_folder, file));
+            Assert.Equal([frames, 48, 64], nxmx.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()));
+            Assert.Equal(0.9793, nxmx.GetProperty("wavelength").GetDouble());
+            Assert.Equal(0.25, nxmx.GetProperty("distance").GetDouble()); // the simulator says 0.12: the acquisition's wins
+            Assert.Equal(20.5, nxmx.GetProperty("beam_center").EnumerateArray().First().GetDouble(), 1e-12); // the channel's
+            Assert.Equal(30.5, nxmx.GetProperty("beam_center").EnumerateArray().Last().GetDouble(), 1e-12);
+            Assert.Equal([75e-6, 75e-6], nxmx.GetProperty("pixel_size").EnumerateArray().Select(e => e.GetDouble()));
+            Assert.Equal(("thaumatin", "ID23-2", "ESRF"), (nxmx.GetProperty("sample").GetString(), nxmx.GetProperty("instrument").GetString(),
+                nxmx.GetProperty("source").GetString()));
+        }
+    }
+
+    [Fact]
     public async Task With_the_beam_off_centre_the_peak_finder_takes_the_channels_geometry_and_finds_the_planted_peaks()
     {
         const int frames = 8;

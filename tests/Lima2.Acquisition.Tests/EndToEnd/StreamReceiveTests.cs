@@ -52,6 +52,36 @@ public sealed class StreamReceiveTests : IDisposable
     }
 
     [Theory]
+    [InlineData("v1")]
+    [InlineData("v2")]
+    public void A_stream_with_header_detail_all_is_saved_as_nxmx_with_the_headers_pixel_size_distance_beam_centre_and_wavelength(string version)
+    {
+        const int frames = 7;
+        var input = Input(frames);
+        var endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
+        using var receiver = Lima2Cli.Start("receive", Lima2Cli.Settings(_folder, $"dectris_{version}", endpoint, "bshuf_lz4"));
+        using var streamer = Lima2Cli.Start([.. StreamArgs(version, "bslz4", _folder, frames, [endpoint]), "--detail", "all"]);
+        Assert.Equal(0, streamer.WaitForExit(Limit));
+        Assert.True(receiver.WaitForExit(Limit) == 0, receiver.Output);
+
+        var header = Detectors.Dectris.EmulatedDetector.Metadata(Info);
+        foreach (var (file, shape) in new[] { ("scan_master.h5", frames), ("scan_0_00001.h5", 2) })
+        {
+            var nxmx = Saving.NxmxReaderTests.ReadNxmx(Path.Combine(_folder, "out", file));
+            Assert.Equal([shape, Info.Height, Info.Width], nxmx.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()));
+            Assert.Equal(header.XPixelSize, nxmx.GetProperty("pixel_size").EnumerateArray().First().GetDouble());
+            Assert.Equal(header.Distance, nxmx.GetProperty("distance").GetDouble());
+            Assert.Equal(header.BeamCenterX!.Value, nxmx.GetProperty("beam_center").EnumerateArray().First().GetDouble(), 1e-12);
+            Assert.Equal(header.BeamCenterY!.Value, nxmx.GetProperty("beam_center").EnumerateArray().Last().GetDouble(), 1e-12);
+            Assert.Equal(header.IncidentWavelength, nxmx.GetProperty("wavelength").GetDouble());
+            Assert.Equal((header.SensorMaterial, header.SensorThickness),
+                (nxmx.GetProperty("sensor_material").GetString(), nxmx.GetProperty("sensor_thickness").GetDouble()));
+        }
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(input)),
+            Saving.NxmxReaderTests.ReadNxmx(Path.Combine(_folder, "out", "scan_master.h5")).GetProperty("sha256").GetString());
+    }
+
+    [Theory]
     [InlineData(2, "v1", 1)]
     [InlineData(3, "v2", 2)]
     [InlineData(3, "v1", 3)]

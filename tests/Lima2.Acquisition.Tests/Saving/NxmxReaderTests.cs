@@ -124,6 +124,28 @@ public sealed class NxmxReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task With_nx_entry_name_entry_the_lima2_groups_share_the_nxmx_entry_and_add_no_second_detector()
+    {
+        var (frame, metadata) = await SimulatorFacts();
+        var root = new SavingRoot(_folder.Root);
+        var saving = _folder.Params() with { NxEntryName = "entry", NxDetectorName = "eiger" };
+        await using (var sink = new Hdf5FrameSink(saving, frame, root, new SinkOptions(Facts: new NxmxFacts(metadata, DateTimeOffset.UtcNow))))
+        {
+            using var f = SavingFolder.Frame(0, 0);
+            await sink.WriteAsync(f, CancellationToken.None);
+            await sink.CompleteAsync(CancellationToken.None);
+        }
+        var file = Path.Combine(root.Root, "data", "scan_0_00000.h5");
+
+        var nxmx = ReadNxmx(file); // exactly one NXdetector, or the reader fails
+        Assert.Equal(Sha256([0]), nxmx.GetProperty("sha256").GetString());
+        var lima2 = Hdf5.H5PyView.Read(file, "/entry/instrument/eiger/data");
+        Assert.Equal(SavingFolder.Bytes(0), lima2.Data);
+        Assert.Equal("NXcollection", lima2.Group("/entry/instrument/eiger"));
+        Assert.Equal("/entry/data/data", lima2.Link("/entry/measurement/data"));
+    }
+
+    [Fact]
     public void Unknown_geometry_reads_as_nan_and_unknown_never_as_an_invented_number()
     {
         var root = new SavingRoot(_folder.Root);
