@@ -22,7 +22,8 @@ def read_live(dev):
     pixels = None
     if frame >= 0:
         pixels = np.frombuffer(raw[header_size:], VIDEO_MODES[mode]).reshape(height, width)
-    live = np.asarray(dev.live_image)
+    live = dev.live_image
+    live = np.zeros((0, 0), np.float32) if live is None else np.asarray(live)  # PyTango reads an empty image as None
     return {"format": fmt, "header": list(header), "pixels": None if pixels is None else pixels.ravel().tolist(),
             "live_shape": list(live.shape), "live": live.ravel().tolist(), "live_dtype": str(live.dtype)}
 
