@@ -28,11 +28,15 @@ public interface ILiveSource
 /// <param name="Run">the current run's uuid, "" before the first</param>
 /// <param name="RoiSums">the newest ROI sums, rect ROIs then arc ROIs</param>
 /// <param name="LastFrame">global index of the newest frame <see cref="ILiveSource.TryGetLatestFrame"/> gives, -1: none</param>
+/// <param name="Parts">the receivers of a control's view, each with its own counters; empty for a receiver</param>
 public sealed record LiveCounters(string State, string Run, long Received, long Processed, long Saved, long Dropped,
-    long SavedBytes, long Hits, double HitRate, IReadOnlyList<double> RoiSums, long LastFrame)
+    long SavedBytes, long Hits, double HitRate, IReadOnlyList<double> RoiSums, long LastFrame, IReadOnlyList<LivePart> Parts)
 {
-    public static LiveCounters None { get; } = new("idle", "", 0, 0, 0, 0, 0, 0, 0, [], -1);
+    public static LiveCounters None { get; } = new("idle", "", 0, 0, 0, 0, 0, 0, 0, [], -1, []);
 }
+
+/// <summary>One receiver as a control's view lists it: its state, counters and live page ("" when it has none).</summary>
+public sealed record LivePart(string Device, string State, long Received, long Processed, long Saved, long Dropped, long LastFrame, string Url);
 
 /// <summary>A rectangle ROI in frame pixels.</summary>
 public sealed record RectShape(int X, int Y, int Width, int Height);

@@ -198,6 +198,7 @@ public sealed class LiveServer : IDisposable
             roi_sums = c.RoiSums,
             last_frame = c.LastFrame,
             frame_rate = s.FrameRate,
+            receivers = c.Parts,
             problem = _feed.Problem,
             history = history
                 ? _feed.History().Select(h => new { time = h.Time, frame_rate = h.FrameRate, hit_rate = h.Counters.HitRate, roi_sums = h.Counters.RoiSums, run = h.Counters.Run })

@@ -48,6 +48,9 @@ public sealed record Beamline
 
     public List<ReceiverEntry> Receivers { get; set; } = [new()];
 
+    /// <summary>The control's live view TCP port (the whole detector; 0: a free one; -1: none), its <c>live_port</c>.</summary>
+    public int LivePort { get; set; } = -1;
+
     /// <summary>
     /// The address every server publishes (omniORB's ORBendPoint, e.g. <c>giop:tcp:lid00ctl:</c>) unless a receiver
     /// names its own; empty: the environment's ORBendPoint, else omniORB's default (every interface).
@@ -143,6 +146,7 @@ public static class Registration
             ["receiver_topology"] = [b.Receivers.Count == 1 ? "single" : b.Topology],
             ["detector"] = [b.Detector],
             ["simplon_url"] = [b.SimplonUrl],
+            ["live_port"] = [b.LivePort.ToString(System.Globalization.CultureInfo.InvariantCulture)],
         });
         output.WriteLine($"{control}: LimaControl {b.ControlDevice} -> {string.Join(", ", receivers)}");
         List<(string Server, string Host)> servers = [(control, b.ControlHost)];

@@ -22,7 +22,7 @@ public sealed class LiveSystemFixture : IDisposable
 /// </summary>
 public sealed class LiveViewTests(LiveSystemFixture fixture) : IClassFixture<LiveSystemFixture>
 {
-    private static string AcqJson(int frames, int width, int height, int expoUs = 100) => $$$"""
+    internal static string AcqJson(int frames, int width, int height, int expoUs = 100) => $$$"""
         {"acq": {"nb_frames": {{{frames}}}, "expo_time": {{{expoUs}}}, "latency_time": 0, "trigger_mode": "internal"},
          "det": {"image_source": "generator",
                  "generator": {"type": "diffraction", "pixel_type": "gray16", "width": {{{width}}}, "height": {{{height}}},
@@ -220,7 +220,7 @@ public sealed class LiveViewTests(LiveSystemFixture fixture) : IClassFixture<Liv
     }
 
     /// <summary>A /last_frame body of uint16 pixels: its JSON header and its pixels.</summary>
-    private static (JsonElement Header, ushort[] Pixels) Split(byte[] body)
+    internal static (JsonElement Header, ushort[] Pixels) Split(byte[] body)
     {
         var length = BinaryPrimitives.ReadInt32LittleEndian(body);
         var header = JsonDocument.Parse(body.AsMemory(4, length)).RootElement.Clone();
@@ -231,12 +231,12 @@ public sealed class LiveViewTests(LiveSystemFixture fixture) : IClassFixture<Liv
         return (header, pixels);
     }
 
-    private static JsonElement Status(HttpClient http) =>
+    internal static JsonElement Status(HttpClient http) =>
         JsonDocument.Parse(http.GetStringAsync("status").GetAwaiter().GetResult()).RootElement.Clone();
 
     /// <summary>Samples by name and labels (<c>name{labels}</c>); fails on a line that is neither a sample nor a HELP or
     /// TYPE comment, and on a sample whose metric has no HELP and TYPE before it.</summary>
-    private static Dictionary<string, double> ParsePrometheus(string text)
+    internal static Dictionary<string, double> ParsePrometheus(string text)
     {
         var described = new HashSet<string>();
         var samples = new Dictionary<string, double>();
@@ -259,7 +259,7 @@ public sealed class LiveViewTests(LiveSystemFixture fixture) : IClassFixture<Liv
         return samples;
     }
 
-    private static void WaitFor(Func<bool> condition, string what)
+    internal static void WaitFor(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (!condition())
@@ -270,5 +270,81 @@ public sealed class LiveViewTests(LiveSystemFixture fixture) : IClassFixture<Liv
         }
     }
 
-    private static long[] Longs(JsonElement array) => array.EnumerateArray().Select(e => e.GetInt64()).ToArray();
+    internal static long[] Longs(JsonElement array) => array.EnumerateArray().Select(e => e.GetInt64()).ToArray();
+}
+
+/// <summary>One control and two receivers, each with a live view on a free port.</summary>
+public sealed class ControlLiveSystemFixture : IDisposable
+{
+    public Lima2System System { get; } = new(receivers: 2, beamlineSettings: "live_port: 0", receiverSettings: "live_port: 0");
+
+    public void Dispose() => System.Dispose();
+}
+
+/// <summary>The control's live view of the whole detector, gathered from its receivers' live views.</summary>
+public sealed class ControlLiveViewTests(ControlLiveSystemFixture fixture) : IClassFixture<ControlLiveSystemFixture>
+{
+    [Fact]
+    public async Task The_controls_live_page_shows_the_whole_detector_each_receiver_and_the_newest_frame_of_either()
+    {
+        var sys = fixture.System;
+        using var control = new DeviceProxy(sys.Control);
+        var url = control.Read<string>("live_url");
+        Assert.StartsWith("http://127.0.0.1:", url);
+        using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(20) };
+        var receiverHttp = sys.Receivers.Select(r =>
+        {
+            using var receiver = new DeviceProxy(r);
+            return new HttpClient { BaseAddress = new Uri(receiver.Read<string>("live_url")), Timeout = TimeSpan.FromSeconds(20) };
+        }).ToArray();
+        try
+        {
+            var (acq, proc) = sys.WriteParams("whole", LiveViewTests.AcqJson(40, 128, 96), """
+                {"class_name": "LimaProcessingLegacy",
+                 "statistics": {"enabled": true, "rect_rois": [{"topleft": {"x": 8, "y": 4}, "dimensions": {"x": 40, "y": 30}}]}}
+                """);
+            var run = sys.Python3("start_only.py", sys.Control, string.Join(",", sys.Receivers), acq, proc).Trim();
+            LiveViewTests.WaitFor(() => LiveViewTests.Status(http) is var s && s.GetProperty("run").GetString() == run
+                && s.GetProperty("nb_frames_processed").GetInt64() == 40 && s.GetProperty("receivers").EnumerateArray().All(r => r.GetProperty("state").GetString() == "idle"),
+                "the control's view to count the run's 40 frames");
+
+            // the whole detector: the receivers' counters summed, each receiver listed with its state and its page
+            var status = LiveViewTests.Status(http);
+            var parts = receiverHttp.Select(LiveViewTests.Status).ToArray();
+            Assert.Equal([20, 20], parts.Select(p => p.GetProperty("nb_frames_processed").GetInt64()));
+            var listed = status.GetProperty("receivers").EnumerateArray().ToArray();
+            Assert.Equal(sys.Receivers, listed.Select(r => r.GetProperty("device").GetString()));
+            Assert.Equal(receiverHttp.Select(h => h.BaseAddress!.ToString()), listed.Select(r => r.GetProperty("url").GetString()));
+            foreach (var counter in new[] { "nb_frames_received", "nb_frames_processed", "nb_frames_saved", "nb_frames_dropped" })
+                Assert.Equal(parts.Sum(p => p.GetProperty(counter).GetInt64()), status.GetProperty(counter).GetInt64());
+            Assert.Equal(parts[0].GetProperty("roi_sums")[0].GetDouble() + parts[1].GetProperty("roi_sums")[0].GetDouble(),
+                status.GetProperty("roi_sums")[0].GetDouble());
+
+            // the newest frame of either receiver: 39, receiver 1's, every pixel, with the ROI to draw
+            var (header, pixels) = LiveViewTests.Split(await http.GetByteArrayAsync("last_frame"));
+            var (ownHeader, ownPixels) = LiveViewTests.Split(await receiverHttp[1].GetByteArrayAsync("last_frame"));
+            Assert.Equal(39, header.GetProperty("frame").GetInt64());
+            Assert.Equal(39, ownHeader.GetProperty("frame").GetInt64());
+            Assert.Equal(ownPixels, pixels);
+            Assert.Equal("""[{"x":8,"y":4,"width":40,"height":30}]""", header.GetProperty("rects").GetRawText());
+
+            var metrics = LiveViewTests.ParsePrometheus(await http.GetStringAsync("metrics"));
+            Assert.Equal(40, metrics[$"lima2_frames_processed_total{{device=\"{sys.Control}\"}}"]);
+
+            // the page: the frame drawn and a row per receiver with its state
+            using var browser = await HeadlessChromium.OpenAsync(url, 1400, 800);
+            var seen = TimeSpan.FromSeconds(60);
+            await browser.WaitForAsync("+document.getElementById('frame').dataset.frame === 39", seen, "frame 39");
+            await browser.WaitForAsync("document.querySelectorAll('#receivers tbody tr').length === 2", seen, "two receivers");
+            var rows = await browser.EvaluateAsync("[...document.querySelectorAll('#receivers tbody tr')].map(r => [r.cells[0].textContent, r.cells[1].textContent, r.cells[3].textContent])");
+            Assert.Equal($"[[\"{sys.Receivers[0]}\",\"idle\",\"20\"],[\"{sys.Receivers[1]}\",\"idle\",\"20\"]]", rows.GetRawText());
+            Assert.Equal("40", await browser.TextAsync("processed"));
+            File.WriteAllBytes(Path.Combine(AppContext.BaseDirectory, "live-view-control.png"), await browser.ScreenshotAsync());
+        }
+        finally
+        {
+            foreach (var h in receiverHttp)
+                h.Dispose();
+        }
+    }
 }

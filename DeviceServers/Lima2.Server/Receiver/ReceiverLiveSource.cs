@@ -19,7 +19,7 @@ public sealed class ReceiverLiveSource(string name, ReceiverLogic logic) : ILive
         return new LiveCounters(logic.State.ToString().ToLowerInvariant(), run?.Uuid ?? "",
             logic.FramesReceived, logic.FramesProcessed, logic.FramesSaved, logic.FramesDropped, run?.Run.SavedBytes ?? 0,
             peaks?.Hits ?? 0, peaks?.HitRate ?? 0, [.. (run?.LatestRoiStatistics() ?? []).Select(r => r.Sum)],
-            run?.Run.Frames?.LatestIndex ?? -1);
+            run?.Run.Frames?.LatestIndex ?? -1, []);
     }
 
     /// <summary>
