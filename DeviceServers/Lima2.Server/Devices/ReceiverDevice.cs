@@ -26,7 +26,7 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
 
     [DeviceProperty("nb_receivers")] public int NbReceivers { get; set; } = 1;
 
-    [DeviceProperty("channel", Description = "simulator | dectris_v1 | dectris_v2")]
+    [DeviceProperty("channel", Description = "simulator | dectris_v1 | dectris_v2 | maxiv")]
     public string Channel { get; set; } = "simulator";
 
     [DeviceProperty("endpoint", Description = "ZMQ endpoint of a DECTRIS stream, e.g. tcp://127.0.0.1:9999")]
