@@ -30,6 +30,8 @@ def read_live(dev):
 
 ctrl = tango.DeviceProxy(sys.argv[1])
 recv = tango.DeviceProxy(sys.argv[2])
+for d in (ctrl, recv):
+    d.set_timeout_millis(30000)  # a first Prepare builds the run's files and pools: seconds on a loaded machine
 acq, proc = open(sys.argv[3]).read(), open(sys.argv[4]).read()
 labels = list(ctrl.get_attribute_config("acq_state").enum_labels)
 run = str(uuid.uuid1())
