@@ -33,8 +33,9 @@ public sealed class LiveFeed : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(period, TimeSpan.FromMilliseconds(10));
         _source = source;
         Period = period;
+        // the first sample at the first tick: a source may take a moment to read (a control asks its receivers),
+        // which the device's Init does not wait for
         _latest = new LiveSample(0, 0, LiveCounters.None, 0);
-        Sample();
         _sampling = Task.Run(SampleAsync);
     }
 

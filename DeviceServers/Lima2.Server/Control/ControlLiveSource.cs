@@ -91,7 +91,9 @@ public sealed class ControlLiveSource(string name, ControlLogic logic, IReadOnly
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
-            return null; // listed as unknown until it answers again
+            // listed as unknown until it answers again; its live_url asked again (restarted, it may have a new port)
+            _urls[rank] = ("", DateTime.UtcNow);
+            return null;
         }
     }
 
