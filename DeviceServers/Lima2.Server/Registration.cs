@@ -15,6 +15,9 @@ public sealed record ReceiverEntry
     public string OverloadPolicy { get; set; } = "back_pressure";
     public string PeakFinder { get; set; } = "auto";
 
+    /// <summary>The live view's TCP port (0: a free one; -1: none), as the receiver's <c>live_port</c> property.</summary>
+    public int LivePort { get; set; } = -1;
+
     /// <summary>The host whose Starter runs this receiver; empty: the beamline's <c>host</c>.</summary>
     public string Host { get; set; } = "";
 
@@ -44,6 +47,9 @@ public sealed record Beamline
     public string ReferenceRoot { get; set; } = "";
 
     public List<ReceiverEntry> Receivers { get; set; } = [new()];
+
+    /// <summary>The control's live view TCP port (the whole detector; 0: a free one; -1: none), its <c>live_port</c>.</summary>
+    public int LivePort { get; set; } = -1;
 
     /// <summary>
     /// The address every server publishes (omniORB's ORBendPoint, e.g. <c>giop:tcp:lid00ctl:</c>) unless a receiver
@@ -140,6 +146,7 @@ public static class Registration
             ["receiver_topology"] = [b.Receivers.Count == 1 ? "single" : b.Topology],
             ["detector"] = [b.Detector],
             ["simplon_url"] = [b.SimplonUrl],
+            ["live_port"] = [b.LivePort.ToString(System.Globalization.CultureInfo.InvariantCulture)],
         });
         output.WriteLine($"{control}: LimaControl {b.ControlDevice} -> {string.Join(", ", receivers)}");
         List<(string Server, string Host)> servers = [(control, b.ControlHost)];
@@ -159,6 +166,7 @@ public static class Registration
                 ["saving_root"] = [b.SavingRoot],
                 ["reference_root"] = [b.ReferenceRoot.Length > 0 ? b.ReferenceRoot : b.SavingRoot],
                 ["peak_finder"] = [r.PeakFinder],
+                ["live_port"] = [r.LivePort.ToString(System.Globalization.CultureInfo.InvariantCulture)],
             });
             output.WriteLine($"{server}: LimaReceiver {receivers[rank]} ({r.Channel}, rank {rank})");
             servers.Add((server, b.ReceiverHost(rank)));

@@ -35,6 +35,7 @@ public sealed class PeakFindingNode : FrameConsumer<Task<PeakFrameResult>>, IDis
     private long _hits;
     private long _peaks;
     private int _lastPeaks;
+    private (long FrameIndex, Peak[] Peaks) _latestPeaks = (-1, []);
     private PeakFrameResult? _lastAccumulation;
 
     private PeakFindingNode(PeakFinder finder, Hdf5PeakResultWriter writer, int sparseFrames, int peakCounterFrames, int parallelism)
@@ -146,6 +147,16 @@ public sealed class PeakFindingNode : FrameConsumer<Task<PeakFrameResult>>, IDis
 
     public int LastPeaks => Volatile.Read(ref _lastPeaks);
 
+    /// <summary>The peaks of the newest frame searched (the live view marks them), frame -1 before the first.</summary>
+    public (long FrameIndex, Peak[] Peaks) LatestPeaks
+    {
+        get
+        {
+            lock (_lock)
+                return _latestPeaks;
+        }
+    }
+
     public double HitRate => Frames == 0 ? 0 : (double)Hits / Frames;
 
     public override int MaxDegreeOfParallelism => _parallelism;
@@ -163,6 +174,7 @@ public sealed class PeakFindingNode : FrameConsumer<Task<PeakFrameResult>>, IDis
                 _sparse.Dequeue();
             if (result.AccumulatedCorrected is not null)
                 _lastAccumulation = result;
+            _latestPeaks = (frame.Index, result.Peaks);
         }
         Interlocked.Increment(ref _frames);
         Interlocked.Add(ref _peaks, result.NbPeaks);

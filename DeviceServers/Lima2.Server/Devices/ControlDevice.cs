@@ -1,3 +1,4 @@
+using Lima2.LiveView;
 using Lima2.Server.Control;
 using Tango.Server;
 
@@ -27,6 +28,16 @@ public sealed class ControlDevice : AcqDevice<ControlLogic>
     [DeviceProperty("poll_period_ms", Description = "how often the receivers' states and frame counts are read, in ms (5 at least)")]
     public int PollPeriodMs { get; set; } = 50;
 
+    [DeviceProperty("live_port", Description = "TCP port of the whole detector's live view (the receivers' live views " +
+        "gathered: they need a live_port too) on the host of the server's ORBendPoint; 0: a free one (live_url says which); -1: none")]
+    public int LivePort { get; set; } = -1;
+
+    [Attr("live_url", Description = "the live view's page, \"\" when live_port is -1")]
+    public string LiveUrl => _live?.Url.ToString() ?? "";
+
+    private LiveServer? _live;
+    private ControlLiveSource? _liveSource;
+
     [Attr("nb_frames_acquired", Unit = "frames", Description = "frames received by all receivers in the current or last run (read every poll_period_ms; final after Close)")]
     public long NbFramesAcquired => Logic.NbFramesAcquired;
 
@@ -51,5 +62,20 @@ public sealed class ControlDevice : AcqDevice<ControlLogic>
         base.Init();
         Logic.StartPolling(TimeSpan.FromMilliseconds(Math.Max(5, PollPeriodMs)), Logger);
         Logger.Info("control of {Count} receivers: {Receivers}", Receivers.Length, string.Join(", ", Receivers));
+        if (LivePort >= 0)
+        {
+            _liveSource = new ControlLiveSource(Name, Logic, Receivers);
+            _live = LiveServer.Start(_liveSource, LiveHost.Current(), LivePort);
+            Logger.Info("live view at {Url}", _live.Url);
+        }
+    }
+
+    protected override void Delete()
+    {
+        _live?.Dispose();
+        _live = null;
+        _liveSource?.Dispose();
+        _liveSource = null;
+        base.Delete();
     }
 }

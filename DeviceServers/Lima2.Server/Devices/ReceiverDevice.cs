@@ -18,6 +18,7 @@ namespace Lima2.Server.Devices;
 public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
 {
     private KernelWarmUp? _kernels;
+    private LiveServer? _live;
     private readonly List<string> _staleEntries = []; // processing devices deleted here whose DB entry is still there
 
     [DeviceProperty("rank", Description = "this receiver's index: it gets frames i with i % nb_receivers == rank")]
@@ -46,6 +47,10 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
 
     [DeviceProperty("peak_finder", Description = "what runs the SMX peak finder: auto (OpenCL if a device is found, else C#) | opencl | reference (C#)")]
     public string PeakFinder { get; set; } = "auto";
+
+    [DeviceProperty("live_port", Description = "TCP port of the live view (web page, /status, /metrics, /last_frame) " +
+        "on the host of the server's ORBendPoint; 0: a free one (live_url says which); -1: no live view")]
+    public int LivePort { get; set; } = -1;
 
     [Attr("proc_params", Description = "processing parameters of the next Prepare (JSON: class_name, saving, rois, ...); checked when written, refused while running")]
     public string ProcParams
@@ -137,6 +142,9 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
 
     private const int LiveImageSize = 1024;
 
+    [Attr("live_url", Description = "the live view's page, \"\" when live_port is -1")]
+    public string LiveUrl => _live?.Url.ToString() ?? "";
+
     // ---- commands ----
 
     /// <summary>Synchronous (the pipeline and its processing device exist when it returns) but off the device monitor:
@@ -181,6 +189,18 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
         base.Init();
         Logic.Transferred += n => PostDataReadyEvent("nb_frames_xferred", n);
         Logger.Info("receiver {Rank}/{Count} on {Channel}", Rank, NbReceivers, Channel);
+        if (LivePort >= 0)
+        {
+            _live = LiveServer.Start(new ReceiverLiveSource(Name, Logic), LiveHost.Current(), LivePort);
+            Logger.Info("live view at {Url}", _live.Url);
+        }
+    }
+
+    protected override void Delete()
+    {
+        _live?.Dispose();
+        _live = null;
+        base.Delete();
     }
 
     protected override string ReadStatus() => _kernels is null ? base.ReadStatus() : $"{base.ReadStatus()}\n{_kernels.Status}";

@@ -22,13 +22,16 @@ def read_live(dev):
     pixels = None
     if frame >= 0:
         pixels = np.frombuffer(raw[header_size:], VIDEO_MODES[mode]).reshape(height, width)
-    live = np.asarray(dev.live_image)
+    live = dev.live_image
+    live = np.zeros((0, 0), np.float32) if live is None else np.asarray(live)  # PyTango reads an empty image as None
     return {"format": fmt, "header": list(header), "pixels": None if pixels is None else pixels.ravel().tolist(),
             "live_shape": list(live.shape), "live": live.ravel().tolist(), "live_dtype": str(live.dtype)}
 
 
 ctrl = tango.DeviceProxy(sys.argv[1])
 recv = tango.DeviceProxy(sys.argv[2])
+for d in (ctrl, recv):
+    d.set_timeout_millis(30000)  # a first Prepare builds the run's files and pools: seconds on a loaded machine
 acq, proc = open(sys.argv[3]).read(), open(sys.argv[4]).read()
 labels = list(ctrl.get_attribute_config("acq_state").enum_labels)
 run = str(uuid.uuid1())
