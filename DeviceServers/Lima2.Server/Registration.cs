@@ -15,6 +15,9 @@ public sealed record ReceiverEntry
     public string OverloadPolicy { get; set; } = "back_pressure";
     public string PeakFinder { get; set; } = "auto";
 
+    /// <summary>Re-publish the processed frames (the receiver's <c>publish</c> property); null: not published.</summary>
+    public PublishConfig? Publish { get; set; }
+
     /// <summary>The host whose Starter runs this receiver; empty: the beamline's <c>host</c>.</summary>
     public string Host { get; set; } = "";
 
@@ -159,6 +162,7 @@ public static class Registration
                 ["saving_root"] = [b.SavingRoot],
                 ["reference_root"] = [b.ReferenceRoot.Length > 0 ? b.ReferenceRoot : b.SavingRoot],
                 ["peak_finder"] = [r.PeakFinder],
+                ["publish"] = [r.Publish?.ToJson() ?? ""],
             });
             output.WriteLine($"{server}: LimaReceiver {receivers[rank]} ({r.Channel}, rank {rank})");
             servers.Add((server, b.ReceiverHost(rank)));

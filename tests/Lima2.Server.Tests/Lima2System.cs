@@ -17,9 +17,10 @@ public sealed class Lima2System : IDisposable
     /// <param name="dectris">a DECTRIS detector instead of the simulator: its SIMPLON URL and one stream endpoint per receiver</param>
     /// <param name="beamlineSettings">more top-level lines for the beamline YAML (e.g. Starter's <c>start_ds_path</c>)</param>
     /// <param name="executable">the Lima2Server apphost that registers and serves (default: the one built beside the tests)</param>
+    /// <param name="receiverSettings">more entries of every receiver's map in the beamline YAML (e.g. <c>publish: {...}</c>)</param>
     public Lima2System(int receivers = 2, string peakFinder = "reference", bool start = true,
         IReadOnlyDictionary<string, string?>? serverEnvironment = null, (string SimplonUrl, IReadOnlyList<string> Endpoints)? dectris = null,
-        string beamlineSettings = "", string? executable = null)
+        string beamlineSettings = "", string? executable = null, string receiverSettings = "")
     {
         _executable = executable ?? Executable;
         _serverEnvironment = new Dictionary<string, string?>(EmbeddedTangoDb.Environment);
@@ -31,7 +32,7 @@ public sealed class Lima2System : IDisposable
         Config = Path.Combine(Root, "beamline.yaml");
         var recv = string.Concat(Enumerable.Range(0, receivers).Select(r => dectris is { } d
             ? $"  - {{channel: dectris_v1, endpoint: \"{d.Endpoints[r]}\", memory_cap: 256MiB, peak_finder: {peakFinder}}}\n"
-            : $"  - {{channel: simulator, memory_cap: 256MiB, peak_finder: {peakFinder}}}\n"));
+            : $"  - {{channel: simulator, memory_cap: 256MiB, peak_finder: {peakFinder}{(receiverSettings == "" ? "" : ", " + receiverSettings)}}}\n"));
         var detector = dectris is { } e ? $"detector: dectris\nsimplon_url: \"{e.SimplonUrl}\"" : "detector: simulator";
         File.WriteAllText(Config, $"""
             server: Lima2Server

@@ -91,6 +91,14 @@ public sealed class ReceiverLogic : AcqDeviceLogic
 
     public long FramesSaved => Current?.Run.Saved ?? 0;
 
+    /// <summary>
+    /// The current run's re-publishing counts (null when it does not publish); once its pipeline is erased, the last
+    /// run's, so that a client reads them after the conductor's clean-up.
+    /// </summary>
+    public Lima2.Acquisition.Publishing.PublishCounts? Publishing => Current is { } current ? current.Run.Publishing : Volatile.Read(ref _lastPublishing);
+
+    private Lima2.Acquisition.Publishing.PublishCounts? _lastPublishing;
+
     /// <summary>Frames handed on by this receiver: processed ones (what the conductor sums as nb_frames_xferred).</summary>
     public long FramesTransferred => FramesProcessed;
 
@@ -337,6 +345,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic
 
     private void OnFinished(ReceiverRun run)
     {
+        Volatile.Write(ref _lastPublishing, run.Publishing);
         lock (_lock)
         {
             if (_current is not { } pipeline || pipeline.Run != run)
