@@ -32,6 +32,7 @@ public sealed class ReceiverRun : IAsyncDisposable
     private readonly IDetectorChannel _channel;
     private readonly MasterFilePolicy _master;
     private readonly Stopwatch _clock = new();
+    private DateTimeOffset _started;
     private Hdf5FrameSink[] _sinks = [];
     private FramePublisher? _publisher; // a branch of the graph, which disposes it
     private FrameGraph? _graph;
@@ -175,10 +176,11 @@ public sealed class ReceiverRun : IAsyncDisposable
         var proc = Settings.ProcParams;
         ParamsValidator.ThrowIfAny(GeometryValidator.Validate(proc, start.Frame));
         var root = _savingRoot = new SavingRoot(config.SavingRoot);
+        _started = DateTimeOffset.UtcNow;
         var referenceRoot = _referenceRoot = new SavingRoot(config.ReferenceRoot);
         var references = Hdf5ReferenceImageReader.Images.Under(referenceRoot.Root, referenceRoot.OpenRead);
         var sinkOptions = new SinkOptions(Parallelism: Math.Max(2, proc.Fifo.NbThreads), ExpectedFrames: start.ExpectedFrames,
-            Metadata: SavedMetadata(start.Metadata, proc));
+            Facts: Facts(start.Metadata));
         var sinks = new List<Hdf5FrameSink>();
         var parts = new GraphParts
         {
@@ -197,13 +199,14 @@ public sealed class ReceiverRun : IAsyncDisposable
                 if (Settings.ReducedData)
                     extra.Add(new FrameIdxNode(proc.Buffers.NbFrameIdxBuffer));
                 if (proc is SmxProcParams smx)
-                    extra.Add(PeakFindingNode.Create(smx, frame, config.PeakFinder, root, references, config.Rank, start.Metadata));
+                    extra.Add(PeakFindingNode.Create(smx, frame, config, root, references, config.Rank, start.Metadata));
                 if (Settings.ReducedData && proc is XpcsProcParams)
                     extra.Add(new XpcsSparseNode(frame, proc.Buffers.NbSparseFramesBuffer, proc.Buffers.NbFramesBuffer, proc.Fifo.NbThreads));
                 if (config.Publish is { } publish)
                     extra.Add(_publisher = new FramePublisher(publish, frame, start.ExpectedFrames));
                 return extra;
             },
+            FrameMemory = proc is SmxProcParams finding ? PeakFindingNode.FrameMemory(finding, config) : null,
         };
         var memory = Memory = ReceiverMemory.Plan(config, _channel, proc, start.Frame, sinkOptions);
         try
@@ -222,6 +225,9 @@ public sealed class ReceiverRun : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>What the saved files say besides the frames: the detector facts that hold for them, the run's start.</summary>
+    private NxmxFacts Facts(DetectorMetadata? metadata) => new(SavedMetadata(metadata, Settings.ProcParams), _started);
 
     /// <summary>
     /// The detector facts that hold for the saved frames: binning, crop, flip and rotation (roi_flip_rot) move and
@@ -329,7 +335,7 @@ public sealed class ReceiverRun : IAsyncDisposable
 
     /// <summary>Where the dense frames went, once the graph is built.</summary>
     private SavedFrames? FramesOnDisk() => Graph is { } graph
-        ? new SavedFrames(_savingRoot!, graph.OutputInfo, SavedMetadata(Stream?.Metadata, Settings.ProcParams))
+        ? new SavedFrames(_savingRoot!, graph.OutputInfo, Facts(Stream?.Metadata))
         : null;
 
     public async ValueTask DisposeAsync()

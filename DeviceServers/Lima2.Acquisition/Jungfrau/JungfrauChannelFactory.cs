@@ -3,6 +3,7 @@ using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Detectors.Jungfrau;
 using Lima2.Hdf5;
+using Lima2.OpenCL;
 
 namespace Lima2.Acquisition.Jungfrau;
 
@@ -17,19 +18,26 @@ public static class JungfrauChannelFactory
         var modules = moduleIds.Count;
         var bind = IPAddress.Parse(jungfrau.Bind);
         var grid = jungfrau.Geometry;
-        JungfrauCorrection? correction = null;
+        IJungfrauCorrector? correction = null;
         if (jungfrau.Output != JungfrauOutputKind.Raw)
         {
             using var references = new SavingRoot(config.ReferenceRoot);
-            correction = new JungfrauCorrection(
-                JungfrauCalibrationFile.Read(references, jungfrau.PedestalFile!, JungfrauCalibrationFile.Pedestal, modules),
-                JungfrauCalibrationFile.Read(references, jungfrau.GainFile!, JungfrauCalibrationFile.Gain, modules));
+            var pedestalMaps = JungfrauCalibrationFile.Read(references, jungfrau.PedestalFile!, JungfrauCalibrationFile.Pedestal, modules);
+            var gainMaps = JungfrauCalibrationFile.Read(references, jungfrau.GainFile!, JungfrauCalibrationFile.Gain, modules);
+            correction = jungfrau.Correction == JungfrauCorrectionEngine.OpenCl
+                ? new JungfrauOpenClCorrection(pedestalMaps, gainMaps, ClDevice.Select(jungfrau.OpenclPlatform, jungfrau.OpenclDevice, cpuFallback: true),
+                    ClProgram.DefaultCacheDirectory)
+                : new JungfrauCorrection(pedestalMaps, gainMaps);
         }
         var acq = settings.AcqParams.Acq;
         var pedestal = jungfrau.PedestalRun is null ? null : new PedestalAccumulator(modules * JungfrauModule.Pixels);
-        return new JungfrauChannel(new JungfrauChannelOptions
+        var options = new JungfrauChannelOptions
         {
-            Ports = [.. jungfrau.Ports.Select((port, i) => new JungfrauPort(new IPEndPoint(bind, port), [moduleIds[i]]))],
+            Ports = [.. jungfrau.Ports.Select((port, i) => new JungfrauPort(new IPEndPoint(bind, port), [moduleIds[i / jungfrau.PortsPerModule]])
+            {
+                Interface = i % jungfrau.PortsPerModule,
+            })],
+            Interfaces = jungfrau.PortsPerModule,
             Geometry = JungfrauGeometry.Grid(grid.Rows > 0 ? grid.Rows : modules, grid.Rows > 0 ? grid.Columns : 1, grid.GapX, grid.GapY,
                 grid.DoublePixelGaps),
             Frames = acq.NbFrames > 0 ? acq.NbFrames : null,
@@ -61,6 +69,15 @@ public static class JungfrauChannelFactory
                 YPixelSize = JungfrauModule.PixelSize,
                 SensorMaterial = "Si",
             },
-        });
+        };
+        try
+        {
+            return new JungfrauChannel(options);
+        }
+        catch
+        {
+            (correction as IDisposable)?.Dispose(); // the channel owns it once made
+            throw;
+        }
     }
 }

@@ -4,8 +4,8 @@ using Lima2.Hdf5;
 
 namespace Lima2.Acquisition.Saving;
 
-/// <summary>Where a run's dense frames went, for its master file: the saving root, their geometry and detector facts.</summary>
-public sealed record SavedFrames(SavingRoot Root, FrameInfo Frame, DetectorMetadata? Metadata);
+/// <summary>Where a run's dense frames went, for its master file: the saving root, their geometry and NXmx facts.</summary>
+public sealed record SavedFrames(SavingRoot Root, FrameInfo Frame, NxmxFacts? Facts);
 
 /// <summary>
 /// Which master file a receiver writes over its run's dense frames, and when. Receiver 0 writes the master file of a
@@ -32,7 +32,7 @@ public sealed class MasterFilePolicy(int rank, int receivers, SavingParams? dens
             return null;
         if (!stopped && totalFrames is { } total)
         {
-            Path = MasterFile.Write(denseSaving, frames.Root, frames.Frame, receivers, total, frames.Metadata);
+            Path = MasterFile.Write(denseSaving, frames.Root, frames.Frame, receivers, total, frames.Facts);
             Counts = MasterFile.Shares(receivers, total);
             return Path;
         }
@@ -77,7 +77,7 @@ public sealed class MasterFilePolicy(int rank, int receivers, SavingParams? dens
     /// <summary>Writes the master file over <paramref name="savedPerReceiver"/>, replacing the one written before.</summary>
     private string Write(SavingParams saving, SavedFrames frames, IReadOnlyList<long> savedPerReceiver)
     {
-        Path = MasterFile.Write(saving, frames.Root, frames.Frame, savedPerReceiver, frames.Metadata, replace: Path is not null);
+        Path = MasterFile.Write(saving, frames.Root, frames.Frame, savedPerReceiver, frames.Facts, replace: Path is not null);
         Counts = [.. savedPerReceiver];
         return Path;
     }

@@ -1,3 +1,4 @@
+using System.Runtime.Serialization;
 using YamlDotNet.Serialization;
 
 namespace Lima2.Core.Parameters;
@@ -13,6 +14,15 @@ public enum JungfrauOutputKind
 
     /// <summary>Photon counts (gray32s).</summary>
     Photons,
+}
+
+/// <summary>Where a <c>jungfrau_udp</c> receiver corrects its frames (energy and photons outputs).</summary>
+public enum JungfrauCorrectionEngine
+{
+    Cpu,
+
+    /// <summary>The OpenCL device <c>opencl_platform</c>:<c>opencl_device</c>, else the first CPU device (PoCL).</summary>
+    [EnumMember(Value = "opencl")] OpenCl,
 }
 
 /// <summary>How a JUNGFRAU receiver's modules are laid out in the image: a grid, row by row from the top.</summary>
@@ -46,10 +56,16 @@ public sealed record JungfrauChannelConfig
     /// <summary>The address the UDP ports are bound on.</summary>
     public string Bind { get; set; } = "127.0.0.1";
 
-    /// <summary>One UDP port per module (module i of <see cref="ModuleIds"/> on port i).</summary>
+    /// <summary>
+    /// <see cref="PortsPerModule"/> UDP ports per module: module i of <see cref="ModuleIds"/> on port i, or with two
+    /// per module its halves (interfaces 0 and 1) on ports 2i and 2i + 1.
+    /// </summary>
     public List<int> Ports { get; set; } = [];
 
-    /// <summary>The <c>modId</c> each port's module sends; empty = 0, 1, 2, ...</summary>
+    /// <summary>UDP interfaces per module, 1 or 2 (a JUNGFRAU with two 10 GbE links sends half the module over each).</summary>
+    public int PortsPerModule { get; set; } = 1;
+
+    /// <summary>The <c>modId</c> each module sends; empty = 0, 1, 2, ...</summary>
     public List<int> ModuleIds { get; set; } = [];
 
     public JungfrauGeometryConfig Geometry { get; set; } = new();
@@ -68,6 +84,15 @@ public sealed record JungfrauChannelConfig
 
     public JungfrauOutputKind Output { get; set; } = JungfrauOutputKind.Raw;
 
+    /// <summary>Where energies and photons are computed: cpu (SIMD) or opencl, same results bit for bit.</summary>
+    public JungfrauCorrectionEngine Correction { get; set; } = JungfrauCorrectionEngine.Cpu;
+
+    /// <summary>The OpenCL platform index of <c>correction: opencl</c>.</summary>
+    public int OpenclPlatform { get; set; }
+
+    /// <summary>The OpenCL device index of <c>correction: opencl</c>.</summary>
+    public int OpenclDevice { get; set; }
+
     /// <summary>keV per photon (photons output).</summary>
     public float PhotonEnergy { get; set; } = 12.4f;
 
@@ -84,7 +109,7 @@ public sealed record JungfrauChannelConfig
     public string? PedestalRun { get; set; }
 
     [YamlIgnore]
-    public IReadOnlyList<int> ModuleIdList => ModuleIds.Count > 0 ? ModuleIds : [.. Enumerable.Range(0, Ports.Count)];
+    public IReadOnlyList<int> ModuleIdList => ModuleIds.Count > 0 ? ModuleIds : [.. Enumerable.Range(0, Ports.Count / Math.Max(PortsPerModule, 1))];
 
     public IEnumerable<ParamsError> Validate(string path)
     {
@@ -92,8 +117,12 @@ public sealed record JungfrauChannelConfig
             yield return new($"{path}.ports", "at least one UDP port, one per module");
         if (Ports.Any(p => p is < 0 or > 65535))
             yield return new($"{path}.ports", "ports are in [0, 65535] (0 = any free one)");
-        if (ModuleIds.Count > 0 && ModuleIds.Count != Ports.Count)
-            yield return new($"{path}.module_ids", $"one module id per port ({Ports.Count}), {ModuleIds.Count} given");
+        if (PortsPerModule is not (1 or 2))
+            yield return new($"{path}.ports_per_module", "1 or 2");
+        else if (Ports.Count % PortsPerModule != 0)
+            yield return new($"{path}.ports", $"{PortsPerModule} ports per module, {Ports.Count} given");
+        else if (ModuleIds.Count > 0 && ModuleIds.Count != Ports.Count / PortsPerModule)
+            yield return new($"{path}.module_ids", $"one module id per module ({Ports.Count / PortsPerModule}), {ModuleIds.Count} given");
         if (ModuleIds.Any(id => id is < 0 or > 65535) || ModuleIds.Distinct().Count() != ModuleIds.Count)
             yield return new($"{path}.module_ids", "distinct values in [0, 65535]");
         if (!System.Net.IPAddress.TryParse(Bind, out _))
@@ -106,8 +135,8 @@ public sealed record JungfrauChannelConfig
             yield return new($"{path}.window", "must be in [1, 1024]");
         if (Geometry.Rows < 0 || Geometry.Columns < 1 || Geometry.GapX < 0 || Geometry.GapY < 0)
             yield return new($"{path}.geometry", "rows >= 0, columns >= 1, gaps >= 0");
-        else if (Geometry.Rows > 0 && Geometry.Rows * Geometry.Columns != Ports.Count)
-            yield return new($"{path}.geometry", $"{Geometry.Rows} x {Geometry.Columns} modules, the ports carry {Ports.Count}");
+        else if (Geometry.Rows > 0 && PortsPerModule is (1 or 2) && Geometry.Rows * Geometry.Columns != Ports.Count / PortsPerModule)
+            yield return new($"{path}.geometry", $"{Geometry.Rows} x {Geometry.Columns} modules, the ports carry {Ports.Count / PortsPerModule}");
         if (Output != JungfrauOutputKind.Raw && (PedestalFile is null || GainFile is null))
             yield return new($"{path}.output", $"{Output.ToString().ToLowerInvariant()} needs pedestal_file and gain_file");
         if (PhotonEnergy <= 0)

@@ -96,6 +96,12 @@ public sealed partial record ReceiverConfig
     /// <summary>What runs the peak finder of an SMX pipeline.</summary>
     public PeakFinderBackend PeakFinder { get; set; } = PeakFinderBackend.Auto;
 
+    /// <summary>
+    /// Copy frames to the peak finder's OpenCL device from its driver-pinned memory even where the device could read
+    /// host memory in place (a CPU device): the path a GPU takes, to test and measure it on PoCL. A GPU always copies.
+    /// </summary>
+    public bool PeakFinderCopiesFrames { get; set; }
+
     /// <summary>Re-publish the processed frames on a ZMQ endpoint; null: not published.</summary>
     public PublishConfig? Publish { get; set; }
 
