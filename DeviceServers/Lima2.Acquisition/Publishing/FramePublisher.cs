@@ -126,7 +126,7 @@ public sealed class FramePublisher : FrameConsumer<FramePublisher.Encoded>, IAsy
         try
         {
             var pixels = frame.Data.Span;
-            var target = buffer.Array.AsSpan();
+            var target = buffer.Span;
             switch (_config.Compression)
             {
                 case PublishCompression.Bslz4 when frame.Encoding == FrameEncoding.BitshuffleLz4 && !frame.EncodedData.IsEmpty:
@@ -213,7 +213,7 @@ public sealed class FramePublisher : FrameConsumer<FramePublisher.Encoded>, IAsy
 
     private void SendFrame(Item item)
     {
-        var payload = item.Frame.Buffer.Array.AsSpan(0, item.Frame.Length);
+        var payload = item.Frame.Buffer.Span[..item.Frame.Length];
         var sent = _config.Format == PublishFormat.MaxIv
             ? SendParts(_maxIv.Image(item.Index, _frame, item.Frame.Encoding).Span, payload, single: false)
             : SendParts(_v2.Image(Series, item.Index, _frame, item.Frame.Encoding, payload).Span, default, single: true);
