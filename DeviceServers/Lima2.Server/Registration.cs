@@ -18,6 +18,9 @@ public sealed record ReceiverEntry
     /// <summary>The live view's TCP port (0: a free one; -1: none), as the receiver's <c>live_port</c> property.</summary>
     public int LivePort { get; set; } = -1;
 
+    /// <summary>Re-publish the processed frames (the receiver's <c>publish</c> property); null: not published.</summary>
+    public PublishConfig? Publish { get; set; }
+
     /// <summary>The host whose Starter runs this receiver; empty: the beamline's <c>host</c>.</summary>
     public string Host { get; set; } = "";
 
@@ -167,6 +170,7 @@ public static class Registration
                 ["reference_root"] = [b.ReferenceRoot.Length > 0 ? b.ReferenceRoot : b.SavingRoot],
                 ["peak_finder"] = [r.PeakFinder],
                 ["live_port"] = [r.LivePort.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+                ["publish"] = [r.Publish?.ToJson() ?? ""],
             });
             output.WriteLine($"{server}: LimaReceiver {receivers[rank]} ({r.Channel}, rank {rank})");
             servers.Add((server, b.ReceiverHost(rank)));

@@ -17,7 +17,7 @@ public sealed class Lima2System : IDisposable
     /// <param name="dectris">a DECTRIS detector instead of the simulator: its SIMPLON URL and one stream endpoint per receiver</param>
     /// <param name="beamlineSettings">more top-level lines for the beamline YAML (e.g. Starter's <c>start_ds_path</c>)</param>
     /// <param name="executable">the Lima2Server apphost that registers and serves (default: the one built beside the tests)</param>
-    /// <param name="receiverSettings">more keys for every receiver's entry (e.g. <c>live_port: 0</c>)</param>
+    /// <param name="receiverSettings">more keys for every receiver's entry in the beamline YAML (e.g. <c>live_port: 0</c>, <c>publish: {...}</c>)</param>
     public Lima2System(int receivers = 2, string peakFinder = "reference", bool start = true,
         IReadOnlyDictionary<string, string?>? serverEnvironment = null, (string SimplonUrl, IReadOnlyList<string> Endpoints)? dectris = null,
         string beamlineSettings = "", string? executable = null, string receiverSettings = "")

@@ -87,6 +87,15 @@ public sealed record PublishConfig
         return config;
     }
 
+    /// <summary>The section as one line of JSON (a YAML flow map too): the device property's value.</summary>
+    public string ToJson() => Writer.Serialize(this).Trim();
+
+    private static readonly ISerializer Writer = new SerializerBuilder()
+        .WithNamingConvention(UnderscoredNamingConvention.Instance)
+        .WithEnumNamingConvention(UnderscoredNamingConvention.Instance)
+        .JsonCompatible()
+        .Build();
+
     public IReadOnlyList<ParamsError> Validate(string prefix)
     {
         var errors = new List<ParamsError>();

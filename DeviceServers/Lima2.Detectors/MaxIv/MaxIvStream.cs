@@ -200,9 +200,6 @@ public sealed class MaxIvStreamWriter
     private readonly ArrayBufferWriter<byte> _json = new();
     private long _messages;
 
-    /// <summary>Messages written so far (the next message's <c>msg_number</c>).</summary>
-    public long Messages => _messages;
-
     /// <summary>The header's JSON part; <paramref name="filename"/> where the series is saved, if anywhere.</summary>
     public ReadOnlyMemory<byte> Header(string? filename = null) => Write(w =>
     {

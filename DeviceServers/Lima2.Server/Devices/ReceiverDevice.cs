@@ -52,6 +52,9 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
         "on the host of the server's ORBendPoint; 0: a free one (live_url says which); -1: no live view")]
     public int LivePort { get; set; } = -1;
 
+    [DeviceProperty("publish", Description = "re-publish the processed frames on a ZMQ endpoint this receiver binds: a YAML map, e.g. {endpoint: \"tcp://*:5555\", socket: push | pub, format: maxiv | dectris_v2, compression: bslz4 | lz4 | none, queue_frames: 16, end_timeout_ms: 2000}; empty: not published")]
+    public string Publish { get; set; } = "";
+
     [Attr("proc_params", Description = "processing parameters of the next Prepare (JSON: class_name, saving, rois, ...); checked when written, refused while running")]
     public string ProcParams
     {
@@ -84,6 +87,15 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
 
     [Attr("nb_frames_dropped", Unit = "frames", Description = "frames lost in the current or last run (overload_policy drop, or a failure); 0 when every frame is kept")]
     public long NbFramesDropped => Logic.FramesDropped;
+
+    [Attr("nb_frames_published", Unit = "frames", Description = "frames re-published on the publish endpoint (handed to its socket)")]
+    public long NbFramesPublished => Logic.Publishing?.Published ?? 0;
+
+    [Attr("nb_frames_publish_dropped", Unit = "frames", Description = "processed frames not re-published: the send queue was full, or no consumer took them by the end")]
+    public long NbFramesPublishDropped => Logic.Publishing?.Dropped ?? 0;
+
+    [Attr("publish_drops", MaxX = 16, Description = "frames not re-published, by reason: \"reason: count\"")]
+    public string[] PublishDrops => [.. (Logic.Publishing?.Drops ?? new Dictionary<string, long>()).Select(d => $"{d.Key}: {d.Value}")];
 
     [Attr("roi_frame_idx", Description = "global index of the frame of the roi_* values (-1: none yet)")]
     public long RoiFrameIdx => LatestRois() is [var first, ..] ? first.FrameIdx : -1;
@@ -178,6 +190,7 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
             SavingRoot = SavingRoot,
             ReferenceRoot = ReferenceRoot,
             PeakFinder = ParseEnum<PeakFinderBackend>(PeakFinder, "peak_finder"),
+            Publish = PublishConfig.Parse(Publish, "publish"),
         };
         // once per device: Init again keeps it; a new device object finds the programs built (ClRuntime keeps them)
         _kernels ??= KernelWarmUp.StartIfUseful(config.PeakFinder, WarmUpPixelTypes(config.Channel.Kind), status => Logger.Info(status));

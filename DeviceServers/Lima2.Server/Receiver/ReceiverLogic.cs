@@ -92,6 +92,14 @@ public sealed class ReceiverLogic : AcqDeviceLogic
     public long FramesSaved => Current?.Run.Saved ?? 0;
 
     /// <summary>
+    /// The current run's re-publishing counts (null when it does not publish); once its pipeline is erased, the last
+    /// run's, so that a client reads them after the conductor's clean-up.
+    /// </summary>
+    public Lima2.Acquisition.Publishing.PublishCounts? Publishing => Current is { } current ? current.Run.Publishing : Volatile.Read(ref _lastPublishing);
+
+    private Lima2.Acquisition.Publishing.PublishCounts? _lastPublishing;
+
+    /// <summary>
     /// The newest processed frame of the current run, retained for the caller, who disposes it; false before the
     /// first. Read from the frame history the processing device serves, so a reader never touches the frame path.
     /// </summary>
@@ -347,6 +355,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic
 
     private void OnFinished(ReceiverRun run)
     {
+        Volatile.Write(ref _lastPublishing, run.Publishing);
         lock (_lock)
         {
             if (_current is not { } pipeline || pipeline.Run != run)

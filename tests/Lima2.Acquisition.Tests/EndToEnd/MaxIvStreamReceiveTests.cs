@@ -37,4 +37,34 @@ public sealed class MaxIvStreamReceiveTests : IDisposable
         var part = H5PyView.Read(Path.Combine(_folder, "out", "scan_0_00002.h5"), "/entry_0000/instrument/detector/data");
         Assert.Equal(filter == 0 ? [] : new[] { filter }, part.Filters);
     }
+
+    [Fact]
+    public void A_receiver_reads_the_maxiv_stream_another_receiver_republishes()
+    {
+        const int frames = 9;
+        var input = Lima2Cli.Frames(Info, frames);
+        Lima2Cli.WriteInput(Path.Combine(_folder, "input.h5"), Info, input);
+        var detector = $"tcp://127.0.0.1:{FreePort.Next()}";
+        var relay = $"tcp://127.0.0.1:{FreePort.Next()}";
+        var first = Path.Combine(_folder, "first.yaml");
+        File.WriteAllText(first, $$"""
+            receiver:
+              channel: { kind: dectris_v1, endpoints: [ "{{detector}}" ] }
+              saving_root: {{_folder}}
+              publish: { endpoint: "{{relay}}", socket: push, format: maxiv, compression: bslz4, queue_frames: 16, end_timeout_ms: 20000 }
+            acq_params: { acq: { nb_frames: {{frames}} } }
+            proc_params: { class_name: LimaProcessingLegacy }
+            """);
+        using var second = Lima2Cli.Start("receive", Lima2Cli.Settings(_folder, "maxiv", relay, "bshuf_lz4"));
+        using var receiver = Lima2Cli.Start("receive", first);
+        using var source = Lima2Cli.Start("stream", "--frames", $"{frames}", "--file", Path.Combine(_folder, "input.h5"), "--dataset", "/frames",
+            "--endpoint", detector, "--no-progress");
+        Assert.True(source.WaitForExit(Limit) == 0, source.Output);
+        Assert.True(receiver.WaitForExit(Limit) == 0, receiver.Output);
+        Assert.Contains("publish: published 9 frames, dropped 0", receiver.Output);
+        Assert.True(second.WaitForExit(Limit) == 0, second.Output);
+        Assert.Contains("end of series; received 9, processed 9, dropped 0", second.Output);
+
+        Assert.Equal(input, H5PyView.Read(Path.Combine(_folder, "out", "scan_master.h5"), "/entry_0000/measurement/data").Data);
+    }
 }
