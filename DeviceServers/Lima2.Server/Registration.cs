@@ -15,6 +15,9 @@ public sealed record ReceiverEntry
     public string OverloadPolicy { get; set; } = "back_pressure";
     public string PeakFinder { get; set; } = "auto";
 
+    /// <summary>The channel block of a <c>jungfrau_udp</c> receiver (its ports, modules, geometry, corrections).</summary>
+    public JungfrauChannelConfig? Jungfrau { get; set; }
+
     /// <summary>The host whose Starter runs this receiver; empty: the beamline's <c>host</c>.</summary>
     public string Host { get; set; } = "";
 
@@ -79,7 +82,8 @@ public sealed record Beamline
 
     public static Beamline Load(string path)
     {
-        var reader = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
+        var reader = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance)
+            .WithEnumNamingConvention(UnderscoredNamingConvention.Instance).Build();
         var beamline = reader.Deserialize<Beamline?>(File.ReadAllText(path)) ?? new Beamline();
         if (beamline.Receivers.Count == 0)
             throw new FormatException($"{path}: receivers: at least one receiver is needed");
@@ -89,6 +93,15 @@ public sealed record Beamline
             throw new FormatException($"{path}: startup_level: {beamline.StartupLevel} must be 1 or more");
         if (beamline.ReferenceRoot.Length > 0 && !Path.IsPathFullyQualified(beamline.ReferenceRoot))
             throw new FormatException($"{path}: reference_root: '{beamline.ReferenceRoot}' must be an absolute path");
+        for (var rank = 0; rank < beamline.Receivers.Count; rank++)
+        {
+            var r = beamline.Receivers[rank];
+            var errors = r.Jungfrau?.Validate($"receivers[{rank}].jungfrau").ToList() ?? [];
+            if ((r.Channel == "jungfrau_udp") != (r.Jungfrau is not null))
+                errors.Add(new ParamsError($"receivers[{rank}]", "a jungfrau_udp receiver has a jungfrau block, and only it"));
+            if (errors.Count > 0)
+                throw new FormatException($"{path}: {string.Join("; ", errors)}");
+        }
         return beamline;
     }
 }
@@ -159,6 +172,7 @@ public static class Registration
                 ["saving_root"] = [b.SavingRoot],
                 ["reference_root"] = [b.ReferenceRoot.Length > 0 ? b.ReferenceRoot : b.SavingRoot],
                 ["peak_finder"] = [r.PeakFinder],
+                ["jungfrau"] = [r.Jungfrau?.ToPropertyText() ?? ""], // "": none (an empty list would leave an earlier block)
             });
             output.WriteLine($"{server}: LimaReceiver {receivers[rank]} ({r.Channel}, rank {rank})");
             servers.Add((server, b.ReceiverHost(rank)));

@@ -1,4 +1,6 @@
+using YamlDotNet.Core;
 using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
 
 namespace Lima2.Core.Parameters;
 
@@ -82,6 +84,35 @@ public sealed record JungfrauChannelConfig
 
     /// <summary>A pedestal run: the mean of the complete dark frames per pixel and gain stage is saved to this HDF5 file (under saving_root) at the end.</summary>
     public string? PedestalRun { get; set; }
+
+    /// <summary>
+    /// A block as the receiver device's <c>jungfrau</c> property holds it (YAML or JSON, the keys of a settings file's
+    /// <c>channel.jungfrau</c>); its values are checked with the rest of the receiver's configuration at Prepare.
+    /// </summary>
+    /// <exception cref="ParamsException">not a block of known keys; the error names the line and column.</exception>
+    public static JungfrauChannelConfig Parse(string yaml, string source)
+    {
+        try
+        {
+            return ReceiverConfig.Reader.Deserialize<JungfrauChannelConfig?>(yaml) ?? new JungfrauChannelConfig();
+        }
+        catch (YamlException e)
+        {
+            throw new ParamsException([new ParamsError($"{source}:{e.Start.Line}:{e.Start.Column}", (e.InnerException ?? e).Message)]);
+        }
+    }
+
+    /// <summary>
+    /// The block as one line of JSON, for the receiver device's <c>jungfrau</c> property (what <see cref="Parse"/>
+    /// reads): the Tango DB trims each line of a property, which would lose a YAML block's indentation.
+    /// </summary>
+    public string ToPropertyText() => JsonWriter.Serialize(this).Trim();
+
+    private static readonly ISerializer JsonWriter = new SerializerBuilder()
+        .WithNamingConvention(UnderscoredNamingConvention.Instance)
+        .WithEnumNamingConvention(UnderscoredNamingConvention.Instance)
+        .JsonCompatible()
+        .Build();
 
     [YamlIgnore]
     public IReadOnlyList<int> ModuleIdList => ModuleIds.Count > 0 ? ModuleIds : [.. Enumerable.Range(0, Ports.Count)];

@@ -96,12 +96,12 @@ public sealed partial record ReceiverConfig
     [YamlIgnore]
     public long MemoryCapBytes => ParseBytes(MemoryCap) ?? throw new FormatException($"memory_cap '{MemoryCap}' is not a size");
 
-    private static readonly IDeserializer Reader = new DeserializerBuilder()
+    internal static readonly IDeserializer Reader = new DeserializerBuilder()
         .WithNamingConvention(UnderscoredNamingConvention.Instance)
         .WithEnumNamingConvention(UnderscoredNamingConvention.Instance)
         .Build();
 
-    private static readonly ISerializer Writer = new SerializerBuilder()
+    internal static readonly ISerializer Writer = new SerializerBuilder()
         .WithNamingConvention(UnderscoredNamingConvention.Instance)
         .WithEnumNamingConvention(UnderscoredNamingConvention.Instance)
         .Build();

@@ -3,6 +3,7 @@ using Lima2.Acquisition;
 using Lima2.Acquisition.Processing;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
+using Lima2.Detectors.Jungfrau;
 using Lima2.Protocol;
 
 namespace Lima2.Server.Receiver;
@@ -90,6 +91,9 @@ public sealed class ReceiverLogic : AcqDeviceLogic
     public long FramesDropped => Current?.Run.Counters?.Dropped ?? 0;
 
     public long FramesSaved => Current?.Run.Saved ?? 0;
+
+    /// <summary>The current run's per-port counts when its channel is <c>jungfrau_udp</c>, else none (kept after the run ends).</summary>
+    public IReadOnlyList<JungfrauPortCounters> JungfrauPorts => Current?.Run.Channel is JungfrauChannel jungfrau ? jungfrau.PortCounters : [];
 
     /// <summary>Frames handed on by this receiver: processed ones (what the conductor sums as nb_frames_xferred).</summary>
     public long FramesTransferred => FramesProcessed;
