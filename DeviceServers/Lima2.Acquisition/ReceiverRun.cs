@@ -307,7 +307,7 @@ public sealed class ReceiverRun : IAsyncDisposable
 
     /// <summary>Where the dense frames went, once the graph is built.</summary>
     private SavedFrames? FramesOnDisk() => Graph is { } graph
-        ? new SavedFrames(_savingRoot!, graph.OutputInfo, SavedMetadata(Stream?.Metadata, Settings.ProcParams))
+        ? new SavedFrames(_savingRoot!, graph.OutputInfo, SavedMetadata(Stream?.Metadata, Settings.ProcParams), Stream?.Parts)
         : null;
 
     public async ValueTask DisposeAsync()

@@ -96,7 +96,7 @@ public sealed record Beamline
         for (var rank = 0; rank < beamline.Receivers.Count; rank++)
         {
             var r = beamline.Receivers[rank];
-            var errors = r.Jungfrau?.Validate($"receivers[{rank}].jungfrau").ToList() ?? [];
+            var errors = r.Jungfrau?.Validate($"receivers[{rank}].jungfrau", rank, beamline.Receivers.Count).ToList() ?? [];
             if ((r.Channel == "jungfrau_udp") != (r.Jungfrau is not null))
                 errors.Add(new ParamsError($"receivers[{rank}]", "a jungfrau_udp receiver has a jungfrau block, and only it"));
             if (errors.Count > 0)

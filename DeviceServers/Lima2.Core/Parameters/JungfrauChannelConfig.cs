@@ -17,6 +17,21 @@ public enum JungfrauOutputKind
     Photons,
 }
 
+/// <summary>Which frames, or which parts of them, a JUNGFRAU receiver takes.</summary>
+public enum JungfrauDispatch
+{
+    /// <summary>Whole frames: the receiver's ports carry every module of <see cref="JungfrauChannelConfig.Geometry"/>.</summary>
+    FullFrame,
+
+    /// <summary>
+    /// Partial frames: every receiver takes every frame, receiver r of n the r-th of n equal runs of the detector's
+    /// modules (<see cref="JungfrauChannelConfig.Geometry"/> is the whole detector; 8 modules, 2 receivers: 0–3 and
+    /// 4–7), one port per module; it saves its modules one under the other, and receiver 0's master file assembles
+    /// every receiver's modules into the detector's frames.
+    /// </summary>
+    Modules,
+}
+
 /// <summary>How a JUNGFRAU receiver's modules are laid out in the image: a grid, row by row from the top.</summary>
 public sealed record JungfrauGeometryConfig
 {
@@ -55,6 +70,9 @@ public sealed record JungfrauChannelConfig
     public List<int> ModuleIds { get; set; } = [];
 
     public JungfrauGeometryConfig Geometry { get; set; } = new();
+
+    /// <summary>full_frame (this receiver's ports carry every module) or modules (partial-frame dispatch between the receivers).</summary>
+    public JungfrauDispatch Dispatch { get; set; }
 
     /// <summary>Socket receive buffer per port: bytes or with a unit (the kernel caps it at net.core.rmem_max).</summary>
     public string ReceiveBuffer { get; set; } = "64MiB";
@@ -117,7 +135,15 @@ public sealed record JungfrauChannelConfig
     [YamlIgnore]
     public IReadOnlyList<int> ModuleIdList => ModuleIds.Count > 0 ? ModuleIds : [.. Enumerable.Range(0, Ports.Count)];
 
-    public IEnumerable<ParamsError> Validate(string path)
+    /// <summary>The detector's modules (positions in <see cref="Geometry"/>, module ids) receiver <paramref name="rank"/> of <paramref name="receivers"/> takes under <see cref="JungfrauDispatch.Modules"/>.</summary>
+    public IReadOnlyList<int> ModulesOf(int rank, int receivers)
+    {
+        var modules = Geometry.Rows * Geometry.Columns;
+        return [.. Enumerable.Range(rank * modules / receivers, (rank + 1) * modules / receivers - rank * modules / receivers)];
+    }
+
+    /// <param name="rank">the receiver's rank among <paramref name="receivers"/> (which modules it takes under modules dispatch)</param>
+    public IEnumerable<ParamsError> Validate(string path, int rank = 0, int receivers = 1)
     {
         if (Ports.Count == 0)
             yield return new($"{path}.ports", "at least one UDP port, one per module");
@@ -137,6 +163,16 @@ public sealed record JungfrauChannelConfig
             yield return new($"{path}.window", "must be in [1, 1024]");
         if (Geometry.Rows < 0 || Geometry.Columns < 1 || Geometry.GapX < 0 || Geometry.GapY < 0)
             yield return new($"{path}.geometry", "rows >= 0, columns >= 1, gaps >= 0");
+        else if (Dispatch == JungfrauDispatch.Modules)
+        {
+            if (Geometry.Rows == 0)
+                yield return new($"{path}.geometry", "modules dispatch needs the whole detector's rows and columns");
+            else if (ModulesOf(rank, receivers) is var share && share.Count != Ports.Count)
+                yield return new($"{path}.ports", $"receiver {rank} of {receivers} takes modules {string.Join(", ", share)} of " +
+                                                  $"{Geometry.Rows} x {Geometry.Columns}: one port each, {Ports.Count} given");
+            if (ModuleIds.Count > 0)
+                yield return new($"{path}.module_ids", "modules dispatch gives each receiver its run of modules by rank: leave module_ids out");
+        }
         else if (Geometry.Rows > 0 && Geometry.Rows * Geometry.Columns != Ports.Count)
             yield return new($"{path}.geometry", $"{Geometry.Rows} x {Geometry.Columns} modules, the ports carry {Ports.Count}");
         if (Output != JungfrauOutputKind.Raw && (PedestalFile is null || GainFile is null))

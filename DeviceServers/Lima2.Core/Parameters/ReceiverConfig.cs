@@ -141,7 +141,7 @@ public sealed partial record ReceiverConfig
         if (Channel.Threshold is { } threshold && (Channel.Kind is not (ChannelKind.DectrisV1 or ChannelKind.DectrisV2) || string.IsNullOrWhiteSpace(threshold)))
             errors.Add(new("channel.threshold", $"'{threshold}': a DECTRIS channel's name (threshold_1, threshold_2, difference)"));
         if (Channel.Kind == ChannelKind.JungfrauUdp)
-            errors.AddRange(Channel.Jungfrau?.Validate("channel.jungfrau") ?? [new("channel.jungfrau", "a jungfrau_udp channel needs its ports")]);
+            errors.AddRange(Channel.Jungfrau?.Validate("channel.jungfrau", Rank, Math.Max(1, NbReceivers)) ?? [new("channel.jungfrau", "a jungfrau_udp channel needs its ports")]);
         else if (Channel.Jungfrau is not null)
             errors.Add(new("channel.jungfrau", $"only for a jungfrau_udp channel, this one is {Channel.Kind}"));
         if (Channel.TimeoutMs < 0)

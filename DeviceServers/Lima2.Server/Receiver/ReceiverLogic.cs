@@ -42,6 +42,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic
     private CancellationTokenSource? _stop;
     private string _lastError = LimaError.NoError;
     private int _xferred;
+    private IReadOnlyList<JungfrauPortCounters> _lastJungfrauPorts = [];
 
     /// <param name="kernels">the peak finder's kernels being built since the start; an SMX Prepare waits for them</param>
     public ReceiverLogic(ReceiverConfig config, IProcessingHost host, KernelWarmUp? kernels = null)
@@ -92,8 +93,12 @@ public sealed class ReceiverLogic : AcqDeviceLogic
 
     public long FramesSaved => Current?.Run.Saved ?? 0;
 
-    /// <summary>The current run's per-port counts when its channel is <c>jungfrau_udp</c>, else none (kept after the run ends).</summary>
-    public IReadOnlyList<JungfrauPortCounters> JungfrauPorts => Current?.Run.Channel is JungfrauChannel jungfrau ? jungfrau.PortCounters : [];
+    /// <summary>
+    /// The per-port counts of the current run when its channel is <c>jungfrau_udp</c>; those of the last finished run
+    /// once its pipeline is erased (clients erase it right after the run); none for other channels.
+    /// </summary>
+    public IReadOnlyList<JungfrauPortCounters> JungfrauPorts =>
+        Current?.Run.Channel is JungfrauChannel jungfrau ? jungfrau.PortCounters : Volatile.Read(ref _lastJungfrauPorts);
 
     /// <summary>Frames handed on by this receiver: processed ones (what the conductor sums as nb_frames_xferred).</summary>
     public long FramesTransferred => FramesProcessed;
@@ -341,6 +346,8 @@ public sealed class ReceiverLogic : AcqDeviceLogic
 
     private void OnFinished(ReceiverRun run)
     {
+        if (run.Channel is JungfrauChannel jungfrau)
+            Volatile.Write(ref _lastJungfrauPorts, jungfrau.PortCounters);
         lock (_lock)
         {
             if (_current is not { } pipeline || pipeline.Run != run)
