@@ -24,8 +24,8 @@ public enum JungfrauDispatch
     FullFrame,
 
     /// <summary>
-    /// Partial frames: every receiver takes every frame, receiver r of n the r-th of n equal runs of the detector's
-    /// modules (<see cref="JungfrauChannelConfig.Geometry"/> is the whole detector; 8 modules, 2 receivers: 0–3 and
+    /// Partial frames: every receiver takes every frame, receiver r of n the r-th of n runs of the detector's
+    /// modules, as equal as can be (modules ⌊r·M/n⌋ to ⌊(r+1)·M/n⌋ − 1) (<see cref="JungfrauChannelConfig.Geometry"/> is the whole detector; 8 modules, 2 receivers: 0–3 and
     /// 4–7), one port per module; it saves its modules one under the other, and receiver 0's master file assembles
     /// every receiver's modules into the detector's frames.
     /// </summary>
