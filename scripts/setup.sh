@@ -14,6 +14,8 @@ packages=(
     libzmq3-dev libhdf5-dev hdf5-filter-plugin bitshuffle liblz4-dev ocl-icd-opencl-dev pocl-opencl-icd clinfo
     # the peers our tests compare with: PyTango, h5py, numpy, pyFAI on PoCL, pyzmq, CBOR; YAML for the BLISS example
     python3-tango python3-numpy python3-h5py python3-pyfai python3-pyopencl python3-zmq python3-cbor2 python3-jsonschema python3-yaml
+    # NXmx readers not written here: NeXus' own tools (nxdir, nxbrowse), silx, pint and dateutil (units and times as dxtbx reads them)
+    nexus-tools python3-silx python3-pint python3-dateutil
 )
 
 say() { printf '[setup] %s\n' "$*" >&2; }

@@ -20,6 +20,7 @@ public static class ChannelFactory
             ChannelKind.Simulator => Simulator(settings),
             ChannelKind.DectrisV1 => new DectrisChannel(DectrisOptions(settings, DectrisStreamVersion.V1)),
             ChannelKind.DectrisV2 => new DectrisChannel(DectrisOptions(settings, DectrisStreamVersion.V2)),
+            ChannelKind.MaxIv => new DectrisChannel(DectrisOptions(settings, DectrisStreamVersion.MaxIv)),
             ChannelKind.JungfrauUdp => JungfrauChannelFactory.Create(settings),
             var kind => throw new NotSupportedException($"receiver channel kind {kind} has no channel"),
         };
@@ -50,7 +51,7 @@ public static class ChannelFactory
     {
         var config = settings.Receiver;
         var endpoint = config.Channel.Endpoints is [var single] ? single
-            : throw new ArgumentException($"a DECTRIS receiver reads one endpoint, the configuration names {config.Channel.Endpoints.Count}");
+            : throw new ArgumentException($"a {config.Channel.Kind} receiver reads one endpoint, the configuration names {config.Channel.Endpoints.Count}");
         return new DectrisChannelOptions(endpoint, version, config.Rank, config.NbReceivers,
             DecodeWorkers: settings.ProcParams.Fifo.NbThreads, Threshold: config.Channel.Threshold,
             // the compressed frame costs a second pool buffer and a copy: kept only when saving writes it as it came

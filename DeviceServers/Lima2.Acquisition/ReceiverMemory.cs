@@ -1,3 +1,4 @@
+using Lima2.Acquisition.Publishing;
 using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
@@ -7,9 +8,10 @@ namespace Lima2.Acquisition;
 
 /// <summary>
 /// How a receiver's memory cap is shared: the channel's bound on received messages (ZeroMQ queue, kernel socket
-/// buffer, messages being decoded), the saving sinks' compressed-chunk buffers, and the frame pool, which gets the rest.
+/// buffer, messages being decoded), the saving sinks' compressed-chunk buffers, the re-publisher's send queue, and the
+/// frame pool, which gets the rest.
 /// </summary>
-public sealed record ReceiverMemory(long CapBytes, long ChannelBytes, long SinkBytes, long PoolBytes)
+public sealed record ReceiverMemory(long CapBytes, long ChannelBytes, long SinkBytes, long PoolBytes, long PublishBytes = 0)
 {
     /// <summary>
     /// Shares the cap of <paramref name="config"/> for frames of <paramref name="frame"/>'s geometry. The cap covers
@@ -23,11 +25,12 @@ public sealed record ReceiverMemory(long CapBytes, long ChannelBytes, long SinkB
         var channelBytes = channel.BufferedBytesBound(frame);
         var sinkBytes = proc.DenseSavingChannels().Where(c => c.Params.Enabled)
             .Sum(c => Hdf5FrameSink.BufferBytes(c.Params, frame, sinkOptions));
-        var poolBytes = config.MemoryCapBytes - channelBytes - sinkBytes;
+        var publishBytes = config.Publish is { } publish ? FramePublisher.BufferBytes(publish, frame) : 0;
+        var poolBytes = config.MemoryCapBytes - channelBytes - sinkBytes - publishBytes;
         if (poolBytes < 2L * frame.ByteSize)
             throw new ArgumentException(
                 $"memory_cap {config.MemoryCap} leaves {Math.Max(0, poolBytes)} bytes for frames after {channelBytes} bytes of stream " +
-                $"buffers and {sinkBytes} bytes of saving buffers; {frame} frames need at least {2L * frame.ByteSize}");
-        return new ReceiverMemory(config.MemoryCapBytes, channelBytes, sinkBytes, poolBytes);
+                $"buffers, {sinkBytes} bytes of saving buffers and {publishBytes} bytes of publish queue; {frame} frames need at least {2L * frame.ByteSize}");
+        return new ReceiverMemory(config.MemoryCapBytes, channelBytes, sinkBytes, poolBytes, publishBytes);
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Lima2.Acquisition.Processing;
+using Lima2.Acquisition.Publishing;
 using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
 using Lima2.Core.Graph;
@@ -31,7 +32,9 @@ public sealed class ReceiverRun : IAsyncDisposable
     private readonly IDetectorChannel _channel;
     private readonly MasterFilePolicy _master;
     private readonly Stopwatch _clock = new();
+    private DateTimeOffset _started;
     private Hdf5FrameSink[] _sinks = [];
+    private FramePublisher? _publisher; // a branch of the graph, which disposes it
     private FrameGraph? _graph;
     private SavingRoot? _savingRoot; // held open by the run: every file it saves is created beneath it
     private SavingRoot? _referenceRoot; // and every reference image it reads is opened beneath this one
@@ -85,6 +88,9 @@ public sealed class ReceiverRun : IAsyncDisposable
 
     /// <summary>The frames per receiver <see cref="MasterFile"/> was written over (each receiver's share after a complete run).</summary>
     public IReadOnlyList<long> MasterCounts => _master.Counts;
+
+    /// <summary>Frames re-published and dropped by the publisher (receiver <c>publish</c>), or null when not publishing.</summary>
+    public PublishCounts? Publishing => Volatile.Read(ref _publisher)?.Counts;
 
     /// <summary>The SMX peak-finding branch, or null.</summary>
     public PeakFindingNode? Peaks => Find<PeakFindingNode>();
@@ -170,10 +176,11 @@ public sealed class ReceiverRun : IAsyncDisposable
         var proc = Settings.ProcParams;
         ParamsValidator.ThrowIfAny(GeometryValidator.Validate(proc, start.Frame));
         var root = _savingRoot = new SavingRoot(config.SavingRoot);
+        _started = DateTimeOffset.UtcNow;
         var referenceRoot = _referenceRoot = new SavingRoot(config.ReferenceRoot);
         var references = Hdf5ReferenceImageReader.Images.Under(referenceRoot.Root, referenceRoot.OpenRead);
         var sinkOptions = new SinkOptions(Parallelism: Math.Max(2, proc.Fifo.NbThreads), ExpectedFrames: start.ExpectedFrames,
-            Metadata: SavedMetadata(start.Metadata, proc));
+            Facts: Facts(start.Metadata));
         var sinks = new List<Hdf5FrameSink>();
         var parts = new GraphParts
         {
@@ -192,11 +199,14 @@ public sealed class ReceiverRun : IAsyncDisposable
                 if (Settings.ReducedData)
                     extra.Add(new FrameIdxNode(proc.Buffers.NbFrameIdxBuffer));
                 if (proc is SmxProcParams smx)
-                    extra.Add(PeakFindingNode.Create(smx, frame, config.PeakFinder, root, references, config.Rank, start.Metadata));
+                    extra.Add(PeakFindingNode.Create(smx, frame, config, root, references, config.Rank, start.Metadata));
                 if (Settings.ReducedData && proc is XpcsProcParams)
                     extra.Add(new XpcsSparseNode(frame, proc.Buffers.NbSparseFramesBuffer, proc.Buffers.NbFramesBuffer, proc.Fifo.NbThreads));
+                if (config.Publish is { } publish)
+                    extra.Add(_publisher = new FramePublisher(publish, frame, start.ExpectedFrames));
                 return extra;
             },
+            FrameMemory = proc is SmxProcParams finding ? PeakFindingNode.FrameMemory(finding, config) : null,
         };
         var memory = Memory = ReceiverMemory.Plan(config, _channel, proc, start.Frame, sinkOptions);
         try
@@ -210,9 +220,14 @@ public sealed class ReceiverRun : IAsyncDisposable
             // the sinks made before a later part failed (e.g. the peak finder's files) are not the graph's yet
             foreach (var sink in sinks)
                 sink.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            _publisher?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            _publisher = null;
             throw;
         }
     }
+
+    /// <summary>What the saved files say besides the frames: the detector facts that hold for them, the run's start.</summary>
+    private NxmxFacts Facts(DetectorMetadata? metadata) => new(SavedMetadata(metadata, Settings.ProcParams), _started);
 
     /// <summary>
     /// The detector facts that hold for the saved frames: binning, crop, flip and rotation (roi_flip_rot) move and
@@ -274,9 +289,11 @@ public sealed class ReceiverRun : IAsyncDisposable
                 Fail(e);
             }
         }
+        if (_publisher is { } publisher)
+            await publisher.EndSeriesAsync(SeriesEnd()).ConfigureAwait(false); // the files are closed: consumers may read them
         var summary = new ReceiverSummary(channel ?? new ChannelSummary(0, 0, ChannelEnd.Failed, "failed to start"),
             counters ?? new GraphCounters().Snapshot(), _clock.Elapsed, Saved, SavedBytes, Files, MasterFile, _channel.Rejections,
-            PeakCounts(), Error);
+            PeakCounts(), Error, Publishing);
         _finished = true;
         foreach (var handler in Finished?.GetInvocationList() ?? [])
         {
@@ -295,6 +312,17 @@ public sealed class ReceiverRun : IAsyncDisposable
 
     private void Fail(Exception e) => Interlocked.CompareExchange(ref _error, e, null);
 
+    /// <summary>Where the frames of this run were saved, for the consumers of the re-published stream to fill their gaps.</summary>
+    private PublishedSeriesEnd SeriesEnd()
+    {
+        var config = Settings.Receiver;
+        var saving = Settings.ProcParams.DenseSavingChannels().Select(c => c.Params).FirstOrDefault(p => p.Enabled);
+        var sink = Volatile.Read(ref _sinks).FirstOrDefault();
+        var files = sink is null ? [] : Enumerable.Range(0, sink.FilesCreated).Select(i => sink.FilePath(i)).ToArray();
+        return new PublishedSeriesEnd(config.Rank, config.NbReceivers, 0, files, saving is null ? null : NexusLayout.DatasetPath(saving),
+            saving?.NbFramesPerFile ?? 0, MasterFile, Error?.Message);
+    }
+
     /// <summary>
     /// Receiver 0 writes the master file over the frames every receiver saved, once they have all ended: for a run of
     /// several receivers that was stopped or endless, whose total only the control device, which reads every
@@ -307,7 +335,7 @@ public sealed class ReceiverRun : IAsyncDisposable
 
     /// <summary>Where the dense frames went, once the graph is built.</summary>
     private SavedFrames? FramesOnDisk() => Graph is { } graph
-        ? new SavedFrames(_savingRoot!, graph.OutputInfo, SavedMetadata(Stream?.Metadata, Settings.ProcParams), Stream?.Parts)
+        ? new SavedFrames(_savingRoot!, graph.OutputInfo, Facts(Stream?.Metadata), Stream?.Parts)
         : null;
 
     public async ValueTask DisposeAsync()

@@ -26,4 +26,5 @@ public sealed record ReceiverSummary(
     string? MasterFile,
     IReadOnlyDictionary<string, long> Rejections,
     PeakCounts? Peaks,
-    Exception? Error);
+    Exception? Error,
+    Publishing.PublishCounts? Publishing = null);

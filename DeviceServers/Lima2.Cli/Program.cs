@@ -8,7 +8,6 @@ root.Options.Add(verbose);
 root.Subcommands.Add(StreamCommand.Create());
 root.Subcommands.Add(ReceiveCommand.Create());
 root.Subcommands.Add(PeaksCommand.Create());
-root.Subcommands.Add(BenchCommand.Create());
 var parsed = root.Parse(args);
 try
 {

@@ -169,6 +169,19 @@ public sealed unsafe class Hdf5File : IDisposable
         }
     }
 
+    /// <summary>A one-dimensional numeric attribute (NeXus <c>@vector</c>, <c>@offset</c>).</summary>
+    public void SetAttribute<T>(string objectPath, string name, ReadOnlySpan<T> values) where T : unmanaged
+    {
+        H5.Enter();
+        var count = (ulong)values.Length;
+        using var space = new SpaceHandle(H5.H5Screate_simple(1, &count, null), "H5Screate_simple");
+        using var attribute = new AttributeHandle(
+            H5.H5Acreate_by_name(Id, objectPath, name, H5.TypeOf<T>(), space.Id, H5.Default, H5.Default, H5.Default),
+            $"{Path}: create attribute {objectPath}@{name}");
+        fixed (T* data = values)
+            H5.Check(H5.H5Awrite(attribute.Id, H5.TypeOf<T>(), data), $"{Path}: write attribute {objectPath}@{name}");
+    }
+
     /// <summary>A scalar variable-length UTF-8 string dataset (h5py reads it as <c>bytes</c>, NeXus as a string field).</summary>
     public void WriteString(string path, string value)
     {

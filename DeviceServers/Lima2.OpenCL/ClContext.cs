@@ -7,7 +7,10 @@ public sealed unsafe class ClContext : IDisposable
     {
         Device = device;
         var id = device.Id;
-        var ctx = Native.clCreateContext(null, 1, &id, 0, 0, out var rc);
+        nint ctx;
+        int rc;
+        lock (ClPlatform.DriverSetup)
+            ctx = Native.clCreateContext(null, 1, &id, 0, 0, out rc);
         OpenClException.Check(rc, "clCreateContext");
         Handle = new ClContextHandle(ctx);
     }

@@ -7,6 +7,13 @@ public sealed unsafe class ClPlatform
 {
     private const uint InfoName = 0x0902, InfoVendor = 0x0903, InfoVersion = 0x0901;
 
+    /// <summary>
+    /// Held while platforms and devices are listed and described and while contexts are created: PoCL sets a device's
+    /// strings up when its first context is made, and a clGetDeviceInfo in another thread at that moment read a null
+    /// string (seen as a crash in strlen, and as "no devices", when two test classes started at once).
+    /// </summary>
+    internal static readonly Lock DriverSetup = new();
+
     private ClPlatform(nint id, int index)
     {
         Id = id;
@@ -29,6 +36,12 @@ public sealed unsafe class ClPlatform
     /// <summary>Every platform the ICD loader knows; empty when none is installed.</summary>
     public static IReadOnlyList<ClPlatform> All()
     {
+        lock (DriverSetup)
+            return List();
+    }
+
+    private static IReadOnlyList<ClPlatform> List()
+    {
         int rc;
         uint count;
         try
@@ -50,6 +63,12 @@ public sealed unsafe class ClPlatform
 
     /// <summary>The devices of this platform (all types), in the order the driver lists them.</summary>
     public IReadOnlyList<ClDevice> Devices()
+    {
+        lock (DriverSetup)
+            return ListDevices();
+    }
+
+    private IReadOnlyList<ClDevice> ListDevices()
     {
         const ulong all = 0xFFFFFFFF;
         var rc = Native.clGetDeviceIDs(Id, all, 0, null, out var count);

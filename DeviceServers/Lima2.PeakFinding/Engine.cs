@@ -6,13 +6,17 @@ namespace Lima2.PeakFinding;
 internal sealed record EngineOutput(Peak[] Peaks, int NbPeaks, int[] SparseIndex, float[] SparseIntensity,
     float[] BackgroundAvg, float[] BackgroundStd);
 
-/// <summary>One implementation of the per-frame algorithm. <see cref="Process"/> may be called from several
+/// <summary>One implementation of the per-frame algorithm. <see cref="Submit"/> may be called from several
 /// threads at once.</summary>
 internal interface IPeakEngine : IDisposable
 {
     string Description { get; }
 
-    EngineOutput Process(Frame frame, bool accumulate);
+    /// <summary>
+    /// Starts a frame; returns once it is queued (waiting while the engine holds as many frames as it may). The engine
+    /// holds its own reference on the frame until the task completes with the frame's results.
+    /// </summary>
+    Task<EngineOutput> Submit(Frame frame, bool accumulate);
 
     /// <summary>Adds what was accumulated since the last drain to the two frames and clears it.</summary>
     void DrainAccumulated(float[] corrected, float[] peaks);

@@ -32,7 +32,10 @@ internal sealed class ReferenceEngine : IPeakEngine
         public float[]? AccCorrected, AccPeaks;
     }
 
-    public EngineOutput Process(Frame frame, bool accumulate)
+    /// <summary>Runs the frame on the caller's thread.</summary>
+    public Task<EngineOutput> Submit(Frame frame, bool accumulate) => Task.FromResult(Process(frame, accumulate));
+
+    private EngineOutput Process(Frame frame, bool accumulate)
     {
         var m = _m;
         if (frame.Info.Width != m.Width || frame.Info.Height != m.Height || frame.Info.Channels != 1)

@@ -13,8 +13,12 @@ internal static unsafe partial class Native
     public const int EINTR = 4;
     public const int EAGAIN = 11;
 
+    /// <summary><c>ZMQ_IO_THREADS</c>, a context option.</summary>
+    public const int IoThreads = 1;
+
     [LibraryImport(Library)] public static partial nint zmq_ctx_new();
     [LibraryImport(Library)] public static partial int zmq_ctx_term(nint context);
+    [LibraryImport(Library)] public static partial int zmq_ctx_set(ZmqContextHandle context, int option, int value);
     [LibraryImport(Library)] public static partial nint zmq_socket(ZmqContextHandle context, int type);
     [LibraryImport(Library)] public static partial int zmq_close(nint socket);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] public static partial int zmq_bind(ZmqSocketHandle socket, string endpoint);
@@ -24,6 +28,9 @@ internal static unsafe partial class Native
     [LibraryImport(Library)] public static partial int zmq_send(ZmqSocketHandle socket, byte* buffer, nuint length, int flags);
     [LibraryImport(Library)] public static partial int zmq_msg_init(void* message);
     [LibraryImport(Library)] public static partial int zmq_msg_close(void* message);
+    [LibraryImport(Library)] public static partial int zmq_msg_init_data(void* message, void* data, nuint size,
+        delegate* unmanaged[Cdecl]<void*, void*, void> free, void* hint);
+    [LibraryImport(Library)] public static partial int zmq_msg_send(void* message, ZmqSocketHandle socket, int flags);
     [LibraryImport(Library)] public static partial int zmq_msg_recv(ZmqMessageHandle message, ZmqSocketHandle socket, int flags);
     [LibraryImport(Library)] public static partial void* zmq_msg_data(ZmqMessageHandle message);
     [LibraryImport(Library)] public static partial nuint zmq_msg_size(ZmqMessageHandle message);

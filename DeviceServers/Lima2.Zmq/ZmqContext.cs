@@ -3,6 +3,18 @@ namespace Lima2.Zmq;
 /// <summary>A ZeroMQ context: the I/O threads its sockets share. Disposed after its sockets.</summary>
 public sealed class ZmqContext : IDisposable
 {
+    public ZmqContext()
+    {
+    }
+
+    /// <param name="ioThreads">libzmq I/O threads, which move the bytes between the sockets and the kernel (libzmq's default: 1)</param>
+    public ZmqContext(int ioThreads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(ioThreads, 1);
+        if (Native.zmq_ctx_set(Handle, Native.IoThreads, ioThreads) != 0)
+            throw Native.Error($"set ZMQ_IO_THREADS = {ioThreads}");
+    }
+
     internal ZmqContextHandle Handle { get; } = ZmqContextHandle.Create();
 
     public ZmqSocket CreateSocket(ZmqSocketType type) => new(ZmqSocketHandle.Create(Handle, (int)type), type);

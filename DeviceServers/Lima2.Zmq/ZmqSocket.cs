@@ -81,6 +81,30 @@ public sealed unsafe class ZmqSocket : IDisposable
         }
     }
 
+    /// <summary>
+    /// Sends one part without copying it: libzmq reads <paramref name="buffer"/>'s bytes from where they are until it
+    /// has written them to the connection (or dropped them), then releases the buffer (<see cref="ZmqSendBuffer.InFlight"/>).
+    /// </summary>
+    /// <returns>false when the message could not be queued before <see cref="ZmqOption.SendTimeout"/>.</returns>
+    public bool Send(ZmqSendBuffer buffer, bool more = false)
+    {
+        var message = stackalloc byte[Native.MessageSize];
+        buffer.InitMessage(message);
+        while (true)
+        {
+            if (Native.zmq_msg_send(message, _handle, more ? SendMore : 0) >= 0)
+                return true;
+            var errno = Native.zmq_errno();
+            if (errno == Native.EINTR)
+                continue;
+            // not queued: the message is still ours, and closing it releases the buffer
+            Native.zmq_msg_close(message);
+            if (errno == Native.EAGAIN)
+                return false;
+            throw Native.Error("send");
+        }
+    }
+
     /// <summary>Receives one part into <paramref name="message"/> (no copy: the bytes stay in libzmq's buffer).</summary>
     /// <returns>false when nothing arrived before <see cref="ZmqOption.ReceiveTimeout"/>.</returns>
     public bool Receive(ZmqMessage message, bool dontWait = false)

@@ -30,7 +30,7 @@ internal sealed class ScriptedChannel(FrameInfo info, int frames) : IDetectorCha
         for (var i = 0; i < frames; i++)
         {
             var buffer = await target.RentAsync(i, cancellationToken) ?? throw new InvalidOperationException("back-pressure gives a buffer");
-            SavingFolder.Bytes(i).CopyTo(buffer.Array, 0);
+            SavingFolder.Bytes(i).CopyTo(buffer.Span);
             await target.SubmitAsync(new Frame(buffer, info, i, i), cancellationToken);
         }
         return new ChannelSummary(frames, 0, ChannelEnd.Completed, "script done");

@@ -4,6 +4,7 @@ using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Detectors.Jungfrau;
 using Lima2.Hdf5;
+using Lima2.OpenCL;
 
 namespace Lima2.Acquisition.Jungfrau;
 
@@ -20,20 +21,27 @@ public static class JungfrauChannelFactory
         var bind = IPAddress.Parse(jungfrau.Bind);
         var grid = jungfrau.Geometry;
         var detectorModules = partial ? grid.Rows * grid.Columns : modules;
-        JungfrauCorrection? correction = null;
+        IJungfrauCorrector? correction = null;
         if (jungfrau.Output != JungfrauOutputKind.Raw)
         {
             using var references = new SavingRoot(config.ReferenceRoot);
-            correction = new JungfrauCorrection(
-                JungfrauCalibrationFile.ReadModules(references, jungfrau.PedestalFile!, JungfrauCalibrationFile.Pedestal, moduleIds, detectorModules),
-                JungfrauCalibrationFile.ReadModules(references, jungfrau.GainFile!, JungfrauCalibrationFile.Gain, moduleIds, detectorModules));
+            var pedestalMaps = JungfrauCalibrationFile.ReadModules(references, jungfrau.PedestalFile!, JungfrauCalibrationFile.Pedestal, moduleIds, detectorModules);
+            var gainMaps = JungfrauCalibrationFile.ReadModules(references, jungfrau.GainFile!, JungfrauCalibrationFile.Gain, moduleIds, detectorModules);
+            correction = jungfrau.Correction == JungfrauCorrectionEngine.OpenCl
+                ? new JungfrauOpenClCorrection(pedestalMaps, gainMaps, ClDevice.Select(jungfrau.OpenclPlatform, jungfrau.OpenclDevice, cpuFallback: true),
+                    ClProgram.DefaultCacheDirectory)
+                : new JungfrauCorrection(pedestalMaps, gainMaps);
         }
         var detector = grid.Rows > 0 ? JungfrauGeometry.Grid(grid.Rows, grid.Columns, grid.GapX, grid.GapY, grid.DoublePixelGaps) : null;
         var acq = settings.AcqParams.Acq;
         var pedestal = jungfrau.PedestalRun is null ? null : new PedestalAccumulator(modules * JungfrauModule.Pixels);
-        return new JungfrauChannel(new JungfrauChannelOptions
+        var options = new JungfrauChannelOptions
         {
-            Ports = [.. jungfrau.Ports.Select((port, i) => new JungfrauPort(new IPEndPoint(bind, port), [moduleIds[i]]))],
+            Ports = [.. jungfrau.Ports.Select((port, i) => new JungfrauPort(new IPEndPoint(bind, port), [moduleIds[i / jungfrau.PortsPerModule]])
+            {
+                Interface = i % jungfrau.PortsPerModule,
+            })],
+            Interfaces = jungfrau.PortsPerModule,
             // a partial-frame receiver stacks its modules; the master file places them
             Geometry = partial ? JungfrauGeometry.Grid(modules, 1, 0, 0, grid.DoublePixelGaps)
                 : detector ?? JungfrauGeometry.Grid(modules, 1, grid.GapX, grid.GapY, grid.DoublePixelGaps),
@@ -67,7 +75,16 @@ public static class JungfrauChannelFactory
                 YPixelSize = JungfrauModule.PixelSize,
                 SensorMaterial = "Si",
             },
-        });
+        };
+        try
+        {
+            return new JungfrauChannel(options);
+        }
+        catch
+        {
+            (correction as IDisposable)?.Dispose(); // the channel owns it once made
+            throw;
+        }
     }
 
     /// <summary>Where each receiver's stacked modules go in the detector's image under modules dispatch.</summary>

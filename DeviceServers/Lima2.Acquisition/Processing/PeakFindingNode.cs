@@ -17,7 +17,13 @@ namespace Lima2.Acquisition.Processing;
 /// <c>getSparseFrame</c>, the latest accumulated corrected and peak frames, and their saving channels
 /// (<c>saving_sparse</c>, <c>saving_accumulation_corrected</c>, <c>saving_accumulation_peak</c>).
 /// </summary>
-public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposable
+/// <remarks>
+/// Compute only starts a frame on the finder (<see cref="PeakFinder.ProcessAsync"/>, which waits while the device holds
+/// as many frames as it may) and the ordered commit waits for its results, so the frames between the two are the
+/// device's frames in flight. On a device the finder copies frames to, the graph keeps frames in that device's
+/// driver-pinned memory (<see cref="FrameMemory"/>).
+/// </remarks>
+public sealed class PeakFindingNode : FrameConsumer<Task<PeakFrameResult>>, IDisposable
 {
     private readonly PeakFinder _finder;
     private readonly Hdf5PeakResultWriter _writer;
@@ -42,22 +48,22 @@ public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposabl
     }
 
     /// <summary>The finder for an SMX proc_params on frames of <paramref name="frame"/>'s geometry.</summary>
-    /// <param name="backend">auto (OpenCL if a device is found, else C#), opencl or reference</param>
+    /// <param name="config">the receiver's <c>peak_finder</c> backend (auto: OpenCL if a device is found, else C#)
+    /// and <c>peak_finder_copies_frames</c></param>
     /// <param name="root">saving root of the receiver; the sparse and accumulation files go under it</param>
     /// <param name="images">the reader of the fai and jfrau arrays (under the receiver's reference root)</param>
     /// <param name="rank">this receiver's index, the files' <c>filename_rank</c></param>
     /// <param name="metadata">the channel's detector facts: distance, pixel size and beam centre give the geometry
     /// when <c>fai.radius2d_path</c> does not (SMX has no step that moves pixels, so they hold for the finder's frames)</param>
-    public static PeakFindingNode Create(SmxProcParams proc, FrameInfo frame, PeakFinderBackend backend, SavingRoot root,
+    public static PeakFindingNode Create(SmxProcParams proc, FrameInfo frame, ReceiverConfig config, SavingRoot root,
         ReferenceImages images, int rank, DetectorMetadata? metadata = null)
     {
         var fai = ParseBlock<FaiParams>(proc.Fai, "fai", FaiParams.Json).Validated();
-        var gpu = ParseBlock<GpuParams>(proc.Gpu, "gpu", FaiParams.Json);
         var jungfrau = ParseBlock<JungfrauParams>(proc.Jfrau, "jfrau", FaiParams.Json);
         var model = PeakFinderModel.Load(frame.Width, frame.Height, fai,
             Geometry.FromMetadata(metadata) ?? SimulatorGeometry(frame), jungfrau,
             images: images);
-        var finder = PeakFinder.Create(model, frame.PixelType, new PeakFinderOptions { Backend = backend, Gpu = gpu });
+        var finder = PeakFinder.Create(model, frame.PixelType, FinderOptions(proc, config));
         // Begin creates the first file of each enabled channel: a bad path or an existing file fails at Prepare.
         var writer = new Hdf5PeakResultWriter(PeakSavingChannels.Of(proc, rank), root);
         try
@@ -73,6 +79,20 @@ public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposabl
         return new PeakFindingNode(finder, writer, proc.Buffers.NbSparseFramesBuffer, proc.Buffers.NbPeakCountersBuffer,
             proc.Fifo.NbThreads);
     }
+
+    /// <summary>
+    /// Where the graph should keep frames for this finder: its OpenCL device's driver-pinned memory when it copies
+    /// frames there (a GPU), else null (the pinned managed heap).
+    /// </summary>
+    public static IBufferMemory? FrameMemory(SmxProcParams proc, ReceiverConfig config) =>
+        PeakFinder.FrameMemory(FinderOptions(proc, config));
+
+    private static PeakFinderOptions FinderOptions(SmxProcParams proc, ReceiverConfig config) => new()
+    {
+        Backend = config.PeakFinder,
+        Gpu = ParseBlock<GpuParams>(proc.Gpu, "gpu", FaiParams.Json),
+        CopyToDevice = config.PeakFinderCopiesFrames,
+    };
 
     /// <summary>Validates the SMX blocks a proc_params carries, naming the field at fault.</summary>
     public static void Validate(SmxProcParams proc)
@@ -130,10 +150,11 @@ public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposabl
 
     public override int MaxDegreeOfParallelism => _parallelism;
 
-    public override PeakFrameResult Compute(Frame frame) => _finder.Process(frame);
+    public override Task<PeakFrameResult> Compute(Frame frame) => _finder.ProcessAsync(frame);
 
-    public override ValueTask CommitAsync(Frame frame, PeakFrameResult result, CancellationToken cancellationToken)
+    public override async ValueTask CommitAsync(Frame frame, Task<PeakFrameResult> pending, CancellationToken cancellationToken)
     {
+        var result = await pending.ConfigureAwait(false);
         Counters.Push([new PeakCounterRecord((int)frame.Index, (int)frame.ReceiverIndex, result.NbPeaks)]);
         lock (_lock)
         {
@@ -149,7 +170,6 @@ public sealed class PeakFindingNode : FrameConsumer<PeakFrameResult>, IDisposabl
             Interlocked.Increment(ref _hits);
         Volatile.Write(ref _lastPeaks, result.NbPeaks);
         _writer.Write(result);
-        return default;
     }
 
     public override ValueTask CompleteAsync(CancellationToken cancellationToken)

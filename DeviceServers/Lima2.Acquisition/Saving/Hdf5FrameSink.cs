@@ -25,11 +25,10 @@ public sealed class Hdf5FrameSink : FrameConsumer<Hdf5FrameSink.Chunk>, IAsyncDi
     private readonly FrameInfo _frame;
     private readonly SavingRoot _root;
     private readonly string _folder;
-    private readonly string _datasetPath;
     private readonly ChunkFilter _filter;
     private readonly int _parallelism;
     private readonly int _zipLevel;
-    private readonly DetectorMetadata? _metadata;
+    private readonly NxmxFacts _facts;
     private readonly long? _expectedFrames;
     private readonly FramePool? _chunks;
 
@@ -50,11 +49,10 @@ public sealed class Hdf5FrameSink : FrameConsumer<Hdf5FrameSink.Chunk>, IAsyncDi
         _frame = frame;
         _root = root;
         _folder = root.ResolveDirectory(saving.BasePath);
-        _datasetPath = NexusLayout.DatasetPath(saving);
         _filter = Filter(saving);
         _parallelism = Math.Max(1, options.Parallelism);
         _zipLevel = options.ZipLevel;
-        _metadata = options.Metadata;
+        _facts = options.Facts ?? new NxmxFacts(null, DateTimeOffset.UtcNow);
         _expectedFrames = options.ExpectedFrames;
         if (ChunkBytes(_filter, frame) is var bound and > 0)
             _chunks = new FramePool(bound, (long)bound * ChunkBuffers(_parallelism));
@@ -118,8 +116,8 @@ public sealed class Hdf5FrameSink : FrameConsumer<Hdf5FrameSink.Chunk>, IAsyncDi
         {
             var pixels = frame.Data.Span;
             var length = _filter == ChunkFilter.Deflate
-                ? Zlib.Compress(pixels, buffer.Array, _zipLevel)
-                : BitshuffleLz4.Encode(pixels, buffer.Array, frame.Info.PixelType.SizeOf());
+                ? Zlib.Compress(pixels, buffer.Span, _zipLevel)
+                : BitshuffleLz4.Encode(pixels, buffer.Span, frame.Info.PixelType.SizeOf());
             return new Chunk(buffer, length);
         }
         catch
@@ -136,7 +134,7 @@ public sealed class Hdf5FrameSink : FrameConsumer<Hdf5FrameSink.Chunk>, IAsyncDi
         {
             var bytes = chunk.Buffer.IsEmpty
                 ? (_filter == ChunkFilter.BitshuffleLz4 ? frame.EncodedData : frame.Data)
-                : chunk.Buffer.Array.AsMemory(0, chunk.Length);
+                : chunk.Buffer.Memory[..chunk.Length];
             OnDisk(() => WriteChunk(frame, bytes.Span));
         }
         return default;
@@ -202,10 +200,8 @@ public sealed class Hdf5FrameSink : FrameConsumer<Hdf5FrameSink.Chunk>, IAsyncDi
         var file = Hdf5File.Create(_root, _saving.BasePath, FileName(fileIndex), _saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
         try
         {
-            NexusLayout.CreateGroups(file, _saving);
-            if (_metadata is not null)
-                NexusLayout.WriteDetectorMetadata(file, _saving, _metadata);
-            _dataset = file.CreateFrameDataset(_datasetPath, _frame, _filter);
+            NexusLayout.CreateGroups(file, _saving, _frame, _facts);
+            _dataset = file.CreateFrameDataset(NexusLayout.FramesPath, _frame, _filter);
             NexusLayout.Link(file, _saving);
         }
         catch
@@ -244,6 +240,7 @@ public sealed class Hdf5FrameSink : FrameConsumer<Hdf5FrameSink.Chunk>, IAsyncDi
         }
         try
         {
+            NexusLayout.WriteEndTime(file, DateTimeOffset.UtcNow);
             file.Close();
         }
         finally
@@ -266,5 +263,6 @@ public sealed class DiskFullException(string folder, Exception error) : IOExcept
 /// <param name="Parallelism">frames compressed at once (bounded: one chunk buffer each)</param>
 /// <param name="ZipLevel">zlib level for compression zip (1 fastest … 9 smallest)</param>
 /// <param name="ExpectedFrames">frames this receiver should get, when known: the last file is sized for them</param>
-/// <param name="Metadata">detector and exposure facts written in every file (the channel's <c>ChannelStart.Metadata</c>)</param>
-public sealed record SinkOptions(int Parallelism = 2, int ZipLevel = 1, long? ExpectedFrames = null, DetectorMetadata? Metadata = null);
+/// <param name="Facts">the NXmx facts written in every file (detector facts from the channel's <c>ChannelStart.Metadata</c>
+/// and the acquisition, the run's start); null: all unknown, started when the sink was made</param>
+public sealed record SinkOptions(int Parallelism = 2, int ZipLevel = 1, long? ExpectedFrames = null, NxmxFacts? Facts = null);

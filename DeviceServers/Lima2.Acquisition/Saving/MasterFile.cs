@@ -24,7 +24,7 @@ public static class MasterFile
         var receivers = savedPerReceiver.Count;
         ArgumentOutOfRangeException.ThrowIfZero(receivers);
         var sources = new List<VirtualSource>();
-        var dataset = NexusLayout.DatasetPath(saving);
+        var dataset = NexusLayout.FramesPath;
         long perFile = saving.NbFramesPerFile;
         for (var rank = 0; rank < receivers; rank++)
         {
@@ -46,12 +46,12 @@ public static class MasterFile
             .Select(r => r + (savedPerReceiver[r] - 1) * savedPerReceiver.Count + 1).DefaultIfEmpty(0).Max();
 
     /// <summary>Writes the master file of an acquisition of <paramref name="totalFrames"/> frames; returns its path.</summary>
-    /// <param name="metadata">the detector facts the receivers' files hold (NXdetector fields), if known</param>
+    /// <param name="facts">the NXmx facts the receivers' files hold, if known</param>
     public static string Write(SavingParams saving, SavingRoot root, FrameInfo frame, int receivers, long totalFrames,
-        DetectorMetadata? metadata = null)
+        NxmxFacts? facts = null)
     {
         var shares = Shares(receivers, totalFrames);
-        return Write(saving, root, frame, totalFrames, shares, shares, metadata, replace: false);
+        return Write(saving, root, frame, totalFrames, shares, shares, facts, replace: false);
     }
 
     /// <summary>
@@ -64,10 +64,10 @@ public static class MasterFile
     /// <param name="replace">the master file of this run is there already (written over other counts): replace it,
     /// whatever the file_exists_policy</param>
     public static string Write(SavingParams saving, SavingRoot root, FrameInfo frame, IReadOnlyList<long> savedPerReceiver,
-        DetectorMetadata? metadata = null, bool replace = false)
+        NxmxFacts? facts = null, bool replace = false)
     {
         var mapped = FramesInFiles(saving, root, savedPerReceiver);
-        return Write(saving, root, frame, TotalFrames(mapped), savedPerReceiver, mapped, metadata, replace);
+        return Write(saving, root, frame, TotalFrames(mapped), savedPerReceiver, mapped, facts, replace);
     }
 
     /// <summary>
@@ -117,20 +117,21 @@ public static class MasterFile
     }
 
     private static string Write(SavingParams saving, SavingRoot root, FrameInfo frame, long totalFrames,
-        IReadOnlyList<long> expected, long[] mapped, DetectorMetadata? metadata, bool replace)
+        IReadOnlyList<long> expected, long[] mapped, NxmxFacts? facts, bool replace)
     {
         using var file = Hdf5File.Create(root, saving.BasePath, FileName(saving), replace || saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
-        NexusLayout.CreateGroups(file, saving);
-        if (metadata is not null)
-            NexusLayout.WriteDetectorMetadata(file, saving, metadata);
-        var data = NexusLayout.DatasetPath(saving);
+        NexusLayout.CreateGroups(file, saving, frame, facts ?? new NxmxFacts(null, DateTimeOffset.UtcNow));
+        var data = NexusLayout.FramesPath;
         file.CreateVirtualFrameDataset(data, frame, totalFrames, Sources(saving, mapped));
-        file.WriteArray<long>($"{data[..data.LastIndexOf('/')]}/{SavedPerReceiverField}", mapped, mapped.Length);
+        var lima2Data = NexusLayout.DatasetPath(saving);
+        file.WriteArray<long>($"{lima2Data[..lima2Data.LastIndexOf('/')]}/{SavedPerReceiverField}", mapped, mapped.Length);
         var missing = Enumerable.Range(0, mapped.Length).Where(r => mapped[r] < expected[r])
             .Select(r => $"receiver {r}: {expected[r] - mapped[r]} of {expected[r]} frames not in its files").ToArray();
         if (missing.Length > 0)
             file.SetAttribute(data, MissingAttribute, $"{string.Join("; ", missing)} (they read as 0)");
         NexusLayout.Link(file, saving);
+        // written once the run has ended (or the receivers' counts are in): its frames are all there
+        NexusLayout.WriteEndTime(file, DateTimeOffset.UtcNow);
         file.Close();
         return file.Path;
     }

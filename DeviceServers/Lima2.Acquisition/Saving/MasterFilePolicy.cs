@@ -5,9 +5,9 @@ using Lima2.Hdf5;
 
 namespace Lima2.Acquisition.Saving;
 
-/// <summary>Where a run's dense frames went, for its master file: the saving root, their geometry and detector facts.</summary>
+/// <summary>Where a run's dense frames went, for its master file: the saving root, their geometry and NXmx facts.</summary>
 /// <param name="Parts">under partial-frame dispatch, the part of the detector's image each receiver's frames are; null: whole frames dealt round robin</param>
-public sealed record SavedFrames(SavingRoot Root, FrameInfo Frame, DetectorMetadata? Metadata, FrameParts? Parts = null);
+public sealed record SavedFrames(SavingRoot Root, FrameInfo Frame, NxmxFacts? Facts, FrameParts? Parts = null);
 
 /// <summary>
 /// Which master file a receiver writes over its run's dense frames, and when. Receiver 0 writes the master file of a
@@ -36,8 +36,8 @@ public sealed class MasterFilePolicy(int rank, int receivers, SavingParams? dens
         {
             Path = frames.Parts is { } parts
                 ? PartialFrameMaster.Write(denseSaving, frames.Root, frames.Frame, parts, PartialFrameMaster.Shares(parts, total), checkFiles: false,
-                    frames.Metadata, replace: false)
-                : MasterFile.Write(denseSaving, frames.Root, frames.Frame, receivers, total, frames.Metadata);
+                    frames.Facts, replace: false)
+                : MasterFile.Write(denseSaving, frames.Root, frames.Frame, receivers, total, frames.Facts);
             Counts = Shares(frames.Parts, total);
             return Path;
         }
@@ -82,8 +82,8 @@ public sealed class MasterFilePolicy(int rank, int receivers, SavingParams? dens
     private string Write(SavingParams saving, SavedFrames frames, IReadOnlyList<long> savedPerReceiver)
     {
         Path = frames.Parts is { } parts
-            ? PartialFrameMaster.Write(saving, frames.Root, frames.Frame, parts, savedPerReceiver, checkFiles: true, frames.Metadata, replace: Path is not null)
-            : MasterFile.Write(saving, frames.Root, frames.Frame, savedPerReceiver, frames.Metadata, replace: Path is not null);
+            ? PartialFrameMaster.Write(saving, frames.Root, frames.Frame, parts, savedPerReceiver, checkFiles: true, frames.Facts, replace: Path is not null)
+            : MasterFile.Write(saving, frames.Root, frames.Frame, savedPerReceiver, frames.Facts, replace: Path is not null);
         Counts = [.. savedPerReceiver];
         return Path;
     }

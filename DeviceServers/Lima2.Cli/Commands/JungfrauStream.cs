@@ -12,26 +12,40 @@ namespace Lima2.Cli.Commands;
 
 /// <summary>
 /// <c>lima2 stream --jungfrau</c>: the stand-in JUNGFRAU (<see cref="JungfrauStandIn"/>), N modules of UDP packets on
-/// 127.0.0.1, module i to port <c>--port</c> + i. Frames come from the diffraction simulator (photon counts turned into
+/// 127.0.0.1, module i to port <c>--port</c> + i (with <c>--ports-per-module 2</c>, its halves to port + 2i and + 2i + 1). Frames come from the diffraction simulator (photon counts turned into
 /// raw words by the synthetic calibration of <c>--seed</c>), from an HDF5 file of raw words, or are dark (<c>--dark</c>).
 /// </summary>
 internal static class JungfrauStream
 {
-    public sealed record Set(Option<bool> Enabled, Option<int> Modules, Option<int> Port, Option<double> Loss, Option<bool> Dark,
-        Option<int> Seed, Option<float> PhotonEnergy, Option<string?> GainFile)
+    public sealed record Set(Option<bool> Enabled, Option<int> Modules, Option<int> Port, Option<int> PortsPerModule, Option<double> Loss,
+        Option<bool> Dark, Option<int> Seed, Option<float> PhotonEnergy, Option<string?> GainFile)
     {
-        public IEnumerable<Option> All => [Enabled, Modules, Port, Loss, Dark, Seed, PhotonEnergy, GainFile];
+        public IEnumerable<Option> All => [Enabled, Modules, Port, PortsPerModule, Loss, Dark, Seed, PhotonEnergy, GainFile];
     }
 
-    public static Set Options() => new(
-        new Option<bool>("--jungfrau") { Description = "send JUNGFRAU UDP packets (sls_detector_header + 8192 B) instead of a DECTRIS stream" },
-        new Option<int>("--modules") { Description = "JUNGFRAU modules (1024x512 each); the simulated frame is 1024 x 512*modules", DefaultValueFactory = _ => 1 },
-        new Option<int>("--port") { Description = "UDP port of module 0 on 127.0.0.1; module i sends to port + i", DefaultValueFactory = _ => 50001 },
-        new Option<double>("--loss") { Description = "JUNGFRAU: leave out each packet with this probability (tests)", DefaultValueFactory = _ => 0 },
-        new Option<bool>("--dark") { Description = "JUNGFRAU: dark frames of a pedestal run (frame i in gain stage i % 3)" },
-        new Option<int>("--seed") { Description = "JUNGFRAU: seed of the synthetic pedestal and gain maps and of the packet loss", DefaultValueFactory = _ => 1 },
-        new Option<float>("--photon-energy") { Description = "JUNGFRAU: photon energy in keV the simulated counts are converted with", DefaultValueFactory = _ => 12.4f },
-        new Option<string?>("--gain-file") { Description = "JUNGFRAU: first write the synthetic gain maps to this HDF5 file (/gain, a receiver's gain_file)" });
+    public static Set Options()
+    {
+        var portsPerModule = new Option<int>("--ports-per-module")
+        {
+            Description = "JUNGFRAU: UDP interfaces per module, 1 or 2 (each of two carries half the module, 64 packets)",
+            DefaultValueFactory = _ => 1,
+        };
+        portsPerModule.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is not (1 or 2))
+                result.AddError($"--ports-per-module is 1 or 2, got {result.GetValueOrDefault<int>()}");
+        });
+        return new(
+            new Option<bool>("--jungfrau") { Description = "send JUNGFRAU UDP packets (sls_detector_header + 8192 B) instead of a DECTRIS stream" },
+            new Option<int>("--modules") { Description = "JUNGFRAU modules (1024x512 each); the simulated frame is 1024 x 512*modules", DefaultValueFactory = _ => 1 },
+            new Option<int>("--port") { Description = "UDP port of module 0 on 127.0.0.1; module i sends to port + i (port + 2i, + 2i + 1 with two ports per module)", DefaultValueFactory = _ => 50001 },
+            portsPerModule,
+            new Option<double>("--loss") { Description = "JUNGFRAU: leave out each packet with this probability (tests)", DefaultValueFactory = _ => 0 },
+            new Option<bool>("--dark") { Description = "JUNGFRAU: dark frames of a pedestal run (frame i in gain stage i % 3)" },
+            new Option<int>("--seed") { Description = "JUNGFRAU: seed of the synthetic pedestal and gain maps and of the packet loss", DefaultValueFactory = _ => 1 },
+            new Option<float>("--photon-energy") { Description = "JUNGFRAU: photon energy in keV the simulated counts are converted with", DefaultValueFactory = _ => 12.4f },
+            new Option<string?>("--gain-file") { Description = "JUNGFRAU: first write the synthetic gain maps to this HDF5 file (/gain, a receiver's gain_file)" });
+    }
 
     public static async Task<int> RunAsync(ParseResult result, Set jungfrau, Option<long> frames, Option<double> rate, Option<string?> file,
         Option<string> dataset, Option<string> generator, CancellationToken cancellationToken)
@@ -55,11 +69,14 @@ internal static class JungfrauStream
         try
         {
             var firstPort = result.GetValue(jungfrau.Port);
-            if (firstPort + modules - 1 > IPEndPoint.MaxPort)
-                throw new ArgumentException($"--port {firstPort} leaves no room for {modules} modules' ports");
+            var interfaces = result.GetValue(jungfrau.PortsPerModule);
+            var ports = modules * interfaces;
+            if (firstPort + ports - 1 > IPEndPoint.MaxPort)
+                throw new ArgumentException($"--port {firstPort} leaves no room for {modules} modules' {ports} ports");
             var options = new JungfrauStandInOptions
             {
-                Ports = [.. Enumerable.Range(0, modules).Select(m => new IPEndPoint(IPAddress.Loopback, firstPort + m))],
+                Ports = [.. Enumerable.Range(0, ports).Select(p => new IPEndPoint(IPAddress.Loopback, firstPort + p))],
+                Interfaces = interfaces,
                 Frames = result.GetValue(frames),
                 Rate = result.GetValue(rate) is > 0 and var fps ? fps : null,
                 LossFraction = result.GetValue(jungfrau.Loss),
@@ -74,7 +91,7 @@ internal static class JungfrauStream
             }
             using var standIn = new JungfrauStandIn(source, model, options);
             Console.WriteLine($"sending {options.Frames} {content.ToString().ToLowerInvariant()} frames of {modules} JUNGFRAU modules to 127.0.0.1:{firstPort}" +
-                              (modules > 1 ? $"-{firstPort + modules - 1}" : ""));
+                              (ports > 1 ? $"-{firstPort + ports - 1}" : "") + (interfaces > 1 ? $" ({interfaces} ports per module)" : ""));
             var clock = Stopwatch.StartNew();
             await standIn.RunAsync(cancellationToken);
             var seconds = clock.Elapsed.TotalSeconds;

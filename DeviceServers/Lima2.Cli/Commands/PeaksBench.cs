@@ -13,8 +13,10 @@ namespace Lima2.Cli.Commands;
 
 /// <summary>
 /// <c>lima2 peaks bench</c>: per-frame time of our finder (OpenCL and C# reference) and of pyFAI's
-/// OCL_PeakFinder on the same frame, device and parameters, in one run; optionally frames/s with concurrent
-/// callers (uint16 frames, host-to-device copy included) beside the raw copy rate of the device.
+/// OCL_PeakFinder on the same frame, device and parameters, in one run; optionally frames/s with 1 to N frames in
+/// flight per queue (frames in the device's driver-pinned memory, as a receiver keeps them; host-to-device copy
+/// included) beside the copy rates of the device from pageable, .NET-pinned and driver-pinned memory, measured in
+/// the same run, and the device time of each stage.
 /// </summary>
 public static class PeaksBench
 {
@@ -22,8 +24,10 @@ public static class PeaksBench
     private static readonly Option<bool> NoPyfaiOpt = new("--no-pyfai") { Description = "skip pyFAI" };
     private static readonly Option<bool> NoReferenceOpt = new("--no-reference") { Description = "skip the C# reference" };
     private static readonly Option<double> FpsOpt = new("--fps-seconds") { Description = "also measure frames/s for this long (0: off)", DefaultValueFactory = _ => 0 };
-    private static readonly Option<int> ThreadsOpt = new("--threads") { Description = "concurrent callers in the frames/s mode", DefaultValueFactory = _ => 3 };
+    private static readonly Option<int> ThreadsOpt = new("--threads") { Description = "concurrent callers in the frames/s mode", DefaultValueFactory = _ => 1 };
     private static readonly Option<int> QueuesOpt = new("--queues") { Description = "OpenCL queues (0: 1 on CPUs, 3 on GPUs)", DefaultValueFactory = _ => 0 };
+    private static readonly Option<int> InFlightOpt = new("--in-flight") { Description = "frames/s mode: frames in flight per queue, measured from 1 to this", DefaultValueFactory = _ => 4 };
+    private static readonly Option<bool> CopyOpt = new("--copy") { Description = "copy frames to the device even where it reads host memory in place (the GPU path on PoCL)" };
     private static readonly Option<bool> ProfileOpt = new("--profile") { Description = "print the device time of each OpenCL command" };
     private static readonly Option<bool> Uint16Opt = new("--uint16") { Description = "frames/s mode on the frame converted to uint16 (Jungfrau-like)" };
 
@@ -32,7 +36,7 @@ public static class PeaksBench
         var command = new Command("bench", "time the peak finder against pyFAI's OCL_PeakFinder on the same frame");
         command.Arguments.Add(FramesArg);
         foreach (var o in new Option[] { PoniOpt, MaskOpt, ParamsOpt, ShapeOpt, DtypeOpt, PlatformOpt, DeviceOpt, NoFallbackOpt,
-                     RepeatOpt, NoPyfaiOpt, NoReferenceOpt, FpsOpt, ThreadsOpt, QueuesOpt, Uint16Opt, ProfileOpt })
+                     RepeatOpt, NoPyfaiOpt, NoReferenceOpt, FpsOpt, ThreadsOpt, QueuesOpt, InFlightOpt, CopyOpt, Uint16Opt, ProfileOpt })
             command.Options.Add(o);
         command.SetAction(Run);
         return command;
@@ -49,17 +53,17 @@ public static class PeaksBench
             var repeat = Math.Max(1, r.GetValue(RepeatOpt));
             Console.WriteLine($"frame {frames.Info} ({frames.Info.PixelCount / 1e6:F2} Mpx), {model.NbBins} bins, error model {fai.ErrorModel.ToString().ToLowerInvariant()}, " +
                 $"patch {fai.PatchSize}, connected {fai.Connected}, {Environment.ProcessorCount} CPU threads");
-            var options = Options(r, "opencl") with { Queues = r.GetValue(QueuesOpt), Profiling = r.GetValue(ProfileOpt) };
+            var options = Options(r, "opencl") with { Queues = r.GetValue(QueuesOpt), Profiling = r.GetValue(ProfileOpt), CopyToDevice = r.GetValue(CopyOpt) };
             double? ours = null;
             using (var finder = PeakFinder.Create(model, frames.Info.PixelType, options))
             {
                 var (median, min, peaks) = Time(finder, frame, repeat);
                 ours = median;
-                Console.WriteLine($"ours OpenCL   {finder.Device!.Name,-40} median {median,8:F2} ms  min {min,8:F2} ms  {peaks} peaks");
-                foreach (var (name, (total, count)) in finder.Profile.OrderByDescending(x => x.Value.Total))
-                    Console.WriteLine($"    {name,-20} {total.TotalMilliseconds / count,8:F3} ms/frame on the device");
+                Console.WriteLine($"ours OpenCL   {finder.Device!.Name,-40} median {median,8:F2} ms  min {min,8:F2} ms  {peaks} peaks  (one frame at a time: latency)");
+                Console.WriteLine($"    {finder.Description}");
+                PrintProfile(finder);
                 if (r.GetValue(FpsOpt) > 0)
-                    FramesPerSecond(r, finder, model, frames.Info);
+                    FramesPerSecond(r, model, frames.Info, options);
             }
             if (!r.GetValue(NoReferenceOpt))
             {
@@ -98,46 +102,75 @@ public static class PeaksBench
         return (times[repeat / 2], times[0], peaks);
     }
 
-    private static void FramesPerSecond(ParseResult r, PeakFinder finder, PeakFinderModel model, FrameInfo info)
+    private static void PrintProfile(PeakFinder finder)
+    {
+        foreach (var (name, (total, count)) in finder.Profile.OrderByDescending(x => x.Value.Total))
+            Console.WriteLine($"    {name,-20} {total.TotalMilliseconds / count,8:F3} ms/frame on the device");
+    }
+
+    /// <summary>
+    /// Frames/s with 1 to --in-flight frames in flight per queue, each from --threads callers that keep submitting the
+    /// same frame (kept in the pool a receiver would use: the device's driver-pinned memory when frames are copied),
+    /// then the copy limits of the device measured in the same run.
+    /// </summary>
+    private static void FramesPerSecond(ParseResult r, PeakFinderModel model, FrameInfo info, PeakFinderOptions options)
     {
         var seconds = r.GetValue(FpsOpt);
         var threads = Math.Max(1, r.GetValue(ThreadsOpt));
         var source = OpenFrames(r);
         using var original = ReadFrame(source, 0);
         (source as IDisposable)?.Dispose();
-        var frame = original;
-        PeakFinder? u16Finder = null;
+        var pixels = original.Data;
         if (r.GetValue(Uint16Opt) && info.PixelType != PixelType.Gray16)
         {
             var converted = new ushort[info.PixelCount];
             for (var i = 0; i < converted.Length; i++)
                 converted[i] = (ushort)Math.Clamp(ToDouble(original, i), 0, ushort.MaxValue);
-            frame = Frame.FromArray(converted, info.Width, info.Height);
+            pixels = MemoryMarshal.AsBytes(converted.AsSpan()).ToArray();
+            info = info with { PixelType = PixelType.Gray16 };
             var p = model.Params with { Dummy = model.Params.Dummy is { } d && d < 0 ? null : model.Params.Dummy };
-            var m = PeakFinderModel.Create(info.Width, info.Height, Geometry.FromPoniFile(r.GetValue(PoniOpt)!.FullName), model.Mask, p);
-            u16Finder = PeakFinder.Create(m, PixelType.Gray16, Options(r, "opencl") with { Queues = r.GetValue(QueuesOpt) });
+            model = PeakFinderModel.Create(info.Width, info.Height, Geometry.FromPoniFile(r.GetValue(PoniOpt)!.FullName), model.Mask, p);
         }
-        var f = u16Finder ?? finder;
-        long count = 0;
-        var stop = Stopwatch.StartNew();
-        var workers = Enumerable.Range(0, threads).Select(_ => Task.Run(() =>
+        using var pool = new FramePool(info.ByteSize, info.ByteSize, PeakFinder.FrameMemory(options));
+        var buffer = pool.Rent();
+        pixels.Span.CopyTo(buffer.Span);
+        using var frame = new Frame(buffer, info, 0, 0);
+        Console.WriteLine($"frames/s      {info} from {pool.Memory}, {threads} caller(s), {seconds:F1} s per case:");
+        var rates = new List<(int InFlight, double Fps)>();
+        ClDevice? device = null;
+        for (var inFlight = 1; inFlight <= Math.Max(1, r.GetValue(InFlightOpt)); inFlight++)
         {
+            using var finder = PeakFinder.Create(model, info.PixelType, options with { FramesInFlight = inFlight });
+            device = finder.Device!;
+            finder.Process(frame); // warm-up
+            var fps = Throughput(finder, frame, threads, seconds);
+            rates.Add((inFlight, fps));
+            Console.WriteLine($"    {finder.Description}: {fps:F1} frames/s ({fps * info.ByteSize / 1e9:F2} GB/s)");
+            PrintProfile(finder);
+        }
+        var (pageable, heap, driver) = CopyRates(device!, info.ByteSize, Math.Max(0.2, seconds / 4));
+        var b = info.ByteSize;
+        Console.WriteLine($"copy limit    host-to-device, one {b / 1e6:F1} MB frame per blocking copy: pageable {pageable / b:F1} frames/s ({pageable / 1e9:F2} GB/s), " +
+            $".NET pinned heap {heap / b:F1} frames/s ({heap / 1e9:F2} GB/s), driver-pinned {driver / b:F1} frames/s ({driver / 1e9:F2} GB/s)");
+        var best = rates.MaxBy(x => x.Fps);
+        Console.WriteLine($"best          {best.Fps:F1} frames/s with {best.InFlight} in flight per queue: {100 * best.Fps * b / driver:F0} % of the driver-pinned copy limit");
+    }
+
+    /// <summary>Frames/s of <paramref name="threads"/> callers that each keep submitting (the finder's back-pressure
+    /// bounds the frames in flight), counted when their results are back.</summary>
+    private static double Throughput(PeakFinder finder, Frame frame, int threads, double seconds)
+    {
+        long done = 0;
+        var stop = Stopwatch.StartNew();
+        var callers = Enumerable.Range(0, threads).Select(_ => Task.Factory.StartNew(() =>
+        {
+            var pending = new List<Task>();
             while (stop.Elapsed.TotalSeconds < seconds)
-            {
-                f.Process(frame);
-                Interlocked.Increment(ref count);
-            }
-        })).ToArray();
-        Task.WaitAll(workers);
-        var fps = count / stop.Elapsed.TotalSeconds;
-        var (heap, driver) = CopyRates(f.Device!, frame.Info.ByteSize, seconds / 4);
-        var b = frame.Info.ByteSize;
-        Console.WriteLine($"frames/s      {frame.Info} on {f.Device!.Name}, {threads} callers: {fps:F1} frames/s ({fps * b / 1e9:F2} GB/s)");
-        Console.WriteLine($"copy limit    host-to-device alone: {heap / b:F1} frames/s ({heap / 1e9:F2} GB/s) from the .NET pinned heap, " +
-            $"{driver / b:F1} frames/s ({driver / 1e9:F2} GB/s) from driver-pinned memory");
-        u16Finder?.Dispose();
-        if (!ReferenceEquals(frame, original))
-            frame.Dispose();
+                pending.Add(finder.ProcessAsync(frame).ContinueWith(_ => Interlocked.Increment(ref done), TaskContinuationOptions.ExecuteSynchronously));
+            Task.WaitAll(pending);
+        }, TaskCreationOptions.LongRunning)).ToArray();
+        Task.WaitAll(callers);
+        return Interlocked.Read(ref done) / stop.Elapsed.TotalSeconds;
     }
 
     private static double ToDouble(Frame f, int i) => f.Info.PixelType switch
@@ -150,36 +183,28 @@ public static class PeaksBench
         _ => f.Data.Span[i],
     };
 
-    /// <summary>Bytes/s of blocking host-to-device copies of one frame, from a .NET pinned-heap array (what the
-    /// finder copies from) and from driver-pinned memory (CL_MEM_ALLOC_HOST_PTR, mapped): the PCIe limit.</summary>
-    private static unsafe (double Heap, double Driver) CopyRates(ClDevice device, int bytes, double seconds)
+    /// <summary>Bytes/s of blocking host-to-device copies of one frame from ordinary (pageable) managed memory, from a
+    /// .NET pinned-heap array (what a frame pool gives by default) and from driver-pinned memory
+    /// (CL_MEM_ALLOC_HOST_PTR, mapped: what the finder's frame pool gives): the last is the bus's limit.</summary>
+    private static unsafe (double Pageable, double Heap, double Driver) CopyRates(ClDevice device, int bytes, double seconds)
     {
         var ctx = ClRuntime.Context(device);
         using var queue = ctx.CreateQueue();
         using var buffer = ctx.CreateBuffer(bytes, ClMemFlags.ReadOnly);
-        using var staging = ctx.CreateBuffer(bytes, ClMemFlags.ReadWrite | ClMemFlags.AllocHostPtr);
-        var mapped = queue.Map(staging, write: true);
-        try
+        using var driverPinned = DevicePinnedMemory.For(device).Allocate(bytes);
+        double Rate(Memory<byte> source)
         {
-            var heap = GC.AllocateUninitializedArray<byte>(bytes, pinned: true);
-            double Rate(ReadOnlySpan<byte> source)
+            using var pin = source.Pin();
+            long n = 0;
+            var watch = Stopwatch.StartNew();
+            while (watch.Elapsed.TotalSeconds < seconds)
             {
-                long n = 0;
-                var watch = Stopwatch.StartNew();
-                while (watch.Elapsed.TotalSeconds < seconds)
-                {
-                    queue.Write(buffer, source);
-                    n++;
-                }
-                return n * (double)bytes / watch.Elapsed.TotalSeconds;
+                queue.Write(buffer, pin.Pointer, bytes);
+                n++;
             }
-            return (Rate(heap), Rate(new ReadOnlySpan<byte>(mapped, bytes)));
+            return n * (double)bytes / watch.Elapsed.TotalSeconds;
         }
-        finally
-        {
-            queue.Unmap(staging, mapped);
-            queue.Finish();
-        }
+        return (Rate(new byte[bytes]), Rate(GC.AllocateUninitializedArray<byte>(bytes, pinned: true)), Rate(driverPinned.Memory));
     }
 
     private static (double Median, double Min, int Peaks, string Device, double Setup) PyFai(ParseResult r, Frame frame, PeakFinderModel model, FaiParams fai, int repeat)

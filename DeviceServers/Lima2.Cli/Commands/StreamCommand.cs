@@ -35,22 +35,25 @@ internal static class StreamCommand
         generator.AcceptOnlyFromAmong("gauss", "diffraction");
         var file = new Option<string?>("--file") { Description = "serve the frames of this HDF5 file instead of the simulator" };
         var dataset = new Option<string>("--dataset") { Description = "frame dataset in --file", DefaultValueFactory = _ => "/entry_0000/instrument/detector/data" };
-        var prefetch = new Option<int>("--prefetch") { Description = "distinct frames encoded once and sent in turn (0 = every frame encoded)", DefaultValueFactory = _ => 0 };
+        var prefetch = new Option<int>("--prefetch") { Description = "distinct frames encoded once and sent in turn, without a copy (0 = every frame encoded)", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "sender threads (and ZeroMQ I/O threads): endpoint i is served by thread i % threads", DefaultValueFactory = _ => 1 };
         var noProgress = new Option<bool>("--no-progress") { Description = "no progress bar (logs, tests)" };
         var simplon = new Option<int?>("--simplon") { Description = "serve the SIMPLON REST API on 127.0.0.1:PORT and stream a series per arm (until killed)" };
         var jungfrau = JungfrauStream.Options();
+        var format = MaxIvStandIn.FormatOption();
 
         AtLeast(frames, 1);
         AtLeast(rate, 0);
         AtLeast(width, 1);
         AtLeast(height, 1);
         AtLeast(prefetch, 0);
+        AtLeast(threads, 1);
         AtLeast(jungfrau.Modules, 1);
         AtLeast(jungfrau.Port, 1);
         AtLeast(jungfrau.Loss, 0);
 
         var command = new Command("stream", "serve a DECTRIS stream (V1 or V2), or with --jungfrau JUNGFRAU UDP packets, from the simulator or an HDF5 file");
-        foreach (var option in new Option[] { version, encoding, endpoints, frames, rate, detail, width, height, pixel, generator, file, dataset, prefetch, noProgress, simplon })
+        foreach (var option in new Option[] { version, encoding, endpoints, frames, rate, detail, width, height, pixel, generator, file, dataset, prefetch, threads, noProgress, simplon, format })
             command.Options.Add(option);
         foreach (var option in jungfrau.All)
             command.Options.Add(option);
@@ -77,9 +80,15 @@ internal static class StreamCommand
                     Height = result.GetValue(height),
                     PixelType = pixelType,
                 });
+            if (MaxIvStandIn.Selected(result, format))
+            {
+                using (source as IDisposable)
+                    return await MaxIvStandIn.RunAsync(source, result.GetValue(endpoints)!, result.GetValue(encoding)!, result.GetValue(frames),
+                        result.GetValue(rate), cancellationToken);
+            }
             var options = new StreamerOptions(result.GetValue(endpoints)!, v2 ? DectrisStreamVersion.V2 : DectrisStreamVersion.V1,
                 payload, result.GetValue(frames), result.GetValue(detail)!,
-                result.GetValue(rate) is > 0 and var fps ? fps : null, result.GetValue(prefetch));
+                result.GetValue(rate) is > 0 and var fps ? fps : null, result.GetValue(prefetch), Senders: result.GetValue(threads));
             try
             {
                 using var streamer = new DectrisStreamer(source, options);

@@ -36,4 +36,19 @@ public sealed record DetectorMetadata
 
     /// <summary>m.</summary>
     public double? SensorThickness { get; init; }
+
+    /// <summary>Wavelength of the incident beam, Å (DECTRIS' <c>wavelength</c>, <c>incident_wavelength</c>).</summary>
+    public double? IncidentWavelength { get; init; }
+
+    /// <summary>Bits per pixel the detector's electronics count (DECTRIS' <c>bit_depth_readout</c>).</summary>
+    public int? BitDepthReadout { get; init; }
+
+    /// <summary>The detector's make and model, e.g. <c>Dectris EIGER2 Si 4M</c>.</summary>
+    public string? Description { get; init; }
+
+    /// <summary>hc in eV·Å (CODATA 2018): λ[Å] = hc / E[eV].</summary>
+    public const double PlanckSpeedOfLightEvAngstrom = 12398.419843320026;
+
+    /// <summary>The wavelength (Å) of photons of <paramref name="energy"/> eV; null when unknown or not positive.</summary>
+    public static double? WavelengthOf(double? energy) => energy is > 0 ? PlanckSpeedOfLightEvAngstrom / energy : null;
 }

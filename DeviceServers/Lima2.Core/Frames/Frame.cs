@@ -21,7 +21,7 @@ public sealed class Frame : IDisposable
 
     public Frame(PooledBuffer pixels, FrameInfo info, long index, long receiverIndex)
     {
-        if (pixels.IsEmpty || pixels.Array.Length < info.ByteSize)
+        if (pixels.IsEmpty || pixels.Memory.Length < info.ByteSize)
             throw new ArgumentException($"a {info} frame needs {info.ByteSize} bytes", nameof(pixels));
         _pixels = pixels;
         Info = info;
@@ -38,7 +38,7 @@ public sealed class Frame : IDisposable
     public long ReceiverIndex { get; }
 
     /// <summary>Decoded pixels, row-major, little-endian.</summary>
-    public Memory<byte> Data => _pixels.Array.AsMemory(0, Info.ByteSize);
+    public Memory<byte> Data => _pixels.Memory[..Info.ByteSize];
 
     public Span<T> Pixels<T>() where T : unmanaged => MemoryMarshal.Cast<byte, T>(Data.Span);
 
@@ -46,14 +46,14 @@ public sealed class Frame : IDisposable
     public FrameEncoding Encoding { get; private set; }
 
     /// <summary>The bytes the frame arrived in, when kept for pass-through saving; empty otherwise.</summary>
-    public ReadOnlyMemory<byte> EncodedData => _encoded.IsEmpty ? default : _encoded.Array.AsMemory(0, _encodedLength);
+    public ReadOnlyMemory<byte> EncodedData => _encoded.IsEmpty ? default : _encoded.Memory[.._encodedLength];
 
     /// <summary>Keeps the frame's wire bytes (already copied into <paramref name="buffer"/>) for saving as-is.</summary>
     public void AttachEncoded(FrameEncoding encoding, PooledBuffer buffer, int length)
     {
         if (!_encoded.IsEmpty)
             throw new InvalidOperationException("the frame already carries encoded data");
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, buffer.Array.Length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, buffer.Memory.Length);
         _encoded = buffer;
         _encodedLength = length;
         Encoding = encoding;

@@ -1,10 +1,41 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 
 namespace Lima2.Core.Frames;
 
 /// <summary>
-/// A bounded pool of pinned, equally sized buffers with a hard memory cap. Buffers are allocated on the
-/// pinned object heap the first time they are needed and reused afterwards, so native code (ZMQ, HDF5,
+/// Where a pool's buffers live. The default is the pinned managed heap; a device that copies fastest from memory its
+/// driver has page-locked (an OpenCL GPU) gives its own, so that frames are written there by the channel and copied to
+/// the device without a staging copy.
+/// </summary>
+public interface IBufferMemory
+{
+    /// <summary>A block of <paramref name="bytes"/> bytes whose address does not move until it is disposed.</summary>
+    IMemoryOwner<byte> Allocate(int bytes);
+}
+
+/// <summary>Buffers on the pinned object heap: native code reads them without pinning.</summary>
+public sealed class PinnedHeapMemory : IBufferMemory
+{
+    public static PinnedHeapMemory Instance { get; } = new();
+
+    public IMemoryOwner<byte> Allocate(int bytes) => new Block(GC.AllocateUninitializedArray<byte>(bytes, pinned: true));
+
+    public override string ToString() => "the pinned managed heap";
+
+    private sealed class Block(byte[] array) : IMemoryOwner<byte>
+    {
+        public Memory<byte> Memory { get; } = array;
+
+        public void Dispose()
+        {
+        }
+    }
+}
+
+/// <summary>
+/// A bounded pool of pinned, equally sized buffers with a hard memory cap. Buffers are allocated (in
+/// <see cref="Memory"/>) the first time they are needed and reused afterwards, so native code (ZMQ, HDF5,
 /// OpenCL) can read them without pinning and the receiver's memory never grows past the cap.
 /// </summary>
 /// <remarks>
@@ -13,24 +44,31 @@ namespace Lima2.Core.Frames;
 /// </remarks>
 public sealed class FramePool : IDisposable
 {
-    private readonly ConcurrentBag<byte[]> _free = new();
+    private readonly ConcurrentBag<IMemoryOwner<byte>> _free = new();
     private readonly SemaphoreSlim _slots;
     private int _allocated;
     private bool _disposed;
 
-    public FramePool(int bufferBytes, long memoryCapBytes)
+    /// <param name="bufferBytes">size of every buffer</param>
+    /// <param name="memoryCapBytes">most bytes of buffers at once</param>
+    /// <param name="memory">where the buffers live; null = the pinned managed heap</param>
+    public FramePool(int bufferBytes, long memoryCapBytes, IBufferMemory? memory = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bufferBytes);
         if (memoryCapBytes < bufferBytes)
             throw new ArgumentOutOfRangeException(nameof(memoryCapBytes), memoryCapBytes,
                 $"the memory cap must hold at least one buffer of {bufferBytes} bytes");
         BufferBytes = bufferBytes;
+        Memory = memory ?? PinnedHeapMemory.Instance;
         Capacity = (int)Math.Min(int.MaxValue, memoryCapBytes / bufferBytes);
         _slots = new SemaphoreSlim(Capacity, Capacity);
     }
 
     /// <summary>Size of every buffer in bytes.</summary>
     public int BufferBytes { get; }
+
+    /// <summary>Where the buffers live.</summary>
+    public IBufferMemory Memory { get; }
 
     /// <summary>How many buffers may exist at once.</summary>
     public int Capacity { get; }
@@ -67,31 +105,38 @@ public sealed class FramePool : IDisposable
         return true;
     }
 
-    private byte[] Take()
+    private IMemoryOwner<byte> Take()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
-        if (_free.TryTake(out var array))
-            return array;
+        if (_free.TryTake(out var block))
+            return block;
         Interlocked.Increment(ref _allocated);
-        return GC.AllocateUninitializedArray<byte>(BufferBytes, pinned: true);
+        return Memory.Allocate(BufferBytes);
     }
 
-    internal void Return(byte[] array)
+    internal void Return(IMemoryOwner<byte> block)
     {
+        _free.Add(block);
         if (Volatile.Read(ref _disposed))
-            return;
-        _free.Add(array);
-        _slots.Release();
+            FreeAll(); // returned after the pool was disposed: nobody rents it again
+        else
+            _slots.Release();
+    }
+
+    private void FreeAll()
+    {
+        while (_free.TryTake(out var block))
+            block.Dispose();
     }
 
     /// <summary>
-    /// Stops renting. Buffers still rented may be returned afterwards (a frame released late): they are let go to
-    /// the GC instead of failing their owner's Dispose.
+    /// Stops renting and frees the buffers not rented. Buffers still rented may be returned afterwards (a frame
+    /// released late): they are freed then instead of failing their owner's Dispose.
     /// </summary>
     public void Dispose()
     {
         Volatile.Write(ref _disposed, true);
-        _free.Clear();
+        FreeAll();
     }
 }
 
@@ -99,24 +144,30 @@ public sealed class FramePool : IDisposable
 public readonly struct PooledBuffer : IDisposable
 {
     private readonly FramePool? _pool;
+    private readonly IMemoryOwner<byte>? _block;
 
-    internal PooledBuffer(FramePool? pool, byte[] array)
+    internal PooledBuffer(FramePool? pool, IMemoryOwner<byte> block)
     {
         _pool = pool;
-        Array = array;
+        _block = block;
+        Memory = block.Memory;
     }
 
-    /// <summary>The pinned array: its address is stable while the buffer is rented.</summary>
-    public byte[] Array { get; }
+    private PooledBuffer(byte[] array) => Memory = array;
 
-    public bool IsEmpty => Array is null;
+    /// <summary>The pinned bytes: their address is stable while the buffer is rented.</summary>
+    public Memory<byte> Memory { get; }
+
+    public Span<byte> Span => Memory.Span;
+
+    public bool IsEmpty => Memory.IsEmpty;
 
     /// <summary>A buffer that belongs to no pool (tests, files read whole).</summary>
-    public static PooledBuffer Unpooled(byte[] array) => new(null, array);
+    public static PooledBuffer Unpooled(byte[] array) => new(array);
 
     public void Dispose()
     {
-        if (Array is not null)
-            _pool?.Return(Array);
+        if (_block is not null)
+            _pool?.Return(_block);
     }
 }

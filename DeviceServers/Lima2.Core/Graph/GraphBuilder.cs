@@ -40,6 +40,12 @@ public sealed record GraphParts
 
     /// <summary>An input pool shared with the channel; null = the graph makes one within its memory cap.</summary>
     public FramePool? InputPool { get; init; }
+
+    /// <summary>
+    /// Where the pools the graph makes keep frames (input and re-shaped): the memory a consumer's device copies from
+    /// fastest, e.g. a GPU peak finder's driver-pinned memory; null = the pinned managed heap.
+    /// </summary>
+    public IBufferMemory? FrameMemory { get; init; }
 }
 
 /// <summary>
@@ -68,6 +74,7 @@ public static class GraphBuilder
             MemoryCapBytes = memoryCapBytes,
             EntryCapacity = proc.Fifo.NbFifoFrames,
             Parallelism = proc.Fifo.NbThreads,
+            FrameMemory = parts.FrameMemory,
         };
         var threads = proc.Fifo.NbThreads;
         var transforms = new List<IFrameTransform> { new CheckpointTransform("input", input) };
@@ -92,7 +99,7 @@ public static class GraphBuilder
         {
             var share = (long)(memoryCapBytes * ReshapedShare);
             var reshaped = RoiFlipRotTransform.OutputInfo(frame, reshaping);
-            reshapedPool = new FramePool(reshaped.ByteSize, Math.Max(share, reshaped.ByteSize));
+            reshapedPool = new FramePool(reshaped.ByteSize, Math.Max(share, reshaped.ByteSize), parts.FrameMemory);
             options = options with { MemoryCapBytes = Math.Max(memoryCapBytes - share, input.ByteSize) };
             var geometry = new RoiFlipRotTransform(frame, reshaping, reshapedPool);
             transforms.Add(geometry);

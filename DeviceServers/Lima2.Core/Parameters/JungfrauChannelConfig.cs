@@ -1,3 +1,4 @@
+using System.Runtime.Serialization;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
@@ -24,12 +25,22 @@ public enum JungfrauDispatch
     FullFrame,
 
     /// <summary>
-    /// Partial frames: every receiver takes every frame, receiver r of n the r-th of n runs of the detector's
-    /// modules, as equal as can be (modules ⌊r·M/n⌋ to ⌊(r+1)·M/n⌋ − 1) (<see cref="JungfrauChannelConfig.Geometry"/> is the whole detector; 8 modules, 2 receivers: 0–3 and
-    /// 4–7), one port per module; it saves its modules one under the other, and receiver 0's master file assembles
-    /// every receiver's modules into the detector's frames.
+    /// Partial frames: every receiver takes every frame, receiver r of n the r-th of n runs of the detector's modules,
+    /// as equal as can be (modules ⌊r·M/n⌋ to ⌊(r+1)·M/n⌋ − 1; <see cref="JungfrauChannelConfig.Geometry"/> is the whole
+    /// detector: 8 modules, 2 receivers: 0–3 and 4–7), on its ports (<see cref="JungfrauChannelConfig.PortsPerModule"/>
+    /// each); it saves its modules one under the other, and receiver 0's master file assembles every receiver's
+    /// modules into the detector's frames.
     /// </summary>
     Modules,
+}
+
+/// <summary>Where a <c>jungfrau_udp</c> receiver corrects its frames (energy and photons outputs).</summary>
+public enum JungfrauCorrectionEngine
+{
+    Cpu,
+
+    /// <summary>The OpenCL device <c>opencl_platform</c>:<c>opencl_device</c>, else the first CPU device (PoCL).</summary>
+    [EnumMember(Value = "opencl")] OpenCl,
 }
 
 /// <summary>How a JUNGFRAU receiver's modules are laid out in the image: a grid, row by row from the top.</summary>
@@ -63,10 +74,16 @@ public sealed record JungfrauChannelConfig
     /// <summary>The address the UDP ports are bound on.</summary>
     public string Bind { get; set; } = "127.0.0.1";
 
-    /// <summary>One UDP port per module (module i of <see cref="ModuleIds"/> on port i).</summary>
+    /// <summary>
+    /// <see cref="PortsPerModule"/> UDP ports per module: module i of <see cref="ModuleIds"/> on port i, or with two
+    /// per module its halves (interfaces 0 and 1) on ports 2i and 2i + 1.
+    /// </summary>
     public List<int> Ports { get; set; } = [];
 
-    /// <summary>The <c>modId</c> each port's module sends; empty = 0, 1, 2, ...</summary>
+    /// <summary>UDP interfaces per module, 1 or 2 (a JUNGFRAU with two 10 GbE links sends half the module over each).</summary>
+    public int PortsPerModule { get; set; } = 1;
+
+    /// <summary>The <c>modId</c> each module sends; empty = 0, 1, 2, ...</summary>
     public List<int> ModuleIds { get; set; } = [];
 
     public JungfrauGeometryConfig Geometry { get; set; } = new();
@@ -87,6 +104,15 @@ public sealed record JungfrauChannelConfig
     public ulong FirstFrameNumber { get; set; } = 1;
 
     public JungfrauOutputKind Output { get; set; } = JungfrauOutputKind.Raw;
+
+    /// <summary>Where energies and photons are computed: cpu (SIMD) or opencl, same results bit for bit.</summary>
+    public JungfrauCorrectionEngine Correction { get; set; } = JungfrauCorrectionEngine.Cpu;
+
+    /// <summary>The OpenCL platform index of <c>correction: opencl</c>.</summary>
+    public int OpenclPlatform { get; set; }
+
+    /// <summary>The OpenCL device index of <c>correction: opencl</c>.</summary>
+    public int OpenclDevice { get; set; }
 
     /// <summary>keV per photon (photons output).</summary>
     public float PhotonEnergy { get; set; } = 12.4f;
@@ -133,7 +159,7 @@ public sealed record JungfrauChannelConfig
         .Build();
 
     [YamlIgnore]
-    public IReadOnlyList<int> ModuleIdList => ModuleIds.Count > 0 ? ModuleIds : [.. Enumerable.Range(0, Ports.Count)];
+    public IReadOnlyList<int> ModuleIdList => ModuleIds.Count > 0 ? ModuleIds : [.. Enumerable.Range(0, Ports.Count / Math.Max(PortsPerModule, 1))];
 
     /// <summary>The detector's modules (positions in <see cref="Geometry"/>, module ids) receiver <paramref name="rank"/> of <paramref name="receivers"/> takes under <see cref="JungfrauDispatch.Modules"/>.</summary>
     public IReadOnlyList<int> ModulesOf(int rank, int receivers)
@@ -149,8 +175,12 @@ public sealed record JungfrauChannelConfig
             yield return new($"{path}.ports", "at least one UDP port, one per module");
         if (Ports.Any(p => p is < 0 or > 65535))
             yield return new($"{path}.ports", "ports are in [0, 65535] (0 = any free one)");
-        if (ModuleIds.Count > 0 && ModuleIds.Count != Ports.Count)
-            yield return new($"{path}.module_ids", $"one module id per port ({Ports.Count}), {ModuleIds.Count} given");
+        if (PortsPerModule is not (1 or 2))
+            yield return new($"{path}.ports_per_module", "1 or 2");
+        else if (Ports.Count % PortsPerModule != 0)
+            yield return new($"{path}.ports", $"{PortsPerModule} ports per module, {Ports.Count} given");
+        else if (ModuleIds.Count > 0 && ModuleIds.Count != Ports.Count / PortsPerModule)
+            yield return new($"{path}.module_ids", $"one module id per module ({Ports.Count / PortsPerModule}), {ModuleIds.Count} given");
         if (ModuleIds.Any(id => id is < 0 or > 65535) || ModuleIds.Distinct().Count() != ModuleIds.Count)
             yield return new($"{path}.module_ids", "distinct values in [0, 65535]");
         if (!System.Net.IPAddress.TryParse(Bind, out _))
@@ -167,14 +197,14 @@ public sealed record JungfrauChannelConfig
         {
             if (Geometry.Rows == 0)
                 yield return new($"{path}.geometry", "modules dispatch needs the whole detector's rows and columns");
-            else if (ModulesOf(rank, receivers) is var share && share.Count != Ports.Count)
+            else if (ModulesOf(rank, receivers) is var share && PortsPerModule is (1 or 2) && share.Count * PortsPerModule != Ports.Count)
                 yield return new($"{path}.ports", $"receiver {rank} of {receivers} takes modules {string.Join(", ", share)} of " +
-                                                  $"{Geometry.Rows} x {Geometry.Columns}: one port each, {Ports.Count} given");
+                                                  $"{Geometry.Rows} x {Geometry.Columns}: {PortsPerModule} port(s) each, {Ports.Count} given");
             if (ModuleIds.Count > 0)
                 yield return new($"{path}.module_ids", "modules dispatch gives each receiver its run of modules by rank: leave module_ids out");
         }
-        else if (Geometry.Rows > 0 && Geometry.Rows * Geometry.Columns != Ports.Count)
-            yield return new($"{path}.geometry", $"{Geometry.Rows} x {Geometry.Columns} modules, the ports carry {Ports.Count}");
+        else if (Geometry.Rows > 0 && PortsPerModule is (1 or 2) && Geometry.Rows * Geometry.Columns != Ports.Count / PortsPerModule)
+            yield return new($"{path}.geometry", $"{Geometry.Rows} x {Geometry.Columns} modules, the ports carry {Ports.Count / PortsPerModule}");
         if (Output != JungfrauOutputKind.Raw && (PedestalFile is null || GainFile is null))
             yield return new($"{path}.output", $"{Output.ToString().ToLowerInvariant()} needs pedestal_file and gain_file");
         if (PhotonEnergy <= 0)

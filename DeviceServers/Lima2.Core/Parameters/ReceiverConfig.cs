@@ -20,6 +20,9 @@ public enum ChannelKind
 
     /// <summary>JUNGFRAU modules' UDP packets (sls_detector_header), one port per module (<see cref="ChannelConfig.Jungfrau"/>).</summary>
     JungfrauUdp,
+
+    /// <summary>MAX IV's unified stream (multipart JSON header + blobs: header, image, series_end) over ZMQ PULL.</summary>
+    [EnumMember(Value = "maxiv")] MaxIv,
 }
 
 /// <summary>What runs an SMX receiver's peak finder.</summary>
@@ -93,6 +96,15 @@ public sealed partial record ReceiverConfig
     /// <summary>What runs the peak finder of an SMX pipeline.</summary>
     public PeakFinderBackend PeakFinder { get; set; } = PeakFinderBackend.Auto;
 
+    /// <summary>
+    /// Copy frames to the peak finder's OpenCL device from its driver-pinned memory even where the device could read
+    /// host memory in place (a CPU device): the path a GPU takes, to test and measure it on PoCL. A GPU always copies.
+    /// </summary>
+    public bool PeakFinderCopiesFrames { get; set; }
+
+    /// <summary>Re-publish the processed frames on a ZMQ endpoint; null: not published.</summary>
+    public PublishConfig? Publish { get; set; }
+
     [YamlIgnore]
     public long MemoryCapBytes => ParseBytes(MemoryCap) ?? throw new FormatException($"memory_cap '{MemoryCap}' is not a size");
 
@@ -136,16 +148,18 @@ public sealed partial record ReceiverConfig
             errors.Add(new("rank", $"must be in [0, {NbReceivers - 1}]"));
         if (ParseBytes(MemoryCap) is not { } bytes || bytes <= 0)
             errors.Add(new("memory_cap", $"'{MemoryCap}' is not a positive size (e.g. 4GiB, 512MiB, 1000000)"));
-        if (Channel.Kind is ChannelKind.DectrisV1 or ChannelKind.DectrisV2 && Channel.Endpoints.Count == 0)
+        if (Channel.Kind is ChannelKind.DectrisV1 or ChannelKind.DectrisV2 or ChannelKind.MaxIv && Channel.Endpoints.Count == 0)
             errors.Add(new("channel.endpoints", $"at least one endpoint is needed for {Channel.Kind}"));
-        if (Channel.Threshold is { } threshold && (Channel.Kind is not (ChannelKind.DectrisV1 or ChannelKind.DectrisV2) || string.IsNullOrWhiteSpace(threshold)))
-            errors.Add(new("channel.threshold", $"'{threshold}': a DECTRIS channel's name (threshold_1, threshold_2, difference)"));
+        if (Channel.Threshold is { } threshold && (Channel.Kind is not (ChannelKind.DectrisV1 or ChannelKind.DectrisV2 or ChannelKind.MaxIv) || string.IsNullOrWhiteSpace(threshold)))
+            errors.Add(new("channel.threshold", $"'{threshold}': a DECTRIS or MAX IV channel's name (threshold_1, threshold_2, difference)"));
         if (Channel.Kind == ChannelKind.JungfrauUdp)
             errors.AddRange(Channel.Jungfrau?.Validate("channel.jungfrau", Rank, Math.Max(1, NbReceivers)) ?? [new("channel.jungfrau", "a jungfrau_udp channel needs its ports")]);
         else if (Channel.Jungfrau is not null)
             errors.Add(new("channel.jungfrau", $"only for a jungfrau_udp channel, this one is {Channel.Kind}"));
         if (Channel.TimeoutMs < 0)
             errors.Add(new("channel.timeout_ms", "must be >= 0"));
+        if (Publish is not null)
+            errors.AddRange(Publish.Validate("publish"));
         if (!Path.IsPathFullyQualified(SavingRoot))
             errors.Add(new("saving_root", $"'{SavingRoot}' must be an absolute path"));
         if (!Path.IsPathFullyQualified(ReferenceRoot))

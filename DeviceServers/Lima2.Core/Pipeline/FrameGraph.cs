@@ -18,6 +18,9 @@ public sealed record GraphOptions
 
     /// <summary>Frames processed at once by each parallel step (proc_params fifo.nb_threads).</summary>
     public int Parallelism { get; init; } = 2;
+
+    /// <summary>Where the pools the graph makes keep frames; null = the pinned managed heap.</summary>
+    public IBufferMemory? FrameMemory { get; init; }
 }
 
 /// <summary>
@@ -59,7 +62,7 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
         _runtime = new GraphRuntime(Counters);
         if (inputPool is null)
         {
-            inputPool = new FramePool(input.ByteSize, options.MemoryCapBytes);
+            inputPool = new FramePool(input.ByteSize, options.MemoryCapBytes, options.FrameMemory);
             _pools.Add(inputPool);
         }
         Pool = inputPool;

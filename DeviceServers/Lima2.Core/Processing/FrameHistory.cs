@@ -105,7 +105,7 @@ public sealed class InputFrameHistory : IFrameTransform, IDisposable
     {
         if (_pool.TryRent(out var buffer))
         {
-            input.Data.Span.CopyTo(buffer.Array);
+            input.Data.Span.CopyTo(buffer.Span);
             Frames.Add(new Frame(buffer, input.Info, input.Index, input.ReceiverIndex));
         }
         return ValueTask.FromResult(input);

@@ -133,10 +133,10 @@ internal sealed class DecodeStage
             var (part, offset, length) = job.Payload;
             var payload = message[part].Span.Slice(offset, length);
             var image = new DectrisImage { Frame = job.Index, Info = _frame, Encoding = job.Encoding, Payload = payload };
-            image.DecodeInto(job.Pixels.Array);
+            image.DecodeInto(job.Pixels.Span);
             if (!job.Encoded.IsEmpty)
             {
-                payload.CopyTo(job.Encoded.Array);
+                payload.CopyTo(job.Encoded.Span);
                 job.EncodedLength = length;
             }
         }

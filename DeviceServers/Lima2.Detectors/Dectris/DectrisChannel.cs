@@ -8,10 +8,14 @@ using Lima2.Zmq;
 
 namespace Lima2.Detectors.Dectris;
 
+/// <summary>The wire formats a <see cref="DectrisChannel"/> reads.</summary>
 public enum DectrisStreamVersion
 {
     V1,
     V2,
+
+    /// <summary>MAX IV's unified stream (<see cref="MaxIv.MaxIvStream"/>): the same channel, another message decoder.</summary>
+    MaxIv,
 }
 
 /// <summary>Where and how a receiver reads a DECTRIS stream.</summary>
@@ -55,7 +59,7 @@ public sealed record DectrisChannelOptions(
 }
 
 /// <summary>
-/// A receiver's DECTRIS stream V1 or V2 channel (ZeroMQ PULL). The receive thread only reads each message's
+/// A receiver's DECTRIS stream V1 or V2 channel (ZeroMQ PULL), which also reads MAX IV's unified stream. The receive thread only reads each message's
 /// description, checks it against the share and order, and rents the frame's buffer; the pixels are decoded by
 /// <see cref="DectrisChannelOptions.DecodeWorkers"/> workers straight from ZeroMQ's message into the pooled buffer
 /// (the one copy), a bitshuffle/LZ4 payload also kept as it came (one more copy of the compressed bytes), and the
@@ -130,7 +134,9 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
         _next = options.Rank;
     }
 
-    public string Name => $"dectris-{_options.Version.ToString().ToLowerInvariant()} {_options.Endpoint}";
+    public string Name => _options.Version == DectrisStreamVersion.MaxIv
+        ? $"maxiv {_options.Endpoint}"
+        : $"dectris-{_options.Version.ToString().ToLowerInvariant()} {_options.Endpoint}";
 
     /// <summary>The series header, once <see cref="StartAsync"/> has seen it.</summary>
     public DectrisHeader? Header => _header;
@@ -471,9 +477,12 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
         problem = null;
         try
         {
-            return _options.Version == DectrisStreamVersion.V1
-                ? StreamV1.Decode(new ZmqParts(message), _channel)
-                : StreamV2.Decode(message[0].Memory, _channel);
+            return _options.Version switch
+            {
+                DectrisStreamVersion.V1 => StreamV1.Decode(new ZmqParts(message), _channel),
+                DectrisStreamVersion.V2 => StreamV2.Decode(message[0].Memory, _channel),
+                _ => MaxIv.MaxIvStream.Decode(new ZmqParts(message), _channel),
+            };
         }
         catch (DectrisFormatException e)
         {

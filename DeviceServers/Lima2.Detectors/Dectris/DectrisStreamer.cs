@@ -10,7 +10,11 @@ namespace Lima2.Detectors.Dectris;
 /// <param name="Encoding">payload encoding (V1: Raw, Lz4Block, BitshuffleLz4; V2: Raw, Lz4Chunk, BitshuffleLz4)</param>
 /// <param name="Detail">V1 header_detail: none, basic or all</param>
 /// <param name="FramesPerSecond">the pace; null = as fast as the receivers take them</param>
-/// <param name="Prefetch">distinct frames encoded once and sent in turn (frame i shows frame i % p); 0 = every frame encoded</param>
+/// <param name="Prefetch">distinct frames encoded once and sent in turn (frame i shows frame i % p), from where they lie
+/// (no copy); 0 = every frame encoded</param>
+/// <param name="Senders">sender threads, and libzmq I/O threads: endpoint i is served by sender i % s (at most one per endpoint)</param>
+/// <param name="DeliveryTimeout">how long the end of a series may wait while no receiver takes any message before the
+/// run fails (default 60 s); the run waits for the end to be delivered, however long the receivers take</param>
 public sealed record StreamerOptions(
     IReadOnlyList<string> Endpoints,
     DectrisStreamVersion Version,
@@ -20,40 +24,50 @@ public sealed record StreamerOptions(
     double? FramesPerSecond = null,
     int Prefetch = 0,
     long Series = 1,
-    int SendHighWaterMark = 64);
+    int SendHighWaterMark = 64,
+    int Senders = 1,
+    TimeSpan? DeliveryTimeout = null);
 
 /// <summary>
 /// The stand-in detector: serves a series as a DECTRIS detector does (header, images, end) on PUSH sockets,
-/// frames from any <see cref="IFrameSource"/>.
+/// frames from any <see cref="IFrameSource"/>. Image payloads go out without a copy (<see cref="ZmqSendBuffer"/>), each
+/// endpoint from one of <see cref="StreamerOptions.Senders"/> threads.
 /// </summary>
 public sealed class DectrisStreamer : IDisposable
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan DefaultDeliveryTimeout = TimeSpan.FromSeconds(60);
 
     private readonly IFrameSource _source;
     private readonly StreamerOptions _options;
-    private readonly ZmqContext _context = new();
+    private readonly ZmqContext _context;
     private readonly List<ZmqSocket> _sockets = [];
-    private readonly StreamV1Writer _v1 = new();
-    private readonly StreamV2Writer _v2 = new();
-    private readonly Dictionary<long, byte[]> _prefetched = [];
-    private readonly byte[] _pixels;
-    private readonly byte[] _encoded;
+    private readonly Sender[] _senders;
+    private readonly ZmqSendBuffer?[] _prefetched;
+    private readonly Lock _sourceLock = new();
+    private readonly Action _onReleased;
     private readonly CancellationTokenSource _disposing = new();
     private Task _running = Task.CompletedTask;
+    private ZmqSendBuffer? _end;
     private long _sent;
     private long _bytes;
+    private long _released;
 
     public DectrisStreamer(IFrameSource source, StreamerOptions options)
     {
         if (options.Endpoints.Count == 0)
             throw new ArgumentException("no endpoint to stream to", nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Senders, 1, nameof(options.Senders));
         _source = source;
         _options = options;
-        var info = source.Info;
-        _pixels = GC.AllocateUninitializedArray<byte>(info.ByteSize, pinned: true);
-        _encoded = GC.AllocateUninitializedArray<byte>(Math.Max(
-            BitshuffleLz4.MaxEncodedLength(info.ByteSize, info.PixelType.SizeOf()), Lz4Chunk.MaxEncodedLength(info.ByteSize)), pinned: true);
+        _onReleased = () => Interlocked.Increment(ref _released);
+        _prefetched = new ZmqSendBuffer?[Math.Max(options.Prefetch, 0)];
+        var senders = Math.Min(options.Senders, options.Endpoints.Count);
+        _context = new ZmqContext(ioThreads: senders);
+        _senders = new Sender[senders];
+        _senders[0] = new Sender(this, new StreamV2Writer());
+        for (var i = 1; i < senders; i++)
+            _senders[i] = new Sender(this, new StreamV2Writer(_senders[0].V2));
         foreach (var endpoint in options.Endpoints)
         {
             var socket = _context.CreateSocket(ZmqSocketType.Push);
@@ -71,7 +85,11 @@ public sealed class DectrisStreamer : IDisposable
     /// <summary>Payload bytes sent so far (encoded).</summary>
     public long BytesSent => Interlocked.Read(ref _bytes);
 
-    /// <summary>Streams the whole series; returns when the end message is queued (or when cancelled or disposed).</summary>
+    /// <summary>
+    /// Streams the whole series; returns once the end message has been written to every receiver's connection
+    /// (libzmq released it, so nothing before it is still queued), or when cancelled or disposed.
+    /// </summary>
+    /// <exception cref="TimeoutException">no receiver took a message for <see cref="StreamerOptions.DeliveryTimeout"/> before the end was delivered</exception>
     public Task RunAsync(CancellationToken cancellationToken)
     {
         _running = Task.Factory.StartNew(() =>
@@ -87,20 +105,61 @@ public sealed class DectrisStreamer : IDisposable
         var series = _options.Series;
         // Prefetched frames are encoded before the series starts, so that the stream runs at the network's pace.
         for (long image = 0; image < Math.Min(_options.Prefetch, _options.Frames); image++)
-            Payload(image);
+            Prefetched(image);
         SendHeader(series, _options.Frames, token);
+        RunSenders(token);
+        SendEnd(series, token);
+        AwaitDelivery(series, token);
+    }
+
+    /// <summary>Every sender thread sends its endpoints' images, in frame order; the first failure stops them all.</summary>
+    private void RunSenders(CancellationToken token)
+    {
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(token);
+        void Send(int sender)
+        {
+            try
+            {
+                SendImages(sender, failed.Token);
+            }
+            catch
+            {
+                failed.Cancel();
+                throw;
+            }
+        }
+        var others = Enumerable.Range(1, _senders.Length - 1)
+            .Select(sender => Task.Factory.StartNew(() => Send(sender), token, TaskCreationOptions.LongRunning, TaskScheduler.Default))
+            .ToArray();
+        try
+        {
+            Send(0);
+        }
+        finally
+        {
+            Task.WhenAll(others).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing).GetAwaiter().GetResult();
+        }
+        token.ThrowIfCancellationRequested();
+        if (others.FirstOrDefault(t => t.IsFaulted) is { } fault)
+            throw fault.Exception!.InnerException!;
+    }
+
+    private void SendImages(int sender, CancellationToken token)
+    {
         var clock = Stopwatch.StartNew();
         for (long frame = 0; frame < _options.Frames; frame++)
         {
+            var endpoint = (int)(frame % _sockets.Count);
+            if (endpoint % _senders.Length != sender)
+                continue;
             if (_options.FramesPerSecond is { } rate)
             {
                 var due = TimeSpan.FromSeconds(frame / rate);
                 if (due > clock.Elapsed)
                     Task.Delay(due - clock.Elapsed, token).GetAwaiter().GetResult();
             }
-            SendImage(series, frame, token);
+            _senders[sender].SendImage(_sockets[endpoint], _options.Series, frame, token);
         }
-        SendEnd(series, token);
     }
 
     /// <summary>The series' header, to every receiver (a detector sends it at arm).</summary>
@@ -112,59 +171,60 @@ public sealed class DectrisStreamer : IDisposable
             if (_options.Version == DectrisStreamVersion.V1)
                 SendParts(socket, StreamV1Writer.Header(series, _options.Detail, info, frames), token);
             else
-                Send(socket, _v2.Start(series, info, frames), false, token);
+                Send(socket, _senders[0].V2.Start(series, info, frames), false, token);
         }
     }
 
-    /// <summary>Image <paramref name="frame"/> of the series, to receiver frame % n.</summary>
-    public void SendImage(long series, long frame, CancellationToken token)
-    {
-        var info = _source.Info;
-        var payload = Payload(frame);
-        var socket = _sockets[(int)(frame % _sockets.Count)];
-        if (_options.Version == DectrisStreamVersion.V1)
-        {
-            var parts = _v1.ImageParts(series, frame, info, _options.Encoding, payload.Length);
-            Send(socket, parts.Image, true, token);
-            Send(socket, parts.Descriptor, true, token);
-            Send(socket, payload, true, token);
-            Send(socket, parts.Config, false, token);
-        }
-        else
-            Send(socket, _v2.Image(series, frame, info, _options.Encoding, payload).Span, false, token);
-        Interlocked.Increment(ref _sent);
-        Interlocked.Add(ref _bytes, payload.Length);
-    }
+    /// <summary>Image <paramref name="frame"/> of the series, to receiver frame % n (from the caller's thread).</summary>
+    public void SendImage(long series, long frame, CancellationToken token) =>
+        _senders[0].SendImage(_sockets[(int)(frame % _sockets.Count)], series, frame, token);
 
-    /// <summary>The series' end message, to every receiver (at disarm, abort, or the series' last image).</summary>
+    /// <summary>The series' end message, queued to every receiver (at disarm, abort, or the series' last image).</summary>
     public void SendEnd(long series, CancellationToken token)
     {
+        var end = _options.Version == DectrisStreamVersion.V1 ? StreamV1Writer.End(series) : _senders[0].V2.End(series);
+        var buffer = new ZmqSendBuffer(end.Length, _onReleased);
+        end.CopyTo(buffer.Span);
+        Interlocked.Exchange(ref _end, buffer)?.Dispose();
         foreach (var socket in _sockets)
-            Send(socket, _options.Version == DectrisStreamVersion.V1 ? StreamV1Writer.End(series) : _v2.End(series), false, token);
+            Send(socket, buffer, false, token);
     }
 
-    private ReadOnlySpan<byte> Payload(long frame)
+    /// <summary>
+    /// Waits until libzmq has released the end message on every socket: written to the connection, with everything
+    /// queued before it. A receiver slower than the queue's drain is waited for as long as it takes messages;
+    /// <see cref="StreamerOptions.DeliveryTimeout"/> of no progress at all ends the wait with an error.
+    /// </summary>
+    private void AwaitDelivery(long series, CancellationToken token)
     {
-        if (_options.Prefetch <= 0)
-            return Encode(frame);
-        var image = frame % _options.Prefetch;
-        if (!_prefetched.TryGetValue(image, out var payload))
-            _prefetched[image] = payload = Encode(image).ToArray();
-        return payload;
-    }
-
-    private ReadOnlySpan<byte> Encode(long frame)
-    {
-        var info = _source.Info;
-        _source.Render(_source.Count is { } count ? frame % count : frame, _pixels);
-        var length = _options.Encoding switch
+        var end = _end!;
+        var timeout = _options.DeliveryTimeout ?? DefaultDeliveryTimeout;
+        var progress = Interlocked.Read(ref _released);
+        var idle = Stopwatch.StartNew();
+        while (end.InFlight > 0)
         {
-            DectrisEncoding.Raw => info.ByteSize,
-            DectrisEncoding.Lz4Block => Lz4.Compress(_pixels, _encoded),
-            DectrisEncoding.Lz4Chunk => Lz4Chunk.Encode(_pixels, _encoded),
-            _ => BitshuffleLz4.Encode(_pixels, _encoded, info.PixelType.SizeOf()),
-        };
-        return _options.Encoding == DectrisEncoding.Raw ? _pixels : _encoded.AsSpan(0, length);
+            token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(5));
+            token.ThrowIfCancellationRequested();
+            var now = Interlocked.Read(ref _released);
+            if (now != progress)
+            {
+                progress = now;
+                idle.Restart();
+            }
+            else if (idle.Elapsed > timeout)
+                throw new TimeoutException($"the end of series {series} did not reach {end.InFlight} of {_sockets.Count} receivers: " +
+                                           $"none took a message for {timeout.TotalSeconds:F0} s");
+        }
+    }
+
+    /// <summary>Frame <paramref name="frame"/>'s payload when frames are prefetched (encoded at first use, then shared), else null.</summary>
+    private ZmqSendBuffer? Prefetched(long frame)
+    {
+        if (_prefetched.Length == 0)
+            return null;
+        var image = (int)(frame % _prefetched.Length);
+        lock (_prefetched)
+            return _prefetched[image] ??= _senders[0].Encode(image);
     }
 
     private static void SendParts(ZmqSocket socket, IReadOnlyList<byte[]> parts, CancellationToken token)
@@ -180,9 +240,89 @@ public sealed class DectrisStreamer : IDisposable
             token.ThrowIfCancellationRequested();
     }
 
+    private static void Send(ZmqSocket socket, ZmqSendBuffer data, bool more, CancellationToken token)
+    {
+        while (!socket.Send(data, more))
+            token.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>One sender thread's writers and scratch frames (the source itself is read under a lock).</summary>
+    private sealed class Sender(DectrisStreamer streamer, StreamV2Writer v2)
+    {
+        private readonly StreamV1Writer _v1 = new();
+        private byte[]? _pixels;
+        private byte[]? _encoded;
+
+        public StreamV2Writer V2 { get; } = v2;
+
+        public void SendImage(ZmqSocket socket, long series, long frame, CancellationToken token)
+        {
+            var options = streamer._options;
+            var info = streamer._source.Info;
+            var shared = streamer.Prefetched(frame);
+            var payload = shared ?? Encode(frame);
+            try
+            {
+                if (options.Version == DectrisStreamVersion.V1)
+                {
+                    var parts = _v1.ImageParts(series, frame, info, options.Encoding, payload.Length);
+                    DectrisStreamer.Send(socket, parts.Image, true, token);
+                    DectrisStreamer.Send(socket, parts.Descriptor, true, token);
+                    DectrisStreamer.Send(socket, payload, true, token);
+                    DectrisStreamer.Send(socket, parts.Config, false, token);
+                }
+                else
+                {
+                    var image = V2.Image(series, frame, info, options.Encoding, payload.Span);
+                    using var message = new ZmqSendBuffer(image.Length, streamer._onReleased);
+                    image.Span.CopyTo(message.Span);
+                    DectrisStreamer.Send(socket, message, false, token);
+                }
+            }
+            finally
+            {
+                // a buffer of its own goes once libzmq has released it; a prefetched one stays for the next frames
+                if (shared is null)
+                    payload.Dispose();
+            }
+            Interlocked.Increment(ref streamer._sent);
+            Interlocked.Add(ref streamer._bytes, payload.Length);
+        }
+
+        /// <summary>Frame <paramref name="frame"/> rendered and encoded into a send buffer of its exact length.</summary>
+        public ZmqSendBuffer Encode(long frame)
+        {
+            var source = streamer._source;
+            var info = source.Info;
+            var encoding = streamer._options.Encoding;
+            _pixels ??= GC.AllocateUninitializedArray<byte>(info.ByteSize, pinned: true);
+            lock (streamer._sourceLock)
+                source.Render(source.Count is { } count ? frame % count : frame, _pixels);
+            if (encoding == DectrisEncoding.Raw)
+                return Filled(_pixels);
+            _encoded ??= GC.AllocateUninitializedArray<byte>(Math.Max(
+                BitshuffleLz4.MaxEncodedLength(info.ByteSize, info.PixelType.SizeOf()), Lz4Chunk.MaxEncodedLength(info.ByteSize)), pinned: true);
+            var length = encoding switch
+            {
+                DectrisEncoding.Lz4Block => Lz4.Compress(_pixels, _encoded),
+                DectrisEncoding.Lz4Chunk => Lz4Chunk.Encode(_pixels, _encoded),
+                _ => BitshuffleLz4.Encode(_pixels, _encoded, info.PixelType.SizeOf()),
+            };
+            return Filled(_encoded.AsSpan(0, length));
+        }
+
+        private ZmqSendBuffer Filled(ReadOnlySpan<byte> bytes)
+        {
+            var buffer = new ZmqSendBuffer(bytes.Length, streamer._onReleased);
+            bytes.CopyTo(buffer.Span);
+            return buffer;
+        }
+    }
+
     /// <summary>
     /// Stops a <see cref="RunAsync"/> in progress and waits for it (at most one send timeout) before closing the
-    /// sockets: a socket is closed only once the thread sending on it is done with it.
+    /// sockets: a socket is closed only once the thread sending on it is done with it. The payloads are freed once
+    /// libzmq has released every message of them (closing the context waits for that).
     /// </summary>
     public void Dispose()
     {
@@ -193,6 +333,9 @@ public sealed class DectrisStreamer : IDisposable
         foreach (var socket in _sockets)
             socket.Dispose();
         _context.Dispose();
+        foreach (var payload in _prefetched)
+            payload?.Dispose();
+        _end?.Dispose();
         _disposing.Dispose();
     }
 }

@@ -64,7 +64,8 @@ public static class StreamV1
         return new DectrisHeader(first.Series, detail, frame, images, appendix, metadata, channels);
     }
 
-    private static (FrameInfo?, long?, DetectorMetadata, List<string>?) ReadConfig(ReadOnlySpan<byte> json)
+    /// <summary>A detector configuration JSON (part 2; also the MAX IV stream's header metadata): geometry, image count, facts, channels.</summary>
+    internal static (FrameInfo?, long?, DetectorMetadata, List<string>?) ReadConfig(ReadOnlySpan<byte> json)
     {
         try
         {
@@ -98,10 +99,14 @@ public static class StreamV1
         }
     }
 
-    /// <summary>The detector facts of part 2 (SIMPLON units: m, s, pixels); absent or mistyped keys stay unknown.</summary>
+    /// <summary>
+    /// The detector facts of part 2 (SIMPLON units: m, s, pixels, Å, eV); absent or mistyped keys stay unknown. The
+    /// wavelength is <c>wavelength</c>, or else the one of <c>photon_energy</c>.
+    /// </summary>
     private static DetectorMetadata ReadMetadata(JsonElement root)
     {
         double? Number(string key) => root.TryGetProperty(key, out var v) && v.TryGetDouble(out var x) ? x : null;
+        string? Text(string key) => root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
         return new DetectorMetadata
         {
             XPixelSize = Number("x_pixel_size"),
@@ -113,8 +118,11 @@ public static class StreamV1
             FrameTime = Number("frame_time"),
             // the count above which the detector's count-rate correction gives up: its saturation value
             SaturationValue = Number("countrate_correction_count_cutoff") is { } cutoff ? (long)cutoff : null,
-            SensorMaterial = root.TryGetProperty("sensor_material", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null,
+            SensorMaterial = Text("sensor_material"),
             SensorThickness = Number("sensor_thickness"),
+            IncidentWavelength = Number("wavelength") ?? DetectorMetadata.WavelengthOf(Number("photon_energy")),
+            BitDepthReadout = Number("bit_depth_readout") is { } bits ? (int)bits : null,
+            Description = Text("description"),
         };
     }
 
@@ -302,18 +310,28 @@ public sealed class StreamV1Writer
         var parts = new List<byte[]> { Json(new { htype = "dheader-1.0", series, header_detail = detail }) };
         if (detail is "basic" or "all")
         {
+            var detector = EmulatedDetector.Metadata(frame);
             var config = new Dictionary<string, object>
             {
                 ["x_pixels_in_detector"] = frame.Width,
                 ["y_pixels_in_detector"] = frame.Height,
                 ["bit_depth_image"] = 8 * frame.PixelType.SizeOf(),
-                ["bit_depth_readout"] = 8 * frame.PixelType.SizeOf(),
+                ["bit_depth_readout"] = detector.BitDepthReadout!,
                 ["nimages"] = images,
                 ["ntrigger"] = 1,
                 ["compression"] = "bslz4",
-                ["description"] = "Lima2.Tango DECTRIS stream emulator",
-                ["count_time"] = 0.001,
-                ["frame_time"] = 0.001,
+                ["description"] = detector.Description!,
+                ["count_time"] = detector.CountTime!,
+                ["frame_time"] = detector.FrameTime!,
+                ["x_pixel_size"] = detector.XPixelSize!,
+                ["y_pixel_size"] = detector.YPixelSize!,
+                ["detector_distance"] = detector.Distance!,
+                ["beam_center_x"] = detector.BeamCenterX!,
+                ["beam_center_y"] = detector.BeamCenterY!,
+                ["wavelength"] = detector.IncidentWavelength!,
+                ["photon_energy"] = EmulatedDetector.PhotonEnergy,
+                ["sensor_material"] = detector.SensorMaterial!,
+                ["sensor_thickness"] = detector.SensorThickness!,
             };
             if (channels is not null)
                 config["channels"] = channels;

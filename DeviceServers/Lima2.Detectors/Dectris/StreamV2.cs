@@ -57,7 +57,7 @@ public static class StreamV2
         PixelType? type = null;
         string? userData = null;
         List<string>? channels = null;
-        double? translationZ = null;
+        double? translationZ = null, energy = null;
         var metadata = new DetectorMetadata();
         while (reader.PeekState() != CborReaderState.EndMap)
         {
@@ -76,6 +76,12 @@ public static class StreamV2
                     metadata = metadata with { SensorMaterial = reader.ReadTextString() };
                     break;
                 case "sensor_thickness": metadata = metadata with { SensorThickness = Number(reader) }; break;
+                case "incident_wavelength": metadata = metadata with { IncidentWavelength = Number(reader) }; break;
+                case "incident_energy": energy = Number(reader); break;
+                case "bit_depth_readout": metadata = metadata with { BitDepthReadout = Number(reader) is { } bits ? (int)bits : null }; break;
+                case "detector_description" when reader.PeekState() == CborReaderState.TextString:
+                    metadata = metadata with { Description = reader.ReadTextString() };
+                    break;
                 case "series_id": series = reader.ReadInt64(); break;
                 case "image_size_x": width = reader.ReadInt32(); break;
                 case "image_size_y": height = reader.ReadInt32(); break;
@@ -96,6 +102,8 @@ public static class StreamV2
         // detector_translation is the detector's position from the sample: its z is the distance when none is given
         if (metadata.Distance is null && translationZ is { } z)
             metadata = metadata with { Distance = z };
+        if (metadata.IncidentWavelength is null)
+            metadata = metadata with { IncidentWavelength = DetectorMetadata.WavelengthOf(energy) };
         var header = new DectrisHeader(series, "basic", frame, images >= 0 ? images : null, userData, metadata, channels);
         return new DectrisMessage { Kind = DectrisMessageKind.Header, Header = header, Series = series };
     }
@@ -275,16 +283,29 @@ public static class StreamV2
 public sealed class StreamV2Writer
 {
     private readonly CborWriter _writer = new(CborConformanceMode.Lax, convertIndefiniteLengthEncodings: false);
-    private readonly string _uniqueId = Ulid();
+    private readonly string _uniqueId;
     private byte[] _buffer = [];
 
     private static readonly string[] SingleChannel = ["threshold_1"];
+
+    public StreamV2Writer()
+        : this(Ulid())
+    {
+    }
+
+    /// <summary>A writer whose messages carry <paramref name="other"/>'s series_unique_id (several threads writing one series).</summary>
+    public StreamV2Writer(StreamV2Writer other)
+        : this(other._uniqueId)
+    {
+    }
+
+    private StreamV2Writer(string uniqueId) => _uniqueId = uniqueId;
 
     /// <param name="channels">the threshold channels of every image (<c>threshold_1</c> alone by default)</param>
     public byte[] Start(long series, FrameInfo frame, long images, string? userData = null, IReadOnlyList<string>? channels = null)
     {
         channels ??= SingleChannel;
-        Begin("start", userData is null ? 9 : 10);
+        Begin("start", userData is null ? 21 : 22);
         _writer.WriteTextString("series_id");
         _writer.WriteInt64(series);
         _writer.WriteTextString("series_unique_id");
@@ -302,8 +323,24 @@ public sealed class StreamV2Writer
         _writer.WriteTextString(frame.PixelType.ToDtypeName());
         _writer.WriteTextString("number_of_images");
         _writer.WriteInt64(images);
-        _writer.WriteTextString("count_time");
-        _writer.WriteDouble(0.001);
+        var detector = EmulatedDetector.Metadata(frame);
+        foreach (var (key, value) in new (string, double)[]
+                 {
+                     ("count_time", detector.CountTime!.Value), ("frame_time", detector.FrameTime!.Value),
+                     ("pixel_size_x", detector.XPixelSize!.Value), ("pixel_size_y", detector.YPixelSize!.Value),
+                     ("detector_distance", detector.Distance!.Value), ("beam_center_x", detector.BeamCenterX!.Value),
+                     ("beam_center_y", detector.BeamCenterY!.Value), ("incident_wavelength", detector.IncidentWavelength!.Value),
+                     ("incident_energy", EmulatedDetector.PhotonEnergy), ("sensor_thickness", detector.SensorThickness!.Value),
+                     ("bit_depth_readout", detector.BitDepthReadout!.Value),
+                 })
+        {
+            _writer.WriteTextString(key);
+            _writer.WriteDouble(value);
+        }
+        _writer.WriteTextString("sensor_material");
+        _writer.WriteTextString(detector.SensorMaterial!);
+        _writer.WriteTextString("detector_description");
+        _writer.WriteTextString(detector.Description!);
         if (userData is not null)
         {
             _writer.WriteTextString("user_data");
@@ -392,13 +429,19 @@ public sealed class StreamV2Writer
         return _buffer.AsMemory(0, _writer.Encode(_buffer));
     }
 
-    public byte[] End(long series)
+    /// <param name="userData">more for consumers (the receiver's re-publisher says where its frames were saved)</param>
+    public byte[] End(long series, string? userData = null)
     {
-        Begin("end", 3);
+        Begin("end", userData is null ? 3 : 4);
         _writer.WriteTextString("series_id");
         _writer.WriteInt64(series);
         _writer.WriteTextString("series_unique_id");
         _writer.WriteTextString(_uniqueId);
+        if (userData is not null)
+        {
+            _writer.WriteTextString("user_data");
+            _writer.WriteTextString(userData);
+        }
         _writer.WriteEndMap();
         return _writer.Encode();
     }

@@ -21,7 +21,11 @@ public enum JungfrauOutput
 }
 
 /// <summary>One UDP port of a receiver: where it listens and the modules whose packets come to it, in layout order.</summary>
-public sealed record JungfrauPort(IPEndPoint Endpoint, IReadOnlyList<int> ModuleIds);
+public sealed record JungfrauPort(IPEndPoint Endpoint, IReadOnlyList<int> ModuleIds)
+{
+    /// <summary>With two interfaces per module (<see cref="JungfrauChannelOptions.Interfaces"/>): which half of its modules the port receives.</summary>
+    public int Interface { get; init; }
+}
 
 public sealed record JungfrauChannelOptions
 {
@@ -29,6 +33,9 @@ public sealed record JungfrauChannelOptions
 
     /// <summary>Where the modules go in the image: the ports' modules in order (port 0's first).</summary>
     public required JungfrauGeometry Geometry { get; init; }
+
+    /// <summary>UDP interfaces per module, 1 or 2: with 2, each module's halves come to two ports (interface 0 and 1).</summary>
+    public int Interfaces { get; init; } = 1;
 
     /// <summary>Frames of the acquisition; null = until stopped.</summary>
     public long? Frames { get; init; }
@@ -50,8 +57,11 @@ public sealed record JungfrauChannelOptions
 
     public JungfrauOutput Output { get; init; } = JungfrauOutput.Raw;
 
-    /// <summary>The pedestal and gain maps for <see cref="JungfrauOutput.Energy"/> and <see cref="JungfrauOutput.Photons"/>, module-major.</summary>
-    public JungfrauCorrection? Correction { get; init; }
+    /// <summary>
+    /// The correction with the pedestal and gain maps for <see cref="JungfrauOutput.Energy"/> and
+    /// <see cref="JungfrauOutput.Photons"/>, module-major (CPU or OpenCL). The channel disposes it.
+    /// </summary>
+    public IJungfrauCorrector? Correction { get; init; }
 
     public float PhotonEnergyKeV { get; init; } = 12.4f;
 
@@ -100,18 +110,22 @@ public sealed class JungfrauChannel : IDetectorChannel
     private readonly JungfrauChannelOptions _options;
     private readonly JungfrauUdpListener[] _listeners;
     private readonly Channel<AssembledFrame>[] _queues;
-    private readonly int[] _firstModule; // each port's first module in the module-major frame
+    private readonly int[][] _modulePositions; // per port, where each of its modules is in the module-major frame
     private readonly FrameInfo _info;
     private long _complete, _incomplete, _missed;
     private bool _ran;
 
     public JungfrauChannel(JungfrauChannelOptions options)
     {
-        var modules = options.Ports.SelectMany(p => p.ModuleIds).ToArray();
+        var parts = options.Ports.SelectMany(p => p.ModuleIds.Select(id => (id, p.Interface))).ToArray();
+        var modules = parts.Select(part => part.id).Distinct().ToArray();
         if (options.Ports.Count == 0 || options.Ports.Any(p => p.ModuleIds.Count == 0))
             throw new ArgumentException("a JUNGFRAU channel listens on at least one port, each carrying at least one module", nameof(options));
-        if (modules.Distinct().Count() != modules.Length)
-            throw new ArgumentException("a module's packets come to one port only", nameof(options));
+        if (options.Interfaces is not (1 or 2) || options.Ports.Any(p => p.Interface < 0 || p.Interface >= options.Interfaces))
+            throw new ArgumentException("modules send over 1 or 2 interfaces, and each port receives one of them", nameof(options));
+        if (parts.Distinct().Count() != parts.Length || parts.Length != modules.Length * options.Interfaces)
+            throw new ArgumentException(options.Interfaces == 1 ? "a module's packets come to one port only"
+                : "each module's two halves come to one port each", nameof(options));
         if (modules.Length != options.Geometry.Modules.Count)
             throw new ArgumentException($"the ports carry {modules.Length} modules, the geometry places {options.Geometry.Modules.Count}", nameof(options));
         if (options.Output != JungfrauOutput.Raw && options.Correction?.Pixels != modules.Length * JungfrauModule.Pixels)
@@ -125,9 +139,7 @@ public sealed class JungfrauChannel : IDetectorChannel
             JungfrauOutput.Photons => PixelType.Gray32s,
             _ => PixelType.Gray16,
         });
-        _firstModule = new int[options.Ports.Count];
-        for (var p = 1; p < _firstModule.Length; p++)
-            _firstModule[p] = _firstModule[p - 1] + options.Ports[p - 1].ModuleIds.Count;
+        _modulePositions = [.. options.Ports.Select(p => p.ModuleIds.Select(id => Array.IndexOf(modules, id)).ToArray())];
         _queues = options.Ports.Select(_ => Channel.CreateBounded<AssembledFrame>(
             new BoundedChannelOptions(options.Window) { SingleReader = true, SingleWriter = true })).ToArray();
         var listeners = new List<JungfrauUdpListener>();
@@ -141,6 +153,8 @@ public sealed class JungfrauChannel : IDetectorChannel
                     ModuleIds = options.Ports[p].ModuleIds,
                     Window = options.Window,
                     FirstFrameNumber = options.FirstFrameNumber,
+                    Interfaces = options.Interfaces,
+                    Interface = options.Ports[p].Interface,
                 }, frame => queue.WriteAsync(frame).AsTask().GetAwaiter().GetResult()); // blocks the receive thread while the queue is full
                 var listener = new JungfrauUdpListener(options.Ports[p].Endpoint, assembler, options.FrameTimeout, options.ReceiveBufferBytes);
                 listeners.Add(listener);
@@ -163,6 +177,9 @@ public sealed class JungfrauChannel : IDetectorChannel
 
     /// <summary>One line per port whose receive buffer the kernel cut (net.core.rmem_max too small); empty when none.</summary>
     public IReadOnlyList<string> Warnings => [.. _listeners.Select(l => l.ReceiveBufferWarning).OfType<string>()];
+
+    /// <summary>What corrects the frames (CPU or OpenCL); null for raw output.</summary>
+    public IJungfrauCorrector? Correction => _options.Correction;
 
     /// <summary>Per-port counts so far (read while the receive threads run, each count may lag by a packet).</summary>
     public IReadOnlyList<JungfrauPortCounters> PortCounters => [.. _listeners.Select(l => JungfrauPortCounters.Of(l.Port, l.Assembler))];
@@ -189,7 +206,7 @@ public sealed class JungfrauChannel : IDetectorChannel
 
     /// <summary>Bytes the channel may hold besides the graph's frames: per port its kernel buffer, window and queue, and one frame of scratch.</summary>
     public long BufferedBytesBound(FrameInfo frame) => _listeners.Zip(_options.Ports).Sum(x =>
-            (long)x.First.ReceiveBufferBytes + 2L * _options.Window * x.Second.ModuleIds.Count * JungfrauModule.Pixels * sizeof(ushort))
+            (long)x.First.ReceiveBufferBytes + 2L * _options.Window * x.First.Assembler.FramePixels * sizeof(ushort))
         + (long)_options.Geometry.Modules.Count * JungfrauModule.Pixels * (sizeof(ushort) + sizeof(float));
 
     public ValueTask<ChannelStart> StartAsync(CancellationToken cancellationToken) =>
@@ -233,7 +250,7 @@ public sealed class JungfrauChannel : IDetectorChannel
                 Frame built;
                 try
                 {
-                    frame.Build(pooled.Array.AsSpan(0, _info.ByteSize));
+                    frame.Build(pooled.Span[.._info.ByteSize]);
                     built = new Frame(pooled, _info, index, index);
                 }
                 catch
@@ -288,6 +305,7 @@ public sealed class JungfrauChannel : IDetectorChannel
 
     public ValueTask DisposeAsync()
     {
+        (_options.Correction as IDisposable)?.Dispose();
         foreach (var listener in _listeners)
         {
             try
@@ -376,13 +394,18 @@ public sealed class JungfrauChannel : IDetectorChannel
         public void Build(Span<byte> destination)
         {
             var options = channel._options;
+            var partPixels = JungfrauModule.Pixels / options.Interfaces;
             for (var p = 0; p < _heads.Length; p++)
             {
-                var slice = _raw.AsSpan(channel._firstModule[p] * JungfrauModule.Pixels, options.Ports[p].ModuleIds.Count * JungfrauModule.Pixels);
-                if (_taken[p])
-                    _heads[p]!.Pixels.CopyTo(slice);
-                else
-                    slice.Fill(ModuleFrameAssembler.PaddingValue); // the port had nothing of this frame: all its packets padded
+                var positions = channel._modulePositions[p];
+                for (var m = 0; m < positions.Length; m++)
+                {
+                    var part = _raw.AsSpan(positions[m] * JungfrauModule.Pixels + options.Ports[p].Interface * partPixels, partPixels);
+                    if (_taken[p])
+                        _heads[p]!.Pixels.Slice(m * partPixels, partPixels).CopyTo(part);
+                    else
+                        part.Fill(ModuleFrameAssembler.PaddingValue); // the port had nothing of this frame: all its packets padded
+                }
             }
             if (IsComplete)
                 options.Pedestal?.Add(_raw);

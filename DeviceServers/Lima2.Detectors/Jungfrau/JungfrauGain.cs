@@ -18,12 +18,29 @@ public static class JungfrauGain
 }
 
 /// <summary>
+/// Turns raw JUNGFRAU words into energies or photon counts with per-pixel pedestal and gain maps: on the CPU
+/// (<see cref="JungfrauCorrection"/>) or on an OpenCL device (<see cref="JungfrauOpenClCorrection"/>), same results bit
+/// for bit. One caller at a time.
+/// </summary>
+public interface IJungfrauCorrector
+{
+    /// <summary>The pixels of the frames it corrects (the maps' length).</summary>
+    int Pixels { get; }
+
+    /// <summary>E = (ADC − P[g]) / G[g] in keV of each pixel.</summary>
+    void ToEnergy(ReadOnlySpan<ushort> raw, Span<float> energy);
+
+    /// <summary>Photon counts: energies below <paramref name="thresholdKeV"/> count 0, the rest rint(E / E_photon).</summary>
+    void ToPhotons(ReadOnlySpan<ushort> raw, Span<int> photons, float photonEnergyKeV, float thresholdKeV);
+}
+
+/// <summary>
 /// Per-pixel pedestal P[g] (ADU) and gain G[g] (ADU/keV) for the three gain stages, and the correction
 /// E = (ADC − P[g]) / G[g] in keV, or photons = round(E / E_photon) with E below a threshold counted as 0
 /// (round half to even, as numpy's rint). A SIMD path (System.Numerics.Vector) and a scalar one give identical results:
 /// the same float32 operations in the same order.
 /// </summary>
-public sealed class JungfrauCorrection
+public sealed class JungfrauCorrection : IJungfrauCorrector
 {
     private readonly float[][] _pedestal;
     private readonly float[][] _gain;
@@ -42,6 +59,11 @@ public sealed class JungfrauCorrection
     }
 
     public int Pixels { get; }
+
+    void IJungfrauCorrector.ToEnergy(ReadOnlySpan<ushort> raw, Span<float> energy) => ToEnergy(raw, energy);
+
+    void IJungfrauCorrector.ToPhotons(ReadOnlySpan<ushort> raw, Span<int> photons, float photonEnergyKeV, float thresholdKeV) =>
+        ToPhotons(raw, photons, photonEnergyKeV, thresholdKeV);
 
     /// <summary>Energy in keV of each pixel.</summary>
     public void ToEnergy(ReadOnlySpan<ushort> raw, Span<float> energy, bool simd = true)

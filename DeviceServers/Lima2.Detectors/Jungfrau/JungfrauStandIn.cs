@@ -19,8 +19,14 @@ public enum JungfrauStandInContent
 
 public sealed record JungfrauStandInOptions
 {
-    /// <summary>Where each module sends (module i has module id i); loopback addresses only.</summary>
+    /// <summary>
+    /// Where each module sends (module i has module id i), <see cref="Interfaces"/> ports per module: module i's
+    /// interface k sends to port i · Interfaces + k. Loopback addresses only.
+    /// </summary>
     public required IReadOnlyList<IPEndPoint> Ports { get; init; }
+
+    /// <summary>UDP interfaces per module, 1 or 2 (each of two carries half the module, 64 packets).</summary>
+    public int Interfaces { get; init; } = 1;
 
     public long Frames { get; init; } = 100;
 
@@ -41,7 +47,7 @@ public sealed record JungfrauStandInOptions
 /// <summary>
 /// <c>lima2 stream --jungfrau</c>: a JUNGFRAU of N modules over loopback UDP. Frame i of <paramref name="source"/>
 /// (1024 × 512·N, module after module from the top) becomes frame number first + i: each module's raw words
-/// (<see cref="JungfrauModel"/>), 128 datagrams of 8240 B per module to that module's port.
+/// (<see cref="JungfrauModel"/>), 128 datagrams of 8240 B per module to that module's port (or 64 to each of its two).
 /// </summary>
 public sealed class JungfrauStandIn : IDisposable
 {
@@ -54,8 +60,10 @@ public sealed class JungfrauStandIn : IDisposable
 
     public JungfrauStandIn(IFrameSource? source, JungfrauModel model, JungfrauStandInOptions options)
     {
-        if (options.Ports.Count != model.Modules)
-            throw new ArgumentException($"{model.Modules} modules need {model.Modules} ports, {options.Ports.Count} given", nameof(options));
+        if (options.Interfaces is not (1 or 2))
+            throw new ArgumentOutOfRangeException(nameof(options), options.Interfaces, "a module sends over 1 or 2 UDP interfaces");
+        if (options.Ports.Count != model.Modules * options.Interfaces)
+            throw new ArgumentException($"{model.Modules} modules need {model.Modules * options.Interfaces} ports, {options.Ports.Count} given", nameof(options));
         if (options.Ports.FirstOrDefault(p => !IPAddress.IsLoopback(p.Address)) is { } remote)
             throw new ArgumentException($"the stand-in JUNGFRAU sends over loopback only, not to {remote}", nameof(options));
         if (options.LossFraction is < 0 or >= 1)
@@ -75,7 +83,7 @@ public sealed class JungfrauStandIn : IDisposable
         _model = model;
         _options = options;
         _loss = new Random(options.Seed);
-        _sender = new JungfrauPacketSender(options.Ports.Select((port, id) => new ModuleDestination(id, port)).ToArray());
+        _sender = new JungfrauPacketSender(options.Ports.Chunk(options.Interfaces).Select((ports, id) => new ModuleDestination(id, ports)).ToArray());
     }
 
     public long FramesSent => Interlocked.Read(ref _framesSent);

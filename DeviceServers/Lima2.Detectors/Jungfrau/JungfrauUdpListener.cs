@@ -8,25 +8,36 @@ namespace Lima2.Detectors.Jungfrau;
 /// <summary>
 /// One UDP port's receive loop: a thread that feeds every datagram to its own <see cref="ModuleFrameAssembler"/> and
 /// times out incomplete frames. Frames are handed on from this thread. The socket is bound at construction (packets
-/// that come before <see cref="Start"/> wait in the kernel's buffer); plain <c>Socket.Receive</c>, one datagram per
-/// call (recvmmsg batching into pinned buffers is still to do).
+/// that come before <see cref="Start"/> wait in the kernel's buffer). Datagrams are taken in batches of up to
+/// <see cref="BatchSize"/> per system call (recvmmsg, <see cref="DatagramBatchReceiver"/>); the loop waits in poll
+/// only when a call found nothing.
 /// </summary>
 public sealed class JungfrauUdpListener : IDisposable
 {
     private const string RmemMaxPath = "/proc/sys/net/core/rmem_max";
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+    /// <summary>Datagrams per recvmmsg call: 64 × 8241 B of pinned buffer, half a module-frame.</summary>
+    public const int BatchSize = 64;
     private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+    private readonly DatagramBatchReceiver _batch;
     private readonly ModuleFrameAssembler _assembler;
     private readonly long _timeoutTicks;
     private readonly Thread _thread;
     private volatile bool _stopping;
     private long _datagrams;
+    private long _batches;
     private long _lastDatagramTicks;
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Exception? _failure;
 
     /// <param name="receiveBufferBytes">asked of the kernel; Linux grants at most <c>net.core.rmem_max</c> (see <see cref="ReceiveBufferWarning"/>)</param>
     public JungfrauUdpListener(IPEndPoint bind, ModuleFrameAssembler assembler, TimeSpan frameTimeout, int receiveBufferBytes = 64 << 20)
+        : this(bind, assembler, frameTimeout, receiveBufferBytes, useRecvmmsg: true)
+    {
+    }
+
+    /// <param name="useRecvmmsg">false takes one datagram per system call, as where recvmmsg is missing (tests of that path)</param>
+    internal JungfrauUdpListener(IPEndPoint bind, ModuleFrameAssembler assembler, TimeSpan frameTimeout, int receiveBufferBytes, bool useRecvmmsg)
     {
         _assembler = assembler;
         _timeoutTicks = (long)(frameTimeout.TotalSeconds * Stopwatch.Frequency);
@@ -41,6 +52,8 @@ public sealed class JungfrauUdpListener : IDisposable
             throw;
         }
         Port = ((IPEndPoint)_socket.LocalEndPoint!).Port;
+        // one byte more than a datagram, so that oversize datagrams show as such
+        _batch = new DatagramBatchReceiver(_socket, JungfrauModule.DatagramBytes + 1, BatchSize, useRecvmmsg);
         ReceiveBufferWarning = BufferWarning(Port, receiveBufferBytes, ReceiveBufferBytes);
         _thread = new Thread(Run) { IsBackground = true, Name = $"jungfrau-udp-{Port}" };
     }
@@ -59,6 +72,12 @@ public sealed class JungfrauUdpListener : IDisposable
     public string? ReceiveBufferWarning { get; }
 
     public long DatagramsReceived => Interlocked.Read(ref _datagrams);
+
+    /// <summary>Receive calls that returned datagrams (one system call each when <see cref="ReceivesInBatches"/>): <see cref="DatagramsReceived"/> / this is the mean batch.</summary>
+    public long Batches => Interlocked.Read(ref _batches);
+
+    /// <summary>Whether datagrams come through recvmmsg (false where it is missing: one system call per datagram).</summary>
+    public bool ReceivesInBatches => _batch.Batched;
 
     /// <summary>When the last datagram came (<see cref="Stopwatch"/> ticks), or when the loop started.</summary>
     public long LastDatagramTicks => Interlocked.Read(ref _lastDatagramTicks);
@@ -121,21 +140,24 @@ public sealed class JungfrauUdpListener : IDisposable
 
     private void Run()
     {
-        var buffer = new byte[JungfrauModule.DatagramBytes + 1]; // one byte more, so that oversize datagrams show as such
         var pollTicks = (long)(PollInterval.TotalSeconds * Stopwatch.Frequency);
         var lastExpiry = Stopwatch.GetTimestamp();
         try
         {
             while (!_stopping)
             {
-                if (_socket.Poll(PollInterval, SelectMode.SelectRead))
+                var count = _batch.Receive();
+                if (count > 0)
                 {
-                    var length = _socket.Receive(buffer);
                     var received = Stopwatch.GetTimestamp();
-                    _assembler.Accept(buffer.AsSpan(0, length), received);
-                    Interlocked.Increment(ref _datagrams);
+                    for (var i = 0; i < count; i++)
+                        _assembler.Accept(_batch[i], received);
+                    Interlocked.Add(ref _datagrams, count);
+                    Interlocked.Increment(ref _batches);
                     Interlocked.Exchange(ref _lastDatagramTicks, received);
                 }
+                else
+                    _socket.Poll(PollInterval, SelectMode.SelectRead);
                 var now = Stopwatch.GetTimestamp();
                 if (now - lastExpiry >= pollTicks) // a pass over the window per poll interval, not per datagram
                 {

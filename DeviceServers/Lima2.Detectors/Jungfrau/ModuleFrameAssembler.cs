@@ -35,10 +35,23 @@ public sealed record JungfrauAssemblerOptions
 
     /// <summary>The first frame number of the acquisition (sls counts from 1); null takes the first packet's.</summary>
     public ulong? FirstFrameNumber { get; init; }
+
+    /// <summary>
+    /// UDP interfaces each module sends over: 1, or 2 as a JUNGFRAU with two 10 GbE links, where each interface carries
+    /// half the module (64 packets numbered 0–63, 256 rows) to a port of its own.
+    /// </summary>
+    public int Interfaces { get; init; } = 1;
+
+    /// <summary>Which of a module's <see cref="Interfaces"/> this port receives: interface i carries rows 256·i to 256·i + 255.</summary>
+    public int Interface { get; init; }
+
+    /// <summary>The packets of one module that come to this port.</summary>
+    public int PacketsPerModule => JungfrauModule.PacketsPerFrame / Interfaces;
 }
 
 /// <summary>
-/// Assembles the datagrams of the modules one receiver owns into whole frames, by frame number and packet number.
+/// Assembles the datagrams of the modules one port receives into whole frames, by frame number and packet number
+/// (each module whole, or with two interfaces per module its half, <see cref="JungfrauAssemblerOptions.Interface"/>).
 /// Frames are handed on in frame-number order when complete, when pushed out of the window by a newer frame, when
 /// they time out (<see cref="Expire"/>) or at the end (<see cref="Finish"/>). Missing packets are padded with
 /// 0xFFFF, as slsReceiver's <c>rx_padding</c> does (a pixel no real ADC word reaches in a caught frame, gain bits 11
@@ -54,6 +67,7 @@ public sealed class ModuleFrameAssembler
     private readonly Action<AssembledFrame> _onFrame;
     private readonly int[] _moduleIndexById;
     private readonly int _moduleCount;
+    private readonly int _packetsPerModule;
     private readonly int _packetsPerFrame;
     private readonly FrameSlot[] _slots;
     private readonly ArrayPool<ushort> _pool;
@@ -69,19 +83,23 @@ public sealed class ModuleFrameAssembler
             throw new ArgumentException("module ids must be distinct values from 0 to 65535", nameof(options));
         if (options.Window < 1 || (ulong)options.Window > options.MaxFrameJump)
             throw new ArgumentException("the window must be at least 1 and no larger than MaxFrameJump", nameof(options));
+        if (options.Interfaces is not (1 or 2) || options.Interface < 0 || options.Interface >= options.Interfaces)
+            throw new ArgumentException("a module sends over 1 or 2 interfaces, and the port receives one of them", nameof(options));
         _options = options;
         _onFrame = onFrame;
         _moduleCount = options.ModuleIds.Count;
-        _packetsPerFrame = _moduleCount * JungfrauModule.PacketsPerFrame;
+        _packetsPerModule = options.PacketsPerModule;
+        _packetsPerFrame = _moduleCount * _packetsPerModule;
         _moduleIndexById = Enumerable.Repeat(-1, options.ModuleIds.Max() + 1).ToArray();
         for (var i = 0; i < _moduleCount; i++)
             _moduleIndexById[options.ModuleIds[i]] = i;
-        _slots = Enumerable.Range(0, options.Window).Select(_ => new FrameSlot(_moduleCount)).ToArray();
+        _slots = Enumerable.Range(0, options.Window).Select(_ => new FrameSlot(_packetsPerFrame)).ToArray();
         // Bounded: the window's buffers plus those the consumer holds; beyond that the pool allocates and drops.
         _pool = ArrayPool<ushort>.Create(FramePixels, 2 * options.Window);
     }
 
-    public int FramePixels => _moduleCount * JungfrauModule.Pixels;
+    /// <summary>The pixels of a frame this port hands on: its modules' (or their halves') one after another.</summary>
+    public int FramePixels => _packetsPerFrame * JungfrauModule.PixelsPerPacket;
 
     public long Count(PacketVerdict verdict) => _verdicts[(int)verdict];
     public long PacketsReceived => _verdicts.Sum();
@@ -127,7 +145,7 @@ public sealed class ModuleFrameAssembler
             return PacketVerdict.WrongDetectorType;
         if (header.ModuleId >= _moduleIndexById.Length || _moduleIndexById[header.ModuleId] < 0)
             return PacketVerdict.ModuleOutOfRange;
-        if (header.PacketNumber >= JungfrauModule.PacketsPerFrame)
+        if (header.PacketNumber >= _packetsPerModule)
             return PacketVerdict.PacketNumberOutOfRange;
 
         var frame = header.FrameNumber;
@@ -151,7 +169,7 @@ public sealed class ModuleFrameAssembler
         var slot = _slots[frame % (ulong)_slots.Length];
         if (!slot.InUse)
             slot.Open(frame, _pool.Rent(FramePixels), nowTicks, header);
-        var packet = _moduleIndexById[header.ModuleId] * JungfrauModule.PacketsPerFrame + (int)header.PacketNumber;
+        var packet = _moduleIndexById[header.ModuleId] * _packetsPerModule + (int)header.PacketNumber;
         if (!slot.TryMark(packet))
             return PacketVerdict.Duplicate;
         MemoryMarshal.Cast<byte, ushort>(datagram[SlsDetectorHeader.Size..])
@@ -216,9 +234,9 @@ public sealed class ModuleFrameAssembler
         _onFrame(assembled);
     }
 
-    private sealed class FrameSlot(int moduleCount)
+    private sealed class FrameSlot(int packets)
     {
-        public readonly ulong[] Mask = new ulong[moduleCount * JungfrauModule.PacketsPerFrame / 64];
+        public readonly ulong[] Mask = new ulong[packets / 64];
         public bool InUse;
         public ulong FrameNumber;
         public ushort[] Buffer = [];
@@ -259,8 +277,9 @@ public sealed class ModuleFrameAssembler
 }
 
 /// <summary>
-/// One assembled frame: the owned modules' 1024×512 raw pixels one after another (module-major), padded where
-/// packets were missing. It owns a pooled buffer: dispose it once to give the buffer back.
+/// One assembled frame: the port's modules' 1024×512 raw pixels (or 1024×256 halves with two interfaces per module) one
+/// after another (module-major), padded where packets were missing. It owns a pooled buffer: dispose it once to give
+/// the buffer back.
 /// </summary>
 public sealed class AssembledFrame(ulong frameNumber, ushort[] buffer, int length, ArrayPool<ushort> pool, ulong[] caughtMask,
     int packetsCaught, int packetsMissing, ulong timestamp, ulong bunchId) : IDisposable
@@ -269,7 +288,7 @@ public sealed class AssembledFrame(ulong frameNumber, ushort[] buffer, int lengt
 
     public ulong FrameNumber => frameNumber;
     public ReadOnlySpan<ushort> Pixels => (_buffer ?? throw new ObjectDisposedException(nameof(AssembledFrame))).AsSpan(0, length);
-    /// <summary>Bit p (module index × 128 + packet number) is set when that packet was caught.</summary>
+    /// <summary>Bit p (module index × packets per module + packet number) is set when that packet was caught.</summary>
     public IReadOnlyList<ulong> CaughtMask => caughtMask;
     public int PacketsCaught => packetsCaught;
     public int PacketsMissing => packetsMissing;

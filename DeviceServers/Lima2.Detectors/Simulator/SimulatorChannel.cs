@@ -130,7 +130,7 @@ public sealed class SimulatorChannel : IDetectorChannel
                 Frame frame;
                 try
                 {
-                    Fill(index, pooled.Array.AsSpan(0, _source.Info.ByteSize));
+                    Fill(index, pooled.Span[.._source.Info.ByteSize]);
                     frame = new Frame(pooled, _source.Info, index, local);
                 }
                 catch

@@ -61,7 +61,7 @@ public abstract class ProcessingDevice : LimaDevice
     [Command("popFrameIdx", OutDescription = "STRUCTURED_ARRAY of (recv_idx, frame_idx) since the previous pop")]
     public DevEncoded PopFrameIdx() => Encode(Pipeline.PopFrameIdx());
 
-    protected static DevEncoded Encode(EncodedData data) => new(data.Format, data.Data);
+    internal static DevEncoded Encode(EncodedData data) => new(data.Format, data.Data);
 
     protected override void Init()
     {

@@ -2,6 +2,7 @@ using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Detectors.Jungfrau;
+using Lima2.LiveView;
 using Lima2.Protocol;
 using Lima2.Server.Receiver;
 using Tango;
@@ -25,12 +26,12 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
 
     [DeviceProperty("nb_receivers")] public int NbReceivers { get; set; } = 1;
 
-    [DeviceProperty("channel", Description = "simulator | dectris_v1 | dectris_v2 | jungfrau_udp (then the jungfrau property)")]
+    [DeviceProperty("channel", Description = "simulator | dectris_v1 | dectris_v2 | maxiv | jungfrau_udp (then the jungfrau property)")]
     public string Channel { get; set; } = "simulator";
 
     [DeviceProperty("jungfrau", Description = "the jungfrau_udp channel block (YAML or JSON, the keys of a settings file's channel.jungfrau: " +
-                                              "bind, ports, module_ids, geometry, receive_buffer, frame_timeout_ms, window, output, photon_energy, " +
-                                              "threshold, pedestal_file, gain_file, pedestal_run)")]
+                                              "bind, ports, ports_per_module, module_ids, geometry, dispatch, receive_buffer, frame_timeout_ms, window, " +
+                                              "output, correction, photon_energy, threshold, pedestal_file, gain_file, pedestal_run)")]
     public string[] Jungfrau { get; set; } = [];
 
     [DeviceProperty("endpoint", Description = "ZMQ endpoint of a DECTRIS stream, e.g. tcp://127.0.0.1:9999")]
@@ -125,6 +126,37 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
     public long NbHits => Logic.Current?.Run.Peaks?.Hits ?? 0;
 
     [Attr("hit_rate", Format = "%6.3f", Description = "hits / frames searched (SMX)")] public double HitRate => Logic.Current?.Run.Peaks?.HitRate ?? 0;
+
+    // ---- live view: what a Lima1 client (BLISS, Taurus, MXCuBE) and a Jive user open ----
+
+    [Attr("video_last_image", Description = "the newest processed frame as Lima1's VIDEO_IMAGE: a 32-byte big-endian header " +
+        "(struct !IHHqiiHHHH: magic VDEO, version 1, mode Y8/Y16/Y32 = 0/1/2, frame number, width, height, endianness 0, " +
+        "header size 32, 0, 0) then the pixels little-endian; frame number -1 and 0x0 before the first frame")]
+    public DevEncoded VideoLastImage
+    {
+        get
+        {
+            if (!Logic.TryGetLatestFrame(out var frame))
+                return ProcessingDevice.Encode(VideoImage.None());
+            using (frame)
+                return ProcessingDevice.Encode(VideoImage.Encode(frame));
+        }
+    }
+
+    [Attr("live_image", MaxX = LiveImageSize, MaxY = LiveImageSize, Description = "the newest processed frame shrunk to " +
+        "fit 1024 x 1024 (each pixel the maximum of its block, so peaks stay visible), as float32; empty before the first frame")]
+    public float[,] LiveImage
+    {
+        get
+        {
+            if (!Logic.TryGetLatestFrame(out var frame))
+                return new float[0, 0];
+            using (frame)
+                return FramePreview.Of(frame, LiveImageSize, LiveImageSize).ToFloatImage();
+        }
+    }
+
+    private const int LiveImageSize = 1024;
 
     // ---- commands ----
 

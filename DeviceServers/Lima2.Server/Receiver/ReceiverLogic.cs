@@ -100,6 +100,16 @@ public sealed class ReceiverLogic : AcqDeviceLogic
     public IReadOnlyList<JungfrauPortCounters> JungfrauPorts =>
         Current?.Run.Channel is JungfrauChannel jungfrau ? jungfrau.PortCounters : Volatile.Read(ref _lastJungfrauPorts);
 
+    /// <summary>
+    /// The newest processed frame of the current run, retained for the caller, who disposes it; false before the
+    /// first. Read from the frame history the processing device serves, so a reader never touches the frame path.
+    /// </summary>
+    public bool TryGetLatestFrame([System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out Lima2.Core.Frames.Frame frame)
+    {
+        frame = null;
+        return Current?.Run.Frames is { } history && history.TryGet(-1, out frame);
+    }
+
     /// <summary>Frames handed on by this receiver: processed ones (what the conductor sums as nb_frames_xferred).</summary>
     public long FramesTransferred => FramesProcessed;
 

@@ -69,6 +69,8 @@ public sealed class DectrisMetadataTests : IDisposable
             SaturationValue = 126367,
             SensorMaterial = "CdTe",
             SensorThickness = 7.5e-4,
+            // no wavelength key: the one of photon_energy
+            IncidentWavelength = 12398.419843320026 / 12400.0,
         }, start.Metadata);
     }
 

@@ -112,7 +112,7 @@ public class StreamDecodingTests
         var writer = new StreamV2Writer();
         var start = StreamV2.Decode(writer.Start(9, Info, 42, "hello"));
         Assert.Equal(DectrisMessageKind.Header, start.Kind);
-        Assert.Equal(new DectrisHeader(9, "basic", Info, 42, "hello", new DetectorMetadata { CountTime = 0.001 }),
+        Assert.Equal(new DectrisHeader(9, "basic", Info, 42, "hello", EmulatedDetector.Metadata(Info)),
             start.Header! with { Channels = null });
         Assert.Equal(["threshold_1"], start.Header.Channels!);
         var end = StreamV2.Decode(writer.End(9));

@@ -20,9 +20,9 @@ public sealed class StreamReceiveTests : IDisposable
         return bytes;
     }
 
-    private static string[] StreamArgs(string version, string encoding, string folder, int frames, IEnumerable<string> endpoints) =>
+    private static string[] StreamArgs(string version, string encoding, string folder, int frames, IEnumerable<string> endpoints, int threads = 1) =>
         ["stream", "--version", version, "--encoding", encoding, "--frames", frames.ToString(), "--file", Path.Combine(folder, "input.h5"),
-         "--dataset", "/frames", "--no-progress", .. endpoints.SelectMany(e => new[] { "--endpoint", e })];
+         "--dataset", "/frames", "--no-progress", "--threads", threads.ToString(), .. endpoints.SelectMany(e => new[] { "--endpoint", e })];
 
     [Theory]
     [InlineData("v1", "bslz4", "bshuf_lz4", 32008)]
@@ -52,9 +52,10 @@ public sealed class StreamReceiveTests : IDisposable
     }
 
     [Theory]
-    [InlineData(2, "v1")]
-    [InlineData(3, "v2")]
-    public void The_master_file_interleaves_the_receivers_files_in_global_frame_order(int receivers, string version)
+    [InlineData(2, "v1", 1)]
+    [InlineData(3, "v2", 2)]
+    [InlineData(3, "v1", 3)]
+    public void The_master_file_interleaves_the_receivers_files_in_global_frame_order(int receivers, string version, int threads)
     {
         const int frames = 17;
         var input = Input(frames);
@@ -65,7 +66,7 @@ public sealed class StreamReceiveTests : IDisposable
             .ToList();
         try
         {
-            using var streamer = Lima2Cli.Start(StreamArgs(version, "bslz4", _folder, frames, endpoints));
+            using var streamer = Lima2Cli.Start(StreamArgs(version, "bslz4", _folder, frames, endpoints, threads));
             Assert.Equal(0, streamer.WaitForExit(Limit));
             foreach (var p in processes)
                 Assert.True(p.WaitForExit(Limit) == 0, p.Output);

@@ -20,10 +20,15 @@ public sealed class JungfrauChannelTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    /// <summary>A receiver on two free ports, one module each, stacked (raw 1024×512 layout), its frames saved as out/{prefix}_0_00000.h5.</summary>
-    private string Settings(long frames, string prefix, string jungfrau = "") => $$"""
+    /// <summary>
+    /// A receiver on free ports, one per module (or two, each taking half of it), the modules stacked (raw 1024×512
+    /// layout), its frames saved as out/{prefix}_0_00000.h5.
+    /// </summary>
+    private string Settings(long frames, string prefix, string jungfrau = "", int portsPerModule = 1) => $$"""
         {"receiver": {"channel": {"kind": "jungfrau_udp", "timeout_ms": 20000,
-                                  "jungfrau": {"ports": [0, 0], "window": 4, "receive_buffer": "4MiB", "frame_timeout_ms": 300 {{jungfrau}} } },
+                                  "jungfrau": {"ports": [{{string.Join(", ", Enumerable.Repeat(0, Modules * portsPerModule))}}],
+                                               "ports_per_module": {{portsPerModule}},
+                                               "window": 4, "receive_buffer": "4MiB", "frame_timeout_ms": 300 {{jungfrau}} } },
                       "memory_cap": "256MiB", "saving_root": "{{_folder}}", "reference_root": "{{_folder}}"},
          "acq_params": {"acq": {"nb_frames": {{frames}} } },
          "proc_params": {"class_name": "LimaProcessingLegacy",
@@ -41,7 +46,7 @@ public sealed class JungfrauChannelTests : IDisposable
         return (await running, channel);
     }
 
-    private JungfrauStandIn StandIn(IReadOnlyList<IPEndPoint> ports, long frames, JungfrauStandInContent content, double loss = 0) =>
+    private JungfrauStandIn StandIn(IReadOnlyList<IPEndPoint> ports, long frames, JungfrauStandInContent content, double loss = 0, int interfaces = 1) =>
         new(content == JungfrauStandInContent.Dark ? null : JungfrauStandInTests.Diffraction(Modules), _model, new JungfrauStandInOptions
         {
             Ports = ports,
@@ -50,14 +55,17 @@ public sealed class JungfrauChannelTests : IDisposable
             LossFraction = loss,
             Seed = 4,
             Content = content,
+            Interfaces = interfaces,
         });
 
     private static void WriteFrames(string path, JungfrauStandIn standIn, long frames) =>
         File.WriteAllBytes(path, Enumerable.Range(0, (int)frames)
             .SelectMany(i => standIn.ModuleWords(i).SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray())).ToArray());
 
-    [Fact]
-    public async Task A_pedestal_run_then_an_energy_run_save_maps_and_frames_equal_to_the_numpy_reference()
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("opencl")] // the CPU device (PoCL) here
+    public async Task A_pedestal_run_then_an_energy_run_save_maps_and_frames_equal_to_the_numpy_reference(string correction)
     {
         const int darkFrames = 6, frames = 4;
         JungfrauStandIn? dark = null, bright = null;
@@ -72,12 +80,13 @@ public sealed class JungfrauChannelTests : IDisposable
         JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "gain.h5"), JungfrauCalibrationFile.Gain, _model.Gain);
 
         var (summary, channel) = await Run(Settings(frames, "energy",
-            """, "output": "energy", "pedestal_file": "jf/pedestal.h5", "gain_file": "jf/gain.h5" """), async ports =>
+            $""", "output": "energy", "correction": "{correction}", "pedestal_file": "jf/pedestal.h5", "gain_file": "jf/gain.h5" """), async ports =>
         {
             bright = StandIn(ports, frames, JungfrauStandInContent.Photons);
             await bright.RunAsync(CancellationToken.None);
         });
         Assert.Null(summary.Error);
+        Assert.Equal(correction == "opencl" ? typeof(JungfrauOpenClCorrection) : typeof(JungfrauCorrection), channel.Correction?.GetType());
         Assert.Equal((frames, frames, 0L), (summary.Counters.Received, summary.Saved, summary.Counters.Dropped));
         Assert.Equal((frames, 0L, 0L), (channel.FramesComplete, channel.FramesIncomplete, channel.FramesMissed));
         Assert.All(darkChannel.PortCounters.Concat(channel.PortCounters), port => Assert.Equal(0, port.PacketsPadded));
@@ -113,14 +122,16 @@ public sealed class JungfrauChannelTests : IDisposable
         Assert.Equal("float32 (4, 1024, 1024) True True True 1", verdict.Trim());
     }
 
-    [Fact]
-    public async Task Packets_left_out_are_padded_and_every_packet_and_frame_is_counted_once()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task Packets_left_out_are_padded_and_every_packet_and_frame_is_counted_once(int portsPerModule)
     {
         const int frames = 10;
         JungfrauStandIn? standIn = null;
-        var (summary, channel) = await Run(Settings(frames, "lossy"), async ports =>
+        var (summary, channel) = await Run(Settings(frames, "lossy", portsPerModule: portsPerModule), async ports =>
         {
-            standIn = StandIn(ports, frames, JungfrauStandInContent.Photons, loss: 0.01);
+            standIn = StandIn(ports, frames, JungfrauStandInContent.Photons, loss: 0.01, interfaces: portsPerModule);
             await standIn.RunAsync(CancellationToken.None);
         });
         Assert.Null(summary.Error);
@@ -132,13 +143,18 @@ public sealed class JungfrauChannelTests : IDisposable
         Assert.True(channel.FramesIncomplete > 0);
         Assert.All(ports, p => Assert.Equal(frames, p.FramesComplete + p.FramesIncomplete + p.FramesMissed));
         Assert.Equal((long)frames, summary.Saved);
+        Assert.Equal(Modules * portsPerModule, ports.Count);
+        // every pixel is the stand-in's word but those of the packets left out, padded
+        WriteFrames(Path.Combine(_folder, "sent.u16"), standIn, frames);
         var padded = Python.Eval($$"""
             import h5py, numpy as np
             with h5py.File("{{_folder}}/out/lossy_0_00000.h5", "r") as f:
                 d = f["entry_0000/measurement/data"][()]
-            print(int((d == 0xFFFF).sum()))
+            sent = np.fromfile("{{_folder}}/sent.u16", np.uint16).reshape(d.shape)
+            pad = d == 0xFFFF
+            print(int(pad.sum()), np.array_equal(d[~pad], sent[~pad]))
             """);
-        Assert.Equal(standIn.PacketsDropped * JungfrauModule.PixelsPerPacket, long.Parse(padded));
+        Assert.Equal($"{standIn.PacketsDropped * JungfrauModule.PixelsPerPacket} True", padded.Trim());
     }
 
     [Fact]

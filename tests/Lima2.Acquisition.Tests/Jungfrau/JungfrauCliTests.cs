@@ -65,7 +65,7 @@ public sealed class JungfrauCliTests : IDisposable
     {
         using var receiver = Lima2Cli.Start("receive", settings);
         Assert.True(SpinWait.SpinUntil(() => receiver.Output.Contains("receiving "), Limit), receiver.Output);
-        using var streamer = Lima2Cli.Start(["stream", "--jungfrau", "--modules", "2", "--rate", "10", .. stream]);
+        using var streamer = Lima2Cli.Start(["stream", "--jungfrau", "--rate", "10", .. stream]);
         Assert.Equal(0, streamer.WaitForExit(Limit));
         Assert.Equal(0, receiver.WaitForExit(Limit));
         Assert.Contains("(0 left out)", streamer.Output);
@@ -79,9 +79,9 @@ public sealed class JungfrauCliTests : IDisposable
         var port = TwoFreePorts();
         var gain = Path.Combine(_folder, "jf", "gain.h5");
         Directory.CreateDirectory(Path.GetDirectoryName(gain)!);
-        Run(Settings(port, 3, "dark", "pedestal_run: jf/pedestal.h5"), "--dark", "--frames", "3", "--port", $"{port}", "--gain-file", gain);
+        Run(Settings(port, 3, "dark", "pedestal_run: jf/pedestal.h5"), "--modules", "2", "--dark", "--frames", "3", "--port", $"{port}", "--gain-file", gain);
         Run(Settings(port, 3, "photons", "output: photons, pedestal_file: jf/pedestal.h5, gain_file: jf/gain.h5"),
-            "--frames", "3", "--port", $"{port}");
+            "--modules", "2", "--frames", "3", "--port", $"{port}");
 
         // the same stand-in (seed 1, 12.4 keV) makes the words; the library corrects them with the maps the runs used
         var model = new JungfrauModel(modules: 2);
@@ -102,5 +102,32 @@ public sealed class JungfrauCliTests : IDisposable
             correction.ToPhotons(standIn.ModuleWords(i).SelectMany(m => m).ToArray(), photons, 12.4f, 6.2f);
             Assert.True(photons.AsSpan().SequenceEqual(saved.AsSpan(i * photons.Length, photons.Length)), $"frame {i} differs");
         }
+    }
+
+    [Fact]
+    public void One_module_over_two_ports_per_module_arrives_whole_with_the_stand_ins_words()
+    {
+        var port = TwoFreePorts();
+        Run(Settings(port, 3, "halves", "ports_per_module: 2"), "--modules", "1", "--ports-per-module", "2", "--frames", "3", "--port", $"{port}");
+
+        using var standIn = new JungfrauStandIn(JungfrauStandInTests.Diffraction(1), new JungfrauModel(modules: 1), new JungfrauStandInOptions
+        {
+            Ports = [new IPEndPoint(IPAddress.Loopback, port), new IPEndPoint(IPAddress.Loopback, port + 1)],
+            Interfaces = 2,
+            Frames = 3,
+        });
+        var view = H5PyView.Read(Path.Combine(_folder, "out", "halves_0_00000.h5"), "/entry_0000/measurement/data");
+        Assert.Equal([3L, 512, 1024], view.Shape);
+        var saved = MemoryMarshal.Cast<byte, ushort>(view.Data);
+        for (var i = 0; i < 3; i++)
+            Assert.True(standIn.ModuleWords(i)[0].AsSpan().SequenceEqual(saved.Slice(i * JungfrauModule.Pixels, JungfrauModule.Pixels)), $"frame {i} differs");
+    }
+
+    [Fact]
+    public void Ports_per_module_other_than_one_or_two_is_refused()
+    {
+        using var streamer = Lima2Cli.Start("stream", "--jungfrau", "--ports-per-module", "3");
+        Assert.NotEqual(0, streamer.WaitForExit(Limit));
+        Assert.Contains("--ports-per-module is 1 or 2, got 3", streamer.Output);
     }
 }

@@ -12,7 +12,7 @@ public class JungfrauCorrectionTests
     private const float ThresholdKeV = 6.2f;
 
     /// <summary>Raw words of every gain code (the invalid 10 included) and plausible maps: G0 gain positive, G1/G2 negative as on real modules.</summary>
-    private static (ushort[] Raw, float[][] Pedestal, float[][] Gain) Sample(int frames, int pixels, int seed)
+    internal static (ushort[] Raw, float[][] Pedestal, float[][] Gain) Sample(int frames, int pixels, int seed)
     {
         var random = new Random(seed);
         var raw = new ushort[frames * pixels];
@@ -22,7 +22,7 @@ public class JungfrauCorrectionTests
         return (raw, [Map(3000, 800), Map(14000, 1500), Map(14500, 1500)], [Map(38, 6), Map(-1.6f, 0.3f), Map(-0.11f, 0.02f)]);
     }
 
-    private static T[] ReadArray<T>(string path) where T : struct => MemoryMarshal.Cast<byte, T>(File.ReadAllBytes(path)).ToArray();
+    internal static T[] ReadArray<T>(string path) where T : struct => MemoryMarshal.Cast<byte, T>(File.ReadAllBytes(path)).ToArray();
 
     [Fact]
     public void Gain_decoding_energy_photons_and_dark_pedestals_equal_numpy_on_the_same_frames()

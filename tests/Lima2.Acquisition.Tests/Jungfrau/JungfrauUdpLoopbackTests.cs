@@ -1,10 +1,93 @@
 using System.Net;
+using System.Net.Sockets;
 using Lima2.Detectors.Jungfrau;
 
 namespace Lima2.Acquisition.Tests.Jungfrau;
 
 public class JungfrauUdpLoopbackTests
 {
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Datagrams_waiting_before_the_loop_starts_are_taken_in_batches_and_every_one_is_counted_and_placed(bool recvmmsg)
+    {
+        var received = new List<(ulong Frame, ushort[] Pixels, bool Complete)>();
+        var assembler = new ModuleFrameAssembler(new JungfrauAssemblerOptions { ModuleIds = [0], FirstFrameNumber = 1 },
+            f => { using (f) received.Add((f.FrameNumber, f.Pixels.ToArray(), f.IsComplete)); });
+        // 4 MiB asked = 8 MiB granted at this machine's rmem_max: room for the 256 datagrams (~17 KiB each in the kernel)
+        using var listener = new JungfrauUdpListener(new IPEndPoint(IPAddress.Loopback, 0), assembler, TimeSpan.FromSeconds(30),
+            receiveBufferBytes: 4 << 20, useRecvmmsg: recvmmsg);
+        using (var sender = new JungfrauPacketSender([new ModuleDestination(0, new IPEndPoint(IPAddress.Loopback, listener.Port))]))
+            foreach (var frame in new ulong[] { 1, 2 })
+                sender.SendFrame(frame, [ModuleFrameAssemblerTests.ModulePixels(frame, 0)]); // all queued in the socket before the loop runs
+        listener.Start();
+        Assert.True(SpinWait.SpinUntil(() => listener.DatagramsReceived == 256, TimeSpan.FromSeconds(30)),
+            $"{listener.DatagramsReceived} of 256 datagrams received");
+        listener.Stop();
+
+        Assert.Equal(recvmmsg && OperatingSystem.IsLinux(), listener.ReceivesInBatches);
+        // 256 waiting datagrams take at least 4 calls of 64 and, batched, fewer than one call each
+        Assert.InRange(listener.Batches, 256 / JungfrauUdpListener.BatchSize, 255);
+        Assert.Equal(256, listener.DatagramsReceived);
+        Assert.Equal(256, assembler.Count(PacketVerdict.Placed));
+        Assert.Equal(256, assembler.PacketsReceived);
+        Assert.Equal((2, 0, 0, 0L), (assembler.FramesComplete, assembler.FramesIncomplete, assembler.FramesMissed, assembler.PacketsPadded));
+        Assert.Equal([1UL, 2UL], received.Select(r => r.Frame));
+        Assert.All(received, r => Assert.True(r.Complete && ModuleFrameAssemblerTests.ModulePixels(r.Frame, 0).AsSpan().SequenceEqual(r.Pixels),
+            $"frame {r.Frame} differs"));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Bad_datagrams_on_the_wire_are_counted_by_kind_and_the_loop_goes_on_placing_good_ones(bool recvmmsg)
+    {
+        var received = new List<(ulong Frame, ushort[] Pixels, bool Complete)>();
+        var assembler = new ModuleFrameAssembler(new JungfrauAssemblerOptions { ModuleIds = [0], FirstFrameNumber = 1 },
+            f => { using (f) received.Add((f.FrameNumber, f.Pixels.ToArray(), f.IsComplete)); });
+        using var listener = new JungfrauUdpListener(new IPEndPoint(IPAddress.Loopback, 0), assembler, TimeSpan.FromSeconds(30),
+            receiveBufferBytes: 4 << 20, useRecvmmsg: recvmmsg);
+        var port = new IPEndPoint(IPAddress.Loopback, listener.Port);
+        var pixels = ModuleFrameAssemblerTests.ModulePixels(1, 0);
+        var good = JungfrauPackets.Create(1, 0, 0, pixels);
+        byte[] With(ulong frame = 1, int module = 0, byte detType = SlsDetectorHeader.JungfrauDetType)
+        {
+            var datagram = JungfrauPackets.Create(frame, module, 0, pixels);
+            datagram[46] = detType;
+            return datagram;
+        }
+        byte[][] bad =
+        [
+            [], // zero length
+            good[..100], // truncated
+            [.. good, .. new byte[760]], // 9000 B, a jumbo frame of something else
+            With(detType: 1), // EIGER
+            With(module: 3), // a module this port does not own
+            With(frame: 1_000_000_000_001), // a frame number jump of 10^12
+            With(frame: ulong.MaxValue),
+        ];
+        using (var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
+        {
+            foreach (var datagram in bad)
+                socket.SendTo(datagram, port);
+        }
+        using (var sender = new JungfrauPacketSender([new ModuleDestination(0, port)]))
+            sender.SendFrame(1, [pixels]);
+        listener.Start();
+        Assert.True(SpinWait.SpinUntil(() => listener.DatagramsReceived == bad.Length + 128, TimeSpan.FromSeconds(30)),
+            $"{listener.DatagramsReceived} of {bad.Length + 128} datagrams received");
+        listener.Stop(); // rethrows what ended the loop, had anything
+
+        Assert.Equal(3, assembler.Count(PacketVerdict.WrongSize));
+        Assert.Equal(1, assembler.Count(PacketVerdict.WrongDetectorType));
+        Assert.Equal(1, assembler.Count(PacketVerdict.ModuleOutOfRange));
+        Assert.Equal(2, assembler.Count(PacketVerdict.FrameNumberJump));
+        Assert.Equal((128L, 7L), (assembler.Count(PacketVerdict.Placed), assembler.PacketsRejected));
+        Assert.Equal((1, 0, 0), (assembler.FramesComplete, assembler.FramesIncomplete, assembler.FramesMissed));
+        Assert.Equal(1UL, Assert.Single(received).Frame);
+        Assert.True(pixels.AsSpan().SequenceEqual(received[0].Pixels));
+    }
+
     [Fact]
     public void Two_modules_sent_over_loopback_UDP_arrive_assembled_with_the_dropped_packets_padded()
     {

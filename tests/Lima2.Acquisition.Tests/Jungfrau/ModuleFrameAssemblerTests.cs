@@ -76,6 +76,70 @@ public class ModuleFrameAssemblerTests
         Assert.Equal((2, 1, 0), (assembler.FramesComplete, assembler.FramesIncomplete, assembler.FramesMissed));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(8)]
+    public void Over_two_ports_per_module_each_port_assembles_its_halves_and_together_they_make_pixel_exact_modules(int modules)
+    {
+        var ids = Enumerable.Range(0, modules).Select(m => m * 3 + 1).ToArray();
+        var halves = Enumerable.Range(0, 2).Select(link =>
+        {
+            var output = new List<(ulong Frame, ushort[] Pixels, int Missing)>();
+            var assembler = new ModuleFrameAssembler(new JungfrauAssemblerOptions
+            {
+                ModuleIds = ids, Window = 4, FirstFrameNumber = 1, Interfaces = 2, Interface = link,
+            }, f => { using (f) output.Add((f.FrameNumber, f.Pixels.ToArray(), f.PacketsMissing)); });
+            return (Assembler: assembler, Out: output);
+        }).ToArray();
+        // module packet p (0-127) travels on interface p / 64 as packet p % 64: lose some on each link in frame 2
+        var dropped = new HashSet<(int, int)> { (ids[^1], 0), (ids[0], 63), (ids[0], 64), (ids[^1], 127) };
+        var random = new Random(modules);
+        var streams = new[] { new List<byte[]>(), new List<byte[]>() };
+        foreach (var frame in new ulong[] { 1, 2, 3 })
+            for (var link = 0; link < 2; link++)
+            {
+                var packets = ids.SelectMany(id => Enumerable.Range(64 * link, 64)
+                    .Where(p => frame != 2 || !dropped.Contains((id, p)))
+                    .Select(p => JungfrauPackets.Create(frame, id, p, ModulePixels(frame, id), interfaces: 2))).ToList();
+                packets.AddRange(packets.Take(5));
+                streams[link].AddRange(packets.OrderBy(_ => random.Next()));
+            }
+        for (var link = 0; link < 2; link++)
+        {
+            foreach (var datagram in streams[link])
+                halves[link].Assembler.Accept(datagram, 0);
+            halves[link].Assembler.Finish();
+        }
+
+        foreach (var (assembler, output) in halves)
+        {
+            Assert.Equal([1UL, 2UL, 3UL], output.Select(o => o.Frame));
+            Assert.Equal(modules * JungfrauModule.Pixels / 2, assembler.FramePixels);
+            Assert.Equal(15, assembler.Count(PacketVerdict.Duplicate) + assembler.Count(PacketVerdict.Late)); // late: after its frame completed
+            Assert.Equal(2, output[1].Missing); // each link lost two packets of frame 2
+            Assert.Equal((2, 1, 0, 2L), (assembler.FramesComplete, assembler.FramesIncomplete, assembler.FramesMissed, assembler.PacketsPadded));
+            Assert.Equal(3 * modules * 64 - 2, assembler.Count(PacketVerdict.Placed));
+        }
+        for (var i = 0; i < 3; i++)
+        {
+            var frame = (ulong)i + 1;
+            var joined = ids.SelectMany((_, m) => halves.SelectMany(h => h.Out[i].Pixels.Skip(m * JungfrauModule.Pixels / 2).Take(JungfrauModule.Pixels / 2)))
+                .ToArray();
+            Assert.Equal(Expected(frame, ids, frame == 2 ? dropped : null), joined);
+        }
+    }
+
+    [Fact]
+    public void With_two_ports_per_module_a_packet_number_past_63_is_rejected()
+    {
+        var assembler = new ModuleFrameAssembler(new JungfrauAssemblerOptions { ModuleIds = [0], Interfaces = 2, Interface = 1 }, f => f.Dispose());
+        // packet 64 numbered as a one-link module numbers it, then as the second link does (63)
+        Assert.Equal(PacketVerdict.PacketNumberOutOfRange, assembler.Accept(JungfrauPackets.Create(1, 0, 64, ModulePixels(1, 0)), 0));
+        Assert.Equal(PacketVerdict.Placed, assembler.Accept(JungfrauPackets.Create(1, 0, 64, ModulePixels(1, 0), interfaces: 2), 0));
+        Assert.Equal(1, assembler.PacketsRejected);
+    }
+
     [Fact]
     public void A_frame_pushed_out_of_the_window_goes_on_padded_and_its_stragglers_count_as_late()
     {

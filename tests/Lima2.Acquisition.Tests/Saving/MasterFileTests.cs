@@ -85,7 +85,7 @@ public sealed class MasterFileTests : IDisposable
         var zeros = new byte[SavingFolder.Info.ByteSize];
         Assert.Equal(Enumerable.Range(0, 7).SelectMany(g => g == 5 ? zeros : SavingFolder.Bytes(g)), view.Data);
         Assert.Equal("receiver 1: 1 of 3 frames not in its files (they read as 0)",
-            view.Attribute($"/entry_0000/instrument/detector/data@{MasterFile.MissingAttribute}"));
+            view.Attribute($"{NexusLayout.FramesPath}@{MasterFile.MissingAttribute}"));
         var saved = H5PyView.Read(master, $"/entry_0000/instrument/detector/{MasterFile.SavedPerReceiverField}");
         Assert.Equal(new long[] { 4, 2 }, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(saved.Data).ToArray());
     }

@@ -8,10 +8,10 @@ using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Detectors.Simulator;
 
-namespace Lima2.Cli.Commands;
+namespace Lima2.Bench;
 
 /// <summary>
-/// <c>lima2 bench codec</c>: µs per frame of each step of the bitshuffle/LZ4 codec on one thread — bit-unshuffle,
+/// <c>lima2-bench codec</c>: µs per frame of each step of the bitshuffle/LZ4 codec on one thread — bit-unshuffle,
 /// bit-shuffle, LZ4 decompression of the blocks, whole decode and encode — beside the C bitshuffle library called
 /// on the same bytes (Debian's HDF5 plugin, or any build of the library), round by round so that both see the
 /// same load.

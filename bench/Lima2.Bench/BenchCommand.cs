@@ -13,10 +13,10 @@ using Lima2.Core.Pipeline;
 using Lima2.Detectors.Dectris;
 using Lima2.Detectors.Simulator;
 
-namespace Lima2.Cli.Commands;
+namespace Lima2.Bench;
 
 /// <summary>
-/// <c>lima2 bench</c>: stream → receive → ROI statistics → save of 4M-pixel uint16 frames (DECTRIS V1, bslz4 and raw),
+/// <c>lima2-bench</c>: stream → receive → ROI statistics → save of 4M-pixel uint16 frames (DECTRIS V1, bslz4 and raw),
 /// beside the disk's write limit (<c>dd</c> of as many bytes) and an h5py write_direct_chunk writer of the same
 /// stream, all measured in the same run on this machine; plus the bitshuffle/LZ4 codec on one core.
 /// </summary>
@@ -28,7 +28,7 @@ internal static class BenchCommand
     /// <summary>Distinct frames the stand-in detector encodes once and sends in turn.</summary>
     private const int Prefetch = 8;
 
-    public static Command Create()
+    public static RootCommand Create()
     {
         var frames = new Option<int>("--frames") { Description = "frames per case", DefaultValueFactory = _ => 100 };
         var width = new Option<int>("--width") { DefaultValueFactory = _ => 2048 };
@@ -40,7 +40,7 @@ internal static class BenchCommand
             Description = "the receiver's fifo.nb_threads (decode and processing workers); default: its own default, the processor count (2 to 16)",
             DefaultValueFactory = _ => Fifo.DefaultThreads(Environment.ProcessorCount),
         };
-        var command = new Command("bench", "measure stream → receive → ROI statistics → save beside dd and an h5py direct-chunk writer");
+        var command = new RootCommand("lima2-bench: measure stream → receive → ROI statistics → save beside dd and an h5py direct-chunk writer");
         foreach (var option in new Option[] { frames, width, height, folder, report, threads })
             command.Options.Add(option);
         command.Subcommands.Add(CodecBench.Create());
@@ -49,7 +49,7 @@ internal static class BenchCommand
             var info = new FrameInfo(result.GetValue(width), result.GetValue(height), PixelType.Gray16);
             var root = result.GetValue(folder)!;
             Directory.CreateDirectory(root);
-            var commandLine = $"lima2 bench --frames {result.GetValue(frames)} --width {info.Width} --height {info.Height} --threads {result.GetValue(threads)} --folder {root}";
+            var commandLine = $"lima2-bench --frames {result.GetValue(frames)} --width {info.Width} --height {info.Height} --threads {result.GetValue(threads)} --folder {root}";
             var markdown = await RunAsync(info, result.GetValue(frames), result.GetValue(threads), root, commandLine, cancellationToken);
             Console.WriteLine(markdown);
             if (result.GetValue(report) is { } path)
@@ -82,7 +82,7 @@ internal static class BenchCommand
         foreach (var encoding in new[] { DectrisEncoding.BitshuffleLz4, DectrisEncoding.Raw })
         {
             var name = encoding == DectrisEncoding.BitshuffleLz4 ? "bslz4" : "raw";
-            Console.Error.WriteLine($"lima2 bench: {name}");
+            Console.Error.WriteLine($"lima2-bench: {name}");
             var (lima2, _) = await Lima2Async(info, frames, new Lima2Case(encoding, threads), root, token);
             var h5py = await H5pyAsync(info, frames, encoding, root, token);
             var dd = Dd(lima2.DiskBytes, root, name);
@@ -90,14 +90,14 @@ internal static class BenchCommand
             ratios.Add(string.Create(CultureInfo.InvariantCulture,
                 $"V1 {name}: lima2 / h5py = {h5py.Seconds / lima2.Seconds:F2}× (goal ≥ 3), lima2 / dd = {lima2.DiskBytes / lima2.Seconds / (dd.DiskBytes / dd.Seconds) * 100:F0} % of the disk rate (goal ≥ 70 %)"));
         }
-        Console.Error.WriteLine("lima2 bench: overload");
+        Console.Error.WriteLine("lima2-bench: overload");
         var overload = new Lima2Case(DectrisEncoding.BitshuffleLz4, threads, OverloadPolicy.Drop, SavingCompression.Zip, "256MiB");
         var (overloadRow, memory) = await Lima2Async(info, frames, overload, root, token);
         rows.Add(overloadRow);
         var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
         var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim();
         text.AppendLine(Begin);
-        text.AppendLine("## Receiver: stream → receive → ROI statistics → save (`lima2 bench`)");
+        text.AppendLine("## Receiver: stream → receive → ROI statistics → save (`lima2-bench`)");
         text.AppendLine();
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({cpu}, load average {load} at the end), files in `{root}`; " +
@@ -105,7 +105,7 @@ internal static class BenchCommand
             $"`lima2 {string.Join(' ', StreamProcess.Arguments(info, frames, DectrisEncoding.BitshuffleLz4, "tcp://127.0.0.1:PORT", Prefetch))}` " +
             $"(or `--encoding raw`) in a process of its own ({Prefetch} distinct diffraction frames, encoded once). Load average {loadBefore} at the start. " +
             $"lima2: `ReceiverRun` with 2 rect ROIs (200x200 and the whole frame), fifo.nb_threads {threads} ({threads} decode workers), memory_cap 1GiB, and HDF5 " +
-            $"saving (bslz4 chunks passed through, raw frames written uncompressed). h5py: `Bench/h5py_direct_chunk_writer.py` " +
+            $"saving (bslz4 chunks passed through, raw frames written uncompressed). h5py: `bench/py/h5py_direct_chunk_writer.py` " +
             $"(ZMQ PULL, write_direct_chunk of each blob, dataset grown per frame). dd: `dd bs=4M conv=fdatasync` of as many " +
             $"bytes as lima2 wrote. Every time includes closing and syncing the files. GB/s pixels = decoded frame bytes per second."));
         text.AppendLine();
@@ -128,7 +128,7 @@ internal static class BenchCommand
             $"{memory.PeakRssBytes / 1e6:F0} MB, {memory.RssBeforeBytes / 1e6:F0} MB before it (the bench process also holds " +
             $"the .NET runtime and the earlier cases' heap; the streamer is another process)."));
         text.AppendLine();
-        text.AppendLine("Bitshuffle/LZ4 codec (`lima2 bench codec`: ours beside the C bitshuffle library of Debian's hdf5-filter-plugin, an SSE2 build):");
+        text.AppendLine("Bitshuffle/LZ4 codec (`lima2-bench codec`: ours beside the C bitshuffle library of Debian's hdf5-filter-plugin, an SSE2 build):");
         text.AppendLine();
         text.Append(codec);
         text.AppendLine();
@@ -323,7 +323,7 @@ internal static class BenchCommand
     {
         var endpoint = $"tcp://127.0.0.1:{FreePort()}";
         var file = Path.Combine(root, "h5py.h5");
-        var script = Path.Combine(AppContext.BaseDirectory, "Bench", "h5py_direct_chunk_writer.py");
+        var script = Path.Combine(AppContext.BaseDirectory, "py", "h5py_direct_chunk_writer.py");
         var start = new ProcessStartInfo("/usr/bin/python3", [script, endpoint, file]) { RedirectStandardOutput = true };
         using var python = Process.Start(start)!;
         await python.StandardOutput.ReadLineAsync(token); // "ready"

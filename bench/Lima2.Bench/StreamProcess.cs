@@ -3,7 +3,7 @@ using System.Globalization;
 using Lima2.Core.Frames;
 using Lima2.Detectors.Dectris;
 
-namespace Lima2.Cli.Commands;
+namespace Lima2.Bench;
 
 /// <summary>
 /// <c>lima2 stream</c> in a process of its own, the benchmark's stand-in detector: its encoding, sending and
@@ -32,16 +32,17 @@ internal sealed class StreamProcess : IDisposable
         "--prefetch", prefetch.ToString(CultureInfo.InvariantCulture), "--no-progress",
     ];
 
-    /// <summary>Starts this lima2 (apphost, or <c>dotnet lima2.dll</c>) with <paramref name="arguments"/>.</summary>
+    /// <summary>Starts the lima2 built beside this bench (<c>dotnet lima2.dll</c>) with <paramref name="arguments"/>.</summary>
     public static StreamProcess Start(IReadOnlyList<string> arguments)
     {
-        var host = Environment.ProcessPath ?? throw new InvalidOperationException("this process has no path to start lima2 stream from");
-        var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
-            start.ArgumentList.Add(typeof(StreamProcess).Assembly.Location);
+        var lima2 = Path.Combine(AppContext.BaseDirectory, "lima2.dll");
+        if (!File.Exists(lima2))
+            throw new FileNotFoundException($"{lima2}: no lima2 beside lima2-bench to stream from", lima2);
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(lima2);
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
-        return new StreamProcess(Process.Start(start) ?? throw new InvalidOperationException($"{host} did not start"));
+        return new StreamProcess(Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start lima2"));
     }
 
     /// <summary>Waits for the whole series to be sent; throws with the streamer's own words if it failed.</summary>

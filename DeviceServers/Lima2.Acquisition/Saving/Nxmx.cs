@@ -1,0 +1,133 @@
+using System.Globalization;
+using Lima2.Core.Frames;
+using Lima2.Hdf5;
+
+namespace Lima2.Acquisition.Saving;
+
+/// <summary>What a run's files say besides the frames: the detector, the beam, the sample and when it started.</summary>
+/// <param name="Detector">the channel's detector facts merged with the acquisition's (null: all unknown)</param>
+/// <param name="Start">when the run started (the entry's <c>start_time</c>)</param>
+/// <param name="SampleName">NXsample <c>name</c></param>
+/// <param name="InstrumentName">NXinstrument <c>name</c> (the beamline)</param>
+/// <param name="SourceName">NXsource <c>name</c> (the facility)</param>
+public sealed record NxmxFacts(DetectorMetadata? Detector, DateTimeOffset Start, string SampleName = Nxmx.Unknown,
+    string InstrumentName = Nxmx.Unknown, string SourceName = Nxmx.Unknown);
+
+/// <summary>
+/// The NXmx application definition's tree, as DECTRIS' FileWriter writes it: <c>/entry</c> (definition NXmx,
+/// start and end time), <c>/entry/data</c> (NXdata, signal <c>data</c>: the frames), <c>/entry/instrument</c> with
+/// the detector (NXdetector: pixel size, distance, beam centre, sensor, saturation, bit depths, one NXdetector_module
+/// and the <c>depends_on</c> chain) and the beam (NXbeam: incident_wavelength), <c>/entry/sample</c> (NXsample) and
+/// <c>/entry/source</c> (NXsource).
+/// </summary>
+/// <remarks>
+/// Geometry in NeXus' McStas frame (z along the beam, y up), as DECTRIS: the detector is translated by
+/// <c>distance</c> along z; the module's origin (the outer corner of pixel (0, 0)) sits at
+/// (beam_center_x · x_pixel_size, beam_center_y · y_pixel_size) from the beam; fast pixels run along −x, slow
+/// ones along −y. So the chain fast/slow_pixel_direction → module_offset → translation → "." puts the beam centre on
+/// the z axis. Optional fields that are unknown are left out; the chain's values that are unknown are NaN, so a
+/// reader gets "unknown", never an invented number.
+/// </remarks>
+public static class Nxmx
+{
+    public const string Unknown = "unknown";
+    public const string Entry = "/entry";
+    public const string Detector = Entry + "/instrument/detector";
+    public const string Translation = Detector + "/transformations/translation";
+    public const string Module = Detector + "/module";
+    public const string ModuleOffset = Module + "/module_offset";
+
+    public static void Write(Hdf5File file, FrameInfo frame, NxmxFacts facts)
+    {
+        var metadata = facts.Detector ?? new DetectorMetadata();
+        file.CreateGroup(Entry, "NXentry");
+        file.SetAttribute(Entry, "default", "data");
+        file.WriteString($"{Entry}/definition", "NXmx");
+        file.WriteString($"{Entry}/start_time", Timestamp(facts.Start));
+        file.CreateGroup($"{Entry}/data", "NXdata");
+        file.SetAttribute($"{Entry}/data", "signal", "data");
+
+        file.CreateGroup($"{Entry}/instrument", "NXinstrument");
+        file.WriteString($"{Entry}/instrument/name", facts.InstrumentName);
+        file.CreateGroup($"{Entry}/source", "NXsource");
+        file.WriteString($"{Entry}/source/name", facts.SourceName);
+        file.CreateSoftLink($"{Entry}/source", $"{Entry}/instrument/source");
+        file.CreateGroup($"{Entry}/instrument/beam", "NXbeam");
+        Number(file, $"{Entry}/instrument/beam/incident_wavelength", metadata.IncidentWavelength ?? double.NaN, "angstrom");
+
+        file.CreateGroup($"{Entry}/sample", "NXsample");
+        file.WriteString($"{Entry}/sample/name", facts.SampleName);
+        // no goniometer: the sample sits at the origin (NXmx allows "." for stills)
+        file.WriteString($"{Entry}/sample/depends_on", ".");
+        file.CreateSoftLink($"{Entry}/instrument/beam", $"{Entry}/sample/beam");
+
+        WriteDetector(file, frame, metadata);
+    }
+
+    private static void WriteDetector(Hdf5File file, FrameInfo frame, DetectorMetadata metadata)
+    {
+        file.CreateGroup(Detector, "NXdetector");
+        file.WriteString($"{Detector}/description", metadata.Description ?? Unknown);
+        file.WriteString($"{Detector}/sensor_material", metadata.SensorMaterial ?? Unknown);
+        Number(file, $"{Detector}/sensor_thickness", metadata.SensorThickness ?? double.NaN, "m");
+        Optional(file, "x_pixel_size", metadata.XPixelSize, "m");
+        Optional(file, "y_pixel_size", metadata.YPixelSize, "m");
+        Optional(file, "distance", metadata.Distance, "m");
+        Optional(file, "beam_center_x", metadata.BeamCenterX, "pixel");
+        Optional(file, "beam_center_y", metadata.BeamCenterY, "pixel");
+        Optional(file, "count_time", metadata.CountTime, "s");
+        Optional(file, "frame_time", metadata.FrameTime, "s");
+        if (metadata.SaturationValue is { } saturation)
+            file.WriteArray<long>($"{Detector}/saturation_value", [saturation]);
+        file.WriteArray<int>($"{Detector}/bit_depth_image", [frame.PixelType.SizeOf() * 8]);
+        if (metadata.BitDepthReadout is { } readout)
+            file.WriteArray<int>($"{Detector}/bit_depth_readout", [readout]);
+
+        file.WriteString($"{Detector}/depends_on", Translation);
+        file.CreateGroup($"{Detector}/transformations", "NXtransformations");
+        Axis(file, Translation, metadata.Distance ?? double.NaN, [0, 0, 1], [0, 0, 0], ".");
+
+        file.CreateGroup(Module, "NXdetector_module");
+        file.WriteArray<int>($"{Module}/data_origin", [0, 0], 2);
+        file.WriteArray<int>($"{Module}/data_size", [frame.Height, frame.Width], 2);
+        var (pixelX, pixelY) = (metadata.XPixelSize ?? double.NaN, metadata.YPixelSize ?? double.NaN);
+        var origin = new[] { (metadata.BeamCenterX ?? double.NaN) * pixelX, (metadata.BeamCenterY ?? double.NaN) * pixelY, 0 };
+        Axis(file, ModuleOffset, 0, [1, 0, 0], origin, Translation);
+        Axis(file, $"{Module}/fast_pixel_direction", pixelX, [-1, 0, 0], [0, 0, 0], ModuleOffset);
+        Axis(file, $"{Module}/slow_pixel_direction", pixelY, [0, -1, 0], [0, 0, 0], ModuleOffset);
+    }
+
+    /// <summary>The entry's <c>end_time</c> (and <c>end_time_estimated</c>, which NXmx requires), once it is known.</summary>
+    public static void WriteEndTime(Hdf5File file, DateTimeOffset end)
+    {
+        file.WriteString($"{Entry}/end_time", Timestamp(end));
+        file.WriteString($"{Entry}/end_time_estimated", Timestamp(end));
+    }
+
+    /// <summary>ISO 8601 in UTC with the Z suffix, as NXmx asks.</summary>
+    public static string Timestamp(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>A translation of <paramref name="value"/> m along <paramref name="vector"/>, after <paramref name="dependsOn"/>.</summary>
+    private static void Axis(Hdf5File file, string path, double value, double[] vector, double[] offset, string dependsOn)
+    {
+        Number(file, path, value, "m");
+        file.SetAttribute(path, "transformation_type", "translation");
+        file.SetAttribute<double>(path, "vector", vector);
+        file.SetAttribute<double>(path, "offset", offset);
+        file.SetAttribute(path, "offset_units", "m");
+        file.SetAttribute(path, "depends_on", dependsOn);
+    }
+
+    private static void Optional(Hdf5File file, string field, double? value, string units)
+    {
+        if (value is { } v)
+            Number(file, $"{Detector}/{field}", v, units);
+    }
+
+    private static void Number(Hdf5File file, string path, double value, string units)
+    {
+        file.WriteArray<double>(path, [value]);
+        file.SetAttribute(path, "units", units);
+    }
+}
