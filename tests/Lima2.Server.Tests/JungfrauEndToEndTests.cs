@@ -35,7 +35,7 @@ public sealed class JungfrauEndToEndTests
     private static string Block(int firstPort, int rank, string run) =>
         $"{{ports: [{string.Join(", ", Enumerable.Range(firstPort + rank * 4, 4))}], dispatch: modules, " +
         $"geometry: {{rows: {Rows}, columns: {Columns}, gap_x: {GapX}, gap_y: {GapY}, double_pixel_gaps: true}}, " +
-        $"receive_buffer: 4MiB, window: 8, frame_timeout_ms: 1000, {run}}}";
+        $"receive_buffer: 4MiB, window: 8, frame_timeout_ms: 5000, {run}}}";
 
     private static string AcqJson(int frames) =>
         $$$"""{"acq": {"nb_frames": {{{frames}}}, "expo_time": 1000, "latency_time": 0, "trigger_mode": "internal"}, "det": {"gain_mode": "dynamic"}}""";

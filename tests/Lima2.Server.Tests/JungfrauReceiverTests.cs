@@ -26,7 +26,7 @@ public sealed class JungfrauReceiverTests
         const int frames = 10;
         // ports 0: the kernel picks free ones, the receiver says which (jungfrau_ports)
         using var system = new Lima2System(receivers: 1,
-            jungfrau: ("jungfrau:2x1", ["{ports: [0, 0], window: 8, receive_buffer: 4MiB, frame_timeout_ms: 300}"]));
+            jungfrau: ("jungfrau:2x1", ["{ports: [0, 0], window: 8, receive_buffer: 4MiB, frame_timeout_ms: 5000}"]));
         var receiver = system.Receivers[0];
         var property = Python.Eval($$"""
             import tango
