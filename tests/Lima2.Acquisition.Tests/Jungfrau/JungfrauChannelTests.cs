@@ -212,7 +212,7 @@ public sealed class JungfrauChannelTests : IDisposable
         var errors = Assert.Throws<ParamsException>(() => ReceiverConfig.Parse(
             $"rank: 1\nnb_receivers: 2\nchannel: {{ kind: jungfrau_udp, jungfrau: {{ ports: [1, 2, 3], module_ids: [4, 5, 6], {block} }} }}")).Errors;
         Assert.Equal(["channel.jungfrau.ports", "channel.jungfrau.module_ids"], errors.Select(e => e.Path));
-        Assert.Contains("receiver 1 of 2 takes modules 4, 5, 6, 7 of 4 x 2: one port each, 3 given", errors[0].Reason);
+        Assert.Contains("receiver 1 of 2 takes modules 4, 5, 6, 7 of 4 x 2: 1 port(s) each, 3 given", errors[0].Reason);
         Assert.Equal("channel.jungfrau.geometry", Assert.Single(Assert.Throws<ParamsException>(() => ReceiverConfig.Parse(
             "channel: { kind: jungfrau_udp, jungfrau: { ports: [1], dispatch: modules } }")).Errors).Path);
     }
