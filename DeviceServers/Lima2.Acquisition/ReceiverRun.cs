@@ -198,15 +198,13 @@ public sealed class ReceiverRun : IAsyncDisposable
                 var extra = new List<FrameConsumer>();
                 if (Settings.ReducedData)
                     extra.Add(new FrameIdxNode(proc.Buffers.NbFrameIdxBuffer));
-                if (proc is SmxProcParams smx)
-                    extra.Add(PeakFindingNode.Create(smx, frame, config, root, references, config.Rank, start.Metadata));
-                if (Settings.ReducedData && proc is XpcsProcParams)
-                    extra.Add(new XpcsSparseNode(frame, proc.Buffers.NbSparseFramesBuffer, proc.Buffers.NbFramesBuffer, proc.Fifo.NbThreads));
+                extra.AddRange(PipelineConsumers.For(proc,
+                    new PipelineContext(frame, config, root, references, start.Metadata, Settings.ReducedData)));
                 if (config.Publish is { } publish)
                     extra.Add(_publisher = new FramePublisher(publish, frame, start.ExpectedFrames));
                 return extra;
             },
-            FrameMemory = proc is SmxProcParams finding ? PeakFindingNode.FrameMemory(finding, config) : null,
+            FrameMemory = PipelineConsumers.FrameMemory(proc, config),
         };
         var memory = Memory = ReceiverMemory.Plan(config, _channel, proc, start.Frame, sinkOptions);
         try
@@ -293,7 +291,7 @@ public sealed class ReceiverRun : IAsyncDisposable
             await publisher.EndSeriesAsync(SeriesEnd()).ConfigureAwait(false); // the files are closed: consumers may read them
         var summary = new ReceiverSummary(channel ?? new ChannelSummary(0, 0, ChannelEnd.Failed, "failed to start"),
             counters ?? new GraphCounters().Snapshot(), _clock.Elapsed, Saved, SavedBytes, Files, MasterFile, _channel.Rejections,
-            PeakCounts(), Error, Publishing);
+            _channel.LastRejection, PeakCounts(), Error, Publishing);
         _finished = true;
         foreach (var handler in Finished?.GetInvocationList() ?? [])
         {

@@ -15,7 +15,8 @@ public sealed record PeakCounts(long Frames, long Hits, long Peaks)
 public sealed record ReceiverProgress(TimeSpan Elapsed, long Received, long Processed, long Dropped, long Saved, long SavedBytes,
     long InputBytes, PeakCounts? Peaks);
 
-/// <summary>How a run ended. <see cref="Error"/> is null when every frame went through without a fault.</summary>
+/// <summary>How a run ended. <see cref="Error"/> is null when every frame went through without a fault.
+/// <see cref="LastRejection"/>: the channel's last rejection (<see cref="IDetectorChannel.LastRejection"/>).</summary>
 public sealed record ReceiverSummary(
     ChannelSummary Channel,
     GraphCountersSnapshot Counters,
@@ -25,6 +26,7 @@ public sealed record ReceiverSummary(
     IReadOnlyList<string> Files,
     string? MasterFile,
     IReadOnlyDictionary<string, long> Rejections,
+    string? LastRejection,
     PeakCounts? Peaks,
     Exception? Error,
     Publishing.PublishCounts? Publishing = null);

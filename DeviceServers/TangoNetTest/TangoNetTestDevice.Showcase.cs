@@ -13,6 +13,7 @@ public sealed partial class TangoNetTestDevice
     private volatile bool _pushing;
     private int _counter;
     private volatile int _posted;
+    private string? _failNext; // "Init" or "Delete": that lifecycle call fails once
 
     public enum Mode { Idle, Acquiring, Saving }
 
@@ -47,7 +48,7 @@ public sealed partial class TangoNetTestDevice
     public long AllocatedBytes => GC.GetTotalAllocatedBytes(precise: true);
 
     /// <summary>Allowed only while RUNNING (a refused call says API_CommandNotAllowed).</summary>
-    [Command(DisplayLevel = DispLevel.Expert, AllowedStates = [DevState.Running])]
+    [Command(DisplayLevel = DispLevel.Expert, AllowedStates = [DevState.Running], Description = "Does nothing, only while RUNNING")]
     public void OnlyWhenRunning() { }
 
     /// <summary>Allowed by the IsXxxAllowed convention: only when the counter is even.</summary>
@@ -69,6 +70,21 @@ public sealed partial class TangoNetTestDevice
 
     [Command(DisplayLevel = DispLevel.Expert)]
     public void FailHardware(string message) => throw new HardwareFault(message);
+
+    /// <summary>The next <c>member</c> ("Init" or "Delete", both run by the Init command) fails with a
+    /// <see cref="HardwareFault"/>, once: the error hook maps lifecycle failures too.</summary>
+    [Command(DisplayLevel = DispLevel.Expert, InDescription = "Init or Delete")]
+    public void FailNextLifecycle(string member) => _failNext = member is "Init" or "Delete"
+        ? member
+        : throw new ArgumentException($"{member} is neither Init nor Delete", nameof(member));
+
+    private void FailIfAsked(string member)
+    {
+        if (_failNext != member)
+            return;
+        _failNext = null;
+        throw new HardwareFault($"{member} failed on purpose");
+    }
 
     /// <summary>The error hook: this device's own failures become one DevFailed naming the member; any other
     /// exception is reported as the binding does by default.</summary>
@@ -100,7 +116,7 @@ public sealed partial class TangoNetTestDevice
     [Command(DisplayLevel = DispLevel.Expert)]
     public bool[] DevVarBooleanArray(bool[] v) => v;
 
-    [Command(DisplayLevel = DispLevel.Expert)]
+    [Command(DisplayLevel = DispLevel.Expert, Description = "Sets the status text", InDescription = "the new status")]
     public void SetStatusText(string status) => Status = status;
 
     /// <summary>Pushes <paramref name="count"/> change/archive/user/data-ready events from a C# thread.</summary>
@@ -214,7 +230,11 @@ public sealed partial class TangoNetTestDevice
     [Command(DisplayLevel = DispLevel.Expert)]
     public string Properties() => JsonSerializer.Serialize(new { UShort_image_ro_size, Greeting });
 
-    protected override void Delete() => StopPushing();
+    protected override void Delete()
+    {
+        StopPushing();
+        FailIfAsked("Delete");
+    }
 
     private void StopPushing()
     {
@@ -231,7 +251,7 @@ public sealed class HardwareFault(string message) : Exception(message);
 [TangoClass("TangoNetDynamic")]
 public sealed class TangoNetDynamicDevice : Device
 {
-    [DeviceProperty] public string Label { get; set; } = "none";
+    [DeviceProperty(Description = "The text of the label attribute")] public string Label { get; set; } = "none";
 
     [Attr("label")] public string LabelAttr => Label;
 

@@ -91,6 +91,7 @@ public sealed partial class TangoNetTestDevice : Device
 
     protected override void Init()
     {
+        FailIfAsked("Init");
         var n = Math.Clamp(UShort_image_ro_size, 1, 8192);
         if (UShortImageRo.Width != n)
             UShortImageRo = new SharedImage<ushort>(n, n);

@@ -113,6 +113,7 @@ public sealed class ChannelContractTests : IDisposable
         Assert.Null(summary.Error);
         Assert.Equal(ChannelEnd.Completed, summary.Channel.End);
         Assert.Equal(2, summary.Rejections["not a frame"]);
+        Assert.Equal("message 7 is not a frame", summary.LastRejection);
         Assert.Equal(frames, summary.Saved);
         Assert.NotNull(summary.MasterFile);
         Assert.Equal([frames], run.MasterCounts);

@@ -19,6 +19,8 @@ internal sealed class ScriptedChannel(FrameInfo info, int frames) : IDetectorCha
 
     public IReadOnlyDictionary<string, long> Rejections { get; } = new Dictionary<string, long> { ["not a frame"] = 2 };
 
+    public string LastRejection => "message 7 is not a frame";
+
     public long BufferedBytesBound(FrameInfo frame) => 3L * frame.ByteSize;
 
     public void Trigger() => Interlocked.Increment(ref _triggers);

@@ -84,6 +84,24 @@ public class LayeringTests
         Assert.DoesNotContain("Lima2.Hdf5", ProjectReferences("Lima2.Detectors"));
     }
 
+    /// <summary>The published server is the base .NET runtime and our projects: no ASP.NET Core (was 110 MB of the
+    /// self-contained folder, for a stand-in SIMPLON server that belongs to lima2 stream and the tests).</summary>
+    [Fact]
+    public void The_server_and_every_project_it_references_need_only_the_base_runtime()
+    {
+        var seen = new HashSet<string>();
+        var pending = new Stack<string>(["Lima2.Server"]);
+        while (pending.TryPop(out var project))
+            if (seen.Add(project))
+                foreach (var reference in ProjectReferences(project))
+                    pending.Push(reference);
+        var frameworks = seen.SelectMany(project => XDocument.Load(ProjectFile(project)).Descendants("FrameworkReference")
+                .Select(f => $"{project} -> {f.Attribute("Include")!.Value}"))
+            .ToList();
+        Assert.True(frameworks.Count == 0, $"shared frameworks beyond the base runtime: {string.Join(", ", frameworks)}");
+        Assert.Contains("Lima2.Detectors", seen);
+    }
+
     [Fact]
     public void Tango_Interop_does_not_use_Tango_Server()
     {
@@ -103,11 +121,12 @@ public class LayeringTests
     /// <summary>The projects <c>DeviceServers/&lt;project&gt;/&lt;project&gt;.csproj</c> references, by name.</summary>
     public static IReadOnlyList<string> ProjectReferences(string project)
     {
-        var path = Path.Combine(RepositoryRoot(), "DeviceServers", project, project + ".csproj");
-        return XDocument.Load(path).Descendants("ProjectReference")
+        return XDocument.Load(ProjectFile(project)).Descendants("ProjectReference")
             .Select(r => Path.GetFileNameWithoutExtension(r.Attribute("Include")!.Value.Replace('\\', '/')))
             .ToList();
     }
+
+    private static string ProjectFile(string project) => Path.Combine(RepositoryRoot(), "DeviceServers", project, project + ".csproj");
 
     private static string RepositoryRoot()
     {

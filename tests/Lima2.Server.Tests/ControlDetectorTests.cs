@@ -1,3 +1,4 @@
+using Lima2.Cli.StandIns;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Detectors.Dectris;

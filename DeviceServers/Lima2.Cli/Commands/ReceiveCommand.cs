@@ -79,6 +79,8 @@ internal static class ReceiveCommand
             Console.WriteLine($"last lost frame: {loss}");
         foreach (var (reason, count) in s.Rejections)
             Console.WriteLine($"rejected: {count} × {reason}");
+        if (s.LastRejection is not null)
+            Console.WriteLine($"last rejected: {s.LastRejection}");
         if (s.Publishing is { } publishing)
             Console.WriteLine($"publish: {publishing}");
         foreach (var file in s.Files)

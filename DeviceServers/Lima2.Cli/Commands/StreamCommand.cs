@@ -3,7 +3,7 @@ using System.Diagnostics;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Detectors.Dectris;
-using Lima2.Detectors.Dectris.Simplon;
+using Lima2.Cli.StandIns;
 using Lima2.Detectors.Simulator;
 using Lima2.Acquisition.Saving;
 using Spectre.Console;

@@ -110,6 +110,9 @@ public interface IDetectorChannel : IAsyncDisposable
     /// <summary>Messages the channel turned away, by reason ("malformed", "duplicate frame", ...); none by default.</summary>
     IReadOnlyDictionary<string, long> Rejections => NoRejections;
 
+    /// <summary>What the last rejection was (which message or frame, and why), for the run's summary; null when none.</summary>
+    string? LastRejection => null;
+
     /// <summary>
     /// Most bytes the channel makes the process hold outside the frame pool for frames of <paramref name="frame"/>'s
     /// geometry (received messages waiting to be decoded, socket buffers): a receiver takes it off its memory cap

@@ -107,7 +107,7 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
     private long _delivered;
     private long _lost;
     private long _next;
-    private string? _lastProblem;
+    private string? _lastRejection;
 
     public DectrisChannel(DectrisChannelOptions options)
     {
@@ -151,8 +151,7 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
     /// <summary>The series header's image count, once <see cref="StartAsync"/> has seen it.</summary>
     public long? TotalFrames => _header?.Images;
 
-    /// <summary>The text of the last problem seen (rejection or loss), for logs and status.</summary>
-    public string? LastProblem => Volatile.Read(ref _lastProblem);
+    public string? LastRejection => Volatile.Read(ref _lastRejection);
 
     /// <summary>
     /// Most bytes of received messages this channel makes the process hold outside the frame pool, once the frame
@@ -439,16 +438,13 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
     private void Reject(string kind, string reason)
     {
         _rejections.AddOrUpdate(kind, 1, (_, n) => n + 1);
-        Volatile.Write(ref _lastProblem, reason);
+        Volatile.Write(ref _lastRejection, reason);
     }
 
     void IDecodeOwner.OnDelivered() => Interlocked.Increment(ref _delivered);
 
-    void IDecodeOwner.OnLost(string reason)
-    {
-        Interlocked.Increment(ref _lost);
-        Volatile.Write(ref _lastProblem, reason);
-    }
+    // the reason goes to the frame target too, whose counters keep the last loss
+    void IDecodeOwner.OnLost(string reason) => Interlocked.Increment(ref _lost);
 
     void IDecodeOwner.FreeSlot(ZmqMultipartMessage message) => FreeSlot(message);
 

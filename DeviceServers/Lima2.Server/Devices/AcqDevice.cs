@@ -13,33 +13,40 @@ public abstract class AcqDevice<TLogic> : LimaDevice where TLogic : AcqDeviceLog
 
     protected TLogic Logic => _logic ?? throw new InvalidOperationException("the device is not initialised");
 
-    [Attr("acq_params", Description = "acquisition parameters (JSON); checked when written")]
+    [Attr("acq_params", Description = "acquisition parameters of the next Prepare (JSON: acq, det, ...; expo_time and latency_time in us); checked when written, refused while running")]
     public string AcqParams
     {
         get => Logic.AcqParamsJson;
         set => Logic.AcqParamsJson = value;
     }
 
-    [Attr(AcqStateAttribute, PushChangeEvent = true)]
+    [Attr(AcqStateAttribute, PushChangeEvent = true, Description = "acquisition state: idle, prepared, running, stopped, fault (until Reset), terminate; a change event on every change")]
     public AcqStateLabel AcqState => (AcqStateLabel)Logic.State;
 
-    [Attr("last_error", Description = "\"No error\" or the LIMA_Exception JSON {what, errinfo} of the last FAULT (on the control, also of a run that ended short)")]
+    [Attr("last_error", Description = "\"No error\", or the LIMA_Exception JSON {what, errinfo} of the last FAULT (on the control also of a run that ended short); cleared by Reset")]
     public string LastError => Logic.LastError;
 
-    [Attr("log_level")] public LogLevelLabel LogLevel { get => Lima2Logging.Level; set => Lima2Logging.Level = value; }
+    [Attr("log_level", Description = "the server's log level (trace, debug, info, warning, error) for its log file and Tango logging; applies at once to every device of the server")]
+    public LogLevelLabel LogLevel { get => Lima2Logging.Level; set => Lima2Logging.Level = value; }
 
-    [Command(InDescription = "acquisition uuid")]
+    [Command(Description = "Prepares a run with acq_params (and proc_params): PREPARED when it returns; the same uuid again is a no-op, another replaces a pending run",
+        InDescription = "acquisition uuid (the run's identity, the same for the control and every receiver)")]
     public virtual void Prepare(string uuid) => Logic.Prepare(uuid);
 
-    [Command] public void Start() => Logic.Start();
+    [Command(Description = "Starts the prepared run: RUNNING, back to idle on its own once every frame is in (a Start of the run already started is a no-op)")]
+    public void Start() => Logic.Start();
 
-    [Command] public void Trigger() => Logic.Trigger();
+    [Command(Description = "A software trigger (trigger_mode software): one more frame or series, to the receivers still expecting frames")]
+    public void Trigger() => Logic.Trigger();
 
-    [Command] public void Stop() => Logic.Stop();
+    [Command(Description = "Aborts the running run and returns once it has ended, files closed; frames received so far are kept")]
+    public void Stop() => Logic.Stop();
 
-    [Command] public void Close() => Logic.Close();
+    [Command(Description = "Ends the acquisition once the receivers are done: back to idle (a FAULT stays until Reset)")]
+    public void Close() => Logic.Close();
 
-    [Command] public void Reset() => Logic.Reset();
+    [Command(Description = "Aborts whatever runs and clears a FAULT and last_error: back to idle (the control resets its receivers too)")]
+    public void Reset() => Logic.Reset();
 
     private const string AcqStateAttribute = "acq_state";
 

@@ -24,9 +24,10 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
     [DeviceProperty("rank", Description = "this receiver's index: it gets frames i with i % nb_receivers == rank")]
     public int Rank { get; set; }
 
-    [DeviceProperty("nb_receivers")] public int NbReceivers { get; set; } = 1;
+    [DeviceProperty("nb_receivers", Description = "how many receivers share the detector's frames (rank is 0 to nb_receivers-1)")]
+    public int NbReceivers { get; set; } = 1;
 
-    [DeviceProperty("channel", Description = "simulator | dectris_v1 | dectris_v2 | maxiv | jungfrau_udp (then the jungfrau property)")]
+    [DeviceProperty("channel", Description = "where the frames come from: simulator (generated here) | dectris_v1 | dectris_v2 (a DECTRIS ZMQ stream at endpoint) | maxiv (a MAX IV unified stream at endpoint) | jungfrau_udp (JUNGFRAU UDP packets, configured by the jungfrau property)")]
     public string Channel { get; set; } = "simulator";
 
     [DeviceProperty("jungfrau", Description = "the jungfrau_udp channel block (YAML or JSON, the keys of a settings file's channel.jungfrau: " +
@@ -37,10 +38,10 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
     [DeviceProperty("endpoint", Description = "ZMQ endpoint of a DECTRIS stream, e.g. tcp://127.0.0.1:9999")]
     public string Endpoint { get; set; } = "";
 
-    [DeviceProperty("memory_cap", Description = "memory of the receiver's frame buffers (stream, saving, pool), e.g. 1GiB")]
+    [DeviceProperty("memory_cap", Description = "memory of the receiver's frame buffers (stream, processing, saving), in bytes with a unit, e.g. 1GiB; a run that cannot fit fails at Prepare")]
     public string MemoryCap { get; set; } = "1GiB";
 
-    [DeviceProperty("overload_policy", Description = "back_pressure | drop")]
+    [DeviceProperty("overload_policy", Description = "when the buffers are full: back_pressure (the input waits) | drop (frames are dropped and counted in nb_frames_dropped)")]
     public string OverloadPolicyName { get; set; } = "back_pressure";
 
     [DeviceProperty("saving_root", Description = "every saving base_path must lie under this directory")]
@@ -49,34 +50,41 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
     [DeviceProperty("reference_root", Description = "every file a receiver reads (reference images: mask, flat, background, fai and jfrau arrays; simulator loader frames) must lie under this directory")]
     public string ReferenceRoot { get; set; } = "/tmp";
 
-    [DeviceProperty("peak_finder", Description = "auto | opencl | reference")]
+    [DeviceProperty("peak_finder", Description = "what runs the SMX peak finder: auto (OpenCL if a device is found, else C#) | opencl | reference (C#)")]
     public string PeakFinder { get; set; } = "auto";
 
-    [Attr("proc_params")]
+    [Attr("proc_params", Description = "processing parameters of the next Prepare (JSON: class_name, saving, rois, ...); checked when written, refused while running")]
     public string ProcParams
     {
         get => Logic.ProcParamsJson;
         set => Logic.ProcParamsJson = value;
     }
 
-    [Attr("nb_frames_xferred", Unit = "frames", DataReadyEvent = true)]
+    [Attr("nb_frames_xferred", Unit = "frames", DataReadyEvent = true, Description = "frames this receiver has taken in during the current or last run; a data ready event as it grows")]
     public long NbFramesXferred => Logic.FramesTransferred;
 
-    [Attr("pipelines", MaxX = 256)] public string[] Pipelines => [.. Logic.Pipelines];
+    [Attr("pipelines", MaxX = 256, Description = "uuids of the pipelines kept on this receiver, each with its limaprocessing device, until erasePipeline (at most 32: the oldest finished go first)")]
+    public string[] Pipelines => [.. Logic.Pipelines];
 
-    [Attr("current_pipeline")] public string CurrentPipeline => Logic.Current?.Uuid ?? "";
+    [Attr("current_pipeline", Description = "uuid of the pipeline of the current or last run (\"\" before the first Prepare)")]
+    public string CurrentPipeline => Logic.Current?.Uuid ?? "";
 
-    [Attr("recv_rank")] public int RecvRank => Rank;
+    [Attr("recv_rank", Description = "this receiver's rank (the rank property)")]
+    public int RecvRank => Rank;
 
     // ---- what the beamline watches (pollable) ----
 
-    [Attr("nb_frames_received", Unit = "frames")] public long NbFramesReceived => Logic.FramesReceived;
+    [Attr("nb_frames_received", Unit = "frames", Description = "frames received from the channel in the current or last run")]
+    public long NbFramesReceived => Logic.FramesReceived;
 
-    [Attr("nb_frames_processed", Unit = "frames")] public long NbFramesProcessed => Logic.FramesProcessed;
+    [Attr("nb_frames_processed", Unit = "frames", Description = "frames through the processing pipeline in the current or last run")]
+    public long NbFramesProcessed => Logic.FramesProcessed;
 
-    [Attr("nb_frames_saved", Unit = "frames")] public long NbFramesSaved => Logic.FramesSaved;
+    [Attr("nb_frames_saved", Unit = "frames", Description = "frames written to the HDF5 files in the current or last run")]
+    public long NbFramesSaved => Logic.FramesSaved;
 
-    [Attr("nb_frames_dropped", Unit = "frames")] public long NbFramesDropped => Logic.FramesDropped;
+    [Attr("nb_frames_dropped", Unit = "frames", Description = "frames lost in the current or last run (overload_policy drop, or a failure); 0 when every frame is kept")]
+    public long NbFramesDropped => Logic.FramesDropped;
 
     // ---- a jungfrau_udp channel's UDP ports (one element per port, in the order of its ports; empty for other channels) ----
 
@@ -110,22 +118,28 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
     [Attr("roi_frame_idx", Description = "global index of the frame of the roi_* values (-1: none yet)")]
     public long RoiFrameIdx => LatestRois() is [var first, ..] ? first.FrameIdx : -1;
 
-    [Attr("roi_sum", Description = "latest ROI sums, rect ROIs then arc ROIs")] public double[] RoiSum => [.. LatestRois().Select(r => r.Sum)];
+    [Attr("roi_sum", Unit = "counts", Description = "sum of the pixels of each ROI in frame roi_frame_idx, rect ROIs then arc ROIs")]
+    public double[] RoiSum => [.. LatestRois().Select(r => r.Sum)];
 
-    [Attr("roi_avg")] public double[] RoiAvg => [.. LatestRois().Select(r => (double)r.Avg)];
+    [Attr("roi_avg", Unit = "counts", Description = "mean pixel value of each ROI in frame roi_frame_idx, as roi_sum")]
+    public double[] RoiAvg => [.. LatestRois().Select(r => (double)r.Avg)];
 
-    [Attr("roi_std")] public double[] RoiStd => [.. LatestRois().Select(r => (double)r.Std)];
+    [Attr("roi_std", Unit = "counts", Description = "standard deviation of the pixel values of each ROI in frame roi_frame_idx, as roi_sum")]
+    public double[] RoiStd => [.. LatestRois().Select(r => (double)r.Std)];
 
-    [Attr("roi_min")] public double[] RoiMin => [.. LatestRois().Select(r => (double)r.Min)];
+    [Attr("roi_min", Unit = "counts", Description = "lowest pixel value of each ROI in frame roi_frame_idx, as roi_sum")]
+    public double[] RoiMin => [.. LatestRois().Select(r => (double)r.Min)];
 
-    [Attr("roi_max")] public double[] RoiMax => [.. LatestRois().Select(r => (double)r.Max)];
+    [Attr("roi_max", Unit = "counts", Description = "highest pixel value of each ROI in frame roi_frame_idx, as roi_sum")]
+    public double[] RoiMax => [.. LatestRois().Select(r => (double)r.Max)];
 
-    [Attr("nb_peaks", Description = "peaks in the latest frame (SMX)")] public int NbPeaks => Logic.Current?.Run.Peaks?.LastPeaks ?? 0;
+    [Attr("nb_peaks", Unit = "peaks", Description = "peaks found in the latest frame (SMX pipeline; 0 otherwise)")] public int NbPeaks => Logic.Current?.Run.Peaks?.LastPeaks ?? 0;
 
-    [Attr("nb_hits", Unit = "frames", Description = "frames with at least min_nb_peaks peaks (SMX)")]
+    [Attr("nb_hits", Unit = "frames", Description = "frames with at least min_nb_peaks peaks in the current or last run (SMX pipeline)")]
     public long NbHits => Logic.Current?.Run.Peaks?.Hits ?? 0;
 
-    [Attr("hit_rate", Format = "%6.3f", Description = "hits / frames searched (SMX)")] public double HitRate => Logic.Current?.Run.Peaks?.HitRate ?? 0;
+    [Attr("hit_rate", Format = "%6.3f", Description = "nb_hits / frames searched, 0 to 1, in the current or last run (SMX pipeline)")]
+    public double HitRate => Logic.Current?.Run.Peaks?.HitRate ?? 0;
 
     // ---- live view: what a Lima1 client (BLISS, Taurus, MXCuBE) and a Jive user open ----
 
@@ -162,14 +176,17 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
 
     /// <summary>Synchronous (the pipeline and its processing device exist when it returns) but off the device monitor:
     /// its kernel builds, reference loads and file creation never make concurrent reads time out.</summary>
-    [Command(InDescription = "acquisition uuid", ReleasesMonitor = true)]
+    [Command(Description = "Prepares a run with acq_params and proc_params: makes its pipeline and limaprocessing device, creates the files; PREPARED when it returns",
+        InDescription = "acquisition uuid (the run's identity, the same for the control and every receiver)", ReleasesMonitor = true)]
     public override void Prepare(string uuid) => base.Prepare(uuid);
 
-    [Command("writeMasterFile", InDescription = "nb_frames_saved of every receiver, in rank order (receiver 0 only, after its run)",
+    [Command("writeMasterFile", Description = "Writes the run's master file (a VDS over every receiver's frames), on receiver 0 after the run",
+        InDescription = "nb_frames_saved of every receiver, in rank order (receiver 0 only, after its run)",
         OutDescription = "the master file's path, \"\" when the run saves no dense frames")]
     public string WriteMasterFile(long[] savedPerReceiver) => Logic.WriteMasterFile(savedPerReceiver);
 
-    [Command("erasePipeline", InDescription = "uuid of the pipeline to delete, with its processing device")]
+    [Command("erasePipeline", Description = "Deletes a finished pipeline and its limaprocessing device, freeing its memory",
+        InDescription = "uuid of the pipeline to delete (one of pipelines)")]
     public void ErasePipeline(string uuid) => Logic.ErasePipeline(uuid);
 
     protected override ReceiverLogic CreateLogic()

@@ -148,6 +148,9 @@ internal static unsafe partial class ServerNative
     [LibraryImport(Lib, EntryPoint = "tns_class_add_cmd")]
     internal static partial int ClassAddCmd(int cls, TnsCmdDesc* desc);
 
+    [LibraryImport(Lib, EntryPoint = "tns_class_add_property")]
+    internal static partial int ClassAddProperty(int cls, TnsPropertyScope scope, byte* name, byte* description, byte* defaultValue);
+
     [LibraryImport(Lib, EntryPoint = "tns_server_init")]
     internal static partial int ServerInit(int argc, byte** argv);
 

@@ -40,6 +40,14 @@ internal static unsafe class ServerProxy
             ShimErrors.Check(ServerNative.ClassAddCmd(cls, p));
     }
 
+    /// <summary>A property's description and default for Jive's property wizard (QueryWizardDevProperty /
+    /// QueryWizardClassProperty of the admin device).</summary>
+    public static void ClassAddProperty(int cls, TnsPropertyScope scope, string name, string description, string defaultValue)
+    {
+        using var arena = new NativeArena();
+        ShimErrors.Check(ServerNative.ClassAddProperty(cls, scope, arena.Str(name), arena.Str(description), arena.Str(defaultValue)));
+    }
+
     public static void ServerInit(IReadOnlyList<string> argv)
     {
         using var arena = new NativeArena();

@@ -52,7 +52,12 @@ internal sealed class AttrBinding
             MaxX = Spec.MaxX,
             MaxY = Spec.MaxY,
             DispLevel = (int)Spec.DisplayLevel,
-            Memorized = (TnsMemorized)Spec.Memorized, // AttributeSpec.Memorized counts the same 0/1/2
+            Memorized = Spec.Memorized switch
+            {
+                Memorization.None => TnsMemorized.No,
+                Memorization.Memorized => TnsMemorized.Yes,
+                _ => TnsMemorized.WrittenAtInit,
+            },
             AllowedStates = Registry.StateMask(Spec.AllowedStates),
             HasAllowedCallback = Allowed is null ? 0 : 1,
             ChangeEvent = Push(Spec.PushChangeEvent, Spec.CheckChangeCriteria),
@@ -97,8 +102,8 @@ internal sealed class CmdBinding(CommandSpec spec, Func<Device, object?, object?
             AllowedStates = Registry.StateMask(Spec.AllowedStates),
             HasAllowedCallback = Allowed is null ? 0 : 1,
             PollingPeriod = Spec.PollingPeriod,
-            InDesc = arena.Str(Spec.InDescription),
-            OutDesc = arena.Str(Spec.OutDescription),
+            InDesc = arena.Str(Spec.ClientInDescription),
+            OutDesc = arena.Str(Spec.ClientOutDescription),
             ReleasesMonitor = Spec.ReleasesMonitor ? 1 : 0,
         });
     }

@@ -3,6 +3,14 @@ using System.Reflection;
 
 namespace Tango.Server;
 
+/// <summary>Whether a written value is stored in the Tango DB, and written back to the device at start-up.</summary>
+public enum Memorization
+{
+    None,
+    Memorized,
+    MemorizedWrittenAtInit,
+}
+
 /// <summary>One Tango attribute as cppTango will be told about it.</summary>
 public sealed record AttributeSpec
 {
@@ -14,8 +22,7 @@ public sealed record AttributeSpec
     public int MaxX { get; init; }
     public int MaxY { get; init; }
     public DispLevel DisplayLevel { get; init; }
-    /// <summary>0: not memorized, 1: memorized, 2: memorized and written at start-up.</summary>
-    public int Memorized { get; init; }
+    public Memorization Memorized { get; init; }
     public IReadOnlyList<DevState> AllowedStates { get; init; } = [];
     public bool PushChangeEvent { get; init; }
     public bool CheckChangeCriteria { get; init; }
@@ -77,7 +84,8 @@ public sealed record AttributeSpec
             MaxX = format == AttrDataFormat.Scalar ? 1 : options.MaxX > 0 ? options.MaxX : format == AttrDataFormat.Spectrum ? 4096 : 1024,
             MaxY = format == AttrDataFormat.Image ? (options.MaxY > 0 ? options.MaxY : 1024) : 0,
             DisplayLevel = options.DisplayLevel,
-            Memorized = !options.Memorized ? 0 : options.MemorizedInit ? 2 : 1,
+            Memorized = !options.Memorized ? Memorization.None
+                : options.MemorizedInit ? Memorization.MemorizedWrittenAtInit : Memorization.Memorized,
             AllowedStates = options.AllowedStates ?? [],
             PushChangeEvent = options.PushChangeEvent,
             CheckChangeCriteria = options.CheckChangeCriteria,
@@ -109,8 +117,15 @@ public sealed record CommandSpec
     public required TangoType OutType { get; init; }
     public required Type InClr { get; init; }
     public required Type OutClr { get; init; }
+    public string Description { get; init; } = "";
     public string InDescription { get; init; } = "";
     public string OutDescription { get; init; } = "";
+
+    /// <summary>What a client reads as the argin description: a void argin says what the command does.</summary>
+    public string ClientInDescription => InType == TangoType.DevVoid && InDescription == "" ? Description : InDescription;
+
+    /// <summary>What a client reads as the argout description: a void argout says what the command does.</summary>
+    public string ClientOutDescription => OutType == TangoType.DevVoid && OutDescription == "" ? Description : OutDescription;
     public DispLevel DisplayLevel { get; init; }
     public IReadOnlyList<DevState> AllowedStates { get; init; } = [];
     public int PollingPeriod { get; init; }
@@ -118,7 +133,20 @@ public sealed record CommandSpec
 }
 
 /// <summary>A device or class property bound to a C# property.</summary>
-public sealed record PropertySpec(string Name, PropertyInfo Property, bool IsClassProperty, bool Mandatory = false);
+public sealed record PropertySpec(string Name, PropertyInfo Property, bool IsClassProperty, bool Mandatory = false,
+    string Description = "")
+{
+    /// <summary>The default value(s) as the Tango DB would hold them: the initializer's, read from <paramref name="device"/>.</summary>
+    public IReadOnlyList<string> DefaultValues(Device device) => Property.GetValue(device) switch
+    {
+        null => [],
+        string s => [s],
+        Array a => a.Cast<object>().Select(Invariant).ToArray(),
+        var v => [Invariant(v)],
+    };
+
+    private static string Invariant(object v) => Convert.ToString(v, CultureInfo.InvariantCulture) ?? "";
+}
 
 /// <summary>What reflection finds on a <see cref="Device"/> subclass: the Tango class it declares.</summary>
 public sealed class ClassSpec
@@ -155,9 +183,9 @@ public sealed class ClassSpec
                     setter is not null && !IsInitOnly(setter), a), p));
             }
             if (p.GetCustomAttribute<DevicePropertyAttribute>() is { } dp)
-                properties.Add(new PropertySpec(dp.Name ?? p.Name, p, false, dp.Mandatory));
+                properties.Add(new PropertySpec(dp.Name ?? p.Name, p, false, dp.Mandatory, dp.Description ?? ""));
             if (p.GetCustomAttribute<ClassPropertyAttribute>() is { } cp)
-                properties.Add(new PropertySpec(cp.Name ?? p.Name, p, true));
+                properties.Add(new PropertySpec(cp.Name ?? p.Name, p, true, Description: cp.Description ?? ""));
         }
 
         var commands = new List<(CommandSpec, MethodInfo)>();
@@ -176,6 +204,7 @@ public sealed class ClassSpec
                 OutType = TypeMap.ForCommand(m.ReturnType),
                 InClr = inClr,
                 OutClr = m.ReturnType,
+                Description = c.Description ?? "",
                 InDescription = c.InDescription ?? "",
                 OutDescription = c.OutDescription ?? "",
                 DisplayLevel = c.DisplayLevel,

@@ -68,6 +68,12 @@ public sealed class AttrAttribute(string? name = null) : Attribute
 public sealed class CommandAttribute(string? name = null) : Attribute
 {
     public string? Name { get; set; } = name;
+
+    /// <summary>
+    /// What the command does: the Pogo description. Tango's command info has no such field, only the argument
+    /// descriptions, so a client (Jive, <c>command_query</c>) reads it as the description of a void argin or argout.
+    /// </summary>
+    public string? Description { get; set; }
     public string? InDescription { get; set; }
     public string? OutDescription { get; set; }
     public DispLevel DisplayLevel { get; set; } = DispLevel.Operator;

@@ -42,7 +42,7 @@ public static class PogoXmi
                     new XAttribute("manufacturer", "none"), new XAttribute("reference", ""))));
 
         foreach (var p in spec.Properties.OrderBy(p => p.IsClassProperty))
-            cls.Add(Property(p, p.Property.GetValue(defaults)));
+            cls.Add(Property(p, defaults));
         foreach (var (c, _) in spec.Commands.OrderBy(c => c.Spec.Name, StringComparer.Ordinal))
             cls.Add(Command(c));
         foreach (var (a, _) in spec.Attributes)
@@ -63,22 +63,12 @@ public static class PogoXmi
         return "<?xml version=\"1.0\" encoding=\"ASCII\"?>\n" + root + "\n";
     }
 
-    private static XElement Property(PropertySpec p, object? value)
+    private static XElement Property(PropertySpec p, Device defaults)
     {
-        var description = p.IsClassProperty
-            ? p.Property.GetCustomAttribute<ClassPropertyAttribute>()?.Description
-            : p.Property.GetCustomAttribute<DevicePropertyAttribute>()?.Description;
         var e = new XElement(p.IsClassProperty ? "classProperties" : "deviceProperties",
-            new XAttribute("name", p.Name), new XAttribute("description", description ?? ""),
+            new XAttribute("name", p.Name), new XAttribute("description", p.Description),
             Type("type", PropertyType(p.Property.PropertyType)), Status());
-        var values = value switch
-        {
-            null => [],
-            string s => [s],
-            Array a => a.Cast<object>().Select(Invariant),
-            _ => new[] { Invariant(value) },
-        };
-        foreach (var v in values)
+        foreach (var v in p.DefaultValues(defaults))
             e.Add(new XElement("DefaultPropValue", v));
         return e;
     }
@@ -86,7 +76,7 @@ public static class PogoXmi
     private static XElement Command(CommandSpec c)
     {
         var e = new XElement("commands",
-            new XAttribute("name", c.Name), new XAttribute("description", ""),
+            new XAttribute("name", c.Name), new XAttribute("description", c.Description),
             new XAttribute("execMethod", Snake(c.Name)), new XAttribute("displayLevel", Level(c.DisplayLevel)),
             new XAttribute("polledPeriod", c.PollingPeriod),
             new XElement("argin", new XAttribute("description", c.InDescription), Type("type", TypeName(c.InType))),
@@ -114,8 +104,8 @@ public static class PogoXmi
             new XAttribute("polledPeriod", a.PollingPeriod),
             new XAttribute("maxX", a.Format == AttrDataFormat.Scalar ? "" : a.MaxX.ToString(CultureInfo.InvariantCulture)),
             new XAttribute("maxY", a.Format == AttrDataFormat.Image ? a.MaxY.ToString(CultureInfo.InvariantCulture) : ""),
-            new XAttribute("memorized", a.Memorized > 0 ? "true" : "false"),
-            new XAttribute("memorizedAtInit", a.Memorized == 2 ? "true" : "false"),
+            new XAttribute("memorized", a.Memorized != Memorization.None ? "true" : "false"),
+            new XAttribute("memorizedAtInit", a.Memorized == Memorization.MemorizedWrittenAtInit ? "true" : "false"),
             new XAttribute("allocReadMember", "false"),
             new XAttribute("isDynamic", "false"),
             Type("dataType", TypeName(a.Type)),
@@ -200,8 +190,6 @@ public static class PogoXmi
     private static string StateName(DevState s) => s.ToString().ToUpperInvariant();
 
     private static string Level(DispLevel level) => level == DispLevel.Expert ? "EXPERT" : "OPERATOR";
-
-    private static string Invariant(object v) => Convert.ToString(v, CultureInfo.InvariantCulture) ?? "";
 
     private static string Snake(string name) =>
         string.Concat(name.Select((ch, i) => i > 0 && char.IsUpper(ch) && !char.IsUpper(name[i - 1]) ? "_" + char.ToLowerInvariant(ch) : char.ToLowerInvariant(ch).ToString()));

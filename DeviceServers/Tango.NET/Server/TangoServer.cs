@@ -129,6 +129,10 @@ public sealed class TangoServer
                 a.Describe(desc => ServerProxy.ClassAddAttr(index, desc));
             foreach (var c in cls.Commands)
                 c.Describe(desc => ServerProxy.ClassAddCmd(index, desc));
+            var defaults = cls.Factory();
+            foreach (var p in cls.Spec.Properties)
+                ServerProxy.ClassAddProperty(index, p.IsClassProperty ? TnsPropertyScope.Class : TnsPropertyScope.Device,
+                    p.Name, p.Description, string.Join('\n', p.DefaultValues(defaults)));
         }
     }
 

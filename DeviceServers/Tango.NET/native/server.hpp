@@ -45,7 +45,7 @@ enum tns_memorized : int32_t {  // tns_attr_desc's memorized
     TNS_MEMORIZED_YES = 1,
     TNS_MEMORIZED_WRITTEN_AT_INIT = 2,  // memorized and written back to the device at start-up
 };
-enum tns_property_scope : int32_t {  // tns_dev_get_property
+enum tns_property_scope : int32_t {  // tns_dev_get_property, tns_class_add_property
     TNS_PROPERTY_DEVICE = 0,
     TNS_PROPERTY_CLASS = 1,
 };

@@ -363,7 +363,15 @@ void TnsDevice::set_status_safe(const char* s) {
 
 // ---- TnsClass ----
 
-TnsClass::TnsClass(const std::string& name, int32_t index) : Tango::DeviceClass(const_cast<std::string&>(name)), index_(index) {}
+TnsClass::TnsClass(const std::string& name, int32_t index) : Tango::DeviceClass(const_cast<std::string&>(name)), index_(index) {
+    // what Pogo's set_default_property does: the descriptions and defaults Jive's property wizard shows
+    for (auto p : class_defs()[index_].props) {
+        if (p.scope == TNS_PROPERTY_CLASS)
+            add_wiz_class_prop(p.name, p.desc, p.def);
+        else
+            add_wiz_dev_prop(p.name, p.desc, p.def);
+    }
+}
 
 void TnsClass::command_factory() {
     for (const auto& c : class_defs()[index_].cmds)
@@ -438,6 +446,12 @@ TNS_API int tns_class_add_cmd(int32_t cls, const tns_cmd_desc* d) {
         c.out_desc = d->out_desc ? d->out_desc : "";
         c.releases_monitor = d->releases_monitor != 0;
         tns::class_defs().at(cls).cmds.push_back(std::move(c));
+    });
+}
+
+TNS_API int tns_class_add_property(int32_t cls, int32_t scope, const char* name, const char* desc, const char* def) {
+    return guarded("tns_class_add_property", [&] {
+        tns::class_defs().at(cls).props.push_back(tns::PropDef{scope, name, desc ? desc : "", def ? def : ""});
     });
 }
 

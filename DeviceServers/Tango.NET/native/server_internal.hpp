@@ -27,11 +27,18 @@ struct CmdDef {
     bool releases_monitor = false;
 };
 
+// A device or class property as Jive's property wizard lists it (the admin device's QueryWizard*Property).
+struct PropDef {
+    int32_t scope = 0;  // tns_property_scope
+    std::string name, desc, def;
+};
+
 struct ClassDef {
     std::string name;
     bool has_state_cb = false, has_status_cb = false;
     std::vector<AttrDef> attrs;
     std::vector<CmdDef> cmds;
+    std::vector<PropDef> props;
 };
 
 // Every class C# defined, in definition order; the index is the class id on both sides.

@@ -182,7 +182,7 @@ public sealed class DectrisChannelTests : IDisposable
         Assert.Equal([0L, 1, 2], target.Frames.Select(f => f.Index));
         Assert.Equal((3L, 0L, ChannelEnd.Completed, end), (summary.Delivered, summary.Lost, summary.End, summary.Detail));
         Assert.Equal(1, channel.Rejections[rejection]);
-        Assert.Contains("1000000000000", channel.LastProblem);
+        Assert.Contains("1000000000000", channel.LastRejection);
     }
 
     [Fact]

@@ -136,6 +136,7 @@ public sealed class StreamReceiveTests : IDisposable
         Assert.Contains("rejected: 2 × malformed", output);
         Assert.Contains("rejected: 1 × duplicate frame", output);
         Assert.Contains("rejected: 1 × out of order", output);
+        Assert.Contains("last rejected: frame 3 came after frame 4; it was counted lost", output);
 
         var view = H5PyView.Read(Path.Combine(_folder, "out", "scan_master.h5"), "/entry_0000/measurement/data");
         var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(view.Data).ToArray();

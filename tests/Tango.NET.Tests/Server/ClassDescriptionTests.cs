@@ -70,7 +70,7 @@ public sealed class ClassDescriptionTests
         var spec = AttributeSpec.Create("pos", typeof(double), true, true,
             new AttrAttribute { Unit = "mm", MinValue = -1.5, MaxAlarm = 10, Memorized = true, MemorizedInit = false });
         Assert.Equal(AttrWriteType.ReadWrite, spec.Access);
-        Assert.Equal(1, spec.Memorized);
+        Assert.Equal(Memorization.Memorized, spec.Memorized);
         Assert.Equal([new("unit", "mm"), new("min_value", "-1.5"), new("max_alarm", "10")], spec.Properties);
     }
 

@@ -121,4 +121,20 @@ public sealed class ServerLifecycleTests
         var devices = result.GetProperty("devices");
         Assert.Equal(devices[0].ToString(), devices[1].ToString());
     }
+
+    /// <summary>A server of its own: the Init command writes memorized attributes back, which other checks set.</summary>
+    [Fact]
+    public void Init_and_Delete_failures_reach_the_client_through_the_devices_error_hook()
+    {
+        using var server = new TangoNetTestServer("lifecycle-errors");
+        var result = server.Check("lifecycle_errors");
+        (string, string, string) First(string member)
+        {
+            var e = result.GetProperty(member)[0];
+            return (e.GetProperty("reason").GetString()!, e.GetProperty("desc").GetString()!, e.GetProperty("origin").GetString()!);
+        }
+        Assert.Equal(("TangoNetTest_HardwareFault", "Init: Init failed on purpose", "TangoNetTest::Init"), First("Init"));
+        Assert.Equal(("TangoNetTest_HardwareFault", "Delete: Delete failed on purpose", "TangoNetTest::Delete"), First("Delete"));
+        Assert.Equal("RUNNING", result.GetProperty("after").GetString()); // the next Init works
+    }
 }

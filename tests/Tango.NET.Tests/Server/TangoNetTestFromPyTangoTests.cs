@@ -104,6 +104,23 @@ public sealed class TangoNetTestFromPyTangoTests(TangoNetTestServer server) : IC
     }
 
     [Fact]
+    public void Jive_reads_command_descriptions_and_the_property_wizard_from_the_declarations()
+    {
+        var result = server.Check("descriptions", null, server.AdminName);
+        string[] Strings(JsonElement e) => e.EnumerateArray().Select(x => x.GetString()!).ToArray();
+        var commands = result.GetProperty("commands");
+        // a void argument says what the command does; a declared argument description wins
+        Assert.Equal(["Does nothing, only while RUNNING", "Does nothing, only while RUNNING"], Strings(commands.GetProperty("OnlyWhenRunning")));
+        Assert.Equal(["the new status", "Sets the status text"], Strings(commands.GetProperty("SetStatusText")));
+        Assert.Equal(["Any DevDouble value", "Echo of the argin value"], Strings(commands.GetProperty("DevDouble")));
+        Assert.Equal(["Uninitialised", "Uninitialised"], Strings(commands.GetProperty("EvenOnly"))); // cppTango's "not set"
+        // QueryWizard*Property: name, description, default, for each property
+        Assert.Equal(["UShort_image_ro_size", "Width and height of ushort_image_ro", "251"], Strings(result.GetProperty("device properties")));
+        Assert.Equal(["Greeting", "A class-wide greeting, to show class properties", "hello"], Strings(result.GetProperty("class properties")));
+        Assert.Equal(["Label", "The text of the label attribute", "none"], Strings(result.GetProperty("TangoNetDynamic device properties")));
+    }
+
+    [Fact]
     public void Commands_are_refused_by_state_and_by_IsAllowed_and_status_is_what_code_set()
     {
         var result = server.Check("failures");

@@ -155,6 +155,27 @@ def failures(d):
     return out
 
 
+def lifecycle_errors(d):
+    """Init and Delete (both run by the Init command) failing: what the client gets, then a clean Init."""
+    out = {}
+    for member in ("Init", "Delete"):
+        d.command_inout("FailNextLifecycle", member)
+        out[member] = call_error(lambda: d.command_inout("Init"))
+    d.command_inout("Init")
+    out["after"] = str(d.state())
+    return out
+
+
+def descriptions(d, admin_name, port):
+    """What Jive shows: command argument descriptions and the property wizard of the admin device."""
+    commands = {c: d.command_query(c) for c in ("OnlyWhenRunning", "SetStatusText", "DevDouble", "EvenOnly")}
+    admin = proxy(port, admin_name)
+    return {"commands": {c: [q.in_type_desc, q.out_type_desc] for c, q in commands.items()},
+            "device properties": list(admin.command_inout("QueryWizardDevProperty", "TangoNetTest")),
+            "class properties": list(admin.command_inout("QueryWizardClassProperty", "TangoNetTest")),
+            "TangoNetDynamic device properties": list(admin.command_inout("QueryWizardDevProperty", "TangoNetDynamic"))}
+
+
 def events(d):
     """Subscribes to the events C# pushes, then asks for 20 of each."""
     received = {"change": [], "archive": [], "user": [], "data_ready": []}
@@ -382,6 +403,7 @@ if __name__ == "__main__":
         result = {"roundtrip": lambda: roundtrip(d), "read_only": lambda: read_only(d), "failures": lambda: failures(d),
                   "events": lambda: events(d), "polling": lambda: polling(d, port, sys.argv[4]), "dynamic": lambda: dynamic(d, port),
                   "lifecycle": lambda: lifecycle(d, port, sys.argv[4]), "allocations": lambda: allocations(d),
+                  "lifecycle_errors": lambda: lifecycle_errors(d), "descriptions": lambda: descriptions(d, sys.argv[4], port),
                   "long_work": lambda: long_work(port, dev, sys.argv[4]),
                   "posted_events": lambda: posted_events(d, port, dev, int(sys.argv[4]))}[check]()
     print("JSON:" + json.dumps(result, default=str))

@@ -4,11 +4,12 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Lima2.Core.Frames;
+using Lima2.Detectors.Dectris;
 
-namespace Lima2.Detectors.Dectris.Simplon;
+namespace Lima2.Cli.StandIns;
 
 /// <summary>
-/// The stand-in detector's SIMPLON server (the REST subset <see cref="SimplonClient"/> drives), on 127.0.0.1: each
+/// The stand-in detector's SIMPLON server (the REST subset <see cref="Lima2.Detectors.Dectris.Simplon.SimplonClient"/> drives), on 127.0.0.1: each
 /// <c>arm</c> opens a series on the <see cref="DectrisStreamer"/> (header), whose nimages × ntrigger images go out on
 /// each <c>trigger</c> (ints, inte) or at once (exts, exte, as if the triggers came right away); the end message
 /// goes out when the last image is out, or at <c>disarm</c> / <c>abort</c>.
