@@ -341,7 +341,7 @@ public sealed class ReceiverRun : IAsyncDisposable
 
     /// <summary>Where the dense frames went, once the graph is built.</summary>
     private SavedFrames? FramesOnDisk() => Graph is { } graph
-        ? new SavedFrames(_savingRoot!, graph.OutputInfo, Facts(Stream?.Metadata))
+        ? new SavedFrames(_savingRoot!, graph.OutputInfo, Facts(Stream?.Metadata), Stream?.Parts)
         : null;
 
     public async ValueTask DisposeAsync()

@@ -21,6 +21,9 @@ public sealed record ReceiverEntry
     /// <summary>Re-publish the processed frames (the receiver's <c>publish</c> property); null: not published.</summary>
     public PublishConfig? Publish { get; set; }
 
+    /// <summary>The channel block of a <c>jungfrau_udp</c> receiver (its ports, modules, geometry, corrections).</summary>
+    public JungfrauChannelConfig? Jungfrau { get; set; }
+
     /// <summary>The host whose Starter runs this receiver; empty: the beamline's <c>host</c>.</summary>
     public string Host { get; set; } = "";
 
@@ -88,7 +91,8 @@ public sealed record Beamline
 
     public static Beamline Load(string path)
     {
-        var reader = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
+        var reader = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance)
+            .WithEnumNamingConvention(UnderscoredNamingConvention.Instance).Build();
         var beamline = reader.Deserialize<Beamline?>(File.ReadAllText(path)) ?? new Beamline();
         if (beamline.Receivers.Count == 0)
             throw new FormatException($"{path}: receivers: at least one receiver is needed");
@@ -98,6 +102,15 @@ public sealed record Beamline
             throw new FormatException($"{path}: startup_level: {beamline.StartupLevel} must be 1 or more");
         if (beamline.ReferenceRoot.Length > 0 && !Path.IsPathFullyQualified(beamline.ReferenceRoot))
             throw new FormatException($"{path}: reference_root: '{beamline.ReferenceRoot}' must be an absolute path");
+        for (var rank = 0; rank < beamline.Receivers.Count; rank++)
+        {
+            var r = beamline.Receivers[rank];
+            var errors = r.Jungfrau?.Validate($"receivers[{rank}].jungfrau", rank, beamline.Receivers.Count).ToList() ?? [];
+            if ((r.Channel == "jungfrau_udp") != (r.Jungfrau is not null))
+                errors.Add(new ParamsError($"receivers[{rank}]", "a jungfrau_udp receiver has a jungfrau block, and only it"));
+            if (errors.Count > 0)
+                throw new FormatException($"{path}: {string.Join("; ", errors)}");
+        }
         return beamline;
     }
 }
@@ -171,6 +184,7 @@ public static class Registration
                 ["peak_finder"] = [r.PeakFinder],
                 ["live_port"] = [r.LivePort.ToString(System.Globalization.CultureInfo.InvariantCulture)],
                 ["publish"] = [r.Publish?.ToJson() ?? ""],
+                ["jungfrau"] = [r.Jungfrau?.ToPropertyText() ?? ""], // "": none (an empty list would leave an earlier block)
             });
             output.WriteLine($"{server}: LimaReceiver {receivers[rank]} ({r.Channel}, rank {rank})");
             servers.Add((server, b.ReceiverHost(rank)));

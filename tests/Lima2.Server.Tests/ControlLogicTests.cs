@@ -468,6 +468,24 @@ public sealed class ControlLogicTests
     }
 
     [Fact]
+    public void With_partial_frames_a_frame_is_acquired_once_every_receiver_has_its_part_and_each_receivers_share_is_every_frame()
+    {
+        var receivers = Enumerable.Range(0, 2).Select(i => new FakeReceiver($"id00/limareceiver/jf@{i}")).ToArray();
+        var control = new ControlLogic(receivers, partialFrames: true) { AcqParamsJson = """{"acq": {"nb_frames": 10}}""" };
+        foreach (var r in receivers)
+            r.State = AcqState.Prepared;
+        control.Prepare(Uuid);
+        control.Start();
+        (receivers[0].Frames, receivers[1].Frames) = (10, 7);
+        control.Poll();
+        Assert.Equal(7, control.NbFramesAcquired); // not 17: frames 7 to 9 lack receiver 1's modules
+        (receivers[0].State, receivers[1].State) = (AcqState.Idle, AcqState.Idle);
+        control.Poll();
+        Assert.Equal(AcqState.Idle, control.State);
+        Assert.Equal($"run {Uuid} ended short: receiver id00/limareceiver/jf@1 received 7 of its 10 frames", LimaError.Parse(control.LastError)!.What);
+    }
+
+    [Fact]
     public void A_run_that_ends_short_is_not_reported_as_a_success_status_and_last_error_name_the_receiver_and_its_counts()
     {
         var (control, receivers) = System();

@@ -18,9 +18,11 @@ public sealed class Lima2System : IDisposable
     /// <param name="beamlineSettings">more top-level lines for the beamline YAML (e.g. Starter's <c>start_ds_path</c>)</param>
     /// <param name="executable">the Lima2Server apphost that registers and serves (default: the one built beside the tests)</param>
     /// <param name="receiverSettings">more keys for every receiver's entry in the beamline YAML (e.g. <c>live_port: 0</c>, <c>publish: {...}</c>)</param>
+    /// <param name="jungfrau">a JUNGFRAU instead of the simulator: the control's <c>detector</c> property and each receiver's jungfrau block (a YAML flow mapping)</param>
     public Lima2System(int receivers = 2, string peakFinder = "reference", bool start = true,
         IReadOnlyDictionary<string, string?>? serverEnvironment = null, (string SimplonUrl, IReadOnlyList<string> Endpoints)? dectris = null,
-        string beamlineSettings = "", string? executable = null, string receiverSettings = "")
+        string beamlineSettings = "", string? executable = null, string receiverSettings = "",
+        (string Detector, IReadOnlyList<string> Blocks)? jungfrau = null)
     {
         _executable = executable ?? Executable;
         _serverEnvironment = new Dictionary<string, string?>(EmbeddedTangoDb.Environment);
@@ -31,10 +33,18 @@ public sealed class Lima2System : IDisposable
         _serverEnvironment.TryAdd("LIMA2_LOG_DIR", LogFolder);
         Config = Path.Combine(Root, "beamline.yaml");
         var more = receiverSettings.Length > 0 ? $", {receiverSettings}" : "";
-        var recv = string.Concat(Enumerable.Range(0, receivers).Select(r => dectris is { } d
-            ? $"  - {{channel: dectris_v1, endpoint: \"{d.Endpoints[r]}\", memory_cap: 256MiB, peak_finder: {peakFinder}{more}}}\n"
-            : $"  - {{channel: simulator, memory_cap: 256MiB, peak_finder: {peakFinder}{more}}}\n"));
-        var detector = dectris is { } e ? $"detector: dectris\nsimplon_url: \"{e.SimplonUrl}\"" : "detector: simulator";
+        var recv = string.Concat(Enumerable.Range(0, receivers).Select(r => (dectris, jungfrau) switch
+        {
+            ({ } d, _) => $"  - {{channel: dectris_v1, endpoint: \"{d.Endpoints[r]}\", memory_cap: 256MiB, peak_finder: {peakFinder}{more}}}\n",
+            (_, { } j) => $"  - {{channel: jungfrau_udp, jungfrau: {j.Blocks[r]}, memory_cap: 512MiB, peak_finder: {peakFinder}{more}}}\n",
+            _ => $"  - {{channel: simulator, memory_cap: 256MiB, peak_finder: {peakFinder}{more}}}\n",
+        }));
+        var detector = (dectris, jungfrau) switch
+        {
+            ({ } e, _) => $"detector: dectris\nsimplon_url: \"{e.SimplonUrl}\"",
+            (_, { } j) => $"detector: \"{j.Detector}\"",
+            _ => "detector: simulator",
+        };
         File.WriteAllText(Config, $"""
             server: Lima2Server
             instance: {id}

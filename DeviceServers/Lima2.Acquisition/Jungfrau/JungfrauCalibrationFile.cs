@@ -36,16 +36,30 @@ public static class JungfrauCalibrationFile
 
     /// <summary>The three maps (G0, G1, G2) of <paramref name="modules"/> modules in dataset <paramref name="name"/>, read beneath the reference root.</summary>
     /// <exception cref="ArgumentException">the dataset does not have the shape (3, 512 × modules, 1024).</exception>
-    public static float[][] Read(SavingRoot root, string path, string name, int modules)
+    public static float[][] Read(SavingRoot root, string path, string name, int modules) =>
+        ReadModules(root, path, name, [.. Enumerable.Range(0, modules)], modules);
+
+    /// <summary>
+    /// The three maps (G0, G1, G2) of the detector's modules <paramref name="modules"/> (a partial-frame receiver's),
+    /// in that order, from a file of either just these modules in that order (the receiver's own pedestal run) or of
+    /// all <paramref name="detectorModules"/> modules (a gain file of the whole detector).
+    /// </summary>
+    /// <exception cref="ArgumentException">the dataset has neither shape (3, 512 × modules, 1024).</exception>
+    public static float[][] ReadModules(SavingRoot root, string path, string name, IReadOnlyList<int> modules, int detectorModules)
     {
         using var opened = root.OpenRead(path);
         using var file = Hdf5File.OpenReadOnly(opened, path);
         var (shape, values) = file.ReadNumbers($"/{name}");
-        var rows = modules * JungfrauModule.Height;
-        if (shape is not [JungfrauGain.Stages, var height, JungfrauModule.Width] || height != rows)
-            throw new ArgumentException($"{path}:/{name} has shape ({string.Join(", ", shape)}), {modules} modules need " +
-                                        $"({JungfrauGain.Stages}, {rows}, {JungfrauModule.Width})");
-        var pixels = rows * JungfrauModule.Width;
-        return [.. Enumerable.Range(0, JungfrauGain.Stages).Select(g => Array.ConvertAll(values[(g * pixels)..((g + 1) * pixels)], v => (float)v))];
+        var rows = modules.Count * JungfrauModule.Height;
+        if (shape is not [JungfrauGain.Stages, var height, JungfrauModule.Width]
+            || (height != rows && height != detectorModules * JungfrauModule.Height))
+            throw new ArgumentException($"{path}:/{name} has shape ({string.Join(", ", shape)}), {modules.Count} modules need " +
+                                        $"({JungfrauGain.Stages}, {rows}, {JungfrauModule.Width})" +
+                                        (detectorModules != modules.Count ? $" (or {detectorModules * JungfrauModule.Height} rows: the whole detector)" : ""));
+        var filePixels = (int)height * JungfrauModule.Width;
+        int[] inFile = height == rows ? [.. Enumerable.Range(0, modules.Count)] : [.. modules];
+        return [.. Enumerable.Range(0, JungfrauGain.Stages).Select(g => inFile
+            .SelectMany(m => values.AsSpan(g * filePixels + m * JungfrauModule.Pixels, JungfrauModule.Pixels).ToArray())
+            .Select(v => (float)v).ToArray())];
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
+using Lima2.Core.Pipeline;
 using Lima2.Detectors.Jungfrau;
 using Lima2.Hdf5;
 using Lima2.OpenCL;
@@ -14,21 +15,24 @@ public static class JungfrauChannelFactory
     {
         var config = settings.Receiver;
         var jungfrau = config.Channel.Jungfrau ?? throw new ArgumentException("a jungfrau_udp channel needs its channel.jungfrau block");
-        var moduleIds = jungfrau.ModuleIdList;
+        var partial = jungfrau.Dispatch == JungfrauDispatch.Modules;
+        var moduleIds = partial ? jungfrau.ModulesOf(config.Rank, config.NbReceivers) : jungfrau.ModuleIdList;
         var modules = moduleIds.Count;
         var bind = IPAddress.Parse(jungfrau.Bind);
         var grid = jungfrau.Geometry;
+        var detectorModules = partial ? grid.Rows * grid.Columns : modules;
         IJungfrauCorrector? correction = null;
         if (jungfrau.Output != JungfrauOutputKind.Raw)
         {
             using var references = new SavingRoot(config.ReferenceRoot);
-            var pedestalMaps = JungfrauCalibrationFile.Read(references, jungfrau.PedestalFile!, JungfrauCalibrationFile.Pedestal, modules);
-            var gainMaps = JungfrauCalibrationFile.Read(references, jungfrau.GainFile!, JungfrauCalibrationFile.Gain, modules);
+            var pedestalMaps = JungfrauCalibrationFile.ReadModules(references, jungfrau.PedestalFile!, JungfrauCalibrationFile.Pedestal, moduleIds, detectorModules);
+            var gainMaps = JungfrauCalibrationFile.ReadModules(references, jungfrau.GainFile!, JungfrauCalibrationFile.Gain, moduleIds, detectorModules);
             correction = jungfrau.Correction == JungfrauCorrectionEngine.OpenCl
                 ? new JungfrauOpenClCorrection(pedestalMaps, gainMaps, ClDevice.Select(jungfrau.OpenclPlatform, jungfrau.OpenclDevice, cpuFallback: true),
                     ClProgram.DefaultCacheDirectory)
                 : new JungfrauCorrection(pedestalMaps, gainMaps);
         }
+        var detector = grid.Rows > 0 ? JungfrauGeometry.Grid(grid.Rows, grid.Columns, grid.GapX, grid.GapY, grid.DoublePixelGaps) : null;
         var acq = settings.AcqParams.Acq;
         var pedestal = jungfrau.PedestalRun is null ? null : new PedestalAccumulator(modules * JungfrauModule.Pixels);
         var options = new JungfrauChannelOptions
@@ -38,8 +42,10 @@ public static class JungfrauChannelFactory
                 Interface = i % jungfrau.PortsPerModule,
             })],
             Interfaces = jungfrau.PortsPerModule,
-            Geometry = JungfrauGeometry.Grid(grid.Rows > 0 ? grid.Rows : modules, grid.Rows > 0 ? grid.Columns : 1, grid.GapX, grid.GapY,
-                grid.DoublePixelGaps),
+            // a partial-frame receiver stacks its modules; the master file places them
+            Geometry = partial ? JungfrauGeometry.Grid(modules, 1, 0, 0, grid.DoublePixelGaps)
+                : detector ?? JungfrauGeometry.Grid(modules, 1, grid.GapX, grid.GapY, grid.DoublePixelGaps),
+            Parts = partial ? Parts(jungfrau, detector!, config.NbReceivers) : null,
             Frames = acq.NbFrames > 0 ? acq.NbFrames : null,
             FirstFrameNumber = jungfrau.FirstFrameNumber,
             Window = jungfrau.Window,
@@ -80,4 +86,13 @@ public static class JungfrauChannelFactory
             throw;
         }
     }
+
+    /// <summary>Where each receiver's stacked modules go in the detector's image under modules dispatch.</summary>
+    private static FrameParts Parts(JungfrauChannelConfig jungfrau, JungfrauGeometry detector, int receivers) =>
+        new(detector.Width, detector.Height, [.. Enumerable.Range(0, receivers).Select(rank =>
+        {
+            var share = jungfrau.ModulesOf(rank, receivers);
+            return new ReceiverFrameParts(detector.ModuleWidth, share.Count * detector.ModuleHeight, [.. share.Select((module, i) =>
+                new FramePart(0, i * detector.ModuleHeight, detector.ModuleWidth, detector.ModuleHeight, detector.Modules[module].X, detector.Modules[module].Y))]);
+        })]);
 }

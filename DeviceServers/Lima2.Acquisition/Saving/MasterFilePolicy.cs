@@ -1,11 +1,13 @@
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
+using Lima2.Core.Pipeline;
 using Lima2.Hdf5;
 
 namespace Lima2.Acquisition.Saving;
 
 /// <summary>Where a run's dense frames went, for its master file: the saving root, their geometry and NXmx facts.</summary>
-public sealed record SavedFrames(SavingRoot Root, FrameInfo Frame, NxmxFacts? Facts);
+/// <param name="Parts">under partial-frame dispatch, the part of the detector's image each receiver's frames are; null: whole frames dealt round robin</param>
+public sealed record SavedFrames(SavingRoot Root, FrameInfo Frame, NxmxFacts? Facts, FrameParts? Parts = null);
 
 /// <summary>
 /// Which master file a receiver writes over its run's dense frames, and when. Receiver 0 writes the master file of a
@@ -32,8 +34,11 @@ public sealed class MasterFilePolicy(int rank, int receivers, SavingParams? dens
             return null;
         if (!stopped && totalFrames is { } total)
         {
-            Path = MasterFile.Write(denseSaving, frames.Root, frames.Frame, receivers, total, frames.Facts);
-            Counts = MasterFile.Shares(receivers, total);
+            Path = frames.Parts is { } parts
+                ? PartialFrameMaster.Write(denseSaving, frames.Root, frames.Frame, parts, PartialFrameMaster.Shares(parts, total), checkFiles: false,
+                    frames.Facts, replace: false)
+                : MasterFile.Write(denseSaving, frames.Root, frames.Frame, receivers, total, frames.Facts);
+            Counts = Shares(frames.Parts, total);
             return Path;
         }
         return receivers == 1 && saved > 0 ? Write(denseSaving, frames, [saved]) : null;
@@ -49,7 +54,7 @@ public sealed class MasterFilePolicy(int rank, int receivers, SavingParams? dens
                                                 $"{(runEnded ? "ended" : "not ended")})");
         if (savedPerReceiver.Count != receivers)
             throw new ArgumentException($"{savedPerReceiver.Count} counts for {receivers} receivers", nameof(savedPerReceiver));
-        CheckCounts(savedPerReceiver, totalFrames, saved);
+        CheckCounts(savedPerReceiver, totalFrames is { } planned ? Shares(frames?.Parts, planned) : null, saved);
         if (frames is null || denseSaving is null)
             throw new InvalidOperationException("this run saves no dense frames: there is no master file");
         return Write(denseSaving, frames, savedPerReceiver);
@@ -59,16 +64,15 @@ public sealed class MasterFilePolicy(int rank, int receivers, SavingParams? dens
     /// The counts come from a client: each must be one the run can have, so that a forged one cannot make the master
     /// file map frames that were never taken (the files are checked too, see <see cref="MasterFile.FramesInFiles"/>).
     /// </summary>
-    private void CheckCounts(IReadOnlyList<long> savedPerReceiver, long? totalFrames, long saved)
+    private void CheckCounts(IReadOnlyList<long> savedPerReceiver, long[]? shares, long saved)
     {
-        var shares = totalFrames is { } planned ? MasterFile.Shares(savedPerReceiver.Count, planned) : null;
         for (var r = 0; r < savedPerReceiver.Count; r++)
         {
             var count = savedPerReceiver[r];
             if (count < 0)
                 throw new ArgumentException($"receiver {r} cannot have saved {count} frames");
             if (shares is not null && count > shares[r])
-                throw new ArgumentException($"receiver {r} cannot have saved {count} frames: its share of the run's {totalFrames} frames is {shares[r]}");
+                throw new ArgumentException($"receiver {r} cannot have saved {count} frames: its share of the run's frames is {shares[r]}");
         }
         if (savedPerReceiver[rank] != saved)
             throw new ArgumentException($"receiver {rank} saved {saved} frames, not {savedPerReceiver[rank]}");
@@ -77,8 +81,14 @@ public sealed class MasterFilePolicy(int rank, int receivers, SavingParams? dens
     /// <summary>Writes the master file over <paramref name="savedPerReceiver"/>, replacing the one written before.</summary>
     private string Write(SavingParams saving, SavedFrames frames, IReadOnlyList<long> savedPerReceiver)
     {
-        Path = MasterFile.Write(saving, frames.Root, frames.Frame, savedPerReceiver, frames.Facts, replace: Path is not null);
+        Path = frames.Parts is { } parts
+            ? PartialFrameMaster.Write(saving, frames.Root, frames.Frame, parts, savedPerReceiver, checkFiles: true, frames.Facts, replace: Path is not null)
+            : MasterFile.Write(saving, frames.Root, frames.Frame, savedPerReceiver, frames.Facts, replace: Path is not null);
         Counts = [.. savedPerReceiver];
         return Path;
     }
+
+    /// <summary>Each receiver's share of <paramref name="totalFrames"/>: every frame under partial-frame dispatch, else its round-robin share.</summary>
+    private long[] Shares(FrameParts? parts, long totalFrames) =>
+        parts is not null ? PartialFrameMaster.Shares(parts, totalFrames) : MasterFile.Shares(receivers, totalFrames);
 }

@@ -1,5 +1,7 @@
 using System.Runtime.Serialization;
+using YamlDotNet.Core;
 using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
 
 namespace Lima2.Core.Parameters;
 
@@ -14,6 +16,22 @@ public enum JungfrauOutputKind
 
     /// <summary>Photon counts (gray32s).</summary>
     Photons,
+}
+
+/// <summary>Which frames, or which parts of them, a JUNGFRAU receiver takes.</summary>
+public enum JungfrauDispatch
+{
+    /// <summary>Whole frames: the receiver's ports carry every module of <see cref="JungfrauChannelConfig.Geometry"/>.</summary>
+    FullFrame,
+
+    /// <summary>
+    /// Partial frames: every receiver takes every frame, receiver r of n the r-th of n runs of the detector's modules,
+    /// as equal as can be (modules ⌊r·M/n⌋ to ⌊(r+1)·M/n⌋ − 1; <see cref="JungfrauChannelConfig.Geometry"/> is the whole
+    /// detector: 8 modules, 2 receivers: 0–3 and 4–7), on its ports (<see cref="JungfrauChannelConfig.PortsPerModule"/>
+    /// each); it saves its modules one under the other, and receiver 0's master file assembles every receiver's
+    /// modules into the detector's frames.
+    /// </summary>
+    Modules,
 }
 
 /// <summary>Where a <c>jungfrau_udp</c> receiver corrects its frames (energy and photons outputs).</summary>
@@ -70,6 +88,9 @@ public sealed record JungfrauChannelConfig
 
     public JungfrauGeometryConfig Geometry { get; set; } = new();
 
+    /// <summary>full_frame (this receiver's ports carry every module) or modules (partial-frame dispatch between the receivers).</summary>
+    public JungfrauDispatch Dispatch { get; set; }
+
     /// <summary>Socket receive buffer per port: bytes or with a unit (the kernel caps it at net.core.rmem_max).</summary>
     public string ReceiveBuffer { get; set; } = "64MiB";
 
@@ -108,10 +129,47 @@ public sealed record JungfrauChannelConfig
     /// <summary>A pedestal run: the mean of the complete dark frames per pixel and gain stage is saved to this HDF5 file (under saving_root) at the end.</summary>
     public string? PedestalRun { get; set; }
 
+    /// <summary>
+    /// A block as the receiver device's <c>jungfrau</c> property holds it (YAML or JSON, the keys of a settings file's
+    /// <c>channel.jungfrau</c>); its values are checked with the rest of the receiver's configuration at Prepare.
+    /// </summary>
+    /// <exception cref="ParamsException">not a block of known keys; the error names the line and column.</exception>
+    public static JungfrauChannelConfig Parse(string yaml, string source)
+    {
+        try
+        {
+            return ReceiverConfig.Reader.Deserialize<JungfrauChannelConfig?>(yaml) ?? new JungfrauChannelConfig();
+        }
+        catch (YamlException e)
+        {
+            throw new ParamsException([new ParamsError($"{source}:{e.Start.Line}:{e.Start.Column}", (e.InnerException ?? e).Message)]);
+        }
+    }
+
+    /// <summary>
+    /// The block as one line of JSON, for the receiver device's <c>jungfrau</c> property (what <see cref="Parse"/>
+    /// reads): the Tango DB trims each line of a property, which would lose a YAML block's indentation.
+    /// </summary>
+    public string ToPropertyText() => JsonWriter.Serialize(this).Trim();
+
+    private static readonly ISerializer JsonWriter = new SerializerBuilder()
+        .WithNamingConvention(UnderscoredNamingConvention.Instance)
+        .WithEnumNamingConvention(UnderscoredNamingConvention.Instance)
+        .JsonCompatible()
+        .Build();
+
     [YamlIgnore]
     public IReadOnlyList<int> ModuleIdList => ModuleIds.Count > 0 ? ModuleIds : [.. Enumerable.Range(0, Ports.Count / Math.Max(PortsPerModule, 1))];
 
-    public IEnumerable<ParamsError> Validate(string path)
+    /// <summary>The detector's modules (positions in <see cref="Geometry"/>, module ids) receiver <paramref name="rank"/> of <paramref name="receivers"/> takes under <see cref="JungfrauDispatch.Modules"/>.</summary>
+    public IReadOnlyList<int> ModulesOf(int rank, int receivers)
+    {
+        var modules = Geometry.Rows * Geometry.Columns;
+        return [.. Enumerable.Range(rank * modules / receivers, (rank + 1) * modules / receivers - rank * modules / receivers)];
+    }
+
+    /// <param name="rank">the receiver's rank among <paramref name="receivers"/> (which modules it takes under modules dispatch)</param>
+    public IEnumerable<ParamsError> Validate(string path, int rank = 0, int receivers = 1)
     {
         if (Ports.Count == 0)
             yield return new($"{path}.ports", "at least one UDP port, one per module");
@@ -135,6 +193,16 @@ public sealed record JungfrauChannelConfig
             yield return new($"{path}.window", "must be in [1, 1024]");
         if (Geometry.Rows < 0 || Geometry.Columns < 1 || Geometry.GapX < 0 || Geometry.GapY < 0)
             yield return new($"{path}.geometry", "rows >= 0, columns >= 1, gaps >= 0");
+        else if (Dispatch == JungfrauDispatch.Modules)
+        {
+            if (Geometry.Rows == 0)
+                yield return new($"{path}.geometry", "modules dispatch needs the whole detector's rows and columns");
+            else if (ModulesOf(rank, receivers) is var share && PortsPerModule is (1 or 2) && share.Count * PortsPerModule != Ports.Count)
+                yield return new($"{path}.ports", $"receiver {rank} of {receivers} takes modules {string.Join(", ", share)} of " +
+                                                  $"{Geometry.Rows} x {Geometry.Columns}: {PortsPerModule} port(s) each, {Ports.Count} given");
+            if (ModuleIds.Count > 0)
+                yield return new($"{path}.module_ids", "modules dispatch gives each receiver its run of modules by rank: leave module_ids out");
+        }
         else if (Geometry.Rows > 0 && PortsPerModule is (1 or 2) && Geometry.Rows * Geometry.Columns != Ports.Count / PortsPerModule)
             yield return new($"{path}.geometry", $"{Geometry.Rows} x {Geometry.Columns} modules, the ports carry {Ports.Count / PortsPerModule}");
         if (Output != JungfrauOutputKind.Raw && (PedestalFile is null || GainFile is null))

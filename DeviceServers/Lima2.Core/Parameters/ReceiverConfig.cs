@@ -108,12 +108,12 @@ public sealed partial record ReceiverConfig
     [YamlIgnore]
     public long MemoryCapBytes => ParseBytes(MemoryCap) ?? throw new FormatException($"memory_cap '{MemoryCap}' is not a size");
 
-    private static readonly IDeserializer Reader = new DeserializerBuilder()
+    internal static readonly IDeserializer Reader = new DeserializerBuilder()
         .WithNamingConvention(UnderscoredNamingConvention.Instance)
         .WithEnumNamingConvention(UnderscoredNamingConvention.Instance)
         .Build();
 
-    private static readonly ISerializer Writer = new SerializerBuilder()
+    internal static readonly ISerializer Writer = new SerializerBuilder()
         .WithNamingConvention(UnderscoredNamingConvention.Instance)
         .WithEnumNamingConvention(UnderscoredNamingConvention.Instance)
         .Build();
@@ -153,7 +153,7 @@ public sealed partial record ReceiverConfig
         if (Channel.Threshold is { } threshold && (Channel.Kind is not (ChannelKind.DectrisV1 or ChannelKind.DectrisV2 or ChannelKind.MaxIv) || string.IsNullOrWhiteSpace(threshold)))
             errors.Add(new("channel.threshold", $"'{threshold}': a DECTRIS or MAX IV channel's name (threshold_1, threshold_2, difference)"));
         if (Channel.Kind == ChannelKind.JungfrauUdp)
-            errors.AddRange(Channel.Jungfrau?.Validate("channel.jungfrau") ?? [new("channel.jungfrau", "a jungfrau_udp channel needs its ports")]);
+            errors.AddRange(Channel.Jungfrau?.Validate("channel.jungfrau", Rank, Math.Max(1, NbReceivers)) ?? [new("channel.jungfrau", "a jungfrau_udp channel needs its ports")]);
         else if (Channel.Jungfrau is not null)
             errors.Add(new("channel.jungfrau", $"only for a jungfrau_udp channel, this one is {Channel.Kind}"));
         if (Channel.TimeoutMs < 0)

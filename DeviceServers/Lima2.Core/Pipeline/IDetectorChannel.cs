@@ -54,6 +54,9 @@ public sealed record ChannelStart(FrameInfo Frame, long? ExpectedFrames)
 {
     /// <summary>Detector and exposure facts for the saved files (the HDF5 sinks write them as NXdetector fields).</summary>
     public DetectorMetadata? Metadata { get; init; }
+
+    /// <summary>Partial-frame dispatch: every receiver takes every frame, each a part of the detector's image; null when this receiver's frames are whole.</summary>
+    public FrameParts? Parts { get; init; }
 }
 
 /// <summary>Why a channel's run ended.</summary>

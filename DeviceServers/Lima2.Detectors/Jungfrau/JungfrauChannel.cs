@@ -75,6 +75,9 @@ public sealed record JungfrauChannelOptions
     public Action<PedestalAccumulator>? PedestalDone { get; init; }
 
     public DetectorMetadata? Metadata { get; init; }
+
+    /// <summary>Partial-frame dispatch: where every receiver's frames go in the detector's image (for the master file); null for whole frames.</summary>
+    public FrameParts? Parts { get; init; }
 }
 
 /// <summary>One UDP port's counts: every datagram under one verdict, every frame number as complete, incomplete or missed.</summary>
@@ -207,7 +210,7 @@ public sealed class JungfrauChannel : IDetectorChannel
         + (long)_options.Geometry.Modules.Count * JungfrauModule.Pixels * (sizeof(ushort) + sizeof(float));
 
     public ValueTask<ChannelStart> StartAsync(CancellationToken cancellationToken) =>
-        ValueTask.FromResult(new ChannelStart(_info, _options.Frames) { Metadata = _options.Metadata });
+        ValueTask.FromResult(new ChannelStart(_info, _options.Frames) { Metadata = _options.Metadata, Parts = _options.Parts });
 
     public async Task<ChannelSummary> RunAsync(IFrameTarget target, CancellationToken cancellationToken)
     {

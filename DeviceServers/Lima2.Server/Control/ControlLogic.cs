@@ -22,6 +22,7 @@ public sealed class ControlLogic : AcqDeviceLogic
 {
     private readonly IReadOnlyList<IReceiverLink> _receivers;
     private readonly IDetector _detector;
+    private readonly bool _partialFrames;
     private long _framesAcquired;
     private readonly Lock _master = new();
     private bool _masterDue; // from Start to the end of a run of several receivers: its master file is still to ask for
@@ -34,9 +35,12 @@ public sealed class ControlLogic : AcqDeviceLogic
 
     /// <param name="detector">the camera plugin; the simulator's when null</param>
     /// <param name="busyPatience">how long a busy receiver is asked again; <see cref="PatientReceiverLink.DefaultPatience"/> when null</param>
-    public ControlLogic(IReadOnlyList<IReceiverLink> receivers, IDetector? detector = null, TimeSpan? busyPatience = null)
+    /// <param name="partialFrames">partial-frame dispatch (receiver_topology partial): every receiver takes a part of every
+    /// frame, so a frame is acquired once every receiver has its part, and each receiver's share is every frame</param>
+    public ControlLogic(IReadOnlyList<IReceiverLink> receivers, IDetector? detector = null, TimeSpan? busyPatience = null, bool partialFrames = false)
         : base(detector?.Plugin ?? DetectorPlugin.Simulator)
     {
+        _partialFrames = partialFrames;
         _receivers = [.. receivers.Select(r => new PatientReceiverLink(r, busyPatience ?? PatientReceiverLink.DefaultPatience))];
         _detector = detector ?? new SimulatorDetector();
         _savedPolled = new long[_receivers.Count];
@@ -180,7 +184,7 @@ public sealed class ControlLogic : AcqDeviceLogic
             var busy = reads.Where(x => x.Snapshot.State is AcqState.Running or AcqState.Prepared).Select(x => x.r.Name).ToList();
             if (busy.Count > 0)
                 throw new StateException($"Close: receivers still running ({string.Join(", ", busy)}): Stop first, or wait for them to finish");
-            Interlocked.Exchange(ref _framesAcquired, reads.Sum(x => x.Snapshot.FramesReceived));
+            Interlocked.Exchange(ref _framesAcquired, Acquired(reads.Select(x => x.Snapshot.FramesReceived)));
             master = WriteMasterFile([.. reads.Select(x => x.Snapshot)]);
             shortfall = Shortfall(reads);
         }
@@ -233,7 +237,7 @@ public sealed class ControlLogic : AcqDeviceLogic
             if (_uuid != uuid)
                 return;
             // only the receivers on this run count: the others (not prepared yet) still show the previous run's
-            Interlocked.Exchange(ref _framesAcquired, reads.Sum(x => x.Snapshot is { } s && s.Pipeline == uuid ? s.FramesReceived : 0));
+            Interlocked.Exchange(ref _framesAcquired, Acquired(reads.Select(x => x.Snapshot is { } s && s.Pipeline == uuid ? s.FramesReceived : 0)));
             for (var rank = 0; rank < reads.Count; rank++)
                 if (reads[rank].Snapshot is { } s && s.Pipeline == uuid)
                     _savedPolled[rank] = s.FramesSaved;
@@ -307,12 +311,16 @@ public sealed class ControlLogic : AcqDeviceLogic
     private string? Shortfall(IReadOnlyList<(IReceiverLink r, ReceiverSnapshot Snapshot)> reads)
     {
         long total = AcqParams.Acq.NbFrames, n = reads.Count;
-        if (total <= 0 || reads.Sum(x => x.Snapshot.FramesReceived) >= total)
+        if (total <= 0 || Acquired(reads.Select(x => x.Snapshot.FramesReceived)) >= total)
             return null;
-        var missing = reads.Select((x, rank) => (x.r.Name, Got: x.Snapshot.FramesReceived, Share: total / n + (rank < total % n ? 1 : 0)))
+        var missing = reads.Select((x, rank) => (x.r.Name, Got: x.Snapshot.FramesReceived,
+                Share: _partialFrames ? total : total / n + (rank < total % n ? 1 : 0)))
             .Where(x => x.Got < x.Share).Select(x => $"receiver {x.Name} received {x.Got} of its {x.Share} frames");
         return $"run {_uuid} ended short: {string.Join(", ", missing)}";
     }
+
+    /// <summary>The frames the receivers have together: the sum of their round-robin shares, or, with partial frames, those every receiver has its part of.</summary>
+    private long Acquired(IEnumerable<long> receivedPerReceiver) => _partialFrames ? receivedPerReceiver.DefaultIfEmpty(0).Min() : receivedPerReceiver.Sum();
 
     private static string Payload(string what) =>
         new LimaError(what, new Dictionary<string, string> { ["type"] = "AcquisitionFault" }).ToJson();

@@ -13,7 +13,7 @@ public sealed class ControlDevice : AcqDevice<ControlLogic>
     [DeviceProperty("receivers", Description = "the LimaReceiver device names, in rank order (receiver i gets frames i, i+n, ...)")]
     public string[] Receivers { get; set; } = [];
 
-    [DeviceProperty("receiver_topology", Description = "how frames are spread over the receivers, read by the clients (lima2-conductor): single | round_robin | uneven")]
+    [DeviceProperty("receiver_topology", Description = "how frames are spread over the receivers, read by the clients (lima2-conductor): single | round_robin | uneven | partial (every receiver takes a part of every frame: JUNGFRAU modules dispatch; nb_frames_acquired counts the frames every receiver has its part of)")]
     public string ReceiverTopology { get; set; } = "round_robin";
 
     [DeviceProperty("detector", Description = "the detector plugin: simulator | dectris (dectris_v1, dectris_v2 say the same) | jungfrau[:ROWSxCOLUMNS] (modules; jungfrau = 4x2, a 4M)")]
@@ -55,7 +55,7 @@ public sealed class ControlDevice : AcqDevice<ControlLogic>
 
     protected override ControlLogic CreateLogic() =>
         new(Receivers.Select(r => (IReceiverLink)new TangoReceiverLink(r, TimeSpan.FromSeconds(10))).ToList(),
-            DetectorFactory.Create(Detector, SimplonUrl, SimplonApiVersion));
+            DetectorFactory.Create(Detector, SimplonUrl, SimplonApiVersion), partialFrames: ReceiverTopology == "partial");
 
     protected override void Init()
     {

@@ -1,6 +1,7 @@
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
+using Lima2.Detectors.Jungfrau;
 using Lima2.LiveView;
 using Lima2.Protocol;
 using Lima2.Server.Receiver;
@@ -27,8 +28,13 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
     [DeviceProperty("nb_receivers", Description = "how many receivers share the detector's frames (rank is 0 to nb_receivers-1)")]
     public int NbReceivers { get; set; } = 1;
 
-    [DeviceProperty("channel", Description = "where the frames come from: simulator (generated here) | dectris_v1 | dectris_v2 (a DECTRIS ZMQ stream at endpoint) | maxiv (a MAX IV unified stream at endpoint)")]
+    [DeviceProperty("channel", Description = "where the frames come from: simulator (generated here) | dectris_v1 | dectris_v2 (a DECTRIS ZMQ stream at endpoint) | maxiv (a MAX IV unified stream at endpoint) | jungfrau_udp (JUNGFRAU UDP packets, configured by the jungfrau property)")]
     public string Channel { get; set; } = "simulator";
+
+    [DeviceProperty("jungfrau", Description = "the jungfrau_udp channel block (YAML or JSON, the keys of a settings file's channel.jungfrau: " +
+                                              "bind, ports, ports_per_module, module_ids, geometry, dispatch, receive_buffer, frame_timeout_ms, window, " +
+                                              "output, correction, photon_energy, threshold, pedestal_file, gain_file, pedestal_run)")]
+    public string[] Jungfrau { get; set; } = [];
 
     [DeviceProperty("endpoint", Description = "ZMQ endpoint of the stream (channel dectris_v1, dectris_v2 or maxiv), e.g. tcp://127.0.0.1:9999")]
     public string Endpoint { get; set; } = "";
@@ -96,6 +102,35 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
 
     [Attr("publish_drops", MaxX = 16, Description = "frames not re-published, by reason: \"reason: count\"")]
     public string[] PublishDrops => [.. (Logic.Publishing?.Drops ?? new Dictionary<string, long>()).Select(d => $"{d.Key}: {d.Value}")];
+
+    // ---- a jungfrau_udp channel's UDP ports (one element per port, in the order of its ports; empty for other channels) ----
+
+    [Attr("jungfrau_ports", MaxX = MaxPorts, Description = "the UDP ports the jungfrau_udp channel listens on, as bound")]
+    public long[] JungfrauPorts => PerPort(p => p.Port);
+
+    [Attr("jungfrau_packets_caught", MaxX = MaxPorts, Unit = "packets", Description = "datagrams placed in a frame, per port")]
+    public long[] JungfrauPacketsCaught => PerPort(p => p.PacketsCaught);
+
+    [Attr("jungfrau_packets_padded", MaxX = MaxPorts, Unit = "packets", Description = "packets missing from the frames handed on (filled with 0xFFFF), per port")]
+    public long[] JungfrauPacketsPadded => PerPort(p => p.PacketsPadded);
+
+    [Attr("jungfrau_packets_late", MaxX = MaxPorts, Unit = "packets", Description = "datagrams of a frame already handed on, per port")]
+    public long[] JungfrauPacketsLate => PerPort(p => p.PacketsLate);
+
+    [Attr("jungfrau_packets_duplicate", MaxX = MaxPorts, Unit = "packets", Description = "datagrams of a packet already placed, per port")]
+    public long[] JungfrauPacketsDuplicate => PerPort(p => p.PacketsDuplicate);
+
+    [Attr("jungfrau_packets_rejected", MaxX = MaxPorts, Unit = "packets", Description = "datagrams not of this port's modules or not a JUNGFRAU packet (size, detType, packet or frame number), per port")]
+    public long[] JungfrauPacketsRejected => PerPort(p => p.PacketsRejected);
+
+    [Attr("jungfrau_frames_complete", MaxX = MaxPorts, Unit = "frames", Description = "frames with every packet of the port's modules, per port")]
+    public long[] JungfrauFramesComplete => PerPort(p => p.FramesComplete);
+
+    [Attr("jungfrau_frames_incomplete", MaxX = MaxPorts, Unit = "frames", Description = "frames handed on with padded packets, per port")]
+    public long[] JungfrauFramesIncomplete => PerPort(p => p.FramesIncomplete);
+
+    [Attr("jungfrau_frames_missed", MaxX = MaxPorts, Unit = "frames", Description = "frames of which the port had no packet, per port")]
+    public long[] JungfrauFramesMissed => PerPort(p => p.FramesMissed);
 
     [Attr("roi_frame_idx", Description = "global index of the frame of the roi_* values (-1: none yet)")]
     public long RoiFrameIdx => LatestRois() is [var first, ..] ? first.FrameIdx : -1;
@@ -184,6 +219,7 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
             {
                 Kind = ParseEnum<ChannelKind>(Channel, "channel"),
                 Endpoints = Endpoint == "" ? [] : [Endpoint],
+                Jungfrau = string.Join('\n', Jungfrau) is var block && block.Trim().Length > 0 ? JungfrauChannelConfig.Parse(block, "property jungfrau") : null,
             },
             MemoryCap = MemoryCap,
             OverloadPolicy = ParseEnum<OverloadPolicy>(OverloadPolicyName, "overload_policy"),
@@ -219,8 +255,16 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
     protected override string ReadStatus() => _kernels is null ? base.ReadStatus() : $"{base.ReadStatus()}\n{_kernels.Status}";
 
     /// <summary>The frame types a channel delivers by default: the simulator's gray16; an EIGER's 16 or 32 bits.</summary>
-    private static PixelType[] WarmUpPixelTypes(ChannelKind channel) =>
-        channel == ChannelKind.Simulator ? [PixelType.Gray16] : [PixelType.Gray16, PixelType.Gray32];
+    private static PixelType[] WarmUpPixelTypes(ChannelKind channel) => channel switch
+    {
+        ChannelKind.Simulator => [PixelType.Gray16],
+        ChannelKind.JungfrauUdp => [PixelType.Gray32f], // the corrected frames an SMX pipeline searches
+        _ => [PixelType.Gray16, PixelType.Gray32],
+    };
+
+    private const int MaxPorts = 64;
+
+    private long[] PerPort(Func<JungfrauPortCounters, long> counter) => [.. Logic.JungfrauPorts.Select(counter)];
 
     private Lima2.Core.Processing.RoiStatRow[] LatestRois() => Logic.Current?.LatestRoiStatistics() ?? [];
 

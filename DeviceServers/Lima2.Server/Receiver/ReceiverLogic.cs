@@ -3,6 +3,7 @@ using Lima2.Acquisition;
 using Lima2.Acquisition.Processing;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
+using Lima2.Detectors.Jungfrau;
 using Lima2.Protocol;
 
 namespace Lima2.Server.Receiver;
@@ -41,6 +42,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic
     private CancellationTokenSource? _stop;
     private string _lastError = LimaError.NoError;
     private int _xferred;
+    private IReadOnlyList<JungfrauPortCounters> _lastJungfrauPorts = [];
 
     /// <param name="kernels">the peak finder's kernels being built since the start; an SMX Prepare waits for them</param>
     public ReceiverLogic(ReceiverConfig config, IProcessingHost host, KernelWarmUp? kernels = null)
@@ -98,6 +100,12 @@ public sealed class ReceiverLogic : AcqDeviceLogic
     public Lima2.Acquisition.Publishing.PublishCounts? Publishing => Current is { } current ? current.Run.Publishing : Volatile.Read(ref _lastPublishing);
 
     private Lima2.Acquisition.Publishing.PublishCounts? _lastPublishing;
+
+    /// The per-port counts of the current run when its channel is <c>jungfrau_udp</c>; those of the last finished run
+    /// once its pipeline is erased (clients erase it right after the run); none for other channels.
+    /// </summary>
+    public IReadOnlyList<JungfrauPortCounters> JungfrauPorts =>
+        Current?.Run.Channel is JungfrauChannel jungfrau ? jungfrau.PortCounters : Volatile.Read(ref _lastJungfrauPorts);
 
     /// <summary>
     /// The newest processed frame of the current run, retained for the caller, who disposes it; false before the
@@ -356,6 +364,8 @@ public sealed class ReceiverLogic : AcqDeviceLogic
     private void OnFinished(ReceiverRun run)
     {
         Volatile.Write(ref _lastPublishing, run.Publishing);
+        if (run.Channel is JungfrauChannel jungfrau)
+            Volatile.Write(ref _lastJungfrauPorts, jungfrau.PortCounters);
         lock (_lock)
         {
             if (_current is not { } pipeline || pipeline.Run != run)

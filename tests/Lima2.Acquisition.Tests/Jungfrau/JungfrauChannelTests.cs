@@ -219,5 +219,19 @@ public sealed class JungfrauChannelTests : IDisposable
         var config = ReceiverConfig.Parse("channel: { kind: jungfrau_udp, jungfrau: { ports: [1, 2, 3, 4], ports_per_module: 2, correction: opencl } }");
         Assert.Equal([0, 1], config.Channel.Jungfrau!.ModuleIdList);
         Assert.Equal(JungfrauCorrectionEngine.OpenCl, config.Channel.Jungfrau.Correction);
+
+    [Fact]
+    public void Modules_dispatch_gives_receiver_r_of_n_the_r_th_run_of_modules_and_refuses_a_wrong_port_count_or_module_ids()
+    {
+        const string block = "geometry: { rows: 4, columns: 2 }, dispatch: modules";
+        var config = ReceiverConfig.Parse($"rank: 1\nnb_receivers: 2\nchannel: {{ kind: jungfrau_udp, jungfrau: {{ ports: [1, 2, 3, 4], {block} }} }}");
+        Assert.Equal([4, 5, 6, 7], config.Channel.Jungfrau!.ModulesOf(1, 2));
+        Assert.Equal([[0, 1], [2, 3, 4], [5, 6, 7]], Enumerable.Range(0, 3).Select(r => config.Channel.Jungfrau.ModulesOf(r, 3)));
+        var errors = Assert.Throws<ParamsException>(() => ReceiverConfig.Parse(
+            $"rank: 1\nnb_receivers: 2\nchannel: {{ kind: jungfrau_udp, jungfrau: {{ ports: [1, 2, 3], module_ids: [4, 5, 6], {block} }} }}")).Errors;
+        Assert.Equal(["channel.jungfrau.ports", "channel.jungfrau.module_ids"], errors.Select(e => e.Path));
+        Assert.Contains("receiver 1 of 2 takes modules 4, 5, 6, 7 of 4 x 2: 1 port(s) each, 3 given", errors[0].Reason);
+        Assert.Equal("channel.jungfrau.geometry", Assert.Single(Assert.Throws<ParamsException>(() => ReceiverConfig.Parse(
+            "channel: { kind: jungfrau_udp, jungfrau: { ports: [1], dispatch: modules } }")).Errors).Path);
     }
 }

@@ -1,9 +1,13 @@
 """numpy reference for the JUNGFRAU gain decoding, correction and pedestal maps (jungfrau_utils' formulas).
 
-usage: jungfrau_reference.py DIR FRAMES PIXELS PHOTON_KEV THRESHOLD_KEV
+usage: jungfrau_reference.py DIR FRAMES PIXELS PHOTON_KEV THRESHOLD_KEV [ROWS COLUMNS GAP_X GAP_Y]
 reads DIR/raw.u16 (FRAMES x PIXELS), DIR/pedestal.f32 and DIR/gain.f32 (3 x PIXELS, stages G0, G1, G2);
 writes DIR/energy.f32 and DIR/photons.i32 (FRAMES x PIXELS), DIR/dark_pedestal.f32 (3 x PIXELS, the mean ADC of the
 raw frames taken as dark frames, per stage, 0 where a stage was never seen) and DIR/dark_count.i32.
+With a module grid (PIXELS = ROWS x COLUMNS modules of 512 x 1024, module m at row m // COLUMNS, column m % COLUMNS,
+GAP_X / GAP_Y pixels apart), also the assembled images DIR/assembled_raw.u16, DIR/assembled_energy.f32 and
+DIR/assembled_photons.i32 (FRAMES x HEIGHT x WIDTH): 1030 x 514 modules, their 2 x 4 chips of 256 x 256 set 2 pixels
+apart for the chip-border double pixels (jungfrau_utils' layout), every pixel no chip covers 0.
 """
 import sys
 from pathlib import Path
@@ -37,4 +41,19 @@ for g in range(3):
     dark_count[g] = count
 dark_pedestal.tofile(d / "dark_pedestal.f32")
 dark_count.tofile(d / "dark_count.i32")
+
+if len(sys.argv) > 6:
+    rows, columns, gap_x, gap_y = (int(a) for a in sys.argv[6:10])
+    module_w, module_h = 1024 + 3 * 2, 512 + 2
+    width, height = columns * (module_w + gap_x) - gap_x, rows * (module_h + gap_y) - gap_y
+    for name, values in (("raw.u16", raw), ("energy.f32", energy.astype(np.float32)), ("photons.i32", photons)):
+        modules = values.reshape(frames, rows * columns, 512, 1024)
+        image = np.zeros((frames, height, width), values.dtype)
+        for m in range(rows * columns):
+            x0, y0 = m % columns * (module_w + gap_x), m // columns * (module_h + gap_y)
+            for chip_row in range(2):
+                for chip in range(4):
+                    y, x = y0 + chip_row * 258, x0 + chip * 258
+                    image[:, y:y + 256, x:x + 256] = modules[:, m, chip_row * 256:(chip_row + 1) * 256, chip * 256:(chip + 1) * 256]
+        image.tofile(d / ("assembled_" + name))
 print("ok", frames, pixels)

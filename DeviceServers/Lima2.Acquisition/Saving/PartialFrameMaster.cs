@@ -1,0 +1,67 @@
+using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
+using Lima2.Core.Pipeline;
+using Lima2.Hdf5;
+
+namespace Lima2.Acquisition.Saving;
+
+/// <summary>
+/// The master file of a partial-frame dispatch (<see cref="FrameParts"/>): every receiver saved a part of every frame,
+/// frame k at row k of its files; the master's virtual dataset, at the receivers' dataset path, shows the whole
+/// detector image of each frame, each receiver's parts at their place, gaps 0. Same name, groups, metadata and
+/// <see cref="MasterFile.SavedPerReceiverField"/> as <see cref="MasterFile"/>'s round-robin master (NXmx, with the
+/// Lima2 layout's links).
+/// </summary>
+public static class PartialFrameMaster
+{
+    /// <summary>Each receiver's share of an acquisition of <paramref name="totalFrames"/> frames: all of them.</summary>
+    public static long[] Shares(FrameParts parts, long totalFrames) => [.. parts.PerReceiver.Select(_ => totalFrames)];
+
+    /// <summary>
+    /// Writes the master over <paramref name="savedPerReceiver"/> frames of each receiver; with
+    /// <paramref name="checkFiles"/> only the frames found in the receivers' files are mapped (a frame some receiver
+    /// did not save shows 0 in its parts, and the gap is stated as <see cref="MasterFile.MissingAttribute"/>).
+    /// </summary>
+    /// <param name="frame">a receiver's frames: the pixel type of the master</param>
+    public static string Write(SavingParams saving, SavingRoot root, FrameInfo frame, FrameParts parts, IReadOnlyList<long> savedPerReceiver,
+        bool checkFiles, NxmxFacts? facts, bool replace)
+    {
+        if (savedPerReceiver.Count != parts.PerReceiver.Count)
+            throw new ArgumentException($"{savedPerReceiver.Count} counts for {parts.PerReceiver.Count} receivers", nameof(savedPerReceiver));
+        var mapped = checkFiles ? MasterFile.FramesInFiles(saving, root, savedPerReceiver) : [.. savedPerReceiver];
+        var detector = new FrameInfo(parts.Width, parts.Height, frame.PixelType);
+        using var file = Hdf5File.Create(root, saving.BasePath, MasterFile.FileName(saving), replace || saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
+        NexusLayout.CreateGroups(file, saving, detector, facts ?? new NxmxFacts(null, DateTimeOffset.UtcNow));
+        var data = NexusLayout.FramesPath;
+        file.CreateVirtualBlockDataset(data, detector, mapped.DefaultIfEmpty(0).Max(), Blocks(saving, parts, mapped));
+        var lima2Data = NexusLayout.DatasetPath(saving);
+        file.WriteArray<long>($"{lima2Data[..lima2Data.LastIndexOf('/')]}/{MasterFile.SavedPerReceiverField}", mapped, mapped.Length);
+        var missing = Enumerable.Range(0, mapped.Length).Where(r => mapped[r] < mapped.Max())
+            .Select(r => $"receiver {r}: frames {mapped[r]} to {mapped.Max() - 1} not in its files").ToArray();
+        if (missing.Length > 0)
+            file.SetAttribute(data, MasterFile.MissingAttribute, $"{string.Join("; ", missing)} (their parts read as 0)");
+        NexusLayout.Link(file, saving);
+        NexusLayout.WriteEndTime(file, DateTimeOffset.UtcNow);
+        file.Close();
+        return file.Path;
+    }
+
+    /// <summary>The blocks of every part of every file of every receiver: receiver r's file f holds frames f·nbpf, ….</summary>
+    public static IEnumerable<VirtualBlock> Blocks(SavingParams saving, FrameParts parts, IReadOnlyList<long> framesPerReceiver)
+    {
+        var dataset = NexusLayout.FramesPath; // the dataset itself: HDF5 follows no soft link to a virtual source
+        long perFile = saving.NbFramesPerFile;
+        for (var rank = 0; rank < parts.PerReceiver.Count; rank++)
+        {
+            var receiver = parts.PerReceiver[rank];
+            for (var file = 0; file * perFile < framesPerReceiver[rank]; file++)
+            {
+                var name = FilenameFormat.Render(saving with { FilenameRank = rank }, saving.StartNumber + file);
+                var frames = Math.Min(perFile, framesPerReceiver[rank] - file * perFile);
+                foreach (var p in receiver.Parts)
+                    yield return new VirtualBlock(name, dataset, frames, receiver.Height, receiver.Width, p.SourceX, p.SourceY, p.Width, p.Height,
+                        file * perFile, p.DetectorX, p.DetectorY);
+            }
+        }
+    }
+}

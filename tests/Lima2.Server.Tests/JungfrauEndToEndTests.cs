@@ -1,0 +1,234 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
+using Lima2.Detectors.Jungfrau;
+using Lima2.Detectors.Simulator;
+using Lima2.TestSupport;
+
+namespace Lima2.Server.Tests;
+
+/// <summary>
+/// Issue 10's "done when": <c>lima2 stream --jungfrau --modules 8</c> into a control (<c>detector: jungfrau:4x2</c>,
+/// <c>topology: partial</c>) and two receivers on <c>jungfrau_udp</c> with modules dispatch (modules 0–3 to receiver
+/// 0's ports, 4–7 to receiver 1's), driven by scripts/lima2-run.py in the conductor's order: a pedestal run, then a
+/// corrected (energy) SMX acquisition whose peak finder runs on OpenCL (PoCL here); the master files, virtual datasets
+/// over both receivers' modules, read with h5py equal tests/Lima2.Acquisition.Tests/Python/jungfrau_reference.py's
+/// assembled frames bit for bit; then a lossy run whose per-port counts add up.
+/// </summary>
+public sealed class JungfrauEndToEndTests
+{
+    private const int Modules = 8, Rows = 4, Columns = 2, GapX = 8, GapY = 36;
+    private const int DarkFrames = 6, Frames = 4;
+
+    /// <summary>Frames per second of the stand-in: what this loaded 2-core VM takes on its 8 ports with no packet lost.</summary>
+    private const int Rate = 5;
+
+    private static string Lima2Cli => Path.Combine(AppContext.BaseDirectory, "lima2");
+
+    private static string Reference => Path.Combine(RepoPaths.Root, "tests", "Lima2.Acquisition.Tests", "Python", "jungfrau_reference.py");
+
+    /// <summary>Receiver <paramref name="rank"/>'s channel block: its four modules' ports, the 4M's geometry, and <paramref name="run"/>'s keys.</summary>
+    private static string Block(int firstPort, int rank, string run) =>
+        $"{{ports: [{string.Join(", ", Enumerable.Range(firstPort + rank * 4, 4))}], dispatch: modules, " +
+        $"geometry: {{rows: {Rows}, columns: {Columns}, gap_x: {GapX}, gap_y: {GapY}, double_pixel_gaps: true}}, " +
+        $"receive_buffer: 4MiB, window: 8, frame_timeout_ms: 5000, {run}}}";
+
+    private static string AcqJson(int frames) =>
+        $$$"""{"acq": {"nb_frames": {{{frames}}}, "expo_time": 1000, "latency_time": 0, "trigger_mode": "internal"}, "det": {"gain_mode": "dynamic"}}""";
+
+    [Fact]
+    public void A_pedestal_run_then_a_corrected_SMX_run_of_8_modules_over_2_receivers_give_a_master_equal_to_the_numpy_reference()
+    {
+        var port = FreePort.ConsecutiveUdp(Modules);
+        using var system = new Lima2System(receivers: 2, peakFinder: "opencl", beamlineSettings: "topology: partial",
+            jungfrau: ($"jungfrau:{Rows}x{Columns}", [.. Enumerable.Range(0, 2).Select(r => Block(port, r, $"pedestal_run: jf/pedestal_{r}.h5"))]));
+        var gain = Path.Combine(system.Root, "jf", "gain.h5");
+        Directory.CreateDirectory(Path.GetDirectoryName(gain)!);
+        Assert.Contains("partial", Python.Eval($$"""
+            import tango
+            print(tango.Database().get_device_property("{{system.Control}}", "receiver_topology")["receiver_topology"][0])
+            """, EmbeddedTangoDb.Environment));
+
+        // 1. the pedestal run: dark frames, raw words saved, each receiver's pedestal maps of its modules
+        var dark = Run(system, port, "dark", AcqJson(DarkFrames), $$$"""
+            {"class_name": "LimaProcessingLegacy", "saving": {"enabled": true, "base_path": "{{{system.Root}}}/data", "filename_prefix": "dark",
+             "nb_frames_per_file": 100, "file_exists_policy": "abort"}}
+            """, ["--dark", "--frames", $"{DarkFrames}", "--gain-file", gain]);
+        AssertAllFrames(dark, DarkFrames);
+
+        // 2. the corrected run: each receiver corrects its modules with its own pedestal and the detector's gain file
+        Reconfigure(system, [.. Enumerable.Range(0, 2).Select(r => Block(port, r, $"output: energy, pedestal_file: jf/pedestal_{r}.h5, gain_file: jf/gain.h5"))]);
+        var smx = Run(system, port, "smx", AcqJson(Frames), $$$"""
+            {"class_name": "LimaProcessingSmx", "fifo": {"nb_fifo_frames": 16, "nb_threads": 2},
+             "fai": {"cutoff_pick": 5, "min_nb_peaks": 1, "error_model": "poisson", "nb_bins": 8},
+             "saving_dense": {"enabled": true, "base_path": "{{{system.Root}}}/data", "filename_prefix": "jf", "nb_frames_per_file": 3,
+                              "file_exists_policy": "abort"},
+             "saving_sparse": {"enabled": true, "base_path": "{{{system.Root}}}/data", "filename_prefix": "jf_sparse",
+                               "nb_frames_per_file": 100, "file_exists_policy": "abort"}}
+            """, ["--frames", $"{Frames}"]);
+        AssertAllFrames(smx, Frames);
+        Assert.Equal(Enumerable.Range(0, Frames), smx.GetProperty("peak_counters").EnumerateObject().Select(p => int.Parse(p.Name)).Order());
+
+        // the numpy reference from the stand-in's own words (same seed and model as lima2 stream's defaults)
+        var darkDir = Directory.CreateDirectory(Path.Combine(system.Root, "ref-dark")).FullName;
+        var energyDir = Directory.CreateDirectory(Path.Combine(system.Root, "ref-energy")).FullName;
+        var model = new JungfrauModel(Modules);
+        WriteWords(Path.Combine(darkDir, "raw.u16"), null, model, JungfrauStandInContent.Dark, DarkFrames);
+        WriteWords(Path.Combine(energyDir, "raw.u16"), Diffraction(), model, JungfrauStandInContent.Photons, Frames);
+        const int pixels = Modules * JungfrauModule.Pixels;
+        string[] grid = [$"{Rows}", $"{Columns}", $"{GapX}", $"{GapY}"];
+        Python.Eval($$"""
+            import h5py, numpy as np
+            with h5py.File("{{gain}}", "r") as g:
+                for d in ("{{darkDir}}", "{{energyDir}}"):
+                    g["gain"][()].tofile(d + "/gain.f32")
+            np.zeros((3, {{pixels}}), np.float32).tofile("{{darkDir}}/pedestal.f32")
+            """);
+        Python.Run(Reference, [darkDir, $"{DarkFrames}", $"{pixels}", "12.4", "6.2", .. grid]);
+        // the energies from numpy's own pedestal maps of the dark frames
+        File.Copy(Path.Combine(darkDir, "dark_pedestal.f32"), Path.Combine(energyDir, "pedestal.f32"));
+        Python.Run(Reference, [energyDir, $"{Frames}", $"{pixels}", "12.4", "6.2", .. grid]);
+
+        var verdict = JsonDocument.Parse(Python.Eval($$"""
+            import json, h5py, numpy as np
+            def master(prefix):
+                with h5py.File(f"{{system.Root}}/data/{prefix}_master.h5", "r") as f:
+                    d = f["entry_0000/instrument/detector/data"]
+                    return d[()], d.is_virtual
+            pedestal = np.concatenate([h5py.File(f"{{system.Root}}/jf/pedestal_{r}.h5", "r")["pedestal"][()] for r in (0, 1)], axis=1)
+            ref_pedestal = np.fromfile("{{darkDir}}/dark_pedestal.f32", np.float32).reshape(3, {{Modules * 512}}, 1024)
+            raw, raw_virtual = master("dark")
+            ref_raw = np.fromfile("{{darkDir}}/assembled_raw.u16", np.uint16).reshape(raw.shape)
+            energy, energy_virtual = master("jf")
+            ref_energy = np.fromfile("{{energyDir}}/assembled_energy.f32", np.float32).reshape(energy.shape)
+            parts = [h5py.File(f"{{system.Root}}/data/jf_{r}_00000.h5", "r")["entry_0000/instrument/detector/data"].shape for r in (0, 1)]
+            print(json.dumps({"pedestal": bool(np.array_equal(pedestal, ref_pedestal)),
+                              "raw": [str(raw.dtype), list(raw.shape), bool(raw_virtual), bool(np.array_equal(raw, ref_raw))],
+                              "energy": [str(energy.dtype), list(energy.shape), bool(energy_virtual), bool(np.array_equal(energy, ref_energy))],
+                              "nonzero": int(np.count_nonzero(energy)), "part": list(parts[0]), "parts_equal": parts[0] == parts[1]}))
+            """)).RootElement;
+        Assert.True(verdict.GetProperty("pedestal").GetBoolean(), "the receivers' pedestal maps differ from numpy's");
+        Assert.Equal("""["uint16",[6,2164,2068],true,true]""", verdict.GetProperty("raw").GetRawText().Replace(" ", ""));
+        Assert.Equal("""["float32",[4,2164,2068],true,true]""", verdict.GetProperty("energy").GetRawText().Replace(" ", ""));
+        Assert.True(verdict.GetProperty("nonzero").GetInt64() > 1_000_000);
+        // each receiver saved its four 1030x514 modules one under the other, 3 frames in its first file
+        Assert.Equal("[3,2056,1030]", verdict.GetProperty("part").GetRawText().Replace(" ", ""));
+        Assert.True(verdict.GetProperty("parts_equal").GetBoolean());
+
+        // 3. a lossy run: every packet left out is padded, every frame counted once on every port
+        var lossy = Run(system, port, "lossy", AcqJson(Frames), $$$"""
+            {"class_name": "LimaProcessingLegacy", "saving": {"enabled": true, "base_path": "{{{system.Root}}}/data", "filename_prefix": "lossy",
+             "nb_frames_per_file": 100, "file_exists_policy": "abort"}}
+            """, ["--frames", $"{Frames}", "--loss", "0.01", "--seed", "1"], expectLoss: true);
+        AssertAllFrames(lossy, Frames);
+        var sent = lossy.GetProperty("sent");
+        var counters = lossy.GetProperty("ports");
+        long Sum(string name) => counters.EnumerateArray().Sum(r => r.GetProperty(name).EnumerateArray().Sum(e => e.GetInt64()));
+        // every packet of every frame is caught or padded: those left out, and any the kernel dropped on this busy machine
+        var (leftOut, packets) = (sent.GetProperty("left_out").GetInt64(), sent.GetProperty("packets").GetInt64());
+        Assert.InRange(leftOut, 1, 200);
+        Assert.InRange(Sum("packets_caught"), 1, packets);
+        Assert.Equal(leftOut + packets - Sum("packets_caught"), Sum("packets_padded"));
+        Assert.Equal(128L * Modules * Frames, Sum("packets_caught") + Sum("packets_padded"));
+        Assert.Equal(0, Sum("packets_late") + Sum("packets_duplicate") + Sum("packets_rejected"));
+        Assert.Equal(Modules * Frames, Sum("frames_complete") + Sum("frames_incomplete") + Sum("frames_missed"));
+        Assert.True(Sum("frames_incomplete") > 0);
+    }
+
+    /// <summary>Every frame acquired once by the control, taken, processed and saved by both receivers, none dropped.</summary>
+    private static void AssertAllFrames(JsonElement summary, int frames)
+    {
+        Assert.False(summary.GetProperty("failed").GetBoolean(), summary.ToString());
+        Assert.Equal("idle", summary.GetProperty("control_state").GetString());
+        Assert.Equal(frames, summary.GetProperty("nb_frames_acquired").GetInt64());
+        foreach (var counter in new[] { "nb_frames_xferred", "nb_frames_saved" })
+            Assert.Equal([frames, frames], summary.GetProperty(counter).EnumerateArray().Select(e => e.GetInt64()));
+        Assert.Equal([0L, 0L], summary.GetProperty("nb_frames_dropped").EnumerateArray().Select(e => e.GetInt64()));
+    }
+
+    /// <summary>
+    /// Runs scripts/lima2-run.py (the conductor's sequence) and, once the receivers run, the stand-in JUNGFRAU; returns
+    /// the run's summary with the stand-in's counts (<c>sent</c>) and each receiver's per-port counters (<c>ports</c>).
+    /// </summary>
+    private static JsonElement Run(Lima2System system, int port, string name, string acq, string proc, string[] stream, bool expectLoss = false)
+    {
+        var (acqFile, procFile) = system.WriteParams(name, acq, proc);
+        var summaryFile = Path.Combine(system.Root, $"{name}_summary.json");
+        using var run = ChildProcess.Start(Python.Interpreter,
+            [Path.Combine(RepoPaths.Root, "scripts", "lima2-run.py"), "--control", system.Control, "--receivers", string.Join(",", system.Receivers),
+             "--acq", acqFile, "--proc", procFile, "--json", summaryFile, "--quiet", "--timeout", "240"], EmbeddedTangoDb.Environment);
+        // the receivers' ports are bound at Prepare; the stand-in takes no commands, so it is started once they run
+        Python.Eval($$"""
+            import time, tango
+            rs = [tango.DeviceProxy(r) for r in "{{string.Join(",", system.Receivers)}}".split(",")]
+            labels = list(rs[0].get_attribute_config("acq_state").enum_labels)
+            t0 = time.monotonic()
+            while any(labels[int(r.acq_state)] != "running" for r in rs):
+                assert time.monotonic() - t0 < 300, [labels[int(r.acq_state)] for r in rs]
+                time.sleep(0.05)
+            """, EmbeddedTangoDb.Environment);
+        using var streamer = ChildProcess.Start(Lima2Cli,
+            ["stream", "--jungfrau", "--modules", $"{Modules}", "--port", $"{port}", "--rate", $"{Rate}", "--no-progress", .. stream]);
+        Assert.Equal(0, streamer.WaitForExit(TimeSpan.FromSeconds(120)));
+        Assert.Equal(0, run.WaitForExit(TimeSpan.FromSeconds(300)));
+        var sent = Regex.Match(streamer.Output, @"sent (\d+) frames, (\d+) packets \((\d+) left out\)");
+        Assert.True(sent.Success, streamer.Output);
+        if (!expectLoss)
+            Assert.Equal("0", sent.Groups[3].Value);
+        var ports = Python.Eval($$"""
+            import json, tango
+            names = ["packets_caught", "packets_padded", "packets_late", "packets_duplicate", "packets_rejected",
+                     "frames_complete", "frames_incomplete", "frames_missed"]
+            print(json.dumps([{n: [int(v) for v in tango.DeviceProxy(r).read_attribute("jungfrau_" + n).value] for n in names}
+                              for r in "{{string.Join(",", system.Receivers)}}".split(",")]))
+            """, EmbeddedTangoDb.Environment);
+        var summary = JsonNode.Parse(File.ReadAllText(summaryFile))!.AsObject();
+        summary["sent"] = new JsonObject { ["packets"] = long.Parse(sent.Groups[2].Value), ["left_out"] = long.Parse(sent.Groups[3].Value) };
+        summary["ports"] = JsonNode.Parse(ports);
+        var parsed = JsonDocument.Parse(summary.ToJsonString()).RootElement.Clone();
+        if (!expectLoss)
+            foreach (var receiver in parsed.GetProperty("ports").EnumerateArray())
+            {
+                Assert.All(receiver.GetProperty("packets_padded").EnumerateArray(), e => Assert.Equal(0, e.GetInt64()));
+                Assert.All(receiver.GetProperty("frames_complete").EnumerateArray(), e => Assert.Equal(parsed.GetProperty("nb_frames_acquired").GetInt64(), e.GetInt64()));
+            }
+        return parsed;
+    }
+
+    /// <summary>Writes each receiver's new channel block to its <c>jungfrau</c> property and re-initialises it, as a beamline switches from a pedestal run to corrected frames.</summary>
+    private static void Reconfigure(Lima2System system, IReadOnlyList<string> blocks) => Python.Eval($$"""
+        import json, tango
+        db = tango.Database()
+        for name, block in zip("{{string.Join(",", system.Receivers)}}".split(","), json.loads('{{JsonSerializer.Serialize(blocks)}}')):
+            db.put_device_property(name, {"jungfrau": [block]})
+            d = tango.DeviceProxy(name)
+            d.set_timeout_millis(60000)
+            d.Init()
+        """, EmbeddedTangoDb.Environment);
+
+    private static void WriteWords(string path, IFrameSource? source, JungfrauModel model, JungfrauStandInContent content, int frames)
+    {
+        using var standIn = new JungfrauStandIn(source, model, new JungfrauStandInOptions
+        {
+            Ports = [.. Enumerable.Range(0, Modules).Select(m => new IPEndPoint(IPAddress.Loopback, 50001 + m))],
+            Frames = frames,
+            Content = content,
+        });
+        using var file = File.Create(path);
+        for (var i = 0; i < frames; i++)
+            foreach (var module in standIn.ModuleWords(i))
+                file.Write(MemoryMarshal.AsBytes(module.AsSpan()));
+    }
+
+    private static IFrameSource Diffraction() => FrameGenerator.Create(new GeneratorParams
+    {
+        Type = GeneratorType.Diffraction,
+        Width = JungfrauModule.Width,
+        Height = JungfrauModule.Height * Modules,
+        PixelType = PixelType.Gray32,
+    });
+}
