@@ -219,6 +219,7 @@ public sealed class JungfrauChannelTests : IDisposable
         var config = ReceiverConfig.Parse("channel: { kind: jungfrau_udp, jungfrau: { ports: [1, 2, 3, 4], ports_per_module: 2, correction: opencl } }");
         Assert.Equal([0, 1], config.Channel.Jungfrau!.ModuleIdList);
         Assert.Equal(JungfrauCorrectionEngine.OpenCl, config.Channel.Jungfrau.Correction);
+    }
 
     [Fact]
     public void Modules_dispatch_gives_receiver_r_of_n_the_r_th_run_of_modules_and_refuses_a_wrong_port_count_or_module_ids()
