@@ -54,7 +54,7 @@ public sealed class MasterFilePolicy(int rank, int receivers, SavingParams? dens
                                                 $"{(runEnded ? "ended" : "not ended")})");
         if (savedPerReceiver.Count != receivers)
             throw new ArgumentException($"{savedPerReceiver.Count} counts for {receivers} receivers", nameof(savedPerReceiver));
-        CheckCounts(savedPerReceiver, totalFrames is { } planned ? Shares(frames?.Parts, planned) : null, saved);
+        CheckCounts(savedPerReceiver, frames?.Parts, totalFrames, saved);
         if (frames is null || denseSaving is null)
             throw new InvalidOperationException("this run saves no dense frames: there is no master file");
         return Write(denseSaving, frames, savedPerReceiver);
@@ -64,15 +64,16 @@ public sealed class MasterFilePolicy(int rank, int receivers, SavingParams? dens
     /// The counts come from a client: each must be one the run can have, so that a forged one cannot make the master
     /// file map frames that were never taken (the files are checked too, see <see cref="MasterFile.FramesInFiles"/>).
     /// </summary>
-    private void CheckCounts(IReadOnlyList<long> savedPerReceiver, long[]? shares, long saved)
+    private void CheckCounts(IReadOnlyList<long> savedPerReceiver, FrameParts? parts, long? totalFrames, long saved)
     {
+        var shares = totalFrames is { } planned ? Shares(parts, planned) : null;
         for (var r = 0; r < savedPerReceiver.Count; r++)
         {
             var count = savedPerReceiver[r];
             if (count < 0)
                 throw new ArgumentException($"receiver {r} cannot have saved {count} frames");
             if (shares is not null && count > shares[r])
-                throw new ArgumentException($"receiver {r} cannot have saved {count} frames: its share of the run's frames is {shares[r]}");
+                throw new ArgumentException($"receiver {r} cannot have saved {count} frames: its share of the run's {totalFrames} frames is {shares[r]}");
         }
         if (savedPerReceiver[rank] != saved)
             throw new ArgumentException($"receiver {rank} saved {saved} frames, not {savedPerReceiver[rank]}");
