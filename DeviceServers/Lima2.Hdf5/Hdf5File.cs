@@ -416,9 +416,7 @@ public sealed unsafe class Hdf5File : IDisposable
         H5.Enter();
         var dims = stackalloc ulong[] { (ulong)frames, (ulong)frame.Height, (ulong)frame.Width };
         using var space = new SpaceHandle(H5.H5Screate_simple(3, dims, null), "H5Screate_simple");
-        using var dcpl = new PropertyListHandle(H5.H5Pcreate(H5.DatasetCreate), "H5Pcreate(dataset create)");
-        var fill = stackalloc byte[8];
-        H5.Check(H5.H5Pset_fill_value(dcpl.Id, H5.TypeOf(frame.PixelType), fill), "H5Pset_fill_value");
+        using var dcpl = VirtualFramesProperties(frame);
         var sourceDims = stackalloc ulong[3];
         var start = stackalloc ulong[3];
         var stride = stackalloc ulong[3];
@@ -440,6 +438,29 @@ public sealed unsafe class Hdf5File : IDisposable
             H5.Check(H5.H5Pset_virtual(dcpl.Id, selection.Id, source.FileName, source.DatasetPath, sourceSpace.Id),
                 $"H5Pset_virtual({source.FileName}:{source.DatasetPath})");
         }
+        CreateVirtualDataset(path, frame, space, dcpl);
+    }
+
+    /// <summary>The creation properties of a virtual dataset of frames: pixels that no source maps read 0.</summary>
+    internal static PropertyListHandle VirtualFramesProperties(FrameInfo frame)
+    {
+        var dcpl = new PropertyListHandle(H5.H5Pcreate(H5.DatasetCreate), "H5Pcreate(dataset create)");
+        try
+        {
+            var fill = stackalloc byte[8];
+            H5.Check(H5.H5Pset_fill_value(dcpl.Id, H5.TypeOf(frame.PixelType), fill), "H5Pset_fill_value");
+            return dcpl;
+        }
+        catch
+        {
+            dcpl.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Creates the virtual dataset <paramref name="path"/> (and its groups) of the mappings in <paramref name="dcpl"/>.</summary>
+    internal void CreateVirtualDataset(string path, FrameInfo frame, SpaceHandle space, PropertyListHandle dcpl)
+    {
         using var lcpl = IntermediateGroups();
         using (new DatasetHandle(
             H5.H5Dcreate2(Id, path, H5.TypeOf(frame.PixelType), space.Id, lcpl.Id, dcpl.Id, H5.Default),

@@ -26,9 +26,7 @@ public static unsafe class VirtualBlocks
         H5.Enter();
         var dims = stackalloc ulong[] { (ulong)frames, (ulong)frame.Height, (ulong)frame.Width };
         using var space = new SpaceHandle(H5.H5Screate_simple(3, dims, null), "H5Screate_simple");
-        using var dcpl = new PropertyListHandle(H5.H5Pcreate(H5.DatasetCreate), "H5Pcreate(dataset create)");
-        var fill = stackalloc byte[8];
-        H5.Check(H5.H5Pset_fill_value(dcpl.Id, H5.TypeOf(frame.PixelType), fill), "H5Pset_fill_value");
+        using var dcpl = Hdf5File.VirtualFramesProperties(frame);
         var sourceDims = stackalloc ulong[3];
         var start = stackalloc ulong[3];
         var count = stackalloc ulong[3];
@@ -51,11 +49,6 @@ public static unsafe class VirtualBlocks
             H5.Check(H5.H5Pset_virtual(dcpl.Id, selection.Id, b.FileName, b.DatasetPath, sourceSpace.Id),
                 $"H5Pset_virtual({b.FileName}:{b.DatasetPath})");
         }
-        using var lcpl = new PropertyListHandle(H5.H5Pcreate(H5.LinkCreate), "H5Pcreate(link create)");
-        H5.Check(H5.H5Pset_create_intermediate_group(lcpl.Id, 1), "H5Pset_create_intermediate_group");
-        using (new DatasetHandle(H5.H5Dcreate2(file.Id, path, H5.TypeOf(frame.PixelType), space.Id, lcpl.Id, dcpl.Id, H5.Default),
-                   $"{file.Path}: create virtual dataset {path}"))
-        {
-        }
+        file.CreateVirtualDataset(path, frame, space, dcpl);
     }
 }
