@@ -287,6 +287,7 @@ static async Task<int> EndToEnd(int modules, int frames, double rate, int sender
         PrintMeasure(saving ? $"e2e, saving to {folder}" : "e2e, no saving", measure, frames, summary!.Counters.Received, caught, modules,
             $"{channel.FramesComplete}/{channel.FramesIncomplete}/{channel.FramesMissed}, {summary.Saved}" +
             (summary.Error is { } error ? $"; error: {error.Message}" : ""));
+        Console.WriteLine($"{"  channel thread",-40} | {channel.Profile}");
         failed |= summary.Error is not null;
         if (!saving)
             continue;
