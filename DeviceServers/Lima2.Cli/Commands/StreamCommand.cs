@@ -1,11 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Lima2.Core.Frames;
-using Lima2.Core.Parameters;
 using Lima2.Detectors.Dectris;
 using Lima2.Cli.StandIns;
-using Lima2.Detectors.Simulator;
-using Lima2.Acquisition.Saving;
 using Spectre.Console;
 
 namespace Lima2.Cli.Commands;
@@ -76,16 +73,7 @@ internal static class StreamCommand
             };
             if (!PixelTypes.TryParseLimaName(result.GetValue(pixel)!, out var pixelType))
                 throw new ArgumentException($"--pixel-type {result.GetValue(pixel)} is no pixel type");
-            IFrameSource source = result.GetValue(file) is { } path
-                ? Hdf5FrameSource.Open(File.Exists(path) ? path : throw new FileNotFoundException($"--file {path}: no such file"),
-                    result.GetValue(dataset)!)
-                : FrameGenerator.Create(new GeneratorParams
-                {
-                    Type = result.GetValue(generator) == "gauss" ? GeneratorType.Gauss : GeneratorType.Diffraction,
-                    Width = result.GetValue(width),
-                    Height = result.GetValue(height),
-                    PixelType = pixelType,
-                });
+            var source = StandInFrames.Open(result, file, dataset, generator, new FrameInfo(result.GetValue(width), result.GetValue(height), pixelType));
             var options = new StreamerOptions(result.GetValue(endpoints)!, streamVersion,
                 payload, result.GetValue(frames), result.GetValue(detail)!,
                 result.GetValue(rate) is > 0 and var fps ? fps : null, result.GetValue(prefetch), Senders: result.GetValue(threads));
@@ -113,9 +101,7 @@ internal static class StreamCommand
                     });
                     await run;
                 }
-                var seconds = clock.Elapsed.TotalSeconds;
-                Console.WriteLine($"streamed {streamer.Sent} frames, {streamer.BytesSent / 1e6:F1} MB in {seconds:F2} s: " +
-                                  $"{streamer.Sent / seconds:F0} frames/s, {streamer.BytesSent / seconds / 1e9:F3} GB/s on the wire");
+                Console.WriteLine($"streamed {streamer.Sent} frames, {StandInFrames.Throughput(streamer.Sent, streamer.BytesSent, clock.Elapsed)} on the wire");
                 return 0;
             }
             finally
