@@ -107,4 +107,21 @@ public sealed class PublishedResultsTests : IDisposable
         Assert.Equal((Frames, 0), (outcome.Worker.GetProperty("results_received").GetInt32(), outcome.Worker.GetProperty("results_filled").GetInt32()));
         AssertEveryResultIsTheReceivers(outcome);
     }
+
+    [Fact]
+    public async Task A_slow_worker_misses_frames_and_their_results_and_makes_them_from_the_files_equal_to_the_receivers()
+    {
+        // a 2-frame queue, a worker that takes 50 ms a frame and holds one message ahead: the receiver drops
+        var outcome = await Run("\"socket\": \"push\", \"format\": \"maxiv\", \"compression\": \"bslz4\", \"queue_frames\": 2, \"end_timeout_ms\": 30000",
+            ["--delay", "0.05", "--rcvhwm", "1"]);
+
+        var publishing = outcome.Summary.Publishing!;
+        Assert.True(publishing.Dropped > 0, publishing.ToString());
+        Assert.Equal(Frames, publishing.Published + publishing.Dropped);
+        Assert.Equal(Frames, outcome.Summary.Saved);
+        Assert.Equal(publishing.Published, outcome.Worker.GetProperty("results_received").GetInt64());
+        Assert.Equal(publishing.Dropped, outcome.Worker.GetProperty("results_filled").GetInt64());
+        Assert.Equal(0, outcome.Worker.GetProperty("results_missing").GetArrayLength());
+        AssertEveryResultIsTheReceivers(outcome);
+    }
 }
