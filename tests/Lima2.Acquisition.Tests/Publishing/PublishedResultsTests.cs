@@ -124,4 +124,43 @@ public sealed class PublishedResultsTests : IDisposable
         Assert.Equal(0, outcome.Worker.GetProperty("results_missing").GetArrayLength());
         AssertEveryResultIsTheReceivers(outcome);
     }
+
+    [Theory]
+    [InlineData("maxiv")]
+    [InlineData("dectris_v2")]
+    public async Task A_plain_frame_consumer_a_second_receiver_takes_frames_with_results_as_frames(string format)
+    {
+        // the relay measures a ROI, so its frames carry results; the second receiver knows nothing of them and
+        // measures the same ROI on the frames it reads: equal rows prove it read every pixel past the results
+        const string statistics = """
+            "statistics": {"enabled": true, "rect_rois": [{"topleft": {"x": 3, "y": 2}, "dimensions": {"x": 30, "y": 20}}]}
+            """;
+        var relay = $"tcp://127.0.0.1:{FreePort.Next()}";
+        var first = ReceiverSettings.Parse($$$"""
+            {"receiver": {"channel": {"kind": "simulator"}, "memory_cap": "32MiB", "saving_root": "{{{_folder}}}",
+                          "publish": {"endpoint": "{{{relay}}}", "socket": "push", "format": "{{{format}}}", "compression": "bslz4", "queue_frames": 64} },
+             "acq_params": {"acq": {"nb_frames": {{{Frames}}}, "expo_time": 1000},
+                            "det": {"generator": {"type": "gauss", "pixel_type": "gray16", "width": 64, "height": 48} } },
+             "proc_params": {"class_name": "LimaProcessingLegacy", {{{statistics}}} } }
+            """);
+        var second = ReceiverSettings.Parse($$$"""
+            {"receiver": {"channel": {"kind": "{{{format}}}", "endpoints": ["{{{relay}}}"]}, "memory_cap": "32MiB", "saving_root": "{{{_folder}}}"},
+             "acq_params": {"acq": {"nb_frames": {{{Frames}}} } },
+             "proc_params": {"class_name": "LimaProcessingLegacy", {{{statistics}}} } }
+            """);
+        using var timeout = new CancellationTokenSource(Limit);
+        var starting = ReceiverRun.StartAsync(second, timeout.Token);
+        await using var relaying = await ReceiverRun.PrepareAsync(first, timeout.Token);
+        var relayed = relaying.RunAsync(timeout.Token);
+        await using var receiving = await starting;
+        var received = await receiving.RunAsync(timeout.Token);
+        var sent = await relayed;
+
+        Assert.Null(sent.Error);
+        Assert.Equal(Frames, sent.Publishing!.Published);
+        Assert.Null(received.Error);
+        Assert.Equal((Frames, Frames, 0L), (received.Counters.Received, received.Counters.Processed, received.Counters.Dropped));
+        Assert.Equal(0, received.Rejections.Values.Sum());
+        Assert.Equal(relaying.Find<RoiStatisticsNode>()!.Rows.Pop(), receiving.Find<RoiStatisticsNode>()!.Rows.Pop());
+    }
 }
