@@ -210,6 +210,7 @@ public sealed class ReceiverRun : IAsyncDisposable
         try
         {
             var graph = GraphBuilder.Build(proc, start.Frame, config.OverloadPolicy, memory.PoolBytes, parts);
+            _publisher?.PublishResultsOf(new PublishedResults(graph.Find<RoiStatisticsNode>(), graph.Find<PeakFindingNode>()));
             Volatile.Write(ref _sinks, [.. sinks]);
             return graph;
         }
