@@ -83,6 +83,8 @@ public static class Nxmx
         if (metadata.BitDepthReadout is { } readout)
             file.WriteArray<int>($"{Detector}/bit_depth_readout", [readout]);
 
+        WritePixelMask(file, frame, metadata.PixelMask);
+
         file.WriteString($"{Detector}/depends_on", Translation);
         file.CreateGroup($"{Detector}/transformations", "NXtransformations");
         Axis(file, Translation, metadata.Distance ?? double.NaN, [0, 0, 1], [0, 0, 0], ".");
@@ -96,6 +98,38 @@ public static class Nxmx
         Axis(file, $"{Module}/fast_pixel_direction", pixelX, [-1, 0, 0], [0, 0, 0], ModuleOffset);
         Axis(file, $"{Module}/slow_pixel_direction", pixelY, [0, -1, 0], [0, 0, 0], ModuleOffset);
     }
+
+    /// <summary>
+    /// <c>pixel_mask</c> (uint32 <see cref="PixelMaskBits"/>, shape of a frame, deflated: mostly zeros) and
+    /// <c>pixel_mask_applied</c> false: Lima2 hands the frames on as they came, so a reader applies the mask. A mask
+    /// that is not the frames' size (frames binned or cropped since) is left out rather than misplaced.
+    /// </summary>
+    private static void WritePixelMask(Hdf5File file, FrameInfo frame, uint[]? mask)
+    {
+        if (mask is null || mask.Length != (long)frame.Width * frame.Height)
+            return;
+        using (var series = file.CreateSeries<uint>($"{Detector}/pixel_mask", frame.Width, Math.Min(frame.Height, MaskChunkRows), ChunkFilter.Deflate))
+            series.Append(mask);
+        file.WriteArray<byte>($"{Detector}/pixel_mask_applied", [0]);
+    }
+
+    /// <summary>
+    /// <paramref name="mask"/> (none: all good) with <see cref="PixelMaskBits.User"/> set where <paramref name="user"/>,
+    /// a mask file of the processing (nonzero = masked, pyFAI's sense), masks the pixel.
+    /// </summary>
+    public static uint[] WithUserMask(uint[]? mask, double[] user)
+    {
+        if (mask is not null && mask.Length != user.Length)
+            throw new ArgumentException($"a mask of {user.Length} pixels over one of {mask.Length}", nameof(user));
+        var combined = mask is null ? new uint[user.Length] : (uint[])mask.Clone();
+        for (var i = 0; i < user.Length; i++)
+            if (user[i] != 0)
+                combined[i] |= (uint)PixelMaskBits.User;
+        return combined;
+    }
+
+    /// <summary>Rows per chunk of the pixel mask: a 4M detector's mask in chunks of about 1 MB.</summary>
+    private const int MaskChunkRows = 128;
 
     /// <summary>The entry's <c>end_time</c> (and <c>end_time_estimated</c>, which NXmx requires), once it is known.</summary>
     public static void WriteEndTime(Hdf5File file, DateTimeOffset end)
