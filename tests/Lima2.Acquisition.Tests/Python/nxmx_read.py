@@ -8,7 +8,8 @@ whose `definition` is "NXmx"; an entry's NXdata, NXinstrument, NXsample and NXso
 its children; start_time (and end_time or end_time_estimated) are ISO 8601; the NXdata `@signal` names the frames
 (nP, i, j); the instrument has a name, NXdetector(s) and an NXbeam (there or under the sample) with
 incident_wavelength; the detector has sensor_material, sensor_thickness, a depends_on chain and NXdetector_modules
-with data_origin/data_size (arrays, slow to fast) and fast/slow_pixel_direction axes; every axis has a
+with data_origin/data_size (arrays, slow to fast) and fast/slow_pixel_direction axes, and a pixel_mask, when there
+is one, is an integer image of the frames' shape (nonzero: masked); every axis has a
 transformation_type, a 3-vector of unit length, units of its kind and a depends_on that leads, without a loop, to ".".
 """
 import hashlib
@@ -171,6 +172,18 @@ def main(path, frames_out):
         beam_x = float(np.dot(hit - origin, fast_vector) / pixel_x)
         beam_y = float(np.dot(hit - origin, slow_vector) / pixel_y)
 
+        # dxtbx's mask: pixel_mask (an integer image of the frames' shape) != 0 is a masked pixel; NXmx's bits say why
+        mask = None
+        if "pixel_mask" in detector:
+            values = detector["pixel_mask"][()]
+            if values.dtype.kind not in "ui" or values.shape != pixels.shape[1:]:
+                fail(f"pixel_mask is {values.dtype} {values.shape}, not integers of the frames' {pixels.shape[1:]}")
+            mask = {
+                "dtype": values.dtype.str, "masked": int(np.count_nonzero(values)),
+                "applied": bool(detector["pixel_mask_applied"][()]) if "pixel_mask_applied" in detector else None,
+                "sha256": hashlib.sha256(np.ascontiguousarray(values, dtype="<u4").tobytes()).hexdigest(),
+            }
+
         def field(name, kind):
             return number(quantity(detector[name], kind).magnitude) if name in detector else None
 
@@ -184,7 +197,7 @@ def main(path, frames_out):
             "beam_center": [number(beam_x), number(beam_y)],
             "x_pixel_size": field("x_pixel_size", "[length]"), "distance_field": field("distance", "[length]"),
             "beam_center_x": field("beam_center_x", "[printing_unit]"), "beam_center_y": field("beam_center_y", "[printing_unit]"),
-            "chain": [a.dataset.name for a in fast_axes],
+            "chain": [a.dataset.name for a in fast_axes], "pixel_mask": mask,
         }))
 
 
