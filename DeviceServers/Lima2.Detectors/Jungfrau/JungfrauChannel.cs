@@ -243,8 +243,13 @@ public sealed class JungfrauChannel : IDetectorChannel
             (long)x.First.ReceiveBufferBytes + 2L * _options.Window * x.First.Assembler.FramePixels * sizeof(ushort))
         + (long)_options.Geometry.Modules.Count * JungfrauModule.Pixels * (sizeof(ushort) + sizeof(float));
 
+    /// <summary>The stream's description; its metadata carry the gaps of the geometry as the pixel mask.</summary>
     public ValueTask<ChannelStart> StartAsync(CancellationToken cancellationToken) =>
-        ValueTask.FromResult(new ChannelStart(_info, _options.Frames) { Metadata = _options.Metadata, Parts = _options.Parts });
+        ValueTask.FromResult(new ChannelStart(_info, _options.Frames)
+        {
+            Metadata = (_options.Metadata ?? new DetectorMetadata()) with { PixelMask = _options.Geometry.PixelMask() },
+            Parts = _options.Parts,
+        });
 
     public async Task<ChannelSummary> RunAsync(IFrameTarget target, CancellationToken cancellationToken)
     {
