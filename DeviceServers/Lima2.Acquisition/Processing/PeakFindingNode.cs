@@ -48,6 +48,9 @@ public sealed class PeakFindingNode : FrameConsumer<Task<PeakFrameResult>>, IDis
         Counters = new ReducedDataBuffer<PeakCounterRecord>(Math.Max(1, peakCounterFrames));
     }
 
+    /// <summary>The finder's mask file (<c>fai.mask_path</c>, 1 = masked), or null.</summary>
+    public static string? MaskPath(SmxProcParams proc) => ParseBlock<FaiParams>(proc.Fai, "fai", FaiParams.Json).MaskPath;
+
     /// <summary>The finder for an SMX proc_params on frames of <paramref name="frame"/>'s geometry.</summary>
     /// <param name="config">the receiver's <c>peak_finder</c> backend (auto: OpenCL if a device is found, else C#)
     /// and <c>peak_finder_copies_frames</c></param>

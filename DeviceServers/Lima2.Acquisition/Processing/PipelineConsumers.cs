@@ -16,12 +16,15 @@ namespace Lima2.Acquisition.Processing;
 public sealed record PipelineContext(FrameInfo Frame, ReceiverConfig Receiver, SavingRoot Root, ReferenceImages References,
     DetectorMetadata? Metadata, bool ReducedData);
 
+/// <summary>A mask file of the processing and the parameter that names it (for error messages).</summary>
+public sealed record MaskFile(string Path, string Field);
+
 /// <summary>
 /// What each pipeline kind brings beside what every kind's params describe (corrections, ROI statistics, saving:
-/// GraphBuilder's): its own consumers (SMX's peak finder, XPCS's sparse frames), where its frames live, the checks of
-/// its own blocks, and whether it runs on the OpenCL kernels the receiver builds at its start. Their code lives here,
-/// above Lima2.Core, so the params cannot hold it; each kind is registered here once, and a run or a device asks for
-/// what its params' kind needs without knowing the kinds.
+/// GraphBuilder's): its own consumers (SMX's peak finder, XPCS's sparse frames), where its frames live, its mask file,
+/// the checks of its own blocks, and whether it runs on the OpenCL kernels the receiver builds at its start. Their
+/// code lives here, above Lima2.Core, so the params cannot hold it; each kind is registered here once, and a run or a
+/// device asks for what its params' kind needs without knowing the kinds.
 /// </summary>
 public static class PipelineConsumers
 {
@@ -29,6 +32,7 @@ public static class PipelineConsumers
     private sealed record Kind(
         Func<ProcParams, PipelineContext, IEnumerable<FrameConsumer>> Consumers,
         Func<ProcParams, ReceiverConfig, IBufferMemory?>? FrameMemory = null,
+        Func<ProcParams, MaskFile?>? MaskFile = null,
         Action<ProcParams>? Validate = null,
         bool UsesKernels = false);
 
@@ -38,11 +42,21 @@ public static class PipelineConsumers
     {
         Register<SmxProcParams>((smx, c) =>
                 [PeakFindingNode.Create(smx, c.Frame, c.Receiver, c.Root, c.References, c.Receiver.Rank, c.Metadata)],
-            frameMemory: PeakFindingNode.FrameMemory, validate: PeakFindingNode.Validate, usesKernels: true);
+            frameMemory: PeakFindingNode.FrameMemory,
+            maskFile: smx => PeakFindingNode.MaskPath(smx) is { } path ? new MaskFile(path, "fai.mask_path") : null,
+            validate: PeakFindingNode.Validate, usesKernels: true);
         Register<XpcsProcParams>((xpcs, c) => c.ReducedData
             ? [new XpcsSparseNode(c.Frame, xpcs.Buffers.NbSparseFramesBuffer, xpcs.Buffers.NbFramesBuffer, xpcs.Fifo.NbThreads)]
             : []);
     }
+
+    /// <summary>
+    /// The mask file the processing of <paramref name="proc"/> uses (nonzero = masked): its kind's own (SMX
+    /// <c>fai.mask_path</c>), else the corrections' <c>mask</c> when enabled; null when none.
+    /// </summary>
+    public static MaskFile? MaskFileOf(ProcParams proc) =>
+        Nearest(proc)?.MaskFile is { } maskFile ? maskFile(proc)
+        : proc.Corrections() is { Mask: { Enabled: true } mask } ? new MaskFile(mask.Path, "mask") : null;
 
     /// <summary>The consumers of <paramref name="proc"/>'s kind (or the nearest kind it derives from); none for a
     /// kind that has no consumers of its own.</summary>
@@ -73,11 +87,13 @@ public static class PipelineConsumers
     }
 
     private static void Register<TProc>(Func<TProc, PipelineContext, IEnumerable<FrameConsumer>> consumers,
-        Func<TProc, ReceiverConfig, IBufferMemory?>? frameMemory = null, Action<TProc>? validate = null, bool usesKernels = false)
+        Func<TProc, ReceiverConfig, IBufferMemory?>? frameMemory = null, Func<TProc, MaskFile?>? maskFile = null,
+        Action<TProc>? validate = null, bool usesKernels = false)
         where TProc : ProcParams =>
         Kinds.Add(typeof(TProc), new Kind(
             (proc, context) => consumers((TProc)proc, context),
             frameMemory is null ? null : (proc, receiver) => frameMemory((TProc)proc, receiver),
+            maskFile is null ? null : proc => maskFile((TProc)proc),
             validate is null ? null : proc => validate((TProc)proc),
             usesKernels));
 }
