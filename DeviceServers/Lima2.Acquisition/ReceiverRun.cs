@@ -207,12 +207,14 @@ public sealed class ReceiverRun : IAsyncDisposable
                     extra.Add(_publisher = new FramePublisher(publish, frame, start.ExpectedFrames));
                 return extra;
             },
-            FrameMemory = PipelineConsumers.FrameMemory(proc, config),
         };
         var memory = Memory = ReceiverMemory.Plan(config, _channel, proc, start.Frame, sinkOptions);
+        var frameMemory = PipelineConsumers.FrameMemory(proc, config);
+        parts = parts with { FrameMemory = Settings.KeptBuffers?.For(frameMemory, memory.PoolBytes) ?? frameMemory };
         try
         {
             var graph = GraphBuilder.Build(proc, start.Frame, config.OverloadPolicy, memory.PoolBytes, parts);
+            _publisher?.PublishResultsOf(new PublishedResults(graph.Find<RoiStatisticsNode>(), graph.Find<PeakFindingNode>()));
             Volatile.Write(ref _sinks, [.. sinks]);
             return graph;
         }

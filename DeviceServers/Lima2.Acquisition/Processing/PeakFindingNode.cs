@@ -140,6 +140,12 @@ public sealed class PeakFindingNode : FrameConsumer<Task<PeakFrameResult>>, IDis
     /// <summary>The sparse and accumulation files created so far.</summary>
     public IReadOnlyList<string> Files => _writer.Files;
 
+    /// <summary>The sparse files (<c>saving_sparse</c>) created so far: each frame's peak table is in one of them.</summary>
+    public IReadOnlyList<string> SparseFiles => _writer.SparseFiles;
+
+    /// <summary>fai.min_nb_peaks: a frame with at least this many peaks is a hit.</summary>
+    public int MinNbPeaks => _finder.Model.Params.MinNbPeaks;
+
     public ReducedDataBuffer<PeakCounterRecord> Counters { get; }
 
     public long Frames => Interlocked.Read(ref _frames);
@@ -166,6 +172,9 @@ public sealed class PeakFindingNode : FrameConsumer<Task<PeakFrameResult>>, IDis
 
     public override Task<PeakFrameResult> Compute(Frame frame) => _finder.ProcessAsync(frame);
 
+    /// <summary>Raised at each frame's commit, in receiver order, with its result (the re-publisher sends it with the frame).</summary>
+    public event Action<Frame, PeakFrameResult>? Committed;
+
     public override async ValueTask CommitAsync(Frame frame, Task<PeakFrameResult> pending, CancellationToken cancellationToken)
     {
         var result = await pending.ConfigureAwait(false);
@@ -185,6 +194,7 @@ public sealed class PeakFindingNode : FrameConsumer<Task<PeakFrameResult>>, IDis
             Interlocked.Increment(ref _hits);
         Volatile.Write(ref _lastPeaks, result.NbPeaks);
         _writer.Write(result);
+        Committed?.Invoke(frame, result);
     }
 
     public override ValueTask CompleteAsync(CancellationToken cancellationToken)

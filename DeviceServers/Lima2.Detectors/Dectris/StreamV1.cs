@@ -248,13 +248,13 @@ public static class StreamV1
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     if (reader.ValueTextEquals("htype"u8))
-                        fields.Htype = Text(ref reader, Htypes);
+                        fields.Htype = JsonText.Read(ref reader, Htypes);
                     else if (reader.ValueTextEquals("header_detail"u8))
-                        fields.HeaderDetail = Text(ref reader, []);
+                        fields.HeaderDetail = JsonText.Read(ref reader, []);
                     else if (reader.ValueTextEquals("type"u8))
-                        fields.Type = Text(ref reader, DectrisPixelTypes.DtypeNames);
+                        fields.Type = JsonText.Read(ref reader, DectrisPixelTypes.DtypeNames);
                     else if (reader.ValueTextEquals("encoding"u8))
-                        fields.Encoding = Text(ref reader, Encodings);
+                        fields.Encoding = JsonText.Read(ref reader, Encodings);
                     else if (reader.ValueTextEquals("series"u8))
                         fields.Series = Int64(ref reader);
                     else if (reader.ValueTextEquals("frame"u8))
@@ -294,17 +294,6 @@ public static class StreamV1
         {
             reader.Read();
             return reader.GetInt64();
-        }
-
-        /// <summary>The value: one of <paramref name="known"/> itself when it is one (no new string), else a new string.</summary>
-        private static string? Text(ref Utf8JsonReader reader, string[] known)
-        {
-            reader.Read();
-            if (reader.TokenType == JsonTokenType.String)
-                foreach (var candidate in known)
-                    if (reader.ValueTextEquals(candidate))
-                        return candidate;
-            return reader.GetString();
         }
     }
 }

@@ -399,11 +399,13 @@ public sealed class StreamV2Writer
     }
 
     /// <summary>One image message of a single-threshold series, valid until the next call.</summary>
-    public ReadOnlyMemory<byte> Image(long series, long frame, FrameInfo info, DectrisEncoding encoding, ReadOnlySpan<byte> payload)
+    /// <param name="userData">the image's user_data (the receiver's re-publisher puts the frame's results there)</param>
+    public ReadOnlyMemory<byte> Image(long series, long frame, FrameInfo info, DectrisEncoding encoding, ReadOnlySpan<byte> payload,
+        string? userData = null)
     {
-        BeginImage(series, frame, 1);
+        BeginImage(series, frame, 1, userData is null ? 8 : 9);
         WriteChannel(SingleChannel[0], info, encoding, payload);
-        return EndImage();
+        return EndImage(userData);
     }
 
     /// <summary>One image message with an entry per threshold channel, in the order of <paramref name="channels"/>.</summary>
@@ -412,15 +414,15 @@ public sealed class StreamV2Writer
     {
         if (channels.Count != payloads.Count)
             throw new ArgumentException($"{channels.Count} channels, {payloads.Count} payloads", nameof(payloads));
-        BeginImage(series, frame, channels.Count);
+        BeginImage(series, frame, channels.Count, 8);
         for (var c = 0; c < channels.Count; c++)
             WriteChannel(channels[c], info, encoding, payloads[c]);
-        return EndImage();
+        return EndImage(null);
     }
 
-    private void BeginImage(long series, long frame, int channels)
+    private void BeginImage(long series, long frame, int channels, int keys)
     {
-        Begin("image", 8);
+        Begin("image", keys);
         _writer.WriteTextString("series_id");
         _writer.WriteInt64(series);
         _writer.WriteTextString("series_unique_id");
@@ -468,9 +470,14 @@ public sealed class StreamV2Writer
         _writer.WriteEndArray();
     }
 
-    private ReadOnlyMemory<byte> EndImage()
+    private ReadOnlyMemory<byte> EndImage(string? userData)
     {
         _writer.WriteEndMap();
+        if (userData is not null)
+        {
+            _writer.WriteTextString("user_data");
+            _writer.WriteTextString(userData);
+        }
         _writer.WriteEndMap();
         if (_buffer.Length < _writer.BytesWritten)
             _buffer = new byte[_writer.BytesWritten];
