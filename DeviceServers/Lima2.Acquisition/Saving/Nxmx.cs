@@ -1,4 +1,7 @@
 using System.Globalization;
+using System.IO.Compression;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Lima2.Core.Frames;
 using Lima2.Hdf5;
 
@@ -123,15 +126,35 @@ public static class Nxmx
     /// <summary>
     /// <c>pixel_mask</c> (uint32 <see cref="PixelMaskBits"/>, shape of a frame, deflated: mostly zeros) and
     /// <c>pixel_mask_applied</c> false: Lima2 hands the frames on as they came, so a reader applies the mask. A mask
-    /// that is not the frames' size (frames binned or cropped since) is left out rather than misplaced.
+    /// that is not the frames' size (frames binned or cropped since) is left out rather than misplaced. Every file of
+    /// a run gets the same mask: it is deflated once (a JUNGFRAU 4M's takes tens of ms), then each file copies the chunks.
     /// </summary>
     private static void WritePixelMask(Hdf5File file, FrameInfo frame, uint[]? mask)
     {
         if (mask is null || mask.Length != (long)frame.Width * frame.Height)
             return;
-        using (var series = file.CreateSeries<uint>($"{Detector}/pixel_mask", frame.Width, Math.Min(frame.Height, MaskChunkRows), ChunkFilter.Deflate))
-            series.Append(mask);
+        var rows = Math.Min(frame.Height, MaskChunkRows);
+        var chunks = DeflatedMasks.GetValue(mask, m => DeflateRows(m, frame.Width, rows));
+        file.WriteDeflatedArray<uint>($"{Detector}/pixel_mask", frame.Height, frame.Width, rows, chunks);
         file.WriteArray<byte>($"{Detector}/pixel_mask_applied", [0]);
+    }
+
+    /// <summary>The deflated chunks of each mask written, for as long as the mask lives (a run's facts hold it).</summary>
+    private static readonly ConditionalWeakTable<uint[], byte[][]> DeflatedMasks = new();
+
+    /// <summary>Bands of <paramref name="rows"/> rows of <paramref name="width"/> values, the last padded with zeros, each a zlib stream.</summary>
+    private static byte[][] DeflateRows(uint[] values, int width, int rows)
+    {
+        var band = rows * width;
+        return [.. Enumerable.Range(0, (values.Length + band - 1) / band).Select(b =>
+        {
+            var padded = new uint[band];
+            values.AsSpan(b * band, Math.Min(band, values.Length - b * band)).CopyTo(padded);
+            using var deflated = new MemoryStream();
+            using (var zlib = new ZLibStream(deflated, CompressionLevel.Fastest))
+                zlib.Write(MemoryMarshal.AsBytes(padded.AsSpan()));
+            return deflated.ToArray();
+        })];
     }
 
     /// <summary>
