@@ -119,6 +119,7 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.DecodeWorkers);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.ReceiveHighWaterMark);
         _options = options;
+        ZmqMessageMemory.KeepFreedMessages(); // each frame's message reuses freed pages instead of faulting fresh ones
         _slots = new ZmqMultipartMessage[options.MessageSlots];
         for (var i = 0; i < _slots.Length; i++)
         {
