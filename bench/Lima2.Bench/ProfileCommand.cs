@@ -33,8 +33,9 @@ internal static class ProfileCommand
             DefaultValueFactory = _ => Fifo.DefaultThreads(Environment.ProcessorCount),
         };
         var folder = new Option<string>("--folder") { Description = "where the files are written", DefaultValueFactory = _ => "/dev/shm/lima2-profile" };
+        var freshPools = new Option<bool>("--fresh-pools") { Description = "every run makes its frame buffers afresh (as before receivers kept them)" };
         var command = new Command("profile", "one receiver's acquisitions in a row: CPU per frame by thread, page faults, frame buffers made fresh");
-        foreach (var option in new Option[] { frames, runs, encoding, width, height, threads, folder })
+        foreach (var option in new Option[] { frames, runs, encoding, width, height, threads, folder, freshPools })
             command.Options.Add(option);
         command.SetAction(async (result, token) =>
         {
@@ -48,10 +49,19 @@ internal static class ProfileCommand
             var root = result.GetValue(folder)!;
             Directory.CreateDirectory(root);
             Console.WriteLine($"lima2-bench profile: pid {Environment.ProcessId}, {result.GetValue(frames)} frames of {info} per run, " +
-                              $"V1 {result.GetValue(encoding)}, 1 receiver × {result.GetValue(threads)} threads, saving in {root}");
-            using var kept = new FrameBufferReserve();
+                              $"V1 {result.GetValue(encoding)}, 1 receiver × {result.GetValue(threads)} threads, saving in {root}" +
+                              (result.GetValue(freshPools) ? ", frame buffers made afresh every run" : ", frame buffers kept from run to run"));
+            var kept = new FrameBufferReserve();
             for (var run = 1; run <= result.GetValue(runs); run++)
+            {
+                if (result.GetValue(freshPools) && run > 1)
+                {
+                    kept.Dispose(); // the last run's buffers go to the garbage collector
+                    kept = new FrameBufferReserve();
+                }
                 Console.WriteLine($"run {run}: " + await RunAsync(info, result.GetValue(frames), stream, result.GetValue(threads), root, kept, token));
+            }
+            kept.Dispose();
             return 0;
         });
         return command;
@@ -67,7 +77,7 @@ internal static class ProfileCommand
         var bench = new BenchCommand.Lima2Case(encoding, new BenchCommand.Shape(1, threads));
         using var streamer = StreamProcess.Start(StreamProcess.Arguments(info, frames, encoding, endpoints, BenchCommand.Prefetch));
         var settings = BenchCommand.Settings(info, frames, bench, endpoints, 0, compression, basePath, root) with { KeptBuffers = kept };
-        var fresh = kept.FreshBuffers;
+        var (fresh, reused) = (kept.FreshBuffers, kept.ReusedBuffers);
         await using var receiver = await ReceiverRun.StartAsync(settings, token);
         var threadsBefore = ThreadTicks();
         var faultsBefore = BenchCommand.MinorFaults();
@@ -105,7 +115,7 @@ internal static class ProfileCommand
         return string.Create(CultureInfo.InvariantCulture,
             $"{frames / clock.Elapsed.TotalSeconds:F0} frames/s, CPU {byGroup.Sum(g => g.Ms):F2} ms/frame " +
             $"[{string.Join(", ", byGroup.Select(g => $"{g.Group} {g.Ms:F2}"))}], {faults / (double)frames:F0} page faults/frame, " +
-            $"frame buffers made fresh {kept.FreshBuffers - fresh} (reused so far {kept.ReusedBuffers})");
+            $"frame buffers made fresh {kept.FreshBuffers - fresh}, reused {kept.ReusedBuffers - reused}");
     }
 
     /// <summary>The threads' roles, by the names .NET, libzmq and the channel give them (15 characters at most).</summary>
