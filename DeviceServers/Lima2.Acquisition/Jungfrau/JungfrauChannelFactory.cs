@@ -67,6 +67,14 @@ public static class JungfrauChannelFactory
                 using var root = new SavingRoot(config.SavingRoot);
                 JungfrauCalibrationFile.WritePedestal(root, jungfrau.PedestalRun!, dark);
             },
+            Tracking = jungfrau.TracksPedestal
+                ? new PedestalTracking { DarkEvery = jungfrau.TrackDarkEvery, G0BandKeV = jungfrau.TrackG0Band, Window = jungfrau.TrackWindow }
+                : null,
+            TrackingDone = jungfrau.TrackedPedestalFile is not { } tracked ? null : maps =>
+            {
+                using var root = new SavingRoot(config.SavingRoot);
+                JungfrauCalibrationFile.WritePedestal(root, tracked, maps);
+            },
             Metadata = new DetectorMetadata
             {
                 CountTime = acq.ExpoTime * 1e-6,

@@ -129,6 +129,21 @@ public sealed record JungfrauChannelConfig
     /// <summary>A pedestal run: the mean of the complete dark frames per pixel and gain stage is saved to this HDF5 file (under saving_root) at the end.</summary>
     public string? PedestalRun { get; set; }
 
+    /// <summary>Pedestal tracking in a corrected run: frames 0, N, 2N, ... are dark (a pulsed shutter closed on them); 0 = none.</summary>
+    public int TrackDarkEvery { get; set; }
+
+    /// <summary>Pedestal tracking in a corrected run: in the frames not flagged dark, G0 pixels with |E| at most this many keV are dark.</summary>
+    public float? TrackG0Band { get; set; }
+
+    /// <summary>Pedestal tracking: dark samples a pixel's pedestal follows (each moves it 1/track_window of the way).</summary>
+    public int TrackWindow { get; set; } = 1000;
+
+    /// <summary>Pedestal tracking: the tracked maps are saved to this HDF5 file (under saving_root, as pedestal_run's) at the end of the run.</summary>
+    public string? TrackedPedestalFile { get; set; }
+
+    [YamlIgnore]
+    public bool TracksPedestal => TrackDarkEvery > 0 || TrackG0Band is not null;
+
     /// <summary>
     /// A block as the receiver device's <c>jungfrau</c> property holds it (YAML or JSON, the keys of a settings file's
     /// <c>channel.jungfrau</c>); its values are checked with the rest of the receiver's configuration at Prepare.
@@ -209,5 +224,9 @@ public sealed record JungfrauChannelConfig
             yield return new($"{path}.output", $"{Output.ToString().ToLowerInvariant()} needs pedestal_file and gain_file");
         if (PhotonEnergy <= 0)
             yield return new($"{path}.photon_energy", "must be > 0 keV");
+        if (TrackDarkEvery < 0 || TrackG0Band < 0 || TrackWindow < 1)
+            yield return new($"{path}.track_dark_every", "pedestal tracking takes track_dark_every >= 0, track_g0_band >= 0 keV and track_window >= 1");
+        else if ((TracksPedestal || TrackedPedestalFile is not null) && (Output == JungfrauOutputKind.Raw || !TracksPedestal))
+            yield return new($"{path}.track_dark_every", "pedestal tracking needs a corrected output (energy or photons) and track_dark_every or track_g0_band");
     }
 }

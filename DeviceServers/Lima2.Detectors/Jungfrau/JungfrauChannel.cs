@@ -74,6 +74,12 @@ public sealed record JungfrauChannelOptions
     /// <summary>Called with <see cref="Pedestal"/> when the pedestal run has taken all its frames (to save the maps).</summary>
     public Action<PedestalAccumulator>? PedestalDone { get; init; }
 
+    /// <summary>A corrected run whose pedestal maps follow the detector's drift from its dark frames or pixels; null = fixed maps.</summary>
+    public PedestalTracking? Tracking { get; init; }
+
+    /// <summary>Called with the tracked pedestal maps (G0, G1, G2, module-major) when a tracked run has taken all its frames (to save them).</summary>
+    public Action<float[][]>? TrackingDone { get; init; }
+
     public DetectorMetadata? Metadata { get; init; }
 
     /// <summary>Partial-frame dispatch: where every receiver's frames go in the detector's image (for the master file); null for whole frames.</summary>
@@ -130,6 +136,8 @@ public sealed class JungfrauChannel : IDetectorChannel
             throw new ArgumentException($"the ports carry {modules.Length} modules, the geometry places {options.Geometry.Modules.Count}", nameof(options));
         if (options.Output != JungfrauOutput.Raw && options.Correction?.Pixels != modules.Length * JungfrauModule.Pixels)
             throw new ArgumentException($"{options.Output} output needs pedestal and gain maps of the {modules.Length} modules", nameof(options));
+        if (options.Tracking is { } tracking && (options.Output == JungfrauOutput.Raw || tracking.Window < 1 || tracking.DarkEvery < 0 || tracking.G0BandKeV < 0))
+            throw new ArgumentException("pedestal tracking needs a corrected output (energy or photons), a window >= 1, dark_every >= 0 and a band >= 0 keV", nameof(options));
         if (options.Pedestal is { } pedestal && pedestal.Pixels != modules.Length * JungfrauModule.Pixels)
             throw new ArgumentException($"the pedestal run's maps have {pedestal.Pixels} pixels, {modules.Length} modules have {modules.Length * JungfrauModule.Pixels}");
         _options = options;
@@ -209,8 +217,13 @@ public sealed class JungfrauChannel : IDetectorChannel
             (long)x.First.ReceiveBufferBytes + 2L * _options.Window * x.First.Assembler.FramePixels * sizeof(ushort))
         + (long)_options.Geometry.Modules.Count * JungfrauModule.Pixels * (sizeof(ushort) + sizeof(float));
 
+    /// <summary>The stream's description; its metadata carry the gaps of the geometry as the pixel mask.</summary>
     public ValueTask<ChannelStart> StartAsync(CancellationToken cancellationToken) =>
-        ValueTask.FromResult(new ChannelStart(_info, _options.Frames) { Metadata = _options.Metadata, Parts = _options.Parts });
+        ValueTask.FromResult(new ChannelStart(_info, _options.Frames)
+        {
+            Metadata = (_options.Metadata ?? new DetectorMetadata()) with { PixelMask = _options.Geometry.PixelMask() },
+            Parts = _options.Parts,
+        });
 
     public async Task<ChannelSummary> RunAsync(IFrameTarget target, CancellationToken cancellationToken)
     {
@@ -250,7 +263,7 @@ public sealed class JungfrauChannel : IDetectorChannel
                 Frame built;
                 try
                 {
-                    frame.Build(pooled.Span[.._info.ByteSize]);
+                    frame.Build(pooled.Span[.._info.ByteSize], index);
                     built = new Frame(pooled, _info, index, index);
                 }
                 catch
@@ -288,6 +301,8 @@ public sealed class JungfrauChannel : IDetectorChannel
                 throw new ChannelException("the pedestal run had no complete frame: no pedestal maps");
             _options.PedestalDone?.Invoke(dark);
         }
+        if (_options.Tracking is not null)
+            _options.TrackingDone?.Invoke(_options.Correction!.Pedestal());
         return new ChannelSummary(delivered, lost, ChannelEnd.Completed, "end of acquisition");
     }
 
@@ -390,8 +405,11 @@ public sealed class JungfrauChannel : IDetectorChannel
             }
         }
 
-        /// <summary>Places and corrects the gathered ports' modules into <paramref name="destination"/> (a frame of the channel's output).</summary>
-        public void Build(Span<byte> destination)
+        /// <summary>
+        /// Places and corrects the gathered ports' modules, frame <paramref name="index"/> of the run, into
+        /// <paramref name="destination"/> (a frame of the channel's output); a complete frame moves a tracked pedestal.
+        /// </summary>
+        public void Build(Span<byte> destination, long index)
         {
             var options = channel._options;
             var partPixels = JungfrauModule.Pixels / options.Interfaces;
@@ -409,6 +427,7 @@ public sealed class JungfrauChannel : IDetectorChannel
             }
             if (IsComplete)
                 options.Pedestal?.Add(_raw);
+            var track = IsComplete && options.Tracking is { } tracking ? tracking.For(index) : default;
             var geometry = options.Geometry;
             if (geometry.Width * geometry.Height != _raw.Length)
                 destination.Clear(); // gap pixels and space between modules
@@ -419,12 +438,12 @@ public sealed class JungfrauChannel : IDetectorChannel
                     break;
                 case JungfrauOutput.Energy:
                     _corrected ??= new float[_raw.Length];
-                    options.Correction!.ToEnergy(_raw, _corrected);
+                    options.Correction!.ToEnergy(_raw, _corrected, track);
                     geometry.Place<float>(_corrected, MemoryMarshal.Cast<byte, float>(destination));
                     break;
                 case JungfrauOutput.Photons:
                     var photons = MemoryMarshal.Cast<float, int>((_corrected ??= new float[_raw.Length]).AsSpan());
-                    options.Correction!.ToPhotons(_raw, photons, options.PhotonEnergyKeV, options.ThresholdKeV);
+                    options.Correction!.ToPhotons(_raw, photons, options.PhotonEnergyKeV, options.ThresholdKeV, track);
                     geometry.Place<int>(photons, MemoryMarshal.Cast<byte, int>(destination));
                     break;
             }
