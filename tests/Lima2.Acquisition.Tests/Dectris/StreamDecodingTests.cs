@@ -37,6 +37,17 @@ public class StreamDecodingTests
         Assert.Contains("detail 'all' has 8 parts", error.Message);
     }
 
+    [Fact]
+    public void A_V1_headers_pixel_mask_is_read_and_one_that_does_not_fill_its_shape_is_rejected()
+    {
+        var message = StreamV1Writer.Header(4, "all", Info, 100).ToList();
+        Assert.Equal(EmulatedDetector.PixelMask(Info), StreamV1.Decode(new ArrayParts(message)).Header!.Metadata!.PixelMask);
+
+        message[5] = message[5][..^4]; // one uint32 short
+        var error = Assert.Throws<DectrisFormatException>(() => StreamV1.Decode(new ArrayParts(message)));
+        Assert.Contains($"the pixel mask is {Info.Width}x{Info.Height} uint32", error.Message);
+    }
+
     [Theory]
     [InlineData(DectrisEncoding.Raw)]
     [InlineData(DectrisEncoding.Lz4Block)]
