@@ -182,8 +182,8 @@ internal static class BenchCommand
         text.AppendLine();
         text.Append(codec);
         text.AppendLine();
-        text.AppendLine("Per-frame costs on one thread (Stopwatch, median of repeated runs, same frame): " +
-            string.Join("; ", costs.Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Name} {c.Milliseconds.Wall:F2} ms"))) + ".");
+        text.AppendLine("Per-frame costs on one thread (`lima2-bench costs`: median of repeated runs on the same frame, wall time / this thread's CPU time): " +
+            string.Join("; ", costs.Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Name} {c.Milliseconds.Wall:F2} / {c.Milliseconds.Cpu:F2} ms"))) + ".");
         text.AppendLine(End);
         return text.ToString();
     }
