@@ -43,6 +43,10 @@ var trackBand = new Option<float?>("--track-g0-band")
 {
     Description = "correction, e2e: pedestal tracking from the G0 pixels within this many keV of zero (every frame; window 1000)",
 };
+var gaps = new Option<bool>("--double-pixel-gaps")
+{
+    Description = "e2e: modules placed as 1030x514 with the chip gaps (a 4M's layout: the channel corrects, then places) instead of stacked raw (corrected in place)",
+};
 var ports = new Option<string>("--ports") { Description = "send: the modules' UDP ports on 127.0.0.1, comma-separated", Required = true };
 
 var receive = new Command("receive", "one receive thread on one port: packets/s, GB/s and loss per asked frame rate") { modules, frames, rates, senders };
@@ -53,9 +57,9 @@ var correction = new Command("correction", "energy and photons: ms per module-fr
 correction.SetAction(r => Correction(r.GetValue(modules), r.GetValue(frames), Corrector(r.GetValue(engine)!, new JungfrauModel(r.GetValue(modules)),
     r.GetValue(platform), r.GetValue(device)), r.GetValue(trackBand)));
 var e2e = new Command("e2e", "the jungfrau_udp channel end to end: assembly + correction + saving, with the limits of the same run")
-    { modules, frames, rate, senders, engine, platform, device, output, folders, trackBand };
+    { modules, frames, rate, senders, engine, platform, device, output, folders, trackBand, gaps };
 e2e.SetAction((r, token) => EndToEnd(r.GetValue(modules), r.GetValue(frames), r.GetValue(rate), r.GetValue(senders), r.GetValue(engine)!,
-    r.GetValue(platform), r.GetValue(device), r.GetValue(output)!, r.GetValue(folders)!.Split(','), r.GetValue(trackBand), token));
+    r.GetValue(platform), r.GetValue(device), r.GetValue(output)!, r.GetValue(folders)!.Split(','), r.GetValue(trackBand), r.GetValue(gaps), token));
 var send = new Command("send", "the e2e's sender process: frames of the modules to their ports") { modules, frames, rate, senders, ports };
 send.SetAction(r => SendProcess(r.GetValue(modules), r.GetValue(frames), r.GetValue(rate), r.GetValue(senders), r.GetValue(ports)!));
 var root = new RootCommand("JUNGFRAU receive-side benchmarks") { receive, assembly, correction, e2e, send };
@@ -235,14 +239,15 @@ static void PrintMeasure(string what, SendMeasure m, int frames, long received, 
                       $"{m.ReceiverCpuMs / Math.Max(received, 1),15:F2} | {rest}");
 
 static async Task<int> EndToEnd(int modules, int frames, double rate, int senders, string engine, int platform, int device, string output,
-    string[] folders, float? trackBand, CancellationToken token)
+    string[] folders, float? trackBand, bool gaps, CancellationToken token)
 {
     var references = Directory.CreateTempSubdirectory("jungfrau-bench-maps-").FullName;
     var model = new JungfrauModel(modules);
     JungfrauCalibrationFile.Write(Path.Combine(references, "pedestal.h5"), JungfrauCalibrationFile.Pedestal, model.Pedestal);
     JungfrauCalibrationFile.Write(Path.Combine(references, "gain.h5"), JungfrauCalibrationFile.Gain, model.Gain);
     Console.WriteLine($"e2e: {frames} frames of {modules} modules on {modules} ports, sender process with {Math.Clamp(senders, 1, modules)} threads at " +
-                      $"{(rate > 0 ? $"{rate} frames/s" : "its fastest")}, {output} on {engine}" +
+                      $"{(rate > 0 ? $"{rate} frames/s" : "its fastest")}, {output} on {engine}, " +
+                      (gaps ? "placed with the chip gaps" : "stacked raw modules") +
                       (trackBand is { } band ? $", pedestal tracking from G0 pixels within {band} keV" : ""));
     Console.WriteLine($"{"run",-40} | sent fps | recv fps | GB/s raw | packets lost | recv CPU ms/frm | frames complete/incomplete/missed, saved");
 
@@ -276,7 +281,8 @@ static async Task<int> EndToEnd(int modules, int frames, double rate, int sender
             {"receiver": {"channel": {"kind": "jungfrau_udp", "timeout_ms": 10000,
                                       "jungfrau": {"ports": [{{string.Join(", ", Enumerable.Repeat(0, modules))}}], "output": "{{output}}",
                                                    "correction": "{{engine}}", "opencl_platform": {{platform}}, "opencl_device": {{device}},
-                                                   "pedestal_file": "pedestal.h5", "gain_file": "gain.h5"{{(trackBand is { } g0Band ? $", \"track_g0_band\": {g0Band}" : "")}} } },
+                                                   "pedestal_file": "pedestal.h5", "gain_file": "gain.h5",
+                                                   "geometry": {"rows": {{modules}}, "double_pixel_gaps": {{(gaps ? "true" : "false")}} }{{(trackBand is { } g0Band ? $", \"track_g0_band\": {g0Band}" : "")}} } },
                           "memory_cap": "4GiB", "saving_root": "{{(saving ? folder : references)}}", "reference_root": "{{references}}"},
              "acq_params": {"acq": {"nb_frames": {{frames}} } },
              "proc_params": {"class_name": "LimaProcessingLegacy",

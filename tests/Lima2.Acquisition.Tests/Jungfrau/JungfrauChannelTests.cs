@@ -165,6 +165,19 @@ public sealed class JungfrauChannelTests : IDisposable
         Assert.Equal($"float32 (3, 1024, 1024) {(gaps ? "(5, 1028, 1030)" : "(5, 1024, 1024)")} True True 1", verdict.Trim());
     }
 
+    [Fact]
+    public void Pedestal_tracking_fields_round_trip_through_the_receiver_property_text()
+    {
+        var config = ReceiverConfig.Parse("""
+            channel: { kind: jungfrau_udp, jungfrau: { ports: [1], output: energy, pedestal_file: p.h5, gain_file: g.h5,
+                       track_dark_every: 100, track_g0_band: 3.1, track_window: 500, tracked_pedestal_file: t.h5 } }
+            """).Channel.Jungfrau!;
+        var read = JungfrauChannelConfig.Parse(config.ToPropertyText(), "property");
+        Assert.Equal((100, 3.1f, 500, "t.h5"), (read.TrackDarkEvery, read.TrackG0Band, read.TrackWindow, read.TrackedPedestalFile));
+        var untracked = JungfrauChannelConfig.Parse(new JungfrauChannelConfig { Ports = [1] }.ToPropertyText(), "property");
+        Assert.Equal((0, null, 1000, false), (untracked.TrackDarkEvery, untracked.TrackG0Band, untracked.TrackWindow, untracked.TracksPedestal));
+    }
+
     [Theory]
     [InlineData("track_dark_every: 10", "channel.jungfrau.track_dark_every")] // raw output: nothing to track
     [InlineData("output: energy, pedestal_file: p.h5, gain_file: g.h5, tracked_pedestal_file: t.h5", "channel.jungfrau.track_dark_every")] // no rule
