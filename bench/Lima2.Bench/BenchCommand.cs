@@ -113,7 +113,14 @@ internal static class BenchCommand
             var name = encoding == DectrisEncoding.BitshuffleLz4 ? "bslz4" : "raw";
             Console.Error.WriteLine($"lima2-bench: {name}");
             limits.Add(await NullReceiversAsync(info, frames, encoding, shape.Receivers, token));
+            // the receivers' first acquisition makes their frame buffers; the one measured reuses them, as a receiver device does
+            var (first, _) = await Lima2Async(info, frames, new Lima2Case(encoding, shape), root, token);
             var (lima2, _) = await Lima2Async(info, frames, new Lima2Case(encoding, shape), root, token);
+            lima2 = lima2 with
+            {
+                Note = lima2.Note + string.Create(CultureInfo.InvariantCulture,
+                    $"; first acquisition (frame buffers made): {first.Frames / first.Seconds:F0} frames/s, {first.CpuMsPerFrame:F2} CPU ms/frame"),
+            };
             var peer = await PeerAsync(info, frames, encoding, shape, root, token);
             rows.AddRange([lima2, peer]);
             ratios.Add(string.Create(CultureInfo.InvariantCulture,
@@ -135,7 +142,8 @@ internal static class BenchCommand
             $"`lima2 {string.Join(' ', StreamProcess.Arguments(info, frames, DectrisEncoding.BitshuffleLz4, ["tcp://127.0.0.1:PORT"], Prefetch))}` " +
             $"(or `--encoding raw`; one `--endpoint` per receiver and as many `--threads`) in a process of its own ({Prefetch} distinct diffraction frames, " +
             $"encoded once, sent without a copy). Load average {loadBefore} at the start. " +
-            $"lima2: {shape.Receivers} `ReceiverRun`(s) in this process (rank r takes frames r, r + {shape.Receivers}, ...), each with 2 rect ROIs " +
+            $"lima2: {shape.Receivers} `ReceiverRun`(s) in this process (rank r takes frames r, r + {shape.Receivers}, ...), each case their second " +
+            $"acquisition (frame buffers kept from the first, as a receiver device keeps them; the first's figures in the note), each with 2 rect ROIs " +
             $"(200x200 and the whole frame), fifo.nb_threads {shape.Threads}, memory_cap 1GiB, and HDF5 saving (bslz4 chunks passed through, " +
             $"raw frames written uncompressed). Same-work peer: `bench/py/same_work_receiver.py` (pyzmq PULL, bslz4 decoded by the C " +
             $"bitshuffle library, numpy ROI statistics of the same ROIs, h5py write_direct_chunk; one Python thread) in {shape.Workers} processes " +
@@ -190,6 +198,16 @@ internal static class BenchCommand
 
     private sealed record MemoryUse(ReceiverMemory Cap, long PoolPeakBytes, long PeakRssBytes, long RssBeforeBytes);
 
+    private static readonly List<FrameBufferReserve> Kept = [];
+
+    /// <summary>The frame buffers receiver <paramref name="rank"/> keeps from one case to the next, as a receiver device keeps them between acquisitions.</summary>
+    private static FrameBufferReserve KeptBuffers(int rank)
+    {
+        while (Kept.Count <= rank)
+            Kept.Add(new FrameBufferReserve());
+        return Kept[rank];
+    }
+
     private static async Task<(Row Row, MemoryUse Memory)> Lima2Async(FrameInfo info, int frames, Lima2Case bench,
         string root, CancellationToken token)
     {
@@ -204,7 +222,8 @@ internal static class BenchCommand
         try
         {
             for (var rank = 0; rank < receivers; rank++)
-                runs.Add(await ReceiverRun.StartAsync(Settings(info, frames, bench, endpoints, rank, compression, basePath, root), token));
+                runs.Add(await ReceiverRun.StartAsync(
+                    Settings(info, frames, bench, endpoints, rank, compression, basePath, root) with { KeptBuffers = KeptBuffers(rank) }, token));
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var faultsBefore = MinorFaults();
             var clock = Stopwatch.StartNew();

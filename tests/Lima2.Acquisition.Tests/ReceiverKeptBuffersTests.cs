@@ -4,7 +4,8 @@ namespace Lima2.Acquisition.Tests;
 
 /// <summary>
 /// A receiver's frame buffers kept from one run to the next (as the receiver device keeps them): the second run of
-/// the same geometry makes no fresh buffer, so faults no fresh page; a new geometry stays within the memory cap.
+/// the same geometry writes into the first one's buffers, whose pages are mapped already; a new geometry stays within
+/// the memory cap.
 /// </summary>
 public sealed class ReceiverKeptBuffersTests : IDisposable
 {
@@ -31,19 +32,23 @@ public sealed class ReceiverKeptBuffersTests : IDisposable
     }
 
     [Fact]
-    public async Task A_second_run_of_the_same_geometry_writes_into_the_first_runs_buffers_and_makes_none_fresh()
+    public async Task A_second_run_of_the_same_geometry_writes_into_the_first_runs_buffers_before_it_makes_any_fresh()
     {
         using var reserve = new FrameBufferReserve();
         await RunAsync(Settings(256, 30, reserve));
-        var fresh = reserve.FreshBuffers;
-        Assert.InRange(fresh, 1, 8); // 128 KiB frames in 1 MiB
+        var first = reserve.FreshBuffers;
+        Assert.InRange(first, 1, 8); // 128 KiB frames in 1 MiB
         Assert.Equal(0, reserve.LentBytes);
-        Assert.Equal(fresh * 256 * 256 * 2, reserve.KeptBytes);
+        Assert.Equal(first * 256 * 256 * 2, reserve.KeptBytes);
 
         await RunAsync(Settings(256, 30, reserve));
 
-        Assert.Equal(fresh, reserve.FreshBuffers);
+        // how many frames a run holds at once depends on the machine's load: a second run that holds more makes the
+        // difference fresh, and only once it has every buffer of the first
+        var second = reserve.FreshBuffers - first;
         Assert.True(reserve.ReusedBuffers >= 1);
+        Assert.True(second == 0 || reserve.ReusedBuffers == first, $"{second} fresh buffers with {reserve.ReusedBuffers} of {first} kept ones reused");
+        Assert.InRange(first + second, 1, 8);
     }
 
     [Fact]
