@@ -14,8 +14,9 @@ namespace Lima2.Server.Tests;
 /// <summary>
 /// Issue 10's "done when": <c>lima2 stream --jungfrau --modules 8</c> into a control (<c>detector: jungfrau:4x2</c>,
 /// <c>topology: partial</c>) and two receivers on <c>jungfrau_udp</c> with modules dispatch (modules 0–3 to receiver
-/// 0's ports, 4–7 to receiver 1's), driven by scripts/lima2-run.py in the conductor's order: a pedestal run, then a
-/// corrected (energy) SMX acquisition whose peak finder runs on OpenCL (PoCL here); the master files, virtual datasets
+/// 0's ports, 4–7 to receiver 1's), driven by scripts/lima2-run.py in the conductor's order: a pedestal run (acq_params
+/// det <c>pedestal_run</c>), then a corrected (energy) SMX acquisition (proc_params <c>jfrau</c>, as Lima2's clients
+/// send it) whose peak finder runs on OpenCL (PoCL here), with no property rewritten and no Init in between; the master files, virtual datasets
 /// over both receivers' modules, read with h5py equal tests/Lima2.Acquisition.Tests/Python/jungfrau_reference.py's
 /// assembled frames bit for bit; then a lossy run whose per-port counts add up.
 /// </summary>
@@ -31,21 +32,21 @@ public sealed class JungfrauEndToEndTests
 
     private static string Reference => Path.Combine(RepoPaths.Root, "tests", "Lima2.Acquisition.Tests", "Python", "jungfrau_reference.py");
 
-    /// <summary>Receiver <paramref name="rank"/>'s channel block: its four modules' ports, the 4M's geometry, and <paramref name="run"/>'s keys.</summary>
-    private static string Block(int firstPort, int rank, string run) =>
+    /// <summary>Receiver <paramref name="rank"/>'s channel block: its four modules' ports and the 4M's geometry, for every run.</summary>
+    private static string Block(int firstPort, int rank) =>
         $"{{ports: [{string.Join(", ", Enumerable.Range(firstPort + rank * 4, 4))}], dispatch: modules, " +
         $"geometry: {{rows: {Rows}, columns: {Columns}, gap_x: {GapX}, gap_y: {GapY}, double_pixel_gaps: true}}, " +
-        $"receive_buffer: 4MiB, window: 8, frame_timeout_ms: 5000, {run}}}";
+        $"receive_buffer: 4MiB, window: 8, frame_timeout_ms: 5000}}";
 
-    private static string AcqJson(int frames) =>
-        $$$"""{"acq": {"nb_frames": {{{frames}}}, "expo_time": 1000, "latency_time": 0, "trigger_mode": "internal"}, "det": {"gain_mode": "dynamic"}}""";
+    private static string AcqJson(int frames, string det = "") =>
+        $$$"""{"acq": {"nb_frames": {{{frames}}}, "expo_time": 1000, "latency_time": 0, "trigger_mode": "internal"}, "det": {"gain_mode": "dynamic"{{{det}}}}}""";
 
     [Fact]
     public void A_pedestal_run_then_a_corrected_SMX_run_of_8_modules_over_2_receivers_give_a_master_equal_to_the_numpy_reference()
     {
         var port = FreePort.ConsecutiveUdp(Modules);
         using var system = new Lima2System(receivers: 2, peakFinder: "opencl", beamlineSettings: "topology: partial",
-            jungfrau: ($"jungfrau:{Rows}x{Columns}", [.. Enumerable.Range(0, 2).Select(r => Block(port, r, $"pedestal_run: jf/pedestal_{r}.h5"))]));
+            jungfrau: ($"jungfrau:{Rows}x{Columns}", [.. Enumerable.Range(0, 2).Select(r => Block(port, r))]));
         var gain = Path.Combine(system.Root, "jf", "gain.h5");
         Directory.CreateDirectory(Path.GetDirectoryName(gain)!);
         Assert.Contains("partial", Python.Eval($$"""
@@ -54,16 +55,16 @@ public sealed class JungfrauEndToEndTests
             """, EmbeddedTangoDb.Environment));
 
         // 1. the pedestal run: dark frames, raw words saved, each receiver's pedestal maps of its modules
-        var dark = Run(system, port, "dark", AcqJson(DarkFrames), $$$"""
+        var dark = Run(system, port, "dark", AcqJson(DarkFrames, """, "pedestal_run": "jf/pedestal_{filename_rank}.h5" """), $$$"""
             {"class_name": "LimaProcessingLegacy", "saving": {"enabled": true, "base_path": "{{{system.Root}}}/data", "filename_prefix": "dark",
              "nb_frames_per_file": 100, "file_exists_policy": "abort"}}
             """, ["--dark", "--frames", $"{DarkFrames}", "--gain-file", gain]);
         AssertAllFrames(dark, DarkFrames);
 
-        // 2. the corrected run: each receiver corrects its modules with its own pedestal and the detector's gain file
-        Reconfigure(system, [.. Enumerable.Range(0, 2).Select(r => Block(port, r, $"output: energy, pedestal_file: jf/pedestal_{r}.h5, gain_file: jf/gain.h5"))]);
+        // 2. the corrected run, next: each receiver corrects its modules with its own pedestal and the detector's gain file
         var smx = Run(system, port, "smx", AcqJson(Frames), $$$"""
             {"class_name": "LimaProcessingSmx", "fifo": {"nb_fifo_frames": 16, "nb_threads": 2},
+             "jfrau": {"gain_path": "jf/gain.h5", "pedestal_path": "jf/pedestal_{filename_rank}.h5", "photon_energy": 0},
              "fai": {"cutoff_pick": 5, "min_nb_peaks": 1, "error_model": "poisson", "nb_bins": 8},
              "saving_dense": {"enabled": true, "base_path": "{{{system.Root}}}/data", "filename_prefix": "jf", "nb_frames_per_file": 3,
                               "file_exists_policy": "abort"},
@@ -198,17 +199,6 @@ public sealed class JungfrauEndToEndTests
             }
         return parsed;
     }
-
-    /// <summary>Writes each receiver's new channel block to its <c>jungfrau</c> property and re-initialises it, as a beamline switches from a pedestal run to corrected frames.</summary>
-    private static void Reconfigure(Lima2System system, IReadOnlyList<string> blocks) => Python.Eval($$"""
-        import json, tango
-        db = tango.Database()
-        for name, block in zip("{{string.Join(",", system.Receivers)}}".split(","), json.loads('{{JsonSerializer.Serialize(blocks)}}')):
-            db.put_device_property(name, {"jungfrau": [block]})
-            d = tango.DeviceProxy(name)
-            d.set_timeout_millis(60000)
-            d.Init()
-        """, EmbeddedTangoDb.Environment);
 
     private static void WriteWords(string path, IFrameSource? source, JungfrauModel model, JungfrauStandInContent content, int frames)
     {

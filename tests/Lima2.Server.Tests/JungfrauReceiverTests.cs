@@ -126,7 +126,7 @@ public sealed class JungfrauReceiverTests
         {
             var read = JungfrauChannelConfig.Parse(r.Jungfrau!.ToPropertyText(), "property");
             Assert.Equal(r.Jungfrau.Ports, read.Ports);
-            Assert.Equal((r.Jungfrau.Geometry, r.Jungfrau.Dispatch, r.Jungfrau.PedestalFile), (read.Geometry, read.Dispatch, read.PedestalFile));
+            Assert.Equal((r.Jungfrau.Geometry, r.Jungfrau.Dispatch, r.Jungfrau.Correction), (read.Geometry, read.Dispatch, read.Correction));
             Assert.Equal(r.Jungfrau.ToPropertyText(), read.ToPropertyText());
         });
     }

@@ -22,15 +22,15 @@ public sealed class JungfrauChannelTests : IDisposable
 
     /// <summary>
     /// A receiver on free ports, one per module (or two, each taking half of it), the modules stacked (raw 1024×512
-    /// layout), its frames saved as out/{prefix}_0_00000.h5.
+    /// layout), its frames saved as out/{prefix}_0_00000.h5; <paramref name="det"/>: the run's JUNGFRAU det keys.
     /// </summary>
-    private string Settings(long frames, string prefix, string jungfrau = "", int portsPerModule = 1) => $$"""
+    private string Settings(long frames, string prefix, string jungfrau = "", int portsPerModule = 1, string det = "") => $$"""
         {"receiver": {"channel": {"kind": "jungfrau_udp", "timeout_ms": 20000,
                                   "jungfrau": {"ports": [{{string.Join(", ", Enumerable.Repeat(0, Modules * portsPerModule))}}],
                                                "ports_per_module": {{portsPerModule}},
                                                "window": 4, "receive_buffer": "4MiB", "frame_timeout_ms": 300 {{jungfrau}} } },
                       "memory_cap": "256MiB", "saving_root": "{{_folder}}", "reference_root": "{{_folder}}"},
-         "acq_params": {"acq": {"nb_frames": {{frames}} } },
+         "acq_params": {"acq": {"nb_frames": {{frames}} }, "det": { {{det}} } },
          "proc_params": {"class_name": "LimaProcessingLegacy",
                          "saving": {"enabled": true, "base_path": "out", "filename_prefix": "{{prefix}}", "nb_frames_per_file": 100} } }
         """;
@@ -65,11 +65,13 @@ public sealed class JungfrauChannelTests : IDisposable
     [Theory]
     [InlineData("cpu")]
     [InlineData("opencl")] // the CPU device (PoCL) here
-    public async Task A_pedestal_run_then_an_energy_run_save_maps_and_frames_equal_to_the_numpy_reference(string correction)
+    public async Task A_pedestal_run_then_an_energy_run_chosen_by_the_runs_params_save_maps_and_frames_equal_to_the_numpy_reference(string correction)
     {
         const int darkFrames = 6, frames = 4;
         JungfrauStandIn? dark = null, bright = null;
-        var (darkSummary, darkChannel) = await Run(Settings(darkFrames, "dark", """, "pedestal_run": "jf/pedestal.h5" """), async ports =>
+        // one receiver configuration for both runs: the det block of each run says what it does
+        var (darkSummary, darkChannel) = await Run(Settings(darkFrames, "dark", $""", "correction": "{correction}" """,
+            det: """ "pedestal_run": "jf/pedestal.h5" """), async ports =>
         {
             dark = StandIn(ports, darkFrames, JungfrauStandInContent.Dark);
             await dark.RunAsync(CancellationToken.None);
@@ -79,8 +81,8 @@ public sealed class JungfrauChannelTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_folder, "jf"));
         JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "gain.h5"), JungfrauCalibrationFile.Gain, _model.Gain);
 
-        var (summary, channel) = await Run(Settings(frames, "energy",
-            $""", "output": "energy", "correction": "{correction}", "pedestal_file": "jf/pedestal.h5", "gain_file": "jf/gain.h5" """), async ports =>
+        var (summary, channel) = await Run(Settings(frames, "energy", $""", "correction": "{correction}" """,
+            det: """ "jfrau": {"pedestal_path": "jf/pedestal.h5", "gain_path": "jf/gain.h5", "photon_energy": 0} """), async ports =>
         {
             bright = StandIn(ports, frames, JungfrauStandInContent.Photons);
             await bright.RunAsync(CancellationToken.None);
@@ -193,13 +195,15 @@ public sealed class JungfrauChannelTests : IDisposable
     }
 
     [Fact]
-    public void A_jungfrau_udp_channel_without_ports_or_with_energy_but_no_maps_is_refused_naming_the_fields()
+    public void A_jungfrau_udp_channel_without_ports_or_with_a_bad_address_is_refused_naming_the_fields()
     {
         var errors = Assert.Throws<ParamsException>(() => ReceiverConfig.Parse("""
-            channel: { kind: jungfrau_udp, jungfrau: { ports: [], output: energy, bind: nowhere } }
+            channel: { kind: jungfrau_udp, jungfrau: { ports: [], bind: nowhere } }
             """)).Errors.Select(e => e.Path).ToArray();
-        Assert.Equal(["channel.jungfrau.ports", "channel.jungfrau.bind", "channel.jungfrau.output"], errors);
+        Assert.Equal(["channel.jungfrau.ports", "channel.jungfrau.bind"], errors);
         Assert.Throws<ParamsException>(() => ReceiverConfig.Parse("channel: { kind: jungfrau_udp }"));
+        // what a run does is the run's params' to say, no longer the receiver's
+        Assert.Throws<ParamsException>(() => ReceiverConfig.Parse("channel: { kind: jungfrau_udp, jungfrau: { ports: [1], output: energy } }"));
     }
 
     [Theory]
