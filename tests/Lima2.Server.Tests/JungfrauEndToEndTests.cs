@@ -38,8 +38,8 @@ public sealed class JungfrauEndToEndTests
         $"geometry: {{rows: {Rows}, columns: {Columns}, gap_x: {GapX}, gap_y: {GapY}, double_pixel_gaps: true}}, " +
         $"receive_buffer: 4MiB, window: 8, frame_timeout_ms: 5000}}";
 
-    private static string AcqJson(int frames, string det = "") =>
-        $$$"""{"acq": {"nb_frames": {{{frames}}}, "expo_time": 1000, "latency_time": 0, "trigger_mode": "internal"}, "det": {"gain_mode": "dynamic"{{{det}}}}}""";
+    private static string AcqJson(int frames, string det = "", string saving = "{}") =>
+        $$$"""{"acq": {"nb_frames": {{{frames}}}, "expo_time": 1000, "latency_time": 0, "trigger_mode": "internal"}, "det": {"gain_mode": "dynamic"{{{det}}}}, "saving": {{{saving}}}}""";
 
     [Fact]
     public void A_pedestal_run_then_a_corrected_SMX_run_of_8_modules_over_2_receivers_give_a_master_equal_to_the_numpy_reference()
@@ -61,8 +61,11 @@ public sealed class JungfrauEndToEndTests
             """, ["--dark", "--frames", $"{DarkFrames}", "--gain-file", gain]);
         AssertAllFrames(dark, DarkFrames);
 
-        // 2. the corrected run, next: each receiver corrects its modules with its own pedestal and the detector's gain file
-        var smx = Run(system, port, "smx", AcqJson(Frames), $$$"""
+        // 2. the corrected run, next: each receiver corrects its modules with its own pedestal and the detector's gain
+        // file, and saves their raw words beside (acq_params saving, a master file of their own)
+        var smx = Run(system, port, "smx", AcqJson(Frames, saving: $$"""
+            {"enabled": true, "base_path": "{{system.Root}}/data", "filename_prefix": "jf_raw", "nb_frames_per_file": 3, "file_exists_policy": "abort"}
+            """), $$$"""
             {"class_name": "LimaProcessingSmx", "fifo": {"nb_fifo_frames": 16, "nb_threads": 2},
              "jfrau": {"gain_path": "jf/gain.h5", "pedestal_path": "jf/pedestal_{filename_rank}.h5", "photon_energy": 0},
              "fai": {"cutoff_pick": 5, "min_nb_peaks": 1, "error_model": "poisson", "nb_bins": 8},
@@ -106,15 +109,20 @@ public sealed class JungfrauEndToEndTests
             ref_raw = np.fromfile("{{darkDir}}/assembled_raw.u16", np.uint16).reshape(raw.shape)
             energy, energy_virtual = master("jf")
             ref_energy = np.fromfile("{{energyDir}}/assembled_energy.f32", np.float32).reshape(energy.shape)
+            bright_raw, bright_raw_virtual = master("jf_raw")
+            ref_bright_raw = np.fromfile("{{energyDir}}/assembled_raw.u16", np.uint16).reshape(bright_raw.shape)
             parts = [h5py.File(f"{{system.Root}}/data/jf_{r}_00000.h5", "r")["entry_0000/instrument/detector/data"].shape for r in (0, 1)]
             print(json.dumps({"pedestal": bool(np.array_equal(pedestal, ref_pedestal)),
                               "raw": [str(raw.dtype), list(raw.shape), bool(raw_virtual), bool(np.array_equal(raw, ref_raw))],
                               "energy": [str(energy.dtype), list(energy.shape), bool(energy_virtual), bool(np.array_equal(energy, ref_energy))],
+                              "bright_raw": [str(bright_raw.dtype), list(bright_raw.shape), bool(bright_raw_virtual),
+                                             bool(np.array_equal(bright_raw, ref_bright_raw))],
                               "nonzero": int(np.count_nonzero(energy)), "part": list(parts[0]), "parts_equal": parts[0] == parts[1]}))
             """)).RootElement;
         Assert.True(verdict.GetProperty("pedestal").GetBoolean(), "the receivers' pedestal maps differ from numpy's");
         Assert.Equal("""["uint16",[6,2164,2068],true,true]""", verdict.GetProperty("raw").GetRawText().Replace(" ", ""));
         Assert.Equal("""["float32",[4,2164,2068],true,true]""", verdict.GetProperty("energy").GetRawText().Replace(" ", ""));
+        Assert.Equal("""["uint16",[4,2164,2068],true,true]""", verdict.GetProperty("bright_raw").GetRawText().Replace(" ", ""));
         Assert.True(verdict.GetProperty("nonzero").GetInt64() > 1_000_000);
         // each receiver saved its four 1030x514 modules one under the other, 3 frames in its first file
         Assert.Equal("[3,2056,1030]", verdict.GetProperty("part").GetRawText().Replace(" ", ""));

@@ -1,4 +1,5 @@
 using System.Net;
+using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
@@ -34,6 +35,32 @@ public static class JungfrauChannelFactory
         var detector = grid.Rows > 0 ? JungfrauGeometry.Grid(grid.Rows, grid.Columns, grid.GapX, grid.GapY, grid.DoublePixelGaps) : null;
         var acq = settings.AcqParams.Acq;
         var pedestal = run.PedestalRun is null ? null : new PedestalAccumulator(modules * JungfrauModule.Pixels);
+        // a partial-frame receiver stacks its modules; the master file places them
+        var placed = partial ? JungfrauGeometry.Grid(modules, 1, 0, 0, grid.DoublePixelGaps)
+            : detector ?? JungfrauGeometry.Grid(modules, 1, grid.GapX, grid.GapY, grid.DoublePixelGaps);
+        var parts = partial ? Parts(jungfrau, detector!, config.NbReceivers) : null;
+        var frames = acq.NbFrames > 0 ? acq.NbFrames : (long?)null;
+        var metadata = new DetectorMetadata
+        {
+            CountTime = acq.ExpoTime * 1e-6,
+            FrameTime = (acq.ExpoTime + acq.LatencyTime) * 1e-6,
+            XPixelSize = JungfrauModule.PixelSize,
+            YPixelSize = JungfrauModule.PixelSize,
+            SensorMaterial = "Si",
+        };
+        JungfrauRawSaving? rawSaving = null;
+        try
+        {
+            if (run.RawSaving is { } saving)
+                rawSaving = new JungfrauRawSaving(saving, new FrameInfo(placed.Width, placed.Height, PixelType.Gray16), config.SavingRoot,
+                    config.Rank, config.NbReceivers, frames, parts, new NxmxFacts(acq.Experiment.Over(metadata), DateTimeOffset.UtcNow,
+                        acq.Experiment.SampleName, acq.Experiment.InstrumentName, acq.Experiment.SourceName));
+        }
+        catch
+        {
+            (correction as IDisposable)?.Dispose();
+            throw;
+        }
         var options = new JungfrauChannelOptions
         {
             Ports = [.. jungfrau.Ports.Select((port, i) => new JungfrauPort(new IPEndPoint(bind, port), [moduleIds[i / jungfrau.PortsPerModule]])
@@ -41,11 +68,9 @@ public static class JungfrauChannelFactory
                 Interface = i % jungfrau.PortsPerModule,
             })],
             Interfaces = jungfrau.PortsPerModule,
-            // a partial-frame receiver stacks its modules; the master file places them
-            Geometry = partial ? JungfrauGeometry.Grid(modules, 1, 0, 0, grid.DoublePixelGaps)
-                : detector ?? JungfrauGeometry.Grid(modules, 1, grid.GapX, grid.GapY, grid.DoublePixelGaps),
-            Parts = partial ? Parts(jungfrau, detector!, config.NbReceivers) : null,
-            Frames = acq.NbFrames > 0 ? acq.NbFrames : null,
+            Geometry = placed,
+            Parts = parts,
+            Frames = frames,
             FirstFrameNumber = jungfrau.FirstFrameNumber,
             Window = jungfrau.Window,
             FrameTimeout = TimeSpan.FromMilliseconds(jungfrau.FrameTimeoutMs),
@@ -66,14 +91,8 @@ public static class JungfrauChannelFactory
                 using var root = new SavingRoot(config.SavingRoot);
                 JungfrauCalibrationFile.WritePedestal(root, run.PedestalRun!, dark);
             },
-            Metadata = new DetectorMetadata
-            {
-                CountTime = acq.ExpoTime * 1e-6,
-                FrameTime = (acq.ExpoTime + acq.LatencyTime) * 1e-6,
-                XPixelSize = JungfrauModule.PixelSize,
-                YPixelSize = JungfrauModule.PixelSize,
-                SensorMaterial = "Si",
-            },
+            RawSaving = rawSaving,
+            Metadata = metadata,
         };
         try
         {
@@ -81,7 +100,8 @@ public static class JungfrauChannelFactory
         }
         catch
         {
-            (correction as IDisposable)?.Dispose(); // the channel owns it once made
+            (correction as IDisposable)?.Dispose(); // the channel owns them once made
+            rawSaving?.Dispose();
             throw;
         }
     }

@@ -30,6 +30,9 @@ public sealed record JungfrauRun
     /// <summary>keV per photon of a photons run.</summary>
     public float PhotonEnergy { get; init; }
 
+    /// <summary>Where a corrected run saves its raw words beside the corrected frames (acq_params saving), or null.</summary>
+    public SavingParams? RawSaving { get; init; }
+
     private const string Det = "acq_params.det";
 
     /// <exception cref="ParamsException">the params ask for two things at once, or a correction is incomplete.</exception>
@@ -48,6 +51,12 @@ public sealed record JungfrauRun
             throw Refused($"{Det}.pedestal_run", $"each of the {settings.Receiver.NbReceivers} receivers writes its own modules' maps: put {RankField} in the file name");
         if (correction is not null && det.GainMode == JungfrauGainMode.FixG0)
             throw Refused($"{Det}.gain_mode", "fixg0 needs the high-gain G0 map, which the correction does not have");
+        var rawSaving = settings.AcqParams is JungfrauAcqParams { Saving.Enabled: true } acq ? acq.Saving : null;
+        var dense = settings.ProcParams.DenseSavingChannels().FirstOrDefault(c => c.Params.Enabled);
+        if (rawSaving is not null && dense is not null && correction is null)
+            throw Refused($"{ProcParamsDocument.Root}.{dense.Name}", "acq_params saving saves this raw run's frames already: enable one of them");
+        if (rawSaving is not null && dense is not null && SameFiles(rawSaving, dense.Params))
+            throw Refused("acq_params.saving", $"the raw frames need a base_path or filename_prefix of their own: proc_params {dense.Name} saves the corrected frames there");
         string Ranked(string path) => path.Replace(RankField, $"{settings.Receiver.Rank}", StringComparison.Ordinal);
         if (correction is not { } c)
             return new JungfrauRun { Output = JungfrauOutputKind.Raw, PedestalRun = pedestalRun is null ? null : Ranked(pedestalRun) };
@@ -57,17 +66,28 @@ public sealed record JungfrauRun
             Pedestal = (Ranked(c.Block.PedestalPath!), $"{c.Field}.pedestal_path"),
             Gain = (Ranked(c.Block.GainPath!), $"{c.Field}.gain_path"),
             PhotonEnergy = (float)c.Block.PhotonEnergy,
+            RawSaving = rawSaving,
         };
     }
 
+    private static bool SameFiles(SavingParams a, SavingParams b) =>
+        Path.TrimEndingDirectorySeparator(a.BasePath) == Path.TrimEndingDirectorySeparator(b.BasePath)
+        && a.FilenamePrefix == b.FilenamePrefix && a.FilenameSuffix == b.FilenameSuffix;
+
     /// <summary>
     /// The settings the receiver's graph runs with: an SMX run's <c>jfrau</c> is the channel's to apply, so the peak
-    /// finder gets corrected frames and no second correction.
+    /// finder gets corrected frames and no second correction; a raw run's acq_params saving is its dense channel.
     /// </summary>
-    public static ReceiverSettings ForGraph(ReceiverSettings settings) =>
-        settings.ProcParams is SmxProcParams { Jfrau.ValueKind: JsonValueKind.Object } smx && smx.Jfrau.EnumerateObject().Any()
-            ? settings with { ProcParams = smx with { Jfrau = JsonDocument.Parse("{}").RootElement.Clone() } }
-            : settings;
+    /// <exception cref="ParamsException">as <see cref="Of"/>.</exception>
+    public static ReceiverSettings ForGraph(ReceiverSettings settings)
+    {
+        var proc = settings.ProcParams;
+        if (proc is SmxProcParams { Jfrau.ValueKind: JsonValueKind.Object } smx && smx.Jfrau.EnumerateObject().Any())
+            proc = smx with { Jfrau = JsonDocument.Parse("{}").RootElement.Clone() };
+        if (Of(settings).Output == JungfrauOutputKind.Raw && settings.AcqParams is JungfrauAcqParams { Saving.Enabled: true } acq)
+            proc = proc.WithDenseSaving(acq.Saving);
+        return ReferenceEquals(proc, settings.ProcParams) ? settings : settings with { ProcParams = proc };
+    }
 
     /// <summary>The correction a <c>jfrau</c> block asks for, or null when it asks for none.</summary>
     private static (JungfrauParams Block, string Field)? Correction(JsonElement block, string field)

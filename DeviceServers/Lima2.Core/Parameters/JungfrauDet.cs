@@ -49,3 +49,19 @@ public sealed record JungfrauDet
 
     private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
 }
+
+/// <summary>
+/// The JUNGFRAU plugin's <c>acq_params</c>: <c>acq</c>, its <c>det</c> and, as Lima2's plugins that save raw frames
+/// (plugin_saves_raws), a <c>saving</c> block for the raw words (uint16, gain bits and ADC) each receiver saves.
+/// </summary>
+public sealed record JungfrauAcqParams : IAcqParams
+{
+    public Acquisition Acq { get; init; } = new();
+    public JungfrauDet Det { get; init; } = new();
+
+    [Description("the raw words (uint16 with the gain bits) each receiver saves: beside the corrected frames of a corrected run " +
+                 "(their own files and master file), as the run's frames otherwise (then in the pipeline's dense channel)")]
+    public SavingParams Saving { get; init; } = new();
+
+    object IAcqParams.Det => Det;
+}

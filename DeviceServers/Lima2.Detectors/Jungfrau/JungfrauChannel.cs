@@ -74,6 +74,9 @@ public sealed record JungfrauChannelOptions
     /// <summary>Called with <see cref="Pedestal"/> when the pedestal run has taken all its frames (to save the maps).</summary>
     public Action<PedestalAccumulator>? PedestalDone { get; init; }
 
+    /// <summary>A corrected run's raw words, saved beside its frames: every frame handed on, placed as they are. The channel disposes it.</summary>
+    public IJungfrauRawSaving? RawSaving { get; init; }
+
     public DetectorMetadata? Metadata { get; init; }
 
     /// <summary>Partial-frame dispatch: where every receiver's frames go in the detector's image (for the master file); null for whole frames.</summary>
@@ -250,7 +253,7 @@ public sealed class JungfrauChannel : IDetectorChannel
                 Frame built;
                 try
                 {
-                    frame.Build(pooled.Span[.._info.ByteSize]);
+                    frame.Build(pooled.Span[.._info.ByteSize], index);
                     built = new Frame(pooled, _info, index, index);
                 }
                 catch
@@ -269,9 +272,10 @@ public sealed class JungfrauChannel : IDetectorChannel
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
             await StopAndDrainAsync(frame).ConfigureAwait(false);
-            return target.Aborted.IsCancellationRequested
-                ? new ChannelSummary(delivered, lost, ChannelEnd.Aborted, "aborted by the graph")
-                : new ChannelSummary(delivered, lost, ChannelEnd.Stopped, "stopped");
+            if (target.Aborted.IsCancellationRequested)
+                return new ChannelSummary(delivered, lost, ChannelEnd.Aborted, "aborted by the graph");
+            _options.RawSaving?.Complete(stopped: true);
+            return new ChannelSummary(delivered, lost, ChannelEnd.Stopped, "stopped");
         }
         catch
         {
@@ -288,6 +292,7 @@ public sealed class JungfrauChannel : IDetectorChannel
                 throw new ChannelException("the pedestal run had no complete frame: no pedestal maps");
             _options.PedestalDone?.Invoke(dark);
         }
+        _options.RawSaving?.Complete(stopped: false);
         return new ChannelSummary(delivered, lost, ChannelEnd.Completed, "end of acquisition");
     }
 
@@ -306,6 +311,7 @@ public sealed class JungfrauChannel : IDetectorChannel
     public ValueTask DisposeAsync()
     {
         (_options.Correction as IDisposable)?.Dispose();
+        _options.RawSaving?.Dispose();
         foreach (var listener in _listeners)
         {
             try
@@ -331,6 +337,7 @@ public sealed class JungfrauChannel : IDetectorChannel
         private readonly bool[] _taken = new bool[channel._listeners.Length];
         private readonly ushort[] _raw = new ushort[channel._options.Geometry.Modules.Count * JungfrauModule.Pixels];
         private float[]? _corrected;
+        private ushort[]? _placedRaw;
         private long _missedSinceTimeout;
 
         public bool IsComplete { get; private set; }
@@ -390,8 +397,8 @@ public sealed class JungfrauChannel : IDetectorChannel
             }
         }
 
-        /// <summary>Places and corrects the gathered ports' modules into <paramref name="destination"/> (a frame of the channel's output).</summary>
-        public void Build(Span<byte> destination)
+        /// <summary>Places and corrects the gathered ports' modules into <paramref name="destination"/> (frame <paramref name="index"/> of the channel's output).</summary>
+        public void Build(Span<byte> destination, long index)
         {
             var options = channel._options;
             var partPixels = JungfrauModule.Pixels / options.Interfaces;
@@ -428,6 +435,12 @@ public sealed class JungfrauChannel : IDetectorChannel
                     geometry.Place<int>(photons, MemoryMarshal.Cast<byte, int>(destination));
                     break;
             }
+            if (options.RawSaving is { } raw)
+            {
+                var placed = _placedRaw ??= new ushort[geometry.Width * geometry.Height]; // the gaps stay 0, as in a raw run
+                geometry.Place<ushort>(_raw, placed);
+                raw.Write(index, placed);
+            }
         }
 
         /// <summary>Gives back the buffers of the ports that had the frame just gathered.</summary>
@@ -451,4 +464,14 @@ public sealed class JungfrauChannel : IDetectorChannel
             }
         }
     }
+}
+
+/// <summary>Where a corrected run's raw words go beside its corrected frames (the JUNGFRAU plugin's raw saving).</summary>
+public interface IJungfrauRawSaving : IDisposable
+{
+    /// <summary>The raw words of frame <paramref name="index"/>, placed as the run's frames are (gray16).</summary>
+    void Write(long index, ReadOnlySpan<ushort> words);
+
+    /// <summary>The run has ended, all its frames taken or <paramref name="stopped"/>: the files are closed and the master file written.</summary>
+    void Complete(bool stopped);
 }

@@ -22,15 +22,16 @@ public sealed class JungfrauChannelTests : IDisposable
 
     /// <summary>
     /// A receiver on free ports, one per module (or two, each taking half of it), the modules stacked (raw 1024×512
-    /// layout), its frames saved as out/{prefix}_0_00000.h5; <paramref name="det"/>: the run's JUNGFRAU det keys.
+    /// layout), its frames saved as out/{prefix}_0_00000.h5; <paramref name="det"/>: the run's JUNGFRAU det keys,
+    /// <paramref name="rawSaving"/>: its acq_params saving block (the raw words).
     /// </summary>
-    private string Settings(long frames, string prefix, string jungfrau = "", int portsPerModule = 1, string det = "") => $$"""
+    private string Settings(long frames, string prefix, string jungfrau = "", int portsPerModule = 1, string det = "", string rawSaving = "{}") => $$"""
         {"receiver": {"channel": {"kind": "jungfrau_udp", "timeout_ms": 20000,
                                   "jungfrau": {"ports": [{{string.Join(", ", Enumerable.Repeat(0, Modules * portsPerModule))}}],
                                                "ports_per_module": {{portsPerModule}},
                                                "window": 4, "receive_buffer": "4MiB", "frame_timeout_ms": 300 {{jungfrau}} } },
                       "memory_cap": "256MiB", "saving_root": "{{_folder}}", "reference_root": "{{_folder}}"},
-         "acq_params": {"acq": {"nb_frames": {{frames}} }, "det": { {{det}} } },
+         "acq_params": {"acq": {"nb_frames": {{frames}} }, "det": { {{det}} }, "saving": {{rawSaving}} },
          "proc_params": {"class_name": "LimaProcessingLegacy",
                          "saving": {"enabled": true, "base_path": "out", "filename_prefix": "{{prefix}}", "nb_frames_per_file": 100} } }
         """;
@@ -81,8 +82,10 @@ public sealed class JungfrauChannelTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_folder, "jf"));
         JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "gain.h5"), JungfrauCalibrationFile.Gain, _model.Gain);
 
+        // the raw words saved beside the energies, each with its own files and master file
         var (summary, channel) = await Run(Settings(frames, "energy", $""", "correction": "{correction}" """,
-            det: """ "jfrau": {"pedestal_path": "jf/pedestal.h5", "gain_path": "jf/gain.h5", "photon_energy": 0} """), async ports =>
+            det: """ "jfrau": {"pedestal_path": "jf/pedestal.h5", "gain_path": "jf/gain.h5", "photon_energy": 0} """,
+            rawSaving: """{"enabled": true, "base_path": "raw", "filename_prefix": "raw", "nb_frames_per_file": 3}"""), async ports =>
         {
             bright = StandIn(ports, frames, JungfrauStandInContent.Photons);
             await bright.RunAsync(CancellationToken.None);
@@ -115,13 +118,19 @@ public sealed class JungfrauChannelTests : IDisposable
                 pedestal, seen = f["pedestal"][()], f["pedestal_frames"][()]
             ref_pedestal = np.fromfile("{{darkDir}}/dark_pedestal.f32", np.float32).reshape(3, 1024, 1024)
             ref_seen = np.fromfile("{{darkDir}}/dark_count.i32", np.int32).reshape(3, 1024, 1024)
-            with h5py.File("{{_folder}}/out/energy_0_00000.h5", "r") as f:
-                saved = f["entry_0000/measurement/data"][()]
+            def master(path):
+                with h5py.File(f"{{_folder}}/{path}_master.h5", "r") as f:
+                    return f["entry_0000/instrument/detector/data"][()]
+            saved, raw = master("out/energy"), master("raw/raw")
             energy = np.fromfile("{{energyDir}}/energy.f32", np.float32).reshape({{frames}}, 1024, 1024)
+            sent = np.fromfile("{{energyDir}}/raw.u16", np.uint16).reshape({{frames}}, 1024, 1024)
             print(saved.dtype, saved.shape, np.array_equal(pedestal, ref_pedestal), np.array_equal(seen, ref_seen),
-                  np.array_equal(saved, energy), int((seen == 2).all()))
+                  np.array_equal(saved, energy), int((seen == 2).all()), raw.dtype, raw.shape, np.array_equal(raw, sent),
+                  int(((raw >> 14) == 0).sum() > 0 and ((raw >> 14) != 0).sum() > 0))
             """);
-        Assert.Equal("float32 (4, 1024, 1024) True True True 1", verdict.Trim());
+        // gain bits in the raw words: some pixels in G0, some switched
+        Assert.Equal("float32 (4, 1024, 1024) True True True 1 uint16 (4, 1024, 1024) True 1", verdict.Trim());
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(_folder, "raw"), "raw_0_*.h5").Length);
     }
 
     [Theory]

@@ -26,13 +26,14 @@ public sealed class JungfrauRunTests : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     /// <summary>A 2-module receiver (rank of receivers) on free ports; <paramref name="det"/> and <paramref name="proc"/>: the run's params.</summary>
-    private ReceiverSettings Settings(string det, string proc = """{"class_name": "LimaProcessingLegacy"}""", int rank = 0, int receivers = 1, long frames = 3) =>
+    private ReceiverSettings Settings(string det, string proc = """{"class_name": "LimaProcessingLegacy"}""", int rank = 0, int receivers = 1, long frames = 3,
+        string rawSaving = "{}") =>
         ReceiverSettings.Parse($$"""
             {"receiver": {"rank": {{rank}}, "nb_receivers": {{receivers}},
                           "channel": {"kind": "jungfrau_udp", "timeout_ms": 20000,
                                       "jungfrau": {"ports": [0, 0], "window": 4, "receive_buffer": "4MiB", "frame_timeout_ms": 300} },
                           "memory_cap": "256MiB", "saving_root": "{{Root}}", "reference_root": "{{Root}}"},
-             "acq_params": {"acq": {"nb_frames": {{frames}} }, "det": { {{det}} } },
+             "acq_params": {"acq": {"nb_frames": {{frames}} }, "det": { {{det}} }, "saving": {{rawSaving}} },
              "proc_params": {{proc}}}
             """);
 
@@ -54,6 +55,21 @@ public sealed class JungfrauRunTests : IDisposable
             """, rank: 1, receivers: 2));
         Assert.Equal((JungfrauOutputKind.Photons, 9.5f, "proc.jfrau.gain_path", "p_1.h5"),
             (photons.Output, photons.PhotonEnergy, photons.Gain!.Value.Field, photons.Pedestal!.Value.Path));
+    }
+
+    [Fact]
+    public void The_raw_words_are_saved_beside_a_corrected_run_in_files_of_their_own_and_as_the_frames_of_a_raw_run()
+    {
+        const string correct = """ "jfrau": {"gain_path": "g.h5", "pedestal_path": "p.h5"} """;
+        const string raw = """{"enabled": true, "base_path": "data", "filename_prefix": "raw"}""";
+        const string corrected = """{"class_name": "LimaProcessingLegacy", "saving": {"enabled": true, "base_path": "data", "filename_prefix": "energy"}}""";
+        Assert.Equal("raw", JungfrauRun.Of(Settings(correct, corrected, rawSaving: raw)).RawSaving?.FilenamePrefix);
+        Assert.Null(JungfrauRun.Of(Settings(correct, corrected)).RawSaving);
+        Assert.Equal("acq_params.saving", Refusal(() => JungfrauRun.Of(Settings(correct, corrected.Replace("energy", "raw"), rawSaving: raw))).Path);
+        // a raw run: its frames are the raw words, saved by the pipeline's dense channel
+        var rawRun = ChannelFactory.ForGraph(Settings("", rawSaving: raw));
+        Assert.Equal(("raw", true), (Assert.IsType<LegacyProcParams>(rawRun.ProcParams).Saving.FilenamePrefix, ((LegacyProcParams)rawRun.ProcParams).Saving.Enabled));
+        Assert.Equal("proc.saving", Refusal(() => JungfrauRun.Of(Settings("", corrected, rawSaving: raw))).Path);
     }
 
     [Fact]
