@@ -4,6 +4,7 @@ using Lima2.Acquisition.Publishing;
 using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
 using Lima2.Core.Graph;
+using Lima2.Core.IO;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Core.Processing;
@@ -33,6 +34,7 @@ public sealed class ReceiverRun : IAsyncDisposable
     private readonly MasterFilePolicy _master;
     private readonly Stopwatch _clock = new();
     private DateTimeOffset _started;
+    private NxmxFacts? _facts; // what the files say besides the frames, once the stream has started
     private Hdf5FrameSink[] _sinks = [];
     private FramePublisher? _publisher; // a branch of the graph, which disposes it
     private FrameGraph? _graph;
@@ -179,8 +181,9 @@ public sealed class ReceiverRun : IAsyncDisposable
         _started = DateTimeOffset.UtcNow;
         var referenceRoot = _referenceRoot = new SavingRoot(config.ReferenceRoot);
         var references = Hdf5ReferenceImageReader.Images.Under(referenceRoot.Root, referenceRoot.OpenRead);
+        var facts = _facts = Facts(start, references);
         var sinkOptions = new SinkOptions(Parallelism: Math.Max(2, proc.Fifo.NbThreads), ExpectedFrames: start.ExpectedFrames,
-            Facts: Facts(start.Metadata));
+            Facts: facts);
         var sinks = new List<Hdf5FrameSink>();
         var parts = new GraphParts
         {
@@ -204,12 +207,14 @@ public sealed class ReceiverRun : IAsyncDisposable
                     extra.Add(_publisher = new FramePublisher(publish, frame, start.ExpectedFrames));
                 return extra;
             },
-            FrameMemory = PipelineConsumers.FrameMemory(proc, config),
         };
         var memory = Memory = ReceiverMemory.Plan(config, _channel, proc, start.Frame, sinkOptions);
+        var frameMemory = PipelineConsumers.FrameMemory(proc, config);
+        parts = parts with { FrameMemory = Settings.KeptBuffers?.For(frameMemory, memory.PoolBytes) ?? frameMemory };
         try
         {
             var graph = GraphBuilder.Build(proc, start.Frame, config.OverloadPolicy, memory.PoolBytes, parts);
+            _publisher?.PublishResultsOf(new PublishedResults(graph.Find<RoiStatisticsNode>(), graph.Find<PeakFindingNode>()));
             Volatile.Write(ref _sinks, [.. sinks]);
             return graph;
         }
@@ -226,22 +231,30 @@ public sealed class ReceiverRun : IAsyncDisposable
 
     /// <summary>
     /// What the saved files say besides the frames: the detector's facts with the acquisition's experiment over them
-    /// (as far as they hold for the saved frames), the names, the run's start.
+    /// and the processing's mask file in the pixel mask (as far as they hold for the saved frames), the names, the
+    /// run's start.
     /// </summary>
-    private NxmxFacts Facts(DetectorMetadata? metadata)
+    /// <exception cref="ReferenceImageException">the mask file cannot be read under the reference root or is not a frame's size.</exception>
+    private NxmxFacts Facts(ChannelStart start, ReferenceImages references)
     {
         var experiment = Settings.AcqParams.Acq.Experiment;
-        return new NxmxFacts(SavedMetadata(experiment.Over(metadata), Settings.ProcParams), _started,
+        var metadata = experiment.Over(start.Metadata);
+        if (PipelineConsumers.MaskFileOf(Settings.ProcParams) is { } mask)
+            metadata = metadata with
+            {
+                PixelMask = Nxmx.WithUserMask(metadata.PixelMask, references.Read(mask.Path, mask.Field, start.Frame.Width, start.Frame.Height)),
+            };
+        return new NxmxFacts(SavedMetadata(metadata, Settings.ProcParams), _started,
             experiment.SampleName, experiment.InstrumentName, experiment.SourceName);
     }
 
     /// <summary>
     /// The detector facts that hold for the saved frames: binning, crop, flip and rotation (roi_flip_rot) move and
-    /// resize pixels, so the pixel size and beam centre of the detector are left out rather than written wrong.
+    /// resize pixels, so the pixel size, beam centre and pixel mask of the detector are left out rather than written wrong.
     /// </summary>
-    private static DetectorMetadata? SavedMetadata(DetectorMetadata? metadata, ProcParams proc) =>
-        proc.FrameReshaping() is { Enabled: true } && metadata is not null
-            ? metadata with { XPixelSize = null, YPixelSize = null, BeamCenterX = null, BeamCenterY = null }
+    private static DetectorMetadata SavedMetadata(DetectorMetadata metadata, ProcParams proc) =>
+        proc.FrameReshaping() is { Enabled: true }
+            ? metadata with { XPixelSize = null, YPixelSize = null, BeamCenterX = null, BeamCenterY = null, PixelMask = null }
             : metadata;
 
     /// <summary>Software trigger (simulator in software trigger mode); a detector's channel ignores it.</summary>
@@ -341,7 +354,7 @@ public sealed class ReceiverRun : IAsyncDisposable
 
     /// <summary>Where the dense frames went, once the graph is built.</summary>
     private SavedFrames? FramesOnDisk() => Graph is { } graph
-        ? new SavedFrames(_savingRoot!, graph.OutputInfo, Facts(Stream?.Metadata), Stream?.Parts)
+        ? new SavedFrames(_savingRoot!, graph.OutputInfo, _facts, Stream?.Parts)
         : null;
 
     public async ValueTask DisposeAsync()

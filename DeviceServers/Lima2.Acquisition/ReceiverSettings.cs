@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using YamlDotNet.Serialization;
 
@@ -30,6 +31,12 @@ public sealed record ReceiverSettings(ReceiverConfig Receiver, IAcqParams AcqPar
     /// the photon-sparse frames and their fill factors (<see cref="Processing.XpcsSparseNode"/>).
     /// </summary>
     public bool ReducedData { get; init; }
+
+    /// <summary>
+    /// The frame buffers the receiver keeps from one run to the next (its pools take them back instead of making fresh
+    /// ones), or null: the run's pools are its own.
+    /// </summary>
+    public FrameBufferReserve? KeptBuffers { get; init; }
 
     public static ReceiverSettings Load(string path)
     {

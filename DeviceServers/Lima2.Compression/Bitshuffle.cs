@@ -61,11 +61,17 @@ public static class Bitshuffle
     internal static void Unshuffle(ReadOnlySpan<byte> source, Span<byte> destination, int elemSize, Span<byte> scratch, Simd simd)
     {
         var n = CheckBlock(source.Length, destination.Length, elemSize);
+        // 16-bit pixels (the detectors' usual type) skip the byte planes: columns 0…g are unshuffled straight into elements
+        var g = elemSize == 2 && simd >= Simd.V256Gfni
+            ? BitUntransposePairsGfni(ref MemoryMarshal.GetReference(source), ref MemoryMarshal.GetReference(destination), n / 8, 0)
+            : 0;
+        if (8 * g == n)
+            return;
         var planes = elemSize > 1 ? scratch[..source.Length] : destination;
         for (var j = 0; j < elemSize; j++)
-            BitUntranspose(source.Slice(j * n, n), planes.Slice(j * n, n), n / 8, simd);
+            BitUntranspose(source.Slice(j * n, n), planes.Slice(j * n, n), n / 8, simd, g);
         if (elemSize > 1)
-            ByteUntranspose(planes, destination, elemSize, n, simd);
+            ByteUntranspose(planes, destination, elemSize, n, simd, 8 * g);
     }
 
     /// <summary>Bit-by-bit reference of <see cref="Shuffle(ReadOnlySpan{byte}, Span{byte}, int, Span{byte})"/>, for tests.</summary>
@@ -176,12 +182,11 @@ public static class Bitshuffle
         return (even, odd);
     }
 
-    /// <summary>Byte planes (elemSize × n) back to elements (n × elemSize).</summary>
-    private static void ByteUntranspose(ReadOnlySpan<byte> planes, Span<byte> destination, int elemSize, int n, Simd simd)
+    /// <summary>Byte planes (elemSize × n) back to elements (n × elemSize), from element <paramref name="i"/> on.</summary>
+    private static void ByteUntranspose(ReadOnlySpan<byte> planes, Span<byte> destination, int elemSize, int n, Simd simd, int i)
     {
         ref var src = ref MemoryMarshal.GetReference(planes);
         ref var dst = ref MemoryMarshal.GetReference(destination);
-        var i = 0;
         if (elemSize is 2 or 4 or 8)
         {
             if (simd >= Simd.V256)
@@ -214,12 +219,11 @@ public static class Bitshuffle
         }
     }
 
-    /// <summary>8 bit rows of <paramref name="m"/> bytes back to one byte plane of 8·m bytes.</summary>
-    private static void BitUntranspose(ReadOnlySpan<byte> bits, Span<byte> plane, int m, Simd simd)
+    /// <summary>8 bit rows of <paramref name="m"/> bytes back to one byte plane of 8·m bytes, from column <paramref name="g"/> on.</summary>
+    private static void BitUntranspose(ReadOnlySpan<byte> bits, Span<byte> plane, int m, Simd simd, int g)
     {
         ref var src = ref MemoryMarshal.GetReference(bits);
         ref var dst = ref MemoryMarshal.GetReference(plane);
-        var g = 0;
         if (simd >= Simd.V256Gfni)
             g = BitUntransposeColumnsGfni(ref src, ref dst, m, g);
         if (simd >= Simd.V256)
@@ -286,6 +290,46 @@ public static class Bitshuffle
                 TransposeBits(x3), TransposeBits(x4), TransposeBits(x5), TransposeBits(x6), TransposeBits(x7));
         }
         return g;
+    }
+
+    /// <summary>
+    /// 2-byte elements with GFNI, columns <paramref name="g"/>… of both byte planes at once: as in
+    /// <see cref="BitUntransposeColumnsGfni"/>, then the two planes' vectors, which hold byte 0 and byte 1 of the same
+    /// elements, are interleaved and stored as elements (no trip of the planes through a scratch buffer, a quarter of
+    /// the stores). Returns the first column left undone.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int BitUntransposePairsGfni(ref byte bits, ref byte elements, int m, int g)
+    {
+        ref var high = ref Unsafe.Add(ref bits, 8 * m);
+        for (; g + 32 <= m; g += 32)
+        {
+            LoadRows<V256, Vector256<byte>>(ref Unsafe.Add(ref bits, g), m, out var x7, out var x6, out var x5, out var x4, out var x3, out var x2, out var x1, out var x0);
+            Interleave8<V256, Vector256<byte>>(ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7);
+            LoadRows<V256, Vector256<byte>>(ref Unsafe.Add(ref high, g), m, out var y7, out var y6, out var y5, out var y4, out var y3, out var y2, out var y1, out var y0);
+            Interleave8<V256, Vector256<byte>>(ref y0, ref y1, ref y2, ref y3, ref y4, ref y5, ref y6, ref y7);
+            // vector k's 128-bit lane l holds a byte of elements 8g + 128l + 16k …+15 (see Store8): 32 output bytes each
+            ref var to = ref Unsafe.Add(ref elements, 16 * g);
+            StoreElementPairs(TransposeBits(x0), TransposeBits(y0), ref to);
+            StoreElementPairs(TransposeBits(x1), TransposeBits(y1), ref Unsafe.Add(ref to, 32));
+            StoreElementPairs(TransposeBits(x2), TransposeBits(y2), ref Unsafe.Add(ref to, 64));
+            StoreElementPairs(TransposeBits(x3), TransposeBits(y3), ref Unsafe.Add(ref to, 96));
+            StoreElementPairs(TransposeBits(x4), TransposeBits(y4), ref Unsafe.Add(ref to, 128));
+            StoreElementPairs(TransposeBits(x5), TransposeBits(y5), ref Unsafe.Add(ref to, 160));
+            StoreElementPairs(TransposeBits(x6), TransposeBits(y6), ref Unsafe.Add(ref to, 192));
+            StoreElementPairs(TransposeBits(x7), TransposeBits(y7), ref Unsafe.Add(ref to, 224));
+        }
+        return g;
+    }
+
+    /// <summary>Low and high bytes of 16 elements per 128-bit lane, interleaved: lane 0's elements at <paramref name="to"/>, lane 1's 256 bytes on.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreElementPairs(Vector256<byte> low, Vector256<byte> high, ref byte to)
+    {
+        var first = Avx2.UnpackLow(low, high);
+        var second = Avx2.UnpackHigh(low, high);
+        Avx2.Permute2x128(first, second, 0x20).StoreUnsafe(ref to);
+        Avx2.Permute2x128(first, second, 0x31).StoreUnsafe(ref Unsafe.Add(ref to, 256));
     }
 
     /// <summary>

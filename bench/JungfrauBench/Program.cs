@@ -4,7 +4,11 @@
 //   assembly    datagrams already in memory through the assembler: CPU ms per module-frame
 //   correction  energy and photons of whole frames, cpu (SIMD) or opencl: CPU/device ms per module-frame
 //   e2e         N modules on N ports through the jungfrau_udp channel, assembly + correction + HDF5 saving (lima2's
-//               receiver engine), sent as fast as --senders threads go or at --rate: frames/s, GB/s, packets lost
+//               receiver engine) into each --folder in turn, sent by a sender process (the stand-in, as fast as its
+//               --senders threads go or at --rate): frames/s, GB/s, packets lost, receiver CPU ms per frame; and in the
+//               same run the limits: the same sender into null receivers (receive + assembly only, frames discarded)
+//               and each folder's write rate
+//   send        (the e2e's sender process) frames of N modules to the given ports
 // Usage: dotnet run -c Release --project bench/JungfrauBench -- <case> [options]   (--help for each)
 using System.CommandLine;
 using System.Diagnostics;
@@ -24,13 +28,18 @@ var frames = new Option<int>("--frames") { Description = "frames per measure", D
 var rates = new Option<string>("--rates") { Description = "receive: frame rates to send at, comma-separated (0 = as fast as the sender goes)", DefaultValueFactory = _ => "0" };
 var rate = new Option<double>("--rate") { Description = "e2e: frames/s sent (0 = as fast as the sender goes)", DefaultValueFactory = _ => 0 };
 var senders = new Option<int>("--senders") { Description = "sender threads, the modules dealt out between them", DefaultValueFactory = _ => 1 };
-var engine = new Option<string>("--engine") { Description = "cpu | opencl", DefaultValueFactory = _ => "cpu" };
+var engine = new Option<string>("--engine", "--correction") { Description = "cpu | opencl", DefaultValueFactory = _ => "cpu" };
 engine.AcceptOnlyFromAmong("cpu", "opencl");
 var platform = new Option<int>("--platform") { Description = "OpenCL platform index (a CPU device when there is none)", DefaultValueFactory = _ => 0 };
 var device = new Option<int>("--device") { Description = "OpenCL device index", DefaultValueFactory = _ => 0 };
 var output = new Option<string>("--output") { Description = "e2e: raw | energy | photons", DefaultValueFactory = _ => "energy" };
 output.AcceptOnlyFromAmong("raw", "energy", "photons");
-var folder = new Option<string>("--folder") { Description = "e2e: saving folder (tmpfs to leave the disk out)", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "jungfrau-bench") };
+var folders = new Option<string>("--folder", "--folders")
+{
+    Description = "e2e: saving folders, comma-separated, one run each (a disk's and a tmpfs's: /tmp/jf,/dev/shm/jf; none = no saving)",
+    DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "jungfrau-bench"),
+};
+var ports = new Option<string>("--ports") { Description = "send: the modules' UDP ports on 127.0.0.1, comma-separated", Required = true };
 
 var receive = new Command("receive", "one receive thread on one port: packets/s, GB/s and loss per asked frame rate") { modules, frames, rates, senders };
 receive.SetAction(r => Receive(r.GetValue(modules), r.GetValue(frames), [.. r.GetValue(rates)!.Split(',').Select(double.Parse)], r.GetValue(senders)));
@@ -39,10 +48,13 @@ assembly.SetAction(r => Assembly(r.GetValue(modules), r.GetValue(frames)));
 var correction = new Command("correction", "energy and photons: ms per module-frame") { modules, frames, engine, platform, device };
 correction.SetAction(r => Correction(r.GetValue(modules), r.GetValue(frames), Corrector(r.GetValue(engine)!, new JungfrauModel(r.GetValue(modules)),
     r.GetValue(platform), r.GetValue(device))));
-var e2e = new Command("e2e", "the jungfrau_udp channel end to end: assembly + correction + saving") { modules, frames, rate, senders, engine, platform, device, output, folder };
+var e2e = new Command("e2e", "the jungfrau_udp channel end to end: assembly + correction + saving, with the limits of the same run")
+    { modules, frames, rate, senders, engine, platform, device, output, folders };
 e2e.SetAction((r, token) => EndToEnd(r.GetValue(modules), r.GetValue(frames), r.GetValue(rate), r.GetValue(senders), r.GetValue(engine)!,
-    r.GetValue(platform), r.GetValue(device), r.GetValue(output)!, r.GetValue(folder)!, token));
-var root = new RootCommand("JUNGFRAU receive-side benchmarks") { receive, assembly, correction, e2e };
+    r.GetValue(platform), r.GetValue(device), r.GetValue(output)!, r.GetValue(folders)!.Split(','), token));
+var send = new Command("send", "the e2e's sender process: frames of the modules to their ports") { modules, frames, rate, senders, ports };
+send.SetAction(r => SendProcess(r.GetValue(modules), r.GetValue(frames), r.GetValue(rate), r.GetValue(senders), r.GetValue(ports)!));
+var root = new RootCommand("JUNGFRAU receive-side benchmarks") { receive, assembly, correction, e2e, send };
 Console.WriteLine($"{Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, net.core.rmem_max " +
                   $"{File.ReadAllText("/proc/sys/net/core/rmem_max").Trim()}");
 return await root.Parse(args).InvokeAsync();
@@ -174,42 +186,137 @@ static void Correction(int modules, int frames, IJungfrauCorrector corrector)
     (corrector as IDisposable)?.Dispose();
 }
 
-static async Task<int> EndToEnd(int modules, int frames, double rate, int senders, string engine, int platform, int device, string output,
-    string folder, CancellationToken token)
+// The e2e's sender: a process of its own, so that the receiver's CPU time is the bench process's. Prints "sending" once
+// its frames are rendered, then "sent PACKETS SECONDS".
+static void SendProcess(int modules, int frames, double rate, int senders, string ports)
 {
-    Directory.CreateDirectory(folder);
-    var model = new JungfrauModel(modules);
-    JungfrauCalibrationFile.Write(Path.Combine(folder, "pedestal.h5"), JungfrauCalibrationFile.Pedestal, model.Pedestal);
-    JungfrauCalibrationFile.Write(Path.Combine(folder, "gain.h5"), JungfrauCalibrationFile.Gain, model.Gain);
-    var settings = ReceiverSettings.Parse($$"""
-        {"receiver": {"channel": {"kind": "jungfrau_udp", "timeout_ms": 10000,
-                                  "jungfrau": {"ports": [{{string.Join(", ", Enumerable.Repeat(0, modules))}}], "output": "{{output}}",
-                                               "correction": "{{engine}}", "opencl_platform": {{platform}}, "opencl_device": {{device}},
-                                               "pedestal_file": "pedestal.h5", "gain_file": "gain.h5"} },
-                      "memory_cap": "4GiB", "saving_root": "{{folder}}", "reference_root": "{{folder}}"},
-         "acq_params": {"acq": {"nb_frames": {{frames}} } },
-         "proc_params": {"class_name": "LimaProcessingLegacy",
-                         "saving": {"enabled": true, "base_path": "out", "filename_prefix": "jf", "nb_frames_per_file": 1000,
-                                    "file_exists_policy": "overwrite"} } }
-        """);
-    // a few distinct frames rendered before the clock starts, sent in turn: the sender is not the measure
-    var distinct = Enumerable.Range(0, Math.Min(frames, 4)).Select(i => Words(modules, i)).ToArray();
-    await using var run = await ReceiverRun.PrepareAsync(settings, token);
-    var channel = (JungfrauChannel)run.Channel;
-    foreach (var warning in channel.Warnings)
-        Console.WriteLine($"warning: {warning}");
-    var running = run.RunAsync(token);
-    var (sent, sendSeconds) = await Task.Run(() => Send([.. channel.Ports.Select((port, m) => new ModuleDestination(m, new IPEndPoint(IPAddress.Loopback, port)))],
-        distinct, frames, rate, senders), token);
-    var summary = await running;
-    var ports = channel.PortCounters;
-    var seconds = summary.Elapsed.TotalSeconds;
-    Console.WriteLine($"e2e: {modules} modules on {modules} ports, {Math.Clamp(senders, 1, modules)} sender threads, {output} on {(channel.Correction as JungfrauOpenClCorrection)?.Device.ToString() ?? "the CPU"}, " +
-                      $"saved to {folder}: sent {frames} frames in {sendSeconds:F2} s ({frames / sendSeconds:F0} frames/s)");
-    Console.WriteLine($"received {summary.Counters.Received} frames in {seconds:F2} s = {summary.Counters.Received / seconds:F0} frames/s, " +
-                      $"{summary.Counters.Received * (double)modules * JungfrauModule.Pixels * 2 / seconds / 1e9:F2} GB/s raw; saved {summary.Saved}, " +
-                      $"dropped {summary.Counters.Dropped}; frames complete/incomplete/missed {channel.FramesComplete}/{channel.FramesIncomplete}/{channel.FramesMissed}; " +
-                      $"packets sent {sent}, caught {ports.Sum(p => p.PacketsCaught)}, lost {sent - ports.Sum(p => p.PacketsCaught)}" +
-                      (summary.Error is { } error ? $"; error: {error.Message}" : ""));
-    return summary.Error is null ? 0 : 1;
+    var distinct = Enumerable.Range(0, Math.Min(frames, 4)).Select(i => Words(modules, i)).ToArray(); // rendered before the clock starts
+    var destinations = ports.Split(',').Select((port, m) => new ModuleDestination(m, new IPEndPoint(IPAddress.Loopback, int.Parse(port)))).ToArray();
+    Console.WriteLine("sending");
+    var (sent, seconds) = Send(destinations, distinct, frames, rate, senders);
+    Console.WriteLine($"sent {sent} {seconds.ToString(CultureInfo.InvariantCulture)}");
 }
+
+// Runs the sender process to `ports` and `receive` alongside; the receiver's CPU time and wall time are counted from
+// the moment the sender starts sending to the end of `receive`.
+static async Task<SendMeasure> SendTo(IEnumerable<int> ports, int modules, int frames, double rate, int senders, Func<Task> receiveEnd)
+{
+    var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true };
+    if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") // run as `dotnet JungfrauBench.dll`
+        start.ArgumentList.Add(typeof(SendMeasure).Assembly.Location);
+    foreach (var arg in new[] { "send", "--modules", $"{modules}", "--frames", $"{frames}", "--rate", $"{rate}", "--senders", $"{senders}",
+                                "--ports", string.Join(",", ports) })
+        start.ArgumentList.Add(arg);
+    using var sender = Process.Start(start)!;
+    string? line;
+    while ((line = await sender.StandardOutput.ReadLineAsync()) is not null && line != "sending")
+    {
+    }
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+    var clock = Stopwatch.StartNew();
+    var sentLine = sender.StandardOutput.ReadToEndAsync();
+    await receiveEnd();
+    var seconds = clock.Elapsed.TotalSeconds;
+    var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
+    await sender.WaitForExitAsync();
+    var sent = (await sentLine).Split('\n').Single(l => l.StartsWith("sent ")).Split(' ');
+    return new SendMeasure(long.Parse(sent[1]), double.Parse(sent[2], CultureInfo.InvariantCulture), seconds, cpuMs);
+}
+
+static void PrintMeasure(string what, SendMeasure m, int frames, long received, long caught, int modules, string rest) =>
+    Console.WriteLine($"{what,-40} | {frames / m.SendSeconds,8:F0} | {received / m.ReceiveSeconds,8:F0} | " +
+                      $"{received * (double)modules * JungfrauModule.Pixels * 2 / m.ReceiveSeconds / 1e9,8:F2} | {m.Packets - caught,12} | " +
+                      $"{m.ReceiverCpuMs / Math.Max(received, 1),15:F2} | {rest}");
+
+static async Task<int> EndToEnd(int modules, int frames, double rate, int senders, string engine, int platform, int device, string output,
+    string[] folders, CancellationToken token)
+{
+    var references = Directory.CreateTempSubdirectory("jungfrau-bench-maps-").FullName;
+    var model = new JungfrauModel(modules);
+    JungfrauCalibrationFile.Write(Path.Combine(references, "pedestal.h5"), JungfrauCalibrationFile.Pedestal, model.Pedestal);
+    JungfrauCalibrationFile.Write(Path.Combine(references, "gain.h5"), JungfrauCalibrationFile.Gain, model.Gain);
+    Console.WriteLine($"e2e: {frames} frames of {modules} modules on {modules} ports, sender process with {Math.Clamp(senders, 1, modules)} threads at " +
+                      $"{(rate > 0 ? $"{rate} frames/s" : "its fastest")}, {output} on {engine}");
+    Console.WriteLine($"{"run",-40} | sent fps | recv fps | GB/s raw | packets lost | recv CPU ms/frm | frames complete/incomplete/missed, saved");
+
+    // the limit: the same sender into null receivers (one receive thread and assembler per port, frames discarded)
+    var assemblers = Enumerable.Range(0, modules).Select(m => new ModuleFrameAssembler(
+        new JungfrauAssemblerOptions { ModuleIds = [m], FirstFrameNumber = 1 }, frame => frame.Dispose())).ToArray();
+    var listeners = assemblers.Select(a => new JungfrauUdpListener(new IPEndPoint(IPAddress.Loopback, 0), a, TimeSpan.FromMilliseconds(200))).ToArray();
+    foreach (var listener in listeners)
+        listener.Start();
+    var limit = await SendTo(listeners.Select(l => l.Port), modules, frames, rate, senders, async () =>
+    {
+        // all there is has come once nothing came for 0.5 s
+        var since = Stopwatch.GetTimestamp();
+        while (listeners.Any(l => l.DatagramsReceived < (long)frames * JungfrauModule.PacketsPerFrame)
+               && Stopwatch.GetElapsedTime(Math.Max(since, listeners.Max(l => l.LastDatagramTicks))) < TimeSpan.FromMilliseconds(500))
+            await Task.Delay(10, token);
+    });
+    foreach (var listener in listeners)
+        listener.Dispose();
+    var nullFrames = assemblers.Min(a => a.FramesComplete + a.FramesIncomplete);
+    PrintMeasure("limit: null receivers", limit, frames, nullFrames, assemblers.Sum(a => a.Count(PacketVerdict.Placed)), modules,
+        $"{assemblers.Min(a => a.FramesComplete)}/{assemblers.Max(a => a.FramesIncomplete)}/{frames - nullFrames}, -");
+
+    var failed = false;
+    foreach (var folder in folders)
+    {
+        var saving = folder != "none";
+        if (saving)
+            Directory.CreateDirectory(folder);
+        // the run's det block says what it does: photons of the stand-in's 12.4 keV, energies (photon_energy 0) or raw words
+        var jfrau = output == "raw" ? "{}"
+            : $$"""{"pedestal_path": "pedestal.h5", "gain_path": "gain.h5", "photon_energy": {{(output == "photons" ? "12.4" : "0")}} }""";
+        var settings = ReceiverSettings.Parse($$"""
+            {"receiver": {"channel": {"kind": "jungfrau_udp", "timeout_ms": 10000,
+                                      "jungfrau": {"ports": [{{string.Join(", ", Enumerable.Repeat(0, modules))}}],
+                                                   "correction": "{{engine}}", "opencl_platform": {{platform}}, "opencl_device": {{device}} } },
+                          "memory_cap": "4GiB", "saving_root": "{{(saving ? folder : references)}}", "reference_root": "{{references}}"},
+             "acq_params": {"acq": {"nb_frames": {{frames}} }, "det": {"jfrau": {{jfrau}} } },
+             "proc_params": {"class_name": "LimaProcessingLegacy",
+                             "saving": {"enabled": {{(saving ? "true" : "false")}}, "base_path": "out", "filename_prefix": "jf",
+                                        "nb_frames_per_file": 1000, "file_exists_policy": "overwrite"} } }
+            """);
+        await using var run = await ReceiverRun.PrepareAsync(settings, token);
+        var channel = (JungfrauChannel)run.Channel;
+        foreach (var warning in channel.Warnings)
+            Console.WriteLine($"warning: {warning}");
+        var running = run.RunAsync(token);
+        ReceiverSummary? summary = null;
+        var measure = await SendTo(channel.Ports, modules, frames, rate, senders, async () => summary = await running);
+        var caught = channel.PortCounters.Sum(p => p.PacketsCaught);
+        PrintMeasure(saving ? $"e2e, saving to {folder}" : "e2e, no saving", measure, frames, summary!.Counters.Received, caught, modules,
+            $"{channel.FramesComplete}/{channel.FramesIncomplete}/{channel.FramesMissed}, {summary.Saved}" +
+            (summary.Error is { } error ? $"; error: {error.Message}" : ""));
+        failed |= summary.Error is not null;
+        if (!saving)
+            continue;
+        Directory.Delete(Path.Combine(folder, "out"), recursive: true); // a tmpfs's memory back
+        Console.WriteLine($"{"limit: writing to " + folder,-40} | {WriteRate(folder, summary.SavedBytes):F2} GB/s (as many bytes as the run saved, " +
+                          "one file written and flushed to the device)");
+    }
+    Directory.Delete(references, recursive: true);
+    return failed ? 1 : 0;
+}
+
+// GB/s of writing `bytes` (at least 64 MiB) in 4 MiB blocks to a new file in `folder`, flushed to the device.
+static double WriteRate(string folder, long bytes)
+{
+    bytes = Math.Max(bytes, 64L << 20);
+    var path = Path.Combine(folder, "write-rate.bin");
+    var block = new byte[4 << 20];
+    Random.Shared.NextBytes(block);
+    var clock = Stopwatch.StartNew();
+    using (var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+    {
+        for (long written = 0; written < bytes; written += block.Length)
+            file.Write(block);
+        file.Flush(flushToDisk: true);
+    }
+    var seconds = clock.Elapsed.TotalSeconds;
+    File.Delete(path);
+    return bytes / seconds / 1e9;
+}
+
+internal sealed record SendMeasure(long Packets, double SendSeconds, double ReceiveSeconds, double ReceiverCpuMs);

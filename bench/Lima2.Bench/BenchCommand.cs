@@ -48,6 +48,7 @@ internal static class BenchCommand
         foreach (var option in new Option[] { frames, width, height, folder, report, threads, receivers, tmpfs })
             command.Options.Add(option);
         command.Subcommands.Add(CodecBench.Create());
+        command.Subcommands.Add(FrameCosts.Create());
         command.SetAction(async (result, cancellationToken) =>
         {
             var info = new FrameInfo(result.GetValue(width), result.GetValue(height), PixelType.Gray16);
@@ -94,7 +95,7 @@ internal static class BenchCommand
         var text = new StringBuilder();
         var loadBefore = File.ReadAllText("/proc/loadavg").Split(' ')[0];
         var codec = CodecBench.Run(info, 20, File.Exists(CodecBench.DebianLibrary) ? [CodecBench.DebianLibrary] : []);
-        var costs = PerFrameCosts(source, info, root);
+        var costs = FrameCosts.Measure(info, root);
         Console.Error.WriteLine("lima2-bench: limits");
         var limitBytes = Math.Min((long)frames * info.ByteSize, 1L << 30);
         var limits = new List<Row>
@@ -173,7 +174,7 @@ internal static class BenchCommand
         text.Append(codec);
         text.AppendLine();
         text.AppendLine("Per-frame costs on one thread (Stopwatch, median of repeated runs, same frame): " +
-            string.Join("; ", costs.Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Name} {c.Milliseconds:F2} ms"))) + ".");
+            string.Join("; ", costs.Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Name} {c.Milliseconds.Wall:F2} ms"))) + ".");
         text.AppendLine(End);
         return text.ToString();
     }
@@ -385,72 +386,6 @@ internal static class BenchCommand
     {
         var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
         return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-    }
-
-    /// <summary>
-    /// What one frame costs on the bslz4 receive path, each step alone on this thread: decode, the copy of the
-    /// compressed bytes kept for pass-through, a raw frame's one copy, ROI statistics (the bench's two ROIs), and the
-    /// HDF5 direct chunk write of the compressed chunk (no sync).
-    /// </summary>
-    private static List<(string Name, double Milliseconds)> PerFrameCosts(IFrameSource source, FrameInfo info, string root)
-    {
-        var pixels = GC.AllocateUninitializedArray<byte>(info.ByteSize, pinned: true);
-        source.Render(0, pixels);
-        var chunk = new byte[BitshuffleLz4.MaxEncodedLength(info.ByteSize, 2)];
-        var length = BitshuffleLz4.Encode(pixels, chunk, 2);
-        var target = GC.AllocateUninitializedArray<byte>(info.ByteSize, pinned: true);
-        var regions = new[]
-        {
-            Core.Processing.PixelRegion.Rectangle(100, 100, 200, 200, info.Width, info.Height),
-            Core.Processing.PixelRegion.Rectangle(0, 0, info.Width, info.Height, info.Width, info.Height),
-        };
-        using var frame = new Frame(PooledBuffer.Unpooled(pixels), info, 0, 0);
-        var costs = new List<(string, double)>
-        {
-            ("bslz4 decode", Median(() => BitshuffleLz4.Decode(chunk.AsSpan(0, length), target, 2))),
-            ("copy of the bslz4 bytes", Median(() => chunk.AsSpan(0, length).CopyTo(target))),
-            ("copy of a raw frame", Median(() => pixels.AsSpan().CopyTo(target))),
-            ("ROI statistics", Median(() =>
-            {
-                foreach (var region in regions)
-                    Core.Processing.RoiMath.Measure(frame, region);
-            })),
-        };
-        var saving = new SavingParams
-        {
-            Enabled = true, BasePath = "costs", FilenamePrefix = "bench", NbFramesPerFile = 1000,
-            Compression = SavingCompression.BshufLz4, FileExistsPolicy = FileExistsPolicy.Overwrite,
-        };
-        var sink = new Acquisition.Saving.Hdf5FrameSink(saving, info, new Hdf5.SavingRoot(root));
-        var encodedBuffer = PooledBuffer.Unpooled(chunk);
-        var index = 0;
-        costs.Add(("HDF5 direct chunk write of the bslz4 chunk", Median(() =>
-        {
-            var passThrough = new Frame(PooledBuffer.Unpooled(pixels), info, index, index);
-            passThrough.AttachEncoded(FrameEncoding.BitshuffleLz4, encodedBuffer, length);
-            index++;
-            using (passThrough)
-                sink.WriteAsync(passThrough, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        })));
-        sink.CompleteAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        sink.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        Directory.Delete(Path.Combine(root, "costs"), recursive: true);
-        return costs;
-    }
-
-    /// <summary>Median time of 15 runs after one warm-up, in milliseconds.</summary>
-    private static double Median(Action work)
-    {
-        work();
-        var times = new double[15];
-        for (var i = 0; i < times.Length; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            work();
-            times[i] = clock.Elapsed.TotalMilliseconds;
-        }
-        Array.Sort(times);
-        return times[times.Length / 2];
     }
 
     /// <summary>The HDF5 writer by itself: frames from memory, raw chunks, direct chunk write.</summary>

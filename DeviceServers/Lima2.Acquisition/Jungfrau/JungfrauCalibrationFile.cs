@@ -27,6 +27,15 @@ public static class JungfrauCalibrationFile
         return file.Path;
     }
 
+    /// <summary>Writes tracked pedestal maps (G0, G1, G2) as <c>/pedestal</c> of a new file under the saving root (an existing one is replaced).</summary>
+    /// <returns>the file's path</returns>
+    public static string WritePedestal(SavingRoot root, string path, IReadOnlyList<float[]> maps)
+    {
+        using var file = Hdf5File.Create(root, Path.GetDirectoryName(path) ?? "", Path.GetFileName(path), overwrite: true);
+        file.WriteArray<float>($"/{Pedestal}", maps.SelectMany(m => m).ToArray(), maps.Count, maps[0].Length / JungfrauModule.Width, JungfrauModule.Width);
+        return file.Path;
+    }
+
     /// <summary>Writes three maps (G0, G1, G2) as dataset <paramref name="name"/> of a new file at <paramref name="path"/>.</summary>
     public static void Write(string path, string name, IReadOnlyList<float[]> maps)
     {

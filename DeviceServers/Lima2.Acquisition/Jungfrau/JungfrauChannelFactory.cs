@@ -91,6 +91,15 @@ public static class JungfrauChannelFactory
                 using var root = new SavingRoot(config.SavingRoot);
                 JungfrauCalibrationFile.WritePedestal(root, run.PedestalRun!, dark);
             },
+            // the tracking the receiver is set up for follows the pedestal of its corrected runs
+            Tracking = jungfrau.TracksPedestal && run.Output != JungfrauOutputKind.Raw
+                ? new PedestalTracking { DarkEvery = jungfrau.TrackDarkEvery, G0BandKeV = jungfrau.TrackG0Band, Window = jungfrau.TrackWindow }
+                : null,
+            TrackingDone = jungfrau.TrackedPedestalFile is not { } tracked || run.Output == JungfrauOutputKind.Raw ? null : maps =>
+            {
+                using var root = new SavingRoot(config.SavingRoot);
+                JungfrauCalibrationFile.WritePedestal(root, tracked, maps);
+            },
             RawSaving = rawSaving,
             Metadata = metadata,
         };

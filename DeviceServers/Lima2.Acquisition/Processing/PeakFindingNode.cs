@@ -48,6 +48,9 @@ public sealed class PeakFindingNode : FrameConsumer<Task<PeakFrameResult>>, IDis
         Counters = new ReducedDataBuffer<PeakCounterRecord>(Math.Max(1, peakCounterFrames));
     }
 
+    /// <summary>The finder's mask file (<c>fai.mask_path</c>, 1 = masked), or null.</summary>
+    public static string? MaskPath(SmxProcParams proc) => ParseBlock<FaiParams>(proc.Fai, "fai", FaiParams.Json).MaskPath;
+
     /// <summary>The finder for an SMX proc_params on frames of <paramref name="frame"/>'s geometry.</summary>
     /// <param name="config">the receiver's <c>peak_finder</c> backend (auto: OpenCL if a device is found, else C#)
     /// and <c>peak_finder_copies_frames</c></param>
@@ -137,6 +140,12 @@ public sealed class PeakFindingNode : FrameConsumer<Task<PeakFrameResult>>, IDis
     /// <summary>The sparse and accumulation files created so far.</summary>
     public IReadOnlyList<string> Files => _writer.Files;
 
+    /// <summary>The sparse files (<c>saving_sparse</c>) created so far: each frame's peak table is in one of them.</summary>
+    public IReadOnlyList<string> SparseFiles => _writer.SparseFiles;
+
+    /// <summary>fai.min_nb_peaks: a frame with at least this many peaks is a hit.</summary>
+    public int MinNbPeaks => _finder.Model.Params.MinNbPeaks;
+
     public ReducedDataBuffer<PeakCounterRecord> Counters { get; }
 
     public long Frames => Interlocked.Read(ref _frames);
@@ -163,6 +172,9 @@ public sealed class PeakFindingNode : FrameConsumer<Task<PeakFrameResult>>, IDis
 
     public override Task<PeakFrameResult> Compute(Frame frame) => _finder.ProcessAsync(frame);
 
+    /// <summary>Raised at each frame's commit, in receiver order, with its result (the re-publisher sends it with the frame).</summary>
+    public event Action<Frame, PeakFrameResult>? Committed;
+
     public override async ValueTask CommitAsync(Frame frame, Task<PeakFrameResult> pending, CancellationToken cancellationToken)
     {
         var result = await pending.ConfigureAwait(false);
@@ -182,6 +194,7 @@ public sealed class PeakFindingNode : FrameConsumer<Task<PeakFrameResult>>, IDis
             Interlocked.Increment(ref _hits);
         Volatile.Write(ref _lastPeaks, result.NbPeaks);
         _writer.Write(result);
+        Committed?.Invoke(frame, result);
     }
 
     public override ValueTask CompleteAsync(CancellationToken cancellationToken)

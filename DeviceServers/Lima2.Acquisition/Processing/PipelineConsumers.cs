@@ -16,6 +16,9 @@ namespace Lima2.Acquisition.Processing;
 public sealed record PipelineContext(FrameInfo Frame, ReceiverConfig Receiver, SavingRoot Root, ReferenceImages References,
     DetectorMetadata? Metadata, bool ReducedData);
 
+/// <summary>A mask file of the processing and the parameter that names it (for error messages).</summary>
+public sealed record MaskFile(string Path, string Field);
+
 /// <summary>
 /// The consumers a pipeline kind adds to its graph beside those every kind's params describe (corrections, ROI
 /// statistics, saving: GraphBuilder's): SMX's peak finder, XPCS's sparse frames. Their nodes live here, above
@@ -26,6 +29,7 @@ public static class PipelineConsumers
 {
     private static readonly Dictionary<Type, Func<ProcParams, PipelineContext, IEnumerable<FrameConsumer>>> Factories = [];
     private static readonly Dictionary<Type, Func<ProcParams, ReceiverConfig, IBufferMemory?>> Memories = [];
+    private static readonly Dictionary<Type, Func<ProcParams, MaskFile?>> MaskFiles = [];
 
     static PipelineConsumers()
     {
@@ -35,7 +39,16 @@ public static class PipelineConsumers
             ? [new XpcsSparseNode(c.Frame, xpcs.Buffers.NbSparseFramesBuffer, xpcs.Buffers.NbFramesBuffer, xpcs.Fifo.NbThreads)]
             : []);
         Memories.Add(typeof(SmxProcParams), (proc, receiver) => PeakFindingNode.FrameMemory((SmxProcParams)proc, receiver));
+        MaskFiles.Add(typeof(SmxProcParams), proc => PeakFindingNode.MaskPath((SmxProcParams)proc) is { } path ? new MaskFile(path, "fai.mask_path") : null);
     }
+
+    /// <summary>
+    /// The mask file the processing of <paramref name="proc"/> uses (nonzero = masked): its kind's own (SMX
+    /// <c>fai.mask_path</c>), else the corrections' <c>mask</c> when enabled; null when none.
+    /// </summary>
+    public static MaskFile? MaskFileOf(ProcParams proc) =>
+        Nearest(MaskFiles, proc) is { } kind ? kind(proc)
+        : proc.Corrections() is { Mask: { Enabled: true } mask } ? new MaskFile(mask.Path, "mask") : null;
 
     /// <summary>The consumers of <paramref name="proc"/>'s kind (or the nearest kind it derives from); none for a
     /// kind that has no consumers of its own.</summary>

@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Lima2.Compression;
@@ -36,7 +38,9 @@ public sealed record PublishCounts(long Published, IReadOnlyDictionary<string, l
 
 /// <summary>
 /// Re-publishes a receiver's processed frames on a ZMQ endpoint it binds (PUSH to workers, PUB to viewers), in MAX IV's
-/// unified stream or DECTRIS stream V2, each frame with its global frame index so that a consumer knows its gaps.
+/// unified stream or DECTRIS stream V2, each frame with its global frame index so that a consumer knows its gaps, and
+/// with its results (<see cref="PublishedResults"/>: ROI statistics, peaks) when <see cref="PublishResultsOf"/> names
+/// the branches that make them.
 /// </summary>
 /// <remarks>
 /// A graph branch that never holds acquisition up: frames are encoded in <see cref="Compute"/> into buffers of a
@@ -44,7 +48,9 @@ public sealed record PublishCounts(long Published, IReadOnlyDictionary<string, l
 /// <see cref="CommitAsync"/>; one sender thread hands them to the socket without blocking (it waits for the socket to
 /// be writable, never the graph). A frame that finds no free buffer — consumers slower than the detector, or none
 /// connected — is dropped and counted (<see cref="QueueFull"/>), as are the frames still queued when the end timeout
-/// passes (<see cref="NotSentByTheEnd"/>): every processed frame is published or counted dropped. A PUB socket drops for a
+/// passes (<see cref="NotSentByTheEnd"/>): every processed frame is published or counted dropped. A frame with results
+/// waits, holding its buffer, until every result branch has committed it (they commit every frame the graph takes, at
+/// most the graph's frames in flight apart), so a slow branch shows as queue-full drops too. A PUB socket drops for a
 /// viewer that lags inside libzmq, unseen here: viewers see those gaps by the frame indices.
 /// Memory: the pool's buffers, plus up to <see cref="PublishConfig.QueueFrames"/> messages per consumer in libzmq.
 /// </remarks>
@@ -61,7 +67,16 @@ public sealed class FramePublisher : FrameConsumer<FramePublisher.Encoded>, IAsy
     /// <summary>A frame's payload, or no buffer when it found the queue full.</summary>
     public readonly record struct Encoded(PooledBuffer Buffer, int Length, DectrisEncoding Encoding);
 
-    private sealed record Item(long Index, Encoded Frame, PublishedSeriesEnd? End = null);
+    private sealed record Item(long Index, Encoded Frame, PublishedSeriesEnd? End = null, PublishedResults.Results? Results = null);
+
+    /// <summary>A frame whose frame or results are still to come (by global index).</summary>
+    private sealed class Pending
+    {
+        public Encoded Frame;
+        public bool FrameCame;
+        public int Reported;
+        public readonly PublishedResults.Results Results = new();
+    }
 
     private readonly PublishConfig _config;
     private readonly FrameInfo _frame;
@@ -73,6 +88,10 @@ public sealed class FramePublisher : FrameConsumer<FramePublisher.Encoded>, IAsy
     private readonly ConcurrentDictionary<string, long> _drops = new();
     private readonly MaxIvStreamWriter _maxIv = new();
     private readonly StreamV2Writer _v2 = new();
+    private readonly ArrayBufferWriter<byte> _json = new();
+    private readonly Dictionary<long, Pending> _pending = [];
+    private readonly Lock _join = new();
+    private PublishedResults? _results;
     private readonly Task _sender;
     private long _deadline = long.MaxValue; // Stopwatch ticks after which nothing more waits for a consumer
     private long _published;
@@ -148,18 +167,92 @@ public sealed class FramePublisher : FrameConsumer<FramePublisher.Encoded>, IAsy
         }
     }
 
-    /// <summary>Queues the frame for the sender thread; never waits.</summary>
+    /// <summary>
+    /// Sends every frame with the results of <paramref name="results"/>' branches. Called once the graph is built,
+    /// before its first frame.
+    /// </summary>
+    public void PublishResultsOf(PublishedResults results)
+    {
+        _results = results;
+        results.Subscribe(OnResults);
+    }
+
+    /// <summary>Queues the frame for the sender thread, once its results have come; never waits.</summary>
     public override ValueTask CommitAsync(Frame frame, Encoded encoded, CancellationToken cancellationToken)
     {
         Volatile.Write(ref _receiverFrames, Math.Max(_receiverFrames, frame.ReceiverIndex + 1));
         if (encoded.Buffer.IsEmpty)
             Drop(QueueFull);
-        else if (!_queue.Writer.TryWrite(new Item(frame.Index, encoded)))
+        if (_results is not { Sources: > 0 })
         {
-            encoded.Buffer.Dispose();
-            Drop(NotSentByTheEnd);
+            if (!encoded.Buffer.IsEmpty)
+                Queue(new Item(frame.Index, encoded));
+            return default;
+        }
+        lock (_join)
+        {
+            var pending = PendingOf(frame.Index);
+            pending.Frame = encoded;
+            pending.FrameCame = true;
+            Release(frame.Index, pending);
         }
         return default;
+    }
+
+    /// <summary>A result branch committed a frame (in its own order, beside the publisher's).</summary>
+    private void OnResults(Frame frame, PublishedResults.Results results)
+    {
+        lock (_join)
+        {
+            var pending = PendingOf(frame.Index);
+            pending.Results.Add(results);
+            pending.Reported++;
+            Release(frame.Index, pending);
+        }
+    }
+
+    private Pending PendingOf(long index)
+    {
+        if (!_pending.TryGetValue(index, out var pending))
+            _pending.Add(index, pending = new Pending());
+        return pending;
+    }
+
+    /// <summary>Sends a frame whose results have all come (a frame dropped at its encoding is let go with them).</summary>
+    private void Release(long index, Pending pending)
+    {
+        if (!pending.FrameCame || pending.Reported < _results!.Sources)
+            return;
+        _pending.Remove(index);
+        if (!pending.Frame.Buffer.IsEmpty)
+            Queue(new Item(index, pending.Frame, Results: pending.Results));
+    }
+
+    private void Queue(Item item)
+    {
+        if (_queue.Writer.TryWrite(item))
+            return;
+        item.Frame.Buffer.Dispose();
+        Drop(NotSentByTheEnd);
+    }
+
+    /// <summary>
+    /// Lets go of the frames still waiting for results: only a graph that stopped before its branches committed them
+    /// leaves any (counted not sent).
+    /// </summary>
+    private void ReleaseWaiting()
+    {
+        lock (_join)
+        {
+            foreach (var pending in _pending.Values)
+            {
+                if (pending.Frame.Buffer.IsEmpty)
+                    continue;
+                pending.Frame.Buffer.Dispose();
+                Drop(NotSentByTheEnd);
+            }
+            _pending.Clear();
+        }
     }
 
     /// <summary>
@@ -168,6 +261,7 @@ public sealed class FramePublisher : FrameConsumer<FramePublisher.Encoded>, IAsy
     /// </summary>
     public async Task EndSeriesAsync(PublishedSeriesEnd end)
     {
+        ReleaseWaiting();
         if (!_queue.Writer.TryWrite(new Item(-1, default, end with { ReceiverFrames = Volatile.Read(ref _receiverFrames) })))
             return;
         Volatile.Write(ref _deadline, Stopwatch.GetTimestamp() + _config.EndTimeoutMs * Stopwatch.Frequency / 1000);
@@ -214,9 +308,11 @@ public sealed class FramePublisher : FrameConsumer<FramePublisher.Encoded>, IAsy
     private void SendFrame(Item item)
     {
         var payload = item.Frame.Buffer.Span[..item.Frame.Length];
+        var results = item.Results;
         var sent = _config.Format == PublishFormat.MaxIv
-            ? SendParts(_maxIv.Image(item.Index, _frame, item.Frame.Encoding).Span, payload, single: false)
-            : SendParts(_v2.Image(Series, item.Index, _frame, item.Frame.Encoding, payload).Span, default, single: true);
+            ? SendParts(_maxIv.Image(item.Index, _frame, item.Frame.Encoding, results is null ? null : results.Write).Span, payload, single: false)
+            : SendParts(_v2.Image(Series, item.Index, _frame, item.Frame.Encoding, payload, results is null ? null : Json(results.Write)).Span,
+                default, single: true);
         item.Frame.Buffer.Dispose();
         if (sent)
             Interlocked.Increment(ref _published);
@@ -228,7 +324,7 @@ public sealed class FramePublisher : FrameConsumer<FramePublisher.Encoded>, IAsy
     {
         var sent = _config.Format == PublishFormat.MaxIv
             ? SendParts(_maxIv.End(w => WriteEnd(w, end)).Span, default, single: true)
-            : SendParts(_v2.End(Series, JsonSerializer.Serialize(EndFields(end))), default, single: true);
+            : SendParts(_v2.End(Series, Json(w => WriteEnd(w, end))), default, single: true);
         if (!sent)
             Log.Warn("the end of the series on {Endpoint} was taken by no consumer within {Timeout} ms", _config.Endpoint, _config.EndTimeoutMs);
         return sent;
@@ -241,9 +337,24 @@ public sealed class FramePublisher : FrameConsumer<FramePublisher.Encoded>, IAsy
             writer.WritePropertyName(key);
             JsonSerializer.Serialize(writer, value);
         }
+        _results?.WriteEnd(writer);
     }
 
-    /// <summary>The end's fields (MAX IV: beside htype and msg_number; DECTRIS V2: as user_data JSON), the drops so far included.</summary>
+    /// <summary>The fields <paramref name="write"/> writes, as the text of one JSON object (DECTRIS V2's user_data).</summary>
+    private string Json(Action<Utf8JsonWriter> write)
+    {
+        _json.ResetWrittenCount();
+        using (var writer = new Utf8JsonWriter(_json))
+        {
+            writer.WriteStartObject();
+            write(writer);
+            writer.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(_json.WrittenSpan);
+    }
+
+    /// <summary>The end's fields (MAX IV: beside htype and msg_number; DECTRIS V2: as user_data JSON), the drops so far
+    /// included; then what the consumer needs to make the results of the frames it missed.</summary>
     private Dictionary<string, object?> EndFields(PublishedSeriesEnd end) => new()
     {
         ["rank"] = end.Rank,
@@ -287,6 +398,7 @@ public sealed class FramePublisher : FrameConsumer<FramePublisher.Encoded>, IAsy
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         Volatile.Write(ref _deadline, 0);
+        ReleaseWaiting();
         _queue.Writer.TryComplete();
         await _sender.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _socket.Dispose();

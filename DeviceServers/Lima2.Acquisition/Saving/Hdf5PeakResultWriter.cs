@@ -77,6 +77,9 @@ public sealed class Hdf5PeakResultWriter : IPeakResultWriter
         }
     }
 
+    /// <summary>The sparse files created so far, in order (their <c>peaks/frame_idx</c> says which frame each row is).</summary>
+    public IReadOnlyList<string> SparseFiles => [.. _files];
+
     /// <summary>The path of sparse file <paramref name="fileIndex"/> (0 = the one numbered start_number).</summary>
     public string SparseFilePath(long fileIndex)
     {

@@ -13,11 +13,15 @@ namespace Lima2.Acquisition.Saving;
 public sealed record NxmxFacts(DetectorMetadata? Detector, DateTimeOffset Start, string SampleName = Nxmx.Unknown,
     string InstrumentName = Nxmx.Unknown, string SourceName = Nxmx.Unknown);
 
+/// <summary>One detector module's pixels in the frames: its first pixel at column <paramref name="X"/>, row
+/// <paramref name="Y"/>, <paramref name="Width"/> × <paramref name="Height"/> pixels (NXdetector_module's data_origin and data_size).</summary>
+public readonly record struct NxmxModule(int X, int Y, int Width, int Height);
+
 /// <summary>
 /// The NXmx application definition's tree, as DECTRIS' FileWriter writes it: <c>/entry</c> (definition NXmx,
 /// start and end time), <c>/entry/data</c> (NXdata, signal <c>data</c>: the frames), <c>/entry/instrument</c> with
-/// the detector (NXdetector: pixel size, distance, beam centre, sensor, saturation, bit depths, one NXdetector_module
-/// and the <c>depends_on</c> chain) and the beam (NXbeam: incident_wavelength), <c>/entry/sample</c> (NXsample) and
+/// the detector (NXdetector: pixel size, distance, beam centre, sensor, saturation, bit depths, pixel mask, an
+/// NXdetector_module per module and the <c>depends_on</c> chain) and the beam (NXbeam: incident_wavelength), <c>/entry/sample</c> (NXsample) and
 /// <c>/entry/source</c> (NXsource).
 /// </summary>
 /// <remarks>
@@ -25,7 +29,11 @@ public sealed record NxmxFacts(DetectorMetadata? Detector, DateTimeOffset Start,
 /// <c>distance</c> along z; the module's origin (the outer corner of pixel (0, 0)) sits at
 /// (beam_center_x · x_pixel_size, beam_center_y · y_pixel_size) from the beam; fast pixels run along −x, slow
 /// ones along −y. So the chain fast/slow_pixel_direction → module_offset → translation → "." puts the beam centre on
-/// the z axis. Optional fields that are unknown are left out; the chain's values that are unknown are NaN, so a
+/// the z axis. A detector of several modules (a JUNGFRAU's, each a rectangle of the frames) has one
+/// NXdetector_module each, <c>module_0</c>, <c>module_1</c>, ...: its origin is its first pixel's corner, as far
+/// along −x and −y from the frames' first pixel as the module is into the frames, so every module shows the beam
+/// centre at the same frame pixel, and a reader that places modules (dxtbx's panels) places them where the frames
+/// have them. Optional fields that are unknown are left out; the chain's values that are unknown are NaN, so a
 /// reader gets "unknown", never an invented number.
 /// </remarks>
 public static class Nxmx
@@ -35,9 +43,9 @@ public static class Nxmx
     public const string Detector = Entry + "/instrument/detector";
     public const string Translation = Detector + "/transformations/translation";
     public const string Module = Detector + "/module";
-    public const string ModuleOffset = Module + "/module_offset";
 
-    public static void Write(Hdf5File file, FrameInfo frame, NxmxFacts facts)
+    /// <param name="modules">the detector's modules in the frames; null: one module, the whole frame</param>
+    public static void Write(Hdf5File file, FrameInfo frame, NxmxFacts facts, IReadOnlyList<NxmxModule>? modules = null)
     {
         var metadata = facts.Detector ?? new DetectorMetadata();
         file.CreateGroup(Entry, "NXentry");
@@ -61,10 +69,10 @@ public static class Nxmx
         file.WriteString($"{Entry}/sample/depends_on", ".");
         file.CreateSoftLink($"{Entry}/instrument/beam", $"{Entry}/sample/beam");
 
-        WriteDetector(file, frame, metadata);
+        WriteDetector(file, frame, metadata, modules ?? [new NxmxModule(0, 0, frame.Width, frame.Height)]);
     }
 
-    private static void WriteDetector(Hdf5File file, FrameInfo frame, DetectorMetadata metadata)
+    private static void WriteDetector(Hdf5File file, FrameInfo frame, DetectorMetadata metadata, IReadOnlyList<NxmxModule> modules)
     {
         file.CreateGroup(Detector, "NXdetector");
         file.WriteString($"{Detector}/description", metadata.Description ?? Unknown);
@@ -83,19 +91,58 @@ public static class Nxmx
         if (metadata.BitDepthReadout is { } readout)
             file.WriteArray<int>($"{Detector}/bit_depth_readout", [readout]);
 
+        WritePixelMask(file, frame, metadata.PixelMask);
+
         file.WriteString($"{Detector}/depends_on", Translation);
         file.CreateGroup($"{Detector}/transformations", "NXtransformations");
         Axis(file, Translation, metadata.Distance ?? double.NaN, [0, 0, 1], [0, 0, 0], ".");
 
-        file.CreateGroup(Module, "NXdetector_module");
-        file.WriteArray<int>($"{Module}/data_origin", [0, 0], 2);
-        file.WriteArray<int>($"{Module}/data_size", [frame.Height, frame.Width], 2);
         var (pixelX, pixelY) = (metadata.XPixelSize ?? double.NaN, metadata.YPixelSize ?? double.NaN);
-        var origin = new[] { (metadata.BeamCenterX ?? double.NaN) * pixelX, (metadata.BeamCenterY ?? double.NaN) * pixelY, 0 };
-        Axis(file, ModuleOffset, 0, [1, 0, 0], origin, Translation);
-        Axis(file, $"{Module}/fast_pixel_direction", pixelX, [-1, 0, 0], [0, 0, 0], ModuleOffset);
-        Axis(file, $"{Module}/slow_pixel_direction", pixelY, [0, -1, 0], [0, 0, 0], ModuleOffset);
+        var (beamX, beamY) = (metadata.BeamCenterX ?? double.NaN, metadata.BeamCenterY ?? double.NaN);
+        for (var i = 0; i < modules.Count; i++)
+        {
+            var (module, at) = (modules.Count == 1 ? Module : $"{Module}_{i}", modules[i]);
+            file.CreateGroup(module, "NXdetector_module");
+            file.WriteArray<int>($"{module}/data_origin", [at.Y, at.X], 2);
+            file.WriteArray<int>($"{module}/data_size", [at.Height, at.Width], 2);
+            var offset = $"{module}/module_offset";
+            Axis(file, offset, 0, [1, 0, 0], [(beamX - at.X) * pixelX, (beamY - at.Y) * pixelY, 0], Translation);
+            Axis(file, $"{module}/fast_pixel_direction", pixelX, [-1, 0, 0], [0, 0, 0], offset);
+            Axis(file, $"{module}/slow_pixel_direction", pixelY, [0, -1, 0], [0, 0, 0], offset);
+        }
     }
+
+    /// <summary>
+    /// <c>pixel_mask</c> (uint32 <see cref="PixelMaskBits"/>, shape of a frame, deflated: mostly zeros) and
+    /// <c>pixel_mask_applied</c> false: Lima2 hands the frames on as they came, so a reader applies the mask. A mask
+    /// that is not the frames' size (frames binned or cropped since) is left out rather than misplaced.
+    /// </summary>
+    private static void WritePixelMask(Hdf5File file, FrameInfo frame, uint[]? mask)
+    {
+        if (mask is null || mask.Length != (long)frame.Width * frame.Height)
+            return;
+        using (var series = file.CreateSeries<uint>($"{Detector}/pixel_mask", frame.Width, Math.Min(frame.Height, MaskChunkRows), ChunkFilter.Deflate))
+            series.Append(mask);
+        file.WriteArray<byte>($"{Detector}/pixel_mask_applied", [0]);
+    }
+
+    /// <summary>
+    /// <paramref name="mask"/> (none: all good) with <see cref="PixelMaskBits.User"/> set where <paramref name="user"/>,
+    /// a mask file of the processing (nonzero = masked, pyFAI's sense), masks the pixel.
+    /// </summary>
+    public static uint[] WithUserMask(uint[]? mask, double[] user)
+    {
+        if (mask is not null && mask.Length != user.Length)
+            throw new ArgumentException($"a mask of {user.Length} pixels over one of {mask.Length}", nameof(user));
+        var combined = mask is null ? new uint[user.Length] : (uint[])mask.Clone();
+        for (var i = 0; i < user.Length; i++)
+            if (user[i] != 0)
+                combined[i] |= (uint)PixelMaskBits.User;
+        return combined;
+    }
+
+    /// <summary>Rows per chunk of the pixel mask: a 4M detector's mask in chunks of about 1 MB.</summary>
+    private const int MaskChunkRows = 128;
 
     /// <summary>The entry's <c>end_time</c> (and <c>end_time_estimated</c>, which NXmx requires), once it is known.</summary>
     public static void WriteEndTime(Hdf5File file, DateTimeOffset end)

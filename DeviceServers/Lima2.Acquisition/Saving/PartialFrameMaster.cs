@@ -10,7 +10,7 @@ namespace Lima2.Acquisition.Saving;
 /// frame k at row k of its files; the master's virtual dataset, at the receivers' dataset path, shows the whole
 /// detector image of each frame, each receiver's parts at their place, gaps 0. Same name, groups, metadata and
 /// <see cref="MasterFile.SavedPerReceiverField"/> as <see cref="MasterFile"/>'s round-robin master (NXmx, with the
-/// Lima2 layout's links).
+/// Lima2 layout's links), and each part an NXdetector_module of its own, placed where the image shows it.
 /// </summary>
 public static class PartialFrameMaster
 {
@@ -31,7 +31,7 @@ public static class PartialFrameMaster
         var mapped = checkFiles ? MasterFile.FramesInFiles(saving, root, savedPerReceiver) : [.. savedPerReceiver];
         var detector = new FrameInfo(parts.Width, parts.Height, frame.PixelType);
         using var file = Hdf5File.Create(root, saving.BasePath, MasterFile.FileName(saving), replace || saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
-        NexusLayout.CreateGroups(file, saving, detector, facts ?? new NxmxFacts(null, DateTimeOffset.UtcNow));
+        NexusLayout.CreateGroups(file, saving, detector, DetectorFacts(facts ?? new NxmxFacts(null, DateTimeOffset.UtcNow), parts), Modules(parts));
         var data = NexusLayout.FramesPath;
         file.CreateVirtualBlockDataset(data, detector, mapped.DefaultIfEmpty(0).Max(), Blocks(saving, parts, mapped));
         var lima2Data = NexusLayout.DatasetPath(saving);
@@ -44,6 +44,32 @@ public static class PartialFrameMaster
         NexusLayout.WriteEndTime(file, DateTimeOffset.UtcNow);
         file.Close();
         return file.Path;
+    }
+
+    /// <summary>Every part of every receiver is a module of the detector (a JUNGFRAU's): NXmx places each.</summary>
+    private static NxmxModule[] Modules(FrameParts parts) =>
+        [.. parts.PerReceiver.SelectMany(r => r.Parts).Select(p => new NxmxModule(p.DetectorX, p.DetectorY, p.Width, p.Height))];
+
+    /// <summary>
+    /// The facts of the receivers' frames (receiver 0's) made the detector image's: its pixel mask, over receiver 0's
+    /// frames, is copied to every receiver's parts (the receivers' stacks of modules share its layout and the
+    /// processing's mask file), and what no part covers is a gap. Left out when a part lies beyond receiver 0's frames.
+    /// </summary>
+    private static NxmxFacts DetectorFacts(NxmxFacts facts, FrameParts parts)
+    {
+        if (facts.Detector?.PixelMask is not { } mask)
+            return facts;
+        var (width, height) = (parts.PerReceiver[0].Width, parts.PerReceiver[0].Height);
+        var all = parts.PerReceiver.SelectMany(r => r.Parts).ToArray();
+        if (mask.Length != width * height || all.Any(p => p.SourceX + p.Width > width || p.SourceY + p.Height > height))
+            return facts with { Detector = facts.Detector with { PixelMask = null } };
+        var image = new uint[parts.Width * parts.Height];
+        image.AsSpan().Fill((uint)PixelMaskBits.Gap);
+        foreach (var p in all)
+            for (var row = 0; row < p.Height; row++)
+                mask.AsSpan((p.SourceY + row) * width + p.SourceX, p.Width)
+                    .CopyTo(image.AsSpan((p.DetectorY + row) * parts.Width + p.DetectorX, p.Width));
+        return facts with { Detector = facts.Detector with { PixelMask = image } };
     }
 
     /// <summary>The blocks of every part of every file of every receiver: receiver r's file f holds frames f·nbpf, ….</summary>

@@ -2,11 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Net;
 using Lima2.Acquisition.Jungfrau;
-using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
-using Lima2.Core.Parameters;
 using Lima2.Detectors.Jungfrau;
-using Lima2.Detectors.Simulator;
 
 namespace Lima2.Cli.Commands;
 
@@ -53,19 +50,8 @@ internal static class JungfrauStream
         var modules = result.GetValue(jungfrau.Modules);
         var content = result.GetValue(jungfrau.Dark) ? JungfrauStandInContent.Dark
             : result.GetValue(file) is not null ? JungfrauStandInContent.RawWords : JungfrauStandInContent.Photons;
-        IFrameSource? source = content switch
-        {
-            JungfrauStandInContent.Dark => null,
-            JungfrauStandInContent.RawWords => Hdf5FrameSource.Open(File.Exists(result.GetValue(file)) ? result.GetValue(file)!
-                : throw new FileNotFoundException($"--file {result.GetValue(file)}: no such file"), result.GetValue(dataset)!),
-            _ => FrameGenerator.Create(new GeneratorParams
-            {
-                Type = result.GetValue(generator) == "gauss" ? GeneratorType.Gauss : GeneratorType.Diffraction,
-                Width = JungfrauModule.Width,
-                Height = JungfrauModule.Height * modules,
-                PixelType = PixelType.Gray32,
-            }),
-        };
+        var source = content == JungfrauStandInContent.Dark ? null
+            : StandInFrames.Open(result, file, dataset, generator, new FrameInfo(JungfrauModule.Width, JungfrauModule.Height * modules, PixelType.Gray32));
         try
         {
             var firstPort = result.GetValue(jungfrau.Port);
@@ -94,9 +80,8 @@ internal static class JungfrauStream
                               (ports > 1 ? $"-{firstPort + ports - 1}" : "") + (interfaces > 1 ? $" ({interfaces} ports per module)" : ""));
             var clock = Stopwatch.StartNew();
             await standIn.RunAsync(cancellationToken);
-            var seconds = clock.Elapsed.TotalSeconds;
             Console.WriteLine($"sent {standIn.FramesSent} frames, {standIn.PacketsSent} packets ({standIn.PacketsDropped} left out), " +
-                              $"{standIn.BytesSent / 1e6:F1} MB in {seconds:F2} s: {standIn.FramesSent / seconds:F0} frames/s, {standIn.BytesSent / seconds / 1e9:F3} GB/s");
+                              StandInFrames.Throughput(standIn.FramesSent, standIn.BytesSent, clock.Elapsed));
             return 0;
         }
         finally

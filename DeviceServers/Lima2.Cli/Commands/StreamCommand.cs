@@ -1,17 +1,15 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Lima2.Core.Frames;
-using Lima2.Core.Parameters;
 using Lima2.Detectors.Dectris;
 using Lima2.Cli.StandIns;
-using Lima2.Detectors.Simulator;
-using Lima2.Acquisition.Saving;
 using Spectre.Console;
 
 namespace Lima2.Cli.Commands;
 
 /// <summary>
-/// <c>lima2 stream</c>: the stand-in DECTRIS detector (stream V1 or V2 on ZMQ PUSH). With <c>--simplon PORT</c> it
+/// <c>lima2 stream</c>: the stand-in DECTRIS detector (stream V1 or V2 on ZMQ PUSH), or with <c>--format maxiv</c> a MAX IV
+/// source (the unified stream's header, images and series_end; raw is <c>none</c>), one <see cref="DectrisStreamer"/>. With <c>--simplon PORT</c> it
 /// waits to be driven over SIMPLON (a series per arm, see <see cref="SimplonStandIn"/>) until killed, instead of
 /// streaming one series of <c>--frames</c> at once.
 /// </summary>
@@ -40,7 +38,8 @@ internal static class StreamCommand
         var noProgress = new Option<bool>("--no-progress") { Description = "no progress bar (logs, tests)" };
         var simplon = new Option<int?>("--simplon") { Description = "serve the SIMPLON REST API on 127.0.0.1:PORT and stream a series per arm (until killed)" };
         var jungfrau = JungfrauStream.Options();
-        var format = MaxIvStandIn.FormatOption();
+        var format = new Option<string>("--format") { Description = "wire format: dectris (--version v1/v2) or maxiv (MAX IV's unified stream)", DefaultValueFactory = _ => "dectris" };
+        format.AcceptOnlyFromAmong("dectris", "maxiv");
 
         AtLeast(frames, 1);
         AtLeast(rate, 0);
@@ -52,7 +51,7 @@ internal static class StreamCommand
         AtLeast(jungfrau.Port, 1);
         AtLeast(jungfrau.Loss, 0);
 
-        var command = new Command("stream", "serve a DECTRIS stream (V1 or V2), or with --jungfrau JUNGFRAU UDP packets, from the simulator or an HDF5 file");
+        var command = new Command("stream", "serve a DECTRIS stream (V1 or V2) or a MAX IV stream, or with --jungfrau JUNGFRAU UDP packets, from the simulator or an HDF5 file");
         foreach (var option in new Option[] { version, encoding, endpoints, frames, rate, detail, width, height, pixel, generator, file, dataset, prefetch, threads, noProgress, simplon, format })
             command.Options.Add(option);
         foreach (var option in jungfrau.All)
@@ -61,32 +60,21 @@ internal static class StreamCommand
         {
             if (result.GetValue(jungfrau.Enabled))
                 return await JungfrauStream.RunAsync(result, jungfrau, frames, rate, file, dataset, generator, cancellationToken);
-            var v2 = result.GetValue(version) == "v2";
+            var streamVersion = result.GetValue(format) == "maxiv" ? DectrisStreamVersion.MaxIv
+                : result.GetValue(version) == "v2" ? DectrisStreamVersion.V2 : DectrisStreamVersion.V1;
+            if (streamVersion == DectrisStreamVersion.MaxIv && result.GetValue(simplon) is not null)
+                throw new ArgumentException("--simplon serves a DECTRIS detector: it does not go with --format maxiv");
             var payload = result.GetValue(encoding) switch
             {
                 "raw" => DectrisEncoding.Raw,
-                "lz4" => v2 ? DectrisEncoding.Lz4Chunk : DectrisEncoding.Lz4Block,
+                // V1 sends LZ4 blocks; V2 and MAX IV the HDF5 LZ4 filter's chunks
+                "lz4" => streamVersion == DectrisStreamVersion.V1 ? DectrisEncoding.Lz4Block : DectrisEncoding.Lz4Chunk,
                 _ => DectrisEncoding.BitshuffleLz4,
             };
             if (!PixelTypes.TryParseLimaName(result.GetValue(pixel)!, out var pixelType))
                 throw new ArgumentException($"--pixel-type {result.GetValue(pixel)} is no pixel type");
-            IFrameSource source = result.GetValue(file) is { } path
-                ? Hdf5FrameSource.Open(File.Exists(path) ? path : throw new FileNotFoundException($"--file {path}: no such file"),
-                    result.GetValue(dataset)!)
-                : FrameGenerator.Create(new GeneratorParams
-                {
-                    Type = result.GetValue(generator) == "gauss" ? GeneratorType.Gauss : GeneratorType.Diffraction,
-                    Width = result.GetValue(width),
-                    Height = result.GetValue(height),
-                    PixelType = pixelType,
-                });
-            if (MaxIvStandIn.Selected(result, format))
-            {
-                using (source as IDisposable)
-                    return await MaxIvStandIn.RunAsync(source, result.GetValue(endpoints)!, result.GetValue(encoding)!, result.GetValue(frames),
-                        result.GetValue(rate), cancellationToken);
-            }
-            var options = new StreamerOptions(result.GetValue(endpoints)!, v2 ? DectrisStreamVersion.V2 : DectrisStreamVersion.V1,
+            var source = StandInFrames.Open(result, file, dataset, generator, new FrameInfo(result.GetValue(width), result.GetValue(height), pixelType));
+            var options = new StreamerOptions(result.GetValue(endpoints)!, streamVersion,
                 payload, result.GetValue(frames), result.GetValue(detail)!,
                 result.GetValue(rate) is > 0 and var fps ? fps : null, result.GetValue(prefetch), Senders: result.GetValue(threads));
             try
@@ -113,9 +101,7 @@ internal static class StreamCommand
                     });
                     await run;
                 }
-                var seconds = clock.Elapsed.TotalSeconds;
-                Console.WriteLine($"streamed {streamer.Sent} frames, {streamer.BytesSent / 1e6:F1} MB in {seconds:F2} s: " +
-                                  $"{streamer.Sent / seconds:F0} frames/s, {streamer.BytesSent / seconds / 1e9:F3} GB/s on the wire");
+                Console.WriteLine($"streamed {streamer.Sent} frames, {StandInFrames.Throughput(streamer.Sent, streamer.BytesSent, clock.Elapsed)} on the wire");
                 return 0;
             }
             finally

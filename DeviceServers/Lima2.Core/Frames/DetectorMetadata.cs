@@ -46,9 +46,43 @@ public sealed record DetectorMetadata
     /// <summary>The detector's make and model, e.g. <c>Dectris EIGER2 Si 4M</c>.</summary>
     public string? Description { get; init; }
 
+    /// <summary>
+    /// The NXmx <c>pixel_mask</c> of the channel's frames, row-major (<see cref="PixelMaskBits"/>): the detector's
+    /// own (a DECTRIS header's) and its layout's gaps (JUNGFRAU); null when the channel knows none.
+    /// </summary>
+    public uint[]? PixelMask { get; init; }
+
     /// <summary>hc in eV·Å (CODATA 2018): λ[Å] = hc / E[eV].</summary>
     public const double PlanckSpeedOfLightEvAngstrom = 12398.419843320026;
 
     /// <summary>The wavelength (Å) of photons of <paramref name="energy"/> eV; null when unknown or not positive.</summary>
     public static double? WavelengthOf(double? energy) => energy is > 0 ? PlanckSpeedOfLightEvAngstrom / energy : null;
+}
+
+/// <summary>
+/// The bits of an NXmx <c>pixel_mask</c>, as the NXmx definition gives them and DECTRIS detectors and FileWriter
+/// set them (bits 5, 7 and 9 to 30 are undefined); 0 is a good pixel.
+/// </summary>
+[Flags]
+public enum PixelMaskBits : uint
+{
+    None = 0,
+
+    /// <summary>No sensor there: between chips or modules.</summary>
+    Gap = 1u << 0,
+    Dead = 1u << 1,
+    UnderResponding = 1u << 2,
+
+    /// <summary>Over-responding: a hot pixel.</summary>
+    OverResponding = 1u << 3,
+    Noisy = 1u << 4,
+
+    /// <summary>Part of a cluster of problematic pixels (set beside the others).</summary>
+    Cluster = 1u << 6,
+
+    /// <summary>Masked by the user (e.g. around the beamstop): a configured mask file.</summary>
+    User = 1u << 8,
+
+    /// <summary>A virtual pixel, whose value is interpolated.</summary>
+    Virtual = 1u << 31,
 }

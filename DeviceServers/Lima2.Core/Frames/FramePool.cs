@@ -129,8 +129,7 @@ public sealed class FramePool : IDisposable
         _free.Add(block);
         if (Volatile.Read(ref _disposed))
             FreeAll(); // returned after the pool was disposed: nobody rents it again
-        else
-            _slots.Release();
+        _slots.Release();
     }
 
     private void FreeAll()
@@ -140,8 +139,9 @@ public sealed class FramePool : IDisposable
     }
 
     /// <summary>
-    /// Stops renting and frees the buffers not rented. Buffers still rented may be returned afterwards (a frame
-    /// released late): they are freed then instead of failing their owner's Dispose.
+    /// Stops renting and frees the buffers not rented (back to their <see cref="Memory"/>, which may keep them for
+    /// another pool). Buffers still rented may be returned afterwards (a frame kept for readers): they are freed then
+    /// instead of failing their owner's Dispose.
     /// </summary>
     public void Dispose()
     {

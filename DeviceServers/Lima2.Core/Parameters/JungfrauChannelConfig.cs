@@ -116,6 +116,21 @@ public sealed record JungfrauChannelConfig
     /// <summary>keV below which a pixel counts 0 photons in a photons run; negative = half a photon.</summary>
     public float Threshold { get; set; } = -1;
 
+    /// <summary>Pedestal tracking in a corrected run: frames 0, N, 2N, ... are dark (a pulsed shutter closed on them); 0 = none.</summary>
+    public int TrackDarkEvery { get; set; }
+
+    /// <summary>Pedestal tracking in a corrected run: in the frames not flagged dark, G0 pixels with |E| at most this many keV are dark.</summary>
+    public float? TrackG0Band { get; set; }
+
+    /// <summary>Pedestal tracking: dark samples a pixel's pedestal follows (each moves it 1/track_window of the way).</summary>
+    public int TrackWindow { get; set; } = 1000;
+
+    /// <summary>Pedestal tracking: the tracked maps are saved to this HDF5 file (under saving_root, as pedestal_run's) at the end of the run.</summary>
+    public string? TrackedPedestalFile { get; set; }
+
+    [YamlIgnore]
+    public bool TracksPedestal => TrackDarkEvery > 0 || TrackG0Band is not null;
+
     /// <summary>
     /// A block as the receiver device's <c>jungfrau</c> property holds it (YAML or JSON, the keys of a settings file's
     /// <c>channel.jungfrau</c>); its values are checked with the rest of the receiver's configuration at Prepare.
@@ -192,5 +207,9 @@ public sealed record JungfrauChannelConfig
         }
         else if (Geometry.Rows > 0 && PortsPerModule is (1 or 2) && Geometry.Rows * Geometry.Columns != Ports.Count / PortsPerModule)
             yield return new($"{path}.geometry", $"{Geometry.Rows} x {Geometry.Columns} modules, the ports carry {Ports.Count / PortsPerModule}");
+        if (TrackDarkEvery < 0 || TrackG0Band < 0 || TrackWindow < 1)
+            yield return new($"{path}.track_dark_every", "pedestal tracking takes track_dark_every >= 0, track_g0_band >= 0 keV and track_window >= 1");
+        else if (TrackedPedestalFile is not null && !TracksPedestal)
+            yield return new($"{path}.track_dark_every", "pedestal tracking (tracked_pedestal_file) needs track_dark_every or track_g0_band");
     }
 }

@@ -33,8 +33,9 @@ public sealed record GraphOptions
 /// <see cref="IFrameTarget"/> (usually by an <see cref="IDetectorChannel"/>), then call <see cref="CompleteAsync"/>.
 /// The first exception in any node faults the graph: the frames still inside are released and counted
 /// (<see cref="GraphCounters.DroppedFault"/>), <see cref="Aborted"/> tells the channel to stop, and
-/// <see cref="CompleteAsync"/> throws a <see cref="GraphFaultedException"/> naming the node and the frame.
-/// The graph owns its steps and consumers (saving sinks included): <see cref="DisposeAsync"/> disposes them.
+/// <see cref="CompleteAsync"/> throws a <see cref="GraphFaultedException"/> naming the node and the frame; its end
+/// also frees the pools it made, whose buffers kept frames still hold go when those frames do. The graph owns its
+/// steps and consumers (saving sinks included): <see cref="DisposeAsync"/> disposes them.
 /// </remarks>
 public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
 {
@@ -215,6 +216,7 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
                 _runtime.OnFault(consumer.Name, null, e, "completing");
             }
         }
+        ReleasePools();
         var summary = new GraphSummary(Counters.Snapshot(), _clock.Elapsed, _runtime.AbortReason);
         if (!summary.Counters.Balanced)
             throw new InvalidOperationException(
@@ -249,6 +251,15 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
             if (transform is IDisposable disposable)
                 disposable.Dispose();
         _runtime.Dispose();
+        ReleasePools();
+    }
+
+    /// <summary>
+    /// No frame enters once the graph has completed: the pools it made stop renting and give back the buffers no kept
+    /// frame holds (to a <see cref="FrameBufferReserve"/>, the next run's pools), the others as their frames go.
+    /// </summary>
+    private void ReleasePools()
+    {
         foreach (var pool in _pools)
             pool.Dispose();
     }

@@ -60,10 +60,14 @@ public sealed class RoiStatisticsNode : FrameConsumer<RoiStatRow[]>
     /// <summary>The rows of the newest frame measured (one per ROI), without taking anything from <see cref="Rows"/>.</summary>
     public RoiStatRow[] Latest => Volatile.Read(ref _latest);
 
+    /// <summary>Raised at each frame's commit, in receiver order, with its rows (the re-publisher sends them with the frame).</summary>
+    public event Action<Frame, RoiStatRow[]>? Committed;
+
     public override ValueTask CommitAsync(Frame frame, RoiStatRow[] result, CancellationToken cancellationToken)
     {
         Rows.Push(result);
         Volatile.Write(ref _latest, result);
+        Committed?.Invoke(frame, result);
         return default;
     }
 }

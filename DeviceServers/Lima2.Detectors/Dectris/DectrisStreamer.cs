@@ -7,7 +7,8 @@ namespace Lima2.Detectors.Dectris;
 
 /// <summary>How the emulated detector streams.</summary>
 /// <param name="Endpoints">PUSH endpoints to bind, one per receiver: frame i goes to endpoint i % n</param>
-/// <param name="Encoding">payload encoding (V1: Raw, Lz4Block, BitshuffleLz4; V2: Raw, Lz4Chunk, BitshuffleLz4)</param>
+/// <param name="Version">the wire format: DECTRIS stream V1, V2, or MAX IV's unified stream</param>
+/// <param name="Encoding">payload encoding (V1: Raw, Lz4Block, BitshuffleLz4; V2 and MAX IV: Raw, Lz4Chunk, BitshuffleLz4)</param>
 /// <param name="Detail">V1 header_detail: none, basic or all</param>
 /// <param name="FramesPerSecond">the pace; null = as fast as the receivers take them</param>
 /// <param name="Prefetch">distinct frames encoded once and sent in turn (frame i shows frame i % p), from where they lie
@@ -29,9 +30,10 @@ public sealed record StreamerOptions(
     TimeSpan? DeliveryTimeout = null);
 
 /// <summary>
-/// The stand-in detector: serves a series as a DECTRIS detector does (header, images, end) on PUSH sockets,
-/// frames from any <see cref="IFrameSource"/>. Image payloads go out without a copy (<see cref="ZmqSendBuffer"/>), each
-/// endpoint from one of <see cref="StreamerOptions.Senders"/> threads.
+/// The stand-in detector: serves a series as a DECTRIS detector or a MAX IV source does (header, images, end) on PUSH
+/// sockets, frames from any <see cref="IFrameSource"/>, each format's messages from its <see cref="StreamFormatWriter"/>.
+/// Frames are encoded once; image payloads go out without a copy where the format allows (<see cref="ZmqSendBuffer"/>),
+/// each endpoint from one of <see cref="StreamerOptions.Senders"/> threads.
 /// </summary>
 public sealed class DectrisStreamer : IDisposable
 {
@@ -42,13 +44,14 @@ public sealed class DectrisStreamer : IDisposable
     private readonly StreamerOptions _options;
     private readonly ZmqContext _context;
     private readonly List<ZmqSocket> _sockets = [];
+    private readonly StreamFormatWriter[] _writers;
     private readonly Sender[] _senders;
     private readonly ZmqSendBuffer?[] _prefetched;
     private readonly Lock _sourceLock = new();
     private readonly Action _onReleased;
     private readonly CancellationTokenSource _disposing = new();
     private Task _running = Task.CompletedTask;
-    private ZmqSendBuffer? _end;
+    private ZmqSendBuffer[] _ends = [];
     private long _sent;
     private long _bytes;
     private long _released;
@@ -58,16 +61,14 @@ public sealed class DectrisStreamer : IDisposable
         if (options.Endpoints.Count == 0)
             throw new ArgumentException("no endpoint to stream to", nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Senders, 1, nameof(options.Senders));
+        _writers = StreamFormatWriter.ForEndpoints(options.Version, options.Encoding, options.Detail, options.Endpoints.Count);
         _source = source;
         _options = options;
         _onReleased = () => Interlocked.Increment(ref _released);
         _prefetched = new ZmqSendBuffer?[Math.Max(options.Prefetch, 0)];
         var senders = Math.Min(options.Senders, options.Endpoints.Count);
         _context = new ZmqContext(ioThreads: senders);
-        _senders = new Sender[senders];
-        _senders[0] = new Sender(this, new StreamV2Writer());
-        for (var i = 1; i < senders; i++)
-            _senders[i] = new Sender(this, new StreamV2Writer(_senders[0].V2));
+        _senders = [.. Enumerable.Range(0, senders).Select(_ => new Sender(this))];
         foreach (var endpoint in options.Endpoints)
         {
             var socket = _context.CreateSocket(ZmqSocketType.Push);
@@ -158,36 +159,35 @@ public sealed class DectrisStreamer : IDisposable
                 if (due > clock.Elapsed)
                     Task.Delay(due - clock.Elapsed, token).GetAwaiter().GetResult();
             }
-            _senders[sender].SendImage(_sockets[endpoint], _options.Series, frame, token);
+            _senders[sender].SendImage(endpoint, _options.Series, frame, token);
         }
     }
 
     /// <summary>The series' header, to every receiver (a detector sends it at arm).</summary>
     public void SendHeader(long series, long frames, CancellationToken token)
     {
-        var info = _source.Info;
-        foreach (var socket in _sockets)
-        {
-            if (_options.Version == DectrisStreamVersion.V1)
-                SendParts(socket, StreamV1Writer.Header(series, _options.Detail, info, frames), token);
-            else
-                Send(socket, _senders[0].V2.Start(series, info, frames), false, token);
-        }
+        for (var endpoint = 0; endpoint < _sockets.Count; endpoint++)
+            _writers[endpoint].SendHeader(Socket(endpoint, token), series, _source.Info, frames);
     }
 
     /// <summary>Image <paramref name="frame"/> of the series, to receiver frame % n (from the caller's thread).</summary>
     public void SendImage(long series, long frame, CancellationToken token) =>
-        _senders[0].SendImage(_sockets[(int)(frame % _sockets.Count)], series, frame, token);
+        _senders[0].SendImage((int)(frame % _sockets.Count), series, frame, token);
 
     /// <summary>The series' end message, queued to every receiver (at disarm, abort, or the series' last image).</summary>
     public void SendEnd(long series, CancellationToken token)
     {
-        var end = _options.Version == DectrisStreamVersion.V1 ? StreamV1Writer.End(series) : _senders[0].V2.End(series);
-        var buffer = new ZmqSendBuffer(end.Length, _onReleased);
-        end.CopyTo(buffer.Span);
-        Interlocked.Exchange(ref _end, buffer)?.Dispose();
-        foreach (var socket in _sockets)
-            Send(socket, buffer, false, token);
+        var ends = new ZmqSendBuffer[_sockets.Count];
+        for (var endpoint = 0; endpoint < ends.Length; endpoint++)
+        {
+            var end = _writers[endpoint].End(series);
+            ends[endpoint] = new ZmqSendBuffer(end.Length, _onReleased);
+            end.CopyTo(ends[endpoint].Span);
+        }
+        foreach (var previous in Interlocked.Exchange(ref _ends, ends))
+            previous.Dispose();
+        for (var endpoint = 0; endpoint < ends.Length; endpoint++)
+            Socket(endpoint, token).Send(ends[endpoint], more: false);
     }
 
     /// <summary>
@@ -197,11 +197,12 @@ public sealed class DectrisStreamer : IDisposable
     /// </summary>
     private void AwaitDelivery(long series, CancellationToken token)
     {
-        var end = _end!;
+        var ends = _ends;
+        int Undelivered() => ends.Count(end => end.InFlight > 0);
         var timeout = _options.DeliveryTimeout ?? DefaultDeliveryTimeout;
         var progress = Interlocked.Read(ref _released);
         var idle = Stopwatch.StartNew();
-        while (end.InFlight > 0)
+        while (Undelivered() > 0)
         {
             token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(5));
             token.ThrowIfCancellationRequested();
@@ -212,7 +213,7 @@ public sealed class DectrisStreamer : IDisposable
                 idle.Restart();
             }
             else if (idle.Elapsed > timeout)
-                throw new TimeoutException($"the end of series {series} did not reach {end.InFlight} of {_sockets.Count} receivers: " +
+                throw new TimeoutException($"the end of series {series} did not reach {Undelivered()} of {_sockets.Count} receivers: " +
                                            $"none took a message for {timeout.TotalSeconds:F0} s");
         }
     }
@@ -227,57 +228,23 @@ public sealed class DectrisStreamer : IDisposable
             return _prefetched[image] ??= _senders[0].Encode(image);
     }
 
-    private static void SendParts(ZmqSocket socket, IReadOnlyList<byte[]> parts, CancellationToken token)
-    {
-        for (var i = 0; i < parts.Count; i++)
-            Send(socket, parts[i], i < parts.Count - 1, token);
-    }
+    private StreamerSocket Socket(int endpoint, CancellationToken token) => new(_sockets[endpoint], _onReleased, token);
 
-    /// <summary>Sends one part, waiting (back-pressure from the receiver) but not past cancellation.</summary>
-    private static void Send(ZmqSocket socket, ReadOnlySpan<byte> data, bool more, CancellationToken token)
+    /// <summary>One sender thread's scratch frames (the source itself is read under a lock).</summary>
+    private sealed class Sender(DectrisStreamer streamer)
     {
-        while (!socket.Send(data, more))
-            token.ThrowIfCancellationRequested();
-    }
-
-    private static void Send(ZmqSocket socket, ZmqSendBuffer data, bool more, CancellationToken token)
-    {
-        while (!socket.Send(data, more))
-            token.ThrowIfCancellationRequested();
-    }
-
-    /// <summary>One sender thread's writers and scratch frames (the source itself is read under a lock).</summary>
-    private sealed class Sender(DectrisStreamer streamer, StreamV2Writer v2)
-    {
-        private readonly StreamV1Writer _v1 = new();
         private byte[]? _pixels;
         private byte[]? _encoded;
 
-        public StreamV2Writer V2 { get; } = v2;
-
-        public void SendImage(ZmqSocket socket, long series, long frame, CancellationToken token)
+        /// <summary>Frame <paramref name="frame"/> to <paramref name="endpoint"/>, on the thread that serves it.</summary>
+        public void SendImage(int endpoint, long series, long frame, CancellationToken token)
         {
-            var options = streamer._options;
-            var info = streamer._source.Info;
             var shared = streamer.Prefetched(frame);
             var payload = shared ?? Encode(frame);
             try
             {
-                if (options.Version == DectrisStreamVersion.V1)
-                {
-                    var parts = _v1.ImageParts(series, frame, info, options.Encoding, payload.Length);
-                    DectrisStreamer.Send(socket, parts.Image, true, token);
-                    DectrisStreamer.Send(socket, parts.Descriptor, true, token);
-                    DectrisStreamer.Send(socket, payload, true, token);
-                    DectrisStreamer.Send(socket, parts.Config, false, token);
-                }
-                else
-                {
-                    var image = V2.Image(series, frame, info, options.Encoding, payload.Span);
-                    using var message = new ZmqSendBuffer(image.Length, streamer._onReleased);
-                    image.Span.CopyTo(message.Span);
-                    DectrisStreamer.Send(socket, message, false, token);
-                }
+                streamer._writers[endpoint].SendImage(streamer.Socket(endpoint, token), series, frame, streamer._source.Info,
+                    streamer._options.Encoding, payload);
             }
             finally
             {
@@ -335,7 +302,8 @@ public sealed class DectrisStreamer : IDisposable
         _context.Dispose();
         foreach (var payload in _prefetched)
             payload?.Dispose();
-        _end?.Dispose();
+        foreach (var end in _ends)
+            end.Dispose();
         _disposing.Dispose();
     }
 }

@@ -26,4 +26,18 @@ public static class EmulatedDetector
         BitDepthReadout = 8 * frame.PixelType.SizeOf(),
         Description = "Lima2.Tango DECTRIS stream emulator",
     };
+
+    /// <summary>
+    /// The emulated detector's pixel mask (NXmx bits), as a detector sends it with header detail all: a dead, a hot
+    /// (over-responding) and a noisy pixel at the start of the second row (of the first, when there is one row).
+    /// </summary>
+    public static uint[] PixelMask(FrameInfo frame)
+    {
+        var mask = new uint[frame.Width * frame.Height];
+        var row = Math.Min(1, frame.Height - 1) * frame.Width;
+        PixelMaskBits[] bad = [PixelMaskBits.Dead, PixelMaskBits.OverResponding, PixelMaskBits.Noisy];
+        for (var x = 0; x < Math.Min(bad.Length, frame.Width); x++)
+            mask[row + x] = (uint)bad[x];
+        return mask;
+    }
 }

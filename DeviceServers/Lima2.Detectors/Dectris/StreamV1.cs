@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -59,9 +60,22 @@ public static class StreamV1
                 if (found != htype)
                     throw new DectrisFormatException($"part {index + 1} of the header is '{found}', '{htype}' expected");
             }
+            metadata = metadata! with { PixelMask = PixelMask(JsonFields.Read(parts[4], "part 5"), parts[5]) };
         }
         var appendix = parts.Count == expected + 1 ? Encoding.UTF8.GetString(parts[expected]) : null;
         return new DectrisHeader(first.Series, detail, frame, images, appendix, metadata, channels);
+    }
+
+    /// <summary>The detector's pixel mask (parts 5 and 6 of a header with detail all): uint32 NXmx bits, shape [x, y].</summary>
+    private static uint[] PixelMask(JsonFields descriptor, ReadOnlySpan<byte> blob)
+    {
+        if (descriptor.Type != "uint32" || descriptor.Width <= 0 || descriptor.Height <= 0 || descriptor.Channels != 1)
+            throw new DectrisFormatException("part 5 of the header does not describe a uint32 pixel mask of shape [x, y]");
+        var pixels = (long)descriptor.Width * descriptor.Height;
+        if (blob.Length != pixels * sizeof(uint))
+            throw new DectrisFormatException(
+                $"the pixel mask is {descriptor.Width}x{descriptor.Height} uint32 ({pixels * sizeof(uint)} bytes), part 6 has {blob.Length} bytes");
+        return MemoryMarshal.Cast<byte, uint>(blob).ToArray();
     }
 
     /// <summary>A detector configuration JSON (part 2; also the MAX IV stream's header metadata): geometry, image count, facts, channels.</summary>
@@ -234,13 +248,13 @@ public static class StreamV1
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     if (reader.ValueTextEquals("htype"u8))
-                        fields.Htype = Text(ref reader, Htypes);
+                        fields.Htype = JsonText.Read(ref reader, Htypes);
                     else if (reader.ValueTextEquals("header_detail"u8))
-                        fields.HeaderDetail = Text(ref reader, []);
+                        fields.HeaderDetail = JsonText.Read(ref reader, []);
                     else if (reader.ValueTextEquals("type"u8))
-                        fields.Type = Text(ref reader, DectrisPixelTypes.DtypeNames);
+                        fields.Type = JsonText.Read(ref reader, DectrisPixelTypes.DtypeNames);
                     else if (reader.ValueTextEquals("encoding"u8))
-                        fields.Encoding = Text(ref reader, Encodings);
+                        fields.Encoding = JsonText.Read(ref reader, Encodings);
                     else if (reader.ValueTextEquals("series"u8))
                         fields.Series = Int64(ref reader);
                     else if (reader.ValueTextEquals("frame"u8))
@@ -280,17 +294,6 @@ public static class StreamV1
         {
             reader.Read();
             return reader.GetInt64();
-        }
-
-        /// <summary>The value: one of <paramref name="known"/> itself when it is one (no new string), else a new string.</summary>
-        private static string? Text(ref Utf8JsonReader reader, string[] known)
-        {
-            reader.Read();
-            if (reader.TokenType == JsonTokenType.String)
-                foreach (var candidate in known)
-                    if (reader.ValueTextEquals(candidate))
-                        return candidate;
-            return reader.GetString();
         }
     }
 }
@@ -343,7 +346,7 @@ public sealed class StreamV1Writer
             parts.Add(Json(new { htype = "dflatfield-1.0", shape = new[] { frame.Width, frame.Height }, type = "float32" }));
             parts.Add(Ones(pixels));
             parts.Add(Json(new { htype = "dpixelmask-1.0", shape = new[] { frame.Width, frame.Height }, type = "uint32" }));
-            parts.Add(new byte[4 * pixels]);
+            parts.Add(MemoryMarshal.AsBytes(EmulatedDetector.PixelMask(frame).AsSpan()).ToArray());
             parts.Add(Json(new { htype = "dcountrate_table-1.0", shape = new[] { 2, 2 }, type = "float32" }));
             parts.Add(new byte[16]);
         }

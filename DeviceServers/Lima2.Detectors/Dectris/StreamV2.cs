@@ -1,4 +1,5 @@
 using System.Formats.Cbor;
+using System.Runtime.InteropServices;
 using System.Text;
 using Lima2.Core.Frames;
 
@@ -40,7 +41,7 @@ public static class StreamV2
                 throw new DectrisFormatException("the first key of a stream V2 message is not \"type\"");
             var type = Utf8Text(reader);
             return type.SequenceEqual("image"u8) ? ReadImage(reader, channel)
-                : type.SequenceEqual("start"u8) ? ReadStart(reader)
+                : type.SequenceEqual("start"u8) ? ReadStart(reader, channel)
                 : type.SequenceEqual("end"u8) ? ReadEnd(reader)
                 : throw new DectrisFormatException($"unknown message type '{Encoding.UTF8.GetString(type)}'");
         }
@@ -50,7 +51,7 @@ public static class StreamV2
         }
     }
 
-    private static DectrisMessage ReadStart(CborReader reader)
+    private static DectrisMessage ReadStart(CborReader reader, int channel)
     {
         long series = 0, images = -1;
         int width = 0, height = 0;
@@ -95,6 +96,9 @@ public static class StreamV2
                     reader.ReadEndArray();
                     break;
                 case "user_data" when reader.PeekState() == CborReaderState.TextString: userData = reader.ReadTextString(); break;
+                case "pixel_mask" when reader.PeekState() == CborReaderState.StartMap:
+                    metadata = metadata with { PixelMask = ReadPixelMask(reader, channel) };
+                    break;
                 default: reader.SkipValue(); break;
             }
         }
@@ -106,6 +110,39 @@ public static class StreamV2
             metadata = metadata with { IncidentWavelength = DetectorMetadata.WavelengthOf(energy) };
         var header = new DectrisHeader(series, "basic", frame, images >= 0 ? images : null, userData, metadata, channels);
         return new DectrisMessage { Kind = DectrisMessageKind.Header, Header = header, Series = series };
+    }
+
+    /// <summary>
+    /// The pixel mask of threshold <paramref name="channel"/> (or of the first, when there are fewer masks), from
+    /// <c>pixel_mask</c>: channel name → tag 40 [[height, width], tag 70 uint32 little-endian array].
+    /// </summary>
+    private static uint[] ReadPixelMask(CborReader reader, int channel)
+    {
+        uint[]? mask = null;
+        reader.ReadStartMap();
+        for (var entry = 0; reader.PeekState() != CborReaderState.EndMap; entry++)
+        {
+            reader.SkipValue(); // the channel's name
+            if (mask is not null && entry != channel)
+            {
+                reader.SkipValue();
+                continue;
+            }
+            if ((ulong)reader.ReadTag() != MultiDimArrayTag || reader.ReadStartArray() != 2 || reader.ReadStartArray() != 2)
+                throw new DectrisFormatException("a pixel mask is a tag 40 array [[height, width], data]");
+            var height = reader.ReadInt64();
+            var width = reader.ReadInt64();
+            reader.ReadEndArray();
+            if ((ulong)reader.ReadTag() != 70)
+                throw new DectrisFormatException("a pixel mask is a tag 70 (uint32 little-endian) typed array");
+            var bytes = reader.ReadByteString();
+            reader.ReadEndArray();
+            if (height <= 0 || width <= 0 || bytes.Length != height * width * sizeof(uint))
+                throw new DectrisFormatException($"a [{height}, {width}] uint32 pixel mask has {bytes.Length} bytes");
+            mask = MemoryMarshal.Cast<byte, uint>(bytes).ToArray();
+        }
+        reader.ReadEndMap();
+        return mask ?? throw new DectrisFormatException("pixel_mask has no channel");
     }
 
     /// <summary>An integer or floating-point value; anything else is skipped and stays unknown.</summary>
@@ -302,10 +339,12 @@ public sealed class StreamV2Writer
     private StreamV2Writer(string uniqueId) => _uniqueId = uniqueId;
 
     /// <param name="channels">the threshold channels of every image (<c>threshold_1</c> alone by default)</param>
-    public byte[] Start(long series, FrameInfo frame, long images, string? userData = null, IReadOnlyList<string>? channels = null)
+    /// <param name="pixelMask">send the emulated detector's pixel mask (<see cref="EmulatedDetector.PixelMask"/>) for each channel</param>
+    public byte[] Start(long series, FrameInfo frame, long images, string? userData = null, IReadOnlyList<string>? channels = null,
+        bool pixelMask = false)
     {
         channels ??= SingleChannel;
-        Begin("start", userData is null ? 21 : 22);
+        Begin("start", 21 + (userData is null ? 0 : 1) + (pixelMask ? 1 : 0));
         _writer.WriteTextString("series_id");
         _writer.WriteInt64(series);
         _writer.WriteTextString("series_unique_id");
@@ -346,16 +385,27 @@ public sealed class StreamV2Writer
             _writer.WriteTextString("user_data");
             _writer.WriteTextString(userData);
         }
+        if (pixelMask)
+        {
+            _writer.WriteTextString("pixel_mask");
+            _writer.WriteStartMap(channels.Count);
+            var mask = MemoryMarshal.AsBytes(EmulatedDetector.PixelMask(frame).AsSpan());
+            foreach (var channel in channels)
+                WriteChannel(channel, frame with { PixelType = PixelType.Gray32 }, DectrisEncoding.Raw, mask);
+            _writer.WriteEndMap();
+        }
         _writer.WriteEndMap();
         return _writer.Encode();
     }
 
     /// <summary>One image message of a single-threshold series, valid until the next call.</summary>
-    public ReadOnlyMemory<byte> Image(long series, long frame, FrameInfo info, DectrisEncoding encoding, ReadOnlySpan<byte> payload)
+    /// <param name="userData">the image's user_data (the receiver's re-publisher puts the frame's results there)</param>
+    public ReadOnlyMemory<byte> Image(long series, long frame, FrameInfo info, DectrisEncoding encoding, ReadOnlySpan<byte> payload,
+        string? userData = null)
     {
-        BeginImage(series, frame, 1);
+        BeginImage(series, frame, 1, userData is null ? 8 : 9);
         WriteChannel(SingleChannel[0], info, encoding, payload);
-        return EndImage();
+        return EndImage(userData);
     }
 
     /// <summary>One image message with an entry per threshold channel, in the order of <paramref name="channels"/>.</summary>
@@ -364,15 +414,15 @@ public sealed class StreamV2Writer
     {
         if (channels.Count != payloads.Count)
             throw new ArgumentException($"{channels.Count} channels, {payloads.Count} payloads", nameof(payloads));
-        BeginImage(series, frame, channels.Count);
+        BeginImage(series, frame, channels.Count, 8);
         for (var c = 0; c < channels.Count; c++)
             WriteChannel(channels[c], info, encoding, payloads[c]);
-        return EndImage();
+        return EndImage(null);
     }
 
-    private void BeginImage(long series, long frame, int channels)
+    private void BeginImage(long series, long frame, int channels, int keys)
     {
-        Begin("image", 8);
+        Begin("image", keys);
         _writer.WriteTextString("series_id");
         _writer.WriteInt64(series);
         _writer.WriteTextString("series_unique_id");
@@ -420,9 +470,14 @@ public sealed class StreamV2Writer
         _writer.WriteEndArray();
     }
 
-    private ReadOnlyMemory<byte> EndImage()
+    private ReadOnlyMemory<byte> EndImage(string? userData)
     {
         _writer.WriteEndMap();
+        if (userData is not null)
+        {
+            _writer.WriteTextString("user_data");
+            _writer.WriteTextString(userData);
+        }
         _writer.WriteEndMap();
         if (_buffer.Length < _writer.BytesWritten)
             _buffer = new byte[_writer.BytesWritten];

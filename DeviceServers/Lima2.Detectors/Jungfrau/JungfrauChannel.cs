@@ -77,6 +77,12 @@ public sealed record JungfrauChannelOptions
     /// <summary>A corrected run's raw words, saved beside its frames: every frame handed on, placed as they are. The channel disposes it.</summary>
     public IJungfrauRawSaving? RawSaving { get; init; }
 
+    /// <summary>A corrected run whose pedestal maps follow the detector's drift from its dark frames or pixels; null = fixed maps.</summary>
+    public PedestalTracking? Tracking { get; init; }
+
+    /// <summary>Called with the tracked pedestal maps (G0, G1, G2, module-major) when a tracked run has taken all its frames (to save them).</summary>
+    public Action<float[][]>? TrackingDone { get; init; }
+
     public DetectorMetadata? Metadata { get; init; }
 
     /// <summary>Partial-frame dispatch: where every receiver's frames go in the detector's image (for the master file); null for whole frames.</summary>
@@ -133,6 +139,8 @@ public sealed class JungfrauChannel : IDetectorChannel
             throw new ArgumentException($"the ports carry {modules.Length} modules, the geometry places {options.Geometry.Modules.Count}", nameof(options));
         if (options.Output != JungfrauOutput.Raw && options.Correction?.Pixels != modules.Length * JungfrauModule.Pixels)
             throw new ArgumentException($"{options.Output} output needs pedestal and gain maps of the {modules.Length} modules", nameof(options));
+        if (options.Tracking is { } tracking && (options.Output == JungfrauOutput.Raw || tracking.Window < 1 || tracking.DarkEvery < 0 || tracking.G0BandKeV < 0))
+            throw new ArgumentException("pedestal tracking needs a corrected output (energy or photons), a window >= 1, dark_every >= 0 and a band >= 0 keV", nameof(options));
         if (options.Pedestal is { } pedestal && pedestal.Pixels != modules.Length * JungfrauModule.Pixels)
             throw new ArgumentException($"the pedestal run's maps have {pedestal.Pixels} pixels, {modules.Length} modules have {modules.Length * JungfrauModule.Pixels}");
         _options = options;
@@ -212,8 +220,13 @@ public sealed class JungfrauChannel : IDetectorChannel
             (long)x.First.ReceiveBufferBytes + 2L * _options.Window * x.First.Assembler.FramePixels * sizeof(ushort))
         + (long)_options.Geometry.Modules.Count * JungfrauModule.Pixels * (sizeof(ushort) + sizeof(float));
 
+    /// <summary>The stream's description; its metadata carry the gaps of the geometry as the pixel mask.</summary>
     public ValueTask<ChannelStart> StartAsync(CancellationToken cancellationToken) =>
-        ValueTask.FromResult(new ChannelStart(_info, _options.Frames) { Metadata = _options.Metadata, Parts = _options.Parts });
+        ValueTask.FromResult(new ChannelStart(_info, _options.Frames)
+        {
+            Metadata = (_options.Metadata ?? new DetectorMetadata()) with { PixelMask = _options.Geometry.PixelMask() },
+            Parts = _options.Parts,
+        });
 
     public async Task<ChannelSummary> RunAsync(IFrameTarget target, CancellationToken cancellationToken)
     {
@@ -292,6 +305,8 @@ public sealed class JungfrauChannel : IDetectorChannel
                 throw new ChannelException("the pedestal run had no complete frame: no pedestal maps");
             _options.PedestalDone?.Invoke(dark);
         }
+        if (_options.Tracking is not null)
+            _options.TrackingDone?.Invoke(_options.Correction!.Pedestal());
         _options.RawSaving?.Complete(stopped: false);
         return new ChannelSummary(delivered, lost, ChannelEnd.Completed, "end of acquisition");
     }
@@ -397,7 +412,10 @@ public sealed class JungfrauChannel : IDetectorChannel
             }
         }
 
-        /// <summary>Places and corrects the gathered ports' modules into <paramref name="destination"/> (frame <paramref name="index"/> of the channel's output).</summary>
+        /// <summary>
+        /// Places and corrects the gathered ports' modules, frame <paramref name="index"/> of the run, into
+        /// <paramref name="destination"/> (a frame of the channel's output); a complete frame moves a tracked pedestal.
+        /// </summary>
         public void Build(Span<byte> destination, long index)
         {
             var options = channel._options;
@@ -416,6 +434,7 @@ public sealed class JungfrauChannel : IDetectorChannel
             }
             if (IsComplete)
                 options.Pedestal?.Add(_raw);
+            var track = IsComplete && options.Tracking is { } tracking ? tracking.For(index) : default;
             var geometry = options.Geometry;
             if (geometry.Width * geometry.Height != _raw.Length)
                 destination.Clear(); // gap pixels and space between modules
@@ -426,12 +445,12 @@ public sealed class JungfrauChannel : IDetectorChannel
                     break;
                 case JungfrauOutput.Energy:
                     _corrected ??= new float[_raw.Length];
-                    options.Correction!.ToEnergy(_raw, _corrected);
+                    options.Correction!.ToEnergy(_raw, _corrected, track);
                     geometry.Place<float>(_corrected, MemoryMarshal.Cast<byte, float>(destination));
                     break;
                 case JungfrauOutput.Photons:
                     var photons = MemoryMarshal.Cast<float, int>((_corrected ??= new float[_raw.Length]).AsSpan());
-                    options.Correction!.ToPhotons(_raw, photons, options.PhotonEnergyKeV, options.ThresholdKeV);
+                    options.Correction!.ToPhotons(_raw, photons, options.PhotonEnergyKeV, options.ThresholdKeV, track);
                     geometry.Place<int>(photons, MemoryMarshal.Cast<byte, int>(destination));
                     break;
             }

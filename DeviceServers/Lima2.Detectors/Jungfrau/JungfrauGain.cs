@@ -27,11 +27,63 @@ public interface IJungfrauCorrector
     /// <summary>The pixels of the frames it corrects (the maps' length).</summary>
     int Pixels { get; }
 
-    /// <summary>E = (ADC − P[g]) / G[g] in keV of each pixel.</summary>
-    void ToEnergy(ReadOnlySpan<ushort> raw, Span<float> energy);
+    /// <summary>E = (ADC − P[g]) / G[g] in keV of each pixel; then the frame's dark pixels move the pedestal (<paramref name="track"/>).</summary>
+    void ToEnergy(ReadOnlySpan<ushort> raw, Span<float> energy, PedestalUpdate track = default);
 
-    /// <summary>Photon counts: energies below <paramref name="thresholdKeV"/> count 0, the rest rint(E / E_photon).</summary>
-    void ToPhotons(ReadOnlySpan<ushort> raw, Span<int> photons, float photonEnergyKeV, float thresholdKeV);
+    /// <summary>
+    /// Photon counts: energies below <paramref name="thresholdKeV"/> count 0, the rest rint(E / E_photon); then the
+    /// frame's dark pixels move the pedestal (<paramref name="track"/>).
+    /// </summary>
+    void ToPhotons(ReadOnlySpan<ushort> raw, Span<int> photons, float photonEnergyKeV, float thresholdKeV, PedestalUpdate track = default);
+
+    /// <summary>The pedestal maps (G0, G1, G2) as they are now, pedestal tracking included: copies.</summary>
+    float[][] Pedestal();
+}
+
+/// <summary>Which pixels of a frame are dark, for pedestal tracking.</summary>
+public enum DarkPixels
+{
+    /// <summary>None: the pedestal stays as it is.</summary>
+    None,
+
+    /// <summary>Every pixel: a frame flagged dark (the shutter was closed on it).</summary>
+    All,
+
+    /// <summary>The pixels in G0 with |E| ≤ <see cref="PedestalUpdate.BandKeV"/> (no photon in them).</summary>
+    G0WithoutPhoton,
+}
+
+/// <summary>
+/// Pedestal tracking for one frame, applied after the frame is corrected with the maps as they were: each dark pixel
+/// moves the pedestal of its gain stage 1/<see cref="Window"/> of the way to its ADC, P += (ADC − P) / Window, in
+/// float32 (jungfrau-photoncounter's updatePedestal, include/jungfrau-photoncounter/kernel/helpers.hpp). Its
+/// ConversionKernel takes a pixel as dark when |ADC − P| ≤ c·σ of the dark run; pedestal files here carry no σ, so
+/// <see cref="DarkPixels.G0WithoutPhoton"/> bounds E = (ADC − P[G0]) / G[G0] instead (a fraction of a photon's keV),
+/// and only in G0, where the pedestal drifts and a photon-free pixel sits.
+/// </summary>
+public readonly record struct PedestalUpdate(DarkPixels Pixels, float Window, float BandKeV);
+
+/// <summary>
+/// Which frames and pixels of a corrected run move the pedestal maps (the detector drifts with temperature during a
+/// run): frames 0, N, 2N, ... flagged dark (a pulsed shutter closed on them), and/or in the other frames the G0 pixels
+/// without a photon. Frames with padded packets move nothing (padding reads as G2 signal).
+/// </summary>
+public sealed record PedestalTracking
+{
+    /// <summary>Frames 0, N, 2N, ... of the run are dark: all their pixels count; 0 = no frame flagged.</summary>
+    public int DarkEvery { get; init; }
+
+    /// <summary>In the frames not flagged: G0 pixels with |E| at most this many keV count; null = none.</summary>
+    public float? G0BandKeV { get; init; }
+
+    /// <summary>Dark samples a pixel's pedestal follows: each moves it 1/Window of the way.</summary>
+    public int Window { get; init; } = 1000;
+
+    /// <summary>The update for frame <paramref name="index"/> of the run (0 = the first).</summary>
+    public PedestalUpdate For(long index) =>
+        DarkEvery > 0 && index % DarkEvery == 0 ? new(DarkPixels.All, Window, 0)
+        : G0BandKeV is { } band ? new(DarkPixels.G0WithoutPhoton, Window, band)
+        : default;
 }
 
 /// <summary>
@@ -54,19 +106,21 @@ public sealed class JungfrauCorrection : IJungfrauCorrector
         Pixels = pedestal[0].Length;
         if (pedestal.Concat(gain).Any(map => map.Length != Pixels))
             throw new ArgumentException("every pedestal and gain map must have the same number of pixels");
-        _pedestal = [.. pedestal];
+        _pedestal = [.. pedestal.Select(map => map.ToArray())]; // pedestal tracking moves its own copy
         _gain = [.. gain];
     }
 
     public int Pixels { get; }
 
-    void IJungfrauCorrector.ToEnergy(ReadOnlySpan<ushort> raw, Span<float> energy) => ToEnergy(raw, energy);
+    void IJungfrauCorrector.ToEnergy(ReadOnlySpan<ushort> raw, Span<float> energy, PedestalUpdate track) => ToEnergy(raw, energy, track: track);
 
-    void IJungfrauCorrector.ToPhotons(ReadOnlySpan<ushort> raw, Span<int> photons, float photonEnergyKeV, float thresholdKeV) =>
-        ToPhotons(raw, photons, photonEnergyKeV, thresholdKeV);
+    void IJungfrauCorrector.ToPhotons(ReadOnlySpan<ushort> raw, Span<int> photons, float photonEnergyKeV, float thresholdKeV, PedestalUpdate track) =>
+        ToPhotons(raw, photons, photonEnergyKeV, thresholdKeV, track: track);
 
-    /// <summary>Energy in keV of each pixel.</summary>
-    public void ToEnergy(ReadOnlySpan<ushort> raw, Span<float> energy, bool simd = true)
+    public float[][] Pedestal() => [.. _pedestal.Select(map => map.ToArray())];
+
+    /// <summary>Energy in keV of each pixel; then the frame's dark pixels move the pedestal (<paramref name="track"/>).</summary>
+    public void ToEnergy(ReadOnlySpan<ushort> raw, Span<float> energy, bool simd = true, PedestalUpdate track = default)
     {
         CheckLengths(raw.Length, energy.Length);
         var done = simd ? EnergySimd(raw, energy) : 0;
@@ -75,22 +129,42 @@ public sealed class JungfrauCorrection : IJungfrauCorrector
             var stage = JungfrauGain.Stage(raw[i]);
             energy[i] = (JungfrauGain.Adc(raw[i]) - _pedestal[stage][i]) / _gain[stage][i];
         }
+        Track(raw, track);
     }
 
-    /// <summary>Photon counts: energies below <paramref name="thresholdKeV"/> count 0, the rest round(E / E_photon).</summary>
-    public void ToPhotons(ReadOnlySpan<ushort> raw, Span<int> photons, float photonEnergyKeV, float thresholdKeV, bool simd = true)
+    /// <summary>Photon counts: energies below <paramref name="thresholdKeV"/> count 0, the rest round(E / E_photon); then pedestal tracking.</summary>
+    public void ToPhotons(ReadOnlySpan<ushort> raw, Span<int> photons, float photonEnergyKeV, float thresholdKeV, bool simd = true,
+        PedestalUpdate track = default)
     {
         CheckLengths(raw.Length, photons.Length);
         var rented = ArrayPool<float>.Shared.Rent(raw.Length);
         try
         {
             var energy = rented.AsSpan(0, raw.Length);
-            ToEnergy(raw, energy, simd);
+            ToEnergy(raw, energy, simd, track);
             Count(energy, photons, photonEnergyKeV, thresholdKeV, simd);
         }
         finally
         {
             ArrayPool<float>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>Moves the pedestal of each dark pixel's stage toward its ADC (see <see cref="PedestalUpdate"/>); the OpenCL kernel's twin.</summary>
+    private void Track(ReadOnlySpan<ushort> raw, PedestalUpdate track)
+    {
+        if (track.Pixels == DarkPixels.None)
+            return;
+        var all = track.Pixels == DarkPixels.All;
+        var g0Gain = _gain[0];
+        for (var i = 0; i < raw.Length; i++)
+        {
+            var stage = JungfrauGain.Stage(raw[i]);
+            var map = _pedestal[stage];
+            float adc = JungfrauGain.Adc(raw[i]);
+            var pedestal = map[i];
+            if (all || (stage == 0 && MathF.Abs((adc - pedestal) / g0Gain[i]) <= track.BandKeV))
+                map[i] = pedestal + (adc - pedestal) / track.Window;
         }
     }
 

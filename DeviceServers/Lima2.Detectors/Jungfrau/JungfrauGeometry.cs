@@ -1,3 +1,5 @@
+using Lima2.Core.Frames;
+
 namespace Lima2.Detectors.Jungfrau;
 
 /// <summary>Where one module's top-left pixel lands in the detector image.</summary>
@@ -73,6 +75,19 @@ public sealed class JungfrauGeometry
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The NXmx pixel mask of the detector image: <see cref="PixelMaskBits.Gap"/> on every pixel no module pixel is
+    /// placed on (<see cref="Place{T}"/>'s): between modules and, in the 1030×514 layout, the chip gaps.
+    /// </summary>
+    public uint[] PixelMask()
+    {
+        var mask = new uint[Width * Height];
+        mask.AsSpan().Fill((uint)PixelMaskBits.Gap);
+        var placed = new uint[Modules.Count * JungfrauModule.Pixels]; // None: a placed pixel is a sensor's
+        Place<uint>(placed, mask);
+        return mask;
     }
 
     /// <summary>

@@ -128,11 +128,11 @@ public static class MaxIvStream
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     if (reader.ValueTextEquals("htype"u8))
-                        fields.Htype = Text(ref reader, Htypes);
+                        fields.Htype = JsonText.Read(ref reader, Htypes);
                     else if (reader.ValueTextEquals("type"u8))
-                        fields.Type = Text(ref reader, DectrisPixelTypes.DtypeNames);
+                        fields.Type = JsonText.Read(ref reader, DectrisPixelTypes.DtypeNames);
                     else if (reader.ValueTextEquals("compression"u8))
-                        fields.Compression = Text(ref reader, Compressions);
+                        fields.Compression = JsonText.Read(ref reader, Compressions);
                     else if (reader.ValueTextEquals("msg_number"u8))
                         fields.MessageNumber = NonNegative(ref reader, "msg_number");
                     else if (reader.ValueTextEquals("frame"u8))
@@ -176,17 +176,6 @@ public static class MaxIvStream
             reader.Read();
             var value = reader.GetInt64();
             return value >= 0 ? value : throw new DectrisFormatException($"{name} {value} is negative");
-        }
-
-        /// <summary>The value: one of <paramref name="known"/> itself when it is one (no new string), else a new string.</summary>
-        private static string? Text(ref Utf8JsonReader reader, string[] known)
-        {
-            reader.Read();
-            if (reader.TokenType == JsonTokenType.String)
-                foreach (var candidate in known)
-                    if (reader.ValueTextEquals(candidate))
-                        return candidate;
-            return reader.GetString();
         }
     }
 }

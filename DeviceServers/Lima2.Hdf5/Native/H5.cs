@@ -159,23 +159,13 @@ internal static unsafe partial class H5
 
     [LibraryImport("libc", SetLastError = true)] private static partial int fcntl(int descriptor, int command, int argument);
 
-    /// <summary>
-    /// Starts writeback of a file's dirty pages and drops the pages already written back, so that a file written once
-    /// and not read again recycles a few MB of page cache instead of taking fresh pages for all of its bytes (fresh
-    /// pages are the expensive ones: in a VM whose freed memory goes back to the host, every first touch of a page
-    /// faults in the hypervisor, ~20 ms of kernel CPU per 8 MB written). Advisory: false when the kernel refused.
-    /// </summary>
+    /// <summary>Starts writeback of an HDF5 file's pages and drops those already written (see <see cref="PageCache.ReleaseWritten(int)"/>).</summary>
     public static bool ReleaseWrittenPages(long file)
     {
         int* descriptor;
-        if (H5Fget_vfd_handle(file, Default, &descriptor) < 0)
-            return false;
-        return sync_file_range(*descriptor, 0, 0, 2 /* SYNC_FILE_RANGE_WRITE: start, do not wait */) == 0
-            & posix_fadvise(*descriptor, 0, 0, 4 /* POSIX_FADV_DONTNEED: clean pages only */) == 0;
+        return H5Fget_vfd_handle(file, Default, &descriptor) >= 0 && PageCache.ReleaseWritten(*descriptor);
     }
 
-    [LibraryImport("libc")] private static partial int sync_file_range(int descriptor, long offset, long bytes, uint flags);
-    [LibraryImport("libc")] private static partial int posix_fadvise(int descriptor, long offset, long length, int advice);
     [LibraryImport(Library)] public static partial int H5Fflush(long file, int scope);
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] public static partial long H5Gcreate2(long location, string name, long lcpl, long gcpl, long gapl);

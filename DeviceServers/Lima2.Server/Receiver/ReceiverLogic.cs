@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Lima2.Acquisition;
 using Lima2.Acquisition.Processing;
+using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Detectors.Jungfrau;
@@ -43,6 +44,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic
     private string _lastError = LimaError.NoError;
     private int _xferred;
     private IReadOnlyList<JungfrauPortCounters> _lastJungfrauPorts = [];
+    private readonly FrameBufferReserve _keptBuffers = new(); // frame buffers kept from run to run: no fresh pages to fault
     private string? _channelWarning; // the last prepared run's channel's, kept in Status until the next Prepare
 
     private static readonly NLog.Logger Log = NLog.LogManager.GetLogger("Lima2.Server.Receiver");
@@ -201,7 +203,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic
             Discard(pending);
         EraseOldestFinished();
         // what the processing device serves: frames for the getters, rows for the pops
-        var settings = new ReceiverSettings(Config, acq, proc) { KeepFrames = true, ReducedData = true };
+        var settings = new ReceiverSettings(Config, acq, proc) { KeepFrames = true, ReducedData = true, KeptBuffers = _keptBuffers };
         Volatile.Write(ref _channelWarning, null);
         var run = ReceiverRun.PrepareAsync(settings).GetAwaiter().GetResult();
         if (run.Channel is JungfrauChannel { Warnings: [_, ..] warnings })
@@ -310,10 +312,11 @@ public sealed class ReceiverLogic : AcqDeviceLogic
         running?.Wait(TimeSpan.FromSeconds(30));
     }
 
-    /// <summary>Back to IDLE from any state: a running acquisition is aborted first.</summary>
+    /// <summary>Back to IDLE from any state: a running acquisition is aborted first, the frame buffers kept for the next run are freed.</summary>
     public override void Reset()
     {
         Stop();
+        _keptBuffers.Trim();
         lock (_lock)
         {
             _lastError = LimaError.NoError;
@@ -421,5 +424,6 @@ public sealed class ReceiverLogic : AcqDeviceLogic
         foreach (var uuid in _pipelines.Keys.ToList())
             if (_pipelines.TryRemove(uuid, out var entry))
                 await entry.Pipeline.DisposeAsync().ConfigureAwait(false);
+        _keptBuffers.Dispose();
     }
 }

@@ -28,6 +28,28 @@ public sealed class BenchProgramTests
     }
 
     [Fact]
+    public void Lima2_bench_times_each_per_frame_step_with_the_page_cache_floor_beside_the_hdf5_writes()
+    {
+        var folder = Directory.CreateTempSubdirectory("lima2-costs-").FullName;
+        try
+        {
+            using var bench = Start("costs", "--rounds", "3", "--width", "64", "--height", "64", "--folder", folder);
+            Assert.True(bench.WaitForExit(Limit) == 0, bench.Output);
+            foreach (var step in new[]
+                     {
+                         "bslz4 decode", "ROI statistics (2 ROIs, one pass)", "HDF5 direct chunk write of the bslz4 chunk",
+                         "pwrite of the bslz4 chunk (page-cache floor)", "HDF5 write of a raw frame", "pwrite of a raw frame (page-cache floor)",
+                     })
+                Assert.Matches($@"\| {System.Text.RegularExpressions.Regex.Escape(step)} \| \d+\.\d{{3}} \| \d+\.\d{{3}} \|", bench.Output);
+            Assert.Empty(Directory.GetFileSystemEntries(folder)); // its files are removed
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Lima2_bench_runs_every_case_with_its_limits_and_the_same_work_peer_at_the_same_thread_count()
     {
         var folder = Directory.CreateTempSubdirectory("lima2-bench-").FullName;

@@ -16,19 +16,7 @@ public sealed class DectrisChannelTests : IDisposable
         _detector.Dispose();
     }
 
-    private static async Task<(RecordingTarget Target, Core.Pipeline.ChannelSummary Summary, DectrisChannel Channel)> Receive(
-        DectrisChannelOptions options, Action send)
-    {
-        var channel = new DectrisChannel(options);
-        var starting = channel.StartAsync(CancellationToken.None).AsTask();
-        send();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        var start = await starting.WaitAsync(timeout.Token);
-        var target = new RecordingTarget(start.Frame);
-        var summary = await channel.RunAsync(target, timeout.Token);
-        await channel.DisposeAsync();
-        return (target, summary, channel);
-    }
+    private static Task<ChannelRun> Receive(DectrisChannelOptions options, Action send) => StandInDetector.Receive(options, send);
 
     [Theory]
     [InlineData(DectrisStreamVersion.V1, DectrisEncoding.BitshuffleLz4)]

@@ -49,14 +49,8 @@ public sealed class DectrisThresholdTests : IDisposable
     private async Task<(RecordingTarget Target, ChannelSummary Summary, IReadOnlyDictionary<string, long> Rejections)> Receive(
         DectrisStreamVersion version, string? threshold, Action send)
     {
-        await using var channel = new DectrisChannel(new DectrisChannelOptions(_detector.Endpoint, version, Threshold: threshold));
-        var starting = channel.StartAsync(CancellationToken.None).AsTask();
-        send();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        var start = await starting.WaitAsync(timeout.Token);
-        var target = new RecordingTarget(start.Frame);
-        var summary = await channel.RunAsync(target, timeout.Token);
-        return (target, summary, new Dictionary<string, long>(channel.Rejections));
+        var run = await StandInDetector.Receive(new DectrisChannelOptions(_detector.Endpoint, version, Threshold: threshold), send);
+        return (run.Target, run.Summary, run.Channel.Rejections);
     }
 
     private static void AssertTaken(RecordingTarget target, ChannelSummary summary, int channel)

@@ -1,3 +1,5 @@
+using Lima2.Core.Pipeline;
+using Lima2.Detectors.Dectris;
 using Lima2.TestSupport;
 using Lima2.Zmq;
 
@@ -43,9 +45,30 @@ internal sealed class StandInDetector : IDisposable
                 throw new TimeoutException($"no receiver took the message on {Endpoint}");
     }
 
+    /// <summary>
+    /// A receiver's channel on this detector (<paramref name="options"/> name its endpoint): started, fed by
+    /// <paramref name="send"/> on the test's thread, then run until the series ends (20 s at most) and disposed.
+    /// </summary>
+    public static async Task<ChannelRun> Receive(DectrisChannelOptions options, Action send)
+    {
+        var channel = new DectrisChannel(options);
+        await using (channel)
+        {
+            var starting = channel.StartAsync(CancellationToken.None).AsTask();
+            send();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            var start = await starting.WaitAsync(timeout.Token);
+            var target = new RecordingTarget(start.Frame);
+            return new ChannelRun(target, await channel.RunAsync(target, timeout.Token), channel);
+        }
+    }
+
     public void Dispose()
     {
         _push.Dispose();
         _context.Dispose();
     }
 }
+
+/// <summary>What a channel delivered (<see cref="StandInDetector.Receive"/>); the channel, disposed, still says its counts and rejections.</summary>
+internal sealed record ChannelRun(RecordingTarget Target, ChannelSummary Summary, DectrisChannel Channel);

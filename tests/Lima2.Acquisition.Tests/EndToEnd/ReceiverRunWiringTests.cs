@@ -62,7 +62,7 @@ public sealed class ReceiverRunWiringTests : IDisposable
     }
 
     [Fact]
-    public async Task An_SMX_fai_mask_path_in_an_HDF5_file_hides_the_masked_half_from_the_peak_finder()
+    public async Task An_SMX_fai_mask_path_in_an_HDF5_file_hides_the_masked_half_from_the_peak_finder_and_is_the_files_user_mask()
     {
         const int frames = 8;
         // fai.mask_path follows pyFAI: 1 = masked. The left half is.
@@ -79,6 +79,7 @@ public sealed class ReceiverRunWiringTests : IDisposable
         var summary = await Run(Settings(det, frames, $$"""
             {"class_name": "LimaProcessingSmx", "fifo": {"nb_threads": 1},
              "fai": {"cutoff_pick": 5, "min_nb_peaks": 1, "error_model": "poisson", "mask_path": "{{_folder}}/fai.h5:/mask"},
+             "saving_dense": {"enabled": true, "base_path": "out", "filename_prefix": "dense", "nb_frames_per_file": 100},
              "saving_sparse": {"enabled": true, "base_path": "out", "filename_prefix": "sparse", "nb_frames_per_file": 100} }
             """));
 
@@ -93,6 +94,20 @@ public sealed class ReceiverRunWiringTests : IDisposable
         Assert.Equal(summary.Peaks!.Peaks, x.Length);
         Assert.True(x.Length >= frames, $"{x.Length} peaks in the unmasked half of {frames} frames of 12 peaks");
         Assert.All(x, v => Assert.True(v >= 62, $"a peak at x = {v}, in the masked half"));
+
+        // the saved frames' NXmx pixel_mask says the same: the masked half has the user bit (8), the rest is good
+        var mask = Json($$"""
+            import h5py, json, numpy as np
+            with h5py.File("{{_folder}}/out/dense_0_00000.h5", "r") as f:
+                d = f["entry/instrument/detector"]
+                m = d["pixel_mask"][()]
+                print(json.dumps({"dtype": m.dtype.str, "left": [int(v) for v in np.unique(m[:, :64])], "right": [int(v) for v in np.unique(m[:, 64:])],
+                                  "applied": int(d["pixel_mask_applied"][()])}))
+            """);
+        Assert.Equal("<u4", mask.GetProperty("dtype").GetString());
+        Assert.Equal([256L], mask.GetProperty("left").EnumerateArray().Select(e => e.GetInt64()));
+        Assert.Equal([0L], mask.GetProperty("right").EnumerateArray().Select(e => e.GetInt64()));
+        Assert.Equal(0, mask.GetProperty("applied").GetInt32());
     }
 
     [Fact]

@@ -4,7 +4,10 @@ using Lima2.TestSupport;
 
 namespace Lima2.Acquisition.Tests.EndToEnd;
 
-/// <summary><c>lima2 stream</c> → <c>lima2 receive</c> as separate processes over loopback ZMQ, files read back by h5py.</summary>
+/// <summary>
+/// <c>lima2 stream</c> → <c>lima2 receive</c> as separate processes over loopback ZMQ (DECTRIS V1 and V2, MAX IV), files
+/// read back by h5py.
+/// </summary>
 public sealed class StreamReceiveTests : IDisposable
 {
     private static readonly FrameInfo Info = new(48, 40, PixelType.Gray16);
@@ -20,9 +23,12 @@ public sealed class StreamReceiveTests : IDisposable
         return bytes;
     }
 
+    /// <summary>The receiver's channel kind for a stream <paramref name="version"/> (v1, v2 or maxiv).</summary>
+    private static string Kind(string version) => version == "maxiv" ? "maxiv" : $"dectris_{version}";
+
     private static string[] StreamArgs(string version, string encoding, string folder, int frames, IEnumerable<string> endpoints, int threads = 1) =>
-        ["stream", "--version", version, "--encoding", encoding, "--frames", frames.ToString(), "--file", Path.Combine(folder, "input.h5"),
-         "--dataset", "/frames", "--no-progress", "--threads", threads.ToString(), .. endpoints.SelectMany(e => new[] { "--endpoint", e })];
+        ["stream", .. version == "maxiv" ? ["--format", "maxiv"] : new[] { "--version", version }, "--encoding", encoding,
+         "--frames", frames.ToString(), "--file", Path.Combine(folder, "input.h5"), "--dataset", "/frames", "--no-progress", "--threads", threads.ToString(), .. endpoints.SelectMany(e => new[] { "--endpoint", e })];
 
     [Theory]
     [InlineData("v1", "bslz4", "bshuf_lz4", 32008)]
@@ -31,14 +37,17 @@ public sealed class StreamReceiveTests : IDisposable
     [InlineData("v2", "bslz4", "none", 0)]
     [InlineData("v2", "lz4", "bshuf_lz4", 32008)]
     [InlineData("v2", "raw", "zip", 1)]
+    [InlineData("maxiv", "bslz4", "bshuf_lz4", 32008)]
+    [InlineData("maxiv", "lz4", "zip", 1)]
+    [InlineData("maxiv", "raw", "none", 0)]
     public void Every_streamed_frame_is_saved_pixel_exact(string version, string encoding, string compression, int filter)
     {
         const int frames = 12;
         var input = Input(frames);
         var endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
-        using var receiver = Lima2Cli.Start("receive", Lima2Cli.Settings(_folder, $"dectris_{version}", endpoint, compression));
+        using var receiver = Lima2Cli.Start("receive", Lima2Cli.Settings(_folder, Kind(version), endpoint, compression));
         using var streamer = Lima2Cli.Start(StreamArgs(version, encoding, _folder, frames, [endpoint]));
-        Assert.Equal(0, streamer.WaitForExit(Limit));
+        Assert.True(streamer.WaitForExit(Limit) == 0, streamer.Output);
         Assert.True(receiver.WaitForExit(Limit) == 0, receiver.Output);
         Assert.Contains("received 12, processed 12, dropped 0", receiver.Output);
         Assert.Contains("saved 12 frames", receiver.Output);
@@ -112,6 +121,35 @@ public sealed class StreamReceiveTests : IDisposable
         Assert.True(master.Virtual);
         Assert.Equal(new long[] { frames, 40, 48 }, master.Shape);
         Assert.Equal(input, master.Data);
+    }
+
+    [Fact]
+    public void A_receiver_reads_the_maxiv_stream_another_receiver_republishes()
+    {
+        const int frames = 9;
+        var input = Input(frames);
+        var detector = $"tcp://127.0.0.1:{FreePort.Next()}";
+        var relay = $"tcp://127.0.0.1:{FreePort.Next()}";
+        var first = Path.Combine(_folder, "first.yaml");
+        File.WriteAllText(first, $$"""
+            receiver:
+              channel: { kind: dectris_v1, endpoints: [ "{{detector}}" ] }
+              saving_root: {{_folder}}
+              publish: { endpoint: "{{relay}}", socket: push, format: maxiv, compression: bslz4, queue_frames: 16, end_timeout_ms: 20000 }
+            acq_params: { acq: { nb_frames: {{frames}} } }
+            proc_params: { class_name: LimaProcessingLegacy }
+            """);
+        using var second = Lima2Cli.Start("receive", Lima2Cli.Settings(_folder, "maxiv", relay, "bshuf_lz4"));
+        using var receiver = Lima2Cli.Start("receive", first);
+        using var source = Lima2Cli.Start("stream", "--frames", $"{frames}", "--file", Path.Combine(_folder, "input.h5"), "--dataset", "/frames",
+            "--endpoint", detector, "--no-progress");
+        Assert.True(source.WaitForExit(Limit) == 0, source.Output);
+        Assert.True(receiver.WaitForExit(Limit) == 0, receiver.Output);
+        Assert.Contains("publish: published 9 frames, dropped 0", receiver.Output);
+        Assert.True(second.WaitForExit(Limit) == 0, second.Output);
+        Assert.Contains("end of series; received 9, processed 9, dropped 0", second.Output);
+
+        Assert.Equal(input, H5PyView.Read(Path.Combine(_folder, "out", "scan_master.h5"), "/entry_0000/measurement/data").Data);
     }
 
     [Fact]

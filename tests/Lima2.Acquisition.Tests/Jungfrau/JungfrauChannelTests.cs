@@ -134,6 +134,57 @@ public sealed class JungfrauChannelTests : IDisposable
     }
 
     [Theory]
+    [InlineData("cpu")]
+    [InlineData("opencl")] // the CPU device (PoCL) here
+    public async Task A_tracked_energy_run_saves_frames_and_tracked_pedestal_maps_equal_to_the_numpy_reference(string correction)
+    {
+        const int frames = 5;
+        Directory.CreateDirectory(Path.Combine(_folder, "jf"));
+        JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "pedestal.h5"), JungfrauCalibrationFile.Pedestal, _model.Pedestal);
+        JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "gain.h5"), JungfrauCalibrationFile.Gain, _model.Gain);
+        JungfrauStandIn? standIn = null;
+        // frames 0, 2, 4 flagged dark; in frames 1 and 3 the G0 pixels within 3 keV of zero
+        var (summary, channel) = await Run(Settings(frames, "tracked",
+            $""", "correction": "{correction}", "track_dark_every": 2, "track_g0_band": 3, "track_window": 4, "tracked_pedestal_file": "jf/tracked.h5" """,
+            det: """ "jfrau": {"pedestal_path": "jf/pedestal.h5", "gain_path": "jf/gain.h5", "photon_energy": 0} """), async ports =>
+        {
+            standIn = StandIn(ports, frames, JungfrauStandInContent.Photons);
+            await standIn.RunAsync(CancellationToken.None);
+        });
+        Assert.Null(summary.Error);
+        Assert.Equal((frames, 0L, 0L), (channel.FramesComplete, channel.FramesIncomplete, channel.FramesMissed));
+        Assert.Equal((long)frames, summary.Saved);
+
+        var dir = Directory.CreateDirectory(Path.Combine(_folder, "ref")).FullName;
+        WriteFrames(Path.Combine(dir, "raw.u16"), standIn!, frames);
+        File.WriteAllBytes(Path.Combine(dir, "pedestal.f32"), _model.Pedestal.SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray()).ToArray());
+        File.WriteAllBytes(Path.Combine(dir, "gain.f32"), _model.Gain.SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray()).ToArray());
+        Python.Run(PythonScripts.Path("jungfrau_reference.py"), ["--track", "2", "3", "4", dir, $"{frames}", $"{Pixels}", "12.4", "6.2"]);
+        var verdict = Python.Eval($$"""
+            import h5py, numpy as np
+            with h5py.File("{{_folder}}/jf/tracked.h5", "r") as f:
+                tracked = f["pedestal"][()]
+            with h5py.File("{{_folder}}/out/tracked_0_00000.h5", "r") as f:
+                saved = f["entry_0000/measurement/data"][()]
+            ref_tracked = np.fromfile("{{dir}}/tracked_pedestal.f32", np.float32).reshape(3, 1024, 1024)
+            energy = np.fromfile("{{dir}}/energy.f32", np.float32).reshape({{frames}}, 1024, 1024)
+            given = np.fromfile("{{dir}}/pedestal.f32", np.float32).reshape(3, 1024, 1024)
+            print(tracked.dtype, tracked.shape, np.array_equal(tracked, ref_tracked), np.array_equal(saved, energy),
+                  int((tracked != given).sum() > 1024 * 1024))
+            """);
+        Assert.Equal("float32 (3, 1024, 1024) True True 1", verdict.Trim());
+    }
+
+    [Theory]
+    [InlineData("tracked_pedestal_file: t.h5", "channel.jungfrau.track_dark_every")] // no rule
+    [InlineData("track_g0_band: 3, track_window: 0", "channel.jungfrau.track_dark_every")]
+    public void Pedestal_tracking_without_a_rule_or_a_window_is_refused(string jungfrau, string path)
+    {
+        var errors = Assert.Throws<ParamsException>(() => ReceiverConfig.Parse($"channel: {{ kind: jungfrau_udp, jungfrau: {{ ports: [1], {jungfrau} }} }}")).Errors;
+        Assert.Equal(path, Assert.Single(errors).Path);
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(2)]
     public async Task Packets_left_out_are_padded_and_every_packet_and_frame_is_counted_once(int portsPerModule)

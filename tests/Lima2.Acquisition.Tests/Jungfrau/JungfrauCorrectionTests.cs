@@ -24,6 +24,20 @@ public class JungfrauCorrectionTests
 
     internal static T[] ReadArray<T>(string path) where T : struct => MemoryMarshal.Cast<byte, T>(File.ReadAllBytes(path)).ToArray();
 
+    /// <summary>Writes the frames and maps where jungfrau_reference.py reads them and runs it with <paramref name="options"/> before its positional arguments.</summary>
+    internal static void RunReference(string dir, ushort[] raw, float[][] pedestal, float[][] gain, int frames, int pixels, params string[] options)
+    {
+        File.WriteAllBytes(Path.Combine(dir, "raw.u16"), MemoryMarshal.AsBytes(raw.AsSpan()).ToArray());
+        File.WriteAllBytes(Path.Combine(dir, "pedestal.f32"), pedestal.SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray()).ToArray());
+        File.WriteAllBytes(Path.Combine(dir, "gain.f32"), gain.SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray()).ToArray());
+        Python.Run(PythonScripts.Path("jungfrau_reference.py"), [.. options, dir, $"{frames}", $"{pixels}", "12.4", "6.2"]);
+    }
+
+    /// <summary>Frames 0, 3, 6 flagged dark, the others' G0 pixels within 20 keV of zero dark (about one in ten of the sample's), a window of 10.</summary>
+    internal static readonly PedestalTracking Tracking = new() { DarkEvery = 3, G0BandKeV = 20, Window = 10 };
+
+    internal static readonly string[] TrackingOptions = ["--track", "3", "20", "10"];
+
     [Fact]
     public void Gain_decoding_energy_photons_and_dark_pedestals_equal_numpy_on_the_same_frames()
     {
@@ -33,10 +47,7 @@ public class JungfrauCorrectionTests
         var dir = Directory.CreateTempSubdirectory("jungfrau-ref").FullName;
         try
         {
-            File.WriteAllBytes(Path.Combine(dir, "raw.u16"), MemoryMarshal.AsBytes(raw.AsSpan()).ToArray());
-            File.WriteAllBytes(Path.Combine(dir, "pedestal.f32"), pedestal.SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray()).ToArray());
-            File.WriteAllBytes(Path.Combine(dir, "gain.f32"), gain.SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray()).ToArray());
-            Python.Run(PythonScripts.Path("jungfrau_reference.py"), [dir, $"{frames}", $"{pixels}", "12.4", "6.2"]);
+            RunReference(dir, raw, pedestal, gain, frames, pixels);
 
             var correction = new JungfrauCorrection(pedestal, gain);
             var dark = new PedestalAccumulator(pixels);
@@ -60,6 +71,75 @@ public class JungfrauCorrectionTests
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Pedestal_tracking_from_flagged_frames_and_photon_free_g0_pixels_equals_numpy_bit_for_bit(bool simd)
+    {
+        const int frames = 7;
+        const int pixels = JungfrauModule.Pixels;
+        var (raw, pedestal, gain) = Sample(frames, pixels, seed: 12);
+        var dir = Directory.CreateTempSubdirectory("jungfrau-track-ref").FullName;
+        try
+        {
+            RunReference(dir, raw, pedestal, gain, frames, pixels, TrackingOptions);
+
+            // energies and photons each from their own run: every correction call moves its corrector's maps
+            var energyRun = new JungfrauCorrection(pedestal, gain);
+            var photonRun = new JungfrauCorrection(pedestal, gain);
+            var energy = new float[frames * pixels];
+            var photons = new int[frames * pixels];
+            for (var f = 0; f < frames; f++)
+            {
+                var frame = raw.AsSpan(f * pixels, pixels);
+                energyRun.ToEnergy(frame, energy.AsSpan(f * pixels, pixels), simd, Tracking.For(f));
+                photonRun.ToPhotons(frame, photons.AsSpan(f * pixels, pixels), PhotonKeV, ThresholdKeV, simd, Tracking.For(f));
+            }
+
+            var tracked = ReadArray<float>(Path.Combine(dir, "tracked_pedestal.f32"));
+            Assert.Equal(ReadArray<float>(Path.Combine(dir, "energy.f32")), energy);
+            Assert.Equal(ReadArray<int>(Path.Combine(dir, "photons.i32")), photons);
+            Assert.Equal(tracked, energyRun.Pedestal().SelectMany(m => m));
+            Assert.Equal(tracked, photonRun.Pedestal().SelectMany(m => m));
+            // both rules moved maps: every stage through the flagged frames, and more G0 pixels than those
+            var moved = Enumerable.Range(0, 3).Select(g => Enumerable.Range(0, pixels).Count(i => tracked[g * pixels + i] != pedestal[g][i])).ToArray();
+            Assert.All(moved, count => Assert.True(count > pixels / 2, $"moved per stage: {string.Join(", ", moved)}"));
+            var g0DarkPixels = Enumerable.Range(1, frames - 1).Where(f => f % 3 != 0)
+                .Sum(f => Enumerable.Range(0, pixels).Count(i => raw[f * pixels + i] >> 14 == 0 && Math.Abs(energy[f * pixels + i]) <= 20));
+            Assert.True(g0DarkPixels > pixels / 20, $"{g0DarkPixels} photon-free G0 pixels in the frames not flagged");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_drifting_pedestal_is_followed_by_flagged_dark_frames_and_the_maps_given_are_left_alone()
+    {
+        // the detector's G0 pedestal drifts from 1000 to 1100 ADU; every other frame is dark, the rest carry 10 keV photons
+        const int pixels = 64;
+        float[][] pedestal = [[.. Enumerable.Repeat(1000f, pixels)], new float[pixels], new float[pixels]];
+        float[][] gain = [[.. Enumerable.Repeat(40f, pixels)], [.. Enumerable.Repeat(-1.5f, pixels)], [.. Enumerable.Repeat(-0.1f, pixels)]];
+        var fixedMaps = new JungfrauCorrection(pedestal, gain);
+        var tracking = new JungfrauCorrection(pedestal, gain);
+        var rule = new PedestalTracking { DarkEvery = 2, Window = 20 };
+        float[] fixedEnergy = new float[pixels], trackedEnergy = new float[pixels];
+        for (var f = 0; f < 600; f++)
+        {
+            var drift = 1000 + 100 * Math.Min(f, 200) / 200;
+            var raw = Enumerable.Repeat((ushort)(drift + (f % 2 == 0 ? 0 : 400)), pixels).ToArray();
+            fixedMaps.ToEnergy(raw, fixedEnergy);
+            tracking.ToEnergy(raw, trackedEnergy, track: rule.For(f));
+        }
+
+        Assert.Equal(1000f, pedestal[0][0]); // the caller's maps stay as given
+        Assert.Equal(12.5f, fixedEnergy[0]); // 500 ADU over a pedestal left at 1000: 2.5 keV too much
+        Assert.InRange(trackedEnergy[0], 9.99f, 10.01f);
+        Assert.InRange(tracking.Pedestal()[0][0], 1099.9f, 1100.1f);
+        Assert.Equal(new float[pixels], tracking.Pedestal()[1]); // no pixel left G0: the other stages' maps did not move
     }
 
     [Theory]

@@ -28,10 +28,7 @@ public sealed class JungfrauOpenClCorrectionTests : IDisposable
         var dir = Directory.CreateTempSubdirectory("jungfrau-ocl-ref").FullName;
         try
         {
-            File.WriteAllBytes(Path.Combine(dir, "raw.u16"), MemoryMarshal.AsBytes(raw.AsSpan()).ToArray());
-            File.WriteAllBytes(Path.Combine(dir, "pedestal.f32"), pedestal.SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray()).ToArray());
-            File.WriteAllBytes(Path.Combine(dir, "gain.f32"), gain.SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray()).ToArray());
-            Python.Run(PythonScripts.Path("jungfrau_reference.py"), [dir, $"{frames}", $"{pixels}", "12.4", "6.2"]);
+            JungfrauCorrectionTests.RunReference(dir, raw, pedestal, gain, frames, pixels);
 
             using var openCl = new JungfrauOpenClCorrection(pedestal, gain, Cpu, _cache);
             Assert.True(openCl.Device.IsCpu);
@@ -54,6 +51,46 @@ public sealed class JungfrauOpenClCorrectionTests : IDisposable
             Assert.True(cpuEnergy.AsSpan().SequenceEqual(energy) && cpuPhotons.AsSpan().SequenceEqual(photons));
             Assert.Contains(photons, p => p > 0);
             Assert.Contains(raw, word => word >> 14 == 2); // the invalid gain code 10 is in the sample (read as G2)
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Pedestal_tracking_on_the_device_equals_the_cpu_path_and_numpy_bit_for_bit()
+    {
+        const int frames = 7;
+        const int pixels = JungfrauModule.Pixels;
+        var (raw, pedestal, gain) = JungfrauCorrectionTests.Sample(frames, pixels, seed: 12);
+        var dir = Directory.CreateTempSubdirectory("jungfrau-ocl-track-ref").FullName;
+        try
+        {
+            JungfrauCorrectionTests.RunReference(dir, raw, pedestal, gain, frames, pixels, JungfrauCorrectionTests.TrackingOptions);
+
+            using var energyRun = new JungfrauOpenClCorrection(pedestal, gain, Cpu, _cache);
+            using var photonRun = new JungfrauOpenClCorrection(pedestal, gain, Cpu, _cache);
+            var cpu = new JungfrauCorrection(pedestal, gain);
+            var energy = new float[frames * pixels];
+            var photons = new int[frames * pixels];
+            var cpuEnergy = new float[frames * pixels];
+            for (var f = 0; f < frames; f++)
+            {
+                var frame = raw.AsSpan(f * pixels, pixels);
+                var track = JungfrauCorrectionTests.Tracking.For(f);
+                energyRun.ToEnergy(frame, energy.AsSpan(f * pixels, pixels), track);
+                photonRun.ToPhotons(frame, photons.AsSpan(f * pixels, pixels), PhotonKeV, ThresholdKeV, track);
+                cpu.ToEnergy(frame, cpuEnergy.AsSpan(f * pixels, pixels), track: track);
+            }
+
+            var tracked = JungfrauCorrectionTests.ReadArray<float>(Path.Combine(dir, "tracked_pedestal.f32"));
+            Assert.Equal(JungfrauCorrectionTests.ReadArray<float>(Path.Combine(dir, "energy.f32")), energy);
+            Assert.Equal(JungfrauCorrectionTests.ReadArray<int>(Path.Combine(dir, "photons.i32")), photons);
+            Assert.Equal(tracked, energyRun.Pedestal().SelectMany(m => m));
+            Assert.Equal(tracked, photonRun.Pedestal().SelectMany(m => m));
+            Assert.True(cpuEnergy.AsSpan().SequenceEqual(energy) && cpu.Pedestal().SelectMany(m => m).SequenceEqual(tracked));
+            Assert.NotEqual(pedestal.SelectMany(m => m), tracked);
         }
         finally
         {

@@ -16,18 +16,8 @@ public sealed class MaxIvChannelTests : IDisposable
 
     public void Dispose() => _source.Dispose();
 
-    private async Task<(RecordingTarget Target, ChannelSummary Summary, DectrisChannel Channel)> Receive(Action send, long runFrames = 0)
-    {
-        var channel = new DectrisChannel(new DectrisChannelOptions(_source.Endpoint, DectrisStreamVersion.MaxIv, RunFrames: runFrames));
-        var starting = channel.StartAsync(CancellationToken.None).AsTask();
-        send();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        var start = await starting.WaitAsync(timeout.Token);
-        var target = new RecordingTarget(start.Frame);
-        var summary = await channel.RunAsync(target, timeout.Token);
-        await channel.DisposeAsync();
-        return (target, summary, channel);
-    }
+    private Task<ChannelRun> Receive(Action send, long runFrames = 0) =>
+        StandInDetector.Receive(new DectrisChannelOptions(_source.Endpoint, DectrisStreamVersion.MaxIv, RunFrames: runFrames), send);
 
     private List<byte[]> Image(long frame, DectrisEncoding encoding, FrameInfo? info = null)
     {

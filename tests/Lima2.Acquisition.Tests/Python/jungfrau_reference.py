@@ -1,6 +1,6 @@
 """numpy reference for the JUNGFRAU gain decoding, correction and pedestal maps (jungfrau_utils' formulas).
 
-usage: jungfrau_reference.py DIR FRAMES PIXELS PHOTON_KEV THRESHOLD_KEV [ROWS COLUMNS GAP_X GAP_Y]
+usage: jungfrau_reference.py [--track DARK_EVERY G0_BAND_KEV|- WINDOW] DIR FRAMES PIXELS PHOTON_KEV THRESHOLD_KEV [ROWS COLUMNS GAP_X GAP_Y]
 reads DIR/raw.u16 (FRAMES x PIXELS), DIR/pedestal.f32 and DIR/gain.f32 (3 x PIXELS, stages G0, G1, G2);
 writes DIR/energy.f32 and DIR/photons.i32 (FRAMES x PIXELS), DIR/dark_pedestal.f32 (3 x PIXELS, the mean ADC of the
 raw frames taken as dark frames, per stage, 0 where a stage was never seen) and DIR/dark_count.i32.
@@ -8,11 +8,22 @@ With a module grid (PIXELS = ROWS x COLUMNS modules of 512 x 1024, module m at r
 GAP_X / GAP_Y pixels apart), also the assembled images DIR/assembled_raw.u16, DIR/assembled_energy.f32 and
 DIR/assembled_photons.i32 (FRAMES x HEIGHT x WIDTH): 1030 x 514 modules, their 2 x 4 chips of 256 x 256 set 2 pixels
 apart for the chip-border double pixels (jungfrau_utils' layout), every pixel no chip covers 0.
+With --track, pedestal tracking: frame f is corrected with the maps as they are, then moves them: when DARK_EVERY > 0
+and f % DARK_EVERY == 0 every pixel, else (G0_BAND_KEV given) the G0 pixels with |E| <= G0_BAND_KEV, each by
+P[stage] += (ADC - P[stage]) / WINDOW in float32; the energies and photons are the tracked run's, and the maps at
+the end are written to DIR/tracked_pedestal.f32 (3 x PIXELS).
 """
 import sys
 from pathlib import Path
 
 import numpy as np
+
+args = sys.argv[1:]
+track = None
+if args[0] == "--track":
+    track = (int(args[1]), None if args[2] == "-" else np.float32(args[2]), np.float32(args[3]))
+    args = args[4:]
+sys.argv[1:] = args
 
 d = Path(sys.argv[1])
 frames, pixels = int(sys.argv[2]), int(sys.argv[3])
@@ -26,7 +37,24 @@ code = raw >> 14
 stage = np.where(code == 3, 2, code)  # 00 G0, 01 G1, 11 G2; the invalid 10 is G2 as well
 adc = (raw & 0x3FFF).astype(np.float32)
 columns = np.arange(pixels)
-energy = (adc - pedestal[stage, columns]) / gain[stage, columns]
+if track is None:
+    energy = (adc - pedestal[stage, columns]) / gain[stage, columns]
+else:
+    dark_every, band, window = track
+    tracked = pedestal.copy()
+    energy = np.empty((frames, pixels), np.float32)
+    for f in range(frames):
+        s, a = stage[f], adc[f]
+        p = tracked[s, columns]
+        energy[f] = (a - p) / gain[s, columns]
+        if dark_every > 0 and f % dark_every == 0:
+            dark = np.ones(pixels, bool)
+        elif band is not None:
+            dark = (s == 0) & (np.abs((a - p) / gain[0]) <= band)
+        else:
+            dark = np.zeros(pixels, bool)
+        tracked[s[dark], columns[dark]] = p[dark] + (a[dark] - p[dark]) / window
+    tracked.tofile(d / "tracked_pedestal.f32")
 photons = np.where(energy < threshold_kev, 0, np.rint(energy / photon_kev)).astype(np.int32)
 energy.astype(np.float32).tofile(d / "energy.f32")
 photons.tofile(d / "photons.i32")

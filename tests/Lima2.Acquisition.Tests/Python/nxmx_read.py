@@ -8,7 +8,9 @@ whose `definition` is "NXmx"; an entry's NXdata, NXinstrument, NXsample and NXso
 its children; start_time (and end_time or end_time_estimated) are ISO 8601; the NXdata `@signal` names the frames
 (nP, i, j); the instrument has a name, NXdetector(s) and an NXbeam (there or under the sample) with
 incident_wavelength; the detector has sensor_material, sensor_thickness, a depends_on chain and NXdetector_modules
-with data_origin/data_size (arrays, slow to fast) and fast/slow_pixel_direction axes; every axis has a
+(a panel each) with data_origin/data_size (arrays, slow to fast, inside the frames; the whole frame when there is
+one module) and fast/slow_pixel_direction axes, and a pixel_mask, when there
+is one, is an integer image of the frames' shape (nonzero: masked); every axis has a
 transformation_type, a 3-vector of unit length, units of its kind and a depends_on that leads, without a loop, to ".".
 """
 import hashlib
@@ -146,30 +148,56 @@ def main(path, frames_out):
         thickness = quantity(detector["sensor_thickness"], "[length]").to("m").magnitude
         detector_axes = chain(Axis(detector[text(detector["depends_on"][()])]))
         modules = children(detector, "NXdetector_module")
-        if len(modules) != 1:
-            fail(f"{detector.name} has {len(modules)} NXdetector_module")
-        module = modules[0]
-        origin_index, size = module["data_origin"][()], module["data_size"][()]
-        if np.ndim(origin_index) != 1 or np.ndim(size) != 1 or len(size) != 2:
-            fail("data_origin and data_size are not arrays of 2 (slow, fast)")
-        if tuple(size) != pixels.shape[1:]:
-            fail(f"data_size {tuple(size)} is not the frames' {pixels.shape[1:]}")
-        fast, slow = Axis(module["fast_pixel_direction"]), Axis(module["slow_pixel_direction"])
-        fast_axes, slow_axes = chain(fast), chain(slow)
-        if fast_axes[-1].dataset.name != detector_axes[-1].dataset.name or slow_axes[-1].dataset.name != detector_axes[-1].dataset.name:
-            fail("the pixel directions do not lead to the detector's chain")
+        if not modules:
+            fail(f"{detector.name} has no NXdetector_module")
 
-        # dxtbx's panel: origin = where the module's chain (without the pixel step) puts (0, 0, 0); the axes are
-        # the pixel directions' vectors turned by the chain (translations only: unchanged)
-        origin = (placed(fast_axes[1:]) @ np.array([0, 0, 0, 1.0]))[:3]
-        fast_vector, slow_vector = fast.vector, slow.vector
-        pixel_x, pixel_y = fast.value.to("m").magnitude, slow.value.to("m").magnitude
-        normal = np.cross(fast_vector, slow_vector)
-        distance = float(np.dot(origin, normal)) if np.dot(normal, [0, 0, 1]) > 0 else float(-np.dot(origin, normal))
-        # where the beam (0, 0, 1) meets the detector plane, in pixels along the fast and slow axes
-        hit = np.array([0, 0, np.dot(origin, normal) / normal[2]])
-        beam_x = float(np.dot(hit - origin, fast_vector) / pixel_x)
-        beam_y = float(np.dot(hit - origin, slow_vector) / pixel_y)
+        def panel(module):
+            """dxtbx's panel of a module: its pixels in the frames, and where its chain puts them."""
+            origin_index, size = module["data_origin"][()], module["data_size"][()]
+            if np.ndim(origin_index) != 1 or np.ndim(size) != 1 or len(size) != 2 or len(origin_index) != 2:
+                fail(f"{module.name}: data_origin and data_size are not arrays of 2 (slow, fast)")
+            if min(origin_index) < 0 or any(o + n > m for o, n, m in zip(origin_index, size, pixels.shape[1:])):
+                fail(f"{module.name}: data_origin {tuple(origin_index)} + data_size {tuple(size)} is beyond the frames' {pixels.shape[1:]}")
+            fast, slow = Axis(module["fast_pixel_direction"]), Axis(module["slow_pixel_direction"])
+            fast_axes, slow_axes = chain(fast), chain(slow)
+            if fast_axes[-1].dataset.name != detector_axes[-1].dataset.name or slow_axes[-1].dataset.name != detector_axes[-1].dataset.name:
+                fail(f"{module.name}: the pixel directions do not lead to the detector's chain")
+            # the origin is where the module's chain (without the pixel step) puts (0, 0, 0); the axes are the pixel
+            # directions' vectors turned by the chain (translations only: unchanged)
+            origin = (placed(fast_axes[1:]) @ np.array([0, 0, 0, 1.0]))[:3]
+            pixel_x, pixel_y = fast.value.to("m").magnitude, slow.value.to("m").magnitude
+            normal = np.cross(fast.vector, slow.vector)
+            distance = float(np.dot(origin, normal)) if np.dot(normal, [0, 0, 1]) > 0 else float(-np.dot(origin, normal))
+            # where the beam (0, 0, 1) meets the module's plane, in the frames' pixels (the module's, moved by data_origin)
+            hit = np.array([0, 0, np.dot(origin, normal) / normal[2]])
+            beam_x = float(np.dot(hit - origin, fast.vector) / pixel_x) + int(origin_index[1])
+            beam_y = float(np.dot(hit - origin, slow.vector) / pixel_y) + int(origin_index[0])
+            return {
+                "name": module.name, "data_origin": [int(v) for v in origin_index], "data_size": [int(v) for v in size],
+                "origin": [number(v) for v in origin], "fast": list(fast.vector), "slow": list(slow.vector),
+                "pixel_size": [number(pixel_x), number(pixel_y)], "distance": number(distance),
+                "beam_center": [number(beam_x), number(beam_y)], "chain": [a.dataset.name for a in fast_axes],
+            }
+
+        panels = [panel(m) for m in sorted(modules, key=lambda m: m.name)]
+        if len(panels) == 1 and tuple(panels[0]["data_size"]) != pixels.shape[1:]:
+            fail(f"data_size {tuple(panels[0]['data_size'])} of the only module is not the frames' {pixels.shape[1:]}")
+        first = panels[0]
+
+        # dxtbx's mask: pixel_mask (an integer image of the frames' shape) != 0 is a masked pixel; NXmx's bits say why
+        mask = None
+        if "pixel_mask" in detector:
+            values = detector["pixel_mask"][()]
+            if values.dtype.kind not in "ui" or values.shape != pixels.shape[1:]:
+                fail(f"pixel_mask is {values.dtype} {values.shape}, not integers of the frames' {pixels.shape[1:]}")
+            for p in panels:  # dxtbx masks each panel with its slice of pixel_mask
+                (y, x), (h, w) = p["data_origin"], p["data_size"]
+                p["masked"] = int(np.count_nonzero(values[y:y + h, x:x + w]))
+            mask = {
+                "dtype": values.dtype.str, "masked": int(np.count_nonzero(values)),
+                "applied": bool(detector["pixel_mask_applied"][()]) if "pixel_mask_applied" in detector else None,
+                "sha256": hashlib.sha256(np.ascontiguousarray(values, dtype="<u4").tobytes()).hexdigest(),
+            }
 
         def field(name, kind):
             return number(quantity(detector[name], kind).magnitude) if name in detector else None
@@ -180,11 +208,10 @@ def main(path, frames_out):
             "sha256": hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest(),
             "instrument": instrument_name, "source": source_name, "sample": text(sample["name"][()]),
             "wavelength": number(wavelength), "sensor_material": material, "sensor_thickness": number(thickness),
-            "pixel_size": [number(pixel_x), number(pixel_y)], "distance": number(distance),
-            "beam_center": [number(beam_x), number(beam_y)],
+            "pixel_size": first["pixel_size"], "distance": first["distance"], "beam_center": first["beam_center"],
             "x_pixel_size": field("x_pixel_size", "[length]"), "distance_field": field("distance", "[length]"),
             "beam_center_x": field("beam_center_x", "[printing_unit]"), "beam_center_y": field("beam_center_y", "[printing_unit]"),
-            "chain": [a.dataset.name for a in fast_axes],
+            "chain": first["chain"], "pixel_mask": mask, "modules": panels,
         }))
 
 

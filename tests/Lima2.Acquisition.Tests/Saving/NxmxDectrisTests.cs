@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Lima2.Acquisition.Saving;
 using Lima2.Acquisition.Tests.Dectris;
 using Lima2.Core.Frames;
@@ -8,7 +9,8 @@ namespace Lima2.Acquisition.Tests.Saving;
 
 /// <summary>
 /// The files of a DECTRIS stream carry the geometry of its series header (the emulator's, as the SIMPLON stand-in
-/// sends it): pixel size, distance, beam centre, wavelength, sensor, read back through dxtbx's NXmx rules.
+/// sends it): pixel size, distance, beam centre, wavelength, sensor and pixel mask, read back through dxtbx's NXmx rules
+/// and h5py.
 /// </summary>
 public sealed class NxmxDectrisTests : IDisposable
 {
@@ -24,7 +26,7 @@ public sealed class NxmxDectrisTests : IDisposable
     [Theory]
     [InlineData(DectrisStreamVersion.V1)]
     [InlineData(DectrisStreamVersion.V2)]
-    public async Task A_header_with_detail_all_gives_the_files_pixel_size_distance_beam_centre_and_wavelength(DectrisStreamVersion version)
+    public async Task A_header_with_detail_all_gives_the_files_pixel_size_distance_beam_centre_wavelength_and_pixel_mask(DectrisStreamVersion version)
     {
         var frame = SavingFolder.Info;
         await using var channel = new DectrisChannel(new DectrisChannelOptions(_detector.Endpoint, version));
@@ -32,7 +34,7 @@ public sealed class NxmxDectrisTests : IDisposable
         if (version == DectrisStreamVersion.V1)
             _detector.Send(StreamV1Writer.Header(1, "all", frame, 3));
         else
-            _detector.Send([new StreamV2Writer().Start(1, frame, 3)]);
+            _detector.Send([new StreamV2Writer().Start(1, frame, 3, pixelMask: true)]);
         var start = await starting.WaitAsync(TimeSpan.FromSeconds(20));
 
         var root = new SavingRoot(_folder.Root);
@@ -61,6 +63,17 @@ public sealed class NxmxDectrisTests : IDisposable
             Assert.Equal(DetectorMetadata.PlanckSpeedOfLightEvAngstrom / EmulatedDetector.PhotonEnergy, nxmx.GetProperty("wavelength").GetDouble());
             Assert.Equal("Si", nxmx.GetProperty("sensor_material").GetString());
             Assert.Equal(450e-6, nxmx.GetProperty("sensor_thickness").GetDouble());
+
+            // the detector's mask as it sent it: dead (bit 1), hot (bit 3) and noisy (bit 4) at the start of row 1
+            var expected = new uint[frame.Width * frame.Height];
+            (expected[frame.Width], expected[frame.Width + 1], expected[frame.Width + 2]) = (1u << 1, 1u << 3, 1u << 4);
+            var mask = Hdf5.H5PyView.Read(file, "/entry/instrument/detector/pixel_mask");
+            Assert.Equal("<u4", mask.Dtype);
+            Assert.Equal([frame.Height, frame.Width], mask.Shape);
+            Assert.Equal(MemoryMarshal.AsBytes(expected.AsSpan()).ToArray(), mask.Data);
+            var read = nxmx.GetProperty("pixel_mask");
+            Assert.Equal(3, read.GetProperty("masked").GetInt32());
+            Assert.False(read.GetProperty("applied").GetBoolean());
         }
     }
 }
