@@ -26,6 +26,10 @@ public static class ChannelFactory
         };
     }
 
+    /// <summary>The settings the graph runs with, less what the channel applies itself (a JUNGFRAU run's correction).</summary>
+    public static ReceiverSettings ForGraph(ReceiverSettings settings) =>
+        settings.Receiver.Channel.Kind == ChannelKind.JungfrauUdp ? JungfrauRun.ForGraph(settings) : settings;
+
     /// <summary>The detector plugin whose acq_params a receiver of channel <paramref name="kind"/> reads.</summary>
     public static DetectorPlugin PluginOf(ChannelKind kind) => kind switch
     {

@@ -131,7 +131,7 @@ public sealed class ReceiverRun : IAsyncDisposable
     public static async Task<ReceiverRun> PrepareAsync(ReceiverSettings settings, IDetectorChannel channel,
         CancellationToken cancellationToken = default)
     {
-        var run = new ReceiverRun(settings, channel);
+        var run = new ReceiverRun(ChannelFactory.ForGraph(settings), channel);
         try
         {
             ParamsValidator.ThrowIfAny(settings.Receiver.Validate());

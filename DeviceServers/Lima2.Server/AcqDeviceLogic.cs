@@ -38,7 +38,7 @@ public abstract class AcqDeviceLogic : IAsyncDisposable
     public AcqState State => _status.State;
 
     /// <summary>Why the device is in its state (the Tango Status).</summary>
-    public string Reason => _status.Reason;
+    public virtual string Reason => _status.Reason;
 
     /// <summary>The acquisition parameters last written (read them under the lock where they must match the state).</summary>
     public IAcqParams AcqParams { get; private set; }

@@ -37,9 +37,13 @@ public static class ServerLog
     public static Target Open(string folder, string instance)
     {
         Directory.CreateDirectory(folder);
+        return new AppendTarget(() => OpenFile(folder, instance));
+    }
+
+    private static FileStream OpenFile(string folder, string instance)
+    {
         using var root = new SavingRoot(folder);
-        var file = root.AppendFile(FileName(instance), out _);
-        return new AppendTarget(new FileStream(file, FileAccess.Write, bufferSize: 0));
+        return new FileStream(root.AppendFile(FileName(instance), out _), FileAccess.Write, bufferSize: 0);
     }
 
     /// <summary>Sends Info and up of every logger to the log file of <paramref name="instance"/>; says on stderr when it cannot.</summary>
@@ -58,23 +62,37 @@ public static class ServerLog
         }
     }
 
+    /// <remarks>
+    /// NLog closes a configuration's targets when it is set again (Tango.NET adds its own target to it that way) and
+    /// initialises them anew: the file is opened on each initialisation, not once, or every later message is lost.
+    /// </remarks>
     private sealed class AppendTarget : TargetWithLayout
     {
-        private readonly FileStream _file;
+        private readonly Func<FileStream> _open;
+        private FileStream? _file;
 
-        public AppendTarget(FileStream file)
+        /// <summary>Opens the file once now: a planted link is refused at once.</summary>
+        public AppendTarget(Func<FileStream> open)
         {
-            _file = file;
+            _open = open;
+            _file = open();
             Name = "file";
             Layout = "${longdate} ${level:uppercase=true:padding=-5} ${logger} ${message}${onexception:inner= ${exception:format=tostring}}";
         }
 
+        protected override void InitializeTarget()
+        {
+            base.InitializeTarget();
+            _file ??= _open();
+        }
+
         protected override void Write(LogEventInfo logEvent) =>
-            _file.Write(Encoding.UTF8.GetBytes(RenderLogEvent(Layout, logEvent) + "\n"));
+            _file?.Write(Encoding.UTF8.GetBytes(RenderLogEvent(Layout, logEvent) + "\n"));
 
         protected override void CloseTarget()
         {
-            _file.Dispose();
+            _file?.Dispose();
+            _file = null;
             base.CloseTarget();
         }
     }

@@ -277,14 +277,16 @@ static async Task<int> EndToEnd(int modules, int frames, double rate, int sender
         var saving = folder != "none";
         if (saving)
             Directory.CreateDirectory(folder);
+        // the run's det block says what it does: photons of the stand-in's 12.4 keV, energies (photon_energy 0) or raw words
+        var jfrau = output == "raw" ? "{}"
+            : $$"""{"pedestal_path": "pedestal.h5", "gain_path": "gain.h5", "photon_energy": {{(output == "photons" ? "12.4" : "0")}} }""";
         var settings = ReceiverSettings.Parse($$"""
             {"receiver": {"channel": {"kind": "jungfrau_udp", "timeout_ms": 10000,
-                                      "jungfrau": {"ports": [{{string.Join(", ", Enumerable.Repeat(0, modules))}}], "output": "{{output}}",
+                                      "jungfrau": {"ports": [{{string.Join(", ", Enumerable.Repeat(0, modules))}}],
                                                    "correction": "{{engine}}", "opencl_platform": {{platform}}, "opencl_device": {{device}},
-                                                   "pedestal_file": "pedestal.h5", "gain_file": "gain.h5",
                                                    "geometry": {"rows": {{modules}}, "double_pixel_gaps": {{(gaps ? "true" : "false")}} }{{(trackBand is { } g0Band ? $", \"track_g0_band\": {g0Band}" : "")}} } },
                           "memory_cap": "4GiB", "saving_root": "{{(saving ? folder : references)}}", "reference_root": "{{references}}"},
-             "acq_params": {"acq": {"nb_frames": {{frames}} } },
+             "acq_params": {"acq": {"nb_frames": {{frames}} }, "det": {"jfrau": {{jfrau}} } },
              "proc_params": {"class_name": "LimaProcessingLegacy",
                              "saving": {"enabled": {{(saving ? "true" : "false")}}, "base_path": "out", "filename_prefix": "jf",
                                         "nb_frames_per_file": 1000, "file_exists_policy": "overwrite"} } }

@@ -14,8 +14,9 @@ namespace Lima2.Server.Tests;
 /// <summary>
 /// Issue 10's "done when": <c>lima2 stream --jungfrau --modules 8</c> into a control (<c>detector: jungfrau:4x2</c>,
 /// <c>topology: partial</c>) and two receivers on <c>jungfrau_udp</c> with modules dispatch (modules 0–3 to receiver
-/// 0's ports, 4–7 to receiver 1's), driven by scripts/lima2-run.py in the conductor's order: a pedestal run, then a
-/// corrected (energy) SMX acquisition whose peak finder runs on OpenCL (PoCL here); the master files, virtual datasets
+/// 0's ports, 4–7 to receiver 1's), driven by scripts/lima2-run.py in the conductor's order: a pedestal run (acq_params
+/// det <c>pedestal_run</c>), then a corrected (energy) SMX acquisition (proc_params <c>jfrau</c>, as Lima2's clients
+/// send it) whose peak finder runs on OpenCL (PoCL here), with no property rewritten and no Init in between; the master files, virtual datasets
 /// over both receivers' modules, read with h5py equal tests/Lima2.Acquisition.Tests/Python/jungfrau_reference.py's
 /// assembled frames bit for bit; then a lossy run whose per-port counts add up.
 /// </summary>
@@ -31,21 +32,21 @@ public sealed class JungfrauEndToEndTests
 
     private static string Reference => Path.Combine(RepoPaths.Root, "tests", "Lima2.Acquisition.Tests", "Python", "jungfrau_reference.py");
 
-    /// <summary>Receiver <paramref name="rank"/>'s channel block: its four modules' ports, the 4M's geometry, and <paramref name="run"/>'s keys.</summary>
-    private static string Block(int firstPort, int rank, string run) =>
+    /// <summary>Receiver <paramref name="rank"/>'s channel block: its four modules' ports and the 4M's geometry, for every run.</summary>
+    private static string Block(int firstPort, int rank) =>
         $"{{ports: [{string.Join(", ", Enumerable.Range(firstPort + rank * 4, 4))}], dispatch: modules, " +
         $"geometry: {{rows: {Rows}, columns: {Columns}, gap_x: {GapX}, gap_y: {GapY}, double_pixel_gaps: true}}, " +
-        $"receive_buffer: 4MiB, window: 8, frame_timeout_ms: 5000, {run}}}";
+        $"receive_buffer: 4MiB, window: 8, frame_timeout_ms: 5000}}";
 
-    private static string AcqJson(int frames) =>
-        $$$"""{"acq": {"nb_frames": {{{frames}}}, "expo_time": 1000, "latency_time": 0, "trigger_mode": "internal"}, "det": {"gain_mode": "dynamic"}}""";
+    private static string AcqJson(int frames, string det = "", string saving = "{}") =>
+        $$$"""{"acq": {"nb_frames": {{{frames}}}, "expo_time": 1000, "latency_time": 0, "trigger_mode": "internal"}, "det": {"gain_mode": "dynamic"{{{det}}}}, "saving": {{{saving}}}}""";
 
     [Fact]
     public void A_pedestal_run_then_a_corrected_SMX_run_of_8_modules_over_2_receivers_give_a_master_equal_to_the_numpy_reference()
     {
         var port = FreePort.ConsecutiveUdp(Modules);
         using var system = new Lima2System(receivers: 2, peakFinder: "opencl", beamlineSettings: "topology: partial",
-            jungfrau: ($"jungfrau:{Rows}x{Columns}", [.. Enumerable.Range(0, 2).Select(r => Block(port, r, $"pedestal_run: jf/pedestal_{r}.h5"))]));
+            jungfrau: ($"jungfrau:{Rows}x{Columns}", [.. Enumerable.Range(0, 2).Select(r => Block(port, r))]));
         var gain = Path.Combine(system.Root, "jf", "gain.h5");
         Directory.CreateDirectory(Path.GetDirectoryName(gain)!);
         Assert.Contains("partial", Python.Eval($$"""
@@ -54,16 +55,19 @@ public sealed class JungfrauEndToEndTests
             """, EmbeddedTangoDb.Environment));
 
         // 1. the pedestal run: dark frames, raw words saved, each receiver's pedestal maps of its modules
-        var dark = Run(system, port, "dark", AcqJson(DarkFrames), $$$"""
+        var dark = Run(system, port, "dark", AcqJson(DarkFrames, """, "pedestal_run": "jf/pedestal_{filename_rank}.h5" """), $$$"""
             {"class_name": "LimaProcessingLegacy", "saving": {"enabled": true, "base_path": "{{{system.Root}}}/data", "filename_prefix": "dark",
              "nb_frames_per_file": 100, "file_exists_policy": "abort"}}
             """, ["--dark", "--frames", $"{DarkFrames}", "--gain-file", gain]);
         AssertAllFrames(dark, DarkFrames);
 
-        // 2. the corrected run: each receiver corrects its modules with its own pedestal and the detector's gain file
-        Reconfigure(system, [.. Enumerable.Range(0, 2).Select(r => Block(port, r, $"output: energy, pedestal_file: jf/pedestal_{r}.h5, gain_file: jf/gain.h5"))]);
-        var smx = Run(system, port, "smx", AcqJson(Frames), $$$"""
+        // 2. the corrected run, next: each receiver corrects its modules with its own pedestal and the detector's gain
+        // file, and saves their raw words beside (acq_params saving, a master file of their own)
+        var smx = Run(system, port, "smx", AcqJson(Frames, saving: $$"""
+            {"enabled": true, "base_path": "{{system.Root}}/data", "filename_prefix": "jf_raw", "nb_frames_per_file": 3, "file_exists_policy": "abort"}
+            """), $$$"""
             {"class_name": "LimaProcessingSmx", "fifo": {"nb_fifo_frames": 16, "nb_threads": 2},
+             "jfrau": {"gain_path": "jf/gain.h5", "pedestal_path": "jf/pedestal_{filename_rank}.h5", "photon_energy": 0},
              "fai": {"cutoff_pick": 5, "min_nb_peaks": 1, "error_model": "poisson", "nb_bins": 8},
              "saving_dense": {"enabled": true, "base_path": "{{{system.Root}}}/data", "filename_prefix": "jf", "nb_frames_per_file": 3,
                               "file_exists_policy": "abort"},
@@ -105,15 +109,20 @@ public sealed class JungfrauEndToEndTests
             ref_raw = np.fromfile("{{darkDir}}/assembled_raw.u16", np.uint16).reshape(raw.shape)
             energy, energy_virtual = master("jf")
             ref_energy = np.fromfile("{{energyDir}}/assembled_energy.f32", np.float32).reshape(energy.shape)
+            bright_raw, bright_raw_virtual = master("jf_raw")
+            ref_bright_raw = np.fromfile("{{energyDir}}/assembled_raw.u16", np.uint16).reshape(bright_raw.shape)
             parts = [h5py.File(f"{{system.Root}}/data/jf_{r}_00000.h5", "r")["entry_0000/instrument/detector/data"].shape for r in (0, 1)]
             print(json.dumps({"pedestal": bool(np.array_equal(pedestal, ref_pedestal)),
                               "raw": [str(raw.dtype), list(raw.shape), bool(raw_virtual), bool(np.array_equal(raw, ref_raw))],
                               "energy": [str(energy.dtype), list(energy.shape), bool(energy_virtual), bool(np.array_equal(energy, ref_energy))],
+                              "bright_raw": [str(bright_raw.dtype), list(bright_raw.shape), bool(bright_raw_virtual),
+                                             bool(np.array_equal(bright_raw, ref_bright_raw))],
                               "nonzero": int(np.count_nonzero(energy)), "part": list(parts[0]), "parts_equal": parts[0] == parts[1]}))
             """)).RootElement;
         Assert.True(verdict.GetProperty("pedestal").GetBoolean(), "the receivers' pedestal maps differ from numpy's");
         Assert.Equal("""["uint16",[6,2164,2068],true,true]""", verdict.GetProperty("raw").GetRawText().Replace(" ", ""));
         Assert.Equal("""["float32",[4,2164,2068],true,true]""", verdict.GetProperty("energy").GetRawText().Replace(" ", ""));
+        Assert.Equal("""["uint16",[4,2164,2068],true,true]""", verdict.GetProperty("bright_raw").GetRawText().Replace(" ", ""));
         Assert.True(verdict.GetProperty("nonzero").GetInt64() > 1_000_000);
         // each receiver saved its four 1030x514 modules one under the other, 3 frames in its first file
         Assert.Equal("[3,2056,1030]", verdict.GetProperty("part").GetRawText().Replace(" ", ""));
@@ -198,17 +207,6 @@ public sealed class JungfrauEndToEndTests
             }
         return parsed;
     }
-
-    /// <summary>Writes each receiver's new channel block to its <c>jungfrau</c> property and re-initialises it, as a beamline switches from a pedestal run to corrected frames.</summary>
-    private static void Reconfigure(Lima2System system, IReadOnlyList<string> blocks) => Python.Eval($$"""
-        import json, tango
-        db = tango.Database()
-        for name, block in zip("{{string.Join(",", system.Receivers)}}".split(","), json.loads('{{JsonSerializer.Serialize(blocks)}}')):
-            db.put_device_property(name, {"jungfrau": [block]})
-            d = tango.DeviceProxy(name)
-            d.set_timeout_millis(60000)
-            d.Init()
-        """, EmbeddedTangoDb.Environment);
 
     private static void WriteWords(string path, IFrameSource? source, JungfrauModel model, JungfrauStandInContent content, int frames)
     {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Detectors.Jungfrau;
@@ -91,6 +92,39 @@ public sealed class JungfrauReceiverTests
     }
 
     [Fact]
+    public void A_receive_buffer_the_kernel_cut_to_rmem_max_shows_in_the_receivers_Status_and_log_with_the_sysctl_that_fixes_it()
+    {
+        var rmemMax = long.Parse(File.ReadAllText("/proc/sys/net/core/rmem_max").Trim());
+        var asked = Math.Min(int.MaxValue / 2, rmemMax + (1 << 20));
+        using var system = new Lima2System(receivers: 1,
+            jungfrau: ("jungfrau:2x1", [$"{{ports: [0, 0], receive_buffer: {asked}, frame_timeout_ms: 5000}}"]));
+        var status = JsonSerializer.Deserialize<string[]>(Python.Eval($$"""
+            import json, uuid, tango
+            r = tango.DeviceProxy("{{system.Receivers[0]}}")
+            r.set_timeout_millis(30000)
+            before = r.status()
+            r.acq_params = json.dumps(dict(acq=dict(nb_frames=1, expo_time=1000)))
+            r.proc_params = json.dumps(dict(class_name="LimaProcessingLegacy"))
+            r.Prepare(str(uuid.uuid1()))
+            prepared = r.status()
+            r.Stop()
+            print(json.dumps([before, prepared, r.status()]))
+            """, EmbeddedTangoDb.Environment))!;
+        Assert.DoesNotContain("rmem_max", status[0]);
+        // one line per port, kept in Status after the run until the next Prepare
+        foreach (var text in status[1..])
+        {
+            Assert.Equal(2, Regex.Matches(text, $@"UDP port \d+ got a receive buffer of {rmemMax} bytes, {asked} were asked: net\.core\.rmem_max is {rmemMax} bytes; " +
+                                                $@"raise it \(sysctl -w net\.core\.rmem_max={asked}\)").Count);
+        }
+        Assert.StartsWith("prepared ", status[1]);
+        Assert.True(SpinWait.SpinUntil(() => Directory.EnumerateFiles(system.LogFolder, "*", SearchOption.AllDirectories)
+            .Any(f => File.ReadAllText(f).Contains($"sysctl -w net.core.rmem_max={asked}")), TimeSpan.FromSeconds(10)),
+            "the warning is not in the server's log:\n" +
+            string.Join("\n", Directory.EnumerateFiles(system.LogFolder, "*", SearchOption.AllDirectories).Select(f => $"{f}:\n{File.ReadAllText(f)}")));
+    }
+
+    [Fact]
     public void A_jungfrau_receiver_without_its_block_or_with_a_bad_one_is_refused_at_registration_naming_the_field()
     {
         foreach (var (receiver, expected) in new[]
@@ -126,7 +160,7 @@ public sealed class JungfrauReceiverTests
         {
             var read = JungfrauChannelConfig.Parse(r.Jungfrau!.ToPropertyText(), "property");
             Assert.Equal(r.Jungfrau.Ports, read.Ports);
-            Assert.Equal((r.Jungfrau.Geometry, r.Jungfrau.Dispatch, r.Jungfrau.PedestalFile), (read.Geometry, read.Dispatch, read.PedestalFile));
+            Assert.Equal((r.Jungfrau.Geometry, r.Jungfrau.Dispatch, r.Jungfrau.Correction), (read.Geometry, read.Dispatch, read.Correction));
             Assert.Equal(r.Jungfrau.ToPropertyText(), read.ToPropertyText());
         });
     }

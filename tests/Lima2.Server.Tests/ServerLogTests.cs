@@ -42,6 +42,26 @@ public sealed class ServerLogTests : IDisposable
     }
 
     [Fact]
+    public void Messages_after_the_configuration_is_set_again_as_Tango_NET_does_are_still_recorded()
+    {
+        var target = ServerLog.Open(_folder, "again");
+        var config = LogManager.Configuration ?? new NLog.Config.LoggingConfiguration();
+        config.AddRule(NLog.LogLevel.Info, NLog.LogLevel.Fatal, target);
+        LogManager.Configuration = config;
+        try
+        {
+            LogManager.Configuration = LogManager.Configuration; // TangoLogTarget.Install adds its rule and sets it again
+            LogManager.GetLogger("Lima2.Server.Receiver").Warn("after the second set");
+        }
+        finally
+        {
+            LogManager.Configuration!.RemoveTarget(target.Name);
+            LogManager.ReconfigExistingLoggers();
+        }
+        Assert.Contains("WARN  Lima2.Server.Receiver after the second set", File.ReadAllText(Path.Combine(_folder, ServerLog.FileName("again"))));
+    }
+
+    [Fact]
     public void Refusals_failures_with_their_traces_and_faults_are_recorded_while_clients_get_no_trace()
     {
         var target = ServerLog.Open(_folder, "x");

@@ -1,4 +1,5 @@
 using System.Net;
+using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
@@ -21,20 +22,45 @@ public static class JungfrauChannelFactory
         var bind = IPAddress.Parse(jungfrau.Bind);
         var grid = jungfrau.Geometry;
         var detectorModules = partial ? grid.Rows * grid.Columns : modules;
-        IJungfrauCorrector? correction = null;
-        if (jungfrau.Output != JungfrauOutputKind.Raw)
+        var run = JungfrauRun.Of(settings);
+        if (run.PedestalRun is { } pedestalFile)
         {
-            using var references = new SavingRoot(config.ReferenceRoot);
-            var pedestalMaps = JungfrauCalibrationFile.ReadModules(references, jungfrau.PedestalFile!, JungfrauCalibrationFile.Pedestal, moduleIds, detectorModules);
-            var gainMaps = JungfrauCalibrationFile.ReadModules(references, jungfrau.GainFile!, JungfrauCalibrationFile.Gain, moduleIds, detectorModules);
-            correction = jungfrau.Correction == JungfrauCorrectionEngine.OpenCl
-                ? new JungfrauOpenClCorrection(pedestalMaps, gainMaps, ClDevice.Select(jungfrau.OpenclPlatform, jungfrau.OpenclDevice, cpuFallback: true),
-                    ClProgram.DefaultCacheDirectory)
-                : new JungfrauCorrection(pedestalMaps, gainMaps);
+            // checked now (a bad name fails Prepare) and written at the end by a new walk from the root's descriptor:
+            // a folder swapped for a link in between is refused then
+            using var root = new SavingRoot(config.SavingRoot);
+            var folder = Path.GetDirectoryName(pedestalFile) ?? "";
+            Confined("acq_params.det.pedestal_run", () => root.ResolveDirectory(folder) + root.PathOf(folder, Path.GetFileName(pedestalFile)));
         }
+        var correction = Corrector(run, jungfrau, config.ReferenceRoot, moduleIds, detectorModules);
         var detector = grid.Rows > 0 ? JungfrauGeometry.Grid(grid.Rows, grid.Columns, grid.GapX, grid.GapY, grid.DoublePixelGaps) : null;
         var acq = settings.AcqParams.Acq;
-        var pedestal = jungfrau.PedestalRun is null ? null : new PedestalAccumulator(modules * JungfrauModule.Pixels);
+        var pedestal = run.PedestalRun is null ? null : new PedestalAccumulator(modules * JungfrauModule.Pixels);
+        // a partial-frame receiver stacks its modules; the master file places them
+        var placed = partial ? JungfrauGeometry.Grid(modules, 1, 0, 0, grid.DoublePixelGaps)
+            : detector ?? JungfrauGeometry.Grid(modules, 1, grid.GapX, grid.GapY, grid.DoublePixelGaps);
+        var parts = partial ? Parts(jungfrau, detector!, config.NbReceivers) : null;
+        var frames = acq.NbFrames > 0 ? acq.NbFrames : (long?)null;
+        var metadata = new DetectorMetadata
+        {
+            CountTime = acq.ExpoTime * 1e-6,
+            FrameTime = (acq.ExpoTime + acq.LatencyTime) * 1e-6,
+            XPixelSize = JungfrauModule.PixelSize,
+            YPixelSize = JungfrauModule.PixelSize,
+            SensorMaterial = "Si",
+        };
+        JungfrauRawSaving? rawSaving = null;
+        try
+        {
+            if (run.RawSaving is { } saving)
+                rawSaving = new JungfrauRawSaving(saving, new FrameInfo(placed.Width, placed.Height, PixelType.Gray16), config.SavingRoot,
+                    config.Rank, config.NbReceivers, frames, parts, new NxmxFacts(acq.Experiment.Over(metadata), DateTimeOffset.UtcNow,
+                        acq.Experiment.SampleName, acq.Experiment.InstrumentName, acq.Experiment.SourceName));
+        }
+        catch
+        {
+            (correction as IDisposable)?.Dispose();
+            throw;
+        }
         var options = new JungfrauChannelOptions
         {
             Ports = [.. jungfrau.Ports.Select((port, i) => new JungfrauPort(new IPEndPoint(bind, port), [moduleIds[i / jungfrau.PortsPerModule]])
@@ -42,47 +68,40 @@ public static class JungfrauChannelFactory
                 Interface = i % jungfrau.PortsPerModule,
             })],
             Interfaces = jungfrau.PortsPerModule,
-            // a partial-frame receiver stacks its modules; the master file places them
-            Geometry = partial ? JungfrauGeometry.Grid(modules, 1, 0, 0, grid.DoublePixelGaps)
-                : detector ?? JungfrauGeometry.Grid(modules, 1, grid.GapX, grid.GapY, grid.DoublePixelGaps),
-            Parts = partial ? Parts(jungfrau, detector!, config.NbReceivers) : null,
-            Frames = acq.NbFrames > 0 ? acq.NbFrames : null,
+            Geometry = placed,
+            Parts = parts,
+            Frames = frames,
             FirstFrameNumber = jungfrau.FirstFrameNumber,
             Window = jungfrau.Window,
             FrameTimeout = TimeSpan.FromMilliseconds(jungfrau.FrameTimeoutMs),
             IdleTimeout = TimeSpan.FromMilliseconds(config.Channel.TimeoutMs),
             ReceiveBufferBytes = (int)ReceiverConfig.ParseBytes(jungfrau.ReceiveBuffer)!.Value,
-            Output = jungfrau.Output switch
+            Output = run.Output switch
             {
                 JungfrauOutputKind.Energy => JungfrauOutput.Energy,
                 JungfrauOutputKind.Photons => JungfrauOutput.Photons,
                 _ => JungfrauOutput.Raw,
             },
             Correction = correction,
-            PhotonEnergyKeV = jungfrau.PhotonEnergy,
-            ThresholdKeV = jungfrau.Threshold < 0 ? jungfrau.PhotonEnergy / 2 : jungfrau.Threshold,
+            PhotonEnergyKeV = run.PhotonEnergy,
+            ThresholdKeV = jungfrau.Threshold < 0 ? run.PhotonEnergy / 2 : jungfrau.Threshold,
             Pedestal = pedestal,
             PedestalDone = pedestal is null ? null : dark =>
             {
                 using var root = new SavingRoot(config.SavingRoot);
-                JungfrauCalibrationFile.WritePedestal(root, jungfrau.PedestalRun!, dark);
+                JungfrauCalibrationFile.WritePedestal(root, run.PedestalRun!, dark);
             },
-            Tracking = jungfrau.TracksPedestal
+            // the tracking the receiver is set up for follows the pedestal of its corrected runs
+            Tracking = jungfrau.TracksPedestal && run.Output != JungfrauOutputKind.Raw
                 ? new PedestalTracking { DarkEvery = jungfrau.TrackDarkEvery, G0BandKeV = jungfrau.TrackG0Band, Window = jungfrau.TrackWindow }
                 : null,
-            TrackingDone = jungfrau.TrackedPedestalFile is not { } tracked ? null : maps =>
+            TrackingDone = jungfrau.TrackedPedestalFile is not { } tracked || run.Output == JungfrauOutputKind.Raw ? null : maps =>
             {
                 using var root = new SavingRoot(config.SavingRoot);
                 JungfrauCalibrationFile.WritePedestal(root, tracked, maps);
             },
-            Metadata = new DetectorMetadata
-            {
-                CountTime = acq.ExpoTime * 1e-6,
-                FrameTime = (acq.ExpoTime + acq.LatencyTime) * 1e-6,
-                XPixelSize = JungfrauModule.PixelSize,
-                YPixelSize = JungfrauModule.PixelSize,
-                SensorMaterial = "Si",
-            },
+            RawSaving = rawSaving,
+            Metadata = metadata,
         };
         try
         {
@@ -90,8 +109,40 @@ public static class JungfrauChannelFactory
         }
         catch
         {
-            (correction as IDisposable)?.Dispose(); // the channel owns it once made
+            (correction as IDisposable)?.Dispose(); // the channel owns them once made
+            rawSaving?.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>The corrector of a corrected run, its maps read beneath the reference root; null for raw words.</summary>
+    /// <exception cref="ParamsException">a map file is outside the reference root, reached through a link, missing, or of the wrong shape.</exception>
+    private static IJungfrauCorrector? Corrector(JungfrauRun run, JungfrauChannelConfig jungfrau, string referenceRoot,
+        IReadOnlyList<int> moduleIds, int detectorModules)
+    {
+        if (run is not { Pedestal: var (pedestalPath, pedestalField), Gain: var (gainPath, gainField) })
+            return null;
+        using var references = new SavingRoot(referenceRoot);
+        var pedestalMaps = Confined(pedestalField, () =>
+            JungfrauCalibrationFile.ReadModules(references, pedestalPath, JungfrauCalibrationFile.Pedestal, moduleIds, detectorModules));
+        var gainMaps = Confined(gainField, () =>
+            JungfrauCalibrationFile.ReadModules(references, gainPath, JungfrauCalibrationFile.Gain, moduleIds, detectorModules));
+        return jungfrau.Correction == JungfrauCorrectionEngine.OpenCl
+            ? new JungfrauOpenClCorrection(pedestalMaps, gainMaps, ClDevice.Select(jungfrau.OpenclPlatform, jungfrau.OpenclDevice, cpuFallback: true),
+                ClProgram.DefaultCacheDirectory)
+            : new JungfrauCorrection(pedestalMaps, gainMaps);
+    }
+
+    /// <summary>What <paramref name="use"/> of a client's path gives; its refusal named after <paramref name="field"/>.</summary>
+    private static T Confined<T>(string field, Func<T> use)
+    {
+        try
+        {
+            return use();
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException or ArgumentException)
+        {
+            throw new ParamsException([new ParamsError(field, e.Message)]);
         }
     }
 

@@ -106,7 +106,7 @@ public enum DetectorPlugin
     /// <summary><see cref="DectrisAcqParams"/>: a DECTRIS detector driven over SIMPLON, its stream read by the receivers.</summary>
     Dectris,
 
-    /// <summary><see cref="JungfrauDet"/>: a JUNGFRAU whose modules send UDP packets to the receivers' ports.</summary>
+    /// <summary><see cref="JungfrauAcqParams"/>: a JUNGFRAU whose modules send UDP packets to the receivers' ports.</summary>
     Jungfrau,
 }
 
@@ -117,7 +117,7 @@ public static class AcqParamsDocument
     public static System.Text.Json.Nodes.JsonObject Schema(DetectorPlugin plugin) => plugin switch
     {
         DetectorPlugin.Dectris => ParamsDocument.Schema<DectrisAcqParams>("acq_params"),
-        DetectorPlugin.Jungfrau => ParamsDocument.Schema<AcqParams<JungfrauDet>>("acq_params"),
+        DetectorPlugin.Jungfrau => ParamsDocument.Schema<JungfrauAcqParams>("acq_params"),
         _ => ParamsDocument.Schema<AcqParams<SimulatorDet>>("acq_params"),
     };
 
@@ -125,14 +125,14 @@ public static class AcqParamsDocument
     public static IAcqParams Parse(DetectorPlugin plugin, string json) => plugin switch
     {
         DetectorPlugin.Dectris => Checked(ParamsDocument.Parse<DectrisAcqParams>(json, "acq_params")),
-        DetectorPlugin.Jungfrau => Checked(ParamsDocument.Parse<AcqParams<JungfrauDet>>(json, "acq_params")),
+        DetectorPlugin.Jungfrau => Checked(ParamsDocument.Parse<JungfrauAcqParams>(json, "acq_params")),
         _ => Checked(ParamsDocument.Parse<AcqParams<SimulatorDet>>(json, "acq_params")),
     };
 
     public static IAcqParams Default(DetectorPlugin plugin) => plugin switch
     {
         DetectorPlugin.Dectris => new DectrisAcqParams(),
-        DetectorPlugin.Jungfrau => new AcqParams<JungfrauDet>(),
+        DetectorPlugin.Jungfrau => new JungfrauAcqParams(),
         _ => new AcqParams<SimulatorDet>(),
     };
 
@@ -143,6 +143,12 @@ public static class AcqParamsDocument
     }
 
     private static DectrisAcqParams Checked(DectrisAcqParams document)
+    {
+        ParamsValidator.ThrowIfAny([.. ParamsValidator.Validate(document.Acq), .. ParamsValidator.Validate(document.Saving, "saving")]);
+        return document;
+    }
+
+    private static JungfrauAcqParams Checked(JungfrauAcqParams document)
     {
         ParamsValidator.ThrowIfAny([.. ParamsValidator.Validate(document.Acq), .. ParamsValidator.Validate(document.Saving, "saving")]);
         return document;

@@ -5,7 +5,7 @@ using YamlDotNet.Serialization.NamingConventions;
 
 namespace Lima2.Core.Parameters;
 
-/// <summary>What a <c>jungfrau_udp</c> receiver hands to the graph.</summary>
+/// <summary>What a <c>jungfrau_udp</c> receiver hands to the graph in a run (the run's params choose it).</summary>
 public enum JungfrauOutputKind
 {
     /// <summary>The raw words (gray16: gain bits and ADC).</summary>
@@ -62,12 +62,13 @@ public sealed record JungfrauGeometryConfig
 }
 
 /// <summary>
-/// The <c>channel.jungfrau</c> block of a <c>jungfrau_udp</c> receiver, e.g.
+/// The <c>channel.jungfrau</c> block of a <c>jungfrau_udp</c> receiver: what the hardware is (ports, modules,
+/// geometry, dispatch, the correction engine) and defaults, e.g.
 /// <code>
-/// jungfrau: { bind: 127.0.0.1, ports: [50001, 50002], output: energy, gain_file: jf/gain.h5, pedestal_file: jf/pedestal.h5 }
+/// jungfrau: { bind: 127.0.0.1, ports: [50001, 50002], geometry: { rows: 2, columns: 1 }, correction: opencl }
 /// </code>
-/// Pedestal and gain files are HDF5 datasets <c>/pedestal</c> (ADU) and <c>/gain</c> (ADU/keV) of shape
-/// (3, 512 × modules, 1024): stages G0, G1, G2, the modules one under the other in the receiver's module order.
+/// What a run does (a pedestal run, corrected frames, raw words) comes with the run's params: the JUNGFRAU det's
+/// <c>pedestal_run</c> and <c>jfrau</c>, or SMX's proc_params <c>jfrau</c>.
 /// </summary>
 public sealed record JungfrauChannelConfig
 {
@@ -103,8 +104,6 @@ public sealed record JungfrauChannelConfig
     /// <summary>The frame number of the acquisition's first frame (sls detectors count from 1).</summary>
     public ulong FirstFrameNumber { get; set; } = 1;
 
-    public JungfrauOutputKind Output { get; set; } = JungfrauOutputKind.Raw;
-
     /// <summary>Where energies and photons are computed: cpu (SIMD) or opencl, same results bit for bit.</summary>
     public JungfrauCorrectionEngine Correction { get; set; } = JungfrauCorrectionEngine.Cpu;
 
@@ -114,20 +113,8 @@ public sealed record JungfrauChannelConfig
     /// <summary>The OpenCL device index of <c>correction: opencl</c>.</summary>
     public int OpenclDevice { get; set; }
 
-    /// <summary>keV per photon (photons output).</summary>
-    public float PhotonEnergy { get; set; } = 12.4f;
-
-    /// <summary>keV below which a pixel counts 0 photons; negative = half a photon.</summary>
+    /// <summary>keV below which a pixel counts 0 photons in a photons run; negative = half a photon.</summary>
     public float Threshold { get; set; } = -1;
-
-    /// <summary>HDF5 file of the pedestal maps (under reference_root), for the energy and photons outputs.</summary>
-    public string? PedestalFile { get; set; }
-
-    /// <summary>HDF5 file of the gain maps (under reference_root), for the energy and photons outputs.</summary>
-    public string? GainFile { get; set; }
-
-    /// <summary>A pedestal run: the mean of the complete dark frames per pixel and gain stage is saved to this HDF5 file (under saving_root) at the end.</summary>
-    public string? PedestalRun { get; set; }
 
     /// <summary>Pedestal tracking in a corrected run: frames 0, N, 2N, ... are dark (a pulsed shutter closed on them); 0 = none.</summary>
     public int TrackDarkEvery { get; set; }
@@ -220,13 +207,9 @@ public sealed record JungfrauChannelConfig
         }
         else if (Geometry.Rows > 0 && PortsPerModule is (1 or 2) && Geometry.Rows * Geometry.Columns != Ports.Count / PortsPerModule)
             yield return new($"{path}.geometry", $"{Geometry.Rows} x {Geometry.Columns} modules, the ports carry {Ports.Count / PortsPerModule}");
-        if (Output != JungfrauOutputKind.Raw && (PedestalFile is null || GainFile is null))
-            yield return new($"{path}.output", $"{Output.ToString().ToLowerInvariant()} needs pedestal_file and gain_file");
-        if (PhotonEnergy <= 0)
-            yield return new($"{path}.photon_energy", "must be > 0 keV");
         if (TrackDarkEvery < 0 || TrackG0Band < 0 || TrackWindow < 1)
             yield return new($"{path}.track_dark_every", "pedestal tracking takes track_dark_every >= 0, track_g0_band >= 0 keV and track_window >= 1");
-        else if ((TracksPedestal || TrackedPedestalFile is not null) && (Output == JungfrauOutputKind.Raw || !TracksPedestal))
-            yield return new($"{path}.track_dark_every", "pedestal tracking needs a corrected output (energy or photons) and track_dark_every or track_g0_band");
+        else if (TrackedPedestalFile is not null && !TracksPedestal)
+            yield return new($"{path}.track_dark_every", "pedestal tracking (tracked_pedestal_file) needs track_dark_every or track_g0_band");
     }
 }

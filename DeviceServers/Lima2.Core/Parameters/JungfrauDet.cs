@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Lima2.Core.Parameters;
@@ -19,8 +20,10 @@ public enum JungfrauGainMode
 
 /// <summary>
 /// The <c>det</c> block of the Jungfrau plugin, with the keys Lima2's clients send (<c>gain_mode</c>,
-/// <c>packet_fifo_depth</c>, <c>auto_comparator_disable</c>). The receivers read their ports, modules and corrections
-/// from their own configuration (<see cref="JungfrauChannelConfig"/>), not from here.
+/// <c>packet_fifo_depth</c>, <c>auto_comparator_disable</c>), and what the receivers do with this run's frames:
+/// a pedestal run (<c>pedestal_run</c>), a corrected run (<c>jfrau</c>, the block SMX's proc_params carries, for the
+/// pipelines that have none), or raw frames (neither). The receivers' ports, modules and geometry are their own
+/// configuration (<see cref="JungfrauChannelConfig"/>).
 /// </summary>
 public sealed record JungfrauDet
 {
@@ -32,4 +35,33 @@ public sealed record JungfrauDet
 
     [Description("disable the comparator for the last part of the exposure (sls autocompdisable)")]
     public bool AutoComparatorDisable { get; init; }
+
+    [Description("a pedestal run: each receiver saves the mean ADC of the complete dark frames, per pixel and gain stage " +
+                 "of its modules, to this HDF5 file under its saving_root ({filename_rank} in the name: the receiver's " +
+                 "rank); empty: not a pedestal run")]
+    public string PedestalRun { get; init; } = "";
+
+    [OpenObject("Lima2.PeakFinding.JungfrauParams, Lima2.PeakFinding")]
+    [Description("the receivers correct the frames: gain_path and pedestal_path are HDF5 files under reference_root " +
+                 "(/gain, /pedestal of shape (3, 512 x modules, 1024); {filename_rank}: the receiver's rank), photon_energy in keV gives photons (int32), 0 " +
+                 "energies in keV (float32); SMX's proc_params jfrau says the same for an SMX run")]
+    public JsonElement Jfrau { get; init; } = EmptyObject;
+
+    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
+}
+
+/// <summary>
+/// The JUNGFRAU plugin's <c>acq_params</c>: <c>acq</c>, its <c>det</c> and, as Lima2's plugins that save raw frames
+/// (plugin_saves_raws), a <c>saving</c> block for the raw words (uint16, gain bits and ADC) each receiver saves.
+/// </summary>
+public sealed record JungfrauAcqParams : IAcqParams
+{
+    public Acquisition Acq { get; init; } = new();
+    public JungfrauDet Det { get; init; } = new();
+
+    [Description("the raw words (uint16 with the gain bits) each receiver saves: beside the corrected frames of a corrected run " +
+                 "(their own files and master file), as the run's frames otherwise (then in the pipeline's dense channel)")]
+    public SavingParams Saving { get; init; } = new();
+
+    object IAcqParams.Det => Det;
 }

@@ -74,6 +74,9 @@ public sealed record JungfrauChannelOptions
     /// <summary>Called with <see cref="Pedestal"/> when the pedestal run has taken all its frames (to save the maps).</summary>
     public Action<PedestalAccumulator>? PedestalDone { get; init; }
 
+    /// <summary>A corrected run's raw words, saved beside its frames: every frame handed on, placed as they are. The channel disposes it.</summary>
+    public IJungfrauRawSaving? RawSaving { get; init; }
+
     /// <summary>A corrected run whose pedestal maps follow the detector's drift from its dark frames or pixels; null = fixed maps.</summary>
     public PedestalTracking? Tracking { get; init; }
 
@@ -315,9 +318,10 @@ public sealed class JungfrauChannel : IDetectorChannel
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
             await StopAndDrainAsync(frame).ConfigureAwait(false);
-            return target.Aborted.IsCancellationRequested
-                ? new ChannelSummary(delivered, lost, ChannelEnd.Aborted, "aborted by the graph")
-                : new ChannelSummary(delivered, lost, ChannelEnd.Stopped, "stopped");
+            if (target.Aborted.IsCancellationRequested)
+                return new ChannelSummary(delivered, lost, ChannelEnd.Aborted, "aborted by the graph");
+            _options.RawSaving?.Complete(stopped: true);
+            return new ChannelSummary(delivered, lost, ChannelEnd.Stopped, "stopped");
         }
         catch
         {
@@ -336,6 +340,7 @@ public sealed class JungfrauChannel : IDetectorChannel
         }
         if (_options.Tracking is not null)
             _options.TrackingDone?.Invoke(_options.Correction!.Pedestal());
+        _options.RawSaving?.Complete(stopped: false);
         return new ChannelSummary(delivered, lost, ChannelEnd.Completed, "end of acquisition");
     }
 
@@ -354,6 +359,7 @@ public sealed class JungfrauChannel : IDetectorChannel
     public ValueTask DisposeAsync()
     {
         (_options.Correction as IDisposable)?.Dispose();
+        _options.RawSaving?.Dispose();
         foreach (var listener in _listeners)
         {
             try
@@ -380,6 +386,7 @@ public sealed class JungfrauChannel : IDetectorChannel
         private readonly ushort[] _raw = new ushort[channel._options.Geometry.Modules.Count * JungfrauModule.Pixels];
         private readonly bool _inPlace = channel._options.Geometry.IsModuleMajor; // the graph's frame is the module-major frame: no placing copy
         private float[]? _corrected;
+        private ushort[]? _placedRaw;
         private long _missedSinceTimeout;
 
         public bool IsComplete { get; private set; }
@@ -494,6 +501,12 @@ public sealed class JungfrauChannel : IDetectorChannel
             profile.CorrectTicks += corrected - copied;
             profile.PlaceTicks += end - corrected;
             profile.Frames++;
+            if (options.RawSaving is { } rawSaving)
+            {
+                var placed = _placedRaw ??= new ushort[geometry.Width * geometry.Height]; // the gaps stay 0, as in a raw run
+                geometry.Place<ushort>(raw, placed);
+                rawSaving.Write(index, placed);
+            }
         }
 
         /// <summary>Gives back the buffers of the ports that had the frame just gathered.</summary>
@@ -517,4 +530,14 @@ public sealed class JungfrauChannel : IDetectorChannel
             }
         }
     }
+}
+
+/// <summary>Where a corrected run's raw words go beside its corrected frames (the JUNGFRAU plugin's raw saving).</summary>
+public interface IJungfrauRawSaving : IDisposable
+{
+    /// <summary>The raw words of frame <paramref name="index"/>, placed as the run's frames are (gray16).</summary>
+    void Write(long index, ReadOnlySpan<ushort> words);
+
+    /// <summary>The run has ended, all its frames taken or <paramref name="stopped"/>: the files are closed and the master file written.</summary>
+    void Complete(bool stopped);
 }

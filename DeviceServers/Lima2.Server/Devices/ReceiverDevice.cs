@@ -33,7 +33,8 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
 
     [DeviceProperty("jungfrau", Description = "the jungfrau_udp channel block (YAML or JSON, the keys of a settings file's channel.jungfrau: " +
                                               "bind, ports, ports_per_module, module_ids, geometry, dispatch, receive_buffer, frame_timeout_ms, window, " +
-                                              "output, correction, photon_energy, threshold, pedestal_file, gain_file, pedestal_run)")]
+                                              "correction, opencl_platform, opencl_device, threshold); what a run does comes with its params " +
+                                              "(acq_params det pedestal_run or jfrau, SMX proc_params jfrau)")]
     public string[] Jungfrau { get; set; } = [];
 
     [DeviceProperty("endpoint", Description = "ZMQ endpoint of the stream (channel dectris_v1, dectris_v2 or maxiv), e.g. tcp://127.0.0.1:9999")]

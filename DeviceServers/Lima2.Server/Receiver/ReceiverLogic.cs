@@ -45,6 +45,9 @@ public sealed class ReceiverLogic : AcqDeviceLogic
     private int _xferred;
     private IReadOnlyList<JungfrauPortCounters> _lastJungfrauPorts = [];
     private readonly FrameBufferReserve _keptBuffers = new(); // frame buffers kept from run to run: no fresh pages to fault
+    private string? _channelWarning; // the last prepared run's channel's, kept in Status until the next Prepare
+
+    private static readonly NLog.Logger Log = NLog.LogManager.GetLogger("Lima2.Server.Receiver");
 
     /// <param name="kernels">the peak finder's kernels being built since the start; an SMX Prepare waits for them</param>
     public ReceiverLogic(ReceiverConfig config, IProcessingHost host, KernelWarmUp? kernels = null)
@@ -105,6 +108,9 @@ public sealed class ReceiverLogic : AcqDeviceLogic
     /// The per-port counts of the current run when its channel is <c>jungfrau_udp</c>; those of the last finished run
     /// once its pipeline is erased (clients erase it right after the run); none for other channels.
     /// </summary>
+    /// <summary>The state's reason, then what the last prepared run's channel warned of (a receive buffer the kernel cut, with the sysctl that fixes it).</summary>
+    public override string Reason => Volatile.Read(ref _channelWarning) is { } warning ? $"{base.Reason}\n{warning}" : base.Reason;
+
     public IReadOnlyList<JungfrauPortCounters> JungfrauPorts =>
         Current?.Run.Channel is JungfrauChannel jungfrau ? jungfrau.PortCounters : Volatile.Read(ref _lastJungfrauPorts);
 
@@ -197,7 +203,14 @@ public sealed class ReceiverLogic : AcqDeviceLogic
         EraseOldestFinished();
         // what the processing device serves: frames for the getters, rows for the pops
         var settings = new ReceiverSettings(Config, acq, proc) { KeepFrames = true, ReducedData = true, KeptBuffers = _keptBuffers };
+        Volatile.Write(ref _channelWarning, null);
         var run = ReceiverRun.PrepareAsync(settings).GetAwaiter().GetResult();
+        if (run.Channel is JungfrauChannel { Warnings: [_, ..] warnings })
+        {
+            foreach (var warning in warnings)
+                Log.Warn("Prepare {Uuid}: {Warning}", uuid, warning);
+            Volatile.Write(ref _channelWarning, string.Join("\n", warnings));
+        }
         var pipeline = new ProcessingView(uuid, run);
         string device;
         try

@@ -22,15 +22,16 @@ public sealed class JungfrauChannelTests : IDisposable
 
     /// <summary>
     /// A receiver on free ports, one per module (or two, each taking half of it), the modules stacked (raw 1024×512
-    /// layout), its frames saved as out/{prefix}_0_00000.h5.
+    /// layout), its frames saved as out/{prefix}_0_00000.h5; <paramref name="det"/>: the run's JUNGFRAU det keys,
+    /// <paramref name="rawSaving"/>: its acq_params saving block (the raw words).
     /// </summary>
-    private string Settings(long frames, string prefix, string jungfrau = "", int portsPerModule = 1) => $$"""
+    private string Settings(long frames, string prefix, string jungfrau = "", int portsPerModule = 1, string det = "", string rawSaving = "{}") => $$"""
         {"receiver": {"channel": {"kind": "jungfrau_udp", "timeout_ms": 20000,
                                   "jungfrau": {"ports": [{{string.Join(", ", Enumerable.Repeat(0, Modules * portsPerModule))}}],
                                                "ports_per_module": {{portsPerModule}},
                                                "window": 4, "receive_buffer": "4MiB", "frame_timeout_ms": 300 {{jungfrau}} } },
                       "memory_cap": "256MiB", "saving_root": "{{_folder}}", "reference_root": "{{_folder}}"},
-         "acq_params": {"acq": {"nb_frames": {{frames}} } },
+         "acq_params": {"acq": {"nb_frames": {{frames}} }, "det": { {{det}} }, "saving": {{rawSaving}} },
          "proc_params": {"class_name": "LimaProcessingLegacy",
                          "saving": {"enabled": true, "base_path": "out", "filename_prefix": "{{prefix}}", "nb_frames_per_file": 100} } }
         """;
@@ -65,11 +66,13 @@ public sealed class JungfrauChannelTests : IDisposable
     [Theory]
     [InlineData("cpu")]
     [InlineData("opencl")] // the CPU device (PoCL) here
-    public async Task A_pedestal_run_then_an_energy_run_save_maps_and_frames_equal_to_the_numpy_reference(string correction)
+    public async Task A_pedestal_run_then_an_energy_run_chosen_by_the_runs_params_save_maps_and_frames_equal_to_the_numpy_reference(string correction)
     {
         const int darkFrames = 6, frames = 4;
         JungfrauStandIn? dark = null, bright = null;
-        var (darkSummary, darkChannel) = await Run(Settings(darkFrames, "dark", """, "pedestal_run": "jf/pedestal.h5" """), async ports =>
+        // one receiver configuration for both runs: the det block of each run says what it does
+        var (darkSummary, darkChannel) = await Run(Settings(darkFrames, "dark", $""", "correction": "{correction}" """,
+            det: """ "pedestal_run": "jf/pedestal.h5" """), async ports =>
         {
             dark = StandIn(ports, darkFrames, JungfrauStandInContent.Dark);
             await dark.RunAsync(CancellationToken.None);
@@ -79,8 +82,10 @@ public sealed class JungfrauChannelTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_folder, "jf"));
         JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "gain.h5"), JungfrauCalibrationFile.Gain, _model.Gain);
 
-        var (summary, channel) = await Run(Settings(frames, "energy",
-            $""", "output": "energy", "correction": "{correction}", "pedestal_file": "jf/pedestal.h5", "gain_file": "jf/gain.h5" """), async ports =>
+        // the raw words saved beside the energies, each with its own files and master file
+        var (summary, channel) = await Run(Settings(frames, "energy", $""", "correction": "{correction}" """,
+            det: """ "jfrau": {"pedestal_path": "jf/pedestal.h5", "gain_path": "jf/gain.h5", "photon_energy": 0} """,
+            rawSaving: """{"enabled": true, "base_path": "raw", "filename_prefix": "raw", "nb_frames_per_file": 3}"""), async ports =>
         {
             bright = StandIn(ports, frames, JungfrauStandInContent.Photons);
             await bright.RunAsync(CancellationToken.None);
@@ -113,13 +118,19 @@ public sealed class JungfrauChannelTests : IDisposable
                 pedestal, seen = f["pedestal"][()], f["pedestal_frames"][()]
             ref_pedestal = np.fromfile("{{darkDir}}/dark_pedestal.f32", np.float32).reshape(3, 1024, 1024)
             ref_seen = np.fromfile("{{darkDir}}/dark_count.i32", np.int32).reshape(3, 1024, 1024)
-            with h5py.File("{{_folder}}/out/energy_0_00000.h5", "r") as f:
-                saved = f["entry_0000/measurement/data"][()]
+            def master(path):
+                with h5py.File(f"{{_folder}}/{path}_master.h5", "r") as f:
+                    return f["entry_0000/instrument/detector/data"][()]
+            saved, raw = master("out/energy"), master("raw/raw")
             energy = np.fromfile("{{energyDir}}/energy.f32", np.float32).reshape({{frames}}, 1024, 1024)
+            sent = np.fromfile("{{energyDir}}/raw.u16", np.uint16).reshape({{frames}}, 1024, 1024)
             print(saved.dtype, saved.shape, np.array_equal(pedestal, ref_pedestal), np.array_equal(seen, ref_seen),
-                  np.array_equal(saved, energy), int((seen == 2).all()))
+                  np.array_equal(saved, energy), int((seen == 2).all()), raw.dtype, raw.shape, np.array_equal(raw, sent),
+                  int(((raw >> 14) == 0).sum() > 0 and ((raw >> 14) != 0).sum() > 0))
             """);
-        Assert.Equal("float32 (4, 1024, 1024) True True True 1", verdict.Trim());
+        // gain bits in the raw words: some pixels in G0, some switched
+        Assert.Equal("float32 (4, 1024, 1024) True True True 1 uint16 (4, 1024, 1024) True 1", verdict.Trim());
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(_folder, "raw"), "raw_0_*.h5").Length);
     }
 
     [Theory]
@@ -134,9 +145,9 @@ public sealed class JungfrauChannelTests : IDisposable
         JungfrauStandIn? standIn = null;
         // frames 0, 2, 4 flagged dark; in frames 1 and 3 the G0 pixels within 3 keV of zero
         var (summary, channel) = await Run(Settings(frames, "tracked",
-            $""", "output": "energy", "correction": "{correction}", "pedestal_file": "jf/pedestal.h5", "gain_file": "jf/gain.h5" """ +
-            """, "track_dark_every": 2, "track_g0_band": 3, "track_window": 4, "tracked_pedestal_file": "jf/tracked.h5" """ +
-            (gaps ? """, "geometry": {"rows": 2, "double_pixel_gaps": true} """ : "")), async ports =>
+            $""", "correction": "{correction}", "track_dark_every": 2, "track_g0_band": 3, "track_window": 4, "tracked_pedestal_file": "jf/tracked.h5" """ +
+            (gaps ? """, "geometry": {"rows": 2, "double_pixel_gaps": true} """ : ""),
+            det: """ "jfrau": {"pedestal_path": "jf/pedestal.h5", "gain_path": "jf/gain.h5", "photon_energy": 0} """), async ports =>
         {
             standIn = StandIn(ports, frames, JungfrauStandInContent.Photons);
             await standIn.RunAsync(CancellationToken.None);
@@ -179,10 +190,9 @@ public sealed class JungfrauChannelTests : IDisposable
     }
 
     [Theory]
-    [InlineData("track_dark_every: 10", "channel.jungfrau.track_dark_every")] // raw output: nothing to track
-    [InlineData("output: energy, pedestal_file: p.h5, gain_file: g.h5, tracked_pedestal_file: t.h5", "channel.jungfrau.track_dark_every")] // no rule
-    [InlineData("output: energy, pedestal_file: p.h5, gain_file: g.h5, track_g0_band: 3, track_window: 0", "channel.jungfrau.track_dark_every")]
-    public void Pedestal_tracking_without_a_corrected_output_a_rule_or_a_window_is_refused(string jungfrau, string path)
+    [InlineData("tracked_pedestal_file: t.h5", "channel.jungfrau.track_dark_every")] // no rule
+    [InlineData("track_g0_band: 3, track_window: 0", "channel.jungfrau.track_dark_every")]
+    public void Pedestal_tracking_without_a_rule_or_a_window_is_refused(string jungfrau, string path)
     {
         var errors = Assert.Throws<ParamsException>(() => ReceiverConfig.Parse($"channel: {{ kind: jungfrau_udp, jungfrau: {{ ports: [1], {jungfrau} }} }}")).Errors;
         Assert.Equal(path, Assert.Single(errors).Path);
@@ -259,13 +269,15 @@ public sealed class JungfrauChannelTests : IDisposable
     }
 
     [Fact]
-    public void A_jungfrau_udp_channel_without_ports_or_with_energy_but_no_maps_is_refused_naming_the_fields()
+    public void A_jungfrau_udp_channel_without_ports_or_with_a_bad_address_is_refused_naming_the_fields()
     {
         var errors = Assert.Throws<ParamsException>(() => ReceiverConfig.Parse("""
-            channel: { kind: jungfrau_udp, jungfrau: { ports: [], output: energy, bind: nowhere } }
+            channel: { kind: jungfrau_udp, jungfrau: { ports: [], bind: nowhere } }
             """)).Errors.Select(e => e.Path).ToArray();
-        Assert.Equal(["channel.jungfrau.ports", "channel.jungfrau.bind", "channel.jungfrau.output"], errors);
+        Assert.Equal(["channel.jungfrau.ports", "channel.jungfrau.bind"], errors);
         Assert.Throws<ParamsException>(() => ReceiverConfig.Parse("channel: { kind: jungfrau_udp }"));
+        // what a run does is the run's params' to say, no longer the receiver's
+        Assert.Throws<ParamsException>(() => ReceiverConfig.Parse("channel: { kind: jungfrau_udp, jungfrau: { ports: [1], output: energy } }"));
     }
 
     [Theory]

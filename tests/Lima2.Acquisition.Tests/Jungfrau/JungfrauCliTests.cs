@@ -40,7 +40,8 @@ public sealed class JungfrauCliTests : IDisposable
         throw new InvalidOperationException("no two consecutive free UDP ports");
     }
 
-    private string Settings(int port, long frames, string prefix, string jungfrau)
+    /// <param name="det">the run's JUNGFRAU det block: what the run does</param>
+    private string Settings(int port, long frames, string prefix, string jungfrau = "", string det = "")
     {
         var path = Path.Combine(_folder, $"{prefix}.yaml");
         File.WriteAllText(path, $$"""
@@ -54,6 +55,7 @@ public sealed class JungfrauCliTests : IDisposable
               reference_root: {{_folder}}
             acq_params:
               acq: { nb_frames: {{frames}} }
+              det: { {{det}} }
             proc_params:
               class_name: LimaProcessingLegacy
               saving: { enabled: true, base_path: out, filename_prefix: {{prefix}}, nb_frames_per_file: 100 }
@@ -81,8 +83,8 @@ public sealed class JungfrauCliTests : IDisposable
         var port = TwoFreePorts();
         var gain = Path.Combine(_folder, "jf", "gain.h5");
         Directory.CreateDirectory(Path.GetDirectoryName(gain)!);
-        Run(Settings(port, 3, "dark", "pedestal_run: jf/pedestal.h5"), "--modules", "2", "--dark", "--frames", "3", "--port", $"{port}", "--gain-file", gain);
-        Run(Settings(port, 3, "photons", "output: photons, pedestal_file: jf/pedestal.h5, gain_file: jf/gain.h5"),
+        Run(Settings(port, 3, "dark", det: "pedestal_run: jf/pedestal.h5"), "--modules", "2", "--dark", "--frames", "3", "--port", $"{port}", "--gain-file", gain);
+        Run(Settings(port, 3, "photons", det: "jfrau: { pedestal_path: jf/pedestal.h5, gain_path: jf/gain.h5, photon_energy: 12.4 }"),
             "--modules", "2", "--frames", "3", "--port", $"{port}");
 
         // the same stand-in (seed 1, 12.4 keV) makes the words; the library corrects them with the maps the runs used
