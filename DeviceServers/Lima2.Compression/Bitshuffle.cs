@@ -17,8 +17,10 @@ namespace Lima2.Compression;
 /// planes (one per byte of the element), and an 8×8 bit transpose between a byte plane and its 8 bit rows. The bit
 /// transpose works on 8 vectors of 32 (AVX2) or 16 (SSE2) columns at once, swapping 4-, 2- and 1-bit blocks
 /// between vectors (9 instructions a vector), or, where the CPU has GFNI, one affine instruction per vector of
-/// 8×8 matrices; unpack networks do every byte transpose. Per 4 Mpx uint16 frame on one core of the AMD EPYC VM: unshuffle
-/// 0.25 ms (GFNI), 0.43 ms (AVX2), 0.76 ms (SSE2); the C library 1.3–1.4 ms (`lima2 bench codec`).
+/// 8×8 matrices; unpack networks do every byte transpose. With GFNI, 2-byte elements (16-bit pixels) take one pass:
+/// both byte planes of a column block are transposed in registers and interleaved into elements (or gathered from
+/// them) with no plane scratch. Per 4 Mpx uint16 frame on one core of the AMD EPYC VM: unshuffle 0.14 ms (GFNI, one
+/// pass; 0.26 ms in two), 0.43 ms (AVX2), 0.76 ms (SSE2); the C library 1.3–1.4 ms (`lima2-bench codec`).
 /// </remarks>
 public static class Bitshuffle
 {
@@ -48,14 +50,20 @@ public static class Bitshuffle
     internal static void Shuffle(ReadOnlySpan<byte> source, Span<byte> destination, int elemSize, Span<byte> scratch, Simd simd)
     {
         var n = CheckBlock(source.Length, destination.Length, elemSize);
+        // 16-bit pixels skip the byte planes: columns 0…g are shuffled straight from the elements
+        var g = elemSize == 2 && simd >= Simd.V256Gfni
+            ? BitTransposePairsGfni(ref MemoryMarshal.GetReference(source), ref MemoryMarshal.GetReference(destination), n / 8, 0)
+            : 0;
+        if (8 * g == n)
+            return;
         var planes = source;
         if (elemSize > 1)
         {
-            ByteTranspose(source, scratch[..source.Length], elemSize, n, simd);
+            ByteTranspose(source, scratch[..source.Length], elemSize, n, simd, 8 * g);
             planes = scratch[..source.Length];
         }
         for (var j = 0; j < elemSize; j++)
-            BitTranspose(planes.Slice(j * n, n), destination.Slice(j * n, n), n / 8, simd);
+            BitTranspose(planes.Slice(j * n, n), destination.Slice(j * n, n), n / 8, simd, g);
     }
 
     internal static void Unshuffle(ReadOnlySpan<byte> source, Span<byte> destination, int elemSize, Span<byte> scratch, Simd simd)
@@ -108,12 +116,11 @@ public static class Bitshuffle
         return sourceLength / elemSize;
     }
 
-    /// <summary>Elements (n × elemSize) to byte planes (elemSize × n).</summary>
-    private static void ByteTranspose(ReadOnlySpan<byte> source, Span<byte> planes, int elemSize, int n, Simd simd)
+    /// <summary>Elements (n × elemSize) to byte planes (elemSize × n), from element <paramref name="i"/> on.</summary>
+    private static void ByteTranspose(ReadOnlySpan<byte> source, Span<byte> planes, int elemSize, int n, Simd simd, int i)
     {
         ref var src = ref MemoryMarshal.GetReference(source);
         ref var dst = ref MemoryMarshal.GetReference(planes);
-        var i = 0;
         if (elemSize == 8)
         {
             // The inverse of the 8-way interleave: the same network as a byte plane's 8 bit rows to bytes.
@@ -199,12 +206,11 @@ public static class Bitshuffle
                 destination[i * elemSize + j] = planes[j * n + i];
     }
 
-    /// <summary>One byte plane of 8·m bytes to its 8 bit rows of <paramref name="m"/> bytes.</summary>
-    private static void BitTranspose(ReadOnlySpan<byte> plane, Span<byte> bits, int m, Simd simd)
+    /// <summary>One byte plane of 8·m bytes to its 8 bit rows of <paramref name="m"/> bytes, from column <paramref name="g"/> on.</summary>
+    private static void BitTranspose(ReadOnlySpan<byte> plane, Span<byte> bits, int m, Simd simd, int g)
     {
         ref var src = ref MemoryMarshal.GetReference(plane);
         ref var dst = ref MemoryMarshal.GetReference(bits);
-        var g = 0;
         if (simd >= Simd.V256Gfni)
             g = BitTransposeColumnsGfni(ref src, ref dst, m, g);
         if (simd >= Simd.V256)
@@ -356,6 +362,53 @@ public static class Bitshuffle
             StoreRows<V256, Vector256<byte>>(ref Unsafe.Add(ref bits, g), m, r0, r1, r2, r3, r4, r5, r6, r7);
         }
         return g;
+    }
+
+    /// <summary>
+    /// The inverse of <see cref="BitUntransposePairsGfni"/>: 2-byte elements gathered into the two planes' vectors as
+    /// <see cref="BitTransposeColumnsGfni"/> loads them (each 8-byte group reversed), then transposed and stored as rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int BitTransposePairsGfni(ref byte elements, ref byte bits, int m, int g)
+    {
+        ref var high = ref Unsafe.Add(ref bits, 8 * m);
+        // per 128-bit lane of 8 elements: their low bytes, last element first, then their high bytes likewise
+        var gather = Vector256.Create((byte)14, 12, 10, 8, 6, 4, 2, 0, 15, 13, 11, 9, 7, 5, 3, 1, 14, 12, 10, 8, 6, 4, 2, 0, 15, 13, 11, 9, 7, 5, 3, 1);
+        for (; g + 32 <= m; g += 32)
+        {
+            ref var from = ref Unsafe.Add(ref elements, 16 * g);
+            LoadElementPairs(ref from, gather, out var x0, out var y0);
+            LoadElementPairs(ref Unsafe.Add(ref from, 32), gather, out var x1, out var y1);
+            LoadElementPairs(ref Unsafe.Add(ref from, 64), gather, out var x2, out var y2);
+            LoadElementPairs(ref Unsafe.Add(ref from, 96), gather, out var x3, out var y3);
+            LoadElementPairs(ref Unsafe.Add(ref from, 128), gather, out var x4, out var y4);
+            LoadElementPairs(ref Unsafe.Add(ref from, 160), gather, out var x5, out var y5);
+            LoadElementPairs(ref Unsafe.Add(ref from, 192), gather, out var x6, out var y6);
+            LoadElementPairs(ref Unsafe.Add(ref from, 224), gather, out var x7, out var y7);
+            (x0, x1, x2, x3, x4, x5, x6, x7) = (TransposeBits(x0), TransposeBits(x1), TransposeBits(x2), TransposeBits(x3),
+                TransposeBits(x4), TransposeBits(x5), TransposeBits(x6), TransposeBits(x7));
+            Deinterleave8<V256, Vector256<byte>>(ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7);
+            StoreRows<V256, Vector256<byte>>(ref Unsafe.Add(ref bits, g), m, x0, x1, x2, x3, x4, x5, x6, x7);
+            (y0, y1, y2, y3, y4, y5, y6, y7) = (TransposeBits(y0), TransposeBits(y1), TransposeBits(y2), TransposeBits(y3),
+                TransposeBits(y4), TransposeBits(y5), TransposeBits(y6), TransposeBits(y7));
+            Deinterleave8<V256, Vector256<byte>>(ref y0, ref y1, ref y2, ref y3, ref y4, ref y5, ref y6, ref y7);
+            StoreRows<V256, Vector256<byte>>(ref Unsafe.Add(ref high, g), m, y0, y1, y2, y3, y4, y5, y6, y7);
+        }
+        return g;
+    }
+
+    /// <summary>
+    /// The inverse of <see cref="StoreElementPairs"/>: 16 elements at <paramref name="from"/> and 16 more 256 bytes on,
+    /// as the low-byte and high-byte vectors (lane 0 the first 16, lane 1 the others; 8-byte groups reversed).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadElementPairs(ref byte from, Vector256<byte> gather, out Vector256<byte> low, out Vector256<byte> high)
+    {
+        // after the gather, 64-bit quarters: low bytes of elements 0-7, high 0-7, low 8-15, high 8-15; reordered to low, low, high, high
+        var first = Avx2.Permute4x64(Avx2.Shuffle(Vector256.LoadUnsafe(ref from), gather).AsUInt64(), 0b11_01_10_00).AsByte();
+        var second = Avx2.Permute4x64(Avx2.Shuffle(Vector256.LoadUnsafe(ref from, 256), gather).AsUInt64(), 0b11_01_10_00).AsByte();
+        low = Avx2.Permute2x128(first, second, 0x20);
+        high = Avx2.Permute2x128(first, second, 0x31);
     }
 
     /// <summary>
