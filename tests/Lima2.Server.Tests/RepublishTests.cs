@@ -6,7 +6,7 @@ namespace Lima2.Server.Tests;
 /// <summary>
 /// A receiver device with the <c>publish</c> property (from the beamline YAML, through <c>--register</c>) feeds the
 /// documented worker (examples/stream_worker) during an acquisition driven as the conductor does; PyTango reads the
-/// publish counters.
+/// publish counters, and the ROI statistics each frame carried equal those the conductor pops (popRoiStatistics).
 /// </summary>
 public sealed class RepublishTests
 {
@@ -19,8 +19,9 @@ public sealed class RepublishTests
         using var system = new Lima2System(receivers: 1,
             receiverSettings: $"publish: {{endpoint: \"{endpoint}\", socket: push, format: maxiv, compression: bslz4, queue_frames: 64}}");
         var output = Path.Combine(system.Root, "worker.h5");
+        var results = Path.Combine(system.Root, "results.json");
         using var worker = ChildProcess.Start(Python.Interpreter,
-            [Path.Combine(RepoPaths.Root, "examples", "stream_worker", "stream_worker.py"), endpoint, "--out", output, "--timeout", "60"],
+            [Path.Combine(RepoPaths.Root, "examples", "stream_worker", "stream_worker.py"), endpoint, "--out", output, "--results", results, "--timeout", "60"],
             new Dictionary<string, string?> { ["HDF5_USE_FILE_LOCKING"] = "FALSE" });
         worker.WaitForOutput("ready", TimeSpan.FromSeconds(30));
 
@@ -30,7 +31,8 @@ public sealed class RepublishTests
             """, $$$"""
             {"class_name": "LimaProcessingLegacy",
              "saving": {"enabled": true, "base_path": "{{{system.Root}}}/data", "filename_prefix": "pub", "nb_frames_per_file": 16,
-                        "compression": "bshuf_lz4", "file_exists_policy": "abort"}}
+                        "compression": "bshuf_lz4", "file_exists_policy": "abort"},
+             "statistics": {"enabled": true, "rect_rois": [{"topleft": {"x": 8, "y": 4}, "dimensions": {"x": 40, "y": 30}}]}}
             """, "publish");
         Assert.False(s.GetProperty("failed").GetBoolean(), s.ToString());
         Assert.True(worker.WaitForExit(TimeSpan.FromSeconds(60)) == 0, worker.Output);
@@ -48,5 +50,12 @@ public sealed class RepublishTests
         Assert.Equal(result.GetProperty("received").GetInt64(), counters.GetProperty("published").GetInt64());
         Assert.Equal(result.GetProperty("filled").GetInt64(), counters.GetProperty("dropped").GetInt64());
         Assert.Contains("\"maxiv\"", counters.GetProperty("property").GetString());
+
+        // every frame's ROI sum, with the frame or made from the files, is the row popRoiStatistics served
+        var popped = s.GetProperty("roi_sums").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
+        var carried = JsonDocument.Parse(File.ReadAllText(results)).RootElement.EnumerateObject()
+            .ToDictionary(p => p.Name, p => p.Value.GetProperty("roi_statistics")[0].GetProperty("sum").GetDouble());
+        Assert.Equal(Frames, popped.Count);
+        Assert.Equal(popped.OrderBy(p => p.Key), carried.OrderBy(p => p.Key));
     }
 }
