@@ -232,7 +232,7 @@ public sealed class ReceiverRun : IAsyncDisposable
     /// <summary>
     /// What the saved files say besides the frames: the detector's facts with the acquisition's experiment over them
     /// and the processing's mask file in the pixel mask (as far as they hold for the saved frames), the names, the
-    /// run's start.
+    /// run's start, the modules of a partial frame.
     /// </summary>
     /// <exception cref="ReferenceImageException">the mask file cannot be read under the reference root or is not a frame's size.</exception>
     private NxmxFacts Facts(ChannelStart start, ReferenceImages references)
@@ -244,8 +244,12 @@ public sealed class ReceiverRun : IAsyncDisposable
             {
                 PixelMask = Nxmx.WithUserMask(metadata.PixelMask, references.Read(mask.Path, mask.Field, start.Frame.Width, start.Frame.Height)),
             };
+        // under partial-frame dispatch the frames are this receiver's stack of modules, each placed in the detector's
+        // image (unless reshaping moved their pixels)
+        var modules = Settings.ProcParams.FrameReshaping() is { Enabled: true } ? null : start.Parts?.PerReceiver[Settings.Receiver.Rank].Parts
+            .Select(p => new NxmxModule(p.SourceX, p.SourceY, p.Width, p.Height, p.DetectorX, p.DetectorY)).ToArray();
         return new NxmxFacts(SavedMetadata(metadata, Settings.ProcParams), _started,
-            experiment.SampleName, experiment.InstrumentName, experiment.SourceName);
+            experiment.SampleName, experiment.InstrumentName, experiment.SourceName, modules);
     }
 
     /// <summary>

@@ -284,6 +284,36 @@ public sealed unsafe class Hdf5File : IDisposable
             H5.Check(H5.H5Dwrite(dataset.Id, H5.TypeOf<T>(), H5.Default, H5.Default, H5.Default, data), $"{Path}: write {path}");
     }
 
+    /// <summary>
+    /// A fixed 2-D dataset (<paramref name="height"/>, <paramref name="width"/>) of <typeparamref name="T"/> with the
+    /// deflate filter, written from <paramref name="chunks"/> as they are (direct chunk writes): bands of
+    /// <paramref name="chunkRows"/> rows, the last one padded to them, each a zlib stream. For what every file of a
+    /// run carries the same (a pixel mask): compressed once, written cheaply in each file.
+    /// </summary>
+    public void WriteDeflatedArray<T>(string path, int height, int width, int chunkRows, IReadOnlyList<byte[]> chunks) where T : unmanaged
+    {
+        H5.Enter();
+        if (chunks.Count != (height + chunkRows - 1) / chunkRows)
+            throw new ArgumentException($"{Path}:{path}: {chunks.Count} chunks of {chunkRows} rows for {height} rows", nameof(chunks));
+        var dims = stackalloc ulong[] { (ulong)height, (ulong)width };
+        var chunk = stackalloc ulong[] { (ulong)chunkRows, (ulong)width };
+        using var space = new SpaceHandle(H5.H5Screate_simple(2, dims, null), "H5Screate_simple");
+        using var dcpl = new PropertyListHandle(H5.H5Pcreate(H5.DatasetCreate), "H5Pcreate(dataset create)");
+        H5.Check(H5.H5Pset_chunk(dcpl.Id, 2, chunk), "H5Pset_chunk");
+        SetFilter(dcpl, ChunkFilter.Deflate, 1);
+        using var lcpl = IntermediateGroups();
+        using var dataset = new DatasetHandle(H5.H5Dcreate2(Id, path, H5.TypeOf<T>(), space.Id, lcpl.Id, dcpl.Id, H5.Default),
+            $"{Path}: create dataset {path}");
+        var offset = stackalloc ulong[] { 0, 0 };
+        for (var band = 0; band < chunks.Count; band++)
+        {
+            offset[0] = (ulong)(band * chunkRows);
+            fixed (byte* data = chunks[band])
+                H5.Check(H5.H5Dwrite_chunk(dataset.Id, H5.Default, 0, offset, (nuint)chunks[band].Length, data),
+                    $"{Path}: write chunk {band} of {path}");
+        }
+    }
+
     /// <summary>Opens a dataset of frames (N, H, W) or of one frame (H, W).</summary>
     public Hdf5Dataset OpenFrameDataset(string path)
     {

@@ -10,7 +10,7 @@ public sealed class TangoNetConfiguredDevice : Device
     [DeviceProperty(Mandatory = true, Description = "Where the (imaginary) hardware answers")]
     public string Address { get; set; } = "";
 
-    [Attr("address")] public string AddressAttr => Address;
+    [Attr("address", Description = "The Address device property")] public string AddressAttr => Address;
 
     protected override void Init() => State = DevState.On;
 }

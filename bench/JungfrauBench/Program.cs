@@ -39,19 +39,23 @@ var folders = new Option<string>("--folder", "--folders")
     Description = "e2e: saving folders, comma-separated, one run each (a disk's and a tmpfs's: /tmp/jf,/dev/shm/jf; none = no saving)",
     DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "jungfrau-bench"),
 };
+var trackBand = new Option<float?>("--track-g0-band")
+{
+    Description = "correction, e2e: pedestal tracking from the G0 pixels within this many keV of zero (every frame; window 1000)",
+};
 var ports = new Option<string>("--ports") { Description = "send: the modules' UDP ports on 127.0.0.1, comma-separated", Required = true };
 
 var receive = new Command("receive", "one receive thread on one port: packets/s, GB/s and loss per asked frame rate") { modules, frames, rates, senders };
 receive.SetAction(r => Receive(r.GetValue(modules), r.GetValue(frames), [.. r.GetValue(rates)!.Split(',').Select(double.Parse)], r.GetValue(senders)));
 var assembly = new Command("assembly", "the assembler alone on datagrams in memory: ms per module-frame") { modules, frames };
 assembly.SetAction(r => Assembly(r.GetValue(modules), r.GetValue(frames)));
-var correction = new Command("correction", "energy and photons: ms per module-frame") { modules, frames, engine, platform, device };
+var correction = new Command("correction", "energy and photons: ms per module-frame") { modules, frames, engine, platform, device, trackBand };
 correction.SetAction(r => Correction(r.GetValue(modules), r.GetValue(frames), Corrector(r.GetValue(engine)!, new JungfrauModel(r.GetValue(modules)),
-    r.GetValue(platform), r.GetValue(device))));
+    r.GetValue(platform), r.GetValue(device)), r.GetValue(trackBand)));
 var e2e = new Command("e2e", "the jungfrau_udp channel end to end: assembly + correction + saving, with the limits of the same run")
-    { modules, frames, rate, senders, engine, platform, device, output, folders };
+    { modules, frames, rate, senders, engine, platform, device, output, folders, trackBand };
 e2e.SetAction((r, token) => EndToEnd(r.GetValue(modules), r.GetValue(frames), r.GetValue(rate), r.GetValue(senders), r.GetValue(engine)!,
-    r.GetValue(platform), r.GetValue(device), r.GetValue(output)!, r.GetValue(folders)!.Split(','), token));
+    r.GetValue(platform), r.GetValue(device), r.GetValue(output)!, r.GetValue(folders)!.Split(','), r.GetValue(trackBand), token));
 var send = new Command("send", "the e2e's sender process: frames of the modules to their ports") { modules, frames, rate, senders, ports };
 send.SetAction(r => SendProcess(r.GetValue(modules), r.GetValue(frames), r.GetValue(rate), r.GetValue(senders), r.GetValue(ports)!));
 var root = new RootCommand("JUNGFRAU receive-side benchmarks") { receive, assembly, correction, e2e, send };
@@ -163,12 +167,14 @@ static IJungfrauCorrector Corrector(string engine, JungfrauModel model, int plat
     ? new JungfrauOpenClCorrection(model.Pedestal, model.Gain, ClDevice.Select(platform, device, cpuFallback: true), ClProgram.DefaultCacheDirectory)
     : new JungfrauCorrection(model.Pedestal, model.Gain);
 
-static void Correction(int modules, int frames, IJungfrauCorrector corrector)
+static void Correction(int modules, int frames, IJungfrauCorrector corrector, float? trackBand)
 {
+    var track = trackBand is { } band ? new PedestalUpdate(DarkPixels.G0WithoutPhoton, 1000, band) : default;
     var raw = Words(modules).SelectMany(m => m).ToArray();
     var energy = new float[raw.Length];
     var photons = new int[raw.Length];
-    Console.WriteLine($"correction on {(corrector is JungfrauOpenClCorrection ocl ? ocl.Device.ToString() : "the CPU (SIMD, one thread)")}, {frames} frames of {modules} modules");
+    Console.WriteLine($"correction on {(corrector is JungfrauOpenClCorrection ocl ? ocl.Device.ToString() : "the CPU (SIMD, one thread)")}, {frames} frames of {modules} modules" +
+                      (trackBand is { } b ? $", pedestal tracking from G0 pixels within {b} keV" : ""));
     corrector.ToEnergy(raw, energy); // builds and warms up
     foreach (var kind in new[] { "energy", "photons" })
     {
@@ -176,9 +182,9 @@ static void Correction(int modules, int frames, IJungfrauCorrector corrector)
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < frames; i++)
             if (kind == "energy")
-                corrector.ToEnergy(raw, energy);
+                corrector.ToEnergy(raw, energy, track);
             else
-                corrector.ToPhotons(raw, photons, 12.4f, 6.2f);
+                corrector.ToPhotons(raw, photons, 12.4f, 6.2f, track);
         var wall = clock.Elapsed.TotalMilliseconds;
         var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
         Console.WriteLine($"{kind,-8}: {wall / (frames * modules):F3} ms wall, {cpuMs / (frames * modules):F3} ms CPU per module-frame (copies in and out included)");
@@ -229,14 +235,15 @@ static void PrintMeasure(string what, SendMeasure m, int frames, long received, 
                       $"{m.ReceiverCpuMs / Math.Max(received, 1),15:F2} | {rest}");
 
 static async Task<int> EndToEnd(int modules, int frames, double rate, int senders, string engine, int platform, int device, string output,
-    string[] folders, CancellationToken token)
+    string[] folders, float? trackBand, CancellationToken token)
 {
     var references = Directory.CreateTempSubdirectory("jungfrau-bench-maps-").FullName;
     var model = new JungfrauModel(modules);
     JungfrauCalibrationFile.Write(Path.Combine(references, "pedestal.h5"), JungfrauCalibrationFile.Pedestal, model.Pedestal);
     JungfrauCalibrationFile.Write(Path.Combine(references, "gain.h5"), JungfrauCalibrationFile.Gain, model.Gain);
     Console.WriteLine($"e2e: {frames} frames of {modules} modules on {modules} ports, sender process with {Math.Clamp(senders, 1, modules)} threads at " +
-                      $"{(rate > 0 ? $"{rate} frames/s" : "its fastest")}, {output} on {engine}");
+                      $"{(rate > 0 ? $"{rate} frames/s" : "its fastest")}, {output} on {engine}" +
+                      (trackBand is { } band ? $", pedestal tracking from G0 pixels within {band} keV" : ""));
     Console.WriteLine($"{"run",-40} | sent fps | recv fps | GB/s raw | packets lost | recv CPU ms/frm | frames complete/incomplete/missed, saved");
 
     // the limit: the same sender into null receivers (one receive thread and assembler per port, frames discarded)
@@ -269,7 +276,7 @@ static async Task<int> EndToEnd(int modules, int frames, double rate, int sender
             {"receiver": {"channel": {"kind": "jungfrau_udp", "timeout_ms": 10000,
                                       "jungfrau": {"ports": [{{string.Join(", ", Enumerable.Repeat(0, modules))}}], "output": "{{output}}",
                                                    "correction": "{{engine}}", "opencl_platform": {{platform}}, "opencl_device": {{device}},
-                                                   "pedestal_file": "pedestal.h5", "gain_file": "gain.h5"} },
+                                                   "pedestal_file": "pedestal.h5", "gain_file": "gain.h5"{{(trackBand is { } g0Band ? $", \"track_g0_band\": {g0Band}" : "")}} } },
                           "memory_cap": "4GiB", "saving_root": "{{(saving ? folder : references)}}", "reference_root": "{{references}}"},
              "acq_params": {"acq": {"nb_frames": {{frames}} } },
              "proc_params": {"class_name": "LimaProcessingLegacy",
@@ -287,6 +294,7 @@ static async Task<int> EndToEnd(int modules, int frames, double rate, int sender
         PrintMeasure(saving ? $"e2e, saving to {folder}" : "e2e, no saving", measure, frames, summary!.Counters.Received, caught, modules,
             $"{channel.FramesComplete}/{channel.FramesIncomplete}/{channel.FramesMissed}, {summary.Saved}" +
             (summary.Error is { } error ? $"; error: {error.Message}" : ""));
+        Console.WriteLine($"{"  channel thread",-40} | {channel.Profile}");
         failed |= summary.Error is not null;
         if (!saving)
             continue;

@@ -28,7 +28,7 @@ internal static class BenchCommand
     private const string End = "<!-- lima2 bench: end -->";
 
     /// <summary>Distinct frames the stand-in detector encodes once and sends in turn.</summary>
-    private const int Prefetch = 8;
+    internal const int Prefetch = 8;
 
     public static RootCommand Create()
     {
@@ -49,6 +49,7 @@ internal static class BenchCommand
             command.Options.Add(option);
         command.Subcommands.Add(CodecBench.Create());
         command.Subcommands.Add(FrameCosts.Create());
+        command.Subcommands.Add(ProfileCommand.Create());
         command.SetAction(async (result, cancellationToken) =>
         {
             var info = new FrameInfo(result.GetValue(width), result.GetValue(height), PixelType.Gray16);
@@ -69,7 +70,7 @@ internal static class BenchCommand
     }
 
     /// <summary>N receivers of T decode/processing threads each (the peer: N × T single-threaded processes).</summary>
-    private sealed record Shape(int Receivers, int Threads)
+    internal sealed record Shape(int Receivers, int Threads)
     {
         public int Workers => Receivers * Threads;
 
@@ -180,7 +181,7 @@ internal static class BenchCommand
     }
 
     /// <summary>One lima2 receive case: stream encoding, receivers and workers, overload policy, saving compression, memory cap.</summary>
-    private sealed record Lima2Case(
+    internal sealed record Lima2Case(
         DectrisEncoding Encoding,
         Shape Shape,
         OverloadPolicy Policy = OverloadPolicy.BackPressure,
@@ -242,7 +243,7 @@ internal static class BenchCommand
         }
     }
 
-    private static ReceiverSettings Settings(FrameInfo info, int frames, Lima2Case bench, IReadOnlyList<string> endpoints, int rank,
+    internal static ReceiverSettings Settings(FrameInfo info, int frames, Lima2Case bench, IReadOnlyList<string> endpoints, int rank,
         SavingCompression compression, string basePath, string root) =>
         new(
             new ReceiverConfig
@@ -375,7 +376,7 @@ internal static class BenchCommand
     private static long PeakRss() => StatusBytes("VmHWM:");
 
     /// <summary>This process's minor page faults so far (/proc/self/stat field 10).</summary>
-    private static long MinorFaults()
+    internal static long MinorFaults()
     {
         var stat = File.ReadAllText("/proc/self/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
@@ -485,7 +486,7 @@ internal static class BenchCommand
         }
     }
 
-    private static string[] Endpoints(int count) =>
+    internal static string[] Endpoints(int count) =>
         Enumerable.Range(0, count).Select(_ => $"tcp://127.0.0.1:{FreePort()}").ToArray();
 
     private static int FreePort()

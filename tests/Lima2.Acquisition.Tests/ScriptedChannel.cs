@@ -25,7 +25,14 @@ internal sealed class ScriptedChannel(FrameInfo info, int frames) : IDetectorCha
 
     public void Trigger() => Interlocked.Increment(ref _triggers);
 
-    public ValueTask<ChannelStart> StartAsync(CancellationToken cancellationToken) => new(new ChannelStart(info, frames));
+    /// <summary>What <see cref="StartAsync"/> says besides the frames: the detector's facts.</summary>
+    public DetectorMetadata? Metadata { get; init; }
+
+    /// <summary>What <see cref="StartAsync"/> says besides the frames: each frame is these parts of the detector's image.</summary>
+    public FrameParts? Parts { get; init; }
+
+    public ValueTask<ChannelStart> StartAsync(CancellationToken cancellationToken) =>
+        new(new ChannelStart(info, frames) { Metadata = Metadata, Parts = Parts });
 
     public async Task<ChannelSummary> RunAsync(IFrameTarget target, CancellationToken cancellationToken)
     {

@@ -35,7 +35,7 @@ public sealed class PogoTests(SystemFixture fixture) : IClassFixture<SystemFixtu
     private JsonElement Report()
     {
         var sys = fixture.System;
-        return JsonDocument.Parse(sys.Python3("pogo_check.py", Path.Combine(RepoPaths.Root, "pogo"), sys.Control, sys.Receivers[0])).RootElement;
+        return JsonDocument.Parse(sys.Python3("lima2_pogo_check.py", Path.Combine(RepoPaths.Root, "pogo"), sys.Control, sys.Receivers[0])).RootElement;
     }
 }
 

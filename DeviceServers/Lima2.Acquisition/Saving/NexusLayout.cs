@@ -45,13 +45,12 @@ public static class NexusLayout
     /// Everything of a dense or master file but the frames: the NXmx tree (<paramref name="facts"/>) and the Lima2
     /// groups. The frames' dataset is then created at <see cref="FramesPath"/>, and <see cref="Link"/> called.
     /// </summary>
-    /// <param name="modules">the detector's modules in the frames (<see cref="Nxmx.Write"/>); null: one, the whole frame</param>
-    public static void CreateGroups(Hdf5File file, SavingParams saving, FrameInfo frame, NxmxFacts facts, IReadOnlyList<NxmxModule>? modules = null)
+    public static void CreateGroups(Hdf5File file, SavingParams saving, FrameInfo frame, NxmxFacts facts)
     {
         file.SetAttribute("/", "NX_class", "NXroot");
         file.SetAttribute("/", "creator", "Lima2.Tango");
         file.SetAttribute("/", "default", Nxmx.Entry.TrimStart('/'));
-        Nxmx.Write(file, frame, facts, modules);
+        Nxmx.Write(file, frame, facts);
         var entry = $"/{saving.NxEntryName}";
         var detector = $"{entry}/{saving.NxInstrumentName}/{saving.NxDetectorName}";
         // When nx_entry_name is "entry" the Lima2 groups are those of the NXmx entry: a second NXdetector there

@@ -1,4 +1,7 @@
 using System.Globalization;
+using System.IO.Compression;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Lima2.Core.Frames;
 using Lima2.Hdf5;
 
@@ -10,12 +13,21 @@ namespace Lima2.Acquisition.Saving;
 /// <param name="SampleName">NXsample <c>name</c></param>
 /// <param name="InstrumentName">NXinstrument <c>name</c> (the beamline)</param>
 /// <param name="SourceName">NXsource <c>name</c> (the facility)</param>
+/// <param name="Modules">the detector's modules in the frames (a JUNGFRAU's); null: one module, the whole frame</param>
 public sealed record NxmxFacts(DetectorMetadata? Detector, DateTimeOffset Start, string SampleName = Nxmx.Unknown,
-    string InstrumentName = Nxmx.Unknown, string SourceName = Nxmx.Unknown);
+    string InstrumentName = Nxmx.Unknown, string SourceName = Nxmx.Unknown, IReadOnlyList<NxmxModule>? Modules = null);
 
-/// <summary>One detector module's pixels in the frames: its first pixel at column <paramref name="X"/>, row
-/// <paramref name="Y"/>, <paramref name="Width"/> × <paramref name="Height"/> pixels (NXdetector_module's data_origin and data_size).</summary>
-public readonly record struct NxmxModule(int X, int Y, int Width, int Height);
+/// <summary>
+/// One detector module: its pixels in the file's frames (first pixel at column <paramref name="X"/>, row
+/// <paramref name="Y"/>, <paramref name="Width"/> × <paramref name="Height"/> pixels: NXdetector_module's data_origin
+/// and data_size), and where its first pixel is in the detector's image (<paramref name="DetectorX"/>,
+/// <paramref name="DetectorY"/>: the same in a whole image, elsewhere in a receiver's stack of modules).
+/// </summary>
+public readonly record struct NxmxModule(int X, int Y, int Width, int Height, int DetectorX, int DetectorY)
+{
+    /// <summary>A module of the detector's image itself, at (<paramref name="x"/>, <paramref name="y"/>) of it.</summary>
+    public static NxmxModule InImage(int x, int y, int width, int height) => new(x, y, width, height, x, y);
+}
 
 /// <summary>
 /// The NXmx application definition's tree, as DECTRIS' FileWriter writes it: <c>/entry</c> (definition NXmx,
@@ -29,11 +41,11 @@ public readonly record struct NxmxModule(int X, int Y, int Width, int Height);
 /// <c>distance</c> along z; the module's origin (the outer corner of pixel (0, 0)) sits at
 /// (beam_center_x · x_pixel_size, beam_center_y · y_pixel_size) from the beam; fast pixels run along −x, slow
 /// ones along −y. So the chain fast/slow_pixel_direction → module_offset → translation → "." puts the beam centre on
-/// the z axis. A detector of several modules (a JUNGFRAU's, each a rectangle of the frames) has one
+/// the z axis. A detector of several modules (<see cref="NxmxFacts.Modules"/>: a JUNGFRAU's) has one
 /// NXdetector_module each, <c>module_0</c>, <c>module_1</c>, ...: its origin is its first pixel's corner, as far
-/// along −x and −y from the frames' first pixel as the module is into the frames, so every module shows the beam
-/// centre at the same frame pixel, and a reader that places modules (dxtbx's panels) places them where the frames
-/// have them. Optional fields that are unknown are left out; the chain's values that are unknown are NaN, so a
+/// along −x and −y from the image's first pixel as the module is into the detector's image, so a reader that places
+/// modules (dxtbx's panels) places them where the detector's image has them, whether the file's frames are that
+/// image (a master) or a receiver's stack of its modules. Optional fields that are unknown are left out; the chain's values that are unknown are NaN, so a
 /// reader gets "unknown", never an invented number.
 /// </remarks>
 public static class Nxmx
@@ -44,8 +56,7 @@ public static class Nxmx
     public const string Translation = Detector + "/transformations/translation";
     public const string Module = Detector + "/module";
 
-    /// <param name="modules">the detector's modules in the frames; null: one module, the whole frame</param>
-    public static void Write(Hdf5File file, FrameInfo frame, NxmxFacts facts, IReadOnlyList<NxmxModule>? modules = null)
+    public static void Write(Hdf5File file, FrameInfo frame, NxmxFacts facts)
     {
         var metadata = facts.Detector ?? new DetectorMetadata();
         file.CreateGroup(Entry, "NXentry");
@@ -69,7 +80,7 @@ public static class Nxmx
         file.WriteString($"{Entry}/sample/depends_on", ".");
         file.CreateSoftLink($"{Entry}/instrument/beam", $"{Entry}/sample/beam");
 
-        WriteDetector(file, frame, metadata, modules ?? [new NxmxModule(0, 0, frame.Width, frame.Height)]);
+        WriteDetector(file, frame, metadata, facts.Modules ?? [NxmxModule.InImage(0, 0, frame.Width, frame.Height)]);
     }
 
     private static void WriteDetector(Hdf5File file, FrameInfo frame, DetectorMetadata metadata, IReadOnlyList<NxmxModule> modules)
@@ -106,7 +117,7 @@ public static class Nxmx
             file.WriteArray<int>($"{module}/data_origin", [at.Y, at.X], 2);
             file.WriteArray<int>($"{module}/data_size", [at.Height, at.Width], 2);
             var offset = $"{module}/module_offset";
-            Axis(file, offset, 0, [1, 0, 0], [(beamX - at.X) * pixelX, (beamY - at.Y) * pixelY, 0], Translation);
+            Axis(file, offset, 0, [1, 0, 0], [(beamX - at.DetectorX) * pixelX, (beamY - at.DetectorY) * pixelY, 0], Translation);
             Axis(file, $"{module}/fast_pixel_direction", pixelX, [-1, 0, 0], [0, 0, 0], offset);
             Axis(file, $"{module}/slow_pixel_direction", pixelY, [0, -1, 0], [0, 0, 0], offset);
         }
@@ -115,15 +126,35 @@ public static class Nxmx
     /// <summary>
     /// <c>pixel_mask</c> (uint32 <see cref="PixelMaskBits"/>, shape of a frame, deflated: mostly zeros) and
     /// <c>pixel_mask_applied</c> false: Lima2 hands the frames on as they came, so a reader applies the mask. A mask
-    /// that is not the frames' size (frames binned or cropped since) is left out rather than misplaced.
+    /// that is not the frames' size (frames binned or cropped since) is left out rather than misplaced. Every file of
+    /// a run gets the same mask: it is deflated once (a JUNGFRAU 4M's takes tens of ms), then each file copies the chunks.
     /// </summary>
     private static void WritePixelMask(Hdf5File file, FrameInfo frame, uint[]? mask)
     {
         if (mask is null || mask.Length != (long)frame.Width * frame.Height)
             return;
-        using (var series = file.CreateSeries<uint>($"{Detector}/pixel_mask", frame.Width, Math.Min(frame.Height, MaskChunkRows), ChunkFilter.Deflate))
-            series.Append(mask);
+        var rows = Math.Min(frame.Height, MaskChunkRows);
+        var chunks = DeflatedMasks.GetValue(mask, m => DeflateRows(m, frame.Width, rows));
+        file.WriteDeflatedArray<uint>($"{Detector}/pixel_mask", frame.Height, frame.Width, rows, chunks);
         file.WriteArray<byte>($"{Detector}/pixel_mask_applied", [0]);
+    }
+
+    /// <summary>The deflated chunks of each mask written, for as long as the mask lives (a run's facts hold it).</summary>
+    private static readonly ConditionalWeakTable<uint[], byte[][]> DeflatedMasks = new();
+
+    /// <summary>Bands of <paramref name="rows"/> rows of <paramref name="width"/> values, the last padded with zeros, each a zlib stream.</summary>
+    private static byte[][] DeflateRows(uint[] values, int width, int rows)
+    {
+        var band = rows * width;
+        return [.. Enumerable.Range(0, (values.Length + band - 1) / band).Select(b =>
+        {
+            var padded = new uint[band];
+            values.AsSpan(b * band, Math.Min(band, values.Length - b * band)).CopyTo(padded);
+            using var deflated = new MemoryStream();
+            using (var zlib = new ZLibStream(deflated, CompressionLevel.Fastest))
+                zlib.Write(MemoryMarshal.AsBytes(padded.AsSpan()));
+            return deflated.ToArray();
+        })];
     }
 
     /// <summary>

@@ -31,7 +31,7 @@ public static class PartialFrameMaster
         var mapped = checkFiles ? MasterFile.FramesInFiles(saving, root, savedPerReceiver) : [.. savedPerReceiver];
         var detector = new FrameInfo(parts.Width, parts.Height, frame.PixelType);
         using var file = Hdf5File.Create(root, saving.BasePath, MasterFile.FileName(saving), replace || saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
-        NexusLayout.CreateGroups(file, saving, detector, DetectorFacts(facts ?? new NxmxFacts(null, DateTimeOffset.UtcNow), parts), Modules(parts));
+        NexusLayout.CreateGroups(file, saving, detector, DetectorFacts(facts ?? new NxmxFacts(null, DateTimeOffset.UtcNow), parts));
         var data = NexusLayout.FramesPath;
         file.CreateVirtualBlockDataset(data, detector, mapped.DefaultIfEmpty(0).Max(), Blocks(saving, parts, mapped));
         var lima2Data = NexusLayout.DatasetPath(saving);
@@ -46,17 +46,18 @@ public static class PartialFrameMaster
         return file.Path;
     }
 
-    /// <summary>Every part of every receiver is a module of the detector (a JUNGFRAU's): NXmx places each.</summary>
-    private static NxmxModule[] Modules(FrameParts parts) =>
-        [.. parts.PerReceiver.SelectMany(r => r.Parts).Select(p => new NxmxModule(p.DetectorX, p.DetectorY, p.Width, p.Height))];
-
     /// <summary>
-    /// The facts of the receivers' frames (receiver 0's) made the detector image's: its pixel mask, over receiver 0's
-    /// frames, is copied to every receiver's parts (the receivers' stacks of modules share its layout and the
-    /// processing's mask file), and what no part covers is a gap. Left out when a part lies beyond receiver 0's frames.
+    /// The facts of the receivers' frames (receiver 0's) made the detector image's: every part of every receiver is a
+    /// module of the detector (a JUNGFRAU's), at its place in the image; the pixel mask, over receiver 0's frames, is
+    /// copied to every receiver's parts (the receivers' stacks of modules share its layout and the processing's mask
+    /// file), and what no part covers is a gap. The mask is left out when a part lies beyond receiver 0's frames.
     /// </summary>
     private static NxmxFacts DetectorFacts(NxmxFacts facts, FrameParts parts)
     {
+        facts = facts with
+        {
+            Modules = [.. parts.PerReceiver.SelectMany(r => r.Parts).Select(p => NxmxModule.InImage(p.DetectorX, p.DetectorY, p.Width, p.Height))],
+        };
         if (facts.Detector?.PixelMask is not { } mask)
             return facts;
         var (width, height) = (parts.PerReceiver[0].Width, parts.PerReceiver[0].Height);

@@ -77,6 +77,9 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>The receive thread's name, as profilers and /proc show it.</summary>
+    public const string ReceiveThreadName = "lima2 receive";
+
     /// <summary>Room for a message's JSON or CBOR fields beside its payload, in the memory bound.</summary>
     private const int MessageOverheadBytes = 64 << 10;
 
@@ -116,6 +119,7 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.DecodeWorkers);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.ReceiveHighWaterMark);
         _options = options;
+        ZmqMessageMemory.KeepFreedMessages(); // each frame's message reuses freed pages instead of faulting fresh ones
         _slots = new ZmqMultipartMessage[options.MessageSlots];
         for (var i = 0; i < _slots.Length; i++)
         {
@@ -257,6 +261,7 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
 
     private ChannelSummary Run(IFrameTarget target, CancellationToken cancellationToken)
     {
+        Thread.CurrentThread.Name = ReceiveThreadName; // a thread of its own (LongRunning)
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, target.Aborted, _disposing.Token);
         var token = stop.Token;
         var delivery = new DecodeStage(this, target, _frame, _options, stop);

@@ -99,6 +99,29 @@ public sealed record JungfrauPortCounters(int Port, long PacketsCaught, long Pac
 }
 
 /// <summary>
+/// Where the channel's own thread spends a frame, summed over the run: waiting for the ports' frames (gather), copying
+/// the ports' modules into one module-major frame (copy), the correction (with pedestal tracking; an OpenCL device's
+/// transfers included), the placement into the detector image (place) and the graph's buffer and hand-off (hand-off).
+/// Written by the channel's thread only; read it once the run is over.
+/// </summary>
+public sealed class JungfrauChannelProfile
+{
+    internal long GatherTicks, CopyTicks, CorrectTicks, PlaceTicks, HandOffTicks;
+
+    /// <summary>Frames built.</summary>
+    public long Frames { get; internal set; }
+
+    /// <summary>Each stage's wall time per frame built, in ms.</summary>
+    public IReadOnlyList<(string Stage, double MsPerFrame)> PerFrame() =>
+    [
+        .. new[] { ("gather", GatherTicks), ("copy", CopyTicks), ("correct", CorrectTicks), ("place", PlaceTicks), ("hand-off", HandOffTicks) }
+            .Select(s => (s.Item1, s.Item2 * 1e3 / Stopwatch.Frequency / Math.Max(Frames, 1))),
+    ];
+
+    public override string ToString() => string.Join(", ", PerFrame().Select(s => $"{s.Stage} {s.MsPerFrame:F3}")) + " ms per frame";
+}
+
+/// <summary>
 /// <c>jungfrau_udp</c>: a JUNGFRAU receiver's detector channel. Each UDP port has its receive thread and its
 /// <see cref="ModuleFrameAssembler"/>; their frames (in frame order per port) are joined by frame number, placed by
 /// the <see cref="JungfrauGeometry"/>, corrected when asked and handed to the graph. A frame some port had nothing of
@@ -207,6 +230,9 @@ public sealed class JungfrauChannel : IDetectorChannel
     /// <summary>Frames of which no port had a packet (reported lost).</summary>
     public long FramesMissed => Interlocked.Read(ref _missed);
 
+    /// <summary>Where the channel's thread spent the run's frames (read it once the run is over).</summary>
+    public JungfrauChannelProfile Profile { get; } = new();
+
     /// <summary>The geometry is known from the configuration: the graph is built at Prepare.</summary>
     public bool StartsAtPrepare => true;
 
@@ -243,7 +269,11 @@ public sealed class JungfrauChannel : IDetectorChannel
             for (; _options.Frames is not { } frames || index < frames; index++)
             {
                 var frameNumber = _options.FirstFrameNumber + (ulong)index;
-                if (!await frame.GatherAsync(frameNumber, token).ConfigureAwait(false))
+                var gathering = Stopwatch.GetTimestamp();
+                var gathered = await frame.GatherAsync(frameNumber, token).ConfigureAwait(false);
+                var renting = Stopwatch.GetTimestamp();
+                Profile.GatherTicks += renting - gathering;
+                if (!gathered)
                 {
                     if (frame.AllPortsEnded && _options.Frames is null)
                         break; // an endless run whose ports timed out: nothing more will come
@@ -254,6 +284,7 @@ public sealed class JungfrauChannel : IDetectorChannel
                 }
                 Interlocked.Increment(ref frame.IsComplete ? ref _complete : ref _incomplete);
                 var buffer = await target.RentAsync(index, token).ConfigureAwait(false);
+                Profile.HandOffTicks += Stopwatch.GetTimestamp() - renting;
                 if (buffer is not { } pooled)
                 {
                     frame.Release();
@@ -263,7 +294,7 @@ public sealed class JungfrauChannel : IDetectorChannel
                 Frame built;
                 try
                 {
-                    frame.Build(pooled.Span[.._info.ByteSize], index);
+                    frame.Build(pooled.Span[.._info.ByteSize], index, Profile);
                     built = new Frame(pooled, _info, index, index);
                 }
                 catch
@@ -276,7 +307,9 @@ public sealed class JungfrauChannel : IDetectorChannel
                     frame.Release();
                 }
                 delivered++;
+                var submitting = Stopwatch.GetTimestamp();
                 await target.SubmitAsync(built, token).ConfigureAwait(false);
+                Profile.HandOffTicks += Stopwatch.GetTimestamp() - submitting;
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -345,6 +378,7 @@ public sealed class JungfrauChannel : IDetectorChannel
         private readonly bool[] _ended = new bool[channel._listeners.Length];
         private readonly bool[] _taken = new bool[channel._listeners.Length];
         private readonly ushort[] _raw = new ushort[channel._options.Geometry.Modules.Count * JungfrauModule.Pixels];
+        private readonly bool _inPlace = channel._options.Geometry.IsModuleMajor; // the graph's frame is the module-major frame: no placing copy
         private float[]? _corrected;
         private long _missedSinceTimeout;
 
@@ -409,16 +443,18 @@ public sealed class JungfrauChannel : IDetectorChannel
         /// Places and corrects the gathered ports' modules, frame <paramref name="index"/> of the run, into
         /// <paramref name="destination"/> (a frame of the channel's output); a complete frame moves a tracked pedestal.
         /// </summary>
-        public void Build(Span<byte> destination, long index)
+        public void Build(Span<byte> destination, long index, JungfrauChannelProfile profile)
         {
+            var start = Stopwatch.GetTimestamp();
             var options = channel._options;
+            var raw = _inPlace && options.Output == JungfrauOutput.Raw ? MemoryMarshal.Cast<byte, ushort>(destination) : _raw;
             var partPixels = JungfrauModule.Pixels / options.Interfaces;
             for (var p = 0; p < _heads.Length; p++)
             {
                 var positions = channel._modulePositions[p];
                 for (var m = 0; m < positions.Length; m++)
                 {
-                    var part = _raw.AsSpan(positions[m] * JungfrauModule.Pixels + options.Ports[p].Interface * partPixels, partPixels);
+                    var part = raw.Slice(positions[m] * JungfrauModule.Pixels + options.Ports[p].Interface * partPixels, partPixels);
                     if (_taken[p])
                         _heads[p]!.Pixels.Slice(m * partPixels, partPixels).CopyTo(part);
                     else
@@ -426,27 +462,38 @@ public sealed class JungfrauChannel : IDetectorChannel
                 }
             }
             if (IsComplete)
-                options.Pedestal?.Add(_raw);
+                options.Pedestal?.Add(raw);
             var track = IsComplete && options.Tracking is { } tracking ? tracking.For(index) : default;
             var geometry = options.Geometry;
-            if (geometry.Width * geometry.Height != _raw.Length)
+            if (geometry.Width * geometry.Height != raw.Length)
                 destination.Clear(); // gap pixels and space between modules
+            var copied = Stopwatch.GetTimestamp();
+            profile.CopyTicks += copied - start;
+            var corrected = copied; // raw: nothing to correct
             switch (options.Output)
             {
-                case JungfrauOutput.Raw:
+                case JungfrauOutput.Raw when !_inPlace:
                     geometry.Place<ushort>(_raw, MemoryMarshal.Cast<byte, ushort>(destination));
                     break;
                 case JungfrauOutput.Energy:
-                    _corrected ??= new float[_raw.Length];
-                    options.Correction!.ToEnergy(_raw, _corrected, track);
-                    geometry.Place<float>(_corrected, MemoryMarshal.Cast<byte, float>(destination));
+                    var energy = _inPlace ? MemoryMarshal.Cast<byte, float>(destination) : (_corrected ??= new float[_raw.Length]);
+                    options.Correction!.ToEnergy(_raw, energy, track);
+                    corrected = Stopwatch.GetTimestamp();
+                    if (!_inPlace)
+                        geometry.Place<float>(energy, MemoryMarshal.Cast<byte, float>(destination));
                     break;
                 case JungfrauOutput.Photons:
-                    var photons = MemoryMarshal.Cast<float, int>((_corrected ??= new float[_raw.Length]).AsSpan());
+                    var photons = _inPlace ? MemoryMarshal.Cast<byte, int>(destination) : MemoryMarshal.Cast<float, int>((_corrected ??= new float[_raw.Length]).AsSpan());
                     options.Correction!.ToPhotons(_raw, photons, options.PhotonEnergyKeV, options.ThresholdKeV, track);
-                    geometry.Place<int>(photons, MemoryMarshal.Cast<byte, int>(destination));
+                    corrected = Stopwatch.GetTimestamp();
+                    if (!_inPlace)
+                        geometry.Place<int>(photons, MemoryMarshal.Cast<byte, int>(destination));
                     break;
             }
+            var end = Stopwatch.GetTimestamp();
+            profile.CorrectTicks += corrected - copied;
+            profile.PlaceTicks += end - corrected;
+            profile.Frames++;
         }
 
         /// <summary>Gives back the buffers of the ports that had the frame just gathered.</summary>

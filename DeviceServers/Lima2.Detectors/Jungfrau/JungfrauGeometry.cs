@@ -53,6 +53,10 @@ public sealed class JungfrauGeometry
     public int Width { get; }
     public int Height { get; }
 
+    /// <summary>The image is the module-major frame itself (raw layout, modules one under the other in order): placing is a copy.</summary>
+    public bool IsModuleMajor => !DoublePixelGaps && Width == JungfrauModule.Width
+                                 && Modules.Select((m, i) => m.X == 0 && m.Y == i * JungfrauModule.Height).All(stacked => stacked);
+
     /// <summary>Copies each module of <paramref name="modules"/> (module-major raw blocks) to its place; other pixels are left alone.</summary>
     public void Place<T>(ReadOnlySpan<T> modules, Span<T> image)
     {

@@ -74,8 +74,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic
         set
         {
             var parsed = ProcParamsDocument.Parse(value);
-            if (parsed is SmxProcParams smx)
-                PeakFindingNode.Validate(smx);
+            PipelineConsumers.Validate(parsed);
             lock (_lock)
             {
                 RefuseWhileRunning("proc_params");
@@ -190,7 +189,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic
 
     private void Prepare(string uuid, IAcqParams acq, ProcParams proc, ProcessingView? pending)
     {
-        if (proc is SmxProcParams)
+        if (PipelineConsumers.UsesKernels(proc))
             _kernels?.Wait();
         // its memory is free before the new run takes its own
         if (pending is not null)

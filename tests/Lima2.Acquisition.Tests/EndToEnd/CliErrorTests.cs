@@ -29,6 +29,7 @@ public sealed class CliErrorTests : IDisposable
     [Theory]
     [InlineData("bad endpoint", "lima2 stream: bind tcp://no-such-host.invalid:x: Invalid argument")]
     [InlineData("missing file", "lima2 stream: --file {0}/absent.h5: no such file")]
+    [InlineData("simplon maxiv", "lima2 stream: --simplon serves a DECTRIS detector: it does not go with --format maxiv")]
     [InlineData("missing settings", "lima2 receive: Could not find file '{0}/absent.yaml'.")]
     [InlineData("bad yaml", "lima2 receive: bad.yaml line 1, column 22: Exception during deserialization")]
     public void A_bad_endpoint_file_or_settings_ends_in_one_line_and_exit_code_2(string fault, string expected)
@@ -39,6 +40,7 @@ public sealed class CliErrorTests : IDisposable
         {
             "bad endpoint" => ["stream", "--endpoint", "tcp://no-such-host.invalid:x", "--frames", "1", .. Small],
             "missing file" => ["stream", "--file", Path.Combine(_folder, "absent.h5"), "--frames", "1", .. Small],
+            "simplon maxiv" => ["stream", "--format", "maxiv", "--simplon", "1", "--frames", "1", .. Small],
             "missing settings" => ["receive", Path.Combine(_folder, "absent.yaml")],
             _ => ["receive", yaml],
         };

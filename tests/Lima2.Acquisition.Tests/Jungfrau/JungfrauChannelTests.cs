@@ -123,9 +123,9 @@ public sealed class JungfrauChannelTests : IDisposable
     }
 
     [Theory]
-    [InlineData("cpu")]
-    [InlineData("opencl")] // the CPU device (PoCL) here
-    public async Task A_tracked_energy_run_saves_frames_and_tracked_pedestal_maps_equal_to_the_numpy_reference(string correction)
+    [InlineData("cpu", false)] // corrected straight into the graph's frames
+    [InlineData("opencl", true)] // the CPU device (PoCL) here; corrected, then placed with the chip gaps
+    public async Task A_tracked_energy_run_saves_frames_and_tracked_pedestal_maps_equal_to_the_numpy_reference(string correction, bool gaps)
     {
         const int frames = 5;
         Directory.CreateDirectory(Path.Combine(_folder, "jf"));
@@ -135,7 +135,8 @@ public sealed class JungfrauChannelTests : IDisposable
         // frames 0, 2, 4 flagged dark; in frames 1 and 3 the G0 pixels within 3 keV of zero
         var (summary, channel) = await Run(Settings(frames, "tracked",
             $""", "output": "energy", "correction": "{correction}", "pedestal_file": "jf/pedestal.h5", "gain_file": "jf/gain.h5" """ +
-            """, "track_dark_every": 2, "track_g0_band": 3, "track_window": 4, "tracked_pedestal_file": "jf/tracked.h5" """), async ports =>
+            """, "track_dark_every": 2, "track_g0_band": 3, "track_window": 4, "tracked_pedestal_file": "jf/tracked.h5" """ +
+            (gaps ? """, "geometry": {"rows": 2, "double_pixel_gaps": true} """ : "")), async ports =>
         {
             standIn = StandIn(ports, frames, JungfrauStandInContent.Photons);
             await standIn.RunAsync(CancellationToken.None);
@@ -148,7 +149,7 @@ public sealed class JungfrauChannelTests : IDisposable
         WriteFrames(Path.Combine(dir, "raw.u16"), standIn!, frames);
         File.WriteAllBytes(Path.Combine(dir, "pedestal.f32"), _model.Pedestal.SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray()).ToArray());
         File.WriteAllBytes(Path.Combine(dir, "gain.f32"), _model.Gain.SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray()).ToArray());
-        Python.Run(PythonScripts.Path("jungfrau_reference.py"), ["--track", "2", "3", "4", dir, $"{frames}", $"{Pixels}", "12.4", "6.2"]);
+        Python.Run(PythonScripts.Path("jungfrau_reference.py"), ["--track", "2", "3", "4", dir, $"{frames}", $"{Pixels}", "12.4", "6.2", "2", "1", "0", "0"]);
         var verdict = Python.Eval($$"""
             import h5py, numpy as np
             with h5py.File("{{_folder}}/jf/tracked.h5", "r") as f:
@@ -156,12 +157,12 @@ public sealed class JungfrauChannelTests : IDisposable
             with h5py.File("{{_folder}}/out/tracked_0_00000.h5", "r") as f:
                 saved = f["entry_0000/measurement/data"][()]
             ref_tracked = np.fromfile("{{dir}}/tracked_pedestal.f32", np.float32).reshape(3, 1024, 1024)
-            energy = np.fromfile("{{dir}}/energy.f32", np.float32).reshape({{frames}}, 1024, 1024)
+            energy = np.fromfile("{{dir}}/{{(gaps ? "assembled_energy" : "energy")}}.f32", np.float32).reshape(saved.shape)
             given = np.fromfile("{{dir}}/pedestal.f32", np.float32).reshape(3, 1024, 1024)
-            print(tracked.dtype, tracked.shape, np.array_equal(tracked, ref_tracked), np.array_equal(saved, energy),
+            print(tracked.dtype, tracked.shape, saved.shape, np.array_equal(tracked, ref_tracked), np.array_equal(saved, energy),
                   int((tracked != given).sum() > 1024 * 1024))
             """);
-        Assert.Equal("float32 (3, 1024, 1024) True True 1", verdict.Trim());
+        Assert.Equal($"float32 (3, 1024, 1024) {(gaps ? "(5, 1028, 1030)" : "(5, 1024, 1024)")} True True 1", verdict.Trim());
     }
 
     [Theory]

@@ -171,7 +171,15 @@ public class JungfrauCorrectionTests
             correction.ToEnergy(raw, scalar, simd: false);
             correction.ToPhotons(raw, simdPhotons, PhotonKeV, ThresholdKeV, simd: true);
             correction.ToPhotons(raw, scalarPhotons, PhotonKeV, ThresholdKeV, simd: false);
-            return simd.SequenceEqual(scalar) && simdPhotons.SequenceEqual(scalarPhotons);
+            // pedestal tracking: a flagged frame (every stage), then photon-free G0 pixels
+            var (simdTracked, scalarTracked) = (new JungfrauCorrection(pedestal, gain), new JungfrauCorrection(pedestal, gain));
+            foreach (var f in new[] { 0, 1 })
+            {
+                simdTracked.ToEnergy(raw, simd, simd: true, Tracking.For(f));
+                scalarTracked.ToEnergy(raw, scalar, simd: false, Tracking.For(f));
+            }
+            return simd.SequenceEqual(scalar) && simdPhotons.SequenceEqual(scalarPhotons)
+                   && simdTracked.Pedestal().SelectMany(m => m).SequenceEqual(scalarTracked.Pedestal().SelectMany(m => m));
         }).QuickCheckThrowOnFailure();
     }
 

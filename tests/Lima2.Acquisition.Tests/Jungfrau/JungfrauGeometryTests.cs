@@ -7,6 +7,16 @@ public class JungfrauGeometryTests
     private static ushort[] Modules(int count) =>
         Enumerable.Range(0, count * JungfrauModule.Pixels).Select(i => (ushort)(i * 31 + i / JungfrauModule.Pixels)).ToArray();
 
+    [Fact]
+    public void Only_modules_stacked_in_order_without_gaps_make_an_image_that_is_the_module_major_frame()
+    {
+        Assert.True(JungfrauGeometry.Grid(3, 1, 0, 0, false).IsModuleMajor);
+        Assert.False(JungfrauGeometry.Grid(3, 1, 0, 0, true).IsModuleMajor); // chip gaps
+        Assert.False(JungfrauGeometry.Grid(3, 1, 0, 4, false).IsModuleMajor); // rows apart
+        Assert.False(JungfrauGeometry.Grid(1, 2, 0, 0, false).IsModuleMajor); // side by side
+        Assert.False(new JungfrauGeometry([new(0, 512), new(0, 0)], false).IsModuleMajor); // stacked out of order
+    }
+
     [Theory]
     [InlineData(1, 1, false)]
     [InlineData(1, 2, true)]

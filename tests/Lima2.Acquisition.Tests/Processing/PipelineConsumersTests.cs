@@ -6,7 +6,8 @@ using Lima2.Hdf5;
 
 namespace Lima2.Acquisition.Tests.Processing;
 
-/// <summary>Each pipeline kind brings its own consumers (SMX's peak finder: ReceiverRunWiringTests' SMX runs).</summary>
+/// <summary>Each pipeline kind brings its own consumers (SMX's peak finder: ReceiverRunWiringTests' SMX runs), checks and
+/// needs, asked for by kind without naming it (the receiver device: ReceiverLogicTests).</summary>
 public sealed class PipelineConsumersTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("consumers-").FullName;
@@ -34,5 +35,24 @@ public sealed class PipelineConsumersTests : IDisposable
         Assert.Empty(For(new LegacyProcParams(), reducedData: true));
         Assert.Empty(For(new FailingProcParams(), reducedData: true));
         Assert.Null(PipelineConsumers.FrameMemory(new XpcsProcParams(), new ReceiverConfig()));
+    }
+
+    [Fact]
+    public void The_kinds_own_blocks_are_checked_by_kind_naming_the_field()
+    {
+        // a value the schema lets through, which only the peak finder's own checks refuse
+        ProcParams smx = new SmxProcParams { Fai = System.Text.Json.JsonDocument.Parse("""{"min_nb_peaks": -1}""").RootElement };
+        var error = Assert.Throws<ArgumentException>(() => PipelineConsumers.Validate(smx));
+        Assert.Equal("fai.min_nb_peaks: must be ≥ 0", error.Message);
+        PipelineConsumers.Validate(new SmxProcParams { Fai = System.Text.Json.JsonDocument.Parse("""{"min_nb_peaks": 3}""").RootElement });
+        PipelineConsumers.Validate(new LegacyProcParams()); // no blocks of its own
+    }
+
+    [Fact]
+    public void Only_SMX_runs_on_the_kernels_the_receiver_builds_at_its_start()
+    {
+        Assert.True(PipelineConsumers.UsesKernels(new SmxProcParams()));
+        Assert.False(PipelineConsumers.UsesKernels(new LegacyProcParams()));
+        Assert.False(PipelineConsumers.UsesKernels(new XpcsProcParams()));
     }
 }

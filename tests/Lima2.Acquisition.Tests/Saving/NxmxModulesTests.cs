@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
+using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Detectors.Jungfrau;
 using Lima2.Hdf5;
@@ -68,5 +69,45 @@ public sealed class NxmxModulesTests : IDisposable
         var mask = Hdf5.H5PyView.Read(master, "/entry/instrument/detector/pixel_mask");
         Assert.Equal([detector.Height, detector.Width], mask.Shape);
         Assert.Equal(MemoryMarshal.AsBytes(detector.PixelMask().AsSpan()).ToArray(), mask.Data);
+    }
+
+    [Fact]
+    public async Task A_partial_frame_receivers_files_place_its_stacked_modules_where_the_detector_image_has_them()
+    {
+        // the detector: 2 rows of 2 modules of 24 x 5, 2 pixels apart across and down; receiver 1 of 2 takes the
+        // bottom row, its frames (24 x 10) the two modules stacked
+        var parts = new FrameParts(50, 12, [
+            new ReceiverFrameParts(24, 10, [new FramePart(0, 0, 24, 5, 0, 0), new FramePart(0, 5, 24, 5, 26, 0)]),
+            new ReceiverFrameParts(24, 10, [new FramePart(0, 0, 24, 5, 0, 7), new FramePart(0, 5, 24, 5, 26, 7)]),
+        ]);
+        var channel = new ScriptedChannel(SavingFolder.Info, 2)
+        {
+            Parts = parts,
+            Metadata = new DetectorMetadata
+            {
+                XPixelSize = 75e-6, YPixelSize = 75e-6, Distance = 0.1, BeamCenterX = 25.5, BeamCenterY = 6.5,
+                SensorMaterial = "Si", SensorThickness = 320e-6,
+            },
+        };
+        var settings = new ReceiverSettings(new ReceiverConfig { Rank = 1, NbReceivers = 2, MemoryCap = "16MiB", SavingRoot = _folder.Root },
+            new AcqParams<SimulatorDet>(), new LegacyProcParams { Saving = _folder.Params(perFile: 10) with { Enabled = true } });
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using (var run = await ReceiverRun.PrepareAsync(settings, channel, timeout.Token))
+            Assert.Null((await run.RunAsync(timeout.Token)).Error);
+
+        var nxmx = NxmxReaderTests.ReadNxmx(Path.Combine(_folder.Root, "data", "scan_1_00000.h5"));
+        Assert.Equal(NxmxReaderTests.Sha256([0, 1]), nxmx.GetProperty("sha256").GetString());
+        var modules = nxmx.GetProperty("modules").EnumerateArray().ToArray();
+        Assert.Equal(2, modules.Length);
+        foreach (var (module, part) in modules.Zip(parts.PerReceiver[1].Parts))
+        {
+            Assert.Equal([part.SourceY, part.SourceX], module.GetProperty("data_origin").EnumerateArray().Select(e => e.GetInt32()));
+            Assert.Equal([5, 24], module.GetProperty("data_size").EnumerateArray().Select(e => e.GetInt32()));
+            // the module's first pixel is the detector image's pixel (DetectorX, DetectorY), not the stack's
+            var origin = module.GetProperty("origin").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            Assert.Equal((25.5 - part.DetectorX) * 75e-6, origin[0], 1e-15);
+            Assert.Equal((6.5 - part.DetectorY) * 75e-6, origin[1], 1e-15);
+            Assert.Equal(0.1, origin[2], 1e-15);
+        }
     }
 }

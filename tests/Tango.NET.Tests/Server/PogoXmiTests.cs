@@ -1,5 +1,7 @@
+using System.Text.Json;
 using System.Xml.Linq;
 using Lima2.TestSupport;
+using Tango.NET.Tests.Fixtures;
 using Tango.Server;
 using TangoNetTest;
 
@@ -8,7 +10,7 @@ namespace Tango.NET.Tests.Server;
 /// <summary>pogo/TangoNetTest.xmi is generated from the C# declarations (set UPDATE_POGO_XMI=1 to rewrite it).</summary>
 public sealed class PogoXmiTests
 {
-    private static readonly string Committed = Path.Combine(RepoPaths.Root, "pogo", "TangoNetTest.xmi");
+    public static readonly string Committed = Path.Combine(RepoPaths.Root, "pogo", "TangoNetTest.xmi");
 
     private static string Generate() => PogoXmi.Generate(typeof(TangoNetTestDevice), "Simulators",
         "TangoTest's interface in C#, on Tango.NET: DeviceServers/TangoNetTest");
@@ -41,5 +43,26 @@ public sealed class PogoXmiTests
         Assert.Equal("251", prop.Element("DefaultPropValue")!.Value);
         Assert.Equal(["Idle", "Acquiring", "Saving"],
             cls.Elements("attributes").Single(a => (string?)a.Attribute("name") == "enum_scalar").Elements("enumLabels").Select(e => e.Value));
+    }
+}
+
+/// <summary>
+/// The running TangoNetTest device is what pogo/TangoNetTest.xmi says (names, types, descriptions, units), and a Jive
+/// user finds a plain ASCII description on every command argument, attribute and property: pogo_check.py, the check
+/// Lima2's devices pass too.
+/// </summary>
+public sealed class TangoNetTestPogoTests(TangoNetTestServer server) : IClassFixture<TangoNetTestServer>
+{
+    [Fact]
+    public void The_running_device_matches_its_xmi_and_every_command_attribute_and_property_is_described()
+    {
+        var device = $"tango://127.0.0.1:{server.Port}/{TangoNetTestServer.DeviceName}#dbase=no";
+        var output = Python.Run(Path.Combine(RepoPaths.Root, "tests", "Tango.NET.Tests", "py", "pogo_check.py"),
+            [PogoXmiTests.Committed, device], TimeSpan.FromSeconds(60));
+        var report = JsonDocument.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last(l => l.StartsWith('{')))
+            .RootElement.GetProperty("TangoNetTest");
+        Assert.Empty(report.GetProperty("problems").EnumerateArray().Select(p => p.GetString()));
+        Assert.Empty(report.GetProperty("undescribed").EnumerateArray().Select(u => u.GetString()));
+        Assert.True(report.GetProperty("compared").GetInt32() >= 100, $"only {report.GetProperty("compared")} items compared");
     }
 }

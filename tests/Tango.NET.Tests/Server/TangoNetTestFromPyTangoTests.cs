@@ -113,7 +113,8 @@ public sealed class TangoNetTestFromPyTangoTests(TangoNetTestServer server) : IC
         Assert.Equal(["Does nothing, only while RUNNING", "Does nothing, only while RUNNING"], Strings(commands.GetProperty("OnlyWhenRunning")));
         Assert.Equal(["the new status", "Sets the status text"], Strings(commands.GetProperty("SetStatusText")));
         Assert.Equal(["Any DevDouble value", "Echo of the argin value"], Strings(commands.GetProperty("DevDouble")));
-        Assert.Equal(["Uninitialised", "Uninitialised"], Strings(commands.GetProperty("EvenOnly"))); // cppTango's "not set"
+        Assert.Equal(["Allowed only while counter is even (the IsEvenOnlyAllowed convention)", "The counter"],
+            Strings(commands.GetProperty("EvenOnly")));
         // QueryWizard*Property: name, description, default, for each property
         Assert.Equal(["UShort_image_ro_size", "Width and height of ushort_image_ro", "251"], Strings(result.GetProperty("device properties")));
         Assert.Equal(["Greeting", "A class-wide greeting, to show class properties", "hello"], Strings(result.GetProperty("class properties")));

@@ -1,12 +1,12 @@
-"""pogo_check.py POGO_DIR CONTROL RECEIVER: compare each Pogo XMI with what the running devices report.
+"""pogo_check.py XMI DEVICE [XMI DEVICE ...]: compare each Pogo XMI with what its running device reports.
 
-Processing devices of each class are made by preparing the receiver (then erased). Prints a JSON report:
-class -> {compared: n, problems: [...], undescribed: [...]}. "problems": the XMI and the device disagree on a
-command's or attribute's name, types, descriptions or units; "undescribed": what a Jive user would see without a
-description (attribute_list_query_ex, command_list_query, the admin device's QueryWizardDevProperty /
-QueryWizardClassProperty), or with a description that is not plain ASCII.
+Prints a JSON report: class -> {compared: n, problems: [...], undescribed: [...]}. "problems": the XMI and the device
+disagree on a command's or attribute's name, types, descriptions or units; "undescribed": what a Jive user would see
+without a description (attribute_list_query_ex, command_list_query, the admin device's QueryWizardDevProperty /
+QueryWizardClassProperty), or with a description that is not plain ASCII. Lima2's devices are checked through
+tests/Lima2.Server.Tests/py/lima2_pogo_check.py, which imports compare() from here.
 """
-import json, sys, uuid
+import json, sys
 import xml.etree.ElementTree as ET
 import tango
 
@@ -14,7 +14,10 @@ POGO = {"VoidType": "DevVoid", "BooleanType": "DevBoolean", "ShortType": "DevSho
         "LongType": "DevLong64", "FloatType": "DevFloat", "DoubleType": "DevDouble", "UShortType": "DevUShort",
         "UIntType": "DevULong", "ULongType": "DevULong64", "UCharType": "DevUChar", "StringType": "DevString",
         "StringArrayType": "DevVarStringArray", "IntArrayType": "DevVarLongArray", "LongArrayType": "DevVarLong64Array",
-        "DoubleArrayType": "DevVarDoubleArray",
+        "DoubleArrayType": "DevVarDoubleArray", "BooleanArrayType": "DevVarBooleanArray", "CharArrayType": "DevVarCharArray",
+        "ShortArrayType": "DevVarShortArray", "UShortArrayType": "DevVarUShortArray", "UIntArrayType": "DevVarULongArray",
+        "ULongArrayType": "DevVarULong64Array", "FloatArrayType": "DevVarFloatArray",
+        "LongStringArrayType": "DevVarLongStringArray", "DoubleStringArrayType": "DevVarDoubleStringArray",
         "StateType": "DevState", "EncodedType": "DevEncoded", "EnumType": "DevEnum"}
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}type"
 BUILTIN_COMMANDS = {"Init", "State", "Status"}
@@ -82,21 +85,9 @@ def described(text):
     return text not in NOT_SET and text.isascii() and text.isprintable()
 
 
-pogo, control, receiver = sys.argv[1:4]
-report = {"LimaControl": compare(f"{pogo}/LimaControl.xmi", tango.DeviceProxy(control))}
-recv = tango.DeviceProxy(receiver)
-report["LimaReceiver"] = compare(f"{pogo}/LimaReceiver.xmi", recv)
-recv.acq_params = json.dumps({"acq": {"nb_frames": 2}, "det": {"generator": {"width": 32, "height": 32}}})
-db = tango.Database()
-for cls in ["LimaProcessingLegacy", "LimaProcessingSmx", "LimaProcessingXpcs", "LimaProcessingFailing"]:
-    recv.proc_params = json.dumps({"class_name": cls})
-    run = str(uuid.uuid1())
-    recv.Prepare(run)
-    try:
-        [name] = db.get_device_exported(f"*/limaprocessing/{run}*")
-        assert db.get_device_info(name).class_name == cls
-        report[cls] = compare(f"{pogo}/{cls}.xmi", tango.DeviceProxy(name))
-    finally:
-        recv.Stop()
-        recv.erasePipeline(run)
-print(json.dumps(report))
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    report = {}
+    for xmi, device in zip(args[::2], args[1::2]):
+        report[ET.parse(xmi).getroot().find("classes").get("name")] = compare(xmi, tango.DeviceProxy(device))
+    print(json.dumps(report))
