@@ -26,12 +26,18 @@ internal static partial class FrameCosts
         var height = new Option<int>("--height") { DefaultValueFactory = _ => 2048 };
         var folder = new Option<string>("--folder") { Description = "where the files are written (on the disk under test)", DefaultValueFactory = _ => "/var/tmp/lima2-bench" };
         var rounds = new Option<int>("--rounds") { Description = "timed frames per step", DefaultValueFactory = _ => 41 };
+        var bytes = new Option<int>("--pixel-bytes") { Description = "2 or 4 (uint16, uint32 frames)", DefaultValueFactory = _ => 2 };
         var command = new Command("costs", "time each per-frame step of the receive path on one thread (decode, copies, ROI statistics, HDF5 writes)");
-        foreach (var option in new Option[] { width, height, folder, rounds })
+        foreach (var option in new Option[] { width, height, folder, rounds, bytes })
             command.Options.Add(option);
         command.SetAction(result =>
         {
-            var info = new FrameInfo(result.GetValue(width), result.GetValue(height), PixelType.Gray16);
+            var pixelType = result.GetValue(bytes) switch
+            {
+                2 => PixelType.Gray16, 4 => PixelType.Gray32,
+                var other => throw new ArgumentException($"--pixel-bytes {other}: 2 or 4"),
+            };
+            var info = new FrameInfo(result.GetValue(width), result.GetValue(height), pixelType);
             var root = result.GetValue(folder)!;
             Directory.CreateDirectory(root);
             var loadBefore = LoadAverage();

@@ -283,9 +283,10 @@ internal static class RoiPass
                     var v = Vector256.LoadUnsafe(ref start, (nuint)k * (nuint)Vector256<uint>.Count) ^ flip;
                     vmin = Vector256.Min(vmin, v);
                     vmax = Vector256.Max(vmax, v);
-                    var (a, b) = Vector256.Widen(v);
+                    // the even and odd pixels in 64-bit lanes; AVX2 has no 64-bit multiply, but pmuludq squares them exactly
+                    var (a, b) = Avx2.IsSupported ? (v.AsUInt64() & low32, v.AsUInt64() >>> 32) : Vector256.Widen(v);
                     sum += a + b;
-                    var (sa, sb) = (a * a, b * b);
+                    var (sa, sb) = Avx2.IsSupported ? (Avx2.Multiply(a.AsUInt32(), a.AsUInt32()), Avx2.Multiply(b.AsUInt32(), b.AsUInt32())) : (a * a, b * b);
                     low += (sa & low32) + (sb & low32);
                     high += (sa >>> 32) + (sb >>> 32);
                 }
