@@ -116,7 +116,7 @@ public sealed unsafe class Hdf5File : IDisposable
     public bool ReleaseWrittenPages()
     {
         H5.Enter();
-        return H5.ReleaseWrittenPages(Id);
+        return H5.TryGetDescriptor(Id, out var descriptor) && PageCache.ReleaseWritten(descriptor);
     }
 
     public bool Exists(string path)

@@ -159,11 +159,13 @@ internal static unsafe partial class H5
 
     [LibraryImport("libc", SetLastError = true)] private static partial int fcntl(int descriptor, int command, int argument);
 
-    /// <summary>Starts writeback of an HDF5 file's pages and drops those already written (see <see cref="PageCache.ReleaseWritten(int)"/>).</summary>
-    public static bool ReleaseWrittenPages(long file)
+    /// <summary>The POSIX file descriptor under an HDF5 file of the default (sec2) driver; false when there is none.</summary>
+    public static bool TryGetDescriptor(long file, out int descriptor)
     {
-        int* descriptor;
-        return H5Fget_vfd_handle(file, Default, &descriptor) >= 0 && PageCache.ReleaseWritten(*descriptor);
+        int* handle;
+        var found = H5Fget_vfd_handle(file, Default, &handle) >= 0;
+        descriptor = found ? *handle : -1;
+        return found;
     }
 
     [LibraryImport(Library)] public static partial int H5Fflush(long file, int scope);

@@ -180,7 +180,7 @@ public sealed class JungfrauChannelTests : IDisposable
     public void Pedestal_tracking_fields_round_trip_through_the_receiver_property_text()
     {
         var config = ReceiverConfig.Parse("""
-            channel: { kind: jungfrau_udp, jungfrau: { ports: [1], output: energy, pedestal_file: p.h5, gain_file: g.h5,
+            channel: { kind: jungfrau_udp, jungfrau: { ports: [1],
                        track_dark_every: 100, track_g0_band: 3.1, track_window: 500, tracked_pedestal_file: t.h5 } }
             """).Channel.Jungfrau!;
         var read = JungfrauChannelConfig.Parse(config.ToPropertyText(), "property");
