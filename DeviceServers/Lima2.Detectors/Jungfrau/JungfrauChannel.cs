@@ -233,6 +233,9 @@ public sealed class JungfrauChannel : IDetectorChannel
     /// <summary>Frames of which no port had a packet (reported lost).</summary>
     public long FramesMissed => Interlocked.Read(ref _missed);
 
+    /// <summary>Frames whose raw words were saved beside the corrected ones (0 without raw saving).</summary>
+    public long RawFramesSaved => _options.RawSaving?.Saved ?? 0;
+
     /// <summary>Where the channel's thread spent the run's frames (read it once the run is over).</summary>
     public JungfrauChannelProfile Profile { get; } = new();
 
@@ -321,7 +324,7 @@ public sealed class JungfrauChannel : IDetectorChannel
             if (target.Aborted.IsCancellationRequested)
                 return new ChannelSummary(delivered, lost, ChannelEnd.Aborted, "aborted by the graph");
             _options.RawSaving?.Complete(stopped: true);
-            return new ChannelSummary(delivered, lost, ChannelEnd.Stopped, "stopped");
+            return new ChannelSummary(delivered, lost, ChannelEnd.Stopped, "stopped" + RawSavedDetail());
         }
         catch
         {
@@ -341,8 +344,11 @@ public sealed class JungfrauChannel : IDetectorChannel
         if (_options.Tracking is not null)
             _options.TrackingDone?.Invoke(_options.Correction!.Pedestal());
         _options.RawSaving?.Complete(stopped: false);
-        return new ChannelSummary(delivered, lost, ChannelEnd.Completed, "end of acquisition");
+        return new ChannelSummary(delivered, lost, ChannelEnd.Completed, "end of acquisition" + RawSavedDetail());
     }
+
+    /// <summary>The raw words' own count in the summary: they are saved outside the graph, so nb_frames_saved does not hold them.</summary>
+    private string RawSavedDetail() => _options.RawSaving is { } raw ? $"; raw words of {raw.Saved} frames saved" : "";
 
     /// <summary>Stops the receive threads and gives back every frame they still hand on (frames beyond the acquisition's).</summary>
     private async Task StopAndDrainAsync(Merge merge)
@@ -535,6 +541,9 @@ public sealed class JungfrauChannel : IDetectorChannel
 /// <summary>Where a corrected run's raw words go beside its corrected frames (the JUNGFRAU plugin's raw saving).</summary>
 public interface IJungfrauRawSaving : IDisposable
 {
+    /// <summary>Frames written so far.</summary>
+    long Saved { get; }
+
     /// <summary>The raw words of frame <paramref name="index"/>, placed as the run's frames are (gray16).</summary>
     void Write(long index, ReadOnlySpan<ushort> words);
 

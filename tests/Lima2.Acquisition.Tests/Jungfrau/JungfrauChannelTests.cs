@@ -94,6 +94,8 @@ public sealed class JungfrauChannelTests : IDisposable
         Assert.Equal(correction == "opencl" ? typeof(JungfrauOpenClCorrection) : typeof(JungfrauCorrection), channel.Correction?.GetType());
         Assert.Equal((frames, frames, 0L), (summary.Counters.Received, summary.Saved, summary.Counters.Dropped));
         Assert.Equal((frames, 0L, 0L), (channel.FramesComplete, channel.FramesIncomplete, channel.FramesMissed));
+        Assert.Equal(frames, channel.RawFramesSaved);
+        Assert.EndsWith($"; raw words of {frames} frames saved", summary.Channel.Detail);
         Assert.All(darkChannel.PortCounters.Concat(channel.PortCounters), port => Assert.Equal(0, port.PacketsPadded));
         Assert.Equal(0, bright!.PacketsDropped + dark!.PacketsDropped);
         Assert.Empty(summary.Rejections);
