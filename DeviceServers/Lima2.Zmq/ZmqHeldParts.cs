@@ -62,9 +62,9 @@ public sealed class ZmqHeldParts : IDisposable
 
     private ZmqHeldPart Take(ZmqMessage part, int offset, int length)
     {
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, PartBytes);
         try
         {
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(length, PartBytes);
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
             if (!_free.TryTake(out var held))
                 held = new ZmqHeldPart(this);
