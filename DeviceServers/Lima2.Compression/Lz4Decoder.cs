@@ -32,6 +32,8 @@ internal static unsafe class Lz4Decoder
     private static readonly byte[] PatternIndices = MakePatternIndices();
 
     /// <summary>The decompressed length, or -1 where liblz4 refuses the block (its negative error codes folded).</summary>
+    /// <remarks>Optimised at its first call, like the other codec loops: tier-0 code is several times slower.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Decode(byte* src, int srcSize, byte* dst, int dstSize)
     {
         if (dstSize == 0)
@@ -228,6 +230,7 @@ internal static unsafe class Lz4Decoder
     /// (offset 0: zeros, as liblz4 writes). Stores pass <paramref name="cpy"/> by up to 32 bytes and read up to 16 bytes
     /// from <c>op - offset</c>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyMatch(byte* op, byte* match, byte* cpy, nuint offset)
     {
         if (offset >= 32)
@@ -258,6 +261,7 @@ internal static unsafe class Lz4Decoder
     }
 
     /// <summary>The same bytes as <see cref="CopyMatch"/> with no store past <paramref name="cpy"/>, for the end of the output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyMatchExactly(byte* op, byte* match, byte* cpy, nuint offset)
     {
         if (offset >= 32)
