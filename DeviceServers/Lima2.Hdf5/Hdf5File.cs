@@ -142,9 +142,10 @@ public sealed unsafe class Hdf5File : IDisposable
     /// Before a write of <paramref name="bytes"/> at the end of the file: reserves disk blocks 64 MiB at a time ahead
     /// of that end (fallocate, the file's size unchanged), so that the filesystem allocates one extent per 64 MiB
     /// instead of one delayed allocation per chunk (ext4, `lima2-bench costs`, alternated runs: the direct chunk write
-    /// of a 2.7 MB bslz4 chunk 0.38–0.39 → 0.34–0.36 ms of thread CPU, a raw 8 MB frame 1.10–1.16 → 0.90–1.00 ms). Given back at <see cref="Dispose"/>. Only for files created
-    /// under a saving root, and not on tmpfs, where it allocates and zeroes RAM pages ahead for the same CPU in total.
-    /// A refusal (disk full, no support) stops it for this file: the writes go on as before.
+    /// of a 2.7 MB bslz4 chunk 0.38–0.41 → 0.34–0.36 ms of thread CPU, a raw 8 MB frame 1.10–1.16 → 0.90–1.00 ms).
+    /// Given back when the file is closed. Only for files created under a saving root, and not on tmpfs, where it
+    /// allocates and zeroes RAM pages ahead for the same CPU in total. A refusal (disk full, no support) stops it for
+    /// this file: the writes go on as before.
     /// </summary>
     public void ReserveAhead(long bytes)
     {
@@ -555,12 +556,18 @@ public sealed unsafe class Hdf5File : IDisposable
     {
         H5.Enter();
         _file.Close($"{Path}: close");
+        CloseDescriptor();
     }
 
-    /// <summary>Closes the file, then gives back the space reserved past its end (HDF5's last writes may land there).</summary>
     public void Dispose()
     {
         _file.Dispose();
+        CloseDescriptor();
+    }
+
+    /// <summary>Once HDF5 has closed the file (its last writes may land past the old end): gives back the space reserved past its end.</summary>
+    private void CloseDescriptor()
+    {
         if (_descriptor is null || _descriptor.IsClosed)
             return;
         if (_reservedEnd > 0)
