@@ -194,7 +194,8 @@ internal static class BenchCommand
         Shape Shape,
         OverloadPolicy Policy = OverloadPolicy.BackPressure,
         SavingCompression? Compression = null,
-        string MemoryCap = "1GiB");
+        string MemoryCap = "1GiB",
+        int FifoFrames = 64);
 
     private sealed record MemoryUse(ReceiverMemory Cap, long PoolPeakBytes, long PeakRssBytes, long RssBeforeBytes);
 
@@ -277,7 +278,7 @@ internal static class BenchCommand
             new DectrisAcqParams { Acq = new Core.Parameters.Acquisition { NbFrames = frames } },
             new LegacyProcParams
             {
-                Fifo = new Fifo { NbThreads = bench.Shape.Threads },
+                Fifo = new Fifo { NbThreads = bench.Shape.Threads, NbFifoFrames = bench.FifoFrames },
                 Statistics = new Statistics
                 {
                     Enabled = true,
