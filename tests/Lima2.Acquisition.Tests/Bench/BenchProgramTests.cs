@@ -89,17 +89,23 @@ public sealed class BenchProgramTests
             var report = bench.Output;
             foreach (var encoding in new[] { "bslz4", "raw" })
             {
-                Assert.Contains($"| lima2 receive, V1 {encoding} | 2 × 1 | 4 |", report);
-                Assert.Contains($"| same-work peer (Python), V1 {encoding} | 2 × 1 | 4 |", report);
+                // both sides save to tmpfs (the headline) and to the disk folder beside it
+                foreach (var savedTo in new[] { "tmpfs", "disk" })
+                {
+                    Assert.Contains($"| lima2 receive, V1 {encoding} to {savedTo} | 2 × 1 | 4 |", report);
+                    Assert.Contains($"| same-work peer (Python), V1 {encoding} to {savedTo} | 2 × 1 | 4 |", report);
+                }
                 Assert.Contains($"| loopback wire, V1 {encoding} into null receivers | 2 × 1 | 4 |", report);
-                Assert.Contains($"- V1 {encoding}, 2 worker threads each: frames/s lima2 / same-work peer = ", report);
-                Assert.Matches($@"\| lima2 receive, V1 {encoding} \| .* \d+ page faults/frame, pool peak \d+ MB; first acquisition \(frame buffers made\): \d+ frames/s, [\d.]+ CPU ms/frame \|", report);
+                Assert.Matches($@"- V1 {encoding}, 2 worker threads each: frames/s lima2 / same-work peer = [\d.]+ on tmpfs, [\d.]+ on disk; " +
+                               @"CPU per frame peer / lima2 = [\d.]+ on tmpfs, [\d.]+ on disk \(goal ≥ 5\)", report);
+                Assert.Matches($@"\| lima2 receive, V1 {encoding} to tmpfs \| .* \d+ page faults/frame, pool peak \d+ MB; first acquisition \(frame buffers made\): \d+ frames/s, [\d.]+ CPU ms/frame \|", report);
             }
             Assert.Contains("| memory copy | 1 × 1 |", report);
             Assert.Contains("| memory copy | 1 × 2 |", report);
             Assert.Contains($"| dd to the saving folder {folder} (disk) |", report);
             Assert.Contains($"| dd to {tmpfs} (tmpfs) |", report);
             Assert.Empty(Directory.GetFileSystemEntries(folder)); // every case cleans up after itself
+            Assert.Empty(Directory.GetFileSystemEntries(tmpfs));
         }
         finally
         {
