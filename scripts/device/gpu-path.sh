@@ -1,6 +1,6 @@
 #!/bin/bash
 # gpu-path.sh - issue 11.1's measure on a GPU server (not run on the 2-vCPU VM). From the checkout's root, with the
-# bundle of ../shared/device/pack.sh beside it (.device-bundle/):   bash scripts/device/gpu-path.sh
+# bundle of scripts/device/pack-bench.sh beside it (.device-bundle/):   bash scripts/device/gpu-path.sh
 # Writes everything under $OUT (log, receiver settings and outputs). Needs about 6 minutes of device time.
 #  1. lima2 peaks bench on jf4m (4.5 Mpx) and f1k (1 Mpx): latency and per-stage device times (--profile), then
 #     frames/s of uint16 frames with 1..4 frames in flight per queue on 1 and 3 queues, beside the copy rates from
@@ -14,15 +14,11 @@
 set -u
 OUT=${OUT:-$PWD/gpu-path-out}; mkdir -p "$OUT"
 exec > >(tee "$OUT/log") 2>&1
-G=$PWD/.device-bundle
-[ -d "$G" ] || { echo "no .device-bundle here: run ../shared/device/pack.sh first"; exit 2; }
 PLATFORM=${PLATFORM:-0}; DEVICE=${DEVICE:-0}; REPEAT=${REPEAT:-30}; FPS_SECONDS=${FPS_SECONDS:-3}; FRAMES=${FRAMES:-4000}
-RX_THREADS=${RX_THREADS:-4 12}; DN=${DOTNET_DIR:-/opt/dn}
+RX_THREADS=${RX_THREADS:-4 12}
+source "$(dirname "$0")/env.sh"
 date; git log --oneline -1 2>/dev/null; nproc
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,pcie.link.gen.current,pcie.link.width.current --format=csv
-if [ ! -x "$DN/dotnet" ]; then mkdir -p "$DN" && tar xJf "$G/dotnet.tar.xz" -C "$DN" && tar xzf "$G/aspnet.tar.gz" -C "$DN"; fi
-[ -d "$G/libs" ] || tar xJf "$G/libs.tar.xz" -C "$G"
-export DOTNET_ROOT=$DN
 # NVIDIA's OpenCL driver is installed but not registered with an ICD loader: register it (alone) for ours. Without it
 # (a dry run on a VM) the ICDs of /etc/OpenCL/vendors (PoCL) are used.
 NV=$(ls /usr/lib/libnvidia-opencl.so.1 /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 2>/dev/null | head -1)
@@ -32,7 +28,7 @@ else
   echo "no NVIDIA OpenCL driver here: the platforms registered in /etc/OpenCL/vendors ($(ls /etc/OpenCL/vendors 2>/dev/null | tr '\n' ' '))"
 fi
 export LIMA2_OPENCL_CACHE=$OUT/opencl-cache
-L="env LD_LIBRARY_PATH=$G/libs HDF5_PLUGIN_PATH=$G/plugins $G/cli/lima2"
+L="env $LIBS $G/cli/lima2"
 $L peaks devices
 
 D=$G/data
