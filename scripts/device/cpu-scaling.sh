@@ -56,7 +56,6 @@ peer_python() {
 trap '[ -n "$restore_python" ] && $restore_python' EXIT
 peer_python
 
-deadline=$((SECONDS + BUDGET))
 bench() { # SHAPE FOLDER NAME
   local r=${1%x*} t=${1#*x} left=$((deadline - SECONDS))
   if [ "$left" -lt 30 ]; then echo "== $1 on $3: skipped, ${left}s of the budget left"; return; fi

@@ -9,3 +9,7 @@ if [ ! -x "$DN/dotnet" ]; then mkdir -p "$DN" && tar xJf "$G/dotnet.tar.xz" -C "
 [ -d "$G/libs" ] || tar xJf "$G/libs.tar.xz" -C "$G"
 export DOTNET_ROOT=$DN PATH=$DN:$PATH
 LIBS="LD_LIBRARY_PATH=$G/libs HDF5_PLUGIN_PATH=$G/plugins"
+# A script's time budget: BUDGET seconds from here (none if unset). `limit N` gives N, or what is left if less (at
+# least 1), for a step's `timeout`.
+deadline=$((SECONDS + ${BUDGET:-1000000}))
+limit() { local left=$((deadline - SECONDS)); if [ "$left" -lt "$1" ]; then echo $((left > 1 ? left : 1)); else echo "$1"; fi; }

@@ -9,7 +9,8 @@
 #     frames and peaks saved to tmpfs): the receiver's rate on the same path.
 # Knobs (defaults = the real run): PLATFORM / DEVICE (0 0: with OCL_ICD_VENDORS set below, NVIDIA's is the only
 # platform), REPEAT (30, latency runs), FPS_SECONDS (3, each frames/s run), FRAMES (4000, per receive case),
-# RX_THREADS ("4 12", the receive cases' nb_threads), DOTNET_DIR (/opt/dn, where the bundle's runtime is unpacked).
+# RX_THREADS ("4 12", the receive cases' nb_threads), BUDGET (seconds for the whole script, default none: each step's
+# timeout is cut to what is left), DOTNET_DIR (/opt/dn, where the bundle's runtime is unpacked).
 # A dry run on PoCL: PLATFORM=0 REPEAT=2 FPS_SECONDS=0.5 FRAMES=20 RX_THREADS=2 DOTNET_DIR=/tmp/dn bash scripts/device/gpu-path.sh
 set -u
 OUT=${OUT:-$PWD/gpu-path-out}; mkdir -p "$OUT"
@@ -37,12 +38,12 @@ F1="$D/f1k_frame_i32.bin.gz --shape 1024x1024 --dtype int32 --poni $D/f1k.poni -
 COMMON="--params $D/fai_pf8_poisson_c4_p3_n3.json --no-pyfai --no-reference --no-cpu-fallback --platform $PLATFORM --device $DEVICE"
 
 echo "== 1. peak finder: latency, per-stage device times, frames/s vs frames in flight and the copy limits"
-timeout 90 $L peaks bench $JF $COMMON --repeat $REPEAT --profile
+timeout $(limit 90) $L peaks bench $JF $COMMON --repeat $REPEAT --profile
 for q in 1 3; do
-  timeout 120 $L peaks bench $JF $COMMON --repeat 3 --uint16 --fps-seconds $FPS_SECONDS --queues $q --in-flight 4 --threads 1 --profile
+  timeout $(limit 120) $L peaks bench $JF $COMMON --repeat 3 --uint16 --fps-seconds $FPS_SECONDS --queues $q --in-flight 4 --threads 1 --profile
 done
-timeout 120 $L peaks bench $JF $COMMON --repeat 3 --uint16 --fps-seconds $FPS_SECONDS --queues 3 --in-flight 3 --threads 4
-timeout 120 $L peaks bench $F1 $COMMON --repeat 3 --uint16 --fps-seconds $FPS_SECONDS --queues 3 --in-flight 4 --threads 2
+timeout $(limit 120) $L peaks bench $JF $COMMON --repeat 3 --uint16 --fps-seconds $FPS_SECONDS --queues 3 --in-flight 3 --threads 4
+timeout $(limit 120) $L peaks bench $F1 $COMMON --repeat 3 --uint16 --fps-seconds $FPS_SECONDS --queues 3 --in-flight 4 --threads 2
 
 echo "== 2. receiver: SMX pipeline on the GPU, frames from lima2 stream (4 Mpx gray16), sparse + peaks to tmpfs"
 SAVE=/dev/shm/lima2-gpu-path; rm -rf "$SAVE"; mkdir -p "$SAVE"
@@ -64,10 +65,10 @@ proc_params:
   fai: { error_model: poisson, cutoff_clip: 5, cycle: 5, cutoff_pick: 5, noise: 1, patch_size: 3, connected: 3, min_nb_peaks: 5 }
   saving_sparse: { enabled: true, base_path: $SAVE/$enc-$threads, filename_prefix: sparse, file_exists_policy: overwrite, nb_frames_per_file: 10000 }
 YAML
-    timeout 150 $L receive "$S" > "$OUT/receive-$enc-$threads.txt" 2>&1 &
+    timeout $(limit 150) $L receive "$S" > "$OUT/receive-$enc-$threads.txt" 2>&1 &
     rx=$!
     sleep 3
-    timeout 140 $L stream --version v1 --encoding $enc --endpoint tcp://127.0.0.1:$port --frames $FRAMES --width 2048 --height 2048 \
+    timeout $(limit 140) $L stream --version v1 --encoding $enc --endpoint tcp://127.0.0.1:$port --frames $FRAMES --width 2048 --height 2048 \
       --pixel-type gray16 --generator diffraction --prefetch 8 --no-progress
     wait $rx; echo "receive $enc, nb_threads $threads: exit $?"; tail -15 "$OUT/receive-$enc-$threads.txt"
     rm -rf "$SAVE/$enc-$threads"
