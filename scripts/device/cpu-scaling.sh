@@ -18,10 +18,18 @@ TMPFS=${TMPFS:-/dev/shm/lima2-bench}; DISK=${DISK:-/var/tmp/lima2-bench}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/env.sh"
 date; git log --oneline -1 2>/dev/null; nproc; grep -m1 'model name' /proc/cpuinfo; free -g | head -2
-mkdir -p "$TMPFS" "$DISK"; df -h "$TMPFS" "$DISK"
-# a case's files (raw: 8.4 MB a frame) are on the tmpfs until the case ends
-room=$(( $(df --output=avail -B1M "$TMPFS" | tail -1) * 8 / 10 / 9 ))
+# a case's files (raw: 8.4 MB a frame) stay on the tmpfs until the case ends; a container's /dev/shm may be small:
+# then a tmpfs of our own if we may mount one, else fewer frames
+mkdir -p "$TMPFS" "$DISK"
+room_mb() { df --output=avail -B1M "$1" | tail -1; }
+need=$((FRAMES * 9 + 1100))
+if [ "$(room_mb "$TMPFS")" -lt "$need" ] && mkdir -p /mnt/lima2-tmpfs && mount -t tmpfs -o size=${need}m tmpfs /mnt/lima2-tmpfs; then
+  echo "$TMPFS has $(room_mb "$TMPFS") MB, the cases need $need: a tmpfs of our own at /mnt/lima2-tmpfs"
+  rm -rf "$TMPFS"; TMPFS=/mnt/lima2-tmpfs/lima2-bench; mkdir -p "$TMPFS"
+fi
+room=$(( ($(room_mb "$TMPFS") - 1100) / 9 ))
 [ "$room" -lt "$FRAMES" ] && { echo "the tmpfs holds $room raw frames: FRAMES $FRAMES -> $room"; FRAMES=$room; }
+df -h "$TMPFS" "$DISK"
 
 # The same-work peer is `/usr/bin/python3 same_work_receiver.py` (pyzmq, numpy, h5py and the C bitshuffle library at
 # Debian's path). A server without them (no pyzmq, no Debian libraries; a venv's python3 with numpy and h5py) gets:
@@ -53,22 +61,22 @@ peer_python() {
   echo "peer: /usr/bin/python3 = $real with $shim (pyzmq stand-in) and $site, until this script ends"
   /usr/bin/python3 -c 'import numpy, h5py, zmq; print("peer python:", numpy.__version__, h5py.__version__, zmq.__file__)'
 }
-trap '[ -n "$restore_python" ] && $restore_python' EXIT
+trap '[ -n "$restore_python" ] && $restore_python; mountpoint -q /mnt/lima2-tmpfs && umount /mnt/lima2-tmpfs' EXIT
 peer_python
 
 bench() { # SHAPE FOLDER NAME
   local r=${1%x*} t=${1#*x} left=$((deadline - SECONDS))
   if [ "$left" -lt 30 ]; then echo "== $1 on $3: skipped, ${left}s of the budget left"; return; fi
   echo "== $1 on $3 ($r receivers x $t threads, $FRAMES frames per case; load $(cut -d' ' -f1-3 /proc/loadavg))"
-  local start=$SECONDS pid watchdog rc
+  local start=$SECONDS pid rc
   # its own process group, so that a run stopped at the budget takes its streamer and peers with it
   setsid env $LIBS "$G/cli/lima2-bench" --frames "$FRAMES" --receivers "$r" --threads "$t" --folder "$2" --tmpfs "$TMPFS" \
     > "$OUT/bench-$1-$3.md" 2> "$OUT/bench-$1-$3.err" &
   pid=$!
-  (sleep "$left"; kill -TERM -- "-$pid"; sleep 5; kill -KILL -- "-$pid") 2>/dev/null &
-  watchdog=$!
+  if ! timeout "$left" tail --pid="$pid" -f /dev/null; then
+    kill -TERM -- "-$pid"; sleep 5; kill -KILL -- "-$pid" 2>/dev/null
+  fi
   wait "$pid"; rc=$?
-  kill "$watchdog" 2>/dev/null
   echo "exit $rc after $((SECONDS - start)) s$([ $((SECONDS - start)) -ge "$left" ] && echo ': stopped at the budget')"
   grep -E '^\| (lima2 receive|same-work|loopback|memory copy|dd )|^- V1' "$OUT/bench-$1-$3.md"
   [ $rc = 0 ] || tail -5 "$OUT/bench-$1-$3.err"
