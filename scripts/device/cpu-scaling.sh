@@ -37,7 +37,7 @@ df -h "$TMPFS" "$DISK"
 # runs the venv's python with scripts/device/pyshim first on its path (zmq over the bundle's libzmq; h5py allowed to
 # declare the bitshuffle filter its HDF5 lacks: the peer writes chunks direct).
 BSHUF=/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins/libh5bshuf.so
-[ -e "$BSHUF" ] || { mkdir -p "$(dirname "$BSHUF")" && cp "$G/plugins/libh5bshuf.so" "$BSHUF" && echo "peer: bitshuffle library from the bundle at $BSHUF"; }
+[ -e "$BSHUF" ] || { mkdir -p "$(dirname "$BSHUF")" && cp "$NATIVE/plugins/libh5bshuf.so" "$BSHUF" && echo "peer: bitshuffle library from the bundle at $BSHUF"; }
 restore_python=
 peer_python() {
   if /usr/bin/python3 -c 'import numpy, h5py, zmq' 2>/dev/null; then echo "peer: /usr/bin/python3 as it is"; return; fi
@@ -56,7 +56,7 @@ peer_python() {
   else
     restore_python="rm -f /usr/bin/python3"
   fi
-  printf '#!/bin/sh\nZMQ_LIB=%s PYTHONPATH=%s:%s exec %s "$@"\n' "$G/libs/libzmq.so.5" "$shim" "$site" "$real" > /usr/bin/python3
+  printf '#!/bin/sh\nZMQ_LIB=%s PYTHONPATH=%s:%s exec %s "$@"\n' "$NATIVE/libs/libzmq.so.5" "$shim" "$site" "$real" > /usr/bin/python3
   chmod +x /usr/bin/python3
   echo "peer: /usr/bin/python3 = $real with $shim (pyzmq stand-in) and $site, until this script ends"
   /usr/bin/python3 -c 'import numpy, h5py, zmq; print("peer python:", numpy.__version__, h5py.__version__, zmq.__file__)'
