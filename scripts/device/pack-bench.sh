@@ -21,6 +21,6 @@ fi
 B=$repo/.device-bundle
 dotnet build "$repo/bench/Lima2.Bench" -c Release -v q -nologo >/dev/null
 # the bench's output is the CLI's plus lima2-bench* and py/ (the same-work peer): add what the CLI copy lacks
-cp -rn "$repo/bench/Lima2.Bench/bin/Release/net10.0/." "$B/cli/"
+for f in "$repo"/bench/Lima2.Bench/bin/Release/net10.0/*; do [ -e "$B/cli/${f##*/}" ] || cp -r "$f" "$B/cli/"; done
 rm -rf "$B"/cli/*.pdb "$B"/cli/{cs,de,es,fr,it,ja,ko,pl,pt-BR,ru,tr,zh-Hans,zh-Hant}
 du -sh "$B"
