@@ -8,14 +8,14 @@
 #  2. lima2 receive with an SMX pipeline on the GPU (frames from lima2 stream, raw and bslz4 4 Mpx gray16, sparse
 #     frames and peaks saved to tmpfs): the receiver's rate on the same path.
 # Knobs (defaults = the real run): PLATFORM / DEVICE (0 0: with OCL_ICD_VENDORS set below, NVIDIA's is the only
-# platform), REPEAT (30, latency runs), FPS_SECONDS (3, each frames/s run), FRAMES (4000, per receive case),
+# platform), REPEAT (30, latency runs), FPS_SECONDS (3, each frames/s run), RX_FRAMES (4000, per receive case),
 # RX_THREADS ("4 12", the receive cases' nb_threads), BUDGET (seconds for the whole script, default none: each step's
 # timeout is cut to what is left), DOTNET_DIR (/opt/dn, where the bundle's runtime is unpacked).
-# A dry run on PoCL: PLATFORM=0 REPEAT=2 FPS_SECONDS=0.5 FRAMES=20 RX_THREADS=2 DOTNET_DIR=/tmp/dn bash scripts/device/gpu-path.sh
+# A dry run on PoCL: PLATFORM=0 REPEAT=2 FPS_SECONDS=0.5 RX_FRAMES=20 RX_THREADS=2 DOTNET_DIR=/tmp/dn bash scripts/device/gpu-path.sh
 set -u
 OUT=${OUT:-$PWD/gpu-path-out}; mkdir -p "$OUT"
 exec > >(tee "$OUT/log") 2>&1
-PLATFORM=${PLATFORM:-0}; DEVICE=${DEVICE:-0}; REPEAT=${REPEAT:-30}; FPS_SECONDS=${FPS_SECONDS:-3}; FRAMES=${FRAMES:-4000}
+PLATFORM=${PLATFORM:-0}; DEVICE=${DEVICE:-0}; REPEAT=${REPEAT:-30}; FPS_SECONDS=${FPS_SECONDS:-3}; RX_FRAMES=${RX_FRAMES:-4000}
 RX_THREADS=${RX_THREADS:-4 12}
 source "$(dirname "$0")/env.sh"
 date; git log --oneline -1 2>/dev/null; nproc
@@ -69,7 +69,7 @@ YAML
     timeout $(limit 150) $L receive "$S" > "$OUT/receive-$enc-$threads.txt" 2>&1 &
     rx=$!
     sleep 3
-    timeout $(limit 140) $L stream --version v1 --encoding $enc --endpoint tcp://127.0.0.1:$port --frames $FRAMES --width 2048 --height 2048 \
+    timeout $(limit 140) $L stream --version v1 --encoding $enc --endpoint tcp://127.0.0.1:$port --frames $RX_FRAMES --width 2048 --height 2048 \
       --pixel-type gray16 --generator diffraction --prefetch 8 --no-progress
     wait $rx; echo "receive $enc, nb_threads $threads: exit $?"; tail -15 "$OUT/receive-$enc-$threads.txt"
     rm -rf "$SAVE/$enc-$threads"
