@@ -73,8 +73,14 @@ public sealed class JungfrauRawSaving : IJungfrauRawSaving
 
     public long BufferedBytes { get; }
 
-    /// <summary>The raw frames' master file once written, or null.</summary>
+    public IReadOnlyList<string> Files => [.. Enumerable.Range(0, _sink.FilesCreated).Select(i => _sink.FilePath(i))];
+
     public string? MasterFile => _master.Path;
+
+    public string WriteMasterFile(IReadOnlyList<long> savedPerReceiver) =>
+        _master.Path is { } written && _master.Counts.SequenceEqual(savedPerReceiver)
+            ? written // over the same counts at the end of the run already
+            : _master.WriteOver(_saved, savedPerReceiver, runEnded: true, _totalFrames, Saved);
 
     /// <summary>Waits for the queued words to be written, closes the files and writes the master file when this receiver is to.</summary>
     /// <exception cref="ChannelException">a write failed: the one-sentence reason</exception>

@@ -236,6 +236,9 @@ public sealed class JungfrauChannel : IDetectorChannel
     /// <summary>Frames whose raw words were saved beside the corrected ones (0 without raw saving).</summary>
     public long RawFramesSaved => _options.RawSaving?.Saved ?? 0;
 
+    /// <summary>Where a corrected run's raw words are saved beside its frames, or null.</summary>
+    public IJungfrauRawSaving? RawSaving => _options.RawSaving;
+
     /// <summary>Frames whose raw words were dropped, the queue to the disk full under the drop policy (0 without raw saving).</summary>
     public long RawFramesDropped => _options.RawSaving?.Dropped ?? 0;
 
@@ -586,4 +589,18 @@ public interface IJungfrauRawSaving : IAsyncDisposable
     /// </summary>
     /// <exception cref="ChannelException">a write failed (full disk, ...): the one-sentence reason</exception>
     Task CompleteAsync(bool stopped);
+
+    /// <summary>The raw words' files created so far (the first at Prepare), master file aside.</summary>
+    IReadOnlyList<string> Files { get; }
+
+    /// <summary>The raw words' master file once written, or null.</summary>
+    string? MasterFile { get; }
+
+    /// <summary>
+    /// Receiver 0, once the run has ended: writes the raw words' master file over the frames every receiver saved
+    /// (a stopped or endless run of several receivers, whose counts only the control knows); returns its path.
+    /// </summary>
+    /// <param name="savedPerReceiver">each receiver's raw frames saved, in rank order</param>
+    /// <exception cref="ArgumentException">a count the run cannot have</exception>
+    string WriteMasterFile(IReadOnlyList<long> savedPerReceiver);
 }
