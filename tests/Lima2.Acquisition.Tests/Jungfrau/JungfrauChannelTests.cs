@@ -260,6 +260,65 @@ public sealed class JungfrauChannelTests : IDisposable
     }
 
     [Fact]
+    public async Task Frames_with_padded_packets_leave_the_tracked_pedestal_maps_alone()
+    {
+        const int frames = 10;
+        Directory.CreateDirectory(Path.Combine(_folder, "jf"));
+        JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "pedestal.h5"), JungfrauCalibrationFile.Pedestal, _model.Pedestal);
+        JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "gain.h5"), JungfrauCalibrationFile.Gain, _model.Gain);
+        JungfrauStandIn? standIn = null;
+        // frames 0, 3, 6, 9 flagged dark, in the others the G0 pixels within 3 keV of zero; the raw words saved beside
+        // tell which frames came whole
+        var (summary, channel) = await Run(Settings(frames, "lossy_tracked",
+            """, "track_dark_every": 3, "track_g0_band": 3, "track_window": 4, "tracked_pedestal_file": "jf/tracked.h5" """,
+            det: """ "jfrau": {"pedestal_path": "jf/pedestal.h5", "gain_path": "jf/gain.h5", "photon_energy": 0} """,
+            rawSaving: """{"enabled": true, "base_path": "raw", "filename_prefix": "raw", "nb_frames_per_file": 100}"""), async ports =>
+        {
+            standIn = StandIn(ports, frames, JungfrauStandInContent.Photons, loss: 0.002);
+            await standIn.RunAsync(CancellationToken.None);
+        });
+        Assert.Null(summary.Error);
+        Assert.Equal((frames, frames), (summary.Saved, channel.RawFramesSaved));
+        Assert.Equal(frames, channel.FramesComplete + channel.FramesIncomplete);
+        Assert.InRange(channel.FramesIncomplete, 1, frames - 2);
+
+        var dir = Directory.CreateDirectory(Path.Combine(_folder, "ref")).FullName;
+        WriteFrames(Path.Combine(dir, "raw.u16"), standIn!, frames);
+        File.WriteAllBytes(Path.Combine(dir, "pedestal.f32"), _model.Pedestal.SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray()).ToArray());
+        File.WriteAllBytes(Path.Combine(dir, "gain.f32"), _model.Gain.SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray()).ToArray());
+        // a frame came whole when its saved raw words are the stand-in's, padded packets (0xFFFF) nowhere
+        var incomplete = Python.Eval($$"""
+            import h5py, numpy as np
+            with h5py.File("{{_folder}}/raw/raw_0_00000.h5", "r") as f:
+                saved = f["entry_0000/measurement/data"][()].reshape({{frames}}, -1)
+            sent = np.fromfile("{{dir}}/raw.u16", np.uint16).reshape(saved.shape)
+            complete = (saved == sent).all(axis=1)
+            complete.astype(np.uint8).tofile("{{dir}}/complete.u8")
+            print(int((~complete).sum()))
+            """);
+        Assert.Equal(channel.FramesIncomplete, long.Parse(incomplete));
+        // numpy's tracking over the complete frames only: the maps are equal bit for bit
+        Python.Run(PythonScripts.Path("jungfrau_reference.py"), ["--track", "3", "3", "4", dir, $"{frames}", $"{Pixels}", "12.4", "6.2"]);
+        var verdict = Python.Eval($$"""
+            import os, h5py, numpy as np
+            with h5py.File("{{_folder}}/jf/tracked.h5", "r") as f:
+                tracked = f["pedestal"][()].reshape(3, -1)
+            ref_tracked = np.fromfile("{{dir}}/tracked_pedestal.f32", np.float32).reshape(3, -1)
+            os.remove("{{dir}}/complete.u8")  # the next reference tracks over every frame
+            print(np.array_equal(tracked, ref_tracked))
+            """);
+        Assert.Equal("True", verdict.Trim());
+        // and they are not the maps of a tracking over every frame
+        Python.Run(PythonScripts.Path("jungfrau_reference.py"), ["--track", "3", "3", "4", dir, $"{frames}", $"{Pixels}", "12.4", "6.2"]);
+        Assert.Equal("False", Python.Eval($$"""
+            import h5py, numpy as np
+            with h5py.File("{{_folder}}/jf/tracked.h5", "r") as f:
+                tracked = f["pedestal"][()].reshape(3, -1)
+            print(np.array_equal(tracked, np.fromfile("{{dir}}/tracked_pedestal.f32", np.float32).reshape(3, -1)))
+            """).Trim());
+    }
+
+    [Fact]
     public void Pedestal_tracking_fields_round_trip_through_the_receiver_property_text()
     {
         var config = ReceiverConfig.Parse("""
