@@ -24,7 +24,7 @@ STEPS = [
     ("hand-offs (ordered stages, dataflow, tasks)",
      ["OrderedStage", "Dataflow", "FrameGraph", "GraphRuntime", "System.Threading.Channels", "ThreadPoolWorkQueue",
       "System.Threading.Tasks.Task", "ConcurrentExclusiveSchedulerPair"]),
-    ("the profile's own sampler", ["ProfileCommand", "ThreadTicks", "proc_pid", "proc_task"]),
+    ("the profile command itself (its /proc sampler, deleting the run's files)", ["ProfileCommand", "ThreadTicks", "proc_pid", "proc_task"]),
     ("socket reads (libzmq)", ["zmq", "recv", "tcp_"]),
 ]
 
