@@ -131,9 +131,9 @@ internal static class ProfileCommand
             $"{frames / clock.Elapsed.TotalSeconds:F0} frames/s, CPU {byGroup.Sum(g => g.Ms):F2} ms/frame " +
             $"[{string.Join(", ", byGroup.Select(g => $"{g.Group} {g.Ms:F2}"))}], " +
             $"frames in the graph {(inGraph.Count == 0 ? 0 : inGraph.Average()):F1} on average, {(inGraph.Count == 0 ? 0 : inGraph.Max())} at most, {faults / (double)frames:F0} page faults/frame, " +
-            $"GC per frame: {(gc.Allocated - samplerBytes) / (double)frames / 1024:F1} KiB allocated, {gc.Collections.Gen0 / (double)frames:F3} gen0 / " +
-            $"{gc.Collections.Gen1 / (double)frames:F3} gen1 / {gc.Collections.Gen2 / (double)frames:F3} gen2 collections, " +
-            $"{gc.Pause.TotalMilliseconds / frames:F3} ms paused (allocated most: {allocations.Top(12)}), " +
+            $"GC per frame: {(gc.Allocated - samplerBytes) / (double)frames / 1024:F1} KiB allocated (most: {allocations.TopTypes(4)}), " +
+            $"{gc.Collections.Gen0 / (double)frames:F3} gen0 / {gc.Collections.Gen1 / (double)frames:F3} gen1 / {gc.Collections.Gen2 / (double)frames:F3} gen2 collections " +
+            $"({allocations.Collections()}), {gc.Pause.TotalMilliseconds / frames:F3} ms paused, " +
             $"frame buffers made fresh {kept.FreshBuffers - fresh}, reused {kept.ReusedBuffers - reused}");
     }
 
@@ -235,8 +235,9 @@ internal static class ProfileCommand
             {
                 var reason = e.PayloadNames!.IndexOf("Reason") is var r and >= 0 ? e.Payload[r]?.ToString() ?? "?" : "?";
                 var depth = e.PayloadNames.IndexOf("Depth") is var d and >= 0 ? e.Payload[d]?.ToString() ?? "?" : "?";
+                var key = $"gen{depth} {ReasonName(reason)}";
                 lock (_bytes)
-                    _collections[$"gen{depth} {reason}"] = _collections.GetValueOrDefault($"gen{depth} {reason}") + 1;
+                    _collections[key] = _collections.GetValueOrDefault(key) + 1;
                 return;
             }
             if (e.EventName?.StartsWith("GCAllocationTick", StringComparison.Ordinal) != true || e.Payload is null
@@ -248,14 +249,38 @@ internal static class ProfileCommand
                 _bytes[name] = _bytes.GetValueOrDefault(name) + amount;
         }
 
-        public string Top(int count)
+        /// <summary>The <paramref name="count"/> types allocated most, with their share of the bytes sampled.</summary>
+        public string TopTypes(int count)
         {
             lock (_bytes)
             {
                 var total = Math.Max(1, _bytes.Values.Sum());
-                return string.Join(", ", _collections.Select(c => $"{c.Key}: {c.Value}")) + "; " + string.Join(", ", _bytes.OrderByDescending(b => b.Value).Take(count)
+                return string.Join(", ", _bytes.OrderByDescending(b => b.Value).Take(count)
                     .Select(b => string.Create(CultureInfo.InvariantCulture, $"{b.Key} {100.0 * b.Value / total:F0} %")));
             }
+        }
+
+        /// <summary>The runtime's names of its GCStart reasons (GCReason in the runtime's event manifest).</summary>
+        private static string ReasonName(string reason) => reason switch
+        {
+            "0" => "AllocSmall",
+            "1" => "Induced",
+            "2" => "LowMemory",
+            "3" => "Empty",
+            "4" => "AllocLarge",
+            "5" => "OutOfSpaceSOH",
+            "6" => "OutOfSpaceLOH",
+            "7" => "InducedNotForced",
+            "8" => "Internal",
+            "9" => "InducedLowMemory",
+            _ => $"reason {reason}",
+        };
+
+        /// <summary>The collections by generation and reason, e.g. "gen0 AllocSmall × 3".</summary>
+        public string Collections()
+        {
+            lock (_bytes)
+                return _collections.Count == 0 ? "none" : string.Join(", ", _collections.Select(c => $"{c.Key} × {c.Value}"));
         }
     }
 }
