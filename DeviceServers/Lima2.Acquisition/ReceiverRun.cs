@@ -215,6 +215,8 @@ public sealed class ReceiverRun : IAsyncDisposable
         {
             var graph = GraphBuilder.Build(proc, start.Frame, config.OverloadPolicy, memory.PoolBytes, parts);
             _publisher?.PublishResultsOf(new PublishedResults(graph.Find<RoiStatisticsNode>(), graph.Find<PeakFindingNode>()));
+            if (graph.Find<PeakFindingNode>() is { DenseSkipNohits: true } peaks && sinks is [var dense])
+                dense.SaveOnly(new DenseHits(peaks).KeepAsync);
             Volatile.Write(ref _sinks, [.. sinks]);
             return graph;
         }

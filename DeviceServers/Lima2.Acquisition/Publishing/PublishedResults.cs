@@ -113,7 +113,8 @@ public sealed class PublishedResults
     /// What a consumer needs at the end to make the results of the frames it missed: each ROI's pixels as row runs
     /// <c>[y, x, length]</c> (rasterised, masked pixels taken out: statistics over the saved frame's pixels there are
     /// the receiver's), and the sparse files whose <c>peaks</c> tables hold every frame's peaks (row of
-    /// <c>peaks/frame_idx</c>) with min_nb_peaks for the hit flag.
+    /// <c>peaks/frame_idx</c>) with min_nb_peaks for the hit flag, and dense_skip_nohits: the dense files left the
+    /// frames that are no hit out (their rows read 0), so the sparse files say which frames the dense files lack.
     /// </summary>
     public void WriteEnd(Utf8JsonWriter w)
     {
@@ -146,6 +147,7 @@ public sealed class PublishedResults
                 w.WriteStringValue(file);
             w.WriteEndArray();
             w.WriteNumber("min_nb_peaks", _peaks.MinNbPeaks);
+            w.WriteBoolean("dense_skip_nohits", _peaks.DenseSkipNohits);
             w.WriteEndObject();
         }
         w.WriteEndObject();
