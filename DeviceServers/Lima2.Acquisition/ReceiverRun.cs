@@ -344,7 +344,9 @@ public sealed class ReceiverRun : IAsyncDisposable
         var saving = Settings.ProcParams.DenseSavingChannels().Select(c => c.Params).FirstOrDefault(p => p.Enabled);
         var sink = Volatile.Read(ref _sinks).FirstOrDefault();
         var files = sink is null ? [] : Enumerable.Range(0, sink.FilesCreated).Select(i => sink.FilePath(i)).ToArray();
-        return new PublishedSeriesEnd(config.Rank, config.NbReceivers, 0, files, saving is null ? null : NexusLayout.DatasetPath(saving),
+        // partial-frame dispatch: every receiver takes (its part of) every frame; else frames are dealt round robin
+        var (first, step) = Stream?.Parts is null ? (config.Rank, config.NbReceivers) : (0, 1);
+        return new PublishedSeriesEnd(config.Rank, config.NbReceivers, first, step, 0, files, saving is null ? null : NexusLayout.DatasetPath(saving),
             saving?.NbFramesPerFile ?? 0, MasterFile, Error?.Message);
     }
 

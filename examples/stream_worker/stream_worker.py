@@ -12,7 +12,8 @@ names, so that it ends with every frame.
 Both formats of the receiver are read: MAX IV's unified stream (JSON header part + blob: header, image, series_end)
 and DECTRIS stream V2 (one CBOR message: start, image, end; the end's user_data holds the same fields). Every image
 carries its global frame index (`frame` / `image_id`). The end says where frame k of the receiver's share (global
-index rank + k * nb_receivers) lies: row k % frames_per_file of files[k // frames_per_file], dataset `dataset`.
+index first_frame + k * frame_step: rank and nb_receivers when frames are dealt round robin, 0 and 1 when every
+receiver takes its modules of every frame) lies: row k % frames_per_file of files[k // frames_per_file], dataset `dataset`.
 Reading bitshuffle/LZ4 files needs the HDF5 filter plugin (Debian: hdf5-filter-plugin).
 
 Every image also carries the frame's results when the receiver makes them (MAX IV: the header's `results` key; V2:
@@ -186,12 +187,12 @@ def fill_results(end, frames, results, peaks, not_saved):
 def fill_from_files(end, received, not_saved):
     """The frames of the receiver's share that did not come, read from the files the end message names, but for those
     the files left out (`not_saved`)."""
-    rank, receivers, per_file = end["rank"], end["nb_receivers"], end["frames_per_file"]
+    first, step, per_file = end["first_frame"], end["frame_step"], end["frames_per_file"]
     filled, missing = {}, []
     files = {}
     try:
         for k in range(end["receiver_frames"]):
-            index = rank + k * receivers
+            index = first + k * step
             if index in received or index in not_saved:
                 continue
             if not end["files"] or per_file == 0 or k // per_file >= len(end["files"]):

@@ -76,7 +76,7 @@ public sealed class NxmxModulesTests : IDisposable
     /// The detector: 2 rows of 2 modules of 24 x 5, 2 pixels apart across and down; receiver 1 of 2 takes the bottom
     /// row, its frames (24 x 10) the two modules stacked.
     /// </summary>
-    private static readonly FrameParts TwoRows = new(50, 12, [
+    internal static readonly FrameParts TwoRows = new(50, 12, [
         new ReceiverFrameParts(24, 10, [new FramePart(0, 0, 24, 5, 0, 0), new FramePart(0, 5, 24, 5, 26, 0)]),
         new ReceiverFrameParts(24, 10, [new FramePart(0, 0, 24, 5, 0, 7), new FramePart(0, 5, 24, 5, 26, 7)]),
     ]);
