@@ -78,6 +78,9 @@ public sealed class ReceiverRun : IAsyncDisposable
 
     public long SavedBytes => Volatile.Read(ref _sinks).Sum(s => s.BytesWritten);
 
+    /// <summary>Dense frames left out so far as no hits (SMX fai.dense_skip_nohits): processed, not saved.</summary>
+    public long NotSavedNoHit => Volatile.Read(ref _sinks).Sum(s => s.FramesSkipped);
+
     /// <summary>Every file created so far: dense files, then the peak finder's sparse and accumulation files.</summary>
     public IReadOnlyList<string> Files =>
     [
@@ -318,7 +321,7 @@ public sealed class ReceiverRun : IAsyncDisposable
             await publisher.EndSeriesAsync(SeriesEnd()).ConfigureAwait(false); // the files are closed: consumers may read them
         var summary = new ReceiverSummary(channel ?? new ChannelSummary(0, 0, ChannelEnd.Failed, "failed to start"),
             counters ?? new GraphCounters().Snapshot(), _clock.Elapsed, Saved, SavedBytes, Files, MasterFile, _channel.Rejections,
-            _channel.LastRejection, PeakCounts(), Error, Publishing);
+            _channel.LastRejection, PeakCounts(), Error, Publishing, NotSavedNoHit);
         _finished = true;
         foreach (var handler in Finished?.GetInvocationList() ?? [])
         {

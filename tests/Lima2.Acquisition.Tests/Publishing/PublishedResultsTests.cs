@@ -158,7 +158,7 @@ public sealed class PublishedResultsTests : IDisposable
         // the receiver saved the hits only: one chunk each in its dense files, the rows of the others unwritten
         var hits = outcome.Summary.Peaks!.Hits;
         Assert.InRange(hits, 1, Frames - 1);
-        Assert.Equal(hits, outcome.Summary.Saved);
+        Assert.Equal((hits, Frames - hits), (outcome.Summary.Saved, outcome.Summary.NotSavedNoHit));
         var chunks = JsonDocument.Parse(Python.Eval($$"""
             import glob, h5py, json
             rows, chunks = 0, 0
