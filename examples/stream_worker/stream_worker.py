@@ -17,7 +17,8 @@ receiver takes its modules of every frame) lies: row k % frames_per_file of file
 Reading bitshuffle/LZ4 files needs the HDF5 filter plugin (Debian: hdf5-filter-plugin).
 
 Every image also carries the frame's results when the receiver makes them (MAX IV: the header's `results` key; V2:
-the image's user_data, JSON `{"results": ...}`): `roi_statistics`, one {min, max, avg, std, sum} per ROI (rectangles
+the image's user_data, JSON `{"results": ...}`): `recv_idx` (the frame's index among the receiver's, as Lima2's
+reduced-data rows give it), `roi_statistics`, one {min, max, avg, std, sum} per ROI (rectangles
 then arcs, as popRoiStatistics), and `peaks` {nb_peaks, hit, x, y, intensity, snr} (the sparse file's CXI tables). For
 a frame it missed, the worker makes them as the receiver did: the statistics over the pixel runs of each ROI that the
 end message gives (`results.roi_statistics.regions`, masked pixels already out) on the frame read back, the peaks from
@@ -103,7 +104,7 @@ def f32(value):
 
 def normalized(results):
     """Results with every float32 value rounded as the receiver stores it, so that received and filled compare equal."""
-    out = {}
+    out = {"recv_idx": int(results["recv_idx"])}
     if "roi_statistics" in results:
         out["roi_statistics"] = [{k: (float(v) if k == "sum" else f32(v)) for k, v in roi.items()}
                                  for roi in results["roi_statistics"]]
@@ -171,7 +172,9 @@ def fill_results(end, frames, results, peaks, not_saved):
     for index, pixels in [*frames.items(), *((i, None) for i in not_saved if i not in frames)]:
         if index in results:
             continue
-        made = {} if pixels is not None else {"image": NOT_SAVED_NO_HIT}
+        made = {"recv_idx": (index - end["first_frame"]) // end["frame_step"]}
+        if pixels is None:
+            made["image"] = NOT_SAVED_NO_HIT
         if "roi_statistics" in wanted:
             made["roi_statistics"] = NOT_SAVED_NO_HIT if pixels is None else \
                 roi_statistics(np.asarray(pixels), wanted["roi_statistics"]["regions"])

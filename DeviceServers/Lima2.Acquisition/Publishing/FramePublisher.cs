@@ -197,6 +197,7 @@ public sealed class FramePublisher : FrameConsumer<FramePublisher.Encoded>, IAsy
             var pending = PendingOf(frame.Index);
             pending.Frame = encoded;
             pending.FrameCame = true;
+            pending.Results.ReceiverIndex = frame.ReceiverIndex;
             Release(frame.Index, pending);
         }
         return default;

@@ -47,6 +47,9 @@ public sealed class PublishedResults
     /// <summary>One frame's results, gathered from the branches as they commit it.</summary>
     public sealed class Results
     {
+        /// <summary>The frame's index among this receiver's frames: popRoiStatistics' and popPeakCounters' recv_idx.</summary>
+        public long ReceiverIndex { get; set; }
+
         public RoiStatRow[]? Rois { get; set; }
 
         public PeakFrameResult? Peaks { get; set; }
@@ -58,13 +61,15 @@ public sealed class PublishedResults
         }
 
         /// <summary>
-        /// <c>"results": {"roi_statistics": [{min, max, avg, std, sum}, …], "peaks": {nb_peaks, hit, x, y, intensity, snr}}</c>:
+        /// <c>"results": {"recv_idx": k, "roi_statistics": [{min, max, avg, std, sum}, …], "peaks": {nb_peaks, hit, x, y, intensity, snr}}</c>:
+        /// recv_idx as Lima2's reduced-data rows give it beside the frame's global index (the message's own);
         /// ROIs in popRoiStatistics' order (rectangles, then arcs); peaks as the sparse file's CXI tables (x = column,
         /// y = row of the centroid, snr null where sigma is 0).
         /// </summary>
         public void Write(Utf8JsonWriter w)
         {
             w.WriteStartObject("results");
+            w.WriteNumber("recv_idx", ReceiverIndex);
             if (Rois is { } rows)
             {
                 w.WriteStartArray("roi_statistics");

@@ -73,6 +73,7 @@ public sealed class PublishedResultsTests : IDisposable
         for (var i = 0; i < outcome.Rois.Length; i++)
         {
             var row = outcome.Rois[i]; // a frame's rows in ROI order: the rectangle, then the arc
+            Assert.Equal(row.RecvIdx, outcome.Results.GetProperty($"{row.FrameIdx}").GetProperty("recv_idx").GetInt32());
             var statistics = outcome.Results.GetProperty($"{row.FrameIdx}").GetProperty("roi_statistics");
             if (notSaved?.Contains(row.FrameIdx) == true)
             {
