@@ -63,6 +63,12 @@ internal sealed class FakeReceiver(string name) : IReceiverLink
         return MasterFailure is null ? "/data/master.h5" : throw new InvalidOperationException(MasterFailure);
     }
 
+    public string WriteRawMasterFile(long[] savedPerReceiver)
+    {
+        Record("writeRawMasterFile");
+        return "";
+    }
+
     public void Reset()
     {
         Record("Reset");

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Lima2.Acquisition.Jungfrau;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Detectors.Jungfrau;
@@ -148,6 +149,77 @@ public sealed class JungfrauEndToEndTests
         Assert.True(Sum("frames_incomplete") > 0);
     }
 
+    [Fact]
+    public void A_corrected_run_of_2_receivers_stopped_mid_run_gets_a_raw_master_over_the_frames_they_saved()
+    {
+        const int modules = 2, planned = 10, sent = 4;
+        var port = FreePort.ConsecutiveUdp(modules);
+        // one module per receiver, stacked without gaps: the detector's image is the modules' words one under the other
+        using var system = new Lima2System(receivers: 2, beamlineSettings: "topology: partial", jungfrau: ("jungfrau:2x1",
+            [.. Enumerable.Range(0, 2).Select(r => $"{{ports: [{port + r}], dispatch: modules, geometry: {{rows: 2, columns: 1}}, " +
+                                                   "receive_buffer: 4MiB, window: 8, frame_timeout_ms: 2000}")]));
+        var model = new JungfrauModel(modules);
+        Directory.CreateDirectory(Path.Combine(system.Root, "jf"));
+        JungfrauCalibrationFile.Write(Path.Combine(system.Root, "jf", "pedestal.h5"), JungfrauCalibrationFile.Pedestal, model.Pedestal);
+        JungfrauCalibrationFile.Write(Path.Combine(system.Root, "jf", "gain.h5"), JungfrauCalibrationFile.Gain, model.Gain);
+        var (acqFile, procFile) = system.WriteParams("stopped",
+            AcqJson(planned, """, "jfrau": {"pedestal_path": "jf/pedestal.h5", "gain_path": "jf/gain.h5", "photon_energy": 0}""",
+                $$"""{"enabled": true, "base_path": "{{system.Root}}/data", "filename_prefix": "jf_raw", "nb_frames_per_file": 3}"""),
+            $$$"""
+            {"class_name": "LimaProcessingLegacy", "saving": {"enabled": true, "base_path": "{{{system.Root}}}/data", "filename_prefix": "jf",
+             "nb_frames_per_file": 3}}
+            """);
+        var devices = $$"""
+            import json, time, tango, uuid
+            c = tango.DeviceProxy("{{system.Control}}")
+            rs = [tango.DeviceProxy(r) for r in "{{string.Join(",", system.Receivers)}}".split(",")]
+            for d in [c] + rs:
+                d.set_timeout_millis(30000)
+            labels = list(c.get_attribute_config("acq_state").enum_labels)
+            """;
+        // the conductor's sequence: params, Prepare, Start; the stand-in once the receivers run
+        Python.Eval(devices + "\n" + $$"""
+            run = str(uuid.uuid1())
+            acq, proc = open("{{acqFile}}").read(), open("{{procFile}}").read()
+            c.acq_params = acq
+            c.Prepare(run)
+            for r in rs:
+                r.acq_params = acq
+                r.proc_params = proc
+                r.Prepare(run)
+            for d in rs + [c]:
+                d.Start()
+            t0 = time.monotonic()
+            while any(labels[int(r.acq_state)] != "running" for r in rs):
+                assert time.monotonic() - t0 < 60, [labels[int(r.acq_state)] for r in rs]
+                time.sleep(0.05)
+            """, EmbeddedTangoDb.Environment);
+        using (var streamer = ChildProcess.Start(Lima2Cli,
+                   ["stream", "--jungfrau", "--modules", $"{modules}", "--port", $"{port}", "--rate", $"{Rate}", "--frames", $"{sent}", "--no-progress"]))
+            Assert.Equal(0, streamer.WaitForExit(TimeSpan.FromSeconds(120)));
+        // 4 of the 10 frames came: the run is stopped once both receivers saved their raw words
+        var saved = Python.Eval(devices + "\n" + $$"""
+            t0 = time.monotonic()
+            while [r.nb_frames_saved_raw for r in rs] != [{{sent}}, {{sent}}]:
+                assert time.monotonic() - t0 < 60, [r.nb_frames_saved_raw for r in rs]
+                time.sleep(0.1)
+            c.Stop()
+            print(labels[int(c.acq_state)], [int(r.nb_frames_saved_raw) for r in rs])
+            """, EmbeddedTangoDb.Environment);
+        Assert.Equal($"idle [{sent}, {sent}]", saved.Trim());
+        var words = Path.Combine(system.Root, "sent.u16");
+        WriteWords(words, Diffraction(modules), model, JungfrauStandInContent.Photons, sent, modules);
+        var verdict = Python.Eval($$"""
+            import h5py, numpy as np
+            with h5py.File("{{system.Root}}/data/jf_raw_master.h5", "r") as f:
+                d = f["entry_0000/instrument/detector/data"]
+                raw, virtual = d[()], d.is_virtual
+            sent = np.fromfile("{{words}}", np.uint16).reshape(raw.shape)
+            print(raw.dtype, raw.shape, virtual, np.array_equal(raw, sent))
+            """);
+        Assert.Equal($"uint16 ({sent}, 1024, 1024) True True", verdict.Trim());
+    }
+
     /// <summary>Every frame acquired once by the control, taken, processed and saved by both receivers, none dropped.</summary>
     private static void AssertAllFrames(JsonElement summary, int frames)
     {
@@ -208,11 +280,12 @@ public sealed class JungfrauEndToEndTests
         return parsed;
     }
 
-    private static void WriteWords(string path, IFrameSource? source, JungfrauModel model, JungfrauStandInContent content, int frames)
+    private static void WriteWords(string path, IFrameSource? source, JungfrauModel model, JungfrauStandInContent content, int frames,
+        int modules = Modules)
     {
         using var standIn = new JungfrauStandIn(source, model, new JungfrauStandInOptions
         {
-            Ports = [.. Enumerable.Range(0, Modules).Select(m => new IPEndPoint(IPAddress.Loopback, 50001 + m))],
+            Ports = [.. Enumerable.Range(0, modules).Select(m => new IPEndPoint(IPAddress.Loopback, 50001 + m))],
             Frames = frames,
             Content = content,
         });
@@ -222,11 +295,11 @@ public sealed class JungfrauEndToEndTests
                 file.Write(MemoryMarshal.AsBytes(module.AsSpan()));
     }
 
-    private static IFrameSource Diffraction() => FrameGenerator.Create(new GeneratorParams
+    private static IFrameSource Diffraction(int modules = Modules) => FrameGenerator.Create(new GeneratorParams
     {
         Type = GeneratorType.Diffraction,
         Width = JungfrauModule.Width,
-        Height = JungfrauModule.Height * Modules,
+        Height = JungfrauModule.Height * modules,
         PixelType = PixelType.Gray32,
     });
 }

@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using Lima2.Acquisition.Jungfrau;
 using Lima2.Core.Parameters;
+using Lima2.Detectors.Jungfrau;
 using Lima2.Protocol;
 using Lima2.Server.Receiver;
 
@@ -431,6 +433,34 @@ public sealed class ReceiverLogicTests : IDisposable
         var c = receiver.Current!.Run.Counters!;
         Assert.Equal(c.Received, c.Processed + c.Dropped);
         Assert.Equal(second, receiver.Current.Uuid);
+    }
+
+    [Fact]
+    public async Task A_prepared_JUNGFRAU_run_replaced_by_another_Prepare_leaves_none_of_its_raw_files()
+    {
+        var model = new JungfrauModel(1);
+        JungfrauCalibrationFile.Write(Path.Combine(_root, "pedestal.h5"), JungfrauCalibrationFile.Pedestal, model.Pedestal);
+        JungfrauCalibrationFile.Write(Path.Combine(_root, "gain.h5"), JungfrauCalibrationFile.Gain, model.Gain);
+        var config = ReceiverConfig.Parse($"channel: {{ kind: jungfrau_udp, jungfrau: {{ ports: [0] }} }}\nsaving_root: {_root}\nreference_root: {_root}");
+        await using var receiver = new ReceiverLogic(config, new FakeHost());
+        // a corrected run whose raw words are saved beside (acq_params saving): their first file is created at Prepare
+        string CorrectedRun(string rawPrefix) => $$$"""
+            {"acq": {"nb_frames": 5}, "det": {"jfrau": {"pedestal_path": "pedestal.h5", "gain_path": "gain.h5", "photon_energy": 0}},
+             "saving": {"enabled": true, "base_path": "{{{_root}}}/raw", "filename_prefix": "{{{rawPrefix}}}", "file_exists_policy": "abort"}}
+            """;
+        string[] RawFiles() => [.. Directory.GetFiles(Path.Combine(_root, "raw")).Select(Path.GetFileName).Order()!];
+        receiver.ProcParamsJson = """{"class_name": "LimaProcessingLegacy"}""";
+        receiver.AcqParamsJson = CorrectedRun("first");
+        receiver.Prepare(Guid.NewGuid().ToString());
+        Assert.Equal(["first_0_00000.h5"], RawFiles());
+
+        receiver.AcqParamsJson = CorrectedRun("second");
+        receiver.Prepare(Guid.NewGuid().ToString());
+        Assert.Equal(["second_0_00000.h5"], RawFiles());
+        // the same params again: the replacement creates the same file, which file_exists_policy abort would refuse
+        receiver.Prepare(Guid.NewGuid().ToString());
+        Assert.Equal(AcqState.Prepared, receiver.State);
+        Assert.Equal(["second_0_00000.h5"], RawFiles());
     }
 
     [Fact]

@@ -54,7 +54,9 @@ public static class JungfrauChannelFactory
             if (run.RawSaving is { } saving)
                 rawSaving = new JungfrauRawSaving(saving, new FrameInfo(placed.Width, placed.Height, PixelType.Gray16), config.SavingRoot,
                     config.Rank, config.NbReceivers, frames, parts, new NxmxFacts(acq.Experiment.Over(metadata), DateTimeOffset.UtcNow,
-                        acq.Experiment.SampleName, acq.Experiment.InstrumentName, acq.Experiment.SourceName));
+                        acq.Experiment.SampleName, acq.Experiment.InstrumentName, acq.Experiment.SourceName),
+                    // as many frames wait for the disk as the ports may hold ahead of the channel
+                    config.OverloadPolicy, queueFrames: Math.Max(2, jungfrau.Window));
         }
         catch
         {
@@ -110,7 +112,7 @@ public static class JungfrauChannelFactory
         catch
         {
             (correction as IDisposable)?.Dispose(); // the channel owns them once made
-            rawSaving?.Dispose();
+            rawSaving?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             throw;
         }
     }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Lima2.Acquisition.Saving;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
@@ -13,12 +12,19 @@ namespace Lima2.Acquisition.Jungfrau;
 /// file set under the saving root and, from receiver 0, their own master file (a virtual dataset over every
 /// receiver's modules under partial-frame dispatch), as the dense channel's are.
 /// </summary>
+/// <remarks>
+/// The channel's thread hands each frame's words to a graph of one branch, the <see cref="Hdf5FrameSink"/>, whose
+/// pool of <c>queueFrames</c> frames bounds what waits for the disk: the run's overload policy then makes the channel
+/// wait for room or drops the words and counts them (<see cref="Dropped"/>), and a failed write faults that graph,
+/// which ends the run with the failure.
+/// </remarks>
 public sealed class JungfrauRawSaving : IJungfrauRawSaving
 {
+    private const string Branch = "saving_raw";
+
     private readonly SavingRoot _root;
-    private readonly FrameInfo _frame;
     private readonly Hdf5FrameSink _sink;
-    private readonly FramePool _pool;
+    private readonly FrameGraph _queue;
     private readonly MasterFilePolicy _master;
     private readonly SavedFrames _saved;
     private readonly long? _totalFrames;
@@ -27,51 +33,73 @@ public sealed class JungfrauRawSaving : IJungfrauRawSaving
     /// <param name="frame">the run's frames' geometry, gray16</param>
     /// <param name="totalFrames">the frames this receiver takes, null when endless</param>
     /// <param name="parts">partial-frame dispatch: where every receiver's frames go; null for whole frames</param>
+    /// <param name="policy">the run's overload policy: wait for room in the queue, or drop and count</param>
+    /// <param name="queueFrames">frames the queue to the disk holds</param>
     public JungfrauRawSaving(SavingParams saving, FrameInfo frame, string savingRoot, int rank, int receivers, long? totalFrames,
-        FrameParts? parts, NxmxFacts facts)
+        FrameParts? parts, NxmxFacts facts, OverloadPolicy policy, int queueFrames)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(queueFrames, 2);
         _root = new SavingRoot(savingRoot);
-        _frame = frame;
         _totalFrames = totalFrames;
+        var sinkOptions = new SinkOptions(Parallelism: 1, ExpectedFrames: totalFrames, Facts: facts);
+        Hdf5FrameSink? sink = null;
         try
         {
-            _sink = new Hdf5FrameSink(saving with { FilenameRank = rank }, frame, _root,
-                new SinkOptions(Parallelism: 1, ExpectedFrames: totalFrames, Facts: facts), "saving");
+            _sink = sink = new Hdf5FrameSink(saving with { FilenameRank = rank }, frame, _root, sinkOptions, Branch);
+            BufferedBytes = (long)queueFrames * frame.ByteSize + Hdf5FrameSink.BufferBytes(saving, frame, sinkOptions);
+            _queue = new FrameGraph(frame, [], [_sink], new GraphOptions
+            {
+                Policy = policy,
+                MemoryCapBytes = (long)queueFrames * frame.ByteSize,
+                EntryCapacity = queueFrames,
+                Parallelism = 1,
+            });
         }
         catch
         {
+            sink?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             _root.Dispose();
             throw;
         }
-        _pool = new FramePool(frame.ByteSize, frame.ByteSize);
         _master = new MasterFilePolicy(rank, receivers, saving);
         _saved = new SavedFrames(_root, frame, facts, parts);
     }
 
-    /// <summary>Raw frames written.</summary>
+    public IFrameTarget Queue => _queue;
+
     public long Saved => _sink.FramesWritten;
 
-    /// <summary>The raw frames' master file once written, or null.</summary>
+    public long Dropped => _queue.Counters.DroppedOverload;
+
+    public long BufferedBytes { get; }
+
+    public IReadOnlyList<string> Files => [.. Enumerable.Range(0, _sink.FilesCreated).Select(i => _sink.FilePath(i))];
+
     public string? MasterFile => _master.Path;
 
-    /// <summary>Copies the words into a frame and writes it (on the channel's thread: the next frame waits for the disk).</summary>
-    public void Write(long index, ReadOnlySpan<ushort> words)
-    {
-        using var frame = new Frame(_pool.Rent(), _frame, index, index);
-        MemoryMarshal.AsBytes(words).CopyTo(frame.Data.Span);
-        _sink.WriteAsync(frame, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-    }
+    public string WriteMasterFile(IReadOnlyList<long> savedPerReceiver) =>
+        _master.Path is { } written && _master.Counts.SequenceEqual(savedPerReceiver)
+            ? written // over the same counts at the end of the run already
+            : _master.WriteOver(_saved, savedPerReceiver, runEnded: true, _totalFrames, Saved);
 
-    public void Complete(bool stopped)
+    /// <summary>Waits for the queued words to be written, closes the files and writes the master file when this receiver is to.</summary>
+    /// <exception cref="ChannelException">a write failed: the one-sentence reason</exception>
+    public async Task CompleteAsync(bool stopped)
     {
-        _sink.CompleteAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        try
+        {
+            await _queue.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (GraphFaultedException e)
+        {
+            throw new ChannelException($"the raw words were not saved: {e.Message}", e);
+        }
         _master.WriteAtEnd(_saved, stopped, _totalFrames, Saved);
     }
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
-        _sink.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _pool.Dispose();
+        await _queue.DisposeAsync().ConfigureAwait(false); // and its sink
         _root.Dispose();
     }
 }

@@ -195,6 +195,7 @@ public sealed class Hdf5FrameSink : FrameConsumer<Hdf5FrameSink.Chunk>, IAsyncDi
     private void WriteChunk(Frame frame, ReadOnlySpan<byte> chunk)
     {
         var row = PlaceRow(frame);
+        _file!.ReserveAhead(chunk.Length);
         _dataset!.WriteChunk(row, chunk);
         // Written frames are not read back: recycle their page cache (see Hdf5File.ReleaseWrittenPages).
         _file!.ReleaseWrittenPages();

@@ -236,6 +236,12 @@ public sealed class JungfrauChannel : IDetectorChannel
     /// <summary>Frames whose raw words were saved beside the corrected ones (0 without raw saving).</summary>
     public long RawFramesSaved => _options.RawSaving?.Saved ?? 0;
 
+    /// <summary>Where a corrected run's raw words are saved beside its frames, or null.</summary>
+    public IJungfrauRawSaving? RawSaving => _options.RawSaving;
+
+    /// <summary>Frames whose raw words were dropped, the queue to the disk full under the drop policy (0 without raw saving).</summary>
+    public long RawFramesDropped => _options.RawSaving?.Dropped ?? 0;
+
     /// <summary>Where the channel's thread spent the run's frames (read it once the run is over).</summary>
     public JungfrauChannelProfile Profile { get; } = new();
 
@@ -244,10 +250,14 @@ public sealed class JungfrauChannel : IDetectorChannel
 
     public long? TotalFrames => _options.Frames;
 
-    /// <summary>Bytes the channel may hold besides the graph's frames: per port its kernel buffer, window and queue, and one frame of scratch.</summary>
+    /// <summary>
+    /// Bytes the channel may hold besides the graph's frames: per port its kernel buffer, window and queue, one frame of
+    /// scratch, and the raw words' queue to the disk.
+    /// </summary>
     public long BufferedBytesBound(FrameInfo frame) => _listeners.Zip(_options.Ports).Sum(x =>
             (long)x.First.ReceiveBufferBytes + 2L * _options.Window * x.First.Assembler.FramePixels * sizeof(ushort))
-        + (long)_options.Geometry.Modules.Count * JungfrauModule.Pixels * (sizeof(ushort) + sizeof(float));
+        + (long)_options.Geometry.Modules.Count * JungfrauModule.Pixels * (sizeof(ushort) + sizeof(float))
+        + (_options.RawSaving?.BufferedBytes ?? 0);
 
     /// <summary>The stream's description; its metadata carry the gaps of the geometry as the pixel mask.</summary>
     public ValueTask<ChannelStart> StartAsync(CancellationToken cancellationToken) =>
@@ -264,7 +274,8 @@ public sealed class JungfrauChannel : IDetectorChannel
         _ran = true;
         if (target.InputInfo != _info)
             throw new ChannelException($"the target expects {target.InputInfo} frames, the JUNGFRAU channel makes {_info}");
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, target.Aborted);
+        var raw = _options.RawSaving;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, target.Aborted, raw?.Queue.Aborted ?? default);
         var token = linked.Token;
         var frame = new Merge(this);
         foreach (var listener in _listeners)
@@ -297,15 +308,21 @@ public sealed class JungfrauChannel : IDetectorChannel
                     lost++;
                     continue;
                 }
+                // the raw words' buffer; none under the drop policy when the queue to the disk is full (counted there)
+                var rawBuffer = raw is null ? null : await raw.Queue.RentAsync(index, token).ConfigureAwait(false);
                 Frame built;
+                Frame? rawWords = null;
                 try
                 {
-                    frame.Build(pooled.Span[.._info.ByteSize], index, Profile);
+                    frame.Build(pooled.Span[.._info.ByteSize], rawBuffer is { } r ? r.Span[..raw!.Queue.InputInfo.ByteSize] : default, index, Profile);
                     built = new Frame(pooled, _info, index, index);
+                    if (rawBuffer is { } words)
+                        rawWords = new Frame(words, raw!.Queue.InputInfo, index, index);
                 }
                 catch
                 {
                     pooled.Dispose();
+                    rawBuffer?.Dispose();
                     throw;
                 }
                 finally
@@ -314,6 +331,8 @@ public sealed class JungfrauChannel : IDetectorChannel
                 }
                 delivered++;
                 var submitting = Stopwatch.GetTimestamp();
+                if (rawWords is not null)
+                    await raw!.Queue.SubmitAsync(rawWords, token).ConfigureAwait(false);
                 await target.SubmitAsync(built, token).ConfigureAwait(false);
                 Profile.HandOffTicks += Stopwatch.GetTimestamp() - submitting;
             }
@@ -323,7 +342,8 @@ public sealed class JungfrauChannel : IDetectorChannel
             await StopAndDrainAsync(frame).ConfigureAwait(false);
             if (target.Aborted.IsCancellationRequested)
                 return new ChannelSummary(delivered, lost, ChannelEnd.Aborted, "aborted by the graph");
-            _options.RawSaving?.Complete(stopped: true);
+            if (raw is not null)
+                await raw.CompleteAsync(stopped: true).ConfigureAwait(false); // a failed write stopped the run: throws it
             return new ChannelSummary(delivered, lost, ChannelEnd.Stopped, "stopped" + RawSavedDetail());
         }
         catch
@@ -343,12 +363,15 @@ public sealed class JungfrauChannel : IDetectorChannel
         }
         if (_options.Tracking is not null)
             _options.TrackingDone?.Invoke(_options.Correction!.Pedestal());
-        _options.RawSaving?.Complete(stopped: false);
+        if (raw is not null)
+            await raw.CompleteAsync(stopped: false).ConfigureAwait(false);
         return new ChannelSummary(delivered, lost, ChannelEnd.Completed, "end of acquisition" + RawSavedDetail());
     }
 
     /// <summary>The raw words' own count in the summary: they are saved outside the graph, so nb_frames_saved does not hold them.</summary>
-    private string RawSavedDetail() => _options.RawSaving is { } raw ? $"; raw words of {raw.Saved} frames saved" : "";
+    private string RawSavedDetail() => _options.RawSaving is { } raw
+        ? $"; raw words of {raw.Saved} frames saved" + (raw.Dropped > 0 ? $", of {raw.Dropped} dropped (their queue to the disk was full)" : "")
+        : "";
 
     /// <summary>Stops the receive threads and gives back every frame they still hand on (frames beyond the acquisition's).</summary>
     private async Task StopAndDrainAsync(Merge merge)
@@ -362,10 +385,11 @@ public sealed class JungfrauChannel : IDetectorChannel
         merge.DisposeHeads();
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         (_options.Correction as IDisposable)?.Dispose();
-        _options.RawSaving?.Dispose();
+        if (_options.RawSaving is { } raw)
+            await raw.DisposeAsync().ConfigureAwait(false);
         foreach (var listener in _listeners)
         {
             try
@@ -380,7 +404,6 @@ public sealed class JungfrauChannel : IDetectorChannel
         foreach (var queue in _queues)
             while (queue.Reader.TryRead(out var leftover))
                 leftover.Dispose();
-        return default;
     }
 
     /// <summary>The join of the ports' frames of one frame number, and the module-major scratch frame they fill (one at a time).</summary>
@@ -392,7 +415,6 @@ public sealed class JungfrauChannel : IDetectorChannel
         private readonly ushort[] _raw = new ushort[channel._options.Geometry.Modules.Count * JungfrauModule.Pixels];
         private readonly bool _inPlace = channel._options.Geometry.IsModuleMajor; // the graph's frame is the module-major frame: no placing copy
         private float[]? _corrected;
-        private ushort[]? _placedRaw;
         private long _missedSinceTimeout;
 
         public bool IsComplete { get; private set; }
@@ -454,9 +476,10 @@ public sealed class JungfrauChannel : IDetectorChannel
 
         /// <summary>
         /// Places and corrects the gathered ports' modules, frame <paramref name="index"/> of the run, into
-        /// <paramref name="destination"/> (a frame of the channel's output); a complete frame moves a tracked pedestal.
+        /// <paramref name="destination"/> (a frame of the channel's output), and its raw words, placed alike, into
+        /// <paramref name="rawDestination"/> when they are saved (else empty); a complete frame moves a tracked pedestal.
         /// </summary>
-        public void Build(Span<byte> destination, long index, JungfrauChannelProfile profile)
+        public void Build(Span<byte> destination, Span<byte> rawDestination, long index, JungfrauChannelProfile profile)
         {
             var start = Stopwatch.GetTimestamp();
             var options = channel._options;
@@ -507,11 +530,11 @@ public sealed class JungfrauChannel : IDetectorChannel
             profile.CorrectTicks += corrected - copied;
             profile.PlaceTicks += end - corrected;
             profile.Frames++;
-            if (options.RawSaving is { } rawSaving)
+            if (!rawDestination.IsEmpty)
             {
-                var placed = _placedRaw ??= new ushort[geometry.Width * geometry.Height]; // the gaps stay 0, as in a raw run
-                geometry.Place<ushort>(raw, placed);
-                rawSaving.Write(index, placed);
+                if (geometry.Width * geometry.Height != raw.Length)
+                    rawDestination.Clear(); // the gaps are 0, as in a raw run
+                geometry.Place<ushort>(raw, MemoryMarshal.Cast<byte, ushort>(rawDestination));
             }
         }
 
@@ -538,15 +561,46 @@ public sealed class JungfrauChannel : IDetectorChannel
     }
 }
 
-/// <summary>Where a corrected run's raw words go beside its corrected frames (the JUNGFRAU plugin's raw saving).</summary>
-public interface IJungfrauRawSaving : IDisposable
+/// <summary>
+/// Where a corrected run's raw words go beside its corrected frames (the JUNGFRAU plugin's raw saving): a bounded queue
+/// written to disk off the channel's thread.
+/// </summary>
+public interface IJungfrauRawSaving : IAsyncDisposable
 {
+    /// <summary>
+    /// Takes frame i's raw words, placed as the run's frames are (gray16): rent a buffer (waiting for room, or dropped
+    /// and counted under the drop policy), fill it, submit it. Its <see cref="IFrameTarget.Aborted"/> fires when a
+    /// write failed: <see cref="CompleteAsync"/> then throws why.
+    /// </summary>
+    IFrameTarget Queue { get; }
+
     /// <summary>Frames written so far.</summary>
     long Saved { get; }
 
-    /// <summary>The raw words of frame <paramref name="index"/>, placed as the run's frames are (gray16).</summary>
-    void Write(long index, ReadOnlySpan<ushort> words);
+    /// <summary>Frames whose words found the queue full under the drop policy (not saved).</summary>
+    long Dropped { get; }
 
-    /// <summary>The run has ended, all its frames taken or <paramref name="stopped"/>: the files are closed and the master file written.</summary>
-    void Complete(bool stopped);
+    /// <summary>Most bytes the queue and its writer hold, beside the graph's frames.</summary>
+    long BufferedBytes { get; }
+
+    /// <summary>
+    /// The run has ended, all its frames taken or <paramref name="stopped"/>: waits for the queued words to be written,
+    /// closes the files and writes the master file.
+    /// </summary>
+    /// <exception cref="ChannelException">a write failed (full disk, ...): the one-sentence reason</exception>
+    Task CompleteAsync(bool stopped);
+
+    /// <summary>The raw words' files created so far (the first at Prepare), master file aside.</summary>
+    IReadOnlyList<string> Files { get; }
+
+    /// <summary>The raw words' master file once written, or null.</summary>
+    string? MasterFile { get; }
+
+    /// <summary>
+    /// Receiver 0, once the run has ended: writes the raw words' master file over the frames every receiver saved
+    /// (a stopped or endless run of several receivers, whose counts only the control knows); returns its path.
+    /// </summary>
+    /// <param name="savedPerReceiver">each receiver's raw frames saved, in rank order</param>
+    /// <exception cref="ArgumentException">a count the run cannot have</exception>
+    string WriteMasterFile(IReadOnlyList<long> savedPerReceiver);
 }

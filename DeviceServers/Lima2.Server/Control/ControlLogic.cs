@@ -27,6 +27,7 @@ public sealed class ControlLogic : AcqDeviceLogic
     private readonly Lock _master = new();
     private bool _masterDue; // from Start to the end of a run of several receivers: its master file is still to ask for
     private readonly long[] _savedPolled; // each receiver's nb_frames_saved on this run as last read: a dead one's last word
+    private readonly long[] _rawSavedPolled; // and its nb_frames_saved_raw
     private string? _uuid;
     private string _lastError = LimaError.NoError;
     private bool _stopping; // this run was stopped here: receivers that end short of their share were told to
@@ -44,6 +45,7 @@ public sealed class ControlLogic : AcqDeviceLogic
         _receivers = [.. receivers.Select(r => new PatientReceiverLink(r, busyPatience ?? PatientReceiverLink.DefaultPatience))];
         _detector = detector ?? new SimulatorDetector();
         _savedPolled = new long[_receivers.Count];
+        _rawSavedPolled = new long[_receivers.Count];
     }
 
     public IDetector Detector => _detector;
@@ -95,6 +97,7 @@ public sealed class ControlLogic : AcqDeviceLogic
             _stopping = false;
             Interlocked.Exchange(ref _framesAcquired, 0);
             Array.Clear(_savedPolled);
+            Array.Clear(_rawSavedPolled);
             _lastError = LimaError.NoError;
             _status.SetLocked(AcqState.Prepared, $"prepared {uuid}: {AcqParams.Acq.NbFrames} frames, {_receivers.Count} receivers");
         }
@@ -240,7 +243,10 @@ public sealed class ControlLogic : AcqDeviceLogic
             Interlocked.Exchange(ref _framesAcquired, Acquired(reads.Select(x => x.Snapshot is { } s && s.Pipeline == uuid ? s.FramesReceived : 0)));
             for (var rank = 0; rank < reads.Count; rank++)
                 if (reads[rank].Snapshot is { } s && s.Pipeline == uuid)
+                {
                     _savedPolled[rank] = s.FramesSaved;
+                    _rawSavedPolled[rank] = s.RawFramesSaved;
+                }
             if (_status.State is not (AcqState.Prepared or AcqState.Running or AcqState.Fault))
                 return;
         }
@@ -391,6 +397,10 @@ public sealed class ControlLogic : AcqDeviceLogic
             var saved = reads.Select((s, rank) => s?.FramesSaved ?? _savedPolled[rank]).ToArray();
             if (saved.Sum() > 0)
                 _receivers[0].WriteMasterFile(saved);
+            // a corrected JUNGFRAU run's raw words beside its frames: their own master file, over their own counts
+            var raw = reads.Select((s, rank) => s?.RawFramesSaved ?? _rawSavedPolled[rank]).ToArray();
+            if (raw.Sum() > 0)
+                _receivers[0].WriteRawMasterFile(raw);
             return null;
         }
         catch (Exception e)

@@ -30,6 +30,8 @@ public sealed class PatientReceiverLink(IReceiverLink link, TimeSpan patience) :
 
     public string WriteMasterFile(long[] savedPerReceiver) => Patiently(() => link.WriteMasterFile(savedPerReceiver));
 
+    public string WriteRawMasterFile(long[] savedPerReceiver) => Patiently(() => link.WriteRawMasterFile(savedPerReceiver));
+
     public void Dispose() => link.Dispose();
 
     private void Patiently(Action call) => Patiently(() =>

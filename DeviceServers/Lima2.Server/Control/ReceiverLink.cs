@@ -4,7 +4,8 @@ namespace Lima2.Server.Control;
 
 /// <summary>What the control device reads from a receiver on each poll.</summary>
 /// <param name="Pipeline">the uuid of the receiver's current run (<c>current_pipeline</c>), "" when none</param>
-public sealed record ReceiverSnapshot(AcqState State, long FramesReceived, long FramesSaved = 0, string Pipeline = "");
+/// <param name="RawFramesSaved">a corrected JUNGFRAU run's raw frames saved beside its frames (<c>nb_frames_saved_raw</c>)</param>
+public sealed record ReceiverSnapshot(AcqState State, long FramesReceived, long FramesSaved = 0, string Pipeline = "", long RawFramesSaved = 0);
 
 /// <summary>The control device's view of one receiver device (a Tango proxy in the server, a fake in tests).</summary>
 public interface IReceiverLink : IDisposable
@@ -31,6 +32,13 @@ public interface IReceiverLink : IDisposable
     /// </summary>
     /// <param name="savedPerReceiver">nb_frames_saved of each receiver, in rank order</param>
     string WriteMasterFile(long[] savedPerReceiver);
+
+    /// <summary>
+    /// Asks receiver 0 for the raw words' master file of a corrected JUNGFRAU run over every receiver's raw frames
+    /// saved (<c>writeRawMasterFile</c>); returns its path, or "" when the run saves no raw words beside its frames.
+    /// </summary>
+    /// <param name="savedPerReceiver">nb_frames_saved_raw of each receiver, in rank order</param>
+    string WriteRawMasterFile(long[] savedPerReceiver);
 }
 
 /// <summary>

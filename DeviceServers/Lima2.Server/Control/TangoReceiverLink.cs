@@ -18,8 +18,9 @@ public sealed class TangoReceiverLink(string name, TimeSpan timeout) : IReceiver
 
     public ReceiverSnapshot Read() => Use(isRead: true, p =>
     {
-        var values = p.ReadAttributes("acq_state", "nb_frames_received", "nb_frames_saved", "current_pipeline");
-        return new ReceiverSnapshot((AcqState)values[0].Get<short>(), values[1].Get<long>(), values[2].Get<long>(), values[3].Get<string>());
+        var values = p.ReadAttributes("acq_state", "nb_frames_received", "nb_frames_saved", "current_pipeline", "nb_frames_saved_raw");
+        return new ReceiverSnapshot((AcqState)values[0].Get<short>(), values[1].Get<long>(), values[2].Get<long>(), values[3].Get<string>(),
+            values[4].Get<long>());
     });
 
     public string LastError() => Use(isRead: true, p => p.Read<string>("last_error"));
@@ -33,6 +34,8 @@ public sealed class TangoReceiverLink(string name, TimeSpan timeout) : IReceiver
     public void Reset() => Use(isRead: false, p => p.Command("Reset"));
 
     public string WriteMasterFile(long[] savedPerReceiver) => Use(isRead: false, p => p.Command<string>("writeMasterFile", savedPerReceiver));
+
+    public string WriteRawMasterFile(long[] savedPerReceiver) => Use(isRead: false, p => p.Command<string>("writeRawMasterFile", savedPerReceiver));
 
     /// <param name="isRead">the call changes nothing: after a client timeout it may be asked again</param>
     private T Use<T>(bool isRead, Func<DeviceProxy, T> call)

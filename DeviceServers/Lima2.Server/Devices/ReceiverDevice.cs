@@ -92,6 +92,9 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
     [Attr("nb_frames_saved", Unit = "frames", Description = "frames written to the HDF5 files in the current or last run")]
     public long NbFramesSaved => Logic.FramesSaved;
 
+    [Attr("nb_frames_saved_raw", Unit = "frames", Description = "a corrected JUNGFRAU run's raw frames written beside its frames (acq_params saving), in the current or last run; 0 for other runs")]
+    public long NbFramesSavedRaw => Logic.RawFramesSaved;
+
     [Attr("nb_frames_dropped", Unit = "frames", Description = "frames lost in the current or last run (overload_policy drop, or a failure); 0 when every frame is kept")]
     public long NbFramesDropped => Logic.FramesDropped;
 
@@ -205,6 +208,11 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
         InDescription = "nb_frames_saved of every receiver, in rank order (receiver 0 only, after its run)",
         OutDescription = "the master file's path, \"\" when the run saves no dense frames")]
     public string WriteMasterFile(long[] savedPerReceiver) => Logic.WriteMasterFile(savedPerReceiver);
+
+    [Command("writeRawMasterFile", Description = "Writes a corrected JUNGFRAU run's raw words' master file (a VDS over every receiver's raw files), on receiver 0 after the run",
+        InDescription = "nb_frames_saved_raw of every receiver, in rank order (receiver 0 only, after its run)",
+        OutDescription = "the raw master file's path, \"\" when the run saves no raw words beside its frames")]
+    public string WriteRawMasterFile(long[] savedPerReceiver) => Logic.WriteRawMasterFile(savedPerReceiver);
 
     [Command("erasePipeline", Description = "Deletes a finished pipeline and its limaprocessing device, freeing its memory",
         InDescription = "uuid of the pipeline to delete (one of pipelines)")]

@@ -97,6 +97,9 @@ public sealed class ReceiverLogic : AcqDeviceLogic
 
     public long FramesSaved => Current?.Run.Saved ?? 0;
 
+    /// <summary>A corrected JUNGFRAU run's raw words saved beside its frames (acq_params saving); 0 for other runs.</summary>
+    public long RawFramesSaved => (Current?.Run.Channel as JungfrauChannel)?.RawFramesSaved ?? 0;
+
     /// <summary>
     /// The current run's re-publishing counts (null when it does not publish); once its pipeline is erased, the last
     /// run's, so that a client reads them after the conductor's clean-up.
@@ -230,12 +233,13 @@ public sealed class ReceiverLogic : AcqDeviceLogic
     }
 
     /// <summary>
-    /// Erases a run replaced before it started, with the files it created at Prepare: no frame reached them, and its
-    /// replacement (the same saving params, file_exists_policy abort) creates the same ones.
+    /// Erases a run replaced before it started, with the files it created at Prepare (a corrected JUNGFRAU run's raw
+    /// words' included): no frame reached them, and its replacement (the same saving params, file_exists_policy abort)
+    /// creates the same ones.
     /// </summary>
     private void Discard(ProcessingView pending)
     {
-        var files = pending.Run.Files;
+        IReadOnlyList<string> files = [.. pending.Run.Files, .. (pending.Run.Channel as JungfrauChannel)?.RawSaving?.Files ?? []];
         ErasePipeline(pending.Uuid);
         foreach (var file in files)
             File.Delete(file);
@@ -343,6 +347,21 @@ public sealed class ReceiverLogic : AcqDeviceLogic
         if (!run.Settings.ProcParams.DenseSavingChannels().Any(c => c.Params.Enabled))
             return "";
         return run.WriteMasterFile(savedPerReceiver);
+    }
+
+    /// <summary>
+    /// Receiver 0, once its run has ended, writes the raw words' master file of a corrected JUNGFRAU run over every
+    /// receiver's raw frames saved (the control asks, as for <see cref="WriteMasterFile"/>); "" when the run saves no
+    /// raw words beside its frames.
+    /// </summary>
+    public string WriteRawMasterFile(IReadOnlyList<long> savedPerReceiver)
+    {
+        var run = Current?.Run ?? throw new StateException("writeRawMasterFile: no pipeline: Prepare first");
+        if (run.Channel is not JungfrauChannel { RawSaving: { } raw })
+            return "";
+        if (!run.IsFinished)
+            throw new StateException($"writeRawMasterFile: run {Current.Uuid} has not ended");
+        return raw.WriteMasterFile(savedPerReceiver);
     }
 
     /// <summary>Deletes a pipeline and its processing device (refused while that pipeline runs).</summary>

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Net;
 using System.Runtime.InteropServices;
 using Lima2.Acquisition.Jungfrau;
 using Lima2.Core.Parameters;
+using Lima2.Core.Pipeline;
 using Lima2.Detectors.Jungfrau;
 using Lima2.TestSupport;
 
@@ -25,8 +27,9 @@ public sealed class JungfrauChannelTests : IDisposable
     /// layout), its frames saved as out/{prefix}_0_00000.h5; <paramref name="det"/>: the run's JUNGFRAU det keys,
     /// <paramref name="rawSaving"/>: its acq_params saving block (the raw words).
     /// </summary>
-    private string Settings(long frames, string prefix, string jungfrau = "", int portsPerModule = 1, string det = "", string rawSaving = "{}") => $$"""
-        {"receiver": {"channel": {"kind": "jungfrau_udp", "timeout_ms": 20000,
+    private string Settings(long frames, string prefix, string jungfrau = "", int portsPerModule = 1, string det = "", string rawSaving = "{}",
+        string receiver = "") => $$"""
+        {"receiver": {{{receiver}} "channel": {"kind": "jungfrau_udp", "timeout_ms": 20000,
                                   "jungfrau": {"ports": [{{string.Join(", ", Enumerable.Repeat(0, Modules * portsPerModule))}}],
                                                "ports_per_module": {{portsPerModule}},
                                                "window": 4, "receive_buffer": "4MiB", "frame_timeout_ms": 300 {{jungfrau}} } },
@@ -176,6 +179,143 @@ public sealed class JungfrauChannelTests : IDisposable
                   int((tracked != given).sum() > 1024 * 1024))
             """);
         Assert.Equal($"float32 (3, 1024, 1024) {(gaps ? "(5, 1028, 1030)" : "(5, 1024, 1024)")} True True 1", verdict.Trim());
+    }
+
+    /// <summary>An energy run whose raw words go to <c>raw/</c> (their own files, 2 modules = 2 MiB a frame).</summary>
+    private string RawBesideEnergy(long frames, string receiver = "")
+    {
+        Directory.CreateDirectory(Path.Combine(_folder, "jf"));
+        JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "pedestal.h5"), JungfrauCalibrationFile.Pedestal, _model.Pedestal);
+        JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "gain.h5"), JungfrauCalibrationFile.Gain, _model.Gain);
+        return Settings(frames, "energy", det: """ "jfrau": {"pedestal_path": "jf/pedestal.h5", "gain_path": "jf/gain.h5", "photon_energy": 0} """,
+            rawSaving: """{"enabled": true, "base_path": "raw", "filename_prefix": "raw", "nb_frames_per_file": 100}""", receiver: receiver);
+    }
+
+    [Fact]
+    public async Task Raw_words_waiting_for_a_stalled_disk_do_not_hold_the_corrected_frames_and_those_a_full_queue_drops_are_counted()
+    {
+        const int frames = 10, window = 4; // the raw words' queue to the disk holds a window of frames
+        // the raw words' own file system, frozen once their file is created: every write to it waits until it thaws
+        using var disk = FreezableDisk.Mount(Path.Combine(_folder, "raw"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        await using var run = await ReceiverRun.PrepareAsync(ReceiverSettings.Parse(RawBesideEnergy(frames, """ "overload_policy": "drop", """)), timeout.Token);
+        var channel = Assert.IsType<JungfrauChannel>(run.Channel);
+        JungfrauStandIn standIn;
+        Task<ReceiverSummary> running;
+        disk.Freeze();
+        try
+        {
+            running = run.RunAsync(timeout.Token);
+            standIn = StandIn([.. channel.Ports.Select(p => new IPEndPoint(IPAddress.Loopback, p))], frames, JungfrauStandInContent.Photons);
+            await standIn.RunAsync(CancellationToken.None);
+            // every frame is corrected and handed to the graph while the raw words wait: they are written off the
+            // channel's thread (the corrected frames' writes wait too: libhdf5 takes one call at a time)
+            for (var wait = Stopwatch.StartNew(); run.Counters!.Received < frames && wait.Elapsed < TimeSpan.FromSeconds(20);)
+                await Task.Delay(50);
+            Assert.Equal(frames, run.Counters!.Received);
+            Assert.Equal(0, channel.RawFramesSaved);
+        }
+        finally
+        {
+            disk.Thaw();
+        }
+        var summary = await running;
+        Assert.Null(summary.Error);
+        Assert.Equal((frames, frames, 0L), (channel.FramesComplete, summary.Saved, summary.Counters.Dropped));
+        // the queue held a window of frames; the others found it full and were dropped, counted
+        Assert.Equal((window, frames - window), (channel.RawFramesSaved, channel.RawFramesDropped));
+        Assert.EndsWith($"; raw words of {window} frames saved, of {frames - window} dropped (their queue to the disk was full)", summary.Channel.Detail);
+        WriteFrames(Path.Combine(_folder, "sent.u16"), standIn, frames);
+        var verdict = Python.Eval($$"""
+            import h5py, numpy as np
+            with h5py.File("{{_folder}}/raw/raw_0_00000.h5", "r") as f:
+                d = f["entry_0000/measurement/data"][()]
+            sent = np.fromfile("{{_folder}}/sent.u16", np.uint16).reshape(d.shape)
+            print(d.shape, np.array_equal(d[:{{window}}], sent[:{{window}}]), int(d[{{window}}:].any()))
+            """);
+        Assert.Equal($"({frames}, 1024, 1024) True 0", verdict.Trim());
+    }
+
+    [Fact]
+    public async Task A_failed_write_of_the_raw_words_ends_the_run_with_a_one_sentence_reason()
+    {
+        const int frames = 3;
+        var small = Path.Combine(_folder, "raw");
+        Directory.CreateDirectory(small);
+        using (var m = ChildProcess.Start("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small]))
+            Assert.Equal(0, m.WaitForExit(TimeSpan.FromSeconds(10)));
+        try
+        {
+            var (summary, channel) = await Run(RawBesideEnergy(frames), async ports =>
+                await StandIn(ports, frames, JungfrauStandInContent.Photons).RunAsync(CancellationToken.None));
+            var error = Assert.IsType<ChannelException>(summary.Error);
+            Assert.Equal($"the raw words were not saved: node 'saving_raw' failed processing frame 0: disk full: {small}", error.Message);
+            Assert.Equal(0, channel.RawFramesSaved);
+        }
+        finally
+        {
+            using var u = ChildProcess.Start("umount", [small]);
+            u.WaitForExit(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    [Fact]
+    public async Task Frames_with_padded_packets_leave_the_tracked_pedestal_maps_alone()
+    {
+        const int frames = 10;
+        Directory.CreateDirectory(Path.Combine(_folder, "jf"));
+        JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "pedestal.h5"), JungfrauCalibrationFile.Pedestal, _model.Pedestal);
+        JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "gain.h5"), JungfrauCalibrationFile.Gain, _model.Gain);
+        JungfrauStandIn? standIn = null;
+        // frames 0, 3, 6, 9 flagged dark, in the others the G0 pixels within 3 keV of zero; the raw words saved beside
+        // tell which frames came whole
+        var (summary, channel) = await Run(Settings(frames, "lossy_tracked",
+            """, "track_dark_every": 3, "track_g0_band": 3, "track_window": 4, "tracked_pedestal_file": "jf/tracked.h5" """,
+            det: """ "jfrau": {"pedestal_path": "jf/pedestal.h5", "gain_path": "jf/gain.h5", "photon_energy": 0} """,
+            rawSaving: """{"enabled": true, "base_path": "raw", "filename_prefix": "raw", "nb_frames_per_file": 100}"""), async ports =>
+        {
+            standIn = StandIn(ports, frames, JungfrauStandInContent.Photons, loss: 0.002);
+            await standIn.RunAsync(CancellationToken.None);
+        });
+        Assert.Null(summary.Error);
+        Assert.Equal((frames, frames), (summary.Saved, channel.RawFramesSaved));
+        Assert.Equal(frames, channel.FramesComplete + channel.FramesIncomplete);
+        Assert.InRange(channel.FramesIncomplete, 1, frames - 2);
+
+        var dir = Directory.CreateDirectory(Path.Combine(_folder, "ref")).FullName;
+        WriteFrames(Path.Combine(dir, "raw.u16"), standIn!, frames);
+        File.WriteAllBytes(Path.Combine(dir, "pedestal.f32"), _model.Pedestal.SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray()).ToArray());
+        File.WriteAllBytes(Path.Combine(dir, "gain.f32"), _model.Gain.SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray()).ToArray());
+        // a frame came whole when its saved raw words are the stand-in's, padded packets (0xFFFF) nowhere
+        var incomplete = Python.Eval($$"""
+            import h5py, numpy as np
+            with h5py.File("{{_folder}}/raw/raw_0_00000.h5", "r") as f:
+                saved = f["entry_0000/measurement/data"][()].reshape({{frames}}, -1)
+            sent = np.fromfile("{{dir}}/raw.u16", np.uint16).reshape(saved.shape)
+            complete = (saved == sent).all(axis=1)
+            complete.astype(np.uint8).tofile("{{dir}}/complete.u8")
+            print(int((~complete).sum()))
+            """);
+        Assert.Equal(channel.FramesIncomplete, long.Parse(incomplete));
+        // numpy's tracking over the complete frames only: the maps are equal bit for bit
+        Python.Run(PythonScripts.Path("jungfrau_reference.py"), ["--track", "3", "3", "4", dir, $"{frames}", $"{Pixels}", "12.4", "6.2"]);
+        var verdict = Python.Eval($$"""
+            import os, h5py, numpy as np
+            with h5py.File("{{_folder}}/jf/tracked.h5", "r") as f:
+                tracked = f["pedestal"][()].reshape(3, -1)
+            ref_tracked = np.fromfile("{{dir}}/tracked_pedestal.f32", np.float32).reshape(3, -1)
+            os.remove("{{dir}}/complete.u8")  # the next reference tracks over every frame
+            print(np.array_equal(tracked, ref_tracked))
+            """);
+        Assert.Equal("True", verdict.Trim());
+        // and they are not the maps of a tracking over every frame
+        Python.Run(PythonScripts.Path("jungfrau_reference.py"), ["--track", "3", "3", "4", dir, $"{frames}", $"{Pixels}", "12.4", "6.2"]);
+        Assert.Equal("False", Python.Eval($$"""
+            import h5py, numpy as np
+            with h5py.File("{{_folder}}/jf/tracked.h5", "r") as f:
+                tracked = f["pedestal"][()].reshape(3, -1)
+            print(np.array_equal(tracked, np.fromfile("{{dir}}/tracked_pedestal.f32", np.float32).reshape(3, -1)))
+            """).Trim());
     }
 
     [Fact]

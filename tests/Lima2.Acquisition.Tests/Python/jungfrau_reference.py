@@ -11,7 +11,8 @@ apart for the chip-border double pixels (jungfrau_utils' layout), every pixel no
 With --track, pedestal tracking: frame f is corrected with the maps as they are, then moves them: when DARK_EVERY > 0
 and f % DARK_EVERY == 0 every pixel, else (G0_BAND_KEV given) the G0 pixels with |E| <= G0_BAND_KEV, each by
 P[stage] += (ADC - P[stage]) / WINDOW in float32; the energies and photons are the tracked run's, and the maps at
-the end are written to DIR/tracked_pedestal.f32 (3 x PIXELS).
+the end are written to DIR/tracked_pedestal.f32 (3 x PIXELS). A frame whose byte in DIR/complete.u8 (FRAMES bytes, when
+the file is there) is 0 had padded packets: it is corrected but moves no map.
 """
 import sys
 from pathlib import Path
@@ -43,10 +44,13 @@ else:
     dark_every, band, window = track
     tracked = pedestal.copy()
     energy = np.empty((frames, pixels), np.float32)
+    complete = np.fromfile(d / "complete.u8", np.uint8) if (d / "complete.u8").exists() else np.ones(frames, np.uint8)
     for f in range(frames):
         s, a = stage[f], adc[f]
         p = tracked[s, columns]
         energy[f] = (a - p) / gain[s, columns]
+        if not complete[f]:
+            continue
         if dark_every > 0 and f % dark_every == 0:
             dark = np.ones(pixels, bool)
         elif band is not None:
