@@ -310,7 +310,8 @@ public sealed class ReceiverRun : IAsyncDisposable
         {
             try
             {
-                _master.WriteAtEnd(FramesOnDisk(), stopped: channel.End == ChannelEnd.Stopped, _channel.TotalFrames, Saved);
+                // the rows of the frames left out as no hits are the files' too: the saved ones after them stay mapped
+                _master.WriteAtEnd(FramesOnDisk(), stopped: channel.End == ChannelEnd.Stopped, _channel.TotalFrames, Saved + NotSavedNoHit);
             }
             catch (Exception e)
             {
