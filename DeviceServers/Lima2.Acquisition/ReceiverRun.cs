@@ -78,6 +78,9 @@ public sealed class ReceiverRun : IAsyncDisposable
 
     public long SavedBytes => Volatile.Read(ref _sinks).Sum(s => s.BytesWritten);
 
+    /// <summary>Dense frames left out so far as no hits (SMX fai.dense_skip_nohits): processed, not saved.</summary>
+    public long NotSavedNoHit => Volatile.Read(ref _sinks).Sum(s => s.FramesSkipped);
+
     /// <summary>Every file created so far: dense files, then the peak finder's sparse and accumulation files.</summary>
     public IReadOnlyList<string> Files =>
     [
@@ -215,6 +218,8 @@ public sealed class ReceiverRun : IAsyncDisposable
         {
             var graph = GraphBuilder.Build(proc, start.Frame, config.OverloadPolicy, memory.PoolBytes, parts);
             _publisher?.PublishResultsOf(new PublishedResults(graph.Find<RoiStatisticsNode>(), graph.Find<PeakFindingNode>()));
+            if (graph.Find<PeakFindingNode>() is { DenseSkipNohits: true } peaks && sinks is [var dense])
+                dense.SaveOnly(new DenseHits(peaks).KeepAsync);
             Volatile.Write(ref _sinks, [.. sinks]);
             return graph;
         }
@@ -305,7 +310,8 @@ public sealed class ReceiverRun : IAsyncDisposable
         {
             try
             {
-                _master.WriteAtEnd(FramesOnDisk(), stopped: channel.End == ChannelEnd.Stopped, _channel.TotalFrames, Saved);
+                // the rows of the frames left out as no hits are the files' too: the saved ones after them stay mapped
+                _master.WriteAtEnd(FramesOnDisk(), stopped: channel.End == ChannelEnd.Stopped, _channel.TotalFrames, Saved + NotSavedNoHit);
             }
             catch (Exception e)
             {
@@ -316,7 +322,7 @@ public sealed class ReceiverRun : IAsyncDisposable
             await publisher.EndSeriesAsync(SeriesEnd()).ConfigureAwait(false); // the files are closed: consumers may read them
         var summary = new ReceiverSummary(channel ?? new ChannelSummary(0, 0, ChannelEnd.Failed, "failed to start"),
             counters ?? new GraphCounters().Snapshot(), _clock.Elapsed, Saved, SavedBytes, Files, MasterFile, _channel.Rejections,
-            _channel.LastRejection, PeakCounts(), Error, Publishing);
+            _channel.LastRejection, PeakCounts(), Error, Publishing, NotSavedNoHit);
         _finished = true;
         foreach (var handler in Finished?.GetInvocationList() ?? [])
         {
@@ -342,7 +348,9 @@ public sealed class ReceiverRun : IAsyncDisposable
         var saving = Settings.ProcParams.DenseSavingChannels().Select(c => c.Params).FirstOrDefault(p => p.Enabled);
         var sink = Volatile.Read(ref _sinks).FirstOrDefault();
         var files = sink is null ? [] : Enumerable.Range(0, sink.FilesCreated).Select(i => sink.FilePath(i)).ToArray();
-        return new PublishedSeriesEnd(config.Rank, config.NbReceivers, 0, files, saving is null ? null : NexusLayout.DatasetPath(saving),
+        // partial-frame dispatch: every receiver takes (its part of) every frame; else frames are dealt round robin
+        var (first, step) = Stream?.Parts is null ? (config.Rank, config.NbReceivers) : (0, 1);
+        return new PublishedSeriesEnd(config.Rank, config.NbReceivers, first, step, 0, files, saving is null ? null : NexusLayout.DatasetPath(saving),
             saving?.NbFramesPerFile ?? 0, MasterFile, Error?.Message);
     }
 

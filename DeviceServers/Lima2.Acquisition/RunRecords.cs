@@ -16,7 +16,8 @@ public sealed record ReceiverProgress(TimeSpan Elapsed, long Received, long Proc
     long InputBytes, PeakCounts? Peaks);
 
 /// <summary>How a run ended. <see cref="Error"/> is null when every frame went through without a fault.
-/// <see cref="LastRejection"/>: the channel's last rejection (<see cref="IDetectorChannel.LastRejection"/>).</summary>
+/// <see cref="LastRejection"/>: the channel's last rejection (<see cref="IDetectorChannel.LastRejection"/>).
+/// <see cref="NotSavedNoHit"/>: processed frames the dense saving left out as no hits (SMX fai.dense_skip_nohits).</summary>
 public sealed record ReceiverSummary(
     ChannelSummary Channel,
     GraphCountersSnapshot Counters,
@@ -29,4 +30,5 @@ public sealed record ReceiverSummary(
     string? LastRejection,
     PeakCounts? Peaks,
     Exception? Error,
-    Publishing.PublishCounts? Publishing = null);
+    Publishing.PublishCounts? Publishing = null,
+    long NotSavedNoHit = 0);

@@ -12,15 +12,22 @@ names, so that it ends with every frame.
 Both formats of the receiver are read: MAX IV's unified stream (JSON header part + blob: header, image, series_end)
 and DECTRIS stream V2 (one CBOR message: start, image, end; the end's user_data holds the same fields). Every image
 carries its global frame index (`frame` / `image_id`). The end says where frame k of the receiver's share (global
-index rank + k * nb_receivers) lies: row k % frames_per_file of files[k // frames_per_file], dataset `dataset`.
+index first_frame + k * frame_step: rank and nb_receivers when frames are dealt round robin, 0 and 1 when every
+receiver takes its modules of every frame) lies: row k % frames_per_file of files[k // frames_per_file], dataset `dataset`.
 Reading bitshuffle/LZ4 files needs the HDF5 filter plugin (Debian: hdf5-filter-plugin).
 
 Every image also carries the frame's results when the receiver makes them (MAX IV: the header's `results` key; V2:
-the image's user_data, JSON `{"results": ...}`): `roi_statistics`, one {min, max, avg, std, sum} per ROI (rectangles
+the image's user_data, JSON `{"results": ...}`): `recv_idx` (the frame's index among the receiver's, as Lima2's
+reduced-data rows give it), `roi_statistics`, one {min, max, avg, std, sum} per ROI (rectangles
 then arcs, as popRoiStatistics), and `peaks` {nb_peaks, hit, x, y, intensity, snr} (the sparse file's CXI tables). For
 a frame it missed, the worker makes them as the receiver did: the statistics over the pixel runs of each ROI that the
 end message gives (`results.roi_statistics.regions`, masked pixels already out) on the frame read back, the peaks from
 the sparse files it names (`results.peaks.files`, row of `peaks/frame_idx`), hit = nb_peaks >= min_nb_peaks.
+
+A run with `fai.dense_skip_nohits` (the end's `results.peaks.dense_skip_nohits`) saves no pixels of a frame that is no
+hit: the sparse files, which hold every frame, say which (nb_peaks < min_nb_peaks). Such a frame the worker missed is
+not read back (its row reads 0): its peak results are made from the sparse files, its image and ROI statistics are
+reported "not saved: no hit" (`not_saved_no_hit`), and it counts as accounted for.
 
 The "work" here is a per-frame sum, printed with the counts as one JSON line at the end; --out writes every frame (in
 frame order) to /frames of an HDF5 file and which ones came from the files to /filled; --results writes every frame's
@@ -97,7 +104,7 @@ def f32(value):
 
 def normalized(results):
     """Results with every float32 value rounded as the receiver stores it, so that received and filled compare equal."""
-    out = {}
+    out = {"recv_idx": int(results["recv_idx"])}
     if "roi_statistics" in results:
         out["roi_statistics"] = [{k: (float(v) if k == "sum" else f32(v)) for k, v in roi.items()}
                                  for roi in results["roi_statistics"]]
@@ -147,18 +154,30 @@ def peaks_from_files(peaks_end):
     return found
 
 
-def fill_results(end, frames, results):
+NOT_SAVED_NO_HIT = "not saved: no hit"
+
+
+def not_saved_no_hits(end, peaks):
+    """The frames the dense files left out as no hits (dense_skip_nohits): the sparse files' frames below min_nb_peaks."""
+    wanted = (end.get("results") or {}).get("peaks") or {}
+    return {index for index, p in peaks.items() if not p["hit"]} if wanted.get("dense_skip_nohits") else set()
+
+
+def fill_results(end, frames, results, peaks, not_saved):
     """The results of the frames that came without them (missed ones), made from the frames and the files as the
-    receiver made them; returns the frame indices whose results could not be made."""
+    receiver made them (a missed frame not saved as a no hit: its peaks only); returns the frame indices whose results
+    could not be made."""
     wanted = end.get("results") or {}
     missing = []
-    peaks = peaks_from_files(wanted["peaks"]) if "peaks" in wanted else {}
-    for index, pixels in frames.items():
+    for index, pixels in [*frames.items(), *((i, None) for i in not_saved if i not in frames)]:
         if index in results:
             continue
-        made = {}
+        made = {"recv_idx": (index - end["first_frame"]) // end["frame_step"]}
+        if pixels is None:
+            made["image"] = NOT_SAVED_NO_HIT
         if "roi_statistics" in wanted:
-            made["roi_statistics"] = roi_statistics(np.asarray(pixels), wanted["roi_statistics"]["regions"])
+            made["roi_statistics"] = NOT_SAVED_NO_HIT if pixels is None else \
+                roi_statistics(np.asarray(pixels), wanted["roi_statistics"]["regions"])
         if "peaks" in wanted:
             if index not in peaks:
                 missing.append(index)
@@ -168,15 +187,16 @@ def fill_results(end, frames, results):
     return missing
 
 
-def fill_from_files(end, received):
-    """The frames of the receiver's share that did not come, read from the files the end message names."""
-    rank, receivers, per_file = end["rank"], end["nb_receivers"], end["frames_per_file"]
+def fill_from_files(end, received, not_saved):
+    """The frames of the receiver's share that did not come, read from the files the end message names, but for those
+    the files left out (`not_saved`)."""
+    first, step, per_file = end["first_frame"], end["frame_step"], end["frames_per_file"]
     filled, missing = {}, []
     files = {}
     try:
         for k in range(end["receiver_frames"]):
-            index = rank + k * receivers
-            if index in received:
+            index = first + k * step
+            if index in received or index in not_saved:
                 continue
             if not end["files"] or per_file == 0 or k // per_file >= len(end["files"]):
                 missing.append(index)
@@ -227,12 +247,15 @@ def main():
         elif kind == "series_end":
             end = fields
 
-    filled, missing = fill_from_files(end, received)
+    wanted = end.get("results") or {}
+    peaks = peaks_from_files(wanted["peaks"]) if "peaks" in wanted else {}
+    not_saved = not_saved_no_hits(end, peaks) - received.keys()
+    filled, missing = fill_from_files(end, received, not_saved)
     for index, pixels in filled.items():
         sums[index] = int(np.asarray(pixels).astype(np.int64).sum())
     frames = {**received, **filled}
     received_results = len(results)
-    no_results = fill_results(end, frames, results) if end.get("results") else []
+    no_results = fill_results(end, frames, results, peaks, not_saved) if wanted else []
     if args.results:
         with open(args.results, "w") as f:
             json.dump({str(i): results[i] for i in sorted(results)}, f)
@@ -242,7 +265,9 @@ def main():
             f["frames"] = np.stack([frames[i] for i in order])
             f["frame_index"] = np.array(order)
             f["filled"] = np.array([i in filled for i in order])
+            f["not_saved_no_hit"] = np.array(sorted(not_saved), dtype=np.int64)
     print(json.dumps({"received": len(received), "filled": len(filled), "missing": missing, "frames": len(frames),
+                      "not_saved_no_hit": sorted(not_saved),
                       "results_received": received_results, "results_filled": len(results) - received_results,
                       "results_missing": no_results,
                       "publisher_dropped": end.get("dropped", {}), "error": end.get("error"),

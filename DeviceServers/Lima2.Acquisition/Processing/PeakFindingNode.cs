@@ -146,6 +146,9 @@ public sealed class PeakFindingNode : FrameConsumer<Task<PeakFrameResult>>, IDis
     /// <summary>fai.min_nb_peaks: a frame with at least this many peaks is a hit.</summary>
     public int MinNbPeaks => _finder.Model.Params.MinNbPeaks;
 
+    /// <summary>fai.dense_skip_nohits: the dense saving keeps the hits only (see <see cref="DenseHits"/>).</summary>
+    public bool DenseSkipNohits => _finder.Model.Params.DenseSkipNohits;
+
     public ReducedDataBuffer<PeakCounterRecord> Counters { get; }
 
     public long Frames => Interlocked.Read(ref _frames);

@@ -16,14 +16,17 @@ namespace Lima2.Acquisition.Publishing;
 
 /// <summary>
 /// What a consumer of the re-published stream needs at the end of the series to fill the frames it did not get from
-/// the saved files: frame k of this receiver (global index <c>rank + k × nb_receivers</c>) is row
+/// the saved files: frame k of this receiver (global index <c>first_frame + k × frame_step</c>) is row
 /// <c>k % frames_per_file</c> of <c>files[k / frames_per_file]</c>, dataset <see cref="Dataset"/>.
 /// </summary>
+/// <param name="FirstFrame">the global index of this receiver's first frame: its rank when frames are dealt round
+/// robin, 0 when every receiver takes a part of every frame (partial-frame dispatch)</param>
+/// <param name="FrameStep">global frames from one of this receiver's frames to its next: the receivers dealt to, or 1</param>
 /// <param name="ReceiverFrames">frames of this receiver's share the graph processed, counted up to the last one (k below it)</param>
 /// <param name="Files">the dense files in order; empty when the run saved no dense frames</param>
 /// <param name="Error">why the run failed, or null</param>
-public sealed record PublishedSeriesEnd(int Rank, int NbReceivers, long ReceiverFrames, IReadOnlyList<string> Files, string? Dataset,
-    int FramesPerFile, string? MasterFile, string? Error);
+public sealed record PublishedSeriesEnd(int Rank, int NbReceivers, long FirstFrame, long FrameStep, long ReceiverFrames,
+    IReadOnlyList<string> Files, string? Dataset, int FramesPerFile, string? MasterFile, string? Error);
 
 /// <summary>Frames handed to the socket and frames dropped, by reason.</summary>
 public sealed record PublishCounts(long Published, IReadOnlyDictionary<string, long> Drops, bool EndSent)
@@ -194,6 +197,7 @@ public sealed class FramePublisher : FrameConsumer<FramePublisher.Encoded>, IAsy
             var pending = PendingOf(frame.Index);
             pending.Frame = encoded;
             pending.FrameCame = true;
+            pending.Results.ReceiverIndex = frame.ReceiverIndex;
             Release(frame.Index, pending);
         }
         return default;
@@ -359,6 +363,8 @@ public sealed class FramePublisher : FrameConsumer<FramePublisher.Encoded>, IAsy
     {
         ["rank"] = end.Rank,
         ["nb_receivers"] = end.NbReceivers,
+        ["first_frame"] = end.FirstFrame,
+        ["frame_step"] = end.FrameStep,
         ["receiver_frames"] = end.ReceiverFrames,
         ["published"] = Published,
         ["dropped"] = new Dictionary<string, long>(_drops),

@@ -47,6 +47,9 @@ public sealed class PublishedResults
     /// <summary>One frame's results, gathered from the branches as they commit it.</summary>
     public sealed class Results
     {
+        /// <summary>The frame's index among this receiver's frames: popRoiStatistics' and popPeakCounters' recv_idx.</summary>
+        public long ReceiverIndex { get; set; }
+
         public RoiStatRow[]? Rois { get; set; }
 
         public PeakFrameResult? Peaks { get; set; }
@@ -58,13 +61,15 @@ public sealed class PublishedResults
         }
 
         /// <summary>
-        /// <c>"results": {"roi_statistics": [{min, max, avg, std, sum}, …], "peaks": {nb_peaks, hit, x, y, intensity, snr}}</c>:
+        /// <c>"results": {"recv_idx": k, "roi_statistics": [{min, max, avg, std, sum}, …], "peaks": {nb_peaks, hit, x, y, intensity, snr}}</c>:
+        /// recv_idx as Lima2's reduced-data rows give it beside the frame's global index (the message's own);
         /// ROIs in popRoiStatistics' order (rectangles, then arcs); peaks as the sparse file's CXI tables (x = column,
         /// y = row of the centroid, snr null where sigma is 0).
         /// </summary>
         public void Write(Utf8JsonWriter w)
         {
             w.WriteStartObject("results");
+            w.WriteNumber("recv_idx", ReceiverIndex);
             if (Rois is { } rows)
             {
                 w.WriteStartArray("roi_statistics");
@@ -113,7 +118,8 @@ public sealed class PublishedResults
     /// What a consumer needs at the end to make the results of the frames it missed: each ROI's pixels as row runs
     /// <c>[y, x, length]</c> (rasterised, masked pixels taken out: statistics over the saved frame's pixels there are
     /// the receiver's), and the sparse files whose <c>peaks</c> tables hold every frame's peaks (row of
-    /// <c>peaks/frame_idx</c>) with min_nb_peaks for the hit flag.
+    /// <c>peaks/frame_idx</c>) with min_nb_peaks for the hit flag, and dense_skip_nohits: the dense files left the
+    /// frames that are no hit out (their rows read 0), so the sparse files say which frames the dense files lack.
     /// </summary>
     public void WriteEnd(Utf8JsonWriter w)
     {
@@ -146,6 +152,7 @@ public sealed class PublishedResults
                 w.WriteStringValue(file);
             w.WriteEndArray();
             w.WriteNumber("min_nb_peaks", _peaks.MinNbPeaks);
+            w.WriteBoolean("dense_skip_nohits", _peaks.DenseSkipNohits);
             w.WriteEndObject();
         }
         w.WriteEndObject();

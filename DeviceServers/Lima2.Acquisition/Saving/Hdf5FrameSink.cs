@@ -32,11 +32,13 @@ public sealed class Hdf5FrameSink : FrameConsumer<Hdf5FrameSink.Chunk>, IAsyncDi
     private readonly long? _expectedFrames;
     private readonly FramePool? _chunks;
 
+    private Func<Frame, CancellationToken, Task<bool>>? _keep;
     private Hdf5File? _file;
     private Hdf5Dataset? _dataset;
     private long _fileIndex = -1;
     private long _rowsWritten;
     private long _framesWritten;
+    private long _framesSkipped;
     private long _bytesWritten;
     private int _filesCreated;
 
@@ -86,6 +88,16 @@ public sealed class Hdf5FrameSink : FrameConsumer<Hdf5FrameSink.Chunk>, IAsyncDi
     /// <summary>Frames written to disk so far.</summary>
     public long FramesWritten => Interlocked.Read(ref _framesWritten);
 
+    /// <summary>Frames left out by <see cref="SaveOnly"/> so far: their rows stay unwritten.</summary>
+    public long FramesSkipped => Interlocked.Read(ref _framesSkipped);
+
+    /// <summary>
+    /// Saves only the frames <paramref name="keep"/> says to (SMX <c>fai.dense_skip_nohits</c>: the hits, as the peak
+    /// finder commits them). A frame left out keeps its row, unwritten: it takes no disk space and reads as 0, so the
+    /// frames saved stay at their row and the master file's mapping holds. Called before the first frame.
+    /// </summary>
+    public void SaveOnly(Func<Frame, CancellationToken, Task<bool>> keep) => _keep = keep;
+
     /// <summary>Chunk bytes written so far (compressed size).</summary>
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
 
@@ -127,17 +139,25 @@ public sealed class Hdf5FrameSink : FrameConsumer<Hdf5FrameSink.Chunk>, IAsyncDi
         }
     }
 
-    /// <summary>Writes the frame's chunk at its row (opening the next file when the frame belongs to it).</summary>
-    public override ValueTask CommitAsync(Frame frame, Chunk chunk, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the frame's chunk at its row (opening the next file when the frame belongs to it); a frame
+    /// <see cref="SaveOnly"/> leaves out gets its row only.
+    /// </summary>
+    public override async ValueTask CommitAsync(Frame frame, Chunk chunk, CancellationToken cancellationToken)
     {
         using (chunk.Buffer)
         {
+            if (_keep is { } keep && !await keep(frame, cancellationToken).ConfigureAwait(false))
+            {
+                OnDisk(() => PlaceRow(frame));
+                Interlocked.Increment(ref _framesSkipped);
+                return;
+            }
             var bytes = chunk.Buffer.IsEmpty
                 ? (_filter == ChunkFilter.BitshuffleLz4 ? frame.EncodedData : frame.Data)
                 : chunk.Buffer.Memory[..chunk.Length];
             OnDisk(() => WriteChunk(frame, bytes.Span));
         }
-        return default;
     }
 
     /// <summary>Saves one frame outside a graph (master-file tests, accumulated frames, the bench): compress, then write.</summary>
@@ -174,6 +194,18 @@ public sealed class Hdf5FrameSink : FrameConsumer<Hdf5FrameSink.Chunk>, IAsyncDi
 
     private void WriteChunk(Frame frame, ReadOnlySpan<byte> chunk)
     {
+        var row = PlaceRow(frame);
+        _file!.ReserveAhead(chunk.Length);
+        _dataset!.WriteChunk(row, chunk);
+        // Written frames are not read back: recycle their page cache (see Hdf5File.ReleaseWrittenPages).
+        _file!.ReleaseWrittenPages();
+        Interlocked.Increment(ref _framesWritten);
+        Interlocked.Add(ref _bytesWritten, chunk.Length);
+    }
+
+    /// <summary>The frame's row in its file, the file opened and the dataset extended to hold it.</summary>
+    private long PlaceRow(Frame frame)
+    {
         var perFile = _saving.NbFramesPerFile;
         var fileIndex = frame.ReceiverIndex / perFile;
         var row = frame.ReceiverIndex % perFile;
@@ -187,13 +219,8 @@ public sealed class Hdf5FrameSink : FrameConsumer<Hdf5FrameSink.Chunk>, IAsyncDi
         var dataset = _dataset!;
         if (row >= dataset.Frames)
             dataset.SetFrames(Math.Min(perFile, Math.Max(row + 1, 2 * dataset.Frames)));
-        _file!.ReserveAhead(chunk.Length);
-        dataset.WriteChunk(row, chunk);
-        // Written frames are not read back: recycle their page cache (see Hdf5File.ReleaseWrittenPages).
-        _file!.ReleaseWrittenPages();
         _rowsWritten = Math.Max(_rowsWritten, row + 1);
-        Interlocked.Increment(ref _framesWritten);
-        Interlocked.Add(ref _bytesWritten, chunk.Length);
+        return row;
     }
 
     private void OpenFile(long fileIndex)

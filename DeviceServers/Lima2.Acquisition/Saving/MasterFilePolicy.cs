@@ -27,7 +27,7 @@ public sealed class MasterFilePolicy(int rank, int receivers, SavingParams? dens
     /// <summary>At the end of the run: writes the master file when this receiver is to, and returns its path.</summary>
     /// <param name="frames">null when the run never built its graph</param>
     /// <param name="totalFrames">the frames the run was to take (the channel's count), null when endless or unknown</param>
-    /// <param name="saved">the frames this receiver saved</param>
+    /// <param name="saved">the frames this receiver saved, with the rows of those it left out as no hits</param>
     public string? WriteAtEnd(SavedFrames? frames, bool stopped, long? totalFrames, long saved)
     {
         if (rank != 0 || denseSaving is null || frames is null)

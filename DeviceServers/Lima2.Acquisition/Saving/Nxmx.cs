@@ -45,7 +45,8 @@ public readonly record struct NxmxModule(int X, int Y, int Width, int Height, in
 /// NXdetector_module each, <c>module_0</c>, <c>module_1</c>, ...: its origin is its first pixel's corner, as far
 /// along −x and −y from the image's first pixel as the module is into the detector's image, so a reader that places
 /// modules (dxtbx's panels) places them where the detector's image has them, whether the file's frames are that
-/// image (a master) or a receiver's stack of its modules. Optional fields that are unknown are left out; the chain's values that are unknown are NaN, so a
+/// image (a master) or a receiver's stack of its modules. <c>beam_center_x/y</c> are in the file's frames' pixels,
+/// as readers take them (see <see cref="BeamInFrames"/>). Optional fields that are unknown are left out; the chain's values that are unknown are NaN, so a
 /// reader gets "unknown", never an invented number.
 /// </remarks>
 public static class Nxmx
@@ -92,8 +93,11 @@ public static class Nxmx
         Optional(file, "x_pixel_size", metadata.XPixelSize, "m");
         Optional(file, "y_pixel_size", metadata.YPixelSize, "m");
         Optional(file, "distance", metadata.Distance, "m");
-        Optional(file, "beam_center_x", metadata.BeamCenterX, "pixel");
-        Optional(file, "beam_center_y", metadata.BeamCenterY, "pixel");
+        if (metadata is { BeamCenterX: { } x, BeamCenterY: { } y } && BeamInFrames(x, y, modules) is var (frameX, frameY))
+        {
+            Number(file, $"{Detector}/beam_center_x", frameX, "pixel");
+            Number(file, $"{Detector}/beam_center_y", frameY, "pixel");
+        }
         Optional(file, "count_time", metadata.CountTime, "s");
         Optional(file, "frame_time", metadata.FrameTime, "s");
         if (metadata.SaturationValue is { } saturation)
@@ -121,6 +125,23 @@ public static class Nxmx
             Axis(file, $"{module}/fast_pixel_direction", pixelX, [-1, 0, 0], [0, 0, 0], offset);
             Axis(file, $"{module}/slow_pixel_direction", pixelY, [0, -1, 0], [0, 0, 0], offset);
         }
+    }
+
+    /// <summary>
+    /// The beam centre (<paramref name="x"/>, <paramref name="y"/>: pixels of the detector's image) in the file's
+    /// frames, which is what a reader takes <c>beam_center_x/y</c> for (dxtbx falls back on them for a single panel,
+    /// single-image readers place the beam with them): in the grid every module shares (a detector image, one
+    /// module), else in the grid of the module the beam hits (a receiver's stack of modules). A stack whose modules
+    /// the beam misses has no pixel the beam hits and no common grid: null, the fields are left out (the modules'
+    /// chains still place them).
+    /// </summary>
+    private static (double X, double Y)? BeamInFrames(double x, double y, IReadOnlyList<NxmxModule> modules)
+    {
+        static (int X, int Y) Shift(NxmxModule m) => (m.DetectorX - m.X, m.DetectorY - m.Y);
+        NxmxModule? module = modules.All(m => Shift(m) == Shift(modules[0])) ? modules[0]
+            : modules.Where(m => x >= m.DetectorX && x < m.DetectorX + m.Width && y >= m.DetectorY && y < m.DetectorY + m.Height)
+                .Cast<NxmxModule?>().FirstOrDefault();
+        return module is { } hit ? (x - Shift(hit).X, y - Shift(hit).Y) : null;
     }
 
     /// <summary>

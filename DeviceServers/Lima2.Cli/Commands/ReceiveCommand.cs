@@ -70,7 +70,8 @@ internal static class ReceiveCommand
         var c = s.Counters;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"summary: {s.Channel.Detail}; received {c.Received}, processed {c.Processed}, dropped {c.Dropped} " +
-            $"(overload {c.DroppedOverload}, lost {c.DroppedLost}, fault {c.DroppedFault}); saved {s.Saved} frames, " +
+            $"(overload {c.DroppedOverload}, lost {c.DroppedLost}, fault {c.DroppedFault}); saved {s.Saved} frames" +
+            $"{(s.NotSavedNoHit > 0 ? $" ({s.NotSavedNoHit} not saved: no hit)" : "")}, " +
             $"{s.SavedBytes / 1e6:F1} MB in {s.Files.Count} files; {c.Processed / seconds:F0} frames/s over {seconds:F2} s"));
         if (s.Peaks is { } p)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

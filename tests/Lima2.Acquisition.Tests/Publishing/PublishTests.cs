@@ -1,7 +1,9 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Lima2.Acquisition.Tests.EndToEnd;
 using Lima2.Acquisition.Tests.Hdf5;
+using Lima2.Acquisition.Tests.Saving;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.TestSupport;
@@ -103,6 +105,43 @@ public sealed class PublishTests : IDisposable
         Assert.Equal(0, outcome.Worker.GetProperty("missing").GetArrayLength());
         Assert.Equal(new long[] { frames, 256, 256 }, outcome.Frames.Shape);
         Assert.Equal(outcome.Input, outcome.Frames.Data);
+    }
+
+    [Fact]
+    public async Task A_worker_of_a_partial_frame_receiver_fills_the_frames_it_missed_at_their_global_index()
+    {
+        // receiver 1 of 2 under partial-frame dispatch (JUNGFRAU modules over receivers): it takes its modules of
+        // every frame, so its frame k is global frame k (not 1 + 2k as dealt round robin). Nobody takes its stream
+        // while the frames come: all but the queued ones are dropped; then a worker connects and fills them from the files.
+        const int frames = 30;
+        var endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
+        var settings = new ReceiverSettings(
+            new ReceiverConfig
+            {
+                Rank = 1, NbReceivers = 2, MemoryCap = "16MiB", SavingRoot = _folder,
+                Publish = PublishConfig.Parse($"{{ endpoint: '{endpoint}', socket: push, format: maxiv, compression: none, queue_frames: 1, end_timeout_ms: 30000 }}"),
+            },
+            new AcqParams<SimulatorDet>(),
+            new LegacyProcParams { Saving = new SavingParams { Enabled = true, BasePath = "out", FilenamePrefix = "scan", NbFramesPerFile = 7 } });
+        using var timeout = new CancellationTokenSource(Limit);
+        await using var run = await ReceiverRun.PrepareAsync(settings, new ScriptedChannel(SavingFolder.Info, frames) { Parts = NxmxModulesTests.TwoRows },
+            timeout.Token);
+        var running = run.RunAsync(timeout.Token);
+        while (run.Progress().Processed < frames)
+            await Task.Delay(20, timeout.Token);
+        var output = Path.Combine(_folder, "worker.h5");
+        using var worker = ChildProcess.Start(Python.Interpreter, [Worker, endpoint, "--out", output, "--timeout", "30"], NoFileLocks);
+        var summary = await running;
+
+        Assert.Null(summary.Error);
+        Assert.True(summary.Publishing!.Dropped > 0, summary.Publishing.ToString());
+        Assert.True(worker.WaitForExit(Limit) == 0, worker.Output);
+        var line = JsonDocument.Parse(worker.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last(l => l.StartsWith('{'))).RootElement;
+        Assert.Equal((summary.Publishing.Published, summary.Publishing.Dropped),
+            (line.GetProperty("received").GetInt64(), line.GetProperty("filled").GetInt64()));
+        // every frame at its global index, pixel-exact (each frame's pixels say which frame it is)
+        Assert.Equal(Enumerable.Range(0, frames).Select(i => (long)i), MemoryMarshal.Cast<byte, long>(H5PyView.Read(output, "/frame_index").Data).ToArray());
+        Assert.Equal(Enumerable.Range(0, frames).SelectMany(i => SavingFolder.Bytes(i)), H5PyView.Read(output, "/frames").Data);
     }
 
     [Fact]
