@@ -1,14 +1,16 @@
 #!/bin/bash
 # cpu-scaling.sh - issue 11.2/11.3's receive scaling on a many-core server: `lima2-bench` (bench/Lima2.Bench) over
-# receivers x threads shapes, 4 Mpx uint16 DECTRIS V1 frames, bslz4 and raw, saved to tmpfs, then one shape saved to
-# the disk beside it; each run also measures its limits (loopback wire into null receivers, memory copy, dd to disk
-# and tmpfs), the codec and per-step costs, and the same-work Python peer at the same thread count.
+# receivers x threads shapes, 4 Mpx uint16 DECTRIS V1 frames, bslz4 and raw. Each run saves every lima2 and peer case
+# to tmpfs (the headline) and to its --folder beside it, and measures its limits (loopback wire into null receivers,
+# memory copy, dd to the folder and tmpfs), the codec and per-step costs, and the same-work Python peer at the same
+# thread count. The disk is the same for every shape: DISK_SHAPE's run has --folder on the disk, the others a second
+# tmpfs folder (their "to disk" rows are tmpfs too, which the log says), so that the budget goes to the shapes.
 # From the checkout's root with the bundle of scripts/device/pack-bench.sh beside it:  bash scripts/device/cpu-scaling.sh
-# Writes under $OUT: log, bench-RxT-tmpfs.md / bench-RxT-disk.md (each run's markdown section) and their .err.
+# Writes under $OUT: log, bench-RxT.md (each run's markdown section) and bench-RxT.err (its progress and errors).
 # Knobs (defaults = the real run, about 5 minutes on 16 cores): SHAPES ("1x16 4x4 2x8 1x8 1x4", most wanted first),
-# DISK_SHAPE (1x16, run on the disk after the first tmpfs shape; "" = none), FRAMES (2000 per case, fewer if the
-# tmpfs cannot hold them), BUDGET (480 s for everything: the run that reaches it is stopped, later ones skipped),
-# TMPFS (/dev/shm/lima2-bench), DISK (/var/tmp/lima2-bench), DOTNET_DIR (/opt/dn).
+# DISK_SHAPE (1x16; "" = none), FRAMES (2000 per case, fewer if the tmpfs cannot hold them), BUDGET (480 s for
+# everything: the run that reaches it is stopped, later ones skipped), TMPFS (/dev/shm/lima2-bench),
+# DISK (/var/tmp/lima2-bench), DOTNET_DIR (/opt/dn).
 # A dry run: SHAPES="1x1 2x1" DISK_SHAPE=1x1 FRAMES=20 DOTNET_DIR=/tmp/dn bash scripts/device/cpu-scaling.sh
 set -u
 OUT=${OUT:-$PWD/cpu-scaling-out}; mkdir -p "$OUT"
@@ -64,28 +66,27 @@ peer_python() {
 trap '[ -n "$restore_python" ] && $restore_python; mountpoint -q /mnt/lima2-tmpfs && umount /mnt/lima2-tmpfs' EXIT
 peer_python
 
-bench() { # SHAPE FOLDER NAME
+bench() { # SHAPE FOLDER
   local r=${1%x*} t=${1#*x} left=$((deadline - SECONDS))
-  if [ "$left" -lt 30 ]; then echo "== $1 on $3: skipped, ${left}s of the budget left"; return; fi
-  echo "== $1 on $3 ($r receivers x $t threads, $FRAMES frames per case; load $(cut -d' ' -f1-3 /proc/loadavg))"
+  if [ "$left" -lt 30 ]; then echo "== $1: skipped, ${left}s of the budget left"; return; fi
+  echo "== $1 ($r receivers x $t threads, $FRAMES frames per case; --folder $2$([ "$2" = "$DISK" ] || echo ': its "to disk" rows are tmpfs');" \
+    "load $(cut -d' ' -f1-3 /proc/loadavg))"
   local start=$SECONDS pid rc
   # its own process group, so that a run stopped at the budget takes its streamer and peers with it
   setsid env $LIBS "$G/cli/lima2-bench" --frames "$FRAMES" --receivers "$r" --threads "$t" --folder "$2" --tmpfs "$TMPFS" \
-    > "$OUT/bench-$1-$3.md" 2> "$OUT/bench-$1-$3.err" &
+    > "$OUT/bench-$1.md" 2> "$OUT/bench-$1.err" &
   pid=$!
   if ! timeout "$left" tail --pid="$pid" -f /dev/null; then
     kill -TERM -- "-$pid"; sleep 5; kill -KILL -- "-$pid" 2>/dev/null
   fi
   wait "$pid"; rc=$?
   echo "exit $rc after $((SECONDS - start)) s$([ $((SECONDS - start)) -ge "$left" ] && echo ': stopped at the budget')"
-  grep -E '^\| (lima2 receive|same-work|loopback|memory copy|dd )|^- V1' "$OUT/bench-$1-$3.md"
-  [ $rc = 0 ] || tail -5 "$OUT/bench-$1-$3.err"
+  grep -E '^\| (lima2 receive|same-work|loopback|memory copy|dd )|^- V1' "$OUT/bench-$1.md"
+  [ $rc = 0 ] || tail -5 "$OUT/bench-$1.err"
 }
-first=1
 for shape in $SHAPES; do
-  bench "$shape" "$TMPFS" tmpfs
-  [ -n "$first" ] && [ -n "$DISK_SHAPE" ] && bench "$DISK_SHAPE" "$DISK" disk
-  first=
+  if [ "$shape" = "$DISK_SHAPE" ]; then bench "$shape" "$DISK"; else bench "$shape" "$TMPFS-as-disk"; fi
 done
-rm -rf "$TMPFS" "$DISK"
+case " $SHAPES " in *" $DISK_SHAPE "*) ;; *) [ -n "$DISK_SHAPE" ] && bench "$DISK_SHAPE" "$DISK" ;; esac
+rm -rf "$TMPFS" "$TMPFS-as-disk" "$DISK"
 date
