@@ -58,9 +58,10 @@ public static class ChannelFactory
             : throw new ArgumentException($"a {config.Channel.Kind} receiver reads one endpoint, the configuration names {config.Channel.Endpoints.Count}");
         return new DectrisChannelOptions(endpoint, version, config.Rank, config.NbReceivers,
             DecodeWorkers: settings.ProcParams.Fifo.NbThreads, Threshold: config.Channel.Threshold,
-            // the compressed frame costs a second pool buffer and a copy: kept only when saving writes it as it came
+            // the compressed frame holds its message past decoding (a share of the cap): kept only when saving writes it as it came
             KeepEncoded: settings.ProcParams.DenseSavingChannels()
                 .Any(c => c.Params is { Enabled: true, Compression: SavingCompression.BshufLz4 }),
+            Policy: config.OverloadPolicy,
             RunFrames: settings.AcqParams.Acq.NbFrames, TimeoutMs: config.Channel.TimeoutMs,
             // the geometry comes with the header, after the connection is made; a header may carry per-pixel arrays
             // (flat field, pixel mask) several times a frame's size: only what could never fit the cap is dropped

@@ -8,15 +8,16 @@ namespace Lima2.Acquisition;
 
 /// <summary>
 /// How a receiver's memory cap is shared: the channel's bound on received messages (ZeroMQ queue, kernel socket
-/// buffer, messages being decoded), the saving sinks' compressed-chunk buffers, the re-publisher's send queue, and the
-/// frame pool, which gets the rest.
+/// buffer, messages being decoded, and the chunks of the frames in flight it keeps where they arrived), the saving
+/// sinks' compressed-chunk buffers, the re-publisher's send queue, and the frame pool, which gets the rest.
 /// </summary>
 public sealed record ReceiverMemory(long CapBytes, long ChannelBytes, long SinkBytes, long PoolBytes, long PublishBytes = 0)
 {
     /// <summary>
     /// Shares the cap of <paramref name="config"/> for frames of <paramref name="frame"/>'s geometry. The cap covers
     /// every frame-sized buffer of the run: the channel's received messages and the sinks' compressed chunks come off
-    /// it first, the frame pool gets the rest.
+    /// it first; a channel that keeps frames' chunks in its messages (<see cref="IEncodedChunkHolder"/>) gets half of
+    /// the rest for them, the frame pool the other half.
     /// </summary>
     /// <exception cref="ArgumentException">the rest is less than two frames.</exception>
     public static ReceiverMemory Plan(ReceiverConfig config, IDetectorChannel channel, ProcParams proc, FrameInfo frame,
@@ -27,6 +28,13 @@ public sealed record ReceiverMemory(long CapBytes, long ChannelBytes, long SinkB
             .Sum(c => Hdf5FrameSink.BufferBytes(c.Params, frame, sinkOptions));
         var publishBytes = config.Publish is { } publish ? FramePublisher.BufferBytes(publish, frame) : 0;
         var poolBytes = config.MemoryCapBytes - channelBytes - sinkBytes - publishBytes;
+        if (channel is IEncodedChunkHolder holder)
+        {
+            // a frame in flight holds a pool buffer and its chunk: half of the rest each, the pool keeping two frames
+            var held = holder.HoldMoreChunks(frame, Math.Max(0, Math.Min(poolBytes / 2, poolBytes - 2L * frame.ByteSize)));
+            channelBytes += held;
+            poolBytes -= held;
+        }
         if (poolBytes < 2L * frame.ByteSize)
             throw new ArgumentException(
                 $"memory_cap {config.MemoryCap} leaves {Math.Max(0, poolBytes)} bytes for frames after {channelBytes} bytes of stream " +

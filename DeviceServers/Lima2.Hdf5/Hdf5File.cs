@@ -32,12 +32,23 @@ public sealed unsafe class Hdf5File : IDisposable
 
     private static readonly uint[] BitshuffleFilterParameters = [0, 2];
 
+    /// <summary>Disk space is reserved this far ahead of the end of a file that grows (see <see cref="ReserveAhead"/>).</summary>
+    private const long ReserveStep = 64L << 20;
+
     private readonly FileHandle _file;
 
-    private Hdf5File(FileHandle file, string path)
+    /// <summary>Our own descriptor of a file created under a saving root (HDF5 has its own): reserves and trims space.</summary>
+    private readonly SafeFileHandle? _descriptor;
+
+    private bool _reserves;
+    private long _reservedEnd;
+
+    private Hdf5File(FileHandle file, string path, SafeFileHandle? descriptor)
     {
         _file = file;
         Path = path;
+        _descriptor = descriptor;
+        _reserves = descriptor is not null && !FileSpace.InMemory(descriptor);
     }
 
     public string Path { get; }
@@ -64,16 +75,24 @@ public sealed unsafe class Hdf5File : IDisposable
     public static Hdf5File Create(SavingRoot root, string basePath, string fileName, bool overwrite)
     {
         H5.Enter();
-        using var created = root.CreateFile(basePath, fileName, overwrite, out var path);
-        return Create($"/proc/self/fd/{created.DangerousGetHandle()}", H5.AccessTruncate, path);
+        var created = root.CreateFile(basePath, fileName, overwrite, out var path);
+        try
+        {
+            return Create($"/proc/self/fd/{created.DangerousGetHandle()}", H5.AccessTruncate, path, created);
+        }
+        catch
+        {
+            created.Dispose();
+            throw;
+        }
     }
 
-    private static Hdf5File Create(string name, uint flags, string path)
+    private static Hdf5File Create(string name, uint flags, string path, SafeFileHandle? descriptor = null)
     {
         using var fapl = new PropertyListHandle(H5.H5Pcreate(H5.FileAccess), "H5Pcreate(file access)");
         // 1.10 object headers: needed by virtual datasets, and readable by every HDF5 ≥ 1.10 (h5py, silx, ...).
         H5.Check(H5.H5Pset_libver_bounds(fapl.Id, H5.LibverV110, H5.LibverV110), "H5Pset_libver_bounds");
-        return Opened(new FileHandle(H5.H5Fcreate(name, flags, H5.Default, fapl.Id), $"create {path}"), path);
+        return Opened(new FileHandle(H5.H5Fcreate(name, flags, H5.Default, fapl.Id), $"create {path}"), path, descriptor);
     }
 
     public static Hdf5File OpenReadOnly(string path)
@@ -93,12 +112,12 @@ public sealed unsafe class Hdf5File : IDisposable
         return Opened(new FileHandle(H5.H5Fopen($"/proc/self/fd/{opened.DangerousGetHandle()}", H5.AccessReadOnly, H5.Default), $"open {path}"), path);
     }
 
-    private static Hdf5File Opened(FileHandle file, string path)
+    private static Hdf5File Opened(FileHandle file, string path, SafeFileHandle? descriptor = null)
     {
         try
         {
             H5.CloseOnExec(file.Id, path);
-            return new Hdf5File(file, path);
+            return new Hdf5File(file, path, descriptor);
         }
         catch
         {
@@ -117,6 +136,32 @@ public sealed unsafe class Hdf5File : IDisposable
     {
         H5.Enter();
         return H5.TryGetDescriptor(Id, out var descriptor) && PageCache.ReleaseWritten(descriptor);
+    }
+
+    /// <summary>
+    /// Before a write of <paramref name="bytes"/> at the end of the file: reserves disk blocks 64 MiB at a time ahead
+    /// of that end (fallocate, the file's size unchanged), so that the filesystem allocates one extent per 64 MiB
+    /// instead of one delayed allocation per chunk (ext4, `lima2-bench costs`, alternated runs: the direct chunk write
+    /// of a 2.7 MB bslz4 chunk 0.38–0.41 → 0.34–0.36 ms of thread CPU, a raw 8 MB frame 1.10–1.16 → 0.90–1.00 ms).
+    /// Given back when the file is closed. Only for files created under a saving root, and not on tmpfs, where it
+    /// allocates and zeroes RAM pages ahead for the same CPU in total. A refusal (disk full, no support) stops it for
+    /// this file: the writes go on as before.
+    /// </summary>
+    public void ReserveAhead(long bytes)
+    {
+        if (!_reserves)
+            return;
+        H5.Enter();
+        ulong size;
+        H5.Check(H5.H5Fget_filesize(Id, &size), $"{Path}: size");
+        var end = (long)size + bytes;
+        if (end <= _reservedEnd)
+            return;
+        var from = Math.Max((long)size, _reservedEnd);
+        var length = Math.Max(ReserveStep, end - from);
+        _reserves = FileSpace.Reserve(_descriptor!, from, length);
+        if (_reserves)
+            _reservedEnd = from + length;
     }
 
     public bool Exists(string path)
@@ -511,9 +556,24 @@ public sealed unsafe class Hdf5File : IDisposable
     {
         H5.Enter();
         _file.Close($"{Path}: close");
+        CloseDescriptor();
     }
 
-    public void Dispose() => _file.Dispose();
+    public void Dispose()
+    {
+        _file.Dispose();
+        CloseDescriptor();
+    }
+
+    /// <summary>Once HDF5 has closed the file (its last writes may land past the old end): gives back the space reserved past its end.</summary>
+    private void CloseDescriptor()
+    {
+        if (_descriptor is null || _descriptor.IsClosed)
+            return;
+        if (_reservedEnd > 0)
+            FileSpace.TrimToSize(_descriptor);
+        _descriptor.Dispose();
+    }
 
     private static void SetFilter(PropertyListHandle dcpl, ChunkFilter filter, int deflateLevel)
     {

@@ -28,6 +28,8 @@ internal static unsafe partial class Native
     [LibraryImport(Library)] public static partial int zmq_send(ZmqSocketHandle socket, byte* buffer, nuint length, int flags);
     [LibraryImport(Library)] public static partial int zmq_msg_init(void* message);
     [LibraryImport(Library)] public static partial int zmq_msg_close(void* message);
+    [LibraryImport(Library)] public static partial int zmq_msg_init_size(ZmqMessageHandle message, nuint size);
+    [LibraryImport(Library)] public static partial int zmq_msg_move(ZmqMessageHandle destination, ZmqMessageHandle source);
     [LibraryImport(Library)] public static partial int zmq_msg_init_data(void* message, void* data, nuint size,
         delegate* unmanaged[Cdecl]<void*, void*, void> free, void* hint);
     [LibraryImport(Library)] public static partial int zmq_msg_send(void* message, ZmqSocketHandle socket, int flags);
@@ -121,6 +123,13 @@ internal sealed unsafe class ZmqMessageHandle() : SafeHandle(0, ownsHandle: true
         var message = new ZmqMessageHandle();
         message.SetHandle((nint)memory);
         return message;
+    }
+
+    /// <summary>Releases the bytes the message holds (libzmq frees them) and leaves it empty.</summary>
+    public void Clear()
+    {
+        Native.zmq_msg_close((void*)handle);
+        Native.zmq_msg_init((void*)handle);
     }
 
     protected override bool ReleaseHandle()

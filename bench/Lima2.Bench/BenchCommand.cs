@@ -20,7 +20,8 @@ namespace Lima2.Bench;
 /// <c>lima2-bench</c>: stream → receive → ROI statistics → save of 4M-pixel uint16 frames (DECTRIS V1, bslz4 and raw)
 /// into N receivers of T threads, beside the same-work Python peer at the same thread count and the limits measured in
 /// the same run (loopback wire rate into null receivers, memory copy rate, the saving folder's disk rate and tmpfs's);
-/// plus the bitshuffle/LZ4 codec on one core.
+/// plus the bitshuffle/LZ4 codec on one core. Both sides save to tmpfs for the headline figures, a filesystem that takes
+/// what they give (the disk's fsync would otherwise set the frames/s of both), and to the disk folder beside them.
 /// </summary>
 internal static class BenchCommand
 {
@@ -35,7 +36,7 @@ internal static class BenchCommand
         var frames = new Option<int>("--frames") { Description = "frames per case", DefaultValueFactory = _ => 100 };
         var width = new Option<int>("--width") { DefaultValueFactory = _ => 2048 };
         var height = new Option<int>("--height") { DefaultValueFactory = _ => 2048 };
-        var folder = new Option<string>("--folder") { Description = "where the files are written (on the disk under test)", DefaultValueFactory = _ => "/var/tmp/lima2-bench" };
+        var folder = new Option<string>("--folder") { Description = "the disk folder under test, whose cases are reported beside the tmpfs ones", DefaultValueFactory = _ => "/var/tmp/lima2-bench" };
         var report = new Option<string?>("--report") { Description = "markdown file whose lima2 bench section is replaced by the results (e.g. docs/BENCHMARKS.md)" };
         var threads = new Option<int>("--threads")
         {
@@ -43,7 +44,7 @@ internal static class BenchCommand
             DefaultValueFactory = _ => Fifo.DefaultThreads(Environment.ProcessorCount),
         };
         var receivers = new Option<int>("--receivers") { Description = "receivers in this process, an endpoint each of one lima2 stream", DefaultValueFactory = _ => 1 };
-        var tmpfs = new Option<string>("--tmpfs") { Description = "a tmpfs folder whose write rate is reported beside the disk's", DefaultValueFactory = _ => "/dev/shm/lima2-bench" };
+        var tmpfs = new Option<string>("--tmpfs") { Description = "a tmpfs folder: where the headline cases save (its write rate reported beside the disk's)", DefaultValueFactory = _ => "/dev/shm/lima2-bench" };
         var command = new RootCommand("lima2-bench: measure stream → receive → ROI statistics → save beside a same-work Python receiver and the machine's limits");
         foreach (var option in new Option[] { frames, width, height, folder, report, threads, receivers, tmpfs })
             command.Options.Add(option);
@@ -55,6 +56,7 @@ internal static class BenchCommand
             var info = new FrameInfo(result.GetValue(width), result.GetValue(height), PixelType.Gray16);
             var root = result.GetValue(folder)!;
             Directory.CreateDirectory(root);
+            Directory.CreateDirectory(result.GetValue(tmpfs)!);
             var shape = new Shape(result.GetValue(receivers), result.GetValue(threads));
             if (shape.Receivers < 1 || shape.Threads < 1)
                 throw new ArgumentException($"--receivers {shape.Receivers} --threads {shape.Threads}: both at least 1");
@@ -108,28 +110,34 @@ internal static class BenchCommand
         };
         var rows = new List<Row> { await SinkAloneAsync(source, info, frames, root, token) };
         var ratios = new List<string>();
+        var folders = new[] { new SavedTo("tmpfs", tmpfs), new SavedTo("disk", root) };
         foreach (var encoding in new[] { DectrisEncoding.BitshuffleLz4, DectrisEncoding.Raw })
         {
             var name = encoding == DectrisEncoding.BitshuffleLz4 ? "bslz4" : "raw";
             Console.Error.WriteLine($"lima2-bench: {name}");
             limits.Add(await NullReceiversAsync(info, frames, encoding, shape.Receivers, token));
-            // the receivers' first acquisition makes their frame buffers; the one measured reuses them, as a receiver device does
-            var (first, _) = await Lima2Async(info, frames, new Lima2Case(encoding, shape), root, token);
-            var (lima2, _) = await Lima2Async(info, frames, new Lima2Case(encoding, shape), root, token);
-            lima2 = lima2 with
+            // the receivers' first acquisition makes their frame buffers; the ones measured reuse them, as a receiver device does
+            var (first, _) = await Lima2Async(info, frames, new Lima2Case(encoding, shape), folders[0], token);
+            var pairs = new List<(SavedTo Folder, Row Lima2, Row Peer)>();
+            foreach (var folder in folders)
             {
-                Note = lima2.Note + string.Create(CultureInfo.InvariantCulture,
-                    $"; first acquisition (frame buffers made): {first.Frames / first.Seconds:F0} frames/s, {first.CpuMsPerFrame:F2} CPU ms/frame"),
-            };
-            var peer = await PeerAsync(info, frames, encoding, shape, root, token);
-            rows.AddRange([lima2, peer]);
-            ratios.Add(string.Create(CultureInfo.InvariantCulture,
-                $"V1 {name}, {shape.Workers} worker threads each: frames/s lima2 / same-work peer = {peer.Seconds / lima2.Seconds:F2}, " +
-                $"CPU per frame peer / lima2 = {peer.CpuMsPerFrame / lima2.CpuMsPerFrame:F2} (goal ≥ 5)"));
+                var (lima2, _) = await Lima2Async(info, frames, new Lima2Case(encoding, shape), folder, token);
+                if (pairs.Count == 0)
+                    lima2 = lima2 with
+                    {
+                        Note = lima2.Note + string.Create(CultureInfo.InvariantCulture,
+                            $"; first acquisition (frame buffers made): {first.Frames / first.Seconds:F0} frames/s, {first.CpuMsPerFrame:F2} CPU ms/frame"),
+                    };
+                pairs.Add((folder, lima2, await PeerAsync(info, frames, encoding, shape, folder, token)));
+            }
+            rows.AddRange(pairs.SelectMany(p => new[] { p.Lima2, p.Peer }));
+            var rates = string.Join(", ", pairs.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Peer.Seconds / p.Lima2.Seconds:F2} on {p.Folder.Name}")));
+            var cpus = string.Join(", ", pairs.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Peer.CpuMsPerFrame / p.Lima2.CpuMsPerFrame:F2} on {p.Folder.Name}")));
+            ratios.Add($"V1 {name}, {shape.Workers} worker threads each: frames/s lima2 / same-work peer = {rates}; CPU per frame peer / lima2 = {cpus} (goal ≥ 5)");
         }
         Console.Error.WriteLine("lima2-bench: overload");
         var overload = new Lima2Case(DectrisEncoding.BitshuffleLz4, shape with { Receivers = 1 }, OverloadPolicy.Drop, SavingCompression.Zip, "256MiB");
-        var (overloadRow, memory) = await Lima2Async(info, frames, overload, root, token);
+        var (overloadRow, memory) = await Lima2Async(info, frames, overload, folders[1], token);
         rows.Add(overloadRow);
         var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
         var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim();
@@ -137,13 +145,15 @@ internal static class BenchCommand
         text.AppendLine("## Receiver: stream → receive → ROI statistics → save (`lima2-bench`)");
         text.AppendLine();
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({cpu}, load average {load} at the end), files in `{root}`; " +
+            $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({cpu}, load average {load} at the end), " +
+            $"every lima2 and peer case saved to tmpfs `{tmpfs}` (the headline: a filesystem that takes what both give, so that " +
+            $"the disk's fsync sets neither side's frames/s) and again to the disk folder `{root}` beside it; " +
             $"{frames} frames of {info} ({info.ByteSize / 1e6:F1} MB) per case, DECTRIS stream V1 over loopback TCP from " +
             $"`lima2 {string.Join(' ', StreamProcess.Arguments(info, frames, DectrisEncoding.BitshuffleLz4, ["tcp://127.0.0.1:PORT"], Prefetch))}` " +
             $"(or `--encoding raw`; one `--endpoint` per receiver and as many `--threads`) in a process of its own ({Prefetch} distinct diffraction frames, " +
             $"encoded once, sent without a copy). Load average {loadBefore} at the start. " +
             $"lima2: {shape.Receivers} `ReceiverRun`(s) in this process (rank r takes frames r, r + {shape.Receivers}, ...), each case their second " +
-            $"acquisition (frame buffers kept from the first, as a receiver device keeps them; the first's figures in the note), each with 2 rect ROIs " +
+            $"acquisition or later (frame buffers kept from the first, as a receiver device keeps them; the first's figures in the tmpfs row's note), each with 2 rect ROIs " +
             $"(200x200 and the whole frame), fifo.nb_threads {shape.Threads}, memory_cap 1GiB, and HDF5 saving (bslz4 chunks passed through, " +
             $"raw frames written uncompressed). Same-work peer: `bench/py/same_work_receiver.py` (pyzmq PULL, bslz4 decoded by the C " +
             $"bitshuffle library, numpy ROI statistics of the same ROIs, h5py write_direct_chunk; one Python thread) in {shape.Workers} processes " +
@@ -153,7 +163,7 @@ internal static class BenchCommand
         text.AppendLine();
         text.AppendLine($"Command: `{commandLine}` (Release build).");
         text.AppendLine();
-        text.AppendLine("| path | receivers × threads | frames | s | frames/s | GB/s pixels | GB/s to disk | CPU ms/frame | note |");
+        text.AppendLine("| path | receivers × threads | frames | s | frames/s | GB/s pixels | GB/s saved | CPU ms/frame | note |");
         text.AppendLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var row in rows)
             text.AppendLine(row.Markdown);
@@ -194,7 +204,8 @@ internal static class BenchCommand
         Shape Shape,
         OverloadPolicy Policy = OverloadPolicy.BackPressure,
         SavingCompression? Compression = null,
-        string MemoryCap = "1GiB");
+        string MemoryCap = "1GiB",
+        int FifoFrames = 64);
 
     private sealed record MemoryUse(ReceiverMemory Cap, long PoolPeakBytes, long PeakRssBytes, long RssBeforeBytes);
 
@@ -208,14 +219,18 @@ internal static class BenchCommand
         return Kept[rank];
     }
 
+    /// <summary>Where a case saves: the tmpfs folder or the disk's, by name.</summary>
+    private sealed record SavedTo(string Name, string Folder);
+
     private static async Task<(Row Row, MemoryUse Memory)> Lima2Async(FrameInfo info, int frames, Lima2Case bench,
-        string root, CancellationToken token)
+        SavedTo savedTo, CancellationToken token)
     {
         var receivers = bench.Shape.Receivers;
         var endpoints = Endpoints(receivers);
         var bslz4 = bench.Encoding == DectrisEncoding.BitshuffleLz4;
         var compression = bench.Compression ?? (bslz4 ? SavingCompression.BshufLz4 : SavingCompression.None);
         var basePath = $"lima2-{(bslz4 ? "bslz4" : "raw")}-{ParamsJson.EnumName(compression)}";
+        var root = savedTo.Folder;
         var rssBefore = ResetPeakRss();
         using var streamer = StreamProcess.Start(StreamProcess.Arguments(info, frames, bench.Encoding, endpoints, Prefetch));
         var runs = new List<ReceiverRun>();
@@ -248,7 +263,7 @@ internal static class BenchCommand
                 : string.Create(CultureInfo.InvariantCulture,
                     $"{dropped} dropped, ROI stats on {summaries.Sum(s => s.Counters.Processed)}; run {received.TotalSeconds:F2} s + fsync {(clock.Elapsed - received).TotalSeconds:F2} s; " +
                     $"{faultsPerFrame:F0} page faults/frame, pool peak {runs.Sum(r => r.PoolAllocatedBytes) / 1e6:F0} MB");
-            var path = $"lima2 receive, V1 {(bslz4 ? "bslz4" : "raw")}" + (bench.Compression is { } c ? $" → {ParamsJson.EnumName(c)}" : "");
+            var path = $"lima2 receive, V1 {(bslz4 ? "bslz4" : "raw")}" + (bench.Compression is { } c ? $" → {ParamsJson.EnumName(c)}" : "") + $" to {savedTo.Name}";
             var row = new Row(path, bench.Shape.ToString(), frames, clock.Elapsed.TotalSeconds, (long)frames * info.ByteSize,
                 summaries.Sum(s => s.SavedBytes), cpuPerFrame, note);
             return (row, memory);
@@ -277,7 +292,7 @@ internal static class BenchCommand
             new DectrisAcqParams { Acq = new Core.Parameters.Acquisition { NbFrames = frames } },
             new LegacyProcParams
             {
-                Fifo = new Fifo { NbThreads = bench.Shape.Threads },
+                Fifo = new Fifo { NbThreads = bench.Shape.Threads, NbFifoFrames = bench.FifoFrames },
                 Statistics = new Statistics
                 {
                     Enabled = true,
@@ -438,8 +453,9 @@ internal static class BenchCommand
     /// The same-work peer at lima2's thread count: <see cref="Shape.Workers"/> single-threaded Python receivers, an
     /// endpoint each; frames/s over the slowest, CPU per frame over all of them.
     /// </summary>
-    private static async Task<Row> PeerAsync(FrameInfo info, int frames, DectrisEncoding encoding, Shape shape, string root, CancellationToken token)
+    private static async Task<Row> PeerAsync(FrameInfo info, int frames, DectrisEncoding encoding, Shape shape, SavedTo savedTo, CancellationToken token)
     {
+        var root = savedTo.Folder;
         var endpoints = Endpoints(shape.Workers);
         var script = Path.Combine(AppContext.BaseDirectory, "py", "same_work_receiver.py");
         var files = endpoints.Select((_, i) => Path.Combine(root, $"peer-{i}.h5")).ToList();
@@ -464,7 +480,7 @@ internal static class BenchCommand
             var seconds = results.Max(r => r.GetProperty("seconds").GetDouble());
             var cpuPerFrame = results.Sum(r => r.GetProperty("cpu_seconds").GetDouble()) * 1000 / frames;
             var name = encoding == DectrisEncoding.BitshuffleLz4 ? "bslz4" : "raw";
-            return new Row($"same-work peer (Python), V1 {name}", $"{shape.Workers} × 1", frames, seconds, (long)frames * info.ByteSize,
+            return new Row($"same-work peer (Python), V1 {name} to {savedTo.Name}", $"{shape.Workers} × 1", frames, seconds, (long)frames * info.ByteSize,
                 results.Sum(r => r.GetProperty("bytes").GetInt64()), cpuPerFrame, $"{shape.Workers} processes");
         }
         finally

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using Lima2.Acquisition;
 using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
@@ -12,7 +13,8 @@ namespace Lima2.Bench;
 /// <c>lima2-bench profile</c>: one receiver's acquisitions of the bench's stream, one after the other as a receiver
 /// device runs them (its frame buffers kept from run to run), with the CPU of each run split by thread (the channel's
 /// receive thread, libzmq's I/O thread that copies the stream out of the kernel, the workers that decode, compute ROI
-/// statistics and save, the GC) and its page faults. Small enough to run beside a profiler
+/// statistics and save, the GC; the sampler that reads these figures runs on a thread of its own, left out), its page
+/// faults, garbage collections and bytes allocated. Small enough to run beside a profiler
 /// (<c>perf record -g -p PID</c>, with <c>DOTNET_PerfMapEnabled=1</c>) for the split within the workers.
 /// </summary>
 internal static class ProfileCommand
@@ -34,8 +36,10 @@ internal static class ProfileCommand
         };
         var folder = new Option<string>("--folder") { Description = "where the files are written", DefaultValueFactory = _ => "/dev/shm/lima2-profile" };
         var freshPools = new Option<bool>("--fresh-pools") { Description = "every run makes its frame buffers afresh (as before receivers kept them)" };
+        var fifoFrames = new Option<int>("--fifo-frames") { Description = "the receiver's fifo.nb_fifo_frames (the graph's entry queue)", DefaultValueFactory = _ => new Fifo().NbFifoFrames };
+        var memoryCap = new Option<string>("--memory-cap") { Description = "the receiver's memory_cap (bounds the frames in flight)", DefaultValueFactory = _ => "1GiB" };
         var command = new Command("profile", "one receiver's acquisitions in a row: CPU per frame by thread, page faults, frame buffers made fresh");
-        foreach (var option in new Option[] { frames, runs, encoding, width, height, threads, folder, freshPools })
+        foreach (var option in new Option[] { frames, runs, encoding, width, height, threads, folder, freshPools, memoryCap, fifoFrames })
             command.Options.Add(option);
         command.SetAction(async (result, token) =>
         {
@@ -49,7 +53,7 @@ internal static class ProfileCommand
             var root = result.GetValue(folder)!;
             Directory.CreateDirectory(root);
             Console.WriteLine($"lima2-bench profile: pid {Environment.ProcessId}, {result.GetValue(frames)} frames of {info} per run, " +
-                              $"V1 {result.GetValue(encoding)}, 1 receiver × {result.GetValue(threads)} threads, saving in {root}" +
+                              $"V1 {result.GetValue(encoding)}, 1 receiver × {result.GetValue(threads)} threads, memory_cap {result.GetValue(memoryCap)}, nb_fifo_frames {result.GetValue(fifoFrames)}, saving in {root}" +
                               (result.GetValue(freshPools) ? ", frame buffers made afresh every run" : ", frame buffers kept from run to run"));
             var kept = new FrameBufferReserve();
             for (var run = 1; run <= result.GetValue(runs); run++)
@@ -59,7 +63,7 @@ internal static class ProfileCommand
                     kept.Dispose(); // the last run's buffers go to the garbage collector
                     kept = new FrameBufferReserve();
                 }
-                Console.WriteLine($"run {run}: " + await RunAsync(info, result.GetValue(frames), stream, result.GetValue(threads), root, kept, token));
+                Console.WriteLine($"run {run}: " + await RunAsync(info, result.GetValue(frames), stream, result.GetValue(threads), result.GetValue(memoryCap)!, result.GetValue(fifoFrames), root, kept, token));
             }
             kept.Dispose();
             return 0;
@@ -67,41 +71,52 @@ internal static class ProfileCommand
         return command;
     }
 
-    private static async Task<string> RunAsync(FrameInfo info, int frames, DectrisEncoding encoding, int threads, string root,
-        FrameBufferReserve kept, CancellationToken token)
+    private static async Task<string> RunAsync(FrameInfo info, int frames, DectrisEncoding encoding, int threads, string memoryCap,
+        int fifoFrames, string root, FrameBufferReserve kept, CancellationToken token)
     {
         var endpoints = BenchCommand.Endpoints(1);
         var bslz4 = encoding == DectrisEncoding.BitshuffleLz4;
         var compression = bslz4 ? SavingCompression.BshufLz4 : SavingCompression.None;
         var basePath = $"profile-{(bslz4 ? "bslz4" : "raw")}";
-        var bench = new BenchCommand.Lima2Case(encoding, new BenchCommand.Shape(1, threads));
+        var bench = new BenchCommand.Lima2Case(encoding, new BenchCommand.Shape(1, threads), MemoryCap: memoryCap, FifoFrames: fifoFrames);
         using var streamer = StreamProcess.Start(StreamProcess.Arguments(info, frames, encoding, endpoints, BenchCommand.Prefetch));
         var settings = BenchCommand.Settings(info, frames, bench, endpoints, 0, compression, basePath, root) with { KeptBuffers = kept };
         var (fresh, reused) = (kept.FreshBuffers, kept.ReusedBuffers);
         await using var receiver = await ReceiverRun.StartAsync(settings, token);
         var threadsBefore = ThreadTicks();
         var faultsBefore = BenchCommand.MinorFaults();
+        var gcBefore = GcFigures.Now();
+        using var allocations = new AllocationSampler();
         var clock = Stopwatch.StartNew();
         var seen = new Dictionary<int, (string Name, long Ticks)>();
         using var sampling = new CancellationTokenSource();
-        // threads that end before the run does (the channel's receive thread) keep the ticks they were last seen with
-        var sampler = Task.Run(async () =>
+        var (samplerThread, samplerBytes) = (0, 0L);
+        var inGraph = new List<long>(); // frames received by the graph and not yet through it, every 20 ms
+        // threads that end before the run does (the channel's receive thread) keep the ticks they were last seen with;
+        // the sampler has a thread of its own, whose reads of /proc (CPU and allocations) are left out of the figures
+        var sampler = new Thread(() =>
         {
-            while (!sampling.IsCancellationRequested)
+            var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+            allocations.Ignore(samplerThread = CurrentThreadId());
+            var buffer = new byte[StatBytes];
+            while (!sampling.Token.WaitHandle.WaitOne(20))
             {
-                foreach (var (id, ticks) in ThreadTicks())
-                    seen[id] = ticks;
-                await Task.Delay(10, CancellationToken.None);
+                ReadThreadTicks(seen, buffer);
+                if (receiver.Counters is { } counters)
+                    inGraph.Add(counters.InFlight);
             }
-        }, CancellationToken.None);
+            samplerBytes = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        }) { Name = SamplerThreadName, IsBackground = true };
+        sampler.Start();
         var summary = await receiver.RunAsync(token);
         clock.Stop();
         await sampling.CancelAsync();
-        await sampler;
-        foreach (var (id, ticks) in ThreadTicks())
-            seen[id] = ticks;
+        sampler.Join();
+        var gc = GcFigures.Now() - gcBefore;
+        ReadThreadTicks(seen, new byte[StatBytes]);
         var faults = BenchCommand.MinorFaults() - faultsBefore;
         var byGroup = seen
+            .Where(t => t.Key != samplerThread)
             .Select(t => (Group: Group(t.Value.Name), Ticks: t.Value.Ticks - (threadsBefore.TryGetValue(t.Key, out var before) ? before.Ticks : 0)))
             .GroupBy(t => t.Group, t => t.Ticks)
             .Select(g => (Group: g.Key, Ms: g.Sum() * 1000 / TicksPerSecond / frames))
@@ -114,8 +129,30 @@ internal static class ProfileCommand
         Directory.Delete(Path.Combine(root, basePath), recursive: true);
         return string.Create(CultureInfo.InvariantCulture,
             $"{frames / clock.Elapsed.TotalSeconds:F0} frames/s, CPU {byGroup.Sum(g => g.Ms):F2} ms/frame " +
-            $"[{string.Join(", ", byGroup.Select(g => $"{g.Group} {g.Ms:F2}"))}], {faults / (double)frames:F0} page faults/frame, " +
+            $"[{string.Join(", ", byGroup.Select(g => $"{g.Group} {g.Ms:F2}"))}], " +
+            $"frames in the graph {(inGraph.Count == 0 ? 0 : inGraph.Average()):F1} on average, {(inGraph.Count == 0 ? 0 : inGraph.Max())} at most, {faults / (double)frames:F0} page faults/frame, " +
+            $"GC per frame: {(gc.Allocated - samplerBytes) / (double)frames / 1024:F1} KiB allocated, {gc.Collections.Gen0 / (double)frames:F3} gen0 / " +
+            $"{gc.Collections.Gen1 / (double)frames:F3} gen1 / {gc.Collections.Gen2 / (double)frames:F3} gen2 collections, " +
+            $"{gc.Pause.TotalMilliseconds / frames:F3} ms paused (allocated most: {allocations.Top(12)}), " +
             $"frame buffers made fresh {kept.FreshBuffers - fresh}, reused {kept.ReusedBuffers - reused}");
+    }
+
+    private const string SamplerThreadName = "profile sampler";
+
+    /// <summary>The calling thread's id in the kernel (/proc/thread-self/stat's first field).</summary>
+    private static int CurrentThreadId() =>
+        int.Parse(File.ReadAllText("/proc/thread-self/stat").Split(' ')[0], CultureInfo.InvariantCulture);
+
+    /// <summary>The process's garbage collections by generation, bytes allocated and time paused for the GC so far.</summary>
+    private readonly record struct GcFigures((int Gen0, int Gen1, int Gen2) Collections, long Allocated, TimeSpan Pause)
+    {
+        public static GcFigures Now() => new((GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)),
+            GC.GetTotalAllocatedBytes(precise: true), GC.GetTotalPauseDuration());
+
+        public static GcFigures operator -(GcFigures after, GcFigures before) => new(
+            (after.Collections.Gen0 - before.Collections.Gen0, after.Collections.Gen1 - before.Collections.Gen1,
+                after.Collections.Gen2 - before.Collections.Gen2),
+            after.Allocated - before.Allocated, after.Pause - before.Pause);
     }
 
     /// <summary>The threads' roles, by the names .NET, libzmq and the channel give them (15 characters at most).</summary>
@@ -132,23 +169,93 @@ internal static class ProfileCommand
     private static Dictionary<int, (string Name, long Ticks)> ThreadTicks()
     {
         var threads = new Dictionary<int, (string, long)>();
+        ReadThreadTicks(threads, new byte[StatBytes]);
+        return threads;
+    }
+
+    /// <summary>Longest /proc/PID/task/TID/stat line read.</summary>
+    private const int StatBytes = 1024;
+
+    /// <summary>
+    /// Updates <paramref name="threads"/> with the CPU ticks of each thread, reading through <paramref name="buffer"/>:
+    /// the sampler allocates a few small strings per thread, so that its own garbage does not set the run's GC count.
+    /// </summary>
+    private static void ReadThreadTicks(Dictionary<int, (string Name, long Ticks)> threads, byte[] buffer)
+    {
         foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
         {
-            string stat;
+            int length;
             try
             {
-                stat = File.ReadAllText(Path.Combine(task, "stat"));
+                using var handle = File.OpenHandle(Path.Combine(task, "stat"));
+                length = RandomAccess.Read(handle, buffer, 0);
             }
             catch (IOException)
             {
                 continue; // the thread ended meanwhile
             }
-            var open = stat.IndexOf('(');
-            var close = stat.LastIndexOf(')');
-            var fields = stat[(close + 2)..].Split(' '); // field 3 (state) onwards: utime is field 14, stime 15
-            threads[int.Parse(Path.GetFileName(task), CultureInfo.InvariantCulture)] =
-                (stat[(open + 1)..close], long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture));
+            var stat = buffer.AsSpan(0, length);
+            var open = stat.IndexOf((byte)'(');
+            var close = stat.LastIndexOf((byte)')');
+            var fields = stat[(close + 2)..]; // field 3 (state) onwards: utime is field 14, stime 15
+            for (var skip = 0; skip < 11; skip++)
+                fields = fields[(fields.IndexOf((byte)' ') + 1)..];
+            var utime = fields[..fields.IndexOf((byte)' ')];
+            fields = fields[(utime.Length + 1)..];
+            var stime = fields[..fields.IndexOf((byte)' ')];
+            var id = int.Parse(Path.GetFileName(task), CultureInfo.InvariantCulture);
+            var name = threads.TryGetValue(id, out var known) ? known.Name : Encoding.UTF8.GetString(stat[(open + 1)..close]);
+            threads[id] = (name, long.Parse(utime, CultureInfo.InvariantCulture) + long.Parse(stime, CultureInfo.InvariantCulture));
         }
-        return threads;
+    }
+
+    /// <summary>
+    /// The types this process allocates most, from the runtime's allocation ticks (one event per ~100 KB allocated,
+    /// naming the type of the object that crossed the mark): a sample, enough to name what a frame allocates.
+    /// </summary>
+    private sealed class AllocationSampler : System.Diagnostics.Tracing.EventListener
+    {
+        private const long GcKeyword = 0x1;
+        private readonly Dictionary<string, long> _bytes = [];
+        private readonly Dictionary<string, int> _collections = [];
+        private int _ignored = -1;
+
+        /// <summary>Leaves the allocations of one thread (by its kernel id) out.</summary>
+        public void Ignore(int threadId) => Volatile.Write(ref _ignored, threadId);
+
+        protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+        {
+            if (source.Name == "Microsoft-Windows-DotNETRuntime")
+                EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)GcKeyword);
+        }
+
+        protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+        {
+            if (e.EventName?.StartsWith("GCStart", StringComparison.Ordinal) == true && e.Payload is not null)
+            {
+                var reason = e.PayloadNames!.IndexOf("Reason") is var r and >= 0 ? e.Payload[r]?.ToString() ?? "?" : "?";
+                var depth = e.PayloadNames.IndexOf("Depth") is var d and >= 0 ? e.Payload[d]?.ToString() ?? "?" : "?";
+                lock (_bytes)
+                    _collections[$"gen{depth} {reason}"] = _collections.GetValueOrDefault($"gen{depth} {reason}") + 1;
+                return;
+            }
+            if (e.EventName?.StartsWith("GCAllocationTick", StringComparison.Ordinal) != true || e.Payload is null
+                || e.OSThreadId == Volatile.Read(ref _ignored))
+                return;
+            var name = e.PayloadNames!.IndexOf("TypeName") is var at and >= 0 ? e.Payload[at] as string ?? "?" : "?";
+            var amount = e.PayloadNames.IndexOf("AllocationAmount64") is var a64 and >= 0 ? Convert.ToInt64(e.Payload[a64], CultureInfo.InvariantCulture) : 100_000;
+            lock (_bytes)
+                _bytes[name] = _bytes.GetValueOrDefault(name) + amount;
+        }
+
+        public string Top(int count)
+        {
+            lock (_bytes)
+            {
+                var total = Math.Max(1, _bytes.Values.Sum());
+                return string.Join(", ", _collections.Select(c => $"{c.Key}: {c.Value}")) + "; " + string.Join(", ", _bytes.OrderByDescending(b => b.Value).Take(count)
+                    .Select(b => string.Create(CultureInfo.InvariantCulture, $"{b.Key} {100.0 * b.Value / total:F0} %")));
+            }
+        }
     }
 }

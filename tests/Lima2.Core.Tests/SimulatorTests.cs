@@ -217,7 +217,6 @@ public class SimulatorTests
         public async ValueTask<PooledBuffer?> RentAsync(long frameIndex, CancellationToken cancellationToken) =>
             await _pool.RentAsync(cancellationToken);
 
-        public ValueTask<PooledBuffer?> RentEncodedAsync(int length, CancellationToken cancellationToken) => default;
 
         public ValueTask SubmitAsync(Frame frame, CancellationToken cancellationToken)
         {

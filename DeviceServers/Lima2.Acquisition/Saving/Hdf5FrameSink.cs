@@ -187,6 +187,7 @@ public sealed class Hdf5FrameSink : FrameConsumer<Hdf5FrameSink.Chunk>, IAsyncDi
         var dataset = _dataset!;
         if (row >= dataset.Frames)
             dataset.SetFrames(Math.Min(perFile, Math.Max(row + 1, 2 * dataset.Frames)));
+        _file!.ReserveAhead(chunk.Length);
         dataset.WriteChunk(row, chunk);
         // Written frames are not read back: recycle their page cache (see Hdf5File.ReleaseWrittenPages).
         _file!.ReleaseWrittenPages();

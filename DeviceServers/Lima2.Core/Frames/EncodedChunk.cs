@@ -12,3 +12,17 @@ public enum FrameEncoding
     /// <summary>HDF5 bitshuffle-filter chunk: 12-byte header, bitshuffled LZ4 blocks (filter 32008).</summary>
     BitshuffleLz4,
 }
+
+/// <summary>
+/// A detector channel that hands frames over with the bytes they came in left where they arrived (its received
+/// messages, not copied): the frames it may hold that way at once are a share of the receiver's memory cap, on top of
+/// what it says it buffers.
+/// </summary>
+public interface IEncodedChunkHolder
+{
+    /// <summary>
+    /// Lets the channel hold up to <paramref name="budgetBytes"/> more of chunks of frames of <paramref name="frame"/>'s
+    /// geometry, each counted as a whole frame; before its run. Returns the bytes it takes: 0 when it keeps no chunk.
+    /// </summary>
+    long HoldMoreChunks(FrameInfo frame, long budgetBytes);
+}

@@ -5,7 +5,7 @@ namespace Lima2.Core.Frames;
 /// <summary>
 /// A detector frame on its way through a receiver: its pixels in a pooled buffer, its global index
 /// (the detector's frame number) and its receiver-local index. A frame may also carry the bytes it
-/// arrived in (e.g. a DECTRIS bslz4 chunk) so that saving writes them as they are.
+/// arrived in (e.g. a DECTRIS bslz4 chunk, left in the message it came in) so that saving writes them as they are.
 /// </summary>
 /// <remarks>
 /// Ownership is explicit and counted: a node that hands the frame to several consumers calls
@@ -15,8 +15,8 @@ namespace Lima2.Core.Frames;
 public sealed class Frame : IDisposable
 {
     private readonly PooledBuffer _pixels;
-    private PooledBuffer _encoded;
-    private int _encodedLength;
+    private ReadOnlyMemory<byte> _encoded;
+    private IDisposable? _encodedOwner;
     private int _references = 1;
 
     public Frame(PooledBuffer pixels, FrameInfo info, long index, long receiverIndex)
@@ -46,18 +46,24 @@ public sealed class Frame : IDisposable
     public FrameEncoding Encoding { get; private set; }
 
     /// <summary>The bytes the frame arrived in, when kept for pass-through saving; empty otherwise.</summary>
-    public ReadOnlyMemory<byte> EncodedData => _encoded.IsEmpty ? default : _encoded.Memory[.._encodedLength];
+    public ReadOnlyMemory<byte> EncodedData => _encoded;
 
-    /// <summary>Keeps the frame's wire bytes (already copied into <paramref name="buffer"/>) for saving as-is.</summary>
-    public void AttachEncoded(FrameEncoding encoding, PooledBuffer buffer, int length)
+    /// <summary>
+    /// Keeps the frame's wire bytes for saving as-is: <paramref name="bytes"/> stay valid until the frame's last owner
+    /// releases it, which disposes <paramref name="owner"/> (a received message held where it arrived, a pool buffer).
+    /// </summary>
+    public void AttachEncoded(FrameEncoding encoding, ReadOnlyMemory<byte> bytes, IDisposable owner)
     {
-        if (!_encoded.IsEmpty)
+        if (_encodedOwner is not null)
             throw new InvalidOperationException("the frame already carries encoded data");
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, buffer.Memory.Length);
-        _encoded = buffer;
-        _encodedLength = length;
+        _encoded = bytes;
+        _encodedOwner = owner;
         Encoding = encoding;
     }
+
+    /// <summary>Keeps the frame's wire bytes, copied into the first <paramref name="length"/> bytes of <paramref name="buffer"/>.</summary>
+    public void AttachEncoded(FrameEncoding encoding, PooledBuffer buffer, int length) =>
+        AttachEncoded(encoding, buffer.Memory[..length], buffer);
 
     /// <summary>Adds an owner; each owner disposes the frame once.</summary>
     public Frame Retain()
@@ -83,7 +89,7 @@ public sealed class Frame : IDisposable
         if (left < 0)
             throw new ObjectDisposedException(nameof(Frame), $"frame {Index} was released twice");
         _pixels.Dispose();
-        _encoded.Dispose();
+        _encodedOwner?.Dispose();
     }
 
     /// <summary>A frame over an array of its own, outside any pool (tests, tools).</summary>

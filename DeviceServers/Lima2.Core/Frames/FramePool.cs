@@ -47,6 +47,7 @@ public sealed class FramePool : IDisposable
     private readonly ConcurrentBag<IMemoryOwner<byte>> _free = new();
     private readonly SemaphoreSlim _slots;
     private int _allocated;
+    private long _rents;
     private bool _disposed;
 
     /// <param name="bufferBytes">size of every buffer</param>
@@ -75,6 +76,9 @@ public sealed class FramePool : IDisposable
 
     /// <summary>Buffers currently rented.</summary>
     public int InUse => Capacity - _slots.CurrentCount;
+
+    /// <summary>Buffers rented so far, each rent counted once.</summary>
+    public long Rents => Interlocked.Read(ref _rents);
 
     /// <summary>Bytes allocated so far: never more than <see cref="Capacity"/> × <see cref="BufferBytes"/>.</summary>
     public long AllocatedBytes => (long)Volatile.Read(ref _allocated) * BufferBytes;
@@ -109,11 +113,16 @@ public sealed class FramePool : IDisposable
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
         if (_free.TryTake(out var block))
+        {
+            Interlocked.Increment(ref _rents);
             return block;
+        }
         Interlocked.Increment(ref _allocated);
         try
         {
-            return Memory.Allocate(BufferBytes);
+            block = Memory.Allocate(BufferBytes);
+            Interlocked.Increment(ref _rents);
+            return block;
         }
         catch
         {

@@ -105,7 +105,7 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
     /// <summary>Geometry of the frames the consumers see.</summary>
     public FrameInfo OutputInfo { get; }
 
-    /// <summary>The input frames' pool: pixel buffers and the buffers of kept encoded bytes come from it.</summary>
+    /// <summary>The input frames' pool: their pixel buffers come from it.</summary>
     public FramePool Pool { get; }
 
     public OverloadPolicy Policy { get; }
@@ -136,16 +136,6 @@ public sealed class FrameGraph : IFrameTarget, IAsyncDisposable
         Counters.OnReceived(frameIndex);
         _runtime.Drop(null, DropReason.Overload);
         return null;
-    }
-
-    public async ValueTask<PooledBuffer?> RentEncodedAsync(int length, CancellationToken cancellationToken)
-    {
-        if (length > Pool.BufferBytes)
-            return null; // larger than the pixels: saving compresses them again
-        // Waiting is back-pressure only when a pixel buffer can still be free for the frames that release this one.
-        if (Policy == OverloadPolicy.BackPressure && Pool.Capacity >= 2)
-            return await Pool.RentAsync(cancellationToken).ConfigureAwait(false);
-        return Pool.TryRent(out var buffer) ? buffer : null;
     }
 
     public async ValueTask SubmitAsync(Frame frame, CancellationToken cancellationToken)

@@ -8,9 +8,9 @@ namespace Lima2.Core.Pipeline;
 /// that accounts for frames the same way.
 /// </summary>
 /// <remarks>
-/// For each frame the channel (1) rents a buffer with <see cref="RentAsync"/> (and one for the bytes of a frame that
-/// came encoded with <see cref="RentEncodedAsync"/>), (2) fills it from the wire (the one copy), (3) wraps it in a
-/// <see cref="Frame"/> and hands it over with <see cref="SubmitAsync"/>. From then on the
+/// For each frame the channel (1) rents a buffer with <see cref="RentAsync"/>, (2) fills it from the wire (the one
+/// copy), (3) wraps it in a <see cref="Frame"/> (with the bytes it came in, when kept, still where they arrived) and
+/// hands it over with <see cref="SubmitAsync"/>. From then on the
 /// target owns the frame. A frame the channel saw but cannot deliver (malformed, out of buffers in drop mode, ...)
 /// still counts: <see cref="ReportLost"/>.
 /// </remarks>
@@ -25,14 +25,6 @@ public interface IFrameTarget
     /// when none is free, and the frame is counted as received and dropped.
     /// </summary>
     ValueTask<PooledBuffer?> RentAsync(long frameIndex, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// A second buffer for a frame that came encoded (bitshuffle/LZ4), to keep its bytes beside the decoded pixels so
-    /// saving writes them as they came; null when none is to be had (the bytes are larger than a frame buffer, or none
-    /// is free in drop mode): saving then encodes the pixels again. The frame is not counted dropped for it.
-    /// </summary>
-    /// <param name="length">the encoded bytes</param>
-    ValueTask<PooledBuffer?> RentEncodedAsync(int length, CancellationToken cancellationToken);
 
     /// <summary>
     /// Hands a frame over; the target disposes it in every case. With back-pressure this waits while the entry queue

@@ -20,6 +20,10 @@ internal interface IDecodeOwner
 internal readonly record struct PayloadLocation(int Part, int Offset, int Length);
 
 /// <summary>One admitted frame on its way from the receive thread to the target, or one lost frame.</summary>
+/// <remarks>
+/// Its payload is in <see cref="Message"/>'s slot, or, when the frame keeps it for saving as it came, in
+/// <see cref="Kept"/>, taken out of the message (which went back to receiving) and handed over with the frame.
+/// </remarks>
 internal sealed class DecodeJob(ZmqMultipartMessage? message, PayloadLocation payload, DectrisEncoding encoding, long index)
 {
     public ZmqMultipartMessage? Message = message;
@@ -27,17 +31,21 @@ internal sealed class DecodeJob(ZmqMultipartMessage? message, PayloadLocation pa
     public readonly DectrisEncoding Encoding = encoding;
     public readonly long Index = index;
     public PooledBuffer Pixels;
-    public PooledBuffer Encoded;
-    public int EncodedLength;
+    public ZmqHeldPart? Kept;
     public string? Problem;
 
     public static DecodeJob Lost(long index, string reason) => new(null, default, default, index) { Problem = reason };
 
+    /// <summary>The encoded frame, wherever it is now.</summary>
+    public ReadOnlySpan<byte> PayloadBytes =>
+        Kept is { } kept ? kept.Memory.Span : Message![Payload.Part].Span.Slice(Payload.Offset, Payload.Length);
+
     public void Release()
     {
         Pixels.Dispose();
-        Encoded.Dispose();
-        Pixels = Encoded = default;
+        ((IDisposable?)Kept)?.Dispose();
+        Pixels = default;
+        Kept = null;
     }
 
     /// <summary>Gives back what a frame that will not be handed over holds: its message slot and buffers.</summary>
@@ -126,19 +134,13 @@ internal sealed class DecodeStage
 
     private DecodeJob Decode(DecodeJob job)
     {
-        if (job.Message is not { } message)
+        if (job.Problem is not null)
             return job;
+        var message = job.Message;
         try
         {
-            var (part, offset, length) = job.Payload;
-            var payload = message[part].Span.Slice(offset, length);
-            var image = new DectrisImage { Frame = job.Index, Info = _frame, Encoding = job.Encoding, Payload = payload };
+            var image = new DectrisImage { Frame = job.Index, Info = _frame, Encoding = job.Encoding, Payload = job.PayloadBytes };
             image.DecodeInto(job.Pixels.Span);
-            if (!job.Encoded.IsEmpty)
-            {
-                payload.CopyTo(job.Encoded.Span);
-                job.EncodedLength = length;
-            }
         }
         catch (DectrisFormatException e)
         {
@@ -148,7 +150,8 @@ internal sealed class DecodeStage
         finally
         {
             job.Message = null;
-            _owner.FreeSlot(message);
+            if (message is not null)
+                _owner.FreeSlot(message);
         }
         return job;
     }
@@ -171,8 +174,8 @@ internal sealed class DecodeStage
             return;
         }
         var frame = new Frame(job.Pixels, _frame, job.Index, (job.Index - _rank) / _receivers);
-        if (!job.Encoded.IsEmpty)
-            frame.AttachEncoded(FrameEncoding.BitshuffleLz4, job.Encoded, job.EncodedLength);
+        if (job.Kept is { } kept)
+            frame.AttachEncoded(FrameEncoding.BitshuffleLz4, kept.Memory, kept); // released with the frame
         try
         {
             await _target.SubmitAsync(frame, _token).ConfigureAwait(false);

@@ -22,7 +22,8 @@ public enum DectrisStreamVersion
 /// <param name="Endpoint">the detector's PUSH endpoint, e.g. <c>tcp://dcu:9999</c> (the receiver connects)</param>
 /// <param name="Rank">this receiver's place among <paramref name="Receivers"/>: frames are dealt round robin</param>
 /// <param name="Frame">frame geometry when the header does not say it (V1 header_detail none)</param>
-/// <param name="KeepEncoded">keep bitshuffle/LZ4 payloads beside the pixels so saving writes them as they came</param>
+/// <param name="KeepEncoded">keep bitshuffle/LZ4 payloads beside the pixels so saving writes them as they came: each
+/// stays in the message part it arrived in, held until its frame is released</param>
 /// <param name="ReceiveHighWaterMark">whole messages ZeroMQ queues ahead of the channel (ZMQ_RCVHWM)</param>
 /// <param name="DecodeWorkers">frames decoded at once beside the receive thread (proc_params fifo.nb_threads)</param>
 /// <param name="ReceiveBufferBytes">the kernel's TCP receive buffer (ZMQ_RCVBUF; Linux books twice as much)</param>
@@ -36,6 +37,8 @@ public enum DectrisStreamVersion
 /// <param name="MaxMessageBytes">the largest message part taken (ZMQ_MAXMSGSIZE), so that a detector cannot make the
 /// receiver hold more than its memory cap: libzmq drops a bigger part unread and closes the connection for good (a
 /// protocol error); the frames after it never arrive, and <paramref name="TimeoutMs"/> ends the run; 0 = no limit</param>
+/// <param name="Policy">when every kept payload the channel may hold is held: wait for one to be released
+/// (back-pressure), or hand the frame over without it (drop: saving encodes the pixels again), as the frame pool does</param>
 public sealed record DectrisChannelOptions(
     string Endpoint,
     DectrisStreamVersion Version,
@@ -49,21 +52,25 @@ public sealed record DectrisChannelOptions(
     string? Threshold = null,
     long RunFrames = 0,
     int TimeoutMs = 0,
-    long MaxMessageBytes = 0)
+    long MaxMessageBytes = 0,
+    OverloadPolicy Policy = OverloadPolicy.BackPressure)
 {
     /// <summary>Messages held in this process outside the frame pool: ZeroMQ's queue, the one it is reading, and ours.</summary>
     internal int MessagesHeld => ReceiveHighWaterMark + 1 + MessageSlots;
 
     /// <summary>Received messages the channel holds while they wait for or go through decoding.</summary>
     internal int MessageSlots => 2 * DecodeWorkers + 1;
+
+    /// <summary>Kept payloads held before a receiver gives more of its cap: as many as the decode stage holds frames.</summary>
+    internal int KeptPayloads => KeepEncoded ? MessageSlots + 1 : 0;
 }
 
 /// <summary>
 /// A receiver's DECTRIS stream V1 or V2 channel (ZeroMQ PULL), which also reads MAX IV's unified stream. The receive thread only reads each message's
 /// description, checks it against the share and order, and rents the frame's buffer; the pixels are decoded by
 /// <see cref="DectrisChannelOptions.DecodeWorkers"/> workers straight from ZeroMQ's message into the pooled buffer
-/// (the one copy), a bitshuffle/LZ4 payload also kept as it came (one more copy of the compressed bytes), and the
-/// frames are handed over in order.
+/// (the one copy), a bitshuffle/LZ4 payload also kept as it came, where it came (the message part, held by the
+/// frame until its last owner releases it), and the frames are handed over in order.
 /// </summary>
 /// <remarks>
 /// Every frame of this receiver's share is accounted for: delivered, or reported lost with its reason (corrupt
@@ -71,9 +78,10 @@ public sealed record DectrisChannelOptions(
 /// garbage, duplicates, frames arriving after their turn, frames of another receiver — are rejected and counted
 /// with their reason in <see cref="Rejections"/>; none of them stops the channel. The images of the thresholds a
 /// multi-threshold receiver does not take are counted there too, under a reason that names the one it takes.
-/// Memory outside the frame pool is bounded: <see cref="BufferedBytesBound"/>.
+/// Memory outside the frame pool is bounded: <see cref="BufferedBytesBound"/>, kept payloads included; a receiver
+/// gives it more room for them from its cap (<see cref="HoldMoreChunks"/>).
 /// </remarks>
-public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
+public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner, IEncodedChunkHolder
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(100);
 
@@ -107,6 +115,8 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
     private int _channel;
     private string? _otherChannels;
     private ZmqMultipartMessage? _pendingMessage;
+    private int _keptPayloads;
+    private ZmqHeldParts? _kept;
     private long _delivered;
     private long _lost;
     private long _next;
@@ -119,6 +129,7 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.DecodeWorkers);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.ReceiveHighWaterMark);
         _options = options;
+        _keptPayloads = options.KeptPayloads;
         ZmqMessageMemory.KeepFreedMessages(); // each frame's message reuses freed pages instead of faulting fresh ones
         _slots = new ZmqMultipartMessage[options.MessageSlots];
         for (var i = 0; i < _slots.Length; i++)
@@ -157,6 +168,15 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
 
     public string? LastRejection => Volatile.Read(ref _lastRejection);
 
+    /// <summary>Kept payloads the channel may hold at once (0 when it keeps none).</summary>
+    public int KeptPayloadCapacity => _keptPayloads;
+
+    /// <summary>Kept payloads held now by frames not yet released.</summary>
+    public int KeptPayloadsHeld => _kept?.Held ?? 0;
+
+    /// <summary>The most kept payloads held at once in the run.</summary>
+    public int KeptPayloadsPeak => _kept?.PeakHeld ?? 0;
+
     /// <summary>
     /// Most bytes of received messages this channel makes the process hold outside the frame pool, once the frame
     /// geometry is known: ZeroMQ's queue (<see cref="DectrisChannelOptions.ReceiveHighWaterMark"/> messages), the
@@ -165,7 +185,21 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
     /// from its memory cap before sizing the frame pool.
     /// </summary>
     public long BufferedBytesBound(FrameInfo frame) =>
-        (long)_options.MessagesHeld * (frame.ByteSize + MessageOverheadBytes) + 2L * Math.Max(0, _options.ReceiveBufferBytes);
+        (long)_options.MessagesHeld * (frame.ByteSize + MessageOverheadBytes) + 2L * Math.Max(0, _options.ReceiveBufferBytes)
+        + (long)_keptPayloads * frame.ByteSize;
+
+    /// <summary>
+    /// More kept payloads for the run, each counted as a whole frame (a payload bigger than a frame is not kept):
+    /// <paramref name="budgetBytes"/> / the frame size of them. Before <see cref="RunAsync"/>.
+    /// </summary>
+    public long HoldMoreChunks(FrameInfo frame, long budgetBytes)
+    {
+        if (!_options.KeepEncoded || budgetBytes <= 0)
+            return 0;
+        var more = (int)Math.Min(int.MaxValue - _keptPayloads, budgetBytes / frame.ByteSize);
+        _keptPayloads += more;
+        return (long)more * frame.ByteSize;
+    }
 
     public ValueTask<ChannelStart> StartAsync(CancellationToken cancellationToken)
     {
@@ -184,6 +218,8 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
             throw new InvalidOperationException("StartAsync first: the series header has not been seen");
         if (target.InputInfo != _frame)
             throw new ArgumentException($"the target expects {target.InputInfo} frames, the stream has {_frame}");
+        if (_keptPayloads > 0)
+            _kept = new ZmqHeldParts(_keptPayloads, _frame.ByteSize);
         var run = Task.Factory.StartNew(() => Run(target, cancellationToken), cancellationToken,
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
         _receiving = run;
@@ -381,8 +417,8 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
                 return;
             }
             job.Pixels = pixels;
-            if (_options.KeepEncoded && image.Encoding == DectrisEncoding.BitshuffleLz4)
-                job.Encoded = Wait(target.RentEncodedAsync(image.Payload.Length, token)) ?? default;
+            if (image.Encoding == DectrisEncoding.BitshuffleLz4)
+                Keep(job, message, token);
         }
         catch
         {
@@ -390,6 +426,25 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
             throw;
         }
         delivery.Post(job);
+    }
+
+    /// <summary>
+    /// Takes a bitshuffle/LZ4 payload out of its message for saving as it came, when the run keeps payloads and it is
+    /// no bigger than a frame (what each kept payload is counted as); the message goes back to receiving. A part
+    /// bigger than a frame beside its payload (a V2 message with other thresholds) gives a copy of the payload.
+    /// </summary>
+    private void Keep(DecodeJob job, ZmqMultipartMessage message, CancellationToken token)
+    {
+        var (part, offset, length) = job.Payload;
+        if (_kept is not { } kept || length > kept.PartBytes)
+            return;
+        job.Kept = _options.Policy == OverloadPolicy.BackPressure
+            ? kept.Hold(message[part], offset, length, token)
+            : kept.TryHold(message[part], offset, length);
+        if (job.Kept is null)
+            return;
+        job.Message = null;
+        FreeSlot(message);
     }
 
     /// <summary>
@@ -509,6 +564,7 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner
         await _receiving.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         foreach (var slot in _slots)
             slot.Dispose();
+        _kept?.Dispose(); // payloads still kept by frames go when the frames do
         _socket.Dispose();
         _context.Dispose();
         _disposing.Dispose();

@@ -144,6 +144,7 @@ internal static unsafe partial class H5
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] public static partial long H5Fopen(string name, uint flags, long fapl);
     [LibraryImport(Library)] public static partial int H5Fclose(long file);
     [LibraryImport(Library)] public static partial int H5Fget_vfd_handle(long file, long fapl, int** handle);
+    [LibraryImport(Library)] public static partial int H5Fget_filesize(long file, ulong* size);
 
     /// <summary>
     /// Marks a file's descriptor close-on-exec: libhdf5 opens without it, so every child process started while the

@@ -50,6 +50,33 @@ public sealed class BenchProgramTests
     }
 
     [Fact]
+    public void Lima2_bench_profile_splits_each_run_by_thread_and_counts_the_garbage_collections_without_its_own_sampler()
+    {
+        var folder = Directory.CreateTempSubdirectory("lima2-profile-").FullName;
+        try
+        {
+            using var bench = Start("profile", "--frames", "6", "--runs", "2", "--width", "512", "--height", "512", "--threads", "2",
+                "--folder", folder);
+            Assert.True(bench.WaitForExit(Limit) == 0, bench.Output);
+            var runs = bench.Output.Split('\n').Where(l => l.StartsWith("run ", StringComparison.Ordinal)).ToList();
+            Assert.Equal(2, runs.Count);
+            foreach (var run in runs)
+            {
+                Assert.Matches(@"CPU [\d.]+ ms/frame \[.*workers [\d.]+", run);
+                Assert.Matches(@"frames in the graph [\d.]+ on average, \d+ at most", run);
+                Assert.Matches(@"GC per frame: [\d.]+ KiB allocated, [\d.]+ gen0 / [\d.]+ gen1 / [\d.]+ gen2 collections, [\d.]+ ms paused \(allocated most: ", run);
+                // the sampler reads /proc on a thread of its own, left out of the split
+                Assert.DoesNotContain("profile sampler", run);
+            }
+            Assert.Empty(Directory.GetFileSystemEntries(folder)); // each run's files are removed
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Lima2_bench_runs_every_case_with_its_limits_and_the_same_work_peer_at_the_same_thread_count()
     {
         var folder = Directory.CreateTempSubdirectory("lima2-bench-").FullName;
@@ -62,17 +89,23 @@ public sealed class BenchProgramTests
             var report = bench.Output;
             foreach (var encoding in new[] { "bslz4", "raw" })
             {
-                Assert.Contains($"| lima2 receive, V1 {encoding} | 2 × 1 | 4 |", report);
-                Assert.Contains($"| same-work peer (Python), V1 {encoding} | 2 × 1 | 4 |", report);
+                // both sides save to tmpfs (the headline) and to the disk folder beside it
+                foreach (var savedTo in new[] { "tmpfs", "disk" })
+                {
+                    Assert.Contains($"| lima2 receive, V1 {encoding} to {savedTo} | 2 × 1 | 4 |", report);
+                    Assert.Contains($"| same-work peer (Python), V1 {encoding} to {savedTo} | 2 × 1 | 4 |", report);
+                }
                 Assert.Contains($"| loopback wire, V1 {encoding} into null receivers | 2 × 1 | 4 |", report);
-                Assert.Contains($"- V1 {encoding}, 2 worker threads each: frames/s lima2 / same-work peer = ", report);
-                Assert.Matches($@"\| lima2 receive, V1 {encoding} \| .* \d+ page faults/frame, pool peak \d+ MB; first acquisition \(frame buffers made\): \d+ frames/s, [\d.]+ CPU ms/frame \|", report);
+                Assert.Matches($@"- V1 {encoding}, 2 worker threads each: frames/s lima2 / same-work peer = [\d.]+ on tmpfs, [\d.]+ on disk; " +
+                               @"CPU per frame peer / lima2 = [\d.]+ on tmpfs, [\d.]+ on disk \(goal ≥ 5\)", report);
+                Assert.Matches($@"\| lima2 receive, V1 {encoding} to tmpfs \| .* \d+ page faults/frame, pool peak \d+ MB; first acquisition \(frame buffers made\): \d+ frames/s, [\d.]+ CPU ms/frame \|", report);
             }
             Assert.Contains("| memory copy | 1 × 1 |", report);
             Assert.Contains("| memory copy | 1 × 2 |", report);
             Assert.Contains($"| dd to the saving folder {folder} (disk) |", report);
             Assert.Contains($"| dd to {tmpfs} (tmpfs) |", report);
             Assert.Empty(Directory.GetFileSystemEntries(folder)); // every case cleans up after itself
+            Assert.Empty(Directory.GetFileSystemEntries(tmpfs));
         }
         finally
         {

@@ -1,11 +1,10 @@
 using Lima2.Core.Frames;
-using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 
 namespace Lima2.Acquisition.Tests.Dectris;
 
 /// <summary>A frame target that keeps a copy of what it gets: pixels, indexes, kept encoded bytes, losses.</summary>
-internal sealed class RecordingTarget(FrameInfo info, int buffers = 16, OverloadPolicy policy = OverloadPolicy.BackPressure) : IFrameTarget
+internal sealed class RecordingTarget(FrameInfo info, int buffers = 16) : IFrameTarget
 {
     public record Delivered(long Index, long ReceiverIndex, byte[] Pixels, FrameEncoding Encoding, byte[] Encoded);
 
@@ -21,12 +20,6 @@ internal sealed class RecordingTarget(FrameInfo info, int buffers = 16, Overload
 
     public async ValueTask<PooledBuffer?> RentAsync(long frameIndex, CancellationToken cancellationToken) =>
         await Pool.RentAsync(cancellationToken);
-
-    /// <summary>Kept encoded bytes come from the same pool, as in <see cref="FrameGraph.RentEncodedAsync"/>.</summary>
-    public async ValueTask<PooledBuffer?> RentEncodedAsync(int length, CancellationToken cancellationToken) =>
-        length > Pool.BufferBytes ? null
-        : policy == OverloadPolicy.BackPressure ? await Pool.RentAsync(cancellationToken)
-        : Pool.TryRent(out var buffer) ? buffer : null;
 
     public ValueTask SubmitAsync(Frame frame, CancellationToken cancellationToken)
     {

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
 using Lima2.Acquisition.Saving;
 using Lima2.Compression;
 using Lima2.Core.Frames;
@@ -110,6 +112,53 @@ public sealed class Hdf5FrameSinkTests : IDisposable
         Assert.Equal(chunks.Select(c => Convert.ToHexStringLower(c)), stored);
         Assert.Equal(Enumerable.Range(0, 2).SelectMany(i => SavingFolder.Bytes(i)),
             H5PyView.Read(file, "/entry_0000/instrument/detector/data").Data);
+    }
+
+    /// <summary>
+    /// On a disk (the checkout's: the temp folder may be tmpfs, where nothing is reserved), a frame file has 64 MiB of
+    /// blocks reserved past its end while it is written, and once closed it is the bytes HDF5 wrote, no block past them.
+    /// </summary>
+    [Fact]
+    public async Task On_disk_a_file_gets_space_reserved_ahead_while_written_and_none_past_its_end_once_closed()
+    {
+        var root = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, $"saving-disk-{Guid.NewGuid():N}")).FullName;
+        try
+        {
+            var info = new FrameInfo(256, 256, PixelType.Gray16); // 128 KiB a frame
+            var pixels = Enumerable.Range(0, 4).Select(i => Enumerable.Range(0, info.PixelCount).Select(p => (ushort)(p * 7 + i)).ToArray()).ToArray();
+            var sink = new Hdf5FrameSink(_folder.Params(perFile: 10), info, new SavingRoot(root));
+            var file = Path.Combine(root, "data", "scan_0_00000.h5");
+            (long Size, long Allocated) open;
+            try
+            {
+                for (var i = 0; i < pixels.Length; i++)
+                {
+                    using var frame = Frame.FromArray(pixels[i], info.Width, info.Height, i, i);
+                    await sink.WriteAsync(frame, CancellationToken.None);
+                }
+                open = SizeAndAllocated(file);
+                await sink.CompleteAsync(CancellationToken.None);
+            }
+            finally
+            {
+                await sink.DisposeAsync();
+            }
+            Assert.True(open.Size < 1 << 20 && open.Allocated >= 64L << 20, $"while written: {open.Size} bytes, {open.Allocated} allocated");
+            var closed = SizeAndAllocated(file);
+            Assert.True(closed.Size > pixels.Length * info.ByteSize && closed.Allocated <= (closed.Size + 4095) / 4096 * 4096,
+                $"closed: {closed.Size} bytes, {closed.Allocated} allocated");
+            Assert.Equal(pixels.SelectMany(p => MemoryMarshal.AsBytes(p.AsSpan()).ToArray()), H5PyView.Read(file, "/entry_0000/measurement/data").Data);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static (long Size, long Allocated) SizeAndAllocated(string file)
+    {
+        var fields = Python.Eval($"import os; s = os.stat('{file}'); print(s.st_size, s.st_blocks * 512)").Split(' ');
+        return (long.Parse(fields[0], CultureInfo.InvariantCulture), long.Parse(fields[1], CultureInfo.InvariantCulture));
     }
 
     [Fact]
