@@ -309,7 +309,17 @@ public sealed class JungfrauChannel : IDetectorChannel
                     continue;
                 }
                 // the raw words' buffer; none under the drop policy when the queue to the disk is full (counted there)
-                var rawBuffer = raw is null ? null : await raw.Queue.RentAsync(index, token).ConfigureAwait(false);
+                PooledBuffer? rawBuffer = null;
+                try
+                {
+                    if (raw is not null)
+                        rawBuffer = await raw.Queue.RentAsync(index, token).ConfigureAwait(false);
+                }
+                catch
+                {
+                    pooled.Dispose(); // stopped while waiting for room: the frame was not handed on
+                    throw;
+                }
                 Frame built;
                 Frame? rawWords = null;
                 try
@@ -331,9 +341,17 @@ public sealed class JungfrauChannel : IDetectorChannel
                 }
                 delivered++;
                 var submitting = Stopwatch.GetTimestamp();
+                try
+                {
+                    await target.SubmitAsync(built, token).ConfigureAwait(false); // the graph counts the frame whatever happens
+                }
+                catch
+                {
+                    rawWords?.Dispose();
+                    throw;
+                }
                 if (rawWords is not null)
                     await raw!.Queue.SubmitAsync(rawWords, token).ConfigureAwait(false);
-                await target.SubmitAsync(built, token).ConfigureAwait(false);
                 Profile.HandOffTicks += Stopwatch.GetTimestamp() - submitting;
             }
         }
