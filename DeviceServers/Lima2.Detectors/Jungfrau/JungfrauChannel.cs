@@ -104,7 +104,8 @@ public sealed record JungfrauPortCounters(int Port, long PacketsCaught, long Pac
 /// <summary>
 /// Where the channel's own thread spends a frame, summed over the run: waiting for the ports' frames (gather), copying
 /// the ports' modules into one module-major frame (copy), the correction (with pedestal tracking; an OpenCL device's
-/// transfers included), the placement into the detector image (place) and the graph's buffer and hand-off (hand-off).
+/// transfers included), the placement into the detector image (place; the raw words saved beside placed into their
+/// queue's buffer included) and the buffers and hand-offs to the graph and the raw words' queue (hand-off).
 /// Written by the channel's thread only; read it once the run is over.
 /// </summary>
 public sealed class JungfrauChannelProfile
@@ -544,16 +545,16 @@ public sealed class JungfrauChannel : IDetectorChannel
                         geometry.Place<int>(photons, MemoryMarshal.Cast<byte, int>(destination));
                     break;
             }
-            var end = Stopwatch.GetTimestamp();
-            profile.CorrectTicks += corrected - copied;
-            profile.PlaceTicks += end - corrected;
-            profile.Frames++;
             if (!rawDestination.IsEmpty)
             {
                 if (geometry.Width * geometry.Height != raw.Length)
                     rawDestination.Clear(); // the gaps are 0, as in a raw run
                 geometry.Place<ushort>(raw, MemoryMarshal.Cast<byte, ushort>(rawDestination));
             }
+            var end = Stopwatch.GetTimestamp();
+            profile.CorrectTicks += corrected - copied;
+            profile.PlaceTicks += end - corrected; // the raw words saved beside included
+            profile.Frames++;
         }
 
         /// <summary>Gives back the buffers of the ports that had the frame just gathered.</summary>
