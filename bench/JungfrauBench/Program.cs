@@ -47,6 +47,10 @@ var gaps = new Option<bool>("--double-pixel-gaps")
 {
     Description = "e2e: modules placed as 1030x514 with the chip gaps (a 4M's layout: the channel corrects, then places) instead of stacked raw (corrected in place)",
 };
+var rawBeside = new Option<bool>("--raw-beside")
+{
+    Description = "e2e: a corrected run also saves its raw words beside (acq_params saving, folder raw/): their queue to the disk off the channel's thread",
+};
 var ports = new Option<string>("--ports") { Description = "send: the modules' UDP ports on 127.0.0.1, comma-separated", Required = true };
 
 var receive = new Command("receive", "one receive thread on one port: packets/s, GB/s and loss per asked frame rate") { modules, frames, rates, senders };
@@ -57,9 +61,10 @@ var correction = new Command("correction", "energy and photons: ms per module-fr
 correction.SetAction(r => Correction(r.GetValue(modules), r.GetValue(frames), Corrector(r.GetValue(engine)!, new JungfrauModel(r.GetValue(modules)),
     r.GetValue(platform), r.GetValue(device)), r.GetValue(trackBand)));
 var e2e = new Command("e2e", "the jungfrau_udp channel end to end: assembly + correction + saving, with the limits of the same run")
-    { modules, frames, rate, senders, engine, platform, device, output, folders, trackBand, gaps };
+    { modules, frames, rate, senders, engine, platform, device, output, folders, trackBand, gaps, rawBeside };
 e2e.SetAction((r, token) => EndToEnd(r.GetValue(modules), r.GetValue(frames), r.GetValue(rate), r.GetValue(senders), r.GetValue(engine)!,
-    r.GetValue(platform), r.GetValue(device), r.GetValue(output)!, r.GetValue(folders)!.Split(','), r.GetValue(trackBand), r.GetValue(gaps), token));
+    r.GetValue(platform), r.GetValue(device), r.GetValue(output)!, r.GetValue(folders)!.Split(','), r.GetValue(trackBand), r.GetValue(gaps),
+    r.GetValue(rawBeside), token));
 var send = new Command("send", "the e2e's sender process: frames of the modules to their ports") { modules, frames, rate, senders, ports };
 send.SetAction(r => SendProcess(r.GetValue(modules), r.GetValue(frames), r.GetValue(rate), r.GetValue(senders), r.GetValue(ports)!));
 var root = new RootCommand("JUNGFRAU receive-side benchmarks") { receive, assembly, correction, e2e, send };
@@ -239,7 +244,7 @@ static void PrintMeasure(string what, SendMeasure m, int frames, long received, 
                       $"{m.ReceiverCpuMs / Math.Max(received, 1),15:F2} | {rest}");
 
 static async Task<int> EndToEnd(int modules, int frames, double rate, int senders, string engine, int platform, int device, string output,
-    string[] folders, float? trackBand, bool gaps, CancellationToken token)
+    string[] folders, float? trackBand, bool gaps, bool rawBeside, CancellationToken token)
 {
     var references = Directory.CreateTempSubdirectory("jungfrau-bench-maps-").FullName;
     var model = new JungfrauModel(modules);
@@ -248,7 +253,8 @@ static async Task<int> EndToEnd(int modules, int frames, double rate, int sender
     Console.WriteLine($"e2e: {frames} frames of {modules} modules on {modules} ports, sender process with {Math.Clamp(senders, 1, modules)} threads at " +
                       $"{(rate > 0 ? $"{rate} frames/s" : "its fastest")}, {output} on {engine}, " +
                       (gaps ? "placed with the chip gaps" : "stacked raw modules") +
-                      (trackBand is { } band ? $", pedestal tracking from G0 pixels within {band} keV" : ""));
+                      (trackBand is { } band ? $", pedestal tracking from G0 pixels within {band} keV" : "") +
+                      (rawBeside ? ", raw words saved beside" : ""));
     Console.WriteLine($"{"run",-40} | sent fps | recv fps | GB/s raw | packets lost | recv CPU ms/frm | frames complete/incomplete/missed, saved");
 
     // the limit: the same sender into null receivers (one receive thread and assembler per port, frames discarded)
@@ -280,13 +286,16 @@ static async Task<int> EndToEnd(int modules, int frames, double rate, int sender
         // the run's det block says what it does: photons of the stand-in's 12.4 keV, energies (photon_energy 0) or raw words
         var jfrau = output == "raw" ? "{}"
             : $$"""{"pedestal_path": "pedestal.h5", "gain_path": "gain.h5", "photon_energy": {{(output == "photons" ? "12.4" : "0")}} }""";
+        var rawSaving = saving && rawBeside && output != "raw"
+            ? """{"enabled": true, "base_path": "raw", "filename_prefix": "jf_raw", "nb_frames_per_file": 1000, "file_exists_policy": "overwrite"}"""
+            : "{}";
         var settings = ReceiverSettings.Parse($$"""
             {"receiver": {"channel": {"kind": "jungfrau_udp", "timeout_ms": 10000,
                                       "jungfrau": {"ports": [{{string.Join(", ", Enumerable.Repeat(0, modules))}}],
                                                    "correction": "{{engine}}", "opencl_platform": {{platform}}, "opencl_device": {{device}},
                                                    "geometry": {"rows": {{modules}}, "double_pixel_gaps": {{(gaps ? "true" : "false")}} }{{(trackBand is { } g0Band ? $", \"track_g0_band\": {g0Band}" : "")}} } },
                           "memory_cap": "4GiB", "saving_root": "{{(saving ? folder : references)}}", "reference_root": "{{references}}"},
-             "acq_params": {"acq": {"nb_frames": {{frames}} }, "det": {"jfrau": {{jfrau}} } },
+             "acq_params": {"acq": {"nb_frames": {{frames}} }, "det": {"jfrau": {{jfrau}} }, "saving": {{rawSaving}} },
              "proc_params": {"class_name": "LimaProcessingLegacy",
                              "saving": {"enabled": {{(saving ? "true" : "false")}}, "base_path": "out", "filename_prefix": "jf",
                                         "nb_frames_per_file": 1000, "file_exists_policy": "overwrite"} } }
@@ -301,12 +310,15 @@ static async Task<int> EndToEnd(int modules, int frames, double rate, int sender
         var caught = channel.PortCounters.Sum(p => p.PacketsCaught);
         PrintMeasure(saving ? $"e2e, saving to {folder}" : "e2e, no saving", measure, frames, summary!.Counters.Received, caught, modules,
             $"{channel.FramesComplete}/{channel.FramesIncomplete}/{channel.FramesMissed}, {summary.Saved}" +
+            (channel.RawSaving is null ? "" : $", raw {channel.RawFramesSaved} ({channel.RawFramesDropped} dropped)") +
             (summary.Error is { } error ? $"; error: {error.Message}" : ""));
         Console.WriteLine($"{"  channel thread",-40} | {channel.Profile}");
         failed |= summary.Error is not null;
         if (!saving)
             continue;
         Directory.Delete(Path.Combine(folder, "out"), recursive: true); // a tmpfs's memory back
+        if (channel.RawSaving is not null)
+            Directory.Delete(Path.Combine(folder, "raw"), recursive: true);
         Console.WriteLine($"{"limit: writing to " + folder,-40} | {WriteRate(folder, summary.SavedBytes):F2} GB/s (as many bytes as the run saved, " +
                           "one file written and flushed to the device)");
     }

@@ -10,8 +10,10 @@ internal sealed class FakeReceiver(string name) : IReceiverLink
     public AcqState State { get; set; } = AcqState.Idle;
     public long Frames { get; set; }
     public long Saved { get; set; }
+    public long RawSaved { get; set; }
     public string? MasterFailure { get; set; }
     public List<long[]> MasterRequests { get; } = [];
+    public List<long[]> RawMasterRequests { get; } = [];
     public bool Gone { get; set; }
     public string Error { get; set; } = LimaError.NoError;
     public List<string> Calls { get; } = [];
@@ -33,7 +35,7 @@ internal sealed class FakeReceiver(string name) : IReceiverLink
             BusyReads--;
             throw new ReceiverBusyException("Not able to acquire serialization (dev, class or process) monitor");
         }
-        return new(State, Frames, Saved, Pipeline);
+        return new(State, Frames, Saved, Pipeline, RawSaved);
     }
 
     public string LastError() => Error;
@@ -66,7 +68,8 @@ internal sealed class FakeReceiver(string name) : IReceiverLink
     public string WriteRawMasterFile(long[] savedPerReceiver)
     {
         Record("writeRawMasterFile");
-        return "";
+        RawMasterRequests.Add(savedPerReceiver);
+        return "/data/raw_master.h5";
     }
 
     public void Reset()
@@ -328,6 +331,23 @@ public sealed class ControlLogicTests
     }
 
     [Fact]
+    public void A_stopped_run_whose_raw_words_were_saved_beside_gets_their_master_too_even_when_the_dense_one_fails()
+    {
+        var (control, receivers) = System();
+        control.Prepare(Uuid);
+        control.Start();
+        (receivers[0].Saved, receivers[1].Saved) = (3, 3);
+        (receivers[0].RawSaved, receivers[1].RawSaved) = (3, 2); // the second's raw queue dropped one
+        receivers[0].MasterFailure = "disk full";
+        control.Stop();
+        Assert.Equal([[3, 2]], receivers[0].RawMasterRequests);
+        Assert.Empty(receivers[1].RawMasterRequests);
+        Assert.Equal(AcqState.Idle, control.State);
+        Assert.Contains("master file not written: disk full", control.Reason);
+        Assert.DoesNotContain("raw master file not written", control.Reason);
+    }
+
+    [Fact]
     public void A_single_receiver_or_a_run_that_saved_nothing_asks_for_no_master_file()
     {
         var (single, alone) = System(1);
@@ -341,6 +361,7 @@ public sealed class ControlLogicTests
         control.Start();
         control.Stop();
         Assert.Empty(receivers[0].MasterRequests);
+        Assert.Empty(receivers[0].RawMasterRequests);
     }
 
     [Fact]

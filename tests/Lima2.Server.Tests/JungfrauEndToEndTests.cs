@@ -204,9 +204,9 @@ public sealed class JungfrauEndToEndTests
                 assert time.monotonic() - t0 < 60, [r.nb_frames_saved_raw for r in rs]
                 time.sleep(0.1)
             c.Stop()
-            print(labels[int(c.acq_state)], [int(r.nb_frames_saved_raw) for r in rs])
+            print(labels[int(c.acq_state)], [int(r.nb_frames_saved_raw) for r in rs], [int(r.nb_frames_dropped_raw) for r in rs])
             """, EmbeddedTangoDb.Environment);
-        Assert.Equal($"idle [{sent}, {sent}]", saved.Trim());
+        Assert.Equal($"idle [{sent}, {sent}] [0, 0]", saved.Trim());
         var words = Path.Combine(system.Root, "sent.u16");
         WriteWords(words, Diffraction(modules), model, JungfrauStandInContent.Photons, sent, modules);
         var verdict = Python.Eval($$"""

@@ -104,7 +104,8 @@ public sealed record JungfrauPortCounters(int Port, long PacketsCaught, long Pac
 /// <summary>
 /// Where the channel's own thread spends a frame, summed over the run: waiting for the ports' frames (gather), copying
 /// the ports' modules into one module-major frame (copy), the correction (with pedestal tracking; an OpenCL device's
-/// transfers included), the placement into the detector image (place) and the graph's buffer and hand-off (hand-off).
+/// transfers included), the placement into the detector image (place; the raw words saved beside placed into their
+/// queue's buffer included) and the buffers and hand-offs to the graph and the raw words' queue (hand-off).
 /// Written by the channel's thread only; read it once the run is over.
 /// </summary>
 public sealed class JungfrauChannelProfile
@@ -309,7 +310,17 @@ public sealed class JungfrauChannel : IDetectorChannel
                     continue;
                 }
                 // the raw words' buffer; none under the drop policy when the queue to the disk is full (counted there)
-                var rawBuffer = raw is null ? null : await raw.Queue.RentAsync(index, token).ConfigureAwait(false);
+                PooledBuffer? rawBuffer = null;
+                try
+                {
+                    if (raw is not null)
+                        rawBuffer = await raw.Queue.RentAsync(index, token).ConfigureAwait(false);
+                }
+                catch
+                {
+                    pooled.Dispose(); // stopped while waiting for room: the frame was not handed on
+                    throw;
+                }
                 Frame built;
                 Frame? rawWords = null;
                 try
@@ -331,9 +342,17 @@ public sealed class JungfrauChannel : IDetectorChannel
                 }
                 delivered++;
                 var submitting = Stopwatch.GetTimestamp();
+                try
+                {
+                    await target.SubmitAsync(built, token).ConfigureAwait(false); // the graph counts the frame whatever happens
+                }
+                catch
+                {
+                    rawWords?.Dispose();
+                    throw;
+                }
                 if (rawWords is not null)
                     await raw!.Queue.SubmitAsync(rawWords, token).ConfigureAwait(false);
-                await target.SubmitAsync(built, token).ConfigureAwait(false);
                 Profile.HandOffTicks += Stopwatch.GetTimestamp() - submitting;
             }
         }
@@ -526,16 +545,16 @@ public sealed class JungfrauChannel : IDetectorChannel
                         geometry.Place<int>(photons, MemoryMarshal.Cast<byte, int>(destination));
                     break;
             }
-            var end = Stopwatch.GetTimestamp();
-            profile.CorrectTicks += corrected - copied;
-            profile.PlaceTicks += end - corrected;
-            profile.Frames++;
             if (!rawDestination.IsEmpty)
             {
                 if (geometry.Width * geometry.Height != raw.Length)
                     rawDestination.Clear(); // the gaps are 0, as in a raw run
                 geometry.Place<ushort>(raw, MemoryMarshal.Cast<byte, ushort>(rawDestination));
             }
+            var end = Stopwatch.GetTimestamp();
+            profile.CorrectTicks += corrected - copied;
+            profile.PlaceTicks += end - corrected; // the raw words saved beside included
+            profile.Frames++;
         }
 
         /// <summary>Gives back the buffers of the ports that had the frame just gathered.</summary>

@@ -391,22 +391,16 @@ public sealed class ControlLogic : AcqDeviceLogic
 
     private string? AskMasterFile(IReadOnlyList<ReceiverSnapshot?>? reads)
     {
-        try
-        {
-            reads ??= [.. _receivers.AsParallel().AsOrdered().Select(ReadOrNull)];
-            var saved = reads.Select((s, rank) => s?.FramesSaved ?? _savedPolled[rank]).ToArray();
-            if (saved.Sum() > 0)
-                _receivers[0].WriteMasterFile(saved);
-            // a corrected JUNGFRAU run's raw words beside its frames: their own master file, over their own counts
-            var raw = reads.Select((s, rank) => s?.RawFramesSaved ?? _rawSavedPolled[rank]).ToArray();
-            if (raw.Sum() > 0)
-                _receivers[0].WriteRawMasterFile(raw);
-            return null;
-        }
-        catch (Exception e)
-        {
-            return $"master file not written: {e.Message}";
-        }
+        reads ??= [.. _receivers.AsParallel().AsOrdered().Select(ReadOrNull)];
+        var saved = reads.Select((s, rank) => s?.FramesSaved ?? _savedPolled[rank]).ToArray();
+        // a corrected JUNGFRAU run's raw words beside its frames: their own master file, over their own counts
+        var raw = reads.Select((s, rank) => s?.RawFramesSaved ?? _rawSavedPolled[rank]).ToArray();
+        var dense = saved.Sum() > 0 ? Try(() => _receivers[0].WriteMasterFile(saved)) : null;
+        var rawWords = raw.Sum() > 0 ? Try(() => _receivers[0].WriteRawMasterFile(raw)) : null;
+        // either failing leaves the other written: the frames are safe in the receivers' files anyway
+        var problems = new[] { dense is null ? null : $"master file not written: {dense}", rawWords is null ? null : $"raw master file not written: {rawWords}" }
+            .OfType<string>().ToList();
+        return problems.Count == 0 ? null : string.Join("; ", problems);
     }
 
     private static string Note(string? problem) => problem is null ? "" : $" ({problem})";

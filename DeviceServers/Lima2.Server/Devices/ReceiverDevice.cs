@@ -95,6 +95,9 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
     [Attr("nb_frames_saved_raw", Unit = "frames", Description = "a corrected JUNGFRAU run's raw frames written beside its frames (acq_params saving), in the current or last run; 0 for other runs")]
     public long NbFramesSavedRaw => Logic.RawFramesSaved;
 
+    [Attr("nb_frames_dropped_raw", Unit = "frames", Description = "a corrected JUNGFRAU run's raw frames not saved, their queue to the disk full under overload_policy drop, in the current or last run; 0 for other runs")]
+    public long NbFramesDroppedRaw => Logic.RawFramesDropped;
+
     [Attr("nb_frames_dropped", Unit = "frames", Description = "frames lost in the current or last run (overload_policy drop, or a failure); 0 when every frame is kept")]
     public long NbFramesDropped => Logic.FramesDropped;
 

@@ -100,6 +100,9 @@ public sealed class ReceiverLogic : AcqDeviceLogic
     /// <summary>A corrected JUNGFRAU run's raw words saved beside its frames (acq_params saving); 0 for other runs.</summary>
     public long RawFramesSaved => (Current?.Run.Channel as JungfrauChannel)?.RawFramesSaved ?? 0;
 
+    /// <summary>Those raw frames dropped, their queue to the disk full under overload_policy drop; 0 for other runs.</summary>
+    public long RawFramesDropped => (Current?.Run.Channel as JungfrauChannel)?.RawFramesDropped ?? 0;
+
     /// <summary>
     /// The current run's re-publishing counts (null when it does not publish); once its pipeline is erased, the last
     /// run's, so that a client reads them after the conductor's clean-up.
@@ -411,7 +414,8 @@ public sealed class ReceiverLogic : AcqDeviceLogic
                 _status.SetLocked(AcqState.Fault, $"{pipeline.Uuid} failed: {error.What}");
             }
             else if (_status.State == AcqState.Running)
-                _status.SetLocked(AcqState.Idle, $"finished {pipeline.Uuid}: {FramesReceived} frames received, {FramesSaved} saved, {FramesDropped} dropped");
+                _status.SetLocked(AcqState.Idle, $"finished {pipeline.Uuid}: {FramesReceived} frames received, {FramesSaved} saved, {FramesDropped} dropped" +
+                                                 (run.Channel is JungfrauChannel { RawSaving: not null } ? $"; raw words of {RawFramesSaved} saved, {RawFramesDropped} dropped" : ""));
         }
         Interlocked.Exchange(ref _xferred, (int)Math.Min(int.MaxValue, FramesTransferred));
         _status.Raise();
