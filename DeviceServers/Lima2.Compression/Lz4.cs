@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Lima2.Compression;
 
-/// <summary>LZ4 blocks (raw, no frame header): compression through Debian's liblz4, decompression in C# (<see cref="Lz4Decoder"/>).</summary>
+/// <summary>LZ4 block compression through Debian's liblz4 (raw blocks, no frame header).</summary>
 public static unsafe partial class Lz4
 {
     private const string Library = "liblz4.so.1";
@@ -34,30 +34,19 @@ public static unsafe partial class Lz4
     }
 
     /// <summary>Decompresses one LZ4 block; returns the decompressed length.</summary>
-    /// <remarks>
-    /// <see cref="Lz4Decoder"/>: the blocks liblz4 accepts, the same bytes, faster on bit planes (their empty planes are
-    /// long matches of offset 2, which liblz4 copies 8 bytes a step).
-    /// </remarks>
     /// <exception cref="InvalidDataException">the block is corrupt or does not fit the destination.</exception>
     public static int Decompress(ReadOnlySpan<byte> source, Span<byte> destination)
     {
         fixed (byte* src = source)
         fixed (byte* dst = destination)
-            return Checked(Lz4Decoder.Decode(src, source.Length, dst, destination.Length), source.Length, destination.Length);
+        {
+            var read = LZ4_decompress_safe(src, dst, source.Length, destination.Length);
+            if (read < 0)
+                throw new InvalidDataException(
+                    $"corrupt LZ4 block ({source.Length} bytes) or more than {destination.Length} bytes once decompressed");
+            return read;
+        }
     }
-
-    /// <summary>The same through liblz4's <c>LZ4_decompress_safe</c>: the reference the decoder is tested and timed against.</summary>
-    internal static int DecompressWithLiblz4(ReadOnlySpan<byte> source, Span<byte> destination)
-    {
-        fixed (byte* src = source)
-        fixed (byte* dst = destination)
-            return Checked(LZ4_decompress_safe(src, dst, source.Length, destination.Length), source.Length, destination.Length);
-    }
-
-    private static int Checked(int read, int sourceLength, int destinationLength) => read >= 0
-        ? read
-        : throw new InvalidDataException(
-            $"corrupt LZ4 block ({sourceLength} bytes) or more than {destinationLength} bytes once decompressed");
 
     [LibraryImport(Library)]
     private static partial int LZ4_compress_default(byte* source, byte* destination, int sourceSize, int maxDestinationSize);
