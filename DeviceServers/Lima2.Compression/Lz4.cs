@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Lima2.Compression;
 
-/// <summary>LZ4 block compression through Debian's liblz4 (raw blocks, no frame header).</summary>
+/// <summary>LZ4 blocks (raw, no frame header): compression through Debian's liblz4, decompression in C# (<see cref="Lz4Decoder"/>).</summary>
 public static unsafe partial class Lz4
 {
     private const string Library = "liblz4.so.1";
@@ -39,14 +39,21 @@ public static unsafe partial class Lz4
     {
         fixed (byte* src = source)
         fixed (byte* dst = destination)
-        {
-            var read = LZ4_decompress_safe(src, dst, source.Length, destination.Length);
-            if (read < 0)
-                throw new InvalidDataException(
-                    $"corrupt LZ4 block ({source.Length} bytes) or more than {destination.Length} bytes once decompressed");
-            return read;
-        }
+            return Checked(Lz4Decoder.Decode(src, source.Length, dst, destination.Length), source.Length, destination.Length);
     }
+
+    /// <summary>The same through liblz4's <c>LZ4_decompress_safe</c>: the oracle of the decoder's tests, timed beside it.</summary>
+    internal static int DecompressWithLiblz4(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        fixed (byte* src = source)
+        fixed (byte* dst = destination)
+            return Checked(LZ4_decompress_safe(src, dst, source.Length, destination.Length), source.Length, destination.Length);
+    }
+
+    private static int Checked(int read, int sourceLength, int destinationLength) => read >= 0
+        ? read
+        : throw new InvalidDataException(
+            $"corrupt LZ4 block ({sourceLength} bytes) or more than {destinationLength} bytes once decompressed");
 
     [LibraryImport(Library)]
     private static partial int LZ4_compress_default(byte* source, byte* destination, int sourceSize, int maxDestinationSize);

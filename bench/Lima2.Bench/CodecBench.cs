@@ -85,7 +85,8 @@ internal static class CodecBench
                 c => () => Repeat(blocks, () => c.Unshuffle(shuffledBlock, outputBlock, elemSize, block))),
             ("bit-shuffle (one block in L1, × blocks per frame)", () => Repeat(blocks, () => Bitshuffle.Shuffle(pixelBlock, outputBlock, elemSize, scratch)),
                 c => () => Repeat(blocks, () => c.Shuffle(pixelBlock, outputBlock, elemSize, block))),
-            ("LZ4 decompression of the blocks (liblz4)", () => DecompressBlocks(chunk.AsSpan(0, length), scratch), null),
+            ("LZ4 decompression of the blocks (liblz4)", () => DecompressBlocks(chunk.AsSpan(0, length), scratch, Lz4.DecompressWithLiblz4), null),
+            ("LZ4 decompression of the blocks (C#)", () => DecompressBlocks(chunk.AsSpan(0, length), scratch, Lz4.Decompress), null),
             ("bslz4 decode (LZ4 + bit-unshuffle)", () => BitshuffleLz4.Decode(chunk.AsSpan(0, length), output, elemSize),
                 c => () => c.Decode(chunk.AsSpan(0, length), output, elemSize, block)),
             ("bslz4 encode (bit-shuffle + LZ4)", () => BitshuffleLz4.Encode(pixels, encoded, elemSize),
@@ -152,6 +153,8 @@ internal static class CodecBench
             action();
     }
 
+    private delegate int Lz4Decompress(ReadOnlySpan<byte> source, Span<byte> destination);
+
     private delegate void BlockAction(ReadOnlySpan<byte> source, Span<byte> destination);
 
     /// <summary>The C library's blocking: whole blocks, then the rest cut to a multiple of 8 elements; the last elements are copied.</summary>
@@ -169,14 +172,14 @@ internal static class CodecBench
     }
 
     /// <summary>LZ4 alone: every block of the chunk decompressed into one L1-sized buffer, as the decoder does.</summary>
-    private static void DecompressBlocks(ReadOnlySpan<byte> chunk, Span<byte> block)
+    private static void DecompressBlocks(ReadOnlySpan<byte> chunk, Span<byte> block, Lz4Decompress decompress)
     {
         var at = BitshuffleLz4.HeaderLength;
         var left = BitshuffleLz4.ReadDecodedLength(chunk);
         while (left >= block.Length)
         {
             var compressed = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(chunk[at..]);
-            left -= Lz4.Decompress(chunk.Slice(at + 4, compressed), block);
+            left -= decompress(chunk.Slice(at + 4, compressed), block);
             at += 4 + compressed;
         }
     }
