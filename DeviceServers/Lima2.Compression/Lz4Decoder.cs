@@ -142,13 +142,14 @@ internal static unsafe class Lz4Decoder
         }
         else if (offset >= Vector / 2)
         {
+            // the same, 16 bytes a step
             for (; dst < end && dstEnd - dst >= Vector / 2; dst += Vector / 2)
                 Vector128.Store(Vector128.Load(dst - offset), dst);
         }
         else if (Ssse3.IsSupported && dstEnd - dst >= Vector)
         {
-            // the bytes repeat with period offset: 32 of them shuffled once from the period (the 16 bytes loaded from
-            // the match's source end inside the destination), stored at steps of whole periods
+            // the bytes repeat with period offset: 32 of them shuffled once out of the period's first bytes (the 16
+            // loaded end at most 16 past dst, inside the destination), stored at steps of whole periods
             var period = Vector128.Load(dst - offset);
             ref var indices = ref MemoryMarshal.GetArrayDataReference(PatternIndices);
             var repeated = Vector256.Create(
