@@ -453,6 +453,12 @@ internal static class BenchCommand
     /// The same-work peer at lima2's thread count: <see cref="Shape.Workers"/> single-threaded Python receivers, an
     /// endpoint each; frames/s over the slowest, CPU per frame over all of them.
     /// </summary>
+    /// <summary>
+    /// The peer's interpreter: Debian's, which has pyzmq, numpy and h5py, unless <c>LIMA2_BENCH_PYTHON</c> names another
+    /// (a server whose only Python is a venv: scripts/device/cpu-scaling.sh).
+    /// </summary>
+    private static string PeerPython => Environment.GetEnvironmentVariable("LIMA2_BENCH_PYTHON") is { Length: > 0 } python ? python : "/usr/bin/python3";
+
     private static async Task<Row> PeerAsync(FrameInfo info, int frames, DectrisEncoding encoding, Shape shape, SavedTo savedTo, CancellationToken token)
     {
         var root = savedTo.Folder;
@@ -460,7 +466,7 @@ internal static class BenchCommand
         var script = Path.Combine(AppContext.BaseDirectory, "py", "same_work_receiver.py");
         var files = endpoints.Select((_, i) => Path.Combine(root, $"peer-{i}.h5")).ToList();
         var peers = endpoints.Select((endpoint, i) =>
-            Process.Start(new ProcessStartInfo("/usr/bin/python3", [script, endpoint, files[i]]) { RedirectStandardOutput = true })!).ToList();
+            Process.Start(new ProcessStartInfo(PeerPython, [script, endpoint, files[i]]) { RedirectStandardOutput = true })!).ToList();
         try
         {
             foreach (var peer in peers)

@@ -18,7 +18,8 @@ import h5py
 import numpy
 import zmq
 
-PLUGIN = "/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins/libh5bshuf.so"
+# Debian's hdf5-filter-plugin, or the copy LIMA2_BSHUF_LIB names (a server without Debian's libraries)
+PLUGIN = os.environ.get("LIMA2_BSHUF_LIB", "/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins/libh5bshuf.so")
 bshuf = ctypes.CDLL(PLUGIN)
 bshuf.bshuf_decompress_lz4.restype = ctypes.c_int64
 bshuf.bshuf_decompress_lz4.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t]

@@ -34,15 +34,16 @@ room=$(( ($(room_mb "$TMPFS") - 1100) / 9 ))
 df -h "$TMPFS" "$DISK"
 
 # The same-work peer is `/usr/bin/python3 same_work_receiver.py` (pyzmq, numpy, h5py and the C bitshuffle library at
-# Debian's path). A server without them (no pyzmq, no Debian libraries; a venv's python3 with numpy and h5py) gets:
-# the bundle's bitshuffle library at that path, and /usr/bin/python3 replaced, for this script's run only, by one that
-# runs the venv's python with scripts/device/pyshim first on its path (zmq over the bundle's libzmq; h5py allowed to
-# declare the bitshuffle filter its HDF5 lacks: the peer writes chunks direct).
-BSHUF=/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins/libh5bshuf.so
-[ -e "$BSHUF" ] || { mkdir -p "$(dirname "$BSHUF")" && cp "$NATIVE/plugins/libh5bshuf.so" "$BSHUF" && echo "peer: bitshuffle library from the bundle at $BSHUF"; }
-restore_python=
+# Debian's path). A server without them (no pyzmq, no Debian libraries; a venv's python3 with numpy and h5py) gets a
+# wrapper, /tmp/lima2-python, that runs the venv's python with scripts/device/pyshim first on its path (zmq over the
+# bundle's libzmq; h5py allowed to declare the bitshuffle filter its HDF5 lacks: the peer writes chunks direct), named
+# to lima2-bench by LIMA2_BENCH_PYTHON, and the bundle's bitshuffle library named by LIMA2_BSHUF_LIB: nothing of the
+# server's own files is touched.
 peer_python() {
-  if /usr/bin/python3 -c 'import numpy, h5py, zmq' 2>/dev/null; then echo "peer: /usr/bin/python3 as it is"; return; fi
+  if /usr/bin/python3 -c 'import numpy, h5py, zmq' 2>/dev/null && [ -e /usr/lib/x86_64-linux-gnu/hdf5/serial/plugins/libh5bshuf.so ]; then
+    echo "peer: /usr/bin/python3 as it is"; return
+  fi
+  export LIMA2_BSHUF_LIB=$NATIVE/plugins/libh5bshuf.so
   local py; py=$(command -v python3)
   if [ -z "$py" ] || ! "$py" -c 'import numpy, h5py' 2>/dev/null; then
     echo "peer: NO python3 with numpy and h5py here: the same-work peer cannot run, and lima2-bench stops at its first peer case"
@@ -51,19 +52,13 @@ peer_python() {
   local real site shim=/tmp/lima2-pyshim
   real=$(readlink -f "$py"); site=$("$py" -c 'import site; print(site.getsitepackages()[0])')
   rm -rf "$shim"; cp -r "$here/pyshim" "$shim"
-  if [ -e /usr/bin/python3 ] || [ -L /usr/bin/python3 ]; then
-    mv /usr/bin/python3 /usr/bin/python3.lima2-orig || { echo "peer: cannot replace /usr/bin/python3 (not root?)"; return; }
-    restore_python="mv -f /usr/bin/python3.lima2-orig /usr/bin/python3"
-    [ "$real" = /usr/bin/python3 ] && real=/usr/bin/python3.lima2-orig
-  else
-    restore_python="rm -f /usr/bin/python3"
-  fi
-  printf '#!/bin/sh\nZMQ_LIB=%s PYTHONPATH=%s:%s exec %s "$@"\n' "$NATIVE/libs/libzmq.so.5" "$shim" "$site" "$real" > /usr/bin/python3
-  chmod +x /usr/bin/python3
-  echo "peer: /usr/bin/python3 = $real with $shim (pyzmq stand-in) and $site, until this script ends"
-  /usr/bin/python3 -c 'import numpy, h5py, zmq; print("peer python:", numpy.__version__, h5py.__version__, zmq.__file__)'
+  printf '#!/bin/sh\nZMQ_LIB=%s PYTHONPATH=%s:%s exec %s "$@"\n' "$NATIVE/libs/libzmq.so.5" "$shim" "$site" "$real" > /tmp/lima2-python
+  chmod +x /tmp/lima2-python
+  export LIMA2_BENCH_PYTHON=/tmp/lima2-python
+  echo "peer: $LIMA2_BENCH_PYTHON = $real with $shim (pyzmq stand-in) and $site; bitshuffle library $LIMA2_BSHUF_LIB"
+  /tmp/lima2-python -c 'import numpy, h5py, zmq; print("peer python:", numpy.__version__, h5py.__version__, zmq.__file__)'
 }
-trap '[ -n "$restore_python" ] && $restore_python; mountpoint -q /mnt/lima2-tmpfs && umount /mnt/lima2-tmpfs' EXIT
+trap 'mountpoint -q /mnt/lima2-tmpfs && umount /mnt/lima2-tmpfs' EXIT
 peer_python
 
 bench() { # SHAPE FOLDER
