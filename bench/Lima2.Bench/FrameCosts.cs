@@ -103,7 +103,7 @@ internal static partial class FrameCosts
         {
             using var written = new Frame(PooledBuffer.Unpooled(pixels), info, index, index);
             if (compression == SavingCompression.BshufLz4)
-                written.AttachEncoded(FrameEncoding.BitshuffleLz4, encoded, length);
+                written.AttachEncoded(FrameEncoding.BitshuffleLz4, encoded.Memory[..length], encoded);
             index++;
             sink.WriteAsync(written, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         });

@@ -61,10 +61,6 @@ public sealed class Frame : IDisposable
         Encoding = encoding;
     }
 
-    /// <summary>Keeps the frame's wire bytes, copied into the first <paramref name="length"/> bytes of <paramref name="buffer"/>.</summary>
-    public void AttachEncoded(FrameEncoding encoding, PooledBuffer buffer, int length) =>
-        AttachEncoded(encoding, buffer.Memory[..length], buffer);
-
     /// <summary>Adds an owner; each owner disposes the frame once.</summary>
     public Frame Retain()
     {

@@ -95,7 +95,8 @@ public sealed class Hdf5FrameSinkTests : IDisposable
             chunk = chunk[..BitshuffleLz4.Encode(pixels, chunk, 2, 64)];
             chunks.Add(chunk);
             var frame = SavingFolder.Frame(i, i);
-            frame.AttachEncoded(FrameEncoding.BitshuffleLz4, PooledBuffer.Unpooled(chunk.ToArray()), chunk.Length);
+            var chunkBuffer = PooledBuffer.Unpooled(chunk.ToArray());
+            frame.AttachEncoded(FrameEncoding.BitshuffleLz4, chunkBuffer.Memory, chunkBuffer);
             frames.Add(frame);
         }
         await Save(_folder.Params(SavingCompression.BshufLz4), frames);
