@@ -18,6 +18,6 @@ var server = new TangoServer(DeviceClasses.All);
 _ = server.Ready.ContinueWith(t =>
 {
     if (t.IsCompletedSuccessfully && !args.Contains("-nodb"))
-        Schemas.Publish(Console.Error);
+        Schemas.Publish(server.Devices.OfType<IAcqDevice>().Select(d => (d.ClassName, d.Plugin)), Console.Error);
 }, TaskScheduler.Default);
 return server.Run(args);

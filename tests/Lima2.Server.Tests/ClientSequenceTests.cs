@@ -10,6 +10,7 @@ namespace Lima2.Server.Tests;
 /// nb_frames_xferred data-ready events then Close, the FAULT handler reading last_error, re-prepare, software trigger,
 /// documents built from the schemas in the Tango DB, and a second client.
 /// </summary>
+[Collection(nameof(ClassSchemasCollection))]
 public sealed class ClientSequenceTests(SystemFixture fixture) : IClassFixture<SystemFixture>
 {
     private static readonly string[] Idle = ["idle", "idle", "idle"];

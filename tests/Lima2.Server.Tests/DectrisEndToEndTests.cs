@@ -12,6 +12,7 @@ namespace Lima2.Server.Tests;
 /// it over SIMPLON and two receivers on its V1 stream (one endpoint each, frame i to receiver i % 2), run by PyTango
 /// in the conductor's sequence (scripts/lima2-run.py).
 /// </summary>
+[Collection(nameof(ClassSchemasCollection))]
 public sealed class DectrisEndToEndTests
 {
     private const int Frames = 40;

@@ -19,6 +19,7 @@ public sealed class SystemFixture : IDisposable
 /// Lima2Server processes on the embedded DataBaseds, driven by PyTango in the conductor's sequence
 /// (scripts/lima2-run.py): params, concurrent Prepare, Start, poll until idle, pops until empty, Close, erase.
 /// </summary>
+[Collection(nameof(ClassSchemasCollection))]
 public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemFixture>
 {
     private const int Frames = 120;

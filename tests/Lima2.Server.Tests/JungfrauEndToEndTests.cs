@@ -21,6 +21,7 @@ namespace Lima2.Server.Tests;
 /// over both receivers' modules, read with h5py equal tests/Lima2.Acquisition.Tests/Python/jungfrau_reference.py's
 /// assembled frames bit for bit; then a lossy run whose per-port counts add up.
 /// </summary>
+[Collection(nameof(ClassSchemasCollection))]
 public sealed class JungfrauEndToEndTests
 {
     private const int Modules = 8, Rows = 4, Columns = 2, GapX = 8, GapY = 36;

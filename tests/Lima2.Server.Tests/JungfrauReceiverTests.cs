@@ -14,6 +14,7 @@ namespace Lima2.Server.Tests;
 /// <c>jungfrau</c> block → the device's <c>jungfrau</c> property), driven from PyTango in the conductor's order and fed
 /// by the stand-in JUNGFRAU; its per-port counters read as attributes.
 /// </summary>
+[Collection(nameof(ClassSchemasCollection))]
 public sealed class JungfrauReceiverTests
 {
     private const int Modules = 2;

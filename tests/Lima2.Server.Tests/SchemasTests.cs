@@ -9,6 +9,18 @@ namespace Lima2.Server.Tests;
 public sealed class SchemasTests
 {
     [Fact]
+    public void A_process_stores_the_acq_params_schema_of_the_classes_it_serves_only_with_their_plugin()
+    {
+        // a JUNGFRAU control's process: before, it also stored the simulator's schema over the receivers' class
+        var documents = Schemas.Documents([("LimaControl", DetectorPlugin.Jungfrau), ("LimaControl", DetectorPlugin.Jungfrau)]).ToList();
+
+        var acq = Assert.Single(documents, d => d.Attribute == "acq_params");
+        Assert.Equal(("LimaControl", Schemas.AcqParams(DetectorPlugin.Jungfrau)), (acq.Class, acq.Schema));
+        Assert.NotEqual(Schemas.AcqParams(DetectorPlugin.Simulator), acq.Schema);
+        Assert.Equal(ProcParamsDocument.ClassNames.Order(), documents.Where(d => d.Attribute == "proc_params").Select(d => d.Class).Order());
+    }
+
+    [Fact]
     public void The_smx_fai_gpu_and_jfrau_blocks_describe_every_field_with_its_default()
     {
         var properties = JsonNode.Parse(Schemas.ProcParams(ProcClassNames.Smx))!["properties"]!;

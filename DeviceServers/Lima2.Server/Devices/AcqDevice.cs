@@ -1,3 +1,4 @@
+using Lima2.Core.Parameters;
 using Tango;
 using Tango.Server;
 
@@ -7,11 +8,13 @@ namespace Lima2.Server.Devices;
 /// What LimaControl and LimaReceiver serve alike, over their <see cref="AcqDeviceLogic"/>: acq_params, acq_state
 /// with its change event, last_error, log_level, Prepare/Start/Trigger/Stop/Close/Reset, and State/Status.
 /// </summary>
-public abstract class AcqDevice<TLogic> : LimaDevice where TLogic : AcqDeviceLogic
+public abstract class AcqDevice<TLogic> : LimaDevice, IAcqDevice where TLogic : AcqDeviceLogic
 {
     private TLogic? _logic;
 
     protected TLogic Logic => _logic ?? throw new InvalidOperationException("the device is not initialised");
+
+    public DetectorPlugin Plugin => Logic.Plugin;
 
     [Attr("acq_params", Description = "acquisition parameters of the next Prepare (JSON: acq, det, ...; expo_time and latency_time in us); checked when written, refused while running")]
     public string AcqParams
@@ -57,7 +60,6 @@ public abstract class AcqDevice<TLogic> : LimaDevice where TLogic : AcqDeviceLog
     protected override void Init()
     {
         _logic = CreateLogic();
-        Schemas.UsePlugin(ClassName, _logic.Plugin);
         // posted: a run's end, which a Stop holding the device monitor waits for, changes the state
         _logic.StateChanged += s => PostChangeEvent(AcqStateAttribute, (AcqStateLabel)s);
     }
@@ -71,4 +73,12 @@ public abstract class AcqDevice<TLogic> : LimaDevice where TLogic : AcqDeviceLog
     protected override DevState ReadState() => StateMapping.ToDevState(Logic.State);
 
     protected override string ReadStatus() => Logic.Reason;
+}
+
+/// <summary>A LimaControl or LimaReceiver device: its class and detector plugin say which acq_params schema it serves.</summary>
+public interface IAcqDevice
+{
+    string ClassName { get; }
+
+    DetectorPlugin Plugin { get; }
 }
