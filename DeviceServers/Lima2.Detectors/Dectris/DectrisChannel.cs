@@ -188,7 +188,7 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner, IEncodedChu
     /// <summary>The most message parts held at once in the run.</summary>
     public int KeptPayloadsPeak => _kept?.PeakHeld ?? 0;
 
-    /// <summary>Raw frames handed over with their pixels in the message part they came in, not copied.</summary>
+    /// <summary>Raw frames whose pixels were held in the message part they came in instead of copied into a pool buffer.</summary>
     public long RawFramesHeld => Interlocked.Read(ref _rawFramesHeld);
 
     /// <summary>
