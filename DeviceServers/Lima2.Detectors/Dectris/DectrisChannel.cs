@@ -109,7 +109,7 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner, IEncodedChu
     internal const long MaxSkippedFrames = 1 << 16;
 
     private readonly DectrisChannelOptions _options;
-    private readonly ZmqContext _context = new();
+    private readonly ZmqContext _context = ZmqContext.ForReceiving(); // its I/O thread, and the heap it reads into, kept for the next run
     private readonly ZmqSocket _socket;
     private readonly ConcurrentDictionary<string, long> _rejections = new();
     private readonly ZmqMultipartMessage[] _slots;
