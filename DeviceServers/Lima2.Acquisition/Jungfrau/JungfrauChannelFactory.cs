@@ -17,6 +17,8 @@ public static class JungfrauChannelFactory
         var config = settings.Receiver;
         var jungfrau = config.Channel.Jungfrau ?? throw new ArgumentException("a jungfrau_udp channel needs its channel.jungfrau block");
         var partial = jungfrau.Dispatch == JungfrauDispatch.Modules;
+        // full-frame round robin: this receiver takes the frames k = rank (mod n), every module of each
+        var (rank, receivers) = jungfrau.Dispatch == JungfrauDispatch.RoundRobin ? (config.Rank, config.NbReceivers) : (0, 1);
         var moduleIds = partial ? jungfrau.ModulesOf(config.Rank, config.NbReceivers) : jungfrau.ModuleIdList;
         var modules = moduleIds.Count;
         var bind = IPAddress.Parse(jungfrau.Bind);
@@ -73,6 +75,8 @@ public static class JungfrauChannelFactory
             Geometry = placed,
             Parts = parts,
             Frames = frames,
+            Rank = rank,
+            Receivers = receivers,
             FirstFrameNumber = jungfrau.FirstFrameNumber,
             Window = jungfrau.Window,
             FrameTimeout = TimeSpan.FromMilliseconds(jungfrau.FrameTimeoutMs),

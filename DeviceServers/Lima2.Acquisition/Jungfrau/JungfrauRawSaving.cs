@@ -31,7 +31,7 @@ public sealed class JungfrauRawSaving : IJungfrauRawSaving
 
     /// <summary>Creates the first file now: a bad path or an existing file fails Prepare.</summary>
     /// <param name="frame">the run's frames' geometry, gray16</param>
-    /// <param name="totalFrames">the frames this receiver takes, null when endless</param>
+    /// <param name="totalFrames">the run's frames over every receiver, null when endless</param>
     /// <param name="parts">partial-frame dispatch: where every receiver's frames go; null for whole frames</param>
     /// <param name="policy">the run's overload policy: wait for room in the queue, or drop and count</param>
     /// <param name="queueFrames">frames the queue to the disk holds</param>
@@ -41,7 +41,9 @@ public sealed class JungfrauRawSaving : IJungfrauRawSaving
         ArgumentOutOfRangeException.ThrowIfLessThan(queueFrames, 2);
         _root = new SavingRoot(savingRoot);
         _totalFrames = totalFrames;
-        var sinkOptions = new SinkOptions(Parallelism: 1, ExpectedFrames: totalFrames, Facts: facts);
+        // this receiver's frames: every one under partial-frame dispatch, else its round-robin share
+        var expected = totalFrames is { } total && parts is null ? Saving.MasterFile.Shares(receivers, total)[rank] : totalFrames;
+        var sinkOptions = new SinkOptions(Parallelism: 1, ExpectedFrames: expected, Facts: facts);
         Hdf5FrameSink? sink = null;
         try
         {
