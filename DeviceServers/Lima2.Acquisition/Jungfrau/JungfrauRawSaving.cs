@@ -35,8 +35,9 @@ public sealed class JungfrauRawSaving : IJungfrauRawSaving
     /// <param name="parts">partial-frame dispatch: where every receiver's frames go; null for whole frames</param>
     /// <param name="policy">the run's overload policy: wait for room in the queue, or drop and count</param>
     /// <param name="queueFrames">frames the queue to the disk holds</param>
+    /// <param name="memory">where the queue's buffers come from (those kept from the last run); null: fresh ones</param>
     public JungfrauRawSaving(SavingParams saving, FrameInfo frame, string savingRoot, int rank, int receivers, long? totalFrames,
-        FrameParts? parts, NxmxFacts facts, OverloadPolicy policy, int queueFrames)
+        FrameParts? parts, NxmxFacts facts, OverloadPolicy policy, int queueFrames, IBufferMemory? memory = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(queueFrames, 2);
         _root = new SavingRoot(savingRoot);
@@ -55,6 +56,7 @@ public sealed class JungfrauRawSaving : IJungfrauRawSaving
                 MemoryCapBytes = (long)queueFrames * frame.ByteSize,
                 EntryCapacity = queueFrames,
                 Parallelism = 1,
+                FrameMemory = memory,
             });
         }
         catch

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Runtime.InteropServices;
 using Lima2.Acquisition.Jungfrau;
+using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Detectors.Jungfrau;
@@ -40,10 +41,13 @@ public sealed class JungfrauChannelTests : IDisposable
         """;
 
     /// <summary>Prepares the receiver, streams to its ports as <paramref name="send"/> says, and runs it to the end.</summary>
-    private static async Task<(ReceiverSummary Summary, JungfrauChannel Channel)> Run(string settings, Func<IReadOnlyList<IPEndPoint>, Task> send)
+    private static Task<(ReceiverSummary Summary, JungfrauChannel Channel)> Run(string settings, Func<IReadOnlyList<IPEndPoint>, Task> send) =>
+        Run(ReceiverSettings.Parse(settings), send);
+
+    private static async Task<(ReceiverSummary Summary, JungfrauChannel Channel)> Run(ReceiverSettings settings, Func<IReadOnlyList<IPEndPoint>, Task> send)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        await using var run = await ReceiverRun.PrepareAsync(ReceiverSettings.Parse(settings), timeout.Token);
+        await using var run = await ReceiverRun.PrepareAsync(settings, timeout.Token);
         var channel = Assert.IsType<JungfrauChannel>(run.Channel);
         var running = run.RunAsync(timeout.Token);
         await send([.. channel.Ports.Select(p => new IPEndPoint(IPAddress.Loopback, p))]);
@@ -261,13 +265,53 @@ public sealed class JungfrauChannelTests : IDisposable
     }
 
     /// <summary>An energy run whose raw words go to <c>raw/</c> (their own files, 2 modules = 2 MiB a frame).</summary>
-    private string RawBesideEnergy(long frames, string receiver = "")
+    private string RawBesideEnergy(long frames, string receiver = "") => RawBesideEnergy(frames, "raw", raw: true, receiver);
+
+    /// <summary>An energy run saving <c>out/{prefix}</c>, its raw words (when <paramref name="raw"/>) <c>raw/{prefix}</c>.</summary>
+    private string RawBesideEnergy(long frames, string prefix, bool raw, string receiver = "")
     {
         Directory.CreateDirectory(Path.Combine(_folder, "jf"));
         JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "pedestal.h5"), JungfrauCalibrationFile.Pedestal, _model.Pedestal);
         JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "gain.h5"), JungfrauCalibrationFile.Gain, _model.Gain);
-        return Settings(frames, "energy", det: """ "jfrau": {"pedestal_path": "jf/pedestal.h5", "gain_path": "jf/gain.h5", "photon_energy": 0} """,
-            rawSaving: """{"enabled": true, "base_path": "raw", "filename_prefix": "raw", "nb_frames_per_file": 100}""", receiver: receiver);
+        return Settings(frames, prefix == "raw" ? "energy" : prefix, det: """ "jfrau": {"pedestal_path": "jf/pedestal.h5", "gain_path": "jf/gain.h5", "photon_energy": 0} """,
+            rawSaving: raw ? $$"""{"enabled": true, "base_path": "raw", "filename_prefix": "{{prefix}}", "nb_frames_per_file": 100}""" : "{}", receiver: receiver);
+    }
+
+    [Fact]
+    public async Task The_raw_words_queues_buffers_are_kept_for_the_next_run_within_its_queue_and_freed_by_a_run_without_raw_words()
+    {
+        const int frames = 4;
+        const long frameBytes = Pixels * sizeof(ushort);
+        using var kept = new FrameBufferReserve();
+        ReceiverSettings Energy(string name, bool raw) => ReceiverSettings.Parse(RawBesideEnergy(frames, name, raw)) with { KeptRawBuffers = kept };
+        async Task<JungfrauChannel> RunOnce(string name)
+        {
+            var (summary, channel) = await Run(Energy(name, raw: true), async ports =>
+            {
+                using var standIn = StandIn(ports, frames, JungfrauStandInContent.Photons);
+                await standIn.RunAsync(CancellationToken.None);
+            });
+            Assert.Null(summary.Error);
+            Assert.Equal(frames, channel.RawFramesSaved);
+            return channel;
+        }
+
+        await RunOnce("first");
+        // every buffer the first run's queue made is kept (within its 4 frames), none lent any more
+        var fresh = kept.FreshBuffers;
+        Assert.InRange(fresh, 1, 4);
+        Assert.Equal((0L, fresh * frameBytes, 0L), (kept.ReusedBuffers, kept.KeptBytes, kept.LentBytes));
+
+        await RunOnce("second");
+        // the second run's queue wrote into the first one's buffers; all of them kept again, none lost or freed
+        Assert.InRange(kept.ReusedBuffers, 1, 4);
+        Assert.InRange(kept.FreshBuffers, fresh, 4);
+        Assert.Equal((kept.FreshBuffers * frameBytes, 0L), (kept.KeptBytes, kept.LentBytes));
+        Assert.InRange(kept.PeakBytes, kept.KeptBytes, 4 * frameBytes);
+
+        // a run that saves no raw words frees them at Prepare: its memory cap does not count them
+        await using (await ReceiverRun.PrepareAsync(Energy("third", raw: false)))
+            Assert.Equal(0, kept.KeptBytes);
     }
 
     [Fact]
