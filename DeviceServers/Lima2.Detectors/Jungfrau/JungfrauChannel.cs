@@ -139,8 +139,8 @@ public sealed class JungfrauChannelProfile
 /// <c>jungfrau_udp</c>: a JUNGFRAU receiver's detector channel. Each UDP port has its receive thread and its
 /// <see cref="ModuleFrameAssembler"/>; their frames (in frame order per port) are joined by frame number, placed by
 /// the <see cref="JungfrauGeometry"/>, corrected when asked and handed to the graph. A frame some port had nothing of
-/// is padded there (0xFFFF); a frame no port had anything of is reported lost. Every frame of the acquisition counts
-/// once: complete, incomplete (delivered, padded) or lost.
+/// is padded there (0xFFFF); a frame no port had anything of is reported lost. Every frame of the acquisition (of
+/// this receiver's share under full-frame round robin) counts once: complete, incomplete (delivered, padded) or lost.
 /// </summary>
 /// <remarks>
 /// The sockets are bound at construction (Prepare), so that packets sent before Start wait in the kernel's buffers.
