@@ -11,7 +11,11 @@ namespace Lima2.Zmq;
 public static partial class ZmqMessageMemory
 {
     private const int TrimThreshold = -1; // M_TRIM_THRESHOLD
+    private const int TopPad = -2; // M_TOP_PAD
     private const int MmapThreshold = -3; // M_MMAP_THRESHOLD
+
+    /// <summary>glibc's heap size in a thread's arena other than the main one (HEAP_MAX_SIZE on 64-bit).</summary>
+    private const int ArenaHeapBytes = 64 << 20;
 
     /// <summary>glibc's largest mmap threshold on 64-bit (HEAP_MAX_SIZE / 2): messages up to this size can come from its heap.</summary>
     public const int LargestHeapMessageBytes = 32 << 20;
@@ -32,6 +36,10 @@ public static partial class ZmqMessageMemory
         {
             mallopt(MmapThreshold, LargestHeapMessageBytes);
             mallopt(TrimThreshold, int.MaxValue);
+            // an arena other than the main one grows by heaps of 64 MiB and unmaps a heap once all of it is free,
+            // unless the heap before it has less than this pad left: as much as a heap keeps every heap it grew
+            // (the pad only adds address space to a heap's growth, not memory, until written)
+            mallopt(TopPad, ArenaHeapBytes);
         }
         catch (EntryPointNotFoundException)
         {
