@@ -203,7 +203,7 @@ public sealed class ControlLogicTests
         var (control, receivers) = System();
         control.Prepare(Uuid);
         receivers[0].State = AcqState.Prepared;
-        receivers[1].Pipeline = "the previous run"; // the client has not prepared it yet when the poll reads it
+        receivers[1].Pipeline = ""; // the client has not prepared it yet when the poll reads it (the previous run erased)
         receivers[1].AfterNextRead = () =>
         {
             receivers[1].Pipeline = Uuid;
