@@ -9,7 +9,6 @@ internal sealed class FakeReceiver(string name) : IReceiverLink
     public string Name { get; } = name;
     public AcqState State { get; set; } = AcqState.Idle;
     public long Frames { get; set; }
-    public long Saved { get; set; }
     public long RawSaved { get; set; }
     public string? MasterFailure { get; set; }
     public List<long[]> MasterRequests { get; } = [];
@@ -35,7 +34,7 @@ internal sealed class FakeReceiver(string name) : IReceiverLink
             BusyReads--;
             throw new ReceiverBusyException("Not able to acquire serialization (dev, class or process) monitor");
         }
-        return new(State, Frames, Saved, Pipeline, RawSaved);
+        return new(State, Frames, Pipeline, RawSaved);
     }
 
     public string LastError() => Error;
@@ -243,14 +242,14 @@ public sealed class ControlLogicTests
     }
 
     [Fact]
-    public void Stop_of_several_receivers_asks_receiver_0_once_for_the_master_file_over_their_saved_counts()
+    public void Stop_of_several_receivers_asks_receiver_0_once_for_the_master_file_over_their_received_counts()
     {
         var (control, receivers) = System(3);
         control.Prepare(Uuid);
         foreach (var r in receivers)
             r.State = AcqState.Prepared;
         control.Start();
-        (receivers[0].Saved, receivers[1].Saved, receivers[2].Saved) = (5, 4, 4);
+        (receivers[0].Frames, receivers[1].Frames, receivers[2].Frames) = (5, 4, 4);
         control.Stop();
         control.Poll();
         control.Close();
@@ -270,8 +269,8 @@ public sealed class ControlLogicTests
             r.State = AcqState.Running;
         control.Poll();
         Assert.Empty(receivers[0].MasterRequests);
-        (receivers[0].State, receivers[0].Saved) = (AcqState.Idle, 8);
-        (receivers[1].State, receivers[1].Saved) = (AcqState.Idle, 7);
+        (receivers[0].State, receivers[0].Frames) = (AcqState.Idle, 8);
+        (receivers[1].State, receivers[1].Frames) = (AcqState.Idle, 7);
         control.Poll();
         Assert.Equal(AcqState.Idle, control.State);
         Assert.Equal([[8, 7]], receivers[0].MasterRequests);
@@ -284,13 +283,13 @@ public sealed class ControlLogicTests
         control.Prepare(Uuid);
         control.Start();
         foreach (var r in receivers)
-            (r.State, r.Saved) = (AcqState.Running, 3);
+            (r.State, r.Frames) = (AcqState.Running, 3);
         control.Poll();
         receivers[1].Gone = true;
         control.Poll();
         Assert.Equal(AcqState.Fault, control.State);
         Assert.Empty(receivers[0].MasterRequests); // receiver 0 still saves
-        (receivers[0].State, receivers[0].Saved) = (AcqState.Idle, 5);
+        (receivers[0].State, receivers[0].Frames) = (AcqState.Idle, 5);
         control.Poll();
         control.Poll();
         Assert.Equal([[5, 3]], receivers[0].MasterRequests);
@@ -305,13 +304,13 @@ public sealed class ControlLogicTests
         control.Prepare(Uuid);
         control.Start();
         foreach (var r in receivers)
-            (r.State, r.Saved) = (AcqState.Running, 2);
+            (r.State, r.Frames) = (AcqState.Running, 2);
         control.Poll();
-        receivers[2].Saved = 4; // saved after the last poll: unknown to the control when it dies
+        receivers[2].Frames = 4; // received after the last poll: unknown to the control when it dies
         receivers[2].Gone = true;
         control.Poll();
         Assert.Equal(AcqState.Fault, control.State);
-        (receivers[0].Saved, receivers[1].Saved) = (6, 5);
+        (receivers[0].Frames, receivers[1].Frames) = (6, 5);
         control.Stop();
         Assert.Equal([[6, 5, 2]], receivers[0].MasterRequests);
         Assert.Equal(AcqState.Fault, control.State);
@@ -323,7 +322,7 @@ public sealed class ControlLogicTests
         var (control, receivers) = System();
         control.Prepare(Uuid);
         control.Start();
-        receivers[0].Saved = receivers[1].Saved = 3;
+        receivers[0].Frames = receivers[1].Frames = 3;
         receivers[0].MasterFailure = "disk full";
         control.Stop();
         Assert.Equal(AcqState.Idle, control.State);
@@ -336,7 +335,7 @@ public sealed class ControlLogicTests
         var (control, receivers) = System();
         control.Prepare(Uuid);
         control.Start();
-        (receivers[0].Saved, receivers[1].Saved) = (3, 3);
+        (receivers[0].Frames, receivers[1].Frames) = (3, 3);
         (receivers[0].RawSaved, receivers[1].RawSaved) = (3, 2); // the second's raw queue dropped one
         receivers[0].MasterFailure = "disk full";
         control.Stop();
@@ -353,7 +352,7 @@ public sealed class ControlLogicTests
         var (single, alone) = System(1);
         single.Prepare(Uuid);
         single.Start();
-        alone[0].Saved = 9;
+        alone[0].Frames = 9;
         single.Stop();
         Assert.Empty(alone[0].MasterRequests);
         var (control, receivers) = System();

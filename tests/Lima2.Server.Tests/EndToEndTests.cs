@@ -151,6 +151,44 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
         }
     }
 
+    /// <summary>
+    /// A finite SMX run of two receivers whose dense saving keeps the hits only (about a third of these frames have
+    /// fewer than 12 peaks), stopped once each receiver has handed on 15 frames; returns skip_nohits_stop.py's report.
+    /// </summary>
+    private JsonElement StoppedSkipNohitsRun(string prefix)
+    {
+        var sys = fixture.System;
+        var (acq, proc) = sys.WriteParams(prefix, $$$"""
+            {"acq": {"nb_frames": 100000, "expo_time": 10000, "latency_time": 0, "trigger_mode": "internal"},
+             "det": {"image_source": "generator",
+                     "generator": {"type": "diffraction", "pixel_type": "gray16", "width": {{{Width}}}, "height": {{{Height}}},
+                                   "diffraction": {"nb_bragg_peaks": 12, "bragg_intensity_min": 200, "bragg_intensity_max": 400, "seed": 5} } } }
+            """, $$$"""
+            {"class_name": "LimaProcessingSmx", "fifo": {"nb_threads": 1},
+             "fai": {"cutoff_pick": 5, "min_nb_peaks": 12, "error_model": "poisson", "dense_skip_nohits": true},
+             "saving_dense": {"enabled": true, "base_path": "{{{sys.Root}}}/data", "filename_prefix": "{{{prefix}}}",
+                              "nb_frames_per_file": 7, "file_exists_policy": "abort"},
+             "saving_sparse": {"enabled": true, "base_path": "{{{sys.Root}}}/data", "filename_prefix": "{{{prefix}}}_sparse",
+                               "nb_frames_per_file": 1000, "file_exists_policy": "abort"} }
+            """);
+        return JsonDocument.Parse(sys.Python3("skip_nohits_stop.py", sys.Control, string.Join(",", sys.Receivers), acq, proc, "15")).RootElement;
+    }
+
+    [Fact]
+    public void A_stopped_run_of_two_receivers_saving_hits_only_gets_a_master_file_of_every_frame_they_took_with_the_hits_in_place()
+    {
+        var r = StoppedSkipNohitsRun("skipmaster");
+        var (received, saved) = (Longs(r, "received"), Longs(r, "saved"));
+        Assert.All(received, n => Assert.True(n >= 15, r.ToString()));
+        Assert.True(saved.Sum() < received.Sum(), $"no frame was left out as no hit: {r}");
+        Assert.True(r.GetProperty("master").GetBoolean(), r.ToString());
+        Assert.DoesNotContain("master file not written", r.GetProperty("control_status").GetString());
+        // the master's frame i is the acquisition's frame i (receiver r's frame k is r + 2k) for every frame taken, up to the last
+        Assert.Equal(Enumerable.Range(0, 2).Max(rank => rank + (received[rank] - 1) * 2 + 1), r.GetProperty("frames").GetInt64());
+        Assert.Empty(r.GetProperty("wrong").EnumerateArray().Select(w => w.GetString()));
+        Assert.Equal(saved, Longs(r, "hits")); // each hit a receiver saved is at its place, the others read 0
+    }
+
     [Fact]
     public void GetInputFrame_serves_the_frame_as_received_and_getFrame_the_frame_after_roi_flip_rot()
     {

@@ -208,9 +208,9 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
     public override void Prepare(string uuid) => base.Prepare(uuid);
 
     [Command("writeMasterFile", Description = "Writes the run's master file (a VDS over every receiver's frames), on receiver 0 after the run",
-        InDescription = "nb_frames_saved of every receiver, in rank order (receiver 0 only, after its run)",
+        InDescription = "nb_frames_received of every receiver, in rank order (receiver 0 only, after its run): frame k of a receiver is row k of its files, saved or not",
         OutDescription = "the master file's path, \"\" when the run saves no dense frames")]
-    public string WriteMasterFile(long[] savedPerReceiver) => Logic.WriteMasterFile(savedPerReceiver);
+    public string WriteMasterFile(long[] receivedPerReceiver) => Logic.WriteMasterFile(receivedPerReceiver);
 
     [Command("writeRawMasterFile", Description = "Writes a corrected JUNGFRAU run's raw words' master file (a VDS over every receiver's raw files), on receiver 0 after the run",
         InDescription = "nb_frames_saved_raw of every receiver, in rank order (receiver 0 only, after its run)",

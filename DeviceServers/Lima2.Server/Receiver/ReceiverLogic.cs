@@ -337,19 +337,19 @@ public sealed class ReceiverLogic : AcqDeviceLogic
     }
 
     /// <summary>
-    /// Receiver 0, once its run has ended, writes the master file over every receiver's saved frames (the control
+    /// Receiver 0, once its run has ended, writes the master file over every receiver's received frames (the control
     /// device asks, knowing every count); one it already wrote over the same counts (itself, after a complete run) is
     /// returned as is, one over other counts (a receiver that died short of its share) is replaced, and "" is returned
     /// when the run saves no dense frames.
     /// </summary>
-    public string WriteMasterFile(IReadOnlyList<long> savedPerReceiver)
+    public string WriteMasterFile(IReadOnlyList<long> receivedPerReceiver)
     {
         var run = Current?.Run ?? throw new StateException("writeMasterFile: no pipeline: Prepare first");
-        if (run.MasterFile is { } written && run.MasterCounts.SequenceEqual(savedPerReceiver))
+        if (run.MasterFile is { } written && run.MasterCounts.SequenceEqual(receivedPerReceiver))
             return written;
         if (!run.Settings.ProcParams.DenseSavingChannels().Any(c => c.Params.Enabled))
             return "";
-        return run.WriteMasterFile(savedPerReceiver);
+        return run.WriteMasterFile(receivedPerReceiver);
     }
 
     /// <summary>
