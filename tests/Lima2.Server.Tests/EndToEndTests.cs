@@ -194,6 +194,21 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
         Assert.True(r.GetProperty("wrong").GetArrayLength() == 0, r.ToString());
         Assert.Equal(saved, Longs(r, "hits")); // each hit a receiver saved is at its place, the others read 0
         Assert.Equal(dropped, Longs(r, "unsearched"));
+        Assert.Equal(processed.Zip(saved, (n, s) => n - s), Longs(r, "not_saved_nohit"));
+    }
+
+    [Fact]
+    public void Each_receiver_of_a_run_saving_hits_only_says_in_its_status_and_counters_how_many_frames_it_left_out()
+    {
+        var s = fixture.System.Run(HitsAcqJson(40, expoUs: 1000), SkipNohitsJson("skipcount"), "skipcount");
+        Assert.False(s.GetProperty("failed").GetBoolean(), s.ToString());
+        var (saved, notSaved) = (Longs(s, "nb_frames_saved"), Longs(s, "nb_frames_not_saved_nohit"));
+        Assert.Equal([20, 20], Longs(s, "nb_frames_xferred"));
+        Assert.Equal([20, 20], saved.Zip(notSaved, (a, b) => a + b));
+        Assert.True(notSaved.Sum() > 0, s.ToString());
+        var status = s.GetProperty("receiver_status").EnumerateArray().Select(e => e.GetString()).ToArray();
+        for (var rank = 0; rank < 2; rank++)
+            Assert.Contains($"20 frames received, {saved[rank]} saved, {notSaved[rank]} not saved: no hit (fai.dense_skip_nohits), 0 dropped", status[rank]);
     }
 
     [Fact]

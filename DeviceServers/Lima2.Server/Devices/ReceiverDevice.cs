@@ -92,6 +92,9 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
     [Attr("nb_frames_saved", Unit = "frames", Description = "frames written to the HDF5 files in the current or last run")]
     public long NbFramesSaved => Logic.FramesSaved;
 
+    [Attr("nb_frames_not_saved_nohit", Unit = "frames", Description = "dense frames not saved because they had no hit (SMX fai.dense_skip_nohits: fewer than fai.min_nb_peaks peaks) in the current or last run; their rows in the files read 0, and nb_frames_saved + this are the frames the dense saving took")]
+    public long NbFramesNotSavedNohit => Logic.FramesNotSavedNoHit;
+
     [Attr("nb_frames_saved_raw", Unit = "frames", Description = "a corrected JUNGFRAU run's raw frames written beside its frames (acq_params saving), in the current or last run; 0 for other runs")]
     public long NbFramesSavedRaw => Logic.RawFramesSaved;
 

@@ -97,6 +97,9 @@ public sealed class ReceiverLogic : AcqDeviceLogic
 
     public long FramesSaved => Current?.Run.Saved ?? 0;
 
+    /// <summary>Dense frames left out as no hits (SMX fai.dense_skip_nohits): what "saved" lacks of the frames processed.</summary>
+    public long FramesNotSavedNoHit => Current?.Run.NotSavedNoHit ?? 0;
+
     /// <summary>A corrected JUNGFRAU run's raw words saved beside its frames (acq_params saving); 0 for other runs.</summary>
     public long RawFramesSaved => (Current?.Run.Channel as JungfrauChannel)?.RawFramesSaved ?? 0;
 
@@ -414,7 +417,9 @@ public sealed class ReceiverLogic : AcqDeviceLogic
                 _status.SetLocked(AcqState.Fault, $"{pipeline.Uuid} failed: {error.What}");
             }
             else if (_status.State == AcqState.Running)
-                _status.SetLocked(AcqState.Idle, $"finished {pipeline.Uuid}: {FramesReceived} frames received, {FramesSaved} saved, {FramesDropped} dropped" +
+                _status.SetLocked(AcqState.Idle, $"finished {pipeline.Uuid}: {FramesReceived} frames received, {FramesSaved} saved, " +
+                                                 (run.Peaks is { DenseSkipNohits: true } ? $"{FramesNotSavedNoHit} not saved: no hit (fai.dense_skip_nohits), " : "") +
+                                                 $"{FramesDropped} dropped" +
                                                  (run.Channel is JungfrauChannel { RawSaving: not null } ? $"; raw words of {RawFramesSaved} saved, {RawFramesDropped} dropped" : ""));
         }
         Interlocked.Exchange(ref _xferred, (int)Math.Min(int.MaxValue, FramesTransferred));
