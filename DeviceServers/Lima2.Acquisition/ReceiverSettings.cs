@@ -38,6 +38,13 @@ public sealed record ReceiverSettings(ReceiverConfig Receiver, IAcqParams AcqPar
     /// </summary>
     public FrameBufferReserve? KeptBuffers { get; init; }
 
+    /// <summary>
+    /// The buffers of a JUNGFRAU run's queue of raw words to the disk kept from one run to the next, within each run's
+    /// queue (counted in memory_cap with the channel's buffers); a run that saves no raw words frees them. Null: the
+    /// queue's buffers are fresh every run.
+    /// </summary>
+    public FrameBufferReserve? KeptRawBuffers { get; init; }
+
     public static ReceiverSettings Load(string path)
     {
         var text = File.ReadAllText(path);

@@ -108,6 +108,11 @@ public sealed record Beamline
             var errors = r.Jungfrau?.Validate($"receivers[{rank}].jungfrau", rank, beamline.Receivers.Count).ToList() ?? [];
             if ((r.Channel == "jungfrau_udp") != (r.Jungfrau is not null))
                 errors.Add(new ParamsError($"receivers[{rank}]", "a jungfrau_udp receiver has a jungfrau block, and only it"));
+            // the clients read the control's topology to know where frame k is: it must say what the receivers' dispatch does
+            if (beamline.Receivers.Count > 1 && r.Jungfrau is { Dispatch: var dispatch and not JungfrauDispatch.FullFrame }
+                && (dispatch == JungfrauDispatch.Modules) != (beamline.Topology == "partial"))
+                errors.Add(new ParamsError($"receivers[{rank}].jungfrau.dispatch", $"{ParamsJson.EnumName(dispatch)} does not go with topology " +
+                                                                                     $"{beamline.Topology}: modules dispatch needs topology partial, round_robin needs round_robin"));
             if (errors.Count > 0)
                 throw new FormatException($"{path}: {string.Join("; ", errors)}");
         }

@@ -221,6 +221,65 @@ public sealed class JungfrauEndToEndTests
         Assert.Equal($"uint16 ({sent}, 1024, 1024) True True", verdict.Trim());
     }
 
+    [Fact]
+    public void Two_receivers_dealt_whole_frames_round_robin_give_a_master_interleaving_their_frames_equal_to_the_stand_ins_and_count_a_lost_packet_where_it_was()
+    {
+        const int modules = 2, frames = 6, gapY = 36;
+        const int lossyFrame = 3, lossyModule = 1, lossyPacket = 17; // frame 3 is receiver 1's
+        var port = FreePort.ConsecutiveUdp(2 * modules);
+        // the control's default topology (round_robin), each receiver's ports carrying both modules, placed with the chip gaps
+        using var system = new Lima2System(receivers: 2, jungfrau: ("jungfrau:2x1", [.. Enumerable.Range(0, 2).Select(r =>
+            $"{{ports: [{port + modules * r}, {port + modules * r + 1}], dispatch: round_robin, " +
+            $"geometry: {{rows: 2, columns: 1, gap_y: {gapY}, double_pixel_gaps: true}}, receive_buffer: 4MiB, window: 8, frame_timeout_ms: 5000}}")]));
+        var run = Run(system, port, "rr", AcqJson(frames), $$$"""
+            {"class_name": "LimaProcessingLegacy", "saving": {"enabled": true, "base_path": "{{{system.Root}}}/data", "filename_prefix": "rr",
+             "nb_frames_per_file": 2, "file_exists_policy": "abort"}}
+            """, ["--frames", $"{frames}", "--drop-packet", $"{lossyFrame}:{lossyModule}:{lossyPacket}"], expectLoss: true, modules: modules,
+            destinations: [port, port + modules]);
+        Assert.False(run.GetProperty("failed").GetBoolean(), run.ToString());
+        Assert.Equal(frames, run.GetProperty("nb_frames_acquired").GetInt64());
+        foreach (var counter in new[] { "nb_frames_xferred", "nb_frames_saved" })
+            Assert.Equal([3L, 3L], run.GetProperty(counter).EnumerateArray().Select(e => e.GetInt64()));
+        Assert.Equal(1, run.GetProperty("sent").GetProperty("left_out").GetInt64());
+        // per receiver and port: receiver 1 padded the packet left out, in its one incomplete frame; receiver 0 lost nothing
+        var ports = run.GetProperty("ports");
+        long[][] Counter(string name) => [.. ports.EnumerateArray().Select(r => r.GetProperty(name).EnumerateArray().Select(e => e.GetInt64()).ToArray())];
+        Assert.Equal([[0L, 0L], [0L, 1L]], Counter("packets_padded"));
+        Assert.Equal([[3L, 3L], [3L, 2L]], Counter("frames_complete"));
+        Assert.Equal([[0L, 0L], [0L, 1L]], Counter("frames_incomplete"));
+        Assert.Equal([[0L, 0L], [0L, 0L]], Counter("frames_missed"));
+        Assert.Equal([[0L, 0L], [0L, 0L]], Counter("packets_rejected"));
+        Assert.Equal(128L * modules * frames - 1, Counter("packets_caught").Sum(r => r.Sum()));
+
+        // the reference: the stand-in's words (the lost packet padded as the receiver pads it), assembled by numpy
+        var dir = Directory.CreateDirectory(Path.Combine(system.Root, "ref")).FullName;
+        var model = new JungfrauModel(modules);
+        WriteWords(Path.Combine(dir, "raw.u16"), Diffraction(modules), model, JungfrauStandInContent.Photons, frames, modules);
+        File.WriteAllBytes(Path.Combine(dir, "gain.f32"), model.Gain.SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray()).ToArray());
+        const int pixels = modules * JungfrauModule.Pixels;
+        Python.Eval($$"""
+            import numpy as np
+            raw = np.fromfile("{{dir}}/raw.u16", np.uint16).reshape({{frames}}, {{modules}}, -1)
+            raw[{{lossyFrame}}, {{lossyModule}}, {{lossyPacket * JungfrauModule.PixelsPerPacket}}:{{(lossyPacket + 1) * JungfrauModule.PixelsPerPacket}}] = 0xFFFF
+            raw.tofile("{{dir}}/raw.u16")
+            np.zeros((3, {{pixels}}), np.float32).tofile("{{dir}}/pedestal.f32")
+            """);
+        Python.Run(Reference, [dir, $"{frames}", $"{pixels}", "12.4", "6.2", "2", "1", "0", $"{gapY}"]);
+        var verdict = Python.Eval($$"""
+            import h5py, numpy as np
+            with h5py.File("{{system.Root}}/data/rr_master.h5", "r") as f:
+                d = f["entry_0000/instrument/detector/data"]
+                master, virtual = d[()], d.is_virtual
+            ref = np.fromfile("{{dir}}/assembled_raw.u16", np.uint16).reshape(master.shape)
+            with h5py.File("{{system.Root}}/data/rr_1_00000.h5", "r") as f:
+                first_of_1 = f["entry_0000/instrument/detector/data"][()]
+            print(master.dtype, master.shape, virtual, np.array_equal(master, ref), np.array_equal(first_of_1, ref[[1, 3]]),
+                  int((master[{{lossyFrame}}] == 0xFFFF).sum()))
+            """);
+        // receiver 1's first file holds frames 1 and 3; frame 3's padded packet is 4096 pixels of 0xFFFF
+        Assert.Equal($"uint16 ({frames}, {2 * 514 + gapY}, 1030) True True True 4096", verdict.Trim());
+    }
+
     /// <summary>Every frame acquired once by the control, taken, processed and saved by both receivers, none dropped.</summary>
     private static void AssertAllFrames(JsonElement summary, int frames)
     {
@@ -236,7 +295,9 @@ public sealed class JungfrauEndToEndTests
     /// Runs scripts/lima2-run.py (the conductor's sequence) and, once the receivers run, the stand-in JUNGFRAU; returns
     /// the run's summary with the stand-in's counts (<c>sent</c>) and each receiver's per-port counters (<c>ports</c>).
     /// </summary>
-    private static JsonElement Run(Lima2System system, int port, string name, string acq, string proc, string[] stream, bool expectLoss = false)
+    /// <param name="destinations">the stand-in's destination list (first port of each entry) instead of <paramref name="port"/></param>
+    private static JsonElement Run(Lima2System system, int port, string name, string acq, string proc, string[] stream, bool expectLoss = false,
+        int modules = Modules, IReadOnlyList<int>? destinations = null)
     {
         var (acqFile, procFile) = system.WriteParams(name, acq, proc);
         var summaryFile = Path.Combine(system.Root, $"{name}_summary.json");
@@ -254,7 +315,8 @@ public sealed class JungfrauEndToEndTests
                 time.sleep(0.05)
             """, EmbeddedTangoDb.Environment);
         using var streamer = ChildProcess.Start(Lima2Cli,
-            ["stream", "--jungfrau", "--modules", $"{Modules}", "--port", $"{port}", "--rate", $"{Rate}", "--no-progress", .. stream]);
+            ["stream", "--jungfrau", "--modules", $"{modules}", .. destinations is null ? (string[])["--port", $"{port}"] : ["--destinations", .. destinations.Select(d => $"{d}")],
+             "--rate", $"{Rate}", "--no-progress", .. stream]);
         Assert.Equal(0, streamer.WaitForExit(TimeSpan.FromSeconds(120)));
         Assert.Equal(0, run.WaitForExit(TimeSpan.FromSeconds(300)));
         var sent = Regex.Match(streamer.Output, @"sent (\d+) frames, (\d+) packets \((\d+) left out\)");

@@ -120,7 +120,7 @@ public sealed class JungfrauReceiverTests
         }
         Assert.StartsWith("prepared ", status[1]);
         Assert.True(SpinWait.SpinUntil(() => Directory.EnumerateFiles(system.LogFolder, "*", SearchOption.AllDirectories)
-            .Any(f => File.ReadAllText(f).Contains($"sysctl -w net.core.rmem_max={asked}")), TimeSpan.FromSeconds(10)),
+            .Any(f => File.ReadAllText(f).Contains($"sysctl -w net.core.rmem_max={asked}")), TimeSpan.FromSeconds(60)),
             "the warning is not in the server's log:\n" +
             string.Join("\n", Directory.EnumerateFiles(system.LogFolder, "*", SearchOption.AllDirectories).Select(f => $"{f}:\n{File.ReadAllText(f)}")));
     }
@@ -137,6 +137,41 @@ public sealed class JungfrauReceiverTests
         {
             var config = Path.Combine(Path.GetTempPath(), $"jf-beamline-{Guid.NewGuid():N}.yaml");
             File.WriteAllText(config, $"saving_root: /tmp\nreceivers:\n  - {receiver}\n");
+            try
+            {
+                using var register = ChildProcess.Start(Lima2System.Executable, ["--register", config], EmbeddedTangoDb.Environment);
+                Assert.Equal(1, register.WaitForExit(TimeSpan.FromSeconds(30)));
+                Assert.Contains(expected, register.Output);
+            }
+            finally
+            {
+                File.Delete(config);
+            }
+        }
+    }
+
+    [Fact]
+    public void Two_jungfrau_receivers_whose_dispatch_does_not_match_their_ports_or_the_topology_are_refused_at_registration_in_one_sentence()
+    {
+        const string geometry = "geometry: {rows: 2}";
+        foreach (var (topology, blocks, expected) in new[]
+                 {
+                     // whole frames to both receivers must be dealt: full_frame (the default) is one receiver's
+                     ("round_robin", $"{{ports: [50001, 50002], {geometry}}}",
+                      "receivers[0].jungfrau.dispatch: full_frame gives every frame to one receiver: 2 receivers take whole frames with round_robin " +
+                      "(frame k to receiver k mod n) or parts of every frame with modules"),
+                     // round robin: every module on each receiver's ports
+                     ("round_robin", $"{{ports: [50001], dispatch: round_robin, {geometry}}}", "receivers[0].jungfrau.geometry: 2 x 1 modules, the ports carry 1"),
+                     // the clients read where frame k is from the topology
+                     ("partial", $"{{ports: [50001, 50002], dispatch: round_robin, {geometry}}}",
+                      "receivers[0].jungfrau.dispatch: round_robin does not go with topology partial: modules dispatch needs topology partial, round_robin needs round_robin"),
+                     ("round_robin", $"{{ports: [50001], dispatch: modules, {geometry}}}",
+                      "receivers[0].jungfrau.dispatch: modules does not go with topology round_robin"),
+                 })
+        {
+            var config = Path.Combine(Path.GetTempPath(), $"jf-beamline-{Guid.NewGuid():N}.yaml");
+            File.WriteAllText(config, $"saving_root: /tmp\ntopology: {topology}\nreceivers:\n" +
+                                      $"  - {{channel: jungfrau_udp, jungfrau: {blocks}}}\n  - {{channel: jungfrau_udp, jungfrau: {blocks.Replace("5000", "5100")}}}\n");
             try
             {
                 using var register = ChildProcess.Start(Lima2System.Executable, ["--register", config], EmbeddedTangoDb.Environment);

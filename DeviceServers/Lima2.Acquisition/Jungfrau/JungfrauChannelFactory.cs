@@ -17,6 +17,8 @@ public static class JungfrauChannelFactory
         var config = settings.Receiver;
         var jungfrau = config.Channel.Jungfrau ?? throw new ArgumentException("a jungfrau_udp channel needs its channel.jungfrau block");
         var partial = jungfrau.Dispatch == JungfrauDispatch.Modules;
+        // full-frame round robin: this receiver takes the frames k = rank (mod n), every module of each
+        var (rank, receivers) = jungfrau.Dispatch == JungfrauDispatch.RoundRobin ? (config.Rank, config.NbReceivers) : (0, 1);
         var moduleIds = partial ? jungfrau.ModulesOf(config.Rank, config.NbReceivers) : jungfrau.ModuleIdList;
         var modules = moduleIds.Count;
         var bind = IPAddress.Parse(jungfrau.Bind);
@@ -51,12 +53,16 @@ public static class JungfrauChannelFactory
         JungfrauRawSaving? rawSaving = null;
         try
         {
+            var rawFrame = new FrameInfo(placed.Width, placed.Height, PixelType.Gray16);
+            // as many frames wait for the disk as the ports may hold ahead of the channel
+            var queueFrames = Math.Max(2, jungfrau.Window);
+            // the buffers of the last run's queue serve this one's, within its queue; a run without raw words frees them
+            var rawMemory = settings.KeptRawBuffers?.For(null, run.RawSaving is null ? 0 : (long)queueFrames * rawFrame.ByteSize);
             if (run.RawSaving is { } saving)
-                rawSaving = new JungfrauRawSaving(saving, new FrameInfo(placed.Width, placed.Height, PixelType.Gray16), config.SavingRoot,
+                rawSaving = new JungfrauRawSaving(saving, rawFrame, config.SavingRoot,
                     config.Rank, config.NbReceivers, frames, parts, new NxmxFacts(acq.Experiment.Over(metadata), DateTimeOffset.UtcNow,
                         acq.Experiment.SampleName, acq.Experiment.InstrumentName, acq.Experiment.SourceName),
-                    // as many frames wait for the disk as the ports may hold ahead of the channel
-                    config.OverloadPolicy, queueFrames: Math.Max(2, jungfrau.Window));
+                    config.OverloadPolicy, queueFrames, rawMemory);
         }
         catch
         {
@@ -73,6 +79,8 @@ public static class JungfrauChannelFactory
             Geometry = placed,
             Parts = parts,
             Frames = frames,
+            Rank = rank,
+            Receivers = receivers,
             FirstFrameNumber = jungfrau.FirstFrameNumber,
             Window = jungfrau.Window,
             FrameTimeout = TimeSpan.FromMilliseconds(jungfrau.FrameTimeoutMs),

@@ -31,17 +31,20 @@ public sealed class JungfrauRawSaving : IJungfrauRawSaving
 
     /// <summary>Creates the first file now: a bad path or an existing file fails Prepare.</summary>
     /// <param name="frame">the run's frames' geometry, gray16</param>
-    /// <param name="totalFrames">the frames this receiver takes, null when endless</param>
+    /// <param name="totalFrames">the run's frames over every receiver, null when endless</param>
     /// <param name="parts">partial-frame dispatch: where every receiver's frames go; null for whole frames</param>
     /// <param name="policy">the run's overload policy: wait for room in the queue, or drop and count</param>
     /// <param name="queueFrames">frames the queue to the disk holds</param>
+    /// <param name="memory">where the queue's buffers come from (those kept from the last run); null: fresh ones</param>
     public JungfrauRawSaving(SavingParams saving, FrameInfo frame, string savingRoot, int rank, int receivers, long? totalFrames,
-        FrameParts? parts, NxmxFacts facts, OverloadPolicy policy, int queueFrames)
+        FrameParts? parts, NxmxFacts facts, OverloadPolicy policy, int queueFrames, IBufferMemory? memory = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(queueFrames, 2);
         _root = new SavingRoot(savingRoot);
         _totalFrames = totalFrames;
-        var sinkOptions = new SinkOptions(Parallelism: 1, ExpectedFrames: totalFrames, Facts: facts);
+        // this receiver's frames: every one under partial-frame dispatch, else its round-robin share
+        var expected = totalFrames is { } total && parts is null ? Saving.MasterFile.Shares(receivers, total)[rank] : totalFrames;
+        var sinkOptions = new SinkOptions(Parallelism: 1, ExpectedFrames: expected, Facts: facts);
         Hdf5FrameSink? sink = null;
         try
         {
@@ -53,6 +56,7 @@ public sealed class JungfrauRawSaving : IJungfrauRawSaving
                 MemoryCapBytes = (long)queueFrames * frame.ByteSize,
                 EntryCapacity = queueFrames,
                 Parallelism = 1,
+                FrameMemory = memory,
             });
         }
         catch

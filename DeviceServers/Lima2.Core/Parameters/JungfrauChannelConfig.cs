@@ -21,8 +21,15 @@ public enum JungfrauOutputKind
 /// <summary>Which frames, or which parts of them, a JUNGFRAU receiver takes.</summary>
 public enum JungfrauDispatch
 {
-    /// <summary>Whole frames: the receiver's ports carry every module of <see cref="JungfrauChannelConfig.Geometry"/>.</summary>
+    /// <summary>Whole frames, every one to this receiver (the only one): its ports carry every module of <see cref="JungfrauChannelConfig.Geometry"/>.</summary>
     FullFrame,
+
+    /// <summary>
+    /// Whole frames dealt round robin, as the simulator's and DECTRIS's are: the detector sends frame k to the
+    /// (k mod n)-th entry of its UDP destination list, receiver k mod n of n, whose ports carry every module of
+    /// <see cref="JungfrauChannelConfig.Geometry"/>; receiver 0's master file interleaves every receiver's frames.
+    /// </summary>
+    RoundRobin,
 
     /// <summary>
     /// Partial frames: every receiver takes every frame, receiver r of n the r-th of n runs of the detector's modules,
@@ -89,7 +96,10 @@ public sealed record JungfrauChannelConfig
 
     public JungfrauGeometryConfig Geometry { get; set; } = new();
 
-    /// <summary>full_frame (this receiver's ports carry every module) or modules (partial-frame dispatch between the receivers).</summary>
+    /// <summary>
+    /// full_frame (one receiver takes every frame), round_robin (whole frames dealt between the receivers) or modules
+    /// (partial-frame dispatch between the receivers).
+    /// </summary>
     public JungfrauDispatch Dispatch { get; set; }
 
     /// <summary>Socket receive buffer per port: bytes or with a unit (the kernel caps it at net.core.rmem_max).</summary>
@@ -205,8 +215,14 @@ public sealed record JungfrauChannelConfig
             if (ModuleIds.Count > 0)
                 yield return new($"{path}.module_ids", "modules dispatch gives each receiver its run of modules by rank: leave module_ids out");
         }
-        else if (Geometry.Rows > 0 && PortsPerModule is (1 or 2) && Geometry.Rows * Geometry.Columns != Ports.Count / PortsPerModule)
-            yield return new($"{path}.geometry", $"{Geometry.Rows} x {Geometry.Columns} modules, the ports carry {Ports.Count / PortsPerModule}");
+        else
+        {
+            if (Geometry.Rows > 0 && PortsPerModule is (1 or 2) && Geometry.Rows * Geometry.Columns != Ports.Count / PortsPerModule)
+                yield return new($"{path}.geometry", $"{Geometry.Rows} x {Geometry.Columns} modules, the ports carry {Ports.Count / PortsPerModule}");
+            if (Dispatch == JungfrauDispatch.FullFrame && receivers > 1)
+                yield return new($"{path}.dispatch", $"full_frame gives every frame to one receiver: {receivers} receivers take whole frames " +
+                                                     "with round_robin (frame k to receiver k mod n) or parts of every frame with modules");
+        }
         if (TrackDarkEvery < 0 || TrackG0Band < 0 || TrackWindow < 1)
             yield return new($"{path}.track_dark_every", "pedestal tracking takes track_dark_every >= 0, track_g0_band >= 0 keV and track_window >= 1");
         else if (TrackedPedestalFile is not null && !TracksPedestal)

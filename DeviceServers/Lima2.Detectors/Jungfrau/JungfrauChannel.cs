@@ -37,8 +37,18 @@ public sealed record JungfrauChannelOptions
     /// <summary>UDP interfaces per module, 1 or 2: with 2, each module's halves come to two ports (interface 0 and 1).</summary>
     public int Interfaces { get; init; } = 1;
 
-    /// <summary>Frames of the acquisition; null = until stopped.</summary>
+    /// <summary>Frames of the acquisition, over every receiver; null = until stopped.</summary>
     public long? Frames { get; init; }
+
+    /// <summary>
+    /// Full-frame round robin (the detector's UDP destination list sends frame k to receiver k mod n): this receiver
+    /// takes the acquisition's frames <see cref="Rank"/> + i·<see cref="Receivers"/>. Partial frames and single
+    /// receivers take every frame: 0 of 1.
+    /// </summary>
+    public int Rank { get; init; }
+
+    /// <inheritdoc cref="Rank"/>
+    public int Receivers { get; init; } = 1;
 
     /// <summary>The frame number of frame 0 (sls detectors count from 1 in each acquisition).</summary>
     public ulong FirstFrameNumber { get; init; } = 1;
@@ -129,8 +139,8 @@ public sealed class JungfrauChannelProfile
 /// <c>jungfrau_udp</c>: a JUNGFRAU receiver's detector channel. Each UDP port has its receive thread and its
 /// <see cref="ModuleFrameAssembler"/>; their frames (in frame order per port) are joined by frame number, placed by
 /// the <see cref="JungfrauGeometry"/>, corrected when asked and handed to the graph. A frame some port had nothing of
-/// is padded there (0xFFFF); a frame no port had anything of is reported lost. Every frame of the acquisition counts
-/// once: complete, incomplete (delivered, padded) or lost.
+/// is padded there (0xFFFF); a frame no port had anything of is reported lost. Every frame of the acquisition (of
+/// this receiver's share under full-frame round robin) counts once: complete, incomplete (delivered, padded) or lost.
 /// </summary>
 /// <remarks>
 /// The sockets are bound at construction (Prepare), so that packets sent before Start wait in the kernel's buffers.
@@ -165,6 +175,8 @@ public sealed class JungfrauChannel : IDetectorChannel
             throw new ArgumentException($"{options.Output} output needs pedestal and gain maps of the {modules.Length} modules", nameof(options));
         if (options.Tracking is { } tracking && (options.Output == JungfrauOutput.Raw || tracking.Window < 1 || tracking.DarkEvery < 0 || tracking.G0BandKeV < 0))
             throw new ArgumentException("pedestal tracking needs a corrected output (energy or photons), a window >= 1, dark_every >= 0 and a band >= 0 keV", nameof(options));
+        if (options.Receivers < 1 || options.Rank < 0 || options.Rank >= options.Receivers || options.Receivers > 1 && options.Parts is not null)
+            throw new ArgumentException($"rank {options.Rank} of {options.Receivers} receivers: whole frames dealt round robin (partial frames go to every receiver)", nameof(options));
         if (options.Pedestal is { } pedestal && pedestal.Pixels != modules.Length * JungfrauModule.Pixels)
             throw new ArgumentException($"the pedestal run's maps have {pedestal.Pixels} pixels, {modules.Length} modules have {modules.Length * JungfrauModule.Pixels}");
         _options = options;
@@ -187,7 +199,8 @@ public sealed class JungfrauChannel : IDetectorChannel
                 {
                     ModuleIds = options.Ports[p].ModuleIds,
                     Window = options.Window,
-                    FirstFrameNumber = options.FirstFrameNumber,
+                    FirstFrameNumber = options.FirstFrameNumber + (ulong)options.Rank,
+                    FrameStep = (ulong)options.Receivers,
                     Interfaces = options.Interfaces,
                     Interface = options.Ports[p].Interface,
                 }, frame => queue.WriteAsync(frame).AsTask().GetAwaiter().GetResult()); // blocks the receive thread while the queue is full
@@ -251,6 +264,11 @@ public sealed class JungfrauChannel : IDetectorChannel
 
     public long? TotalFrames => _options.Frames;
 
+    /// <summary>The frames this receiver takes: all of them, or its round-robin share; null = until stopped.</summary>
+    private long? Share => _options.Frames is { } frames
+        ? frames / _options.Receivers + (_options.Rank < frames % _options.Receivers ? 1 : 0)
+        : null;
+
     /// <summary>
     /// Bytes the channel may hold besides the graph's frames: per port its kernel buffer, window and queue, one frame of
     /// scratch, and the raw words' queue to the disk.
@@ -262,7 +280,7 @@ public sealed class JungfrauChannel : IDetectorChannel
 
     /// <summary>The stream's description; its metadata carry the gaps of the geometry as the pixel mask.</summary>
     public ValueTask<ChannelStart> StartAsync(CancellationToken cancellationToken) =>
-        ValueTask.FromResult(new ChannelStart(_info, _options.Frames)
+        ValueTask.FromResult(new ChannelStart(_info, Share)
         {
             Metadata = (_options.Metadata ?? new DetectorMetadata()) with { PixelMask = _options.Geometry.PixelMask() },
             Parts = _options.Parts,
@@ -281,11 +299,13 @@ public sealed class JungfrauChannel : IDetectorChannel
         var frame = new Merge(this);
         foreach (var listener in _listeners)
             listener.Start();
-        long delivered = 0, lost = 0, index = 0;
+        long delivered = 0, lost = 0, taken = 0; // taken: this receiver's frames so far
+        var share = Share;
         try
         {
-            for (; _options.Frames is not { } frames || index < frames; index++)
+            for (; share is not { } frames || taken < frames; taken++)
             {
+                var index = _options.Rank + taken * _options.Receivers; // in the acquisition
                 var frameNumber = _options.FirstFrameNumber + (ulong)index;
                 var gathering = Stopwatch.GetTimestamp();
                 var gathered = await frame.GatherAsync(frameNumber, token).ConfigureAwait(false);
@@ -326,9 +346,9 @@ public sealed class JungfrauChannel : IDetectorChannel
                 try
                 {
                     frame.Build(pooled.Span[.._info.ByteSize], rawBuffer is { } r ? r.Span[..raw!.Queue.InputInfo.ByteSize] : default, index, Profile);
-                    built = new Frame(pooled, _info, index, index);
+                    built = new Frame(pooled, _info, index, taken);
                     if (rawBuffer is { } words)
-                        rawWords = new Frame(words, raw!.Queue.InputInfo, index, index);
+                        rawWords = new Frame(words, raw!.Queue.InputInfo, index, taken);
                 }
                 catch
                 {
@@ -371,7 +391,7 @@ public sealed class JungfrauChannel : IDetectorChannel
             throw;
         }
         await StopAndDrainAsync(frame).ConfigureAwait(false);
-        if (frame.TimedOut && _options.Frames is { } planned && index == planned && frame.TailMissed > 0)
+        if (frame.TimedOut && share is { } planned && taken == planned && frame.TailMissed > 0)
             throw new ChannelException($"no UDP packet for {_options.IdleTimeout.TotalSeconds:0.###} s: the last {frame.TailMissed} of " +
                                        $"{planned} frames never came (counted lost)");
         if (_options.Pedestal is { } dark)

@@ -21,9 +21,19 @@ public sealed record JungfrauStandInOptions
 {
     /// <summary>
     /// Where each module sends (module i has module id i), <see cref="Interfaces"/> ports per module: module i's
-    /// interface k sends to port i · Interfaces + k. Loopback addresses only.
+    /// interface k sends to port i · Interfaces + k. Loopback addresses only. A destination list of this one entry.
     /// </summary>
-    public required IReadOnlyList<IPEndPoint> Ports { get; init; }
+    public IReadOnlyList<IPEndPoint> Ports
+    {
+        get => Destinations[0];
+        init => Destinations = [value];
+    }
+
+    /// <summary>
+    /// The UDP destination list, each entry ports as <see cref="Ports"/> are: frame i goes to entry i mod n, as a
+    /// JUNGFRAU with n destinations sends (full-frame round robin between n receivers).
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<IPEndPoint>> Destinations { get; init; } = [];
 
     /// <summary>UDP interfaces per module, 1 or 2 (each of two carries half the module, 64 packets).</summary>
     public int Interfaces { get; init; } = 1;
@@ -38,6 +48,9 @@ public sealed record JungfrauStandInOptions
 
     public int Seed { get; init; } = 1;
 
+    /// <summary>Packets left out: (frame index from 0, module id, packet 0–127 of the module).</summary>
+    public IReadOnlySet<(long Frame, int Module, int Packet)> Drop { get; init; } = new HashSet<(long, int, int)>();
+
     /// <summary>sls detectors number frames from 1 in an acquisition.</summary>
     public ulong FirstFrameNumber { get; init; } = 1;
 
@@ -47,14 +60,15 @@ public sealed record JungfrauStandInOptions
 /// <summary>
 /// <c>lima2 stream --jungfrau</c>: a JUNGFRAU of N modules over loopback UDP. Frame i of <paramref name="source"/>
 /// (1024 × 512·N, module after module from the top) becomes frame number first + i: each module's raw words
-/// (<see cref="JungfrauModel"/>), 128 datagrams of 8240 B per module to that module's port (or 64 to each of its two).
+/// (<see cref="JungfrauModel"/>), 128 datagrams of 8240 B per module to that module's port (or 64 to each of its two)
+/// of the destination list's entry i mod n.
 /// </summary>
 public sealed class JungfrauStandIn : IDisposable
 {
     private readonly IFrameSource? _source;
     private readonly JungfrauModel _model;
     private readonly JungfrauStandInOptions _options;
-    private readonly JungfrauPacketSender _sender;
+    private readonly JungfrauPacketSender[] _senders; // one per destination
     private readonly Random _loss;
     private long _framesSent;
 
@@ -62,13 +76,17 @@ public sealed class JungfrauStandIn : IDisposable
     {
         if (options.Interfaces is not (1 or 2))
             throw new ArgumentOutOfRangeException(nameof(options), options.Interfaces, "a module sends over 1 or 2 UDP interfaces");
-        if (options.Ports.Count != model.Modules * options.Interfaces)
-            throw new ArgumentException($"{model.Modules} modules need {model.Modules * options.Interfaces} ports, {options.Ports.Count} given", nameof(options));
-        if (options.Ports.FirstOrDefault(p => !IPAddress.IsLoopback(p.Address)) is { } remote)
+        if (options.Destinations.Count == 0 || options.Destinations.Any(d => d.Count != model.Modules * options.Interfaces))
+            throw new ArgumentException($"{model.Modules} modules need {model.Modules * options.Interfaces} ports in each of at least one destination, " +
+                                        $"{string.Join(", ", options.Destinations.Select(d => d.Count))} given", nameof(options));
+        if (options.Destinations.SelectMany(d => d).FirstOrDefault(p => !IPAddress.IsLoopback(p.Address)) is { } remote)
             throw new ArgumentException($"the stand-in JUNGFRAU sends over loopback only, not to {remote}", nameof(options));
         if (options.LossFraction is < 0 or >= 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.LossFraction, "the loss fraction is in [0, 1)");
         ArgumentOutOfRangeException.ThrowIfNegative(options.Frames);
+        if (options.Drop.Where(d => d.Module < 0 || d.Module >= model.Modules || d.Packet is < 0 or >= JungfrauModule.PacketsPerFrame)
+                .Select(d => ((long, int Module, int Packet)?)d).FirstOrDefault() is { } wrong)
+            throw new ArgumentException($"packet {wrong.Packet} of module {wrong.Module} cannot be left out: {model.Modules} modules of {JungfrauModule.PacketsPerFrame} packets");
         if (options.Content != JungfrauStandInContent.Dark)
         {
             var expected = new FrameInfo(JungfrauModule.Width, JungfrauModule.Height * model.Modules, PixelType.Gray16);
@@ -83,13 +101,14 @@ public sealed class JungfrauStandIn : IDisposable
         _model = model;
         _options = options;
         _loss = new Random(options.Seed);
-        _sender = new JungfrauPacketSender(options.Ports.Chunk(options.Interfaces).Select((ports, id) => new ModuleDestination(id, ports)).ToArray());
+        _senders = [.. options.Destinations.Select(ports =>
+            new JungfrauPacketSender(ports.Chunk(options.Interfaces).Select((modulePorts, id) => new ModuleDestination(id, modulePorts)).ToArray()))];
     }
 
     public long FramesSent => Interlocked.Read(ref _framesSent);
-    public long PacketsSent => _sender.PacketsSent;
-    public long PacketsDropped => _sender.PacketsDropped;
-    public long BytesSent => _sender.PacketsSent * JungfrauModule.DatagramBytes;
+    public long PacketsSent => _senders.Sum(s => s.PacketsSent);
+    public long PacketsDropped => _senders.Sum(s => s.PacketsDropped);
+    public long BytesSent => PacketsSent * JungfrauModule.DatagramBytes;
 
     /// <summary>Sends every frame on a thread of its own, then completes; cancellation stops between frames.</summary>
     public Task RunAsync(CancellationToken cancellationToken) =>
@@ -116,6 +135,9 @@ public sealed class JungfrauStandIn : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             Fill(i, words, rendered);
             drop.Clear();
+            foreach (var (frame, module, packet) in _options.Drop)
+                if (frame == i)
+                    drop.Add((module, packet));
             if (_options.LossFraction > 0)
                 for (var m = 0; m < _model.Modules; m++)
                     for (var p = 0; p < JungfrauModule.PacketsPerFrame; p++)
@@ -127,7 +149,7 @@ public sealed class JungfrauStandIn : IDisposable
                 if (due > clock.Elapsed)
                     Thread.Sleep(due - clock.Elapsed);
             }
-            _sender.SendFrame(_options.FirstFrameNumber + (ulong)i, words, drop);
+            _senders[i % _senders.Length].SendFrame(_options.FirstFrameNumber + (ulong)i, words, drop);
             Interlocked.Increment(ref _framesSent);
         }
     }
@@ -170,5 +192,9 @@ public sealed class JungfrauStandIn : IDisposable
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
     };
 
-    public void Dispose() => _sender.Dispose();
+    public void Dispose()
+    {
+        foreach (var sender in _senders)
+            sender.Dispose();
+    }
 }

@@ -17,6 +17,9 @@ public enum PacketVerdict
     PacketNumberOutOfRange,
     /// <summary>The frame number is further ahead of the oldest frame in flight than <see cref="JungfrauAssemblerOptions.MaxFrameJump"/>.</summary>
     FrameNumberJump,
+
+    /// <summary>A frame the detector deals to another receiver (<see cref="JungfrauAssemblerOptions.FrameStep"/>).</summary>
+    OtherReceiversFrame,
 }
 
 public sealed record JungfrauAssemblerOptions
@@ -35,6 +38,12 @@ public sealed record JungfrauAssemblerOptions
 
     /// <summary>The first frame number of the acquisition (sls counts from 1); null takes the first packet's.</summary>
     public ulong? FirstFrameNumber { get; init; }
+
+    /// <summary>
+    /// Full-frame round robin between n receivers: this port's frames are <see cref="FirstFrameNumber"/> (which must be
+    /// given) plus every n-th; the frame numbers between are other receivers' frames, never missed here. 1: every frame.
+    /// </summary>
+    public ulong FrameStep { get; init; } = 1;
 
     /// <summary>
     /// UDP interfaces each module sends over: 1, or 2 as a JUNGFRAU with two 10 GbE links, where each interface carries
@@ -56,8 +65,8 @@ public sealed record JungfrauAssemblerOptions
 /// they time out (<see cref="Expire"/>) or at the end (<see cref="Finish"/>). Missing packets are padded with
 /// 0xFFFF, as slsReceiver's <c>rx_padding</c> does (a pixel no real ADC word reaches in a caught frame, gain bits 11
 /// with ADC 16383), and the caught-packets bitmap says which. Not thread-safe: one receive thread owns it.
-/// Every datagram counts once under its <see cref="PacketVerdict"/>; every frame number from the first to the last
-/// handed on counts as complete, incomplete or missed (no packet at all).
+/// Every datagram counts once under its <see cref="PacketVerdict"/>; every frame number of the port's from the first to
+/// the last handed on counts as complete, incomplete or missed (no packet at all).
 /// </summary>
 public sealed class ModuleFrameAssembler
 {
@@ -85,6 +94,8 @@ public sealed class ModuleFrameAssembler
             throw new ArgumentException("the window must be at least 1 and no larger than MaxFrameJump", nameof(options));
         if (options.Interfaces is not (1 or 2) || options.Interface < 0 || options.Interface >= options.Interfaces)
             throw new ArgumentException("a module sends over 1 or 2 interfaces, and the port receives one of them", nameof(options));
+        if (options.FrameStep < 1 || options.FrameStep > 1 && options.FirstFrameNumber is null)
+            throw new ArgumentException("a frame step of 1 or more, and with a step of more than 1 the first frame number", nameof(options));
         _options = options;
         _onFrame = onFrame;
         _moduleCount = options.ModuleIds.Count;
@@ -148,7 +159,17 @@ public sealed class ModuleFrameAssembler
         if (header.PacketNumber >= _packetsPerModule)
             return PacketVerdict.PacketNumberOutOfRange;
 
+        // under round robin the assembler counts in this port's frames (first, first + step, ...), numbered first, first + 1, ...
         var frame = header.FrameNumber;
+        if (_options.FrameStep > 1)
+        {
+            var first = _options.FirstFrameNumber!.Value;
+            if (frame < first)
+                return PacketVerdict.Late;
+            if ((frame - first) % _options.FrameStep != 0)
+                return PacketVerdict.OtherReceiversFrame;
+            frame = first + (frame - first) / _options.FrameStep;
+        }
         if (!_started)
         {
             _next = _options.FirstFrameNumber ?? frame;
@@ -228,11 +249,15 @@ public sealed class ModuleFrameAssembler
         }
         else
             FramesComplete++;
-        var assembled = new AssembledFrame(slot.FrameNumber, slot.Buffer, FramePixels, _pool, (ulong[])slot.Mask.Clone(),
+        var assembled = new AssembledFrame(FrameNumberOf(slot.FrameNumber), slot.Buffer, FramePixels, _pool, (ulong[])slot.Mask.Clone(),
             slot.Caught, missing, slot.Timestamp, slot.BunchId);
         slot.Close();
         _onFrame(assembled);
     }
+
+    /// <summary>The detector's frame number of this port's frame <paramref name="sequence"/> (its frames counted from the first, one by one).</summary>
+    private ulong FrameNumberOf(ulong sequence) => _options.FrameStep == 1 ? sequence
+        : _options.FirstFrameNumber!.Value + (sequence - _options.FirstFrameNumber.Value) * _options.FrameStep;
 
     private sealed class FrameSlot(int packets)
     {

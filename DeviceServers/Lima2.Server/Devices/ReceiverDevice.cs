@@ -243,6 +243,9 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
             PeakFinder = ParseEnum<PeakFinderBackend>(PeakFinder, "peak_finder"),
             Publish = PublishConfig.Parse(Publish, "publish"),
         };
+        // a block that cannot work with this receiver's rank (its ports against the dispatch) is refused now, not at the first Prepare
+        if (config.Channel.Jungfrau is { } jungfrau)
+            ParamsValidator.ThrowIfAny([.. jungfrau.Validate("property jungfrau", Rank, Math.Max(1, NbReceivers))]);
         // once per device: Init again keeps it; a new device object finds the programs built (ClRuntime keeps them)
         _kernels ??= KernelWarmUp.StartIfUseful(config.PeakFinder, WarmUpPixelTypes(config.Channel.Kind), status => Logger.Info(status));
         return new ReceiverLogic(config, this, _kernels);

@@ -45,6 +45,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic
     private int _xferred;
     private IReadOnlyList<JungfrauPortCounters> _lastJungfrauPorts = [];
     private readonly FrameBufferReserve _keptBuffers = new(); // frame buffers kept from run to run: no fresh pages to fault
+    private readonly FrameBufferReserve _keptRawBuffers = new(); // and those of a JUNGFRAU run's raw words on their way to the disk
     private string? _channelWarning; // the last prepared run's channel's, kept in Status until the next Prepare
 
     private static readonly NLog.Logger Log = NLog.LogManager.GetLogger("Lima2.Server.Receiver");
@@ -211,7 +212,8 @@ public sealed class ReceiverLogic : AcqDeviceLogic
             Discard(pending);
         EraseOldestFinished();
         // what the processing device serves: frames for the getters, rows for the pops
-        var settings = new ReceiverSettings(Config, acq, proc) { KeepFrames = true, ReducedData = true, KeptBuffers = _keptBuffers };
+        var settings = new ReceiverSettings(Config, acq, proc) { KeepFrames = true, ReducedData = true, KeptBuffers = _keptBuffers,
+            KeptRawBuffers = _keptRawBuffers };
         Volatile.Write(ref _channelWarning, null);
         var run = ReceiverRun.PrepareAsync(settings).GetAwaiter().GetResult();
         if (run.Channel is JungfrauChannel { Warnings: [_, ..] warnings })
@@ -326,6 +328,7 @@ public sealed class ReceiverLogic : AcqDeviceLogic
     {
         Stop();
         _keptBuffers.Trim();
+        _keptRawBuffers.Trim();
         lock (_lock)
         {
             _lastError = LimaError.NoError;
@@ -452,5 +455,6 @@ public sealed class ReceiverLogic : AcqDeviceLogic
             if (_pipelines.TryRemove(uuid, out var entry))
                 await entry.Pipeline.DisposeAsync().ConfigureAwait(false);
         _keptBuffers.Dispose();
+        _keptRawBuffers.Dispose();
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Runtime.InteropServices;
 using Lima2.Acquisition.Jungfrau;
+using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Detectors.Jungfrau;
@@ -40,10 +41,13 @@ public sealed class JungfrauChannelTests : IDisposable
         """;
 
     /// <summary>Prepares the receiver, streams to its ports as <paramref name="send"/> says, and runs it to the end.</summary>
-    private static async Task<(ReceiverSummary Summary, JungfrauChannel Channel)> Run(string settings, Func<IReadOnlyList<IPEndPoint>, Task> send)
+    private static Task<(ReceiverSummary Summary, JungfrauChannel Channel)> Run(string settings, Func<IReadOnlyList<IPEndPoint>, Task> send) =>
+        Run(ReceiverSettings.Parse(settings), send);
+
+    private static async Task<(ReceiverSummary Summary, JungfrauChannel Channel)> Run(ReceiverSettings settings, Func<IReadOnlyList<IPEndPoint>, Task> send)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        await using var run = await ReceiverRun.PrepareAsync(ReceiverSettings.Parse(settings), timeout.Token);
+        await using var run = await ReceiverRun.PrepareAsync(settings, timeout.Token);
         var channel = Assert.IsType<JungfrauChannel>(run.Channel);
         var running = run.RunAsync(timeout.Token);
         await send([.. channel.Ports.Select(p => new IPEndPoint(IPAddress.Loopback, p))]);
@@ -181,14 +185,133 @@ public sealed class JungfrauChannelTests : IDisposable
         Assert.Equal($"float32 (3, 1024, 1024) {(gaps ? "(5, 1028, 1030)" : "(5, 1024, 1024)")} True True 1", verdict.Trim());
     }
 
+    [Fact]
+    public async Task Two_receivers_dealt_whole_frames_round_robin_save_masters_interleaving_both_equal_to_the_numpy_reference_and_count_a_lost_packet_where_it_was()
+    {
+        const int frames = 6, receivers = 2;
+        const long lossyFrame = 3; // receiver 1's
+        const int lossyModule = 1, lossyPacket = 17;
+        Directory.CreateDirectory(Path.Combine(_folder, "jf"));
+        JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "pedestal.h5"), JungfrauCalibrationFile.Pedestal, _model.Pedestal);
+        JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "gain.h5"), JungfrauCalibrationFile.Gain, _model.Gain);
+        // every module to each receiver, placed with the chip gaps; the raw words saved beside the energies
+        string SettingsOf(int rank) => Settings(frames, "energy",
+            """, "dispatch": "round_robin", "geometry": {"rows": 2, "double_pixel_gaps": true} """,
+            det: """ "jfrau": {"pedestal_path": "jf/pedestal.h5", "gain_path": "jf/gain.h5", "photon_energy": 0} """,
+            rawSaving: """{"enabled": true, "base_path": "raw", "filename_prefix": "raw", "nb_frames_per_file": 2}""",
+            receiver: $""" "rank": {rank}, "nb_receivers": {receivers}, """);
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var runs = new List<ReceiverRun>();
+        try
+        {
+            for (var rank = 0; rank < receivers; rank++)
+                runs.Add(await ReceiverRun.PrepareAsync(ReceiverSettings.Parse(SettingsOf(rank)), timeout.Token));
+            var channels = runs.Select(r => Assert.IsType<JungfrauChannel>(r.Channel)).ToArray();
+            var running = runs.Select(r => r.RunAsync(timeout.Token)).ToArray();
+            // the detector's destination list: frame k to receiver k mod 2's ports
+            using var standIn = new JungfrauStandIn(JungfrauStandInTests.Diffraction(Modules), _model, new JungfrauStandInOptions
+            {
+                Destinations = [.. channels.Select(c => c.Ports.Select(p => new IPEndPoint(IPAddress.Loopback, p)).ToArray())],
+                Frames = frames,
+                Rate = 10,
+                Drop = new HashSet<(long, int, int)> { (lossyFrame, lossyModule, lossyPacket) },
+            });
+            await standIn.RunAsync(CancellationToken.None);
+            var summaries = await Task.WhenAll(running);
+            Assert.All(summaries, summary => Assert.Null(summary.Error));
+            Assert.Equal([3L, 3L], summaries.Select(summary => summary.Saved));
+            Assert.Equal([3L, 3L], channels.Select(c => c.RawFramesSaved));
+            // the lost packet counted by receiver 1, on its port of module 1, in its frame 3 only
+            Assert.Equal([(3L, 0L, 0L), (2L, 1L, 0L)], channels.Select(c => (c.FramesComplete, c.FramesIncomplete, c.FramesMissed)));
+            Assert.Equal([[0L, 0L], [0L, 1L]], channels.Select(c => c.PortCounters.Select(p => p.PacketsPadded)));
+            Assert.Equal([[3L, 3L], [3L, 2L]], channels.Select(c => c.PortCounters.Select(p => p.FramesComplete)));
+            Assert.All(channels, c => Assert.Empty(c.Rejections));
+            Assert.Equal(1, standIn.PacketsDropped);
+
+            // the numpy reference from the words sent, the packet left out padded as a receiver pads it
+            var dir = Directory.CreateDirectory(Path.Combine(_folder, "ref")).FullName;
+            var sent = Enumerable.Range(0, frames).Select(i => standIn.ModuleWords(i)).ToArray();
+            sent[lossyFrame][lossyModule].AsSpan(lossyPacket * JungfrauModule.PixelsPerPacket, JungfrauModule.PixelsPerPacket).Fill(ModuleFrameAssembler.PaddingValue);
+            File.WriteAllBytes(Path.Combine(dir, "raw.u16"), sent.SelectMany(f => f.SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray())).ToArray());
+            File.WriteAllBytes(Path.Combine(dir, "pedestal.f32"), _model.Pedestal.SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray()).ToArray());
+            File.WriteAllBytes(Path.Combine(dir, "gain.f32"), _model.Gain.SelectMany(m => MemoryMarshal.AsBytes(m.AsSpan()).ToArray()).ToArray());
+            Python.Run(PythonScripts.Path("jungfrau_reference.py"), [dir, $"{frames}", $"{Pixels}", "12.4", "6.2", "2", "1", "0", "0"]);
+            foreach (var run in runs)
+                await run.DisposeAsync(); // the receivers' files closed
+            runs.Clear();
+            var verdict = Python.Eval($$"""
+                import h5py, numpy as np
+                def master(path):
+                    with h5py.File(f"{{_folder}}/{path}_master.h5", "r") as f:
+                        d = f["entry_0000/instrument/detector/data"]
+                        return d[()], d.is_virtual
+                (energy, energy_virtual), (raw, raw_virtual) = master("out/energy"), master("raw/raw")
+                ref_energy = np.fromfile("{{dir}}/assembled_energy.f32", np.float32).reshape(energy.shape)
+                ref_raw = np.fromfile("{{dir}}/assembled_raw.u16", np.uint16).reshape(raw.shape)
+                with h5py.File("{{_folder}}/raw/raw_1_00000.h5", "r") as f:
+                    first_of_1 = f["entry_0000/instrument/detector/data"][0]
+                print(energy.dtype, energy.shape, energy_virtual, np.array_equal(energy, ref_energy), raw.dtype, raw.shape, raw_virtual,
+                      np.array_equal(raw, ref_raw), np.array_equal(first_of_1, ref_raw[1]), int((raw[3] == 0xFFFF).sum()))
+                """);
+            // receiver 1's first file holds frame 1; frame 3's padded packet is 4096 pixels of 0xFFFF
+            Assert.Equal("float32 (6, 1028, 1030) True True uint16 (6, 1028, 1030) True True True 4096", verdict.Trim());
+        }
+        finally
+        {
+            foreach (var run in runs)
+                await run.DisposeAsync();
+        }
+    }
+
     /// <summary>An energy run whose raw words go to <c>raw/</c> (their own files, 2 modules = 2 MiB a frame).</summary>
-    private string RawBesideEnergy(long frames, string receiver = "")
+    private string RawBesideEnergy(long frames, string receiver = "") => RawBesideEnergy(frames, "raw", raw: true, receiver);
+
+    /// <summary>An energy run saving <c>out/{prefix}</c>, its raw words (when <paramref name="raw"/>) <c>raw/{prefix}</c>.</summary>
+    private string RawBesideEnergy(long frames, string prefix, bool raw, string receiver = "")
     {
         Directory.CreateDirectory(Path.Combine(_folder, "jf"));
         JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "pedestal.h5"), JungfrauCalibrationFile.Pedestal, _model.Pedestal);
         JungfrauCalibrationFile.Write(Path.Combine(_folder, "jf", "gain.h5"), JungfrauCalibrationFile.Gain, _model.Gain);
-        return Settings(frames, "energy", det: """ "jfrau": {"pedestal_path": "jf/pedestal.h5", "gain_path": "jf/gain.h5", "photon_energy": 0} """,
-            rawSaving: """{"enabled": true, "base_path": "raw", "filename_prefix": "raw", "nb_frames_per_file": 100}""", receiver: receiver);
+        return Settings(frames, prefix == "raw" ? "energy" : prefix, det: """ "jfrau": {"pedestal_path": "jf/pedestal.h5", "gain_path": "jf/gain.h5", "photon_energy": 0} """,
+            rawSaving: raw ? $$"""{"enabled": true, "base_path": "raw", "filename_prefix": "{{prefix}}", "nb_frames_per_file": 100}""" : "{}", receiver: receiver);
+    }
+
+    [Fact]
+    public async Task The_raw_words_queues_buffers_are_kept_for_the_next_run_within_its_queue_and_freed_by_a_run_without_raw_words()
+    {
+        const int frames = 4;
+        const long frameBytes = Pixels * sizeof(ushort);
+        using var kept = new FrameBufferReserve();
+        ReceiverSettings Energy(string name, bool raw) => ReceiverSettings.Parse(RawBesideEnergy(frames, name, raw)) with { KeptRawBuffers = kept };
+        async Task<JungfrauChannel> RunOnce(string name)
+        {
+            var (summary, channel) = await Run(Energy(name, raw: true), async ports =>
+            {
+                using var standIn = StandIn(ports, frames, JungfrauStandInContent.Photons);
+                await standIn.RunAsync(CancellationToken.None);
+            });
+            Assert.Null(summary.Error);
+            Assert.Equal(frames, channel.RawFramesSaved);
+            return channel;
+        }
+
+        await RunOnce("first");
+        // every buffer the first run's queue made is kept (within its 4 frames), none lent any more
+        var fresh = kept.FreshBuffers;
+        Assert.InRange(fresh, 1, 4);
+        Assert.Equal((0L, fresh * frameBytes, 0L), (kept.ReusedBuffers, kept.KeptBytes, kept.LentBytes));
+
+        await RunOnce("second");
+        // the second run's queue wrote into the first one's buffers; all of them kept again, none lost or freed
+        Assert.InRange(kept.ReusedBuffers, 1, 4);
+        Assert.InRange(kept.FreshBuffers, fresh, 4);
+        Assert.Equal((kept.FreshBuffers * frameBytes, 0L), (kept.KeptBytes, kept.LentBytes));
+        Assert.InRange(kept.PeakBytes, kept.KeptBytes, 4 * frameBytes);
+
+        // a run that saves no raw words frees them at Prepare: its memory cap does not count them
+        await using (await ReceiverRun.PrepareAsync(Energy("third", raw: false)))
+            Assert.Equal(0, kept.KeptBytes);
     }
 
     [Fact]
@@ -439,6 +562,27 @@ public sealed class JungfrauChannelTests : IDisposable
         var config = ReceiverConfig.Parse("channel: { kind: jungfrau_udp, jungfrau: { ports: [1, 2, 3, 4], ports_per_module: 2, correction: opencl } }");
         Assert.Equal([0, 1], config.Channel.Jungfrau!.ModuleIdList);
         Assert.Equal(JungfrauCorrectionEngine.OpenCl, config.Channel.Jungfrau.Correction);
+    }
+
+    [Theory]
+    // each receiver's ports carry every module of the geometry
+    [InlineData("ports: [1, 2, 3], geometry: { rows: 2, columns: 2 }, dispatch: round_robin", 2, "channel.jungfrau.geometry",
+        "2 x 2 modules, the ports carry 3")]
+    // several receivers dealt whole frames must say so: full_frame is one receiver taking every frame
+    [InlineData("ports: [1, 2], geometry: { rows: 2 }", 2, "channel.jungfrau.dispatch",
+        "full_frame gives every frame to one receiver: 2 receivers take whole frames with round_robin (frame k to receiver k mod n) or parts of every frame with modules")]
+    [InlineData("ports: [1, 2], geometry: { rows: 2 }, dispatch: full_frame", 3, "channel.jungfrau.dispatch", null)]
+    public void Round_robin_dispatch_needs_every_module_on_each_receivers_ports_and_several_receivers_need_a_dispatch(string block, int receivers,
+        string path, string? reason)
+    {
+        var error = Assert.Single(Assert.Throws<ParamsException>(() =>
+            ReceiverConfig.Parse($"rank: 1\nnb_receivers: {receivers}\nchannel: {{ kind: jungfrau_udp, jungfrau: {{ {block} }} }}")).Errors);
+        Assert.Equal(path, error.Path);
+        if (reason is not null)
+            Assert.Equal(reason, error.Reason);
+        var config = ReceiverConfig.Parse("rank: 1\nnb_receivers: 2\nchannel: { kind: jungfrau_udp, jungfrau: { ports: [1, 2], geometry: { rows: 2 }, dispatch: round_robin } }");
+        Assert.Equal(JungfrauDispatch.RoundRobin, config.Channel.Jungfrau!.Dispatch);
+        Assert.Equal([0, 1], config.Channel.Jungfrau.ModuleIdList);
     }
 
     [Fact]

@@ -25,13 +25,13 @@ public sealed class JungfrauRunTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    /// <summary>A 2-module receiver (rank of receivers) on free ports; <paramref name="det"/> and <paramref name="proc"/>: the run's params.</summary>
+    /// <summary>A 2-module receiver (rank of receivers, whole frames dealt round robin) on free ports; <paramref name="det"/> and <paramref name="proc"/>: the run's params.</summary>
     private ReceiverSettings Settings(string det, string proc = """{"class_name": "LimaProcessingLegacy"}""", int rank = 0, int receivers = 1, long frames = 3,
         string rawSaving = "{}") =>
         ReceiverSettings.Parse($$"""
             {"receiver": {"rank": {{rank}}, "nb_receivers": {{receivers}},
                           "channel": {"kind": "jungfrau_udp", "timeout_ms": 20000,
-                                      "jungfrau": {"ports": [0, 0], "window": 4, "receive_buffer": "4MiB", "frame_timeout_ms": 300} },
+                                      "jungfrau": {"ports": [0, 0], "dispatch": "{{(receivers > 1 ? "round_robin" : "full_frame")}}", "window": 4, "receive_buffer": "4MiB", "frame_timeout_ms": 300} },
                           "memory_cap": "256MiB", "saving_root": "{{Root}}", "reference_root": "{{Root}}"},
              "acq_params": {"acq": {"nb_frames": {{frames}} }, "det": { {{det}} }, "saving": {{rawSaving}} },
              "proc_params": {{proc}}}

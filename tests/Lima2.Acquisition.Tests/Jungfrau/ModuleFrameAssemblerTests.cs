@@ -177,6 +177,43 @@ public class ModuleFrameAssemblerTests
     }
 
     [Fact]
+    public void Under_round_robin_a_receiver_assembles_every_nth_frame_counts_its_own_missed_frames_only_and_rejects_the_others()
+    {
+        // receiver 1 of 3, acquisition frames numbered from 1: its frames are 2, 5, 8, 11, 14 (window of 2)
+        int[] ids = [0, 1];
+        var output = new List<(ulong Frame, ushort[] Pixels, bool Complete)>();
+        var assembler = new ModuleFrameAssembler(new JungfrauAssemblerOptions { ModuleIds = ids, Window = 2, FirstFrameNumber = 2, FrameStep = 3 },
+            f =>
+            {
+                using (f)
+                    output.Add((f.FrameNumber, f.Pixels.ToArray(), f.IsComplete));
+            });
+        var dropped = new HashSet<(int, int)> { (1, 40) };
+        foreach (var frame in new ulong[] { 2, 5, 11, 14 }) // frame 8 never comes
+            foreach (var packet in Packets(frame, ids))
+            {
+                var header = SlsDetectorHeader.Read(packet);
+                if (frame != 5 || !dropped.Contains((header.ModuleId, (int)header.PacketNumber)))
+                    Assert.Equal(PacketVerdict.Placed, assembler.Accept(packet, 0));
+            }
+        // other receivers' frames, in and beyond the window, move nothing
+        var pixels = ModulePixels(3, 0);
+        Assert.Equal(PacketVerdict.OtherReceiversFrame, assembler.Accept(JungfrauPackets.Create(3, 0, 0, pixels), 0));
+        Assert.Equal(PacketVerdict.OtherReceiversFrame, assembler.Accept(JungfrauPackets.Create(16, 1, 0, pixels), 0));
+        Assert.Equal(PacketVerdict.Late, assembler.Accept(JungfrauPackets.Create(1, 0, 0, pixels), 0));
+        assembler.Finish();
+
+        Assert.Equal([2UL, 5, 11, 14], output.Select(o => o.Frame));
+        Assert.Equal([true, false, true, true], output.Select(o => o.Complete));
+        Assert.Equal(Expected(5, ids, dropped), output[1].Pixels);
+        Assert.Equal(Expected(14, ids), output[3].Pixels);
+        // frame 8 is this receiver's and missed; 3, 4, 6, 7, ... are other receivers' and not counted here
+        Assert.Equal((3L, 1L, 1L, 1L), (assembler.FramesComplete, assembler.FramesIncomplete, assembler.FramesMissed, assembler.PacketsPadded));
+        Assert.Equal(2, assembler.Count(PacketVerdict.OtherReceiversFrame));
+        Assert.Throws<ArgumentException>(() => new ModuleFrameAssembler(new JungfrauAssemblerOptions { ModuleIds = ids, FrameStep = 2 }, _ => { }));
+    }
+
+    [Fact]
     public void Bad_datagrams_are_counted_by_kind_and_change_nothing()
     {
         int[] ids = [0, 1];
