@@ -1,4 +1,5 @@
 using Lima2.Acquisition.Jungfrau;
+using Lima2.Acquisition.Processing;
 using Lima2.Acquisition.Saving;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
@@ -62,6 +63,8 @@ public static class ChannelFactory
             KeepEncoded: settings.ProcParams.DenseSavingChannels()
                 .Any(c => c.Params is { Enabled: true, Compression: SavingCompression.BshufLz4 }),
             Policy: config.OverloadPolicy,
+            // a raw frame's pixels stay in their message unless a consumer copies frames to an OpenCL device from the pool's memory
+            HoldRawFrames: !PipelineConsumers.UsesKernels(settings.ProcParams) && PipelineConsumers.FrameMemory(settings.ProcParams, config) is null,
             RunFrames: settings.AcqParams.Acq.NbFrames, TimeoutMs: config.Channel.TimeoutMs,
             // the geometry comes with the header, after the connection is made; a header may carry per-pixel arrays
             // (flat field, pixel mask) several times a frame's size: only what could never fit the cap is dropped

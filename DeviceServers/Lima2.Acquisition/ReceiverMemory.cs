@@ -8,7 +8,7 @@ namespace Lima2.Acquisition;
 
 /// <summary>
 /// How a receiver's memory cap is shared: the channel's bound on received messages (ZeroMQ queue, kernel socket
-/// buffer, messages being decoded, and the chunks of the frames in flight it keeps where they arrived), the saving
+/// buffer, messages being decoded, and the chunks or raw pixels of the frames in flight it keeps where they arrived), the saving
 /// sinks' compressed-chunk buffers, the re-publisher's send queue, and the frame pool, which gets the rest.
 /// </summary>
 public sealed record ReceiverMemory(long CapBytes, long ChannelBytes, long SinkBytes, long PoolBytes, long PublishBytes = 0)
@@ -16,8 +16,8 @@ public sealed record ReceiverMemory(long CapBytes, long ChannelBytes, long SinkB
     /// <summary>
     /// Shares the cap of <paramref name="config"/> for frames of <paramref name="frame"/>'s geometry. The cap covers
     /// every frame-sized buffer of the run: the channel's received messages and the sinks' compressed chunks come off
-    /// it first; a channel that keeps frames' chunks in its messages (<see cref="IEncodedChunkHolder"/>) gets half of
-    /// the rest for them, the frame pool the other half.
+    /// it first; a channel that keeps frames' chunks or raw pixels in its messages (<see cref="IEncodedChunkHolder"/>)
+    /// gets half of the rest for them, the frame pool the other half.
     /// </summary>
     /// <exception cref="ArgumentException">the rest is less than two frames.</exception>
     public static ReceiverMemory Plan(ReceiverConfig config, IDetectorChannel channel, ProcParams proc, FrameInfo frame,

@@ -15,9 +15,7 @@ if (args is ["--pogo", var folder, ..])
 var instance = args.FirstOrDefault(a => !a.StartsWith('-')) ?? "";
 ServerLog.Install(instance);
 var server = new TangoServer(DeviceClasses.All);
-_ = server.Ready.ContinueWith(t =>
-{
-    if (t.IsCompletedSuccessfully && !args.Contains("-nodb"))
-        Schemas.Publish(server.Devices.OfType<IAcqDevice>().Select(d => (d.ClassName, d.Plugin)), Console.Error);
-}, TaskScheduler.Default);
+// stored before the server says it is ready: a client that connects then builds its documents from them
+if (!args.Contains("-nodb"))
+    server.Initialised += () => Schemas.Publish(server.Devices.OfType<IAcqDevice>().Select(d => (d.ClassName, d.Plugin)), Console.Error);
 return server.Run(args);

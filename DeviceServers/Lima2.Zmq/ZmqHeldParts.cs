@@ -47,6 +47,12 @@ public sealed class ZmqHeldParts : IDisposable
     public int PeakHeld => Volatile.Read(ref _peak);
 
     /// <summary>
+    /// Whether a part of <paramref name="partLength"/> bytes is held where libzmq read it, its bytes' address unchanged:
+    /// a part with an allocation of its own, no bigger than <see cref="PartBytes"/>; other parts' bytes are copied.
+    /// </summary>
+    public bool HoldsInPlace(int partLength) => partLength > SharedReceiveBufferBytes && partLength <= PartBytes;
+
+    /// <summary>
     /// Holds <paramref name="length"/> bytes (at most <see cref="PartBytes"/>) at <paramref name="offset"/> of
     /// <paramref name="part"/>, waiting while <see cref="Capacity"/> parts are held; the part is left empty, unless its
     /// bytes were copied.
@@ -68,7 +74,7 @@ public sealed class ZmqHeldParts : IDisposable
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
             if (!_free.TryTake(out var held))
                 held = new ZmqHeldPart(this);
-            held.Take(part, offset, length, copy: part.Length <= SharedReceiveBufferBytes || part.Length > PartBytes);
+            held.Take(part, offset, length, copy: !HoldsInPlace(part.Length));
             var now = Held;
             for (var peak = Volatile.Read(ref _peak); now > peak; peak = Volatile.Read(ref _peak))
                 Interlocked.CompareExchange(ref _peak, now, peak);

@@ -201,22 +201,27 @@ static void Correction(int modules, int frames, IJungfrauCorrector corrector, fl
     (corrector as IDisposable)?.Dispose();
 }
 
-// The e2e's sender: a process of its own, so that the receiver's CPU time is the bench process's. Prints "sending" once
-// its frames are rendered, then "sent PACKETS SECONDS".
+// The e2e's sender: a process of its own, so that the receiver's CPU time is the bench process's. Prints "ready" once
+// its frames are rendered and waits for a line on its input (or its end), then prints "sending" and sends; at the end
+// "sent PACKETS SECONDS".
 static void SendProcess(int modules, int frames, double rate, int senders, string ports)
 {
     var distinct = Enumerable.Range(0, Math.Min(frames, 4)).Select(i => Words(modules, i)).ToArray(); // rendered before the clock starts
     var destinations = ports.Split(',').Select((port, m) => new ModuleDestination(m, new IPEndPoint(IPAddress.Loopback, int.Parse(port)))).ToArray();
+    Console.WriteLine("ready");
+    Console.ReadLine();
     Console.WriteLine("sending");
     var (sent, seconds) = Send(destinations, distinct, frames, rate, senders);
     Console.WriteLine($"sent {sent} {seconds.ToString(CultureInfo.InvariantCulture)}");
 }
 
 // Runs the sender process to `ports` and `receive` alongside; the receiver's CPU time and wall time are counted from
-// the moment the sender starts sending to the end of `receive`.
-static async Task<SendMeasure> SendTo(IEnumerable<int> ports, int modules, int frames, double rate, int senders, Func<Task> receiveEnd)
+// the moment the sender starts sending to the end of `receive`. `beforeSending` runs once the sender process is up and
+// ready (its start-up, seconds on a loaded machine, counts against no receive timeout).
+static async Task<SendMeasure> SendTo(IEnumerable<int> ports, int modules, int frames, double rate, int senders, Func<Task> receiveEnd,
+    Action? beforeSending = null)
 {
-    var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true };
+    var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardInput = true };
     if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") // run as `dotnet JungfrauBench.dll`
         start.ArgumentList.Add(typeof(SendMeasure).Assembly.Location);
     foreach (var arg in new[] { "send", "--modules", $"{modules}", "--frames", $"{frames}", "--rate", $"{rate}", "--senders", $"{senders}",
@@ -224,6 +229,12 @@ static async Task<SendMeasure> SendTo(IEnumerable<int> ports, int modules, int f
         start.ArgumentList.Add(arg);
     using var sender = Process.Start(start)!;
     string? line;
+    while ((line = await sender.StandardOutput.ReadLineAsync()) is not null && line != "ready")
+    {
+    }
+    beforeSending?.Invoke();
+    await sender.StandardInput.WriteLineAsync("go");
+    sender.StandardInput.Close();
     while ((line = await sender.StandardOutput.ReadLineAsync()) is not null && line != "sending")
     {
     }
@@ -304,9 +315,11 @@ static async Task<int> EndToEnd(int modules, int frames, double rate, int sender
         var channel = (JungfrauChannel)run.Channel;
         foreach (var warning in channel.Warnings)
             Console.WriteLine($"warning: {warning}");
-        var running = run.RunAsync(token);
+        Task<ReceiverSummary>? running = null;
         ReceiverSummary? summary = null;
-        var measure = await SendTo(channel.Ports, modules, frames, rate, senders, async () => summary = await running);
+        // the run (and its idle timeout) starts once the sender is ready to send
+        var measure = await SendTo(channel.Ports, modules, frames, rate, senders, async () => summary = await running!,
+            beforeSending: () => running = run.RunAsync(token));
         var caught = channel.PortCounters.Sum(p => p.PacketsCaught);
         PrintMeasure(saving ? $"e2e, saving to {folder}" : "e2e, no saving", measure, frames, summary!.Counters.Received, caught, modules,
             $"{channel.FramesComplete}/{channel.FramesIncomplete}/{channel.FramesMissed}, {summary.Saved}" +

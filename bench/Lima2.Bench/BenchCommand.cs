@@ -417,7 +417,8 @@ internal static class BenchCommand
         return long.Parse(fields[7], CultureInfo.InvariantCulture); // fields after the name start at field 3 (state)
     }
 
-    private static long StatusBytes(string field)
+    /// <summary>A /proc/self/status size (VmRSS:, VmHWM:, ...) in bytes.</summary>
+    internal static long StatusBytes(string field)
     {
         var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
         return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;

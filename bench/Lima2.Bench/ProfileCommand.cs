@@ -19,9 +19,6 @@ namespace Lima2.Bench;
 /// </summary>
 internal static class ProfileCommand
 {
-    /// <summary>Linux's clock ticks per second in /proc's CPU times (USER_HZ).</summary>
-    private const double TicksPerSecond = 100;
-
     public static Command Create()
     {
         var frames = new Option<int>("--frames") { Description = "frames per run", DefaultValueFactory = _ => 60 };
@@ -83,16 +80,16 @@ internal static class ProfileCommand
         var settings = BenchCommand.Settings(info, frames, bench, endpoints, 0, compression, basePath, root) with { KeptBuffers = kept };
         var (fresh, reused) = (kept.FreshBuffers, kept.ReusedBuffers);
         await using var receiver = await ReceiverRun.StartAsync(settings, token);
-        var threadsBefore = ThreadTicks();
+        var threadsBefore = ThreadUses();
         var faultsBefore = BenchCommand.MinorFaults();
         var gcBefore = GcFigures.Now();
         using var allocations = new AllocationSampler();
         var clock = Stopwatch.StartNew();
-        var seen = new Dictionary<int, (string Name, long Ticks)>();
+        var seen = new Dictionary<int, ThreadUse>();
         using var sampling = new CancellationTokenSource();
         var (samplerThread, samplerBytes) = (0, 0L);
         var inGraph = new List<long>(); // frames received by the graph and not yet through it, every 20 ms
-        // threads that end before the run does (the channel's receive thread) keep the ticks they were last seen with;
+        // threads that end before the run does (the channel's receive thread) keep the figures they were last seen with;
         // the sampler has a thread of its own, whose reads of /proc (CPU and allocations) are left out of the figures
         var sampler = new Thread(() =>
         {
@@ -101,7 +98,7 @@ internal static class ProfileCommand
             var buffer = new byte[StatBytes];
             while (!sampling.Token.WaitHandle.WaitOne(20))
             {
-                ReadThreadTicks(seen, buffer);
+                ReadThreadUses(seen, buffer);
                 if (receiver.Counters is { } counters)
                     inGraph.Add(counters.InFlight);
             }
@@ -113,14 +110,14 @@ internal static class ProfileCommand
         await sampling.CancelAsync();
         sampler.Join();
         var gc = GcFigures.Now() - gcBefore;
-        ReadThreadTicks(seen, new byte[StatBytes]);
+        ReadThreadUses(seen, new byte[StatBytes]);
         var faults = BenchCommand.MinorFaults() - faultsBefore;
         var byGroup = seen
             .Where(t => t.Key != samplerThread)
-            .Select(t => (Group: Group(t.Value.Name), Ticks: t.Value.Ticks - (threadsBefore.TryGetValue(t.Key, out var before) ? before.Ticks : 0)))
-            .GroupBy(t => t.Group, t => t.Ticks)
-            .Select(g => (Group: g.Key, Ms: g.Sum() * 1000 / TicksPerSecond / frames))
-            .Where(g => g.Ms > 0)
+            .Select(t => (Group: Group(t.Value.Name), Use: t.Value - threadsBefore.GetValueOrDefault(t.Key, t.Value with { CpuNs = 0, MinorFaults = 0 })))
+            .GroupBy(t => t.Group, t => t.Use)
+            .Select(g => (Group: g.Key, Ms: g.Sum(u => u.CpuNs) / 1e6 / frames, Faults: g.Sum(u => u.MinorFaults) / (double)frames))
+            .Where(g => g.Ms >= 0.005)
             .OrderByDescending(g => g.Ms)
             .ToList();
         await streamer.WaitAsync(token);
@@ -129,12 +126,13 @@ internal static class ProfileCommand
         Directory.Delete(Path.Combine(root, basePath), recursive: true);
         return string.Create(CultureInfo.InvariantCulture,
             $"{frames / clock.Elapsed.TotalSeconds:F0} frames/s, CPU {byGroup.Sum(g => g.Ms):F2} ms/frame " +
-            $"[{string.Join(", ", byGroup.Select(g => $"{g.Group} {g.Ms:F2}"))}], " +
+            $"[{string.Join(", ", byGroup.Select(g => $"{g.Group} {g.Ms:F2}" + (g.Faults >= 0.5 ? $" ({g.Faults:F0} faults)" : "")))}], " +
             $"frames in the graph {(inGraph.Count == 0 ? 0 : inGraph.Average()):F1} on average, {(inGraph.Count == 0 ? 0 : inGraph.Max())} at most, {faults / (double)frames:F0} page faults/frame, " +
             $"GC per frame: {(gc.Allocated - samplerBytes) / (double)frames / 1024:F1} KiB allocated (most: {allocations.TopTypes(4)}), " +
             $"{gc.Collections.Gen0 / (double)frames:F3} gen0 / {gc.Collections.Gen1 / (double)frames:F3} gen1 / {gc.Collections.Gen2 / (double)frames:F3} gen2 collections " +
             $"({allocations.Collections()}), {gc.Pause.TotalMilliseconds / frames:F3} ms paused, " +
-            $"frame buffers made fresh {kept.FreshBuffers - fresh}, reused {kept.ReusedBuffers - reused}");
+            $"frame buffers made fresh {kept.FreshBuffers - fresh}, reused {kept.ReusedBuffers - reused}, " +
+            $"RSS {BenchCommand.StatusBytes("VmRSS:") / 1e6:F0} MB (peak {BenchCommand.StatusBytes("VmHWM:") / 1e6:F0})");
     }
 
     private const string SamplerThreadName = "profile sampler";
@@ -165,11 +163,18 @@ internal static class ProfileCommand
         _ => $"other ({name})",
     };
 
-    /// <summary>User + system CPU ticks of each thread of this process, by thread id (/proc/self/task/*/stat).</summary>
-    private static Dictionary<int, (string Name, long Ticks)> ThreadTicks()
+    /// <summary>A thread's CPU time (nanoseconds, from the scheduler) and minor page faults so far.</summary>
+    private readonly record struct ThreadUse(string Name, long CpuNs, long MinorFaults)
     {
-        var threads = new Dictionary<int, (string, long)>();
-        ReadThreadTicks(threads, new byte[StatBytes]);
+        public static ThreadUse operator -(ThreadUse after, ThreadUse before) =>
+            after with { CpuNs = after.CpuNs - before.CpuNs, MinorFaults = after.MinorFaults - before.MinorFaults };
+    }
+
+    /// <summary>CPU time and minor faults of each thread of this process, by thread id (/proc/self/task/*).</summary>
+    private static Dictionary<int, ThreadUse> ThreadUses()
+    {
+        var threads = new Dictionary<int, ThreadUse>();
+        ReadThreadUses(threads, new byte[StatBytes]);
         return threads;
     }
 
@@ -177,35 +182,44 @@ internal static class ProfileCommand
     private const int StatBytes = 1024;
 
     /// <summary>
-    /// Updates <paramref name="threads"/> with the CPU ticks of each thread, reading through <paramref name="buffer"/>:
+    /// Updates <paramref name="threads"/> with the CPU time (schedstat's nanoseconds on a CPU, finer than stat's
+    /// 10 ms ticks) and minor page faults (stat's field 10) of each thread, reading through <paramref name="buffer"/>:
     /// the sampler allocates a few small strings per thread, so that its own garbage does not set the run's GC count.
     /// </summary>
-    private static void ReadThreadTicks(Dictionary<int, (string Name, long Ticks)> threads, byte[] buffer)
+    private static void ReadThreadUses(Dictionary<int, ThreadUse> threads, byte[] buffer)
     {
         foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
         {
-            int length;
-            try
-            {
-                using var handle = File.OpenHandle(Path.Combine(task, "stat"));
-                length = RandomAccess.Read(handle, buffer, 0);
-            }
-            catch (IOException)
-            {
+            var stat = Read(Path.Combine(task, "stat"), buffer);
+            if (stat.IsEmpty)
                 continue; // the thread ended meanwhile
-            }
-            var stat = buffer.AsSpan(0, length);
             var open = stat.IndexOf((byte)'(');
             var close = stat.LastIndexOf((byte)')');
-            var fields = stat[(close + 2)..]; // field 3 (state) onwards: utime is field 14, stime 15
-            for (var skip = 0; skip < 11; skip++)
-                fields = fields[(fields.IndexOf((byte)' ') + 1)..];
-            var utime = fields[..fields.IndexOf((byte)' ')];
-            fields = fields[(utime.Length + 1)..];
-            var stime = fields[..fields.IndexOf((byte)' ')];
             var id = int.Parse(Path.GetFileName(task), CultureInfo.InvariantCulture);
             var name = threads.TryGetValue(id, out var known) ? known.Name : Encoding.UTF8.GetString(stat[(open + 1)..close]);
-            threads[id] = (name, long.Parse(utime, CultureInfo.InvariantCulture) + long.Parse(stime, CultureInfo.InvariantCulture));
+            var fields = stat[(close + 2)..]; // field 3 (state) onwards: minflt is field 10
+            for (var skip = 0; skip < 7; skip++)
+                fields = fields[(fields.IndexOf((byte)' ') + 1)..];
+            var minorFaults = long.Parse(fields[..fields.IndexOf((byte)' ')], CultureInfo.InvariantCulture);
+            var schedstat = Read(Path.Combine(task, "schedstat"), buffer); // nanoseconds on a CPU, waiting, time slices
+            if (schedstat.IsEmpty)
+                continue;
+            var cpuNs = long.Parse(schedstat[..schedstat.IndexOf((byte)' ')], CultureInfo.InvariantCulture);
+            threads[id] = new ThreadUse(name, cpuNs, minorFaults);
+        }
+    }
+
+    /// <summary>A /proc file's bytes in <paramref name="buffer"/>; empty when the thread has ended.</summary>
+    private static Span<byte> Read(string path, byte[] buffer)
+    {
+        try
+        {
+            using var handle = File.OpenHandle(path);
+            return buffer.AsSpan(0, RandomAccess.Read(handle, buffer, 0));
+        }
+        catch (IOException)
+        {
+            return [];
         }
     }
 

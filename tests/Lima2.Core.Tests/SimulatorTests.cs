@@ -183,8 +183,14 @@ public class SimulatorTests
         var start = await channel.StartAsync(default);
         Assert.Null(start.ExpectedFrames);
         await using var graph = GraphBuilder.Build(proc, start.Frame, OverloadPolicy.BackPressure, 1 << 20);
-        using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
-        var summary = await channel.RunAsync(graph, stop.Token);
+        using var stop = new CancellationTokenSource();
+        var running = channel.RunAsync(graph, stop.Token);
+        // stopped once frames flow, however slowly a loaded machine makes them (not after a fixed time)
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (graph.Counters.Received <= 10 && DateTime.UtcNow < deadline && !running.IsCompleted)
+            await Task.Delay(5);
+        stop.Cancel();
+        var summary = await running;
         var counters = (await graph.CompleteAsync()).Counters;
 
         Assert.Equal(ChannelEnd.Stopped, summary.End);

@@ -25,6 +25,9 @@ internal sealed class FakeReceiver(string name) : IReceiverLink
     public int BusyReads { get; set; }
     public int Reads { get; private set; }
 
+    /// <summary>Runs once, after the next read took its snapshot and before it returns (what happens while a read is on its way back).</summary>
+    public Action? AfterNextRead { get; set; }
+
     public ReceiverSnapshot Read()
     {
         Reads++;
@@ -35,7 +38,11 @@ internal sealed class FakeReceiver(string name) : IReceiverLink
             BusyReads--;
             throw new ReceiverBusyException("Not able to acquire serialization (dev, class or process) monitor");
         }
-        return new(State, Frames, Saved, Pipeline, RawSaved);
+        var snapshot = new ReceiverSnapshot(State, Frames, Saved, Pipeline, RawSaved);
+        var after = AfterNextRead;
+        AfterNextRead = null;
+        after?.Invoke();
+        return snapshot;
     }
 
     public string LastError() => Error;
@@ -188,6 +195,26 @@ public sealed class ControlLogicTests
         control.Poll();
         Assert.Equal(AcqState.Running, control.State);
         Assert.Equal(4, receivers[1].Reads - readsBefore);
+    }
+
+    [Fact]
+    public void A_poll_whose_reads_were_taken_before_the_client_prepared_every_receiver_and_started_does_not_judge_the_run_by_them()
+    {
+        var (control, receivers) = System();
+        control.Prepare(Uuid);
+        receivers[0].State = AcqState.Prepared;
+        receivers[1].Pipeline = "the previous run"; // the client has not prepared it yet when the poll reads it
+        receivers[1].AfterNextRead = () =>
+        {
+            receivers[1].Pipeline = Uuid;
+            receivers[1].State = AcqState.Prepared;
+            control.Start();
+        };
+        control.Poll();
+        Assert.Equal(AcqState.Running, control.State);
+        Assert.Equal($"running {Uuid}", control.Reason);
+        control.Poll(); // the next poll reads the run as it is
+        Assert.Equal(AcqState.Running, control.State);
     }
 
     [Fact]

@@ -350,11 +350,11 @@ public sealed class ReceiverCrashTests
 
     private static void WaitFor(Func<bool> condition, string what)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"waited 20 s for {what}");
+                throw new TimeoutException($"waited 60 s for {what}");
             Thread.Sleep(50);
         }
     }

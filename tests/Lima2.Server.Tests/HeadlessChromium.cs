@@ -35,9 +35,17 @@ public sealed class HeadlessChromium : IDisposable
             browser.WaitForOutput("DevTools listening on ", TimeSpan.FromSeconds(60));
             var endpoint = new Uri(Regex.Match(browser.Output, @"DevTools listening on (ws://\S+)").Groups[1].Value);
             using var http = new HttpClient();
-            var targets = JsonDocument.Parse(await http.GetStringAsync($"http://{endpoint.Authority}/json/list")).RootElement;
-            var page = targets.EnumerateArray().First(t => t.GetProperty("type").GetString() == "page");
-            await chromium._page.ConnectAsync(new Uri(page.GetProperty("webSocketDebuggerUrl").GetString()!), CancellationToken.None);
+            // the DevTools server may answer before the tab of the URL exists (a loaded machine): ask until it does
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            JsonElement? page;
+            while ((page = JsonDocument.Parse(await http.GetStringAsync($"http://{endpoint.Authority}/json/list")).RootElement
+                       .EnumerateArray().Cast<JsonElement?>().FirstOrDefault(t => t!.Value.GetProperty("type").GetString() == "page")) is null)
+            {
+                if (DateTime.UtcNow > deadline)
+                    throw new TimeoutException("chromium opened no page in 60 s");
+                await Task.Delay(200);
+            }
+            await chromium._page.ConnectAsync(new Uri(page.Value.GetProperty("webSocketDebuggerUrl").GetString()!), CancellationToken.None);
             return chromium;
         }
         catch

@@ -120,7 +120,7 @@ public sealed class JungfrauReceiverTests
         }
         Assert.StartsWith("prepared ", status[1]);
         Assert.True(SpinWait.SpinUntil(() => Directory.EnumerateFiles(system.LogFolder, "*", SearchOption.AllDirectories)
-            .Any(f => File.ReadAllText(f).Contains($"sysctl -w net.core.rmem_max={asked}")), TimeSpan.FromSeconds(10)),
+            .Any(f => File.ReadAllText(f).Contains($"sysctl -w net.core.rmem_max={asked}")), TimeSpan.FromSeconds(60)),
             "the warning is not in the server's log:\n" +
             string.Join("\n", Directory.EnumerateFiles(system.LogFolder, "*", SearchOption.AllDirectories).Select(f => $"{f}:\n{File.ReadAllText(f)}")));
     }

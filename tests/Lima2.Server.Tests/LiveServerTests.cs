@@ -46,8 +46,7 @@ public sealed class LiveServerTests
             Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
             // while they do not read, the feed goes on sampling and /status answers with the newest sample
             var first = await http.GetStringAsync("status");
-            await Task.Delay(300);
-            Assert.NotEqual(first, await http.GetStringAsync("status"));
+            await WaitForAsync(async () => await http.GetStringAsync("status") != first); // sampled every 20 ms, later when loaded
             Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("last_frame")).StatusCode);
             Assert.True(server.Feed.History().Length <= LiveFeed.HistoryLength);
         }

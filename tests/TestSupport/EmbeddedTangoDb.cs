@@ -20,11 +20,12 @@ public static class EmbeddedTangoDb
         var script = Path.Combine(RepoPaths.Root, "scripts", "tango-db.sh");
         using (var up = ChildProcess.Start(script, ["up"]))
         {
-            if (up.WaitForExit(TimeSpan.FromSeconds(60)) != 0)
+            // a fresh machine installs MariaDB's data folder and the Tango schema first; the script bounds each step itself
+            if (up.WaitForExit(TimeSpan.FromSeconds(180)) != 0)
                 throw new InvalidOperationException($"tango-db.sh up failed:\n{up.Output}");
         }
         using var env = ChildProcess.Start(script, ["env"]);
-        env.WaitForExit(TimeSpan.FromSeconds(10));
+        env.WaitForExit(TimeSpan.FromSeconds(60));
         // "export TANGO_HOST=127.0.0.1:10000"
         var host = env.Output.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)
             .Single(word => word.StartsWith("TANGO_HOST=", StringComparison.Ordinal))["TANGO_HOST=".Length..];

@@ -15,8 +15,8 @@ public enum FrameEncoding
 
 /// <summary>
 /// A detector channel that hands frames over with the bytes they came in left where they arrived (its received
-/// messages, not copied): the frames it may hold that way at once are a share of the receiver's memory cap, on top of
-/// what it says it buffers.
+/// messages, not copied: encoded chunks kept for saving, raw pixels): the frames it may hold that way at once are a
+/// share of the receiver's memory cap, on top of what it says it buffers.
 /// </summary>
 public interface IEncodedChunkHolder
 {

@@ -159,7 +159,10 @@ public sealed class FramePool : IDisposable
     }
 }
 
-/// <summary>One rented buffer; disposing it gives it back to its pool.</summary>
+/// <summary>
+/// One rented buffer; disposing it gives it back to its pool. It may also be a buffer lent by another owner (a received
+/// message whose bytes are a frame's pixels), which disposing it releases.
+/// </summary>
 public readonly struct PooledBuffer : IDisposable
 {
     private readonly FramePool? _pool;
@@ -184,9 +187,19 @@ public readonly struct PooledBuffer : IDisposable
     /// <summary>A buffer that belongs to no pool (tests, files read whole).</summary>
     public static PooledBuffer Unpooled(byte[] array) => new(array);
 
+    /// <summary>
+    /// The bytes of <paramref name="owner"/>, which stay where they are until the buffer is disposed, which disposes
+    /// <paramref name="owner"/> (bytes held where they arrived, counted by their holder instead of a pool).
+    /// </summary>
+    public static PooledBuffer Lent(IMemoryOwner<byte> owner) => new(null, owner);
+
     public void Dispose()
     {
-        if (_block is not null)
-            _pool?.Return(_block);
+        if (_block is null)
+            return;
+        if (_pool is null)
+            _block.Dispose();
+        else
+            _pool.Return(_block);
     }
 }

@@ -22,7 +22,8 @@ internal readonly record struct PayloadLocation(int Part, int Offset, int Length
 /// <summary>One admitted frame on its way from the receive thread to the target, or one lost frame.</summary>
 /// <remarks>
 /// Its payload is in <see cref="Message"/>'s slot, or, when the frame keeps it for saving as it came, in
-/// <see cref="Kept"/>, taken out of the message (which went back to receiving) and handed over with the frame.
+/// <see cref="Kept"/>, taken out of the message (which went back to receiving) and handed over with the frame. A raw
+/// frame's payload may be its <see cref="Pixels"/> already (<see cref="PixelsInMessage"/>): nothing to decode.
 /// </remarks>
 internal sealed class DecodeJob(ZmqMultipartMessage? message, PayloadLocation payload, DectrisEncoding encoding, long index)
 {
@@ -32,6 +33,7 @@ internal sealed class DecodeJob(ZmqMultipartMessage? message, PayloadLocation pa
     public readonly long Index = index;
     public PooledBuffer Pixels;
     public ZmqHeldPart? Kept;
+    public bool PixelsInMessage;
     public string? Problem;
 
     public static DecodeJob Lost(long index, string reason) => new(null, default, default, index) { Problem = reason };
@@ -134,7 +136,7 @@ internal sealed class DecodeStage
 
     private DecodeJob Decode(DecodeJob job)
     {
-        if (job.Problem is not null)
+        if (job.Problem is not null || job.PixelsInMessage)
             return job;
         var message = job.Message;
         try

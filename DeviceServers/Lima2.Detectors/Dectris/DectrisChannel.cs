@@ -39,6 +39,10 @@ public enum DectrisStreamVersion
 /// protocol error); the frames after it never arrive, and <paramref name="TimeoutMs"/> ends the run; 0 = no limit</param>
 /// <param name="Policy">when every kept payload the channel may hold is held: wait for one to be released
 /// (back-pressure), or hand the frame over without it (drop: saving encodes the pixels again), as the frame pool does</param>
+/// <param name="HoldRawFrames">a raw frame's pixels are the message part they came in (no copy into a pool buffer),
+/// held by the frame until its last owner releases it, whenever a hold is free and the part is usable (its own
+/// allocation, pixels aligned for their type); off when a consumer needs the frames in the pool's memory (an OpenCL
+/// device's driver-pinned buffers): every frame is then copied into a pool buffer</param>
 public sealed record DectrisChannelOptions(
     string Endpoint,
     DectrisStreamVersion Version,
@@ -53,7 +57,8 @@ public sealed record DectrisChannelOptions(
     long RunFrames = 0,
     int TimeoutMs = 0,
     long MaxMessageBytes = 0,
-    OverloadPolicy Policy = OverloadPolicy.BackPressure)
+    OverloadPolicy Policy = OverloadPolicy.BackPressure,
+    bool HoldRawFrames = true)
 {
     /// <summary>Messages held in this process outside the frame pool: ZeroMQ's queue, the one it is reading, and ours.</summary>
     internal int MessagesHeld => ReceiveHighWaterMark + 1 + MessageSlots;
@@ -61,8 +66,11 @@ public sealed record DectrisChannelOptions(
     /// <summary>Received messages the channel holds while they wait for or go through decoding.</summary>
     internal int MessageSlots => 2 * DecodeWorkers + 1;
 
-    /// <summary>Kept payloads held before a receiver gives more of its cap: as many as the decode stage holds frames.</summary>
-    internal int KeptPayloads => KeepEncoded ? MessageSlots + 1 : 0;
+    /// <summary>Message parts the channel may hold past their message: kept payloads, raw frames' pixels.</summary>
+    internal bool HoldsParts => KeepEncoded || HoldRawFrames;
+
+    /// <summary>Parts held before a receiver gives more of its cap: as many as the decode stage holds frames.</summary>
+    internal int KeptPayloads => HoldsParts ? MessageSlots + 1 : 0;
 }
 
 /// <summary>
@@ -70,7 +78,9 @@ public sealed record DectrisChannelOptions(
 /// description, checks it against the share and order, and rents the frame's buffer; the pixels are decoded by
 /// <see cref="DectrisChannelOptions.DecodeWorkers"/> workers straight from ZeroMQ's message into the pooled buffer
 /// (the one copy), a bitshuffle/LZ4 payload also kept as it came, where it came (the message part, held by the
-/// frame until its last owner releases it), and the frames are handed over in order.
+/// frame until its last owner releases it), and the frames are handed over in order. A raw frame needs no decoding:
+/// its pixels are the message part itself, held the same way, unless <see cref="DectrisChannelOptions.HoldRawFrames"/>
+/// is off or the part is not usable (then it is copied into a pooled buffer, as any other frame).
 /// </summary>
 /// <remarks>
 /// Every frame of this receiver's share is accounted for: delivered, or reported lost with its reason (corrupt
@@ -99,7 +109,7 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner, IEncodedChu
     internal const long MaxSkippedFrames = 1 << 16;
 
     private readonly DectrisChannelOptions _options;
-    private readonly ZmqContext _context = new();
+    private readonly ZmqContext _context = ZmqContext.ForReceiving(); // its I/O thread, and the heap it reads into, kept for the next run
     private readonly ZmqSocket _socket;
     private readonly ConcurrentDictionary<string, long> _rejections = new();
     private readonly ZmqMultipartMessage[] _slots;
@@ -119,6 +129,7 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner, IEncodedChu
     private ZmqHeldParts? _kept;
     private long _delivered;
     private long _lost;
+    private long _rawFramesHeld;
     private long _next;
     private string? _lastRejection;
 
@@ -168,14 +179,23 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner, IEncodedChu
 
     public string? LastRejection => Volatile.Read(ref _lastRejection);
 
-    /// <summary>Kept payloads the channel may hold at once (0 when it keeps none).</summary>
+    /// <summary>Message parts (kept payloads, raw frames' pixels) the channel may hold at once (0 when it holds none).</summary>
     public int KeptPayloadCapacity => _keptPayloads;
 
-    /// <summary>Kept payloads held now by frames not yet released.</summary>
+    /// <summary>Message parts held now by frames not yet released.</summary>
     public int KeptPayloadsHeld => _kept?.Held ?? 0;
 
-    /// <summary>The most kept payloads held at once in the run.</summary>
+    /// <summary>The most message parts held at once in the run.</summary>
     public int KeptPayloadsPeak => _kept?.PeakHeld ?? 0;
+
+    /// <summary>Raw frames whose pixels were held in the message part they came in instead of copied into a pool buffer.</summary>
+    public long RawFramesHeld => Interlocked.Read(ref _rawFramesHeld);
+
+    /// <summary>
+    /// Most bytes one held part keeps: a frame with its message's fields around it (a V2 raw image is a CBOR message
+    /// with the pixels inside), each held part counted as that much in <see cref="BufferedBytesBound"/>.
+    /// </summary>
+    private static long HeldPartBytes(FrameInfo frame) => (long)frame.ByteSize + MessageOverheadBytes;
 
     /// <summary>
     /// Most bytes of received messages this channel makes the process hold outside the frame pool, once the frame
@@ -186,19 +206,19 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner, IEncodedChu
     /// </summary>
     public long BufferedBytesBound(FrameInfo frame) =>
         (long)_options.MessagesHeld * (frame.ByteSize + MessageOverheadBytes) + 2L * Math.Max(0, _options.ReceiveBufferBytes)
-        + (long)_keptPayloads * frame.ByteSize;
+        + _keptPayloads * HeldPartBytes(frame);
 
     /// <summary>
-    /// More kept payloads for the run, each counted as a whole frame (a payload bigger than a frame is not kept):
-    /// <paramref name="budgetBytes"/> / the frame size of them. Before <see cref="RunAsync"/>.
+    /// More held parts (kept payloads, raw frames' pixels) for the run, each counted as a whole frame and its fields
+    /// (a bigger part is not held): <paramref name="budgetBytes"/> / that size of them. Before <see cref="RunAsync"/>.
     /// </summary>
     public long HoldMoreChunks(FrameInfo frame, long budgetBytes)
     {
-        if (!_options.KeepEncoded || budgetBytes <= 0)
+        if (!_options.HoldsParts || budgetBytes <= 0)
             return 0;
-        var more = (int)Math.Min(int.MaxValue - _keptPayloads, budgetBytes / frame.ByteSize);
+        var more = (int)Math.Min(int.MaxValue - _keptPayloads, budgetBytes / HeldPartBytes(frame));
         _keptPayloads += more;
-        return (long)more * frame.ByteSize;
+        return more * HeldPartBytes(frame);
     }
 
     public ValueTask<ChannelStart> StartAsync(CancellationToken cancellationToken)
@@ -219,7 +239,7 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner, IEncodedChu
         if (target.InputInfo != _frame)
             throw new ArgumentException($"the target expects {target.InputInfo} frames, the stream has {_frame}");
         if (_keptPayloads > 0)
-            _kept = new ZmqHeldParts(_keptPayloads, _frame.ByteSize);
+            _kept = new ZmqHeldParts(_keptPayloads, (int)Math.Min(int.MaxValue, HeldPartBytes(_frame)));
         var run = Task.Factory.StartNew(() => Run(target, cancellationToken), cancellationToken,
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
         _receiving = run;
@@ -408,6 +428,11 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner, IEncodedChu
             _rejections.AddOrUpdate(_otherChannels, static (_, o) => o, static (_, n, o) => n + o, (long)others);
         }
         var job = new DecodeJob(message, Locate(message, image.Payload), image.Encoding, index);
+        if (image.Encoding == DectrisEncoding.Raw && HoldPixels(job, message))
+        {
+            delivery.Post(job);
+            return;
+        }
         try
         {
             if (Wait(target.RentAsync(index, token)) is not { } pixels)
@@ -445,6 +470,34 @@ public sealed class DectrisChannel : IDetectorChannel, IDecodeOwner, IEncodedChu
             return;
         job.Message = null;
         FreeSlot(message);
+    }
+
+    /// <summary>
+    /// Makes a raw frame's pixels the message part they came in, held by the frame until its last owner releases it,
+    /// instead of a pooled buffer and a copy: when the run allows it, the part is held in place (not copied), its pixels
+    /// are aligned for their type and a hold is free now. Otherwise the frame takes a pooled buffer like any other,
+    /// which is where back-pressure waits and the drop policy drops and counts.
+    /// </summary>
+    private bool HoldPixels(DecodeJob job, ZmqMultipartMessage message)
+    {
+        var (part, offset, length) = job.Payload;
+        if (!_options.HoldRawFrames || _kept is not { } kept || length != _frame.ByteSize || !kept.HoldsInPlace(message[part].Length)
+            || !IsAligned(message[part].Span[offset..], _frame.PixelType.SizeOf()))
+            return false;
+        if (kept.TryHold(message[part], offset, length) is not { } held)
+            return false;
+        job.Pixels = PooledBuffer.Lent(held);
+        job.PixelsInMessage = true;
+        job.Message = null;
+        FreeSlot(message);
+        Interlocked.Increment(ref _rawFramesHeld);
+        return true;
+    }
+
+    private static unsafe bool IsAligned(ReadOnlySpan<byte> bytes, int alignment)
+    {
+        fixed (byte* at = bytes)
+            return (nuint)at % (nuint)alignment == 0;
     }
 
     /// <summary>

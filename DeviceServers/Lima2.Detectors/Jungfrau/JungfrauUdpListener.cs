@@ -10,7 +10,7 @@ namespace Lima2.Detectors.Jungfrau;
 /// times out incomplete frames. Frames are handed on from this thread. The socket is bound at construction (packets
 /// that come before <see cref="Start"/> wait in the kernel's buffer). Datagrams are taken in batches of up to
 /// <see cref="BatchSize"/> per system call (recvmmsg, <see cref="DatagramBatchReceiver"/>); the loop waits in poll
-/// only when a call found nothing.
+/// only when a call found nothing. Frames time out only once the loop has taken every datagram waiting.
 /// </summary>
 public sealed class JungfrauUdpListener : IDisposable
 {
@@ -147,6 +147,9 @@ public sealed class JungfrauUdpListener : IDisposable
             while (!_stopping)
             {
                 var count = _batch.Receive();
+                // a frame times out only when the socket held nothing more: its missing packets did not come. Datagrams
+                // still waiting in the kernel's buffer (the thread was held up past the timeout) are read first.
+                var drained = count < _batch.Capacity;
                 if (count > 0)
                 {
                     var received = Stopwatch.GetTimestamp();
@@ -159,7 +162,7 @@ public sealed class JungfrauUdpListener : IDisposable
                 else
                     _socket.Poll(PollInterval, SelectMode.SelectRead);
                 var now = Stopwatch.GetTimestamp();
-                if (now - lastExpiry >= pollTicks) // a pass over the window per poll interval, not per datagram
+                if (drained && now - lastExpiry >= pollTicks) // a pass over the window per poll interval, not per datagram
                 {
                     _assembler.Expire(now - _timeoutTicks);
                     lastExpiry = now;

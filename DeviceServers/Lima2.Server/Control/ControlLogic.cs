@@ -222,7 +222,12 @@ public sealed class ControlLogic : AcqDeviceLogic
     /// </summary>
     public void Poll()
     {
-        var uuid = Uuid;
+        // the reads are judged against the state they were taken in: a Start (or Close) while they are under way
+        // leaves them stale (a receiver read before the client prepared it shows the previous run)
+        string? uuid;
+        AcqState polled;
+        lock (_lock)
+            (uuid, polled) = (_uuid, _status.State);
         var reads = _receivers.AsParallel().AsOrdered().Select(r =>
         {
             try
@@ -273,15 +278,15 @@ public sealed class ControlLogic : AcqDeviceLogic
             fault = $"receiver {gone.r.Name} does not answer: {gone.Error}";
         else if (failed.r is not null)
             fault = $"receiver {failed.r.Name} failed: {What(failed.r)}";
-        else if (State == AcqState.Running)
+        else if (polled == AcqState.Running)
             fault = Stranger([.. reads.Select(x => (x.r, x.Snapshot!))], uuid);
         var done = fault is null && reads.All(x => x.Snapshot!.State is AcqState.Idle or AcqState.Stopped);
-        var running = State == AcqState.Running;
+        var running = polled == AcqState.Running;
         var master = done && running ? WriteMasterFile([.. reads.Select(x => x.Snapshot!)]) : null;
         var shortfall = done && running ? Shortfall([.. reads.Select(x => (x.r, x.Snapshot!))]) : null;
         lock (_lock)
         {
-            if (_status.State is not (AcqState.Prepared or AcqState.Running) || _uuid != uuid)
+            if (_status.State is not (AcqState.Prepared or AcqState.Running) || _status.State != polled || _uuid != uuid)
                 return;
             if (fault is not null)
                 FaultLocked(fault);

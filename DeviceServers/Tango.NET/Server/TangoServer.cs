@@ -40,6 +40,12 @@ public sealed class TangoServer
     /// <summary>Completes once the server accepts requests.</summary>
     public Task Ready => _ready.Task;
 
+    /// <summary>
+    /// Runs on the server thread once every device exists, before the server says it is ready: what a client must
+    /// find as soon as it can connect (e.g. properties the server stores in the database) is done here.
+    /// </summary>
+    public event Action? Initialised;
+
     /// <summary>The devices alive now, across classes.</summary>
     public IReadOnlyCollection<Device> Devices => _devices.Values.ToList();
 
@@ -65,6 +71,7 @@ public sealed class TangoServer
             try
             {
                 ServerProxy.ServerInit(argv);
+                Initialised?.Invoke();
                 Console.Out.WriteLine("Ready to accept request");
                 Console.Out.Flush();
                 _ready.TrySetResult();

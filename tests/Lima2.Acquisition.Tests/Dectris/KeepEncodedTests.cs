@@ -130,9 +130,10 @@ public sealed class KeepEncodedTests : IDisposable
     }
 
     [Fact]
-    public async Task A_stream_saved_recompressed_keeps_no_chunk()
+    public async Task A_stream_saved_recompressed_to_a_graph_on_the_kernels_holds_no_part()
     {
-        await using var channel = new DectrisChannel(new DectrisChannelOptions(_detector.Endpoint, DectrisStreamVersion.V1, KeepEncoded: false));
+        await using var channel = new DectrisChannel(new DectrisChannelOptions(_detector.Endpoint, DectrisStreamVersion.V1, KeepEncoded: false,
+            HoldRawFrames: false));
         Assert.Equal(0, channel.KeptPayloadCapacity);
         Assert.Equal(0, channel.HoldMoreChunks(Large, 64L << 20));
     }

@@ -40,6 +40,49 @@ public class JungfrauUdpLoopbackTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
+    public void A_frame_whose_packets_wait_in_the_socket_while_the_loop_is_held_past_the_timeout_is_read_whole_not_timed_out(bool recvmmsg)
+    {
+        var timeout = TimeSpan.FromMilliseconds(300);
+        var handedOn = new List<(ulong Frame, bool Complete)>();
+        using var inFrame1 = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        // frame 1's consumer holds the loop's thread, as a loaded machine or a slow consumer does
+        var assembler = new ModuleFrameAssembler(new JungfrauAssemblerOptions { ModuleIds = [0], FirstFrameNumber = 1 }, f =>
+        {
+            using (f)
+                lock (handedOn)
+                    handedOn.Add((f.FrameNumber, f.IsComplete));
+            if (f.FrameNumber == 1)
+            {
+                inFrame1.Set();
+                release.Wait();
+            }
+        });
+        using var listener = new JungfrauUdpListener(new IPEndPoint(IPAddress.Loopback, 0), assembler, timeout,
+            receiveBufferBytes: 4 << 20, useRecvmmsg: recvmmsg);
+        var firstHalf = Enumerable.Range(0, 64).Select(p => (0, p)).ToHashSet();
+        var secondHalf = Enumerable.Range(64, 64).Select(p => (0, p)).ToHashSet();
+        using var sender = new JungfrauPacketSender([new ModuleDestination(0, new IPEndPoint(IPAddress.Loopback, listener.Port))]);
+        // waiting before the loop runs, read in full batches: frame 2's first half, then frame 1 whole
+        sender.SendFrame(2, [ModuleFrameAssemblerTests.ModulePixels(2, 0)], drop: secondHalf);
+        sender.SendFrame(1, [ModuleFrameAssemblerTests.ModulePixels(1, 0)]);
+        listener.Start();
+        Assert.True(inFrame1.Wait(TimeSpan.FromSeconds(30)), "frame 1 never came");
+        sender.SendFrame(2, [ModuleFrameAssemblerTests.ModulePixels(2, 0)], drop: firstHalf); // frame 2's second half comes
+        Thread.Sleep(2 * timeout); // the loop is held past the timeout of frame 2, which started before frame 1 ended
+        release.Set();
+        Assert.True(SpinWait.SpinUntil(() => { lock (handedOn) return handedOn.Count == 2; }, TimeSpan.FromSeconds(30)),
+            $"{handedOn.Count} frames handed on");
+        listener.Stop();
+
+        Assert.Equal([(1UL, true), (2UL, true)], handedOn);
+        Assert.Equal((2, 0, 0L), (assembler.FramesComplete, assembler.FramesIncomplete, assembler.PacketsPadded));
+        Assert.Equal(256, assembler.Count(PacketVerdict.Placed));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
     public void A_module_sent_over_two_interfaces_in_sendmmsg_batches_or_one_by_one_arrives_whole_at_its_two_ports(bool sendmmsg)
     {
         var halves = new List<(ulong Frame, ushort[] Pixels)>[] { [], [] };

@@ -1,11 +1,11 @@
 """A DECTRIS stream V1 detector (pyzmq PUSH) that stops mid-series: a header for 6 frames of 16x8 uint16 pixels, frames
-0 to 2 (frame f filled with f), then nothing for 10 s with the connection kept open.
+0 to 2 (frame f filled with f), then nothing, with the connection kept open until the test ends (it closes this
+process's stdin or kills it): however long a loaded machine makes the receiver take to time out.
 
 stalled_v1_stream.py ENDPOINT
 """
 import json
 import sys
-import time
 
 import numpy as np
 import zmq
@@ -19,5 +19,5 @@ for frame in range(3):
     d = {"htype": "dimage_d-1.0", "shape": [16, 8], "type": "uint16", "encoding": "<", "size": len(blob)}
     socket.send_multipart([json.dumps({"htype": "dimage-1.0", "series": 1, "frame": frame, "hash": ""}).encode(), json.dumps(d).encode(),
                            blob, json.dumps({"htype": "dconfig-1.0", "start_time": 0, "stop_time": 1, "real_time": 1}).encode()])
-time.sleep(10)
+sys.stdin.read()
 socket.close(linger=0)

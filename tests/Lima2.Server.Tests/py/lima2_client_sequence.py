@@ -132,6 +132,12 @@ class Client:
         with self.lock:
             self.faults.clear()
 
+    def fault_of(self, devices):
+        """Whether a FAULT event of one of these devices was heard."""
+        names = {d.name() for d in devices}
+        with self.lock:
+            return any(name in names for name, _ in self.faults)
+
     def read_states(self):
         return [self.labels[int(d.acq_state)] for d in self.devices]
 
@@ -252,7 +258,9 @@ def main():
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline and client.read_states()[0] != "fault":
         time.sleep(0.05)
-    time.sleep(0.3)  # the other receivers' FAULT events
+    # the receivers' FAULT events come over other connections than the control's: wait for one of them
+    while time.monotonic() < deadline and not client.fault_of(client.recvs):
+        time.sleep(0.05)
     for d, s in subs:
         d.unsubscribe_event(s)
     fault = run_summary(client, run, client.aborted.is_set(), xferred)
@@ -332,7 +340,7 @@ def main():
                                        lambda ev: ev.err or finished.append(ev.device.name()))) for p in procs]
     for d in client.devices:
         d.Reset()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + TIMEOUT
     while len(finished) < len(procs) and time.monotonic() < deadline:
         time.sleep(0.05)
     out["reset_prepared"] = {"is_finished": [bool(p.is_finished) for p in procs], "events": len(finished),

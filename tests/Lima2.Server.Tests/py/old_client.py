@@ -49,10 +49,16 @@ with ThreadPoolExecutor(len(devices)) as pool:
         f.result()
 ok = done.wait(60)
 ctrl.Close()
-time.sleep(0.3)  # let the last change events arrive
+final = [labels[int(d.acq_state)] for d in devices]
+# the last change events come over other connections than the reads: wait for each device's to tell its final state
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    with lock:
+        if all(seen[d.name()][-1:] == [state] for d, state in zip(devices, final)):
+            break
+    time.sleep(0.02)
 for d, s in subs:
     d.unsubscribe_event(s)
 for r in recvs:
     r.erasePipeline(run)
-print(json.dumps({"all_xferred_events": ok, "xferred": xferred, "seen": seen,
-                  "final": [labels[int(d.acq_state)] for d in devices]}))
+print(json.dumps({"all_xferred_events": ok, "xferred": xferred, "seen": seen, "final": final}))

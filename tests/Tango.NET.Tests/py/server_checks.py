@@ -176,6 +176,19 @@ def descriptions(d, admin_name, port):
             "TangoNetDynamic device properties": list(admin.command_inout("QueryWizardDevProperty", "TangoNetDynamic"))}
 
 
+def until_delivered(push, heard, seconds=30):
+    """ZeroMQ drops what a publisher sends before a new subscriber's filter has reached it ("slow joiner"), which takes
+    longer on a loaded machine: pushes until heard() says an event pushed after the subscription arrived."""
+    deadline = time.monotonic() + seconds
+    while not heard():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no event pushed after the subscription arrived within {seconds} s")
+        push()
+        wait = time.monotonic() + 0.3
+        while not heard() and time.monotonic() < wait:
+            time.sleep(0.01)
+
+
 def events(d):
     """Subscribes to the events C# pushes, then asks for 20 of each."""
     received = {"change": [], "archive": [], "user": [], "data_ready": []}
@@ -194,11 +207,13 @@ def events(d):
     kinds = {"change": tango.EventType.CHANGE_EVENT, "archive": tango.EventType.ARCHIVE_EVENT,
              "user": tango.EventType.USER_EVENT, "data_ready": tango.EventType.DATA_READY_EVENT}
     ids = [d.subscribe_event("counter", t, cb(k)) for k, t in kinds.items()]
-    time.sleep(0.3)
+    before = int(d.read_attribute("counter").value)
+    until_delivered(lambda: d.command_inout("PushEvents", 1),
+                    lambda: all(any(v > before for v in values) for values in received.values()))
     for v in received.values():
         v.clear()
     d.command_inout("PushEvents", 20)
-    deadline = time.time() + 5
+    deadline = time.time() + 30
     while time.time() < deadline and any(len(v) < 20 for v in received.values()):
         time.sleep(0.05)
     for i in ids:
@@ -219,7 +234,8 @@ def posted_events(d, port, dev, count):
             received.append(int(ev.attr_value.value))
 
     eid = d.subscribe_event("posted", tango.EventType.CHANGE_EVENT, cb)
-    time.sleep(0.3)
+    received.clear()  # the current value, which subscribe_event delivered before returning
+    until_delivered(lambda: d.command_inout("PostFromWaitedThread", 1), lambda: len(received) > 0)
     received.clear()
     reader = proxy(port, dev)
     reader.set_timeout_millis(10000)
@@ -238,7 +254,7 @@ def posted_events(d, port, dev, count):
     thread.start()
     time.sleep(0.2)
     failures = d.command_inout("PostFromWaitedThread", count)
-    deadline = time.time() + 10
+    deadline = time.time() + 30
     while time.time() < deadline and len(received) < count:
         time.sleep(0.05)
     stop.set()
