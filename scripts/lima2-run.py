@@ -183,7 +183,9 @@ def main():
         "nb_frames_acquired": int(ctrl.nb_frames_acquired),
         "nb_frames_xferred": [int(r.nb_frames_xferred) for r in recvs],
         "nb_frames_saved": [int(r.nb_frames_saved) for r in recvs],
+        "nb_frames_not_saved_nohit": [int(r.nb_frames_not_saved_nohit) for r in recvs],
         "nb_frames_dropped": [int(r.nb_frames_dropped) for r in recvs],
+        "receiver_status": [r.status() for r in recvs],
         "progress_counters": counters,
         "roi_rows": int(sum(len(a) for a in rois)),
         "roi_frames": sorted(set(int(x) for a in rois for x in a["frame_idx"])),
@@ -208,7 +210,9 @@ def main():
         hits = sum(c.get("nb_hits", 0) for c in counters)
         npk = sum(c.get("nb_peaks", 0) for c in counters)
         say(f"done: {summary['nb_frames_acquired']} frames in {summary['run_s']:.2f} s = {summary['frames_per_s']:.0f} frames/s, "
-            f"saved {sum(summary['nb_frames_saved'])}, dropped {sum(summary['nb_frames_dropped'])}")
+            f"saved {sum(summary['nb_frames_saved'])}, "
+            + (f"not saved (no hit) {nohit}, " if (nohit := sum(summary['nb_frames_not_saved_nohit'])) else "")
+            + f"dropped {sum(summary['nb_frames_dropped'])}")
         if peaks:
             say(f"peaks: {npk} in {len(summary['peak_counters'])} frames, {hits} hits ({100.0 * hits / max(1, len(summary['peak_counters'])):.1f} %)")
         if rois:

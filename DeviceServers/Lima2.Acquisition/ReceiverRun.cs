@@ -73,6 +73,9 @@ public sealed class ReceiverRun : IAsyncDisposable
     /// <summary>Bytes the frame pool has allocated so far (it never frees them before the end): the run's peak.</summary>
     public long PoolAllocatedBytes => Graph?.Pool.AllocatedBytes ?? 0;
 
+    /// <summary>Frames received so far (each has its row in the dense files, saved or not).</summary>
+    public long Received => Counters?.Received ?? 0;
+
     /// <summary>Dense frames saved so far.</summary>
     public long Saved => Volatile.Read(ref _sinks).Sum(s => s.FramesWritten);
 
@@ -310,8 +313,7 @@ public sealed class ReceiverRun : IAsyncDisposable
         {
             try
             {
-                // the rows of the frames left out as no hits are the files' too: the saved ones after them stay mapped
-                _master.WriteAtEnd(FramesOnDisk(), stopped: channel.End == ChannelEnd.Stopped, _channel.TotalFrames, Saved + NotSavedNoHit);
+                _master.WriteAtEnd(FramesOnDisk(), stopped: channel.End == ChannelEnd.Stopped, _channel.TotalFrames, Received);
             }
             catch (Exception e)
             {
@@ -355,14 +357,14 @@ public sealed class ReceiverRun : IAsyncDisposable
     }
 
     /// <summary>
-    /// Receiver 0 writes the master file over the frames every receiver saved, once they have all ended: for a run of
-    /// several receivers that was stopped or endless, whose total only the control device, which reads every
+    /// Receiver 0 writes the master file over the frames every receiver received, once they have all ended: for a run
+    /// of several receivers that was stopped or endless, whose total only the control device, which reads every
     /// receiver's count, knows. Returns its path (also <see cref="MasterFile"/>).
     /// </summary>
-    /// <param name="savedPerReceiver">nb_frames_saved of each receiver, indexed by rank</param>
+    /// <param name="receivedPerReceiver">nb_frames_received of each receiver, indexed by rank</param>
     /// <exception cref="InvalidOperationException">not receiver 0, the run has not ended, or no dense saving.</exception>
-    public string WriteMasterFile(IReadOnlyList<long> savedPerReceiver) =>
-        _master.WriteOver(FramesOnDisk(), savedPerReceiver, IsFinished, _channel.TotalFrames, Saved);
+    public string WriteMasterFile(IReadOnlyList<long> receivedPerReceiver) =>
+        _master.WriteOver(FramesOnDisk(), receivedPerReceiver, IsFinished, _channel.TotalFrames, Received);
 
     /// <summary>Where the dense frames went, once the graph is built.</summary>
     private SavedFrames? FramesOnDisk() => Graph is { } graph

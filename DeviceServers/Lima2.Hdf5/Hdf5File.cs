@@ -484,7 +484,7 @@ public sealed unsafe class Hdf5File : IDisposable
     /// A virtual dataset of <paramref name="frames"/> frames interleaving <paramref name="sources"/> (each a frame
     /// dataset of the same geometry): source frame k goes to virtual frame <c>Start + k·Stride</c>. Frames no
     /// source has read as 0, and so do sources whose file is missing; a source file that exists must hold at least the
-    /// frames mapped from it (libhdf5 1.10 refuses to read the dataset otherwise).
+    /// frames mapped from it (libhdf5 1.10 refuses to read the dataset otherwise), and may hold more.
     /// </summary>
     public void CreateVirtualFrameDataset(string path, FrameInfo frame, long frames, IEnumerable<VirtualSource> sources)
     {
@@ -505,6 +505,10 @@ public sealed unsafe class Hdf5File : IDisposable
                 throw new ArgumentOutOfRangeException(nameof(sources), source, $"does not fit {frames} frames");
             (sourceDims[0], sourceDims[1], sourceDims[2]) = ((ulong)source.Frames, (ulong)frame.Height, (ulong)frame.Width);
             using var sourceSpace = new SpaceHandle(H5.H5Screate_simple(3, sourceDims, null), "H5Screate_simple");
+            // the source's first Frames rows, not all of it: a stopped run's last file can have rows past its last
+            // frame (sized for the frames planned), and a source selected whole would be read at its own extent
+            (start[0], start[1], start[2]) = (0, 0, 0);
+            H5.Check(H5.H5Sselect_hyperslab(sourceSpace.Id, H5.SelectSet, start, null, sourceDims, null), "H5Sselect_hyperslab(source)");
             using var selection = new SpaceHandle(H5.H5Screate_simple(3, dims, null), "H5Screate_simple");
             (start[0], start[1], start[2]) = ((ulong)source.Start, 0, 0);
             (stride[0], stride[1], stride[2]) = ((ulong)source.Stride, 1, 1);

@@ -9,7 +9,6 @@ internal sealed class FakeReceiver(string name) : IReceiverLink
     public string Name { get; } = name;
     public AcqState State { get; set; } = AcqState.Idle;
     public long Frames { get; set; }
-    public long Saved { get; set; }
     public long RawSaved { get; set; }
     public string? MasterFailure { get; set; }
     public List<long[]> MasterRequests { get; } = [];
@@ -38,7 +37,7 @@ internal sealed class FakeReceiver(string name) : IReceiverLink
             BusyReads--;
             throw new ReceiverBusyException("Not able to acquire serialization (dev, class or process) monitor");
         }
-        var snapshot = new ReceiverSnapshot(State, Frames, Saved, Pipeline, RawSaved);
+        var snapshot = new ReceiverSnapshot(State, Frames, Pipeline, RawSaved);
         var after = AfterNextRead;
         AfterNextRead = null;
         after?.Invoke();
@@ -203,7 +202,7 @@ public sealed class ControlLogicTests
         var (control, receivers) = System();
         control.Prepare(Uuid);
         receivers[0].State = AcqState.Prepared;
-        receivers[1].Pipeline = "the previous run"; // the client has not prepared it yet when the poll reads it
+        receivers[1].Pipeline = ""; // the client has not prepared it yet when the poll reads it (the previous run erased)
         receivers[1].AfterNextRead = () =>
         {
             receivers[1].Pipeline = Uuid;
@@ -270,14 +269,14 @@ public sealed class ControlLogicTests
     }
 
     [Fact]
-    public void Stop_of_several_receivers_asks_receiver_0_once_for_the_master_file_over_their_saved_counts()
+    public void Stop_of_several_receivers_asks_receiver_0_once_for_the_master_file_over_their_received_counts()
     {
         var (control, receivers) = System(3);
         control.Prepare(Uuid);
         foreach (var r in receivers)
             r.State = AcqState.Prepared;
         control.Start();
-        (receivers[0].Saved, receivers[1].Saved, receivers[2].Saved) = (5, 4, 4);
+        (receivers[0].Frames, receivers[1].Frames, receivers[2].Frames) = (5, 4, 4);
         control.Stop();
         control.Poll();
         control.Close();
@@ -297,8 +296,8 @@ public sealed class ControlLogicTests
             r.State = AcqState.Running;
         control.Poll();
         Assert.Empty(receivers[0].MasterRequests);
-        (receivers[0].State, receivers[0].Saved) = (AcqState.Idle, 8);
-        (receivers[1].State, receivers[1].Saved) = (AcqState.Idle, 7);
+        (receivers[0].State, receivers[0].Frames) = (AcqState.Idle, 8);
+        (receivers[1].State, receivers[1].Frames) = (AcqState.Idle, 7);
         control.Poll();
         Assert.Equal(AcqState.Idle, control.State);
         Assert.Equal([[8, 7]], receivers[0].MasterRequests);
@@ -311,13 +310,13 @@ public sealed class ControlLogicTests
         control.Prepare(Uuid);
         control.Start();
         foreach (var r in receivers)
-            (r.State, r.Saved) = (AcqState.Running, 3);
+            (r.State, r.Frames) = (AcqState.Running, 3);
         control.Poll();
         receivers[1].Gone = true;
         control.Poll();
         Assert.Equal(AcqState.Fault, control.State);
         Assert.Empty(receivers[0].MasterRequests); // receiver 0 still saves
-        (receivers[0].State, receivers[0].Saved) = (AcqState.Idle, 5);
+        (receivers[0].State, receivers[0].Frames) = (AcqState.Idle, 5);
         control.Poll();
         control.Poll();
         Assert.Equal([[5, 3]], receivers[0].MasterRequests);
@@ -332,13 +331,13 @@ public sealed class ControlLogicTests
         control.Prepare(Uuid);
         control.Start();
         foreach (var r in receivers)
-            (r.State, r.Saved) = (AcqState.Running, 2);
+            (r.State, r.Frames) = (AcqState.Running, 2);
         control.Poll();
-        receivers[2].Saved = 4; // saved after the last poll: unknown to the control when it dies
+        receivers[2].Frames = 4; // received after the last poll: unknown to the control when it dies
         receivers[2].Gone = true;
         control.Poll();
         Assert.Equal(AcqState.Fault, control.State);
-        (receivers[0].Saved, receivers[1].Saved) = (6, 5);
+        (receivers[0].Frames, receivers[1].Frames) = (6, 5);
         control.Stop();
         Assert.Equal([[6, 5, 2]], receivers[0].MasterRequests);
         Assert.Equal(AcqState.Fault, control.State);
@@ -350,7 +349,7 @@ public sealed class ControlLogicTests
         var (control, receivers) = System();
         control.Prepare(Uuid);
         control.Start();
-        receivers[0].Saved = receivers[1].Saved = 3;
+        receivers[0].Frames = receivers[1].Frames = 3;
         receivers[0].MasterFailure = "disk full";
         control.Stop();
         Assert.Equal(AcqState.Idle, control.State);
@@ -363,7 +362,7 @@ public sealed class ControlLogicTests
         var (control, receivers) = System();
         control.Prepare(Uuid);
         control.Start();
-        (receivers[0].Saved, receivers[1].Saved) = (3, 3);
+        (receivers[0].Frames, receivers[1].Frames) = (3, 3);
         (receivers[0].RawSaved, receivers[1].RawSaved) = (3, 2); // the second's raw queue dropped one
         receivers[0].MasterFailure = "disk full";
         control.Stop();
@@ -380,7 +379,7 @@ public sealed class ControlLogicTests
         var (single, alone) = System(1);
         single.Prepare(Uuid);
         single.Start();
-        alone[0].Saved = 9;
+        alone[0].Frames = 9;
         single.Stop();
         Assert.Empty(alone[0].MasterRequests);
         var (control, receivers) = System();

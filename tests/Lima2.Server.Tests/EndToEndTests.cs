@@ -151,6 +151,66 @@ public sealed class EndToEndTests(SystemFixture fixture) : IClassFixture<SystemF
         }
     }
 
+    /// <summary>Frames of which about a third have fewer than 12 peaks (no hits for <see cref="SkipNohitsJson"/>).</summary>
+    private static string HitsAcqJson(int frames, long expoUs) => $$$"""
+        {"acq": {"nb_frames": {{{frames}}}, "expo_time": {{{expoUs}}}, "latency_time": 0, "trigger_mode": "internal"},
+         "det": {"image_source": "generator",
+                 "generator": {"type": "diffraction", "pixel_type": "gray16", "width": {{{Width}}}, "height": {{{Height}}},
+                               "diffraction": {"nb_bragg_peaks": 12, "bragg_intensity_min": 200, "bragg_intensity_max": 400, "seed": 5} } } }
+        """;
+
+    /// <summary>SMX whose dense saving keeps the hits only (fai.dense_skip_nohits, a hit: at least 12 peaks).</summary>
+    private string SkipNohitsJson(string prefix) => $$$"""
+        {"class_name": "LimaProcessingSmx", "fifo": {"nb_threads": 1},
+         "fai": {"cutoff_pick": 5, "min_nb_peaks": 12, "error_model": "poisson", "dense_skip_nohits": true},
+         "saving_dense": {"enabled": true, "base_path": "{{{fixture.System.Root}}}/data", "filename_prefix": "{{{prefix}}}",
+                          "nb_frames_per_file": 7, "file_exists_policy": "abort"},
+         "saving_sparse": {"enabled": true, "base_path": "{{{fixture.System.Root}}}/data", "filename_prefix": "{{{prefix}}}_sparse",
+                           "nb_frames_per_file": 1000, "file_exists_policy": "abort"} }
+        """;
+
+    /// <summary>A finite run of two receivers saving hits only, stopped once each has handed on 15 frames: skip_nohits_stop.py's report.</summary>
+    private JsonElement StoppedSkipNohitsRun(string prefix)
+    {
+        var sys = fixture.System;
+        var (acq, proc) = sys.WriteParams(prefix, HitsAcqJson(100000, expoUs: 10000), SkipNohitsJson(prefix));
+        return JsonDocument.Parse(sys.Python3("skip_nohits_stop.py", sys.Control, string.Join(",", sys.Receivers), acq, proc, "15")).RootElement;
+    }
+
+    [Fact]
+    public void A_stopped_run_of_two_receivers_saving_hits_only_gets_a_master_file_of_every_frame_they_took_with_the_hits_in_place()
+    {
+        var r = StoppedSkipNohitsRun("skipmaster");
+        var (received, processed, saved, dropped) = (Longs(r, "received"), Longs(r, "processed"), Longs(r, "saved"), Longs(r, "dropped"));
+        Assert.All(processed, n => Assert.True(n >= 15, r.ToString()));
+        Assert.True(saved.Sum() < processed.Sum(), $"no frame was left out as no hit: {r}");
+        Assert.True(r.GetProperty("master").GetBoolean(), r.ToString());
+        Assert.DoesNotContain("master file not written", r.GetProperty("control_status").GetString());
+        // the master's frame i is the acquisition's frame i (receiver r's frame k is r + 2k): it spans every frame the
+        // receivers processed and none past those they received (a frame the Stop caught on its way in is dropped)
+        static long Span(long[] perReceiver) => Enumerable.Range(0, 2).Where(rank => perReceiver[rank] > 0)
+            .Max(rank => rank + (perReceiver[rank] - 1) * 2 + 1);
+        Assert.InRange(r.GetProperty("frames").GetInt64(), Span(processed), Span(received));
+        Assert.True(r.GetProperty("wrong").GetArrayLength() == 0, r.ToString());
+        Assert.Equal(saved, Longs(r, "hits")); // each hit a receiver saved is at its place, the others read 0
+        Assert.Equal(dropped, Longs(r, "unsearched"));
+        Assert.Equal(processed.Zip(saved, (n, s) => n - s), Longs(r, "not_saved_nohit"));
+    }
+
+    [Fact]
+    public void Each_receiver_of_a_run_saving_hits_only_says_in_its_status_and_counters_how_many_frames_it_left_out()
+    {
+        var s = fixture.System.Run(HitsAcqJson(40, expoUs: 1000), SkipNohitsJson("skipcount"), "skipcount");
+        Assert.False(s.GetProperty("failed").GetBoolean(), s.ToString());
+        var (saved, notSaved) = (Longs(s, "nb_frames_saved"), Longs(s, "nb_frames_not_saved_nohit"));
+        Assert.Equal([20, 20], Longs(s, "nb_frames_xferred"));
+        Assert.Equal([20, 20], saved.Zip(notSaved, (a, b) => a + b));
+        Assert.True(notSaved.Sum() > 0, s.ToString());
+        var status = s.GetProperty("receiver_status").EnumerateArray().Select(e => e.GetString()).ToArray();
+        for (var rank = 0; rank < 2; rank++)
+            Assert.Contains($"20 frames received, {saved[rank]} saved, {notSaved[rank]} not saved: no hit (fai.dense_skip_nohits), 0 dropped", status[rank]);
+    }
+
     [Fact]
     public void GetInputFrame_serves_the_frame_as_received_and_getFrame_the_frame_after_roi_flip_rot()
     {

@@ -278,6 +278,20 @@ public sealed class JungfrauEndToEndTests
             """);
         // receiver 1's first file holds frames 1 and 3; frame 3's padded packet is 4096 pixels of 0xFFFF
         Assert.Equal($"uint16 ({frames}, {2 * 514 + gapY}, 1030) True True True 4096", verdict.Trim());
+
+        // a block receiver 1 cannot run with its rank (full_frame with 2 receivers) is refused at Init, in one sentence
+        var refused = Python.Eval($$$"""
+            import tango
+            r = tango.DeviceProxy("{{{system.Receivers[1]}}}")
+            r.set_timeout_millis(30000)
+            tango.Database().put_device_property(r.name(), {"jungfrau": ["{ports: [1, 2], dispatch: full_frame, geometry: {rows: 2}}"]})
+            try:
+                r.Init()
+                print("accepted")
+            except tango.DevFailed as e:
+                print(e.args[0].desc)
+            """, EmbeddedTangoDb.Environment);
+        Assert.Contains("property jungfrau.dispatch: full_frame gives every frame to one receiver: 2 receivers take whole frames with round_robin", refused);
     }
 
     /// <summary>Every frame acquired once by the control, taken, processed and saved by both receivers, none dropped.</summary>

@@ -319,9 +319,9 @@ public sealed class ReceiverLogicTests : IDisposable
         WaitFor(() => receiver.FramesSaved > 5);
         receiver.Stop();
         Assert.Null(receiver.Current!.Run.MasterFile); // a stopped run of two: receiver 0 alone does not know the total
-        var path = receiver.WriteMasterFile([receiver.FramesSaved, 0]);
+        var path = receiver.WriteMasterFile([receiver.FramesReceived, 0]);
         Assert.True(File.Exists(path), path);
-        Assert.Equal(path, receiver.WriteMasterFile([receiver.FramesSaved, 0]));
+        Assert.Equal(path, receiver.WriteMasterFile([receiver.FramesReceived, 0]));
     }
 
     [Fact]
@@ -359,16 +359,16 @@ public sealed class ReceiverLogicTests : IDisposable
         receiver.Start();
         WaitFor(() => receiver.FramesSaved > 5);
         receiver.Stop();
-        var saved = receiver.FramesSaved;
+        var received = receiver.FramesReceived;
 
-        Assert.Equal("receiver 1 cannot have saved 3000000 frames: its share of the run's 100000 frames is 50000",
-            Assert.Throws<ArgumentException>(() => receiver.WriteMasterFile([saved, 3_000_000])).Message);
-        Assert.Equal($"receiver 0 saved {saved} frames, not {saved + 1}",
-            Assert.Throws<ArgumentException>(() => receiver.WriteMasterFile([saved + 1, 0])).Message);
-        Assert.Equal("receiver 1 cannot have saved -1 frames",
-            Assert.Throws<ArgumentException>(() => receiver.WriteMasterFile([saved, -1])).Message);
+        Assert.Equal("receiver 1 cannot have received 3000000 frames: its share of the run's 100000 frames is 50000",
+            Assert.Throws<ArgumentException>(() => receiver.WriteMasterFile([received, 3_000_000])).Message);
+        Assert.Equal($"receiver 0 received {received} frames, not {received + 1}",
+            Assert.Throws<ArgumentException>(() => receiver.WriteMasterFile([received + 1, 0])).Message);
+        Assert.Equal("receiver 1 cannot have received -1 frames",
+            Assert.Throws<ArgumentException>(() => receiver.WriteMasterFile([received, -1])).Message);
         Assert.Null(receiver.Current!.Run.MasterFile);
-        Assert.True(File.Exists(receiver.WriteMasterFile([saved, 0])));
+        Assert.True(File.Exists(receiver.WriteMasterFile([received, 0])));
     }
 
     [Fact]

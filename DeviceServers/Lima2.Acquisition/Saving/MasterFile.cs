@@ -55,19 +55,20 @@ public static class MasterFile
     }
 
     /// <summary>
-    /// Writes the master file over the frames the receivers saved, e.g. at the end of an endless run (nb_frames 0),
-    /// one that was stopped, or one where a receiver died; returns its path. Only frames found in the receivers'
-    /// files are mapped (<see cref="FramesInFiles"/>); the virtual dataset spans <see cref="TotalFrames"/> of them,
-    /// a frame some receiver did not save reads as 0, and the gap is stated in the file (<see cref="MissingAttribute"/>).
+    /// Writes the master file over the frames the receivers received, e.g. at the end of an endless run (nb_frames 0),
+    /// one that was stopped, or one where a receiver died; returns its path. Receiver r's frame k is at row k of its
+    /// files, saved or not (a no hit left out reads as 0); only rows found in the receivers' files are mapped
+    /// (<see cref="FramesInFiles"/>), the virtual dataset spans <see cref="TotalFrames"/> of them, and a frame some
+    /// receiver's files lack is stated in the file (<see cref="MissingAttribute"/>).
     /// </summary>
-    /// <param name="savedPerReceiver">frames saved by each receiver, indexed by rank (one entry per receiver)</param>
+    /// <param name="receivedPerReceiver">frames received by each receiver, indexed by rank (one entry per receiver)</param>
     /// <param name="replace">the master file of this run is there already (written over other counts): replace it,
     /// whatever the file_exists_policy</param>
-    public static string Write(SavingParams saving, SavingRoot root, FrameInfo frame, IReadOnlyList<long> savedPerReceiver,
+    public static string Write(SavingParams saving, SavingRoot root, FrameInfo frame, IReadOnlyList<long> receivedPerReceiver,
         NxmxFacts? facts = null, bool replace = false)
     {
-        var mapped = FramesInFiles(saving, root, savedPerReceiver);
-        return Write(saving, root, frame, TotalFrames(mapped), savedPerReceiver, mapped, facts, replace);
+        var mapped = FramesInFiles(saving, root, receivedPerReceiver);
+        return Write(saving, root, frame, TotalFrames(mapped), receivedPerReceiver, mapped, facts, replace);
     }
 
     /// <summary>

@@ -18,17 +18,18 @@ public static class PartialFrameMaster
     public static long[] Shares(FrameParts parts, long totalFrames) => [.. parts.PerReceiver.Select(_ => totalFrames)];
 
     /// <summary>
-    /// Writes the master over <paramref name="savedPerReceiver"/> frames of each receiver; with
-    /// <paramref name="checkFiles"/> only the frames found in the receivers' files are mapped (a frame some receiver
-    /// did not save shows 0 in its parts, and the gap is stated as <see cref="MasterFile.MissingAttribute"/>).
+    /// Writes the master over <paramref name="receivedPerReceiver"/> frames of each receiver (the frames it received,
+    /// frame k at row k whether saved or not); with <paramref name="checkFiles"/> only the rows found in the
+    /// receivers' files are mapped (a frame some receiver's files lack shows 0 in its parts, and the gap is stated as
+    /// <see cref="MasterFile.MissingAttribute"/>).
     /// </summary>
     /// <param name="frame">a receiver's frames: the pixel type of the master</param>
-    public static string Write(SavingParams saving, SavingRoot root, FrameInfo frame, FrameParts parts, IReadOnlyList<long> savedPerReceiver,
+    public static string Write(SavingParams saving, SavingRoot root, FrameInfo frame, FrameParts parts, IReadOnlyList<long> receivedPerReceiver,
         bool checkFiles, NxmxFacts? facts, bool replace)
     {
-        if (savedPerReceiver.Count != parts.PerReceiver.Count)
-            throw new ArgumentException($"{savedPerReceiver.Count} counts for {parts.PerReceiver.Count} receivers", nameof(savedPerReceiver));
-        var mapped = checkFiles ? MasterFile.FramesInFiles(saving, root, savedPerReceiver) : [.. savedPerReceiver];
+        if (receivedPerReceiver.Count != parts.PerReceiver.Count)
+            throw new ArgumentException($"{receivedPerReceiver.Count} counts for {parts.PerReceiver.Count} receivers", nameof(receivedPerReceiver));
+        var mapped = checkFiles ? MasterFile.FramesInFiles(saving, root, receivedPerReceiver) : [.. receivedPerReceiver];
         var detector = new FrameInfo(parts.Width, parts.Height, frame.PixelType);
         using var file = Hdf5File.Create(root, saving.BasePath, MasterFile.FileName(saving), replace || saving.FileExistsPolicy == FileExistsPolicy.Overwrite);
         NexusLayout.CreateGroups(file, saving, detector, DetectorFacts(facts ?? new NxmxFacts(null, DateTimeOffset.UtcNow), parts));

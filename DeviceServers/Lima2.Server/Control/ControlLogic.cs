@@ -15,8 +15,9 @@ namespace Lima2.Server.Control;
 /// command, which answers a ping but not the request, is asked again for up to <c>busyPatience</c>). Its <see cref="IDetector"/>
 /// (the camera plugin) is prepared after the receivers answered, started after they started (so no frame flows
 /// before they are ready), finished once they are done, and aborted on Stop and Reset. Once the receivers of a run
-/// have all ended it asks receiver 0 for the master file over their saved counts: a stopped or endless run's total is
-/// known only here, and so is a dead receiver's count (the last one polled).
+/// have all ended it asks receiver 0 for the master file over the frames each received (frame k of a receiver is row k
+/// of its files, saved or left out as no hit): a stopped or endless run's total is known only here, and so is a dead
+/// receiver's count (the last one polled).
 /// </remarks>
 public sealed class ControlLogic : AcqDeviceLogic
 {
@@ -26,7 +27,7 @@ public sealed class ControlLogic : AcqDeviceLogic
     private long _framesAcquired;
     private readonly Lock _master = new();
     private bool _masterDue; // from Start to the end of a run of several receivers: its master file is still to ask for
-    private readonly long[] _savedPolled; // each receiver's nb_frames_saved on this run as last read: a dead one's last word
+    private readonly long[] _receivedPolled; // each receiver's nb_frames_received on this run as last read: a dead one's last word
     private readonly long[] _rawSavedPolled; // and its nb_frames_saved_raw
     private string? _uuid;
     private string _lastError = LimaError.NoError;
@@ -44,7 +45,7 @@ public sealed class ControlLogic : AcqDeviceLogic
         _partialFrames = partialFrames;
         _receivers = [.. receivers.Select(r => new PatientReceiverLink(r, busyPatience ?? PatientReceiverLink.DefaultPatience))];
         _detector = detector ?? new SimulatorDetector();
-        _savedPolled = new long[_receivers.Count];
+        _receivedPolled = new long[_receivers.Count];
         _rawSavedPolled = new long[_receivers.Count];
     }
 
@@ -96,7 +97,7 @@ public sealed class ControlLogic : AcqDeviceLogic
             _uuid = uuid;
             _stopping = false;
             Interlocked.Exchange(ref _framesAcquired, 0);
-            Array.Clear(_savedPolled);
+            Array.Clear(_receivedPolled);
             Array.Clear(_rawSavedPolled);
             _lastError = LimaError.NoError;
             _status.SetLocked(AcqState.Prepared, $"prepared {uuid}: {AcqParams.Acq.NbFrames} frames, {_receivers.Count} receivers");
@@ -161,7 +162,7 @@ public sealed class ControlLogic : AcqDeviceLogic
             Fault($"receiver {failed.Name} failed: {What(failed)}");
         var abort = Try(_detector.Abort);
         FanOut("stop", r => r.Stop(), throwFirst: false);
-        // in FAULT too: a dead receiver counts what it was last seen to have saved
+        // in FAULT too: a dead receiver counts what it was last seen to have received
         var master = WriteMasterFile(null);
         lock (_lock)
         {
@@ -249,7 +250,7 @@ public sealed class ControlLogic : AcqDeviceLogic
             for (var rank = 0; rank < reads.Count; rank++)
                 if (reads[rank].Snapshot is { } s && s.Pipeline == uuid)
                 {
-                    _savedPolled[rank] = s.FramesSaved;
+                    _receivedPolled[rank] = s.FramesReceived;
                     _rawSavedPolled[rank] = s.RawFramesSaved;
                 }
             if (_status.State is not (AcqState.Prepared or AcqState.Running or AcqState.Fault))
@@ -364,7 +365,7 @@ public sealed class ControlLogic : AcqDeviceLogic
 
     /// <summary>
     /// Once per run of several receivers, all of them ended: receiver 0 writes the master file over the frames each
-    /// saved (after a complete run it answers with the one it wrote itself). Returns why that failed, or null; the
+    /// received (after a complete run it answers with the one it wrote itself). Returns why that failed, or null; the
     /// frames are safe in the receivers' own files either way, so it is said in the status, not thrown.
     /// </summary>
     /// <param name="reads">the receivers' snapshots taken after they ended, in rank order (null for one that did not
@@ -390,17 +391,19 @@ public sealed class ControlLogic : AcqDeviceLogic
         }
         catch (Exception)
         {
-            return null; // dead: what it saved is what it was last seen to have saved
+            return null; // dead: what it received is what it was last seen to have received
         }
     }
 
     private string? AskMasterFile(IReadOnlyList<ReceiverSnapshot?>? reads)
     {
         reads ??= [.. _receivers.AsParallel().AsOrdered().Select(ReadOrNull)];
-        var saved = reads.Select((s, rank) => s?.FramesSaved ?? _savedPolled[rank]).ToArray();
+        // every frame a receiver took has its row, saved or left out as no hit (SMX fai.dense_skip_nohits): the
+        // master maps them all, so that its frame i is the acquisition's frame i
+        var received = reads.Select((s, rank) => s?.FramesReceived ?? _receivedPolled[rank]).ToArray();
         // a corrected JUNGFRAU run's raw words beside its frames: their own master file, over their own counts
         var raw = reads.Select((s, rank) => s?.RawFramesSaved ?? _rawSavedPolled[rank]).ToArray();
-        var dense = saved.Sum() > 0 ? Try(() => _receivers[0].WriteMasterFile(saved)) : null;
+        var dense = received.Sum() > 0 ? Try(() => _receivers[0].WriteMasterFile(received)) : null;
         var rawWords = raw.Sum() > 0 ? Try(() => _receivers[0].WriteRawMasterFile(raw)) : null;
         // either failing leaves the other written: the frames are safe in the receivers' files anyway
         var problems = new[] { dense is null ? null : $"master file not written: {dense}", rawWords is null ? null : $"raw master file not written: {rawWords}" }

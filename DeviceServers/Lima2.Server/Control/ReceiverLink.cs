@@ -5,7 +5,7 @@ namespace Lima2.Server.Control;
 /// <summary>What the control device reads from a receiver on each poll.</summary>
 /// <param name="Pipeline">the uuid of the receiver's current run (<c>current_pipeline</c>), "" when none</param>
 /// <param name="RawFramesSaved">a corrected JUNGFRAU run's raw frames saved beside its frames (<c>nb_frames_saved_raw</c>)</param>
-public sealed record ReceiverSnapshot(AcqState State, long FramesReceived, long FramesSaved = 0, string Pipeline = "", long RawFramesSaved = 0);
+public sealed record ReceiverSnapshot(AcqState State, long FramesReceived, string Pipeline = "", long RawFramesSaved = 0);
 
 /// <summary>The control device's view of one receiver device (a Tango proxy in the server, a fake in tests).</summary>
 public interface IReceiverLink : IDisposable
@@ -27,11 +27,11 @@ public interface IReceiverLink : IDisposable
     void Reset();
 
     /// <summary>
-    /// Asks receiver 0 for the master file over every receiver's saved frames (<c>writeMasterFile</c>); returns its
-    /// path, or "" when the run saves no dense frames.
+    /// Asks receiver 0 for the master file over every receiver's received frames (<c>writeMasterFile</c>); returns
+    /// its path, or "" when the run saves no dense frames.
     /// </summary>
-    /// <param name="savedPerReceiver">nb_frames_saved of each receiver, in rank order</param>
-    string WriteMasterFile(long[] savedPerReceiver);
+    /// <param name="receivedPerReceiver">nb_frames_received of each receiver, in rank order</param>
+    string WriteMasterFile(long[] receivedPerReceiver);
 
     /// <summary>
     /// Asks receiver 0 for the raw words' master file of a corrected JUNGFRAU run over every receiver's raw frames

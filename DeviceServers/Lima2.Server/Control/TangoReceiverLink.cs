@@ -18,9 +18,8 @@ public sealed class TangoReceiverLink(string name, TimeSpan timeout) : IReceiver
 
     public ReceiverSnapshot Read() => Use(isRead: true, p =>
     {
-        var values = p.ReadAttributes("acq_state", "nb_frames_received", "nb_frames_saved", "current_pipeline", "nb_frames_saved_raw");
-        return new ReceiverSnapshot((AcqState)values[0].Get<short>(), values[1].Get<long>(), values[2].Get<long>(), values[3].Get<string>(),
-            values[4].Get<long>());
+        var values = p.ReadAttributes("acq_state", "nb_frames_received", "current_pipeline", "nb_frames_saved_raw");
+        return new ReceiverSnapshot((AcqState)values[0].Get<short>(), values[1].Get<long>(), values[2].Get<string>(), values[3].Get<long>());
     });
 
     public string LastError() => Use(isRead: true, p => p.Read<string>("last_error"));
@@ -33,7 +32,7 @@ public sealed class TangoReceiverLink(string name, TimeSpan timeout) : IReceiver
 
     public void Reset() => Use(isRead: false, p => p.Command("Reset"));
 
-    public string WriteMasterFile(long[] savedPerReceiver) => Use(isRead: false, p => p.Command<string>("writeMasterFile", savedPerReceiver));
+    public string WriteMasterFile(long[] receivedPerReceiver) => Use(isRead: false, p => p.Command<string>("writeMasterFile", receivedPerReceiver));
 
     public string WriteRawMasterFile(long[] savedPerReceiver) => Use(isRead: false, p => p.Command<string>("writeRawMasterFile", savedPerReceiver));
 

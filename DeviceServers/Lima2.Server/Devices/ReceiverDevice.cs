@@ -92,6 +92,9 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
     [Attr("nb_frames_saved", Unit = "frames", Description = "frames written to the HDF5 files in the current or last run")]
     public long NbFramesSaved => Logic.FramesSaved;
 
+    [Attr("nb_frames_not_saved_nohit", Unit = "frames", Description = "dense frames not saved because they had no hit (SMX fai.dense_skip_nohits: fewer than fai.min_nb_peaks peaks) in the current or last run; their rows in the files read 0, and nb_frames_saved + this are the frames the dense saving took")]
+    public long NbFramesNotSavedNohit => Logic.FramesNotSavedNoHit;
+
     [Attr("nb_frames_saved_raw", Unit = "frames", Description = "a corrected JUNGFRAU run's raw frames written beside its frames (acq_params saving), in the current or last run; 0 for other runs")]
     public long NbFramesSavedRaw => Logic.RawFramesSaved;
 
@@ -208,9 +211,9 @@ public sealed class ReceiverDevice : AcqDevice<ReceiverLogic>, IProcessingHost
     public override void Prepare(string uuid) => base.Prepare(uuid);
 
     [Command("writeMasterFile", Description = "Writes the run's master file (a VDS over every receiver's frames), on receiver 0 after the run",
-        InDescription = "nb_frames_saved of every receiver, in rank order (receiver 0 only, after its run)",
+        InDescription = "nb_frames_received of every receiver, in rank order (receiver 0 only, after its run): frame k of a receiver is row k of its files, saved or not",
         OutDescription = "the master file's path, \"\" when the run saves no dense frames")]
-    public string WriteMasterFile(long[] savedPerReceiver) => Logic.WriteMasterFile(savedPerReceiver);
+    public string WriteMasterFile(long[] receivedPerReceiver) => Logic.WriteMasterFile(receivedPerReceiver);
 
     [Command("writeRawMasterFile", Description = "Writes a corrected JUNGFRAU run's raw words' master file (a VDS over every receiver's raw files), on receiver 0 after the run",
         InDescription = "nb_frames_saved_raw of every receiver, in rank order (receiver 0 only, after its run)",

@@ -98,6 +98,9 @@ public sealed class ReceiverLogic : AcqDeviceLogic
 
     public long FramesSaved => Current?.Run.Saved ?? 0;
 
+    /// <summary>Dense frames left out as no hits (SMX fai.dense_skip_nohits): what "saved" lacks of the frames processed.</summary>
+    public long FramesNotSavedNoHit => Current?.Run.NotSavedNoHit ?? 0;
+
     /// <summary>A corrected JUNGFRAU run's raw words saved beside its frames (acq_params saving); 0 for other runs.</summary>
     public long RawFramesSaved => (Current?.Run.Channel as JungfrauChannel)?.RawFramesSaved ?? 0;
 
@@ -340,19 +343,19 @@ public sealed class ReceiverLogic : AcqDeviceLogic
     }
 
     /// <summary>
-    /// Receiver 0, once its run has ended, writes the master file over every receiver's saved frames (the control
+    /// Receiver 0, once its run has ended, writes the master file over every receiver's received frames (the control
     /// device asks, knowing every count); one it already wrote over the same counts (itself, after a complete run) is
     /// returned as is, one over other counts (a receiver that died short of its share) is replaced, and "" is returned
     /// when the run saves no dense frames.
     /// </summary>
-    public string WriteMasterFile(IReadOnlyList<long> savedPerReceiver)
+    public string WriteMasterFile(IReadOnlyList<long> receivedPerReceiver)
     {
         var run = Current?.Run ?? throw new StateException("writeMasterFile: no pipeline: Prepare first");
-        if (run.MasterFile is { } written && run.MasterCounts.SequenceEqual(savedPerReceiver))
+        if (run.MasterFile is { } written && run.MasterCounts.SequenceEqual(receivedPerReceiver))
             return written;
         if (!run.Settings.ProcParams.DenseSavingChannels().Any(c => c.Params.Enabled))
             return "";
-        return run.WriteMasterFile(savedPerReceiver);
+        return run.WriteMasterFile(receivedPerReceiver);
     }
 
     /// <summary>
@@ -417,7 +420,9 @@ public sealed class ReceiverLogic : AcqDeviceLogic
                 _status.SetLocked(AcqState.Fault, $"{pipeline.Uuid} failed: {error.What}");
             }
             else if (_status.State == AcqState.Running)
-                _status.SetLocked(AcqState.Idle, $"finished {pipeline.Uuid}: {FramesReceived} frames received, {FramesSaved} saved, {FramesDropped} dropped" +
+                _status.SetLocked(AcqState.Idle, $"finished {pipeline.Uuid}: {FramesReceived} frames received, {FramesSaved} saved, " +
+                                                 (run.Peaks is { DenseSkipNohits: true } ? $"{FramesNotSavedNoHit} not saved: no hit (fai.dense_skip_nohits), " : "") +
+                                                 $"{FramesDropped} dropped" +
                                                  (run.Channel is JungfrauChannel { RawSaving: not null } ? $"; raw words of {RawFramesSaved} saved, {RawFramesDropped} dropped" : ""));
         }
         Interlocked.Exchange(ref _xferred, (int)Math.Min(int.MaxValue, FramesTransferred));

@@ -91,6 +91,27 @@ public sealed class Hdf5FileTests : IDisposable
     }
 
     [Fact]
+    public void A_virtual_dataset_maps_a_sources_first_frames_when_its_file_holds_more_rows()
+    {
+        // a stopped finite run's last file: sized for 5 frames, 2 taken (the rows past them hold no frame)
+        var info = new FrameInfo(4, 3, PixelType.Gray16);
+        using (var file = Hdf5File.Create(Path.Combine(_folder, "part.h5"), overwrite: false))
+        using (var dataset = file.CreateFrameDataset("/e/d", info, ChunkFilter.None))
+        {
+            dataset.SetFrames(5);
+            for (var k = 0; k < 2; k++)
+                dataset.WriteChunk(k, MemoryMarshal.AsBytes(Enumerable.Repeat((ushort)(k + 1), info.PixelCount).ToArray().AsSpan()));
+        }
+        var master = Path.Combine(_folder, "master.h5");
+        using (var file = Hdf5File.Create(master, overwrite: false))
+            file.CreateVirtualFrameDataset("/e/d", info, 3, [new VirtualSource("part.h5", "/e/d", 2, 1, 1)]);
+
+        var view = H5PyView.Read(master, "/e/d");
+        Assert.Equal(new long[] { 3, 3, 4 }, view.Shape);
+        Assert.Equal(new ushort[] { 0, 1, 2 }, MemoryMarshal.Cast<byte, ushort>(view.Data).ToArray().Where((_, i) => i % 12 == 0));
+    }
+
+    [Fact]
     public void Creating_over_an_existing_file_fails_unless_overwrite_and_reading_it_back_works()
     {
         var info = new FrameInfo(5, 2, PixelType.Gray8);

@@ -40,6 +40,8 @@ report["det_descriptions"] = [ctrl.get_attribute_config(a).description for a in 
 report["version"] = ctrl.version
 # a processing device's getter that fails: its error is Lima2's too (the device's OnError, no per-command guard)
 run = str(uuid.uuid1())
+# params of its own: the receiver still has those of the fixture's last run, whose files exist (file_exists_policy abort)
+recv.proc_params = json.dumps({"class_name": "LimaProcessingLegacy"})
 recv.Prepare(run)
 try:
     [name] = db.get_device_exported(f"*/limaprocessing/{run}*")

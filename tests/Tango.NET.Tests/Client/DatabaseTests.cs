@@ -213,16 +213,17 @@ public sealed class DatabaseTests(RegisteredTangoTest tangoTest) : IClassFixture
         }
     }
 
-    // The polling buffer is empty until the first poll: API_NoDataYet until then.
+    // The polling buffer is empty until the first poll: API_NoDataYet until then (seconds on a loaded machine).
     private static DeviceAttribute ReadOnceFilled(DeviceProxy device, string attribute)
     {
-        for (var i = 0; ; i++)
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
         {
             try
             {
                 return device.ReadAttribute(attribute);
             }
-            catch (DevFailedException e) when (i < 50 && e.Errors.Any(x => x.Reason == "API_NoDataYet"))
+            catch (DevFailedException e) when (DateTime.UtcNow < deadline && e.Errors.Any(x => x.Reason == "API_NoDataYet"))
             {
                 Thread.Sleep(50);
             }
@@ -241,7 +242,7 @@ public sealed class DatabaseTests(RegisteredTangoTest tangoTest) : IClassFixture
             {
                 for (var i = 0; i < 3; i++)
                 {
-                    Assert.True(events.TryTake(out var e, TimeSpan.FromSeconds(5)), "no periodic event");
+                    Assert.True(events.TryTake(out var e, TimeSpan.FromSeconds(30)), "no periodic event");
                     Assert.False(e.IsError, e.Error?.ToString());
                     Assert.Equal(TangoType.DevDouble, e.Value!.Type);
                     Assert.EndsWith("double_scalar", e.AttributeName);

@@ -15,7 +15,7 @@ public sealed class LoggingTests
     {
         using var server = new TangoNetTestServer("logv2", "-v2");
         Dump(server);
-        server.Process.WaitForOutput("execution state: Running", TimeSpan.FromSeconds(5));
+        server.Process.WaitForOutput("execution state: Running", TimeSpan.FromSeconds(30));
         var line = server.Process.Output.Split('\n').First(l => l.Contains("execution state", StringComparison.Ordinal));
         Assert.Contains($"INFO {TangoNetTestServer.DeviceName}", line);
         Assert.DoesNotContain("debug details", server.Process.Output);
