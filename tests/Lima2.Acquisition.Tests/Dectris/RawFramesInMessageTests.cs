@@ -186,6 +186,44 @@ public sealed class RawFramesInMessageTests : IDisposable
         Assert.Equal(Enumerable.Range(0, frames).Select(f => Pixels(f, info)), target.Frames.Select(f => f.Pixels));
     }
 
+    /// <summary>
+    /// A V2 image's pixels lie inside its CBOR message, after fields whose lengths change with the frame number (an
+    /// image_id from 24 on takes one byte more): those at an odd offset are not aligned for 16-bit pixels (libzmq's
+    /// allocation itself is) and are copied, the others held; every frame's pixels are the stream's.
+    /// </summary>
+    [Fact]
+    public async Task V2_frames_whose_pixels_are_not_aligned_in_their_message_are_copied_and_the_others_held()
+    {
+        const int frames = 30;
+        var writer = new StreamV2Writer();
+        var images = Enumerable.Range(0, frames).Select(f => writer.Image(1, f, Large, DectrisEncoding.Raw, Pixels(f, Large)).ToArray()).ToList();
+        var aligned = images.Count(image => PayloadOffset(image) % 2 == 0);
+        Assert.InRange(aligned, 1, frames - 1); // both kinds in the run
+        var target = new RecordingTarget(Large, buffers: 40);
+        await using var channel = new DectrisChannel(new DectrisChannelOptions(_detector.Endpoint, DectrisStreamVersion.V2, DecodeWorkers: 1));
+        var starting = channel.StartAsync(CancellationToken.None).AsTask();
+        _detector.Send([writer.Start(1, Large, frames)]);
+        foreach (var image in images)
+            _detector.Send([image]);
+        _detector.Send([writer.End(1)]);
+        using var timeout = new CancellationTokenSource(Limit);
+        await starting.WaitAsync(timeout.Token);
+        channel.HoldMoreChunks(Large, 64L << 20); // a hold free for every frame: only the alignment decides
+        var summary = await channel.RunAsync(target, timeout.Token);
+
+        Assert.Equal(frames, summary.Delivered);
+        Assert.Equal(aligned, channel.RawFramesHeld);
+        Assert.Equal(frames - aligned, target.Pool.Rents);
+        Assert.Equal(Enumerable.Range(0, frames).Select(f => Pixels(f, Large)), target.Frames.Select(f => f.Pixels));
+    }
+
+    private static int PayloadOffset(byte[] message)
+    {
+        var payload = StreamV2.Decode(message).Image.Payload;
+        Assert.True(message.AsSpan().Overlaps(payload, out var offset));
+        return offset;
+    }
+
     /// <summary>A saving stand-in that checks every frame's pixels and writes nothing until the test opens its gate.</summary>
     private sealed class GatedSink(FrameInfo info, int passing = 0) : FrameConsumer<bool>("saving")
     {
