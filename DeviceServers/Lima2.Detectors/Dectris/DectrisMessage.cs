@@ -60,6 +60,9 @@ public readonly ref struct DectrisImage
     public void DecodeInto(Span<byte> pixels)
     {
         var size = Info.ByteSize;
+        // a message's own shape, damaged or not the series', must not make the decoder write past the buffer
+        if (pixels.Length < size)
+            throw new DectrisFormatException($"frame {Frame} is {Info} ({size} bytes), larger than the {pixels.Length} bytes of a frame", Frame);
         pixels = pixels[..size];
         try
         {

@@ -190,6 +190,25 @@ public class StreamDecodingTests
     }
 
     [Fact]
+    public void A_V2_image_whose_damaged_shape_is_larger_than_the_buffer_is_a_format_error()
+    {
+        // the case the property below found: a flipped byte of the image's shape made the decoder slice past its buffer
+        var pixels = new byte[Info.ByteSize];
+        var image = StreamV2.Decode(V2Image(1, DectrisEncoding.BitshuffleLz4)).Image;
+        var larger = image with { Info = Info with { Width = Info.Width + 1 } };
+        string? error = null;
+        try
+        {
+            larger.DecodeInto(pixels); // a ref struct: no lambda for Assert.Throws
+        }
+        catch (DectrisFormatException e)
+        {
+            error = e.Message;
+        }
+        Assert.Contains($"larger than the {Info.ByteSize} bytes of a frame", error);
+    }
+
+    [Fact]
     public void Truncated_or_corrupted_messages_only_ever_raise_format_errors() =>
         Prop.ForAll(Gen.Choose(0, 1 << 20).ToArbitrary(), Gen.Choose(0, 255).ToArbitrary(), Gen.Elements(0, 1, 2, 3).ToArbitrary(), (at, value, kind) =>
         {
