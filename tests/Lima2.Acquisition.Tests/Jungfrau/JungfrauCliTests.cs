@@ -1,11 +1,11 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Lima2.Acquisition.Jungfrau;
 using Lima2.Acquisition.Tests.EndToEnd;
 using Lima2.Acquisition.Tests.Hdf5;
 using Lima2.Detectors.Jungfrau;
 using Lima2.Hdf5;
+using Lima2.TestSupport;
 
 namespace Lima2.Acquisition.Tests.Jungfrau;
 
@@ -16,29 +16,6 @@ public sealed class JungfrauCliTests : IDisposable
     private readonly string _folder = Directory.CreateTempSubdirectory("jungfrau-cli-").FullName;
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
-
-    /// <summary>Two consecutive free UDP ports (the stand-in sends module i to port + i).</summary>
-    private static int TwoFreePorts()
-    {
-        for (var attempt = 0; attempt < 50; attempt++)
-        {
-            using var first = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            first.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            var port = ((IPEndPoint)first.LocalEndPoint!).Port;
-            if (port == IPEndPoint.MaxPort)
-                continue;
-            using var second = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            try
-            {
-                second.Bind(new IPEndPoint(IPAddress.Loopback, port + 1));
-                return port;
-            }
-            catch (SocketException)
-            {
-            }
-        }
-        throw new InvalidOperationException("no two consecutive free UDP ports");
-    }
 
     /// <param name="det">the run's JUNGFRAU det block: what the run does</param>
     private string Settings(int port, long frames, string prefix, string jungfrau = "", string det = "")
@@ -80,7 +57,7 @@ public sealed class JungfrauCliTests : IDisposable
     [Fact]
     public void A_pedestal_run_then_a_photon_run_of_two_modules_save_what_the_library_computes_from_the_stand_ins_words()
     {
-        var port = TwoFreePorts();
+        var port = FreePort.ConsecutiveUdp(2); // the stand-in sends module i to port + i
         var gain = Path.Combine(_folder, "jf", "gain.h5");
         Directory.CreateDirectory(Path.GetDirectoryName(gain)!);
         Run(Settings(port, 3, "dark", det: "pedestal_run: jf/pedestal.h5"), "--modules", "2", "--dark", "--frames", "3", "--port", $"{port}", "--gain-file", gain);
@@ -111,7 +88,7 @@ public sealed class JungfrauCliTests : IDisposable
     [Fact]
     public void One_module_over_two_ports_per_module_arrives_whole_with_the_stand_ins_words()
     {
-        var port = TwoFreePorts();
+        var port = FreePort.ConsecutiveUdp(2); // the stand-in sends module i to port + i
         Run(Settings(port, 3, "halves", "ports_per_module: 2"), "--modules", "1", "--ports-per-module", "2", "--frames", "3", "--port", $"{port}");
 
         using var standIn = new JungfrauStandIn(JungfrauStandInTests.Diffraction(1), new JungfrauModel(modules: 1), new JungfrauStandInOptions

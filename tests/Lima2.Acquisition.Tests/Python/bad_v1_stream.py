@@ -32,4 +32,4 @@ socket.send_multipart(image(4))                                       # frame 3 
 socket.send_multipart(image(3))                                       # late
 socket.send_multipart(image(5))
 socket.send_multipart([json.dumps({"htype": "dseries_end-1.0", "series": 1}).encode()])
-socket.close(linger=5000)
+socket.close(linger=-1)  # until the receiver took every message: it may start after this script on a loaded machine
