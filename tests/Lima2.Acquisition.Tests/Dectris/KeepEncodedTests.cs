@@ -6,7 +6,6 @@ using Lima2.Core.Frames;
 using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Detectors.Dectris;
-using Lima2.Detectors.MaxIv;
 using Lima2.TestSupport;
 using static Lima2.Acquisition.Tests.Dectris.DectrisSamples;
 
@@ -43,45 +42,22 @@ public sealed class KeepEncodedTests : IDisposable
     }
 
     private sealed class Stream(DectrisStreamVersion version, FrameInfo info, StandInDetector detector)
+        : StandInSeries(version, info, detector)
     {
-        private readonly StreamV2Writer _v2 = new();
-        private readonly MaxIvStreamWriter _maxIv = new();
-
-        public void Header(long frames) => detector.Send(version switch
+        public override void Image(long frame)
         {
-            DectrisStreamVersion.V1 => StreamV1Writer.Header(1, "basic", info, frames),
-            DectrisStreamVersion.V2 => [_v2.Start(1, info, frames)],
-            _ => [_maxIv.Header().ToArray()], // the geometry comes with the first image
-        });
-
-        public void Image(long frame)
-        {
-            var chunk = Chunk(frame, info);
-            if (version == DectrisStreamVersion.V1)
+            var chunk = Chunk(frame, Info);
+            if (Version == DectrisStreamVersion.V1)
             {
-                var parts = new StreamV1Writer().ImageParts(1, frame, info, DectrisEncoding.BitshuffleLz4, chunk.Length);
-                detector.Send([parts.Image, parts.Descriptor, chunk, parts.Config]);
+                var parts = new StreamV1Writer().ImageParts(1, frame, Info, DectrisEncoding.BitshuffleLz4, chunk.Length);
+                Detector.Send([parts.Image, parts.Descriptor, chunk, parts.Config]);
             }
-            else if (version == DectrisStreamVersion.V2)
-                detector.Send([_v2.Image(1, frame, info, DectrisEncoding.BitshuffleLz4, chunk).ToArray()]);
+            else if (Version == DectrisStreamVersion.V2)
+                Detector.Send([V2.Image(1, frame, Info, DectrisEncoding.BitshuffleLz4, chunk).ToArray()]);
             else
-                detector.Send([_maxIv.Image(frame, info, DectrisEncoding.BitshuffleLz4).ToArray(), chunk]);
+                Detector.Send([MaxIv.Image(frame, Info, DectrisEncoding.BitshuffleLz4).ToArray(), chunk]);
         }
-
-        public void End() => detector.Send([version switch
-        {
-            DectrisStreamVersion.V1 => StreamV1Writer.End(1),
-            DectrisStreamVersion.V2 => _v2.End(1),
-            _ => _maxIv.End().ToArray(),
-        }]);
     }
-
-    private static ChannelKind KindOf(DectrisStreamVersion version) => version switch
-    {
-        DectrisStreamVersion.V1 => ChannelKind.DectrisV1,
-        DectrisStreamVersion.V2 => ChannelKind.DectrisV2,
-        _ => ChannelKind.MaxIv,
-    };
 
     [Theory]
     [InlineData(DectrisStreamVersion.V1, false)]
@@ -98,7 +74,7 @@ public sealed class KeepEncodedTests : IDisposable
         var settings = new ReceiverSettings(
             new ReceiverConfig
             {
-                Channel = new ChannelConfig { Kind = KindOf(version), Endpoints = [_detector.Endpoint] },
+                Channel = new ChannelConfig { Kind = stream.Kind, Endpoints = [_detector.Endpoint] },
                 MemoryCap = "64MiB",
                 SavingRoot = _folder.Root,
             },

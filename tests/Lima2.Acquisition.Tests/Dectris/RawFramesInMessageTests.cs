@@ -7,7 +7,6 @@ using Lima2.Core.Parameters;
 using Lima2.Core.Pipeline;
 using Lima2.Core.Processing;
 using Lima2.Detectors.Dectris;
-using Lima2.Detectors.MaxIv;
 using Lima2.TestSupport;
 using static Lima2.Acquisition.Tests.Dectris.DectrisSamples;
 
@@ -36,46 +35,23 @@ public sealed class RawFramesInMessageTests : IDisposable
     }
 
     private sealed class Stream(DectrisStreamVersion version, FrameInfo info, StandInDetector detector)
+        : StandInSeries(version, info, detector)
     {
-        private readonly StreamV2Writer _v2 = new();
-        private readonly MaxIvStreamWriter _maxIv = new();
-
-        public void Header(long frames) => detector.Send(version switch
+        public override void Image(long frame)
         {
-            DectrisStreamVersion.V1 => StreamV1Writer.Header(1, "basic", info, frames),
-            DectrisStreamVersion.V2 => [_v2.Start(1, info, frames)],
-            _ => [_maxIv.Header().ToArray()],
-        });
-
-        public void Image(long frame)
-        {
-            var pixels = Pixels(frame, info);
-            if (version == DectrisStreamVersion.V1)
-                detector.Send(V1Image(frame, DectrisEncoding.Raw, info));
-            else if (version == DectrisStreamVersion.V2)
-                detector.Send([_v2.Image(1, frame, info, DectrisEncoding.Raw, pixels).ToArray()]);
+            var pixels = Pixels(frame, Info);
+            if (Version == DectrisStreamVersion.V1)
+                Detector.Send(V1Image(frame, DectrisEncoding.Raw, Info));
+            else if (Version == DectrisStreamVersion.V2)
+                Detector.Send([V2.Image(1, frame, Info, DectrisEncoding.Raw, pixels).ToArray()]);
             else
-                detector.Send([_maxIv.Image(frame, info, DectrisEncoding.Raw).ToArray(), pixels]);
+                Detector.Send([MaxIv.Image(frame, Info, DectrisEncoding.Raw).ToArray(), pixels]);
         }
 
         /// <summary>A V2 image with two thresholds: its part is twice a frame, more than a held part keeps.</summary>
         public void TwoThresholdImage(long frame) =>
-            detector.Send([_v2.Image(1, frame, info, DectrisEncoding.Raw, ["threshold_1", "threshold_2"], [Pixels(frame, info), Pixels(frame + 1000, info)]).ToArray()]);
-
-        public void End() => detector.Send([version switch
-        {
-            DectrisStreamVersion.V1 => StreamV1Writer.End(1),
-            DectrisStreamVersion.V2 => _v2.End(1),
-            _ => _maxIv.End().ToArray(),
-        }]);
+            Detector.Send([V2.Image(1, frame, Info, DectrisEncoding.Raw, ["threshold_1", "threshold_2"], [Pixels(frame, Info), Pixels(frame + 1000, Info)]).ToArray()]);
     }
-
-    private static ChannelKind KindOf(DectrisStreamVersion version) => version switch
-    {
-        DectrisStreamVersion.V1 => ChannelKind.DectrisV1,
-        DectrisStreamVersion.V2 => ChannelKind.DectrisV2,
-        _ => ChannelKind.MaxIv,
-    };
 
     /// <summary>
     /// The frames a receiver holds in their messages are the stream's: saved as they came (h5py reads them back), their
@@ -92,7 +68,7 @@ public sealed class RawFramesInMessageTests : IDisposable
         var settings = new ReceiverSettings(
             new ReceiverConfig
             {
-                Channel = new ChannelConfig { Kind = KindOf(version), Endpoints = [_detector.Endpoint] },
+                Channel = new ChannelConfig { Kind = stream.Kind, Endpoints = [_detector.Endpoint] },
                 MemoryCap = "64MiB",
                 SavingRoot = _folder.Root,
             },
