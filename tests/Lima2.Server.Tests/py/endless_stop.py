@@ -2,38 +2,18 @@
 (Stop on every device at once), once the control has MIN_FRAMES; then Close. Prints JSON: the receivers' saved counts,
 the control's status, and whether the master file's VDS equals the receivers' own files frame by frame; the VDS
 goes to OUT.npy."""
-import json, os, sys, time, uuid
-from concurrent.futures import ThreadPoolExecutor
+import json, os, sys
 import h5py
 import numpy as np
 import tango
+from stop_mid_run import stop_mid_run
 
 control, receivers, acq_file, proc_file, min_frames, master, out = sys.argv[1:8]
 ctrl = tango.DeviceProxy(control)
 recvs = [tango.DeviceProxy(n) for n in receivers.split(",")]
-devices = [ctrl] + recvs
 acq, proc = json.load(open(acq_file)), json.load(open(proc_file))
-run = str(uuid.uuid1())
-ctrl.acq_params = json.dumps(acq)
-for rank, r in enumerate(recvs):
-    r.acq_params = json.dumps(acq)
-    r.proc_params = json.dumps(proc | {"saving": proc["saving"] | {"filename_rank": rank}})
-for d in devices:
-    d.Prepare(run)
-for d in recvs + [ctrl]:
-    d.Start()
-deadline = time.monotonic() + 60
-while ctrl.nb_frames_acquired < int(min_frames):
-    assert time.monotonic() < deadline, f"only {ctrl.nb_frames_acquired} frames after 60 s"
-    time.sleep(0.02)
-with ThreadPoolExecutor(len(devices)) as pool:
-    for f in [pool.submit(d.Stop) for d in devices]:
-        f.result()
-labels = list(ctrl.get_attribute_config("acq_state").enum_labels)
-while any(labels[int(d.acq_state)] != "idle" for d in devices):
-    assert time.monotonic() < deadline, "not idle after the Stop"
-    time.sleep(0.02)
-ctrl.Close()
+labels = stop_mid_run(ctrl, recvs, acq, [proc | {"saving": proc["saving"] | {"filename_rank": rank}} for rank in range(len(recvs))],
+                      lambda: ctrl.nb_frames_acquired >= int(min_frames), lambda: ctrl.nb_frames_acquired, timeout=60)
 saved = [int(r.nb_frames_saved) for r in recvs]
 result = {"saved": saved, "status": ctrl.status(), "state": labels[int(ctrl.acq_state)], "master": os.path.exists(master)}
 if result["master"]:

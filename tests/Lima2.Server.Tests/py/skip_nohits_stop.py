@@ -2,40 +2,21 @@
 (fai.dense_skip_nohits), stopped as the conductor does it (Stop on every device at once) once every receiver's
 nb_frames_xferred has reached MIN_XFERRED; then Close. Prints JSON: each receiver's counters and Status, the control's
 Status, and what the dense master file's VDS holds against the receivers' own dense and sparse files."""
-import glob, json, os, sys, time, uuid
-from concurrent.futures import ThreadPoolExecutor
+import glob, json, os, sys
 import h5py
 import numpy as np
 import tango
+from stop_mid_run import stop_mid_run
 
 control, receivers, acq_file, proc_file, min_xferred = sys.argv[1:6]
 ctrl = tango.DeviceProxy(control)
 recvs = [tango.DeviceProxy(n) for n in receivers.split(",")]
-devices = [ctrl] + recvs
-for d in devices:
+for d in [ctrl] + recvs:
     d.set_timeout_millis(60000)  # a Prepare or Stop on a loaded machine takes seconds: only a hang fails
 acq, proc = json.load(open(acq_file)), json.load(open(proc_file))
-run = str(uuid.uuid1())
-ctrl.acq_params = json.dumps(acq)
-for rank, r in enumerate(recvs):
-    r.acq_params = json.dumps(acq)
-    r.proc_params = json.dumps(proc | {c: proc[c] | {"filename_rank": rank} for c in ("saving_dense", "saving_sparse")})
-for d in devices:
-    d.Prepare(run)
-for d in recvs + [ctrl]:
-    d.Start()
-deadline = time.monotonic() + 90
-while any(int(r.nb_frames_xferred) < int(min_xferred) for r in recvs):
-    assert time.monotonic() < deadline, f"only {[int(r.nb_frames_xferred) for r in recvs]} frames after 90 s"
-    time.sleep(0.02)
-with ThreadPoolExecutor(len(devices)) as pool:
-    for f in [pool.submit(d.Stop) for d in devices]:
-        f.result()
-labels = list(ctrl.get_attribute_config("acq_state").enum_labels)
-while any(labels[int(d.acq_state)] != "idle" for d in devices):
-    assert time.monotonic() < deadline, "not idle after the Stop"
-    time.sleep(0.02)
-ctrl.Close()
+stop_mid_run(ctrl, recvs, acq, [proc | {c: proc[c] | {"filename_rank": rank} for c in ("saving_dense", "saving_sparse")} for rank in range(len(recvs))],
+             lambda: all(int(r.nb_frames_xferred) >= int(min_xferred) for r in recvs),
+             lambda: [int(r.nb_frames_xferred) for r in recvs], timeout=90)
 
 
 def counter(r, name):
